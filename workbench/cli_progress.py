@@ -1,0 +1,47 @@
+"""A terminal progress bar fed by trainer events (per-task losses, ETA, images/s)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+from workbench.training.events import EpochEnded, RunFailed, RunStarted, StepEnded
+
+
+class ProgressPrinter:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.bar: tqdm | None = None
+
+    def __call__(self, event: Any) -> None:
+        if not self.enabled:
+            return
+        if isinstance(event, RunStarted):
+            print(f"run {event.run_dir} on {event.device}; "
+                  f"params: {event.params['total']:,} (independent nets: {event.params['independent']:,})",
+                  file=sys.stderr)
+            self.bar = tqdm(total=event.epochs * event.steps_per_epoch, initial=event.start_step,
+                            unit="step", dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+        elif isinstance(event, StepEnded) and self.bar is not None:
+            self.bar.update(event.global_step - self.bar.n)
+            losses = " ".join(f"{k} {v:.3f}" for k, v in event.losses.items())
+            self.bar.set_description(f"epoch {event.epoch + 1}", refresh=False)
+            self.bar.set_postfix_str(f"{losses} | {event.images_per_s:.0f} img/s", refresh=False)
+        elif isinstance(event, EpochEnded):
+            parts = []
+            for task, metrics in event.val_metrics.items():
+                parts.append(f"{task} " + " ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
+            line = f"epoch {event.epoch + 1} ({event.seconds:.0f}s): " + "; ".join(parts)
+            if self.bar is not None:
+                self.bar.write(line, file=sys.stderr)
+            else:
+                print(line, file=sys.stderr)
+        elif isinstance(event, RunFailed):
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -1,0 +1,1 @@
+"""Backbones (stages with channels and strides) and the multi-task network."""

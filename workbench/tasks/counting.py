@@ -1,0 +1,87 @@
+"""Counting: how many objects are in the image (regression; MAE)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchmetrics import MeanAbsoluteError, MeanMetric
+
+from workbench.tasks.base import TaskKind, TaskMetrics, check_options_range
+from workbench.tasks.drawing import DrawSpec, DrawText
+from workbench.tasks.heads import PooledHead
+from workbench.tasks.registry import TASK_KINDS
+
+
+class _CountingMetrics(TaskMetrics):
+    def __init__(self) -> None:
+        self.mae = MeanAbsoluteError()
+        self.exact = MeanMetric()
+
+    def update(self, output: torch.Tensor, targets: dict[str, Any]) -> None:
+        self.mae = self.mae.to(output.device)
+        self.exact = self.exact.to(output.device)
+        pred = output.float().squeeze(1)
+        self.mae.update(pred, targets["count"])
+        self.exact.update((pred.round() == targets["count"]).float())
+
+    def compute(self) -> dict[str, float]:
+        return {"mae": float(self.mae.compute()), "exact": float(self.exact.compute())}
+
+
+@TASK_KINDS.register("counting")
+class Counting(TaskKind):
+    kind = "counting"
+    description = "number of objects"
+    target_key = "count"
+    metric_names = ("mae", "exact")
+    primary_metric = "mae"
+    higher_is_better = False
+
+    @dataclass
+    class Options(TaskKind.Options):
+        loss: str = "huber"  # huber | l1 | mse
+        hidden: int = 256
+
+        def validate(self, path: str) -> None:
+            from workbench.config import ConfigError
+
+            if self.loss not in ("huber", "l1", "mse"):
+                raise ConfigError(f"{path}.loss", f"{self.loss!r} is not allowed; choose one of: huber, l1, mse")
+            check_options_range(path, "hidden", self.hidden, 8, 4096)
+
+    def build_head(self, channels: list[int], strides: list[int]) -> torch.nn.Module:
+        return PooledHead(channels[-1], 1, self.options.hidden, self.dropout)
+
+    def loss(self, output: torch.Tensor, targets: dict[str, Any]) -> torch.Tensor:
+        pred = output.float().squeeze(1)
+        truth = targets["count"]
+        if self.options.loss == "l1":
+            return F.l1_loss(pred, truth)
+        if self.options.loss == "mse":
+            return F.mse_loss(pred, truth)
+        return F.smooth_l1_loss(pred, truth)
+
+    def make_metrics(self) -> TaskMetrics:
+        return _CountingMetrics()
+
+    def decode(self, output: torch.Tensor) -> list[dict[str, np.ndarray]]:
+        return [{"count": np.float32(v)} for v in output.detach().float().squeeze(1).cpu().numpy()]
+
+    def target_items(self, targets: dict[str, Any], count: int) -> list[dict[str, np.ndarray]]:
+        return [{"count": np.float32(v)} for v in targets["count"][:count].cpu().numpy()]
+
+    def draw(self, prediction, target, score_threshold: float = 0.3) -> DrawSpec:
+        wrong = False
+        text = f"{self.name}:"
+        if prediction is not None:
+            value = float(prediction["count"])
+            text += f" {value:.1f}"
+            if target is not None:
+                wrong = round(value) != round(float(target["count"]))
+        if target is not None:
+            text += f" (truth: {float(target['count']):.0f})"
+        return DrawSpec(task=self.name, texts=(DrawText(text, error=wrong),), has_error=wrong)

@@ -1,0 +1,361 @@
+"""Detection: several objects per image, CenterNet-style (centre heatmap + size + offset).
+
+The head fuses the branch's features to one stride-4 map (see ``workbench.tasks.fusion``)
+and predicts, per cell:
+
+- ``heatmap``: (B, C, h, w) logits of "an object of class c is centred in this cell";
+- ``size``: (B, 2, h, w) log of the box width and height in cells;
+- ``offset``: (B, 2, h, w) position of the centre inside its cell (0..1 in x and y).
+
+Box coordinates are pixels of the dataset image (``data.image_size``); a cell spans
+``image_size / w`` pixels, so the head's map size fixes the scale whatever the model's
+input size. The heatmap is trained with the penalty-reduced focal loss against Gaussians
+splatted at the object centres; size and offset with L1 at the centre cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.detection import MeanAveragePrecision
+from torchvision.ops import batched_nms, box_iou
+
+from workbench.tasks.base import TaskKind, TaskMetrics, check_options_range
+from workbench.tasks.drawing import DrawBox, DrawSpec, class_colour
+from workbench.tasks.fusion import FeatureFusion
+from workbench.tasks.registry import TASK_KINDS
+
+HEATMAP_PRIOR_BIAS = -2.19  # sigmoid(-2.19) ~ 0.1: the usual CenterNet prior
+NMS_IOU = 0.5
+MATCH_IOU = 0.5  # IoU for a prediction to count as finding a ground-truth box (drawing)
+RADIUS_FRACTION = 0.4  # Gaussian radius per axis, as a fraction of the box side
+MAX_LOG_SIZE = 8.0  # clamp of the predicted log size (in cells) before exp
+FOCAL_ALPHA = 2.0
+FOCAL_BETA = 4.0
+
+
+# --------------------------------------------------------------------------------- targets
+
+
+@dataclass
+class DetectionTargets:
+    """Training targets on a (h, w) map for a batch; one row per valid object."""
+
+    heatmap: torch.Tensor  # (B, C, h, w) float32, 1 at each object's centre cell
+    batch: torch.Tensor  # (N,) image index of each object
+    index: torch.Tensor  # (N,) flat cell index (y * w + x) of each object's centre
+    size: torch.Tensor  # (N, 2) log(width, height) in cells
+    offset: torch.Tensor  # (N, 2) centre minus its cell's corner, in cells (0..1)
+
+
+def build_targets(
+    boxes: list[torch.Tensor],
+    labels: list[torch.Tensor],
+    num_classes: int,
+    map_size: tuple[int, int],
+    cell: tuple[float, float],
+) -> DetectionTargets:
+    """Encode per-image xyxy pixel boxes and labels on a map of ``map_size`` = (h, w).
+
+    ``cell`` = (pixels per cell in x, in y). Vectorised over all objects of the batch.
+    Boxes with no area are skipped.
+    """
+    height, width = map_size
+    batch_size = len(boxes)
+    device = boxes[0].device if batch_size else torch.device("cpu")
+    counts = torch.tensor([len(b) for b in boxes], device=device)
+    heat = torch.zeros(batch_size * num_classes, height * width, device=device)
+    all_boxes = torch.cat([b.reshape(-1, 4) for b in boxes]).float() if batch_size else heat.new_zeros(0, 4)
+    all_labels = torch.cat([lab.reshape(-1) for lab in labels]).long() if batch_size else counts.new_zeros(0)
+    image = torch.repeat_interleave(torch.arange(batch_size, device=device), counts)
+
+    valid = (all_boxes[:, 2] > all_boxes[:, 0]) & (all_boxes[:, 3] > all_boxes[:, 1])
+    valid &= (all_labels >= 0) & (all_labels < num_classes)
+    all_boxes, all_labels, image = all_boxes[valid], all_labels[valid], image[valid]
+
+    scale = all_boxes.new_tensor([cell[0], cell[1], cell[0], cell[1]])
+    x1, y1, x2, y2 = (all_boxes / scale).unbind(dim=1)
+    box_w, box_h = x2 - x1, y2 - y1
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    ix = cx.floor().clamp(0, width - 1)
+    iy = cy.floor().clamp(0, height - 1)
+    offset = torch.stack([cx - ix, cy - iy], dim=1).clamp(0.0, 1.0)
+    size = torch.stack([box_w, box_h], dim=1).clamp(min=1e-3).log()
+
+    if len(all_boxes):
+        sigma_x = (2 * RADIUS_FRACTION * box_w + 1) / 6
+        sigma_y = (2 * RADIUS_FRACTION * box_h + 1) / 6
+        xs = torch.arange(width, device=device, dtype=torch.float32)
+        ys = torch.arange(height, device=device, dtype=torch.float32)
+        gx = torch.exp(-((xs[None, :] - ix[:, None]) ** 2) / (2 * sigma_x[:, None] ** 2))
+        gy = torch.exp(-((ys[None, :] - iy[:, None]) ** 2) / (2 * sigma_y[:, None] ** 2))
+        gauss = (gy[:, :, None] * gx[:, None, :]).reshape(len(all_boxes), height * width)
+        gauss = torch.where(gauss < 1e-4, torch.zeros_like(gauss), gauss)
+        rows = (image * num_classes + all_labels)[:, None].expand_as(gauss)
+        heat.scatter_reduce_(0, rows, gauss, reduce="amax", include_self=True)
+
+    return DetectionTargets(
+        heatmap=heat.reshape(batch_size, num_classes, height, width),
+        batch=image,
+        index=(iy * width + ix).long(),
+        size=size,
+        offset=offset,
+    )
+
+
+def focal_loss(logits: torch.Tensor, heatmap: torch.Tensor) -> torch.Tensor:
+    """Penalty-reduced pixel-wise focal loss (CenterNet), normalised by the object count."""
+    logits = logits.float()
+    prob = logits.sigmoid()
+    positive = heatmap.eq(1.0)
+    log_p = F.logsigmoid(logits)
+    log_not_p = F.logsigmoid(-logits)
+    pos_term = log_p * (1 - prob) ** FOCAL_ALPHA
+    neg_term = log_not_p * prob**FOCAL_ALPHA * (1 - heatmap) ** FOCAL_BETA
+    total = torch.where(positive, pos_term, neg_term).sum()
+    return -total / positive.sum().clamp(min=1)
+
+
+# ------------------------------------------------------------------------------------ head
+
+
+class DetectionHead(nn.Module):
+    """Fusion to stride 4, then a heatmap branch and a size/offset branch."""
+
+    def __init__(
+        self, channels: list[int], strides: list[int], num_classes: int, width: int, dropout: float
+    ) -> None:
+        super().__init__()
+        self.fusion = FeatureFusion(channels, strides, width=width)
+        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
+        self.heat = nn.Sequential(
+            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, num_classes, 1)
+        )
+        self.regress = nn.Sequential(
+            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, 4, 1)
+        )
+        nn.init.normal_(self.heat[-1].weight, std=0.01)
+        nn.init.constant_(self.heat[-1].bias, HEATMAP_PRIOR_BIAS)
+        nn.init.normal_(self.regress[-1].weight, std=0.01)
+        nn.init.constant_(self.regress[-1].bias, 0.0)
+        self.out_stride = self.fusion.out_stride
+
+    def forward(self, features: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        x = self.dropout(self.fusion(features))
+        reg = self.regress(x)
+        return {"heatmap": self.heat(x), "size": reg[:, :2], "offset": reg[:, 2:]}
+
+
+# --------------------------------------------------------------------------------- metrics
+
+
+class _DetectionMetrics(TaskMetrics):
+    def __init__(self, task: Detection) -> None:
+        self.task = task
+        self.map = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", backend="pycocotools")
+        self.updated = False
+
+    def update(self, output: dict[str, torch.Tensor], targets: dict[str, Any]) -> None:
+        device = output["heatmap"].device
+        self.map = self.map.to(device)
+        preds = self.task.decode_tensors(output)
+        truth = [
+            {"boxes": b.to(device).float().reshape(-1, 4), "labels": lab.to(device).long().reshape(-1)}
+            for b, lab in zip(targets["boxes"], targets["labels"], strict=True)
+        ]
+        self.map.update(preds, truth)
+        self.updated = True
+
+    def compute(self) -> dict[str, float]:
+        if not self.updated:
+            return dict.fromkeys(Detection.metric_names, 0.0)
+        result = self.map.compute()
+        # torchmetrics reports -1 where a value is undefined (no ground truth): report 0.
+        return {name: max(float(result[name]), 0.0) for name in Detection.metric_names}
+
+
+# ------------------------------------------------------------------------------------ kind
+
+
+@TASK_KINDS.register("detection")
+class Detection(TaskKind):
+    kind = "detection"
+    description = "boxes and classes of all objects (CenterNet-style heatmap head)"
+    target_key = "boxes"
+    metric_names = ("map_50", "map", "mar_100")
+    primary_metric = "map_50"
+    higher_is_better = True
+
+    @dataclass
+    class Options(TaskKind.Options):
+        max_detections: int = 50
+        score_threshold: float = 0.3  # boxes drawn in the sample view; metrics keep all top-K
+        heatmap_weight: float = 1.0
+        size_weight: float = 1.0  # sizes are regressed as log(cells), so ~1 is balanced
+        offset_weight: float = 1.0
+        head_width: int = 64
+
+        def validate(self, path: str) -> None:
+            check_options_range(path, "max_detections", self.max_detections, 1, 1000)
+            check_options_range(path, "score_threshold", self.score_threshold, 0.0, 1.0)
+            check_options_range(path, "heatmap_weight", self.heatmap_weight, 0.0, 100.0)
+            check_options_range(path, "size_weight", self.size_weight, 0.0, 100.0)
+            check_options_range(path, "offset_weight", self.offset_weight, 0.0, 100.0)
+            check_options_range(path, "head_width", self.head_width, 8, 512)
+
+    def build_head(self, channels: list[int], strides: list[int]) -> nn.Module:
+        return DetectionHead(channels, strides, self.data.num_classes, self.options.head_width, self.dropout)
+
+    # -- geometry
+    def cell_size(self, map_size: tuple[int, int]) -> tuple[float, float]:
+        """Pixels of the dataset image per map cell, in x and y."""
+        height, width = map_size
+        return self.data.image_size / width, self.data.image_size / height
+
+    def encode(self, targets: dict[str, Any], map_size: tuple[int, int]) -> DetectionTargets:
+        return build_targets(
+            list(targets["boxes"]), list(targets["labels"]), self.data.num_classes, map_size, self.cell_size(map_size)
+        )
+
+    # -- training
+    def loss(self, output: dict[str, torch.Tensor], targets: dict[str, Any]) -> torch.Tensor:
+        heat_logits = output["heatmap"]
+        map_size = (heat_logits.shape[-2], heat_logits.shape[-1])
+        enc = self.encode(targets, map_size)
+        heat_loss = focal_loss(heat_logits, enc.heatmap.to(heat_logits.device))
+        count = max(len(enc.batch), 1)
+        size = output["size"].float().flatten(2)[enc.batch, :, enc.index]
+        offset = output["offset"].float().flatten(2)[enc.batch, :, enc.index]
+        size_loss = F.l1_loss(size, enc.size, reduction="sum") / count
+        offset_loss = F.l1_loss(offset, enc.offset, reduction="sum") / count
+        o = self.options
+        return o.heatmap_weight * heat_loss + o.size_weight * size_loss + o.offset_weight * offset_loss
+
+    def make_metrics(self) -> TaskMetrics:
+        return _DetectionMetrics(self)
+
+    # -- predictions
+    @torch.no_grad()
+    def decode_tensors(self, output: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        """Per-image {"boxes" (K, 4) xyxy pixels, "scores" (K,), "labels" (K,)} on the output's device."""
+        heat = output["heatmap"].detach().float().sigmoid()
+        batch, classes, height, width = heat.shape
+        peaks = F.max_pool2d(heat, kernel_size=3, stride=1, padding=1)
+        heat = torch.where(peaks == heat, heat, torch.zeros_like(heat))
+        k = min(self.options.max_detections, classes * height * width)
+        scores, flat = heat.reshape(batch, -1).topk(k, dim=1)
+        labels = flat // (height * width)
+        cell_index = flat % (height * width)
+        ys = (cell_index // width).float()
+        xs = (cell_index % width).float()
+        size = output["size"].detach().float().flatten(2).gather(2, cell_index[:, None, :].expand(-1, 2, -1))
+        offset = output["offset"].detach().float().flatten(2).gather(2, cell_index[:, None, :].expand(-1, 2, -1))
+        cell_x, cell_y = self.cell_size((height, width))
+        cx = (xs + offset[:, 0]) * cell_x
+        cy = (ys + offset[:, 1]) * cell_y
+        half_w = size[:, 0].clamp(max=MAX_LOG_SIZE).exp() * cell_x / 2
+        half_h = size[:, 1].clamp(max=MAX_LOG_SIZE).exp() * cell_y / 2
+        limit = float(self.data.image_size)
+        boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=2).clamp(0.0, limit)
+        results = []
+        for i in range(batch):
+            keep = batched_nms(boxes[i], scores[i], labels[i], NMS_IOU)  # sorted by score
+            results.append({"boxes": boxes[i][keep], "scores": scores[i][keep], "labels": labels[i][keep]})
+        return results
+
+    def decode(self, output: dict[str, torch.Tensor]) -> list[dict[str, np.ndarray]]:
+        return [
+            {
+                "boxes": p["boxes"].cpu().numpy().astype(np.float32),
+                "scores": p["scores"].cpu().numpy().astype(np.float32),
+                "labels": p["labels"].cpu().numpy().astype(np.int64),
+            }
+            for p in self.decode_tensors(output)
+        ]
+
+    def target_items(self, targets: dict[str, Any], count: int) -> list[dict[str, np.ndarray]]:
+        items = []
+        for boxes, labels in list(zip(targets["boxes"], targets["labels"], strict=True))[:count]:
+            items.append(
+                {
+                    "boxes": boxes.detach().cpu().numpy().astype(np.float32).reshape(-1, 4),
+                    "labels": labels.detach().cpu().numpy().astype(np.int64).reshape(-1),
+                }
+            )
+        return items
+
+    # -- drawing
+    def draw(
+        self,
+        prediction: dict[str, np.ndarray] | None,
+        target: dict[str, np.ndarray] | None,
+        score_threshold: float | None = None,
+    ) -> DrawSpec:
+        """Predicted boxes above ``score_threshold`` (default: the option) and ground truth.
+
+        Predictions are matched greedily, highest score first, to the unmatched truth box of
+        highest IoU (>= 0.5), preferring one of the same class. Unmatched truth is "missed",
+        an unmatched prediction a "false positive", a match of another class "wrong class".
+        """
+        threshold = self.options.score_threshold if score_threshold is None else score_threshold
+        pred_boxes = np.zeros((0, 4), np.float32)
+        pred_scores = np.zeros(0, np.float32)
+        pred_labels = np.zeros(0, np.int64)
+        if prediction is not None:
+            keep = np.asarray(prediction["scores"]) >= threshold
+            order = np.argsort(-np.asarray(prediction["scores"])[keep], kind="stable")
+            pred_boxes = np.asarray(prediction["boxes"], np.float32).reshape(-1, 4)[keep][order]
+            pred_scores = np.asarray(prediction["scores"], np.float32)[keep][order]
+            pred_labels = np.asarray(prediction["labels"], np.int64)[keep][order]
+        true_boxes = np.zeros((0, 4), np.float32)
+        true_labels = np.zeros(0, np.int64)
+        if target is not None:
+            true_boxes = np.asarray(target["boxes"], np.float32).reshape(-1, 4)
+            true_labels = np.asarray(target["labels"], np.int64).reshape(-1)
+
+        pred_errors = [""] * len(pred_boxes)
+        true_errors = [""] * len(true_boxes)
+        if prediction is not None and target is not None:
+            true_errors = ["missed"] * len(true_boxes)
+            iou = box_iou(torch.from_numpy(pred_boxes), torch.from_numpy(true_boxes)).numpy()
+            matched = np.zeros(len(true_boxes), bool)
+            for p in range(len(pred_boxes)):
+                candidates = np.flatnonzero((iou[p] >= MATCH_IOU) & ~matched)
+                if len(candidates) == 0:
+                    pred_errors[p] = "false positive"
+                    continue
+                same = candidates[true_labels[candidates] == pred_labels[p]]
+                pool = same if len(same) else candidates
+                t = int(pool[np.argmax(iou[p, pool])])
+                matched[t] = True
+                true_errors[t] = ""
+                if true_labels[t] != pred_labels[p]:
+                    pred_errors[p] = "wrong class"
+
+        boxes = [
+            DrawBox(
+                tuple(float(v) for v in pred_boxes[p]),
+                f"{self.class_name(int(pred_labels[p]))} {float(pred_scores[p]):.2f}",
+                class_colour(int(pred_labels[p])),
+                score=float(pred_scores[p]),
+                error=pred_errors[p],
+            )
+            for p in range(len(pred_boxes))
+        ]
+        boxes += [
+            DrawBox(
+                tuple(float(v) for v in true_boxes[t]),
+                self.class_name(int(true_labels[t])),
+                class_colour(int(true_labels[t])),
+                truth=True,
+                error=true_errors[t],
+            )
+            for t in range(len(true_boxes))
+        ]
+        has_error = any(pred_errors) or any(true_errors)
+        return DrawSpec(task=self.name, boxes=tuple(boxes), has_error=has_error)

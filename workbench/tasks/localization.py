@@ -1,0 +1,100 @@
+"""Localization: one box per image, the largest object's (GIoU + L1 loss; mean IoU)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchmetrics import MeanMetric
+from torchvision.ops import box_convert, box_iou, generalized_box_iou_loss
+
+from workbench.tasks.base import TaskKind, TaskMetrics, check_options_range
+from workbench.tasks.drawing import DrawBox, DrawSpec, class_colour
+from workbench.tasks.heads import PooledHead
+from workbench.tasks.registry import TASK_KINDS
+
+
+def _pairwise_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """IoU of a[i] with b[i] (the diagonal of torchvision's box_iou)."""
+    return box_iou(a, b).diagonal() if len(a) else a.new_zeros(0)
+
+
+class _LocalizationMetrics(TaskMetrics):
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.iou = MeanMetric()
+        self.hit = MeanMetric()
+
+    def update(self, output: torch.Tensor, targets: dict[str, Any]) -> None:
+        self.iou = self.iou.to(output.device)
+        self.hit = self.hit.to(output.device)
+        boxes = Localization.boxes_from_output(output, self.size)
+        iou = _pairwise_iou(boxes, targets["largest_box"])
+        self.iou.update(iou)
+        self.hit.update((iou >= 0.5).float())
+
+    def compute(self) -> dict[str, float]:
+        return {"miou": float(self.iou.compute()), "acc50": float(self.hit.compute())}
+
+
+@TASK_KINDS.register("localization")
+class Localization(TaskKind):
+    kind = "localization"
+    description = "box of the largest object"
+    target_key = "largest_box"
+    metric_names = ("miou", "acc50")
+    primary_metric = "miou"
+    higher_is_better = True
+
+    @dataclass
+    class Options(TaskKind.Options):
+        giou_weight: float = 1.0
+        l1_weight: float = 5.0
+        hidden: int = 256
+
+        def validate(self, path: str) -> None:
+            check_options_range(path, "giou_weight", self.giou_weight, 0.0, 100.0)
+            check_options_range(path, "l1_weight", self.l1_weight, 0.0, 100.0)
+            check_options_range(path, "hidden", self.hidden, 8, 4096)
+
+    def build_head(self, channels: list[int], strides: list[int]) -> torch.nn.Module:
+        return PooledHead(channels[-1], 4, self.options.hidden, self.dropout)
+
+    @staticmethod
+    def boxes_from_output(output: torch.Tensor, size: int) -> torch.Tensor:
+        """Head output (sigmoid of normalised cx, cy, w, h) to xyxy pixels."""
+        return box_convert(output.float().sigmoid() * size, "cxcywh", "xyxy")
+
+    def loss(self, output: torch.Tensor, targets: dict[str, Any]) -> torch.Tensor:
+        size = float(self.data.image_size)
+        pred = self.boxes_from_output(output, 1)
+        truth = targets["largest_box"] / size
+        giou = generalized_box_iou_loss(pred, truth, reduction="mean")
+        return self.options.giou_weight * giou + self.options.l1_weight * F.l1_loss(pred, truth)
+
+    def make_metrics(self) -> TaskMetrics:
+        return _LocalizationMetrics(self.data.image_size)
+
+    def decode(self, output: torch.Tensor) -> list[dict[str, np.ndarray]]:
+        boxes = self.boxes_from_output(output.detach(), self.data.image_size).cpu().numpy()
+        return [{"box": b.astype(np.float32)} for b in boxes]
+
+    def target_items(self, targets: dict[str, Any], count: int) -> list[dict[str, np.ndarray]]:
+        return [{"box": b.astype(np.float32)} for b in targets["largest_box"][:count].cpu().numpy()]
+
+    def draw(self, prediction, target, score_threshold: float = 0.3) -> DrawSpec:
+        boxes = []
+        wrong = False
+        colour = class_colour(len(self.data.class_names))
+        if prediction is not None and target is not None:
+            iou = float(_pairwise_iou(torch.tensor(prediction["box"][None]), torch.tensor(target["box"][None]))[0])
+            wrong = iou < 0.5
+        if prediction is not None:
+            label = f"{self.name}" + (f" IoU {iou:.2f}" if target is not None else "")
+            boxes.append(DrawBox(tuple(map(float, prediction["box"])), label, colour, error="missed" if wrong else ""))
+        if target is not None:
+            boxes.append(DrawBox(tuple(map(float, target["box"])), f"{self.name} truth", colour, truth=True))
+        return DrawSpec(task=self.name, boxes=tuple(boxes), has_error=wrong)

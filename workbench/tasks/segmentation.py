@@ -1,0 +1,138 @@
+"""Semantic segmentation: a class per pixel, 0 = background, c + 1 = object class c.
+
+The head fuses the branch's features to one stride-4 map (see ``workbench.tasks.fusion``),
+classifies each cell with a 1x1 conv and upsamples the logits bilinearly to the dataset's
+image size (the size of the target masks). Its output is a tensor (B, C + 1, H, W) of logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardIndex
+
+from workbench.tasks.base import TaskKind, TaskMetrics, check_options_range
+from workbench.tasks.drawing import DrawMask, DrawSpec, DrawText, class_colour
+from workbench.tasks.fusion import FeatureFusion
+from workbench.tasks.registry import TASK_KINDS
+
+BACKGROUND_COLOUR = (0, 0, 0)
+
+
+class SegmentationHead(nn.Module):
+    def __init__(
+        self, channels: list[int], strides: list[int], classes: int, out_size: int, width: int, dropout: float
+    ) -> None:
+        super().__init__()
+        self.fusion = FeatureFusion(channels, strides, width=width)
+        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
+        self.classifier = nn.Conv2d(width, classes, kernel_size=1)
+        self.out_size = int(out_size)
+        self.out_stride = self.fusion.out_stride
+
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+        logits = self.classifier(self.dropout(self.fusion(features)))
+        return F.interpolate(logits, size=(self.out_size, self.out_size), mode="bilinear", align_corners=False)
+
+
+def _match_size(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Resize logits to the mask's (H, W) when they differ (e.g. another input size)."""
+    if logits.shape[-2:] != mask.shape[-2:]:
+        logits = F.interpolate(logits, size=mask.shape[-2:], mode="bilinear", align_corners=False)
+    return logits
+
+
+class _SegmentationMetrics(TaskMetrics):
+    def __init__(self, classes: int) -> None:
+        self.iou = MulticlassJaccardIndex(num_classes=classes, average="macro")
+        self.accuracy = MulticlassAccuracy(num_classes=classes, average="micro")
+
+    def update(self, output: torch.Tensor, targets: dict[str, Any]) -> None:
+        self.iou = self.iou.to(output.device)
+        self.accuracy = self.accuracy.to(output.device)
+        mask = targets["mask"].to(output.device).long()
+        preds = _match_size(output.detach(), mask).argmax(dim=1)
+        self.iou.update(preds, mask)
+        self.accuracy.update(preds, mask)
+
+    def compute(self) -> dict[str, float]:
+        return {"miou": float(self.iou.compute()), "pixel_acc": float(self.accuracy.compute())}
+
+
+@TASK_KINDS.register("segmentation")
+class Segmentation(TaskKind):
+    kind = "segmentation"
+    description = "class of every pixel (background or an object class)"
+    target_key = "mask"
+    metric_names = ("miou", "pixel_acc")
+    primary_metric = "miou"
+    higher_is_better = True
+
+    @dataclass
+    class Options(TaskKind.Options):
+        head_width: int = 64
+        # An image is flagged as an error when, over the pixels that are an object in the
+        # truth or in the prediction, fewer than this fraction have the right class.
+        error_threshold: float = 0.7
+
+        def validate(self, path: str) -> None:
+            check_options_range(path, "head_width", self.head_width, 8, 512)
+            check_options_range(path, "error_threshold", self.error_threshold, 0.0, 1.0)
+
+    @property
+    def num_outputs(self) -> int:
+        return self.data.num_classes + 1
+
+    def colours(self) -> tuple[tuple[int, int, int], ...]:
+        return (BACKGROUND_COLOUR,) + tuple(class_colour(c) for c in range(self.data.num_classes))
+
+    def build_head(self, channels: list[int], strides: list[int]) -> nn.Module:
+        return SegmentationHead(
+            channels, strides, self.num_outputs, self.data.image_size, self.options.head_width, self.dropout
+        )
+
+    def loss(self, output: torch.Tensor, targets: dict[str, Any]) -> torch.Tensor:
+        mask = targets["mask"].long()
+        return F.cross_entropy(_match_size(output.float(), mask), mask)
+
+    def make_metrics(self) -> TaskMetrics:
+        return _SegmentationMetrics(self.num_outputs)
+
+    def decode(self, output: torch.Tensor) -> list[dict[str, np.ndarray]]:
+        classes = output.detach().argmax(dim=1).to(torch.uint8).cpu().numpy()
+        return [{"mask": m} for m in classes]
+
+    def target_items(self, targets: dict[str, Any], count: int) -> list[dict[str, np.ndarray]]:
+        masks = targets["mask"][:count].detach().to(torch.uint8).cpu().numpy()
+        return [{"mask": m} for m in masks]
+
+    @staticmethod
+    def agreement(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+        """(pixel accuracy, accuracy over pixels that are an object in truth or prediction)."""
+        right = pred == truth
+        objects = (pred > 0) | (truth > 0)
+        pixel_acc = float(right.mean()) if right.size else 1.0
+        object_acc = float(right[objects].mean()) if objects.any() else 1.0
+        return pixel_acc, object_acc
+
+    def draw(self, prediction, target, score_threshold: float | None = None) -> DrawSpec:
+        colours = self.colours()
+        masks = []
+        texts = []
+        has_error = False
+        if prediction is not None:
+            masks.append(DrawMask(np.asarray(prediction["mask"]), colours))
+        if target is not None:
+            masks.append(DrawMask(np.asarray(target["mask"]), colours, truth=True))
+        if prediction is not None and target is not None:
+            pixel_acc, object_acc = self.agreement(np.asarray(prediction["mask"]), np.asarray(target["mask"]))
+            has_error = object_acc < self.options.error_threshold
+            texts.append(
+                DrawText(f"{self.name}: pixel acc {pixel_acc:.2f}, object pixels {object_acc:.2f}", error=has_error)
+            )
+        return DrawSpec(task=self.name, masks=tuple(masks), texts=tuple(texts), has_error=has_error)

@@ -1,0 +1,95 @@
+"""Typed events the trainer emits. Plain numbers, strings and numpy arrays only.
+
+Subscribers are callables taking one event. The GUI's worker bridge re-emits them as
+queued Qt signals; the CLI draws a progress bar from them; the run store logs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    run_dir: str
+    config: dict[str, Any]  # ExperimentConfig as a plain dict
+    params: dict[str, Any]  # parameter counts (see MultiTaskNet.param_counts)
+    device: str
+    task_names: tuple[str, ...]
+    steps_per_epoch: int
+    epochs: int
+    start_epoch: int = 0
+    start_step: int = 0  # global step the run (re)starts from
+
+
+@dataclass(frozen=True)
+class StepEnded:
+    epoch: int  # 0-based
+    step: int  # step within the epoch, 0-based
+    global_step: int  # 1-based count of optimiser steps so far
+    steps_per_epoch: int
+    losses: dict[str, float]  # raw per-task training loss
+    weights: dict[str, float]  # weight the method gave each task
+    total_loss: float
+    lr: float
+    images_per_s: float
+    eta_s: float  # seconds left for the whole run
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    epoch: int
+    global_step: int
+    train_losses: dict[str, float]  # epoch mean per task
+    val_losses: dict[str, float]
+    val_metrics: dict[str, dict[str, float]]  # task -> metric -> value
+    is_best: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SamplesReady:
+    """A fixed set of validation images with targets and predictions.
+
+    ``images`` is uint8 (N, H, W, 3). ``targets`` / ``predictions`` map a task name to a
+    list (one item per image) of dicts of numpy arrays, as the task kind's ``decode`` makes.
+    """
+
+    epoch: int
+    images: np.ndarray
+    targets: dict[str, list[dict[str, np.ndarray]]]
+    predictions: dict[str, list[dict[str, np.ndarray]]]
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunStopped:
+    summary: dict[str, Any]
+    reason: str = "stopped by user"
+
+
+@dataclass(frozen=True)
+class RunFailed:
+    error: str  # one line: what went wrong, naming the task/file where known
+    origin: str  # where: traceback text
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Paused:
+    global_step: int
+
+
+@dataclass(frozen=True)
+class Resumed:
+    global_step: int
+
+
+Event = RunStarted | StepEnded | EpochEnded | SamplesReady | RunFinished | RunStopped | RunFailed | Paused | Resumed

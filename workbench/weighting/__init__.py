@@ -1,0 +1,13 @@
+"""Loss-weighting and gradient methods: one small class each."""
+
+from workbench.weighting.registry import WEIGHTINGS
+from workbench.weighting import methods as _methods  # noqa: F401,E402  (registers the methods)
+
+__all__ = ["WEIGHTINGS", "build_weighting"]
+
+
+def build_weighting(cfg, seed: int = 0):
+    """The weighting method of an ExperimentConfig."""
+    names = [t.name for t in cfg.tasks]
+    static = {t.name: t.loss_weight for t in cfg.tasks}
+    return WEIGHTINGS.get(cfg.weighting.method)(names, cfg.weighting.params, static, seed=seed)

@@ -1,0 +1,86 @@
+"""The seam between the training loop and a loss-weighting / gradient method.
+
+A method declares what it needs from the loop with ``needs``:
+
+- ``"losses"``: only the per-task losses (equal, static, uncertainty, DWA, random).
+- ``"shared_param_grads"``: per-task gradients on the shared parameters (PCGrad, MGDA,
+  CAGrad, GradNorm ...). The loop passes ``shared_params`` to ``backward``.
+- ``"shared_repr_grads"``: per-task gradients on the shared representation (MGDA-UB ...).
+  The loop passes the last shared feature map as ``shared_repr``.
+
+``backward`` must leave gradients in ``.grad`` of every parameter and return the weight it
+gave each task (for plots). Loss-based methods only implement ``task_weights``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from workbench.config import from_dict
+
+
+@dataclass
+class BackwardContext:
+    """What the loop hands to ``Weighting.backward``."""
+
+    scale: Callable[[torch.Tensor], torch.Tensor] = lambda t: t  # AMP loss scaling
+    shared_params: list[nn.Parameter] | None = None
+    shared_repr: torch.Tensor | None = None
+
+
+class Weighting(nn.Module):
+    """Base class. An nn.Module so learnable weights join the optimiser and checkpoints."""
+
+    method: ClassVar[str]
+    needs: ClassVar[str] = "losses"
+
+    @dataclass
+    class Params:
+        def validate(self, path: str) -> None:  # noqa: B027 - optional hook
+            pass
+
+    def __init__(self, task_names: list[str], params: dict[str, Any], static_weights: dict[str, float], seed: int = 0) -> None:
+        super().__init__()
+        self.task_names = list(task_names)
+        self.params = self.parse_params(params, "weighting.params")
+        self.static_weights = dict(static_weights)
+        self.seed = seed
+
+    @classmethod
+    def parse_params(cls, params: dict[str, Any], path: str) -> Any:
+        p = from_dict(cls.Params, params, path)
+        p.validate(path)
+        return p
+
+    def task_weights(self, losses: dict[str, torch.Tensor]) -> dict[str, torch.Tensor | float]:
+        raise NotImplementedError
+
+    def extra_loss(self) -> torch.Tensor | float:
+        """A regulariser added to the weighted sum (uncertainty weighting's log-variance term)."""
+        return 0.0
+
+    def combine(self, losses: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        weights = self.task_weights(losses)
+        total = sum(weights[n] * losses[n] for n in self.task_names) + self.extra_loss()
+        return total, {n: float(weights[n]) for n in self.task_names}
+
+    def backward(self, losses: dict[str, torch.Tensor], ctx: BackwardContext) -> tuple[float, dict[str, float]]:
+        """Backpropagate the weighted losses; returns (total loss, weights)."""
+        total, weights = self.combine(losses)
+        ctx.scale(total).backward()
+        return float(total.detach()), weights
+
+    def epoch_end(self, train_losses: dict[str, float]) -> None:  # noqa: B027 - optional hook
+        """Called with the epoch's mean training loss per task (DWA uses it)."""
+
+    # Non-tensor state (histories, RNG) travels in checkpoints through these two.
+    def get_extra_state(self) -> Any:
+        return {}
+
+    def set_extra_state(self, state: Any) -> None:
+        pass
