@@ -47,7 +47,10 @@ def make_batch() -> tuple[torch.Tensor, dict]:
 
 def fake_features(batch: int = 2) -> list[torch.Tensor]:
     gen = torch.Generator().manual_seed(1)
-    return [torch.randn(batch, c, SIZE // s, SIZE // s, generator=gen) for c, s in zip(CHANNELS, STRIDES, strict=True)]
+    return [
+        torch.randn(batch, c, SIZE // s, SIZE // s, generator=gen)
+        for c, s in zip(CHANNELS, STRIDES, strict=True)
+    ]
 
 
 class Trunk(nn.Module):
@@ -57,7 +60,9 @@ class Trunk(nn.Module):
         super().__init__()
 
         def block(cin: int, cout: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.BatchNorm2d(cout), nn.ReLU())
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.BatchNorm2d(cout), nn.ReLU()
+            )
 
         self.stem = nn.Sequential(block(3, 16), block(16, CHANNELS[0]))
         self.stages = nn.ModuleList(block(a, b) for a, b in zip(CHANNELS[:-1], CHANNELS[1:], strict=True))
@@ -82,7 +87,7 @@ def overfit(task, steps: int) -> tuple[float, float]:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     return losses[0], min(losses[-5:])
 
 
@@ -154,7 +159,9 @@ def test_detection_perfect_outputs_give_full_map() -> None:
     confident = top["boxes"][top["scores"] > 0.5]
     expected = np.array(SCENES[0][0], np.float32)
     assert confident.shape == (2, 4)
-    assert np.allclose(confident[np.lexsort(confident.T[::-1])], expected[np.lexsort(expected.T[::-1])], atol=1e-3)
+    assert np.allclose(
+        confident[np.lexsort(confident.T[::-1])], expected[np.lexsort(expected.T[::-1])], atol=1e-3
+    )
     metrics = task.make_metrics()
     metrics.update(output, targets)
     result = metrics.compute()
@@ -207,7 +214,9 @@ def test_detection_draw_marks_errors() -> None:
     spec = task.draw(prediction, target, score_threshold=0.05)
     assert [b.error for b in spec.boxes] == ["wrong class", "false positive", "", "", ""]
 
-    clean = task.draw({k: v[[0, 2]] for k, v in prediction.items()} | {"labels": np.array([0, 1])}, target, 0.05)
+    clean = task.draw(
+        {k: v[[0, 2]] for k, v in prediction.items()} | {"labels": np.array([0, 1])}, target, 0.05
+    )
     assert not clean.has_error and all(b.error == "" for b in clean.boxes)
     only_truth = task.draw(None, target)
     assert len(only_truth.boxes) == 2 and not only_truth.has_error
@@ -277,3 +286,22 @@ def test_bad_options_name_the_field(kind, options, field) -> None:
     with pytest.raises(ConfigError) as err:
         kind("t", options, INFO)
     assert err.value.path == f"task 't' options.{field}"
+
+
+def test_detection_handles_images_without_objects() -> None:
+    task = Detection("objects", {"max_detections": 5}, INFO)
+    targets = {
+        "boxes": [torch.zeros(0, 4), torch.tensor([[8.0, 8.0, 30.0, 30.0]])],
+        "labels": [torch.zeros(0, dtype=torch.int64), torch.tensor([1])],
+    }
+    head = task.build_head(CHANNELS, STRIDES)
+    out = head(fake_features(2))
+    assert torch.isfinite(task.loss(out, targets))
+    empty = {"boxes": [torch.zeros(0, 4)] * 2, "labels": [torch.zeros(0, dtype=torch.int64)] * 2}
+    assert torch.isfinite(task.loss(out, empty))
+    preds = task.decode(out)
+    assert all(len(p["scores"]) <= 5 for p in preds)
+    metrics = task.make_metrics()
+    assert metrics.compute() == dict.fromkeys(Detection.metric_names, 0.0)
+    metrics.update(out, targets)
+    assert all(0.0 <= v <= 1.0 for v in metrics.compute().values())

@@ -7,7 +7,12 @@ The scene class is the class of the largest object, where "size" is the side of 
 object's box (``max(width, height)``); the largest side is always at least
 ``LARGEST_RATIO`` times the second largest so the label is never ambiguous. Object boxes
 overlap little: the intersection of two boxes is at most ``MAX_OVERLAP`` of the smaller
-box (so their IoU is below 0.1 and no object hides inside another's box).
+box (so their IoU is below 0.1 and no object hides inside another's box). An object that
+does not fit is shrunk, then dropped; only when dropping it would leave fewer than
+``min_objects`` (very crowded settings) is it placed where it overlaps least.
+
+The random stream is consumed in a fixed order (background, layout, colours, clutter), so
+changing ``noise`` or ``clutter`` changes the pixels but never the objects or the targets.
 
 Every image depends only on ``(data_seed, split, index)``: train and val draw from
 different streams, and nothing is stored on disk. Speed comes from
@@ -50,7 +55,7 @@ SPLIT_IDS = {"train": 0, "val": 1}
 LARGEST_RATIO = 1.25  # side of the largest object / side of the second largest, at least
 MAX_OVERLAP = 0.15  # intersection of two boxes / area of the smaller box, at most
 MIN_PX = 5  # smallest object side in pixels (smaller shapes are not recognisable)
-CONTRAST = 80  # an object's colour differs from the background colour by this much in some channel
+CONTRAST = 80  # object colour vs background colour: this much in some channel, twice this summed
 PLACE_TRIES = 12  # random positions tried before an object is shrunk
 SHRINK = 0.8  # factor applied to an object that could not be placed
 
@@ -195,7 +200,9 @@ class ShapesDataset:
             target_keys=ALL_TARGETS,
         )
         self._size = int(options.train_size if split == "train" else options.val_size)
-        self._bank, self._amp = noise_bank(int(options.data_seed), int(options.image_size), float(options.noise))
+        self._bank, self._amp = noise_bank(
+            int(options.data_seed), int(options.image_size), float(options.noise)
+        )
         self._seed_base = ((int(options.data_seed) % (1 << 64)) * 4 + self.split_id) << 40
 
     def __len__(self) -> int:
@@ -219,24 +226,11 @@ class ShapesDataset:
         rnd = rng.random
         amp = self._amp
 
-        # background: base colour (kept A away from 0/255) plus an offset crop of the bank
-        lo, span = amp, 256 - 2 * amp
+        # draw order of the random stream: background, layout, colours, clutter. Layout never
+        # depends on noise or clutter, and clutter never changes anything drawn before it.
+        lo, span = amp, 256 - 2 * amp  # base colour kept ``amp`` away from 0 and 255
         base = (lo + int(rnd() * span), lo + int(rnd() * span), lo + int(rnd() * span))
-        img = np.empty((S, S, 3), np.uint8)
-        if amp:
-            oy, ox = int(rnd() * (S + 1)), int(rnd() * (S + 1))
-            crop = self._bank[oy : oy + S, ox : ox + S]
-            if rnd() < 0.5:
-                crop = crop[::-1]
-            # add row by row over (S, 3S) views: pixel rows stay contiguous, so numpy's inner
-            # loop runs over 3S bytes rather than 3 channels (50x faster)
-            offset = np.broadcast_to(np.array([b - amp for b in base], np.uint8), (S, 3)).reshape(-1)
-            np.add(crop.reshape(S, 3 * S), offset, out=img.reshape(S, 3 * S))
-        else:
-            img[...] = base
-
-        if o.clutter > 0:
-            self._draw_clutter(img, rng, base)
+        oy, ox, flip = int(rnd() * (S + 1)), int(rnd() * (S + 1)), rnd() < 0.5
 
         # object sizes (pixels): the largest first, the others at most side_L / 1.25
         n = o.min_objects + int(rnd() * (o.max_objects - o.min_objects + 1))
@@ -255,7 +249,7 @@ class ShapesDataset:
             others_lo = min(lo_px, cap)
             sizes = [big] + [others_lo + int(rnd() * (cap - others_lo + 1)) for _ in range(n - 1)]
             # place big ones first: they are the hardest to fit
-            rest = sorted(zip(sizes[1:], classes[1:]), key=lambda t: -t[0])
+            rest = sorted(zip(sizes[1:], classes[1:], strict=True), key=lambda t: -t[0])
             sizes = [big] + [s for s, _ in rest]
             classes = [classes[0]] + [c for _, c in rest]
 
@@ -289,7 +283,7 @@ class ShapesDataset:
                 st = stamp(cls, size)
                 h, w = st.shape
                 found = (x0, y0)
-            x0, y0 = found if found is not None else (0, 0)
+            x0, y0 = found  # type: ignore[misc]  (the first object always fits)
             placed.append((cls, x0, y0, st))
             rects.append((x0, y0, x0 + w, y0 + h))
 
@@ -298,14 +292,30 @@ class ShapesDataset:
         for i in range(len(order) - 1, 0, -1):  # Fisher-Yates on random() only (stable across Pythons)
             j = int(rnd() * (i + 1))
             order[i], order[j] = order[j], order[i]
+        colours = [_contrasting_colour(rnd, base) for _ in order]
+
+        # background: the base colour plus an offset crop of the noise bank
+        img = np.empty((S, S, 3), np.uint8)
+        if amp:
+            crop = self._bank[oy : oy + S, ox : ox + S]
+            if flip:
+                crop = crop[::-1]
+            # add over (S, 3S) views: pixel rows stay contiguous, so numpy's inner loop runs
+            # over 3S bytes rather than 3 channels (tens of times faster)
+            offset = np.broadcast_to(np.array([b - amp for b in base], np.uint8), (S, 3)).reshape(-1)
+            np.add(crop.reshape(S, 3 * S), offset, out=img.reshape(S, 3 * S))
+        else:
+            img[...] = base
+        if o.clutter > 0:
+            self._draw_clutter(img, rng, base)
+
         mask = np.zeros((S, S), np.uint8)
         boxes = np.empty((len(order), 4), np.float32)
         labels = np.empty(len(order), np.int64)
         for j, i in enumerate(order):
             cls, x0, y0, st = placed[i]
             h, w = st.shape
-            colour = _contrasting_colour(rnd, base)
-            img[y0 : y0 + h, x0 : x0 + w][st] = colour
+            img[y0 : y0 + h, x0 : x0 + w][st] = colours[j]
             mask[y0 : y0 + h, x0 : x0 + w][st] = cls + 1
             boxes[j] = rects[i]
             labels[j] = cls
@@ -382,15 +392,13 @@ def _worst_overlap(rects: list[tuple[int, int, int, int]], x0: int, y0: int, x1:
 
 
 def _contrasting_colour(rnd, base: tuple[int, int, int]) -> tuple[int, int, int]:
-    """A random colour that differs from ``base`` by at least CONTRAST in some channel."""
+    """A random colour at least CONTRAST from ``base`` in some channel and 2*CONTRAST summed."""
     for _ in range(8):
         c = (int(rnd() * 256), int(rnd() * 256), int(rnd() * 256))
-        if max(abs(c[0] - base[0]), abs(c[1] - base[1]), abs(c[2] - base[2])) >= CONTRAST:
+        d = (abs(c[0] - base[0]), abs(c[1] - base[1]), abs(c[2] - base[2]))
+        if max(d) >= CONTRAST and d[0] + d[1] + d[2] >= 2 * CONTRAST:
             return c
-    k = int(rnd() * 3)
-    c = list(c)
-    c[k] = 0 if base[k] >= 128 else 255
-    return (c[0], c[1], c[2])
+    return (0 if base[0] >= 128 else 255, 0 if base[1] >= 128 else 255, 0 if base[2] >= 128 else 255)
 
 
 @DATASETS.register("shapes")

@@ -219,7 +219,11 @@ class Detection(TaskKind):
 
     def encode(self, targets: dict[str, Any], map_size: tuple[int, int]) -> DetectionTargets:
         return build_targets(
-            list(targets["boxes"]), list(targets["labels"]), self.data.num_classes, map_size, self.cell_size(map_size)
+            list(targets["boxes"]),
+            list(targets["labels"]),
+            self.data.num_classes,
+            map_size,
+            self.cell_size(map_size),
         )
 
     # -- training
@@ -254,7 +258,9 @@ class Detection(TaskKind):
         ys = (cell_index // width).float()
         xs = (cell_index % width).float()
         size = output["size"].detach().float().flatten(2).gather(2, cell_index[:, None, :].expand(-1, 2, -1))
-        offset = output["offset"].detach().float().flatten(2).gather(2, cell_index[:, None, :].expand(-1, 2, -1))
+        offset = (
+            output["offset"].detach().float().flatten(2).gather(2, cell_index[:, None, :].expand(-1, 2, -1))
+        )
         cell_x, cell_y = self.cell_size((height, width))
         cx = (xs + offset[:, 0]) * cell_x
         cy = (ys + offset[:, 1]) * cell_y

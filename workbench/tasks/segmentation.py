@@ -37,7 +37,9 @@ class SegmentationHead(nn.Module):
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         logits = self.classifier(self.dropout(self.fusion(features)))
-        return F.interpolate(logits, size=(self.out_size, self.out_size), mode="bilinear", align_corners=False)
+        return F.interpolate(
+            logits, size=(self.out_size, self.out_size), mode="bilinear", align_corners=False
+        )
 
 
 def _match_size(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -133,6 +135,8 @@ class Segmentation(TaskKind):
             pixel_acc, object_acc = self.agreement(np.asarray(prediction["mask"]), np.asarray(target["mask"]))
             has_error = object_acc < self.options.error_threshold
             texts.append(
-                DrawText(f"{self.name}: pixel acc {pixel_acc:.2f}, object pixels {object_acc:.2f}", error=has_error)
+                DrawText(
+                    f"{self.name}: pixel acc {pixel_acc:.2f}, object pixels {object_acc:.2f}", error=has_error
+                )
             )
         return DrawSpec(task=self.name, masks=tuple(masks), texts=tuple(texts), has_error=has_error)

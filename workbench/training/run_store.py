@@ -155,9 +155,10 @@ class RunStore:
         return load_config(self.config_path)
 
     # -- summary
-    def write_summary(self, summary: dict[str, Any]) -> None:
+    def write_summary(self, summary: dict[str, Any]) -> dict[str, Any]:
         data = {"schema_version": SCHEMA_VERSION, **summary}
         atomic_write_json(self.summary_path, data)
+        return data
 
     def read_summary(self) -> dict[str, Any]:
         try:
@@ -177,8 +178,7 @@ class RunStore:
         data = self.read_summary()
         data.pop("schema_version", None)
         data.update(changes)
-        self.write_summary(data)
-        return data
+        return self.write_summary(data)
 
     # -- metrics log
     def append_metrics(self, record: dict[str, Any]) -> None:

@@ -363,5 +363,4 @@ class Trainer:
         if status != "failed":
             summary.pop("error", None)
         summary.update(extra)
-        self.store.write_summary(summary)
-        return summary
+        return self.store.write_summary(summary)

@@ -1,0 +1,226 @@
+"""Trainer: events, stop/pause/resume, exact resume, NaN handling, run directory, CLI."""
+
+import json
+import threading
+
+import pytest
+import torch
+
+from conftest import tiny_config
+from workbench.config import save_config
+from workbench.training.control import RunControl
+from workbench.training.events import (
+    EpochEnded,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    RunStopped,
+    SamplesReady,
+    StepEnded,
+)
+from workbench.training.run_store import RunStore, list_runs
+from workbench.training.trainer import Trainer, load_checkpoint
+
+
+def run(cfg, root, subscribers=(), control=None, resume_store=None):
+    store = resume_store or RunStore.create(root, cfg.name)
+    events = []
+    trainer = Trainer(cfg, store, control, [events.append, *subscribers], resume=resume_store is not None)
+    summary = trainer.run()
+    return store, events, summary
+
+
+def test_event_order_and_run_directory(tmp_path):
+    store, events, summary = run(tiny_config(), tmp_path)
+    kinds = [type(e).__name__ for e in events]
+    steps_per_epoch = 48 // 16
+    expected = (["RunStarted"] + (["StepEnded"] * steps_per_epoch + ["EpochEnded", "SamplesReady"]) * 2
+                + ["RunFinished"])
+    assert kinds == expected
+    assert [e.global_step for e in events if isinstance(e, StepEnded)] == list(range(1, 7))
+    assert summary["status"] == "finished" and summary["schema_version"] == 1
+    assert set(summary["best_metrics"]) == {"scene", "n"}
+    assert summary["latency_ms"] > 0
+    assert summary["params"]["total"] < summary["params"]["independent"]
+    for name in ("config.toml", "summary.json", "metrics.jsonl", "checkpoints/last.pt", "checkpoints/best.pt",
+                 "samples/epoch_000.npz", "samples/epoch_001.npz"):
+        assert (store.path / name).exists(), name
+    records = store.read_metrics()
+    assert [r["type"] for r in records].count("epoch") == 2
+    samples = store.load_samples(1)
+    live = next(e for e in reversed(events) if isinstance(e, SamplesReady))
+    assert (samples.images == live.images).all() and samples.images.shape == (4, 64, 64, 3)
+    assert samples.predictions["scene"][0]["label"] == live.predictions["scene"][0]["label"]
+    assert list_runs(tmp_path)[0].status == "finished"
+    # checkpoints load with weights_only=True
+    assert load_checkpoint(store.last_checkpoint)["position"]["epoch"] == 2
+
+
+def test_stop_keeps_a_resumable_checkpoint(tmp_path):
+    control = RunControl()
+
+    def stop_at_4(e):
+        if isinstance(e, StepEnded) and e.global_step == 4:
+            control.request_stop()
+
+    store, events, summary = run(tiny_config(), tmp_path, [stop_at_4], control)
+    assert isinstance(events[-1], RunStopped)
+    assert summary["status"] == "stopped"
+    assert load_checkpoint(store.last_checkpoint)["position"] == {"epoch": 1, "step": 1, "global_step": 4}
+
+
+def _final_state(store):
+    return load_checkpoint(store.last_checkpoint)["model"]
+
+
+def _step_losses(store):
+    return [(r["global_step"], r["losses"]) for r in store.read_metrics() if r["type"] == "step"]
+
+
+def test_stop_and_resume_equals_uninterrupted(tmp_path):
+    cfg = tiny_config(tasks=(("scene", "classification"), ("objects", "detection")))
+    cfg.weighting.method = "random"  # weighting RNG state must survive too
+    cfg.model.dropout = 0.2  # and the global torch RNG
+    full, _, _ = run(cfg, tmp_path / "a")
+    control = RunControl()
+
+    def stop_at_4(e):
+        if isinstance(e, StepEnded) and e.global_step == 4:
+            control.request_stop()
+
+    part, _, _ = run(cfg, tmp_path / "b", [stop_at_4], control)
+    _, events, summary = run(part.read_config(), None, resume_store=RunStore(part.path))
+    assert summary["status"] == "finished"
+    assert isinstance(events[0], RunStarted) and events[0].start_step == 4
+    a, b = _final_state(full), _final_state(part)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _step_losses(full) == _step_losses(part)
+
+
+class Killed(BaseException):
+    """Stands in for the process dying: not an Exception, so nothing catches it."""
+
+
+def test_kill_and_resume_equals_uninterrupted(tmp_path):
+    cfg = tiny_config()
+    full, _, _ = run(cfg, tmp_path / "a")
+
+    def die_at_5(e):
+        if isinstance(e, StepEnded) and e.global_step == 5:
+            raise Killed
+
+    store = RunStore.create(tmp_path / "b", cfg.name)
+    trainer = Trainer(cfg, store, subscribers=[die_at_5])
+    trainer.emit = _emit_raising(trainer)
+    with pytest.raises(Killed):
+        trainer.run()
+    assert load_checkpoint(store.last_checkpoint)["position"]["global_step"] == 3  # epoch 1's
+    _, _, summary = run(store.read_config(), None, resume_store=RunStore(store.path))
+    assert summary["status"] == "finished"
+    a, b = _final_state(full), _final_state(store)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _step_losses(full) == _step_losses(store)  # log has no repeated steps
+
+
+def _emit_raising(trainer):
+    """emit() without the guard that protects training from broken subscribers."""
+    original = trainer.emit
+
+    def emit(event):
+        if isinstance(event, StepEnded):
+            trainer.store.append_metrics(__import__("workbench.training.run_store", fromlist=["x"]).event_to_record(event))
+            for s in trainer.subscribers:
+                s(event)
+            return
+        original(event)
+
+    return emit
+
+
+def test_pause_and_resume(tmp_path):
+    control = RunControl()
+    events = []
+    paused = threading.Event()
+
+    def on_event(e):
+        events.append(e)
+        if isinstance(e, StepEnded) and e.global_step == 2:
+            control.pause()
+        if isinstance(e, Paused):
+            paused.set()
+
+    store = RunStore.create(tmp_path, "tiny")
+    thread = threading.Thread(target=Trainer(tiny_config(), store, control, [on_event]).run)
+    thread.start()
+    assert paused.wait(60)
+    n = len(events)
+    assert not any(isinstance(e, StepEnded) and e.global_step > 2 for e in events)
+    assert json.loads(store.summary_path.read_text())["status"] == "paused"
+    control.resume()
+    thread.join(120)
+    assert not thread.is_alive()
+    kinds = [type(e) for e in events]
+    assert kinds.index(Paused) < kinds.index(Resumed) and len(events) > n
+    assert isinstance(events[-1], RunFinished)
+
+
+def test_nan_loss_fails_naming_the_task_and_keeps_checkpoint(tmp_path, monkeypatch):
+    from workbench.tasks.counting import Counting
+
+    original = Counting.loss
+    calls = {"n": 0}
+
+    def flaky(self, output, targets):
+        value = original(self, output, targets)
+        if torch.is_grad_enabled():  # training steps only
+            calls["n"] += 1
+            if calls["n"] == 5:  # epoch 2, step 2
+                return value * float("nan")
+        return value
+
+    monkeypatch.setattr(Counting, "loss", flaky)
+    cfg = tiny_config()
+    store, events, summary = run(cfg, tmp_path)
+    failed = events[-1]
+    assert isinstance(failed, RunFailed)
+    assert "task 'n' loss became nan" in failed.error
+    assert summary["status"] == "failed" and "task 'n'" in summary["error"]
+    assert load_checkpoint(store.last_checkpoint)["position"]["epoch"] == 1
+
+
+def test_failure_in_setup_is_reported(tmp_path):
+    cfg = tiny_config()
+    cfg.model.pretrained = "file"
+    cfg.model.weights_file = str(tmp_path / "missing.pth")
+    store, events, summary = run(cfg, tmp_path)
+    assert isinstance(events[-1], RunFailed) and "missing.pth" in events[-1].error
+    assert summary["status"] == "failed"
+
+
+def test_epoch_events_carry_metrics(tmp_path):
+    _, events, _ = run(tiny_config(), tmp_path)
+    epochs = [e for e in events if isinstance(e, EpochEnded)]
+    assert set(epochs[0].val_metrics["scene"]) == {"accuracy", "f1"}
+    assert set(epochs[0].val_metrics["n"]) == {"mae", "exact"}
+    assert epochs[0].is_best
+
+
+def test_cli_train_eval_resume_and_errors(tmp_path, capsys):
+    from workbench.cli import main
+
+    cfg_path = tmp_path / "exp.toml"
+    save_config(tiny_config(), cfg_path)
+    assert main(["train", str(cfg_path), "--out", str(tmp_path / "runs"), "--quiet", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    run_dir = out.split("run directory: ")[1].splitlines()[0]
+    assert main(["eval", run_dir]) == 0
+    assert (tmp_path / "runs").joinpath(run_dir.split("/")[-1], "eval_best.json").exists()
+    assert "scene: loss" in capsys.readouterr().out
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[optim]\nlr = -1\n[[tasks]]\nname='a'\nkind='counting'\n")
+    assert main(["train", str(bad)]) == 2
+    assert "optim.lr" in capsys.readouterr().err
+    assert main(["resume", str(tmp_path / "nowhere")]) == 1

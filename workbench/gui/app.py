@@ -1,0 +1,91 @@
+"""Entry point of the desktop app: ``workbench`` with no arguments calls ``run_app``.
+
+The window shows first; torch and the registries load behind it (see ``core_loader``).
+Uncaught exceptions (a slot that slipped through ``guarded``) are logged and shown in a
+dialog instead of ending the app.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+import traceback
+from types import TracebackType
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from workbench import __version__
+from workbench.gui.main_window import APP_NAME, ORG_NAME, MainWindow
+
+log = logging.getLogger(__name__)
+
+
+def configure_app(app: QApplication) -> None:
+    """Names that place the QSettings file and title the windows."""
+    app.setOrganizationName(ORG_NAME)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationVersion(__version__)
+
+
+def install_excepthook(window: MainWindow | None) -> None:
+    """Route uncaught exceptions to the log and an error dialog (the app keeps running)."""
+    previous = sys.excepthook
+    showing = False
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        nonlocal showing
+        if issubclass(exc_type, KeyboardInterrupt):
+            previous(exc_type, exc, tb)
+            return
+        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.error("uncaught exception\n%s", details)
+        if showing or QApplication.instance() is None:
+            return
+        showing = True
+        try:
+            text = f"{exc_type.__name__}: {exc}\n\nThe workbench keeps running; the details are in the log."
+            if window is not None:
+                window.show_error("Unexpected error", text, details)
+            else:
+                box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error", text)
+                box.setDetailedText(details)
+                box.exec()
+        except Exception:
+            previous(exc_type, exc, tb)
+        finally:
+            showing = False
+
+    sys.excepthook = hook
+
+
+def _handle_sigint(window: MainWindow) -> QTimer:
+    """Ctrl+C in the terminal closes the window the normal way (asking if a run is live)."""
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+    timer = QTimer(window)  # lets the interpreter run its signal handlers while Qt idles
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    return timer
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Show the main window and run the event loop; returns the exit code."""
+    started = time.perf_counter()
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = QApplication.instance() or QApplication(list(argv) if argv else [sys.argv[0] if sys.argv else "workbench"])
+    configure_app(app)
+    window = MainWindow()
+    install_excepthook(window)
+    app.aboutToQuit.connect(window.shutdown)
+    window.show()
+    log.info("window shown %.2f s after run_app", time.perf_counter() - started)
+    _handle_sigint(window)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(run_app(sys.argv))

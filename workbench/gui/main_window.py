@@ -1,0 +1,1110 @@
+"""The main window: menus, run toolbar, status bar, docks, settings and close handling.
+
+Layout: the central area is a tab widget with "Curves" (PlotsPanel) and "Predictions"
+(InspectorPanel); the "Setup" dock (SetupPanel) sits left and the "Runs" dock (RunsPanel)
+at the bottom. A ``TrainingBridge`` runs the trainer in a thread; its events reach the
+panels here.
+
+Start-up: building the window imports no torch. ``showEvent`` starts a ``CoreLoader``;
+until it reports, the status bar says "Loading PyTorch…", Start stays disabled and actions
+that need the core (open a config or a run, ...) are queued and run once it is loaded.
+
+Every slot that can raise is wrapped by ``guarded``: an exception becomes an error
+dialog (and a log line) instead of a crash.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import logging
+import platform
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QStyle,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
+
+from workbench import __version__
+from workbench.config import ExperimentConfig, from_dict
+from workbench.gui.core_loader import CoreLoader
+from workbench.gui.runs_panel import RunsPanel
+from workbench.gui.training_bar import TrainingBar, format_duration
+from workbench.gui.worker import PAUSED, PAUSING, STARTING, STOPPING, TrainingBridge
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "MTL Workbench"
+ORG_NAME = "mtl-workbench"
+DEFAULT_RUNS_ROOT = "runs"
+CLOSE_WAIT_MS = 10_000
+MAX_OPEN_ERROR_DIALOGS = 3
+
+KEY_GEOMETRY = "window/geometry"
+KEY_STATE = "window/state"
+KEY_TAB = "window/tab"
+KEY_CONFIG = "experiment/config_toml"
+KEY_CONFIG_PATH = "experiment/config_path"
+KEY_RUNS_ROOT = "runs/root"
+
+STATE_TEXT = {
+    "idle": "Idle",
+    STARTING: "Starting…",
+    "running": "Running",
+    PAUSING: "Pausing…",
+    PAUSED: "Paused",
+    STOPPING: "Stopping…",
+}
+
+
+def guarded(method: Callable) -> Callable:
+    """Wrap a MainWindow slot: an exception shows an error dialog instead of escaping into Qt.
+
+    Extra signal arguments (e.g. ``triggered(bool)``) beyond what the method takes are dropped.
+    """
+    params = list(inspect.signature(method).parameters.values())[1:]
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        max_args: int | None = None
+    else:
+        max_args = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+    @functools.wraps(method)
+    def wrapper(self: MainWindow, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *(args if max_args is None else args[:max_args]), **kwargs)
+        except Exception as exc:
+            self.report_exception(method.__name__, exc)
+            return None
+
+    return wrapper
+
+
+# ---------------------------------------------------------------------------- panels
+
+
+def _panel_class(module: str, name: str) -> type | None:
+    """The panel class, or None while its module does not exist yet."""
+    full = f"workbench.gui.{module}"
+    try:
+        mod = importlib.import_module(full)
+    except ModuleNotFoundError as exc:
+        if exc.name != full:
+            raise
+        log.warning("%s is missing; showing a placeholder", full)
+        return None
+    return getattr(mod, name)
+
+
+class _PlaceholderPanel(QLabel):
+    """Stands in for a panel whose module is not there; accepts every contract call."""
+
+    configChanged = Signal(object)
+    validityChanged = Signal(bool, str)
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(f"{title} is not available in this build.", parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._config: ExperimentConfig | None = None
+
+    def config(self) -> ExperimentConfig:
+        from workbench.config import default_experiment
+
+        return self._config or default_experiment()
+
+    def set_config(self, cfg: ExperimentConfig) -> None:
+        self._config = cfg
+
+    def core_loaded(self) -> None:
+        self.validityChanged.emit(True, "")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: None
+
+
+def _make_panel(module: str, name: str, title: str, parent: QWidget) -> Any:
+    cls = _panel_class(module, name)
+    return cls(parent) if cls is not None else _PlaceholderPanel(title, parent)
+
+
+# ---------------------------------------------------------------------------- window
+
+
+class MainWindow(QMainWindow):
+    """The workbench window.
+
+    Args:
+        settings: where geometry, dock layout, the last config and the runs folder persist
+            (default: the application's QSettings; tests pass their own ini file).
+        runs_root: the runs folder, overriding the stored one.
+    """
+
+    coreLoaded = Signal(object)  # core_info dict, after the panels were told
+    errorShown = Signal(str, str)  # title, text of every error dialog (tests, logging)
+
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        runs_root: str | Path | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.setWindowTitle(APP_NAME)
+        self.settings = settings if settings is not None else QSettings()
+        self.core_ready = False
+        self.core_info: dict[str, Any] = {}
+        self.confirm_close: Callable[[], bool] = self._ask_stop_running
+        self.close_wait_ms = CLOSE_WAIT_MS
+        self.last_error: tuple[str, str, str] | None = None
+        self._runs_root_override = Path(runs_root) if runs_root is not None else None
+        self._loader: CoreLoader | None = None
+        self._shown_once = False
+        self._setup_valid = False
+        self._setup_error = "Loading PyTorch…"
+        self._after_core: list[Callable[[], None]] = []
+        self._pending_config_text: str | None = None
+        self._config_path: Path | None = None
+        self._live_view = True  # the plots/inspector follow the live run
+        self._shown_run: Path | None = None
+        self._run_config: ExperimentConfig | None = None
+        self._run_outcome = ""
+        self._closing = False
+        self._close_when_stopped = False
+        self._error_boxes: list[QMessageBox] = []
+
+        self.bridge = TrainingBridge(self)
+        self._build_panels()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self.read_settings()
+        self._update_actions()
+
+    # ================================================================== building
+    def _build_panels(self) -> None:
+        self.plots = _make_panel("plots_panel", "PlotsPanel", "Curves", self)
+        self.inspector = _make_panel("inspector_panel", "InspectorPanel", "Predictions", self)
+        self.setup = _make_panel("setup_panel", "SetupPanel", "Setup", self)
+        self.runs = RunsPanel(DEFAULT_RUNS_ROOT, self)
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("centralTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.plots, "Curves")
+        self.tabs.addTab(self.inspector, "Predictions")
+        self.setCentralWidget(self.tabs)
+
+        self.setup_dock = QDockWidget("Setup", self)
+        self.setup_dock.setObjectName("setupDock")
+        self.setup_dock.setWidget(self.setup)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.setup_dock)
+
+        self.runs_dock = QDockWidget("Runs", self)
+        self.runs_dock.setObjectName("runsDock")
+        self.runs_dock.setWidget(self.runs)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+
+    def _action(
+        self,
+        text: str,
+        slot: Callable,
+        shortcut: QKeySequence | str | None = None,
+        tip: str = "",
+        icon: QStyle.StandardPixmap | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        self.act_new = self._action("&New experiment", self.new_experiment, QKeySequence.StandardKey.New,
+                                    "Reset the setup to the built-in experiment", sp.SP_FileIcon)
+        self.act_open_config = self._action("&Open config…", self.open_config, QKeySequence.StandardKey.Open,
+                                            "Load an experiment from a TOML file", sp.SP_DialogOpenButton)
+        self.act_save_config = self._action("&Save config…", self.save_config, QKeySequence.StandardKey.Save,
+                                            "Save the current setup as a TOML file", sp.SP_DialogSaveButton)
+        self.act_open_run = self._action("Open &run…", self.open_run, "Ctrl+Shift+O",
+                                         "Show a run folder's curves and predictions", sp.SP_DirOpenIcon)
+        self.act_runs_root = self._action("Set runs &folder…", self.choose_runs_root, None,
+                                          "Choose where new runs are written and listed")
+        self.act_export = self._action("&Export plots…", self.export_plots, "Ctrl+E",
+                                       "Save the curves as PNG or SVG, or their points as CSV")
+        self.act_quit = self._action("&Quit", self.close, QKeySequence("Ctrl+Q"), "Quit the workbench")
+
+        self.act_start = self._action("Start", self.start_run, "F5", "Start training (F5)", sp.SP_MediaPlay)
+        self.act_start.setObjectName("actStart")
+        self.act_pause = self._action("Pause", self.toggle_pause, "F6", "Pause or resume training (F6)",
+                                      sp.SP_MediaPause)
+        self.act_pause.setObjectName("actPause")
+        self.act_stop = self._action("Stop", self.stop_run, "Shift+F5",
+                                     "Stop training; the last checkpoint is kept (Shift+F5)", sp.SP_MediaStop)
+        self.act_stop.setObjectName("actStop")
+
+        self.act_live = self._action("Show &live run", self.show_live_run, "Ctrl+L",
+                                     "Show the run being trained again after opening another run")
+        self.act_clear_compare = self._action("Clear &comparison", self.clear_comparison, None,
+                                              "Remove the compared runs' curves")
+        self.act_curves = self._action("&Curves", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
+        self.act_predictions = self._action("&Predictions", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
+
+        self.act_about = self._action("&About MTL Workbench", self.show_about, None,
+                                      "Versions of the workbench, Python, Qt and PyTorch, and the devices")
+        self.act_about_qt = self._action("About &Qt", QApplication.aboutQt)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        for action in (self.act_new, self.act_open_config, self.act_save_config):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_open_run)
+        file_menu.addAction(self.act_runs_root)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_export)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+
+        run_menu = bar.addMenu("&Run")
+        for action in (self.act_start, self.act_pause, self.act_stop):
+            run_menu.addAction(action)
+
+        self.view_menu = bar.addMenu("&View")
+        self.view_menu.addAction(self.act_curves)
+        self.view_menu.addAction(self.act_predictions)
+        self.view_menu.addSeparator()
+        for dock in (self.setup_dock, self.runs_dock):
+            toggle = dock.toggleViewAction()
+            toggle.setStatusTip(f"Show or hide the {dock.windowTitle()} panel")
+            self.view_menu.addAction(toggle)
+        self._view_separator = self.view_menu.addSeparator()
+        self.view_menu.addAction(self.act_live)
+        self.view_menu.addAction(self.act_clear_compare)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+        help_menu.addAction(self.act_about_qt)
+
+    def _build_toolbar(self) -> None:
+        self.run_toolbar = QToolBar("Run toolbar", self)
+        self.run_toolbar.setObjectName("runToolBar")
+        self.run_toolbar.setMovable(False)
+        self.training_bar = TrainingBar(self.act_start, self.act_pause, self.act_stop, self.run_toolbar)
+        self.run_toolbar.addWidget(self.training_bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.run_toolbar)
+        self.view_menu.insertAction(self._view_separator, self.run_toolbar.toggleViewAction())
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        status.setObjectName("statusBar")
+        self.core_busy = QProgressBar(self)
+        self.core_busy.setRange(0, 0)  # busy indicator
+        self.core_busy.setMaximumWidth(90)
+        self.core_busy.setMaximumHeight(14)
+        self.core_busy.setTextVisible(False)
+        self.core_label = QLabel("Loading PyTorch…", self)
+        self.core_label.setObjectName("coreLabel")
+        self.device_label = QLabel("Device: –", self)
+        self.device_label.setObjectName("deviceLabel")
+        self.state_label = QLabel("Idle", self)
+        self.state_label.setObjectName("runStateLabel")
+        self.state_label.setMinimumWidth(80)
+        status.addPermanentWidget(self.core_busy)
+        status.addPermanentWidget(self.core_label)
+        status.addPermanentWidget(self.device_label)
+        status.addPermanentWidget(self.state_label)
+
+    def _connect(self) -> None:
+        self.setup.validityChanged.connect(self._on_validity_changed)
+        self.setup.configChanged.connect(self._on_config_changed)
+
+        b = self.bridge
+        b.runStarted.connect(self._on_run_started)
+        b.stepEnded.connect(self._on_step)
+        b.epochEnded.connect(self._on_epoch)
+        b.samplesReady.connect(self._on_samples)
+        b.paused.connect(self._on_paused)
+        b.resumed.connect(self._on_resumed)
+        b.finished.connect(self._on_finished)
+        b.stopped.connect(self._on_stopped)
+        b.failed.connect(self._on_failed)
+        b.runningChanged.connect(self._on_running_changed)
+        b.stateChanged.connect(self._on_state_changed)
+
+        self.runs.openRun.connect(self.show_run)
+        self.runs.compareRuns.connect(self.compare_runs)
+        self.runs.resumeRun.connect(self.resume_run)
+        self.runs.useConfig.connect(self.use_run_config)
+
+    # ================================================================== core loading
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            QTimer.singleShot(0, self.load_core)  # after the first paint
+
+    def load_core(self) -> None:
+        """Start importing torch and the registries in the background (idempotent)."""
+        if self.core_ready or self._loader is not None:
+            return
+        self.core_label.setText("Loading PyTorch…")
+        self.core_busy.show()
+        self.statusBar().showMessage("Loading PyTorch… you can look around meanwhile")
+        loader = CoreLoader(self)
+        loader.setObjectName("coreLoader")
+        loader.loaded.connect(self._on_core_loaded)
+        loader.failed.connect(self._on_core_failed)
+        loader.finished.connect(self._on_loader_finished)
+        self._loader = loader
+        loader.start()
+
+    def _on_loader_finished(self) -> None:
+        loader, self._loader = self._loader, None
+        if loader is not None:
+            loader.wait()
+            loader.deleteLater()
+
+    @guarded
+    def _on_core_loaded(self, info: dict) -> None:
+        self.core_ready = True
+        self.core_info = dict(info)
+        self.core_busy.hide()
+        cuda = f", CUDA {info['cuda']}" if info.get("cuda") else ""
+        self.core_label.setText(f"PyTorch {info.get('torch', '?')}{cuda}")
+        devices = info.get("devices") or []
+        self.core_label.setToolTip("Devices here:\n" + "\n".join(label for _, label in devices))
+        self.device_label.setText("Device: " + ", ".join(value for value, _ in devices) if devices else "Device: –")
+        for panel in (self.setup, self.plots, self.inspector):
+            hook = getattr(panel, "core_loaded", None)
+            if callable(hook):
+                try:
+                    hook()
+                except Exception as exc:
+                    self.report_exception(f"{type(panel).__name__}.core_loaded", exc)
+        self._apply_pending_config()
+        self.statusBar().showMessage(f"PyTorch loaded in {info.get('seconds', 0):.1f} s", 5000)
+        pending, self._after_core = self._after_core, []
+        for action in pending:
+            try:
+                action()
+            except Exception as exc:
+                self.report_exception("a queued action", exc)
+        self._update_actions()
+        self.coreLoaded.emit(self.core_info)
+
+    def _on_core_failed(self, error: str, details: str) -> None:
+        self.core_busy.hide()
+        self.core_label.setText("PyTorch failed to load")
+        self._after_core.clear()
+        self.show_error("PyTorch could not be loaded",
+                        f"{error}\n\nTraining is unavailable; finished runs can still be listed.", details)
+        self._update_actions()
+
+    def _when_core_ready(self, action: Callable[[], None], what: str) -> None:
+        """Run ``action`` now if the core is loaded, else once it is."""
+        if self.core_ready:
+            action()
+            return
+        self._after_core.append(action)
+        self.statusBar().showMessage(f"{what} as soon as PyTorch has loaded…")
+
+    def _join_loader(self) -> None:
+        if self._loader is not None:
+            self._loader.wait()  # an import cannot be interrupted; it ends within seconds
+
+    # ================================================================== settings
+    def read_settings(self) -> None:
+        """Restore geometry, dock layout, the runs folder and (after core load) the last config."""
+        s = self.settings
+        geometry = s.value(KEY_GEOMETRY)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self._default_geometry()
+        state = s.value(KEY_STATE)
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        tab = s.value(KEY_TAB, 0)
+        try:
+            self.tabs.setCurrentIndex(max(0, min(self.tabs.count() - 1, int(tab))))
+        except (TypeError, ValueError):
+            pass
+        root = self._runs_root_override or Path(str(s.value(KEY_RUNS_ROOT, "") or DEFAULT_RUNS_ROOT))
+        self.runs.set_root(root)
+        path = str(s.value(KEY_CONFIG_PATH, "") or "")
+        self._config_path = Path(path) if path else None
+        text = str(s.value(KEY_CONFIG, "") or "")
+        self._pending_config_text = text or None
+        if self.core_ready:
+            self._apply_pending_config()
+
+    def write_settings(self) -> None:
+        """Store geometry, dock layout, the runs folder and the current config."""
+        s = self.settings
+        s.setValue(KEY_GEOMETRY, self.saveGeometry())
+        s.setValue(KEY_STATE, self.saveState())
+        s.setValue(KEY_TAB, self.tabs.currentIndex())
+        s.setValue(KEY_RUNS_ROOT, str(self.runs_root()))
+        s.setValue(KEY_CONFIG_PATH, str(self._config_path) if self._config_path else "")
+        if self.core_ready:  # before that the setup holds no config of the user's
+            try:
+                from workbench.config import config_to_toml
+
+                s.setValue(KEY_CONFIG, config_to_toml(self.setup.config()))
+            except Exception:
+                log.exception("could not store the current config in the settings")
+        s.sync()
+
+    def _default_geometry(self) -> None:
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1400, 900)
+            return
+        area = screen.availableGeometry()
+        self.resize(min(1600, int(area.width() * 0.9)), min(1000, int(area.height() * 0.9)))
+
+    def _apply_pending_config(self) -> None:
+        text, self._pending_config_text = self._pending_config_text, None
+        if not text:
+            return
+        from workbench.config import config_from_toml_text
+
+        try:
+            cfg = config_from_toml_text(text)
+        except Exception as exc:  # an old or broken stored config: keep the default, say so
+            log.warning("the stored config could not be used: %s", exc)
+            self.statusBar().showMessage(f"The last session's config could not be restored ({exc})", 8000)
+            return
+        self.setup.set_config(cfg)
+
+    # ================================================================== runs folder
+    def runs_root(self) -> Path:
+        return self.runs.root()
+
+    @guarded
+    def set_runs_root(self, path: str | Path) -> None:
+        self._runs_root_override = None
+        self.runs.set_root(Path(path))
+        self.settings.setValue(KEY_RUNS_ROOT, str(path))
+        self.statusBar().showMessage(f"Runs folder: {path}", 5000)
+
+    @guarded
+    def choose_runs_root(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Runs folder", str(self.runs_root()))
+        if path:
+            self.set_runs_root(path)
+
+    # ================================================================== config files
+    @guarded
+    def new_experiment(self) -> None:
+        def reset() -> None:
+            from workbench.config import default_experiment
+
+            self.setup.set_config(default_experiment())
+            self._config_path = None
+            self.statusBar().showMessage("New experiment: the built-in setup", 5000)
+
+        self._when_core_ready(reset, "The setup resets")
+
+    @guarded
+    def open_config(self, path: str | Path | None = None) -> None:
+        """Load an experiment TOML into the setup (a dialog asks when ``path`` is None)."""
+        if not path:
+            start = str(self._config_path.parent) if self._config_path else str(Path.cwd())
+            path, _ = QFileDialog.getOpenFileName(self, "Open config", start, "Experiment (*.toml);;All files (*)")
+            if not path:
+                return
+        path = Path(path)
+        self._when_core_ready(lambda: self._load_config_file(path), f"{path.name} opens")
+
+    def _load_config_file(self, path: Path) -> None:
+        from workbench.config import ConfigError, load_config
+
+        try:
+            cfg = load_config(path)
+        except (ConfigError, OSError) as exc:
+            self.show_error("Cannot open config", f"{path}:\n{exc}")
+            return
+        self.setup.set_config(cfg)
+        self._config_path = path
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+
+    @guarded
+    def save_config(self, path: str | Path | None = None) -> None:
+        """Save the setup as TOML (a dialog asks when ``path`` is None)."""
+        if not self.core_ready:
+            self.statusBar().showMessage("PyTorch is still loading; the setup is not ready to save yet", 5000)
+            return
+        cfg = self.setup.config()
+        if not path:
+            default = self._config_path or (Path.cwd() / f"{cfg.name}.toml")
+            path, _ = QFileDialog.getSaveFileName(self, "Save config", str(default),
+                                                  "Experiment (*.toml);;All files (*)")
+            if not path:
+                return
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(".toml")
+        from workbench.config import save_config
+
+        try:
+            save_config(cfg, path)
+        except OSError as exc:
+            self.show_error("Cannot save config", f"{path}:\n{exc.strerror or exc}")
+            return
+        self._config_path = path
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    # ================================================================== runs
+    @guarded
+    def open_run(self, path: str | Path | None = None) -> None:
+        """Show a run folder (a dialog asks when ``path`` is None)."""
+        if not path:
+            path = QFileDialog.getExistingDirectory(self, "Open run", str(self.runs_root()))
+            if not path:
+                return
+        self.show_run(Path(path))
+
+    @guarded
+    def show_run(self, path: str | Path) -> None:
+        """Load a run from disk into the plots and the inspector (RunsPanel.openRun)."""
+        path = Path(path)
+        if self._is_live_run(path):
+            self.show_live_run()
+            return
+        self._when_core_ready(lambda: self._load_run(path), f"Run {path.name} opens")
+
+    def _load_run(self, path: Path) -> bool:
+        from workbench.training.run_store import RunStore
+
+        store = RunStore(path)
+        if not store.summary_path.exists() and not store.config_path.exists():
+            self.show_error("Cannot open run", f"{path} is not a run folder: it has no summary.json or config.toml.")
+            return False
+        try:
+            summary = store.read_summary()
+            self.plots.clear()
+            self.plots.load_run(store)
+            self.inspector.clear()
+            self.inspector.load_run(store)
+            self._offer_checkpoint(store)
+        except Exception as exc:
+            log.exception("opening run %s failed", path)
+            self.show_error("Cannot open run", f"Run {path} could not be loaded:\n{exc}", traceback.format_exc())
+            return False
+        self._shown_run = path
+        self._live_view = self.bridge.is_running() and self._is_live_run(path)
+        name = summary.get("name", path.name)
+        self.setWindowTitle(f"{APP_NAME} — {name} ({path.name})")
+        note = "  The live run continues; View ▸ Show live run returns to it." if self.bridge.is_running() else ""
+        self.statusBar().showMessage(f"Showing run {path.name} ({summary.get('status', '?')}).{note}", 8000)
+        self._update_actions()
+        return True
+
+    def _offer_checkpoint(self, store: Any) -> None:
+        """Let the inspector run the run's best (else last) weights on new images."""
+        for ckpt in (store.best_checkpoint, store.last_checkpoint):
+            if ckpt.exists():
+                self.inspector.set_checkpoint(ckpt, store.read_config())
+                return
+
+    @guarded
+    def compare_runs(self, paths: list) -> None:
+        """Overlay the curves of ``paths`` on the plots (RunsPanel.compareRuns)."""
+        from workbench.training.run_store import RunStore
+
+        runs: list[tuple[str, list[dict]]] = []
+        problems = []
+        for p in paths:
+            store = RunStore(p)
+            try:
+                store.read_summary()
+                records = store.read_metrics()
+            except Exception as exc:
+                problems.append(f"{store.metrics_path}: {exc}")
+                continue
+            runs.append((Path(p).name, records))
+        self.plots.set_compare_runs(runs)
+        self.tabs.setCurrentWidget(self.plots)
+        if runs:
+            self.statusBar().showMessage(f"Comparing {len(runs)} run(s)", 5000)
+        if problems:
+            self.show_error("Some runs could not be compared", "\n".join(problems))
+
+    @guarded
+    def clear_comparison(self) -> None:
+        self.plots.set_compare_runs([])
+
+    @guarded
+    def use_run_config(self, path: str | Path) -> None:
+        """Copy a run's config into the setup (RunsPanel.useConfig)."""
+        path = Path(path)
+
+        def apply() -> None:
+            from workbench.training.run_store import RunStore
+
+            try:
+                cfg = RunStore(path).read_config()
+            except Exception as exc:
+                self.show_error("Cannot use config", f"{path / 'config.toml'}:\n{exc}")
+                return
+            self.setup.set_config(cfg)
+            self.statusBar().showMessage(f"Setup loaded from run {path.name}", 5000)
+
+        self._when_core_ready(apply, "The run's config loads")
+
+    @guarded
+    def show_live_run(self) -> None:
+        """Follow the live run again (reloads what it wrote so far, then streams)."""
+        if not self.bridge.is_running() or self.bridge.run_dir is None:
+            self.statusBar().showMessage("No run is in progress", 4000)
+            return
+        if self._live_view:
+            self.tabs.setCurrentWidget(self.plots)
+            return
+        from workbench.training.run_store import RunStore
+
+        store = RunStore(self.bridge.run_dir)
+        self.plots.clear()
+        self.plots.load_run(store)
+        self.inspector.clear()
+        if store.sample_epochs():
+            self.inspector.load_run(store)
+        elif self._run_config is not None:
+            self.inspector.set_tasks(self._build_tasks(self._run_config))
+        self._live_view = True
+        self._shown_run = self.bridge.run_dir
+        self._update_title()
+        self._update_actions()
+
+    def _is_live_run(self, path: Path) -> bool:
+        live = self.bridge.run_dir if self.bridge.is_running() else None
+        if live is None:
+            return False
+        try:
+            return Path(path).resolve() == Path(live).resolve()
+        except OSError:
+            return False
+
+    # ================================================================== training
+    @guarded
+    def start_run(self) -> None:
+        """Start training the setup's experiment (F5)."""
+        if not self.act_start.isEnabled() or self.bridge.is_running():
+            return
+        from workbench.config import ConfigError, config_to_toml, validate_experiment
+
+        cfg = self.setup.config()
+        try:
+            validate_experiment(cfg)
+        except ConfigError as exc:
+            self.show_error("The setup is not valid", str(exc))
+            return
+        self.settings.setValue(KEY_CONFIG, config_to_toml(cfg))
+        self._begin_run(lambda: self.bridge.start(cfg, self.runs_root()), cfg)
+
+    @guarded
+    def resume_run(self, path: str | Path) -> None:
+        """Continue a stopped or killed run from its last checkpoint (RunsPanel.resumeRun)."""
+        path = Path(path)
+        if self.bridge.is_running():
+            self.show_error("Cannot resume", "A run is in progress. Stop it before resuming another one.")
+            return
+
+        def go() -> None:
+            from workbench.training.run_store import RunStore
+
+            if not RunStore(path).last_checkpoint.exists():
+                self.show_error("Cannot resume", f"{RunStore(path).last_checkpoint} does not exist.")
+                return
+            self._begin_run(lambda: self.bridge.start(None, None, resume_dir=path), None)
+
+        self._when_core_ready(go, f"Run {path.name} resumes")
+
+    def _begin_run(self, start: Callable[[], Path], cfg: ExperimentConfig | None) -> None:
+        try:
+            run_dir = start()
+        except OSError as exc:
+            self.show_error("Cannot start the run", f"The run folder could not be created:\n{exc}")
+            return
+        self._run_config = cfg
+        self._run_outcome = ""
+        self._live_view = True
+        self._shown_run = run_dir
+        self.training_bar.reset("Preparing data and model…")
+        self.runs.set_live_run(run_dir)
+        self.runs.refresh()
+        self.tabs.setCurrentWidget(self.plots)
+        self.statusBar().showMessage(f"Starting {run_dir.name}…")
+        self._update_title()
+        self._update_actions()
+
+    @guarded
+    def toggle_pause(self) -> None:
+        if not self.bridge.is_running():
+            return
+        self.bridge.toggle_pause()
+
+    @guarded
+    def stop_run(self) -> None:
+        if not self.bridge.is_running():
+            return
+        self.bridge.stop()
+        self.training_bar.set_message("Stopping… (saving the checkpoint)")
+        self.statusBar().showMessage("Stopping after the current step; the checkpoint is saved…")
+
+    def _build_tasks(self, cfg: ExperimentConfig) -> list:
+        """TaskKind objects of ``cfg`` on its validation data (for the inspector)."""
+        from workbench.data import build_dataset
+        from workbench.tasks import build_task
+        from workbench.training.experiment import effective_data_config
+
+        info = build_dataset(effective_data_config(cfg), "val").info
+        return [build_task(t, info, dropout=cfg.model.dropout) for t in cfg.tasks]
+
+    # -- bridge slots (GUI thread)
+    @guarded
+    def _on_run_started(self, event: Any) -> None:
+        cfg = from_dict(ExperimentConfig, event.config)
+        self._run_config = cfg
+        self.device_label.setText(f"Device: {event.device}")
+        self.training_bar.on_run_started(event)
+        self._update_title()
+        if not self._live_view:
+            return
+        self.plots.clear()
+        self.plots.on_run_started(event)
+        self.inspector.clear()
+        try:
+            if event.start_step > 0:  # resumed: show the samples of the epochs done so far
+                from workbench.training.run_store import RunStore
+
+                self.inspector.load_run(RunStore(event.run_dir))
+            else:
+                self.inspector.set_tasks(self._build_tasks(cfg))
+        except Exception as exc:  # the run goes on; only the predictions view is affected
+            log.exception("could not prepare the predictions view")
+            self.statusBar().showMessage(f"Predictions view unavailable: {exc}", 8000)
+        resumed = f", resumed at step {event.start_step}" if event.start_step else ""
+        self.statusBar().showMessage(f"Training {Path(event.run_dir).name} on {event.device}{resumed}", 5000)
+
+    def _on_step(self, event: Any) -> None:
+        self.training_bar.on_step(event)
+        if self._live_view:
+            self.plots.on_step(event)
+
+    @guarded
+    def _on_epoch(self, event: Any) -> None:
+        self.training_bar.on_epoch(event)
+        if self._live_view:
+            self.plots.on_epoch(event)
+        epochs = self._run_config.train.epochs if self._run_config else "?"
+        parts = []
+        for task, metrics in event.val_metrics.items():
+            for name, value in list(metrics.items())[:1]:
+                parts.append(f"{task}/{name} {value:.3f}")
+        best = " (best so far)" if event.is_best else ""
+        self.statusBar().showMessage(
+            f"Epoch {event.epoch + 1}/{epochs} done in {event.seconds:.1f} s: {', '.join(parts)}{best}", 10000
+        )
+
+    @guarded
+    def _on_samples(self, event: Any) -> None:
+        if self._live_view:
+            self.inspector.on_samples(event)
+
+    def _on_paused(self, event: Any) -> None:
+        self.training_bar.set_message(f"Paused at step {event.global_step} — F6 resumes")
+
+    def _on_resumed(self, event: Any) -> None:
+        self.statusBar().showMessage(f"Resumed at step {event.global_step}", 3000)
+
+    @guarded
+    def _on_finished(self, event: Any) -> None:
+        s = event.summary
+        self._run_outcome = "Finished"
+        best = ""
+        monitor = s.get("monitor", "")
+        task, _, metric = monitor.partition("/")
+        value = s.get("best_metrics", {}).get(task, {}).get(metric)
+        if value is not None:
+            best = f"; best {monitor} {value:.3f} at epoch {int(s.get('best_epoch', 0)) + 1}"
+        note = f" ({s['note']})" if s.get("note") else ""
+        self.training_bar.stop_updates()
+        self.training_bar.set_message(f"Finished in {format_duration(s.get('elapsed_s', 0))}{note}")
+        self.statusBar().showMessage(f"Run finished{note}{best}", 15000)
+        self._after_run_ended()
+
+    @guarded
+    def _on_stopped(self, event: Any) -> None:
+        s = event.summary
+        self._run_outcome = "Stopped"
+        self.training_bar.stop_updates()
+        self.training_bar.set_message(f"Stopped at step {s.get('global_step', '?')} — checkpoint kept")
+        self.statusBar().showMessage(f"Run stopped ({event.reason}); resume it from the Runs panel", 15000)
+        self._after_run_ended()
+
+    @guarded
+    def _on_failed(self, event: Any) -> None:
+        self._run_outcome = "Failed"
+        self.training_bar.stop_updates()
+        self.training_bar.set_message("Failed")
+        where = f"Run: {self.bridge.run_dir}\n\n" if self.bridge.run_dir else ""
+        self.show_error("Training failed", event.error, f"{where}{event.origin}")
+        self.statusBar().showMessage(f"Run failed: {event.error}", 15000)
+        self._after_run_ended(offer_checkpoint=False)
+
+    def _after_run_ended(self, offer_checkpoint: bool = True) -> None:
+        self.runs.refresh()
+        if offer_checkpoint and self._live_view and self.bridge.run_dir is not None:
+            from workbench.training.run_store import RunStore
+
+            try:
+                self._offer_checkpoint(RunStore(self.bridge.run_dir))
+            except Exception:
+                log.exception("could not hand the checkpoint to the inspector")
+
+    def _on_running_changed(self, running: bool) -> None:
+        if not running:
+            self.training_bar.stop_updates()
+            self.runs.set_live_run(None)
+            self.runs.refresh()
+            self.state_label.setText(self._run_outcome or "Idle")
+            if self._close_when_stopped:
+                self._close_when_stopped = False
+                QTimer.singleShot(0, self.close)
+        self._update_title()
+        self._update_actions()
+
+    def _on_state_changed(self, state: str) -> None:
+        self.state_label.setText(STATE_TEXT.get(state, state.capitalize()))
+        self._update_actions()
+
+    # ================================================================== setup panel
+    def _on_validity_changed(self, valid: bool, message: str) -> None:
+        self._setup_valid = bool(valid)
+        self._setup_error = message
+        self._update_actions()
+
+    def _on_config_changed(self, cfg: Any) -> None:
+        if not self.bridge.is_running():
+            self._update_title()
+
+    # ================================================================== state of actions
+    def _update_actions(self) -> None:
+        running = self.bridge.is_running()
+        state = self.bridge.state
+        can_start = self.core_ready and self._setup_valid and not running
+        self.act_start.setEnabled(can_start)
+        if not self.core_ready:
+            reason = "PyTorch is still loading"
+        elif running:
+            reason = "a run is in progress"
+        elif not self._setup_valid:
+            reason = self._setup_error or "the setup is not valid"
+        else:
+            reason = ""
+        self.act_start.setToolTip("Start training (F5)" + (f"\nCannot start: {reason}" if reason else ""))
+        paused = state in (PAUSING, PAUSED)
+        self.act_pause.setEnabled(running and state != STOPPING)
+        self.act_pause.setText("Resume" if paused else "Pause")
+        sp = QStyle.StandardPixmap
+        self.act_pause.setIcon(self.style().standardIcon(sp.SP_MediaPlay if paused else sp.SP_MediaPause))
+        self.act_stop.setEnabled(running and state != STOPPING)
+        self.act_live.setEnabled(running and not self._live_view)
+
+    def _update_title(self) -> None:
+        if self.bridge.is_running() and self.bridge.run_dir is not None and self._live_view:
+            self.setWindowTitle(f"{APP_NAME} — training {self.bridge.run_dir.name}")
+        elif self._shown_run is not None and not self._live_view:
+            self.setWindowTitle(f"{APP_NAME} — {self._shown_run.name}")
+        else:
+            self.setWindowTitle(APP_NAME)
+
+    # ================================================================== export, about
+    @guarded
+    def export_plots(self, path: str | Path | None = None) -> None:
+        """Export the curves: .png / .svg image or .csv points (a dialog asks when ``path`` is None)."""
+        filters = {"PNG image (*.png)": ".png", "SVG image (*.svg)": ".svg", "CSV points (*.csv)": ".csv"}
+        if not path:
+            default = self.runs_root() / "plots.png"
+            path, chosen = QFileDialog.getSaveFileName(self, "Export plots", str(default), ";;".join(filters))
+            if not path:
+                return
+            if Path(path).suffix.lower() not in filters.values():
+                path = str(path) + filters.get(chosen, ".png")
+        path = Path(path)
+        suffix = path.suffix.lower()
+        exporters = {".png": "export_png", ".svg": "export_svg", ".csv": "export_csv"}
+        if suffix not in exporters:
+            self.show_error("Cannot export", f"{path}: use a .png, .svg or .csv file name.")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        getattr(self.plots, exporters[suffix])(path)
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+
+    def about_text(self) -> str:
+        """Versions of everything that matters for reproducing a run, and the devices."""
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
+
+        lines = [
+            f"<b>{APP_NAME}</b> {__version__}",
+            "Train, watch and compare multi-task networks.",
+            "",
+            f"Python {platform.python_version()} ({platform.system()} {platform.machine()})",
+            f"Qt {qVersion()} · PySide6 {pyside_version}",
+        ]
+        for name in ("pyqtgraph", "numpy"):
+            module = sys.modules.get(name)
+            if module is not None:
+                lines.append(f"{name} {getattr(module, '__version__', '?')}")
+        torch = sys.modules.get("torch")
+        if torch is not None and self.core_ready:
+            cuda = f" (CUDA {torch.version.cuda})" if torch.version.cuda else " (no CUDA build)"
+            lines.append(f"PyTorch {torch.__version__}{cuda}")
+            for name in ("torchvision", "torchmetrics"):
+                module = sys.modules.get(name)
+                if module is not None:
+                    lines.append(f"{name} {getattr(module, '__version__', '?')}")
+            devices = self.core_info.get("devices") or []
+            lines.append("Devices: " + ("; ".join(label for _, label in devices) or "none"))
+        else:
+            lines.append("PyTorch: not loaded yet")
+        lines += ["", f"Runs folder: {self.runs_root().resolve()}", f"Settings: {self.settings.fileName()}"]
+        return "<br>".join(_html_escape_keep_bold(line) for line in lines)
+
+    @guarded
+    def show_about(self) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_NAME}", self.about_text(),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._about_box = box
+        box.open()
+        return box
+
+    # ================================================================== errors
+    def show_error(self, title: str, text: str, details: str = "") -> QMessageBox | None:
+        """A non-blocking error dialog; ``details`` goes behind its "Show Details…" button."""
+        log.error("%s: %s", title, text)
+        self.last_error = (title, text, details)
+        self.errorShown.emit(title, text)
+        if len(self._error_boxes) >= MAX_OPEN_ERROR_DIALOGS:  # an error storm: keep the screen usable
+            self.statusBar().showMessage(f"{title}: {text.splitlines()[0] if text else ''}", 10000)
+            return None
+        box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok, self)
+        if details:
+            box.setDetailedText(details)
+        self._error_boxes.append(box)
+
+        def done(_result: int, box: QMessageBox = box) -> None:
+            if box in self._error_boxes:
+                self._error_boxes.remove(box)
+            box.deleteLater()
+
+        box.finished.connect(done)
+        box.open()
+        return box
+
+    def error_dialogs(self) -> list[QMessageBox]:
+        """The error dialogs open now (tests close them with ``.accept()``)."""
+        return list(self._error_boxes)
+
+    def report_exception(self, where: str, exc: BaseException) -> None:
+        """Log an unexpected exception and show it; the app carries on."""
+        details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        log.error("unexpected error in %s\n%s", where, details)
+        try:
+            self.show_error("Unexpected error", f"{type(exc).__name__}: {exc}", details)
+        except Exception:
+            log.exception("could not show the error dialog")
+
+    # ================================================================== closing
+    def _ask_stop_running(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Quit",
+            "A run is in progress. Stop it and quit? The last checkpoint is kept.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self._closing:  # a second close while we wait for the run to stop
+            event.ignore()
+            return
+        if self.bridge.is_running():
+            if not self.confirm_close():
+                event.ignore()
+                return
+            self._closing = True
+            try:
+                self.statusBar().showMessage("Stopping the run and saving its checkpoint…")
+                self.training_bar.set_message("Stopping… (saving the checkpoint)")
+                self.bridge.stop()
+                self.setEnabled(False)
+                done = self.bridge.wait(self.close_wait_ms)
+            finally:
+                self.setEnabled(True)
+                self._closing = False
+            if not done:
+                self._close_when_stopped = True
+                self.statusBar().showMessage("Still stopping (finishing the current step or validation); "
+                                             "the window closes when the run has stopped")
+                event.ignore()
+                return
+        self._join_loader()
+        try:
+            self.write_settings()
+        except Exception:
+            log.exception("could not write the settings")
+        for box in self._error_boxes:
+            box.close()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop and join every thread (app quit without a close event, e.g. Ctrl+C)."""
+        if self.bridge.is_running():
+            self.bridge.stop()
+            self.bridge.wait(self.close_wait_ms * 3)
+        self._join_loader()
+
+
+def _html_escape_keep_bold(line: str) -> str:
+    import html
+
+    if line.startswith("<b>"):
+        return line
+    return html.escape(line)

@@ -1,0 +1,352 @@
+"""The runs browser: every run in the runs folder, with status and key metrics.
+
+Double-click (or Open) emits ``openRun(Path)``; selecting several runs and pressing
+Compare emits ``compareRuns(list[Path])``. The context menu adds Resume, "Use config in
+setup", Copy path and Show folder. The table refreshes on demand, when the folder's
+content changes, every few seconds while a listed run is live, and when the main window
+tells it a run ended. A run whose files cannot be read is listed as "unreadable" with
+the reason; nothing here raises into Qt.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QFileSystemWatcher, QItemSelectionModel, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSizePolicy,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("Name", "Started", "Status", "Tasks", "Key metrics")
+PATH_ROLE = Qt.ItemDataRole.UserRole
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+LIVE_STATUSES = ("running", "paused", "created")
+RESUMABLE_STATUSES = ("stopped", "failed", "running", "paused")
+STATUS_COLOURS = {
+    "running": "#2b7bd6",
+    "paused": "#b58900",
+    "finished": "#2e9e44",
+    "stopped": "#c77c0e",
+    "failed": "#d03b3b",
+    "unreadable": "#d03b3b",
+}
+LIVE_POLL_MS = 3000
+
+
+def format_metric(value: Any) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if v != 0 and (abs(v) >= 1000 or abs(v) < 0.001):
+        return f"{v:.3g}"
+    return f"{v:.3f}"
+
+
+class _RunItem(QTreeWidgetItem):
+    """Sorts by SORT_ROLE when set (dates by timestamp), else by text."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        tree = self.treeWidget()
+        column = tree.sortColumn() if tree is not None else 0
+        a = self.data(column, SORT_ROLE)
+        b = other.data(column, SORT_ROLE)
+        if a is not None and b is not None:
+            return a < b
+        return self.text(column).lower() < other.text(column).lower()
+
+
+class RunsPanel(QWidget):
+    """A table of the runs under a root folder.
+
+    Signals:
+        openRun(Path): show this run (double-click, Open).
+        compareRuns(list[Path]): overlay these runs' curves (Compare).
+        resumeRun(Path): continue a stopped or killed run from its last checkpoint.
+        useConfig(Path): load this run's config into the setup.
+    """
+
+    openRun = Signal(object)
+    compareRuns = Signal(list)
+    resumeRun = Signal(object)
+    useConfig = Signal(object)
+
+    def __init__(self, root: str | Path | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("RunsPanel")
+        self._root = Path(root) if root is not None else Path("runs")
+        self._infos: dict[Path, Any] = {}
+        self._live_run: Path | None = None
+
+        self.open_button = QPushButton("Open", self)
+        self.open_button.setToolTip("Show the selected run's curves and predictions (double-click)")
+        self.open_button.clicked.connect(self._open_selected)
+        self.compare_button = QPushButton("Compare", self)
+        self.compare_button.setToolTip("Overlay the curves of the selected runs (select several with Ctrl/Shift)")
+        self.compare_button.clicked.connect(self._compare_selected)
+        self.refresh_button = QPushButton("Refresh", self)
+        self.refresh_button.setToolTip("Read the runs folder again")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.root_label = QLabel(self)
+        self.root_label.setObjectName("runsRootLabel")
+        self.root_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.root_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        for button in (self.open_button, self.compare_button, self.refresh_button):
+            top.addWidget(button)
+        top.addWidget(self.root_label, 1)
+
+        self.tree = QTreeWidget(self)
+        self.tree.setObjectName("runsTable")
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tree.setSortingEnabled(True)
+        self.tree.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.itemDoubleClicked.connect(self._on_double_click)
+        self.tree.itemSelectionChanged.connect(self._update_buttons)
+        header = self.tree.header()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+
+        self.message_label = QLabel(self)
+        self.message_label.setObjectName("runsMessage")
+        self.message_label.setWordWrap(True)
+        self.message_label.setStyleSheet("color: #d03b3b;")
+        self.message_label.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.message_label)
+
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.directoryChanged.connect(self._schedule_refresh)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(400)
+        self._debounce.timeout.connect(self.refresh)
+        self._live_poll = QTimer(self)
+        self._live_poll.setInterval(LIVE_POLL_MS)
+        self._live_poll.timeout.connect(self.refresh)
+        self._update_root_label()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ public
+    def root(self) -> Path:
+        return self._root
+
+    def set_root(self, path: str | Path) -> None:
+        """Show the runs under ``path`` (it need not exist yet)."""
+        self._root = Path(path)
+        self._update_root_label()
+        self.refresh()
+
+    def set_live_run(self, path: str | Path | None) -> None:
+        """Mark the run the app is training right now (drawn in bold)."""
+        self._live_run = Path(path) if path is not None else None
+        self._apply_live_marker()
+
+    def refresh(self) -> None:
+        """Read the runs folder again, keeping the selection."""
+        try:
+            self._refresh()
+        except Exception as exc:  # never let a bad folder crash the app
+            log.exception("refreshing the runs list failed")
+            self.show_message(f"Cannot list runs in {self._root}: {exc}")
+
+    def runs(self) -> list[Any]:
+        """The RunInfo of every listed run, in table order."""
+        return [self._infos[p] for p in self._paths_in_order() if p in self._infos]
+
+    def selected_paths(self) -> list[Path]:
+        items = sorted(self.tree.selectedItems(), key=lambda it: self.tree.indexOfTopLevelItem(it))
+        return [Path(it.data(0, PATH_ROLE)) for it in items]
+
+    def select_paths(self, paths: list[Path]) -> None:
+        wanted = {Path(p) for p in paths}
+        self.tree.clearSelection()
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if Path(item.data(0, PATH_ROLE)) in wanted:
+                item.setSelected(True)
+
+    def show_message(self, text: str) -> None:
+        """Show (or with "" hide) a one-line problem under the table."""
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
+
+    # ------------------------------------------------------------------ internals
+    def _refresh(self) -> None:
+        from workbench.training.run_store import list_runs
+
+        selected = set(self.selected_paths())
+        current = self.tree.currentItem()
+        current_path = Path(current.data(0, PATH_ROLE)) if current is not None else None
+        infos = list_runs(self._root)
+        self._watch_root()
+
+        self.tree.setSortingEnabled(False)
+        self.tree.clear()
+        self._infos = {}
+        problems = []
+        for info in infos:
+            self._infos[Path(info.path)] = info
+            item = self._make_item(info)
+            self.tree.addTopLevelItem(item)
+            if Path(info.path) in selected:
+                item.setSelected(True)
+            if current_path is not None and Path(info.path) == current_path:
+                self.tree.setCurrentItem(item, 0, QItemSelectionModel.SelectionFlag.NoUpdate)
+            if info.status == "unreadable":
+                problems.append(f"{Path(info.path) / 'summary.json'}: {info.error}")
+        self.tree.setSortingEnabled(True)
+        for column in range(len(COLUMNS) - 1):
+            self.tree.resizeColumnToContents(column)
+            if self.tree.columnWidth(column) > 320:
+                self.tree.setColumnWidth(column, 320)
+        self._apply_live_marker()
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.show_message(f"Unreadable run: {problems[0]}{more}")
+        else:
+            self.show_message("")
+        live = any(info.status in LIVE_STATUSES for info in infos)
+        if live and not self._live_poll.isActive():
+            self._live_poll.start()
+        elif not live:
+            self._live_poll.stop()
+        self._update_buttons()
+
+    def _make_item(self, info: Any) -> _RunItem:
+        created = float(info.created or 0.0)
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else "?"
+        metrics = "   ".join(f"{k} {format_metric(v)}" for k, v in info.key_metrics.items())
+        texts = (info.name, started, info.status, ", ".join(info.tasks), metrics or "–")
+        item = _RunItem([str(t) for t in texts])
+        item.setData(0, PATH_ROLE, str(info.path))
+        item.setData(1, SORT_ROLE, created)
+        tip = f"{info.path}"
+        if info.error:
+            tip += f"\n\n{info.error}"
+        for column in range(len(COLUMNS)):
+            item.setToolTip(column, tip)
+        colour = STATUS_COLOURS.get(info.status)
+        if colour:
+            item.setForeground(2, QBrush(QColor(colour)))
+        return item
+
+    def _apply_live_marker(self) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            live = self._live_run is not None and Path(item.data(0, PATH_ROLE)) == self._live_run
+            font = item.font(0)
+            if font.bold() != live:
+                font.setBold(live)
+                for column in range(len(COLUMNS)):
+                    item.setFont(column, font)
+
+    def _watch_root(self) -> None:
+        watched = self._watcher.directories()
+        target = str(self._root)
+        if watched == [target]:
+            return
+        if watched:
+            self._watcher.removePaths(watched)
+        if self._root.is_dir():
+            self._watcher.addPath(target)
+
+    def _schedule_refresh(self, *_: Any) -> None:
+        self._debounce.start()
+
+    def _paths_in_order(self) -> list[Path]:
+        return [Path(self.tree.topLevelItem(i).data(0, PATH_ROLE)) for i in range(self.tree.topLevelItemCount())]
+
+    def _update_root_label(self) -> None:
+        self.root_label.setText(f"Folder: {self._root}")
+        self.root_label.setToolTip(str(self._root.resolve()) if self._root else "")
+
+    def _update_buttons(self) -> None:
+        selected = self.tree.selectedItems()
+        self.open_button.setEnabled(len(selected) == 1)
+        self.compare_button.setEnabled(len(selected) >= 1)
+
+    def _readable(self, path: Path) -> bool:
+        info = self._infos.get(Path(path))
+        if info is not None and info.status == "unreadable":
+            self.show_message(f"Cannot open {Path(path) / 'summary.json'}: {info.error}")
+            return False
+        return True
+
+    def _on_double_click(self, item: QTreeWidgetItem, _column: int) -> None:
+        path = Path(item.data(0, PATH_ROLE))
+        if self._readable(path):
+            self.openRun.emit(path)
+
+    def _open_selected(self) -> None:
+        paths = self.selected_paths()
+        if len(paths) == 1 and self._readable(paths[0]):
+            self.openRun.emit(paths[0])
+
+    def _compare_selected(self) -> None:
+        paths = [p for p in self.selected_paths() if self._readable(p)]
+        if paths:
+            self.compareRuns.emit(paths)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None:
+            return
+        path = Path(item.data(0, PATH_ROLE))
+        info = self._infos.get(path)
+        selected = self.selected_paths()
+        menu = QMenu(self)
+
+        def add(text: str, slot: Any, enabled: bool = True) -> QAction:
+            action = menu.addAction(text)
+            action.triggered.connect(slot)
+            action.setEnabled(enabled)
+            return action
+
+        readable = info is None or info.status != "unreadable"
+        add("Open", lambda: self._readable(path) and self.openRun.emit(path), readable)
+        add(f"Compare {len(selected)} selected", self._compare_selected, bool(selected))
+        menu.addSeparator()
+        resumable = (
+            readable
+            and info is not None
+            and info.status in RESUMABLE_STATUSES
+            and (path / "checkpoints" / "last.pt").exists()
+            and path != self._live_run
+        )
+        add("Resume training", lambda: self.resumeRun.emit(path), resumable)
+        add("Use config in setup", lambda: self.useConfig.emit(path), (path / "config.toml").exists())
+        menu.addSeparator()
+        add("Copy path", lambda: QGuiApplication.clipboard().setText(str(path.resolve())))
+        add("Show folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.resolve()))))
+        menu.popup(self.tree.viewport().mapToGlobal(pos))

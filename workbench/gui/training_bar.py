@@ -1,0 +1,155 @@
+"""The training bar: Start / Pause-Resume / Stop, progress by epoch and step, ETA and speed.
+
+The buttons are views of the main window's actions (the same actions sit in the Run menu
+with their shortcuts), so enabling an action enables its button. Step events can arrive
+hundreds of times a second; the bar keeps the latest one and redraws at most 10 times a
+second.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QToolButton, QWidget
+
+REFRESH_MS = 100
+
+
+def format_duration(seconds: float) -> str:
+    """``h:mm:ss`` (``--:--:--`` when unknown)."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "--:--:--"
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def progress_text(epoch: int, epochs: int, step: int, steps_per_epoch: int) -> str:
+    """``epoch e/E · step s/S`` with 1-based ``e`` and ``s``."""
+    return f"epoch {epoch}/{epochs} · step {step}/{steps_per_epoch}"
+
+
+class TrainingBar(QWidget):
+    """Run buttons plus a progress bar, ETA and images/s.
+
+    Args:
+        start_action, pause_action, stop_action: the window's run actions.
+    """
+
+    def __init__(
+        self,
+        start_action: QAction,
+        pause_action: QAction,
+        stop_action: QAction,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("TrainingBar")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(6)
+        self.buttons: dict[str, QToolButton] = {}
+        for key, action in (("start", start_action), ("pause", pause_action), ("stop", stop_action)):
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setObjectName(f"{key}Button")
+            layout.addWidget(button)
+            self.buttons[key] = button
+
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("runProgress")
+        self.progress.setMinimumWidth(260)
+        self.progress.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.progress.setTextVisible(True)
+        layout.addWidget(self.progress, 1)
+
+        self.eta_label = QLabel(self)
+        self.eta_label.setObjectName("etaLabel")
+        self.eta_label.setToolTip("Estimated time left for the whole run")
+        self.speed_label = QLabel(self)
+        self.speed_label.setObjectName("speedLabel")
+        self.speed_label.setToolTip("Training throughput (moving average)")
+        for label in (self.eta_label, self.speed_label):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+            layout.addWidget(label)
+
+        self._epochs = 0
+        self._steps_per_epoch = 0
+        self._pending: Any = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self._flush)
+        self.reset()
+
+    # ------------------------------------------------------------------ public
+    def reset(self, message: str = "No run") -> None:
+        """Back to the idle look."""
+        self._timer.stop()
+        self._pending = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat(message)
+        self.eta_label.setText("ETA --:--:--")
+        self.speed_label.setText("– img/s")
+
+    def on_run_started(self, event: Any) -> None:
+        self._epochs = max(1, int(event.epochs))
+        self._steps_per_epoch = max(1, int(event.steps_per_epoch))
+        self.progress.setRange(0, self._epochs * self._steps_per_epoch)
+        self.progress.setValue(int(event.start_step))
+        epoch = min(self._epochs, int(event.start_epoch) + 1)
+        step = int(event.start_step) - int(event.start_epoch) * self._steps_per_epoch
+        self.progress.setFormat(progress_text(epoch, self._epochs, max(0, step), self._steps_per_epoch))
+        self.eta_label.setText("ETA --:--:--")
+        self.speed_label.setText("– img/s")
+        self._timer.start()
+
+    def on_step(self, event: Any) -> None:
+        """Keep the latest step; the timer draws it."""
+        self._pending = event
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def on_epoch(self, event: Any) -> None:
+        """Draw the epoch as complete (drops the "validating" note)."""
+        self._flush()
+        steps = self._steps_per_epoch or 1
+        self.progress.setValue(min(self.progress.maximum(), int(event.global_step)))
+        self.progress.setFormat(progress_text(int(event.epoch) + 1, self._epochs or 1, steps, steps))
+
+    def set_message(self, message: str) -> None:
+        """Replace the text on the progress bar (e.g. "stopping…"), keeping the value."""
+        self._flush()
+        self.progress.setFormat(message)
+
+    def stop_updates(self) -> None:
+        """Draw the last step and stop the refresh timer (run ended)."""
+        self._flush()
+        self._timer.stop()
+
+    @property
+    def text(self) -> str:
+        """The progress bar's current text (for tests and the status bar)."""
+        return self.progress.text()
+
+    # ------------------------------------------------------------------ drawing
+    def _flush(self) -> None:
+        event, self._pending = self._pending, None
+        if event is None:
+            return
+        steps = max(1, int(event.steps_per_epoch) or self._steps_per_epoch)
+        if self.progress.maximum() <= 1 and self._epochs:
+            self.progress.setRange(0, self._epochs * steps)
+        self.progress.setValue(min(self.progress.maximum(), int(event.global_step)))
+        text = progress_text(int(event.epoch) + 1, self._epochs or int(event.epoch) + 1, int(event.step) + 1, steps)
+        if int(event.step) + 1 >= steps:
+            text += " · validating"
+        self.progress.setFormat(text.replace("%", "%%"))
+        self.eta_label.setText(f"ETA {format_duration(float(event.eta_s))}")
+        rate = float(event.images_per_s)
+        self.speed_label.setText(f"{rate:,.0f} img/s" if rate >= 10 else f"{rate:.1f} img/s")
