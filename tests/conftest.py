@@ -9,7 +9,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import pytest  # noqa: E402
 
-from workbench.config import ExperimentConfig, ShapesOptions, TaskConfig, TrainConfig, DataConfig, OptimConfig  # noqa: E402
+from workbench.config import DataConfig, ExperimentConfig, OptimConfig, ShapesOptions, TaskConfig, TrainConfig  # noqa: E402
 
 
 def tiny_config(tasks=(("scene", "classification"), ("n", "counting")), **train) -> ExperimentConfig:

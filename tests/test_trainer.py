@@ -5,8 +5,8 @@ import threading
 
 import pytest
 import torch
-
 from conftest import tiny_config
+
 from workbench.config import save_config
 from workbench.training.control import RunControl
 from workbench.training.events import (
@@ -224,3 +224,11 @@ def test_cli_train_eval_resume_and_errors(tmp_path, capsys):
     assert main(["train", str(bad)]) == 2
     assert "optim.lr" in capsys.readouterr().err
     assert main(["resume", str(tmp_path / "nowhere")]) == 1
+
+
+def test_seeded_runs_are_reproducible_and_workers_give_the_same_batches(tmp_path):
+    a, _, _ = run(tiny_config(), tmp_path / "a")
+    b, _, _ = run(tiny_config(workers=1), tmp_path / "b")
+    assert _step_losses(a) == _step_losses(b)
+    sa, sb = _final_state(a), _final_state(b)
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)

@@ -9,7 +9,6 @@ task kind or weighting method they belong to (see ``validate_experiment``).
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+import tomllib
 
 
 class ConfigError(ValueError):

@@ -171,21 +171,25 @@ class ArchitectureView(QWidget):
         p.setPen(QPen(edge, 1.2))
         p.setBrush(fill)
         p.drawRoundedRect(rect, 5, 5)
-        font = QFont(self.font())
-        fm = QFontMetrics(font)
-        bold = QFont(font)
-        bold.setBold(True)
-        fmb = QFontMetrics(bold)
-        inner = rect.width() - 8
-        max_lines = max(1, int((rect.height() - 2) // fm.height()))
-        chosen = variants[-1]
-        for lines in variants:
-            if len(lines) > max_lines:
-                continue
-            widths = [(fmb if (bold_first and k == 0) else fm).horizontalAdvance(t) for k, t in enumerate(lines)]
-            if max(widths) <= inner:
-                chosen = lines
+        inner = rect.width() - 6
+        chosen, font = variants[-1], self._scaled_font(0.75)
+        found = False
+        for scale in (1.0, 0.88, 0.75):  # smaller type before shorter labels run out
+            f = self._scaled_font(scale)
+            fm, fmb = QFontMetrics(f), QFontMetrics(self._bold(f))
+            max_lines = max(1, int((rect.height() - 2) // fm.height()))
+            for lines in variants:
+                if len(lines) > max_lines:
+                    continue
+                widths = [(fmb if (bold_first and k == 0) else fm).horizontalAdvance(t) for k, t in enumerate(lines)]
+                if max(widths) <= inner:
+                    chosen, font, found = lines, f, True
+                    break
+            if found:
                 break
+        fm = QFontMetrics(font)
+        bold = self._bold(font)
+        fmb = QFontMetrics(bold)
         p.setPen(BOX_TEXT)
         total_h = len(chosen) * fm.height()
         y = rect.center().y() - total_h / 2
@@ -194,10 +198,26 @@ class ArchitectureView(QWidget):
             metrics = fmb if (bold_first and k == 0) else fm
             p.setFont(f)
             text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(inner))
-            p.drawText(QRectF(rect.left() + 4, y, inner, fm.height()), Qt.AlignmentFlag.AlignCenter, text)
+            p.drawText(QRectF(rect.left() + 3, y, inner, fm.height()), Qt.AlignmentFlag.AlignCenter, text)
             y += fm.height()
-        p.setFont(font)
+        p.setFont(self.font())
         self._tips.append((QRectF(rect), tip))
+
+    def _scaled_font(self, scale: float) -> QFont:
+        font = QFont(self.font())
+        if scale != 1.0:
+            size = font.pointSizeF()
+            if size > 0:
+                font.setPointSizeF(max(6.5, size * scale))
+            else:
+                font.setPixelSize(max(8, int(font.pixelSize() * scale)))
+        return font
+
+    @staticmethod
+    def _bold(font: QFont) -> QFont:
+        bold = QFont(font)
+        bold.setBold(True)
+        return bold
 
     def _stage_tip(self, i: int, shared: bool) -> str:
         parts = [f"stage {i + 1}"]
@@ -219,8 +239,10 @@ class ArchitectureView(QWidget):
         m = self.MARGIN
         width = self.width() - 2 * m
         n_tasks = len(self._tasks)
-        wide = min(width, max(160.0, width * 0.72))
-        x_wide = m + (width - wide) / 2
+        # shared boxes leave room on the right for the bracket with the shared count
+        label_room = QFontMetrics(self.font()).horizontalAdvance("000.0M") + 14
+        wide = max(120.0, min(width * 0.8, width - label_room))
+        x_wide = m + (width - label_room - wide) / 2 if width - label_room > wide else m
         y = float(m)
 
         # input
@@ -299,10 +321,7 @@ class ArchitectureView(QWidget):
         ]
         if c["independent"]:
             saved = 1.0 - c["total"] / c["independent"]
-            if saved > 0.0005:
-                rel = f"{saved:.0%} fewer"
-            else:
-                rel = "same size"
+            rel = f"{saved:.0%} fewer" if saved > 0.0005 else "same size"
             lines.append(f"independent networks: {human(c['independent'])} ({rel})")
         lines.append(f"backbone {human(c['backbone'])} · depth {c['depth']} of {c['num_stages']} shared")
         p.setPen(pal.color(pal.ColorRole.Text))

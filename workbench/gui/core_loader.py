@@ -8,6 +8,7 @@ registries (task kinds, backbones, weightings, data sources) and the trainer, th
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import sys
@@ -72,10 +73,8 @@ class CoreLoader(QThread):
                 importlib.import_module(name)
             # The optional pieces the GUI shows versions of; absent ones are fine.
             for name in ("torchvision", "torchmetrics"):
-                try:
+                with contextlib.suppress(ImportError):
                     importlib.import_module(name)
-                except ImportError:
-                    pass
             info = core_info()
         except Exception as exc:  # reported to the GUI, never raised in a thread
             log.exception("loading the core failed")

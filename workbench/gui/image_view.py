@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
@@ -20,9 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.spec_renderer import SpecRenderer
-from workbench.tasks.drawing import DrawSpec
+
+if TYPE_CHECKING:  # workbench.tasks' package import loads torch; only the types are needed
+    from workbench.tasks.drawing import DrawSpec
 
 LARGE_VIEW_TARGET_PX = 720  # the longer side of the shown image, at most 4x its size
+ZOOMS = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 
 
 def large_scale(height: int, width: int) -> float:
@@ -57,6 +62,12 @@ class ImageViewDialog(QDialog):
         self.next_button = QPushButton("Next ▶")
         self.prev_button.clicked.connect(lambda: self.navigate.emit(-1))
         self.next_button.clicked.connect(lambda: self.navigate.emit(1))
+        self.zoom_combo = QComboBox()
+        for factor in ZOOMS:
+            self.zoom_combo.addItem(f"{factor:g}×", factor)
+        self.zoom_combo.setToolTip("Zoom (3-4× by default)")
+        self.zoom_combo.currentIndexChanged.connect(self._render)
+        self._zoom: float | None = None  # None: automatic (large_scale)
         self.save_button = QPushButton("Save PNG…")
         self.save_button.clicked.connect(self._save)
         close = QPushButton("Close")
@@ -65,6 +76,8 @@ class ImageViewDialog(QDialog):
         buttons.addWidget(self.prev_button)
         buttons.addWidget(self.next_button)
         buttons.addStretch(1)
+        buttons.addWidget(QLabel("Zoom"))
+        buttons.addWidget(self.zoom_combo)
         buttons.addWidget(self.save_button)
         buttons.addWidget(close)
         QShortcut(QKeySequence(Qt.Key.Key_Left), self, activated=lambda: self.navigate.emit(-1))
@@ -86,17 +99,33 @@ class ImageViewDialog(QDialog):
         """Render ``image`` with ``specs`` (detailed, 3-4x) and bring the window up."""
         self._image = image
         self._specs = tuple(specs)
-        h, w = image.shape[:2]
-        self._renderer = renderer.with_options(scale=large_scale(h, w), detailed=True, show_text=True, font_px=0)
-        pixmap = self._renderer.render_pixmap(image, self._specs)
-        self.picture.setPixmap(pixmap)
+        self._renderer = renderer.with_options(detailed=True, show_text=True, font_px=0)
+        first = not self.isVisible()
+        if first:  # a fresh window starts at the automatic zoom; later images keep the user's
+            h, w = image.shape[:2]
+            auto = large_scale(h, w)
+            index = min(range(len(ZOOMS)), key=lambda i: abs(ZOOMS[i] - auto))
+            self.zoom_combo.blockSignals(True)
+            self.zoom_combo.setCurrentIndex(index)
+            self.zoom_combo.blockSignals(False)
         self.title.setText(title)
         self.prev_button.setVisible(can_navigate)
         self.next_button.setVisible(can_navigate)
-        self.resize(max(self.width(), min(pixmap.width() + 60, 1400)), max(self.height(), min(pixmap.height() + 110, 1000)))
-        if not self.isVisible():
+        self._render()
+        if first:
+            pixmap = self.picture.pixmap()
+            self.resize(min(max(pixmap.width() + 60, 520), 1400), min(pixmap.height() + 110, 1000))
             self.show()
         self.raise_()
+
+    def scale(self) -> float:
+        return float(self.zoom_combo.currentData())
+
+    def _render(self, *_: object) -> None:
+        if self._image is None:
+            return
+        pixmap = self._renderer.render_pixmap(self._image, self._specs, scale=self.scale())
+        self.picture.setPixmap(pixmap)
 
     def pixmap(self) -> QPixmap:
         return self.picture.pixmap()

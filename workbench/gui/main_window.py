@@ -15,6 +15,7 @@ dialog (and a log line) instead of a crash.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import inspect
@@ -339,9 +340,9 @@ class MainWindow(QMainWindow):
         self.state_label.setObjectName("runStateLabel")
         self.state_label.setMinimumWidth(80)
         status.addPermanentWidget(self.core_busy)
-        status.addPermanentWidget(self.core_label)
-        status.addPermanentWidget(self.device_label)
-        status.addPermanentWidget(self.state_label)
+        for label in (self.core_label, self.device_label, self.state_label):
+            label.setContentsMargins(8, 0, 8, 0)
+            status.addPermanentWidget(label)
 
     def _connect(self) -> None:
         self.setup.validityChanged.connect(self._on_validity_changed)
@@ -402,7 +403,7 @@ class MainWindow(QMainWindow):
         self.core_label.setText(f"PyTorch {info.get('torch', '?')}{cuda}")
         devices = info.get("devices") or []
         self.core_label.setToolTip("Devices here:\n" + "\n".join(label for _, label in devices))
-        self.device_label.setText("Device: " + ", ".join(value for value, _ in devices) if devices else "Device: –")
+        self.device_label.setText("Devices: " + ", ".join(value for value, _ in devices) if devices else "Device: –")
         for panel in (self.setup, self.plots, self.inspector):
             hook = getattr(panel, "core_loaded", None)
             if callable(hook):
@@ -454,10 +455,8 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
         tab = s.value(KEY_TAB, 0)
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             self.tabs.setCurrentIndex(max(0, min(self.tabs.count() - 1, int(tab))))
-        except (TypeError, ValueError):
-            pass
         root = self._runs_root_override or Path(str(s.value(KEY_RUNS_ROOT, "") or DEFAULT_RUNS_ROOT))
         self.runs.set_root(root)
         path = str(s.value(KEY_CONFIG_PATH, "") or "")
@@ -491,6 +490,10 @@ class MainWindow(QMainWindow):
             return
         area = screen.availableGeometry()
         self.resize(min(1600, int(area.width() * 0.9)), min(1000, int(area.height() * 0.9)))
+        # room for the setup form without a horizontal scroll bar; a short runs table
+        setup_width = max(360, min(460, self.setup.sizeHint().width() + 24))
+        self.resizeDocks([self.setup_dock], [setup_width], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.runs_dock], [max(160, self.height() // 4)], Qt.Orientation.Vertical)
 
     def _apply_pending_config(self) -> None:
         text, self._pending_config_text = self._pending_config_text, None
@@ -615,8 +618,7 @@ class MainWindow(QMainWindow):
             self.plots.clear()
             self.plots.load_run(store)
             self.inspector.clear()
-            self.inspector.load_run(store)
-            self._offer_checkpoint(store)
+            self.inspector.load_run(store)  # also hands the run's checkpoint to "Open image…"
         except Exception as exc:
             log.exception("opening run %s failed", path)
             self.show_error("Cannot open run", f"Run {path} could not be loaded:\n{exc}", traceback.format_exc())
@@ -799,6 +801,8 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Device: {event.device}")
         self.training_bar.on_run_started(event)
         self._update_title()
+        self.runs.set_live_run(Path(event.run_dir))
+        self.runs.refresh()  # summary.json exists from now on: the run shows as running
         if not self._live_view:
             return
         self.plots.clear()
@@ -1090,6 +1094,7 @@ class MainWindow(QMainWindow):
             self.write_settings()
         except Exception:
             log.exception("could not write the settings")
+        self._shutdown_panels()
         for box in self._error_boxes:
             box.close()
         super().closeEvent(event)
@@ -1100,6 +1105,17 @@ class MainWindow(QMainWindow):
             self.bridge.stop()
             self.bridge.wait(self.close_wait_ms * 3)
         self._join_loader()
+        self._shutdown_panels()
+
+    def _shutdown_panels(self) -> None:
+        """Let panels with background work (setup previews, ...) join their threads."""
+        for panel in (self.setup, self.plots, self.inspector):
+            hook = getattr(type(panel), "shutdown", None)
+            if callable(hook):
+                try:
+                    hook(panel)
+                except Exception:
+                    log.exception("%s.shutdown failed", type(panel).__name__)
 
 
 def _html_escape_keep_bold(line: str) -> str:

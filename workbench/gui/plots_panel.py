@@ -52,7 +52,12 @@ TASK_COLOURS: tuple[tuple[int, int, int], ...] = (
     (23, 190, 207),
 )
 # Compare runs: one dash pattern per overlaid run.
-COMPARE_DASHES = (Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine, Qt.PenStyle.DashDotDotLine)
+COMPARE_DASHES = (
+    Qt.PenStyle.DashLine,
+    Qt.PenStyle.DotLine,
+    Qt.PenStyle.DashDotLine,
+    Qt.PenStyle.DashDotDotLine,
+)
 
 KINDS = ("train_loss", "val_loss", "weight", "lr", "total_loss")  # plus "metric:<name>"
 SMOOTHED_KINDS = frozenset({"train_loss", "total_loss", "weight"})  # per-step series
@@ -61,6 +66,20 @@ RUN_WIDE_KINDS = frozenset({"lr", "total_loss"})  # not per task: stored under t
 
 _FG = "#303030"
 _BG = "w"
+
+
+class _LogFriendlyAxis(pg.AxisItem):
+    """In log mode, label only the 1-2-5 ticks of a decade, so dense minor ticks never overlap."""
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
+        strings = super().logTickStrings(values, scale, spacing)
+        if len(values) <= 3:
+            return strings
+        kept = []
+        for value, text in zip(values, strings, strict=False):
+            mantissa = 10 ** (float(value) - math.floor(float(value)))
+            kept.append(text if any(abs(mantissa - m) < 1e-6 * m for m in (1.0, 2.0, 5.0)) else "")
+        return kept if sum(1 for t in kept if t) >= 2 else strings
 
 
 @dataclass
@@ -153,7 +172,9 @@ class PlotsPanel(QWidget):
         self._controls.addWidget(self.log_box)
 
         self.normalise_box = QCheckBox("Normalise")
-        self.normalise_box.setToolTip("Divide each loss curve by its first value, so tasks compare on one scale")
+        self.normalise_box.setToolTip(
+            "Divide each loss curve by its first value, so tasks compare on one scale"
+        )
         self.normalise_box.toggled.connect(self.set_normalise)
         self._controls.addWidget(self.normalise_box)
 
@@ -187,7 +208,7 @@ class PlotsPanel(QWidget):
         self._tasks_label.setVisible(False)
 
     def _styled_plot(self, title: str, short: str, x_label: str = "step", y_label: str = "") -> pg.PlotItem:
-        plot = pg.PlotItem()
+        plot = pg.PlotItem(axisItems={"left": _LogFriendlyAxis("left")})
         plot.setTitle(title, color=_FG, size="10pt")
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
@@ -220,7 +241,7 @@ class PlotsPanel(QWidget):
             offset=offset,
             labelTextColor=_FG,
             labelTextSize="8pt",
-            brush=pg.mkBrush(255, 255, 255, 215),
+            brush=pg.mkBrush(255, 255, 255, 190),
             pen=pg.mkPen(200, 200, 200),
             verSpacing=-4,
         )
@@ -241,6 +262,7 @@ class PlotsPanel(QWidget):
         self._legend(self.loss_plot)
         self.total_plot = self._styled_plot("Total (weighted) training loss", "total loss", y_label="loss")
         self.weights_plot = self._styled_plot("Task weights", "weights", y_label="weight")
+        self.weights_plot.vb.setLimits(minYRange=0.02)  # equal weights: no ticks of float noise
         self._legend(self.weights_plot)
         self.lr_plot = self._styled_plot("Learning rate", "learning rate", y_label="lr")
         ci = self.layout_widget.ci
@@ -258,14 +280,15 @@ class PlotsPanel(QWidget):
 
     def _update_min_height(self) -> None:
         rows = 3 + max(0, (len(self._metric_plots) - 1 + 1) // 2)
-        self.layout_widget.setMinimumHeight(rows * 210)
+        self.layout_widget.setMinimumHeight(rows * 185)
 
     def _metric_plot(self, task: str) -> pg.PlotItem:
         plot = self._metric_plots.get(task)
         if plot is not None:
             return plot
         plot = self._styled_plot(f"Validation metrics: {task}", f"{task} metrics", y_label="value")
-        self._legend(plot, "bottom-right")
+        self._legend(plot, "top-left")  # metrics rise from the bottom left
+        plot.vb.setLimits(minYRange=1e-3)
         slot = len(self._metric_plots)  # slot 0 is beside the learning rate
         row, col = (2, 1) if slot == 0 else (3 + (slot - 1) // 2, (slot - 1) % 2)
         self.layout_widget.ci.addItem(plot, row=row, col=col)
@@ -357,6 +380,9 @@ class PlotsPanel(QWidget):
         show_in_legend = kind not in ("val_loss", "total_loss", "lr") or compare
         if legend is not None and show_in_legend:
             legend.addItem(main, f"{compare}: {name}" if compare else name)
+            # one row per run: as many columns as the current run has entries
+            columns = len(self._metric_order.get(task, [])) if kind.startswith("metric:") else len(self._task_order)
+            legend.setColumnCount(max(1, min(4, columns)))
         curve = _Curve(buffer, plot, main, faint, kind, task, compare)
         self._curves[(compare, kind, task)] = curve
         return curve
@@ -380,6 +406,13 @@ class PlotsPanel(QWidget):
             curve.plot.removeItem(item)
 
     # ------------------------------------------------------------------ public API
+    def core_loaded(self) -> None:
+        """Nothing here needs torch; present for the main window's uniform hook."""
+
+    def shutdown(self) -> None:
+        """Stop the redraw timer (the main window calls this on close)."""
+        self._timer.stop()
+
     def clear(self) -> None:
         """Forget every point, curve, metric plot and compared run."""
         for key in list(self._curves):
@@ -414,7 +447,11 @@ class PlotsPanel(QWidget):
             from workbench.training.run_store import RunStore
 
             self._replay(
-                [r for r in RunStore(event.run_dir).read_metrics() if r.get("global_step", 0) <= event.start_step]
+                [
+                    r
+                    for r in RunStore(event.run_dir).read_metrics()
+                    if r.get("global_step", 0) <= event.start_step
+                ]
             )
 
     def on_step(self, event: StepEnded) -> None:
@@ -434,6 +471,12 @@ class PlotsPanel(QWidget):
         for task, metrics in event.val_metrics.items():
             for name, value in metrics.items():
                 self._buffer(f"metric:{name}", task).append(x, value)
+        self._dirty = True
+
+    def add_points(self, kind: str, task: str, xs, ys) -> None:
+        """Bulk-append points to a curve of the current run (same storage as the events)."""
+        kind, task = _normalise_kind(kind, task)
+        self._buffer(kind, task).extend(xs, ys)
         self._dirty = True
 
     def load_run(self, store: Any) -> None:

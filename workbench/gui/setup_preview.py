@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QHelpEvent, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
-THUMB = 84  # logical pixels per preview
+THUMB = 84  # initial height of the strip; thumbnails follow the width
 
 
 def _palette_colour(class_id: int) -> tuple[int, int, int]:
@@ -57,6 +57,87 @@ def render_sample(sample: dict[str, Any], size: int, show_mask: bool, dpr: float
     return pixmap
 
 
+class _Strip(QWidget):
+    """The thumbnails side by side, as large as the width allows (48..112 px)."""
+
+    GAP = 4
+
+    def __init__(self, count: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.count = count
+        self.samples: list[dict[str, Any]] = []
+        self.show_mask = False
+        self.message = ""
+        self._pixmaps: list[QPixmap] = []
+        self._rendered_for: tuple | None = None
+        self.version = 0  # bumped with every new set of samples
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(count * 48 + (count - 1) * self.GAP)
+        self.setFixedHeight(THUMB)
+
+    def thumb(self) -> int:
+        side = (self.width() - (self.count - 1) * self.GAP) // self.count
+        return int(max(48, min(112, side)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.height() != self.thumb():
+            self.setFixedHeight(self.thumb())
+
+    def pixmaps(self) -> list[QPixmap]:
+        self._render()
+        return list(self._pixmaps)
+
+    def _render(self) -> None:
+        key = (self.thumb(), self.show_mask, self.version, self.devicePixelRatioF())
+        if key == self._rendered_for:
+            return
+        self._rendered_for = key
+        size, dpr = self.thumb(), self.devicePixelRatioF()
+        self._pixmaps = [render_sample(s, size, self.show_mask, dpr) for s in self.samples[: self.count]]
+
+    def rects(self) -> list[QRectF]:
+        t = self.thumb()
+        return [QRectF(i * (t + self.GAP), 0, t, t) for i in range(self.count)]
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        pal = self.palette()
+        rects = self.rects()
+        if not self.samples:
+            p.setPen(pal.color(pal.ColorRole.Mid))
+            for r in rects:
+                p.drawRect(r.adjusted(0.5, 0.5, -0.5, -0.5))
+            p.setPen(pal.color(pal.ColorRole.PlaceholderText))
+            p.drawText(
+                QRectF(0, 0, self.width(), self.height()),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self.message,
+            )
+            return
+        self._render()
+        for r, pm in zip(rects, self._pixmaps, strict=False):
+            p.drawPixmap(r.topLeft(), pm)
+            p.setPen(pal.color(pal.ColorRole.Mid))
+            p.drawRect(r.adjusted(0.5, 0.5, -0.5, -0.5))
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            for i, r in enumerate(self.rects()):
+                if i < len(self.samples) and r.contains(QPointF(event.pos())):
+                    QToolTip.showText(event.globalPos(), _describe(self.samples[i], i), self)
+                    return True
+            QToolTip.hideText()
+            return True
+        return super().event(event)
+
+
+def _describe(sample: dict[str, Any], index: int) -> str:
+    names = sample.get("class_names", ())
+    objects = [names[int(c)] if 0 <= int(c) < len(names) else str(int(c)) for c in np.asarray(sample["labels"]).reshape(-1)]
+    return f"val scene {index}: " + (", ".join(objects) or "no objects")
+
+
 class SamplePreview(QWidget):
     """Four validation scenes with ground truth; ``set_samples`` redraws them."""
 
@@ -64,83 +145,52 @@ class SamplePreview(QWidget):
 
     def __init__(self, count: int = 4, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._samples: list[dict[str, Any]] = []
-        self._labels: list[QLabel] = []
-        grid = QGridLayout()
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(4)
-        for i in range(count):
-            label = QLabel()
-            label.setFixedSize(THUMB, THUMB)
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setFrameShape(QLabel.Shape.StyledPanel)
-            self._labels.append(label)
-            grid.addWidget(label, 0, i)
-        grid.setColumnStretch(count, 1)
+        self.strip = _Strip(count)
         self.mask_box = QCheckBox("show masks")
-        self.mask_box.toggled.connect(self._redraw)
-        self.mask_box.toggled.connect(self.maskToggled)
+        self.mask_box.toggled.connect(self._on_mask)
         self.note = QLabel()
-        self.note.setWordWrap(True)
         small = QFont(self.note.font())
-        small.setPointSizeF(max(7.0, small.pointSizeF() * 0.9))
+        small.setPointSizeF(max(7.0, small.pointSizeF() * 0.92))
         self.note.setFont(small)
-        self.note.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bottom = QHBoxLayout()
         bottom.setContentsMargins(0, 0, 0, 0)
         bottom.addWidget(self.mask_box)
-        bottom.addWidget(self.note, 1)
+        bottom.addStretch(1)
+        bottom.addWidget(self.note)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(3)
-        lay.addLayout(grid)
+        lay.addWidget(self.strip)
         lay.addLayout(bottom)
         self.set_message("Loading PyTorch…")
 
+    def _on_mask(self, on: bool) -> None:
+        self.strip.show_mask = on
+        self.strip.update()
+        self.maskToggled.emit(on)
+
     def set_message(self, text: str) -> None:
         """Replace the images by a message (before the core loads, or on an error)."""
-        self._samples = []
-        for i, label in enumerate(self._labels):
-            label.clear()
-            label.setText(text if i == 0 else "")
-            label.setWordWrap(True)
+        self.strip.samples = []
+        self.strip.message = text
+        self.strip.update()
         self.note.setText("")
 
     def set_busy(self, busy: bool) -> None:
         self.note.setText("generating…" if busy else self._summary())
 
     def _summary(self) -> str:
-        if not self._samples:
+        if not self.strip.samples:
             return ""
-        h, w = np.asarray(self._samples[0]["image"]).shape[:2]
+        h, w = np.asarray(self.strip.samples[0]["image"]).shape[:2]
         return f"val scenes, {w}×{h} px"
 
     def set_samples(self, samples: list[dict[str, Any]]) -> None:
-        self._samples = list(samples)
-        self._redraw()
+        self.strip.samples = list(samples)
+        self.strip.version += 1
+        self.strip.update()
         self.note.setText(self._summary())
-
-    def _redraw(self) -> None:
-        if not self._samples:
-            return
-        dpr = self.devicePixelRatioF()
-        for i, label in enumerate(self._labels):
-            if i < len(self._samples):
-                s = self._samples[i]
-                label.setPixmap(render_sample(s, THUMB - 4, self.mask_box.isChecked(), dpr))
-                names = s.get("class_names", ())
-                objects = [
-                    names[int(c)] if 0 <= int(c) < len(names) else str(int(c)) for c in np.asarray(s["labels"]).reshape(-1)
-                ]
-                label.setToolTip(f"val scene {i}: " + (", ".join(objects) or "no objects"))
-            else:
-                label.clear()
 
     def pixmaps(self) -> list[QPixmap]:
         """The pixmaps shown now (for tests)."""
-        out = []
-        for label in self._labels:
-            pm = label.pixmap()
-            if pm is not None and not pm.isNull():
-                out.append(pm)
-        return out
+        return self.strip.pixmaps() if self.strip.samples else []

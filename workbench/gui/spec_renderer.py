@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
 
-from workbench.tasks.drawing import DrawBox, DrawMask, DrawSpec
+if TYPE_CHECKING:  # workbench.tasks' package import loads torch; only the types are needed
+    from workbench.tasks.drawing import DrawBox, DrawMask, DrawSpec
+
 
 ERROR_COLOUR = QColor(211, 47, 47)
 TEXT_COLOUR = QColor(33, 33, 33)
@@ -61,8 +64,12 @@ def box_visible(box: DrawBox, options: RenderOptions) -> bool:
 
 
 def _nearest_resize(classes: np.ndarray, height: int, width: int) -> np.ndarray:
-    rows = np.minimum((np.arange(height) + 0.5) * classes.shape[0] / height, classes.shape[0] - 1).astype(np.intp)
-    cols = np.minimum((np.arange(width) + 0.5) * classes.shape[1] / width, classes.shape[1] - 1).astype(np.intp)
+    rows = np.minimum((np.arange(height) + 0.5) * classes.shape[0] / height, classes.shape[0] - 1).astype(
+        np.intp
+    )
+    cols = np.minimum((np.arange(width) + 0.5) * classes.shape[1] / width, classes.shape[1] - 1).astype(
+        np.intp
+    )
     return classes[rows][:, cols]
 
 
@@ -88,7 +95,9 @@ def _mask_overlay(mask: DrawMask, height: int, width: int, opacity: float) -> QI
         keep = edge & (classes > 0)
         rgba[..., 3] = np.where(keep, 255, 0).astype(np.uint8)
     else:
-        rgba[..., 3] = np.where(classes > 0, int(round(255 * max(0.0, min(1.0, opacity)))), 0).astype(np.uint8)
+        rgba[..., 3] = np.where(classes > 0, int(round(255 * max(0.0, min(1.0, opacity)))), 0).astype(
+            np.uint8
+        )
     rgba = np.ascontiguousarray(rgba)
     return QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
 
@@ -126,9 +135,10 @@ class SpecRenderer:
         font = QFont()
         font.setPixelSize(opts.font_px or (13 if opts.detailed else max(9, min(12, width // 18))))
         metrics = QFontMetrics(font)
-        lines = self.text_lines(specs) if opts.show_text else []
-        line_h = metrics.height() + 1
-        band = (len(lines) * line_h + 6) if lines else 0
+        lines = self._layout_lines(
+            self.text_lines(specs) if opts.show_text else [], metrics, width, opts.detailed
+        )
+        band = (sum(h for _, _, h in lines) + 6) if lines else 0
 
         out = QImage(width, height + band, QImage.Format.Format_ARGB32_Premultiplied)
         out.fill(BAND_COLOUR)
@@ -153,14 +163,35 @@ class SpecRenderer:
                 painter.setPen(QPen(QColor(210, 210, 210)))
                 painter.drawLine(0, height, width, height)
                 y = height + 3
-                for text, error in lines:
+                flags = Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap
+                for text, error, line_h in lines:
                     painter.setPen(QPen(ERROR_COLOUR if error else TEXT_COLOUR))
-                    shown = ("✗ " if error else "") + text
-                    shown = metrics.elidedText(shown, Qt.TextElideMode.ElideRight, width - 6)
-                    painter.drawText(QRectF(3, y, width - 6, line_h), Qt.AlignmentFlag.AlignVCenter, shown)
+                    painter.drawText(QRectF(3, y, width - 6, line_h), flags, text)
                     y += line_h
         finally:
             painter.end()
+        return out
+
+    @staticmethod
+    def _layout_lines(
+        lines: list[tuple[str, bool]], metrics: QFontMetrics, width: int, wrap: bool
+    ) -> list[tuple[str, bool, int]]:
+        """(shown text, error, height): wrapped in the large view, elided in thumbnails."""
+        out = []
+        avail = max(10, width - 6)
+        for text, error in lines:
+            shown = ("✗ " if error else "") + text
+            if wrap:
+                rect = metrics.boundingRect(QRect(0, 0, avail, 100000), int(Qt.TextFlag.TextWordWrap), shown)
+                out.append((shown, error, rect.height() + 1))
+            else:
+                out.append(
+                    (
+                        metrics.elidedText(shown, Qt.TextElideMode.ElideRight, avail),
+                        error,
+                        metrics.height() + 1,
+                    )
+                )
         return out
 
     @staticmethod
@@ -215,4 +246,6 @@ class SpecRenderer:
             painter.setBrush(QBrush(ERROR_COLOUR))
             painter.drawEllipse(centre, r, r)
             painter.setPen(QPen(QColor(255, 255, 255)))
-            painter.drawText(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r), Qt.AlignmentFlag.AlignCenter, "!")
+            painter.drawText(
+                QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r), Qt.AlignmentFlag.AlignCenter, "!"
+            )

@@ -74,7 +74,11 @@ class TrainingBar(QWidget):
         self.speed_label = QLabel(self)
         self.speed_label.setObjectName("speedLabel")
         self.speed_label.setToolTip("Training throughput (moving average)")
+        metrics = self.fontMetrics()
+        self.eta_label.setMinimumWidth(metrics.horizontalAdvance("ETA 00:00:00") + 12)
+        self.speed_label.setMinimumWidth(metrics.horizontalAdvance("00,000 img/s") + 12)
         for label in (self.eta_label, self.speed_label):
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
             layout.addWidget(label)
 

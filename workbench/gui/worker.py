@@ -218,12 +218,10 @@ class TrainingBridge(QObject):
             self._run_dir = Path(event.run_dir)
             if self._state not in (PAUSING, STOPPING):
                 self._set_state(RUNNING)
-        elif isinstance(event, Paused):
-            if self._state != STOPPING:
-                self._set_state(PAUSED)
-        elif isinstance(event, Resumed):
-            if self._state != STOPPING:
-                self._set_state(RUNNING)
+        elif isinstance(event, Paused) and self._state != STOPPING:
+            self._set_state(PAUSED)
+        elif isinstance(event, Resumed) and self._state != STOPPING:
+            self._set_state(RUNNING)
         signal = self._signals.get(type(event))
         if signal is None:
             log.warning("unknown trainer event %r", type(event).__name__)

@@ -1,6 +1,5 @@
 """Task kinds: one module each (head, loss, metrics, decode, drawing spec)."""
 
-from workbench.tasks.registry import TASK_KINDS
 from workbench.tasks import (  # noqa: F401,E402  (each module registers its kind)
     classification,
     counting,
@@ -9,6 +8,7 @@ from workbench.tasks import (  # noqa: F401,E402  (each module registers its kin
     multilabel,
     segmentation,
 )
+from workbench.tasks.registry import TASK_KINDS
 
 __all__ = ["TASK_KINDS", "build_task"]
 

@@ -1,7 +1,7 @@
 """Loss-weighting and gradient methods: one small class each."""
 
-from workbench.weighting.registry import WEIGHTINGS
 from workbench.weighting import methods as _methods  # noqa: F401,E402  (registers the methods)
+from workbench.weighting.registry import WEIGHTINGS
 
 __all__ = ["WEIGHTINGS", "build_weighting"]
 

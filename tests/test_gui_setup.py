@@ -1,0 +1,347 @@
+"""SetupPanel: config round trip, validation marks, sharing-depth counts, previews."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+import textwrap
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from workbench.config import (  # noqa: E402
+    DataConfig,
+    ExperimentConfig,
+    ModelConfig,
+    OptimConfig,
+    ShapesOptions,
+    TaskConfig,
+    TrainConfig,
+    WeightingConfig,
+    default_experiment,
+)
+
+pytest.importorskip("pytestqt")
+
+
+def _load_core() -> None:
+    import workbench.models.backbones  # noqa: F401
+    import workbench.tasks  # noqa: F401
+    import workbench.training.device  # noqa: F401
+    import workbench.weighting  # noqa: F401
+
+
+def _settle(qtbot, panel) -> None:
+    qtbot.waitUntil(lambda: not panel.counts_busy() and panel.previews_ready(), timeout=20000)
+
+
+@pytest.fixture
+def make_panel(qtbot):
+    from workbench.gui.setup_panel import SetupPanel
+
+    panels = []
+
+    def make(loaded: bool = True):
+        panel = SetupPanel()
+        qtbot.addWidget(panel)
+        panel.resize(420, 900)
+        panel.show()
+        if loaded:
+            _load_core()
+            panel.core_loaded()
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        panel.shutdown()
+
+
+@pytest.fixture
+def panel(make_panel, qtbot):
+    p = make_panel()
+    _settle(qtbot, p)
+    return p
+
+
+def non_default_config() -> ExperimentConfig:
+    return ExperimentConfig(
+        name="round-trip",
+        data=DataConfig(
+            shapes=ShapesOptions(
+                image_size=96,
+                num_classes=6,
+                min_objects=2,
+                max_objects=5,
+                min_size=0.15,
+                max_size=0.35,
+                noise=0.13,
+                clutter=4,
+                train_size=5000,
+                val_size=250,
+                data_seed=7,
+            )
+        ),
+        model=ModelConfig(
+            backbone="resnet18",
+            input_size=112,
+            pretrained="none",
+            weights_file="/tmp/some weights.pt",
+            sharing_depth=2,
+            dropout=0.25,
+            channels_last=False,
+        ),
+        # not in registry order; options partly given, one an explicit default
+        tasks=[
+            TaskConfig(name="boxes", kind="detection", loss_weight=2.5, options={"head_width": 48, "score_threshold": 0.3}),
+            TaskConfig(name="scene", kind="classification", loss_weight=0.75, options={}),
+            TaskConfig(name="n_objects", kind="counting", loss_weight=1.0, options={"loss": "l1"}),
+        ],
+        weighting=WeightingConfig(method="uncertainty", params={"init_log_var": -0.5}),
+        optim=OptimConfig(
+            optimizer="sgd",
+            lr=3.7e-4,
+            weight_decay=0.05,
+            momentum=0.85,
+            schedule="step",
+            warmup_steps=7,
+            step_size=3,
+            gamma=0.3,
+            grad_clip=1.5,
+        ),
+        train=TrainConfig(
+            epochs=9,
+            batch_size=24,
+            device="cpu",
+            amp=False,
+            seed=11,
+            workers=2,
+            early_stopping_metric="boxes/map_50",
+            patience=3,
+            time_limit_s=90.5,
+            num_samples=8,
+            threads=3,
+        ),
+    )
+
+
+def test_no_torch_until_core_loaded():
+    code = textwrap.dedent(
+        """
+        import os, sys
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from workbench.config import default_experiment
+        from workbench.gui.setup_panel import SetupPanel
+        p = SetupPanel()
+        p.show()
+        cfg = default_experiment()
+        cfg.optim.lr = 0.01
+        cfg.tasks[0].options = {"hidden": 64}
+        p.set_config(cfg)
+        app.processEvents()
+        assert p.config() == cfg, p.config()
+        assert not p.is_valid() and "Loading" in p.error_message()
+        assert not p.backbone_combo.isEnabled()
+        assert "torch" not in sys.modules, "torch imported before core_loaded"
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "ok" in out.stdout
+
+
+def test_round_trip_non_default(panel, qtbot):
+    cfg = non_default_config()
+    panel.set_config(cfg)
+    assert panel.config() == cfg
+    # the same after the background jobs came back
+    _settle(qtbot, panel)
+    assert panel.config() == cfg
+    # -1 (hard sharing) and an explicit full depth both survive
+    for depth in (-1, 4, 0):
+        c = copy.deepcopy(cfg)
+        c.model.sharing_depth = depth
+        panel.set_config(c)
+        assert panel.config() == c
+    # the default experiment too
+    panel.set_config(default_experiment())
+    assert panel.config() == default_experiment()
+    _settle(qtbot, panel)
+
+
+def test_set_config_before_core_loaded(make_panel, qtbot):
+    p = make_panel(loaded=False)
+    cfg = non_default_config()
+    p.set_config(cfg)
+    assert p.config() == cfg
+    assert not p.backbone_combo.isEnabled()
+    with qtbot.waitSignal(p.validityChanged, timeout=5000):
+        _load_core()
+        p.core_loaded()
+    assert p.config() == cfg
+    assert p.backbone_combo.isEnabled()
+    _settle(qtbot, p)
+
+
+def test_edit_emits_config_changed(panel, qtbot):
+    with qtbot.waitSignal(panel.configChanged, timeout=2000) as blocker:
+        panel.epochs.setValue(13)
+    assert blocker.args[0].train.epochs == 13
+    assert panel.config().train.epochs == 13
+
+
+def test_depth_slider_updates_counts(panel, qtbot):
+    view = panel.architecture
+    panel.depth_slider.setValue(0)
+    qtbot.waitUntil(lambda: view.counts() is not None and view.counts()["depth"] == 0, timeout=20000)
+    c0 = view.counts()
+    assert c0["shared"] == 0
+    assert c0["total"] == c0["independent"]
+    assert panel.config().model.sharing_depth == 0
+
+    panel.depth_slider.setValue(panel.depth_slider.maximum())
+    qtbot.waitUntil(lambda: view.counts() is not None and view.counts()["depth"] == 4, timeout=20000)
+    c4 = view.counts()
+    assert c4["shared"] > 0
+    assert max(c4["per_task"]) < c4["shared"] / 4  # only heads remain per task
+    assert c4["total"] < c4["independent"] == c0["independent"]
+    assert len(c4["per_task"]) == len(panel.config().tasks)
+
+    # the numbers are those of the real network
+    from workbench.data.base import DataInfo
+    from workbench.models.multitask import MultiTaskNet
+    from workbench.tasks import build_task
+
+    cfg = panel.config()
+    info = DataInfo(cfg.data.shapes.image_size, cfg.data.shapes.num_classes, tuple("abcd"))
+    net = MultiTaskNet(cfg.model.backbone, [build_task(t, info) for t in cfg.tasks], 2)
+    panel.depth_slider.setValue(2)
+    qtbot.waitUntil(lambda: view.counts() is not None and view.counts()["depth"] == 2, timeout=20000)
+    real = net.param_counts()
+    assert view.counts()["shared"] == real["shared"]
+    assert view.counts()["total"] == real["total"]
+    assert view.counts()["per_task"] == [real["per_task"][t.name] for t in cfg.tasks]
+
+
+def test_bigger_backbone_counts_off_thread(panel, qtbot):
+    index = panel.backbone_combo.findData("resnet50")
+    panel.backbone_combo.setCurrentIndex(index)
+    panel.backbone_combo.activated.emit(index)
+    assert panel.config().model.backbone == "resnet50"
+    qtbot.waitUntil(lambda: not panel.counts_busy(), timeout=30000)
+    c = panel.architecture.counts()
+    assert c is not None and c["backbone"] > 20_000_000
+
+
+def test_invalid_lr_marks_field(panel, qtbot):
+    with qtbot.waitSignal(panel.validityChanged, timeout=2000) as blocker:
+        panel.lr.setValue(0.0)
+    valid, message = blocker.args
+    assert valid is False
+    assert "optim.lr" in message
+    assert panel.lr.property("invalid") is True
+    assert panel.lr in panel.invalid_widgets()
+    assert "must be > 0" in panel.lr.toolTip()
+    assert not panel.is_valid()
+    with qtbot.waitSignal(panel.validityChanged, timeout=2000) as blocker:
+        panel.lr.setValue(1e-3)
+    assert blocker.args == [True, ""]
+    assert not panel.lr.property("invalid")
+
+
+def test_typed_lr_zero_is_invalid(panel, qtbot):
+    panel.lr.setFocus()
+    panel.lr.lineEdit().selectAll()
+    with qtbot.waitSignal(panel.validityChanged, timeout=2000) as blocker:
+        qtbot.keyClicks(panel.lr.lineEdit(), "0")
+    assert blocker.args[0] is False and "optim.lr" in blocker.args[1]
+
+
+def test_unchecking_all_tasks_is_invalid(panel, qtbot):
+    messages = []
+    panel.validityChanged.connect(lambda ok, msg: messages.append((ok, msg)))
+    for row in panel._rows.values():
+        row.check.setChecked(False)
+    assert panel.config().tasks == []
+    assert messages[-1][0] is False
+    assert "at least one task" in messages[-1][1]
+    assert panel.sections["tasks"].header.property("invalid") is True
+    assert "at least one task" in panel.architecture.status()
+    panel._rows["counting"].check.setChecked(True)
+    assert messages[-1] == (True, "")
+    assert [t.kind for t in panel.config().tasks] == ["counting"]
+
+
+def test_task_option_error_points_at_editor(panel):
+    row = panel._rows["classification"]
+    editor = row.options.editor("hidden")
+    editor.setValue(2)
+    assert "tasks[0].options.hidden" in panel.error_message()
+    assert editor.property("invalid") is True
+    assert row.body.isVisible()  # the options opened to show the problem
+
+
+def test_duplicate_task_name_marks_name(panel):
+    row = panel._rows["detection"]
+    row.name_edit.setText("scene")
+    row.name_edit.textEdited.emit("scene")
+    assert "tasks[1].name" in panel.error_message()
+    assert row.name_edit.property("invalid") is True
+
+
+def test_early_stopping_choices_follow_tasks(panel):
+    combo = panel.es_combo
+    items = [combo.itemData(i) for i in range(combo.count())]
+    assert items[0] == "" and "scene/accuracy" in items and "objects/map_50" in items
+    combo.setCurrentIndex(combo.findData("scene/f1"))
+    combo.activated.emit(combo.currentIndex())
+    assert panel.config().train.early_stopping_metric == "scene/f1"
+    row = panel._rows["classification"]
+    row.name_edit.setText("shape")
+    row.name_edit.textEdited.emit("shape")
+    assert panel.config().train.early_stopping_metric == "shape/f1"
+    assert panel.is_valid()
+
+
+def test_imagenet_choice_needs_cached_weights(panel, monkeypatch):
+    from workbench.models import backbones
+
+    assert not panel.imagenet_enabled()  # small_cnn is not a torchvision model
+    assert "no ImageNet weights" in panel.pretrained_combo.toolTip()
+
+    index = panel.backbone_combo.findData("resnet18")
+    panel.backbone_combo.setCurrentIndex(index)
+    panel.backbone_combo.activated.emit(index)
+    monkeypatch.setattr(backbones, "imagenet_available", lambda name: False)
+    panel.refresh_weights_availability()
+    assert not panel.imagenet_enabled()
+    assert "cache" in panel.pretrained_combo.toolTip()
+
+    monkeypatch.setattr(backbones, "imagenet_available", lambda name: True)
+    panel.refresh_weights_availability()
+    assert panel.imagenet_enabled()
+
+
+def test_previews_render(panel, qtbot):
+    pixmaps = panel.preview_pixmaps()
+    assert len(pixmaps) == 4
+    first = []
+    for pm in pixmaps:
+        assert not pm.isNull() and pm.width() > 20
+        img = pm.toImage()
+        colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+        assert len(colours) > 10  # a scene, not a blank square
+        first.append(img)
+    # new knobs give new scenes (debounced, generated off the GUI thread)
+    panel._shape_widgets["data_seed"].setValue(5)
+    qtbot.waitUntil(panel.previews_ready, timeout=20000)
+    again = [pm.toImage() for pm in panel.preview_pixmaps()]
+    assert len(again) == 4 and any(a != b for a, b in zip(first, again, strict=True))
+    panel.preview.mask_box.setChecked(True)
+    assert len(panel.preview_pixmaps()) == 4

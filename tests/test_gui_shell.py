@@ -1,0 +1,468 @@
+"""The app shell: start-up rule, TrainingBridge, main window wiring, settings, runs panel."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QCoreApplication, QSettings, QThread, qVersion  # noqa: E402
+from PySide6.QtGui import QFontDatabase, QFontInfo  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from workbench.gui.training_bar import format_duration, progress_text  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+RUN_TIMEOUT_MS = 180_000  # a few seconds normally; generous for a loaded 2-core machine
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(autouse=True)
+def _private_settings(tmp_path_factory):
+    """Any default-constructed QSettings lands in a temporary folder, never the user's."""
+    folder = str(tmp_path_factory.mktemp("qsettings"))
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+        QSettings.setPath(fmt, QSettings.Scope.SystemScope, folder)
+    QCoreApplication.setOrganizationName("mtl-workbench-tests")
+    QCoreApplication.setApplicationName("shell-tests")
+    yield
+
+
+def small(cfg, epochs: int = 2, **train):
+    """The tiny experiment at 64 px: 64 train / 32 val images, batch 16, 4 samples."""
+    shapes = dataclasses.replace(cfg.data.shapes, image_size=64, train_size=64, val_size=32)
+    return dataclasses.replace(
+        cfg,
+        data=dataclasses.replace(cfg.data, shapes=shapes),
+        train=dataclasses.replace(cfg.train, epochs=epochs, batch_size=16, num_samples=4, **train),
+    )
+
+
+@pytest.fixture
+def bridge(qtbot):
+    from workbench.gui.worker import TrainingBridge
+
+    b = TrainingBridge()
+    yield b
+    b.stop()
+    assert b.wait(60_000), "the trainer thread did not end"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from workbench.gui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings, runs_root=tmp_path / "runs")
+    w.confirm_close = lambda: True
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.coreLoaded, timeout=RUN_TIMEOUT_MS):
+        w.show()
+    yield w
+    w.confirm_close = lambda: True
+    w.close()
+    assert w.bridge.wait(60_000)
+    for box in w.error_dialogs():
+        box.accept()
+
+
+def set_setup(qtbot, w, cfg) -> None:
+    w.setup.set_config(cfg)
+    qtbot.waitUntil(w.act_start.isEnabled, timeout=10_000)
+
+
+def record(bridge) -> list:
+    events: list = []
+    names = ("runStarted", "stepEnded", "epochEnded", "samplesReady", "paused", "resumed",
+             "finished", "stopped", "failed")
+    gui_thread = QApplication.instance().thread()
+    for name in names:
+        def on_event(ev, name=name):
+            events.append((name, ev))
+            if QThread.currentThread() != gui_thread:
+                events.append(("NOT IN GUI THREAD", ev))
+        getattr(bridge, name).connect(on_event)
+    return events
+
+
+def summary(run_dir: Path) -> dict:
+    return json.loads((Path(run_dir) / "summary.json").read_text())
+
+
+# ---------------------------------------------------------------------------- start-up
+
+
+def test_startup_does_not_import_torch(tmp_path):
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        t0 = time.perf_counter()
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication
+        import workbench.gui.app as app_module
+        app = QApplication([])
+        app_module.configure_app(app)
+        settings = QSettings({str(tmp_path / "s.ini")!r}, QSettings.Format.IniFormat)
+        w = app_module.MainWindow(settings=settings)
+        w.show()
+        heavy = sorted(m for m in ("torch", "torchvision", "torchmetrics") if m in sys.modules)
+        print("HEAVY", heavy, "SECONDS", round(time.perf_counter() - t0, 2))
+        w._shown_once = True  # do not start the loader: we only look at the start-up path
+        w.close()
+        """
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    line = next(li for li in out.stdout.splitlines() if li.startswith("HEAVY"))
+    assert "HEAVY []" in line, line
+
+
+def test_font_family_resolves(qapp):
+    assert QFontDatabase.families()
+    assert QFontInfo(qapp.font()).family()
+
+
+def test_training_bar_formats():
+    assert format_duration(3725) == "1:02:05"
+    assert format_duration(float("nan")) == "--:--:--"
+    assert progress_text(2, 6, 37, 375) == "epoch 2/6 · step 37/375"
+
+
+# ---------------------------------------------------------------------------- bridge
+
+
+def test_bridge_runs_to_finished_in_order(qtbot, bridge, tiny, tmp_path):
+    cfg = small(tiny, epochs=2)
+    events = record(bridge)
+    running = []
+    bridge.runningChanged.connect(running.append)
+    with qtbot.waitSignal(bridge.finished, timeout=RUN_TIMEOUT_MS):
+        run_dir = bridge.start(cfg, tmp_path / "runs")
+    assert bridge.wait(30_000)
+    assert running == [True, False]
+    assert not bridge.is_running() and bridge.state == "idle"
+    names = [n for n, _ in events]
+    assert names[0] == "runStarted" and names[-1] == "finished"
+    started = events[0][1]
+    assert started.run_dir == str(run_dir) and started.steps_per_epoch == 4 and started.epochs == 2
+    steps = [e for n, e in events if n == "stepEnded"]
+    assert [s.global_step for s in steps] == list(range(1, 9))
+    # per epoch: its steps, then the epoch end, then its samples
+    for epoch in range(2):
+        i_epoch = names.index("epochEnded", names.index("runStarted") + 1 + epoch * 6)
+        assert names[i_epoch - 4:i_epoch] == ["stepEnded"] * 4
+        assert names[i_epoch + 1] == "samplesReady"
+        assert events[i_epoch][1].epoch == epoch
+    samples = [e for n, e in events if n == "samplesReady"]
+    assert samples[0].images.shape[0] == 4
+    assert summary(run_dir)["status"] == "finished"
+
+
+def test_bridge_pause_resume_stop(qtbot, bridge, tiny, tmp_path):
+    cfg = small(tiny, epochs=50)
+    events = record(bridge)
+    with qtbot.waitSignal(bridge.stepEnded, timeout=RUN_TIMEOUT_MS):
+        run_dir = bridge.start(cfg, tmp_path / "runs")
+    with qtbot.waitSignal(bridge.paused, timeout=RUN_TIMEOUT_MS) as paused:
+        bridge.pause()
+    assert bridge.state == "paused" and bridge.is_paused()
+    at_pause = len([1 for n, _ in events if n == "stepEnded"])
+    assert summary(run_dir)["status"] == "paused"
+    qtbot.wait(300)  # the loop is blocked: no step may arrive meanwhile
+    assert len([1 for n, _ in events if n == "stepEnded"]) == at_pause
+    with qtbot.waitSignal(bridge.resumed, timeout=10_000) as resumed:
+        bridge.resume()
+    assert resumed.args[0].global_step == paused.args[0].global_step
+    qtbot.waitUntil(lambda: len([1 for n, _ in events if n == "stepEnded"]) > at_pause, timeout=RUN_TIMEOUT_MS)
+    with qtbot.waitSignal(bridge.stopped, timeout=RUN_TIMEOUT_MS) as stopped:
+        bridge.stop()
+    assert bridge.wait(30_000)
+    assert stopped.args[0].reason == "stopped by user"
+    s = summary(run_dir)
+    assert s["status"] == "stopped"
+    assert (run_dir / "checkpoints" / "last.pt").is_file()
+    last_step = [e for n, e in events if n == "stepEnded"][-1].global_step
+    assert s["global_step"] == last_step
+    import torch
+
+    ckpt = torch.load(run_dir / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
+    assert ckpt["position"]["global_step"] == last_step
+
+
+def test_bridge_stop_while_paused_and_resume_run(qtbot, bridge, tiny, tmp_path):
+    cfg = small(tiny, epochs=3)
+    with qtbot.waitSignal(bridge.stepEnded, timeout=RUN_TIMEOUT_MS):
+        run_dir = bridge.start(cfg, tmp_path / "runs")
+    with qtbot.waitSignal(bridge.paused, timeout=RUN_TIMEOUT_MS):
+        bridge.pause()
+    with qtbot.waitSignal(bridge.stopped, timeout=RUN_TIMEOUT_MS):
+        bridge.stop()
+    assert bridge.wait(30_000)
+    assert summary(run_dir)["status"] == "stopped"
+    # resume the same directory to the end
+    events = record(bridge)
+    with qtbot.waitSignal(bridge.finished, timeout=RUN_TIMEOUT_MS):
+        assert bridge.start(None, None, resume_dir=run_dir) == run_dir
+    assert bridge.wait(30_000)
+    started = events[0][1]
+    assert events[0][0] == "runStarted" and started.start_step > 0
+    assert summary(run_dir)["status"] == "finished"
+
+
+def test_bridge_refuses_a_second_run(qtbot, bridge, tiny, tmp_path):
+    with qtbot.waitSignal(bridge.stepEnded, timeout=RUN_TIMEOUT_MS):
+        bridge.start(small(tiny, epochs=50), tmp_path / "runs")
+    with pytest.raises(RuntimeError):
+        bridge.start(small(tiny), tmp_path / "runs")
+    bridge.stop()
+    assert bridge.wait(60_000)
+
+
+def test_bridge_reports_a_run_dir_that_cannot_resume(qtbot, bridge, tmp_path):
+    (tmp_path / "not-a-run").mkdir()
+    with qtbot.waitSignal(bridge.failed, timeout=60_000) as failed:
+        bridge.start(None, None, resume_dir=tmp_path / "not-a-run")
+    assert bridge.wait(30_000)
+    assert "config.toml" in failed.args[0].error
+
+
+# ---------------------------------------------------------------------------- window
+
+
+def test_window_run_reaches_every_panel(qtbot, window, tiny):
+    w = window
+    assert w.core_label.text().startswith("PyTorch")
+    assert not w.act_pause.isEnabled() and not w.act_stop.isEnabled()
+    set_setup(qtbot, w, small(tiny, epochs=2))
+    steps = []
+    w.bridge.stepEnded.connect(steps.append)
+    with qtbot.waitSignal(w.bridge.runningChanged, timeout=RUN_TIMEOUT_MS,
+                          check_params_cb=lambda running: not running):
+        w.act_start.trigger()
+        assert not w.act_start.isEnabled()
+    run_dir = w.bridge.run_dir
+    assert summary(run_dir)["status"] == "finished"
+    assert w.device_label.text() == "Device: cpu"
+    assert w.state_label.text() == "Finished"
+    assert w.act_start.isEnabled()
+    assert w.training_bar.text.startswith("Finished")
+    assert w.training_bar.eta_label.text().startswith("ETA ")
+    xs, ys = w.plots.curve_points("train_loss", "scene")
+    assert list(xs) == [float(s.global_step) for s in steps]
+    infos = w.runs.runs()
+    assert [Path(i.path) for i in infos] == [run_dir] and infos[0].status == "finished"
+
+
+def test_closing_mid_run_stops_and_joins(qtbot, window, tiny):
+    w = window
+    set_setup(qtbot, w, small(tiny, epochs=50))
+    with qtbot.waitSignal(w.bridge.stepEnded, timeout=RUN_TIMEOUT_MS):
+        w.start_run()
+    run_dir = w.bridge.run_dir
+    asked = []
+    w.confirm_close = lambda: asked.append("no") or False
+    assert not w.close()  # declined: the run goes on
+    assert w.bridge.is_running() and w.isVisible()
+    w.confirm_close = lambda: asked.append("yes") or True
+    assert w.close()
+    assert asked == ["no", "yes"]
+    assert not w.bridge.is_running()
+    assert not w.isVisible()
+    s = summary(run_dir)
+    assert s["status"] == "stopped"
+    assert (run_dir / "checkpoints" / "last.pt").is_file()
+    assert Path(w.settings.fileName()).is_file()
+
+
+def test_failing_run_shows_error_and_window_stays_usable(qtbot, window, tiny, monkeypatch):
+    import torch
+
+    from workbench.tasks.counting import Counting
+
+    monkeypatch.setattr(Counting, "loss", lambda self, output, targets: torch.tensor(float("nan")))
+    w = window
+    set_setup(qtbot, w, small(tiny, epochs=1))
+    with qtbot.waitSignal(w.errorShown, timeout=RUN_TIMEOUT_MS) as shown:
+        w.start_run()
+    title, text = shown.args
+    assert title == "Training failed"
+    assert "'n'" in text and "nan" in text
+    boxes = w.error_dialogs()
+    assert boxes and "Traceback" in boxes[-1].detailedText()
+    assert w.bridge.wait(30_000)
+    assert summary(w.bridge.run_dir)["status"] == "failed"
+    assert w.state_label.text() == "Failed"
+    for box in boxes:
+        box.accept()
+    qtbot.waitUntil(lambda: not w.error_dialogs(), timeout=5_000)
+    # still usable: a good run starts and finishes
+    monkeypatch.undo()
+    assert w.act_start.isEnabled()
+    with qtbot.waitSignal(w.bridge.finished, timeout=RUN_TIMEOUT_MS):
+        w.start_run()
+    assert w.bridge.wait(30_000)
+
+
+def test_exception_in_a_slot_becomes_a_dialog(qtbot, window, tmp_path, monkeypatch):
+    def broken(path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(window.plots, "export_png", broken)
+    with qtbot.waitSignal(window.errorShown, timeout=5_000) as shown:
+        window.export_plots(tmp_path / "plots.png")
+    assert shown.args[0] == "Unexpected error" and "disk full" in shown.args[1]
+    assert window.isVisible()
+
+
+def test_about_names_the_versions(qtbot, window):
+    text = window.about_text()
+    assert f"Qt {qVersion()}" in text
+    assert "Python " in text and "PyTorch " in text and "Devices: CPU" in text
+    box = window.show_about()
+    assert qVersion() in box.text()
+    box.accept()
+
+
+def test_settings_round_trip(qtbot, tmp_path, tiny):
+    from workbench.gui.main_window import MainWindow
+
+    path = str(tmp_path / "settings.ini")
+    w = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
+    w.confirm_close = lambda: True
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.coreLoaded, timeout=RUN_TIMEOUT_MS):
+        w.show()
+    cfg = small(tiny)
+    cfg = dataclasses.replace(cfg, name="remembered")
+    w.setup.set_config(cfg)
+    w.set_runs_root(tmp_path / "elsewhere")
+    w.resize(1210, 800)
+    w.runs_dock.hide()
+    assert w.close()
+
+    w2 = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
+    w2.confirm_close = lambda: True
+    qtbot.addWidget(w2)
+    assert w2.runs_root() == tmp_path / "elsewhere"
+    with qtbot.waitSignal(w2.coreLoaded, timeout=RUN_TIMEOUT_MS):
+        w2.show()
+    assert w2.setup.config().name == "remembered"
+    assert w2.setup.config().data.shapes.image_size == 64
+    stored = QSettings(path, QSettings.Format.IniFormat)
+    assert not stored.value("window/geometry").isEmpty() and not stored.value("window/state").isEmpty()
+    assert not w2.runs_dock.isVisible()
+    w2.close()
+
+
+def test_new_open_save_config(qtbot, window, tiny, tmp_path):
+    from workbench.config import load_config
+
+    w = window
+    w.setup.set_config(dataclasses.replace(small(tiny), name="to-save"))
+    target = tmp_path / "exp"
+    w.save_config(target)
+    assert load_config(tmp_path / "exp.toml").name == "to-save"
+    w.new_experiment()
+    assert w.setup.config().name != "to-save"
+    w.open_config(tmp_path / "exp.toml")
+    assert w.setup.config().name == "to-save"
+    (tmp_path / "bad.toml").write_text("name = 3\n")
+    with qtbot.waitSignal(w.errorShown, timeout=5_000) as shown:
+        w.open_config(tmp_path / "bad.toml")
+    assert "bad.toml" in shown.args[1]
+
+
+# ---------------------------------------------------------------------------- runs panel
+
+
+def _fake_run(root: Path, name: str, status: str, created: float, metric: float):
+    from workbench.config import default_experiment
+    from workbench.training.run_store import RunStore
+
+    store = RunStore(root / name)
+    store.path.mkdir(parents=True)
+    cfg = dataclasses.replace(default_experiment(), name=name)
+    store.write_config(cfg)
+    store.write_summary({
+        "name": name, "created": created, "status": status, "tasks": ["scene", "objects"],
+        "primary_metrics": {"scene": "accuracy"}, "best_metrics": {"scene": {"accuracy": metric}},
+    })
+    for step in range(1, 4):
+        store.append_metrics({"type": "step", "epoch": 0, "step": step - 1, "global_step": step,
+                              "losses": {"scene": 1.0 / step}, "weights": {"scene": 1.0},
+                              "total_loss": 1.0 / step, "lr": 1e-3, "images_per_s": 100.0, "time": 0.0})
+    store.close()
+    return store.path
+
+
+def test_runs_panel_lists_opens_and_compares(qtbot, tmp_path):
+    from workbench.gui.runs_panel import RunsPanel
+
+    root = tmp_path / "runs"
+    a = _fake_run(root, "alpha", "finished", 1_700_000_000.0, 0.91)
+    b = _fake_run(root, "beta", "stopped", 1_700_000_100.0, 0.42)
+    broken = root / "broken"
+    broken.mkdir()
+    (broken / "summary.json").write_text("{not json")
+    panel = RunsPanel(root)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    infos = panel.runs()
+    assert [i.name for i in infos if i.name != "broken"] == ["beta", "alpha"]  # newest first
+    by_name = {i.name: i for i in infos}
+    assert by_name["broken"].status == "unreadable"
+    assert "broken" in panel.message_label.text() and "summary.json" in panel.message_label.text()
+    top = {panel.tree.topLevelItem(i).text(0): panel.tree.topLevelItem(i)
+           for i in range(panel.tree.topLevelItemCount())}
+    assert top["alpha"].text(2) == "finished"
+    assert "scene/accuracy 0.910" in top["alpha"].text(4)
+    assert top["alpha"].text(3) == "scene, objects"
+
+    with qtbot.waitSignal(panel.openRun) as opened:
+        panel.tree.itemDoubleClicked.emit(top["alpha"], 0)
+    assert opened.args[0] == a
+    with qtbot.assertNotEmitted(panel.openRun):
+        panel.tree.itemDoubleClicked.emit(top["broken"], 0)
+    panel.select_paths([a, b])
+    assert panel.compare_button.isEnabled()
+    with qtbot.waitSignal(panel.compareRuns) as compared:
+        panel.compare_button.click()
+    assert sorted(compared.args[0]) == sorted([a, b])
+
+
+def test_window_compares_and_opens_runs_from_disk(qtbot, window, tmp_path, monkeypatch):
+    w = window
+    root = w.runs_root()
+    a = _fake_run(root, "alpha", "finished", 1_700_000_000.0, 0.91)
+    b = _fake_run(root, "beta", "stopped", 1_700_000_100.0, 0.42)
+    w.runs.refresh()
+    seen = []
+    monkeypatch.setattr(w.plots, "set_compare_runs", seen.append)
+    w.runs.compareRuns.emit([a, b])
+    assert [label for label, _ in seen[0]] == ["alpha", "beta"]
+    assert len(seen[0][0][1]) == 3
+    # a folder that is no run: a message naming it, no crash
+    (root / "junk").mkdir()
+    with qtbot.waitSignal(w.errorShown, timeout=5_000) as shown:
+        w.runs.openRun.emit(root / "junk")
+    assert "junk" in shown.args[1]
+    # an unreadable summary names its file
+    (root / "broken").mkdir()
+    (root / "broken" / "summary.json").write_text("{")
+    with qtbot.waitSignal(w.errorShown, timeout=5_000) as shown:
+        w.show_run(root / "broken")
+    assert "summary.json" in shown.args[1]
+    assert w.isVisible()

@@ -1,0 +1,575 @@
+"""The prediction inspector: a gallery of validation samples per epoch, drawn from specs.
+
+Every image is drawn with the specs its tasks make (``task.draw(prediction, target,
+threshold)``) through ``SpecRenderer``, so the panel knows nothing about task kinds.
+Clicking a thumbnail opens the large view; "Open image…" runs the run's model on a file.
+
+Torch-free at import: the task kinds, the model and torch are imported inside methods.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSlider,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.gui.image_view import ImageViewDialog
+from workbench.gui.spec_renderer import RenderOptions, SpecRenderer
+from workbench.training.events import SamplesReady
+
+if TYPE_CHECKING:  # workbench.tasks' package import loads torch; only the types are needed
+    from workbench.tasks.drawing import DrawBox, DrawSpec
+
+THUMB_PX = 180
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)"
+
+
+class InspectorPanel(QWidget):
+    """Gallery of one epoch's validation predictions with filters, plus single-image inference."""
+
+    imageOpened = Signal(str)  # path of an image run through the model
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._tasks: dict[str, Any] = {}  # name -> TaskKind
+        self._task_boxes: dict[str, QCheckBox] = {}
+        self._samples: dict[int, SamplesReady | None] = {}  # None: on disk, load on demand
+        self._store: Any = None
+        self._checkpoint: Path | None = None
+        self._config: Any = None
+        self._model: Any = None  # (model, tasks, (path, mtime)) built on first use
+        self._core_ready = False
+        self._shown: list[int] = []  # image indices in the gallery, in order
+        self._specs: dict[int, list[DrawSpec]] = {}  # index -> specs drawn on it
+        self._current_event: SamplesReady | None = None
+        self._view_index: int | None = None  # image shown in the large view (None: opened file)
+        self._opened: tuple[str, np.ndarray, list[DrawSpec]] | None = None
+        self._opened_predictions: dict[str, dict[str, np.ndarray]] | None = None
+        self.last_error = ""
+        self.view: ImageViewDialog | None = None
+
+        self._build()
+        self._rerender = QTimer(self)
+        self._rerender.setSingleShot(True)
+        self._rerender.setInterval(40)  # coalesce slider moves
+        self._rerender.timeout.connect(self.refresh)
+        self._update_placeholder()
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        controls = QHBoxLayout()
+        controls.setSpacing(8)
+        controls.addWidget(QLabel("Epoch"))
+        self.epoch_combo = QComboBox()
+        self.epoch_combo.setMinimumWidth(110)
+        self.epoch_combo.setToolTip("Validation samples are stored at the end of each epoch")
+        self.epoch_combo.currentIndexChanged.connect(self._on_epoch_selected)
+        controls.addWidget(self.epoch_combo)
+
+        controls.addSpacing(8)
+        controls.addWidget(QLabel("Score ≥"))
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(0, 100)
+        self.threshold_slider.setValue(30)
+        self.threshold_slider.setFixedWidth(120)
+        self.threshold_slider.setToolTip("Hide predicted boxes scoring below this")
+        self.threshold_slider.valueChanged.connect(self._on_threshold)
+        controls.addWidget(self.threshold_slider)
+        self.threshold_label = QLabel("0.30")
+        self.threshold_label.setMinimumWidth(self.threshold_label.fontMetrics().horizontalAdvance("0.000"))
+        controls.addWidget(self.threshold_label)
+
+        self.truth_box = QCheckBox("Ground truth")
+        self.truth_box.setChecked(True)
+        self.truth_box.setToolTip("Draw ground-truth boxes (dashed) and mask outlines")
+        self.truth_box.toggled.connect(self._schedule)
+        controls.addWidget(self.truth_box)
+
+        controls.addWidget(QLabel("Mask opacity"))
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(45)
+        self.opacity_slider.setFixedWidth(90)
+        self.opacity_slider.valueChanged.connect(self._schedule)
+        controls.addWidget(self.opacity_slider)
+
+        self.errors_box = QCheckBox("Only errors")
+        self.errors_box.setToolTip("Show only images where a visible task's prediction is wrong")
+        self.errors_box.toggled.connect(self._schedule)
+        controls.addWidget(self.errors_box)
+
+        controls.addStretch(1)
+        self.status = QLabel("")
+        controls.addWidget(self.status)
+        self.open_button = QPushButton("Open image…")
+        self.open_button.setToolTip("Run the model of this run on an image file (PNG/JPEG)")
+        self.open_button.clicked.connect(self._open_dialog)
+        controls.addWidget(self.open_button)
+        self._update_open_button()
+
+        self._tasks_row = QHBoxLayout()
+        self._tasks_row.setSpacing(10)
+        self._tasks_label = QLabel("Tasks:")
+        self._tasks_row.addWidget(self._tasks_label)
+        self._tasks_row.addStretch(1)
+
+        self.gallery = QListWidget()
+        self.gallery.setViewMode(QListView.ViewMode.IconMode)
+        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
+        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery.setUniformItemSizes(True)
+        self.gallery.setWrapping(True)
+        self.gallery.setSpacing(6)
+        self.gallery.setIconSize(QSize(THUMB_PX, THUMB_PX))
+        self.gallery.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
+        self.gallery.itemClicked.connect(self._on_item_clicked)
+        self.gallery.itemActivated.connect(self._on_item_clicked)
+
+        self.placeholder = QLabel()
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet("color: #666; font-size: 14px")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(self.gallery)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addLayout(controls)
+        layout.addLayout(self._tasks_row)
+        layout.addWidget(self.stack, 1)
+
+    def _update_placeholder(self) -> None:
+        if self.gallery.count():
+            self.stack.setCurrentWidget(self.gallery)
+            return
+        if not self._core_ready:
+            text = "Loading PyTorch…"
+        elif not self._samples:
+            text = "No predictions yet.\nStart a run (samples appear after each epoch) or open a run from the Runs list."
+        elif self.errors_box.isChecked():
+            text = "No image with an error at this threshold for the visible tasks."
+        else:
+            text = "No images to show."
+        self.placeholder.setText(text)
+        self.stack.setCurrentWidget(self.placeholder)
+
+    # ------------------------------------------------------------------ options
+    def score_threshold(self) -> float:
+        return self.threshold_slider.value() / 100.0
+
+    def set_score_threshold(self, value: float) -> None:
+        self.threshold_slider.setValue(round(max(0.0, min(1.0, value)) * 100))
+
+    def set_show_truth(self, on: bool) -> None:
+        self.truth_box.setChecked(on)
+
+    def set_only_errors(self, on: bool) -> None:
+        self.errors_box.setChecked(on)
+
+    def set_mask_opacity(self, value: float) -> None:
+        self.opacity_slider.setValue(round(max(0.0, min(1.0, value)) * 100))
+
+    def set_task_visible(self, task: str, visible: bool) -> None:
+        box = self._task_boxes.get(task)
+        if box is not None:
+            box.setChecked(visible)
+
+    def renderer(self, scale: float = 1.0) -> SpecRenderer:
+        return SpecRenderer(
+            RenderOptions(
+                scale=scale,
+                show_truth=self.truth_box.isChecked(),
+                score_threshold=self.score_threshold(),
+                mask_opacity=self.opacity_slider.value() / 100.0,
+            )
+        )
+
+    def _on_threshold(self, value: int) -> None:
+        self.threshold_label.setText(f"{value / 100:.2f}")
+        self._schedule()
+
+    def _schedule(self, *_: Any) -> None:
+        self._rerender.start()
+
+    # ------------------------------------------------------------------ public API
+    def core_loaded(self) -> None:
+        self._core_ready = True
+        self._update_placeholder()
+
+    def clear(self) -> None:
+        self._samples.clear()
+        self._store = None
+        self._current_event = None
+        self._shown = []
+        self._specs = {}
+        self._opened = None
+        self._opened_predictions = None
+        self._view_index = None
+        self.epoch_combo.blockSignals(True)
+        self.epoch_combo.clear()
+        self.epoch_combo.blockSignals(False)
+        self.gallery.clear()
+        self.status.setText("")
+        if self.view is not None:
+            self.view.hide()
+        self._update_placeholder()
+
+    def set_tasks(self, tasks: list[Any]) -> None:
+        """The run's task kinds (TaskKind instances); drawing goes through ``task.draw``."""
+        self._core_ready = True
+        self._tasks = {t.name: t for t in tasks}
+        for box in self._task_boxes.values():
+            self._tasks_row.removeWidget(box)
+            box.deleteLater()
+        self._task_boxes = {}
+        for i, task in enumerate(tasks):
+            box = QCheckBox(f"{task.name} ({task.kind})")
+            box.setChecked(True)
+            box.toggled.connect(self._schedule)
+            self._tasks_row.insertWidget(1 + i, box)
+            self._task_boxes[task.name] = box
+        self.refresh()
+
+    def on_samples(self, event: SamplesReady) -> None:
+        """A new epoch of samples: add it to the selector and show it."""
+        self._samples[event.epoch] = event
+        self._add_epoch(event.epoch, select=True)
+
+    def load_run(self, store: Any) -> None:
+        """Show a run from disk: its sample epochs (loaded on demand), tasks and checkpoint."""
+        self.clear()
+        self._store = store
+        cfg = store.read_config()
+        self.set_tasks(self._build_tasks(cfg))
+        for path in (store.best_checkpoint, store.last_checkpoint):
+            if Path(path).exists():
+                self.set_checkpoint(path, cfg)
+                break
+        else:
+            self.set_checkpoint(None, cfg)
+        for epoch in store.sample_epochs():
+            self._samples[epoch] = None
+            self._add_epoch(epoch, select=False)
+        if self.epoch_combo.count():
+            self.epoch_combo.setCurrentIndex(self.epoch_combo.count() - 1)
+            self._on_epoch_selected(self.epoch_combo.currentIndex())
+        self._update_placeholder()
+
+    def set_checkpoint(self, path: str | Path | None, config: Any) -> None:
+        """The weights "Open image…" runs (built lazily on first use)."""
+        self._checkpoint = Path(path) if path else None
+        self._config = config
+        self._model = None
+        self._update_open_button()
+
+    def _update_open_button(self) -> None:
+        ready = self._checkpoint is not None and self._config is not None
+        self.open_button.setEnabled(ready)
+        self.open_button.setToolTip(
+            f"Run {self._checkpoint.name} of this run on an image file (PNG/JPEG)"
+            if ready
+            else "Available once a run has a checkpoint (after its first epoch, or open a finished run)"
+        )
+
+    def visible_boxes(self) -> list[DrawBox]:
+        """Boxes drawn on the selected image, else on the first image in the gallery."""
+        index = self._selected_index()
+        if index is None:
+            if not self._shown:
+                return []
+            index = self._shown[0]
+        return self.renderer().visible_boxes(self._specs.get(index, []))
+
+    def shown_indices(self) -> list[int]:
+        """Indices (in the epoch's sample set) of the images in the gallery, in order."""
+        return list(self._shown)
+
+    def epochs(self) -> list[int]:
+        return [self.epoch_combo.itemData(i) for i in range(self.epoch_combo.count())]
+
+    def current_epoch(self) -> int | None:
+        return self.epoch_combo.currentData()
+
+    def select_epoch(self, epoch: int) -> None:
+        index = self.epoch_combo.findData(epoch)
+        if index >= 0:
+            self.epoch_combo.setCurrentIndex(index)
+
+    # ------------------------------------------------------------------ epochs and drawing
+    @staticmethod
+    def _build_tasks(cfg: Any) -> list[Any]:
+        from workbench.data import build_dataset
+        from workbench.tasks import build_task
+        from workbench.training.experiment import effective_data_config
+
+        info = build_dataset(effective_data_config(cfg), "val").info
+        return [build_task(t, info, dropout=cfg.model.dropout) for t in cfg.tasks]
+
+    def _add_epoch(self, epoch: int, select: bool) -> None:
+        index = self.epoch_combo.findData(epoch)
+        if index < 0:
+            # keep the list sorted by epoch
+            position = sum(1 for e in self.epochs() if e < epoch)
+            self.epoch_combo.insertItem(position, f"epoch {epoch + 1}", epoch)
+            index = position
+        if select:
+            if self.epoch_combo.currentIndex() == index:
+                self._on_epoch_selected(index)
+            else:
+                self.epoch_combo.setCurrentIndex(index)
+
+    def _event(self, epoch: int) -> SamplesReady | None:
+        event = self._samples.get(epoch)
+        if event is None and self._store is not None and epoch in self._samples:
+            try:
+                event = self._store.load_samples(epoch)
+            except (OSError, ValueError, KeyError) as exc:
+                self._error("Cannot read samples", f"Samples of epoch {epoch + 1} are unreadable: {exc}")
+                return None
+            self._samples[epoch] = event
+        return event
+
+    def _on_epoch_selected(self, index: int) -> None:
+        if index < 0:
+            return
+        epoch = self.epoch_combo.itemData(index)
+        self._current_event = self._event(epoch)
+        self.refresh()
+
+    def _visible_tasks(self) -> list[str]:
+        return [name for name, box in self._task_boxes.items() if box.isChecked()]
+
+    def specs_for(self, event: SamplesReady, index: int, truth: bool = True) -> list[DrawSpec]:
+        """Specs of image ``index``: one per visible task, from its prediction and target."""
+        threshold = self.score_threshold()
+        specs = []
+        for name in self._visible_tasks():
+            task = self._tasks[name]
+            preds = event.predictions.get(name)
+            targets = event.targets.get(name) if truth else None
+            prediction = preds[index] if preds is not None and index < len(preds) else None
+            target = targets[index] if targets is not None and index < len(targets) else None
+            if prediction is None and target is None:
+                continue
+            try:
+                specs.append(task.draw(prediction, target, threshold))
+            except (KeyError, ValueError, IndexError, TypeError) as exc:
+                self.last_error = f"task {name!r} cannot draw image {index}: {exc}"
+        return specs
+
+    def refresh(self) -> None:
+        """Redraw the gallery for the current epoch and options (filters included)."""
+        self._rerender.stop()
+        selected = self._selected_index()
+        self.gallery.clear()
+        self._shown = []
+        self._specs = {}
+        event = self._current_event
+        if event is None:
+            self.status.setText("")
+            self._update_placeholder()
+            return
+        renderer = self.renderer()
+        n = len(event.images)
+        height, width = event.images.shape[1:3]
+        scale = THUMB_PX / max(height, width)
+        only_errors = self.errors_box.isChecked()
+        errors = 0
+        thumbs = []
+        for i in range(n):
+            specs = self.specs_for(event, i)
+            wrong = any(s.has_error for s in specs)
+            errors += wrong
+            if only_errors and not wrong:
+                continue
+            self._specs[i] = specs
+            self._shown.append(i)
+            thumbs.append((i, wrong, renderer.render(event.images[i], specs, scale=scale)))
+        if thumbs:
+            icon_h = max(img.height() for _, _, img in thumbs)
+            self.gallery.setIconSize(QSize(THUMB_PX, icon_h))
+        for i, wrong, image in thumbs:
+            item = QListWidgetItem(QIcon(QPixmap.fromImage(image)), f"#{i + 1}" + ("  ✗" if wrong else ""))
+            item.setData(Qt.ItemDataRole.UserRole, i)
+            item.setToolTip(self._tooltip(self._specs[i]))
+            self.gallery.addItem(item)
+            if i == selected:
+                item.setSelected(True)
+        self.status.setText(
+            f"{len(self._shown)} of {n} images · {errors} with errors"
+            + ("" if self._tasks else " · tasks not loaded")
+        )
+        self._update_placeholder()
+        if self.view is not None and self.view.isVisible():
+            self._refresh_view()
+
+    @staticmethod
+    def _tooltip(specs: list[DrawSpec]) -> str:
+        lines = [t.text for s in specs for t in s.texts]
+        boxes = sum(1 for s in specs for b in s.boxes if not b.truth)
+        if boxes:
+            lines.append(f"{boxes} predicted box(es)")
+        return "\n".join(lines) or "no predictions"
+
+    def _selected_index(self) -> int | None:
+        items = self.gallery.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+    # ------------------------------------------------------------------ large view
+    def _ensure_view(self) -> ImageViewDialog:
+        if self.view is None:
+            self.view = ImageViewDialog(self)
+            self.view.navigate.connect(self._navigate)
+        return self.view
+
+    def _on_item_clicked(self, item: QListWidgetItem) -> None:
+        self.open_large_view(item.data(Qt.ItemDataRole.UserRole))
+
+    def open_large_view(self, index: int) -> None:
+        """Show image ``index`` of the current epoch in the large view."""
+        if self._current_event is None:
+            return
+        self._view_index = index
+        self._opened = None
+        self._refresh_view()
+
+    def _refresh_view(self) -> None:
+        view = self._ensure_view()
+        renderer = self.renderer()
+        if self._opened is not None:
+            title, image, _ = self._opened
+            specs = self._predict_specs(self._opened_predictions) if self._opened_predictions else []
+            self._opened = (title, image, specs)
+            view.show_image(title, image, specs, renderer.with_options(show_truth=False), can_navigate=False)
+            return
+        event = self._current_event
+        if event is None or self._view_index is None or self._view_index >= len(event.images):
+            return
+        i = self._view_index
+        specs = self.specs_for(event, i)
+        wrong = any(s.has_error for s in specs)
+        title = f"Epoch {event.epoch + 1} · image {i + 1} of {len(event.images)}" + (
+            " · has errors" if wrong else ""
+        )
+        view.show_image(title, event.images[i], specs, renderer)
+
+    def _navigate(self, step: int) -> None:
+        if self._opened is not None or not self._shown or self._view_index is None:
+            return
+        try:
+            pos = self._shown.index(self._view_index)
+        except ValueError:
+            pos = 0
+        self._view_index = self._shown[(pos + step) % len(self._shown)]
+        self._refresh_view()
+
+    # ------------------------------------------------------------------ open image
+    def _open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", IMAGE_FILTER)
+        if path:
+            self.open_image(path)
+
+    def _error(self, title: str, text: str) -> None:
+        self.last_error = text
+        QMessageBox.warning(self, title, text)
+
+    def _input_size(self) -> int:
+        cfg = self._config
+        if cfg is None:
+            return 0
+        return int(cfg.model.input_size or cfg.data.shapes.image_size)
+
+    def open_image(self, path: str | Path) -> bool:
+        """Run the checkpoint's model on an image file; show predictions in the large view.
+
+        Returns False (after a message naming the file) when the file or the model
+        cannot be used; never raises for a bad file.
+        """
+        path = Path(path)
+        try:
+            from PIL import Image
+
+            with Image.open(path) as img:
+                img.load()
+                rgb = img.convert("RGB")
+        except Exception as exc:  # noqa: BLE001 - PIL raises many types for bad files
+            self._error("Cannot open image", f"{path} could not be read as an image:\n{exc}")
+            return False
+        if self._config is None or self._checkpoint is None:
+            self._error(
+                "No model to run",
+                f"{path.name} was read, but there is no checkpoint to run: open a run that has "
+                "saved checkpoints (Runs list) or finish an epoch of training first.",
+            )
+            return False
+        size = self._input_size()
+        if size > 0 and rgb.size != (size, size):
+            rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
+        image = np.array(rgb, dtype=np.uint8)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            predictions = self._predict(image)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the app keeps running
+            self._error("Inference failed", f"Running {self._checkpoint} on {path.name} failed:\n{exc}")
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        self._opened_predictions = predictions
+        title = f"{path.name} · predictions of {self._checkpoint.name} (no ground truth)"
+        self._opened = (title, image, [])
+        self._view_index = None
+        self._refresh_view()
+        self.imageOpened.emit(str(path))
+        return True
+
+    def _predict_specs(self, predictions: dict[str, dict[str, np.ndarray]]) -> list[DrawSpec]:
+        threshold = self.score_threshold()
+        tasks = self._model[1] if self._model is not None else []
+        specs = []
+        for task in tasks:
+            box = self._task_boxes.get(task.name)
+            if box is not None and not box.isChecked():
+                continue
+            if task.name in predictions:
+                specs.append(task.draw(predictions[task.name], None, threshold))
+        return specs
+
+    def _predict(self, image: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+        import torch
+
+        key = (str(self._checkpoint), self._checkpoint.stat().st_mtime_ns)
+        if self._model is None or self._model[2] != key:  # rebuilt when best.pt is rewritten
+            from workbench.training.experiment import build_experiment
+
+            experiment = build_experiment(self._config, with_data=False)
+            state = torch.load(self._checkpoint, map_location="cpu", weights_only=True)
+            experiment.model.load_state_dict(state["model"])
+            experiment.model.eval()
+            self._model = (experiment.model, experiment.tasks, key)
+        model, tasks, _ = self._model
+        batch = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0)
+        with torch.no_grad():
+            outputs = model(batch)
+        return {task.name: task.decode(outputs[task.name])[0] for task in tasks}

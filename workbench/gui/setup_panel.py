@@ -1,0 +1,1327 @@
+"""The experiment setup form: data, backbone, tasks, sharing depth, weighting, optimiser, training.
+
+``SetupPanel`` edits an ``ExperimentConfig``. It shows at once without PyTorch; the
+registries (backbones, task kinds, weighting methods, devices) fill in when the main window
+calls ``core_loaded()``. After every edit the panel builds the config, validates it with
+``workbench.config.validate_experiment`` and marks the offending field; the main window
+listens to ``validityChanged`` to enable Start.
+
+Round trip: ``set_config(cfg)`` then ``config()`` gives back ``cfg`` exactly. Fields the
+panel has no editor for (``data.source``, tasks it cannot show, ...) are kept from the last
+config set, and a value an editor cannot hold (out of its range) is kept until that editor
+is edited.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import html
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QPalette, QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.config import ConfigError, ExperimentConfig, TaskConfig, default_experiment
+from workbench.gui.architecture_view import ArchitectureView, human
+from workbench.gui.setup_jobs import LatestJob, compute_counts, count_key, counts_at, make_previews
+from workbench.gui.setup_preview import SamplePreview
+from workbench.gui.setup_widgets import (
+    INT_LIMIT,
+    CollapsibleSection,
+    DataclassForm,
+    FloatSpinBox,
+    guard_wheel,
+    int_spin,
+)
+
+LOADING = "Loading PyTorch…"
+
+# names given to a task kind when it is switched on (the defaults of the built-in experiment)
+DEFAULT_TASK_NAMES = {
+    "classification": "scene",
+    "detection": "objects",
+    "segmentation": "masks",
+    "counting": "count",
+    "localization": "largest",
+    "multilabel": "present",
+}
+
+STYLE = """
+*[invalid="true"] { border: 2px solid #d0312d; border-radius: 3px; }
+QLabel#banner[state="error"] { color: #b02020; }
+"""
+
+_TASK_PATH = re.compile(r"^tasks\[(\d+)\](?:\.(\w+))?(?:\.(\w+))?")
+
+
+def _get_path(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _set_path(obj: Any, path: str, value: Any) -> None:
+    *head, last = path.split(".")
+    for part in head:
+        obj = getattr(obj, part)
+    setattr(obj, last, value)
+
+
+def _hint(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("hint")
+    label.setWordWrap(True)
+    font = QFont(label.font())
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.92))
+    label.setFont(font)
+    pal = label.palette()
+    pal.setColor(QPalette.ColorRole.WindowText, pal.color(QPalette.ColorRole.PlaceholderText))
+    label.setPalette(pal)
+    return label
+
+
+def _form() -> QFormLayout:
+    form = QFormLayout()
+    form.setContentsMargins(6, 2, 2, 6)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return form
+
+
+def _pair(a: QWidget, b: QWidget, sep: str = "–") -> QWidget:
+    box = QWidget()
+    lay = QHBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(4)
+    lay.addWidget(a, 1)
+    lay.addWidget(QLabel(sep))
+    lay.addWidget(b, 1)
+    return box
+
+
+def _combo(items: list[tuple[str, str]]) -> QComboBox:
+    combo = QComboBox()
+    for value, label in items:
+        combo.addItem(label, value)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(10)
+    return guard_wheel(combo)
+
+
+EXTRA_ROLE = Qt.ItemDataRole.UserRole + 1  # marks combo items added to hold an unknown value
+
+
+def _select_data(combo: QComboBox, value: Any, extra_text: str = "{} (not available here)") -> None:
+    """Select the item holding ``value``; add a marked item for a value the list lacks."""
+    for i in reversed(range(combo.count())):
+        if combo.itemData(i, EXTRA_ROLE) and combo.itemData(i) != value:
+            combo.removeItem(i)
+    index = combo.findData(value)
+    if index < 0:
+        combo.addItem(extra_text.format(value), value)
+        index = combo.count() - 1
+        combo.setItemData(index, True, EXTRA_ROLE)
+    combo.setCurrentIndex(index)
+
+
+class _Binding:
+    """One config field shown by one widget: how to read it, write it and watch it."""
+
+    def __init__(self, widget: QWidget, get: Callable[[], Any], put: Callable[[Any], bool], signal: Any) -> None:
+        self.widget = widget
+        self.get = get
+        self.put = put  # returns False when the widget cannot hold the value
+        self.signal = signal
+
+
+def _bind_int(box: QSpinBox) -> _Binding:
+    def put(v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, int) or not box.minimum() <= v <= box.maximum():
+            return False
+        box.setValue(v)
+        return True
+
+    return _Binding(box, lambda: int(box.value()), put, box.valueChanged)
+
+
+def _bind_float(box: FloatSpinBox) -> _Binding:
+    def put(v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not box.minimum() <= v <= box.maximum():
+            return False
+        box.setValue(float(v))
+        return box.value() == float(v)
+
+    return _Binding(box, lambda: float(box.value()), put, box.valueChanged)
+
+
+def _bind_bool(box: QCheckBox) -> _Binding:
+    def put(v: Any) -> bool:
+        if not isinstance(v, bool):
+            return False
+        box.setChecked(v)
+        return True
+
+    return _Binding(box, box.isChecked, put, box.toggled)
+
+
+def _bind_text(edit: QLineEdit) -> _Binding:
+    def put(v: Any) -> bool:
+        if not isinstance(v, str):
+            return False
+        edit.setText(v)
+        return True
+
+    return _Binding(edit, edit.text, put, edit.textEdited)
+
+
+def _bind_combo(combo: QComboBox, extra_text: Callable[[], str] = lambda: "{} (not available here)") -> _Binding:
+    def put(v: Any) -> bool:
+        _select_data(combo, v, extra_text())
+        return True
+
+    return _Binding(combo, combo.currentData, put, combo.activated)
+
+
+class TaskRow(QWidget):
+    """One task kind: include it, name it, weight its loss and edit its options."""
+
+    changed = Signal()
+
+    def __init__(self, kind_cls: Any, check_width: int = 0, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind_cls = kind_cls
+        self.kind = kind_cls.kind
+        self.check = QCheckBox(self.kind)
+        self.check.setToolTip(f"{self.kind}: {kind_cls.description}\nmetrics: {', '.join(kind_cls.metric_names)}")
+        if check_width:
+            self.check.setFixedWidth(check_width)
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("name")
+        self.name_edit.setToolTip("task name: letters, digits, _ or -; used in plots and metric names")
+        self.name_edit.setMinimumWidth(60)
+        self.weight = FloatSpinBox(0.0, 1000.0, 0.1)
+        self.weight.setMinimumWidth(62)
+        self.weight.setMaximumWidth(80)
+        self.weight.setToolTip("loss weight (used by the 'static' weighting method)")
+        guard_wheel(self.weight)
+        self.options_button = QToolButton()
+        self.options_button.setCheckable(True)
+        self.options_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.options_button.setAutoRaise(True)
+        self.options_button.setToolTip("show this task's options")
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.setSpacing(4)
+        top.addWidget(self.check)
+        top.addWidget(self.name_edit, 1)
+        top.addWidget(self.weight)
+        top.addWidget(self.options_button)
+        self.body = QWidget()
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(22, 0, 0, 4)
+        body.setSpacing(2)
+        body.addWidget(_hint(kind_cls.description))
+        self.options = DataclassForm(kind_cls.Options)
+        if self.options.is_empty():
+            body.addWidget(_hint("no options"))
+        body.addWidget(self.options)
+        self.body.setVisible(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(1)
+        lay.addLayout(top)
+        lay.addWidget(self.body)
+        self.options_button.toggled.connect(self.show_options)
+        self.check.toggled.connect(self._sync_enabled)
+        self.check.toggled.connect(self.changed)
+        self.name_edit.textEdited.connect(self.changed)
+        self.weight.valueChanged.connect(self.changed)
+        self.options.changed.connect(self.changed)
+        for editor in self.options.editors.values():
+            guard_wheel(editor)
+        self._sync_enabled()
+
+    def show_options(self, on: bool) -> None:
+        if self.options_button.isChecked() != on:
+            self.options_button.setChecked(on)
+            return
+        self.options_button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.body.setVisible(on)
+
+    def _sync_enabled(self) -> None:
+        on = self.check.isChecked()
+        for w in (self.name_edit, self.weight, self.options):
+            w.setEnabled(on)
+
+    def reset(self) -> None:
+        self.check.setChecked(False)
+        self.name_edit.setText(DEFAULT_TASK_NAMES.get(self.kind, self.kind))
+        self.weight.setValue(1.0)
+        self.options.set_values({})
+
+    def fill(self, task: TaskConfig) -> list[str]:
+        """Show ``task``; returns the fields that could not be shown (kept by the panel)."""
+        kept = []
+        self.check.setChecked(True)
+        if isinstance(task.name, str):
+            self.name_edit.setText(task.name)
+        else:
+            kept.append("name")
+        w = task.loss_weight
+        if isinstance(w, (int, float)) and not isinstance(w, bool) and 0.0 <= w <= 1000.0:
+            self.weight.setValue(float(w))
+            if self.weight.value() != float(w):
+                kept.append("loss_weight")
+        else:
+            kept.append("loss_weight")
+        self.options.set_values(task.options if isinstance(task.options, dict) else {})
+        return kept
+
+    def task_config(self) -> TaskConfig:
+        return TaskConfig(
+            name=self.name_edit.text(), kind=self.kind, loss_weight=float(self.weight.value()), options=self.options.values()
+        )
+
+
+class SetupPanel(QWidget):
+    """Edits an ExperimentConfig; see the module docstring."""
+
+    configChanged = Signal(object)  # ExperimentConfig, after every user edit
+    validityChanged = Signal(bool, str)  # valid, first error message ("" when valid)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._core = False
+        self._base: ExperimentConfig = default_experiment()
+        self._filling = False
+        self._bindings: dict[str, _Binding] = {}
+        self._overrides: dict[str, Any] = {}  # path -> value a widget could not hold
+        self._task_order: list[TaskRow | TaskConfig] = []
+        self._task_sources: list[TaskRow | TaskConfig] = []  # per task of the last built config
+        self._task_kept: dict[str, dict[str, Any]] = {}  # kind -> task fields its row could not hold
+        self._rows: dict[str, TaskRow] = {}
+        self._weighting_forms: dict[str, DataclassForm] = {}
+        self._full_depth_as = -1
+        self._valid = False
+        self._message = LOADING
+        self._emitted: tuple[bool, str] | None = None
+        self._error_path = ""
+        self._marked: list[tuple[QWidget, str]] = []
+        self._count_cache: dict[tuple, dict[str, Any]] = {}
+        self._count_errors: dict[tuple, str] = {}
+        self._structures: dict[str, tuple[list[int], list[int]]] = {}
+        self._backbone_params: dict[str, int] = {}
+        self._imagenet_cache: dict[str, tuple[bool, str]] = {}
+        self._wanted_count_key: tuple | None = None
+        self._wanted_count_args: tuple | None = None
+        self._preview_key: tuple | None = None
+        self._shown_preview_key: tuple | None = None
+        self._bb: Any = None  # workbench.models.backbones after core_loaded
+        self._task_kinds: Any = None
+        self._weightings: Any = None
+
+        self._count_job = LatestJob(self)
+        self._count_job.done.connect(self._on_counts)
+        self._count_job.failed.connect(self._on_counts_failed)
+        self._preview_job = LatestJob(self)
+        self._preview_job.done.connect(self._on_previews)
+        self._preview_job.failed.connect(self._on_previews_failed)
+        self._preview_job.busyChanged.connect(lambda busy: self.preview.set_busy(busy))
+        self._count_timer = QTimer(self, singleShot=True, interval=150, timeout=self._submit_counts)
+        self._preview_timer = QTimer(self, singleShot=True, interval=300, timeout=self._submit_previews)
+
+        self.setStyleSheet(STYLE)
+        self._build_ui()
+        self._apply(self._base)
+        self._set_core_enabled(False)
+        self._after_change(user=False)
+
+    # ------------------------------------------------------------------ UI
+
+    def _build_ui(self) -> None:
+        self.banner = QLabel(LOADING)
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse
+        )
+        self.banner.linkActivated.connect(lambda _link: self.show_error_field())
+        self.banner.setContentsMargins(6, 4, 6, 4)
+        self.banner.setFrameShape(QFrame.Shape.StyledPanel)
+
+        content = QWidget()
+        self._content = content
+        col = QVBoxLayout(content)
+        col.setContentsMargins(4, 4, 4, 4)
+        col.setSpacing(6)
+        self.sections: dict[str, CollapsibleSection] = {}
+
+        # experiment name
+        self.name_edit = QLineEdit()
+        self.name_edit.setToolTip("run name; the run folder is named after it")
+        top = _form()
+        top.addRow("Experiment", self.name_edit)
+        col.addLayout(top)
+        self._bind("name", _bind_text(self.name_edit))
+
+        col.addWidget(self._build_data())
+        col.addWidget(self._build_model())
+        col.addWidget(self._build_tasks())
+        col.addWidget(self._build_sharing())
+        col.addWidget(self._build_weighting())
+        col.addWidget(self._build_optim())
+        col.addWidget(self._build_train())
+        col.addStretch(1)
+
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(content)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.scroll, 1)
+
+    def _section(self, key: str, title: str, expanded: bool = True) -> tuple[CollapsibleSection, QVBoxLayout]:
+        section = CollapsibleSection(title, expanded)
+        self.sections[key] = section
+        lay = QVBoxLayout(section.body)
+        lay.setContentsMargins(4, 0, 2, 4)
+        lay.setSpacing(4)
+        return section, lay
+
+    def _bind(self, path: str, binding: _Binding) -> _Binding:
+        self._bindings[path] = binding
+        binding.signal.connect(lambda *_a, p=path: self._edited(p))
+        return binding
+
+    def _build_data(self) -> QWidget:
+        section, lay = self._section("data", "Data")
+        form = _form()
+        self.source_label = QLabel("shapes (built-in synthetic scenes)")
+        form.addRow("Source", self.source_label)
+        s = self._shape_widgets = {
+            "image_size": int_spin(32, 1024, 16, suffix=" px"),
+            "num_classes": int_spin(2, 8),
+            "min_objects": int_spin(1, 20),
+            "max_objects": int_spin(1, 20),
+            "min_size": FloatSpinBox(0.05, 0.9, 0.01),
+            "max_size": FloatSpinBox(0.05, 0.9, 0.01),
+            "noise": FloatSpinBox(0.0, 1.0, 0.01),
+            "clutter": int_spin(0, 50),
+            "train_size": int_spin(1, INT_LIMIT, 1000),
+            "val_size": int_spin(1, INT_LIMIT, 100),
+            "data_seed": int_spin(0, INT_LIMIT),
+        }
+        tips = {
+            "image_size": "side of the square scenes",
+            "num_classes": "object classes (shapes): circle, square, triangle, diamond, cross, hexagon, ring, star",
+            "min_objects": "fewest objects in a scene",
+            "max_objects": "most objects in a scene",
+            "min_size": "smallest object side, as a fraction of the image side",
+            "max_size": "largest object side, as a fraction of the image side",
+            "noise": "background noise amplitude (0..1)",
+            "clutter": "thin distractor strokes per scene (not in the targets)",
+            "train_size": "training scenes per epoch",
+            "val_size": "validation scenes",
+            "data_seed": "seed of the scenes (the same seed gives the same data)",
+        }
+        for name, w in s.items():
+            w.setToolTip(tips[name])
+            guard_wheel(w)
+            binder = _bind_float if isinstance(w, FloatSpinBox) else _bind_int
+            self._bind(f"data.shapes.{name}", binder(w))
+        form.addRow("Image size", s["image_size"])
+        form.addRow("Classes", s["num_classes"])
+        form.addRow("Objects", _pair(s["min_objects"], s["max_objects"]))
+        form.addRow("Object size", _pair(s["min_size"], s["max_size"]))
+        form.addRow("Noise", s["noise"])
+        form.addRow("Clutter", s["clutter"])
+        form.addRow("Train / val", _pair(s["train_size"], s["val_size"], "/"))
+        form.addRow("Data seed", s["data_seed"])
+        lay.addLayout(form)
+        self.preview = SamplePreview()
+        lay.addWidget(self.preview)
+        return section
+
+    def _build_model(self) -> QWidget:
+        section, lay = self._section("model", "Backbone")
+        form = _form()
+        self.backbone_combo = _combo([])
+        self.backbone_combo.setMinimumContentsLength(14)
+        form.addRow("Backbone", self.backbone_combo)
+        self.backbone_info = _hint("")
+        self.backbone_info.setVisible(False)
+        form.addRow(self.backbone_info)
+        self.input_size = int_spin(0, 1024, 16, special="data size", suffix=" px")
+        self.input_size.setToolTip("image side fed to the network; 'data size' uses the data's image size")
+        guard_wheel(self.input_size)
+        form.addRow("Input size", self.input_size)
+        self.pretrained_combo = _combo([("none", "none (random init)"), ("imagenet", "ImageNet"), ("file", "weights file")])
+        form.addRow("Pretrained", self.pretrained_combo)
+        self.weights_edit = QLineEdit()
+        self.weights_edit.setPlaceholderText("state dict (.pt / .pth)")
+        self.weights_button = QToolButton()
+        self.weights_button.setText("…")
+        self.weights_button.setToolTip("choose a weights file")
+        self.weights_button.clicked.connect(self._choose_weights)
+        row = QWidget()
+        rl = QHBoxLayout(row)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.setSpacing(3)
+        rl.addWidget(self.weights_edit, 1)
+        rl.addWidget(self.weights_button)
+        form.addRow("Weights file", row)
+        self.dropout = FloatSpinBox(0.0, 0.9, 0.05)
+        self.dropout.setToolTip("dropout in the task heads")
+        guard_wheel(self.dropout)
+        form.addRow("Dropout", self.dropout)
+        self.channels_last = QCheckBox("channels-last memory format")
+        form.addRow(self.channels_last)
+        lay.addLayout(form)
+        self._bind("model.backbone", _bind_combo(self.backbone_combo))
+        self._bind("model.input_size", _bind_int(self.input_size))
+        self._bind("model.pretrained", _bind_combo(self.pretrained_combo))
+        self._bind("model.weights_file", _bind_text(self.weights_edit))
+        self._bind("model.dropout", _bind_float(self.dropout))
+        self._bind("model.channels_last", _bind_bool(self.channels_last))
+        return section
+
+    def _build_tasks(self) -> QWidget:
+        section, lay = self._section("tasks", "Tasks")
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        self._task_header_labels = [_hint("task"), _hint("name"), _hint("loss weight")]
+        header.addWidget(self._task_header_labels[0])
+        header.addWidget(self._task_header_labels[1], 1)
+        header.addWidget(self._task_header_labels[2])
+        header.addSpacing(24)
+        self.tasks_header = QWidget()
+        self.tasks_header.setLayout(header)
+        lay.addWidget(self.tasks_header)
+        self.tasks_box = QWidget()
+        self.tasks_layout = QVBoxLayout(self.tasks_box)
+        self.tasks_layout.setContentsMargins(0, 0, 0, 0)
+        self.tasks_layout.setSpacing(2)
+        lay.addWidget(self.tasks_box)
+        self.tasks_note = _hint(LOADING)
+        lay.addWidget(self.tasks_note)
+        return section
+
+    def _build_sharing(self) -> QWidget:
+        section, lay = self._section("sharing", "Parameter sharing")
+        self.depth_slider = QSlider(Qt.Orientation.Horizontal)
+        self.depth_slider.setRange(0, 4)
+        self.depth_slider.setPageStep(1)
+        self.depth_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.depth_slider.setTickInterval(1)
+        self.depth_slider.setToolTip("how many backbone stages all tasks share")
+        guard_wheel(self.depth_slider)
+        self.depth_label = QLabel()
+        self.depth_label.setWordWrap(True)
+        ends = QHBoxLayout()
+        ends.setContentsMargins(0, 0, 0, 0)
+        left = _hint("0 = independent")
+        left.setWordWrap(False)
+        ends.addWidget(left)
+        ends.addStretch(1)
+        right = _hint("max = hard sharing")
+        right.setWordWrap(False)
+        right.setAlignment(Qt.AlignmentFlag.AlignRight)
+        ends.addWidget(right)
+        lay.addWidget(self.depth_label)
+        lay.addWidget(self.depth_slider)
+        lay.addLayout(ends)
+        self.architecture = ArchitectureView()
+        lay.addWidget(self.architecture)
+        self.depth_slider.valueChanged.connect(self._on_depth_moved)
+        return section
+
+    def _build_weighting(self) -> QWidget:
+        section, lay = self._section("weighting", "Loss weighting")
+        form = _form()
+        self.weighting_combo = _combo([])
+        form.addRow("Method", self.weighting_combo)
+        lay.addLayout(form)
+        self.weighting_info = _hint("")
+        lay.addWidget(self.weighting_info)
+        self.weighting_stack = QStackedWidget()
+        self.weighting_stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        lay.addWidget(self.weighting_stack)
+        self.weighting_combo.activated.connect(lambda *_: self._on_weighting_chosen())
+        return section
+
+    def _build_optim(self) -> QWidget:
+        section, lay = self._section("optim", "Optimisation")
+        form = _form()
+        self.optimizer_combo = _combo([("adamw", "AdamW"), ("adam", "Adam"), ("sgd", "SGD (Nesterov)")])
+        self.lr = FloatSpinBox(0.0, 10.0, log_step=True)
+        self.lr.setToolTip("peak learning rate (arrows step 1-2-5)")
+        self.weight_decay = FloatSpinBox(0.0, 10.0, log_step=True)
+        self.weight_decay.setToolTip("on conv/linear weights only")
+        self.momentum = FloatSpinBox(0.0, 1.0, 0.01)
+        self.momentum.setToolTip("SGD momentum")
+        self.schedule_combo = _combo([("constant", "constant"), ("cosine", "cosine to 0"), ("step", "step decay")])
+        self.warmup = int_spin(0, INT_LIMIT, 10, suffix=" steps")
+        self.warmup.setToolTip("linear warm-up from 0")
+        self.step_size = int_spin(1, INT_LIMIT, suffix=" epochs")
+        self.step_size.setToolTip("epochs between decays (step schedule)")
+        self.gamma = FloatSpinBox(0.0, 1.0, 0.05)
+        self.gamma.setToolTip("decay factor (step schedule)")
+        self.grad_clip = FloatSpinBox(0.0, 1e6, 0.5, special="off")
+        self.grad_clip.setToolTip("max global gradient norm; 0 = off")
+        rows = [
+            ("Optimiser", "optim.optimizer", self.optimizer_combo, _bind_combo),
+            ("Learning rate", "optim.lr", self.lr, _bind_float),
+            ("Weight decay", "optim.weight_decay", self.weight_decay, _bind_float),
+            ("Momentum", "optim.momentum", self.momentum, _bind_float),
+            ("Schedule", "optim.schedule", self.schedule_combo, _bind_combo),
+            ("Warm-up", "optim.warmup_steps", self.warmup, _bind_int),
+            ("Step size", "optim.step_size", self.step_size, _bind_int),
+            ("Gamma", "optim.gamma", self.gamma, _bind_float),
+            ("Grad clip", "optim.grad_clip", self.grad_clip, _bind_float),
+        ]
+        for label, path, widget, binder in rows:
+            guard_wheel(widget)
+            form.addRow(label, widget)
+            self._bind(path, binder(widget))
+        lay.addLayout(form)
+        return section
+
+    def _build_train(self) -> QWidget:
+        section, lay = self._section("train", "Training")
+        form = _form()
+        self.epochs = int_spin(1, INT_LIMIT)
+        self.batch_size = int_spin(1, 4096)
+        self.device_combo = _combo([("auto", "auto")])
+        self.device_combo.setToolTip("auto: CUDA, then MPS, then CPU")
+        self.amp = QCheckBox("mixed precision (CUDA only)")
+        self.seed = int_spin(0, INT_LIMIT)
+        self.seed.setToolTip("seed of the weights, data order and random weighting")
+        self.workers = int_spin(0, 256, special="main thread")
+        self.workers.setToolTip("data loader worker processes")
+        self.threads = int_spin(0, 1024, special="torch default")
+        self.threads.setToolTip("torch intra-op CPU threads")
+        self.es_combo = _combo([("", "(off)")])
+        self.es_combo.setToolTip("stop when this validation metric has not improved for 'patience' epochs")
+        self.patience = int_spin(1, INT_LIMIT, suffix=" epochs")
+        self.time_limit = FloatSpinBox(0.0, 1e9, 60.0, special="off", suffix=" s")
+        self.time_limit.setToolTip("stop cleanly after this many seconds; 0 = off")
+        self.num_samples = int_spin(0, 256)
+        self.num_samples.setToolTip("validation images saved with predictions each epoch")
+        rows = [
+            ("Epochs", "train.epochs", self.epochs, _bind_int),
+            ("Batch size", "train.batch_size", self.batch_size, _bind_int),
+            ("Device", "train.device", self.device_combo, self._bind_device),
+            ("", "train.amp", self.amp, _bind_bool),
+            ("Seed", "train.seed", self.seed, _bind_int),
+            ("Loader workers", "train.workers", self.workers, _bind_int),
+            ("CPU threads", "train.threads", self.threads, _bind_int),
+            ("Early stopping", "train.early_stopping_metric", self.es_combo, _bind_combo),
+            ("Patience", "train.patience", self.patience, _bind_int),
+            ("Time limit", "train.time_limit_s", self.time_limit, _bind_float),
+            ("Sample images", "train.num_samples", self.num_samples, _bind_int),
+        ]
+        for label, path, widget, binder in rows:
+            guard_wheel(widget)
+            if label:
+                form.addRow(label, widget)
+            else:
+                form.addRow(widget)
+            self._bind(path, binder(widget))
+        lay.addLayout(form)
+        return section
+
+    def _bind_device(self, combo: QComboBox) -> _Binding:
+        return _bind_combo(combo, lambda: "{} (not detected)" if self._core else "{}")
+
+    # -------------------------------------------------------------- core load
+
+    def _set_core_enabled(self, on: bool) -> None:
+        for w in (self.backbone_combo, self.weighting_combo, self.depth_slider):
+            w.setEnabled(on)
+        self.tasks_header.setVisible(on)
+        if not on:
+            self.banner.setText(LOADING)
+            self.banner.setProperty("state", "loading")
+            self.tasks_note.setText(LOADING)
+            self.weighting_info.setText(LOADING)
+            self.architecture.set_counts(None, LOADING)
+
+    def core_loaded(self) -> None:
+        """Fill the registries' choices; call once PyTorch and the registries are imported."""
+        if self._core:
+            return
+        from workbench.models import backbones
+        from workbench.tasks import TASK_KINDS
+        from workbench.training.device import list_devices
+        from workbench.weighting import WEIGHTINGS
+
+        current = self.config()  # keeps edits made while loading
+        self._bb = backbones
+        self._task_kinds = TASK_KINDS
+        self._weightings = WEIGHTINGS
+        self._filling = True
+        try:
+            self.backbone_combo.clear()
+            for name in backbones.BACKBONES.names():
+                self.backbone_combo.addItem(name, name)
+                self.backbone_combo.setItemData(
+                    self.backbone_combo.count() - 1, backbones.BACKBONES.get(name).description, Qt.ItemDataRole.ToolTipRole
+                )
+            self.device_combo.clear()
+            self.device_combo.addItem("auto", "auto")
+            for value, label in list_devices():
+                self.device_combo.addItem(label, value)
+            self._build_task_rows()
+            self.weighting_combo.clear()
+            for name in WEIGHTINGS.names():
+                cls = WEIGHTINGS.get(name)
+                self.weighting_combo.addItem(name, name)
+                self.weighting_combo.setItemData(
+                    self.weighting_combo.count() - 1, (cls.__doc__ or "").strip(), Qt.ItemDataRole.ToolTipRole
+                )
+                form = DataclassForm(cls.Params)
+                for editor in form.editors.values():
+                    guard_wheel(editor)
+                form.changed.connect(lambda m=name: self._edited(f"weighting.params.{m}"))
+                self._weighting_forms[name] = form
+                holder = QWidget()
+                hl = QVBoxLayout(holder)
+                hl.setContentsMargins(6, 0, 0, 0)
+                hl.addWidget(form)
+                self.weighting_stack.addWidget(holder)
+        finally:
+            self._filling = False
+        self._core = True
+        self._set_core_enabled(True)
+        self.tasks_note.setText("")
+        self.tasks_note.setVisible(False)
+        self.preview.set_message("generating…")
+        self.set_config(current)
+
+    def is_core_loaded(self) -> bool:
+        return self._core
+
+    def _data_info(self, shapes: Any) -> Any:
+        from workbench.data.base import DataInfo
+
+        return DataInfo(int(shapes.image_size), int(shapes.num_classes), tuple(str(i) for i in range(shapes.num_classes)))
+
+    def _build_task_rows(self) -> None:
+        info = self._data_info(self._base.data.shapes)
+        kinds = [self._task_kinds.get(n) for n in self._task_kinds.names()]
+        kinds = [k for k in kinds if k.supported_by(info)]
+        probe = QCheckBox()
+        width = max(probe.fontMetrics().horizontalAdvance(k.kind) for k in kinds) + 34 if kinds else 0
+        for cls in kinds:
+            row = TaskRow(cls, width)
+            row.reset()
+            row.changed.connect(lambda k=cls.kind: self._edited(f"tasks.{k}"))
+            self._rows[cls.kind] = row
+        self._task_header_labels[0].setFixedWidth(width)
+        self._task_header_labels[2].setFixedWidth(self._rows[kinds[0].kind].weight.maximumWidth() if kinds else 60)
+
+    # ------------------------------------------------------------ config io
+
+    def config(self) -> ExperimentConfig:
+        """The configuration the form shows now."""
+        cfg = copy.deepcopy(self._base)
+        for path, binding in self._bindings.items():
+            if path in self._overrides:
+                _set_path(cfg, path, copy.deepcopy(self._overrides[path]))
+            elif path == "model.backbone" and not self._core:
+                continue
+            else:
+                _set_path(cfg, path, binding.get())
+        if self._core:
+            depth = self.depth_slider.value()
+            cfg.model.sharing_depth = self._full_depth_as if depth == self.depth_slider.maximum() else depth
+            if "model.sharing_depth" in self._overrides:
+                cfg.model.sharing_depth = self._overrides["model.sharing_depth"]
+            cfg.tasks, self._task_sources = self._tasks_from_rows()
+            method = self.weighting_combo.currentData()
+            cfg.weighting.method = method
+            form = self._weighting_forms.get(method)
+            cfg.weighting.params = form.values() if form is not None else dict(self._base.weighting.params)
+        return cfg
+
+    def _tasks_from_rows(self) -> tuple[list[TaskConfig], list[TaskRow | TaskConfig]]:
+        tasks, sources = [], []
+        for entry in self._task_order:
+            if isinstance(entry, TaskRow):
+                if not entry.check.isChecked():
+                    continue
+                task = entry.task_config()
+                for field, value in self._task_kept.get(entry.kind, {}).items():
+                    setattr(task, field, copy.deepcopy(value))
+                tasks.append(task)
+            else:
+                tasks.append(copy.deepcopy(entry))
+            sources.append(entry)
+        return tasks, sources
+
+    def set_config(self, cfg: ExperimentConfig) -> None:
+        """Show ``cfg`` in every widget (before ``core_loaded`` the registry parts wait)."""
+        self._base = copy.deepcopy(cfg)
+        self._apply(self._base)
+        self._after_change(user=False, force_emit=True)
+
+    def _apply(self, cfg: ExperimentConfig) -> None:
+        self._filling = True
+        try:
+            self._overrides = {}
+            for path, binding in self._bindings.items():
+                if path == "model.backbone" and not self._core:
+                    self.backbone_combo.clear()
+                    self.backbone_combo.addItem(cfg.model.backbone, cfg.model.backbone)
+                    continue
+                if path == "train.early_stopping_metric":
+                    continue  # after the task rows
+                value = _get_path(cfg, path)
+                if not binding.put(value):
+                    self._overrides[path] = copy.deepcopy(value)
+            if self._core:
+                self._apply_registry_parts(cfg)
+            self._refresh_es_combo(select=cfg.train.early_stopping_metric)
+        finally:
+            self._filling = False
+
+    def _apply_registry_parts(self, cfg: ExperimentConfig) -> None:
+        # sharing depth
+        stages = self._num_stages(cfg.model.backbone)
+        self.depth_slider.setMaximum(stages)
+        depth = cfg.model.sharing_depth
+        self._full_depth_as = depth if depth == stages else -1
+        if depth == -1:
+            self.depth_slider.setValue(stages)
+        elif isinstance(depth, int) and 0 <= depth <= stages:
+            self.depth_slider.setValue(depth)
+        else:
+            self.depth_slider.setValue(stages)
+            self._overrides["model.sharing_depth"] = depth
+        # tasks, in the config's order; kinds not in it follow
+        self._task_kept = {}
+        order: list[TaskRow | TaskConfig] = []
+        used: set[str] = set()
+        for row in self._rows.values():
+            row.reset()
+        for task in cfg.tasks:
+            row = self._rows.get(task.kind)
+            if row is None or task.kind in used:
+                order.append(copy.deepcopy(task))
+                continue
+            used.add(task.kind)
+            kept = row.fill(task)
+            if kept:
+                self._task_kept[task.kind] = {f: copy.deepcopy(getattr(task, f)) for f in kept}
+            order.append(row)
+        order.extend(row for kind, row in self._rows.items() if kind not in used)
+        self._task_order = order
+        self._layout_task_rows()
+        # weighting
+        for form in self._weighting_forms.values():
+            form.set_values({})
+        _select_data(self.weighting_combo, cfg.weighting.method)
+        form = self._weighting_forms.get(cfg.weighting.method)
+        if form is not None:
+            form.set_values(cfg.weighting.params)
+        self._show_weighting_form()
+
+    def _layout_task_rows(self) -> None:
+        while self.tasks_layout.count():
+            self.tasks_layout.takeAt(0)
+        for entry in self._task_order:
+            if isinstance(entry, TaskRow):
+                self.tasks_layout.addWidget(entry)
+                entry.show()
+        extras = [e for e in self._task_order if not isinstance(e, TaskRow)]
+        if extras:
+            names = ", ".join(f"{t.name!r} ({t.kind})" for t in extras)
+            self.tasks_note.setText(f"Also in this config, kept but not editable here: {names}")
+            self.tasks_note.setVisible(True)
+        else:
+            self.tasks_note.setVisible(False)
+
+    def _num_stages(self, backbone: str) -> int:
+        if self._bb is not None and backbone in self._bb.BACKBONES:
+            return self._bb.BACKBONES.get(backbone).num_stages
+        return max(self.depth_slider.maximum(), 0)
+
+    # --------------------------------------------------------------- editing
+
+    def _edited(self, path: str) -> None:
+        if self._filling:
+            return
+        self._overrides.pop(path, None)
+        if path.startswith("tasks."):
+            kind = path.split(".", 1)[1]
+            self._task_kept.pop(kind, None)
+            self._refresh_es_combo()
+        if path == "model.backbone":
+            self._on_backbone_changed()
+        self._after_change(user=True)
+
+    def _on_depth_moved(self, _value: int) -> None:
+        self._update_depth_label()
+        self._edited("model.sharing_depth")
+
+    def _on_backbone_changed(self) -> None:
+        stages = self._num_stages(self.backbone_combo.currentData())
+        self._filling = True
+        try:
+            at_full = self.depth_slider.value() == self.depth_slider.maximum()
+            self.depth_slider.setMaximum(stages)
+            if at_full:
+                self.depth_slider.setValue(stages)
+        finally:
+            self._filling = False
+
+    def _on_weighting_chosen(self) -> None:
+        self._show_weighting_form()
+        self._edited("weighting.method")
+
+    def _show_weighting_form(self) -> None:
+        method = self.weighting_combo.currentData()
+        form = self._weighting_forms.get(method)
+        if form is not None:
+            self.weighting_stack.setCurrentWidget(form.parentWidget())
+            self.weighting_stack.setVisible(not form.is_empty())
+        else:
+            self.weighting_stack.setVisible(False)
+        if self._weightings is not None and method in self._weightings:
+            cls = self._weightings.get(method)
+            doc = (cls.__doc__ or "").strip()
+            first = doc.split("\n\n")[0].replace("\n", " ")
+            needs = {
+                "losses": "uses the task losses only",
+                "shared_param_grads": "needs per-task gradients of the shared parameters (slower)",
+                "shared_repr_grads": "needs per-task gradients of the shared features",
+            }.get(getattr(cls, "needs", "losses"), "")
+            text = first + (f" ({needs})" if needs else "")
+            if method == "static":
+                text += " Set the weights in Tasks."
+            self.weighting_info.setText(text)
+            self.weighting_info.setToolTip(doc)
+        else:
+            self.weighting_info.setText("")
+        # loss weights only matter to methods that read them
+        for row in self._rows.values():
+            row.weight.setToolTip(
+                "loss weight, used by the 'static' method" + ("" if method == "static" else " (not by the chosen method)")
+            )
+
+    def _choose_weights(self) -> None:
+        start = self.weights_edit.text() or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Backbone weights", start, "PyTorch weights (*.pt *.pth *.ckpt *.bin);;All files (*)"
+        )
+        if path:
+            self.weights_edit.setText(path)
+            if self.pretrained_combo.currentData() != "file":
+                _select_data(self.pretrained_combo, "file")
+            self._edited("model.weights_file")
+
+    def _refresh_es_combo(self, select: str | None = None) -> None:
+        """Fill the early-stopping choices from the chosen tasks' metrics."""
+        combo = self.es_combo
+        previous = combo.currentData() if select is None else select
+        prev_entry = combo.itemData(combo.currentIndex(), EXTRA_ROLE + 1) if select is None else None
+        filling = self._filling
+        self._filling = True
+        try:
+            combo.clear()
+            combo.addItem("(off)", "")
+            if self._core:
+                tasks, sources = self._tasks_from_rows()
+                for task, source in zip(tasks, sources, strict=True):
+                    if task.kind not in self._task_kinds:
+                        continue
+                    for metric in self._task_kinds.get(task.kind).metric_names:
+                        combo.addItem(f"{task.name}/{metric}", f"{task.name}/{metric}")
+                        # which task row and metric this entry is: survives a rename
+                        combo.setItemData(combo.count() - 1, (id(source), metric), EXTRA_ROLE + 1)
+            index = -1
+            if prev_entry is not None:
+                for i in range(combo.count()):
+                    if combo.itemData(i, EXTRA_ROLE + 1) == prev_entry:
+                        index = i
+                        break
+            if index >= 0:
+                combo.setCurrentIndex(index)
+            else:
+                _select_data(combo, previous or "", "{} (not a chosen task)" if self._core else "{}")
+        finally:
+            self._filling = filling
+
+    # ------------------------------------------------------------ validation
+
+    def _after_change(self, user: bool, force_emit: bool = False) -> None:
+        cfg = self.config()
+        self._sync_enabled(cfg)
+        error: ConfigError | None = None
+        if self._core:
+            error = self._validate(cfg)
+            self._update_backbone_info(cfg)
+            self._update_depth_label()
+            self._request_counts(cfg)
+            self._request_previews(cfg)
+        self._show_error(error)
+        if self._core:
+            valid, message = error is None, ("" if error is None else str(error))
+        else:
+            valid, message = False, LOADING
+        self._valid, self._message = valid, message
+        if force_emit or self._emitted != (valid, message):
+            self._emitted = (valid, message)
+            self.validityChanged.emit(valid, message)
+        if user:
+            self.configChanged.emit(cfg)
+
+    def _validate(self, cfg: ExperimentConfig) -> ConfigError | None:
+        from workbench.config import validate_experiment
+
+        try:
+            validate_experiment(cfg)
+        except ConfigError as exc:
+            return exc
+        except Exception as exc:  # a registry raising something else: still report, never crash
+            return ConfigError("", f"{type(exc).__name__}: {exc}")
+        m = cfg.model
+        if m.pretrained == "imagenet":
+            ok, why = self._imagenet_state(m.backbone)
+            if not ok:
+                return ConfigError("model.pretrained", why)
+        if m.pretrained == "file" and not Path(m.weights_file).expanduser().is_file():
+            return ConfigError("model.weights_file", f"file not found: {m.weights_file}")
+        return None
+
+    def is_valid(self) -> bool:
+        return self._valid
+
+    def error_message(self) -> str:
+        """The first problem ("" when valid; "Loading PyTorch…" before core_loaded)."""
+        return self._message
+
+    def _widget_for(self, path: str) -> tuple[QWidget | None, list[CollapsibleSection | TaskRow]]:
+        """The widget showing ``path`` and the folds to open to see it."""
+        if path in self._bindings:
+            return self._bindings[path].widget, [self._section_of(path)]
+        if path == "data.source":
+            return self.source_label, [self.sections["data"]]
+        if path == "model.sharing_depth":
+            return self.depth_slider, [self.sections["sharing"]]
+        if path == "tasks":
+            return self.sections["tasks"].header, []
+        m = _TASK_PATH.match(path)
+        if m:
+            index, field, option = int(m.group(1)), m.group(2), m.group(3)
+            source = self._task_sources[index] if index < len(self._task_sources) else None
+            folds: list[Any] = [self.sections["tasks"]]
+            if not isinstance(source, TaskRow):
+                return self.tasks_note, folds
+            if field == "name":
+                return source.name_edit, folds
+            if field == "loss_weight":
+                return source.weight, folds
+            if field == "options":
+                editor = source.options.editor(option) if option else None
+                return (editor or source.options_button), folds + [source]
+            return source.check, folds
+        if path.startswith("weighting.params"):
+            name = path.split(".")[2] if path.count(".") >= 2 else ""
+            form = self._weighting_forms.get(self.weighting_combo.currentData())
+            editor = form.editor(name) if form is not None and name else None
+            return editor or self.weighting_combo, [self.sections["weighting"]]
+        if path.startswith("weighting"):
+            return self.weighting_combo, [self.sections["weighting"]]
+        return None, []
+
+    def _section_of(self, path: str) -> CollapsibleSection | None:
+        head = path.split(".")[0]
+        if head == "model":
+            return self.sections["model"]
+        return self.sections.get(head)
+
+    def _show_error(self, error: ConfigError | None) -> None:
+        for widget, tip in self._marked:
+            widget.setProperty("invalid", False)
+            widget.setToolTip(tip)
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+        self._marked = []
+        if error is None:
+            self._error_path = ""
+            if self._core:
+                self.banner.setText("Ready: the configuration is valid.")
+                self.banner.setProperty("state", "ok")
+                self.banner.setVisible(False)
+            return
+        self.banner.setVisible(True)
+        self.banner.setText(f"⚠ {html.escape(str(error))} &nbsp;<a href=\"show\">show</a>")
+        self.banner.setProperty("state", "error")
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+        widget, folds = self._widget_for(error.path)
+        if widget is None:
+            return
+        targets = [widget]
+        section = next((f for f in folds if isinstance(f, CollapsibleSection)), None)
+        if section is not None and widget is not section.header:
+            targets.append(section.header)
+        for w in targets:
+            self._marked.append((w, w.toolTip()))
+            w.setProperty("invalid", True)
+            w.setToolTip(str(error))
+            w.style().unpolish(w)
+            w.style().polish(w)
+        if error.path != self._error_path:  # a new problem: unfold what hides it
+            for fold in folds:
+                if isinstance(fold, CollapsibleSection):
+                    fold.set_expanded(True)
+                elif isinstance(fold, TaskRow):
+                    fold.show_options(True)
+        self._error_path = error.path
+
+    def show_error_field(self) -> None:
+        """Scroll to the field of the current error and focus it."""
+        if not self._marked:
+            return
+        widget = self._marked[0][0]
+        self.scroll.ensureWidgetVisible(widget, 20, 40)
+        widget.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def invalid_widgets(self) -> list[QWidget]:
+        """Widgets marked invalid now (for tests)."""
+        return [w for w, _ in self._marked]
+
+    # ------------------------------------------------------ dependent state
+
+    def _sync_enabled(self, cfg: ExperimentConfig) -> None:
+        self.momentum.setEnabled(cfg.optim.optimizer == "sgd")
+        self.step_size.setEnabled(cfg.optim.schedule == "step")
+        self.gamma.setEnabled(cfg.optim.schedule == "step")
+        file = cfg.model.pretrained == "file"
+        self.weights_edit.setEnabled(file)
+        self.weights_button.setEnabled(True)
+        self.patience.setEnabled(bool(cfg.train.early_stopping_metric))
+        if self._core:
+            self._update_pretrained_items(cfg.model.backbone)
+
+    def _imagenet_state(self, backbone: str) -> tuple[bool, str]:
+        if backbone not in self._imagenet_cache:
+            self._imagenet_cache[backbone] = self._look_up_imagenet(backbone)
+        return self._imagenet_cache[backbone]
+
+    def _look_up_imagenet(self, backbone: str) -> tuple[bool, str]:
+        bb = self._bb
+        if bb is None or backbone not in bb.BACKBONES:
+            return False, f"unknown backbone {backbone!r}"
+        entry = bb.BACKBONES.get(backbone)
+        if not entry.torchvision_name:
+            return False, f"{backbone} has no ImageNet weights (it is not a torchvision model)"
+        try:
+            if bb.imagenet_available(backbone):
+                return True, f"ImageNet weights for {backbone} found in torchvision's cache"
+            where = str(bb.imagenet_cache_path(entry.torchvision_name))
+        except Exception as exc:
+            return False, f"cannot look up ImageNet weights for {backbone}: {exc}"
+        return False, (
+            f"ImageNet weights for {backbone} are not in torchvision's cache ({where}); "
+            "this app never downloads them: copy the file there, or use a weights file"
+        )
+
+    def _update_pretrained_items(self, backbone: str) -> None:
+        ok, why = self._imagenet_state(backbone)
+        model = self.pretrained_combo.model()
+        index = self.pretrained_combo.findData("imagenet")
+        if isinstance(model, QStandardItemModel) and index >= 0:
+            item = model.item(index)
+            item.setEnabled(ok)
+            item.setToolTip(why)
+        self.pretrained_combo.setToolTip("ImageNet: " + why)
+
+    def imagenet_enabled(self) -> bool:
+        """Whether the ImageNet choice can be picked now (for tests)."""
+        model = self.pretrained_combo.model()
+        index = self.pretrained_combo.findData("imagenet")
+        return bool(isinstance(model, QStandardItemModel) and index >= 0 and model.item(index).isEnabled())
+
+    def refresh_weights_availability(self) -> None:
+        """Look again for cached ImageNet weights (after the user copied a file)."""
+        self._imagenet_cache.clear()
+        self._after_change(user=False)
+
+    def _update_backbone_info(self, cfg: ExperimentConfig) -> None:
+        name = cfg.model.backbone
+        parts = []
+        if self._bb is not None and name in self._bb.BACKBONES:
+            parts.append(self._bb.BACKBONES.get(name).description)
+            self.backbone_combo.setToolTip(self._bb.BACKBONES.get(name).description)
+        params = self._backbone_params.get(name)
+        parts.append(f"backbone parameters: {human(params) if params else '…'}")
+        size = cfg.model.input_size or cfg.data.shapes.image_size
+        parts.append(f"input {size}×{size} px" + ("" if cfg.model.input_size else " (data size)"))
+        self.backbone_info.setText("\n".join(parts))
+        self.backbone_info.setVisible(True)
+
+    def _update_depth_label(self) -> None:
+        depth, stages = self.depth_slider.value(), self.depth_slider.maximum()
+        if depth == 0:
+            text = f"depth 0 of {stages}: independent networks, nothing shared"
+        elif depth == stages:
+            text = f"depth {depth} of {stages}: all stages shared (hard sharing), one head per task"
+        else:
+            text = f"depth {depth} of {stages}: stages 1–{depth} shared, {depth + 1}–{stages} copied per task"
+        self.depth_label.setText(text)
+
+    # ------------------------------------------------------- param counts
+
+    def _request_counts(self, cfg: ExperimentConfig) -> None:
+        backbone = cfg.model.backbone
+        if self._bb is None or backbone not in self._bb.BACKBONES:
+            self.architecture.set_architecture(4, 4, [t.name for t in cfg.tasks])
+            self.architecture.set_counts(None, f"unknown backbone {backbone!r}")
+            return
+        stages = self._num_stages(backbone)
+        depth = cfg.model.sharing_depth
+        depth = stages if depth == -1 else depth
+        if not isinstance(depth, int) or not 0 <= depth <= stages:
+            depth = stages
+        names = [t.name for t in cfg.tasks]
+        channels, strides = self._structures.get(backbone, (None, None))
+        size = cfg.model.input_size or cfg.data.shapes.image_size
+        self.architecture.set_architecture(stages, depth, names, channels, strides, size)
+        if not cfg.tasks:
+            self.architecture.set_counts(None, "choose at least one task")
+            self._wanted_count_key = None
+            return
+        specs = [(t.kind, dict(t.options) if isinstance(t.options, dict) else {}) for t in cfg.tasks]
+        num_classes = cfg.data.shapes.num_classes
+        key = count_key(backbone, depth, specs, num_classes)
+        self._wanted_count_key = key
+        if key in self._count_cache:
+            self._count_timer.stop()
+            self.architecture.set_counts(self._count_cache[key])
+            return
+        if key in self._count_errors:
+            self.architecture.set_counts(None, f"cannot build this network: {self._count_errors[key]}")
+            return
+        self.architecture.set_counts(None, "computing…")
+        self._wanted_count_args = (backbone, depth, specs, num_classes, max(32, int(size)))
+        if self._count_job.running_key() != key:
+            self._count_timer.start()
+
+    def _submit_counts(self) -> None:
+        key, args = self._wanted_count_key, self._wanted_count_args
+        if key is None or args is None or key in self._count_cache or key in self._count_errors:
+            return
+        self._count_job.submit(key, functools.partial(compute_counts, *args))
+
+    def _on_counts(self, key: tuple, counts: dict[str, Any]) -> None:
+        backbone, _depth, frozen, num_classes = key
+        self._structures[backbone] = (counts["channels"], counts["strides"])
+        self._backbone_params[backbone] = counts["backbone"]
+        for d in range(counts["num_stages"] + 1):
+            c = counts_at(counts["stage_params"], counts["head_params"], d)
+            c.update(channels=counts["channels"], strides=counts["strides"])
+            self._count_cache[(backbone, d, frozen, num_classes)] = c
+        self._redisplay_counts()
+
+    def _on_counts_failed(self, key: tuple, message: str) -> None:
+        self._count_errors[key] = message
+        self._redisplay_counts()
+
+    def _redisplay_counts(self) -> None:
+        if not self._core:
+            return
+        cfg = self.config()
+        self._update_backbone_info(cfg)
+        self._request_counts(cfg)
+
+    def counts_busy(self) -> bool:
+        """True while parameter counts for the current config are pending."""
+        return self._wanted_count_key is not None and self._wanted_count_key not in self._count_cache and (
+            self._wanted_count_key not in self._count_errors
+        )
+
+    # ------------------------------------------------------------ previews
+
+    def _request_previews(self, cfg: ExperimentConfig) -> None:
+        s = copy.deepcopy(cfg.data.shapes)
+        if cfg.model.input_size:
+            s.image_size = cfg.model.input_size  # the scenes are generated at the input size
+        key = tuple(vars(s).items())
+        if key == self._preview_key:
+            return
+        self._preview_key = key
+        self._preview_options = s
+        self._preview_timer.start()
+
+    def _submit_previews(self) -> None:
+        s = self._preview_options
+        ok = (
+            32 <= s.image_size <= 1024
+            and 1 <= s.num_classes <= 8
+            and 1 <= s.min_objects <= s.max_objects <= 20
+            and 0.05 <= s.min_size <= s.max_size <= 0.9
+            and 0.0 <= s.noise <= 1.0
+            and s.val_size >= 1
+        )
+        if not ok:
+            self.preview.set_message("fix the data settings to see samples")
+            self._shown_preview_key = None
+            return
+        self._preview_job.submit(self._preview_key, functools.partial(make_previews, copy.deepcopy(s), 4))
+
+    def _on_previews(self, key: tuple, samples: list[dict[str, Any]]) -> None:
+        if key != self._preview_key:
+            return  # a newer request is on its way
+        self._shown_preview_key = key
+        self.preview.set_samples(samples)
+
+    def _on_previews_failed(self, key: tuple, message: str) -> None:
+        if key == self._preview_key:
+            self.preview.set_message(f"cannot generate samples: {message}")
+
+    def previews_ready(self) -> bool:
+        """True when the strip shows the scenes of the current data settings."""
+        return self._preview_key is not None and self._shown_preview_key == self._preview_key
+
+    def preview_pixmaps(self) -> list:
+        return self.preview.pixmaps()
+
+    # ------------------------------------------------------------ shutdown
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        """Wait for background builds (call before the app quits)."""
+        self._count_timer.stop()
+        self._preview_timer.stop()
+        self._count_job.wait(timeout_ms)
+        self._preview_job.wait(timeout_ms)
