@@ -51,7 +51,10 @@ def epoch_event(epoch: int, g: int) -> EpochEnded:
         global_step=g,
         train_losses={"scene": 1.0 / (epoch + 1), "objects": 2.0 / (epoch + 1)},
         val_losses={"scene": 1.5 / (epoch + 1), "objects": 2.5 / (epoch + 1)},
-        val_metrics={"scene": {"accuracy": 0.5 + 0.1 * epoch}, "objects": {"map": 0.1 * epoch, "map_50": 0.2 * epoch}},
+        val_metrics={
+            "scene": {"accuracy": 0.5 + 0.1 * epoch},
+            "objects": {"map": 0.1 * epoch, "map_50": 0.2 * epoch},
+        },
         is_best=True,
         seconds=1.0,
     )
@@ -95,7 +98,9 @@ def test_gui_modules_import_without_torch():
         "assert not bad, bad\n"
     )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -298,7 +303,9 @@ def test_load_run_replays_metrics(qtbot, plots, tmp_path):
             store.append_metrics(event_to_record(epoch_event(g // 10 - 1, g)))
     store.close()
     plots.load_run(store)
-    np.testing.assert_array_equal(plots.curve_points("train_loss", "objects")[0], np.arange(1, 21, dtype=float))
+    np.testing.assert_array_equal(
+        plots.curve_points("train_loss", "objects")[0], np.arange(1, 21, dtype=float)
+    )
     np.testing.assert_array_equal(plots.curve_points("metric:accuracy", "scene")[1], [0.5, 0.6])
     plots.clear()
     assert plots.series_keys() == []
@@ -361,7 +368,10 @@ def detection_samples(epoch: int = 0) -> SamplesReady:
     }
     images = np.full((2, 64, 64, 3), 120, np.uint8)
     return SamplesReady(
-        epoch=epoch, images=images, targets={"objects": [truth, truth]}, predictions={"objects": [perfect, wrong]}
+        epoch=epoch,
+        images=images,
+        targets={"objects": [truth, truth]},
+        predictions={"objects": [perfect, wrong]},
     )
 
 
@@ -453,7 +463,9 @@ def test_open_image_runs_the_checkpoint(qtbot, inspector, tmp_path, monkeypatch)
     from workbench.config import DataConfig, ExperimentConfig, ShapesOptions, TaskConfig
     from workbench.training.experiment import build_experiment
 
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a, **k: pytest.fail(f"message: {a[1:3]}")))
+    monkeypatch.setattr(
+        QMessageBox, "warning", staticmethod(lambda *a, **k: pytest.fail(f"message: {a[1:3]}"))
+    )
     cfg = ExperimentConfig(
         name="open",
         data=DataConfig(shapes=ShapesOptions(image_size=64, train_size=8, val_size=8)),
@@ -470,3 +482,33 @@ def test_open_image_runs_the_checkpoint(qtbot, inspector, tmp_path, monkeypatch)
     assert image.shape == (64, 64, 3)  # resized to the run's input size
     assert {s.task for s in specs} == {"scene", "objects"}
     assert not any(b.truth for s in specs for b in s.boxes)  # predictions only
+
+
+def test_inspector_load_run_from_disk(qtbot, tmp_path):
+    from workbench.config import DataConfig, ExperimentConfig, ShapesOptions, TaskConfig
+    from workbench.gui.inspector_panel import InspectorPanel
+    from workbench.training.run_store import RunStore
+
+    cfg = ExperimentConfig(
+        name="disk",
+        data=DataConfig(shapes=ShapesOptions(image_size=64, train_size=8, val_size=8)),
+        tasks=[TaskConfig(name="objects", kind="detection")],
+    )
+    store = RunStore.create(tmp_path, "disk")
+    store.write_config(cfg)
+    store.save_samples(detection_samples(epoch=0))
+    store.save_samples(detection_samples(epoch=1))
+    panel = InspectorPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.load_run(store)
+    assert panel.epochs() == [0, 1] and panel.current_epoch() == 1
+    assert panel.shown_indices() == [0, 1]
+    assert not panel.open_button.isEnabled()  # no checkpoint yet
+    store.checkpoint_dir.mkdir()
+    (store.last_checkpoint).write_bytes(b"")
+    (store.best_checkpoint).write_bytes(b"")
+    panel.load_run(store)
+    assert panel._checkpoint == store.best_checkpoint and panel.open_button.isEnabled()
+    panel.select_epoch(0)
+    assert boxes_of(panel)[1] == 2

@@ -96,7 +96,12 @@ def non_default_config() -> ExperimentConfig:
         ),
         # not in registry order; options partly given, one an explicit default
         tasks=[
-            TaskConfig(name="boxes", kind="detection", loss_weight=2.5, options={"head_width": 48, "score_threshold": 0.3}),
+            TaskConfig(
+                name="boxes",
+                kind="detection",
+                loss_weight=2.5,
+                options={"head_width": 48, "score_threshold": 0.3},
+            ),
             TaskConfig(name="scene", kind="classification", loss_weight=0.75, options={}),
             TaskConfig(name="n_objects", kind="counting", loss_weight=1.0, options={"loss": "l1"}),
         ],

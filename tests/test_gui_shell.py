@@ -84,14 +84,25 @@ def set_setup(qtbot, w, cfg) -> None:
 
 def record(bridge) -> list:
     events: list = []
-    names = ("runStarted", "stepEnded", "epochEnded", "samplesReady", "paused", "resumed",
-             "finished", "stopped", "failed")
+    names = (
+        "runStarted",
+        "stepEnded",
+        "epochEnded",
+        "samplesReady",
+        "paused",
+        "resumed",
+        "finished",
+        "stopped",
+        "failed",
+    )
     gui_thread = QApplication.instance().thread()
     for name in names:
+
         def on_event(ev, name=name):
             events.append((name, ev))
             if QThread.currentThread() != gui_thread:
                 events.append(("NOT IN GUI THREAD", ev))
+
         getattr(bridge, name).connect(on_event)
     return events
 
@@ -118,13 +129,13 @@ def test_startup_does_not_import_torch(tmp_path):
         w.show()
         heavy = sorted(m for m in ("torch", "torchvision", "torchmetrics") if m in sys.modules)
         print("HEAVY", heavy, "SECONDS", round(time.perf_counter() - t0, 2))
-        w._shown_once = True  # do not start the loader: we only look at the start-up path
         w.close()
         """
     )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     line = next(li for li in out.stdout.splitlines() if li.startswith("HEAVY"))
     assert "HEAVY []" in line, line
@@ -163,7 +174,7 @@ def test_bridge_runs_to_finished_in_order(qtbot, bridge, tiny, tmp_path):
     # per epoch: its steps, then the epoch end, then its samples
     for epoch in range(2):
         i_epoch = names.index("epochEnded", names.index("runStarted") + 1 + epoch * 6)
-        assert names[i_epoch - 4:i_epoch] == ["stepEnded"] * 4
+        assert names[i_epoch - 4 : i_epoch] == ["stepEnded"] * 4
         assert names[i_epoch + 1] == "samplesReady"
         assert events[i_epoch][1].epoch == epoch
     samples = [e for n, e in events if n == "samplesReady"]
@@ -186,7 +197,9 @@ def test_bridge_pause_resume_stop(qtbot, bridge, tiny, tmp_path):
     with qtbot.waitSignal(bridge.resumed, timeout=10_000) as resumed:
         bridge.resume()
     assert resumed.args[0].global_step == paused.args[0].global_step
-    qtbot.waitUntil(lambda: len([1 for n, _ in events if n == "stepEnded"]) > at_pause, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: len([1 for n, _ in events if n == "stepEnded"]) > at_pause, timeout=RUN_TIMEOUT_MS
+    )
     with qtbot.waitSignal(bridge.stopped, timeout=RUN_TIMEOUT_MS) as stopped:
         bridge.stop()
     assert bridge.wait(30_000)
@@ -249,8 +262,9 @@ def test_window_run_reaches_every_panel(qtbot, window, tiny):
     set_setup(qtbot, w, small(tiny, epochs=2))
     steps = []
     w.bridge.stepEnded.connect(steps.append)
-    with qtbot.waitSignal(w.bridge.runningChanged, timeout=RUN_TIMEOUT_MS,
-                          check_params_cb=lambda running: not running):
+    with qtbot.waitSignal(
+        w.bridge.runningChanged, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda running: not running
+    ):
         w.act_start.trigger()
         assert not w.act_start.isEnabled()
     run_dir = w.bridge.run_dir
@@ -264,6 +278,21 @@ def test_window_run_reaches_every_panel(qtbot, window, tiny):
     assert list(xs) == [float(s.global_step) for s in steps]
     infos = w.runs.runs()
     assert [Path(i.path) for i in infos] == [run_dir] and infos[0].status == "finished"
+
+
+def test_start_follows_setup_validity(qtbot, window, tiny):
+    w = window
+    set_setup(qtbot, w, small(tiny))
+    with qtbot.waitSignal(
+        w.setup.validityChanged, timeout=10_000, check_params_cb=lambda valid, message: not valid
+    ):
+        w.setup.set_config(dataclasses.replace(small(tiny), tasks=[]))
+    assert not w.act_start.isEnabled()
+    assert "Cannot start" in w.act_start.toolTip()
+    w.start_run()  # F5 on an invalid setup: nothing starts
+    assert not w.bridge.is_running()
+    set_setup(qtbot, w, small(tiny))
+    assert "Cannot start" not in w.act_start.toolTip()
 
 
 def test_closing_mid_run_stops_and_joins(qtbot, window, tiny):
@@ -325,6 +354,21 @@ def test_exception_in_a_slot_becomes_a_dialog(qtbot, window, tmp_path, monkeypat
         window.export_plots(tmp_path / "plots.png")
     assert shown.args[0] == "Unexpected error" and "disk full" in shown.args[1]
     assert window.isVisible()
+
+
+def test_excepthook_shows_a_dialog(qtbot, window, monkeypatch):
+    from workbench.gui.app import install_excepthook
+
+    monkeypatch.setattr(sys, "excepthook", lambda *args: None)
+    install_excepthook(window)
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        error = exc
+    with qtbot.waitSignal(window.errorShown, timeout=5_000) as shown:
+        sys.excepthook(ValueError, error, error.__traceback__)
+    assert "boom" in shown.args[1]
+    assert "test_excepthook_shows_a_dialog" in window.last_error[2]
 
 
 def test_about_names_the_versions(qtbot, window):
@@ -396,14 +440,31 @@ def _fake_run(root: Path, name: str, status: str, created: float, metric: float)
     store.path.mkdir(parents=True)
     cfg = dataclasses.replace(default_experiment(), name=name)
     store.write_config(cfg)
-    store.write_summary({
-        "name": name, "created": created, "status": status, "tasks": ["scene", "objects"],
-        "primary_metrics": {"scene": "accuracy"}, "best_metrics": {"scene": {"accuracy": metric}},
-    })
+    store.write_summary(
+        {
+            "name": name,
+            "created": created,
+            "status": status,
+            "tasks": ["scene", "objects"],
+            "primary_metrics": {"scene": "accuracy"},
+            "best_metrics": {"scene": {"accuracy": metric}},
+        }
+    )
     for step in range(1, 4):
-        store.append_metrics({"type": "step", "epoch": 0, "step": step - 1, "global_step": step,
-                              "losses": {"scene": 1.0 / step}, "weights": {"scene": 1.0},
-                              "total_loss": 1.0 / step, "lr": 1e-3, "images_per_s": 100.0, "time": 0.0})
+        store.append_metrics(
+            {
+                "type": "step",
+                "epoch": 0,
+                "step": step - 1,
+                "global_step": step,
+                "losses": {"scene": 1.0 / step},
+                "weights": {"scene": 1.0},
+                "total_loss": 1.0 / step,
+                "lr": 1e-3,
+                "images_per_s": 100.0,
+                "time": 0.0,
+            }
+        )
     store.close()
     return store.path
 
@@ -425,8 +486,10 @@ def test_runs_panel_lists_opens_and_compares(qtbot, tmp_path):
     by_name = {i.name: i for i in infos}
     assert by_name["broken"].status == "unreadable"
     assert "broken" in panel.message_label.text() and "summary.json" in panel.message_label.text()
-    top = {panel.tree.topLevelItem(i).text(0): panel.tree.topLevelItem(i)
-           for i in range(panel.tree.topLevelItemCount())}
+    top = {
+        panel.tree.topLevelItem(i).text(0): panel.tree.topLevelItem(i)
+        for i in range(panel.tree.topLevelItemCount())
+    }
     assert top["alpha"].text(2) == "finished"
     assert "scene/accuracy 0.910" in top["alpha"].text(4)
     assert top["alpha"].text(3) == "scene, objects"
@@ -466,3 +529,29 @@ def test_window_compares_and_opens_runs_from_disk(qtbot, window, tmp_path, monke
         w.show_run(root / "broken")
     assert "summary.json" in shown.args[1]
     assert w.isVisible()
+
+
+def test_opening_another_run_mid_training_and_back(qtbot, window, tiny):
+    w = window
+    other = _fake_run(w.runs_root(), "other", "finished", 1_700_000_000.0, 0.5)
+    set_setup(qtbot, w, small(tiny, epochs=50))
+    with qtbot.waitSignal(w.bridge.stepEnded, timeout=RUN_TIMEOUT_MS):
+        w.start_run()
+    assert not w.act_live.isEnabled()
+    w.runs.openRun.emit(other)
+    assert not w._live_view and w.act_live.isEnabled()
+    xs, _ = w.plots.curve_points("train_loss", "scene")
+    assert list(xs) == [1.0, 2.0, 3.0]  # the opened run's log, not the live one
+    with qtbot.waitSignal(w.bridge.stepEnded, timeout=RUN_TIMEOUT_MS):
+        pass
+    assert list(w.plots.curve_points("train_loss", "scene")[0]) == [1.0, 2.0, 3.0]
+    w.act_live.trigger()
+    assert w._live_view and not w.act_live.isEnabled()
+    with qtbot.waitSignal(w.bridge.stepEnded, timeout=RUN_TIMEOUT_MS) as step:
+        pass
+    xs = list(w.plots.curve_points("train_loss", "scene")[0])
+    assert xs[0] == 1.0 and step.args[0].global_step in xs
+    assert xs == sorted(set(xs)), "a step was drawn twice"
+    with qtbot.waitSignal(w.bridge.stopped, timeout=RUN_TIMEOUT_MS):
+        w.act_stop.trigger()
+    assert w.bridge.wait(30_000)

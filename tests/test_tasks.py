@@ -27,7 +27,7 @@ def test_image_level_task_overfits_tiny_batch(kind, batch):
     first = None
     for _ in range(80):
         loss = task.loss(net(images)["t"], targets)
-        first = first if first is not None else float(loss)
+        first = first if first is not None else loss.item()
         opt.zero_grad()
         loss.backward()
         opt.step()

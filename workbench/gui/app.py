@@ -76,7 +76,9 @@ def run_app(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = QApplication.instance() or QApplication(list(argv) if argv else [sys.argv[0] if sys.argv else "workbench"])
+    app = QApplication.instance() or QApplication(
+        list(argv) if argv else [sys.argv[0] if sys.argv else "workbench"]
+    )
     configure_app(app)
     window = MainWindow()
     install_excepthook(window)

@@ -124,7 +124,15 @@ class ArchitectureView(QWidget):
         fm = QFontMetrics(self.font())
         line = fm.height()
         rows = self._rows()
-        return int(2 * self.MARGIN + rows * self.ROW + (rows - 1) * self.GAP + line + 4 + self._footer_lines() * line + 8)
+        return int(
+            2 * self.MARGIN
+            + rows * self.ROW
+            + (rows - 1) * self.GAP
+            + line
+            + 4
+            + self._footer_lines() * line
+            + 8
+        )
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         super().changeEvent(event)
@@ -181,7 +189,9 @@ class ArchitectureView(QWidget):
             for lines in variants:
                 if len(lines) > max_lines:
                     continue
-                widths = [(fmb if (bold_first and k == 0) else fm).horizontalAdvance(t) for k, t in enumerate(lines)]
+                widths = [
+                    (fmb if (bold_first and k == 0) else fm).horizontalAdvance(t) for k, t in enumerate(lines)
+                ]
                 if max(widths) <= inner:
                     chosen, font, found = lines, f, True
                     break
@@ -249,7 +259,14 @@ class ArchitectureView(QWidget):
         size = self._input_size
         in_text = f"input {size}×{size}×3" if size else "input"
         input_rect = QRectF(x_wide, y, wide, self.ROW)
-        self._box(p, input_rect, [[in_text]], INPUT_FILL, INPUT_EDGE, "the image batch (uint8, normalised in the model)")
+        self._box(
+            p,
+            input_rect,
+            [[in_text]],
+            INPUT_FILL,
+            INPUT_EDGE,
+            "the image batch (uint8, normalised in the model)",
+        )
         prev_bottom = [QPointF(input_rect.center().x(), input_rect.bottom())]
         y += self.ROW + self.GAP
 
@@ -279,7 +296,9 @@ class ArchitectureView(QWidget):
                 for i in range(self._depth, self._num_stages):
                     rect = QRectF(x, yy, col_w, self.ROW)
                     self._arrow(p, top, QPointF(rect.center().x(), rect.top()))
-                    self._box(p, rect, self._stage_labels(i), BRANCH_FILL, BRANCH_EDGE, self._stage_tip(i, False))
+                    self._box(
+                        p, rect, self._stage_labels(i), BRANCH_FILL, BRANCH_EDGE, self._stage_tip(i, False)
+                    )
                     top = QPointF(rect.center().x(), rect.bottom())
                     yy += self.ROW + self.GAP
                 # heads sit on one row, below the deepest stage row
@@ -299,7 +318,11 @@ class ArchitectureView(QWidget):
                 count_rect = QRectF(x, rect.bottom() + 2, col_w, line)
                 p.setPen(pal.color(pal.ColorRole.Text))
                 text = human(per_task[k]) if per_task is not None and k < len(per_task) else "…"
-                p.drawText(count_rect, Qt.AlignmentFlag.AlignCenter, fm.elidedText(text, Qt.TextElideMode.ElideRight, int(col_w)))
+                p.drawText(
+                    count_rect,
+                    Qt.AlignmentFlag.AlignCenter,
+                    fm.elidedText(text, Qt.TextElideMode.ElideRight, int(col_w)),
+                )
 
         # footer summary
         rows = self._rows()
@@ -374,4 +397,8 @@ class ArchitectureView(QWidget):
         if self._counts:
             label = human(self._counts["shared"])
         text = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(room - 8))
-        p.drawText(QRectF(x + 6, (top + bottom) / 2 - fm.height() / 2, room - 6, fm.height()), Qt.AlignmentFlag.AlignLeft, text)
+        p.drawText(
+            QRectF(x + 6, (top + bottom) / 2 - fm.height() / 2, room - 6, fm.height()),
+            Qt.AlignmentFlag.AlignLeft,
+            text,
+        )

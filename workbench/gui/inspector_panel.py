@@ -81,7 +81,7 @@ class InspectorPanel(QWidget):
         controls.setSpacing(8)
         controls.addWidget(QLabel("Epoch"))
         self.epoch_combo = QComboBox()
-        self.epoch_combo.setMinimumWidth(110)
+        self.epoch_combo.setMinimumWidth(90)
         self.epoch_combo.setToolTip("Validation samples are stored at the end of each epoch")
         self.epoch_combo.currentIndexChanged.connect(self._on_epoch_selected)
         controls.addWidget(self.epoch_combo)
@@ -91,7 +91,7 @@ class InspectorPanel(QWidget):
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
         self.threshold_slider.setRange(0, 100)
         self.threshold_slider.setValue(30)
-        self.threshold_slider.setFixedWidth(120)
+        self.threshold_slider.setFixedWidth(100)
         self.threshold_slider.setToolTip("Hide predicted boxes scoring below this")
         self.threshold_slider.valueChanged.connect(self._on_threshold)
         controls.addWidget(self.threshold_slider)
@@ -105,11 +105,12 @@ class InspectorPanel(QWidget):
         self.truth_box.toggled.connect(self._schedule)
         controls.addWidget(self.truth_box)
 
-        controls.addWidget(QLabel("Mask opacity"))
+        controls.addWidget(QLabel("Masks"))
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(45)
-        self.opacity_slider.setFixedWidth(90)
+        self.opacity_slider.setFixedWidth(80)
+        self.opacity_slider.setToolTip("Opacity of predicted segmentation masks")
         self.opacity_slider.valueChanged.connect(self._schedule)
         controls.addWidget(self.opacity_slider)
 
@@ -119,8 +120,6 @@ class InspectorPanel(QWidget):
         controls.addWidget(self.errors_box)
 
         controls.addStretch(1)
-        self.status = QLabel("")
-        controls.addWidget(self.status)
         self.open_button = QPushButton("Open image…")
         self.open_button.setToolTip("Run the model of this run on an image file (PNG/JPEG)")
         self.open_button.clicked.connect(self._open_dialog)
@@ -132,6 +131,9 @@ class InspectorPanel(QWidget):
         self._tasks_label = QLabel("Tasks:")
         self._tasks_row.addWidget(self._tasks_label)
         self._tasks_row.addStretch(1)
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: #444")
+        self._tasks_row.addWidget(self.status)
 
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListView.ViewMode.IconMode)
@@ -227,6 +229,10 @@ class InspectorPanel(QWidget):
         self._opened = None
         self._opened_predictions = None
         self._view_index = None
+        self._checkpoint = None
+        self._config = None
+        self._model = None
+        self._update_open_button()
         self.epoch_combo.blockSignals(True)
         self.epoch_combo.clear()
         self.epoch_combo.blockSignals(False)

@@ -16,8 +16,8 @@ dialog (and a log line) instead of a crash.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
-import importlib
 import inspect
 import logging
 import platform
@@ -46,7 +46,10 @@ from PySide6.QtWidgets import (
 from workbench import __version__
 from workbench.config import ExperimentConfig, from_dict
 from workbench.gui.core_loader import CoreLoader
+from workbench.gui.inspector_panel import InspectorPanel
+from workbench.gui.plots_panel import PlotsPanel
 from workbench.gui.runs_panel import RunsPanel
+from workbench.gui.setup_panel import SetupPanel
 from workbench.gui.training_bar import TrainingBar, format_duration
 from workbench.gui.worker import PAUSED, PAUSING, STARTING, STOPPING, TrainingBridge
 
@@ -97,55 +100,6 @@ def guarded(method: Callable) -> Callable:
     return wrapper
 
 
-# ---------------------------------------------------------------------------- panels
-
-
-def _panel_class(module: str, name: str) -> type | None:
-    """The panel class, or None while its module does not exist yet."""
-    full = f"workbench.gui.{module}"
-    try:
-        mod = importlib.import_module(full)
-    except ModuleNotFoundError as exc:
-        if exc.name != full:
-            raise
-        log.warning("%s is missing; showing a placeholder", full)
-        return None
-    return getattr(mod, name)
-
-
-class _PlaceholderPanel(QLabel):
-    """Stands in for a panel whose module is not there; accepts every contract call."""
-
-    configChanged = Signal(object)
-    validityChanged = Signal(bool, str)
-
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(f"{title} is not available in this build.", parent)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._config: ExperimentConfig | None = None
-
-    def config(self) -> ExperimentConfig:
-        from workbench.config import default_experiment
-
-        return self._config or default_experiment()
-
-    def set_config(self, cfg: ExperimentConfig) -> None:
-        self._config = cfg
-
-    def core_loaded(self) -> None:
-        self.validityChanged.emit(True, "")
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return lambda *args, **kwargs: None
-
-
-def _make_panel(module: str, name: str, title: str, parent: QWidget) -> Any:
-    cls = _panel_class(module, name)
-    return cls(parent) if cls is not None else _PlaceholderPanel(title, parent)
-
-
 # ---------------------------------------------------------------------------- window
 
 
@@ -185,6 +139,8 @@ class MainWindow(QMainWindow):
         self._pending_config_text: str | None = None
         self._config_path: Path | None = None
         self._live_view = True  # the plots/inspector follow the live run
+        self._live_started: Any = None  # RunStarted of the live run
+        self._live_floor = (0, -1)  # (global step, epoch) already drawn from disk
         self._shown_run: Path | None = None
         self._run_config: ExperimentConfig | None = None
         self._run_outcome = ""
@@ -204,9 +160,9 @@ class MainWindow(QMainWindow):
 
     # ================================================================== building
     def _build_panels(self) -> None:
-        self.plots = _make_panel("plots_panel", "PlotsPanel", "Curves", self)
-        self.inspector = _make_panel("inspector_panel", "InspectorPanel", "Predictions", self)
-        self.setup = _make_panel("setup_panel", "SetupPanel", "Setup", self)
+        self.plots = PlotsPanel(self)
+        self.inspector = InspectorPanel(self)
+        self.setup = SetupPanel(self)
         self.runs = RunsPanel(DEFAULT_RUNS_ROOT, self)
 
         self.tabs = QTabWidget(self)
@@ -248,38 +204,78 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
-        self.act_new = self._action("&New experiment", self.new_experiment, QKeySequence.StandardKey.New,
-                                    "Reset the setup to the built-in experiment", sp.SP_FileIcon)
-        self.act_open_config = self._action("&Open config…", self.open_config, QKeySequence.StandardKey.Open,
-                                            "Load an experiment from a TOML file", sp.SP_DialogOpenButton)
-        self.act_save_config = self._action("&Save config…", self.save_config, QKeySequence.StandardKey.Save,
-                                            "Save the current setup as a TOML file", sp.SP_DialogSaveButton)
-        self.act_open_run = self._action("Open &run…", self.open_run, "Ctrl+Shift+O",
-                                         "Show a run folder's curves and predictions", sp.SP_DirOpenIcon)
-        self.act_runs_root = self._action("Set runs &folder…", self.choose_runs_root, None,
-                                          "Choose where new runs are written and listed")
-        self.act_export = self._action("&Export plots…", self.export_plots, "Ctrl+E",
-                                       "Save the curves as PNG or SVG, or their points as CSV")
+        self.act_new = self._action(
+            "&New experiment",
+            self.new_experiment,
+            QKeySequence.StandardKey.New,
+            "Reset the setup to the built-in experiment",
+            sp.SP_FileIcon,
+        )
+        self.act_open_config = self._action(
+            "&Open config…",
+            self.open_config,
+            QKeySequence.StandardKey.Open,
+            "Load an experiment from a TOML file",
+            sp.SP_DialogOpenButton,
+        )
+        self.act_save_config = self._action(
+            "&Save config…",
+            self.save_config,
+            QKeySequence.StandardKey.Save,
+            "Save the current setup as a TOML file",
+            sp.SP_DialogSaveButton,
+        )
+        self.act_open_run = self._action(
+            "Open &run…",
+            self.open_run,
+            "Ctrl+Shift+O",
+            "Show a run folder's curves and predictions",
+            sp.SP_DirOpenIcon,
+        )
+        self.act_runs_root = self._action(
+            "Set runs &folder…", self.choose_runs_root, None, "Choose where new runs are written and listed"
+        )
+        self.act_export = self._action(
+            "&Export plots…",
+            self.export_plots,
+            "Ctrl+E",
+            "Save the curves as PNG or SVG, or their points as CSV",
+        )
         self.act_quit = self._action("&Quit", self.close, QKeySequence("Ctrl+Q"), "Quit the workbench")
 
         self.act_start = self._action("Start", self.start_run, "F5", "Start training (F5)", sp.SP_MediaPlay)
         self.act_start.setObjectName("actStart")
-        self.act_pause = self._action("Pause", self.toggle_pause, "F6", "Pause or resume training (F6)",
-                                      sp.SP_MediaPause)
+        self.act_pause = self._action(
+            "Pause", self.toggle_pause, "F6", "Pause or resume training (F6)", sp.SP_MediaPause
+        )
         self.act_pause.setObjectName("actPause")
-        self.act_stop = self._action("Stop", self.stop_run, "Shift+F5",
-                                     "Stop training; the last checkpoint is kept (Shift+F5)", sp.SP_MediaStop)
+        self.act_stop = self._action(
+            "Stop",
+            self.stop_run,
+            "Shift+F5",
+            "Stop training; the last checkpoint is kept (Shift+F5)",
+            sp.SP_MediaStop,
+        )
         self.act_stop.setObjectName("actStop")
 
-        self.act_live = self._action("Show &live run", self.show_live_run, "Ctrl+L",
-                                     "Show the run being trained again after opening another run")
-        self.act_clear_compare = self._action("Clear &comparison", self.clear_comparison, None,
-                                              "Remove the compared runs' curves")
+        self.act_live = self._action(
+            "Show &live run",
+            self.show_live_run,
+            "Ctrl+L",
+            "Show the run being trained again after opening another run",
+        )
+        self.act_clear_compare = self._action(
+            "Clear &comparison", self.clear_comparison, None, "Remove the compared runs' curves"
+        )
         self.act_curves = self._action("&Curves", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
         self.act_predictions = self._action("&Predictions", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
 
-        self.act_about = self._action("&About MTL Workbench", self.show_about, None,
-                                      "Versions of the workbench, Python, Qt and PyTorch, and the devices")
+        self.act_about = self._action(
+            "&About MTL Workbench",
+            self.show_about,
+            None,
+            "Versions of the workbench, Python, Qt and PyTorch, and the devices",
+        )
         self.act_about_qt = self._action("About &Qt", QApplication.aboutQt)
 
     def _build_menus(self) -> None:
@@ -403,7 +399,9 @@ class MainWindow(QMainWindow):
         self.core_label.setText(f"PyTorch {info.get('torch', '?')}{cuda}")
         devices = info.get("devices") or []
         self.core_label.setToolTip("Devices here:\n" + "\n".join(label for _, label in devices))
-        self.device_label.setText("Devices: " + ", ".join(value for value, _ in devices) if devices else "Device: –")
+        self.device_label.setText(
+            "Devices: " + ", ".join(value for value, _ in devices) if devices else "Device: –"
+        )
         for panel in (self.setup, self.plots, self.inspector):
             hook = getattr(panel, "core_loaded", None)
             if callable(hook):
@@ -426,8 +424,11 @@ class MainWindow(QMainWindow):
         self.core_busy.hide()
         self.core_label.setText("PyTorch failed to load")
         self._after_core.clear()
-        self.show_error("PyTorch could not be loaded",
-                        f"{error}\n\nTraining is unavailable; finished runs can still be listed.", details)
+        self.show_error(
+            "PyTorch could not be loaded",
+            f"{error}\n\nTraining is unavailable; finished runs can still be listed.",
+            details,
+        )
         self._update_actions()
 
     def _when_core_ready(self, action: Callable[[], None], what: str) -> None:
@@ -543,7 +544,9 @@ class MainWindow(QMainWindow):
         """Load an experiment TOML into the setup (a dialog asks when ``path`` is None)."""
         if not path:
             start = str(self._config_path.parent) if self._config_path else str(Path.cwd())
-            path, _ = QFileDialog.getOpenFileName(self, "Open config", start, "Experiment (*.toml);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open config", start, "Experiment (*.toml);;All files (*)"
+            )
             if not path:
                 return
         path = Path(path)
@@ -570,8 +573,9 @@ class MainWindow(QMainWindow):
         cfg = self.setup.config()
         if not path:
             default = self._config_path or (Path.cwd() / f"{cfg.name}.toml")
-            path, _ = QFileDialog.getSaveFileName(self, "Save config", str(default),
-                                                  "Experiment (*.toml);;All files (*)")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save config", str(default), "Experiment (*.toml);;All files (*)"
+            )
             if not path:
                 return
         path = Path(path)
@@ -611,7 +615,9 @@ class MainWindow(QMainWindow):
 
         store = RunStore(path)
         if not store.summary_path.exists() and not store.config_path.exists():
-            self.show_error("Cannot open run", f"{path} is not a run folder: it has no summary.json or config.toml.")
+            self.show_error(
+                "Cannot open run", f"{path} is not a run folder: it has no summary.json or config.toml."
+            )
             return False
         try:
             summary = store.read_summary()
@@ -621,13 +627,19 @@ class MainWindow(QMainWindow):
             self.inspector.load_run(store)  # also hands the run's checkpoint to "Open image…"
         except Exception as exc:
             log.exception("opening run %s failed", path)
-            self.show_error("Cannot open run", f"Run {path} could not be loaded:\n{exc}", traceback.format_exc())
+            self.show_error(
+                "Cannot open run", f"Run {path} could not be loaded:\n{exc}", traceback.format_exc()
+            )
             return False
         self._shown_run = path
         self._live_view = self.bridge.is_running() and self._is_live_run(path)
         name = summary.get("name", path.name)
         self.setWindowTitle(f"{APP_NAME} — {name} ({path.name})")
-        note = "  The live run continues; View ▸ Show live run returns to it." if self.bridge.is_running() else ""
+        note = (
+            "  The live run continues; View ▸ Show live run returns to it."
+            if self.bridge.is_running()
+            else ""
+        )
         self.statusBar().showMessage(f"Showing run {path.name} ({summary.get('status', '?')}).{note}", 8000)
         self._update_actions()
         return True
@@ -693,16 +705,30 @@ class MainWindow(QMainWindow):
         if self._live_view:
             self.tabs.setCurrentWidget(self.plots)
             return
-        from workbench.training.run_store import RunStore
+        from workbench.training.events import EpochEnded, StepEnded
+        from workbench.training.run_store import RunStore, record_to_event
 
         store = RunStore(self.bridge.run_dir)
         self.plots.clear()
-        self.plots.load_run(store)
         self.inspector.clear()
-        if store.sample_epochs():
-            self.inspector.load_run(store)
-        elif self._run_config is not None:
-            self.inspector.set_tasks(self._build_tasks(self._run_config))
+        if self._live_started is not None:
+            # Replay what the run wrote so far from one read of its log, and remember how far
+            # it went: events already queued for us are on disk too and must not be drawn twice.
+            self.plots.on_run_started(dataclasses.replace(self._live_started, start_step=0))
+            floor_step, floor_epoch = 0, -1
+            for record in store.read_metrics():
+                event = record_to_event(record, self._live_started.steps_per_epoch)
+                if isinstance(event, StepEnded):
+                    self.plots.on_step(event)
+                    floor_step = max(floor_step, event.global_step)
+                elif isinstance(event, EpochEnded):
+                    self.plots.on_epoch(event)
+                    floor_epoch = max(floor_epoch, event.epoch)
+            self._live_floor = (floor_step, floor_epoch)
+            if store.sample_epochs():
+                self.inspector.load_run(store)
+            elif self._run_config is not None:
+                self.inspector.set_tasks(self._build_tasks(self._run_config))
         self._live_view = True
         self._shown_run = self.bridge.run_dir
         self._update_title()
@@ -721,7 +747,9 @@ class MainWindow(QMainWindow):
     @guarded
     def start_run(self) -> None:
         """Start training the setup's experiment (F5)."""
-        if not self.act_start.isEnabled() or self.bridge.is_running():
+        blocker = self._start_blocker()
+        if blocker:
+            self.statusBar().showMessage(f"Cannot start: {blocker}", 8000)
             return
         from workbench.config import ConfigError, config_to_toml, validate_experiment
 
@@ -761,6 +789,8 @@ class MainWindow(QMainWindow):
         self._run_config = cfg
         self._run_outcome = ""
         self._live_view = True
+        self._live_started = None
+        self._live_floor = (0, -1)
         self._shown_run = run_dir
         self.training_bar.reset("Preparing data and model…")
         self.runs.set_live_run(run_dir)
@@ -798,6 +828,8 @@ class MainWindow(QMainWindow):
     def _on_run_started(self, event: Any) -> None:
         cfg = from_dict(ExperimentConfig, event.config)
         self._run_config = cfg
+        self._live_started = event
+        self._live_floor = (0, -1)
         self.device_label.setText(f"Device: {event.device}")
         self.training_bar.on_run_started(event)
         self._update_title()
@@ -823,13 +855,13 @@ class MainWindow(QMainWindow):
 
     def _on_step(self, event: Any) -> None:
         self.training_bar.on_step(event)
-        if self._live_view:
+        if self._live_view and event.global_step > self._live_floor[0]:
             self.plots.on_step(event)
 
     @guarded
     def _on_epoch(self, event: Any) -> None:
         self.training_bar.on_epoch(event)
-        if self._live_view:
+        if self._live_view and event.epoch > self._live_floor[1]:
             self.plots.on_epoch(event)
         epochs = self._run_config.train.epochs if self._run_config else "?"
         parts = []
@@ -927,16 +959,8 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         running = self.bridge.is_running()
         state = self.bridge.state
-        can_start = self.core_ready and self._setup_valid and not running
-        self.act_start.setEnabled(can_start)
-        if not self.core_ready:
-            reason = "PyTorch is still loading"
-        elif running:
-            reason = "a run is in progress"
-        elif not self._setup_valid:
-            reason = self._setup_error or "the setup is not valid"
-        else:
-            reason = ""
+        reason = self._start_blocker()
+        self.act_start.setEnabled(not reason)
         self.act_start.setToolTip("Start training (F5)" + (f"\nCannot start: {reason}" if reason else ""))
         paused = state in (PAUSING, PAUSED)
         self.act_pause.setEnabled(running and state != STOPPING)
@@ -945,6 +969,16 @@ class MainWindow(QMainWindow):
         self.act_pause.setIcon(self.style().standardIcon(sp.SP_MediaPlay if paused else sp.SP_MediaPause))
         self.act_stop.setEnabled(running and state != STOPPING)
         self.act_live.setEnabled(running and not self._live_view)
+
+    def _start_blocker(self) -> str:
+        """Why Start is unavailable right now ("" when it is available)."""
+        if not self.core_ready:
+            return "PyTorch is still loading" if self._loader is not None else "PyTorch is not loaded"
+        if self.bridge.is_running():
+            return "a run is in progress"
+        if not self._setup_valid:
+            return self._setup_error or "the setup is not valid"
+        return ""
 
     def _update_title(self) -> None:
         if self.bridge.is_running() and self.bridge.run_dir is not None and self._live_view:
@@ -1009,8 +1043,13 @@ class MainWindow(QMainWindow):
 
     @guarded
     def show_about(self) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_NAME}", self.about_text(),
-                          QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            f"About {APP_NAME}",
+            self.about_text(),
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.setTextFormat(Qt.TextFormat.RichText)
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -1085,8 +1124,10 @@ class MainWindow(QMainWindow):
                 self._closing = False
             if not done:
                 self._close_when_stopped = True
-                self.statusBar().showMessage("Still stopping (finishing the current step or validation); "
-                                             "the window closes when the run has stopped")
+                self.statusBar().showMessage(
+                    "Still stopping (finishing the current step or validation); "
+                    "the window closes when the run has stopped"
+                )
                 event.ignore()
                 return
         self._join_loader()
@@ -1110,10 +1151,10 @@ class MainWindow(QMainWindow):
     def _shutdown_panels(self) -> None:
         """Let panels with background work (setup previews, ...) join their threads."""
         for panel in (self.setup, self.plots, self.inspector):
-            hook = getattr(type(panel), "shutdown", None)
+            hook = getattr(panel, "shutdown", None)
             if callable(hook):
                 try:
-                    hook(panel)
+                    hook()
                 except Exception:
                     log.exception("%s.shutdown failed", type(panel).__name__)
 

@@ -194,18 +194,19 @@ class PlotsPanel(QWidget):
         self._controls.addWidget(self.export_button)
 
         self._controls.addStretch(1)
-        self.readout = QLabel("")
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.readout.setMinimumWidth(260)
-        self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self._controls.addWidget(self.readout)
 
+        # second row: task show/hide boxes, then the crosshair read-out on the right
         self._tasks_row = QHBoxLayout()
         self._tasks_row.setSpacing(10)
         self._tasks_label = QLabel("Tasks:")
         self._tasks_row.addWidget(self._tasks_label)
         self._tasks_row.addStretch(1)
         self._tasks_label.setVisible(False)
+        self.readout = QLabel("")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.readout.setStyleSheet("color: #444")
+        self._tasks_row.addWidget(self.readout)
 
     def _styled_plot(self, title: str, short: str, x_label: str = "step", y_label: str = "") -> pg.PlotItem:
         plot = pg.PlotItem(axisItems={"left": _LogFriendlyAxis("left")})
@@ -313,7 +314,7 @@ class PlotsPanel(QWidget):
         box.setStyleSheet(f"QCheckBox {{ color: rgb{colour}; font-weight: bold; }}")
         box.setToolTip(f"Show or hide the curves of task {task!r}")
         box.toggled.connect(self._mark_all_dirty)
-        self._tasks_row.insertWidget(self._tasks_row.count() - 1, box)
+        self._tasks_row.insertWidget(self._tasks_row.count() - 2, box)  # before stretch + read-out
         self._task_boxes[task] = box
         self._tasks_label.setVisible(True)
 
@@ -381,7 +382,9 @@ class PlotsPanel(QWidget):
         if legend is not None and show_in_legend:
             legend.addItem(main, f"{compare}: {name}" if compare else name)
             # one row per run: as many columns as the current run has entries
-            columns = len(self._metric_order.get(task, [])) if kind.startswith("metric:") else len(self._task_order)
+            columns = (
+                len(self._metric_order.get(task, [])) if kind.startswith("metric:") else len(self._task_order)
+            )
             legend.setColumnCount(max(1, min(4, columns)))
         curve = _Curve(buffer, plot, main, faint, kind, task, compare)
         self._curves[(compare, kind, task)] = curve

@@ -98,7 +98,9 @@ class RunsPanel(QWidget):
         self.open_button.setToolTip("Show the selected run's curves and predictions (double-click)")
         self.open_button.clicked.connect(self._open_selected)
         self.compare_button = QPushButton("Compare", self)
-        self.compare_button.setToolTip("Overlay the curves of the selected runs (select several with Ctrl/Shift)")
+        self.compare_button.setToolTip(
+            "Overlay the curves of the selected runs (select several with Ctrl/Shift)"
+        )
         self.compare_button.clicked.connect(self._compare_selected)
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.setToolTip("Read the runs folder again")
@@ -285,7 +287,9 @@ class RunsPanel(QWidget):
         self._debounce.start()
 
     def _paths_in_order(self) -> list[Path]:
-        return [Path(self.tree.topLevelItem(i).data(0, PATH_ROLE)) for i in range(self.tree.topLevelItemCount())]
+        return [
+            Path(self.tree.topLevelItem(i).data(0, PATH_ROLE)) for i in range(self.tree.topLevelItemCount())
+        ]
 
     def _update_root_label(self) -> None:
         self.root_label.setText(f"Folder: {self._root}")

@@ -138,7 +138,9 @@ def compute_counts(
 
     names = tuple(f"class{i}" for i in range(num_classes))
     info = DataInfo(image_size=image_size, num_classes=num_classes, class_names=names)
-    kinds = [build_task(TaskConfig(f"t{i}", kind, 1.0, dict(opts)), info) for i, (kind, opts) in enumerate(tasks)]
+    kinds = [
+        build_task(TaskConfig(f"t{i}", kind, 1.0, dict(opts)), info) for i, (kind, opts) in enumerate(tasks)
+    ]
     with torch.device("meta"):
         net = MultiTaskNet(backbone, kinds, depth)
     real = net.param_counts()

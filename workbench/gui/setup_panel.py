@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QPalette, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QStackedWidget,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -150,7 +151,9 @@ def _select_data(combo: QComboBox, value: Any, extra_text: str = "{} (not availa
 class _Binding:
     """One config field shown by one widget: how to read it, write it and watch it."""
 
-    def __init__(self, widget: QWidget, get: Callable[[], Any], put: Callable[[Any], bool], signal: Any) -> None:
+    def __init__(
+        self, widget: QWidget, get: Callable[[], Any], put: Callable[[Any], bool], signal: Any
+    ) -> None:
         self.widget = widget
         self.get = get
         self.put = put  # returns False when the widget cannot hold the value
@@ -197,7 +200,9 @@ def _bind_text(edit: QLineEdit) -> _Binding:
     return _Binding(edit, edit.text, put, edit.textEdited)
 
 
-def _bind_combo(combo: QComboBox, extra_text: Callable[[], str] = lambda: "{} (not available here)") -> _Binding:
+def _bind_combo(
+    combo: QComboBox, extra_text: Callable[[], str] = lambda: "{} (not available here)"
+) -> _Binding:
     def put(v: Any) -> bool:
         _select_data(combo, v, extra_text())
         return True
@@ -215,7 +220,9 @@ class TaskRow(QWidget):
         self.kind_cls = kind_cls
         self.kind = kind_cls.kind
         self.check = QCheckBox(self.kind)
-        self.check.setToolTip(f"{self.kind}: {kind_cls.description}\nmetrics: {', '.join(kind_cls.metric_names)}")
+        self.check.setToolTip(
+            f"{self.kind}: {kind_cls.description}\nmetrics: {', '.join(kind_cls.metric_names)}"
+        )
         if check_width:
             self.check.setFixedWidth(check_width)
         self.name_edit = QLineEdit()
@@ -302,7 +309,10 @@ class TaskRow(QWidget):
 
     def task_config(self) -> TaskConfig:
         return TaskConfig(
-            name=self.name_edit.text(), kind=self.kind, loss_weight=float(self.weight.value()), options=self.options.values()
+            name=self.name_edit.text(),
+            kind=self.kind,
+            loss_weight=float(self.weight.value()),
+            options=self.options.values(),
         )
 
 
@@ -408,6 +418,11 @@ class SetupPanel(QWidget):
         lay.addWidget(self.banner)
         lay.addWidget(self.scroll, 1)
 
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """Wide enough for the form and its vertical scroll bar, no horizontal one."""
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        return QSize(self._content.sizeHint().width() + bar + 4, 720)
+
     def _section(self, key: str, title: str, expanded: bool = True) -> tuple[CollapsibleSection, QVBoxLayout]:
         section = CollapsibleSection(title, expanded)
         self.sections[key] = section
@@ -483,7 +498,9 @@ class SetupPanel(QWidget):
         self.input_size.setToolTip("image side fed to the network; 'data size' uses the data's image size")
         guard_wheel(self.input_size)
         form.addRow("Input size", self.input_size)
-        self.pretrained_combo = _combo([("none", "none (random init)"), ("imagenet", "ImageNet"), ("file", "weights file")])
+        self.pretrained_combo = _combo(
+            [("none", "none (random init)"), ("imagenet", "ImageNet"), ("file", "weights file")]
+        )
         form.addRow("Pretrained", self.pretrained_combo)
         self.weights_edit = QLineEdit()
         self.weights_edit.setPlaceholderText("state dict (.pt / .pth)")
@@ -587,7 +604,9 @@ class SetupPanel(QWidget):
         self.weight_decay.setToolTip("on conv/linear weights only")
         self.momentum = FloatSpinBox(0.0, 1.0, 0.01)
         self.momentum.setToolTip("SGD momentum")
-        self.schedule_combo = _combo([("constant", "constant"), ("cosine", "cosine to 0"), ("step", "step decay")])
+        self.schedule_combo = _combo(
+            [("constant", "constant"), ("cosine", "cosine to 0"), ("step", "step decay")]
+        )
         self.warmup = int_spin(0, INT_LIMIT, 10, suffix=" steps")
         self.warmup.setToolTip("linear warm-up from 0")
         self.step_size = int_spin(1, INT_LIMIT, suffix=" epochs")
@@ -693,7 +712,9 @@ class SetupPanel(QWidget):
             for name in backbones.BACKBONES.names():
                 self.backbone_combo.addItem(name, name)
                 self.backbone_combo.setItemData(
-                    self.backbone_combo.count() - 1, backbones.BACKBONES.get(name).description, Qt.ItemDataRole.ToolTipRole
+                    self.backbone_combo.count() - 1,
+                    backbones.BACKBONES.get(name).description,
+                    Qt.ItemDataRole.ToolTipRole,
                 )
             self.device_combo.clear()
             self.device_combo.addItem("auto", "auto")
@@ -732,7 +753,9 @@ class SetupPanel(QWidget):
     def _data_info(self, shapes: Any) -> Any:
         from workbench.data.base import DataInfo
 
-        return DataInfo(int(shapes.image_size), int(shapes.num_classes), tuple(str(i) for i in range(shapes.num_classes)))
+        return DataInfo(
+            int(shapes.image_size), int(shapes.num_classes), tuple(str(i) for i in range(shapes.num_classes))
+        )
 
     def _build_task_rows(self) -> None:
         info = self._data_info(self._base.data.shapes)
@@ -746,7 +769,9 @@ class SetupPanel(QWidget):
             row.changed.connect(lambda k=cls.kind: self._edited(f"tasks.{k}"))
             self._rows[cls.kind] = row
         self._task_header_labels[0].setFixedWidth(width)
-        self._task_header_labels[2].setFixedWidth(self._rows[kinds[0].kind].weight.maximumWidth() if kinds else 60)
+        self._task_header_labels[2].setFixedWidth(
+            self._rows[kinds[0].kind].weight.maximumWidth() if kinds else 60
+        )
 
     # ------------------------------------------------------------ config io
 
@@ -934,7 +959,8 @@ class SetupPanel(QWidget):
         # loss weights only matter to methods that read them
         for row in self._rows.values():
             row.weight.setToolTip(
-                "loss weight, used by the 'static' method" + ("" if method == "static" else " (not by the chosen method)")
+                "loss weight, used by the 'static' method"
+                + ("" if method == "static" else " (not by the chosen method)")
             )
 
     def _choose_weights(self) -> None:
@@ -1084,7 +1110,7 @@ class SetupPanel(QWidget):
                 self.banner.setVisible(False)
             return
         self.banner.setVisible(True)
-        self.banner.setText(f"⚠ {html.escape(str(error))} &nbsp;<a href=\"show\">show</a>")
+        self.banner.setText(f'⚠ {html.escape(str(error))} &nbsp;<a href="show">show</a>')
         self.banner.setProperty("state", "error")
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
@@ -1198,7 +1224,9 @@ class SetupPanel(QWidget):
         elif depth == stages:
             text = f"depth {depth} of {stages}: all stages shared (hard sharing), one head per task"
         else:
-            text = f"depth {depth} of {stages}: stages 1–{depth} shared, {depth + 1}–{stages} copied per task"
+            shared = "stage 1" if depth == 1 else f"stages 1–{depth}"
+            copied = f"stage {stages}" if depth + 1 == stages else f"stages {depth + 1}–{stages}"
+            text = f"depth {depth} of {stages}: {shared} shared, {copied} copied per task"
         self.depth_label.setText(text)
 
     # ------------------------------------------------------- param counts
@@ -1267,8 +1295,10 @@ class SetupPanel(QWidget):
 
     def counts_busy(self) -> bool:
         """True while parameter counts for the current config are pending."""
-        return self._wanted_count_key is not None and self._wanted_count_key not in self._count_cache and (
-            self._wanted_count_key not in self._count_errors
+        return (
+            self._wanted_count_key is not None
+            and self._wanted_count_key not in self._count_cache
+            and (self._wanted_count_key not in self._count_errors)
         )
 
     # ------------------------------------------------------------ previews

@@ -48,7 +48,9 @@ def render_sample(sample: dict[str, Any], size: int, show_mask: bool, dpr: float
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     sx = scaled.width() / dpr / w
     sy = scaled.height() / dpr / h
-    for box, label in zip(np.asarray(sample["boxes"]).reshape(-1, 4), np.asarray(sample["labels"]).reshape(-1), strict=False):
+    for box, label in zip(
+        np.asarray(sample["boxes"]).reshape(-1, 4), np.asarray(sample["labels"]).reshape(-1), strict=False
+    ):
         x0, y0, x1, y1 = (float(v) for v in box)
         painter.setPen(QPen(QColor(*_palette_colour(int(label))), 1.6))
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -134,7 +136,10 @@ class _Strip(QWidget):
 
 def _describe(sample: dict[str, Any], index: int) -> str:
     names = sample.get("class_names", ())
-    objects = [names[int(c)] if 0 <= int(c) < len(names) else str(int(c)) for c in np.asarray(sample["labels"]).reshape(-1)]
+    objects = [
+        names[int(c)] if 0 <= int(c) < len(names) else str(int(c))
+        for c in np.asarray(sample["labels"]).reshape(-1)
+    ]
     return f"val scene {index}: " + (", ".join(objects) or "no objects")
 
 

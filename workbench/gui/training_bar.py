@@ -150,7 +150,9 @@ class TrainingBar(QWidget):
         if self.progress.maximum() <= 1 and self._epochs:
             self.progress.setRange(0, self._epochs * steps)
         self.progress.setValue(min(self.progress.maximum(), int(event.global_step)))
-        text = progress_text(int(event.epoch) + 1, self._epochs or int(event.epoch) + 1, int(event.step) + 1, steps)
+        text = progress_text(
+            int(event.epoch) + 1, self._epochs or int(event.epoch) + 1, int(event.step) + 1, steps
+        )
         if int(event.step) + 1 >= steps:
             text += " · validating"
         self.progress.setFormat(text.replace("%", "%%"))

@@ -42,7 +42,12 @@ from workbench.training.events import (
 log = logging.getLogger(__name__)
 
 # States of a bridge (``TrainingBridge.state``).
-IDLE, STARTING, RUNNING, PAUSING, PAUSED, STOPPING = "idle", "starting", "running", "pausing", "paused", "stopping"
+IDLE = "idle"
+STARTING = "starting"
+RUNNING = "running"
+PAUSING = "pausing"
+PAUSED = "paused"
+STOPPING = "stopping"
 
 
 class _TrainerThread(QThread):
@@ -123,7 +128,9 @@ class TrainingBridge(QObject):
         return self._state in (PAUSING, PAUSED)
 
     # ------------------------------------------------------------------ control
-    def start(self, config: Any, runs_root: str | Path | None = None, resume_dir: str | Path | None = None) -> Path:
+    def start(
+        self, config: Any, runs_root: str | Path | None = None, resume_dir: str | Path | None = None
+    ) -> Path:
         """Start a new run of ``config`` under ``runs_root``, or resume ``resume_dir``.
 
         Returns the run directory. Raises RuntimeError if a run is already in progress
@@ -200,7 +207,9 @@ class TrainingBridge(QObject):
         if thread is None:
             return True
         deadline = time.monotonic() + timeout_ms / 1000
-        while not thread.wait(20):
+        # The queued end may be handled while we process events (the slot joins the thread
+        # and lets the object go): stop polling the old object then.
+        while self._thread is thread and not thread.wait(20):
             if process_events:
                 QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
             if time.monotonic() >= deadline:
@@ -236,6 +245,7 @@ class TrainingBridge(QObject):
             return  # already handled by wait(), or an end of an older thread
         self._thread = None
         self._control = None
+        thread.wait()  # ``finished`` comes just before the thread really ends: join it first
         thread.deleteLater()
         self._set_state(IDLE)
         self.runningChanged.emit(False)
