@@ -1,0 +1,187 @@
+"""What the desktop app costs: launch time, training speed with the window plotting, stalls.
+
+1. Launch: seconds from starting a Python process to the main window being exposed on
+   screen, against a bare PySide6 QMainWindow measured the same way (goal <= 1 s).
+2. Throughput: the same experiment trained headless (``Trainer.run`` in the main thread)
+   and from the app (worker QThread, live curves, inspector), in alternating rounds;
+   images/s comes from the step timestamps in each run's metrics.jsonl (goal >= 0.95).
+3. Stall: a 20 ms QTimer runs in the GUI thread during the app's rounds; its lateness
+   (actual interval - 20 ms) p99 is the event-loop stall (goal <= 50 ms).
+
+Run under a real X server for honest drawing costs, e.g.
+    xvfb-run -a -s "-screen 0 1440x900x24" python benchmarks/bench_gui.py
+Without DISPLAY it falls back to the offscreen platform.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+LAUNCH_APP = r"""
+import sys, time
+t0 = float(sys.argv[1])
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from workbench.gui.app import configure_app
+from workbench.gui.main_window import MainWindow
+app = QApplication([])
+configure_app(app)
+w = MainWindow(settings=QSettings(sys.argv[2], QSettings.Format.IniFormat), runs_root=sys.argv[3])
+w.show()
+while w.windowHandle() is None or not w.windowHandle().isExposed():
+    app.processEvents()
+app.processEvents()
+print(time.time() - t0)
+sys.stdout.flush()
+import os; os._exit(0)
+"""
+
+LAUNCH_BARE = r"""
+import sys, time
+t0 = float(sys.argv[1])
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication([])
+w = QMainWindow(); w.resize(1280, 800); w.show()
+while w.windowHandle() is None or not w.windowHandle().isExposed():
+    app.processEvents()
+app.processEvents()
+print(time.time() - t0)
+sys.stdout.flush()
+import os; os._exit(0)
+"""
+
+
+def launch_seconds(script: str, tmp: str) -> float:
+    t0 = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", script, repr(t0), os.path.join(tmp, "s.ini"), os.path.join(tmp, "runs")],
+        capture_output=True, text=True, check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_config(steps: int):
+    from workbench.config import default_experiment
+
+    cfg = default_experiment()
+    cfg.name = "bench-gui"
+    cfg.data.shapes.train_size = 32 * steps
+    cfg.data.shapes.val_size = 64
+    cfg.train.epochs = 1
+    cfg.train.num_samples = 8
+    cfg.train.device = "cpu"
+    return cfg
+
+
+def images_per_s(run_dir: Path, batch: int) -> float:
+    times = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["type"] == "step":
+            times.append(record["time"])
+    times = times[2:]  # the first steps warm up allocators
+    return batch * (len(times) - 1) / (times[-1] - times[0])
+
+
+def headless_round(cfg, root: Path) -> float:
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+
+    store = RunStore.create(root, cfg.name)
+    Trainer(cfg, store).run()
+    return images_per_s(store.path, cfg.train.batch_size)
+
+
+def gui_round(window, app, cfg, lateness: list[float]) -> float:
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    window.setup.set_config(cfg)
+    app.processEvents()
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+    timer = QTimer()
+    timer.setInterval(20)
+
+    def tick() -> None:
+        now = clock.nsecsElapsed()
+        lateness.append(max(0.0, (now - last[0]) / 1e6 - 20.0))
+        last[0] = now
+
+    timer.timeout.connect(tick)
+    timer.start()
+    window.start_run()
+    while not window.bridge.is_running():
+        app.processEvents()
+    run_dir = window.bridge.run_dir
+    while window.bridge.is_running():
+        app.processEvents()
+        time.sleep(0.001)
+    timer.stop()
+    window.bridge.wait(10_000)
+    return images_per_s(Path(run_dir), cfg.train.batch_size)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--launches", type=int, default=3)
+    args = parser.parse_args()
+    platform = os.environ.get("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "?")
+    print(f"platform: {platform}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app_s, bare_s = [], []
+        for _ in range(args.launches):
+            bare_s.append(launch_seconds(LAUNCH_BARE, tmp))
+            app_s.append(launch_seconds(LAUNCH_APP, tmp))
+        print(f"launch to visible window: app {statistics.median(app_s):.2f} s, bare QMainWindow "
+              f"{statistics.median(bare_s):.2f} s (ratio {statistics.median(app_s) / statistics.median(bare_s):.2f}); "
+              "goal <= 1 s")
+
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication
+
+        from workbench.gui.app import configure_app
+        from workbench.gui.main_window import MainWindow
+
+        app = QApplication.instance() or QApplication([])
+        configure_app(app)
+        root = Path(tmp) / "runs"
+        window = MainWindow(settings=QSettings(os.path.join(tmp, "b.ini"), QSettings.Format.IniFormat), runs_root=root)
+        window.confirm_close = lambda: True
+        window.resize(1440, 900)
+        window.show()
+        while not window.core_ready:
+            app.processEvents()
+            time.sleep(0.01)
+        cfg = bench_config(args.steps)
+        headless, gui, lateness = [], [], []
+        for r in range(args.rounds):
+            headless.append(headless_round(cfg, root))
+            gui.append(gui_round(window, app, cfg, lateness))
+            print(f"round {r + 1}: headless {headless[-1]:.1f} img/s, app {gui[-1]:.1f} img/s")
+        h, g = statistics.median(headless), statistics.median(gui)
+        lateness.sort()
+        p99 = lateness[int(0.99 * (len(lateness) - 1))] if lateness else float("nan")
+        print(f"training throughput app/headless: {g / h:.3f} ({g:.1f} vs {h:.1f} img/s); goal >= 0.95")
+        print(f"event-loop stall during training: timer lateness p99 {p99:.1f} ms, max {lateness[-1]:.1f} ms "
+              f"over {len(lateness)} ticks; goal <= 50 ms")
+        window.close()
+        app.processEvents()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Open the app in a given state for a screenshot (run under ../shared/tools/xshot).
+
+    xshot -d 16 docs/screenshots/curves.png -- .venv/bin/python docs/screenshot_view.py curves RUN_DIR [OTHER_RUN ...]
+
+Views: live (trains a short default experiment), curves, predictions, large, compare, setup.
+Settings go to a temporary file, so the user's own are untouched.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from workbench.gui.app import configure_app
+from workbench.gui.main_window import MainWindow
+
+
+def main() -> None:
+    view = sys.argv[1]
+    runs = [Path(p) for p in sys.argv[2:]]
+    app = QApplication(sys.argv[:1])
+    configure_app(app)
+    tmp = tempfile.mkdtemp()
+    root = runs[0].parent if runs else Path(tmp) / "runs"
+    window = MainWindow(settings=QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat), runs_root=root)
+    window.confirm_close = lambda: True
+    window.resize(1440, 900)
+    window.show()
+
+    def ready(_info: object) -> None:
+        if view == "live":
+            from workbench.config import default_experiment
+
+            cfg = default_experiment()
+            cfg.data.shapes.train_size = 960
+            window.setup.set_config(cfg)
+            window.start_run()
+            return
+        if view == "setup":
+            cfg = window.setup.config()
+            cfg.model.sharing_depth = 2
+            window.setup.set_config(cfg)
+        if runs:
+            window.open_run(runs[0])
+        if view in ("predictions", "large"):
+            window.tabs.setCurrentWidget(window.inspector)
+        if view == "large":
+            QTimer.singleShot(1500, lambda: window.inspector.open_large_view(1))
+        if view == "compare":
+            window.compare_runs(runs)
+
+    window.coreLoaded.connect(lambda info: QTimer.singleShot(300, lambda: ready(info)))
+    app.exec()
+
+
+if __name__ == "__main__":
+    main()
