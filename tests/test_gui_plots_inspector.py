@@ -72,6 +72,7 @@ def plots(qtbot):
     from workbench.gui.plots_panel import PlotsPanel
 
     panel = PlotsPanel()
+    panel.pacer.budget = 1.0  # redraw at the base rate: these tests check content, not pacing
     panel.resize(1000, 800)
     qtbot.addWidget(panel)
     panel.show()
@@ -80,10 +81,10 @@ def plots(qtbot):
 
 
 def wait_redraw(qtbot, panel) -> None:
-    """Let the panel's own timer redraw once (never a bare sleep)."""
+    """Let the panel's own timer redraw every plot (one plot per tick; never a bare sleep)."""
     before = panel.redraw_count
     panel._mark_all_dirty()
-    qtbot.waitUntil(lambda: panel.redraw_count > before, timeout=5000)
+    qtbot.waitUntil(lambda: panel.redraw_count > before and not panel._dirty, timeout=10000)
 
 
 # ---------------------------------------------------------------------------- start-up rule

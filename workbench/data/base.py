@@ -41,10 +41,15 @@ class Dataset(Protocol):
     def sample(self, index: int) -> dict[str, Any]: ...
 
 
-def collate(samples: list[dict[str, Any]]) -> tuple[torch.Tensor, dict[str, Any]]:
-    """Stack samples into (images, targets). Images stay uint8; the model normalises."""
+def collate(
+    samples: list[dict[str, Any]], keys: frozenset[str] | None = None
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Stack samples into (images, targets). Images stay uint8; the model normalises.
+
+    ``keys`` limits the targets to those the tasks read (default: all the samples have).
+    """
     images = torch.from_numpy(np.stack([s["image"] for s in samples])).permute(0, 3, 1, 2)
-    keys = samples[0].keys()
+    keys = samples[0].keys() if keys is None else samples[0].keys() & keys
     targets: dict[str, Any] = {}
     if "scene_class" in keys:
         targets["scene_class"] = torch.tensor([int(s["scene_class"]) for s in samples], dtype=torch.long)

@@ -367,7 +367,19 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
-            QTimer.singleShot(0, self.load_core)  # after the first paint
+            # Loading imports torch in a thread, but imports hold the GIL for long stretches
+            # and the first layout/paint needs it for every Python event filter: start
+            # loading only once the window is on screen.
+            self._expose_polls = 0
+            QTimer.singleShot(10, self._load_core_when_exposed)
+
+    def _load_core_when_exposed(self) -> None:
+        handle = self.windowHandle()
+        self._expose_polls += 1
+        if (handle is not None and handle.isExposed()) or self._expose_polls > 100:
+            QTimer.singleShot(30, self.load_core)  # leave the first paint its turn
+        else:
+            QTimer.singleShot(10, self._load_core_when_exposed)
 
     def load_core(self) -> None:
         """Start importing torch and the registries in the background (idempotent)."""

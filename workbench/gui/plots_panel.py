@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSlider,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from workbench.gui.curve_buffer import CurveBuffer
+from workbench.gui.redraw_pacer import MeteredLayoutWidget, RedrawPacer
 from workbench.training.events import EpochEnded, RunStarted, StepEnded
 
 # Task colours (Tableau 10): the same task has the same colour in every plot.
@@ -124,6 +127,7 @@ class PlotsPanel(QWidget):
         self._metric_order: dict[str, list[str]] = {}  # task -> metric names (colour index)
         self._compare_labels: list[str] = []
         self._dirty = False
+        self._next_plot = 0  # round-robin position of the timer's incremental redraw
         self.redraw_count = 0
         self._alpha = 0.0
         self._log_y = False
@@ -137,7 +141,15 @@ class PlotsPanel(QWidget):
         layout.setSpacing(4)
         layout.addLayout(self._controls)
         layout.addLayout(self._tasks_row)
-        layout.addWidget(self._scroll, 1)
+        # Until a run has points, a note stands in for the empty grid of plots: painting
+        # that grid costs a third of a second, which would delay the window's first show.
+        self._empty_note = QLabel("No curves yet: start a run (F5) or open one from the Runs panel.")
+        self._empty_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty_note.setStyleSheet("color: #666")
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self._empty_note)
+        self._stack.addWidget(self._scroll)
+        layout.addWidget(self._stack, 1)
 
         self._timer = QTimer(self)
         self._timer.setInterval(self.REDRAW_INTERVAL_MS)
@@ -249,7 +261,8 @@ class PlotsPanel(QWidget):
         return legend
 
     def _build_plots(self) -> None:
-        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.pacer = RedrawPacer(self.REDRAW_INTERVAL_MS / 1000)
+        self.layout_widget = MeteredLayoutWidget(self.pacer)
         self.layout_widget.setBackground(_BG)
         self.layout_widget.ci.setSpacing(6)
         self._scroll = QScrollArea()
@@ -329,6 +342,7 @@ class PlotsPanel(QWidget):
 
     # ------------------------------------------------------------------ curves
     def _make_curve(self, compare: str, kind: str, task: str, buffer: CurveBuffer) -> _Curve:
+        self._stack.setCurrentWidget(self._scroll)
         self._ensure_task_box(task)
         colour = self._task_colour(task)
         name = task or kind.replace("_", " ")
@@ -589,6 +603,7 @@ class PlotsPanel(QWidget):
 
     # -- export
     def export_png(self, path: str | Path, width: int = 0) -> None:
+        self._stack.setCurrentWidget(self._scroll)
         import pyqtgraph.exporters as exporters
 
         self.redraw(force=True)
@@ -598,6 +613,7 @@ class PlotsPanel(QWidget):
         exporter.export(str(path))
 
     def export_svg(self, path: str | Path) -> None:
+        self._stack.setCurrentWidget(self._scroll)
         import pyqtgraph.exporters as exporters
 
         self.redraw(force=True)
@@ -672,43 +688,73 @@ class PlotsPanel(QWidget):
         self._dirty = True
 
     def _on_timer(self) -> None:
-        if self._dirty and self.isVisible():
-            self.redraw()
+        # The timer ticks at the base rate; the pacer skips ticks while frames are costly,
+        # and each tick updates one plot, so no single paint stalls the event loop.
+        if self._dirty and self.isVisible() and self.pacer.ready():
+            t0 = time.perf_counter()
+            self._redraw_next_plot()
+            self.pacer.add_cost(time.perf_counter() - t0)
+            self.pacer.frame_done()
 
     def redraw(self, force: bool = False) -> None:
-        """Push changed curves to their items. Called by the timer; ``force`` redraws all."""
+        """Push every changed curve to its item now; ``force`` redraws all of them."""
         self._dirty = False
-        alpha = self._alpha
         changed = False
         for curve in self._curves.values():
-            visible = self.task_visible(curve.task)
-            vb = curve.plot.getViewBox()
-            x_range = None if vb.autoRangeEnabled()[0] else tuple(vb.viewRange()[0])
-            smooth = alpha if curve.kind in SMOOTHED_KINDS else 0.0
-            normalise = self._normalise and curve.kind in NORMALISED_KINDS
-            state = (len(curve.buffer), visible, smooth, normalise, x_range)
-            if state == curve.state and not force:
-                continue
-            curve.state = state
-            changed = True
-            curve.main.setVisible(visible)
-            if curve.faint is not None:
-                curve.faint.setVisible(visible and smooth > 0)
-            if not visible:
-                continue
-            buf = curve.buffer
-            scale = _first_scale(buf.y) if normalise else 1.0
-            y_all = buf.ema(smooth) if smooth > 0 else buf.y
-            x, y = buf.downsampled(self.MAX_DRAWN_POINTS, y_all, x_range)
-            if normalise:
-                y = y / scale
-            curve.main.setData(x, y)
-            if curve.faint is not None and smooth > 0:
-                fx, fy = buf.downsampled(self.MAX_DRAWN_POINTS, None, x_range)
-                curve.faint.setData(fx, fy / scale if normalise else fy)
+            changed |= self._update_curve(curve, force)
         self.redraw_count += 1
         if changed:
             self.redrawn.emit()
+
+    def _redraw_next_plot(self) -> None:
+        """Update the curves of the next plot (round robin) that has changes."""
+        plots: list[pg.PlotItem] = []
+        for curve in self._curves.values():
+            if curve.plot not in plots:
+                plots.append(curve.plot)
+        if not plots:
+            self._dirty = False
+            return
+        for k in range(len(plots)):
+            plot = plots[(self._next_plot + k) % len(plots)]
+            changed = False
+            for curve in self._curves.values():
+                if curve.plot is plot:
+                    changed |= self._update_curve(curve, False)
+            if changed:
+                self._next_plot = (self._next_plot + k + 1) % len(plots)
+                self.redraw_count += 1
+                self.redrawn.emit()
+                return  # other plots may still be pending: stay dirty
+        self._dirty = False  # a full cycle found nothing (more) to draw
+        self.redraw_count += 1
+
+    def _update_curve(self, curve: _Curve, force: bool) -> bool:
+        visible = self.task_visible(curve.task)
+        vb = curve.plot.getViewBox()
+        x_range = None if vb.autoRangeEnabled()[0] else tuple(vb.viewRange()[0])
+        smooth = self._alpha if curve.kind in SMOOTHED_KINDS else 0.0
+        normalise = self._normalise and curve.kind in NORMALISED_KINDS
+        state = (len(curve.buffer), visible, smooth, normalise, x_range)
+        if state == curve.state and not force:
+            return False
+        curve.state = state
+        curve.main.setVisible(visible)
+        if curve.faint is not None:
+            curve.faint.setVisible(visible and smooth > 0)
+        if not visible:
+            return True
+        buf = curve.buffer
+        scale = _first_scale(buf.y) if normalise else 1.0
+        y_all = buf.ema(smooth) if smooth > 0 else buf.y
+        x, y = buf.downsampled(self.MAX_DRAWN_POINTS, y_all, x_range)
+        if normalise:
+            y = y / scale
+        curve.main.setData(x, y)
+        if curve.faint is not None and smooth > 0:
+            fx, fy = buf.downsampled(self.MAX_DRAWN_POINTS, None, x_range)
+            curve.faint.setData(fx, fy / scale if normalise else fy)
+        return True
 
     # ------------------------------------------------------------------ crosshair
     def _on_mouse_moved(self, pos: QPointF) -> None:

@@ -14,6 +14,14 @@ from workbench.training.device import Precision
 from workbench.training.events import SamplesReady
 
 
+def needed_targets(tasks: list[TaskKind]) -> frozenset[str]:
+    """The dataset targets these tasks read (detection reads labels beside boxes)."""
+    keys = {t.target_key for t in tasks}
+    if "boxes" in keys:
+        keys.add("labels")
+    return frozenset(keys)
+
+
 @torch.no_grad()
 def evaluate(
     model: torch.nn.Module,
@@ -28,6 +36,7 @@ def evaluate(
     """Mean loss and metrics per task over ``dataset``; predictions on its first images."""
     was_training = model.training
     model.eval()
+    keys = needed_targets(tasks)
     metrics = {t.name: t.make_metrics() for t in tasks}
     loss_sums = {t.name: 0.0 for t in tasks}
     seen = 0
@@ -35,7 +44,7 @@ def evaluate(
     n = len(dataset)
     for start in range(0, n, batch_size):
         indices = range(start, min(n, start + batch_size))
-        images, targets = collate([dataset.sample(i) for i in indices])
+        images, targets = collate([dataset.sample(i) for i in indices], keys)
         images = images.to(device)
         targets = move_targets(targets, device)
         with precision.autocast():

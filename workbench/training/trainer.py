@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 import traceback
+from functools import partial
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from workbench.data.base import collate, move_targets
 from workbench.fsutil import atomic_write
 from workbench.training.control import RunControl
 from workbench.training.device import Precision, describe_device, resolve_device
-from workbench.training.evaluation import evaluate, measure_latency
+from workbench.training.evaluation import evaluate, measure_latency, needed_targets
 from workbench.training.events import (
     EpochEnded,
     Paused,
@@ -66,15 +67,16 @@ class _IndexDataset(torch.utils.data.Dataset):
         return self.dataset.sample(index)
 
 
-def iter_batches(dataset: Any, order: torch.Tensor, batch_size: int, start: int, steps: int, workers: int):
+def iter_batches(dataset: Any, order: torch.Tensor, batch_size: int, start: int, steps: int, workers: int,
+                 keys: frozenset[str] | None = None):
     """Batches ``start..steps-1`` of an epoch in ``order``. With workers, a DataLoader
     prepares them in background processes; without, they are made in this thread
     (faster on a 2-core CPU, where a worker competes with the compute threads)."""
     chunks = [order[s * batch_size:(s + 1) * batch_size].tolist() for s in range(start, steps)]
     if workers <= 0:
-        return (collate([dataset.sample(i) for i in chunk]) for chunk in chunks)
+        return (collate([dataset.sample(i) for i in chunk], keys) for chunk in chunks)
     loader = torch.utils.data.DataLoader(
-        _IndexDataset(dataset), batch_sampler=chunks, collate_fn=collate, num_workers=workers,
+        _IndexDataset(dataset), batch_sampler=chunks, collate_fn=partial(collate, keys=keys), num_workers=workers,
     )
     return iter(loader)
 
@@ -200,6 +202,7 @@ class Trainer:
         ))
 
         tasks = exp.tasks
+        target_keys = needed_targets(tasks)
         started = time.perf_counter() - state["elapsed"]
         rate = 0.0
         step_seconds = 0.0
@@ -214,7 +217,8 @@ class Trainer:
             if step == 0:
                 state["epoch_sums"] = {t.name: 0.0 for t in tasks}
                 state["epoch_count"] = 0
-            batches = iter_batches(exp.train_set, order, batch_size, step, steps_per_epoch, cfg.train.workers)
+            batches = iter_batches(exp.train_set, order, batch_size, step, steps_per_epoch, cfg.train.workers,
+                                   target_keys)
             while step < steps_per_epoch:
                 if self.control.paused:
                     self._write_summary(status="paused", state=state, position=position)

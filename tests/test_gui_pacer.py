@@ -1,0 +1,34 @@
+"""RedrawPacer: frames are spaced so drawing stays under its share of a core."""
+
+from workbench.gui.redraw_pacer import RedrawPacer
+
+
+def test_cheap_frames_run_at_the_base_rate():
+    pacer = RedrawPacer(base_interval_s=0.125, budget=0.05)
+    pacer.add_cost(0.002)
+    pacer.frame_done(now=10.0)
+    assert pacer.interval_s == 0.125
+    assert not pacer.ready(now=10.1) and pacer.ready(now=10.126)
+
+
+def test_costly_frames_are_spaced_to_the_budget_and_capped():
+    pacer = RedrawPacer(base_interval_s=0.125, budget=0.05, max_interval_s=2.0)
+    pacer.add_cost(0.020)
+    pacer.add_cost(0.020)  # update + paint of one frame
+    pacer.frame_done(now=0.0)
+    assert abs(pacer.interval_s - 0.8) < 1e-9  # 40 ms is 5 % of 0.8 s
+    assert not pacer.ready(now=0.79) and pacer.ready(now=0.81)
+    for _ in range(20):
+        pacer.add_cost(0.5)
+        pacer.frame_done(now=1.0)
+    assert pacer.interval_s == 2.0
+
+
+def test_cost_estimate_follows_cheaper_frames():
+    pacer = RedrawPacer(base_interval_s=0.1, budget=0.05)
+    pacer.add_cost(0.1)
+    pacer.frame_done(now=0.0)
+    for i in range(30):
+        pacer.add_cost(0.001)
+        pacer.frame_done(now=float(i))
+    assert pacer.interval_s == 0.1
