@@ -41,9 +41,15 @@ def main() -> None:
             window.start_run()
             return
         if view == "setup":
+            from workbench.config import TaskConfig
+
             cfg = window.setup.config()
             cfg.model.sharing_depth = 2
+            cfg.tasks.append(TaskConfig(name="count", kind="counting"))
             window.setup.set_config(cfg)
+            for key in ("data", "model"):
+                window.setup.sections[key].set_expanded(False)
+            QTimer.singleShot(800, lambda: window.setup.scroll.ensureWidgetVisible(window.setup.architecture))
         if runs:
             window.open_run(runs[0])
         if view in ("predictions", "large"):

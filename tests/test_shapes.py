@@ -89,7 +89,7 @@ def test_class_names_and_info():
 
 def test_deterministic_per_seed_split_index():
     a, b = make(), make()
-    for i in (0, 5, 11999):
+    for i in (0, 5, len(a) - 1):
         assert_same(a.sample(i), b.sample(i))
     assert not np.array_equal(a.sample(0)["image"], a.sample(1)["image"])
     other_seed = make(data_seed=1)

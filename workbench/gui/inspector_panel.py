@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -42,6 +42,18 @@ if TYPE_CHECKING:  # workbench.tasks' package import loads torch; only the types
 
 THUMB_PX = 180
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)"
+
+
+def _pad_to(image: QImage, width: int, height: int) -> QImage:
+    """``image`` at the top left of a ``width`` x ``height`` image of its caption colour."""
+    if image.width() == width and image.height() == height:
+        return image
+    out = QImage(width, height, image.format())
+    out.fill(image.pixelColor(image.width() - 1, image.height() - 1))
+    painter = QPainter(out)
+    painter.drawImage(0, 0, image)
+    painter.end()
+    return out
 
 
 class InspectorPanel(QWidget):
@@ -414,8 +426,12 @@ class InspectorPanel(QWidget):
             self._shown.append(i)
             thumbs.append((i, wrong, renderer.render(event.images[i], specs, scale=scale)))
         if thumbs:
+            # Captions wrap to different heights: pad every thumbnail to the tallest, so
+            # the grid's cells (and the labels under them) line up.
             icon_h = max(img.height() for _, _, img in thumbs)
-            self.gallery.setIconSize(QSize(THUMB_PX, icon_h))
+            icon_w = max(img.width() for _, _, img in thumbs)
+            thumbs = [(i, wrong, _pad_to(img, icon_w, icon_h)) for i, wrong, img in thumbs]
+            self.gallery.setIconSize(QSize(icon_w, icon_h))
         for i, wrong, image in thumbs:
             item = QListWidgetItem(QIcon(QPixmap.fromImage(image)), f"#{i + 1}" + ("  ✗" if wrong else ""))
             item.setData(Qt.ItemDataRole.UserRole, i)

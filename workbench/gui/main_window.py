@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import inspect
 import logging
+import os
 import platform
 import sys
 import traceback
@@ -101,6 +102,20 @@ def guarded(method: Callable) -> Callable:
 
 
 # ---------------------------------------------------------------------------- window
+
+
+def short_labels(names: list[str]) -> list[str]:
+    """Legend labels for compared runs: the names without the part they all share.
+
+    Runs of one experiment differ only in their time stamp, so "exp-20261128-143737" and
+    "exp-20261128-143341" become "143737" and "143341".
+    """
+    if len(names) < 2:
+        return names
+    prefix = os.path.commonprefix(names)
+    cut = max(prefix.rfind("-"), prefix.rfind("_")) + 1 if prefix else 0
+    labels = [n[cut:] or n for n in names]
+    return labels if len(set(labels)) == len(labels) else names
 
 
 class MainWindow(QMainWindow):
@@ -679,6 +694,7 @@ class MainWindow(QMainWindow):
                 problems.append(f"{store.metrics_path}: {exc}")
                 continue
             runs.append((Path(p).name, records))
+        runs = list(zip(short_labels([name for name, _ in runs]), [r for _, r in runs], strict=True))
         self.plots.set_compare_runs(runs)
         self.tabs.setCurrentWidget(self.plots)
         if runs:

@@ -301,7 +301,7 @@ class PlotsPanel(QWidget):
         if plot is not None:
             return plot
         plot = self._styled_plot(f"Validation metrics: {task}", f"{task} metrics", y_label="value")
-        self._legend(plot, "top-left")  # metrics rise from the bottom left
+        self._legend(plot, "bottom-right")  # most metrics rise: the lower right stays free
         plot.vb.setLimits(minYRange=1e-3)
         slot = len(self._metric_plots)  # slot 0 is beside the learning rate
         row, col = (2, 1) if slot == 0 else (3 + (slot - 1) // 2, (slot - 1) % 2)

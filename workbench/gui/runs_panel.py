@@ -173,6 +173,7 @@ class RunsPanel(QWidget):
         """Mark the run the app is training right now (drawn in bold)."""
         self._live_run = Path(path) if path is not None else None
         self._apply_live_marker()
+        self._fit_columns()
 
     def refresh(self) -> None:
         """Read the runs folder again, keeping the selection."""
@@ -228,11 +229,8 @@ class RunsPanel(QWidget):
             if info.status == "unreadable":
                 problems.append(f"{Path(info.path) / 'summary.json'}: {info.error}")
         self.tree.setSortingEnabled(True)
-        for column in range(len(COLUMNS) - 1):
-            self.tree.resizeColumnToContents(column)
-            if self.tree.columnWidth(column) > 320:
-                self.tree.setColumnWidth(column, 320)
-        self._apply_live_marker()
+        self._apply_live_marker()  # bold first: the live run's text is wider
+        self._fit_columns()
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             self.show_message(f"Unreadable run: {problems[0]}{more}")
@@ -262,6 +260,12 @@ class RunsPanel(QWidget):
         if colour:
             item.setForeground(2, QBrush(QColor(colour)))
         return item
+
+    def _fit_columns(self) -> None:
+        for column in range(len(COLUMNS) - 1):
+            self.tree.resizeColumnToContents(column)
+            if self.tree.columnWidth(column) > 320:
+                self.tree.setColumnWidth(column, 320)
 
     def _apply_live_marker(self) -> None:
         for i in range(self.tree.topLevelItemCount()):

@@ -135,9 +135,9 @@ class SpecRenderer:
         font = QFont()
         font.setPixelSize(opts.font_px or (13 if opts.detailed else max(9, min(12, width // 18))))
         metrics = QFontMetrics(font)
-        lines = self._layout_lines(
-            self.text_lines(specs) if opts.show_text else [], metrics, width, opts.detailed
-        )
+        # Lines wrap rather than elide, in thumbnails too: a cut-off "(truth: tri…" hides
+        # exactly the part the user is looking for.
+        lines = self._layout_lines(self.text_lines(specs) if opts.show_text else [], metrics, width, True)
         band = (sum(h for _, _, h in lines) + 6) if lines else 0
 
         out = QImage(width, height + band, QImage.Format.Format_ARGB32_Premultiplied)
@@ -176,7 +176,7 @@ class SpecRenderer:
     def _layout_lines(
         lines: list[tuple[str, bool]], metrics: QFontMetrics, width: int, wrap: bool
     ) -> list[tuple[str, bool, int]]:
-        """(shown text, error, height): wrapped in the large view, elided in thumbnails."""
+        """(shown text, error, height): wrapped to the width, or elided when ``wrap`` is off."""
         out = []
         avail = max(10, width - 6)
         for text, error in lines:

@@ -12,8 +12,8 @@ import contextlib
 import logging
 import time
 import traceback
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
