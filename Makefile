@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: run test train bench
+.PHONY: run test train bench bench-gui
 run: $(STAMP)
 	$(VENV)/bin/workbench
 
@@ -24,3 +24,8 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_train_step.py
 	$(VENV)/bin/python benchmarks/bench_shapes.py
 	$(VENV)/bin/python benchmarks/bench_sharing.py
+	$(VENV)/bin/python benchmarks/bench_plots.py
+
+# The app's costs (launch, throughput with live plots, stalls) under a virtual X server.
+bench-gui: $(STAMP)
+	xvfb-run -a -s "-screen 0 1440x900x24" $(VENV)/bin/python benchmarks/bench_gui.py

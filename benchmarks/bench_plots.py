@@ -1,0 +1,79 @@
+"""Cost of one curves frame as the run grows: the workbench's PlotsPanel vs naive plotting.
+
+For N points per curve (3 tasks: train loss, weights; plus total loss and lr), times one
+full redraw and the paint it triggers. The baseline, in the same run, is a plain pyqtgraph
+PlotWidget given all N points of each curve with no downsampling or clipping.
+
+    python benchmarks/bench_plots.py            # offscreen unless DISPLAY is set
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QApplication
+
+from workbench.gui.plots_panel import PlotsPanel
+
+TASKS = ("scene", "objects", "masks")
+
+
+def frame_ms(widget, update, app, repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        update()
+        widget.repaint()  # synchronous paint of the whole widget
+        app.processEvents()
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
+def main() -> None:
+    app = QApplication.instance() or QApplication([])
+    growth = []
+    for n in (10_000, 100_000, 1_000_000):
+        x = np.arange(1, n + 1, dtype=np.float64)
+        rng = np.random.default_rng(0)
+        ys = {t: 1 / np.sqrt(x) + 0.05 * rng.random(n) for t in TASKS}
+
+        panel = PlotsPanel()
+        panel.resize(1000, 800)
+        panel.show()
+        for t in TASKS:
+            panel.add_points("train_loss", t, x, ys[t])
+            panel.add_points("weight", t, x, np.ones(n))
+        panel.add_points("total_loss", "", x, sum(ys.values()))
+        panel.add_points("lr", "", x, np.linspace(1e-3, 0, n))
+        ours = frame_ms(panel, lambda p=panel: p.redraw(force=True), app)
+
+        naive = pg.PlotWidget()
+        naive.resize(1000, 800)
+        naive.show()
+        curves = [naive.plot(x, ys[t]) for t in TASKS]
+
+        def update(curves=curves, x=x, ys=ys):
+            for c, t in zip(curves, TASKS, strict=True):
+                c.setData(x, ys[t])
+
+        base = frame_ms(naive, update, app)
+        print(f"{n:>9,} points/curve: workbench full frame {ours:7.1f} ms (10 curves, 6 plots), "
+              f"naive pyqtgraph {base:8.1f} ms (3 curves, 1 plot)")
+        growth.append((n, ours, base))
+        panel.shutdown()
+        panel.close()
+        naive.close()
+        app.processEvents()
+    (n0, ours0, base0), (n1, ours1, base1) = growth[0], growth[-1]
+    print(f"frame cost growth from {n0:,} to {n1:,} points: workbench x{ours1 / ours0:.2f}, "
+          f"naive x{base1 / base0:.1f}")
+
+
+if __name__ == "__main__":
+    main()
