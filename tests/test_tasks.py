@@ -31,7 +31,7 @@ def test_image_level_task_overfits_tiny_batch(kind, batch):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert float(loss) < 0.3 * first, (kind, first, float(loss))
+    assert loss.item() < 0.3 * first, (kind, first, loss.item())
     net.eval()
     with torch.no_grad():
         out = net(images)["t"]
