@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: run test train bench bench-gui
+.PHONY: run test train bench bench-gui lint
 run: $(STAMP)
 	$(VENV)/bin/workbench
 

@@ -66,7 +66,9 @@ def launch_seconds(script: str, tmp: str) -> float:
     t0 = time.time()
     out = subprocess.run(
         [sys.executable, "-c", script, repr(t0), os.path.join(tmp, "s.ini"), os.path.join(tmp, "runs")],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -106,7 +108,9 @@ def headless_round(cfg, root: Path) -> float:
     save_config(cfg, path)
     out = subprocess.run(
         [sys.executable, "-m", "workbench.cli", "train", str(path), "--out", str(root), "--quiet"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     run_dir = Path(out.stdout.split("run directory: ")[1].splitlines()[0])
     return images_per_s(run_dir, cfg.train.batch_size)
@@ -160,9 +164,11 @@ def main() -> None:
         for _ in range(args.launches):
             bare_s.append(launch_seconds(LAUNCH_BARE, tmp))
             app_s.append(launch_seconds(LAUNCH_APP, tmp))
-        print(f"launch to visible window: app {statistics.median(app_s):.2f} s, bare QMainWindow "
-              f"{statistics.median(bare_s):.2f} s (ratio {statistics.median(app_s) / statistics.median(bare_s):.2f}); "
-              "goal <= 1 s")
+        print(
+            f"launch to visible window: app {statistics.median(app_s):.2f} s, bare QMainWindow "
+            f"{statistics.median(bare_s):.2f} s (ratio {statistics.median(app_s) / statistics.median(bare_s):.2f}); "
+            "goal <= 1 s"
+        )
 
         from PySide6.QtCore import QSettings
         from PySide6.QtWidgets import QApplication
@@ -173,7 +179,9 @@ def main() -> None:
         app = QApplication.instance() or QApplication([])
         configure_app(app)
         root = Path(tmp) / "runs"
-        window = MainWindow(settings=QSettings(os.path.join(tmp, "b.ini"), QSettings.Format.IniFormat), runs_root=root)
+        window = MainWindow(
+            settings=QSettings(os.path.join(tmp, "b.ini"), QSettings.Format.IniFormat), runs_root=root
+        )
         window.confirm_close = lambda: True
         window.resize(1440, 900)
         window.show()
@@ -191,8 +199,10 @@ def main() -> None:
         p99 = lateness[int(0.99 * (len(lateness) - 1))] if lateness else float("nan")
         print(f"training throughput app/headless: {g / h:.3f} ({g:.1f} vs {h:.1f} img/s); goal >= 0.95")
         print(f"GUI thread CPU during training: {statistics.median(GUI_SHARE) * 100:.1f}% of one core")
-        print(f"event-loop stall during training: timer lateness p99 {p99:.1f} ms, max {lateness[-1]:.1f} ms "
-              f"over {len(lateness)} ticks; goal <= 50 ms")
+        print(
+            f"event-loop stall during training: timer lateness p99 {p99:.1f} ms, max {lateness[-1]:.1f} ms "
+            f"over {len(lateness)} ticks; goal <= 50 ms"
+        )
         window.close()
         app.processEvents()
 

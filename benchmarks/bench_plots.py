@@ -63,16 +63,20 @@ def main() -> None:
                 c.setData(x, ys[t])
 
         base = frame_ms(naive, update, app)
-        print(f"{n:>9,} points/curve: workbench full frame {ours:7.1f} ms (10 curves, 6 plots), "
-              f"naive pyqtgraph {base:8.1f} ms (3 curves, 1 plot)")
+        print(
+            f"{n:>9,} points/curve: workbench full frame {ours:7.1f} ms (10 curves, 6 plots), "
+            f"naive pyqtgraph {base:8.1f} ms (3 curves, 1 plot)"
+        )
         growth.append((n, ours, base))
         panel.shutdown()
         panel.close()
         naive.close()
         app.processEvents()
     (n0, ours0, base0), (n1, ours1, base1) = growth[0], growth[-1]
-    print(f"frame cost growth from {n0:,} to {n1:,} points: workbench x{ours1 / ours0:.2f}, "
-          f"naive x{base1 / base0:.1f}")
+    print(
+        f"frame cost growth from {n0:,} to {n1:,} points: workbench x{ours1 / ours0:.2f}, "
+        f"naive x{base1 / base0:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,10 @@ INFO = DataInfo(128, 4, ("circle", "square", "triangle", "diamond"), ALL_TARGETS
 
 def build(backbone: str, depth: int) -> MultiTaskNet:
     torch.manual_seed(0)
-    tasks = [TASK_KINDS.get("classification")("scene", {}, INFO), TASK_KINDS.get("localization")("box", {}, INFO)]
+    tasks = [
+        TASK_KINDS.get("classification")("scene", {}, INFO),
+        TASK_KINDS.get("localization")("box", {}, INFO),
+    ]
     return MultiTaskNet(backbone, tasks, depth).to(memory_format=torch.channels_last), tasks
 
 
@@ -64,21 +67,28 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     one = torch.randint(0, 255, (1, 3, 128, 128), dtype=torch.uint8, generator=g)
     batch = torch.randint(0, 255, (32, 3, 128, 128), dtype=torch.uint8, generator=g)
-    targets = {"scene_class": torch.randint(0, 4, (32,), generator=g),
-               "largest_box": torch.tensor([[10.0, 10.0, 60.0, 70.0]]).repeat(32, 1)}
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, 128 px, tasks: classification + box")
+    targets = {
+        "scene_class": torch.randint(0, 4, (32,), generator=g),
+        "largest_box": torch.tensor([[10.0, 10.0, 60.0, 70.0]]).repeat(32, 1),
+    }
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, 128 px, tasks: classification + box"
+    )
     for name in args.backbones:
         shared, tasks_s = build(name, -1)
         indep, tasks_i = build(name, 0)
         ps, pi = shared.param_counts(), indep.param_counts()
-        print(f"\n{name}: params shared {ps['total']:,} vs independent {pi['total']:,} "
-              f"-> ratio {ps['total'] / pi['total']:.3f}")
+        print(
+            f"\n{name}: params shared {ps['total']:,} vs independent {pi['total']:,} "
+            f"-> ratio {ps['total'] / pi['total']:.3f}"
+        )
         rows = {"infer b1": [], "infer b32": [], "train b32": []}
         for _ in range(args.rounds):
             rows["infer b1"].append(infer_seconds(shared, one, 20) / infer_seconds(indep, one, 20))
             rows["infer b32"].append(infer_seconds(shared, batch, 2) / infer_seconds(indep, batch, 2))
             rows["train b32"].append(
-                train_seconds(shared, tasks_s, batch, targets, 2) / train_seconds(indep, tasks_i, batch, targets, 2)
+                train_seconds(shared, tasks_s, batch, targets, 2)
+                / train_seconds(indep, tasks_i, batch, targets, 2)
             )
         for key, ratios in rows.items():
             print(f"  {key}: shared/independent time ratio {statistics.median(ratios):.3f}")

@@ -107,8 +107,10 @@ def main() -> None:
     exp = build_experiment(cfg)
     images, targets = collate(exp.train_set.samples)
     bare_model = copy.deepcopy(exp.model).to(memory_format=torch.channels_last)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch {BATCH}, 128 px, "
-          f"ResNet-18 + classification + box heads, {args.steps} timed steps per round")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch {BATCH}, 128 px, "
+        f"ResNet-18 + classification + box heads, {args.steps} timed steps per round"
+    )
     wb, bare = [], []
     with tempfile.TemporaryDirectory() as root:
         for r in range(args.rounds):
@@ -116,12 +118,16 @@ def main() -> None:
             w = workbench_seconds_per_step(cfg, root)
             bare.append(b)
             wb.append(w)
-            print(f"round {r + 1}: bare {BATCH / b:6.1f} img/s   workbench {BATCH / w:6.1f} img/s   ratio {w / b:.3f}")
+            print(
+                f"round {r + 1}: bare {BATCH / b:6.1f} img/s   workbench {BATCH / w:6.1f} img/s   ratio {w / b:.3f}"
+            )
     mb, mw = statistics.median(bare), statistics.median(wb)
     paired = statistics.median(w / b for w, b in zip(wb, bare, strict=True))
     print(f"median: bare {BATCH / mb:.1f} img/s, workbench {BATCH / mw:.1f} img/s")
-    print(f"workbench/bare time per step: median of paired rounds {paired:.3f}, "
-          f"ratio of medians {mw / mb:.3f}, best rounds {min(wb) / min(bare):.3f} (goal <= 1.03)")
+    print(
+        f"workbench/bare time per step: median of paired rounds {paired:.3f}, "
+        f"ratio of medians {mw / mb:.3f}, best rounds {min(wb) / min(bare):.3f} (goal <= 1.03)"
+    )
 
 
 if __name__ == "__main__":

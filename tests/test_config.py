@@ -42,7 +42,11 @@ def test_every_field_survives_toml(tmp_path):
         ("[train]\ndevice = 'gpu'\n", "train.device", "cuda:N"),
         ("[data.shapes]\nnum_classes = 12\n", "data.shapes.num_classes", "between 2 and 8"),
         ("[weighting]\nmethod = 'magic'\n", "weighting.method", "uncertainty"),
-        ("[weighting]\nmethod = 'dwa'\n[weighting.params]\ntemperature = -1.0\n", "weighting.params.temperature", "> 0"),
+        (
+            "[weighting]\nmethod = 'dwa'\n[weighting.params]\ntemperature = -1.0\n",
+            "weighting.params.temperature",
+            "> 0",
+        ),
         ("[train]\nearly_stopping_metric = 'scene/bogus'\n", "train.early_stopping_metric", "accuracy"),
     ],
 )

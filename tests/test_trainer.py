@@ -36,16 +36,26 @@ def test_event_order_and_run_directory(tmp_path):
     store, events, summary = run(tiny_config(), tmp_path)
     kinds = [type(e).__name__ for e in events]
     steps_per_epoch = 48 // 16
-    expected = (["RunStarted"] + (["StepEnded"] * steps_per_epoch + ["EpochEnded", "SamplesReady"]) * 2
-                + ["RunFinished"])
+    expected = (
+        ["RunStarted"]
+        + (["StepEnded"] * steps_per_epoch + ["EpochEnded", "SamplesReady"]) * 2
+        + ["RunFinished"]
+    )
     assert kinds == expected
     assert [e.global_step for e in events if isinstance(e, StepEnded)] == list(range(1, 7))
     assert summary["status"] == "finished" and summary["schema_version"] == 1
     assert set(summary["best_metrics"]) == {"scene", "n"}
     assert summary["latency_ms"] > 0
     assert summary["params"]["total"] < summary["params"]["independent"]
-    for name in ("config.toml", "summary.json", "metrics.jsonl", "checkpoints/last.pt", "checkpoints/best.pt",
-                 "samples/epoch_000.npz", "samples/epoch_001.npz"):
+    for name in (
+        "config.toml",
+        "summary.json",
+        "metrics.jsonl",
+        "checkpoints/last.pt",
+        "checkpoints/best.pt",
+        "samples/epoch_000.npz",
+        "samples/epoch_001.npz",
+    ):
         assert (store.path / name).exists(), name
     records = store.read_metrics()
     assert [r["type"] for r in records].count("epoch") == 2
@@ -130,7 +140,9 @@ def _emit_raising(trainer):
 
     def emit(event):
         if isinstance(event, StepEnded):
-            trainer.store.append_metrics(__import__("workbench.training.run_store", fromlist=["x"]).event_to_record(event))
+            trainer.store.append_metrics(
+                __import__("workbench.training.run_store", fromlist=["x"]).event_to_record(event)
+            )
             for s in trainer.subscribers:
                 s(event)
             return
@@ -232,3 +244,31 @@ def test_seeded_runs_are_reproducible_and_workers_give_the_same_batches(tmp_path
     assert _step_losses(a) == _step_losses(b)
     sa, sb = _final_state(a), _final_state(b)
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+ALL_KINDS = (
+    ("scene", "classification"),
+    ("present", "multilabel"),
+    ("box", "localization"),
+    ("objects", "detection"),
+    ("masks", "segmentation"),
+    ("n", "counting"),
+)
+
+
+@pytest.mark.parametrize("method", ["equal_mean", "static", "uncertainty", "dwa", "random"])
+def test_every_task_kind_with_every_weighting_trains(tmp_path, method):
+    cfg = tiny_config(tasks=ALL_KINDS)
+    cfg.weighting.method = method
+    cfg.model.sharing_depth = 2
+    cfg.tasks[0].loss_weight = 2.0
+    _, events, summary = run(cfg, tmp_path)
+    assert summary["status"] == "finished", summary.get("error")
+    steps = [e for e in events if isinstance(e, StepEnded)]
+    assert set(steps[-1].weights) == {name for name, _ in ALL_KINDS}
+    if method == "static":
+        assert steps[-1].weights["scene"] == 2.0 and steps[-1].weights["n"] == 1.0
+    if method == "uncertainty":  # learned: the weights moved away from 0.5
+        assert steps[-1].weights != steps[0].weights
+    samples = next(e for e in events if isinstance(e, SamplesReady))
+    assert set(samples.predictions) == {name for name, _ in ALL_KINDS}

@@ -18,9 +18,9 @@ def make(method, params=None, static=None, seed=0):
 def test_equal_static():
     assert make("equal_sum").combine(losses())[1] == {"a": 1.0, "b": 1.0}
     total, w = make("equal_mean").combine(losses())
-    assert w == {"a": 0.5, "b": 0.5} and float(total) == pytest.approx(3.0)
+    assert w == {"a": 0.5, "b": 0.5} and total.item() == pytest.approx(3.0)
     total, w = make("static", static={"a": 0.25, "b": 2.0}).combine(losses())
-    assert float(total) == pytest.approx(0.5 + 8.0)
+    assert total.item() == pytest.approx(0.5 + 8.0)
 
 
 def test_uncertainty_learns_log_variances():

@@ -19,11 +19,19 @@ class ProgressPrinter:
         if not self.enabled:
             return
         if isinstance(event, RunStarted):
-            print(f"run {event.run_dir} on {event.device}; "
-                  f"params: {event.params['total']:,} (independent nets: {event.params['independent']:,})",
-                  file=sys.stderr)
-            self.bar = tqdm(total=event.epochs * event.steps_per_epoch, initial=event.start_step,
-                            unit="step", dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+            print(
+                f"run {event.run_dir} on {event.device}; "
+                f"params: {event.params['total']:,} (independent nets: {event.params['independent']:,})",
+                file=sys.stderr,
+            )
+            self.bar = tqdm(
+                total=event.epochs * event.steps_per_epoch,
+                initial=event.start_step,
+                unit="step",
+                dynamic_ncols=True,
+                file=sys.stderr,
+                mininterval=0.5,
+            )
         elif isinstance(event, StepEnded) and self.bar is not None:
             self.bar.update(event.global_step - self.bar.n)
             losses = " ".join(f"{k} {v:.3f}" for k, v in event.losses.items())

@@ -291,7 +291,9 @@ def validate_experiment(cfg: ExperimentConfig) -> None:
     for i, t in enumerate(cfg.tasks):
         where = f"tasks[{i}]"
         if not t.name or not t.name.replace("_", "").replace("-", "").isalnum():
-            raise ConfigError(f"{where}.name", f"{t.name!r} must be a non-empty word (letters, digits, _ or -)")
+            raise ConfigError(
+                f"{where}.name", f"{t.name!r} must be a non-empty word (letters, digits, _ or -)"
+            )
         if t.name in seen:
             raise ConfigError(f"{where}.name", f"duplicate task name {t.name!r}")
         seen.add(t.name)

@@ -56,10 +56,14 @@ def collate(
     if "presence" in keys:
         targets["presence"] = torch.from_numpy(np.stack([s["presence"] for s in samples]).astype(np.float32))
     if "boxes" in keys:
-        targets["boxes"] = [torch.from_numpy(np.asarray(s["boxes"], np.float32).reshape(-1, 4)) for s in samples]
+        targets["boxes"] = [
+            torch.from_numpy(np.asarray(s["boxes"], np.float32).reshape(-1, 4)) for s in samples
+        ]
         targets["labels"] = [torch.from_numpy(np.asarray(s["labels"], np.int64).reshape(-1)) for s in samples]
     if "largest_box" in keys:
-        targets["largest_box"] = torch.from_numpy(np.stack([s["largest_box"] for s in samples]).astype(np.float32))
+        targets["largest_box"] = torch.from_numpy(
+            np.stack([s["largest_box"] for s in samples]).astype(np.float32)
+        )
     if "mask" in keys:
         targets["mask"] = torch.from_numpy(np.stack([s["mask"] for s in samples])).long()
     if "count" in keys:

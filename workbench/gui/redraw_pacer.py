@@ -15,7 +15,9 @@ import pyqtgraph as pg
 
 
 class RedrawPacer:
-    def __init__(self, base_interval_s: float = 0.125, budget: float = 0.05, max_interval_s: float = 2.0) -> None:
+    def __init__(
+        self, base_interval_s: float = 0.125, budget: float = 0.05, max_interval_s: float = 2.0
+    ) -> None:
         self.base_interval_s = base_interval_s
         self.budget = budget
         self.max_interval_s = max_interval_s

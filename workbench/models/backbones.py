@@ -116,7 +116,9 @@ def _register(entry: BackboneEntry) -> None:
     BACKBONES.register(entry.name)(entry)
 
 
-_register(BackboneEntry("small_cnn", 4, "4-stage plain CNN, 1.2M params (fast on CPU)", SmallCNN, _cut_small_cnn))
+_register(
+    BackboneEntry("small_cnn", 4, "4-stage plain CNN, 1.2M params (fast on CPU)", SmallCNN, _cut_small_cnn)
+)
 for _name, _desc in (
     ("resnet18", "ResNet-18, 11M params"),
     ("resnet34", "ResNet-34, 21M params"),
@@ -174,14 +176,18 @@ def build_backbone(name: str, pretrained: str = "none", weights_file: str = "") 
     model = entry.build_model()
     if pretrained == "imagenet":
         if not entry.torchvision_name:
-            raise WeightsUnavailable(f"backbone {name!r} has no ImageNet weights; use pretrained = 'none' or 'file'")
+            raise WeightsUnavailable(
+                f"backbone {name!r} has no ImageNet weights; use pretrained = 'none' or 'file'"
+            )
         path = imagenet_cache_path(entry.torchvision_name)
         if not path.is_file():
             raise WeightsUnavailable(
                 f"ImageNet weights for {name} are not in torchvision's cache ({path}) and this app never "
                 "downloads at run time; copy the file there, or choose pretrained = 'file' or 'none'"
             )
-        _apply_state(model, _load_state(path, f"ImageNet weights for {name}"), f"ImageNet weights for {name}", path)
+        _apply_state(
+            model, _load_state(path, f"ImageNet weights for {name}"), f"ImageNet weights for {name}", path
+        )
     elif pretrained == "file":
         path = Path(weights_file).expanduser()
         _apply_state(model, _load_state(path, "model.weights_file"), "model.weights_file", path)

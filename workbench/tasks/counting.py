@@ -50,7 +50,9 @@ class Counting(TaskKind):
             from workbench.config import ConfigError
 
             if self.loss not in ("huber", "l1", "mse"):
-                raise ConfigError(f"{path}.loss", f"{self.loss!r} is not allowed; choose one of: huber, l1, mse")
+                raise ConfigError(
+                    f"{path}.loss", f"{self.loss!r} is not allowed; choose one of: huber, l1, mse"
+                )
             check_options_range(path, "hidden", self.hidden, 8, 4096)
 
     def build_head(self, channels: list[int], strides: list[int]) -> torch.nn.Module:

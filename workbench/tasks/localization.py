@@ -90,11 +90,15 @@ class Localization(TaskKind):
         wrong = False
         colour = class_colour(len(self.data.class_names))
         if prediction is not None and target is not None:
-            iou = float(_pairwise_iou(torch.tensor(prediction["box"][None]), torch.tensor(target["box"][None]))[0])
+            iou = float(
+                _pairwise_iou(torch.tensor(prediction["box"][None]), torch.tensor(target["box"][None]))[0]
+            )
             wrong = iou < 0.5
         if prediction is not None:
             label = f"{self.name}" + (f" IoU {iou:.2f}" if target is not None else "")
-            boxes.append(DrawBox(tuple(map(float, prediction["box"])), label, colour, error="missed" if wrong else ""))
+            boxes.append(
+                DrawBox(tuple(map(float, prediction["box"])), label, colour, error="missed" if wrong else "")
+            )
         if target is not None:
             boxes.append(DrawBox(tuple(map(float, target["box"])), f"{self.name} truth", colour, truth=True))
         return DrawSpec(task=self.name, boxes=tuple(boxes), has_error=wrong)

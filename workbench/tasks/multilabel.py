@@ -76,9 +76,13 @@ class Multilabel(TaskKind):
             predicted = {i for i, s in enumerate(prediction["scores"]) if s >= thr}
         truth = None if target is None else {i for i, p in enumerate(target["presence"]) if p > 0.5}
         if prediction is not None:
-            names = ", ".join(f"{self.class_name(i)} {prediction['scores'][i]:.2f}" for i in sorted(predicted))
+            names = ", ".join(
+                f"{self.class_name(i)} {prediction['scores'][i]:.2f}" for i in sorted(predicted)
+            )
             wrong = truth is not None and predicted != truth
             texts.append(DrawText(f"{self.name}: {names or '(none)'}", error=wrong))
         if truth is not None:
-            texts.append(DrawText(f"{self.name} truth: {', '.join(self.class_name(i) for i in sorted(truth))}"))
+            texts.append(
+                DrawText(f"{self.name} truth: {', '.join(self.class_name(i) for i in sorted(truth))}")
+            )
         return DrawSpec(task=self.name, texts=tuple(texts), has_error=wrong)

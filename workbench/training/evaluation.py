@@ -74,8 +74,9 @@ def _first(output: Any, k: int) -> Any:
 
 
 @torch.no_grad()
-def measure_latency(model: torch.nn.Module, dataset: Any, device: torch.device, precision: Precision,
-                    budget_s: float = 1.0) -> float:
+def measure_latency(
+    model: torch.nn.Module, dataset: Any, device: torch.device, precision: Precision, budget_s: float = 1.0
+) -> float:
     """Median milliseconds for one image through the whole network (batch 1)."""
     was_training = model.training
     model.eval()

@@ -92,4 +92,14 @@ class Resumed:
     global_step: int
 
 
-Event = RunStarted | StepEnded | EpochEnded | SamplesReady | RunFinished | RunStopped | RunFailed | Paused | Resumed
+Event = (
+    RunStarted
+    | StepEnded
+    | EpochEnded
+    | SamplesReady
+    | RunFinished
+    | RunStopped
+    | RunFailed
+    | Paused
+    | Resumed
+)

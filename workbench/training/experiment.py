@@ -45,8 +45,10 @@ def build_experiment(cfg: ExperimentConfig, with_data: bool = True) -> Experimen
     tasks = [build_task(t, val_set.info, dropout=cfg.model.dropout) for t in cfg.tasks]
     for task in tasks:
         if not task.supported_by(val_set.info):
-            raise ValueError(f"task {task.name!r} ({task.kind}) needs '{task.target_key}' targets, "
-                             f"which data source {cfg.data.source!r} does not provide")
+            raise ValueError(
+                f"task {task.name!r} ({task.kind}) needs '{task.target_key}' targets, "
+                f"which data source {cfg.data.source!r} does not provide"
+            )
     model = MultiTaskNet(
         cfg.model.backbone,
         tasks,
@@ -58,7 +60,9 @@ def build_experiment(cfg: ExperimentConfig, with_data: bool = True) -> Experimen
     return Experiment(cfg, train_set, val_set, tasks, model, weighting)
 
 
-def build_optimizer(cfg: ExperimentConfig, model: torch.nn.Module, weighting: Weighting) -> torch.optim.Optimizer:
+def build_optimizer(
+    cfg: ExperimentConfig, model: torch.nn.Module, weighting: Weighting
+) -> torch.optim.Optimizer:
     """Weight decay applies to conv/linear weights only, not to norms, biases or task weights."""
     o = cfg.optim
     decay, no_decay = [], []

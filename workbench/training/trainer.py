@@ -67,16 +67,26 @@ class _IndexDataset(torch.utils.data.Dataset):
         return self.dataset.sample(index)
 
 
-def iter_batches(dataset: Any, order: torch.Tensor, batch_size: int, start: int, steps: int, workers: int,
-                 keys: frozenset[str] | None = None):
+def iter_batches(
+    dataset: Any,
+    order: torch.Tensor,
+    batch_size: int,
+    start: int,
+    steps: int,
+    workers: int,
+    keys: frozenset[str] | None = None,
+):
     """Batches ``start..steps-1`` of an epoch in ``order``. With workers, a DataLoader
     prepares them in background processes; without, they are made in this thread
     (faster on a 2-core CPU, where a worker competes with the compute threads)."""
-    chunks = [order[s * batch_size:(s + 1) * batch_size].tolist() for s in range(start, steps)]
+    chunks = [order[s * batch_size : (s + 1) * batch_size].tolist() for s in range(start, steps)]
     if workers <= 0:
         return (collate([dataset.sample(i) for i in chunk], keys) for chunk in chunks)
     loader = torch.utils.data.DataLoader(
-        _IndexDataset(dataset), batch_sampler=chunks, collate_fn=partial(collate, keys=keys), num_workers=workers,
+        _IndexDataset(dataset),
+        batch_sampler=chunks,
+        collate_fn=partial(collate, keys=keys),
+        num_workers=workers,
     )
     return iter(loader)
 
@@ -173,8 +183,16 @@ class Trainer:
         epochs = cfg.train.epochs
 
         position = {"epoch": 0, "step": 0, "global_step": 0}
-        state = {"best_value": None, "best_epoch": -1, "bad_epochs": 0, "best_metrics": {}, "final_metrics": {},
-                 "epoch_sums": {}, "epoch_count": 0, "elapsed": 0.0}
+        state = {
+            "best_value": None,
+            "best_epoch": -1,
+            "bad_epochs": 0,
+            "best_metrics": {},
+            "final_metrics": {},
+            "epoch_sums": {},
+            "epoch_count": 0,
+            "elapsed": 0.0,
+        }
         if self.resume:
             ckpt = load_checkpoint(self.store.last_checkpoint)
             model.load_state_dict(ckpt["model"])
@@ -192,14 +210,22 @@ class Trainer:
             self.store.write_config(cfg)
 
         self.monitor = self._monitor_metric()
-        self.summary = self._write_summary(status="running", params=self.params, state=state,
-                                           position=position)
-        self.emit(RunStarted(
-            run_dir=str(self.store.path), config=to_dict(cfg), params=self.params,
-            device=describe_device(self.device), task_names=tuple(t.name for t in exp.tasks),
-            steps_per_epoch=steps_per_epoch, epochs=epochs, start_epoch=position["epoch"],
-            start_step=position["global_step"],
-        ))
+        self.summary = self._write_summary(
+            status="running", params=self.params, state=state, position=position
+        )
+        self.emit(
+            RunStarted(
+                run_dir=str(self.store.path),
+                config=to_dict(cfg),
+                params=self.params,
+                device=describe_device(self.device),
+                task_names=tuple(t.name for t in exp.tasks),
+                steps_per_epoch=steps_per_epoch,
+                epochs=epochs,
+                start_epoch=position["epoch"],
+                start_step=position["global_step"],
+            )
+        )
 
         tasks = exp.tasks
         target_keys = needed_targets(tasks)
@@ -217,8 +243,9 @@ class Trainer:
             if step == 0:
                 state["epoch_sums"] = {t.name: 0.0 for t in tasks}
                 state["epoch_count"] = 0
-            batches = iter_batches(exp.train_set, order, batch_size, step, steps_per_epoch, cfg.train.workers,
-                                   target_keys)
+            batches = iter_batches(
+                exp.train_set, order, batch_size, step, steps_per_epoch, cfg.train.workers, target_keys
+            )
             while step < steps_per_epoch:
                 if self.control.paused:
                     self._write_summary(status="paused", state=state, position=position)
@@ -249,7 +276,8 @@ class Trainer:
                         )
                 optimizer.zero_grad(set_to_none=True)
                 total, weights = weighting.backward(
-                    losses, BackwardContext(scale=precision.scale, shared_params=model.shared_parameters()),
+                    losses,
+                    BackwardContext(scale=precision.scale, shared_params=model.shared_parameters()),
                 )
                 if cfg.optim.grad_clip > 0:
                     if precision.scaler:
@@ -270,13 +298,20 @@ class Trainer:
                 step_seconds = dt if step_seconds == 0 else 0.9 * step_seconds + 0.1 * dt
                 rate = len(images) / step_seconds
                 remaining = total_steps - position["global_step"]
-                self.emit(StepEnded(
-                    epoch=epoch, step=step - 1, global_step=position["global_step"],
-                    steps_per_epoch=steps_per_epoch,
-                    losses={t.name: v for t, v in zip(tasks, values, strict=True)},
-                    weights=weights, total_loss=total, lr=lr, images_per_s=rate,
-                    eta_s=remaining * step_seconds,
-                ))
+                self.emit(
+                    StepEnded(
+                        epoch=epoch,
+                        step=step - 1,
+                        global_step=position["global_step"],
+                        steps_per_epoch=steps_per_epoch,
+                        losses={t.name: v for t, v in zip(tasks, values, strict=True)},
+                        weights=weights,
+                        total_loss=total,
+                        lr=lr,
+                        images_per_s=rate,
+                        eta_s=remaining * step_seconds,
+                    )
+                )
                 if cfg.train.time_limit_s and time.perf_counter() - started >= cfg.train.time_limit_s:
                     stop_reason = "time limit reached"
                     break
@@ -289,7 +324,14 @@ class Trainer:
             train_losses = {n: s / max(1, state["epoch_count"]) for n, s in state["epoch_sums"].items()}
             weighting.epoch_end(train_losses)
             val_losses, metrics, samples = evaluate(
-                model, tasks, exp.val_set, batch_size, self.device, precision, cfg.train.num_samples, epoch,
+                model,
+                tasks,
+                exp.val_set,
+                batch_size,
+                self.device,
+                precision,
+                cfg.train.num_samples,
+                epoch,
             )
             is_best = self._update_best(metrics, epoch, state)
             state["final_metrics"] = metrics
@@ -297,16 +339,24 @@ class Trainer:
             state["elapsed"] = time.perf_counter() - started
             self._checkpoint(model, optimizer, weighting, precision, position, state)
             if is_best:
-                save_checkpoint(self.store.best_checkpoint, {"model": model.state_dict(), "epoch": epoch,
-                                                             "metrics": metrics})
+                save_checkpoint(
+                    self.store.best_checkpoint,
+                    {"model": model.state_dict(), "epoch": epoch, "metrics": metrics},
+                )
             if samples is not None:
                 self.store.save_samples(samples)
             self.summary = self._write_summary(status="running", state=state, position=position)
-            self.emit(EpochEnded(
-                epoch=epoch, global_step=position["global_step"], train_losses=train_losses,
-                val_losses=val_losses, val_metrics=metrics, is_best=is_best,
-                seconds=time.perf_counter() - epoch_started,
-            ))
+            self.emit(
+                EpochEnded(
+                    epoch=epoch,
+                    global_step=position["global_step"],
+                    train_losses=train_losses,
+                    val_losses=val_losses,
+                    val_metrics=metrics,
+                    is_best=is_best,
+                    seconds=time.perf_counter() - epoch_started,
+                )
+            )
             if samples is not None:
                 self.emit(samples)
             if stop_reason:
@@ -317,13 +367,15 @@ class Trainer:
             epoch += 1
 
         if stop_reason == "stopped by user":
-            self.summary = self._write_summary(status="stopped", state=state, position=position,
-                                               note=stop_reason)
+            self.summary = self._write_summary(
+                status="stopped", state=state, position=position, note=stop_reason
+            )
             self.emit(RunStopped(summary=self.summary, reason=stop_reason))
             return self.summary
         latency = measure_latency(model, exp.val_set, self.device, precision)
-        self.summary = self._write_summary(status="finished", state=state, position=position,
-                                           note=stop_reason, latency_ms=latency)
+        self.summary = self._write_summary(
+            status="finished", state=state, position=position, note=stop_reason, latency_ms=latency
+        )
         self.emit(RunFinished(summary=self.summary))
         return self.summary
 
@@ -350,18 +402,26 @@ class Trainer:
         rng = {"torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        save_checkpoint(self.store.last_checkpoint, {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "weighting": weighting.state_dict(),
-            "scaler": precision.scaler.state_dict() if precision.scaler else None,
-            "rng": rng,
-            "position": dict(position),
-            "state": dict(state),
-        })
+        save_checkpoint(
+            self.store.last_checkpoint,
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "weighting": weighting.state_dict(),
+                "scaler": precision.scaler.state_dict() if precision.scaler else None,
+                "rng": rng,
+                "position": dict(position),
+                "state": dict(state),
+            },
+        )
 
-    def _write_summary(self, status: str, state: dict[str, Any] | None = None,
-                       position: dict[str, int] | None = None, **extra: Any) -> dict[str, Any]:
+    def _write_summary(
+        self,
+        status: str,
+        state: dict[str, Any] | None = None,
+        position: dict[str, int] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         exp = getattr(self, "exp", None)
         previous = {}
         with contextlib.suppress(ValueError):
@@ -385,8 +445,12 @@ class Trainer:
         if hasattr(self, "params"):
             summary["params"] = self.params
         if state is not None:
-            summary.update(best_epoch=state["best_epoch"], best_metrics=state["best_metrics"],
-                           final_metrics=state["final_metrics"], elapsed_s=state["elapsed"])
+            summary.update(
+                best_epoch=state["best_epoch"],
+                best_metrics=state["best_metrics"],
+                final_metrics=state["final_metrics"],
+                elapsed_s=state["elapsed"],
+            )
         if position is not None:
             summary.update(epochs_done=position["epoch"], global_step=position["global_step"])
         if status != "failed":

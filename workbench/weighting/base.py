@@ -44,7 +44,9 @@ class Weighting(nn.Module):
         def validate(self, path: str) -> None:  # noqa: B027 - optional hook
             pass
 
-    def __init__(self, task_names: list[str], params: dict[str, Any], static_weights: dict[str, float], seed: int = 0) -> None:
+    def __init__(
+        self, task_names: list[str], params: dict[str, Any], static_weights: dict[str, float], seed: int = 0
+    ) -> None:
         super().__init__()
         self.task_names = list(task_names)
         self.params = self.parse_params(params, "weighting.params")
@@ -67,9 +69,14 @@ class Weighting(nn.Module):
     def combine(self, losses: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         weights = self.task_weights(losses)
         total = sum(weights[n] * losses[n] for n in self.task_names) + self.extra_loss()
-        return total, {n: float(weights[n]) for n in self.task_names}
+        return total, {
+            n: float(weights[n].detach()) if torch.is_tensor(weights[n]) else float(weights[n])
+            for n in self.task_names
+        }
 
-    def backward(self, losses: dict[str, torch.Tensor], ctx: BackwardContext) -> tuple[float, dict[str, float]]:
+    def backward(
+        self, losses: dict[str, torch.Tensor], ctx: BackwardContext
+    ) -> tuple[float, dict[str, float]]:
         """Backpropagate the weighted losses; returns (total loss, weights)."""
         total, weights = self.combine(losses)
         ctx.scale(total).backward()

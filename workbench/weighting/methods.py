@@ -61,7 +61,9 @@ class Uncertainty(Weighting):
 
         def validate(self, path: str) -> None:
             if not -10 <= self.init_log_var <= 10:
-                raise ConfigError(f"{path}.init_log_var", f"must be between -10 and 10, got {self.init_log_var}")
+                raise ConfigError(
+                    f"{path}.init_log_var", f"must be between -10 and 10, got {self.init_log_var}"
+                )
 
     def __init__(self, task_names, params, static_weights, seed=0):
         super().__init__(task_names, params, static_weights, seed)

@@ -1,4 +1,5 @@
 """The registry of loss-weighting / gradient methods."""
+
 from workbench.registry import Registry
 
 WEIGHTINGS: Registry = Registry("weighting method")
