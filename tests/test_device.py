@@ -30,6 +30,7 @@ def test_precision_policy(monkeypatch):
 
 def test_trainer_reports_missing_device(tmp_path):
     from conftest import tiny_config
+
     from workbench.training.run_store import RunStore
     from workbench.training.trainer import Trainer
 
