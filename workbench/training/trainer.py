@@ -229,6 +229,8 @@ class Trainer:
 
         tasks = exp.tasks
         target_keys = needed_targets(tasks)
+        # Built once: the shared parameters do not change during a run.
+        backward_ctx = BackwardContext(scale=precision.scale, shared_params=model.shared_parameters())
         started = time.perf_counter() - state["elapsed"]
         rate = 0.0
         step_seconds = 0.0
@@ -277,7 +279,7 @@ class Trainer:
                 optimizer.zero_grad(set_to_none=True)
                 total, weights = weighting.backward(
                     losses,
-                    BackwardContext(scale=precision.scale, shared_params=model.shared_parameters()),
+                    backward_ctx,
                 )
                 if cfg.optim.grad_clip > 0:
                     if precision.scaler:
