@@ -1,0 +1,246 @@
+"""workbench.analysis.compare: hand-computed tables, labels and CSV of three runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from types import SimpleNamespace
+
+from workbench.analysis.compare import (
+    MISSING,
+    RunFacts,
+    compare_table,
+    config_differences,
+    distinguishing_names,
+    facts_from_info,
+    facts_from_summary,
+    flatten_config,
+    folder_suffixes,
+    format_seconds,
+    run_labels,
+)
+
+
+def config(depth=-1, method="equal_sum", params=None, tasks=None, lr=0.002, device="cpu", name="exp"):
+    return {
+        "name": name,
+        "model": {"backbone": "small_cnn", "sharing_depth": depth},
+        "tasks": tasks
+        or [
+            {"name": "scene", "kind": "classification", "loss_weight": 1.0, "options": {}},
+            {"name": "n", "kind": "counting", "loss_weight": 1.0, "options": {}},
+        ],
+        "weighting": {"method": method, "params": params or {}},
+        "optim": {"lr": lr},
+        "train": {"device": device, "epochs": 3},
+    }
+
+
+def summary(depth, acc, mae, best_epoch, total, latency, elapsed, status="finished"):
+    return {
+        "name": "exp",
+        "status": status,
+        "primary_metrics": {"scene": "accuracy", "n": "mae"},
+        "higher_is_better": {"scene": True, "n": False},
+        "best_metrics": {"scene": {"accuracy": acc, "macro_f1": 0.1}, "n": {"mae": mae, "exact": 0.5}},
+        "best_epoch": best_epoch,
+        "epochs_done": 3,
+        "params": {"total": total, "sharing_depth": depth, "num_stages": 4},
+        "latency_ms": latency,
+        "elapsed_s": elapsed,
+    }
+
+
+def three_runs() -> list[RunFacts]:
+    return [
+        facts_from_summary("runs/exp-20261128-100000", summary(4, 0.9, 0.5, 1, 100, 1.0, 60.0), config(-1)),
+        facts_from_summary("runs/exp-20261128-110000", summary(2, 0.95, 0.7, 2, 150, None, 90.0), config(2)),
+        facts_from_summary(
+            "runs/exp-20261128-120000",
+            summary(0, 0.8, 0.4, 0, 200, 3.0, 30.0, status="stopped"),
+            config(0, "dwa", {"temperature": 2.0}),
+        ),
+    ]
+
+
+def test_flatten_keys_tasks_by_name_and_resolves_full_depth():
+    flat = flatten_config(config(-1, params={"temperature": 2.0}), sharing_depth=4)
+    assert flat["model.sharing_depth"] == 4  # -1 means every stage: 4 of 4
+    assert flat["tasks"] == "scene+n"
+    assert flat["tasks.scene.kind"] == "classification"
+    assert flat["tasks.n.loss_weight"] == 1.0
+    assert flat["weighting.params.temperature"] == 2.0
+    assert "tasks.scene.options" not in flat  # an empty table adds no key
+    reordered = config(tasks=list(reversed(config()["tasks"])))
+    diffs = config_differences([flatten_config(config()), flatten_config(reordered)])
+    assert diffs == ["tasks"]  # only the order of the names differs, no per-task setting
+
+
+def test_differences_most_telling_first_and_task_sets_do_not_flood():
+    one = config(tasks=[{"name": "scene", "kind": "classification", "loss_weight": 1.0}])
+    two = config(
+        lr=0.001,
+        device="cuda",
+        tasks=[
+            {"name": "scene", "kind": "classification", "loss_weight": 2.0},
+            {"name": "masks", "kind": "segmentation", "loss_weight": 1.0, "options": {"head_width": 32}},
+        ],
+    )
+    diffs = config_differences([flatten_config(one, 4), flatten_config(two, 2)])
+    # masks.* are not listed: only one run has the task ("tasks" says so)
+    assert diffs == [
+        "model.sharing_depth",
+        "tasks",
+        "optim.lr",
+        "tasks.scene.loss_weight",
+        "train.device",
+    ]
+
+
+def test_labels_name_what_differs():
+    facts = three_runs()
+    assert run_labels(facts) == ["depth 4 · equal_sum", "depth 2 · equal_sum", "depth 0 · dwa"]
+    assert run_labels(facts, max_parts=1) == ["depth 4", "depth 2", "depth 0"]
+    assert run_labels(facts[:1]) == ["exp"]
+
+
+def test_labels_of_identical_configs_fall_back_to_start_times():
+    same = [
+        RunFacts("r/exp-20261128-143737", "exp", config=config()),
+        RunFacts("r/exp-20261128-143341", "exp", config=config()),
+    ]
+    assert run_labels(same) == ["14:37:37", "14:33:41"]
+    # only an incidental setting differs: it is named then
+    devices = [
+        RunFacts("r/a", "exp", config=config(device="cpu")),
+        RunFacts("r/b", "exp", config=config(device="cuda")),
+    ]
+    assert run_labels(devices) == ["device cpu", "device cuda"]
+    assert folder_suffixes(["x-20261128-143737", "x-20261128-143737-2"]) == ["14:37:37", "14:37:37 #2"]
+    assert folder_suffixes(["x-20261127-143737", "x-20261128-143737"]) == ["11-27 14:37:37", "11-28 14:37:37"]
+
+
+def test_distinguishing_names_only_within_an_experiment_name():
+    facts = three_runs() + [RunFacts("runs/other-20261128-130000", "other", config=config(name="other"))]
+    assert distinguishing_names(facts) == [
+        "exp · depth 4 · equal_sum",
+        "exp · depth 2 · equal_sum",
+        "exp · depth 0 · dwa",
+        "other",
+    ]
+
+
+def test_table_columns_values_and_best_marks():
+    table = compare_table(three_runs())
+    assert [c.title for c in table.columns] == [
+        "Run",
+        "Status",
+        "scene accuracy",
+        "n mae",
+        "Best epoch",
+        "Parameters",
+        "Latency",
+        "Wall time",
+        "Sharing depth",
+        "Weighting",
+        "Weighting: temperature",
+    ]
+    col = table.column
+    assert [table.value(r, "metric:scene/accuracy") for r in range(3)] == [0.9, 0.95, 0.8]
+    assert table.best_rows(col("metric:scene/accuracy")) == {1}  # higher is better
+    assert table.best_rows(col("metric:n/mae")) == {2}  # lower is better: 0.4
+    assert table.best_rows(col("params")) == {0}  # 100 parameters
+    assert table.best_rows(col("latency")) == {0}  # 1.0 ms; run 2 has none
+    assert table.best_rows(col("wall")) == {2}  # 30 s
+    assert table.best_rows(col("best_epoch")) == set()  # not a better/worse column
+    assert table.best_rows(col("config:model.sharing_depth")) == set()
+    texts = [[table.text(r, c) for c in range(len(table.columns))] for r in range(3)]
+    assert texts[0] == [
+        "depth 4 · equal_sum", "finished", "0.900", "0.500", "2 of 3", "100", "1 ms", "1:00", "4", "equal_sum", "—",
+    ]  # fmt: skip
+    assert texts[1][6] == "—"  # latency unknown
+    assert texts[2][1:5] == ["stopped", "0.800", "0.400", "1 of 3"]
+    assert texts[2][-3:] == ["0", "dwa", "2"]
+
+
+def test_best_marks_ties_and_no_spread():
+    facts = three_runs()
+    tied = [
+        facts_from_summary(f.path, {**summary(4, 0.9, 0.5, 1, 100, 1.0, 60.0)}, dict(f.config)) for f in facts
+    ]
+    table = compare_table(tied)
+    assert table.best_rows(table.column("metric:scene/accuracy")) == set()  # all equal: nothing marked
+    two_best = three_runs()
+    two_best[2] = facts_from_summary(two_best[2].path, summary(0, 0.95, 0.4, 0, 200, 3.0, 30.0), {})
+    table = compare_table(two_best)
+    assert table.best_rows(table.column("metric:scene/accuracy")) == {1, 2}
+
+
+def test_csv_holds_raw_values():
+    table = compare_table(three_runs())
+    lines = table.to_csv().splitlines()
+    assert lines[0] == (
+        "Run,Status,scene accuracy,n mae,Best epoch,Parameters,Latency,Wall time,"
+        "Sharing depth,Weighting,Weighting: temperature,Folder"
+    )
+    assert (
+        lines[1]
+        == "depth 4 · equal_sum,finished,0.9,0.5,2,100,1.0,60.0,4,equal_sum,,runs/exp-20261128-100000"
+    )
+    assert (
+        lines[2] == "depth 2 · equal_sum,finished,0.95,0.7,3,150,,90.0,2,equal_sum,,runs/exp-20261128-110000"
+    )
+    assert lines[3] == "depth 0 · dwa,stopped,0.8,0.4,1,200,3.0,30.0,0,dwa,2,runs/exp-20261128-120000"
+
+
+def test_undefined_metric_and_old_summaries():
+    s = summary(4, None, 0.5, -1, 100, None, None)
+    s.pop("params")
+    facts = facts_from_summary("runs/x", s, config())
+    assert facts.metrics == {"scene": None, "n": 0.5}
+    assert facts.best_epoch == -1 and facts.params_total is None and facts.sharing_depth == -1
+    table = compare_table([facts])
+    assert table.text(0, table.column("metric:scene/accuracy")) == "—"
+    assert table.text(0, table.column("best_epoch")) == "—"
+    assert [c.key for c in table.columns if c.key.startswith("config:")] == []  # one run: no differences
+
+
+def test_facts_from_run_info_like_objects():
+    info = SimpleNamespace(
+        path="runs/a",
+        name="exp",
+        status="interrupted",
+        key_metrics={"scene/accuracy": 0.75},
+        primary_metrics={"scene": "accuracy"},
+        higher_is_better={"scene": True},
+        best_epoch=2,
+        epochs_done=4,
+        params_total=1234,
+        latency_ms=2.5,
+        elapsed_s=12.0,
+        sharing_depth=2,
+        config=config(2),
+        created=5.0,
+    )
+    facts = facts_from_info(info)
+    assert facts.metrics == {"scene": 0.75}
+    assert (facts.best_epoch, facts.epochs_done, facts.params_total, facts.sharing_depth) == (2, 4, 1234, 2)
+    old = SimpleNamespace(path="runs/b", name="exp", status="finished", key_metrics={"n/mae": 0.3})
+    facts = facts_from_info(old)  # an older RunInfo: only what it has
+    assert facts.primary_metrics == {"n": "mae"} and facts.metrics == {"n": 0.3}
+    assert facts.best_epoch == -1 and facts.config == {}
+
+
+def test_format_seconds():
+    assert format_seconds(266.4) == "4:26"
+    assert format_seconds(3723) == "1:02:03"
+    assert MISSING is type(MISSING)()
+
+
+def test_compare_imports_neither_qt_nor_torch():
+    code = (
+        "import sys, workbench.analysis.compare as c; "
+        "bad = [m for m in ('torch', 'PySide6') if m in sys.modules]; print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

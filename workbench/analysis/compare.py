@@ -1,0 +1,573 @@
+"""Runs side by side: results, costs and the configuration differences, as one table.
+
+Pure Python: no Qt, no torch. The GUI's compare view and the runs browser call it; a
+script can too::
+
+    facts = [facts_from_summary(path, summary, config) for ...]
+    table = compare_table(facts)
+    table.write_csv("compare.csv")
+
+What goes in:
+    ``RunFacts``: what one run reports (from its ``summary.json`` and ``config.toml``,
+    or from a ``RunInfo`` of ``workbench.training.run_store.list_runs``).
+What comes out:
+    ``compare_table``: one row per run; columns Run (a label naming what differs, e.g.
+    "depth 2 · dwa"), Status, each task's primary metric at the run's best epoch, best
+    epoch, parameters, latency, wall time, then one column per config field whose value
+    differs between the runs (``config_differences`` of the flattened configs).
+    ``CompareTable.best_rows(column)`` marks the best value of a column, respecting
+    ``higher_is_better`` of metrics (costs: lower is better).
+    ``run_labels`` / ``distinguishing_names``: short names saying what differs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class _Missing:
+    """A config key a run does not have (shown as an em dash)."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+DASH = "—"
+
+# Config keys in the order they name a run (the first differing ones make the label).
+# A trailing dot matches every key below it.
+PRIORITY = (
+    "model.sharing_depth",
+    "weighting.method",
+    "model.backbone",
+    "tasks",
+    "weighting.params.",
+    "model.pretrained",
+    "optim.",
+    "model.",
+    "data.",
+    "tasks.",
+    "train.",
+    "name",
+)
+# Differences that do not change what is learned; they name a run only as a last resort.
+INCIDENTAL = frozenset(
+    {"name", "train.device", "train.workers", "train.threads", "train.num_samples", "train.amp"}
+)
+LABEL_FORMATS = {
+    "model.sharing_depth": "depth {}",
+    "weighting.method": "{}",
+    "model.backbone": "{}",
+    "tasks": "{}",
+    "model.pretrained": "pretrained {}",
+    "optim.optimizer": "{}",
+    "optim.lr": "lr {}",
+    "optim.schedule": "{} schedule",
+    "train.epochs": "{} epochs",
+    "train.batch_size": "batch {}",
+    "train.seed": "seed {}",
+    "data.shapes.image_size": "{} px",
+}
+
+
+# ----------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the comparison needs of one run.
+
+    ``metrics`` maps a task to its primary metric's value at the best epoch (None when
+    undefined); ``best_epoch`` is 0-based (-1: none yet); ``sharing_depth`` is resolved
+    (full sharing as the number of stages; -1 when unknown).
+    """
+
+    path: str
+    name: str = ""
+    status: str = ""
+    config: Mapping[str, Any] = field(default_factory=dict)
+    primary_metrics: Mapping[str, str] = field(default_factory=dict)
+    higher_is_better: Mapping[str, bool] = field(default_factory=dict)
+    metrics: Mapping[str, float | None] = field(default_factory=dict)
+    best_epoch: int = -1
+    epochs_done: int = 0
+    params_total: int | None = None
+    latency_ms: float | None = None
+    elapsed_s: float | None = None
+    sharing_depth: int = -1
+    created: float = 0.0
+
+    @property
+    def folder(self) -> str:
+        return Path(self.path).name
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _int(value: Any, default: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return default
+    return int(value)
+
+
+def facts_from_summary(path: str | Path, summary: Mapping[str, Any], config: Mapping[str, Any]) -> RunFacts:
+    """``RunFacts`` of a run directory from its ``summary.json`` and ``config.toml`` (as dicts)."""
+    summary = summary or {}
+    params = summary.get("params") if isinstance(summary.get("params"), Mapping) else {}
+    primary = dict(summary.get("primary_metrics") or {})
+    best = summary.get("best_metrics") or {}
+    metrics: dict[str, float | None] = {}
+    for task, metric in primary.items():
+        values = best.get(task) if isinstance(best, Mapping) else None
+        metrics[task] = _number(values.get(metric)) if isinstance(values, Mapping) else None
+    total = params.get("total")
+    return RunFacts(
+        path=str(path),
+        name=str(summary.get("name") or (config or {}).get("name") or Path(path).name),
+        status=str(summary.get("status", "")),
+        config=dict(config or {}),
+        primary_metrics=primary,
+        higher_is_better={k: bool(v) for k, v in (summary.get("higher_is_better") or {}).items()},
+        metrics=metrics,
+        best_epoch=_int(summary.get("best_epoch"), -1),
+        epochs_done=_int(summary.get("epochs_done"), 0),
+        params_total=_int(total, 0) if _number(total) is not None else None,
+        latency_ms=_number(summary.get("latency_ms")),
+        elapsed_s=_number(summary.get("elapsed_s")),
+        sharing_depth=_int(params.get("sharing_depth"), -1),
+        created=_number(summary.get("created")) or 0.0,
+    )
+
+
+def facts_from_info(info: Any) -> RunFacts:
+    """``RunFacts`` of a ``RunInfo`` (``list_runs``); fields an older core lacks stay unknown."""
+    primary = dict(getattr(info, "primary_metrics", None) or {})
+    metrics: dict[str, float | None] = {}
+    for key, value in (getattr(info, "key_metrics", None) or {}).items():
+        task, _, metric = str(key).partition("/")
+        if not metric:
+            continue
+        primary.setdefault(task, metric)
+        if primary[task] == metric:
+            metrics[task] = _number(value)
+    total = getattr(info, "params_total", None)
+    return RunFacts(
+        path=str(info.path),
+        name=str(getattr(info, "name", "") or Path(info.path).name),
+        status=str(getattr(info, "status", "")),
+        config=dict(getattr(info, "config", None) or {}),
+        primary_metrics=primary,
+        higher_is_better={k: bool(v) for k, v in (getattr(info, "higher_is_better", None) or {}).items()},
+        metrics=metrics,
+        best_epoch=_int(getattr(info, "best_epoch", -1), -1),
+        epochs_done=_int(getattr(info, "epochs_done", 0), 0),
+        params_total=_int(total, 0) if _number(total) else None,
+        latency_ms=_number(getattr(info, "latency_ms", None)),
+        elapsed_s=_number(getattr(info, "elapsed_s", None)),
+        sharing_depth=_int(getattr(info, "sharing_depth", -1), -1),
+        created=_number(getattr(info, "created", 0.0)) or 0.0,
+    )
+
+
+# ----------------------------------------------------------------------------- config diff
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def _flatten_into(out: dict[str, Any], prefix: str, value: Any) -> None:
+    if isinstance(value, Mapping):
+        for key, sub in value.items():
+            _flatten_into(out, f"{prefix}.{key}" if prefix else str(key), sub)
+    else:
+        out[prefix] = _hashable(value)
+
+
+def flatten_config(config: Mapping[str, Any], sharing_depth: int = -1) -> dict[str, Any]:
+    """Dotted keys to plain values: ``{"optim.lr": 0.002, "tasks.scene.kind": ...}``.
+
+    Tasks are keyed by name (their order does not matter); ``"tasks"`` holds the names
+    joined with "+". ``sharing_depth`` >= 0 replaces ``model.sharing_depth`` (so -1,
+    "every stage", equals the number of stages it means).
+    """
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key == "tasks" and isinstance(value, list):
+            names = []
+            for i, task in enumerate(value):
+                if not isinstance(task, Mapping):
+                    out[f"tasks.#{i + 1}"] = _hashable(task)
+                    names.append(f"#{i + 1}")
+                    continue
+                name = str(task.get("name") or f"#{i + 1}")
+                names.append(name)
+                out[f"tasks.{name}.kind"] = task.get("kind", MISSING)
+                for sub, sub_value in task.items():
+                    if sub not in ("name", "kind"):
+                        _flatten_into(out, f"tasks.{name}.{sub}", sub_value)
+            out["tasks"] = "+".join(names)
+        else:
+            _flatten_into(out, str(key), value)
+    if sharing_depth >= 0:
+        out["model.sharing_depth"] = int(sharing_depth)
+    return out
+
+
+def _rank(key: str) -> int:
+    for i, prefix in enumerate(PRIORITY):
+        if key == prefix or (prefix.endswith(".") and key.startswith(prefix)):
+            return i
+    return len(PRIORITY)
+
+
+def _task_of(key: str) -> str | None:
+    if key.startswith("tasks.") and key.count(".") >= 2:
+        return key.split(".")[1]
+    return None
+
+
+def config_differences(flats: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Keys whose values differ between the flattened configs, most telling first.
+
+    A task's own settings count only among the runs that have the task: a run without
+    task "masks" does not make every "masks" setting a difference (``"tasks"`` says it).
+    """
+    keys: dict[str, None] = {}
+    for flat in flats:
+        for key in flat:
+            keys.setdefault(key, None)
+    different = []
+    for key in keys:
+        task = _task_of(key)
+        if task is not None:
+            values = [f.get(key, MISSING) for f in flats if f"tasks.{task}.kind" in f]
+        else:
+            values = [f.get(key, MISSING) for f in flats]
+        if len(set(map(_comparable, values))) > 1:
+            different.append(key)
+    order = {key: i for i, key in enumerate(different)}
+    return sorted(different, key=lambda k: (_rank(k), order[k]))
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def value_text(key: str, value: Any) -> str:
+    """A config value as a cell shows it ("—" when the run lacks the key)."""
+    if value is MISSING:
+        return DASH
+    if key == "model.sharing_depth" and value == -1:
+        return "full"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ", ".join(value_text("", v) if not isinstance(v, tuple) else f"{v[0]}={v[1]}" for v in value)
+    if value == "":
+        return '""'
+    return str(value)
+
+
+def _pretty(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def short_label(key: str, value: Any) -> str:
+    """What one difference says in a run's label: "depth 2", "dwa", "lr 0.001"."""
+    text = value_text(key, value)
+    fmt = LABEL_FORMATS.get(key)
+    if fmt:
+        return fmt.format(text)
+    parts = key.split(".")
+    task = _task_of(key)
+    if task is not None:
+        rest = [p for p in parts[2:] if p != "options"]
+        return f"{task} {_pretty(' '.join(rest))} {text}"
+    if key.startswith("weighting.params."):
+        return f"{_pretty(parts[-1])} {text}"
+    return f"{_pretty(parts[-1])} {text}"
+
+
+def column_title(key: str) -> str:
+    """The heading of a config-difference column ("Sharing depth", "masks: Loss weight")."""
+    if key == "tasks":
+        return "Tasks"
+    parts = key.split(".")
+    task = _task_of(key)
+    if task is not None:
+        if parts[2] == "options":
+            return f"{task}: {_pretty('.'.join(parts[3:]))}"
+        return f"{task}: {_field_label('tasks[0].' + '.'.join(parts[2:])).split(': ', 1)[-1]}"
+    if key.startswith("weighting.params."):
+        return f"Weighting: {_pretty('.'.join(parts[2:]))}"
+    return _field_label(key)
+
+
+def _field_label(path: str) -> str:
+    try:  # torch-free; an older config module may lack field_label
+        from workbench.config import field_label
+
+        label = field_label(path)
+    except Exception:
+        label = ""
+    return label or _pretty(path.split(".")[-1]).capitalize()
+
+
+# ----------------------------------------------------------------------------- labels
+
+_STAMP = re.compile(r"(\d{8})-(\d{2})(\d{2})(\d{2})(?:-(\d+))?$")
+
+
+def folder_suffixes(folders: Sequence[str]) -> list[str]:
+    """What tells run folders of one experiment apart: their start time ("14:37:37")."""
+    out = []
+    for folder in folders:
+        m = _STAMP.search(folder)
+        if m is None:
+            out.append(folder)
+            continue
+        text = f"{m.group(2)}:{m.group(3)}:{m.group(4)}"
+        out.append(text + (f" #{m.group(5)}" if m.group(5) else ""))
+    if len(set(out)) != len(out):  # runs on different days at the same time of day
+        out = [
+            f"{m.group(1)[4:6]}-{m.group(1)[6:]} {s}" if (m := _STAMP.search(f)) else s
+            for f, s in zip(folders, out, strict=True)
+        ]
+    if len(set(out)) != len(out):
+        return list(folders)
+    return out
+
+
+def _flats(facts: Sequence[RunFacts]) -> list[dict[str, Any]]:
+    return [flatten_config(f.config, f.sharing_depth) for f in facts]
+
+
+def run_labels(facts: Sequence[RunFacts], max_parts: int = 2) -> list[str]:
+    """Unique short labels that say what differs between the runs ("depth 2 · dwa").
+
+    The most telling differences come first (``PRIORITY``); settings that do not change
+    what is learned (device, loader workers, ...) only when nothing else differs; runs
+    with the same config are told apart by their start time. One run: its name.
+    """
+    if not facts:
+        return []
+    if len(facts) == 1:
+        return [facts[0].name or facts[0].folder]
+    flats = _flats(facts)
+    diffs = config_differences(flats)
+    main = [k for k in diffs if k not in INCIDENTAL]
+    extra = [k for k in diffs if k in INCIDENTAL]
+
+    def join(keys: list[str], flat: Mapping[str, Any]) -> str:
+        return " · ".join(short_label(k, flat.get(k, MISSING)) for k in keys)
+
+    for keys in (main[:max_parts], main, main + extra):
+        labels = [join(keys, flat) for flat in flats]
+        if all(labels) and len(set(labels)) == len(labels):
+            return labels
+    labels = [join(main[:max_parts], flat) for flat in flats]
+    suffixes = folder_suffixes([f.folder for f in facts])
+    return [f"{label} · {s}" if label else s for label, s in zip(labels, suffixes, strict=True)]
+
+
+def distinguishing_names(facts: Sequence[RunFacts]) -> list[str]:
+    """Names for a list of runs: the experiment name, plus what differs among runs of that name."""
+    names = [f.name or f.folder for f in facts]
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        groups.setdefault(name, []).append(i)
+    out = list(names)
+    for name, members in groups.items():
+        if len(members) < 2:
+            continue
+        labels = run_labels([facts[i] for i in members])
+        for i, label in zip(members, labels, strict=True):
+            out[i] = f"{name} · {label}"
+    return out
+
+
+# ----------------------------------------------------------------------------- table
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: ``better`` is "higher", "lower" or "" (no best value marked)."""
+
+    key: str
+    title: str
+    better: str = ""
+    tip: str = ""
+    kind: str = "text"  # text, metric, epoch, params, ms, seconds, config
+
+
+@dataclass
+class CompareTable:
+    columns: list[Column]
+    rows: list[list[Any]]  # raw values; None: unknown
+    labels: list[str]
+    facts: list[RunFacts]
+
+    def column(self, key: str) -> int:
+        for i, c in enumerate(self.columns):
+            if c.key == key:
+                return i
+        raise KeyError(key)
+
+    def value(self, row: int, key: str) -> Any:
+        return self.rows[row][self.column(key)]
+
+    def best_rows(self, column: int) -> set[int]:
+        """Rows holding the best value of ``column`` (empty when it has no "better" or no spread)."""
+        better = self.columns[column].better
+        if not better:
+            return set()
+        values = {i: _number(r[column]) for i, r in enumerate(self.rows)}
+        values = {i: v for i, v in values.items() if v is not None}
+        if len(values) < 2 or len(set(values.values())) < 2:
+            return set()
+        target = max(values.values()) if better == "higher" else min(values.values())
+        return {i for i, v in values.items() if v == target}
+
+    def text(self, row: int, column: int) -> str:
+        """The cell as shown: numbers rounded, times as h:mm:ss, unknown as "—"."""
+        col = self.columns[column]
+        value = self.rows[row][column]
+        if col.kind == "config":
+            return value_text(col.key.split(":", 1)[1], value)
+        if value is None or value == "":
+            return DASH
+        if col.kind == "metric":
+            return f"{value:.3f}" if abs(value) < 1000 else f"{value:.4g}"
+        if col.kind == "epoch":
+            done = self.facts[row].epochs_done
+            return f"{value} of {done}" if done else str(value)
+        if col.kind == "params":
+            return human_count(value)
+        if col.kind == "ms":
+            return f"{value:.3g} ms"
+        if col.kind == "seconds":
+            return format_seconds(value)
+        return str(value)
+
+    def csv_value(self, row: int, column: int) -> str:
+        col = self.columns[column]
+        value = self.rows[row][column]
+        if col.kind == "config":
+            text = value_text(col.key.split(":", 1)[1], value)
+            return "" if text == DASH else text
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            return repr(value)
+        return str(value)
+
+    def to_csv(self) -> str:
+        """Raw values (full precision, seconds, 1-based best epoch) with a header row, plus the folder."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow([c.title for c in self.columns] + ["Folder"])
+        for r in range(len(self.rows)):
+            writer.writerow([self.csv_value(r, c) for c in range(len(self.columns))] + [self.facts[r].path])
+        return buf.getvalue()
+
+    def write_csv(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_csv(), encoding="utf-8")
+
+
+def human_count(n: float) -> str:
+    """1318436 -> "1.32M", 66820 -> "66.8k", 820 -> "820"."""
+    n = float(n)
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            v = n / size
+            return f"{v:.3g}{unit}" if v < 1000 else f"{v:.0f}{unit}"
+    return f"{n:.0f}"
+
+
+def format_seconds(seconds: float) -> str:
+    """266.4 -> "4:26", 3723 -> "1:02:03"."""
+    total = int(round(float(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _metric_columns(facts: Iterable[RunFacts]) -> list[Column]:
+    seen: dict[tuple[str, str], Column] = {}
+    for f in facts:
+        for task, metric in f.primary_metrics.items():
+            if (task, metric) in seen:
+                continue
+            higher = f.higher_is_better.get(task, True)
+            direction = "higher" if higher else "lower"
+            seen[(task, metric)] = Column(
+                key=f"metric:{task}/{metric}",
+                title=f"{task} {metric}",
+                better=direction,
+                tip=f"{task}/{metric} at the run's best epoch ({direction} is better)",
+                kind="metric",
+            )
+    return list(seen.values())
+
+
+def compare_table(facts: Sequence[RunFacts], labels: Sequence[str] | None = None) -> CompareTable:
+    """The comparison of ``facts``, one row per run (see the module docstring)."""
+    facts = list(facts)
+    labels = list(labels) if labels is not None else run_labels(facts)
+    metric_cols = _metric_columns(facts)
+    flats = _flats(facts)
+    diffs = config_differences(flats) if len(facts) > 1 else []
+    columns = [
+        Column("run", "Run", tip="what differs between the runs (or the run's name)"),
+        Column("status", "Status"),
+        *metric_cols,
+        Column("best_epoch", "Best epoch", tip="the epoch the metrics are from (1-based)", kind="epoch"),
+        Column("params", "Parameters", "lower", "parameters of the whole multi-task model", "params"),
+        Column("latency", "Latency", "lower", "inference time per image (batch 1)", "ms"),
+        Column("wall", "Wall time", "lower", "training time, validation included", "seconds"),
+        *(Column(f"config:{k}", column_title(k), tip=k, kind="config") for k in diffs),
+    ]
+    rows = []
+    for f, label, flat in zip(facts, labels, flats, strict=True):
+        row: list[Any] = [label, f.status]
+        for col in metric_cols:
+            task, metric = col.key.split(":", 1)[1].split("/", 1)
+            row.append(f.metrics.get(task) if f.primary_metrics.get(task) == metric else None)
+        row += [
+            f.best_epoch + 1 if f.best_epoch >= 0 else None,
+            f.params_total,
+            f.latency_ms,
+            f.elapsed_s,
+        ]
+        row += [flat.get(k, MISSING) for k in diffs]
+        rows.append(row)
+    return CompareTable(columns, rows, labels, facts)
