@@ -240,7 +240,7 @@ def test_segmentation_head_and_perfect_metrics() -> None:
     metrics = task.make_metrics()
     metrics.update(perfect, targets)
     result = metrics.compute()
-    assert result == {"miou": pytest.approx(1.0), "pixel_acc": pytest.approx(1.0)}
+    assert result == {"miou": pytest.approx(1.0), "miou_fg": pytest.approx(1.0), "pixel_acc": pytest.approx(1.0)}
     decoded = task.decode(perfect)
     items = task.target_items(targets, 3)
     assert len(decoded) == 4 and len(items) == 3
@@ -302,6 +302,9 @@ def test_detection_handles_images_without_objects() -> None:
     preds = task.decode(out)
     assert all(len(p["scores"]) <= 5 for p in preds)
     metrics = task.make_metrics()
-    assert metrics.compute() == dict.fromkeys(Detection.metric_names, 0.0)
+    assert metrics.compute() == dict.fromkeys(Detection.metric_names)  # nothing seen: undefined
+    metrics.update(out, empty)
+    assert metrics.compute() == dict.fromkeys(Detection.metric_names)  # no object in the truth: undefined
+    metrics = task.make_metrics()
     metrics.update(out, targets)
     assert all(0.0 <= v <= 1.0 for v in metrics.compute().values())

@@ -60,11 +60,11 @@ def test_pretrained_fails_fast_and_clearly(tmp_path, monkeypatch):
         build_backbone("resnet18", pretrained="imagenet")
     with pytest.raises(WeightsUnavailable, match="no ImageNet weights"):
         build_backbone("small_cnn", pretrained="imagenet")
-    with pytest.raises(WeightsUnavailable, match="file not found"):
+    with pytest.raises(WeightsUnavailable, match="no file at"):
         build_backbone("resnet18", pretrained="file", weights_file=str(tmp_path / "none.pth"))
     corrupt = tmp_path / "corrupt.pth"
     corrupt.write_bytes(b"not a checkpoint")
-    with pytest.raises(WeightsUnavailable, match="cannot load"):
+    with pytest.raises(WeightsUnavailable, match="not a PyTorch tensor file, or it is corrupt"):
         build_backbone("resnet18", pretrained="file", weights_file=str(corrupt))
 
 

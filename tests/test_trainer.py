@@ -20,7 +20,7 @@ from workbench.training.events import (
     SamplesReady,
     StepEnded,
 )
-from workbench.training.run_store import RunStore, event_to_record, list_runs
+from workbench.training.run_store import RunStore, list_runs
 from workbench.training.trainer import Trainer, load_checkpoint
 
 
@@ -140,7 +140,6 @@ def _emit_raising(trainer):
 
     def emit(event):
         if isinstance(event, StepEnded):
-            trainer.store.append_metrics(event_to_record(event))
             for s in trainer.subscribers:
                 s(event)
             return

@@ -22,6 +22,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     t.add_argument("--epochs", type=int, help="override train.epochs")
     t.add_argument("--time-limit", type=float, help="stop cleanly after this many seconds")
+    t.add_argument(
+        "--init-from",
+        metavar="CHECKPOINT",
+        help="start from the weights of a checkpoint or weights file (where names and shapes match)",
+    )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("eval", help="re-evaluate a run's checkpoint on its validation set")
@@ -29,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", choices=["best", "last"], default="best")
     e.add_argument("--device")
 
-    r = sub.add_parser("resume", help="continue a stopped or killed run from its last checkpoint")
+    r = sub.add_parser(
+        "resume",
+        help="continue a stopped or killed run from its last checkpoint (from the start if it had none)",
+    )
     r.add_argument("run_dir")
     r.add_argument("--device")
     r.add_argument("--quiet", action="store_true")
@@ -50,11 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # one clear line instead of a traceback
         from workbench.config import ConfigError
+        from workbench.training.trainer import describe_error
 
         if isinstance(exc, ConfigError):
             print(f"error: config: {exc}", file=sys.stderr)
             return 2
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {describe_error(exc)}", file=sys.stderr)
         return 1
 
 
@@ -79,6 +88,9 @@ def _load(path: str | None):
 
 def _train(args: argparse.Namespace) -> int:
     from workbench.config import validate_experiment
+    from workbench.data import build_dataset
+    from workbench.training.experiment import effective_data_config
+    from workbench.training.preflight import preflight
     from workbench.training.run_store import RunStore
 
     cfg = _load(args.config)
@@ -89,16 +101,22 @@ def _train(args: argparse.Namespace) -> int:
     if args.time_limit is not None:
         cfg.train.time_limit_s = args.time_limit
     validate_experiment(cfg)
+    # What the model cannot train is refused before a run folder exists.
+    data = effective_data_config(cfg)
+    preflight(cfg, len(build_dataset(data, "train")), build_dataset(data, "val").info)
+    if args.init_from and not Path(args.init_from).is_file():
+        print(f"error: --init-from: no file at {args.init_from}", file=sys.stderr)
+        return 2
     store = RunStore.create(args.out, cfg.name)
-    return _run_trainer(cfg, store, resume=False, quiet=args.quiet)
+    return _run_trainer(cfg, store, resume=False, quiet=args.quiet, init_from=args.init_from)
 
 
 def _resume(args: argparse.Namespace) -> int:
     from workbench.training.run_store import RunStore
 
     store = RunStore(args.run_dir)
-    if not store.last_checkpoint.exists():
-        print(f"error: {store.path} has no checkpoint to resume from", file=sys.stderr)
+    if not store.path.is_dir() or not store.config_path.is_file():
+        print(f"error: {store.path} is not a run directory (no config.toml)", file=sys.stderr)
         return 1
     cfg = store.read_config()
     if args.device:
@@ -106,7 +124,13 @@ def _resume(args: argparse.Namespace) -> int:
     return _run_trainer(cfg, store, resume=True, quiet=args.quiet)
 
 
-def _run_trainer(cfg, store, resume: bool, quiet: bool) -> int:
+# Signals that end a headless run the way Ctrl-C does: stop after this step, keep a checkpoint.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _run_trainer(cfg, store, resume: bool, quiet: bool, init_from: str | None = None) -> int:
     from workbench.cli_progress import ProgressPrinter
     from workbench.training.control import RunControl
     from workbench.training.trainer import Trainer
@@ -114,17 +138,19 @@ def _run_trainer(cfg, store, resume: bool, quiet: bool) -> int:
     control = RunControl()
     printer = ProgressPrinter(enabled=not quiet)
 
-    def on_sigint(signum: int, frame: Any) -> None:
+    def on_signal(signum: int, frame: Any) -> None:
         if control.stop_requested:
-            raise KeyboardInterrupt
-        print("\nstopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
+            raise KeyboardInterrupt  # the trainer marks the run "interrupted" on its way out
+        name = signal.Signals(signum).name
+        print(f"\n{name}: stopping after this step (again to abort)...", file=sys.stderr)
         control.request_stop()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     try:
-        summary = Trainer(cfg, store, control, [printer], resume=resume).run()
+        summary = Trainer(cfg, store, control, [printer], resume=resume, init_from=init_from).run()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         printer.close()
     status = summary.get("status")
     print(f"run directory: {store.path}")
@@ -132,41 +158,52 @@ def _run_trainer(cfg, store, resume: bool, quiet: bool) -> int:
         print(f"error: run failed: {summary.get('error', 'unknown error')}", file=sys.stderr)
         return 1
     for task, metrics in summary.get("final_metrics", {}).items():
-        print(f"  {task}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        print(f"  {task}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in metrics.items()))
     if status == "stopped":
         print(f"stopped; continue with: workbench resume {store.path}")
     return 0
 
 
+def _fmt(value: Any) -> str:
+    return "undefined" if value is None else f"{value:.4f}"
+
+
 def _eval(args: argparse.Namespace) -> int:
     import torch
 
+    from workbench.training.checkpoint import load_checkpoint, load_model_state
     from workbench.training.device import Precision, resolve_device
     from workbench.training.evaluation import evaluate
     from workbench.training.experiment import build_experiment
     from workbench.training.run_store import RunStore
-    from workbench.training.trainer import load_checkpoint
 
     store = RunStore(args.run_dir)
+    if not store.path.is_dir() or not store.config_path.is_file():
+        print(f"error: {store.path} is not a run directory (no config.toml)", file=sys.stderr)
+        return 1
     cfg = store.read_config()
     path = store.best_checkpoint if args.checkpoint == "best" else store.last_checkpoint
-    if not path.exists():
-        print(f"error: {path} does not exist", file=sys.stderr)
-        return 1
+    checkpoint = load_checkpoint(path, "best" if args.checkpoint == "best" else "last")
     device = resolve_device(args.device or cfg.train.device)
     exp = build_experiment(cfg, with_data=False)
-    exp.model.load_state_dict(load_checkpoint(path)["model"])
+    load_model_state(exp.model, checkpoint["model"], path)
     model = exp.model.to(device)
     if cfg.model.channels_last:
         model = model.to(memory_format=torch.channels_last)
     precision = Precision(device, cfg.train.amp)
-    losses, metrics, _ = evaluate(model, exp.tasks, exp.val_set, cfg.train.batch_size, device, precision, 0)
-    result = {"checkpoint": str(path), "val_losses": losses, "val_metrics": metrics}
+    result = evaluate(model, exp.tasks, exp.val_set, cfg.train.batch_size, device, precision, 0)
     from workbench.fsutil import atomic_write_json
 
-    atomic_write_json(store.path / f"eval_{args.checkpoint}.json", result)
-    for task, values in metrics.items():
-        print(f"{task}: loss {losses[task]:.4f}, " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
+    # Only this file is written: a failed or repeated eval never touches the run's status.
+    atomic_write_json(
+        store.path / f"eval_{args.checkpoint}.json",
+        {"checkpoint": str(path), "val_losses": result.losses, "val_metrics": result.metrics},
+    )
+    for task, values in result.metrics.items():
+        print(
+            f"{task}: loss {_fmt(result.losses[task])}, "
+            + ", ".join(f"{k} {_fmt(v)}" for k, v in values.items())
+        )
     return 0
 
 
@@ -175,7 +212,9 @@ def _config(args: argparse.Namespace) -> int:
 
     text = config_to_toml(default_experiment())
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        from workbench.fsutil import atomic_write_text
+
+        atomic_write_text(Path(args.out), text)
     else:
         sys.stdout.write(text)
     return 0

@@ -1,39 +1,130 @@
-"""Atomic file writes: write a temp file beside the target, then rename over it."""
+"""File writes that never leave a half-written file, and JSON that stays standard.
+
+``atomic_write`` writes a temp file beside the target, then renames it over the target;
+the temp file gets the same permissions as any file the user creates (umask applied), so a
+run directory's files do not differ in mode by how they were written. A failure to write
+is a ``SaveFailed`` that names the file and the operating system's reason in one line.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+TEMP_SUFFIX = ".tmp"
+
+
+class SaveFailed(OSError):
+    """A file could not be written: ``str()`` is one line naming the file and the reason."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+def os_reason(exc: BaseException) -> str:
+    """The operating system's words for an error ("No space left on device"), one line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()
+
 
 def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
     """Call ``write(fileobj)`` on a temp file and rename it to ``path`` once complete.
 
-    A crash mid-write leaves the previous file untouched.
+    A crash mid-write leaves the previous file untouched (a kill may leave a ``.NAME.*.tmp``
+    file beside it, which ``remove_temp_files`` cleans up).
+
+    Raises:
+        SaveFailed: the folder or file cannot be written (disk full, file-size limit,
+            folder removed, no permission ...).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, SaveFailed):
+            raise SaveFailed(path, os_reason(exc)) from exc
         raise
+
+
+def remove_temp_files(folder: Path) -> list[Path]:
+    """Delete temp files left by ``atomic_write`` in ``folder`` and its sub-folders (a kill
+    mid-write leaves them). Only for a folder no other process is writing to."""
+    removed = []
+    if not Path(folder).is_dir():
+        return removed
+    for tmp in Path(folder).rglob(f".*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda fh: fh.write(text), mode="w")
 
 
+def json_safe(obj: Any, nulled: list[str] | None = None, where: str = "") -> Any:
+    """``obj`` with every non-finite float replaced by None (JSON ``null``).
+
+    Standard JSON has no NaN or Infinity. The paths of replaced values are appended to
+    ``nulled`` so the writer can say why a value is missing.
+    """
+    if isinstance(obj, float) and not math.isfinite(obj):
+        if nulled is not None:
+            nulled.append(where or "(value)")
+        return None
+    if isinstance(obj, dict):
+        return {k: json_safe(v, nulled, f"{where}.{k}" if where else str(k)) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v, nulled, f"{where}[{i}]") for i, v in enumerate(obj)]
+    return obj
+
+
+def dumps_json_line(obj: Any) -> str:
+    """One line of strict JSON (non-finite floats become null)."""
+    return json.dumps(json_safe(obj), allow_nan=False)
+
+
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=True) + "\n")
+    """Write strict JSON atomically; non-finite floats become null (see ``json_safe``).
+
+    When ``obj`` is a dict and a value had to be nulled, the key ``NULLED_KEY`` lists where,
+    so a reader can tell "not finite" from "undefined".
+    """
+    nulled: list[str] = []
+    data = json_safe(obj, nulled)
+    if nulled and isinstance(data, dict):
+        data[NULLED_KEY] = sorted(set(data.get(NULLED_KEY) or []) | set(nulled))
+    atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+NULLED_KEY = "null_because_not_finite"

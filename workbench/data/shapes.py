@@ -186,9 +186,10 @@ class ShapesDataset:
             raise ValueError(f"unknown split {split!r}; choose 'train' or 'val'")
         if not 1 <= options.num_classes <= len(CLASS_NAMES):
             raise ValueError(f"num_classes must be in 1..{len(CLASS_NAMES)}, got {options.num_classes}")
-        if options.min_objects < 1 or options.max_objects < options.min_objects:
+        if options.min_objects < 0 or options.max_objects < max(1, options.min_objects):
             raise ValueError(
-                f"need 1 <= min_objects <= max_objects, got {options.min_objects}..{options.max_objects}"
+                f"need 0 <= min_objects <= max_objects and max_objects >= 1, got "
+                f"{options.min_objects}..{options.max_objects}"
             )
         self.options = options
         self.split = split
@@ -238,7 +239,9 @@ class ShapesDataset:
         hi_px = max(lo_px, int(round(o.max_size * S)))
         hi_px = min(hi_px, S)
         classes = [int(rnd() * C) for _ in range(n)]
-        if n == 1:
+        if n == 0:
+            sizes = []
+        elif n == 1:
             sizes = [lo_px + int(rnd() * (hi_px - lo_px + 1))]
         else:
             first_lo = min(hi_px, max(lo_px, math.ceil(lo_px * LARGEST_RATIO)))
@@ -321,14 +324,16 @@ class ShapesDataset:
             labels[j] = cls
         presence = np.zeros(C, np.float32)
         presence[labels] = 1.0
-        largest = order.index(0)
+        # An empty scene has no largest object: no scene class and no largest box
+        # (those tasks skip the image; see ``collate``'s per-sample ``has`` masks).
+        empty = not placed
         return {
             "image": img,
-            "scene_class": int(placed[0][0]),
+            "scene_class": None if empty else int(placed[0][0]),
             "presence": presence,
             "boxes": boxes,
             "labels": labels,
-            "largest_box": boxes[largest].copy(),
+            "largest_box": None if empty else boxes[order.index(0)].copy(),
             "mask": mask,
             "count": len(order),
         }

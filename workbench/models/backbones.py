@@ -148,18 +148,21 @@ def imagenet_available(name: str) -> bool:
 
 
 def _load_state(path: Path, what: str) -> dict[str, torch.Tensor]:
+    from workbench.safe_load import LoadError, safe_torch_load
+
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise WeightsUnavailable(f"{what}: file not found: {path}") from None
-    except Exception as exc:  # corrupt file, pickled objects refused by weights_only, ...
-        raise WeightsUnavailable(f"{what}: cannot load {path}: {exc}") from exc
+        state = safe_torch_load(path)
+    except LoadError as exc:
+        raise WeightsUnavailable(f"{what}: {exc}") from None
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
     if not isinstance(state, dict):
         raise WeightsUnavailable(f"{what}: {path} holds no state dict")
-    return {k.removeprefix("module."): v for k, v in state.items()}
+    tensors = {k.removeprefix("module."): v for k, v in state.items() if isinstance(k, str) and torch.is_tensor(v)}
+    if not tensors:
+        raise WeightsUnavailable(f"{what}: {path} holds no tensors")
+    return tensors
 
 
 def _apply_state(model: nn.Module, state: dict[str, torch.Tensor], what: str, path: Path) -> None:

@@ -15,19 +15,57 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.config import ConfigError, from_dict
-from workbench.data.base import DataInfo
+from workbench.config import from_dict, validate_fields
+from workbench.data.base import DataInfo, subset_targets
 from workbench.tasks.drawing import DrawSpec
 
 
 class TaskMetrics:
-    """Accumulates one task's validation metrics over batches (torchmetrics inside)."""
+    """Accumulates one task's validation metrics over batches (torchmetrics inside).
+
+    ``update`` receives only samples that have the task's target. ``compute`` returns a
+    float per metric, or None where the metric is undefined on what it saw (no labelled
+    sample, or no class present). It never returns NaN.
+
+    Convention for every per-class (macro) average, as COCO does for mAP: a class enters
+    the mean only when it occurs in the validation ground truth; classes absent from it are
+    left out, whatever was predicted for them (false positives of such a class still cost
+    the classes they were confused with). Micro metrics (accuracy, pixel accuracy) count
+    every labelled sample or pixel.
+    """
 
     def update(self, output: Any, targets: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def compute(self) -> dict[str, float]:
+    def compute(self) -> dict[str, float | None]:
         raise NotImplementedError
+
+
+def mean_over_present(per_class: torch.Tensor, support: torch.Tensor) -> float | None:
+    """Mean of ``per_class`` (C,) over classes with ``support`` > 0; None when none has."""
+    present = support.to(per_class.device) > 0
+    if not bool(present.any()):
+        return None
+    return float(per_class[present].float().mean())
+
+
+def _batch_size(output: Any) -> int:
+    if isinstance(output, dict):
+        return int(next(iter(output.values())).shape[0])
+    return int(output.shape[0])
+
+
+def select(output: Any, keep: torch.Tensor) -> Any:
+    """The rows of a head's output (a tensor or a dict of tensors) where ``keep`` is True."""
+    if isinstance(output, dict):
+        return {k: v[keep.to(v.device)] for k, v in output.items()}
+    return output[keep.to(output.device)]
+
+
+def zero_loss(output: Any) -> torch.Tensor:
+    """A zero loss still connected to the head's output (a batch with no labelled sample)."""
+    tensors = output.values() if isinstance(output, dict) else [output]
+    return sum(t.float().sum() for t in tensors) * 0.0
 
 
 class TaskKind:
@@ -37,6 +75,7 @@ class TaskKind:
     description: ClassVar[str] = ""
     target_key: ClassVar[str]  # which dataset target this kind learns
     metric_names: ClassVar[tuple[str, ...]]
+    metric_labels: ClassVar[dict[str, str]] = {}  # metric name -> label in tables and plots
     primary_metric: ClassVar[str]
     higher_is_better: ClassVar[bool] = True
 
@@ -54,6 +93,7 @@ class TaskKind:
     @classmethod
     def parse_options(cls, options: dict[str, Any], path: str) -> Any:
         opts = from_dict(cls.Options, options, path)
+        validate_fields(opts, path)  # limits declared as field metadata (``setting``)
         opts.validate(path)
         return opts
 
@@ -64,6 +104,39 @@ class TaskKind:
     @classmethod
     def supported_by(cls, data: DataInfo) -> bool:
         return cls.target_key in data.target_keys
+
+    @classmethod
+    def metric_label(cls, name: str) -> str:
+        return cls.metric_labels.get(name, name)
+
+    # -- partial labels: samples without this task's target are left out
+    def present(self, targets: dict[str, Any]) -> torch.Tensor | None:
+        """Bool (B,) of the samples that have this task's target; None when all have it."""
+        has = targets.get("has", {}).get(self.target_key)
+        if has is None or bool(has.all()):
+            return None
+        return has
+
+    def masked_loss(self, output: Any, targets: dict[str, Any]) -> tuple[torch.Tensor, int]:
+        """(mean loss over the labelled samples, their number); a zero loss when there are none."""
+        keep = self.present(targets)
+        if keep is None:
+            return self.loss(output, targets), _batch_size(output)
+        count = int(keep.sum())
+        if count == 0:
+            return zero_loss(output), 0
+        return self.loss(select(output, keep), subset_targets(targets, keep)), count
+
+    def masked_update(self, metrics: TaskMetrics, output: Any, targets: dict[str, Any]) -> int:
+        """Update ``metrics`` with the labelled samples only; returns how many there were."""
+        keep = self.present(targets)
+        if keep is None:
+            metrics.update(output, targets)
+            return _batch_size(output)
+        count = int(keep.sum())
+        if count:
+            metrics.update(select(output, keep), subset_targets(targets, keep))
+        return count
 
     # -- model side
     def build_head(self, channels: list[int], strides: list[int]) -> nn.Module:
@@ -96,8 +169,3 @@ class TaskKind:
     def class_name(self, class_id: int) -> str:
         names = self.data.class_names
         return names[class_id] if 0 <= class_id < len(names) else str(class_id)
-
-
-def check_options_range(path: str, name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ConfigError(f"{path}.{name}", f"must be between {low} and {high}, got {value}")

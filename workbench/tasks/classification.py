@@ -10,26 +10,39 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from workbench.tasks.base import TaskKind, TaskMetrics, check_options_range
+from workbench.config import setting
+from workbench.tasks.base import TaskKind, TaskMetrics, mean_over_present
 from workbench.tasks.drawing import DrawSpec, DrawText
 from workbench.tasks.heads import PooledHead
 from workbench.tasks.registry import TASK_KINDS
 
 
 class _ClassificationMetrics(TaskMetrics):
+    """Accuracy over all labelled images; macro-F1 over the classes present in the truth."""
+
     def __init__(self, num_classes: int) -> None:
         self.accuracy = MulticlassAccuracy(num_classes=num_classes, average="micro")
-        self.f1 = MulticlassF1Score(num_classes=num_classes, average="macro")
+        self.f1 = MulticlassF1Score(num_classes=num_classes, average="none")
+        self.support = torch.zeros(num_classes, dtype=torch.long)
+        self.seen = 0
 
     def update(self, output: torch.Tensor, targets: dict[str, Any]) -> None:
         self.accuracy = self.accuracy.to(output.device)
         self.f1 = self.f1.to(output.device)
         preds = output.argmax(dim=1)
-        self.accuracy.update(preds, targets["scene_class"])
-        self.f1.update(preds, targets["scene_class"])
+        truth = targets["scene_class"]
+        self.accuracy.update(preds, truth)
+        self.f1.update(preds, truth)
+        self.support += torch.bincount(truth.cpu(), minlength=len(self.support))
+        self.seen += len(truth)
 
-    def compute(self) -> dict[str, float]:
-        return {"accuracy": float(self.accuracy.compute()), "f1": float(self.f1.compute())}
+    def compute(self) -> dict[str, float | None]:
+        if not self.seen:
+            return {"accuracy": None, "f1": None}
+        return {
+            "accuracy": float(self.accuracy.compute()),
+            "f1": mean_over_present(self.f1.compute(), self.support),
+        }
 
 
 @TASK_KINDS.register("classification")
@@ -38,17 +51,20 @@ class Classification(TaskKind):
     description = "class of the scene (its largest object)"
     target_key = "scene_class"
     metric_names = ("accuracy", "f1")
+    metric_labels = {"accuracy": "accuracy", "f1": "macro-F1"}
     primary_metric = "accuracy"
     higher_is_better = True
 
     @dataclass
     class Options(TaskKind.Options):
-        label_smoothing: float = 0.0
-        hidden: int = 256
-
-        def validate(self, path: str) -> None:
-            check_options_range(path, "label_smoothing", self.label_smoothing, 0.0, 0.5)
-            check_options_range(path, "hidden", self.hidden, 8, 4096)
+        label_smoothing: float = setting(
+            0.0,
+            "Label smoothing",
+            "Share of the target probability spread over the other classes.",
+            ge=0.0,
+            le=0.5,
+        )
+        hidden: int = setting(256, "Hidden units", "Width of the head's hidden layer.", ge=8, le=4096)
 
     def build_head(self, channels: list[int], strides: list[int]) -> torch.nn.Module:
         return PooledHead(channels[-1], self.data.num_classes, self.options.hidden, self.dropout)
@@ -70,6 +86,7 @@ class Classification(TaskKind):
         return [{"label": np.int64(v)} for v in labels]
 
     def draw(self, prediction, target, score_threshold: float = 0.3) -> DrawSpec:
+        prediction, target = prediction or None, target or None  # {} = not labelled
         texts = []
         wrong = False
         if prediction is not None:

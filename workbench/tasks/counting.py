@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torchmetrics import MeanAbsoluteError, MeanMetric
 
-from workbench.tasks.base import TaskKind, TaskMetrics, check_options_range
+from workbench.config import setting
+from workbench.tasks.base import TaskKind, TaskMetrics
 from workbench.tasks.drawing import DrawSpec, DrawText
 from workbench.tasks.heads import PooledHead
 from workbench.tasks.registry import TASK_KINDS
@@ -20,6 +21,7 @@ class _CountingMetrics(TaskMetrics):
     def __init__(self) -> None:
         self.mae = MeanAbsoluteError()
         self.exact = MeanMetric()
+        self.seen = 0
 
     def update(self, output: torch.Tensor, targets: dict[str, Any]) -> None:
         self.mae = self.mae.to(output.device)
@@ -27,8 +29,11 @@ class _CountingMetrics(TaskMetrics):
         pred = output.float().squeeze(1)
         self.mae.update(pred, targets["count"])
         self.exact.update((pred.round() == targets["count"]).float())
+        self.seen += len(pred)
 
-    def compute(self) -> dict[str, float]:
+    def compute(self) -> dict[str, float | None]:
+        if not self.seen:
+            return {"mae": None, "exact": None}
         return {"mae": float(self.mae.compute()), "exact": float(self.exact.compute())}
 
 
@@ -38,22 +43,14 @@ class Counting(TaskKind):
     description = "number of objects"
     target_key = "count"
     metric_names = ("mae", "exact")
+    metric_labels = {"mae": "MAE", "exact": "exact-count rate"}
     primary_metric = "mae"
     higher_is_better = False
 
     @dataclass
     class Options(TaskKind.Options):
-        loss: str = "huber"  # huber | l1 | mse
-        hidden: int = 256
-
-        def validate(self, path: str) -> None:
-            from workbench.config import ConfigError
-
-            if self.loss not in ("huber", "l1", "mse"):
-                raise ConfigError(
-                    f"{path}.loss", f"{self.loss!r} is not allowed; choose one of: huber, l1, mse"
-                )
-            check_options_range(path, "hidden", self.hidden, 8, 4096)
+        loss: str = setting("huber", "Loss", "Regression loss of the count.", choices=("huber", "l1", "mse"))
+        hidden: int = setting(256, "Hidden units", "Width of the head's hidden layer.", ge=8, le=4096)
 
     def build_head(self, channels: list[int], strides: list[int]) -> torch.nn.Module:
         return PooledHead(channels[-1], 1, self.options.hidden, self.dropout)
@@ -77,6 +74,7 @@ class Counting(TaskKind):
         return [{"count": np.float32(v)} for v in targets["count"][:count].cpu().numpy()]
 
     def draw(self, prediction, target, score_threshold: float = 0.3) -> DrawSpec:
+        prediction, target = prediction or None, target or None  # {} = not labelled
         wrong = False
         text = f"{self.name}:"
         if prediction is not None:

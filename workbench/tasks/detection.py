@@ -25,7 +25,8 @@ from torch import nn
 from torchmetrics.detection import MeanAveragePrecision
 from torchvision.ops import batched_nms, box_iou
 
-from workbench.tasks.base import TaskKind, TaskMetrics, check_options_range
+from workbench.config import setting
+from workbench.tasks.base import TaskKind, TaskMetrics
 from workbench.tasks.drawing import DrawBox, DrawSpec, class_colour
 from workbench.tasks.fusion import FeatureFusion
 from workbench.tasks.registry import TASK_KINDS
@@ -171,12 +172,16 @@ class _DetectionMetrics(TaskMetrics):
         self.map.update(preds, truth)
         self.updated = True
 
-    def compute(self) -> dict[str, float]:
+    def compute(self) -> dict[str, float | None]:
         if not self.updated:
-            return dict.fromkeys(Detection.metric_names, 0.0)
+            return dict.fromkeys(Detection.metric_names)
         result = self.map.compute()
-        # torchmetrics reports -1 where a value is undefined (no ground truth): report 0.
-        return {name: max(float(result[name]), 0.0) for name in Detection.metric_names}
+        # pycocotools averages over the classes with ground truth (the TaskMetrics
+        # convention) and gives -1 when no image has an object: undefined, None.
+        return {
+            name: (None if float(result[name]) < 0 else float(result[name]))
+            for name in Detection.metric_names
+        }
 
 
 # ------------------------------------------------------------------------------------ kind
@@ -188,25 +193,26 @@ class Detection(TaskKind):
     description = "boxes and classes of all objects (CenterNet-style heatmap head)"
     target_key = "boxes"
     metric_names = ("map_50", "map", "mar_100")
+    metric_labels = {"map_50": "mAP@0.5", "map": "mAP@[.5:.95]", "mar_100": "mAR@100"}
     primary_metric = "map_50"
     higher_is_better = True
 
     @dataclass
     class Options(TaskKind.Options):
-        max_detections: int = 50
-        score_threshold: float = 0.3  # boxes drawn in the sample view; metrics keep all top-K
-        heatmap_weight: float = 1.0
-        size_weight: float = 1.0  # sizes are regressed as log(cells), so ~1 is balanced
-        offset_weight: float = 1.0
-        head_width: int = 64
-
-        def validate(self, path: str) -> None:
-            check_options_range(path, "max_detections", self.max_detections, 1, 1000)
-            check_options_range(path, "score_threshold", self.score_threshold, 0.0, 1.0)
-            check_options_range(path, "heatmap_weight", self.heatmap_weight, 0.0, 100.0)
-            check_options_range(path, "size_weight", self.size_weight, 0.0, 100.0)
-            check_options_range(path, "offset_weight", self.offset_weight, 0.0, 100.0)
-            check_options_range(path, "head_width", self.head_width, 8, 512)
+        max_detections: int = setting(50, "Max detections", "Boxes kept per image.", ge=1, le=1000)
+        # Boxes drawn in the sample view; the metrics keep all top-K boxes.
+        score_threshold: float = setting(
+            0.3, "Score threshold", "Boxes below this score are not drawn.", ge=0.0, le=1.0
+        )
+        heatmap_weight: float = setting(
+            1.0, "Heatmap weight", "Weight of the centre focal loss.", ge=0.0, le=100.0
+        )
+        # Sizes are regressed as log(cells), so about 1 is balanced.
+        size_weight: float = setting(1.0, "Size weight", "Weight of the box size L1 loss.", ge=0.0, le=100.0)
+        offset_weight: float = setting(
+            1.0, "Offset weight", "Weight of the centre offset L1 loss.", ge=0.0, le=100.0
+        )
+        head_width: int = setting(64, "Head width", "Channels of the fused stride-4 map.", ge=8, le=512)
 
     def build_head(self, channels: list[int], strides: list[int]) -> nn.Module:
         return DetectionHead(channels, strides, self.data.num_classes, self.options.head_width, self.dropout)
@@ -308,6 +314,7 @@ class Detection(TaskKind):
         highest IoU (>= 0.5), preferring one of the same class. Unmatched truth is "missed",
         an unmatched prediction a "false positive", a match of another class "wrong class".
         """
+        prediction, target = prediction or None, target or None  # {} = not labelled
         threshold = self.options.score_threshold if score_threshold is None else score_threshold
         pred_boxes = np.zeros((0, 4), np.float32)
         pred_scores = np.zeros(0, np.float32)

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torchmetrics import MeanMetric
 from torchvision.ops import box_convert, box_iou, generalized_box_iou_loss
 
-from workbench.tasks.base import TaskKind, TaskMetrics, check_options_range
+from workbench.config import setting
+from workbench.tasks.base import TaskKind, TaskMetrics
 from workbench.tasks.drawing import DrawBox, DrawSpec, class_colour
 from workbench.tasks.heads import PooledHead
 from workbench.tasks.registry import TASK_KINDS
@@ -27,6 +28,7 @@ class _LocalizationMetrics(TaskMetrics):
         self.size = size
         self.iou = MeanMetric()
         self.hit = MeanMetric()
+        self.seen = 0
 
     def update(self, output: torch.Tensor, targets: dict[str, Any]) -> None:
         self.iou = self.iou.to(output.device)
@@ -35,8 +37,11 @@ class _LocalizationMetrics(TaskMetrics):
         iou = _pairwise_iou(boxes, targets["largest_box"])
         self.iou.update(iou)
         self.hit.update((iou >= 0.5).float())
+        self.seen += len(iou)
 
-    def compute(self) -> dict[str, float]:
+    def compute(self) -> dict[str, float | None]:
+        if not self.seen:
+            return {"miou": None, "acc50": None}
         return {"miou": float(self.iou.compute()), "acc50": float(self.hit.compute())}
 
 
@@ -46,19 +51,19 @@ class Localization(TaskKind):
     description = "box of the largest object"
     target_key = "largest_box"
     metric_names = ("miou", "acc50")
+    metric_labels = {"miou": "mean IoU", "acc50": "IoU>=0.5 rate"}
     primary_metric = "miou"
     higher_is_better = True
 
     @dataclass
     class Options(TaskKind.Options):
-        giou_weight: float = 1.0
-        l1_weight: float = 5.0
-        hidden: int = 256
-
-        def validate(self, path: str) -> None:
-            check_options_range(path, "giou_weight", self.giou_weight, 0.0, 100.0)
-            check_options_range(path, "l1_weight", self.l1_weight, 0.0, 100.0)
-            check_options_range(path, "hidden", self.hidden, 8, 4096)
+        giou_weight: float = setting(
+            1.0, "GIoU weight", "Weight of the generalised IoU loss.", ge=0.0, le=100.0
+        )
+        l1_weight: float = setting(
+            5.0, "L1 weight", "Weight of the L1 loss on normalised boxes.", ge=0.0, le=100.0
+        )
+        hidden: int = setting(256, "Hidden units", "Width of the head's hidden layer.", ge=8, le=4096)
 
     def build_head(self, channels: list[int], strides: list[int]) -> torch.nn.Module:
         return PooledHead(channels[-1], 4, self.options.hidden, self.dropout)
@@ -86,6 +91,7 @@ class Localization(TaskKind):
         return [{"box": b.astype(np.float32)} for b in targets["largest_box"][:count].cpu().numpy()]
 
     def draw(self, prediction, target, score_threshold: float = 0.3) -> DrawSpec:
+        prediction, target = prediction or None, target or None  # {} = not labelled
         boxes = []
         wrong = False
         colour = class_colour(len(self.data.class_names))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,16 +11,20 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.classification import MultilabelAveragePrecision, MultilabelF1Score
 
-from workbench.tasks.base import TaskKind, TaskMetrics, check_options_range
+from workbench.config import setting
+from workbench.tasks.base import TaskKind, TaskMetrics, mean_over_present
 from workbench.tasks.drawing import DrawSpec, DrawText
 from workbench.tasks.heads import PooledHead
 from workbench.tasks.registry import TASK_KINDS
 
 
 class _MultilabelMetrics(TaskMetrics):
+    """mAP and macro-F1 over the classes present in at least one validation image."""
+
     def __init__(self, num_labels: int, threshold: float) -> None:
-        self.map = MultilabelAveragePrecision(num_labels=num_labels, average="macro")
-        self.f1 = MultilabelF1Score(num_labels=num_labels, average="macro", threshold=threshold)
+        self.map = MultilabelAveragePrecision(num_labels=num_labels, average="none")
+        self.f1 = MultilabelF1Score(num_labels=num_labels, average="none", threshold=threshold)
+        self.support = torch.zeros(num_labels, dtype=torch.long)
 
     def update(self, output: torch.Tensor, targets: dict[str, Any]) -> None:
         self.map = self.map.to(output.device)
@@ -28,9 +33,18 @@ class _MultilabelMetrics(TaskMetrics):
         truth = targets["presence"].long()
         self.map.update(probs, truth)
         self.f1.update(probs, truth)
+        self.support += truth.sum(dim=0).cpu()
 
-    def compute(self) -> dict[str, float]:
-        return {"map": float(self.map.compute()), "f1": float(self.f1.compute())}
+    def compute(self) -> dict[str, float | None]:
+        if not bool((self.support > 0).any()):
+            return {"map": None, "f1": None}
+        with warnings.catch_warnings():  # torchmetrics warns about the absent classes we leave out
+            warnings.simplefilter("ignore", UserWarning)
+            ap = torch.nan_to_num(self.map.compute(), nan=0.0)
+        return {
+            "map": mean_over_present(ap, self.support),
+            "f1": mean_over_present(self.f1.compute(), self.support),
+        }
 
 
 @TASK_KINDS.register("multilabel")
@@ -39,17 +53,16 @@ class Multilabel(TaskKind):
     description = "which classes are present"
     target_key = "presence"
     metric_names = ("map", "f1")
+    metric_labels = {"map": "mAP", "f1": "macro-F1"}
     primary_metric = "map"
     higher_is_better = True
 
     @dataclass
     class Options(TaskKind.Options):
-        threshold: float = 0.5
-        hidden: int = 256
-
-        def validate(self, path: str) -> None:
-            check_options_range(path, "threshold", self.threshold, 0.01, 0.99)
-            check_options_range(path, "hidden", self.hidden, 8, 4096)
+        threshold: float = setting(
+            0.5, "Threshold", "Probability above which a class counts as present (F1).", ge=0.01, le=0.99
+        )
+        hidden: int = setting(256, "Hidden units", "Width of the head's hidden layer.", ge=8, le=4096)
 
     def build_head(self, channels: list[int], strides: list[int]) -> torch.nn.Module:
         return PooledHead(channels[-1], self.data.num_classes, self.options.hidden, self.dropout)
@@ -68,6 +81,7 @@ class Multilabel(TaskKind):
         return [{"presence": p.astype(np.float32)} for p in targets["presence"][:count].cpu().numpy()]
 
     def draw(self, prediction, target, score_threshold: float = 0.3) -> DrawSpec:
+        prediction, target = prediction or None, target or None  # {} = not labelled
         thr = self.options.threshold
         texts = []
         wrong = False

@@ -16,7 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardIndex
 
-from workbench.tasks.base import TaskKind, TaskMetrics, check_options_range
+from workbench.config import setting
+from workbench.data.base import IGNORE_INDEX
+from workbench.tasks.base import TaskKind, TaskMetrics, mean_over_present
 from workbench.tasks.drawing import DrawMask, DrawSpec, DrawText, class_colour
 from workbench.tasks.fusion import FeatureFusion
 from workbench.tasks.registry import TASK_KINDS
@@ -50,9 +52,14 @@ def _match_size(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class _SegmentationMetrics(TaskMetrics):
+    """Per-class IoU from torchmetrics, averaged over the classes present in the truth:
+    ``miou`` with the background class (Pascal VOC's mIoU), ``miou_fg`` without it;
+    pixel accuracy over all labelled pixels. ``IGNORE_INDEX`` pixels count nowhere."""
+
     def __init__(self, classes: int) -> None:
-        self.iou = MulticlassJaccardIndex(num_classes=classes, average="macro")
-        self.accuracy = MulticlassAccuracy(num_classes=classes, average="micro")
+        self.iou = MulticlassJaccardIndex(num_classes=classes, average="none", ignore_index=IGNORE_INDEX)
+        self.accuracy = MulticlassAccuracy(num_classes=classes, average="micro", ignore_index=IGNORE_INDEX)
+        self.support = torch.zeros(classes, dtype=torch.long)
 
     def update(self, output: torch.Tensor, targets: dict[str, Any]) -> None:
         self.iou = self.iou.to(output.device)
@@ -61,9 +68,20 @@ class _SegmentationMetrics(TaskMetrics):
         preds = _match_size(output.detach(), mask).argmax(dim=1)
         self.iou.update(preds, mask)
         self.accuracy.update(preds, mask)
+        labelled = mask[mask != IGNORE_INDEX]
+        self.support += torch.bincount(labelled.flatten().cpu(), minlength=len(self.support))[
+            : len(self.support)
+        ]
 
-    def compute(self) -> dict[str, float]:
-        return {"miou": float(self.iou.compute()), "pixel_acc": float(self.accuracy.compute())}
+    def compute(self) -> dict[str, float | None]:
+        if not int(self.support.sum()):
+            return {"miou": None, "miou_fg": None, "pixel_acc": None}
+        per_class = self.iou.compute()
+        return {
+            "miou": mean_over_present(per_class, self.support),
+            "miou_fg": mean_over_present(per_class[1:], self.support[1:]),
+            "pixel_acc": float(self.accuracy.compute()),
+        }
 
 
 @TASK_KINDS.register("segmentation")
@@ -71,20 +89,27 @@ class Segmentation(TaskKind):
     kind = "segmentation"
     description = "class of every pixel (background or an object class)"
     target_key = "mask"
-    metric_names = ("miou", "pixel_acc")
+    metric_names = ("miou", "miou_fg", "pixel_acc")
+    metric_labels = {
+        "miou": "mIoU incl. background",
+        "miou_fg": "mIoU foreground",
+        "pixel_acc": "pixel accuracy",
+    }
     primary_metric = "miou"
     higher_is_better = True
 
     @dataclass
     class Options(TaskKind.Options):
-        head_width: int = 64
+        head_width: int = setting(64, "Head width", "Channels of the fused stride-4 map.", ge=8, le=512)
         # An image is flagged as an error when, over the pixels that are an object in the
         # truth or in the prediction, fewer than this fraction have the right class.
-        error_threshold: float = 0.7
-
-        def validate(self, path: str) -> None:
-            check_options_range(path, "head_width", self.head_width, 8, 512)
-            check_options_range(path, "error_threshold", self.error_threshold, 0.0, 1.0)
+        error_threshold: float = setting(
+            0.7,
+            "Error threshold",
+            "Object-pixel accuracy below which a sample is shown as an error.",
+            ge=0.0,
+            le=1.0,
+        )
 
     @property
     def num_outputs(self) -> int:
@@ -100,7 +125,7 @@ class Segmentation(TaskKind):
 
     def loss(self, output: torch.Tensor, targets: dict[str, Any]) -> torch.Tensor:
         mask = targets["mask"].long()
-        return F.cross_entropy(_match_size(output.float(), mask), mask)
+        return F.cross_entropy(_match_size(output.float(), mask), mask, ignore_index=IGNORE_INDEX)
 
     def make_metrics(self) -> TaskMetrics:
         return _SegmentationMetrics(self.num_outputs)
@@ -115,7 +140,10 @@ class Segmentation(TaskKind):
 
     @staticmethod
     def agreement(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-        """(pixel accuracy, accuracy over pixels that are an object in truth or prediction)."""
+        """(pixel accuracy, accuracy over pixels that are an object in truth or prediction),
+        both over labelled pixels (``IGNORE_INDEX`` in the truth is left out)."""
+        labelled = truth != IGNORE_INDEX
+        pred, truth = pred[labelled], truth[labelled]
         right = pred == truth
         objects = (pred > 0) | (truth > 0)
         pixel_acc = float(right.mean()) if right.size else 1.0
@@ -123,6 +151,7 @@ class Segmentation(TaskKind):
         return pixel_acc, object_acc
 
     def draw(self, prediction, target, score_threshold: float | None = None) -> DrawSpec:
+        prediction, target = prediction or None, target or None  # {} = not labelled
         colours = self.colours()
         masks = []
         texts = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,60 @@ def needed_targets(tasks: list[TaskKind]) -> frozenset[str]:
     return frozenset(keys)
 
 
+@dataclass
+class Validation:
+    """What one validation pass measured.
+
+    ``losses[task]`` is the mean loss over the images that have the task's target (None
+    when none has); ``metrics[task][name]`` a float or None (undefined, see TaskMetrics);
+    ``samples`` the first ``num_samples`` images with targets and predictions, or None.
+    """
+
+    losses: dict[str, float | None]
+    metrics: dict[str, dict[str, float | None]]
+    samples: SamplesReady | None
+
+
+class _SampleCollector:
+    """Keeps the first ``limit`` validation images with targets and predictions, across batches."""
+
+    def __init__(self, tasks: list[TaskKind], limit: int, epoch: int) -> None:
+        self.tasks, self.limit, self.epoch = tasks, limit, epoch
+        self.images: list[np.ndarray] = []
+        self.targets: dict[str, list[dict[str, np.ndarray]]] = {t.name: [] for t in tasks}
+        self.predictions: dict[str, list[dict[str, np.ndarray]]] = {t.name: [] for t in tasks}
+        self.count = 0
+
+    @property
+    def full(self) -> bool:
+        return self.count >= self.limit
+
+    def add(self, images: torch.Tensor, targets: dict[str, Any], outputs: dict[str, Any]) -> None:
+        k = min(self.limit - self.count, len(images))
+        if k <= 0:
+            return
+        self.images.append(images[:k].permute(0, 2, 3, 1).contiguous().cpu().numpy().astype(np.uint8))
+        for t in self.tasks:
+            items = t.target_items(targets, k) if t.target_key in targets else [{} for _ in range(k)]
+            has = targets.get("has", {}).get(t.target_key)
+            if has is not None:  # unlabelled images get an empty target (drawn without truth)
+                flags = has[:k].tolist()
+                items = [item if ok else {} for item, ok in zip(items, flags, strict=True)]
+            self.targets[t.name].extend(items)
+            self.predictions[t.name].extend(t.decode(_first(outputs[t.name], k)))
+        self.count += k
+
+    def result(self) -> SamplesReady | None:
+        if not self.count:
+            return None
+        return SamplesReady(
+            epoch=self.epoch,
+            images=np.concatenate(self.images),
+            targets=self.targets,
+            predictions=self.predictions,
+        )
+
+
 @torch.no_grad()
 def evaluate(
     model: torch.nn.Module,
@@ -32,39 +88,47 @@ def evaluate(
     precision: Precision,
     num_samples: int = 16,
     epoch: int = 0,
-) -> tuple[dict[str, float], dict[str, dict[str, float]], SamplesReady | None]:
-    """Mean loss and metrics per task over ``dataset``; predictions on its first images."""
+    should_stop: Callable[[], bool] | None = None,
+    tick: Callable[[], None] | None = None,
+) -> Validation | None:
+    """Mean loss and metrics per task over ``dataset``; predictions on its first images.
+
+    ``should_stop`` is polled between batches: when it returns True the pass ends and
+    the result is None. ``tick`` is called after every batch (a heartbeat).
+    """
     was_training = model.training
     model.eval()
-    keys = needed_targets(tasks)
-    metrics = {t.name: t.make_metrics() for t in tasks}
-    loss_sums = {t.name: 0.0 for t in tasks}
-    seen = 0
-    samples = None
-    n = len(dataset)
-    for start in range(0, n, batch_size):
-        indices = range(start, min(n, start + batch_size))
-        images, targets = collate([dataset.sample(i) for i in indices], keys)
-        images = images.to(device)
-        targets = move_targets(targets, device)
-        with precision.autocast():
-            outputs = model(images)
-            losses = {t.name: t.loss(outputs[t.name], targets) for t in tasks}
-        for t in tasks:
-            loss_sums[t.name] += float(losses[t.name]) * len(indices)
-            metrics[t.name].update(outputs[t.name], targets)
-        seen += len(indices)
-        if samples is None and num_samples:
-            k = min(num_samples, len(indices))
-            samples = SamplesReady(
-                epoch=epoch,
-                images=images[:k].permute(0, 2, 3, 1).contiguous().cpu().numpy().astype(np.uint8),
-                targets={t.name: t.target_items(targets, k) for t in tasks},
-                predictions={t.name: t.decode(_first(outputs[t.name], k)) for t in tasks},
-            )
-    model.train(was_training)
-    val_losses = {name: s / max(1, seen) for name, s in loss_sums.items()}
-    return val_losses, {name: m.compute() for name, m in metrics.items()}, samples
+    try:
+        keys = needed_targets(tasks)
+        metrics = {t.name: t.make_metrics() for t in tasks}
+        loss_sums = {t.name: 0.0 for t in tasks}
+        counts = {t.name: 0 for t in tasks}
+        collector = _SampleCollector(tasks, num_samples, epoch)
+        n = len(dataset)
+        for start in range(0, n, batch_size):
+            if should_stop is not None and should_stop():
+                return None
+            indices = range(start, min(n, start + batch_size))
+            images, targets = collate([dataset.sample(i) for i in indices], keys)
+            images = images.to(device)
+            targets = move_targets(targets, device)
+            with precision.autocast():
+                outputs = model(images)
+                losses = {t.name: t.masked_loss(outputs[t.name], targets) for t in tasks}
+            for t in tasks:
+                loss, count = losses[t.name]
+                if count:
+                    loss_sums[t.name] += float(loss) * count
+                    counts[t.name] += count
+                t.masked_update(metrics[t.name], outputs[t.name], targets)
+            if not collector.full:
+                collector.add(images, targets, outputs)
+            if tick is not None:
+                tick()
+    finally:
+        model.train(was_training)
+    val_losses = {name: (s / counts[name] if counts[name] else None) for name, s in loss_sums.items()}
+    return Validation(val_losses, {name: m.compute() for name, m in metrics.items()}, collector.result())
 
 
 def _first(output: Any, k: int) -> Any:

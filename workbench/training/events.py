@@ -23,6 +23,10 @@ class RunStarted:
     epochs: int
     start_epoch: int = 0
     start_step: int = 0  # global step the run (re)starts from
+    # On resume: config fields changed since the checkpoint that a resume allows, as
+    # "train.epochs: 9 -> 12"; and a note such as "restarted from the beginning".
+    changes: tuple[str, ...] = ()
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,13 @@ class StepEnded:
     steps_per_epoch: int
     losses: dict[str, float]  # raw per-task training loss
     weights: dict[str, float]  # weight the method gave each task
-    total_loss: float
+    total_loss: float  # weighted_loss + regulariser: what was backpropagated
     lr: float
     images_per_s: float
     eta_s: float  # seconds left for the whole run
+    weighted_loss: float = 0.0  # sum of weight_i * loss_i
+    regulariser: float = 0.0  # the method's extra term (uncertainty: 0.5 * sum s_i; may be < 0)
+    elapsed_s: float = 0.0  # training wall seconds since the run started, across resumes
 
 
 @dataclass(frozen=True)
@@ -44,10 +51,14 @@ class EpochEnded:
     epoch: int
     global_step: int
     train_losses: dict[str, float]  # epoch mean per task
-    val_losses: dict[str, float]
-    val_metrics: dict[str, dict[str, float]]  # task -> metric -> value
+    val_losses: dict[str, float | None]  # None: no validation image has the task's target
+    # task -> metric -> value; None where the metric is undefined on this validation set
+    # (e.g. mAP when no image has an object), never NaN.
+    val_metrics: dict[str, dict[str, float | None]]
     is_best: bool
     seconds: float
+    elapsed_s: float = 0.0  # training wall seconds since the run started, across resumes
+    best_epoch: int = -1  # 0-based best epoch so far (by the monitored metric)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The run directory: the source of truth for a run, live or finished.
+"""The run directory: the source of truth for a run, live or finished. Torch-free.
 
 Layout (``SCHEMA_VERSION`` 1)::
 
@@ -7,30 +7,49 @@ Layout (``SCHEMA_VERSION`` 1)::
       summary.json         schema_version, status, device, params, best/final metrics, latency
       metrics.jsonl        append-only: one JSON object per step / epoch (see event_to_record)
       samples/epoch_NNN.npz  validation images with targets and predictions
-      checkpoints/last.pt  model, optimiser, scheduler, weighting, RNG state, position
+      checkpoints/last.pt  model, optimiser, weighting, RNG state, position, config
       checkpoints/best.pt  weights of the best epoch by the early-stopping / primary metric
+      .lock                pid and heartbeat of the process training it (see run_lock)
 
-Every file but metrics.jsonl is written atomically (temp file + rename); a reader of
-metrics.jsonl skips a half-written last line.
+Every file but metrics.jsonl is written atomically (temp file + rename). At the end of an
+epoch the trainer writes the epoch line, samples, ``best.pt``, then ``last.pt`` (the commit
+point), then the summary; a resume drops log lines past its checkpoint, so after a kill the
+log, both checkpoints and the summary agree again. All JSON is strict (no NaN/Infinity).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomllib
 
 from workbench.config import ExperimentConfig, config_to_toml, load_config
-from workbench.fsutil import atomic_write, atomic_write_json, atomic_write_text
+from workbench.fsutil import (
+    SaveFailed,
+    atomic_write,
+    atomic_write_json,
+    atomic_write_text,
+    dumps_json_line,
+    os_reason,
+    remove_temp_files,
+)
 from workbench.training.events import EpochEnded, SamplesReady, StepEnded
+from workbench.training.run_lock import lock_is_live, read_lock
 
 SCHEMA_VERSION = 1
-STATUSES = ("created", "running", "paused", "finished", "stopped", "failed")
+STATUSES = ("created", "running", "paused", "finished", "stopped", "failed", "interrupted")
+LIVE_STATUSES = ("created", "running", "paused")
+
+
+class SchemaError(ValueError):
+    """summary.json was written by another version of the workbench."""
 
 
 def event_to_record(event: StepEnded | EpochEnded) -> dict[str, Any]:
@@ -44,8 +63,11 @@ def event_to_record(event: StepEnded | EpochEnded) -> dict[str, Any]:
             "losses": event.losses,
             "weights": event.weights,
             "total_loss": event.total_loss,
+            "weighted_loss": event.weighted_loss,
+            "regulariser": event.regulariser,
             "lr": event.lr,
             "images_per_s": event.images_per_s,
+            "elapsed_s": event.elapsed_s,
             "time": time.time(),
         }
     return {
@@ -56,55 +78,84 @@ def event_to_record(event: StepEnded | EpochEnded) -> dict[str, Any]:
         "val_losses": event.val_losses,
         "val_metrics": event.val_metrics,
         "is_best": event.is_best,
+        "best_epoch": event.best_epoch,
         "seconds": event.seconds,
+        "elapsed_s": event.elapsed_s,
         "time": time.time(),
     }
 
 
 def record_to_event(record: dict[str, Any], steps_per_epoch: int = 0) -> StepEnded | EpochEnded | None:
-    """Inverse of ``event_to_record`` so a run on disk replays through the live code path."""
-    kind = record.get("type")
-    if kind == "step":
-        return StepEnded(
-            epoch=record["epoch"],
-            step=record["step"],
-            global_step=record["global_step"],
-            steps_per_epoch=steps_per_epoch,
-            losses=record["losses"],
-            weights=record["weights"],
-            total_loss=record["total_loss"],
-            lr=record["lr"],
-            images_per_s=record["images_per_s"],
-            eta_s=0.0,
-        )
-    if kind == "epoch":
-        return EpochEnded(
-            epoch=record["epoch"],
-            global_step=record["global_step"],
-            train_losses=record["train_losses"],
-            val_losses=record["val_losses"],
-            val_metrics=record["val_metrics"],
-            is_best=record["is_best"],
-            seconds=record["seconds"],
-        )
+    """Inverse of ``event_to_record`` so a run on disk replays through the live code path.
+
+    Records written by older versions lack the newer keys (defaults fill them in); a
+    malformed record gives None rather than an exception.
+    """
+    try:
+        kind = record.get("type")
+        if kind == "step":
+            total = float(record["total_loss"])
+            regulariser = float(record.get("regulariser", 0.0))
+            return StepEnded(
+                epoch=int(record["epoch"]),
+                step=int(record["step"]),
+                global_step=int(record["global_step"]),
+                steps_per_epoch=steps_per_epoch,
+                losses=dict(record["losses"]),
+                weights=dict(record["weights"]),
+                total_loss=total,
+                lr=float(record["lr"]),
+                images_per_s=float(record["images_per_s"]),
+                eta_s=0.0,
+                weighted_loss=float(record.get("weighted_loss", total - regulariser)),
+                regulariser=regulariser,
+                elapsed_s=float(record.get("elapsed_s", 0.0)),
+            )
+        if kind == "epoch":
+            return EpochEnded(
+                epoch=int(record["epoch"]),
+                global_step=int(record["global_step"]),
+                train_losses=dict(record["train_losses"]),
+                val_losses=dict(record["val_losses"]),
+                val_metrics={k: dict(v) for k, v in record["val_metrics"].items()},
+                is_best=bool(record["is_best"]),
+                seconds=float(record["seconds"]),
+                elapsed_s=float(record.get("elapsed_s", 0.0)),
+                best_epoch=int(record.get("best_epoch", -1)),
+            )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
     return None
 
 
 class RunStore:
-    """Reads and writes one run directory."""
+    """Reads and writes one run directory. Every write failure is a ``SaveFailed``."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._metrics_fh: io.TextIOBase | None = None
+        self.skipped_lines = 0  # metrics.jsonl lines the last read_metrics could not use
 
     # -- creation
     @classmethod
     def create(cls, runs_root: str | Path, name: str) -> RunStore:
-        """Make a new, uniquely named run directory under ``runs_root``."""
+        """Make a new, uniquely named run directory directly under ``runs_root``.
+
+        Raises:
+            SaveFailed: ``runs_root`` is a file or cannot be created, or ``name`` would
+                place the run outside it.
+        """
         root = Path(runs_root)
-        root.mkdir(parents=True, exist_ok=True)
+        if root.exists() and not root.is_dir():
+            raise SaveFailed(root, "it is a file, not a folder; choose a folder for the runs")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SaveFailed(root, os_reason(exc)) from exc
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = f"{name}-{stamp}"
+        if Path(base).name != base or base.startswith("."):
+            raise SaveFailed(root / base, "the experiment name is not a plain file name")
         path = root / base
         n = 1
         while True:
@@ -114,6 +165,10 @@ class RunStore:
             except FileExistsError:
                 n += 1
                 path = root / f"{base}-{n}"
+            except OSError as exc:
+                raise SaveFailed(path, os_reason(exc)) from exc
+        if path.resolve().parent != root.resolve():
+            raise SaveFailed(path, "outside the runs folder")
         return cls(path)
 
     @property
@@ -147,12 +202,23 @@ class RunStore:
     def exists(self) -> bool:
         return self.summary_path.exists() or self.config_path.exists()
 
+    def remove_temp_files(self) -> list[Path]:
+        """Delete temp files a killed writer left (call only while holding the run's lock)."""
+        return remove_temp_files(self.path)
+
     # -- config
     def write_config(self, cfg: ExperimentConfig) -> None:
         atomic_write_text(self.config_path, config_to_toml(cfg))
 
     def read_config(self) -> ExperimentConfig:
         return load_config(self.config_path)
+
+    def read_config_dict(self) -> dict[str, Any]:
+        """config.toml as a plain dict without validation ({} when unreadable)."""
+        try:
+            return tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return {}
 
     # -- summary
     def write_summary(self, summary: dict[str, Any]) -> dict[str, Any]:
@@ -161,16 +227,26 @@ class RunStore:
         return data
 
     def read_summary(self) -> dict[str, Any]:
+        """summary.json as a dict ({} when there is none).
+
+        Raises:
+            SchemaError: written by another schema version (never overwrite it).
+            ValueError: unreadable or not a JSON object.
+        """
         try:
-            data = json.loads(self.summary_path.read_text(encoding="utf-8"))
+            data = json.loads(self.summary_path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
             return {}
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{self.summary_path} is unreadable: {exc}") from exc
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{self.summary_path} is unreadable: {os_reason(exc)}") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"{self.summary_path} is not a JSON object")
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise ValueError(
-                f"{self.summary_path} has schema version {version}; this workbench reads {SCHEMA_VERSION}"
+            newer = isinstance(version, int) and version > SCHEMA_VERSION
+            raise SchemaError(
+                f"{self.summary_path} has schema version {version}; this workbench reads version "
+                f"{SCHEMA_VERSION}" + ("; use a newer workbench for this run" if newer else "")
             )
         return data
 
@@ -180,35 +256,71 @@ class RunStore:
         data.update(changes)
         return self.write_summary(data)
 
+    def effective_status(self, summary: dict[str, Any] | None = None) -> str:
+        """The summary's status, or "interrupted" when it says running/paused but no live
+        process holds the run's lock (killed without a chance to say so)."""
+        s = self.read_summary() if summary is None else summary
+        status = s.get("status", "unknown")
+        if status in LIVE_STATUSES and not lock_is_live(read_lock(self.path)):
+            return "interrupted"
+        return status
+
     # -- metrics log
     def append_metrics(self, record: dict[str, Any]) -> None:
-        if self._metrics_fh is None:
-            self._metrics_fh = open(self.metrics_path, "a", encoding="utf-8")  # noqa: SIM115
-        self._metrics_fh.write(json.dumps(record) + "\n")
-        self._metrics_fh.flush()
+        line = dumps_json_line(record) + "\n"
+        try:
+            if self._metrics_fh is None:
+                self._metrics_fh = open(self.metrics_path, "a", encoding="utf-8")  # noqa: SIM115
+            self._metrics_fh.write(line)
+            self._metrics_fh.flush()
+        except OSError as exc:
+            self.close()
+            raise SaveFailed(self.metrics_path, os_reason(exc)) from exc
 
-    def truncate_metrics_after(self, global_step: int) -> None:
-        """Drop records past ``global_step`` (used on resume so the log has no repeats)."""
-        keep = [r for r in self.read_metrics() if r.get("global_step", 0) <= global_step]
+    def truncate_metrics_after(self, global_step: int, epochs_done: int | None = None) -> None:
+        """Keep only what a checkpoint at ``global_step`` with ``epochs_done`` finished
+        epochs has seen: step lines up to that step and epoch lines of finished epochs.
+        Used on resume so the log has no repeats and no line the checkpoint lacks."""
+
+        def keep(r: dict[str, Any]) -> bool:
+            if r.get("type") == "epoch" and epochs_done is not None:
+                return int(r.get("epoch", 0)) < epochs_done
+            return int(r.get("global_step", 0)) <= global_step
+
+        records = [r for r in self.read_metrics() if keep(r)]
         self.close()
-        atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep))
+        atomic_write_text(self.metrics_path, "".join(dumps_json_line(r) + "\n" for r in records))
 
     def read_metrics(self) -> list[dict[str, Any]]:
+        """Every usable record of metrics.jsonl, in order. Lines that are not UTF-8 JSON
+        objects with a "type" (a line being written right now, damage) are skipped and
+        counted in ``skipped_lines``."""
         records: list[dict[str, Any]] = []
+        self.skipped_lines = 0
         try:
-            lines = self.metrics_path.read_text(encoding="utf-8").splitlines()
+            raw = self.metrics_path.read_bytes()
         except FileNotFoundError:
             return records
-        for line in lines:
+        except OSError:
+            return records
+        for line in raw.splitlines():
+            if not line.strip():
+                continue
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line being written right now
+                record = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                self.skipped_lines += 1
+                continue
+            if not isinstance(record, dict) or record.get("type") not in ("step", "epoch"):
+                self.skipped_lines += 1
+                continue
+            records.append(record)
         return records
 
     def close(self) -> None:
         if self._metrics_fh is not None:
-            self._metrics_fh.close()
+            with contextlib.suppress(OSError):
+                self._metrics_fh.close()
             self._metrics_fh = None
 
     # -- samples
@@ -240,6 +352,12 @@ class RunStore:
                 continue
         return sorted(epochs)
 
+    def remove_samples_from(self, epoch: int) -> None:
+        """Delete sample files of ``epoch`` and later (a restart or a rewound resume)."""
+        for e in self.sample_epochs():
+            if e >= epoch:
+                (self.samples_dir / f"epoch_{e:03d}.npz").unlink(missing_ok=True)
+
     def load_samples(self, epoch: int) -> SamplesReady:
         path = self.samples_dir / f"epoch_{epoch:03d}.npz"
         with np.load(path, allow_pickle=False) as data:
@@ -257,48 +375,99 @@ class RunStore:
 
 @dataclass(frozen=True)
 class RunInfo:
-    """One line of the runs browser."""
+    """One line of the runs browser (everything read from summary.json and config.toml)."""
 
     path: Path
     name: str
     created: float
-    status: str
+    status: str  # the summary's, or "interrupted" / "unreadable"
     tasks: tuple[str, ...]
-    key_metrics: dict[str, float]  # "task/metric" -> best value
+    key_metrics: dict[str, float | None]  # "task/metric" -> best value (primary metric of each task)
     error: str = ""
+    backbone: str = ""
+    sharing_depth: int = -1  # resolved: hard sharing is the number of stages; -1 unknown
+    num_stages: int = 0
+    weighting: str = ""
+    best_epoch: int = -1  # 0-based; -1 none
+    epochs_done: int = 0
+    params_total: int = 0
+    latency_ms: float | None = None
+    elapsed_s: float | None = None
+    primary_metrics: dict[str, str] = field(default_factory=dict)  # task -> metric name
+    higher_is_better: dict[str, bool] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)  # config.toml as a plain dict
+
+
+def read_run_info(path: Path) -> RunInfo | None:
+    """The RunInfo of one run directory; None when it is not a run."""
+    if not (path / "summary.json").exists():
+        return None
+    store = RunStore(path)
+    try:
+        s = store.read_summary()
+    except ValueError as exc:
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        return RunInfo(path, path.name, mtime, "unreadable", (), {}, str(exc))
+    config = store.read_config_dict()
+    primary = dict(s.get("primary_metrics") or {})
+    best = s.get("best_metrics") or {}
+    key: dict[str, float | None] = {}
+    for task, metric in primary.items():
+        metrics = best.get(task) or {}
+        key[f"{task}/{metric}"] = metrics.get(metric)
+    params = s.get("params") or {}
+    model = config.get("model", {}) if isinstance(config.get("model"), dict) else {}
+    weighting = config.get("weighting", {}) if isinstance(config.get("weighting"), dict) else {}
+    depth = params.get("sharing_depth", model.get("sharing_depth", -1))
+    stages = int(params.get("num_stages", 0) or 0)
+    if depth == -1 and stages:
+        depth = stages
+    try:
+        created = float(s.get("created") or path.stat().st_mtime)
+    except OSError:
+        created = 0.0
+    return RunInfo(
+        path=path,
+        name=str(s.get("name", path.name)),
+        created=created,
+        status=store.effective_status(s),
+        tasks=tuple(s.get("tasks", [])),
+        key_metrics=key,
+        error=str(s.get("error", "")),
+        backbone=str(model.get("backbone", "")),
+        sharing_depth=int(depth) if isinstance(depth, int) else -1,
+        num_stages=stages,
+        weighting=str(weighting.get("method", "")),
+        best_epoch=int(s.get("best_epoch", -1) if s.get("best_epoch") is not None else -1),
+        epochs_done=int(s.get("epochs_done", 0) or 0),
+        params_total=int(params.get("total", 0) or 0),
+        latency_ms=s.get("latency_ms"),
+        elapsed_s=s.get("elapsed_s"),
+        primary_metrics=primary,
+        higher_is_better=dict(s.get("higher_is_better") or {}),
+        config=config,
+    )
 
 
 def list_runs(runs_root: str | Path) -> list[RunInfo]:
-    """Runs under ``runs_root``, newest first; unreadable runs are listed as failed."""
+    """Runs under ``runs_root``, newest first; unreadable runs are listed as such."""
     root = Path(runs_root)
     if not root.is_dir():
         return []
     runs = []
-    for path in root.iterdir():
-        if not (path / "summary.json").exists():
-            continue
-        store = RunStore(path)
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return []
+    for path in entries:
         try:
-            s = store.read_summary()
-        except ValueError as exc:
-            runs.append(RunInfo(path, path.name, path.stat().st_mtime, "unreadable", (), {}, str(exc)))
+            info = read_run_info(path)
+        except OSError:
             continue
-        best = s.get("best_metrics", {})
-        key = {}
-        for task, metrics in best.items():
-            primary = s.get("primary_metrics", {}).get(task)
-            if primary and primary in metrics:
-                key[f"{task}/{primary}"] = metrics[primary]
-        runs.append(
-            RunInfo(
-                path=path,
-                name=s.get("name", path.name),
-                created=s.get("created", path.stat().st_mtime),
-                status=s.get("status", "unknown"),
-                tasks=tuple(s.get("tasks", [])),
-                key_metrics=key,
-                error=s.get("error", ""),
-            )
-        )
+        if info is not None:
+            runs.append(info)
     runs.sort(key=lambda r: r.created, reverse=True)
     return runs

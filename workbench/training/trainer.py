@@ -4,11 +4,21 @@ Resuming is exact on CPU: the checkpoint holds the model, optimiser, weighting s
 torch RNG state and the position (epoch, step) and the epoch's running loss sums; each
 epoch's sample order comes from its own seeded generator, and the data is a function of
 its index, so a resumed run sees the same batches in the same order.
+
+What is on disk always agrees: at the end of an epoch the epoch's log line, its samples
+and ``best.pt`` are written before ``last.pt`` (the commit point) and the summary after
+it; a resume first drops whatever lies beyond its checkpoint (log lines, samples, temp
+files). Nothing non-finite is ever saved: a NaN or infinite loss or metric, in training
+or in validation, stops the run before anything of that epoch is written.
+
+A resume is checked before anything is written: the checkpoint's structure, that its
+tensors fit the model, and that ``config.toml`` changed only in fields a resume allows
+(``resume_check.RESUMABLE_CHANGES``). A refused resume leaves the run as it was.
 """
 
 from __future__ import annotations
 
-import contextlib
+import enum
 import logging
 import time
 import traceback
@@ -20,12 +30,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from workbench.config import ExperimentConfig, to_dict
+from workbench.config import ConfigError, ExperimentConfig, to_dict
 from workbench.data.base import collate, move_targets
-from workbench.fsutil import atomic_write
+from workbench.training.checkpoint import CheckpointError, check_fits, load_checkpoint, save_checkpoint
 from workbench.training.control import RunControl
 from workbench.training.device import Precision, describe_device, resolve_device
-from workbench.training.evaluation import evaluate, measure_latency, needed_targets
+from workbench.training.evaluation import Validation, evaluate, measure_latency, needed_targets
 from workbench.training.events import (
     EpochEnded,
     Paused,
@@ -34,9 +44,13 @@ from workbench.training.events import (
     RunFinished,
     RunStarted,
     RunStopped,
+    SamplesReady,
     StepEnded,
 )
 from workbench.training.experiment import build_experiment, build_optimizer, learning_rate
+from workbench.training.preflight import preflight
+from workbench.training.resume_check import RESUMABLE_CHANGES, describe, split_changes
+from workbench.training.run_lock import RunLock
 from workbench.training.run_store import RunStore, event_to_record
 from workbench.weighting.base import BackwardContext
 
@@ -46,7 +60,17 @@ Subscriber = Callable[[Any], None]
 
 
 class NonFiniteLoss(RuntimeError):
-    pass
+    """A loss or metric became NaN or infinite; the message names the task and where."""
+
+
+class ResumeRefused(RuntimeError):
+    """A resume cannot go on (changed config, nothing left to train); nothing was written."""
+
+
+class StopReason(str, enum.Enum):
+    USER = "stopped by user"
+    TIME_LIMIT = "time limit reached"
+    EARLY = "early stopping"
 
 
 def epoch_order(seed: int, epoch: int, size: int) -> torch.Tensor:
@@ -91,17 +115,64 @@ def iter_batches(
     return iter(loader)
 
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    atomic_write(path, lambda fh: torch.save(state, fh))
+def describe_error(exc: BaseException) -> str:
+    """One line for a failed run: our own errors speak for themselves, others get their type."""
+    from workbench.fsutil import SaveFailed
+    from workbench.models.backbones import WeightsUnavailable
+    from workbench.safe_load import LoadError
+    from workbench.training.device import DeviceUnavailable
+    from workbench.training.run_lock import RunBusy
+
+    if isinstance(exc, ConfigError):
+        text = f"config: {exc}"
+    elif (
+        isinstance(
+            exc,
+            (
+                NonFiniteLoss,
+                ResumeRefused,
+                SaveFailed,
+                LoadError,
+                WeightsUnavailable,
+                DeviceUnavailable,
+                RunBusy,
+            ),
+        )
+        or type(exc).__name__ == "SchemaError"
+    ):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return line if len(line) <= 600 else line[:597] + "..."
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
+def load_matching_weights(model: torch.nn.Module, path: Path) -> tuple[int, int]:
+    """Copy the tensors of a checkpoint or weights file into ``model`` where name and shape
+    match (``--init-from``). Returns (tensors loaded, tensors in the model).
+
+    Raises:
+        CheckpointError: unreadable file, or not one tensor fits.
+    """
+    from workbench.safe_load import LoadError, safe_torch_load
+
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no checkpoint at {path}") from None
-    except Exception as exc:
-        raise RuntimeError(f"checkpoint {path} is unreadable: {exc}") from exc
+        data = safe_torch_load(path)
+    except LoadError as exc:
+        raise CheckpointError(str(exc)) from None
+    state = data.get("model", data) if isinstance(data, dict) else None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} holds no state dict")
+    own = model.state_dict()
+    matched = {
+        k: v
+        for k, v in state.items()
+        if isinstance(k, str) and k in own and torch.is_tensor(v) and v.shape == own[k].shape
+    }
+    if not matched:
+        raise CheckpointError(f"{path}: no tensor matches this model's layers by name and shape")
+    model.load_state_dict(matched, strict=False)
+    return len(matched), len(own)
 
 
 class Trainer:
@@ -112,7 +183,10 @@ class Trainer:
         store: the run directory (``RunStore.create`` for a new run, ``RunStore(path)`` to resume).
         control: stop/pause handle; a new one if omitted.
         subscribers: callables receiving every event, in order.
-        resume: continue from ``store``'s last checkpoint.
+        resume: continue from ``store``'s last checkpoint (from the start when the run
+            ended before its first checkpoint).
+        init_from: for a new run, start from the weights of this checkpoint or weights
+            file where names and shapes match.
     """
 
     def __init__(
@@ -122,13 +196,19 @@ class Trainer:
         control: RunControl | None = None,
         subscribers: list[Subscriber] | None = None,
         resume: bool = False,
+        init_from: str | Path | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.control = control or RunControl()
         self.subscribers = list(subscribers or [])
         self.resume = resume
+        self.init_from = Path(init_from) if init_from else None
         self.summary: dict[str, Any] = {}
+        self.lock = RunLock(store.path)
+        self._wrote = False  # has this run changed anything in its directory yet?
+        self._state: dict[str, Any] | None = None
+        self._position: dict[str, int] | None = None
 
     @classmethod
     def for_run_dir(cls, run_dir: str | Path, **kwargs: Any) -> Trainer:
@@ -136,43 +216,118 @@ class Trainer:
         return cls(store.read_config(), store, resume=True, **kwargs)
 
     def emit(self, event: Any) -> None:
-        if isinstance(event, (StepEnded, EpochEnded)):
-            self.store.append_metrics(event_to_record(event))
+        """Hand ``event`` to every subscriber (logging of steps and epochs is done by the loop)."""
         for subscriber in self.subscribers:
             try:
                 subscriber(event)
             except Exception:  # a broken listener must not kill training
                 log.exception("event subscriber failed on %s", type(event).__name__)
 
+    def _log_and_emit(self, event: StepEnded | EpochEnded) -> None:
+        self.store.append_metrics(event_to_record(event))
+        self.emit(event)
+
     # ------------------------------------------------------------------ entry point
     def run(self) -> dict[str, Any]:
-        """Train to the end, a stop, or a failure. Never raises; returns the summary."""
+        """Train to the end, a stop, or a failure. Never raises an ``Exception``; returns the
+        summary (status "finished", "stopped" or "failed" with a one-line "error").
+
+        A ``BaseException`` (a second Ctrl-C, SystemExit) marks the run "interrupted" and
+        propagates."""
         try:
             return self._run()
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, NonFiniteLoss) else str(exc)
-            origin = traceback.format_exc()
-            try:
-                self.summary = self._write_summary(status="failed", error=error)
-            except Exception:
-                log.exception("could not write the failed summary")
-            self.emit(RunFailed(error=error, origin=origin, summary=self.summary))
-            return self.summary
+            return self._fail(exc)
+        except BaseException:
+            self._mark_interrupted()
+            raise
         finally:
+            self.lock.release()
             self.store.close()
+
+    def _fail(self, exc: Exception) -> dict[str, Any]:
+        error = describe_error(exc)
+        origin = traceback.format_exc()
+        summary = {**self.summary, "status": "failed", "error": error}
+        if self._wrote or not self.resume:
+            try:
+                summary = self._write_summary("failed", self._state, self._position, error=error)
+            except Exception as write_error:  # the folder itself may be gone or full
+                log.warning("could not mark the run failed on disk: %s", describe_error(write_error))
+        self.summary = summary
+        self.emit(RunFailed(error=error, origin=origin, summary=summary))
+        return summary
+
+    def _mark_interrupted(self) -> None:
+        if not self._wrote:
+            return
+        try:
+            self._write_summary(
+                "interrupted",
+                self._state,
+                self._position,
+                note="interrupted (a second Ctrl-C or a signal); resume continues from the last checkpoint",
+            )
+        except Exception as exc:
+            log.warning("could not mark the run interrupted: %s", describe_error(exc))
+
+    # ------------------------------------------------------------------ preparation
+    def _check_resume_config(self, ckpt: dict[str, Any]) -> list[str]:
+        """Allowed changes since the checkpoint as text; ResumeRefused for the others."""
+        before = ckpt.get("config")
+        if not isinstance(before, dict):
+            return []  # a checkpoint from before configs were stored: the model fit is checked
+        allowed, refused = split_changes(before, to_dict(self.config))
+        if refused:
+            shown = ", ".join(describe(c) for c in refused[:6])
+            more = f" and {len(refused) - 6} more" if len(refused) > 6 else ""
+            raise ResumeRefused(
+                f"cannot resume {self.store.path}: {self.store.config_path.name} changed since the checkpoint in "
+                f"{shown}{more}; a resume may only change {', '.join(RESUMABLE_CHANGES)}. Undo those changes, "
+                f"or train a new run from these weights: workbench train CONFIG --init-from {self.store.last_checkpoint}"
+            )
+        return [describe(c) for c in allowed]
 
     # ------------------------------------------------------------------ the loop
     def _run(self) -> dict[str, Any]:
         cfg = self.config
+        previous = self.store.read_summary()  # refuses a newer schema before anything is written
+        self.summary = dict(previous)
+        self.summary.pop("schema_version", None)
+        self.lock.acquire()
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         self.device = resolve_device(cfg.train.device)
         exp = build_experiment(cfg)
         self.exp = exp
-        model = exp.model.to(self.device)
+        preflight(cfg, len(exp.train_set), exp.val_set.info)
+        model = exp.model
+        weighting = exp.weighting
+
+        ckpt = None
+        changes: list[str] = []
+        note = ""
+        if self.resume and self.store.last_checkpoint.exists():
+            ckpt = load_checkpoint(self.store.last_checkpoint, "last")
+            changes = self._check_resume_config(ckpt)
+            check_fits(model, ckpt["model"], self.store.last_checkpoint)
+            check_fits(weighting, ckpt["weighting"], self.store.last_checkpoint, "loss weighting")
+            pos = ckpt["position"]
+            if pos["epoch"] >= cfg.train.epochs and pos["step"] == 0:
+                raise ResumeRefused(
+                    f"{self.store.path} has trained all {pos['epoch']} epochs of train.epochs = {cfg.train.epochs}; "
+                    f"raise train.epochs in {self.store.config_path} to train further"
+                )
+        elif self.resume:
+            note = "restarted from the beginning: the run ended before its first checkpoint"
+        elif self.init_from is not None:
+            loaded, total = load_matching_weights(model, self.init_from)
+            note = f"initialised {loaded} of {total} tensors from {self.init_from}"
+
+        model = model.to(self.device)
         if cfg.model.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        weighting = exp.weighting.to(self.device)
+        weighting = weighting.to(self.device)
         optimizer = build_optimizer(cfg, model, weighting)
         precision = Precision(self.device, cfg.train.amp)
         self.params = model.param_counts()
@@ -193,11 +348,15 @@ class Trainer:
             "epoch_count": 0,
             "elapsed": 0.0,
         }
-        if self.resume:
-            ckpt = load_checkpoint(self.store.last_checkpoint)
+        if ckpt is not None:
             model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
             weighting.load_state_dict(ckpt["weighting"])
+            try:
+                optimizer.load_state_dict(ckpt["optimizer"])
+            except (ValueError, KeyError) as exc:
+                raise CheckpointError(
+                    f"{self.store.last_checkpoint}: the optimiser state does not fit ({exc})"
+                ) from None
             if precision.scaler and ckpt.get("scaler"):
                 precision.scaler.load_state_dict(ckpt["scaler"])
             torch.set_rng_state(ckpt["rng"]["torch"])
@@ -205,14 +364,26 @@ class Trainer:
                 torch.cuda.set_rng_state(ckpt["rng"]["cuda"], self.device)
             position = dict(ckpt["position"])
             state.update(ckpt["state"])
-            self.store.truncate_metrics_after(position["global_step"])
+
+        # From here on the run directory changes.
+        self._wrote = True
+        self._state, self._position = state, position
+        self.store.remove_temp_files()
+        if ckpt is not None:
+            self.store.truncate_metrics_after(position["global_step"], position["epoch"])
+            self.store.remove_samples_from(position["epoch"])
+        elif self.resume:  # start over in the same folder
+            self.store.truncate_metrics_after(0, 0)
+            self.store.remove_samples_from(0)
+            self.store.best_checkpoint.unlink(missing_ok=True)
         else:
             self.store.write_config(cfg)
 
         self.monitor = self._monitor_metric()
-        self.summary = self._write_summary(
-            status="running", params=self.params, state=state, position=position
-        )
+        extra: dict[str, Any] = {"config_changes": changes} if changes else {}
+        if note:
+            extra["note"] = note
+        self.summary = self._write_summary("running", state, position, params=self.params, **extra)
         self.emit(
             RunStarted(
                 run_dir=str(self.store.path),
@@ -224,6 +395,8 @@ class Trainer:
                 epochs=epochs,
                 start_epoch=position["epoch"],
                 start_step=position["global_step"],
+                changes=tuple(changes),
+                note=note,
             )
         )
 
@@ -232,9 +405,8 @@ class Trainer:
         # Built once: the shared parameters do not change during a run.
         backward_ctx = BackwardContext(scale=precision.scale, shared_params=model.shared_parameters())
         started = time.perf_counter() - state["elapsed"]
-        rate = 0.0
         step_seconds = 0.0
-        stop_reason = ""
+        stop_reason: StopReason | None = None
         total_steps = epochs * steps_per_epoch
         epoch = position["epoch"]
         while epoch < epochs:
@@ -249,15 +421,11 @@ class Trainer:
                 exp.train_set, order, batch_size, step, steps_per_epoch, cfg.train.workers, target_keys
             )
             while step < steps_per_epoch:
+                self.lock.beat()
                 if self.control.paused:
-                    self._write_summary(status="paused", state=state, position=position)
-                    self.emit(Paused(position["global_step"]))
-                    self.control.wait_while_paused()
-                    if not self.control.stop_requested:
-                        self._write_summary(status="running", state=state, position=position)
-                        self.emit(Resumed(position["global_step"]))
+                    self._pause(state, position)
                 if self.control.stop_requested:
-                    stop_reason = "stopped by user"
+                    stop_reason = StopReason.USER
                     break
                 t0 = time.perf_counter()
                 images, targets = next(batches)
@@ -268,19 +436,17 @@ class Trainer:
                     group["lr"] = lr
                 with precision.autocast():
                     outputs = model(images)
-                    losses = {t.name: t.loss(outputs[t.name], targets) for t in tasks}
+                    losses = {t.name: t.masked_loss(outputs[t.name], targets)[0] for t in tasks}
                 values = torch.stack([losses[t.name].detach().float() for t in tasks]).cpu().tolist()
                 for t, v in zip(tasks, values, strict=True):
                     if not np.isfinite(v):
                         raise NonFiniteLoss(
                             f"task {t.name!r} loss became {v} at epoch {epoch + 1}, step {step + 1}; "
-                            "the run stopped and its last checkpoint is kept"
+                            f"the run stopped{self._kept_clause()}"
                         )
                 optimizer.zero_grad(set_to_none=True)
-                total, weights = weighting.backward(
-                    losses,
-                    backward_ctx,
-                )
+                total, weights = weighting.backward(losses, backward_ctx)
+                regulariser = float(weighting.last_regulariser)
                 if cfg.optim.grad_clip > 0:
                     if precision.scaler:
                         precision.scaler.unscale_(optimizer)
@@ -298,9 +464,8 @@ class Trainer:
                 position["step"] = step
                 dt = time.perf_counter() - t0
                 step_seconds = dt if step_seconds == 0 else 0.9 * step_seconds + 0.1 * dt
-                rate = len(images) / step_seconds
                 remaining = total_steps - position["global_step"]
-                self.emit(
+                self._log_and_emit(
                     StepEnded(
                         epoch=epoch,
                         step=step - 1,
@@ -310,22 +475,23 @@ class Trainer:
                         weights=weights,
                         total_loss=total,
                         lr=lr,
-                        images_per_s=rate,
+                        images_per_s=len(images) / step_seconds,
                         eta_s=remaining * step_seconds,
+                        weighted_loss=total - regulariser,
+                        regulariser=regulariser,
+                        elapsed_s=time.perf_counter() - started,
                     )
                 )
                 if cfg.train.time_limit_s and time.perf_counter() - started >= cfg.train.time_limit_s:
-                    stop_reason = "time limit reached"
+                    stop_reason = StopReason.TIME_LIMIT
                     break
             state["elapsed"] = time.perf_counter() - started
-            if stop_reason == "stopped by user":
+            if stop_reason is StopReason.USER:
                 # Mid-epoch: keep the exact position so a resume continues this epoch.
                 self._checkpoint(model, optimizer, weighting, precision, position, state)
                 break
-            # End of epoch (or time limit): validate, log, checkpoint.
-            train_losses = {n: s / max(1, state["epoch_count"]) for n, s in state["epoch_sums"].items()}
-            weighting.epoch_end(train_losses)
-            val_losses, metrics, samples = evaluate(
+            # End of the epoch's training (or the time limit): validate, then save.
+            validation = evaluate(
                 model,
                 tasks,
                 exp.val_set,
@@ -334,66 +500,135 @@ class Trainer:
                 precision,
                 cfg.train.num_samples,
                 epoch,
+                should_stop=lambda: self.control.stop_requested,
+                tick=self.lock.beat,
             )
-            is_best = self._update_best(metrics, epoch, state)
-            state["final_metrics"] = metrics
-            position.update(epoch=epoch + 1, step=0)
             state["elapsed"] = time.perf_counter() - started
-            self._checkpoint(model, optimizer, weighting, precision, position, state)
-            if is_best:
-                save_checkpoint(
-                    self.store.best_checkpoint,
-                    {"model": model.state_dict(), "epoch": epoch, "metrics": metrics},
-                )
-            if samples is not None:
-                self.store.save_samples(samples)
-            self.summary = self._write_summary(status="running", state=state, position=position)
-            self.emit(
-                EpochEnded(
-                    epoch=epoch,
-                    global_step=position["global_step"],
-                    train_losses=train_losses,
-                    val_losses=val_losses,
-                    val_metrics=metrics,
-                    is_best=is_best,
-                    seconds=time.perf_counter() - epoch_started,
-                )
+            if validation is None:
+                # Stopped during validation: the checkpoint sits after this epoch's last
+                # step, so a resume validates the epoch again and goes on.
+                self._checkpoint(model, optimizer, weighting, precision, position, state)
+                stop_reason = StopReason.USER
+                break
+            self._check_finite(validation, epoch)
+            train_losses = {n: s / max(1, state["epoch_count"]) for n, s in state["epoch_sums"].items()}
+            weighting.epoch_end(train_losses)
+            is_best = self._update_best(validation.metrics, epoch, state)
+            state["final_metrics"] = validation.metrics
+            position.update(epoch=epoch + 1, step=0)
+            epoch_event = EpochEnded(
+                epoch=epoch,
+                global_step=position["global_step"],
+                train_losses=train_losses,
+                val_losses=validation.losses,
+                val_metrics=validation.metrics,
+                is_best=is_best,
+                seconds=time.perf_counter() - epoch_started,
+                elapsed_s=state["elapsed"],
+                best_epoch=state["best_epoch"],
             )
-            if samples is not None:
-                self.emit(samples)
-            if stop_reason:
+            self._save_epoch(
+                epoch_event, validation.samples, model, optimizer, weighting, precision, position, state
+            )
+            self.emit(epoch_event)
+            if validation.samples is not None:
+                self.emit(validation.samples)
+            if stop_reason is not None:
                 break
             if cfg.train.early_stopping_metric and state["bad_epochs"] >= cfg.train.patience:
-                stop_reason = f"early stopping: no better {self.monitor} for {cfg.train.patience} epochs"
+                stop_reason = StopReason.EARLY
                 break
             epoch += 1
 
-        if stop_reason == "stopped by user":
-            self.summary = self._write_summary(
-                status="stopped", state=state, position=position, note=stop_reason
-            )
-            self.emit(RunStopped(summary=self.summary, reason=stop_reason))
+        if stop_reason is StopReason.USER:
+            self.summary = self._write_summary("stopped", state, position, note=stop_reason.value)
+            self.emit(RunStopped(summary=self.summary, reason=stop_reason.value))
             return self.summary
+        note_text = ""
+        if stop_reason is StopReason.EARLY:
+            note_text = f"early stopping: no better {self.monitor} for {cfg.train.patience} epochs"
+        elif stop_reason is StopReason.TIME_LIMIT:
+            note_text = stop_reason.value
         latency = measure_latency(model, exp.val_set, self.device, precision)
-        self.summary = self._write_summary(
-            status="finished", state=state, position=position, note=stop_reason, latency_ms=latency
-        )
+        self.summary = self._write_summary("finished", state, position, note=note_text, latency_ms=latency)
         self.emit(RunFinished(summary=self.summary))
         return self.summary
 
     # ------------------------------------------------------------------ helpers
+    def _pause(self, state: dict[str, Any], position: dict[str, int]) -> None:
+        self._write_summary("paused", state, position)
+        self.emit(Paused(position["global_step"]))
+        while not self.control.wait_while_paused(timeout=1.0):
+            self.lock.beat()  # the lock stays fresh while paused
+        if not self.control.stop_requested:
+            self._write_summary("running", state, position)
+            self.emit(Resumed(position["global_step"]))
+
+    def _save_epoch(
+        self,
+        event: EpochEnded,
+        samples: SamplesReady | None,
+        model,
+        optimizer,
+        weighting,
+        precision,
+        position: dict[str, int],
+        state: dict[str, Any],
+    ) -> None:
+        """The end-of-epoch writes, in the order that keeps the directory consistent."""
+        self.store.append_metrics(event_to_record(event))
+        if samples is not None:
+            self.store.save_samples(samples)
+        if event.is_best:
+            save_checkpoint(
+                self.store.best_checkpoint,
+                {"model": model.state_dict(), "epoch": event.epoch, "metrics": event.val_metrics},
+                "best",
+            )
+        self._checkpoint(model, optimizer, weighting, precision, position, state)  # the commit point
+        self.summary = self._write_summary("running", state, position)
+
+    def _kept_clause(self) -> str:
+        if self.store.last_checkpoint.exists():
+            return f" and its last checkpoint ({self.store.last_checkpoint}) is kept"
+        return "; no checkpoint had been written yet"
+
+    def _check_finite(self, validation: Validation, epoch: int) -> None:
+        """NonFiniteLoss for a NaN/inf validation loss or metric (None = undefined is fine)."""
+        for task, value in validation.losses.items():
+            if value is not None and not np.isfinite(value):
+                raise NonFiniteLoss(
+                    f"task {task!r} validation loss became {value} after epoch {epoch + 1}; the run stopped "
+                    f"before saving that epoch{self._kept_clause()}"
+                )
+        for task, metrics in validation.metrics.items():
+            for name, value in metrics.items():
+                if value is not None and not np.isfinite(value):
+                    raise NonFiniteLoss(
+                        f"task {task!r} validation metric {name} became {value} after epoch {epoch + 1}; the run "
+                        f"stopped before saving that epoch{self._kept_clause()}"
+                    )
+
     def _monitor_metric(self) -> str:
         if self.config.train.early_stopping_metric:
             return self.config.train.early_stopping_metric
         first = self.exp.tasks[0]
         return f"{first.name}/{first.primary_metric}"
 
-    def _update_best(self, metrics: dict[str, dict[str, float]], epoch: int, state: dict[str, Any]) -> bool:
+    def _update_best(
+        self, metrics: dict[str, dict[str, float | None]], epoch: int, state: dict[str, Any]
+    ) -> bool:
+        """Whether ``epoch`` is the best so far by the monitored metric. An undefined (None)
+        value is never better than a defined one; before any defined value, the latest
+        epoch counts as best so that best.pt always exists."""
         task, _, name = self.monitor.partition("/")
         kind = next(t for t in self.exp.tasks if t.name == task)
         value = metrics[task][name]
         best = state["best_value"]
-        better = best is None or (value > best if kind.higher_is_better else value < best)
+        if value is None:
+            better = best is None
+        else:
+            better = best is None or (value > best if kind.higher_is_better else value < best)
         if better:
             state.update(best_value=value, best_epoch=epoch, bad_epochs=0, best_metrics=metrics)
         else:
@@ -414,7 +649,9 @@ class Trainer:
                 "rng": rng,
                 "position": dict(position),
                 "state": dict(state),
+                "config": to_dict(self.config),
             },
+            "last",
         )
 
     def _write_summary(
@@ -425,9 +662,7 @@ class Trainer:
         **extra: Any,
     ) -> dict[str, Any]:
         exp = getattr(self, "exp", None)
-        previous = {}
-        with contextlib.suppress(ValueError):
-            previous = self.store.read_summary()
+        previous = dict(self.summary)
         previous.pop("schema_version", None)
         summary = {
             **previous,
@@ -441,6 +676,9 @@ class Trainer:
         if exp is not None:
             summary["primary_metrics"] = {t.name: t.primary_metric for t in exp.tasks}
             summary["higher_is_better"] = {t.name: t.higher_is_better for t in exp.tasks}
+            summary["metric_labels"] = {
+                t.name: {m: t.metric_label(m) for m in t.metric_names} for t in exp.tasks
+            }
             summary["monitor"] = getattr(self, "monitor", "")
         if hasattr(self, "device"):
             summary["device"] = describe_device(self.device)
@@ -453,9 +691,19 @@ class Trainer:
                 final_metrics=state["final_metrics"],
                 elapsed_s=state["elapsed"],
             )
+            if _has_none(state["best_metrics"]) or _has_none(state["final_metrics"]):
+                summary["null_metrics"] = (
+                    "a null metric is undefined on this validation set: no image has the task's label, "
+                    "or no class of it occurs"
+                )
         if position is not None:
             summary.update(epochs_done=position["epoch"], global_step=position["global_step"])
         if status != "failed":
             summary.pop("error", None)
         summary.update(extra)
-        return self.store.write_summary(summary)
+        self.summary = self.store.write_summary(summary)
+        return self.summary
+
+
+def _has_none(metrics: dict[str, dict[str, float | None]]) -> bool:
+    return any(v is None for m in metrics.values() for v in m.values())

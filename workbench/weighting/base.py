@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from workbench.config import from_dict
+from workbench.config import from_dict, validate_fields
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Weighting(nn.Module):
     @classmethod
     def parse_params(cls, params: dict[str, Any], path: str) -> Any:
         p = from_dict(cls.Params, params, path)
+        validate_fields(p, path)
         p.validate(path)
         return p
 
@@ -66,9 +67,15 @@ class Weighting(nn.Module):
         """A regulariser added to the weighted sum (uncertainty weighting's log-variance term)."""
         return 0.0
 
+    # The last step's regulariser (``extra_loss``) as a float, for plots: the total loss is
+    # the weighted sum of task losses plus this term, which may be negative.
+    last_regulariser: float = 0.0
+
     def combine(self, losses: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         weights = self.task_weights(losses)
-        total = sum(weights[n] * losses[n] for n in self.task_names) + self.extra_loss()
+        extra = self.extra_loss()
+        self.last_regulariser = float(extra.detach()) if torch.is_tensor(extra) else float(extra)
+        total = sum(weights[n] * losses[n] for n in self.task_names) + extra
         return total, {
             n: float(weights[n].detach()) if torch.is_tensor(weights[n]) else float(weights[n])
             for n in self.task_names

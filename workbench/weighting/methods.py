@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from workbench.config import ConfigError
+from workbench.config import setting
 from workbench.weighting.base import Weighting
 from workbench.weighting.registry import WEIGHTINGS
 
@@ -57,13 +57,9 @@ class Uncertainty(Weighting):
 
     @dataclass
     class Params(Weighting.Params):
-        init_log_var: float = 0.0
-
-        def validate(self, path: str) -> None:
-            if not -10 <= self.init_log_var <= 10:
-                raise ConfigError(
-                    f"{path}.init_log_var", f"must be between -10 and 10, got {self.init_log_var}"
-                )
+        init_log_var: float = setting(
+            0.0, "Initial log-variance", "s_i = log sigma_i^2 of every task at the start.", ge=-10.0, le=10.0
+        )
 
     def __init__(self, task_names, params, static_weights, seed=0):
         super().__init__(task_names, params, static_weights, seed)
@@ -90,11 +86,13 @@ class DynamicWeightAverage(Weighting):
 
     @dataclass
     class Params(Weighting.Params):
-        temperature: float = 2.0
-
-        def validate(self, path: str) -> None:
-            if not self.temperature > 0:
-                raise ConfigError(f"{path}.temperature", f"must be > 0, got {self.temperature}")
+        temperature: float = setting(
+            2.0,
+            "Temperature",
+            "Softmax temperature of the loss ratios; larger is smoother.",
+            gt=0.0,
+            le=100.0,
+        )
 
     def __init__(self, task_names, params, static_weights, seed=0):
         super().__init__(task_names, params, static_weights, seed)

@@ -1,0 +1,48 @@
+"""``torch.load`` with ``weights_only=True`` and one-line reasons instead of torch's advice.
+
+torch's own message for a refused file suggests reloading with ``weights_only=False``,
+which would run whatever code the file carries; this module never suggests that.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+
+class LoadError(ValueError):
+    """A tensor file cannot be used; the message names the file and the reason."""
+
+
+def safe_torch_load(path: str | Path) -> Any:
+    """Load ``path`` on the CPU with ``weights_only=True``.
+
+    Raises:
+        LoadError: missing, empty, truncated, not a PyTorch file, or holding pickled
+            Python objects (refused: unpickling them could run code).
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise LoadError(f"no file at {path}" if not path.exists() else f"{path} is not a file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        text = str(exc)
+        if "Unsupported global" in text:
+            tail = text.split("Unsupported global:", 1)[1].split()
+            name = tail[1] if len(tail) > 1 and tail[0] == "GLOBAL" else "objects"
+            raise LoadError(
+                f"{path} holds pickled Python objects ({name}), refused because loading them could "
+                "run code; save plain tensors instead: torch.save(model.state_dict(), path)"
+            ) from None
+        raise LoadError(f"{path} is not a PyTorch tensor file, or it is corrupt") from None
+    except EOFError:
+        raise LoadError(f"{path} is empty or truncated") from None
+    except (RuntimeError, KeyError, ValueError, OSError, AttributeError) as exc:
+        reason = "truncated or corrupt" if ("zip" in str(exc) or isinstance(exc, KeyError)) else exc
+        if isinstance(exc, OSError) and exc.strerror:
+            reason = exc.strerror
+        raise LoadError(f"{path} cannot be read: {str(reason).splitlines()[0]}") from None

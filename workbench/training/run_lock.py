@@ -1,0 +1,110 @@
+"""Who is training a run right now: a lock file with the process id and a heartbeat.
+
+``RUN_DIR/.lock`` holds JSON ``{"pid", "host", "started"}`` and is touched (mtime) at least
+every ``HEARTBEAT_S`` seconds while the run trains, pauses or validates. A run whose
+summary says "running" or "paused" but whose lock is gone, names a dead process on this
+host, or has not been touched for ``STALE_S`` seconds (another host) is *interrupted*: its
+process was killed (SIGKILL, power loss) before it could say so. The lock also keeps two
+processes from resuming one run at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCK_NAME = ".lock"
+HEARTBEAT_S = 5.0
+STALE_S = 120.0
+
+
+class RunBusy(RuntimeError):
+    """Another live process is training this run."""
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    pid: int
+    host: str
+    started: float
+    touched: float  # mtime of the lock file
+
+
+def read_lock(run_dir: Path) -> LockInfo | None:
+    path = Path(run_dir) / LOCK_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        touched = path.stat().st_mtime
+        return LockInfo(int(data["pid"]), str(data["host"]), float(data["started"]), touched)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def lock_is_live(info: LockInfo | None, now: float | None = None) -> bool:
+    """True while the process named by the lock is (as far as one can tell) still training."""
+    if info is None:
+        return False
+    if info.host == socket.gethostname():
+        return _pid_alive(info.pid)
+    return (now if now is not None else time.time()) - info.touched < STALE_S
+
+
+class RunLock:
+    """Held by the process that trains a run; ``beat()`` is cheap to call every step."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / LOCK_NAME
+        self._last_beat = 0.0
+        self.held = False
+
+    def acquire(self) -> None:
+        """Take the lock, replacing a stale one.
+
+        Raises:
+            RunBusy: a live process (not this one) holds it.
+        """
+        info = read_lock(self.path.parent)
+        if info is not None and info.pid != os.getpid() and lock_is_live(info):
+            raise RunBusy(
+                f"{self.path.parent} is being trained by process {info.pid} on {info.host}; "
+                "stop that run first"
+            )
+        from workbench.fsutil import atomic_write_text
+
+        atomic_write_text(
+            self.path, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+        )
+        self.held = True
+        self._last_beat = time.monotonic()
+
+    def beat(self) -> None:
+        if not self.held:
+            return
+        now = time.monotonic()
+        if now - self._last_beat >= HEARTBEAT_S:
+            self._last_beat = now
+            with contextlib.suppress(OSError):  # a missing folder shows up at the next save
+                os.utime(self.path)
+
+    def release(self) -> None:
+        if self.held:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.held = False
