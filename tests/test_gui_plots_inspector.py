@@ -199,7 +199,8 @@ def test_toggles_change_the_drawing(qtbot, plots):
     _, y = plots.drawn_points("train_loss", "objects")
     assert y[0] == pytest.approx(1.0)
     _, vy = plots.drawn_points("val_loss", "objects")
-    assert vy[0] == pytest.approx(1.0)
+    # validation is divided by the task's first TRAINING loss (5.0 / 1 + 0.02 = 5.02), not its own
+    assert vy[0] == pytest.approx(2.5 / 5.02)
     _, lr = plots.drawn_points("lr", "")
     np.testing.assert_array_equal(lr, plots.curve_points("lr", "")[1])  # not a loss: never normalised
 
@@ -238,11 +239,16 @@ def test_csv_export_round_trip(qtbot, plots, tmp_path):
     plots.export_csv(path)
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert set(rows[0]) == {"series", "task", "x", "y"}
+    assert set(rows[0]) == {"series", "task", "step", "epoch", "elapsed_s", "y"}
     for kind, task in plots.series_keys():
-        got = [(float(r["x"]), float(r["y"])) for r in rows if r["series"] == kind and r["task"] == task]
+        got = [
+            (float(r["step"]), float(r["epoch"]), float(r["y"]))
+            for r in rows
+            if r["series"] == kind and r["task"] == task
+        ]
         x, y = plots.curve_points(kind, task)
-        assert got == list(zip(x.tolist(), y.tolist(), strict=True))
+        epoch = plots.curve_points(kind, task, axis="epoch")[0]
+        assert got == list(zip(x.tolist(), epoch.tolist(), y.tolist(), strict=True))
     assert len(rows) == sum(len(plots.curve_points(k, t)[0]) for k, t in plots.series_keys())
 
 
@@ -263,10 +269,10 @@ def test_many_points_redraw_is_bounded(qtbot, plots):
     n = 200_000
     x = np.arange(1, n + 1, dtype=float)
     plots.add_points("train_loss", "scene", x, np.exp(-x / 50_000) + 0.05 * np.sin(x))
-    plots.add_points("total_loss", "", x, np.exp(-x / 50_000))
+    plots.add_points("weighted_loss", "", x, np.exp(-x / 50_000))
     wait_redraw(qtbot, plots)
     assert len(plots.curve_points("train_loss", "scene")[0]) == n
-    for kind, task in (("train_loss", "scene"), ("total_loss", "")):
+    for kind, task in (("train_loss", "scene"), ("weighted_loss", "")):
         dx, dy = plots.drawn_points(kind, task)
         assert 0 < len(dx) <= plots.MAX_DRAWN_POINTS + 2
         assert dx[0] == 1 and dx[-1] == n

@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QCoreApplication, QSettings, QThread, qVersion  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QThread, qVersion  # noqa: E402
 from PySide6.QtGui import QFontDatabase, QFontInfo  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -306,10 +306,17 @@ def test_closing_mid_run_stops_and_joins(qtbot, window, tiny):
     assert not w.close()  # declined: the run goes on
     assert w.bridge.is_running() and w.isVisible()
     w.confirm_close = lambda: asked.append("yes") or True
-    assert w.close()
+    visible_when_thread_ended = []
+    w.bridge.runningChanged.connect(lambda running: visible_when_thread_ended.append(w.isVisible()))
+    assert not w.close()  # the window stays up, "stopping…", until the run thread has ended
+    assert w.isVisible() and w.is_closing()
+    assert w.state_label.text() == "Stopping…" and "Stopping" in w.training_bar.text
+    assert not w.act_start.isEnabled()
+    assert not w.close()  # a second Quit while stopping: no second question, still up
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=RUN_TIMEOUT_MS)
     assert asked == ["no", "yes"]
+    assert visible_when_thread_ended == [True]  # the window outlived the thread, not the reverse
     assert not w.bridge.is_running()
-    assert not w.isVisible()
     s = summary(run_dir)
     assert s["status"] == "stopped"
     assert (run_dir / "checkpoints" / "last.pt").is_file()
@@ -490,9 +497,12 @@ def test_runs_panel_lists_opens_and_compares(qtbot, tmp_path):
         panel.tree.topLevelItem(i).text(0): panel.tree.topLevelItem(i)
         for i in range(panel.tree.topLevelItemCount())
     }
-    assert top["alpha"].text(2) == "finished"
-    assert "scene/accuracy 0.910" in top["alpha"].text(4)
-    assert top["alpha"].text(3) == "scene, objects"
+    from workbench.gui.runs_panel import COL_METRICS, COL_STATUS, COL_TASKS
+
+    assert top["alpha"].text(COL_STATUS) == "finished"
+    assert "scene/accuracy 0.910" in top["alpha"].text(COL_METRICS)
+    assert "scene/accuracy: 0.910" in top["alpha"].toolTip(COL_METRICS)  # the metrics, not the path
+    assert top["alpha"].text(COL_TASKS) == "scene, objects"
 
     with qtbot.waitSignal(panel.openRun) as opened:
         panel.tree.itemDoubleClicked.emit(top["alpha"], 0)
@@ -512,11 +522,13 @@ def test_window_compares_and_opens_runs_from_disk(qtbot, window, tmp_path, monke
     a = _fake_run(root, "alpha", "finished", 1_700_000_000.0, 0.91)
     b = _fake_run(root, "beta", "stopped", 1_700_000_100.0, 0.42)
     w.runs.refresh()
-    seen = []
-    monkeypatch.setattr(w.plots, "set_compare_runs", seen.append)
-    w.runs.compareRuns.emit([a, b])
-    assert [label for label, _ in seen[0]] == ["alpha", "beta"]
-    assert len(seen[0][0][1]) == 3
+    w.runs.compareRuns.emit([a, b])  # nothing shown yet: the first run opens, the other is overlaid
+    assert w._shown_run == a
+    assert w.plots.compare_labels() == ["beta"]
+    assert w.compare_view.isVisible()
+    assert [w.compare_view.cell_text(r, "run") for r in range(2)] == ["alpha", "beta"]
+    np_x, _ = w.plots.drawn_points("train_loss", "scene", compare="beta")
+    assert list(np_x) == [1.0, 2.0, 3.0]
     # a folder that is no run: a message naming it, no crash
     (root / "junk").mkdir()
     with qtbot.waitSignal(w.errorShown, timeout=5_000) as shown:
@@ -555,3 +567,215 @@ def test_opening_another_run_mid_training_and_back(qtbot, window, tiny):
     with qtbot.waitSignal(w.bridge.stopped, timeout=RUN_TIMEOUT_MS):
         w.act_stop.trigger()
     assert w.bridge.wait(30_000)
+
+
+# ---------------------------------------------------------------------------- issue 6 (GUI)
+
+
+def _depth_run(root: Path, folder: str, depth: int, metric: float, elapsed: float) -> Path:
+    """A finished fake run of one experiment at sharing depth ``depth`` (of 4 stages)."""
+    from workbench.config import default_experiment
+    from workbench.training.run_store import RunStore
+
+    store = RunStore(root / folder)
+    store.path.mkdir(parents=True)
+    cfg = default_experiment()
+    cfg.model.sharing_depth = depth
+    store.write_config(cfg)
+    store.write_summary(
+        {
+            "name": cfg.name,
+            "created": 1_700_000_000.0 + depth,
+            "status": "finished",
+            "tasks": ["scene"],
+            "primary_metrics": {"scene": "accuracy"},
+            "higher_is_better": {"scene": True},
+            "best_metrics": {"scene": {"accuracy": metric}},
+            "best_epoch": 1,
+            "epochs_done": 2,
+            "params": {
+                "total": 1000 * (5 - depth),
+                "sharing_depth": 4 if depth == -1 else depth,
+                "num_stages": 4,
+            },
+            "latency_ms": 2.0,
+            "elapsed_s": elapsed,
+        }
+    )
+    for g in range(1, 5):
+        store.append_metrics(
+            {"type": "step", "epoch": (g - 1) // 2, "step": (g - 1) % 2, "global_step": g,
+             "losses": {"scene": 1.0 / g}, "weights": {"scene": 1.0}, "total_loss": 1.0 / g,
+             "lr": 1e-3, "images_per_s": 100.0, "time": 100.0 + g}
+        )  # fmt: skip
+        if g % 2 == 0:
+            store.append_metrics(
+                {"type": "epoch", "epoch": g // 2 - 1, "global_step": g, "train_losses": {},
+                 "val_losses": {"scene": 0.5}, "val_metrics": {"scene": {"accuracy": metric}},
+                 "is_best": True, "seconds": 1.0, "time": 100.5 + g}
+            )  # fmt: skip
+    store.close()
+    return store.path
+
+
+def test_compare_table_and_the_shown_run_drawn_once(qtbot, window, tmp_path):
+    w = window
+    root = w.runs_root()
+    a = _depth_run(root, "shapes-20261128-100000", -1, 0.90, 300.0)
+    b = _depth_run(root, "shapes-20261128-110000", 2, 0.95, 200.0)
+    c = _depth_run(root, "shapes-20261128-120000", 0, 0.80, 100.0)
+    w.runs.refresh()
+    w.show_run(a)
+    w.runs.compareRuns.emit([a, b, c])  # the shown run is among them: drawn once, solid
+    assert w.plots.compare_labels() == ["depth 2", "depth 0"]
+    assert tuple(w.compare_view.cell_text(r, "run") for r in range(3)) == ("depth 4", "depth 2", "depth 0")
+    view = w.compare_view
+    assert view.isVisible() and view.grid.rowCount() == 3
+    assert view.is_best(1, "metric:scene/accuracy")  # 0.95
+    assert view.is_best(2, "wall")  # 100 s
+    assert [view.is_best(r, "params") for r in range(3)] == [False, True, False]  # 6000, 3000, 5000
+    assert view.cell_text(0, "config:model.sharing_depth") == "4"
+    assert view.cell_text(2, "wall") == "1:40"
+    csv_path = tmp_path / "compare.csv"
+    view.export_csv(csv_path)
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith(
+        "Run,Status,scene accuracy,Best epoch,Parameters,Latency,Wall time,Sharing depth"
+    )
+    assert lines[2].startswith("depth 2,finished,0.95,2,3000,2.0,200.0,2,")
+    # the current run's own curve is not overlaid again
+    assert all(key[0] in ("", "depth 2", "depth 0") for key in w.plots._curves)
+    assert not [k for k in w.plots._curves if k[0] == "depth 4"]
+    w.clear_comparison()
+    assert not view.isVisible() and w.plots.compare_labels() == []
+
+
+def test_runs_root_is_stored_absolute(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    window.set_runs_root("relative/runs")
+    assert window.runs_root() == tmp_path / "relative" / "runs"
+    assert window.settings.value("runs/root") == str(tmp_path / "relative" / "runs")
+    monkeypatch.chdir(tmp_path / "..")  # a later launch folder changes nothing
+    assert window.runs_root() == tmp_path / "relative" / "runs"
+
+
+def test_training_bar_forgets_eta_and_speed_when_the_run_ends(qtbot):
+    from types import SimpleNamespace
+
+    from PySide6.QtGui import QAction
+
+    from workbench.gui.training_bar import TrainingBar
+
+    bar = TrainingBar(QAction("s"), QAction("p"), QAction("t"))
+    qtbot.addWidget(bar)
+    bar.on_run_started(SimpleNamespace(epochs=2, steps_per_epoch=10, start_step=0, start_epoch=0))
+    bar.on_step(
+        SimpleNamespace(epoch=0, step=3, global_step=4, steps_per_epoch=10, eta_s=125.0, images_per_s=180.0)
+    )
+    bar.stop_updates()
+    assert bar.eta_label.text() == "ETA 0:02:05" and bar.speed_label.text() == "180 img/s"
+    bar.on_paused("Paused at step 4")
+    assert bar.eta_label.text() == "ETA paused" and bar.text == "Paused at step 4"
+    bar.on_step(
+        SimpleNamespace(epoch=0, step=4, global_step=5, steps_per_epoch=10, eta_s=120.0, images_per_s=170.0)
+    )
+    bar.finish("Stopped at step 5")  # a step still pending must not bring the old estimate back
+    bar._flush()
+    assert bar.text == "Stopped at step 5"
+    assert bar.eta_label.text() == "ETA --:--:--" and bar.speed_label.text() == "– img/s"
+
+
+def test_quit_during_validation_keeps_the_window_until_the_thread_ends(qtbot, window, tiny):
+    w = window
+    cfg = small(tiny, epochs=3)
+    cfg = dataclasses.replace(
+        cfg, data=dataclasses.replace(cfg.data, shapes=dataclasses.replace(cfg.data.shapes, val_size=256))
+    )
+    set_setup(qtbot, w, cfg)
+    last_step = []
+
+    def on_step(event):
+        if event.step + 1 == event.steps_per_epoch and not last_step:
+            last_step.append(event)
+            w.close()  # the trainer is validating now
+
+    w.bridge.stepEnded.connect(on_step)
+    w.confirm_close = lambda: True
+    states = []
+    w.bridge.runningChanged.connect(lambda running: states.append((running, w.isVisible())))
+    w.start_run()
+    qtbot.waitUntil(lambda: bool(last_step), timeout=RUN_TIMEOUT_MS)
+    assert w.isVisible() and w.is_closing() and w.bridge.is_running()
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=RUN_TIMEOUT_MS)
+    assert states[-1] == (False, True)  # the thread ended while the window was still up
+    assert not w.bridge.is_running()
+    assert summary(w.bridge.run_dir)["status"] in ("stopped", "finished")
+
+
+def _info(path: Path, **fields):
+    from types import SimpleNamespace
+
+    base = dict(
+        path=path, name="exp", created=1_700_000_000.0, status="finished", tasks=("scene",),
+        key_metrics={"scene/accuracy": 0.5}, error="", backbone="small_cnn", sharing_depth=4,
+        num_stages=4, weighting="equal_sum", best_epoch=2, epochs_done=3,
+        primary_metrics={"scene": "accuracy"}, higher_is_better={"scene": True}, config={},
+    )  # fmt: skip
+    base.update(fields)
+    return SimpleNamespace(**base)
+
+
+def test_runs_table_columns_names_sorting_and_interrupted(qtbot, tmp_path, monkeypatch):
+    import workbench.training.run_store as run_store
+    from workbench.gui import runs_panel as rp
+
+    root = tmp_path / "runs"
+    paths = [root / f"exp-20261128-1{i}0000" for i in range(3)]
+    for p in paths:
+        (p / "checkpoints").mkdir(parents=True)
+    (paths[1] / "checkpoints" / "last.pt").write_bytes(b"")
+    cfg = lambda depth, method: {"model": {"sharing_depth": depth}, "weighting": {"method": method}}  # noqa: E731
+    infos = [
+        _info(paths[0], created=3.0, sharing_depth=4, best_epoch=2, key_metrics={"scene/accuracy": 0.7},
+              config=cfg(-1, "equal_sum")),
+        _info(paths[1], created=2.0, sharing_depth=2, best_epoch=0, status="stopped", weighting="dwa",
+              key_metrics={"scene/accuracy": 0.9}, config=cfg(2, "dwa")),
+        _info(paths[2], created=1.0, sharing_depth=0, best_epoch=-1, status="interrupted", epochs_done=0,
+              key_metrics={}, config=cfg(0, "equal_sum")),
+    ]  # fmt: skip
+    monkeypatch.setattr(run_store, "list_runs", lambda root: list(infos))
+    panel = rp.RunsPanel(root)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    rows = {
+        panel.tree.topLevelItem(i).text(rp.COL_NAME): panel.tree.topLevelItem(i)
+        for i in range(panel.tree.topLevelItemCount())
+    }
+    assert sorted(rows) == ["exp · depth 0 · equal_sum", "exp · depth 2 · dwa", "exp · depth 4 · equal_sum"]
+    row = rows["exp · depth 2 · dwa"]
+    assert (row.text(rp.COL_BACKBONE), row.text(rp.COL_DEPTH), row.text(rp.COL_WEIGHTING)) == (
+        "small_cnn",
+        "2 of 4",
+        "dwa",
+    )
+    assert row.text(rp.COL_BEST) == "1 of 3"
+    assert rows["exp · depth 0 · equal_sum"].text(rp.COL_BEST) == "–"
+    interrupted = rows["exp · depth 0 · equal_sum"]
+    assert interrupted.text(rp.COL_STATUS) == "interrupted"
+    assert interrupted.foreground(rp.COL_STATUS).color().name() == rp.STATUS_COLOURS["interrupted"]
+    assert panel.can_resume(paths[2])  # interrupted: resumable even without a checkpoint
+    assert panel.can_resume(paths[1])  # stopped with a checkpoint
+    assert not panel.can_resume(paths[0])  # finished
+
+    def column(c):
+        return [panel.tree.topLevelItem(i).text(c) for i in range(panel.tree.topLevelItemCount())]
+
+    panel.tree.sortByColumn(rp.COL_DEPTH, Qt.SortOrder.AscendingOrder)
+    assert column(rp.COL_DEPTH) == ["0 of 4", "2 of 4", "4 of 4"]
+    panel.tree.sortByColumn(rp.COL_BEST, Qt.SortOrder.DescendingOrder)
+    assert column(rp.COL_BEST) == ["3 of 3", "1 of 3", "–"]
+    panel.tree.sortByColumn(rp.COL_METRICS, Qt.SortOrder.DescendingOrder)
+    assert column(rp.COL_METRICS)[0] == "scene/accuracy 0.900"
+    for c in range(len(rp.COLUMNS)):  # every column sorts
+        panel.tree.sortByColumn(c, Qt.SortOrder.AscendingOrder)
+        assert panel.tree.sortColumn() == c

@@ -70,6 +70,7 @@ INCIDENTAL = frozenset(
     {"name", "train.device", "train.workers", "train.threads", "train.num_samples", "train.amp"}
 )
 LABEL_FORMATS = {
+    "name": "{}",
     "model.sharing_depth": "depth {}",
     "weighting.method": "{}",
     "model.backbone": "{}",

@@ -1,7 +1,9 @@
 """Append-only point storage for live curves, plus cheap views for drawing.
 
 ``CurveBuffer`` keeps x/y in growable float64 arrays (capacity doubles, so appends are
-O(1) amortised) and hands out read-only views, never copies, of the stored points.
+O(1) amortised) and hands out read-only views, never copies, of the stored points. A
+buffer may keep several x columns for the same y (``axes``: e.g. step, epoch and wall
+time), so the plots can switch their x axis without re-reading anything.
 ``downsampled`` bounds the number of points a plot item receives (min/max per bin, so
 spikes survive), and ``ema`` smooths incrementally: only points added since the last
 call are filtered. Qt-free and torch-free.
@@ -19,14 +21,15 @@ _MIN_CAPACITY = 64
 class CurveBuffer:
     """Growable (x, y) float64 arrays with O(1) amortised append."""
 
-    __slots__ = ("_x", "_y", "_n", "_sorted", "_ema_alpha", "_ema", "_ema_n", "_ema_state")
+    __slots__ = ("_xs", "_y", "_n", "_sorted", "_ema_alpha", "_ema", "_ema_n", "_ema_state")
 
-    def __init__(self, capacity: int = _MIN_CAPACITY) -> None:
+    def __init__(self, capacity: int = _MIN_CAPACITY, axes: int = 1) -> None:
         capacity = max(_MIN_CAPACITY, int(capacity))
-        self._x = np.empty(capacity, np.float64)
+        self._xs = [np.empty(capacity, np.float64) for _ in range(max(1, int(axes)))]
         self._y = np.empty(capacity, np.float64)
         self._n = 0
-        self._sorted = True  # x never decreased: visible ranges can be found by bisection
+        # per x column: it never decreased, so visible ranges can be found by bisection
+        self._sorted = [True] * len(self._xs)
         self._ema_alpha = -1.0
         self._ema = np.empty(0, np.float64)
         self._ema_n = 0
@@ -36,54 +39,71 @@ class CurveBuffer:
     def __len__(self) -> int:
         return self._n
 
+    @property
+    def axes(self) -> int:
+        return len(self._xs)
+
     def _reserve(self, needed: int) -> None:
-        capacity = len(self._x)
+        capacity = len(self._y)
         if needed <= capacity:
             return
         while capacity < needed:
             capacity *= 2
-        for name in ("_x", "_y"):
-            old = getattr(self, name)
+        grown = []
+        for old in [*self._xs, self._y]:
             new = np.empty(capacity, np.float64)
             new[: self._n] = old[: self._n]
-            setattr(self, name, new)
+            grown.append(new)
+        self._xs, self._y = grown[:-1], grown[-1]
 
-    def append(self, x: float, y: float) -> None:
+    def append(self, x: float, y: float, *more_x: float) -> None:
+        """Add a point; ``more_x`` are its other x values (default: ``x``)."""
         n = self._n
-        if n == len(self._x):
+        if n == len(self._y):
             self._reserve(n + 1)
-        x = float(x)
-        if n and x < self._x[n - 1]:
-            self._sorted = False
-        self._x[n] = x
+        for i, column in enumerate(self._xs):
+            value = float(x if i == 0 or i > len(more_x) else more_x[i - 1])
+            if n and value < column[n - 1]:
+                self._sorted[i] = False
+            column[n] = value
         self._y[n] = float(y)
         self._n = n + 1
 
-    def extend(self, xs, ys) -> None:
-        xs = np.asarray(xs, np.float64).reshape(-1)
+    def extend(self, xs, ys, *more_xs) -> None:
         ys = np.asarray(ys, np.float64).reshape(-1)
-        if len(xs) != len(ys):
-            raise ValueError(f"x and y differ in length: {len(xs)} vs {len(ys)}")
-        if not len(xs):
+        columns = [np.asarray(xs, np.float64).reshape(-1)]
+        for i in range(1, len(self._xs)):
+            columns.append(
+                np.asarray(more_xs[i - 1], np.float64).reshape(-1) if i <= len(more_xs) else columns[0]
+            )
+        for column in columns:
+            if len(column) != len(ys):
+                raise ValueError(f"x and y differ in length: {len(column)} vs {len(ys)}")
+        if not len(ys):
             return
         n = self._n
-        self._reserve(n + len(xs))
-        if (n and xs[0] < self._x[n - 1]) or np.any(np.diff(xs) < 0):
-            self._sorted = False
-        self._x[n : n + len(xs)] = xs
+        self._reserve(n + len(ys))
+        for i, (column, values) in enumerate(zip(self._xs, columns, strict=True)):
+            if (n and values[0] < column[n - 1]) or np.any(np.diff(values) < 0):
+                self._sorted[i] = False
+            column[n : n + len(values)] = values
         self._y[n : n + len(ys)] = ys
-        self._n = n + len(xs)
+        self._n = n + len(ys)
 
     def clear(self) -> None:
         self._n = 0
-        self._sorted = True
+        self._sorted = [True] * len(self._xs)
         self._ema_alpha = -1.0
         self._ema_n = 0
 
     @property
     def x(self) -> np.ndarray:
-        """Read-only view of the stored x values."""
-        view = self._x[: self._n]
+        """Read-only view of the stored x values (the first x column)."""
+        return self.axis_x(0)
+
+    def axis_x(self, axis: int) -> np.ndarray:
+        """Read-only view of x column ``axis``."""
+        view = self._xs[axis][: self._n]
         view.flags.writeable = False
         return view
 
@@ -96,7 +116,7 @@ class CurveBuffer:
 
     @property
     def is_sorted(self) -> bool:
-        return self._sorted
+        return self._sorted[0]
 
     def first_y(self) -> float:
         return float(self._y[0]) if self._n else math.nan
@@ -115,8 +135,8 @@ class CurveBuffer:
             self._ema_alpha = alpha
             self._ema_n = 0
             self._ema_state = math.nan
-        if len(self._ema) < len(self._x):
-            grown = np.empty(len(self._x), np.float64)
+        if len(self._ema) < len(self._y):
+            grown = np.empty(len(self._y), np.float64)
             grown[: self._ema_n] = self._ema[: self._ema_n]
             self._ema = grown
         start = self._ema_n
@@ -128,12 +148,12 @@ class CurveBuffer:
         view.flags.writeable = False
         return view
 
-    def visible_slice(self, x_range: tuple[float, float] | None) -> slice:
+    def visible_slice(self, x_range: tuple[float, float] | None, axis: int = 0) -> slice:
         """Index range covering ``x_range`` plus one point either side (all when unsorted)."""
-        if x_range is None or not self._sorted or self._n == 0:
+        if x_range is None or not self._sorted[axis] or self._n == 0:
             return slice(0, self._n)
         lo, hi = x_range
-        x = self._x[: self._n]
+        x = self._xs[axis][: self._n]
         start = max(0, int(np.searchsorted(x, lo, side="left")) - 1)
         stop = min(self._n, int(np.searchsorted(x, hi, side="right")) + 1)
         return slice(start, stop)
@@ -143,15 +163,16 @@ class CurveBuffer:
         max_points: int,
         y: np.ndarray | None = None,
         x_range: tuple[float, float] | None = None,
+        axis: int = 0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """At most ``max_points`` points (+2 end points) of the curve, min/max per bin.
 
         ``y`` replaces the stored y values (e.g. ``self.ema(a)``); ``x_range`` limits the
-        result to the visible part of a sorted curve.
+        result to the visible part of a sorted curve; ``axis`` picks the x column.
         """
         ys = self.y if y is None else y
-        sl = self.visible_slice(x_range)
-        return peak_downsample(self.x[sl], ys[sl], max_points)
+        sl = self.visible_slice(x_range, axis)
+        return peak_downsample(self.axis_x(axis)[sl], ys[sl], max_points)
 
 
 def peak_downsample(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:

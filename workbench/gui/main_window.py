@@ -20,7 +20,6 @@ import dataclasses
 import functools
 import inspect
 import logging
-import os
 import platform
 import sys
 import traceback
@@ -38,6 +37,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QSplitter,
     QStyle,
     QTabWidget,
     QToolBar,
@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from workbench import __version__
 from workbench.config import ExperimentConfig, from_dict
+from workbench.gui.compare_view import CompareView
 from workbench.gui.core_loader import CoreLoader
 from workbench.gui.inspector_panel import InspectorPanel
 from workbench.gui.plots_panel import PlotsPanel
@@ -102,20 +103,6 @@ def guarded(method: Callable) -> Callable:
 
 
 # ---------------------------------------------------------------------------- window
-
-
-def short_labels(names: list[str]) -> list[str]:
-    """Legend labels for compared runs: the names without the part they all share.
-
-    Runs of one experiment differ only in their time stamp, so "exp-20261128-143737" and
-    "exp-20261128-143341" become "143737" and "143341".
-    """
-    if len(names) < 2:
-        return names
-    prefix = os.path.commonprefix(names)
-    cut = max(prefix.rfind("-"), prefix.rfind("_")) + 1 if prefix else 0
-    labels = [n[cut:] or n for n in names]
-    return labels if len(set(labels)) == len(labels) else names
 
 
 class MainWindow(QMainWindow):
@@ -180,10 +167,20 @@ class MainWindow(QMainWindow):
         self.setup = SetupPanel(self)
         self.runs = RunsPanel(DEFAULT_RUNS_ROOT, self)
 
+        self.compare_view = CompareView(self)
+        self.compare_view.closeRequested.connect(self.clear_comparison)
+        self.curves_tab = QSplitter(Qt.Orientation.Vertical, self)
+        self.curves_tab.setObjectName("curvesTab")
+        self.curves_tab.setChildrenCollapsible(False)
+        self.curves_tab.addWidget(self.compare_view)
+        self.curves_tab.addWidget(self.plots)
+        self.curves_tab.setStretchFactor(0, 0)
+        self.curves_tab.setStretchFactor(1, 1)
+
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("centralTabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.plots, "Curves")
+        self.tabs.addTab(self.curves_tab, "Curves")
         self.tabs.addTab(self.inspector, "Predictions")
         self.setCentralWidget(self.tabs)
 
@@ -544,9 +541,9 @@ class MainWindow(QMainWindow):
     @guarded
     def set_runs_root(self, path: str | Path) -> None:
         self._runs_root_override = None
-        self.runs.set_root(Path(path))
-        self.settings.setValue(KEY_RUNS_ROOT, str(path))
-        self.statusBar().showMessage(f"Runs folder: {path}", 5000)
+        self.runs.set_root(Path(path))  # made absolute there: the list never depends on the launch folder
+        self.settings.setValue(KEY_RUNS_ROOT, str(self.runs_root()))
+        self.statusBar().showMessage(f"Runs folder: {self.runs_root()}", 5000)
 
     @guarded
     def choose_runs_root(self) -> None:
@@ -648,6 +645,7 @@ class MainWindow(QMainWindow):
             return False
         try:
             summary = store.read_summary()
+            self.compare_view.clear()
             self.plots.clear()
             self.plots.load_run(store)
             self.inspector.clear()
@@ -680,31 +678,73 @@ class MainWindow(QMainWindow):
 
     @guarded
     def compare_runs(self, paths: list) -> None:
-        """Overlay the curves of ``paths`` on the plots (RunsPanel.compareRuns)."""
-        from workbench.training.run_store import RunStore
+        """Compare runs (RunsPanel.compareRuns): a table of them above their overlaid curves.
 
-        runs: list[tuple[str, list[dict]]] = []
-        problems = []
-        for p in paths:
-            store = RunStore(p)
+        The run shown now (live or opened) stays drawn with solid lines and heads the table;
+        the others are overlaid once each, dashed. With nothing shown, the first run opens.
+        """
+        paths = [Path(p) for p in paths]
+        if not paths:
+            return
+        current = self._shown_run if self._shown_run is not None and self._shown_run.exists() else None
+        if current is None:
+            if not self._core_ready_or_queue(lambda: self.compare_runs(paths), "The comparison opens"):
+                return
+            if not self._load_run(paths[0]):
+                return
+            current = paths[0]
+        others = [p for p in paths if not _same_path(p, current)]
+        facts, records, problems = [], [], []
+        for path in [current, *others]:
             try:
-                store.read_summary()
-                records = store.read_metrics()
+                fact, log_records = self._compare_facts(path, with_records=path is not current)
             except Exception as exc:
-                problems.append(f"{store.metrics_path}: {exc}")
+                problems.append(f"{path}: {exc}")
                 continue
-            runs.append((Path(p).name, records))
-        runs = list(zip(short_labels([name for name, _ in runs]), [r for _, r in runs], strict=True))
-        self.plots.set_compare_runs(runs)
-        self.tabs.setCurrentWidget(self.plots)
-        if runs:
-            self.statusBar().showMessage(f"Comparing {len(runs)} run(s)", 5000)
+            facts.append(fact)
+            records.append(log_records)
+        from workbench.analysis.compare import compare_table, run_labels
+
+        if facts and _same_path(Path(facts[0].path), current):
+            labels = run_labels(facts)
+            self.compare_view.set_table(compare_table(facts, labels))
+            self.plots.set_compare_runs(
+                list(zip(labels[1:], records[1:], strict=True)), current_label=labels[0]
+            )
+            self.tabs.setCurrentWidget(self.curves_tab)
+            self.statusBar().showMessage(f"Comparing {len(facts)} run(s)", 5000)
         if problems:
             self.show_error("Some runs could not be compared", "\n".join(problems))
+
+    def _core_ready_or_queue(self, action: Callable[[], None], what: str) -> bool:
+        if self.core_ready:
+            return True
+        self._when_core_ready(action, what)
+        return False
+
+    @staticmethod
+    def _compare_facts(path: Path, with_records: bool) -> tuple[Any, list[dict]]:
+        """A run's RunFacts (summary.json + config.toml, torch-free) and, if asked, its metric records."""
+        import tomllib
+
+        from workbench.analysis.compare import facts_from_summary
+        from workbench.training.run_store import RunStore
+
+        store = RunStore(path)
+        if not store.summary_path.exists() and not store.config_path.exists():
+            raise ValueError("not a run folder (no summary.json or config.toml)")
+        summary = store.read_summary()
+        try:
+            config = tomllib.loads(store.config_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            config = {}
+        records = store.read_metrics() if with_records else []
+        return facts_from_summary(path, summary, config), records
 
     @guarded
     def clear_comparison(self) -> None:
         self.plots.set_compare_runs([])
+        self.compare_view.clear()
 
     @guarded
     def use_run_config(self, path: str | Path) -> None:
@@ -731,28 +771,24 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("No run is in progress", 4000)
             return
         if self._live_view:
-            self.tabs.setCurrentWidget(self.plots)
+            self.tabs.setCurrentWidget(self.curves_tab)
             return
-        from workbench.training.events import EpochEnded, StepEnded
-        from workbench.training.run_store import RunStore, record_to_event
+        from workbench.training.run_store import RunStore
 
         store = RunStore(self.bridge.run_dir)
+        self.compare_view.clear()
         self.plots.clear()
         self.inspector.clear()
         if self._live_started is not None:
-            # Replay what the run wrote so far from one read of its log, and remember how far
-            # it went: events already queued for us are on disk too and must not be drawn twice.
+            # Replay what the run wrote so far from one read of its log (drawn at once), and
+            # remember how far it went: events already queued for us are on disk too and
+            # must not be drawn twice.
             self.plots.on_run_started(dataclasses.replace(self._live_started, start_step=0))
-            floor_step, floor_epoch = 0, -1
-            for record in store.read_metrics():
-                event = record_to_event(record, self._live_started.steps_per_epoch)
-                if isinstance(event, StepEnded):
-                    self.plots.on_step(event)
-                    floor_step = max(floor_step, event.global_step)
-                elif isinstance(event, EpochEnded):
-                    self.plots.on_epoch(event)
-                    floor_epoch = max(floor_epoch, event.epoch)
-            self._live_floor = (floor_step, floor_epoch)
+            records = store.read_metrics()
+            steps = [r.get("global_step", 0) for r in records if r.get("type") == "step"]
+            epochs = [r.get("epoch", -1) for r in records if r.get("type") == "epoch"]
+            self.plots.replay_records(records)
+            self._live_floor = (max(steps, default=0), max(epochs, default=-1))
             if store.sample_epochs():
                 self.inspector.load_run(store)
             elif self._run_config is not None:
@@ -801,8 +837,9 @@ class MainWindow(QMainWindow):
         def go() -> None:
             from workbench.training.run_store import RunStore
 
-            if not RunStore(path).last_checkpoint.exists():
-                self.show_error("Cannot resume", f"{RunStore(path).last_checkpoint} does not exist.")
+            store = RunStore(path)
+            if not store.last_checkpoint.exists() and not self.runs.can_resume(path):
+                self.show_error("Cannot resume", f"{store.last_checkpoint} does not exist.")
                 return
             self._begin_run(lambda: self.bridge.start(None, None, resume_dir=path), None)
 
@@ -823,7 +860,7 @@ class MainWindow(QMainWindow):
         self.training_bar.reset("Preparing data and model…")
         self.runs.set_live_run(run_dir)
         self.runs.refresh()
-        self.tabs.setCurrentWidget(self.plots)
+        self.tabs.setCurrentWidget(self.curves_tab)
         self.statusBar().showMessage(f"Starting {run_dir.name}…")
         self._update_title()
         self._update_actions()
@@ -865,6 +902,7 @@ class MainWindow(QMainWindow):
         self.runs.refresh()  # summary.json exists from now on: the run shows as running
         if not self._live_view:
             return
+        self.compare_view.clear()
         self.plots.clear()
         self.plots.on_run_started(event)
         self.inspector.clear()
@@ -895,7 +933,8 @@ class MainWindow(QMainWindow):
         parts = []
         for task, metrics in event.val_metrics.items():
             for name, value in list(metrics.items())[:1]:
-                parts.append(f"{task}/{name} {value:.3f}")
+                shown = "undefined" if value is None else f"{value:.3f}"
+                parts.append(f"{task}/{name} {shown}")
         best = " (best so far)" if event.is_best else ""
         self.statusBar().showMessage(
             f"Epoch {event.epoch + 1}/{epochs} done in {event.seconds:.1f} s: {', '.join(parts)}{best}", 10000
@@ -907,7 +946,9 @@ class MainWindow(QMainWindow):
             self.inspector.on_samples(event)
 
     def _on_paused(self, event: Any) -> None:
-        self.training_bar.set_message(f"Paused at step {event.global_step} — F6 resumes")
+        if self.bridge.state == STOPPING:  # paused just before the stop arrived: it is stopping now
+            return
+        self.training_bar.on_paused(f"Paused at step {event.global_step} — F6 resumes")
 
     def _on_resumed(self, event: Any) -> None:
         self.statusBar().showMessage(f"Resumed at step {event.global_step}", 3000)
@@ -920,11 +961,10 @@ class MainWindow(QMainWindow):
         monitor = s.get("monitor", "")
         task, _, metric = monitor.partition("/")
         value = s.get("best_metrics", {}).get(task, {}).get(metric)
-        if value is not None:
+        if isinstance(value, (int, float)) and int(s.get("best_epoch", -1)) >= 0:
             best = f"; best {monitor} {value:.3f} at epoch {int(s.get('best_epoch', 0)) + 1}"
         note = f" ({s['note']})" if s.get("note") else ""
-        self.training_bar.stop_updates()
-        self.training_bar.set_message(f"Finished in {format_duration(s.get('elapsed_s', 0))}{note}")
+        self.training_bar.finish(f"Finished in {format_duration(s.get('elapsed_s', 0))}{note}")
         self.statusBar().showMessage(f"Run finished{note}{best}", 15000)
         self._after_run_ended()
 
@@ -932,20 +972,23 @@ class MainWindow(QMainWindow):
     def _on_stopped(self, event: Any) -> None:
         s = event.summary
         self._run_outcome = "Stopped"
-        self.training_bar.stop_updates()
-        self.training_bar.set_message(f"Stopped at step {s.get('global_step', '?')} — checkpoint kept")
+        kept = "checkpoint kept" if self._has_checkpoint() else "no checkpoint yet"
+        self.training_bar.finish(f"Stopped at step {s.get('global_step', '?')} — {kept}")
         self.statusBar().showMessage(f"Run stopped ({event.reason}); resume it from the Runs panel", 15000)
         self._after_run_ended()
 
     @guarded
     def _on_failed(self, event: Any) -> None:
         self._run_outcome = "Failed"
-        self.training_bar.stop_updates()
-        self.training_bar.set_message("Failed")
+        self.training_bar.finish("Failed")
         where = f"Run: {self.bridge.run_dir}\n\n" if self.bridge.run_dir else ""
         self.show_error("Training failed", event.error, f"{where}{event.origin}")
         self.statusBar().showMessage(f"Run failed: {event.error}", 15000)
         self._after_run_ended(offer_checkpoint=False)
+
+    def _has_checkpoint(self) -> bool:
+        run_dir = self.bridge.run_dir
+        return run_dir is not None and (Path(run_dir) / "checkpoints" / "last.pt").exists()
 
     def _after_run_ended(self, offer_checkpoint: bool = True) -> None:
         self.runs.refresh()
@@ -959,12 +1002,13 @@ class MainWindow(QMainWindow):
 
     def _on_running_changed(self, running: bool) -> None:
         if not running:
-            self.training_bar.stop_updates()
+            self.training_bar.finish()
             self.runs.set_live_run(None)
             self.runs.refresh()
             self.state_label.setText(self._run_outcome or "Idle")
             if self._close_when_stopped:
                 self._close_when_stopped = False
+                self._closing = False
                 QTimer.singleShot(0, self.close)
         self._update_title()
         self._update_actions()
@@ -987,6 +1031,10 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         running = self.bridge.is_running()
         state = self.bridge.state
+        if self._closing:
+            for action in (self.act_start, self.act_pause, self.act_stop, self.act_live):
+                action.setEnabled(False)
+            return
         reason = self._start_blocker()
         self.act_start.setEnabled(not reason)
         self.act_start.setToolTip("Start training (F5)" + (f"\nCannot start: {reason}" if reason else ""))
@@ -1000,6 +1048,8 @@ class MainWindow(QMainWindow):
 
     def _start_blocker(self) -> str:
         """Why Start is unavailable right now ("" when it is available)."""
+        if self._closing:
+            return "the workbench is closing"
         if not self.core_ready:
             return "PyTorch is still loading" if self._loader is not None else "PyTorch is not loaded"
         if self.bridge.is_running():
@@ -1009,7 +1059,9 @@ class MainWindow(QMainWindow):
         return ""
 
     def _update_title(self) -> None:
-        if self.bridge.is_running() and self.bridge.run_dir is not None and self._live_view:
+        if self._closing:
+            self.setWindowTitle(f"{APP_NAME} — stopping…")
+        elif self.bridge.is_running() and self.bridge.run_dir is not None and self._live_view:
             self.setWindowTitle(f"{APP_NAME} — training {self.bridge.run_dir.name}")
         elif self._shown_run is not None and not self._live_view:
             self.setWindowTitle(f"{APP_NAME} — {self._shown_run.name}")
@@ -1133,31 +1185,23 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        if self._closing:  # a second close while we wait for the run to stop
-            event.ignore()
-            return
+        """Quit: during a run the window stays up, "stopping…", until the run thread has ended.
+
+        The run is asked to stop (it saves its checkpoint); the window closes itself once the
+        thread has ended and its last events were delivered, so the process never outlives it.
+        No nested event loop: a second Quit while stopping is simply ignored.
+        """
         if self.bridge.is_running():
+            event.ignore()
+            if self._closing:
+                self.statusBar().showMessage(self.STOPPING_TEXT)
+                return
             if not self.confirm_close():
-                event.ignore()
                 return
-            self._closing = True
-            try:
-                self.statusBar().showMessage("Stopping the run and saving its checkpoint…")
-                self.training_bar.set_message("Stopping… (saving the checkpoint)")
-                self.bridge.stop()
-                self.setEnabled(False)
-                done = self.bridge.wait(self.close_wait_ms)
-            finally:
-                self.setEnabled(True)
-                self._closing = False
-            if not done:
-                self._close_when_stopped = True
-                self.statusBar().showMessage(
-                    "Still stopping (finishing the current step or validation); "
-                    "the window closes when the run has stopped"
-                )
-                event.ignore()
-                return
+            self._begin_closing()
+            return
+        self._closing = False
+        self._close_when_stopped = False
         self._join_loader()
         try:
             self.write_settings()
@@ -1168,11 +1212,28 @@ class MainWindow(QMainWindow):
             box.close()
         super().closeEvent(event)
 
+    STOPPING_TEXT = "Stopping the run and saving its checkpoint; the window closes when it has stopped…"
+
+    def _begin_closing(self) -> None:
+        self._closing = True
+        self._close_when_stopped = True
+        self.bridge.stop()
+        self.training_bar.set_message("Stopping… (saving the checkpoint, then closing)")
+        self.state_label.setText("Stopping…")
+        self.statusBar().showMessage(self.STOPPING_TEXT)
+        self.setWindowTitle(f"{APP_NAME} — stopping…")
+        self._update_actions()
+
+    def is_closing(self) -> bool:
+        """True from a confirmed Quit during a run until the window closes."""
+        return self._closing
+
     def shutdown(self) -> None:
-        """Stop and join every thread (app quit without a close event, e.g. Ctrl+C)."""
+        """Stop and join every thread (the application quits without our close, e.g. a session end)."""
         if self.bridge.is_running():
             self.bridge.stop()
-            self.bridge.wait(self.close_wait_ms * 3)
+            # the trainer stops between steps and validation batches: well within this
+            self.bridge.wait(max(self.close_wait_ms * 30, 300_000))
         self._join_loader()
         self._shutdown_panels()
 
@@ -1185,6 +1246,13 @@ class MainWindow(QMainWindow):
                     hook()
                 except Exception:
                     log.exception("%s.shutdown failed", type(panel).__name__)
+
+
+def _same_path(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return Path(a) == Path(b)
 
 
 def _html_escape_keep_bold(line: str) -> str:

@@ -1,19 +1,26 @@
-"""Live training curves: losses, task weights, validation metrics and learning rate.
+"""Live training curves: losses, the training objective, task weights, learning rate, metrics.
 
-Events only append points to ``CurveBuffer``s and mark the panel dirty; a QTimer redraws
-at a fixed rate (about 8 Hz) when something changed, so a fast trainer never waits on
-drawing. Each curve is created once and updated with ``setData`` on a bounded, min/max
-downsampled view of its points (the visible x range only, once the user zooms), so runs
-of a million steps stay fluid.
+Events only append points to ``CurveBuffer``s (each point with three x values: global
+step, epoch and wall time) and mark the panel dirty; a QTimer redraws one plot per tick,
+paced so drawing stays under a small share of a core. A change of what the plots mean
+(x axis, log y, normalise, a hidden task, smoothing, a run opened or compared) redraws
+every plot at once, so labels and data never disagree for more than one frame. Each
+curve is created once and updated with ``setData`` on a bounded, min/max downsampled view
+of its points (the visible x range only, once the user zooms), so long runs stay fluid.
 
-Torch-free: importing this module (or ``workbench.training.run_store``) never loads torch.
+Legends never sit over data: each plot names its series in its title row (colours per
+task or metric), and compared runs are told apart by line style in a row above the plots.
+
+Torch-free: importing this module never loads torch.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +28,10 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -39,7 +48,6 @@ from PySide6.QtWidgets import (
 
 from workbench.gui.curve_buffer import CurveBuffer
 from workbench.gui.redraw_pacer import MeteredLayoutWidget, RedrawPacer
-from workbench.training.events import EpochEnded, RunStarted, StepEnded
 
 # Task colours (Tableau 10): the same task has the same colour in every plot.
 TASK_COLOURS: tuple[tuple[int, int, int], ...] = (
@@ -54,25 +62,58 @@ TASK_COLOURS: tuple[tuple[int, int, int], ...] = (
     (188, 189, 34),
     (23, 190, 207),
 )
-# Compare runs: one dash pattern per overlaid run.
+# Compared runs: the current run is solid, each other run has a dash pattern of its own.
 COMPARE_DASHES = (
     Qt.PenStyle.DashLine,
     Qt.PenStyle.DotLine,
     Qt.PenStyle.DashDotLine,
     Qt.PenStyle.DashDotDotLine,
 )
+BEST_COLOUR = (46, 158, 68)
+OBJECTIVE_COLOUR = (60, 60, 60)
+REGULARISER_COLOUR = (148, 103, 189)
 
-KINDS = ("train_loss", "val_loss", "weight", "lr", "total_loss")  # plus "metric:<name>"
-SMOOTHED_KINDS = frozenset({"train_loss", "total_loss", "weight"})  # per-step series
-NORMALISED_KINDS = frozenset({"train_loss", "val_loss", "total_loss"})
-RUN_WIDE_KINDS = frozenset({"lr", "total_loss"})  # not per task: stored under task ""
+# The x axes every point carries: index into a CurveBuffer's x columns.
+AXES = ("step", "epoch", "time")
+AXIS_NAMES = {"step": "step", "epoch": "epoch", "time": "wall time"}
+
+KINDS = ("train_loss", "val_loss", "weight", "lr", "total_loss", "weighted_loss", "regulariser")
+SMOOTHED_KINDS = frozenset({"train_loss", "weighted_loss", "weight", "regulariser"})  # per-step series
+NORMALISED_KINDS = frozenset({"train_loss", "val_loss", "weighted_loss"})
+RUN_WIDE_KINDS = frozenset({"lr", "total_loss", "weighted_loss", "regulariser"})  # stored under task ""
+STORED_ONLY_KINDS = frozenset({"total_loss"})  # kept (CSV, tests); drawn as its two parts
+COMPARED_KINDS = frozenset({"train_loss", "val_loss"})  # plus every metric
 
 _FG = "#303030"
+_MUTED = "#6a6a6a"
 _BG = "w"
+_TITLE_ROW_PX = 44  # title line + legend line
 
 
-class _LogFriendlyAxis(pg.AxisItem):
-    """In log mode, label only the 1-2-5 ticks of a decade, so dense minor ticks never overlap."""
+def _rgb(colour: tuple[int, int, int]) -> str:
+    return f"rgb({colour[0]},{colour[1]},{colour[2]})"
+
+
+def format_clock(seconds: float) -> str:
+    """Seconds as "m:ss" or "h:mm:ss" (axis ticks and the read-out)."""
+    if not math.isfinite(seconds):
+        return ""
+    sign = "-" if seconds < 0 else ""
+    total = int(round(abs(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
+
+
+class _PlotAxis(pg.AxisItem):
+    """Log y: label only the 1-2-5 ticks of a decade. Time x: ticks as m:ss."""
+
+    time_mode = False
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
+        if self.time_mode and not self.logMode:
+            return [format_clock(float(v) * scale) for v in values]
+        return super().tickStrings(values, scale, spacing)
 
     def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
         strings = super().logTickStrings(values, scale, spacing)
@@ -85,9 +126,201 @@ class _LogFriendlyAxis(pg.AxisItem):
         return kept if sum(1 for t in kept if t) >= 2 else strings
 
 
+# ---------------------------------------------------------------------------- data
+
+
+def _finite_or_none(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class RunSeries:
+    """Every point of one run, each with its step, epoch and wall-time x.
+
+    ``on_new(kind, task, buffer)`` is called when a series gets its first point; ``accept``
+    limits which kinds are kept (compared runs keep losses and metrics only).
+    """
+
+    def __init__(
+        self,
+        on_new: Callable[[str, str, CurveBuffer], None] | None = None,
+        accept: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.buffers: dict[tuple[str, str], CurveBuffer] = {}
+        self.steps_per_epoch = 0
+        self.epoch_x: dict[int, tuple[float, float, float]] = {}
+        self.best_epoch = -1
+        self.regulariser_seen = False
+        self._on_new = on_new
+        self._accept = accept
+        self._mono0: float | None = None
+        self._wall0: float | None = None
+        self._last_elapsed = 0.0
+
+    def buffer(self, kind: str, task: str) -> CurveBuffer | None:
+        key = (kind, "" if kind in RUN_WIDE_KINDS else task)
+        buf = self.buffers.get(key)
+        if buf is None:
+            if self._accept is not None and not self._accept(kind):
+                return None
+            buf = self.buffers[key] = CurveBuffer(axes=len(AXES))
+            if self._on_new is not None:
+                self._on_new(kind, key[1], buf)
+        return buf
+
+    def _add(self, kind: str, task: str, xs: tuple[float, float, float], value: Any) -> None:
+        y = _finite_or_none(value)
+        if y is None:  # undefined on this validation set (or not a number): no point
+            return
+        buf = self.buffer(kind, task)
+        if buf is not None:
+            buf.append(xs[0], y, xs[1], xs[2])
+
+    def _elapsed(self, elapsed: Any, wall: Any) -> float:
+        """Training seconds: the core's ``elapsed_s``; else from the record's or our own clock."""
+        value = _finite_or_none(elapsed)
+        if value is None:
+            wall_value = _finite_or_none(wall)
+            if wall_value is not None:
+                if self._wall0 is None:
+                    self._wall0 = wall_value
+                value = wall_value - self._wall0
+            else:
+                now = time.monotonic()
+                if self._mono0 is None:
+                    self._mono0 = now
+                value = now - self._mono0
+        value = max(value, self._last_elapsed)  # never backwards (keeps the x column sorted)
+        self._last_elapsed = value
+        return value
+
+    def add_step(
+        self,
+        epoch: int,
+        step: int,
+        global_step: int,
+        steps_per_epoch: int,
+        losses: dict[str, Any],
+        weights: dict[str, Any],
+        total: Any,
+        weighted: Any,
+        regulariser: Any,
+        lr: Any,
+        elapsed: Any = None,
+        wall: Any = None,
+    ) -> None:
+        spe = int(steps_per_epoch or 0) or self.steps_per_epoch or (int(step) + 1)
+        self.steps_per_epoch = max(self.steps_per_epoch, spe) if not steps_per_epoch else spe
+        xs = (float(global_step), int(epoch) + (int(step) + 1) / max(1, spe), self._elapsed(elapsed, wall))
+        for task, value in (losses or {}).items():
+            self._add("train_loss", task, xs, value)
+        for task, value in (weights or {}).items():
+            self._add("weight", task, xs, value)
+        if weighted is None:  # a log from before the objective was split: all of it is the sum
+            weighted, regulariser = total, 0.0
+        self._add("total_loss", "", xs, total)
+        self._add("weighted_loss", "", xs, weighted)
+        self._add("regulariser", "", xs, regulariser if regulariser is not None else 0.0)
+        reg = _finite_or_none(regulariser)
+        if reg:
+            self.regulariser_seen = True
+        self._add("lr", "", xs, lr)
+
+    def add_epoch(
+        self,
+        epoch: int,
+        global_step: int,
+        val_losses: dict[str, Any],
+        val_metrics: dict[str, dict[str, Any]],
+        is_best: bool = False,
+        best_epoch: Any = None,
+        elapsed: Any = None,
+        wall: Any = None,
+    ) -> None:
+        xs = (float(global_step), float(int(epoch) + 1), self._elapsed(elapsed, wall))
+        self.epoch_x[int(epoch)] = xs
+        for task, value in (val_losses or {}).items():
+            self._add("val_loss", task, xs, value)
+        for task, metrics in (val_metrics or {}).items():
+            for name, value in (metrics or {}).items():
+                self._add(f"metric:{name}", task, xs, value)
+        best = _finite_or_none(best_epoch)
+        if best is not None:
+            self.best_epoch = int(best)
+        elif is_best:
+            self.best_epoch = int(epoch)
+
+    def add_records(self, records: Iterable[dict[str, Any]]) -> None:
+        """Replay metrics.jsonl records; damaged or unknown ones are skipped."""
+        records = [r for r in records if isinstance(r, dict)]
+        if not self.steps_per_epoch:
+            steps = [r.get("step") for r in records if r.get("type") == "step"]
+            steps = [s for s in steps if isinstance(s, int)]
+            if steps:
+                self.steps_per_epoch = max(steps) + 1
+        epochs_seen = 0
+        for r in records:
+            try:
+                if r.get("type") == "step":
+                    g = int(r["global_step"])
+                    spe = self.steps_per_epoch or g
+                    self.add_step(
+                        r.get("epoch", (g - 1) // spe),
+                        r.get("step", (g - 1) % spe),
+                        g,
+                        0,
+                        r.get("losses") or {},
+                        r.get("weights") or {},
+                        r.get("total_loss"),
+                        r.get("weighted_loss"),
+                        r.get("regulariser"),
+                        r.get("lr"),
+                        r.get("elapsed_s"),
+                        r.get("time"),
+                    )
+                elif r.get("type") == "epoch":
+                    epochs_seen += 1
+                    self.add_epoch(
+                        r.get("epoch", epochs_seen - 1),
+                        r["global_step"],
+                        r.get("val_losses") or {},
+                        r.get("val_metrics") or {},
+                        bool(r.get("is_best")),
+                        r.get("best_epoch"),
+                        r.get("elapsed_s"),
+                        r.get("time"),
+                    )
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue  # a record of an older / damaged log
+
+    def reference(self, task: str) -> float:
+        """The divisor of "normalise": the task's first finite, non-zero training loss."""
+        for kind in ("train_loss", "val_loss"):
+            buf = self.buffers.get((kind, task))
+            if buf is not None and len(buf):
+                y = buf.y
+                ok = np.flatnonzero(np.isfinite(y) & (y != 0))
+                if len(ok):
+                    return float(y[ok[0]])
+        return 1.0
+
+    def own_first(self, kind: str, task: str) -> float:
+        buf = self.buffers.get((kind, task))
+        if buf is None or not len(buf):
+            return 1.0
+        y = buf.y
+        ok = np.flatnonzero(np.isfinite(y) & (y != 0))
+        return float(y[ok[0]]) if len(ok) else 1.0
+
+
 @dataclass
 class _Curve:
     buffer: CurveBuffer
+    run: RunSeries
     plot: pg.PlotItem
     main: pg.PlotDataItem
     faint: pg.PlotDataItem | None  # raw points drawn behind a smoothed curve
@@ -97,20 +330,30 @@ class _Curve:
     state: tuple = field(default_factory=tuple)  # what was last drawn (skip unchanged curves)
 
 
-def _normalise_kind(kind: str, task: str) -> tuple[str, str]:
+def _check_kind(kind: str, task: str) -> tuple[str, str]:
     if kind not in KINDS and not kind.startswith("metric:"):
         raise KeyError(f"unknown curve kind {kind!r}; expected one of {KINDS} or 'metric:<name>'")
     return kind, ("" if kind in RUN_WIDE_KINDS else task)
 
 
-def _first_scale(y: np.ndarray) -> float:
-    """The first finite, non-zero value (the divisor of 'normalise by first value')."""
-    finite = np.flatnonzero(np.isfinite(y) & (y != 0))
-    return float(y[finite[0]]) if len(finite) else 1.0
+def _line_pixmap(colour: QColor, style: Qt.PenStyle, width: int = 34, height: int = 12) -> QPixmap:
+    pixmap = QPixmap(width, height)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pen = QPen(colour, 2)
+    pen.setStyle(style)
+    painter.setPen(pen)
+    painter.drawLine(1, height // 2, width - 1, height // 2)
+    painter.end()
+    return pixmap
+
+
+# ---------------------------------------------------------------------------- the panel
 
 
 class PlotsPanel(QWidget):
-    """A grid of live plots with smoothing, log-y, normalisation, export and compare mode."""
+    """A grid of live plots with smoothing, log-y, normalisation, x axis choice, export, compare."""
 
     REDRAW_INTERVAL_MS = 125  # ~8 Hz
     MAX_DRAWN_POINTS = 4000  # per curve and redraw (min/max pairs keep the spikes)
@@ -119,19 +362,26 @@ class PlotsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._series: dict[tuple[str, str], CurveBuffer] = {}
+        self.setObjectName("PlotsPanel")
         self._curves: dict[tuple[str, str, str], _Curve] = {}  # (compare label, kind, task)
         self._task_order: list[str] = []
         self._task_boxes: dict[str, QCheckBox] = {}
         self._metric_plots: dict[str, pg.PlotItem] = {}
         self._metric_order: dict[str, list[str]] = {}  # task -> metric names (colour index)
+        self._compare: dict[str, RunSeries] = {}
         self._compare_labels: list[str] = []
+        self._current_label = ""
+        self._run: RunSeries = self._new_run()
         self._dirty = False
         self._next_plot = 0  # round-robin position of the timer's incremental redraw
         self.redraw_count = 0
+        self.full_redraw_count = 0
         self._alpha = 0.0
         self._log_y = False
         self._normalise = False
+        self._axis = "step"
+        self._regulariser_shown = False
+        self._titles: dict[pg.PlotItem, tuple[str, str]] = {}
 
         self._build_controls()
         self._build_plots()
@@ -141,11 +391,12 @@ class PlotsPanel(QWidget):
         layout.setSpacing(4)
         layout.addLayout(self._controls)
         layout.addLayout(self._tasks_row)
+        layout.addWidget(self.runs_legend)
         # Until a run has points, a note stands in for the empty grid of plots: painting
         # that grid costs a third of a second, which would delay the window's first show.
         self._empty_note = QLabel("No curves yet: start a run (F5) or open one from the Runs panel.")
+        self._empty_note.setObjectName("emptyNote")
         self._empty_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._empty_note.setStyleSheet("color: #666")
         self._stack = QStackedWidget()
         self._stack.addWidget(self._empty_note)
         self._stack.addWidget(self._scroll)
@@ -155,6 +406,11 @@ class PlotsPanel(QWidget):
         self._timer.setInterval(self.REDRAW_INTERVAL_MS)
         self._timer.timeout.connect(self._on_timer)
         self._timer.start()
+        # A full redraw requested by a control, coalesced into one per event-loop turn.
+        self._full_timer = QTimer(self)
+        self._full_timer.setSingleShot(True)
+        self._full_timer.setInterval(0)
+        self._full_timer.timeout.connect(self._full_redraw)
 
         self.smoothing_slider.setValue(60)  # 0.6: readable by default, raw points stay visible
 
@@ -163,14 +419,14 @@ class PlotsPanel(QWidget):
         self._controls = QHBoxLayout()
         self._controls.setSpacing(8)
         self.run_label = QLabel("No run")
-        self.run_label.setStyleSheet("font-weight: bold")
+        self.run_label.setObjectName("runLabel")
         self._controls.addWidget(self.run_label)
         self._controls.addSpacing(12)
 
         self._controls.addWidget(QLabel("Smoothing"))
         self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
         self.smoothing_slider.setRange(0, 99)
-        self.smoothing_slider.setFixedWidth(140)
+        self.smoothing_slider.setFixedWidth(120)
         self.smoothing_slider.setToolTip("Exponential moving average of per-step curves (0 = raw)")
         self.smoothing_slider.valueChanged.connect(self._on_smoothing)
         self._controls.addWidget(self.smoothing_slider)
@@ -178,20 +434,38 @@ class PlotsPanel(QWidget):
         self.smoothing_value.setMinimumWidth(self.smoothing_value.fontMetrics().horizontalAdvance("0.000"))
         self._controls.addWidget(self.smoothing_value)
 
+        self._controls.addWidget(QLabel("x axis"))
+        self.axis_combo = QComboBox()
+        self.axis_combo.setObjectName("axisCombo")
+        for key in AXES:
+            self.axis_combo.addItem(AXIS_NAMES[key], key)
+        self.axis_combo.setToolTip(
+            "What the x axis counts: optimiser steps, epochs (validation points at whole "
+            "epochs) or training wall time"
+        )
+        self.axis_combo.currentIndexChanged.connect(lambda _i: self.set_x_axis(self.axis_combo.currentData()))
+        self._controls.addWidget(self.axis_combo)
+
         self.log_box = QCheckBox("Log y")
-        self.log_box.setToolTip("Logarithmic y axis on the loss plots")
+        self.log_box.setToolTip(
+            "Logarithmic y axis on the loss and objective plots. Only series that cannot be "
+            "negative are on those plots; points at or below 0 are left out."
+        )
         self.log_box.toggled.connect(self.set_log_y)
         self._controls.addWidget(self.log_box)
 
         self.normalise_box = QCheckBox("Normalise")
         self.normalise_box.setToolTip(
-            "Divide each loss curve by its first value, so tasks compare on one scale"
+            "Divide each task's losses, training and validation alike,\n"
+            "by that task's first training loss: tasks compare on one scale,\n"
+            "and validation reads against training.\n"
+            "The objective Σ wᵢ·Lᵢ is divided by its own first value; the regulariser is not scaled."
         )
         self.normalise_box.toggled.connect(self.set_normalise)
         self._controls.addWidget(self.normalise_box)
 
         self.auto_button = QPushButton("Auto range")
-        self.auto_button.setToolTip("Fit every plot to its data again")
+        self.auto_button.setToolTip("Fit every plot to the data it shows again")
         self.auto_button.clicked.connect(self.auto_range)
         self._controls.addWidget(self.auto_button)
 
@@ -204,10 +478,10 @@ class PlotsPanel(QWidget):
         menu.addAction("Points as CSV…", lambda: self._export_dialog("csv"))
         self.export_button.setMenu(menu)
         self._controls.addWidget(self.export_button)
-
         self._controls.addStretch(1)
 
-        # second row: task show/hide boxes, then the crosshair read-out on the right
+        # second row: task show/hide boxes (coloured: the legend of every per-task plot),
+        # then the crosshair read-out on the right
         self._tasks_row = QHBoxLayout()
         self._tasks_row.setSpacing(10)
         self._tasks_label = QLabel("Tasks:")
@@ -215,27 +489,35 @@ class PlotsPanel(QWidget):
         self._tasks_row.addStretch(1)
         self._tasks_label.setVisible(False)
         self.readout = QLabel("")
+        self.readout.setObjectName("readout")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.readout.setStyleSheet("color: #444")
         self._tasks_row.addWidget(self.readout)
 
-    def _styled_plot(self, title: str, short: str, x_label: str = "step", y_label: str = "") -> pg.PlotItem:
-        plot = pg.PlotItem(axisItems={"left": _LogFriendlyAxis("left")})
-        plot.setTitle(title, color=_FG, size="10pt")
+        # third row (compare mode): which line style is which run
+        self.runs_legend = QWidget()
+        self.runs_legend.setObjectName("runsLegend")
+        self._runs_legend_layout = QHBoxLayout(self.runs_legend)
+        self._runs_legend_layout.setContentsMargins(0, 0, 0, 0)
+        self._runs_legend_layout.setSpacing(6)
+        self.runs_legend.setVisible(False)
+
+    def _styled_plot(self, short: str, y_label: str = "") -> pg.PlotItem:
+        plot = pg.PlotItem(axisItems={"left": _PlotAxis("left"), "bottom": _PlotAxis("bottom")})
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
             axis.setPen(pg.mkPen("#707070"))
             axis.setTextPen(pg.mkPen(_FG))
             axis.enableAutoSIPrefix(False)
-        plot.setLabel("bottom", x_label, color=_FG)
+        plot.setLabel("bottom", AXIS_NAMES[self._axis], color=_FG)
+        plot.getAxis("bottom").time_mode = self._axis == "time"
         if y_label:
             plot.setLabel("left", y_label, color=_FG)
         plot.showGrid(x=True, y=True, alpha=0.18)
-        plot.setClipToView(True)
-        plot.setDownsampling(auto=True, mode="peak")
-        plot.getViewBox().sigXRangeChanged.connect(self._on_range_changed)
-        plot.getViewBox().setMouseEnabled(x=True, y=True)
+        vb = plot.getViewBox()
+        vb.sigXRangeChanged.connect(self._on_range_changed)
+        vb.setMouseEnabled(x=True, y=True)
+        vb.setAutoVisible(y=True)  # y fits what is visible of x after a zoom
         # crosshair
         vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((90, 90, 90, 140), width=1))
         hline = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen((90, 90, 90, 140), width=1))
@@ -245,20 +527,29 @@ class PlotsPanel(QWidget):
             plot.addItem(line, ignoreBounds=True)
         plot._crosshair = (vline, hline)  # type: ignore[attr-defined]
         plot._short_name = short  # type: ignore[attr-defined]
+        plot._best_line = None  # type: ignore[attr-defined]
         return plot
 
-    @staticmethod
-    def _legend(plot: pg.PlotItem, corner: str = "top-right") -> pg.LegendItem:
-        offset = {"top-right": (-8, 8), "bottom-right": (-8, -8), "top-left": (8, 8)}[corner]
-        legend = plot.addLegend(
-            offset=offset,
-            labelTextColor=_FG,
-            labelTextSize="8pt",
-            brush=pg.mkBrush(255, 255, 255, 190),
-            pen=pg.mkPen(200, 200, 200),
-            verSpacing=-4,
+    def _add_best_line(self, plot: pg.PlotItem) -> None:
+        line = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(BEST_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)
         )
-        return legend
+        line.setZValue(5)
+        line.setVisible(False)
+        plot.addItem(line, ignoreBounds=True)
+        plot._best_line = line  # type: ignore[attr-defined]
+
+    def _set_title(self, plot: pg.PlotItem, title: str, legend: str = "") -> None:
+        """Title and legend line above the plot (never over its data)."""
+        if self._titles.get(plot) == (title, legend):
+            return
+        self._titles[plot] = (title, legend)
+        text = f"<b>{html.escape(title)}</b>"
+        if legend:
+            text += f"<br><span style='font-size:8.5pt; color:{_MUTED}'>{legend}</span>"
+        plot.setTitle(text, color=_FG, size="9.5pt")
+        plot.titleLabel.setMaximumHeight(_TITLE_ROW_PX)
+        plot.layout.setRowFixedHeight(0, _TITLE_ROW_PX)
 
     def _build_plots(self) -> None:
         self.pacer = RedrawPacer(self.REDRAW_INTERVAL_MS / 1000)
@@ -270,63 +561,138 @@ class PlotsPanel(QWidget):
         self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self._scroll.setWidget(self.layout_widget)
 
-        self.loss_plot = self._styled_plot(
-            "Loss per task: training per step (lines), validation per epoch (● thick)", "loss", y_label="loss"
-        )
-        self._legend(self.loss_plot)
-        self.total_plot = self._styled_plot("Total (weighted) training loss", "total loss", y_label="loss")
-        self.weights_plot = self._styled_plot("Task weights", "weights", y_label="weight")
+        self.loss_plot = self._styled_plot("loss", "loss")
+        self._add_best_line(self.loss_plot)
+        self.objective_plot = self._styled_plot("objective", "loss")
+        self.total_plot = self.objective_plot  # the name of earlier versions
+        self.regulariser_plot = self._styled_plot("regulariser", "value")
+        self.weights_plot = self._styled_plot("weights", "weight")
         self.weights_plot.vb.setLimits(minYRange=0.02)  # equal weights: no ticks of float noise
-        self._legend(self.weights_plot)
-        self.lr_plot = self._styled_plot("Learning rate", "learning rate", y_label="lr")
-        ci = self.layout_widget.ci
-        ci.addItem(self.loss_plot, row=0, col=0, colspan=2)
-        ci.addItem(self.total_plot, row=1, col=0)
-        ci.addItem(self.weights_plot, row=1, col=1)
-        ci.addItem(self.lr_plot, row=2, col=0)
-        self._fixed_plots = [self.loss_plot, self.total_plot, self.weights_plot, self.lr_plot]
-        self._log_plots = [self.loss_plot, self.total_plot]
+        self.lr_plot = self._styled_plot("learning rate", "lr")
+        self._fixed_plots = [
+            self.loss_plot,
+            self.objective_plot,
+            self.regulariser_plot,
+            self.weights_plot,
+            self.lr_plot,
+        ]
+        self._log_plots = [self.loss_plot, self.objective_plot]  # never a series that can be < 0
+        self._update_titles()
+        self._relayout()
         self.layout_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
-        self._update_min_height()
+
+    def _grid_plots(self) -> list[pg.PlotItem]:
+        grid = [self.objective_plot, self.weights_plot]
+        if self._regulariser_shown:
+            grid.append(self.regulariser_plot)
+        grid.append(self.lr_plot)
+        return grid + list(self._metric_plots.values())
+
+    def _relayout(self) -> None:
+        """Loss plot across the top, then the others two per row."""
+        ci = self.layout_widget.ci
+        for item in list(ci.items):
+            ci.removeItem(item)
+        ci.addItem(self.loss_plot, row=0, col=0, colspan=2)
+        grid = self._grid_plots()
+        for i, plot in enumerate(grid):
+            ci.addItem(plot, row=1 + i // 2, col=i % 2)
+        rows = 1 + (len(grid) + 1) // 2
+        self.layout_widget.setMinimumHeight(rows * 200)
 
     def _all_plots(self) -> list[pg.PlotItem]:
-        return self._fixed_plots + list(self._metric_plots.values())
-
-    def _update_min_height(self) -> None:
-        rows = 3 + max(0, (len(self._metric_plots) - 1 + 1) // 2)
-        self.layout_widget.setMinimumHeight(rows * 185)
+        return [self.loss_plot, *self._grid_plots()]
 
     def _metric_plot(self, task: str) -> pg.PlotItem:
         plot = self._metric_plots.get(task)
         if plot is not None:
             return plot
-        plot = self._styled_plot(f"Validation metrics: {task}", f"{task} metrics", y_label="value")
-        self._legend(plot, "bottom-right")  # most metrics rise: the lower right stays free
+        plot = self._styled_plot(f"{task} metrics", "value")
         plot.vb.setLimits(minYRange=1e-3)
-        slot = len(self._metric_plots)  # slot 0 is beside the learning rate
-        row, col = (2, 1) if slot == 0 else (3 + (slot - 1) // 2, (slot - 1) % 2)
-        self.layout_widget.ci.addItem(plot, row=row, col=col)
+        self._add_best_line(plot)
         self._metric_plots[task] = plot
-        self._update_min_height()
+        self._relayout()
         return plot
+
+    # ------------------------------------------------------------------ legends in titles
+    def _legend_entry(self, colour: tuple[int, int, int], text: str, mark: str = "━━") -> str:
+        return f"<span style='color:{_rgb(colour)}'>{mark}</span>&nbsp;{html.escape(text)}"
+
+    def _update_titles(self) -> None:
+        tasks = [t for t in self._task_order]
+        task_legend = " &nbsp; ".join(self._legend_entry(self._task_colour(t), t) for t in tasks)
+        best = self._legend_entry(BEST_COLOUR, "best epoch", "┆")
+        loss_legend = " &nbsp; ".join(
+            p for p in (task_legend, "thin: training, per step", "● thick: validation, per epoch", best) if p
+        )
+        self._set_title(self.loss_plot, "Loss per task", loss_legend)
+        self._set_title(
+            self.objective_plot,
+            "Training objective",
+            self._legend_entry(OBJECTIVE_COLOUR, "Σ wᵢ·Lᵢ: the weighted sum of the task losses"),
+        )
+        self._set_title(
+            self.regulariser_plot,
+            "Weighting regulariser (linear y)",
+            self._legend_entry(REGULARISER_COLOUR, "added to Σ wᵢ·Lᵢ in the total; can be below 0"),
+        )
+        self._set_title(self.weights_plot, "Task weights", task_legend)
+        self._set_title(self.lr_plot, "Learning rate")
+        for task, plot in self._metric_plots.items():
+            names = self._metric_order.get(task, [])
+            entries = [self._legend_entry(self._metric_colour(task, n), n) for n in names]
+            self._set_title(plot, f"Validation metrics: {task}", " &nbsp; ".join([*entries, best]))
+
+    def _rebuild_runs_legend(self) -> None:
+        layout = self._runs_legend_layout
+        while layout.count():
+            item = layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        if not self._compare_labels:
+            self.runs_legend.setVisible(False)
+            return
+        layout.addWidget(QLabel("Runs:"))
+        colour = QColor(70, 70, 70)
+        entries = [(self._current_label or "this run", Qt.PenStyle.SolidLine)]
+        entries += [
+            (label, COMPARE_DASHES[i % len(COMPARE_DASHES)]) for i, label in enumerate(self._compare_labels)
+        ]
+        for label, style in entries:
+            sample = QLabel()
+            sample.setPixmap(_line_pixmap(colour, style))
+            text = QLabel(label)
+            text.setObjectName("runLegendLabel")
+            layout.addWidget(sample)
+            layout.addWidget(text)
+            layout.addSpacing(10)
+        layout.addStretch(1)
+        self.runs_legend.setVisible(True)
 
     # ------------------------------------------------------------------ tasks / colours
     def _task_colour(self, task: str) -> tuple[int, int, int]:
         if not task:
-            return (60, 60, 60)
+            return OBJECTIVE_COLOUR
         if task not in self._task_order:
             self._task_order.append(task)
         return TASK_COLOURS[self._task_order.index(task) % len(TASK_COLOURS)]
+
+    def _metric_colour(self, task: str, metric: str) -> tuple[int, int, int]:
+        names = self._metric_order.setdefault(task, [])
+        if metric not in names:
+            names.append(metric)
+        return TASK_COLOURS[names.index(metric) % len(TASK_COLOURS)]
 
     def _ensure_task_box(self, task: str) -> None:
         if not task or task in self._task_boxes:
             return
         colour = self._task_colour(task)
         box = QCheckBox(task)
+        box.setObjectName("taskBox")
         box.setChecked(True)
-        box.setStyleSheet(f"QCheckBox {{ color: rgb{colour}; font-weight: bold; }}")
+        box.setStyleSheet(f"QCheckBox {{ color: {_rgb(colour)}; font-weight: bold; }}")
         box.setToolTip(f"Show or hide the curves of task {task!r}")
-        box.toggled.connect(self._mark_all_dirty)
+        box.toggled.connect(self._on_view_option)
         self._tasks_row.insertWidget(self._tasks_row.count() - 2, box)  # before stretch + read-out
         self._task_boxes[task] = box
         self._tasks_label.setVisible(True)
@@ -341,163 +707,172 @@ class PlotsPanel(QWidget):
         return True if box is None else box.isChecked()
 
     # ------------------------------------------------------------------ curves
-    def _make_curve(self, compare: str, kind: str, task: str, buffer: CurveBuffer) -> _Curve:
+    def _new_run(self) -> RunSeries:
+        return RunSeries(on_new=lambda kind, task, buf: self._make_curve("", kind, task, buf, self._run))
+
+    def _plot_for(self, kind: str, task: str) -> pg.PlotItem:
+        if kind.startswith("metric:"):
+            return self._metric_plot(task)
+        return {
+            "train_loss": self.loss_plot,
+            "val_loss": self.loss_plot,
+            "weighted_loss": self.objective_plot,
+            "regulariser": self.regulariser_plot,
+            "weight": self.weights_plot,
+            "lr": self.lr_plot,
+        }[kind]
+
+    def _make_curve(self, compare: str, kind: str, task: str, buffer: CurveBuffer, run: RunSeries) -> None:
+        if kind in STORED_ONLY_KINDS:
+            return
         self._stack.setCurrentWidget(self._scroll)
-        self._ensure_task_box(task)
-        colour = self._task_colour(task)
-        name = task or kind.replace("_", " ")
+        if not compare:
+            self._ensure_task_box(task)
+        colour = self._task_colour(task) if task else OBJECTIVE_COLOUR
+        if kind == "regulariser":
+            colour = REGULARISER_COLOUR
         faint = None
         dash = Qt.PenStyle.SolidLine
         if compare:
             index = self._compare_labels.index(compare) if compare in self._compare_labels else 0
             dash = COMPARE_DASHES[index % len(COMPARE_DASHES)]
+        plot = self._plot_for(kind, task)
+        common = {"antialias": True, "connect": "finite"}
         if kind.startswith("metric:"):
-            plot = self._metric_plot(task)
             metric = kind.split(":", 1)[1]
-            names = self._metric_order.setdefault(task, [])
-            if metric not in names:
-                names.append(metric)
-            colour = TASK_COLOURS[names.index(metric) % len(TASK_COLOURS)]
-            name = metric
-            pen = pg.mkPen(colour, width=2, style=dash)
+            colour = self._metric_colour(task, metric)
             main = pg.PlotDataItem(
-                pen=pen, symbol=None if compare else "o", symbolSize=5, symbolBrush=colour, symbolPen=None
+                pen=pg.mkPen(colour, width=2, style=dash),
+                symbol=None if compare else "o",
+                symbolSize=5,
+                symbolBrush=colour,
+                symbolPen=None,
+                **common,
             )
+            main.setZValue(20)
         elif kind == "val_loss":
-            plot = self.loss_plot
             main = pg.PlotDataItem(
                 pen=pg.mkPen(colour, width=3, style=dash),
                 symbol="o",
-                symbolSize=7,
+                symbolSize=6 if compare else 7,
                 symbolBrush=colour,
                 symbolPen=pg.mkPen("w", width=1),
+                **common,
             )
             main.setZValue(20)
         else:
-            plot = {
-                "train_loss": self.loss_plot,
-                "total_loss": self.total_plot,
-                "weight": self.weights_plot,
-                "lr": self.lr_plot,
-            }[kind]
-            main = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.6, style=dash))
+            main = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.6, style=dash), **common)
             main.setZValue(10)
-            if kind in SMOOTHED_KINDS:
-                faint = pg.PlotDataItem(pen=pg.mkPen((*colour, 55), width=1, style=dash))
+            if kind in SMOOTHED_KINDS and not compare:
+                faint = pg.PlotDataItem(pen=pg.mkPen((*colour, 55), width=1), **common)
                 faint.setZValue(1)
         for item in (faint, main):
-            if item is None:
-                continue
-            item.setDownsampling(auto=True, method="peak")
-            item.setClipToView(True)
-            plot.addItem(item)
-        legend = plot.legend
-        show_in_legend = kind not in ("val_loss", "total_loss", "lr") or compare
-        if legend is not None and show_in_legend:
-            legend.addItem(main, f"{compare}: {name}" if compare else name)
-            # one row per run: as many columns as the current run has entries
-            columns = (
-                len(self._metric_order.get(task, [])) if kind.startswith("metric:") else len(self._task_order)
-            )
-            legend.setColumnCount(max(1, min(4, columns)))
-        curve = _Curve(buffer, plot, main, faint, kind, task, compare)
-        self._curves[(compare, kind, task)] = curve
-        return curve
-
-    def _buffer(self, kind: str, task: str) -> CurveBuffer:
-        key = (kind, task)
-        buf = self._series.get(key)
-        if buf is None:
-            buf = CurveBuffer()
-            self._series[key] = buf
-            self._make_curve("", kind, task, buf)
-        return buf
+            if item is not None:
+                plot.addItem(item)
+        self._curves[(compare, kind, task)] = _Curve(buffer, run, plot, main, faint, kind, task, compare)
+        self._update_titles()
 
     def _remove_curve(self, key: tuple[str, str, str]) -> None:
         curve = self._curves.pop(key)
         for item in (curve.main, curve.faint):
-            if item is None:
-                continue
-            if curve.plot.legend is not None:
-                curve.plot.legend.removeItem(item)
-            curve.plot.removeItem(item)
+            if item is not None:
+                curve.plot.removeItem(item)
 
     # ------------------------------------------------------------------ public API
     def core_loaded(self) -> None:
         """Nothing here needs torch; present for the main window's uniform hook."""
 
     def shutdown(self) -> None:
-        """Stop the redraw timer (the main window calls this on close)."""
+        """Stop the redraw timers (the main window calls this on close)."""
         self._timer.stop()
+        self._full_timer.stop()
 
     def clear(self) -> None:
         """Forget every point, curve, metric plot and compared run."""
         for key in list(self._curves):
             self._remove_curve(key)
-        for plot in self._metric_plots.values():
-            self.layout_widget.ci.removeItem(plot)
         self._metric_plots.clear()
         self._metric_order.clear()
-        self._series.clear()
+        self._compare.clear()
         self._compare_labels = []
+        self._current_label = ""
+        self._run = self._new_run()
         self._task_order = []
         for box in self._task_boxes.values():
             self._tasks_row.removeWidget(box)
             box.deleteLater()
         self._task_boxes.clear()
         self._tasks_label.setVisible(False)
+        self._regulariser_shown = False
         self.run_label.setText("No run")
         self.readout.setText("")
-        self._update_min_height()
+        self._rebuild_runs_legend()
+        self._update_titles()
+        self._relayout()
         for plot in self._fixed_plots:
             plot.enableAutoRange()
+            if plot._best_line is not None:
+                plot._best_line.setVisible(False)
+        self._stack.setCurrentWidget(self._empty_note)
         self._dirty = True
 
-    def on_run_started(self, event: RunStarted) -> None:
+    def on_run_started(self, event: Any) -> None:
         """A new (or resumed) run: start empty, or from the run's log when resuming."""
         self.clear()
         for task in event.task_names:
             self._task_colour(task)
             self._ensure_task_box(task)
+        self._run.steps_per_epoch = int(event.steps_per_epoch or 0)
         self.run_label.setText(Path(event.run_dir).name or "run")
+        self._update_titles()
         if event.start_step > 0:
             from workbench.training.run_store import RunStore
 
-            self._replay(
-                [
-                    r
-                    for r in RunStore(event.run_dir).read_metrics()
-                    if r.get("global_step", 0) <= event.start_step
-                ]
-            )
+            records = RunStore(event.run_dir).read_metrics()
+            self._run.add_records([r for r in records if r.get("global_step", 0) <= event.start_step])
+            self._after_bulk_load()
 
-    def on_step(self, event: StepEnded) -> None:
-        x = float(event.global_step)
-        for task, value in event.losses.items():
-            self._buffer("train_loss", task).append(x, value)
-        for task, value in event.weights.items():
-            self._buffer("weight", task).append(x, value)
-        self._buffer("total_loss", "").append(x, event.total_loss)
-        self._buffer("lr", "").append(x, event.lr)
+    def on_step(self, event: Any) -> None:
+        self._run.add_step(
+            event.epoch,
+            event.step,
+            event.global_step,
+            event.steps_per_epoch,
+            event.losses,
+            event.weights,
+            event.total_loss,
+            getattr(event, "weighted_loss", None),
+            getattr(event, "regulariser", None),
+            event.lr,
+            getattr(event, "elapsed_s", None),
+        )
+        self._check_regulariser()
         self._dirty = True
 
-    def on_epoch(self, event: EpochEnded) -> None:
-        x = float(event.global_step)
-        for task, value in event.val_losses.items():
-            self._buffer("val_loss", task).append(x, value)
-        for task, metrics in event.val_metrics.items():
-            for name, value in metrics.items():
-                self._buffer(f"metric:{name}", task).append(x, value)
+    def on_epoch(self, event: Any) -> None:
+        self._run.add_epoch(
+            event.epoch,
+            event.global_step,
+            event.val_losses,
+            event.val_metrics,
+            bool(getattr(event, "is_best", False)),
+            getattr(event, "best_epoch", None),
+            getattr(event, "elapsed_s", None),
+        )
+        self._update_best_lines()
         self._dirty = True
 
     def add_points(self, kind: str, task: str, xs, ys) -> None:
-        """Bulk-append points to a curve of the current run (same storage as the events)."""
-        kind, task = _normalise_kind(kind, task)
-        self._buffer(kind, task).extend(xs, ys)
+        """Bulk-append points to a curve of the current run (x is the step; epoch and time follow it)."""
+        kind, task = _check_kind(kind, task)
+        buf = self._run.buffer(kind, task)
+        xs = np.asarray(xs, np.float64)
+        spe = self._run.steps_per_epoch or 1
+        buf.extend(xs, ys, xs / spe, xs)
         self._dirty = True
 
     def load_run(self, store: Any) -> None:
-        """Show a run from disk: replays its metrics.jsonl through on_step / on_epoch."""
+        """Show a run from disk (its metrics.jsonl), drawn at once."""
         self.clear()
         try:
             cfg = store.read_config()
@@ -507,67 +882,85 @@ class PlotsPanel(QWidget):
         except Exception:  # noqa: BLE001 - a missing/broken config only costs the colour order
             pass
         self.run_label.setText(Path(store.path).name)
-        self._replay(store.read_metrics())
+        self._run.add_records(store.read_metrics())
+        self._after_bulk_load()
 
-    def _replay(self, records: list[dict]) -> None:
-        from workbench.training.run_store import record_to_event
+    def replay_records(self, records: list[dict[str, Any]]) -> None:
+        """Add logged records to the current run (the live run re-shown from its log)."""
+        self._run.add_records(records)
+        self._after_bulk_load()
 
-        for record in records:
-            try:
-                event = record_to_event(record)
-            except (KeyError, TypeError):
-                continue  # a record of an older / damaged log
-            if isinstance(event, StepEnded):
-                self.on_step(event)
-            elif isinstance(event, EpochEnded):
-                self.on_epoch(event)
-        self._dirty = True
+    def _after_bulk_load(self) -> None:
+        self._check_regulariser()
+        self._update_best_lines()
+        self._update_titles()
+        self._full_redraw(autorange=True)
 
-    def set_compare_runs(self, runs: list[tuple[str, list[dict]]]) -> None:
-        """Overlay other runs' training loss and validation metrics as dashed curves."""
+    def set_compare_runs(self, runs: list[tuple[str, list[dict]]], current_label: str = "") -> None:
+        """Overlay other runs' losses and validation metrics, one dash pattern per run.
+
+        ``current_label`` names the run already shown (solid lines) in the runs legend.
+        """
         for key in [k for k in self._curves if k[0]]:
             self._remove_curve(key)
+        self._compare.clear()
         self._compare_labels = [label for label, _ in runs]
+        self._current_label = current_label
         for label, records in runs:
-            buffers: dict[tuple[str, str], CurveBuffer] = {}
+            series = RunSeries(accept=lambda kind: kind in COMPARED_KINDS or kind.startswith("metric:"))
+            series._on_new = lambda kind, task, buf, _l=label, _s=series: self._make_curve(
+                _l, kind, task, buf, _s
+            )
+            series.add_records(records)
+            self._compare[label] = series
+        self._rebuild_runs_legend()
+        self._update_titles()
+        if runs:
+            self._stack.setCurrentWidget(self._scroll)
+        self._full_redraw(autorange=True)
 
-            def buf(kind: str, task: str, _buffers=buffers, _label=label) -> CurveBuffer:
-                b = _buffers.get((kind, task))
-                if b is None:
-                    b = _buffers[(kind, task)] = CurveBuffer()
-                    self._make_curve(_label, kind, task, b)
-                return b
+    def compare_labels(self) -> list[str]:
+        return list(self._compare_labels)
 
-            for record in records:
-                kind = record.get("type")
-                x = float(record.get("global_step", 0))
-                if kind == "step":
-                    for task, value in (record.get("losses") or {}).items():
-                        buf("train_loss", task).append(x, value)
-                elif kind == "epoch":
-                    for task, metrics in (record.get("val_metrics") or {}).items():
-                        for name, value in metrics.items():
-                            buf(f"metric:{name}", task).append(x, value)
-        self._mark_all_dirty()
-
-    def curve_points(self, kind: str, task: str = "") -> tuple[np.ndarray, np.ndarray]:
+    def curve_points(self, kind: str, task: str = "", axis: str = "step") -> tuple[np.ndarray, np.ndarray]:
         """The exact stored (un-smoothed) points of a curve of the current run (copies)."""
-        key = _normalise_kind(kind, task)
-        buf = self._series.get(key)
+        key = _check_kind(kind, task)
+        buf = self._run.buffers.get(key)
         if buf is None:
             return np.zeros(0), np.zeros(0)
-        return buf.x.copy(), buf.y.copy()
+        return buf.axis_x(AXES.index(axis)).copy(), buf.y.copy()
 
     def drawn_points(self, kind: str, task: str = "", compare: str = "") -> tuple[np.ndarray, np.ndarray]:
         """What the curve item was last given to draw (smoothed / normalised / downsampled)."""
-        kind, task = _normalise_kind(kind, task)
+        kind, task = _check_kind(kind, task)
         curve = self._curves.get((compare, kind, task))
         if curve is None or curve.main.xData is None:
             return np.zeros(0), np.zeros(0)
         return np.asarray(curve.main.xData), np.asarray(curve.main.yData)
 
+    def curve_item(self, kind: str, task: str = "", compare: str = "") -> pg.PlotDataItem | None:
+        kind, task = _check_kind(kind, task)
+        curve = self._curves.get((compare, kind, task))
+        return curve.main if curve is not None else None
+
     def series_keys(self) -> list[tuple[str, str]]:
-        return sorted(self._series)
+        return sorted(self._run.buffers)
+
+    def best_epoch(self) -> int:
+        return self._run.best_epoch
+
+    def best_line_x(self, plot: pg.PlotItem) -> float | None:
+        """Where the best-epoch marker of ``plot`` is (None when hidden)."""
+        line = plot._best_line
+        if line is None or not line.isVisible():
+            return None
+        return float(line.value())
+
+    def regulariser_shown(self) -> bool:
+        return self._regulariser_shown
+
+    def metric_plot(self, task: str) -> pg.PlotItem | None:
+        return self._metric_plots.get(task)
 
     # -- view options
     def set_smoothing(self, alpha: float) -> None:
@@ -576,6 +969,27 @@ class PlotsPanel(QWidget):
     def smoothing(self) -> float:
         return self._alpha
 
+    def x_axis(self) -> str:
+        return self._axis
+
+    def set_x_axis(self, axis: str) -> None:
+        """ "step", "epoch" or "time": labels and data change together."""
+        if axis not in AXES:
+            raise ValueError(f"unknown x axis {axis!r}; expected one of {AXES}")
+        if self.axis_combo.currentData() != axis:
+            self.axis_combo.setCurrentIndex(AXES.index(axis))  # re-enters through the combo
+            return
+        if axis == self._axis:
+            return
+        self._axis = axis
+        for plot in self._all_plots() + [self.regulariser_plot]:
+            plot.setLabel("bottom", AXIS_NAMES[axis], color=_FG)
+            plot.getAxis("bottom").time_mode = axis == "time"
+            plot.getAxis("bottom").picture = None
+            plot.enableAutoRange(axis="x")
+        self._update_best_lines()
+        self._full_redraw(autorange=True)
+
     def set_log_y(self, on: bool) -> None:
         if self.log_box.isChecked() != bool(on):
             self.log_box.setChecked(bool(on))  # re-enters through toggled
@@ -583,8 +997,7 @@ class PlotsPanel(QWidget):
         self._log_y = bool(on)
         for plot in self._log_plots:
             plot.setLogMode(y=self._log_y)
-            plot.enableAutoRange(axis="y")
-        self._mark_all_dirty()
+        self._full_redraw(autorange=True)
 
     def set_normalise(self, on: bool) -> None:
         if self.normalise_box.isChecked() != bool(on):
@@ -592,14 +1005,13 @@ class PlotsPanel(QWidget):
             return
         self._normalise = bool(on)
         for plot in self._log_plots:
-            plot.setLabel("left", "loss / first value" if self._normalise else "loss", color=_FG)
-            plot.enableAutoRange(axis="y")
-        self._mark_all_dirty()
+            plot.setLabel(
+                "left", "loss / task's first training loss" if self._normalise else "loss", color=_FG
+            )
+        self._full_redraw(autorange=True)
 
     def auto_range(self) -> None:
-        for plot in self._all_plots():
-            plot.enableAutoRange()
-        self._mark_all_dirty()
+        self._full_redraw(autorange=True, x_too=True)
 
     # -- export
     def export_png(self, path: str | Path, width: int = 0) -> None:
@@ -627,7 +1039,6 @@ class PlotsPanel(QWidget):
 
     def _render_svg(self, scene, path: Path) -> None:
         from PySide6.QtCore import QRectF, QSize
-        from PySide6.QtGui import QPainter
         from PySide6.QtSvg import QSvgGenerator
 
         rect = scene.sceneRect()
@@ -647,19 +1058,17 @@ class PlotsPanel(QWidget):
             raise OSError(f"cannot write {path}")
 
     def export_csv(self, path: str | Path) -> None:
-        """Every stored point: columns series, task, x, y (compared runs as 'compare/<label>/<kind>')."""
+        """Every stored point: series, task, step, epoch, elapsed_s, y (compared runs as 'compare/<label>/<kind>')."""
         with open(path, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["series", "task", "x", "y"])
-            for (kind, task), buf in sorted(self._series.items()):
-                for x, y in zip(buf.x.tolist(), buf.y.tolist(), strict=True):
-                    writer.writerow([kind, task, repr(x), repr(y)])
-            for (compare, kind, task), curve in sorted(self._curves.items()):
-                if not compare:
-                    continue
-                buf = curve.buffer
-                for x, y in zip(buf.x.tolist(), buf.y.tolist(), strict=True):
-                    writer.writerow([f"compare/{compare}/{kind}", task, repr(x), repr(y)])
+            writer.writerow(["series", "task", "step", "epoch", "elapsed_s", "y"])
+            groups = [("", self._run)] + [(label, self._compare[label]) for label in self._compare_labels]
+            for label, run in groups:
+                for (kind, task), buf in sorted(run.buffers.items()):
+                    series = f"compare/{label}/{kind}" if label else kind
+                    columns = [buf.axis_x(i).tolist() for i in range(len(AXES))] + [buf.y.tolist()]
+                    for step, epoch, elapsed, y in zip(*columns, strict=True):
+                        writer.writerow([series, task, repr(step), repr(epoch), repr(elapsed), repr(y)])
 
     def _export_dialog(self, kind: str) -> None:
         filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV table (*.csv)"}
@@ -681,7 +1090,28 @@ class PlotsPanel(QWidget):
     def _on_smoothing(self, value: int) -> None:
         self._alpha = value / 100.0
         self.smoothing_value.setText(f"{self._alpha:.2f}")
-        self._dirty = True
+        self._full_timer.start()  # coalesces a slider drag into one redraw per event-loop turn
+
+    def _on_view_option(self, *_: Any) -> None:
+        self._full_redraw(autorange=True)
+
+    def _check_regulariser(self) -> None:
+        if self._run.regulariser_seen and not self._regulariser_shown:
+            self._regulariser_shown = True
+            self._relayout()
+
+    def _update_best_lines(self) -> None:
+        best = self._run.best_epoch
+        xs = self._run.epoch_x.get(best) if best >= 0 else None
+        for plot in [self.loss_plot, *self._metric_plots.values()]:
+            line = plot._best_line
+            if line is None:
+                continue
+            if xs is None:
+                line.setVisible(False)
+                continue
+            line.setValue(xs[AXES.index(self._axis)])
+            line.setVisible(True)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -696,11 +1126,24 @@ class PlotsPanel(QWidget):
             self.pacer.add_cost(time.perf_counter() - t0)
             self.pacer.frame_done()
 
+    def _full_redraw(self, autorange: bool = False, x_too: bool = False) -> None:
+        """Every curve now (what the plots mean changed), then fit y (and x) to what is shown."""
+        self._full_timer.stop()
+        self.redraw(force=True)
+        self.full_redraw_count += 1
+        if autorange:
+            for plot in self._all_plots():
+                if x_too:
+                    plot.enableAutoRange()
+                else:
+                    plot.enableAutoRange(axis="y")
+                plot.vb.updateAutoRange()
+
     def redraw(self, force: bool = False) -> None:
         """Push every changed curve to its item now; ``force`` redraws all of them."""
         self._dirty = False
         changed = False
-        for curve in self._curves.values():
+        for curve in list(self._curves.values()):
             changed |= self._update_curve(curve, force)
         self.redraw_count += 1
         if changed:
@@ -718,7 +1161,7 @@ class PlotsPanel(QWidget):
         for k in range(len(plots)):
             plot = plots[(self._next_plot + k) % len(plots)]
             changed = False
-            for curve in self._curves.values():
+            for curve in list(self._curves.values()):
                 if curve.plot is plot:
                     changed |= self._update_curve(curve, False)
             if changed:
@@ -729,13 +1172,20 @@ class PlotsPanel(QWidget):
         self._dirty = False  # a full cycle found nothing (more) to draw
         self.redraw_count += 1
 
+    def _scale(self, curve: _Curve) -> float:
+        if curve.kind in ("train_loss", "val_loss"):
+            return curve.run.reference(curve.task)
+        return curve.run.own_first(curve.kind, curve.task)
+
     def _update_curve(self, curve: _Curve, force: bool) -> bool:
         visible = self.task_visible(curve.task)
         vb = curve.plot.getViewBox()
         x_range = None if vb.autoRangeEnabled()[0] else tuple(vb.viewRange()[0])
         smooth = self._alpha if curve.kind in SMOOTHED_KINDS else 0.0
         normalise = self._normalise and curve.kind in NORMALISED_KINDS
-        state = (len(curve.buffer), visible, smooth, normalise, x_range)
+        scale = self._scale(curve) if normalise else 1.0
+        log = self._log_y and curve.plot in self._log_plots
+        state = (len(curve.buffer), visible, smooth, scale, log, self._axis, x_range)
         if state == curve.state and not force:
             return False
         curve.state = state
@@ -745,16 +1195,22 @@ class PlotsPanel(QWidget):
         if not visible:
             return True
         buf = curve.buffer
-        scale = _first_scale(buf.y) if normalise else 1.0
+        axis = AXES.index(self._axis)
         y_all = buf.ema(smooth) if smooth > 0 else buf.y
-        x, y = buf.downsampled(self.MAX_DRAWN_POINTS, y_all, x_range)
-        if normalise:
-            y = y / scale
-        curve.main.setData(x, y)
+        x, y = buf.downsampled(self.MAX_DRAWN_POINTS, y_all, x_range, axis)
+        curve.main.setData(x, self._transform(y, scale, log))
         if curve.faint is not None and smooth > 0:
-            fx, fy = buf.downsampled(self.MAX_DRAWN_POINTS, None, x_range)
-            curve.faint.setData(fx, fy / scale if normalise else fy)
+            fx, fy = buf.downsampled(self.MAX_DRAWN_POINTS, None, x_range, axis)
+            curve.faint.setData(fx, self._transform(fy, scale, log))
         return True
+
+    @staticmethod
+    def _transform(y: np.ndarray, scale: float, log: bool) -> np.ndarray:
+        if scale != 1.0 and math.isfinite(scale) and scale != 0:
+            y = y / scale
+        if log and len(y) and not np.all(y > 0):
+            y = np.where(y > 0, y, np.nan)  # nothing at or below 0 on a log axis
+        return y
 
     # ------------------------------------------------------------------ crosshair
     def _on_mouse_moved(self, pos: QPointF) -> None:
@@ -776,8 +1232,14 @@ class PlotsPanel(QWidget):
         hline.setPos(y)
         if hovered in self._log_plots and self._log_y:
             y = 10.0**y if y < 300 else math.inf
-        self.readout.setText(f"{hovered._short_name}: step {x:,.0f}, y {y:.4g}")
+        if self._axis == "time":
+            where = f"time {format_clock(x)}"
+        elif self._axis == "epoch":
+            where = f"epoch {x:.2f}"
+        else:
+            where = f"step {x:,.0f}"
+        self.readout.setText(f"{hovered._short_name}: {where}, y {y:.4g}")
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self._timer.stop()
+        self.shutdown()
         super().closeEvent(event)

@@ -11,6 +11,7 @@ the reason; nothing here raises into Qt.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -33,18 +34,37 @@ from PySide6.QtWidgets import (
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("Name", "Started", "Status", "Tasks", "Key metrics")
+COLUMNS = ("Run", "Started", "Status", "Backbone", "Depth", "Weighting", "Tasks", "Best epoch", "Key metrics")
+(
+    COL_NAME,
+    COL_STARTED,
+    COL_STATUS,
+    COL_BACKBONE,
+    COL_DEPTH,
+    COL_WEIGHTING,
+    COL_TASKS,
+    COL_BEST,
+    COL_METRICS,
+) = range(len(COLUMNS))
 PATH_ROLE = Qt.ItemDataRole.UserRole
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 LIVE_STATUSES = ("running", "paused", "created")
-RESUMABLE_STATUSES = ("stopped", "failed", "running", "paused")
+RESUMABLE_STATUSES = ("stopped", "failed", "running", "paused", "interrupted")
 STATUS_COLOURS = {
     "running": "#2b7bd6",
     "paused": "#b58900",
     "finished": "#2e9e44",
     "stopped": "#c77c0e",
+    "interrupted": "#8e44ad",
     "failed": "#d03b3b",
     "unreadable": "#d03b3b",
+}
+STATUS_TIPS = {
+    "interrupted": "The process that ran it is gone (killed or crashed); Resume continues it "
+    "from its last checkpoint, or from the start when it has none.",
+    "stopped": "Stopped by the user or a limit; Resume continues from its last checkpoint.",
+    "running": "Training now (in this app or another process).",
+    "paused": "Paused; it continues when resumed where it runs.",
 }
 LIVE_POLL_MS = 3000
 
@@ -57,6 +77,11 @@ def format_metric(value: Any) -> str:
     if v != 0 and (abs(v) >= 1000 or abs(v) < 0.001):
         return f"{v:.3g}"
     return f"{v:.3f}"
+
+
+def _absolute(path: str | Path) -> Path:
+    """``path`` made absolute against the current folder, once (the list never depends on it later)."""
+    return Path(os.path.abspath(os.path.expanduser(str(path))))
 
 
 class _RunItem(QTreeWidgetItem):
@@ -90,7 +115,7 @@ class RunsPanel(QWidget):
     def __init__(self, root: str | Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("RunsPanel")
-        self._root = Path(root) if root is not None else Path("runs")
+        self._root = _absolute(root if root is not None else "runs")
         self._infos: dict[Path, Any] = {}
         self._live_run: Path | None = None
 
@@ -164,8 +189,8 @@ class RunsPanel(QWidget):
         return self._root
 
     def set_root(self, path: str | Path) -> None:
-        """Show the runs under ``path`` (it need not exist yet)."""
-        self._root = Path(path)
+        """Show the runs under ``path`` (it need not exist yet); kept as an absolute path."""
+        self._root = _absolute(path)
         self._update_root_label()
         self.refresh()
 
@@ -199,6 +224,18 @@ class RunsPanel(QWidget):
             if Path(item.data(0, PATH_ROLE)) in wanted:
                 item.setSelected(True)
 
+    def can_resume(self, path: str | Path) -> bool:
+        """A stopped, failed or interrupted run with a checkpoint (an interrupted one restarts without)."""
+        path = Path(path)
+        info = self._infos.get(path)
+        if info is None or info.status not in RESUMABLE_STATUSES or path == self._live_run:
+            return False
+        return info.status == "interrupted" or (path / "checkpoints" / "last.pt").exists()
+
+    def info(self, path: str | Path) -> Any:
+        """The RunInfo of a listed run (None when not listed)."""
+        return self._infos.get(Path(path))
+
     def show_message(self, text: str) -> None:
         """Show (or with "" hide) a one-line problem under the table."""
         self.message_label.setText(text)
@@ -218,9 +255,10 @@ class RunsPanel(QWidget):
         self.tree.clear()
         self._infos = {}
         problems = []
-        for info in infos:
+        names = self._names(infos)
+        for info, name in zip(infos, names, strict=True):
             self._infos[Path(info.path)] = info
-            item = self._make_item(info)
+            item = self._make_item(info, name)
             self.tree.addTopLevelItem(item)
             if Path(info.path) in selected:
                 item.setSelected(True)
@@ -243,22 +281,79 @@ class RunsPanel(QWidget):
             self._live_poll.stop()
         self._update_buttons()
 
-    def _make_item(self, info: Any) -> _RunItem:
+    def _make_item(self, info: Any, name: str) -> _RunItem:
         created = float(info.created or 0.0)
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else "?"
+        config = getattr(info, "config", None) or {}
+        model = config.get("model", {}) if isinstance(config, dict) else {}
+        backbone = getattr(info, "backbone", "") or model.get("backbone", "") or "–"
+        depth = getattr(info, "sharing_depth", None)
+        stages = getattr(info, "num_stages", 0) or 0
+        raw = model.get("sharing_depth") if isinstance(model, dict) else None
+        if isinstance(depth, int) and depth >= 0:
+            depth_text, depth_sort = (f"{depth} of {stages}" if stages else str(depth)), depth
+        elif raw == -1:
+            depth_text, depth_sort = "full", 99
+        elif isinstance(raw, int) and raw >= 0:
+            depth_text, depth_sort = str(raw), raw
+        else:
+            depth_text, depth_sort = "–", -1
+        weighting = (
+            getattr(info, "weighting", "") or (config.get("weighting", {}) or {}).get("method", "") or "–"
+        )
+        best = getattr(info, "best_epoch", -1)
+        best = best if isinstance(best, int) else -1
+        done = getattr(info, "epochs_done", 0) or 0
+        best_text = (f"{best + 1} of {done}" if done else str(best + 1)) if best >= 0 else "–"
         metrics = "   ".join(f"{k} {format_metric(v)}" for k, v in info.key_metrics.items())
-        texts = (info.name, started, info.status, ", ".join(info.tasks), metrics or "–")
+        texts = (
+            name,
+            started,
+            info.status,
+            backbone,
+            depth_text,
+            weighting,
+            ", ".join(info.tasks),
+            best_text,
+            metrics or "–",
+        )
         item = _RunItem([str(t) for t in texts])
-        item.setData(0, PATH_ROLE, str(info.path))
-        item.setData(1, SORT_ROLE, created)
-        tip = f"{info.path}"
+        item.setData(COL_NAME, PATH_ROLE, str(info.path))
+        item.setData(COL_STARTED, SORT_ROLE, created)
+        item.setData(COL_DEPTH, SORT_ROLE, depth_sort)
+        item.setData(COL_BEST, SORT_ROLE, best)
+        first = next(iter(info.key_metrics.values()), None)
+        item.setData(
+            COL_METRICS, SORT_ROLE, float(first) if isinstance(first, (int, float)) else float("-inf")
+        )
+        tip = f"{info.name}\n{info.path}"
         if info.error:
             tip += f"\n\n{info.error}"
-        for column in range(len(COLUMNS)):
-            item.setToolTip(column, tip)
+        item.setToolTip(COL_NAME, tip)
+        item.setToolTip(
+            COL_STARTED, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)) if created else ""
+        )
+        status_tip = STATUS_TIPS.get(info.status, info.status)
+        item.setToolTip(COL_STATUS, f"{status_tip}\n\n{info.error}" if info.error else status_tip)
+        for column in (COL_BACKBONE, COL_DEPTH, COL_WEIGHTING, COL_TASKS):
+            item.setToolTip(column, texts[column])
+        item.setToolTip(
+            COL_BEST, "best epoch (1-based) of the epochs done" if best >= 0 else "no epoch done yet"
+        )
+        higher = getattr(info, "higher_is_better", None) or {}
+        lines = []
+        for key, value in info.key_metrics.items():
+            task = key.split("/", 1)[0]
+            note = (
+                ""
+                if task not in higher
+                else (" (higher is better)" if higher[task] else " (lower is better)")
+            )
+            lines.append(f"{key}: {format_metric(value)}{note}")
+        item.setToolTip(COL_METRICS, "\n".join(lines) if lines else "no metrics yet")
         colour = STATUS_COLOURS.get(info.status)
         if colour:
-            item.setForeground(2, QBrush(QColor(colour)))
+            item.setForeground(COL_STATUS, QBrush(QColor(colour)))
         return item
 
     def _fit_columns(self) -> None:
@@ -266,6 +361,17 @@ class RunsPanel(QWidget):
             self.tree.resizeColumnToContents(column)
             if self.tree.columnWidth(column) > 320:
                 self.tree.setColumnWidth(column, 320)
+
+    @staticmethod
+    def _names(infos: list[Any]) -> list[str]:
+        """Names that tell runs of one experiment apart ("exp · depth 2", else the start time)."""
+        from workbench.analysis.compare import distinguishing_names, facts_from_info
+
+        try:
+            return distinguishing_names([facts_from_info(info) for info in infos])
+        except Exception:  # never lose the list over a name
+            log.exception("could not name the runs")
+            return [str(info.name) for info in infos]
 
     def _apply_live_marker(self) -> None:
         for i in range(self.tree.topLevelItemCount()):
@@ -345,13 +451,7 @@ class RunsPanel(QWidget):
         add("Open", lambda: self._readable(path) and self.openRun.emit(path), readable)
         add(f"Compare {len(selected)} selected", self._compare_selected, bool(selected))
         menu.addSeparator()
-        resumable = (
-            readable
-            and info is not None
-            and info.status in RESUMABLE_STATUSES
-            and (path / "checkpoints" / "last.pt").exists()
-            and path != self._live_run
-        )
+        resumable = self.can_resume(path)
         add("Resume training", lambda: self.resumeRun.emit(path), resumable)
         add("Use config in setup", lambda: self.useConfig.emit(path), (path / "config.toml").exists())
         menu.addSeparator()

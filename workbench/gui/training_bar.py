@@ -136,6 +136,21 @@ class TrainingBar(QWidget):
         self._flush()
         self._timer.stop()
 
+    def finish(self, message: str | None = None) -> None:
+        """The run ended: no more updates, no estimate or speed left from it (``message`` on the bar)."""
+        self._pending = None  # a late step must not bring the old ETA back
+        self._timer.stop()
+        if message is not None:
+            self.progress.setFormat(message.replace("%", "%%"))
+        self.eta_label.setText("ETA --:--:--")
+        self.speed_label.setText("– img/s")
+
+    def on_paused(self, message: str) -> None:
+        """Paused: the message on the bar; the estimate waits (time paused is not counted)."""
+        self.set_message(message)
+        self.eta_label.setText("ETA paused")
+        self.speed_label.setText("– img/s")
+
     @property
     def text(self) -> str:
         """The progress bar's current text (for tests and the status bar)."""

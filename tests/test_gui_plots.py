@@ -1,0 +1,266 @@
+"""Curves: x axis choice, best-epoch marks, normalisation, log y, the objective split, legends.
+
+Events are plain namespaces with the fields the core's StepEnded / EpochEnded carry
+(``elapsed_s``, ``weighted_loss``, ``regulariser``, ``best_epoch`` included), so each
+expected value below is computed by hand from the numbers fed in.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+SPE = 10  # steps per epoch
+
+
+def step(g: int, reg: float = 0.0, scene: float | None = None, objects: float | None = None):
+    losses = {
+        "scene": 2.0 / g if scene is None else scene,
+        "objects": 100.0 + g if objects is None else objects,
+    }
+    weighted = losses["scene"] + losses["objects"]
+    return SimpleNamespace(
+        epoch=(g - 1) // SPE,
+        step=(g - 1) % SPE,
+        global_step=g,
+        steps_per_epoch=SPE,
+        losses=losses,
+        weights={"scene": 1.0, "objects": 1.0},
+        weighted_loss=weighted,
+        regulariser=reg,
+        total_loss=weighted + reg,
+        lr=1e-3,
+        images_per_s=100.0,
+        eta_s=1.0,
+        elapsed_s=2.0 * g,  # two seconds per step
+    )
+
+
+def epoch(e: int, best: int, acc: float | None = 0.5):
+    g = (e + 1) * SPE
+    return SimpleNamespace(
+        epoch=e,
+        global_step=g,
+        train_losses={},
+        val_losses={"scene": 1.0 / (e + 1), "objects": 50.0},
+        val_metrics={"scene": {"accuracy": acc, "macro_f1": 0.25 * (e + 1)}},
+        is_best=best == e,
+        best_epoch=best,
+        seconds=1.0,
+        elapsed_s=2.0 * g + 1.5,  # validation took 1.5 s
+    )
+
+
+def feed(panel, epochs: int = 3, best=(0, 1, 1), reg=lambda g: 0.0) -> None:
+    for g in range(1, epochs * SPE + 1):
+        panel.on_step(step(g, reg(g)))
+        if g % SPE == 0:
+            panel.on_epoch(epoch(g // SPE - 1, best[g // SPE - 1]))
+
+
+@pytest.fixture
+def plots(qtbot):
+    from workbench.gui.plots_panel import PlotsPanel
+
+    panel = PlotsPanel()
+    panel.resize(1000, 900)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_smoothing(0.0)
+    return panel
+
+
+def axis_label(plot) -> str:
+    return plot.getAxis("bottom").labelText
+
+
+def test_x_axis_step_epoch_time_change_labels_and_data_together(plots):
+    feed(plots)
+    plots.redraw(force=True)
+    x, _ = plots.drawn_points("val_loss", "scene")
+    np.testing.assert_array_equal(x, [10.0, 20.0, 30.0])
+    plots.set_x_axis("epoch")
+    # no event processing in between: the label and the data changed in the same call
+    assert axis_label(plots.loss_plot) == "epoch"
+    assert axis_label(plots.metric_plot("scene")) == "epoch"
+    np.testing.assert_array_equal(plots.drawn_points("val_loss", "scene")[0], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(plots.drawn_points("metric:accuracy", "scene")[0], [1.0, 2.0, 3.0])
+    tx, _ = plots.drawn_points("train_loss", "scene")
+    np.testing.assert_allclose(tx, np.arange(1, 31) / 10)  # epoch e, step s -> e + (s + 1) / 10
+    plots.set_x_axis("time")
+    assert axis_label(plots.lr_plot) == "wall time"
+    np.testing.assert_array_equal(plots.drawn_points("val_loss", "scene")[0], [21.5, 41.5, 61.5])
+    np.testing.assert_array_equal(plots.drawn_points("lr")[0], 2.0 * np.arange(1, 31))
+    assert plots.loss_plot.getAxis("bottom").tickStrings([90.0, 3725.0], 1.0, 10.0) == ["1:30", "1:02:05"]
+    plots.set_x_axis("step")
+    np.testing.assert_array_equal(plots.drawn_points("train_loss", "scene")[0], np.arange(1, 31))
+    with pytest.raises(ValueError):
+        plots.set_x_axis("minutes")
+
+
+def test_axis_combo_drives_the_axis(plots):
+    feed(plots)
+    plots.axis_combo.setCurrentIndex(plots.axis_combo.findData("epoch"))
+    assert plots.x_axis() == "epoch"
+    np.testing.assert_array_equal(plots.drawn_points("val_loss", "objects")[0], [1.0, 2.0, 3.0])
+
+
+def test_best_epoch_marked_on_every_axis(plots):
+    feed(plots, best=(0, 1, 1))
+    assert plots.best_epoch() == 1
+    assert plots.best_line_x(plots.loss_plot) == 20.0  # epoch 2 ended at step 20
+    assert plots.best_line_x(plots.metric_plot("scene")) == 20.0
+    plots.set_x_axis("epoch")
+    assert plots.best_line_x(plots.metric_plot("scene")) == 2.0
+    plots.set_x_axis("time")
+    assert plots.best_line_x(plots.loss_plot) == 41.5
+    plots.clear()
+    assert plots.best_line_x(plots.loss_plot) is None
+
+
+def test_best_epoch_from_is_best_of_older_events(plots):
+    for g in range(1, 31):
+        plots.on_step(step(g))
+        if g % SPE == 0:
+            e = epoch(g // SPE - 1, best=-1)
+            del e.best_epoch
+            e.is_best = g // SPE - 1 in (0, 2)
+            plots.on_epoch(e)
+    assert plots.best_epoch() == 2
+    assert plots.best_line_x(plots.loss_plot) == 30.0
+
+
+def test_undefined_metric_values_are_skipped(plots):
+    for g in range(1, 31):
+        plots.on_step(step(g))
+        if g % SPE == 0:
+            e = g // SPE - 1
+            plots.on_epoch(epoch(e, 0, acc=None if e == 1 else 0.5 + e / 10))
+    x, y = plots.curve_points("metric:accuracy", "scene")
+    np.testing.assert_array_equal(x, [10.0, 30.0])
+    np.testing.assert_allclose(y, [0.5, 0.7])
+
+
+def test_normalise_divides_validation_by_the_first_training_loss(plots):
+    feed(plots)
+    plots.set_normalise(True)
+    _, train = plots.drawn_points("train_loss", "objects")
+    _, val = plots.drawn_points("val_loss", "objects")
+    assert train[0] == pytest.approx(1.0)
+    np.testing.assert_allclose(val, [50.0 / 101.0] * 3)  # first training loss of objects: 100 + 1
+    _, scene_val = plots.drawn_points("val_loss", "scene")
+    np.testing.assert_allclose(scene_val, [1.0 / 2.0, 0.5 / 2.0, (1 / 3) / 2.0])  # first scene loss: 2/1
+    _, objective = plots.drawn_points("weighted_loss")
+    assert objective[0] == pytest.approx(1.0)
+    assert "first training loss" in plots.normalise_box.toolTip()
+    assert plots.loss_plot.getAxis("left").labelText == "loss / task's first training loss"
+
+
+def test_hiding_a_task_rescales_y(qtbot, plots):
+    feed(plots)
+    plots.set_x_axis("step")
+
+    def y_top() -> float:
+        return plots.loss_plot.vb.viewRange()[1][1]
+
+    qtbot.waitUntil(lambda: y_top() > 100, timeout=5000)  # objects' losses are ~100
+    plots.set_task_visible("objects", False)
+    qtbot.waitUntil(lambda: y_top() < 5, timeout=2000)  # only scene (<= 2) is left
+    # after a zoom, "Auto range" fits what is shown, hidden tasks left out
+    plots.loss_plot.vb.setRange(xRange=(5, 8), yRange=(-1000, 1000), padding=0)
+    plots.auto_range()
+    qtbot.waitUntil(lambda: y_top() < 5 and plots.loss_plot.vb.viewRange()[0][1] >= 30, timeout=2000)
+    plots.set_task_visible("objects", True)
+    qtbot.waitUntil(lambda: y_top() > 100, timeout=2000)
+
+
+def test_objective_split_and_regulariser_never_on_log_y(plots):
+    feed(plots, reg=lambda g: -0.5 + 0.01 * g)  # uncertainty-like: negative early on
+    assert plots.regulariser_shown()
+    _, objective = plots.curve_points("weighted_loss")
+    _, reg = plots.curve_points("regulariser")
+    _, total = plots.curve_points("total_loss")
+    np.testing.assert_allclose(objective + reg, total)
+    np.testing.assert_allclose(reg[:3], [-0.49, -0.48, -0.47])
+    plots.set_log_y(True)
+    assert plots.loss_plot.ctrl.logYCheck.isChecked()
+    assert plots.objective_plot.ctrl.logYCheck.isChecked()
+    assert not plots.regulariser_plot.ctrl.logYCheck.isChecked()  # it can be negative: linear
+    np.testing.assert_allclose(plots.drawn_points("regulariser")[1][:2], [-0.49, -0.48])
+    assert plots.regulariser_plot in plots._all_plots()
+
+
+def test_regulariser_plot_only_for_methods_that_have_one(plots):
+    feed(plots)
+    assert not plots.regulariser_shown()
+    assert plots.regulariser_plot not in plots._all_plots()
+
+
+def test_log_y_leaves_out_points_at_or_below_zero(plots):
+    for g in range(1, 11):
+        plots.on_step(step(g, scene=0.0 if g == 3 else 1.0 / g))
+    plots.set_log_y(True)
+    _, y = plots.drawn_points("train_loss", "scene")
+    assert math.isnan(y[2]) and np.isfinite(np.delete(y, 2)).all()
+    plots.set_log_y(False)
+    _, y = plots.drawn_points("train_loss", "scene")
+    assert y[2] == 0.0
+
+
+def test_legends_sit_outside_the_data(plots):
+    feed(plots)
+    for plot in plots._all_plots():
+        assert plot.legend is None  # no legend box inside any view box
+    loss_title = plots.loss_plot.titleLabel.text
+    assert "scene" in loss_title and "objects" in loss_title and "best epoch" in loss_title
+    metric_title = plots.metric_plot("scene").titleLabel.text
+    assert "accuracy" in metric_title and "macro_f1" in metric_title
+
+
+def test_opening_a_run_draws_at_once(plots, tmp_path):
+    import json
+
+    run = tmp_path / "run"
+    run.mkdir()
+    lines = []
+    for g in range(1, 31):
+        s = step(g)
+        lines.append({"type": "step", **{k: v for k, v in vars(s).items() if k != "steps_per_epoch"}})
+        if g % SPE == 0:
+            lines.append({"type": "epoch", **vars(epoch(g // SPE - 1, 0))})
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    from workbench.training.run_store import RunStore
+
+    plots.load_run(RunStore(run))
+    # drawn in the same call: no timer tick, no event processing needed
+    for kind, task in (("train_loss", "scene"), ("val_loss", "objects"), ("weighted_loss", ""), ("lr", "")):
+        assert len(plots.drawn_points(kind, task)[0]) > 0, kind
+    np.testing.assert_array_equal(plots.curve_points("val_loss", "scene", axis="time")[0], [21.5, 41.5, 61.5])
+    assert plots.best_line_x(plots.loss_plot) == 10.0
+    assert plots.curve_item("train_loss", "scene").opts["antialias"] is True
+
+
+def test_compare_runs_legend_and_line_styles(plots):
+    feed(plots)
+    other = [vars(step(g)) | {"type": "step"} for g in range(1, 11)]
+    other.append(vars(epoch(0, 0)) | {"type": "epoch"})
+    plots.set_compare_runs([("depth 2", other), ("dwa", other)], current_label="depth 4")
+    assert plots.runs_legend.isVisible()
+    texts = [w.text() for w in plots.runs_legend.findChildren(type(plots.run_label), "runLegendLabel")]
+    assert texts == ["depth 4", "depth 2", "dwa"]
+    assert plots.curve_item("train_loss", "scene", "depth 2").opts["pen"].style() == Qt.PenStyle.DashLine
+    assert plots.curve_item("train_loss", "scene", "dwa").opts["pen"].style() == Qt.PenStyle.DotLine
+    assert plots.curve_item("train_loss", "scene").opts["pen"].style() == Qt.PenStyle.SolidLine
+    # compared runs bring losses and metrics only, drawn at once
+    assert plots.curve_item("lr", "", "dwa") is None
+    np.testing.assert_array_equal(plots.drawn_points("val_loss", "scene", "dwa")[0], [10.0])
+    plots.set_compare_runs([])
+    assert not plots.runs_legend.isVisible()

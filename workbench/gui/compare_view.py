@@ -1,0 +1,185 @@
+"""The comparison table: compared runs side by side above their overlaid curves.
+
+One row per run (the run shown with solid lines first), the columns of
+``workbench.analysis.compare.compare_table``: per-task primary metrics at the best epoch,
+best epoch, parameters, latency, wall time and each config field that differs. The best
+value of a column is bold on a green ground (``higher_is_better`` respected). "Export
+CSV…" writes the table with full-precision values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.gui.runs_panel import STATUS_COLOURS
+
+BEST_BACKGROUND = QColor(220, 242, 222)
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class _Item(QTableWidgetItem):
+    """Sorts numbers as numbers (unknown values last)."""
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        a, b = self.data(SORT_ROLE), other.data(SORT_ROLE)
+        if a is not None and b is not None:
+            return a < b
+        if a is not None or b is not None:
+            return a is not None
+        return self.text().lower() < other.text().lower()
+
+
+class CompareView(QWidget):
+    """Header, buttons and the comparison table; hidden while nothing is compared."""
+
+    closeRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("CompareView")
+        self._table: Any = None
+        self.title = QLabel("")
+        self.title.setObjectName("compareTitle")
+        self.title.setWordWrap(False)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("Save the table with full-precision values as CSV")
+        self.export_button.clicked.connect(self._export_dialog)
+        self.close_button = QPushButton("Close comparison")
+        self.close_button.setToolTip("Remove the compared runs' curves and this table")
+        self.close_button.clicked.connect(self.closeRequested)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.title, 1)
+        top.addWidget(self.export_button)
+        top.addWidget(self.close_button)
+
+        self.grid = QTableWidget(self)
+        self.grid.setObjectName("compareTable")
+        self.grid.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.grid.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.grid.setAlternatingRowColors(True)
+        self.grid.verticalHeader().setVisible(False)
+        self.grid.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.grid.horizontalHeader().setStretchLastSection(False)
+        self.grid.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.grid.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.grid.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 2)
+        layout.setSpacing(3)
+        layout.addLayout(top)
+        layout.addWidget(self.grid)
+        self.setVisible(False)
+
+    # ------------------------------------------------------------------ public
+    def set_table(self, table: Any) -> None:
+        """Show a ``CompareTable`` (row 0: the run drawn with solid lines)."""
+        self._table = table
+        grid = self.grid
+        grid.setSortingEnabled(False)
+        grid.clear()
+        grid.setColumnCount(len(table.columns))
+        grid.setRowCount(len(table.rows))
+        for c, column in enumerate(table.columns):
+            header = QTableWidgetItem(column.title)
+            tip = column.tip
+            if column.better:
+                tip = (tip + "\n" if tip else "") + f"{column.better} is better; the best value is bold"
+            header.setToolTip(tip)
+            grid.setHorizontalHeaderItem(c, header)
+            best = table.best_rows(c)
+            for r in range(len(table.rows)):
+                item = _Item(table.text(r, c))
+                value = table.rows[r][c]
+                if (
+                    column.kind != "config"
+                    and isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                ):
+                    item.setData(SORT_ROLE, float(value))
+                if column.kind != "text" and column.kind != "config":
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if r in best:
+                    font = QFont(item.font())
+                    font.setBold(True)
+                    item.setFont(font)
+                    item.setBackground(QBrush(BEST_BACKGROUND))
+                    item.setToolTip(f"best {column.title}")
+                if column.key == "status" and table.rows[r][c] in STATUS_COLOURS:
+                    item.setForeground(QBrush(QColor(STATUS_COLOURS[table.rows[r][c]])))
+                if column.key == "run":
+                    item.setToolTip(f"{table.facts[r].folder}\n{table.facts[r].path}")
+                    if r == 0:
+                        font = QFont(item.font())
+                        font.setBold(True)
+                        item.setFont(font)
+                grid.setItem(r, c, item)
+        grid.setSortingEnabled(True)
+        n = len(table.rows)
+        self.title.setText(
+            f"<b>Comparing {n} run{'s' if n != 1 else ''}</b> · solid lines: {table.labels[0]} "
+            "· dashed and dotted: the others (see Runs above the plots) · best value per column in bold"
+            if n
+            else ""
+        )
+        self._fit_height()
+        self.setVisible(n > 0)
+
+    def clear(self) -> None:
+        self._table = None
+        self.grid.clear()
+        self.grid.setRowCount(0)
+        self.setVisible(False)
+
+    def table(self) -> Any:
+        return self._table
+
+    def cell_text(self, row: int, key: str) -> str:
+        """The text shown for run ``row`` (table order) in column ``key`` (tests)."""
+        return self._table.text(row, self._table.column(key))
+
+    def is_best(self, row: int, key: str) -> bool:
+        return row in self._table.best_rows(self._table.column(key))
+
+    def export_csv(self, path: str | Path) -> None:
+        if self._table is None:
+            raise ValueError("nothing is compared")
+        self._table.write_csv(path)
+
+    # ------------------------------------------------------------------ internals
+    def _fit_height(self) -> None:
+        grid = self.grid
+        rows = grid.rowCount()
+        height = grid.horizontalHeader().sizeHint().height() + 2 * grid.frameWidth()
+        height += sum(grid.rowHeight(r) for r in range(min(rows, 6)))
+        height += grid.horizontalScrollBar().sizeHint().height()  # room for it when columns overflow
+        grid.setFixedHeight(height)
+
+    def _export_dialog(self) -> None:
+        if self._table is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export comparison", "compare.csv", "CSV table (*.csv)")
+        if not path:
+            return
+        try:
+            self.export_csv(path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Export failed", f"Could not write {path}:\n{exc}")
