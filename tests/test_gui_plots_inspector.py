@@ -481,14 +481,34 @@ def test_open_image_runs_the_checkpoint(qtbot, inspector, tmp_path, monkeypatch)
     ckpt = tmp_path / "best.pt"
     torch.save({"model": build_experiment(cfg, with_data=False).model.state_dict()}, ckpt)
     inspector.set_checkpoint(ckpt, cfg)
-    photo = tmp_path / "photo.jpg"
+    photo = tmp_path / "photo.png"
     Image.new("RGB", (100, 80), (200, 30, 30)).save(photo)
-    assert inspector.open_image(photo) is True
-    assert inspector.view.isVisible() and "photo.jpg" in inspector.view.title.text()
+    with qtbot.waitSignal(inspector.imageOpened, timeout=60_000):
+        assert inspector.open_image(photo) is True  # the model runs in a background thread
+        assert inspector.predicting()
+    assert inspector.view.isVisible() and "photo.png" in inspector.view.title.text()
     _, image, specs = inspector._opened
-    assert image.shape == (64, 64, 3)  # resized to the run's input size
+    assert image.shape == (64, 64, 3)  # the run's input size
+    # letterboxed, not stretched: 100x80 -> 64x51 (scale 0.64), centred with 6 grey rows above
+    from workbench.gui.inspector_panel import LETTERBOX_FILL
+
+    assert (image[:6] == LETTERBOX_FILL).all() and (image[57:] == LETTERBOX_FILL).all()
+    assert (image[6:57] == (200, 30, 30)).all()
     assert {s.task for s in specs} == {"scene", "objects"}
     assert not any(b.truth for s in specs for b in s.boxes)  # predictions only
+
+
+def test_letterbox_keeps_the_aspect_ratio():
+    from workbench.gui.inspector_panel import LETTERBOX_FILL, letterbox
+
+    tall = np.zeros((120, 40, 3), np.uint8)
+    tall[:, :, 1] = 255
+    out = letterbox(tall, 60)  # scale 0.5 -> 20 x 60, centred: 20 grey columns either side
+    assert out.shape == (60, 60, 3)
+    assert (out[:, :20] == LETTERBOX_FILL).all() and (out[:, 40:] == LETTERBOX_FILL).all()
+    assert (out[:, 20:40, 1] == 255).all()
+    square = np.full((30, 30, 3), 7, np.uint8)
+    assert (letterbox(square, 60) == 7).all()  # a square image fills the square
 
 
 def test_inspector_load_run_from_disk(qtbot, tmp_path):

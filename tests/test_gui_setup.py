@@ -249,7 +249,7 @@ def test_invalid_lr_marks_field(panel, qtbot):
         panel.lr.setValue(0.0)
     valid, message = blocker.args
     assert valid is False
-    assert "optim.lr" in message
+    assert message.startswith("Learning rate: must be > 0")  # the field's label, not "optim.lr"
     assert panel.lr.property("invalid") is True
     assert panel.lr in panel.invalid_widgets()
     assert "must be > 0" in panel.lr.toolTip()
@@ -265,7 +265,7 @@ def test_typed_lr_zero_is_invalid(panel, qtbot):
     panel.lr.lineEdit().selectAll()
     with qtbot.waitSignal(panel.validityChanged, timeout=2000) as blocker:
         qtbot.keyClicks(panel.lr.lineEdit(), "0")
-    assert blocker.args[0] is False and "optim.lr" in blocker.args[1]
+    assert blocker.args[0] is False and blocker.args[1].startswith("Learning rate:")
 
 
 def test_unchecking_all_tasks_is_invalid(panel, qtbot):
@@ -287,7 +287,7 @@ def test_task_option_error_points_at_editor(panel):
     row = panel._rows["classification"]
     editor = row.options.editor("hidden")
     editor.setValue(2)
-    assert "tasks[0].options.hidden" in panel.error_message()
+    assert panel.error_message().startswith("classification task option 'hidden': must be between")
     assert editor.property("invalid") is True
     assert row.body.isVisible()  # the options opened to show the problem
 
@@ -296,7 +296,7 @@ def test_duplicate_task_name_marks_name(panel):
     row = panel._rows["detection"]
     row.name_edit.setText("scene")
     row.name_edit.textEdited.emit("scene")
-    assert "tasks[1].name" in panel.error_message()
+    assert panel.error_message() == "detection task name: duplicate task name 'scene'"
     assert row.name_edit.property("invalid") is True
 
 
@@ -350,3 +350,108 @@ def test_previews_render(panel, qtbot):
     assert len(again) == 4 and any(a != b for a, b in zip(first, again, strict=True))
     panel.preview.mask_box.setChecked(True)
     assert len(panel.preview_pixmaps()) == 4
+
+
+# ---------------------------------------------------------------------------- issue 6, item 16
+
+
+def _edit(panel, widget, value) -> None:
+    widget.setValue(value)  # valueChanged -> the panel's edit path, like a user's change
+
+
+def test_min_max_pair_marks_the_field_the_user_edited(panel):
+    s = panel._shape_widgets
+    _edit(panel, s["min_objects"], 4)
+    _edit(panel, s["min_objects"], 5)  # now above "most objects" (4): the edited field is marked
+    assert panel.error_message() == "Most objects: must be >= Fewest objects (5), got 4"
+    assert panel.invalid_widgets()[0] is s["min_objects"]
+    assert s["max_objects"] not in panel.invalid_widgets()
+    _edit(panel, s["min_objects"], 1)
+    assert panel.is_valid() and not panel.invalid_widgets()
+    _edit(panel, s["min_objects"], 3)
+    _edit(panel, s["max_objects"], 2)  # the other side of the pair: that one is marked
+    assert s["max_objects"] in panel.invalid_widgets() and s["min_objects"] not in panel.invalid_widgets()
+    _edit(panel, s["max_objects"], 4)
+    cfg = panel.config()
+    cfg.data.shapes.min_size, cfg.data.shapes.max_size = 0.5, 0.2
+    panel.set_config(cfg)  # nobody edited either: both are marked
+    marked = panel.invalid_widgets()
+    assert s["min_size"] in marked and s["max_size"] in marked
+
+
+def test_invalid_outline_keeps_the_spin_box_arrows(panel, qtbot):
+    from workbench.gui.setup_widgets import is_outlined, mark_invalid
+
+    spin = panel.lr
+    panel.scroll.ensureWidgetVisible(spin)
+    spin.setValue(0.0)
+    assert spin in panel.invalid_widgets()
+    assert is_outlined(spin)
+    after = spin.grab().toImage()
+    mark_invalid(spin, False)  # the same widget, same value, without the outline
+    before = spin.grab().toImage()
+    mark_invalid(spin, True)
+    assert after.size() == before.size()  # no border added around it: nothing moves
+    w, h = before.width(), before.height()
+    # inside the 3 px outline the widget is drawn exactly as before: arrows, text, frame
+    inner_same = all(
+        before.pixel(x, y) == after.pixel(x, y) for x in range(4, w - 4, 2) for y in range(4, h - 4, 2)
+    )
+    assert inner_same
+    from PySide6.QtGui import QColor
+
+    red = [QColor(after.pixel(x, 1)) for x in range(6, w - 6, 3)]
+    assert all(c.red() > 150 and c.green() < 110 for c in red)  # the outline itself
+    spin.setValue(1e-3)
+    assert not is_outlined(spin)
+
+
+def test_banner_never_moves_the_form(panel, qtbot):
+    top = panel.scroll.geometry().top()
+    height = panel.banner.height()
+    panel.lr.setValue(0.0)  # a problem appears
+    assert panel.banner.isVisible()
+    assert panel.scroll.geometry().top() == top and panel.banner.height() == height
+    assert "Learning rate" in panel.banner.text()
+    long = "x " * 400
+    panel._set_banner(long, "error", link=True)  # a very long message: shortened, whole in the tooltip
+    assert panel.banner.height() == height and panel.banner.toolTip() == long
+    panel.lr.setValue(1e-3)  # fixed
+    assert panel.scroll.geometry().top() == top and panel.banner.height() == height
+    assert panel.banner_text().startswith("Ready")
+
+
+def test_form_limits_come_from_the_config_metadata(panel):
+    from workbench.config import ShapesOptions, field_meta
+
+    s = panel._shape_widgets
+    assert s["min_objects"].minimum() == field_meta(ShapesOptions, "min_objects").ge == 0
+    assert s["max_objects"].maximum() == 20
+    assert panel.lr.maximum() == 10.0
+    assert panel.input_size.minimum() == 0 and panel.input_size.specialValueText() == "data size"
+    assert s["train_size"].toolTip() == field_meta(ShapesOptions, "train_size").help
+
+
+@pytest.mark.parametrize("depth", [0, 1, 3, 4])
+def test_architecture_labels_never_cut(qtbot, depth):
+    from PySide6.QtGui import QImage
+
+    from workbench.gui.architecture_view import ArchitectureView
+
+    for names in (
+        ["scene", "objects", "masks"],
+        ["scene", "objects", "masks", "count", "largest", "present"],
+    ):
+        view = ArchitectureView()
+        qtbot.addWidget(view)
+        view.set_architecture(4, depth, names, [64, 128, 256, 2048], [4, 8, 16, 32], 128)
+        n = len(names)
+        counts = {"per_task": [1_234_567] * n, "head_params": [1] * n, "shared": 17_000, "total": 4_870_000,
+                  "independent": 4_920_000, "backbone": 1_180_000, "depth": depth, "num_stages": 4,
+                  "stage_params": [1, 2, 3, 4]}  # fmt: skip
+        view.set_counts(counts)
+        for width in (view.minimumWidth(), view.minimumWidth() + 7, 361, 420):
+            view.resize(width, view.height())
+            image = QImage(view.size(), QImage.Format.Format_ARGB32)
+            view.render(image)
+            assert view.elided_texts() == [], (width, names, view.elided_texts())

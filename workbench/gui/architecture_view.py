@@ -63,10 +63,10 @@ class ArchitectureView(QWidget):
         self._counts: dict[str, Any] | None = None
         self._status = ""
         self._tips: list[tuple[QRectF, str]] = []
+        self._elided: list[str] = []  # texts the last paint had to shorten (none, by design)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(True)
-        self.setMinimumWidth(240)
-        self.setFixedHeight(self._height())
+        self._update_geometry()
 
     # ----------------------------------------------------------------- state
 
@@ -86,13 +86,14 @@ class ArchitectureView(QWidget):
         self._channels = list(channels) if channels else None
         self._strides = list(strides) if strides else None
         self._input_size = int(input_size)
-        self.setFixedHeight(self._height())
+        self._update_geometry()
         self.update()
 
     def set_counts(self, counts: dict[str, Any] | None, status: str = "") -> None:
         """Counts as from ``setup_jobs.counts_at``; None with ``status`` ("computing…", an error)."""
         self._counts = dict(counts) if counts is not None else None
         self._status = status
+        self._update_geometry()
         self.update()
 
     def counts(self) -> dict[str, Any] | None:
@@ -112,13 +113,41 @@ class ArchitectureView(QWidget):
         return 1 + self._num_stages + 1
 
     def _footer_lines(self) -> int:
-        return 3
+        return max(3, len(self._footer_text(self.width() - 2 * self.MARGIN)))
+
+    def elided_texts(self) -> list[str]:
+        """Texts the last paint had to cut (tests: empty at any width down to the minimum)."""
+        return list(self._elided)
+
+    def _column_min_width(self) -> int:
+        """Narrowest task column in which the task's name and parameter count fit whole."""
+        small_bold = QFontMetrics(self._bold(self._scaled_font(0.75)))
+        fm = QFontMetrics(self.font())
+        widest = max((small_bold.horizontalAdvance(name) for name in self._tasks), default=0)
+        count = fm.horizontalAdvance("000M")
+        return max(36, widest + 10, count + 4)
+
+    def _min_width(self) -> int:
+        n = len(self._tasks)
+        columns = n * self._column_min_width() + max(0, n - 1) * self.COL_GAP if n else 0
+        return max(240, 2 * self.MARGIN + columns)
+
+    def _update_geometry(self) -> None:
+        self.setMinimumWidth(self._min_width())
+        self.setFixedHeight(self._height())
+        self.updateGeometry()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(380, self._height())
+        return QSize(max(380, self._min_width()), self._height())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(240, self._height())
+        return QSize(self._min_width(), self._height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        height = self._height()  # the footer wraps to more lines when narrow
+        if height != self.height():
+            self.setFixedHeight(height)
 
     def _height(self) -> int:
         fm = QFontMetrics(self.font())
@@ -137,7 +166,7 @@ class ArchitectureView(QWidget):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:
-            self.setFixedHeight(self._height())
+            self._update_geometry()
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
@@ -179,7 +208,7 @@ class ArchitectureView(QWidget):
         p.setPen(QPen(edge, 1.2))
         p.setBrush(fill)
         p.drawRoundedRect(rect, 5, 5)
-        inner = rect.width() - 6
+        inner = int(rect.width() - 6)  # whole pixels, the same in the fit test and the drawing
         chosen, font = variants[-1], self._scaled_font(0.75)
         found = False
         for scale in (1.0, 0.88, 0.75):  # smaller type before shorter labels run out
@@ -207,11 +236,18 @@ class ArchitectureView(QWidget):
             f = bold if (bold_first and k == 0) else font
             metrics = fmb if (bold_first and k == 0) else fm
             p.setFont(f)
-            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(inner))
+            text = self._fit(metrics, text, inner)
             p.drawText(QRectF(rect.left() + 3, y, inner, fm.height()), Qt.AlignmentFlag.AlignCenter, text)
             y += fm.height()
         p.setFont(self.font())
         self._tips.append((QRectF(rect), tip))
+
+    def _fit(self, fm: QFontMetrics, text: str, width: float) -> str:
+        """``text`` elided to ``width`` (recorded: the layout is meant never to need it)."""
+        out = fm.elidedText(text, Qt.TextElideMode.ElideRight, int(width))
+        if out != text:
+            self._elided.append(text)
+        return out
 
     def _scaled_font(self, scale: float) -> QFont:
         font = QFont(self.font())
@@ -240,6 +276,7 @@ class ArchitectureView(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         self._tips = []
+        self._elided = []
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
@@ -318,17 +355,46 @@ class ArchitectureView(QWidget):
                 count_rect = QRectF(x, rect.bottom() + 2, col_w, line)
                 p.setPen(pal.color(pal.ColorRole.Text))
                 text = human(per_task[k]) if per_task is not None and k < len(per_task) else "…"
-                p.drawText(
-                    count_rect,
-                    Qt.AlignmentFlag.AlignCenter,
-                    fm.elidedText(text, Qt.TextElideMode.ElideRight, int(col_w)),
-                )
+                p.drawText(count_rect, Qt.AlignmentFlag.AlignCenter, self._fit(fm, text, col_w))
 
         # footer summary
         rows = self._rows()
         fy = m + rows * self.ROW + (rows - 1) * self.GAP + line + 8
         self._footer(p, QRectF(m, fy, width, self._footer_lines() * line), fm)
         p.end()
+
+    def _footer_text(self, width: int) -> list[str]:
+        """The summary lines, wrapped at " · " so none is cut at this width."""
+        c = self._counts
+        if c is None:
+            return []
+        own = sum(c["per_task"])
+        parts = [
+            (
+                " · ",
+                [f"shared {human(c['shared'])}", f"tasks' own {human(own)}", f"total {human(c['total'])}"],
+            ),
+        ]
+        if c["independent"]:
+            saved = 1.0 - c["total"] / c["independent"]
+            rel = f"{saved:.0%} fewer" if saved > 0.0005 else "same size"
+            parts.append((" ", ["independent networks:", f"{human(c['independent'])} ({rel})"]))
+        parts.append(
+            (" · ", [f"backbone {human(c['backbone'])}", f"depth {c['depth']} of {c['num_stages']} shared"])
+        )
+        fm = QFontMetrics(self.font())
+        lines: list[str] = []
+        for sep, pieces in parts:
+            line = ""
+            for piece in pieces:
+                candidate = f"{line}{sep}{piece}" if line else piece
+                if line and fm.horizontalAdvance(candidate) > width:
+                    lines.append(line)
+                    line = piece
+                else:
+                    line = candidate
+            lines.append(line)
+        return lines
 
     def _footer(self, p: QPainter, rect: QRectF, fm: QFontMetrics) -> None:
         pal = self.palette()
@@ -338,22 +404,13 @@ class ArchitectureView(QWidget):
             text = self._status or "computing…"
             p.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap, text)
             return
-        own = sum(c["per_task"])
-        lines = [
-            f"shared {human(c['shared'])} · tasks' own {human(own)} · total {human(c['total'])}",
-        ]
-        if c["independent"]:
-            saved = 1.0 - c["total"] / c["independent"]
-            rel = f"{saved:.0%} fewer" if saved > 0.0005 else "same size"
-            lines.append(f"independent networks: {human(c['independent'])} ({rel})")
-        lines.append(f"backbone {human(c['backbone'])} · depth {c['depth']} of {c['num_stages']} shared")
         p.setPen(pal.color(pal.ColorRole.Text))
         y = rect.top()
-        for text in lines:
+        for text in self._footer_text(int(rect.width())):
             p.drawText(
                 QRectF(rect.left(), y, rect.width(), fm.height()),
                 Qt.AlignmentFlag.AlignLeft,
-                fm.elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width())),
+                self._fit(fm, text, rect.width()),
             )
             y += fm.height()
         tip = (
@@ -396,7 +453,7 @@ class ArchitectureView(QWidget):
         label = "shared"
         if self._counts:
             label = human(self._counts["shared"])
-        text = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(room - 8))
+        text = self._fit(fm, label, room - 8)
         p.drawText(
             QRectF(x + 6, (top + bottom) / 2 - fm.height() / 2, room - 6, fm.height()),
             Qt.AlignmentFlag.AlignLeft,

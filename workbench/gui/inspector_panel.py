@@ -16,7 +16,6 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QApplication,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -42,6 +41,24 @@ if TYPE_CHECKING:  # workbench.tasks' package import loads torch; only the types
 
 THUMB_PX = 180
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)"
+
+
+LETTERBOX_FILL = 114  # grey of the padding around a non-square image
+
+
+def letterbox(image: np.ndarray, size: int) -> np.ndarray:
+    """``image`` (H, W, 3 uint8) scaled to fit ``size`` x ``size`` with its aspect ratio kept,
+    centred on a grey square: a non-square photo is never stretched."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    scale = size / max(h, w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    resized = np.asarray(Image.fromarray(image).resize((new_w, new_h), Image.Resampling.BILINEAR))
+    out = np.full((size, size, 3), LETTERBOX_FILL, np.uint8)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    out[top : top + new_h, left : left + new_w] = resized
+    return out
 
 
 def _pad_to(image: QImage, width: int, height: int) -> QImage:
@@ -79,6 +96,12 @@ class InspectorPanel(QWidget):
         self._opened_predictions: dict[str, dict[str, np.ndarray]] | None = None
         self.last_error = ""
         self.view: ImageViewDialog | None = None
+        self._pending_open: tuple[Path, np.ndarray] | None = None
+        from workbench.gui.setup_jobs import LatestJob
+
+        self._predict_job = LatestJob(self)
+        self._predict_job.done.connect(self._on_predicted)
+        self._predict_job.failed.connect(self._on_predict_failed)
 
         self._build()
         self._rerender = QTimer(self)
@@ -524,10 +547,12 @@ class InspectorPanel(QWidget):
         return int(cfg.model.input_size or cfg.data.shapes.image_size)
 
     def open_image(self, path: str | Path) -> bool:
-        """Run the checkpoint's model on an image file; show predictions in the large view.
+        """Run the checkpoint's model on an image file; show its predictions in the large view.
 
-        Returns False (after a message naming the file) when the file or the model
-        cannot be used; never raises for a bad file.
+        The image keeps its aspect ratio: it is scaled so its longer side is the run's input
+        size and padded (letterboxed) to a square. The model runs in a background thread
+        (``imageOpened`` follows, or a message). Returns False (after a message naming the
+        file) when the file or the model cannot be used; never raises for a bad file.
         """
         path = Path(path)
         try:
@@ -547,24 +572,42 @@ class InspectorPanel(QWidget):
             )
             return False
         size = self._input_size()
-        if size > 0 and rgb.size != (size, size):
-            rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
-        image = np.array(rgb, dtype=np.uint8)
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            predictions = self._predict(image)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, the app keeps running
-            self._error("Inference failed", f"Running {self._checkpoint} on {path.name} failed:\n{exc}")
-            return False
-        finally:
-            QApplication.restoreOverrideCursor()
+        image = letterbox(np.asarray(rgb, dtype=np.uint8), size) if size > 0 else np.asarray(rgb, np.uint8)
+        self._pending_open = (path, image)
+        self.open_button.setEnabled(False)
+        self.open_button.setText("Running…")
+        self._predict_job.submit((str(path), id(image)), lambda: self._predict(image))
+        return True
+
+    def _on_predicted(self, key: Any, predictions: Any) -> None:
+        self._restore_open_button()
+        pending, self._pending_open = self._pending_open, None
+        if pending is None or key[0] != str(pending[0]):
+            return
+        path, image = pending
         self._opened_predictions = predictions
         title = f"{path.name} · predictions of {self._checkpoint.name} (no ground truth)"
         self._opened = (title, image, [])
         self._view_index = None
         self._refresh_view()
         self.imageOpened.emit(str(path))
-        return True
+
+    def _on_predict_failed(self, key: Any, message: str) -> None:
+        self._restore_open_button()
+        pending, self._pending_open = self._pending_open, None
+        name = pending[0].name if pending is not None else key[0]
+        self._error("Inference failed", f"Running {self._checkpoint} on {name} failed:\n{message}")
+
+    def _restore_open_button(self) -> None:
+        self.open_button.setText("Open image…")
+        self._update_open_button()
+
+    def predicting(self) -> bool:
+        """True while "Open image…" inference runs."""
+        return self._predict_job.busy()
+
+    def shutdown(self) -> None:
+        self._predict_job.wait(30_000)
 
     def _predict_specs(self, predictions: dict[str, dict[str, np.ndarray]]) -> list[DrawSpec]:
         threshold = self.score_threshold()
@@ -579,6 +622,7 @@ class InspectorPanel(QWidget):
         return specs
 
     def _predict(self, image: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+        """Runs in the job thread (one at a time): never on the GUI thread."""
         import torch
 
         key = (str(self._checkpoint), self._checkpoint.stat().st_mtime_ns)

@@ -55,6 +55,7 @@ from workbench.gui.setup_widgets import (
     FloatSpinBox,
     guard_wheel,
     int_spin,
+    mark_invalid,
 )
 
 LOADING = "Loading PyTorch…"
@@ -69,12 +70,38 @@ DEFAULT_TASK_NAMES = {
     "multilabel": "present",
 }
 
-STYLE = """
-*[invalid="true"] { border: 2px solid #d0312d; border-radius: 3px; }
-QLabel#banner[state="error"] { color: #b02020; }
-"""
-
 _TASK_PATH = re.compile(r"^tasks\[(\d+)\](?:\.(\w+))?(?:\.(\w+))?")
+# config paths inside an error message ("must be >= data.shapes.min_objects (5)")
+_PATH_IN_TEXT = re.compile(
+    r"\b(?:data|model|optim|train|weighting)\.[A-Za-z_][\w.]*\w|\btasks\[\d+\](?:\.\w+)*"
+)
+# fields validated against each other: an error on one may be fixed on either
+PAIRS = {
+    "data.shapes.min_objects": "data.shapes.max_objects",
+    "data.shapes.max_objects": "data.shapes.min_objects",
+    "data.shapes.min_size": "data.shapes.max_size",
+    "data.shapes.max_size": "data.shapes.min_size",
+}
+BANNER_LINES = 2
+
+
+def _field_meta(path: str) -> Any:
+    """The ``FieldMeta`` of a dotted config path (None when it has none)."""
+    import dataclasses
+    import typing
+
+    from workbench.config import field_meta
+
+    cls: Any = ExperimentConfig
+    *head, last = path.split(".")
+    try:
+        for part in head:
+            cls = typing.get_type_hints(cls)[part]
+        if not dataclasses.is_dataclass(cls):
+            return None
+        return field_meta(cls, last)
+    except (KeyError, TypeError, AttributeError):
+        return None
 
 
 def _get_path(obj: Any, path: str) -> Any:
@@ -363,7 +390,8 @@ class SetupPanel(QWidget):
         self._count_timer = QTimer(self, singleShot=True, interval=150, timeout=self._submit_counts)
         self._preview_timer = QTimer(self, singleShot=True, interval=300, timeout=self._submit_previews)
 
-        self.setStyleSheet(STYLE)
+        self._last_edited = ""  # config path of the field the user changed last
+        self._banner_text = ""
         self._build_ui()
         self._apply(self._base)
         self._set_core_enabled(False)
@@ -382,6 +410,10 @@ class SetupPanel(QWidget):
         self.banner.linkActivated.connect(lambda _link: self.show_error_field())
         self.banner.setContentsMargins(6, 4, 6, 4)
         self.banner.setFrameShape(QFrame.Shape.StyledPanel)
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # Always shown, always this high: a problem appearing never moves the form below.
+        self.banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._fit_banner_height()
 
         content = QWidget()
         self._content = content
@@ -417,6 +449,34 @@ class SetupPanel(QWidget):
         lay.setSpacing(2)
         lay.addWidget(self.banner)
         lay.addWidget(self.scroll, 1)
+        self._apply_declared_limits()
+
+    def _apply_declared_limits(self) -> None:
+        """Spin-box ranges and tooltips from the config's field metadata (declared once, in the core)."""
+        for path, binding in self._bindings.items():
+            widget = binding.widget
+            if not isinstance(widget, (QSpinBox, FloatSpinBox)):
+                continue
+            meta = _field_meta(path)
+            if meta is None:
+                continue
+            integer = isinstance(widget, QSpinBox)
+            low = meta.ge if meta.ge is not None else meta.gt
+            high = meta.le if meta.le is not None else meta.lt
+            if integer:
+                if meta.ge is None and meta.gt is not None:
+                    low = meta.gt + 1
+                if meta.le is None and meta.lt is not None:
+                    high = meta.lt - 1
+            specials = [v for v, _ in meta.special if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            if low is not None:
+                low = min([low, *specials])
+                widget.setMinimum(int(low) if integer else float(low))
+            if high is not None:
+                high = max([high, *specials])
+                widget.setMaximum(int(min(high, INT_LIMIT)) if integer else float(high))
+            if meta.help:
+                widget.setToolTip(meta.help)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         """Wide enough for the form and its vertical scroll bar, no horizontal one."""
@@ -687,8 +747,7 @@ class SetupPanel(QWidget):
             w.setEnabled(on)
         self.tasks_header.setVisible(on)
         if not on:
-            self.banner.setText(LOADING)
-            self.banner.setProperty("state", "loading")
+            self._set_banner(LOADING, "loading")
             self.tasks_note.setText(LOADING)
             self.weighting_info.setText(LOADING)
             self.architecture.set_counts(None, LOADING)
@@ -904,6 +963,7 @@ class SetupPanel(QWidget):
     def _edited(self, path: str) -> None:
         if self._filling:
             return
+        self._last_edited = path
         self._overrides.pop(path, None)
         if path.startswith("tasks."):
             kind = path.split(".", 1)[1]
@@ -1020,7 +1080,7 @@ class SetupPanel(QWidget):
             self._request_previews(cfg)
         self._show_error(error)
         if self._core:
-            valid, message = error is None, ("" if error is None else str(error))
+            valid, message = error is None, ("" if error is None else self.human_message(error))
         else:
             valid, message = False, LOADING
         self._valid, self._message = valid, message
@@ -1095,38 +1155,119 @@ class SetupPanel(QWidget):
             return self.sections["model"]
         return self.sections.get(head)
 
+    # -------------------------------------------------------------- messages
+
+    def field_name(self, path: str) -> str:
+        """The label a user sees for a config path ("Learning rate", "detection task: Task name")."""
+        if not path:
+            return ""
+        from workbench.config import field_label
+
+        try:
+            label = field_label(path)
+        except Exception:  # an odd path: still a readable name
+            label = path.rsplit(".", 1)[-1].replace("_", " ")
+        if path.startswith("weighting.params."):
+            method = self.weighting_combo.currentData() or "weighting"
+            return f"{method} parameter '{path.split('.', 2)[2]}'"
+        m = _TASK_PATH.match(path)
+        if m:
+            index = int(m.group(1))
+            source = self._task_sources[index] if index < len(self._task_sources) else None
+            kind = source.kind if isinstance(source, TaskRow) else getattr(source, "kind", "")
+            if kind:  # "Task 2: Task name" -> "detection task name"
+                rest = re.sub(r"^Task \d+: ", "", label)
+                rest = rest[5:] if rest.startswith("Task ") else rest
+                return f"{kind} task {rest[:1].lower()}{rest[1:]}" if rest else f"{kind} task"
+        return label
+
+    def human_message(self, error: ConfigError) -> str:
+        """``error`` with field labels instead of config paths, for the banner and tooltips."""
+        message = _PATH_IN_TEXT.sub(lambda m: self.field_name(m.group(0)), error.message)
+        label = self.field_name(error.path)
+        return f"{label}: {message}" if label else message
+
+    def _fit_banner_height(self) -> None:
+        fm = self.banner.fontMetrics()
+        margins = self.banner.contentsMargins()
+        frame = 2 * self.banner.frameWidth()
+        self.banner.setFixedHeight(
+            BANNER_LINES * fm.lineSpacing() + margins.top() + margins.bottom() + frame + 2
+        )
+
+    def _set_banner(self, text: str, state: str, link: bool = False) -> None:
+        """Show ``text`` (plain) in the banner, shortened to its lines; the whole text in the tooltip."""
+        self._banner_text = text
+        self._banner_state = (state, link)
+        width = max(
+            50, self.banner.width() - self.banner.contentsMargins().left() - 12 - 2 * self.banner.frameWidth()
+        )
+        fm = self.banner.fontMetrics()
+        suffix = "  show" if link else ""
+
+        def fits(t: str) -> bool:
+            rect = fm.boundingRect(0, 0, width, 10_000, int(Qt.TextFlag.TextWordWrap), t + suffix)
+            return rect.height() <= BANNER_LINES * fm.lineSpacing()
+
+        shown = text
+        if not fits(shown):
+            lo, hi = 0, len(text)
+            while lo < hi:  # the longest prefix that fits with an ellipsis
+                mid = (lo + hi + 1) // 2
+                if fits(text[:mid].rstrip() + "…"):
+                    lo = mid
+                else:
+                    hi = mid - 1
+            shown = text[:lo].rstrip() + "…"
+        body = html.escape(shown)
+        if link:
+            body += ' &nbsp;<a href="show">show</a>'
+        self.banner.setText(body)
+        self.banner.setToolTip(text if shown != text else "")
+        self.banner.setProperty("state", state)
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+
+    def banner_text(self) -> str:
+        """The banner's whole message (plain text)."""
+        return self._banner_text
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._banner_text:
+            self._set_banner(self._banner_text, *self._banner_state)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange and hasattr(self, "banner"):
+            self._fit_banner_height()
+
     def _show_error(self, error: ConfigError | None) -> None:
         for widget, tip in self._marked:
-            widget.setProperty("invalid", False)
+            mark_invalid(widget, False)
             widget.setToolTip(tip)
-            widget.style().unpolish(widget)
-            widget.style().polish(widget)
         self._marked = []
         if error is None:
             self._error_path = ""
             if self._core:
-                self.banner.setText("Ready: the configuration is valid.")
-                self.banner.setProperty("state", "ok")
-                self.banner.setVisible(False)
+                self._set_banner("Ready: the configuration is valid.", "ok")
             return
-        self.banner.setVisible(True)
-        self.banner.setText(f'⚠ {html.escape(str(error))} &nbsp;<a href="show">show</a>')
-        self.banner.setProperty("state", "error")
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
-        widget, folds = self._widget_for(error.path)
-        if widget is None:
-            return
-        targets = [widget]
+        message = self.human_message(error)
+        self._set_banner(f"⚠ {message}", "error", link=True)
+        targets: list[QWidget] = []
+        folds: list[Any] = []
+        for path in self._paths_to_mark(error.path):
+            widget, widget_folds = self._widget_for(path)
+            if widget is not None and widget not in targets:
+                targets.append(widget)
+                folds += [f for f in widget_folds if f not in folds]
         section = next((f for f in folds if isinstance(f, CollapsibleSection)), None)
-        if section is not None and widget is not section.header:
+        if section is not None and section.header not in targets:
             targets.append(section.header)
         for w in targets:
             self._marked.append((w, w.toolTip()))
-            w.setProperty("invalid", True)
-            w.setToolTip(str(error))
-            w.style().unpolish(w)
-            w.style().polish(w)
+            mark_invalid(w, True)
+            w.setToolTip(message)
         if error.path != self._error_path:  # a new problem: unfold what hides it
             for fold in folds:
                 if isinstance(fold, CollapsibleSection):
@@ -1134,6 +1275,15 @@ class SetupPanel(QWidget):
                 elif isinstance(fold, TaskRow):
                     fold.show_options(True)
         self._error_path = error.path
+
+    def _paths_to_mark(self, path: str) -> list[str]:
+        """The field of the error; of a min/max pair, the one the user just edited (else both)."""
+        partner = PAIRS.get(path)
+        if partner is None:
+            return [path]
+        if self._last_edited in (path, partner):
+            return [self._last_edited]
+        return [path, partner]
 
     def show_error_field(self) -> None:
         """Scroll to the field of the current error and focus it."""

@@ -11,8 +11,8 @@ import math
 import typing
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QValidator
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -355,3 +355,64 @@ class DataclassForm(QWidget):
             if name in self._given or value != self.defaults[name]:
                 out[name] = value
         return out
+
+
+class InvalidOutline(QWidget):
+    """A red frame painted over a widget that holds a bad value.
+
+    A child of the marked widget that covers it, transparent to the mouse, painted last:
+    the widget keeps its native look (spin-box arrows, combo arrows) and its size, unlike a
+    style-sheet border, which switches the widget to style-sheet rendering.
+    """
+
+    COLOUR = QColor(208, 49, 45)
+
+    def __init__(self, target: QWidget) -> None:
+        super().__init__(target)
+        self.setObjectName("invalidOutline")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._target = target
+        target.installEventFilter(self)
+        self.setGeometry(target.rect())
+        self.raise_()
+        self.show()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if obj is self._target and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+            self.setGeometry(self._target.rect())
+            self.raise_()
+        elif obj is self._target and event.type() == QEvent.Type.ChildAdded:
+            self.raise_()
+        return False
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(self.COLOUR, 2)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(1, 1, -1, -1), 3, 3)
+        painter.end()
+
+    def remove(self) -> None:
+        self._target.removeEventFilter(self)
+        self.hide()
+        self.deleteLater()
+
+
+def mark_invalid(widget: QWidget, on: bool) -> None:
+    """Outline ``widget`` in red (``on``) or remove the outline; sets its ``invalid`` property too."""
+    widget.setProperty("invalid", bool(on))
+    outline = widget.findChild(InvalidOutline, "invalidOutline", Qt.FindChildOption.FindDirectChildrenOnly)
+    if on and outline is None:
+        InvalidOutline(widget)
+    elif not on and outline is not None:
+        outline.setObjectName("")
+        outline.remove()
+
+
+def is_outlined(widget: QWidget) -> bool:
+    outline = widget.findChild(InvalidOutline, "invalidOutline", Qt.FindChildOption.FindDirectChildrenOnly)
+    return outline is not None and outline.isVisible()
