@@ -24,11 +24,17 @@ log = logging.getLogger(__name__)
 
 
 def configure_app(app: QApplication) -> None:
-    """Names that place the QSettings file and title the windows."""
+    """Names that place the QSettings file and title the windows; the icon and stylesheet."""
     app.setOrganizationName(ORG_NAME)
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
+    try:
+        from workbench.gui.app_resources import apply_app_resources
+
+        apply_app_resources(app)
+    except Exception:  # a broken install may lack them: the app still runs, in Qt's default look
+        log.exception("could not load the application resources")
 
 
 def install_excepthook(window: MainWindow | None) -> None:

@@ -49,7 +49,10 @@ class ImageViewDialog(QDialog):
         self._renderer = SpecRenderer()
 
         self.title = QLabel("")
-        self.title.setStyleSheet("font-weight: bold")
+        self.title.setObjectName("viewTitle")  # bold (workbench.qss)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
         self.title.setWordWrap(True)
         self.picture = QLabel()
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)

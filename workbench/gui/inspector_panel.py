@@ -167,7 +167,7 @@ class InspectorPanel(QWidget):
         self._tasks_row.addWidget(self._tasks_label)
         self._tasks_row.addStretch(1)
         self.status = QLabel("")
-        self.status.setStyleSheet("color: #444")
+        self.status.setObjectName("inspectorStatus")
         self._tasks_row.addWidget(self.status)
 
         self.gallery = QListWidget()
@@ -185,7 +185,7 @@ class InspectorPanel(QWidget):
         self.placeholder = QLabel()
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
-        self.placeholder.setStyleSheet("color: #666; font-size: 14px")
+        self.placeholder.setObjectName("inspectorPlaceholder")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(self.gallery)

@@ -690,7 +690,14 @@ class PlotsPanel(QWidget):
         box = QCheckBox(task)
         box.setObjectName("taskBox")
         box.setChecked(True)
-        box.setStyleSheet(f"QCheckBox {{ color: {_rgb(colour)}; font-weight: bold; }}")
+        # the task's colour (data, not style): through the palette, no style sheet
+        palette = box.palette()
+        palette.setColor(palette.ColorRole.WindowText, QColor(*colour))
+        palette.setColor(palette.ColorRole.ButtonText, QColor(*colour))
+        box.setPalette(palette)
+        font = box.font()
+        font.setBold(True)
+        box.setFont(font)
         box.setToolTip(f"Show or hide the curves of task {task!r}")
         box.toggled.connect(self._on_view_option)
         self._tasks_row.insertWidget(self._tasks_row.count() - 2, box)  # before stretch + read-out

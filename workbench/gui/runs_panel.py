@@ -163,7 +163,6 @@ class RunsPanel(QWidget):
         self.message_label = QLabel(self)
         self.message_label.setObjectName("runsMessage")
         self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet("color: #d03b3b;")
         self.message_label.hide()
 
         layout = QVBoxLayout(self)
