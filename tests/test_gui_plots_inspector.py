@@ -431,6 +431,19 @@ def test_inspector_only_errors_filter(qtbot, inspector):
     qtbot.waitUntil(lambda: inspector.shown_indices() == [0, 1], timeout=3000)
 
 
+def test_hidden_inspector_renders_only_when_shown(qtbot, inspector, monkeypatch):
+    drawn = []
+    real = inspector.specs_for
+    monkeypatch.setattr(inspector, "specs_for", lambda *a, **k: drawn.append(a[1]) or real(*a, **k))
+    inspector.hide()
+    inspector.on_samples(detection_samples(epoch=1))  # mid-training, another tab in front
+    assert drawn == [] and inspector.current_epoch() == 1  # selected, not drawn yet
+    inspector.show()
+    qtbot.waitExposed(inspector)
+    assert drawn == [0, 1]  # drawn once, on show
+    assert inspector.gallery.count() == 2 and inspector.shown_indices() == [0, 1]
+
+
 def test_inspector_epochs_and_large_view(qtbot, inspector):
     inspector.on_samples(detection_samples(epoch=2))
     assert inspector.epochs() == [0, 2] and inspector.current_epoch() == 2

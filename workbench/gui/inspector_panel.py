@@ -97,6 +97,7 @@ class InspectorPanel(QWidget):
         self.last_error = ""
         self.view: ImageViewDialog | None = None
         self._pending_open: tuple[Path, np.ndarray] | None = None
+        self._stale = False  # the gallery waits for the panel to be shown
         from workbench.gui.setup_jobs import LatestJob
 
         self._predict_job = LatestJob(self)
@@ -336,6 +337,7 @@ class InspectorPanel(QWidget):
 
     def visible_boxes(self) -> list[DrawBox]:
         """Boxes drawn on the selected image, else on the first image in the gallery."""
+        self._ensure_fresh()
         index = self._selected_index()
         if index is None:
             if not self._shown:
@@ -345,6 +347,7 @@ class InspectorPanel(QWidget):
 
     def shown_indices(self) -> list[int]:
         """Indices (in the epoch's sample set) of the images in the gallery, in order."""
+        self._ensure_fresh()
         return list(self._shown)
 
     def epochs(self) -> list[int]:
@@ -420,9 +423,27 @@ class InspectorPanel(QWidget):
                 self.last_error = f"task {name!r} cannot draw image {index}: {exc}"
         return specs
 
-    def refresh(self) -> None:
-        """Redraw the gallery for the current epoch and options (filters included)."""
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def _ensure_fresh(self) -> None:
+        if self._stale:
+            self.refresh(force=True)
+
+    def refresh(self, force: bool = False) -> None:
+        """Redraw the gallery for the current epoch and options (filters included).
+
+        While the panel is hidden (another tab is shown) the work waits until it is shown:
+        an epoch's samples arriving during training cost the GUI thread nothing then.
+        """
         self._rerender.stop()
+        view_open = self.view is not None and self.view.isVisible()
+        if not force and not self.isVisible() and not view_open:
+            self._stale = True
+            return
+        self._stale = False
         selected = self._selected_index()
         self.gallery.clear()
         self._shown = []

@@ -641,7 +641,8 @@ class PlotsPanel(QWidget):
         for task, plot in self._metric_plots.items():
             names = self._metric_order.get(task, [])
             entries = [self._legend_entry(self._metric_colour(task, n), n) for n in names]
-            self._set_title(plot, f"Validation metrics: {task}", " &nbsp; ".join([*entries, best]))
+            legend = " &nbsp; ".join([*entries, best]) if entries else "values follow the first epoch's validation"
+            self._set_title(plot, f"Validation metrics: {task}", legend)
 
     def _rebuild_runs_legend(self) -> None:
         layout = self._runs_legend_layout
@@ -831,6 +832,10 @@ class PlotsPanel(QWidget):
             self._ensure_task_box(task)
         self._run.steps_per_epoch = int(event.steps_per_epoch or 0)
         self.run_label.setText(Path(event.run_dir).name or "run")
+        # every task's metrics plot now: laying the grid out again at the first epoch's
+        # end would repaint every plot at once, a stall in the middle of training
+        for task in event.task_names:
+            self._metric_plot(task)
         self._update_titles()
         if event.start_step > 0:
             from workbench.training.run_store import RunStore
