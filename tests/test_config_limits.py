@@ -39,7 +39,9 @@ def numeric_fields(cls, path=""):
 
 CONFIG_NUMBERS = list(numeric_fields(ExperimentConfig))
 OPTION_NUMBERS = [
-    (kind, name, f, tp) for kind in TASK_KINDS.names() for name, f, tp in numeric_fields(TASK_KINDS.get(kind).Options)
+    (kind, name, f, tp)
+    for kind in TASK_KINDS.names()
+    for name, f, tp in numeric_fields(TASK_KINDS.get(kind).Options)
 ]
 PARAM_NUMBERS = [
     (method, name, f, tp)
@@ -65,7 +67,9 @@ def test_there_are_many_numbers_to_check():
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
-@pytest.mark.parametrize(("dotted", "f", "tp"), [n for n in CONFIG_NUMBERS if n[2] is float], ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("dotted", "f", "tp"), [n for n in CONFIG_NUMBERS if n[2] is float], ids=lambda v: str(v)
+)
 def test_every_float_field_refuses_non_finite(dotted, f, tp, bad):
     with pytest.raises(ConfigError) as info:
         config_from_toml_text(with_value(dotted, bad))
@@ -111,7 +115,11 @@ def test_task_options_are_finite_and_bounded(kind, name, f, tp):
 
 @pytest.mark.parametrize(("method", "name", "f", "tp"), PARAM_NUMBERS, ids=lambda v: str(v))
 def test_weighting_params_are_finite_and_bounded(method, name, f, tp):
-    base = "[[tasks]]\nname = 't'\nkind = 'counting'\n[weighting]\nmethod = '" + method + "'\n[weighting.params]\n"
+    base = (
+        "[[tasks]]\nname = 't'\nkind = 'counting'\n[weighting]\nmethod = '"
+        + method
+        + "'\n[weighting.params]\n"
+    )
     with pytest.raises(ConfigError) as info:
         config_from_toml_text(base + f"{name} = inf\n")
     assert info.value.path == f"weighting.params.{name}"

@@ -45,10 +45,13 @@ def _umask() -> int:
 FILE_MODE = 0o666 & ~_umask()
 
 
-def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
+def atomic_write(
+    path: Path, write: Callable[[Any], None], mode: str = "wb", make_folder: bool = False
+) -> None:
     """Call ``write(fileobj)`` on a temp file and rename it to ``path`` once complete.
 
-    A crash mid-write leaves the previous file untouched (a kill may leave a ``.NAME.*.tmp``
+    The folder must exist (``make_folder`` creates the last one). A crash mid-write
+    leaves the previous file untouched (a kill may leave a ``.NAME.*.tmp``
     file beside it, which ``remove_temp_files`` cleans up).
 
     Raises:
@@ -58,7 +61,10 @@ def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> 
     path = Path(path)
     tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if make_folder:
+            # Only the last folder (e.g. a run's checkpoints/), never its parents: a run
+            # folder removed mid-run must fail the write, not be silently made again.
+            path.parent.mkdir(exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
@@ -70,7 +76,7 @@ def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> 
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-        if isinstance(exc, OSError) and not isinstance(exc, SaveFailed):
+        if isinstance(exc, Exception) and not isinstance(exc, SaveFailed):
             raise SaveFailed(path, os_reason(exc)) from exc
         raise
 

@@ -16,6 +16,7 @@ run code), a key missing or of the wrong type, or tensors that do not fit the mo
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +60,12 @@ class CheckpointError(LoadError):
 
 def save_checkpoint(path: Path, state: dict[str, Any], kind: str) -> None:
     """Write a checkpoint atomically (raises ``SaveFailed`` naming the file)."""
-    atomic_write(
-        path, lambda fh: torch.save({"format": FORMAT, "version": FORMAT_VERSION, "kind": kind, **state}, fh)
-    )
+    # Serialised in memory first, so that a full disk or a file-size limit surfaces as the
+    # operating system's error on a plain write (torch's zip writer reports it as an
+    # internal "unexpected pos" RuntimeError).
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "version": FORMAT_VERSION, "kind": kind, **state}, buffer)
+    atomic_write(path, lambda fh: fh.write(buffer.getbuffer()), make_folder=True)
 
 
 def _read(path: Path) -> Any:

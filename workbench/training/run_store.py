@@ -338,7 +338,7 @@ class RunStore:
                 index[group][task] = keys
         arrays["index"] = np.frombuffer(json.dumps(index).encode(), dtype=np.uint8)
         path = self.samples_dir / f"epoch_{event.epoch:03d}.npz"
-        atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
+        atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays), make_folder=True)
         return path
 
     def sample_epochs(self) -> list[int]:

@@ -1,0 +1,217 @@
+"""Metric values computed by hand, with classes absent from the truth and unlabelled samples
+(issue 6, items 2, 20, 21). One convention for every kind: a per-class mean counts only the
+classes that occur in the validation ground truth (see ``TaskMetrics``)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from workbench.data.base import DataInfo
+from workbench.tasks import TASK_KINDS
+from workbench.tasks.detection import _DetectionMetrics
+
+NAMES = tuple(f"c{i}" for i in range(8))
+
+
+def info(classes: int, size: int = 64) -> DataInfo:
+    return DataInfo(image_size=size, num_classes=classes, class_names=NAMES[:classes])
+
+
+def task(kind: str, classes: int = 4, size: int = 64, **options):
+    return TASK_KINDS.get(kind)("t", options, info(classes, size))
+
+
+def measure(kind_task, output, targets):
+    metrics = kind_task.make_metrics()
+    kind_task.masked_update(metrics, output, targets)
+    return metrics.compute()
+
+
+def logits_for(labels: list[int], classes: int) -> torch.Tensor:
+    return torch.nn.functional.one_hot(torch.tensor(labels), classes).float() * 5.0
+
+
+def test_classification_macro_f1_leaves_absent_classes_out():
+    # truth 0 0 1 1, predicted 0 3 1 1: class 0 F1 = 2/3, class 1 F1 = 1; class 3 never
+    # occurs in the truth, so its false positive costs class 0 (a miss) but is not a class of its own.
+    t = task("classification", classes=4)
+    result = measure(t, logits_for([0, 3, 1, 1], 4), {"scene_class": torch.tensor([0, 0, 1, 1])})
+    assert result["accuracy"] == pytest.approx(0.75)
+    assert result["f1"] == pytest.approx((2 / 3 + 1.0) / 2)
+
+
+def test_classification_skips_unlabelled_images():
+    t = task("classification", classes=4)
+    targets = {
+        "scene_class": torch.tensor([2, 0, 1]),
+        "has": {"scene_class": torch.tensor([True, False, True])},
+    }
+    result = measure(t, logits_for([2, 3, 0], 4), targets)  # the wrong second guess is not graded
+    assert result == {"accuracy": pytest.approx(0.5), "f1": pytest.approx((1.0 + 0.0) / 2)}
+
+
+def test_multilabel_perfect_predictions_score_one_with_absent_classes():
+    # The issue's example: 3 images, 8 classes, 3 occur, perfect predictions.
+    presence = torch.zeros(3, 8)
+    presence[0, 0] = presence[1, 1] = presence[2, 0] = presence[2, 1] = presence[2, 2] = 1
+    t = task("multilabel", classes=8)
+    result = measure(t, (presence * 2 - 1) * 6, {"presence": presence})
+    assert result == {"map": pytest.approx(1.0), "f1": pytest.approx(1.0)}
+
+
+def test_multilabel_imperfect_hand_computed():
+    presence = torch.zeros(3, 8)
+    presence[0, 0] = presence[1, 1] = presence[2, 0] = presence[2, 1] = presence[2, 2] = 1
+    probs = torch.full((3, 8), 0.05)
+    probs[:, 0] = torch.tensor([0.9, 0.2, 0.6])  # AP 1, F1 1
+    probs[:, 1] = torch.tensor([0.7, 0.8, 0.3])  # ranking P N P: AP (1 + 2/3) / 2; F1 tp1 fp1 fn1 = 0.5
+    probs[:, 2] = torch.tensor([0.1, 0.1, 0.95])  # AP 1, F1 1
+    probs[0, 5] = 0.6  # a false positive of a class absent from the truth: left out
+    logits = torch.log(probs / (1 - probs))
+    result = measure(task("multilabel", classes=8), logits, {"presence": presence})
+    assert result["map"] == pytest.approx((1 + (1 + 2 / 3) / 2 + 1) / 3)
+    assert result["f1"] == pytest.approx((1 + 0.5 + 1) / 3)
+
+
+def test_multilabel_with_no_class_present_is_undefined():
+    result = measure(task("multilabel", classes=4), torch.zeros(2, 4), {"presence": torch.zeros(2, 4)})
+    assert result == {"map": None, "f1": None}
+
+
+def seg_logits(pred: list[list[int]], classes: int) -> torch.Tensor:
+    p = torch.tensor(pred)
+    return torch.nn.functional.one_hot(p, classes).permute(2, 0, 1)[None].float() * 5
+
+
+TRUTH = [[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]]
+PRED = [[0, 0, 1, 1], [0, 0, 1, 3], [0, 0, 0, 0], [0, 0, 0, 2]]
+
+
+def test_segmentation_iou_over_present_classes_hand_computed():
+    # background: 11 right of 12, predicted 11 -> IoU 11/12; class 1: 3 of 4, IoU 3/4;
+    # classes 2 and 3 occur only in the prediction: left out of both means.
+    t = task("segmentation", classes=3, size=4)
+    result = measure(t, seg_logits(PRED, 4), {"mask": torch.tensor([TRUTH])})
+    assert result["miou"] == pytest.approx((11 / 12 + 3 / 4) / 2)
+    assert result["miou_fg"] == pytest.approx(3 / 4)
+    assert result["pixel_acc"] == pytest.approx(14 / 16)
+
+
+def test_segmentation_ignores_255_pixels():
+    truth = [row[:] for row in TRUTH]
+    truth[3][3] = 255  # the pixel predicted as class 2 is not labelled
+    t = task("segmentation", classes=3, size=4)
+    result = measure(t, seg_logits(PRED, 4), {"mask": torch.tensor([truth])})
+    assert result["miou"] == pytest.approx((11 / 11 + 3 / 4) / 2)
+    assert result["pixel_acc"] == pytest.approx(14 / 15)
+    loss = t.loss(seg_logits(PRED, 4), {"mask": torch.tensor([truth])})
+    assert torch.isfinite(loss)
+
+
+def test_segmentation_background_only_has_no_foreground_mean():
+    t = task("segmentation", classes=3, size=4)
+    result = measure(t, seg_logits([[0] * 4] * 4, 4), {"mask": torch.zeros(1, 4, 4, dtype=torch.long)})
+    assert result == {"miou": pytest.approx(1.0), "miou_fg": None, "pixel_acc": pytest.approx(1.0)}
+
+
+class _Preset:
+    """Stands in for the detection task: its 'output' already is the decoded predictions."""
+
+    @staticmethod
+    def decode_tensors(output):
+        return output["preds"]
+
+
+def detection_metrics(preds, boxes, labels):
+    metrics = _DetectionMetrics(_Preset())
+    metrics.update(
+        {"heatmap": torch.zeros(1), "preds": preds},
+        {
+            "boxes": [torch.tensor(b, dtype=torch.float32).reshape(-1, 4) for b in boxes],
+            "labels": [torch.tensor(lab, dtype=torch.int64) for lab in labels],
+        },
+    )
+    return metrics.compute()
+
+
+def det(boxes, scores, labels):
+    return {
+        "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        "scores": torch.tensor(scores, dtype=torch.float32),
+        "labels": torch.tensor(labels, dtype=torch.int64),
+    }
+
+
+def test_detection_half_found_with_an_absent_class_predicted():
+    # Two class-0 objects, one found exactly: recall 0.5 at precision 1, so COCO's 101-point
+    # AP is 51/101 at every IoU threshold. The class-2 box has no class-2 truth: left out.
+    result = detection_metrics(
+        [det([[0, 0, 10, 10], [30, 30, 40, 40]], [0.9, 0.8], [0, 2])],
+        [[[0, 0, 10, 10], [20, 0, 30, 10]]],
+        [[0, 0]],
+    )
+    assert result["map_50"] == pytest.approx(51 / 101)
+    assert result["map"] == pytest.approx(51 / 101)
+    assert result["mar_100"] == pytest.approx(0.5)
+
+
+def test_detection_loose_box_counts_at_low_iou_thresholds_only():
+    # IoU 0.62: a hit at thresholds 0.50, 0.55, 0.60 of the ten, a miss above.
+    result = detection_metrics([det([[0, 0, 10, 6.2]], [0.9], [1])], [[[0, 0, 10, 10]]], [[1]])
+    assert result["map_50"] == pytest.approx(1.0)
+    assert result["map"] == pytest.approx(0.3)
+    assert result["mar_100"] == pytest.approx(0.3)
+
+
+def test_detection_without_any_object_is_undefined():
+    result = detection_metrics([det([[0, 0, 5, 5]], [0.5], [0])], [[]], [[]])
+    assert result == {"map_50": None, "map": None, "mar_100": None}
+
+
+def inv_sigmoid(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def test_localization_iou_hand_computed_skipping_unlabelled():
+    t = task("localization", classes=4, size=64)
+    truth = torch.tensor([[16.0, 16, 48, 48], [0, 0, 0, 0], [16, 16, 48, 48]])
+    out = torch.tensor(
+        [
+            [0.0, 0.0, 0.0, 0.0],  # cx cy w h = .5 .5 .5 .5: exactly the truth
+            [5.0, 5.0, -5.0, -5.0],  # far off, but this image has no largest box
+            [0.0, 0.0, inv_sigmoid(0.375), 0.0],  # 24 px wide inside 32: IoU 0.75
+        ]
+    )
+    targets = {"largest_box": truth, "has": {"largest_box": torch.tensor([True, False, True])}}
+    result = measure(t, out, targets)
+    assert result["miou"] == pytest.approx((1 + 0.75) / 2, abs=1e-5)
+    assert result["acc50"] == pytest.approx(1.0)
+
+
+def test_counting_hand_computed_skipping_unlabelled():
+    t = task("counting")
+    out = torch.tensor([[1.2], [3.0], [0.4]])
+    targets = {"count": torch.tensor([1.0, 2.0, 7.0]), "has": {"count": torch.tensor([True, True, False])}}
+    result = measure(t, out, targets)
+    assert result["mae"] == pytest.approx((0.2 + 1.0) / 2)
+    assert result["exact"] == pytest.approx(0.5)
+
+
+def test_masked_loss_is_the_loss_of_the_labelled_samples():
+    t = task("classification", classes=3)
+    out = torch.tensor([[2.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 1.0]], requires_grad=True)
+    targets = {
+        "scene_class": torch.tensor([0, 2, 2]),
+        "has": {"scene_class": torch.tensor([True, False, True])},
+    }
+    loss, count = t.masked_loss(out, targets)
+    expected = torch.nn.functional.cross_entropy(out[[0, 2]], torch.tensor([0, 2]))
+    assert count == 2 and loss.item() == pytest.approx(expected.item())
+    none = {"scene_class": torch.tensor([0, 0, 0]), "has": {"scene_class": torch.zeros(3, dtype=torch.bool)}}
+    loss, count = t.masked_loss(out, none)
+    assert count == 0 and loss.item() == 0.0
+    loss.backward()  # connected to the graph, with zero gradient
+    assert torch.equal(out.grad, torch.zeros_like(out))

@@ -1,0 +1,320 @@
+"""Resume and eval check what they load before changing anything (issue 6: items 4, 5, 6, 25, 26)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from workbench.cli import main
+from workbench.config import ConfigError, save_config
+from workbench.models.backbones import BACKBONES
+from workbench.safe_load import LoadError, safe_torch_load
+from workbench.training.checkpoint import CheckpointError, load_checkpoint
+from workbench.training.control import RunControl
+from workbench.training.events import RunFailed, RunStarted, StepEnded
+from workbench.training.preflight import preflight
+from workbench.training.run_store import RunStore
+from workbench.training.trainer import Trainer
+
+
+def run(cfg, root=None, subscribers=(), control=None, store=None, resume=False):
+    store = store or RunStore.create(root, cfg.name)
+    events: list = []
+    summary = Trainer(cfg, store, control, [events.append, *subscribers], resume=resume).run()
+    return store, events, summary
+
+
+def stopped_run(tmp_path, at_step=4):
+    control = RunControl()
+
+    def stop(e):
+        if isinstance(e, StepEnded) and e.global_step == at_step:
+            control.request_stop()
+
+    return run(tiny_config(), tmp_path, [stop], control)[0]
+
+
+def snapshot(store: RunStore) -> dict[str, bytes]:
+    return {
+        p.relative_to(store.path).as_posix(): p.read_bytes() for p in store.path.rglob("*") if p.is_file()
+    }
+
+
+def edit_config(store: RunStore, change) -> None:
+    cfg = store.read_config()
+    change(cfg)
+    save_config(cfg, store.config_path)
+
+
+# ------------------------------------------------------------------ item 4: preflight
+
+
+@pytest.mark.parametrize("backbone", BACKBONES.names())
+def test_preflight_refuses_a_batchnorm_batch_of_one_pixel(backbone):
+    cfg = tiny_config(tasks=(("scene", "classification"),))
+    cfg.model.backbone = backbone
+    cfg.data.shapes.image_size = 32
+    cfg.train.batch_size = 1
+    from workbench.data import build_dataset
+
+    info = build_dataset(cfg.data, "val").info
+    if backbone == "convnext_tiny":  # LayerNorm: a batch of one trains
+        preflight(cfg, 48, info)
+        return
+    with pytest.raises(ConfigError) as err:
+        preflight(cfg, 48, info)
+    assert err.value.path == "train.batch_size"
+    assert "data.shapes.image_size" in err.value.message and "BatchNorm" in err.value.message
+    cfg.train.batch_size = 2
+    preflight(cfg, 48, info)  # two images are enough
+
+
+def test_preflight_names_the_training_set_when_it_makes_the_batch(tmp_path):
+    cfg = tiny_config(tasks=(("scene", "classification"),))
+    cfg.data.shapes.image_size = 32
+    cfg.data.shapes.train_size = 1
+    from workbench.data import build_dataset
+
+    with pytest.raises(ConfigError) as err:
+        preflight(cfg, 1, build_dataset(cfg.data, "val").info)
+    assert err.value.path == "data.shapes.train_size"
+
+
+def test_cli_refuses_before_making_a_run_folder(tmp_path, capsys):
+    cfg = tiny_config(tasks=(("scene", "classification"),))
+    cfg.data.shapes.image_size = 32
+    cfg.train.batch_size = 1
+    path = tmp_path / "exp.toml"
+    save_config(cfg, path)
+    assert main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: config: train.batch_size:") and err.count("\n") == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_batch_of_two_at_32_px_trains(tmp_path):
+    cfg = tiny_config(tasks=(("scene", "classification"),))
+    cfg.data.shapes.image_size = 32
+    cfg.train.batch_size = 2
+    cfg.data.shapes.train_size = 8
+    _, _, summary = run(cfg, tmp_path)
+    assert summary["status"] == "finished", summary.get("error")
+
+
+# ------------------------------------------------------------------ item 5: edited config
+
+
+def test_resume_refuses_a_changed_learning_rate_and_changes_nothing(tmp_path):
+    store = stopped_run(tmp_path)
+    edit_config(store, lambda c: (setattr(c.optim, "lr", 0.01), setattr(c.data.shapes, "train_size", 96)))
+    before = snapshot(store)
+    _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    error = events[-1].error
+    assert isinstance(events[-1], RunFailed) and "\n" not in error
+    assert "optim.lr: 0.001 -> 0.01" in error and "data.shapes.train_size: 48 -> 96" in error
+    assert "--init-from" in error
+    assert snapshot(store) == before  # status, log, checkpoints: untouched
+    assert json.loads(store.summary_path.read_text())["status"] == "stopped"
+
+
+def test_resume_refuses_another_backbone_in_one_line(tmp_path):
+    store = stopped_run(tmp_path)
+    edit_config(store, lambda c: setattr(c.model, "backbone", "resnet18"))
+    _, events, _ = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert "model.backbone: 'small_cnn' -> 'resnet18'" in events[-1].error
+    assert len(events[-1].error) < 800  # not a dump of state-dict keys
+
+
+def test_resume_allows_and_logs_more_epochs_and_another_device(tmp_path):
+    store = stopped_run(tmp_path)
+    edit_config(store, lambda c: (setattr(c.train, "epochs", 3), setattr(c.train, "device", "auto")))
+    _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert summary["status"] == "finished" and summary["epochs_done"] == 3
+    started = events[0]
+    assert isinstance(started, RunStarted)
+    assert "train.epochs: 2 -> 3" in started.changes and "train.device: 'cpu' -> 'auto'" in started.changes
+    assert "train.epochs: 2 -> 3" in summary["config_changes"]
+
+
+def test_resume_of_an_old_checkpoint_without_config_checks_the_tensors(tmp_path):
+    store = stopped_run(tmp_path)
+    ckpt = load_checkpoint(store.last_checkpoint)
+    del ckpt["config"]
+    torch.save(ckpt, store.last_checkpoint)
+    edit_config(store, lambda c: setattr(c.tasks[0], "kind", "counting"))  # a 1-output head
+    _, events, _ = run(store.read_config(), store=RunStore(store.path), resume=True)
+    error = events[-1].error
+    assert "does not fit this model" in error and "of another shape" in error and "\n" not in error
+
+
+def test_a_finished_run_cannot_be_resumed_without_more_epochs(tmp_path):
+    store, _, _ = run(tiny_config(), tmp_path)
+    before = snapshot(store)
+    _, events, _ = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert "has trained all 2 epochs" in events[-1].error
+    assert snapshot(store) == before
+
+
+# ------------------------------------------------------------------ item 6: wrong checkpoints
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ({"state_dict": {"w": torch.zeros(1)}}, "missing 'model'"),
+        ({"model": {"w": torch.zeros(1)}}, "missing 'optimizer'"),
+        ([1, 2, 3], "holds a list"),
+        (
+            {
+                "model": {"w": "text"},
+                "optimizer": {},
+                "weighting": {},
+                "rng": {},
+                "position": {},
+                "state": {},
+            },
+            "not tensors",
+        ),
+    ],
+)
+def test_wrong_checkpoints_name_the_file_and_what_is_missing(tmp_path, content, words):
+    path = tmp_path / "last.pt"
+    torch.save(content, path)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path, "last")
+    assert str(path) in str(err.value) and words in str(err.value)
+
+
+def test_a_plain_weights_file_gets_a_hint(tmp_path):
+    path = tmp_path / "weights.pt"
+    torch.save({"state_dict": {"w": torch.zeros(1)}}, path)
+    with pytest.raises(CheckpointError, match="use it as model.weights_file"):
+        load_checkpoint(path, "best")
+
+
+class Pickled:
+    pass
+
+
+def test_pickled_objects_are_refused_without_suggesting_weights_only_false(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"model": Pickled()}, path)
+    with pytest.raises(LoadError) as err:
+        safe_torch_load(path)
+    text = str(err.value)
+    assert "pickled Python objects" in text and "Pickled" in text
+    assert "weights_only" not in text and "\n" not in text
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "text"])
+def test_damaged_files_are_one_line(tmp_path, damage):
+    path = tmp_path / "x.pt"
+    torch.save({"model": {"w": torch.zeros(100)}}, path)
+    data = path.read_bytes()
+    path.write_bytes({"truncate": data[: len(data) // 2], "empty": b"", "text": b"hello"}[damage])
+    with pytest.raises(LoadError) as err:
+        safe_torch_load(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_failed_resume_and_eval_leave_a_finished_run_alone(tmp_path, capsys):
+    store, _, _ = run(tiny_config(), tmp_path)
+    edit_config(store, lambda c: setattr(c.train, "epochs", 3))  # a resume would be allowed...
+    torch.save({"model": {}}, store.last_checkpoint)  # ...but last.pt is broken
+    torch.save({"state_dict": {}}, store.best_checkpoint)
+    before = snapshot(store)
+    assert main(["resume", str(store.path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "last.pt is not a complete last checkpoint: missing 'optimizer'" in err
+    assert main(["eval", str(store.path)]) == 1
+    assert "best.pt is not a complete best checkpoint: missing 'model'" in capsys.readouterr().err
+    assert snapshot(store) == before
+    assert json.loads(store.summary_path.read_text())["status"] == "finished"
+
+
+# ------------------------------------------------------------------ item 25: no checkpoint yet
+
+
+def test_resume_before_the_first_checkpoint_restarts(tmp_path):
+    reference, _, _ = run(tiny_config(), tmp_path / "a")
+    store = RunStore.create(tmp_path / "b", "tiny")
+
+    class Killed(BaseException):
+        pass
+
+    def die(e):
+        if isinstance(e, StepEnded) and e.global_step == 2:
+            raise Killed
+
+    trainer = Trainer(tiny_config(), store, subscribers=[die])
+    trainer.emit = lambda e: [s(e) for s in trainer.subscribers]  # no guard: the kill goes through
+    with pytest.raises(Killed):
+        trainer.run()
+    assert not store.last_checkpoint.exists()
+    assert json.loads(store.summary_path.read_text())["status"] == "interrupted"
+    _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert summary["status"] == "finished"
+    assert "restarted from the beginning" in events[0].note
+    steps = [r["global_step"] for r in store.read_metrics() if r["type"] == "step"]
+    assert steps == list(range(1, 7))  # the two lost steps were not kept twice
+    a, b = (
+        load_checkpoint(reference.last_checkpoint)["model"],
+        load_checkpoint(store.last_checkpoint)["model"],
+    )
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+# ------------------------------------------------------------------ item 26: odds and ends
+
+
+def test_newer_summary_schema_is_refused_and_kept(tmp_path):
+    store = stopped_run(tmp_path)
+    data = json.loads(store.summary_path.read_text())
+    data["schema_version"] = 2
+    store.summary_path.write_text(json.dumps(data))
+    before = snapshot(store)
+    _, events, _ = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert "schema version 2; this workbench reads version 1" in events[-1].error
+    assert snapshot(store) == before
+
+
+def test_metrics_log_with_bad_lines_is_read_around_them(tmp_path):
+    from workbench.training.run_store import record_to_event
+
+    store = RunStore(tmp_path)
+    good = {
+        "type": "step",
+        "epoch": 0,
+        "step": 0,
+        "global_step": 1,
+        "losses": {},
+        "weights": {},
+        "total_loss": 1.0,
+        "lr": 0.1,
+        "images_per_s": 1.0,
+    }
+    store.metrics_path.write_bytes(
+        json.dumps(good).encode() + b'\n\xff\xfe garbage\n[1, 2]\n42\n{"type": "step"}\n{"half": \n'
+    )
+    records = store.read_metrics()
+    assert len(records) == 2 and store.skipped_lines == 4
+    assert record_to_event(records[0]).global_step == 1
+    assert record_to_event(records[1]) is None  # a step line without its fields
+
+
+def test_out_pointing_to_a_file_says_so(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("x")
+    path = tmp_path / "exp.toml"
+    save_config(tiny_config(), path)
+    assert main(["train", str(path), "--out", str(target), "--quiet"]) == 1
+    assert f"cannot write {target}: it is a file, not a folder" in capsys.readouterr().err
+
+
+def test_run_files_share_one_permission_mode(tmp_path):
+    store, _, _ = run(tiny_config(), tmp_path)
+    modes = {p.stat().st_mode & 0o777 for p in store.path.rglob("*") if p.is_file()}
+    assert len(modes) == 1, modes
