@@ -10,9 +10,14 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: run test train bench bench-gui lint
-run: $(STAMP)
+.PHONY: run test train bench bench-gui lint check-system
+# The system libraries Qt's X11 plugin needs are checked first (system Python, standard
+# library only), so a fresh machine learns what to install before the 2.5-minute install.
+run: check-system $(STAMP)
 	$(VENV)/bin/workbench
+
+check-system:
+	@$(PY) workbench/system_check.py
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest -q

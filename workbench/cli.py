@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _gui() -> int:
+    from workbench.system_check import problem
+
+    missing = problem()  # missing X11 libraries: one line instead of Qt's abort
+    if missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 1
     try:
         from workbench.gui.app import run_app
     except ImportError as exc:
