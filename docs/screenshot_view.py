@@ -3,6 +3,7 @@
     xshot -d 16 docs/screenshots/curves.png -- .venv/bin/python docs/screenshot_view.py curves RUN_DIR [OTHER_RUN ...]
 
 Views: live (trains a short default experiment), curves, predictions, large, compare, setup.
+"compare RUN OTHER..." opens RUN and compares it with the others, at the default window size.
 Settings go to a temporary file, so the user's own are untouched.
 """
 
@@ -28,7 +29,8 @@ def main() -> None:
     root = runs[0].parent if runs else Path(tmp) / "runs"
     window = MainWindow(settings=QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat), runs_root=root)
     window.confirm_close = lambda: True
-    window.resize(1440, 900)
+    if view != "compare":  # the comparison is shown at the default window size (90% of the screen)
+        window.resize(1440, 900)
     window.show()
 
     def ready(_info: object) -> None:

@@ -134,16 +134,16 @@ def test_table_columns_values_and_best_marks():
     table = compare_table(three_runs())
     assert [c.title for c in table.columns] == [
         "Run",
-        "Status",
+        "Sharing depth",
+        "Weighting",
+        "Weighting: temperature",
         "scene accuracy",
         "n mae",
         "Best epoch",
         "Parameters",
         "Latency",
         "Wall time",
-        "Sharing depth",
-        "Weighting",
-        "Weighting: temperature",
+        "Status",
     ]
     col = table.column
     assert [table.value(r, "metric:scene/accuracy") for r in range(3)] == [0.9, 0.95, 0.8]
@@ -156,11 +156,11 @@ def test_table_columns_values_and_best_marks():
     assert table.best_rows(col("config:model.sharing_depth")) == set()
     texts = [[table.text(r, c) for c in range(len(table.columns))] for r in range(3)]
     assert texts[0] == [
-        "depth 4 · equal_sum", "finished", "0.900", "0.500", "2 of 3", "100", "1 ms", "1:00", "4", "equal_sum", "—",
+        "depth 4 · equal_sum", "4", "equal_sum", "—", "0.900", "0.500", "2 of 3", "100", "1 ms", "1:00", "finished",
     ]  # fmt: skip
-    assert texts[1][6] == "—"  # latency unknown
-    assert texts[2][1:5] == ["stopped", "0.800", "0.400", "1 of 3"]
-    assert texts[2][-3:] == ["0", "dwa", "2"]
+    assert texts[1][8] == "—"  # latency unknown
+    assert texts[2][4:7] == ["0.800", "0.400", "1 of 3"]
+    assert texts[2][1:4] == ["0", "dwa", "2"] and texts[2][-1] == "stopped"
 
 
 def test_best_marks_ties_and_no_spread():
@@ -180,17 +180,17 @@ def test_csv_holds_raw_values():
     table = compare_table(three_runs())
     lines = table.to_csv().splitlines()
     assert lines[0] == (
-        "Run,Status,scene accuracy,n mae,Best epoch,Parameters,Latency,Wall time,"
-        "Sharing depth,Weighting,Weighting: temperature,Folder"
+        "Run,Sharing depth,Weighting,Weighting: temperature,scene accuracy,n mae,Best epoch,"
+        "Parameters,Latency,Wall time,Status,Folder"
     )
     assert (
         lines[1]
-        == "depth 4 · equal_sum,finished,0.9,0.5,2,100,1.0,60.0,4,equal_sum,,runs/exp-20261128-100000"
+        == "depth 4 · equal_sum,4,equal_sum,,0.9,0.5,2,100,1.0,60.0,finished,runs/exp-20261128-100000"
     )
     assert (
-        lines[2] == "depth 2 · equal_sum,finished,0.95,0.7,3,150,,90.0,2,equal_sum,,runs/exp-20261128-110000"
+        lines[2] == "depth 2 · equal_sum,2,equal_sum,,0.95,0.7,3,150,,90.0,finished,runs/exp-20261128-110000"
     )
-    assert lines[3] == "depth 0 · dwa,stopped,0.8,0.4,1,200,3.0,30.0,0,dwa,2,runs/exp-20261128-120000"
+    assert lines[3] == "depth 0 · dwa,0,dwa,2,0.8,0.4,1,200,3.0,30.0,stopped,runs/exp-20261128-120000"
 
 
 def test_undefined_metric_and_old_summaries():

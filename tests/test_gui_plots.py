@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QLabel  # noqa: E402
 
 SPE = 10  # steps per epoch
 
@@ -254,7 +255,7 @@ def test_compare_runs_legend_and_line_styles(plots):
     other.append(vars(epoch(0, 0)) | {"type": "epoch"})
     plots.set_compare_runs([("depth 2", other), ("dwa", other)], current_label="depth 4")
     assert plots.runs_legend.isVisible()
-    texts = [w.text() for w in plots.runs_legend.findChildren(type(plots.run_label), "runLegendLabel")]
+    texts = [w.text() for w in plots.runs_legend.findChildren(QLabel, "runLegendLabel")]
     assert texts == ["depth 4", "depth 2", "dwa"]
     assert plots.curve_item("train_loss", "scene", "depth 2").opts["pen"].style() == Qt.PenStyle.DashLine
     assert plots.curve_item("train_loss", "scene", "dwa").opts["pen"].style() == Qt.PenStyle.DotLine
@@ -264,3 +265,26 @@ def test_compare_runs_legend_and_line_styles(plots):
     np.testing.assert_array_equal(plots.drawn_points("val_loss", "scene", "dwa")[0], [10.0])
     plots.set_compare_runs([])
     assert not plots.runs_legend.isVisible()
+
+
+def test_plots_are_never_shown_cut_in_half(qtbot, plots):
+    feed(plots)
+    other = [vars(step(g)) | {"type": "step"} for g in range(1, 11)]
+    for height in (520, 700, 900):
+        for runs in ([], [("depth 2", other)]):
+            plots.set_compare_runs(runs, current_label="depth 4")
+            plots.resize(1000, height)
+            qtbot.waitUntil(lambda: plots._scroll.viewport().height() > 0, timeout=2000)
+            plots._fit_rows()
+            qtbot.wait(1)  # let the layout settle (no sleep: one event-loop turn)
+            plots.layout_widget.ci.layout.activate()
+            visible = plots._scroll.viewport().height()
+            for plot in plots._all_plots():
+                rect = plots.layout_widget.mapFromScene(plot.sceneBoundingRect()).boundingRect()
+                top, bottom = rect.top(), rect.bottom()
+                inside = bottom <= visible + 2
+                outside = top >= visible - 2
+                assert inside or outside, (height, bool(runs), plot._short_name, top, bottom, visible)
+    # comparing: the losses sit beside the first metrics, not across the whole width
+    plots.set_compare_runs([("depth 2", other)], current_label="depth 4")
+    assert plots.loss_plot.sceneBoundingRect().width() < 0.6 * plots.layout_widget.width()

@@ -640,9 +640,9 @@ def test_compare_table_and_the_shown_run_drawn_once(qtbot, window, tmp_path):
     view.export_csv(csv_path)
     lines = csv_path.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith(
-        "Run,Status,scene accuracy,Best epoch,Parameters,Latency,Wall time,Sharing depth"
+        "Run,Sharing depth,scene accuracy,Best epoch,Parameters,Latency,Wall time,Status"
     )
-    assert lines[2].startswith("depth 2,finished,0.95,2,3000,2.0,200.0,2,")
+    assert lines[2].startswith("depth 2,2,0.95,2,3000,2.0,200.0,finished,")
     # the current run's own curve is not overlaid again
     assert all(key[0] in ("", "depth 2", "depth 0") for key in w.plots._curves)
     assert not [k for k in w.plots._curves if k[0] == "depth 4"]
@@ -760,6 +760,8 @@ def test_runs_table_columns_names_sorting_and_interrupted(qtbot, tmp_path, monke
     )
     assert row.text(rp.COL_BEST) == "1 of 3"
     assert rows["exp · depth 0 · equal_sum"].text(rp.COL_BEST) == "–"
+    panel.resize(400, 200)  # a narrow dock: the metrics scroll into view, they are never cut
+    assert panel.metrics_fully_shown()
     interrupted = rows["exp · depth 0 · equal_sum"]
     assert interrupted.text(rp.COL_STATUS) == "interrupted"
     assert interrupted.foreground(rp.COL_STATUS).color().name() == rp.STATUS_COLOURS["interrupted"]

@@ -12,9 +12,9 @@ What goes in:
     or from a ``RunInfo`` of ``workbench.training.run_store.list_runs``).
 What comes out:
     ``compare_table``: one row per run; columns Run (a label naming what differs, e.g.
-    "depth 2 · dwa"), Status, each task's primary metric at the run's best epoch, best
-    epoch, parameters, latency, wall time, then one column per config field whose value
-    differs between the runs (``config_differences`` of the flattened configs).
+    "depth 2 · dwa"), one column per config field whose value differs between the runs
+    (``config_differences`` of the flattened configs), each task's primary metric at the
+    run's best epoch, best epoch, parameters, latency, wall time and status.
     ``CompareTable.best_rows(column)`` marks the best value of a column, respecting
     ``higher_is_better`` of metrics (costs: lower is better).
     ``run_labels`` / ``distinguishing_names``: short names saying what differs.
@@ -549,17 +549,17 @@ def compare_table(facts: Sequence[RunFacts], labels: Sequence[str] | None = None
     diffs = config_differences(flats) if len(facts) > 1 else []
     columns = [
         Column("run", "Run", tip="what differs between the runs (or the run's name)"),
-        Column("status", "Status"),
+        *(Column(f"config:{k}", column_title(k), tip=k, kind="config") for k in diffs),
         *metric_cols,
         Column("best_epoch", "Best epoch", tip="the epoch the metrics are from (1-based)", kind="epoch"),
         Column("params", "Parameters", "lower", "parameters of the whole multi-task model", "params"),
         Column("latency", "Latency", "lower", "inference time per image (batch 1)", "ms"),
         Column("wall", "Wall time", "lower", "training time, validation included", "seconds"),
-        *(Column(f"config:{k}", column_title(k), tip=k, kind="config") for k in diffs),
+        Column("status", "Status"),
     ]
     rows = []
     for f, label, flat in zip(facts, labels, flats, strict=True):
-        row: list[Any] = [label, f.status]
+        row: list[Any] = [label, *(flat.get(k, MISSING) for k in diffs)]
         for col in metric_cols:
             task, metric = col.key.split(":", 1)[1].split("/", 1)
             row.append(f.metrics.get(task) if f.primary_metrics.get(task) == metric else None)
@@ -568,7 +568,7 @@ def compare_table(facts: Sequence[RunFacts], labels: Sequence[str] | None = None
             f.params_total,
             f.latency_ms,
             f.elapsed_s,
+            f.status,
         ]
-        row += [flat.get(k, MISSING) for k in diffs]
         rows.append(row)
     return CompareTable(columns, rows, labels, facts)

@@ -9,6 +9,7 @@ CSV…" writes the table with full-precision values.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,16 @@ BEST_BACKGROUND = QColor(220, 242, 222)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
+def _two_lines(title: str) -> str:
+    """A header on two lines when that makes the column narrower ("Sharing\ndepth")."""
+    if len(title) <= 8 or " " not in title:
+        return title
+    middle = len(title) // 2
+    spaces = [i for i, ch in enumerate(title) if ch == " "]
+    cut = min(spaces, key=lambda i: abs(i - middle))
+    return title[:cut] + "\n" + title[cut + 1 :]
+
+
 class _Item(QTableWidgetItem):
     """Sorts numbers as numbers (unknown values last)."""
 
@@ -59,6 +70,8 @@ class CompareView(QWidget):
         self.title = QLabel("")
         self.title.setObjectName("compareTitle")
         self.title.setWordWrap(False)
+        # never wider than the room it gets: a long title must not squeeze the docks
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Save the table with full-precision values as CSV")
         self.export_button.clicked.connect(self._export_dialog)
@@ -81,7 +94,10 @@ class CompareView(QWidget):
         self.grid.horizontalHeader().setStretchLastSection(False)
         self.grid.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.grid.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.grid.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.grid.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.grid.verticalHeader().setDefaultSectionSize(self.grid.fontMetrics().height() + 8)
+        self.grid.setWordWrap(False)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 2)
         layout.setSpacing(3)
@@ -99,7 +115,7 @@ class CompareView(QWidget):
         grid.setColumnCount(len(table.columns))
         grid.setRowCount(len(table.rows))
         for c, column in enumerate(table.columns):
-            header = QTableWidgetItem(column.title)
+            header = QTableWidgetItem(_two_lines(column.title))
             tip = column.tip
             if column.better:
                 tip = (tip + "\n" if tip else "") + f"{column.better} is better; the best value is bold"
@@ -135,8 +151,8 @@ class CompareView(QWidget):
         grid.setSortingEnabled(True)
         n = len(table.rows)
         self.title.setText(
-            f"<b>Comparing {n} run{'s' if n != 1 else ''}</b> · solid lines: {table.labels[0]} "
-            "· dashed and dotted: the others (see Runs above the plots) · best value per column in bold"
+            f"<b>Comparing {n} run{'s' if n != 1 else ''}</b> · solid lines: {html.escape(table.labels[0])}"
+            " · best value per column in bold"
             if n
             else ""
         )

@@ -518,7 +518,7 @@ class MainWindow(QMainWindow):
         # room for the setup form without a horizontal scroll bar; a short runs table
         setup_width = max(360, min(460, self.setup.sizeHint().width() + 24))
         self.resizeDocks([self.setup_dock], [setup_width], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.runs_dock], [max(160, self.height() // 4)], Qt.Orientation.Vertical)
+        self.resizeDocks([self.runs_dock], [max(150, self.height() // 5)], Qt.Orientation.Vertical)
 
     def _apply_pending_config(self) -> None:
         text, self._pending_config_text = self._pending_config_text, None
@@ -708,6 +708,10 @@ class MainWindow(QMainWindow):
         if facts and _same_path(Path(facts[0].path), current):
             labels = run_labels(facts)
             self.compare_view.set_table(compare_table(facts, labels))
+            # the table as tall as its rows, the plots below get the rest
+            wanted = self.compare_view.sizeHint().height()
+            total = sum(self.curves_tab.sizes())
+            self.curves_tab.setSizes([wanted, max(0, total - wanted)])
             self.plots.set_compare_runs(
                 list(zip(labels[1:], records[1:], strict=True)), current_label=labels[0]
             )

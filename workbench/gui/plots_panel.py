@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSlider,
     QStackedWidget,
     QToolButton,
@@ -103,6 +104,33 @@ def format_clock(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with "…" instead of demanding its full width."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(60)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(10, self.width() - 2)
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
 
 
 class _PlotAxis(pg.AxisItem):
@@ -418,9 +446,9 @@ class PlotsPanel(QWidget):
     def _build_controls(self) -> None:
         self._controls = QHBoxLayout()
         self._controls.setSpacing(8)
-        self.run_label = QLabel("No run")
+        self.run_label = ElidedLabel("No run")
         self.run_label.setObjectName("runLabel")
-        self._controls.addWidget(self.run_label)
+        self._controls.addWidget(self.run_label, 1)
         self._controls.addSpacing(12)
 
         self._controls.addWidget(QLabel("Smoothing"))
@@ -478,7 +506,6 @@ class PlotsPanel(QWidget):
         menu.addAction("Points as CSV…", lambda: self._export_dialog("csv"))
         self.export_button.setMenu(menu)
         self._controls.addWidget(self.export_button)
-        self._controls.addStretch(1)
 
         # second row: task show/hide boxes (coloured: the legend of every per-task plot),
         # then the crosshair read-out on the right
@@ -560,6 +587,7 @@ class PlotsPanel(QWidget):
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self._scroll.setWidget(self.layout_widget)
+        self._scroll.viewport().installEventFilter(self)
 
         self.loss_plot = self._styled_plot("loss", "loss")
         self._add_best_line(self.loss_plot)
@@ -586,19 +614,48 @@ class PlotsPanel(QWidget):
         if self._regulariser_shown:
             grid.append(self.regulariser_plot)
         grid.append(self.lr_plot)
-        return grid + list(self._metric_plots.values())
+        metrics = list(self._metric_plots.values())
+        # comparing: the plots that hold every run (losses, metrics) come first
+        return metrics + grid if self._compare_labels else grid + metrics
 
     def _relayout(self) -> None:
-        """Loss plot across the top, then the others two per row."""
+        """Loss plot across the top, then the others two per row (comparing: all two per row)."""
         ci = self.layout_widget.ci
         for item in list(ci.items):
             ci.removeItem(item)
-        ci.addItem(self.loss_plot, row=0, col=0, colspan=2)
         grid = self._grid_plots()
+        if self._compare_labels:  # comparing: losses beside the first metrics, two per row
+            grid = [self.loss_plot, *grid]
+            first = 0
+        else:
+            ci.addItem(self.loss_plot, row=0, col=0, colspan=2)
+            first = 1
         for i, plot in enumerate(grid):
-            ci.addItem(plot, row=1 + i // 2, col=i % 2)
-        rows = 1 + (len(grid) + 1) // 2
-        self.layout_widget.setMinimumHeight(rows * 200)
+            ci.addItem(plot, row=first + i // 2, col=i % 2)
+        for column in (0, 1):  # two equal columns, whatever the titles' lengths
+            ci.layout.setColumnStretchFactor(column, 1)
+            ci.layout.setColumnPreferredWidth(column, 10)
+        self._rows = first + (len(grid) + 1) // 2
+        self._fit_rows()
+
+    MIN_ROW_PX = 175
+
+    def _fit_rows(self) -> None:
+        """Rows as tall as whole rows fit the visible area: no plot is shown cut in half."""
+        rows = getattr(self, "_rows", 1)
+        visible = self._scroll.viewport().height()
+        fit = max(1, visible // self.MIN_ROW_PX)
+        if rows <= fit or visible < self.MIN_ROW_PX:
+            height = rows * self.MIN_ROW_PX
+        else:
+            height = int(rows * visible / fit)
+        if self.layout_widget.minimumHeight() != height:
+            self.layout_widget.setMinimumHeight(height)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if obj is self._scroll.viewport() and event.type() == event.Type.Resize:
+            self._fit_rows()
+        return super().eventFilter(obj, event)
 
     def _all_plots(self) -> list[pg.PlotItem]:
         return [self.loss_plot, *self._grid_plots()]
@@ -622,9 +679,7 @@ class PlotsPanel(QWidget):
         tasks = [t for t in self._task_order]
         task_legend = " &nbsp; ".join(self._legend_entry(self._task_colour(t), t) for t in tasks)
         best = self._legend_entry(BEST_COLOUR, "best epoch", "┆")
-        loss_legend = " &nbsp; ".join(
-            p for p in (task_legend, "thin: training, per step", "● thick: validation, per epoch", best) if p
-        )
+        loss_legend = " &nbsp; ".join(p for p in (task_legend, "thin: training", "●: validation", best) if p)
         self._set_title(self.loss_plot, "Loss per task", loss_legend)
         self._set_title(
             self.objective_plot,
@@ -641,7 +696,9 @@ class PlotsPanel(QWidget):
         for task, plot in self._metric_plots.items():
             names = self._metric_order.get(task, [])
             entries = [self._legend_entry(self._metric_colour(task, n), n) for n in names]
-            legend = " &nbsp; ".join([*entries, best]) if entries else "values follow the first epoch's validation"
+            legend = (
+                " &nbsp; ".join([*entries, best]) if entries else "values follow the first epoch's validation"
+            )
             self._set_title(plot, f"Validation metrics: {task}", legend)
 
     def _rebuild_runs_legend(self) -> None:
@@ -916,8 +973,11 @@ class PlotsPanel(QWidget):
         for key in [k for k in self._curves if k[0]]:
             self._remove_curve(key)
         self._compare.clear()
+        reorder = bool(self._compare_labels) != bool(runs)
         self._compare_labels = [label for label, _ in runs]
         self._current_label = current_label
+        if reorder:
+            self._relayout()
         for label, records in runs:
             series = RunSeries(accept=lambda kind: kind in COMPARED_KINDS or kind.startswith("metric:"))
             series._on_new = lambda kind, task, buf, _l=label, _s=series: self._make_curve(

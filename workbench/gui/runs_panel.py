@@ -157,8 +157,12 @@ class RunsPanel(QWidget):
         self.tree.itemDoubleClicked.connect(self._on_double_click)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         header = self.tree.header()
-        header.setStretchLastSection(True)
+        # every column as wide as its text (the metrics too): a horizontal scroll bar rather
+        # than cut-off values when the dock is narrow
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
 
         self.message_label = QLabel(self)
         self.message_label.setObjectName("runsMessage")
@@ -356,10 +360,17 @@ class RunsPanel(QWidget):
         return item
 
     def _fit_columns(self) -> None:
-        for column in range(len(COLUMNS) - 1):
+        for column in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(column)
-            if self.tree.columnWidth(column) > 320:
+            if column != COL_METRICS and self.tree.columnWidth(column) > 320:
                 self.tree.setColumnWidth(column, 320)
+
+    def metrics_fully_shown(self) -> bool:
+        """Whether the key-metrics column is as wide as its longest text (tests)."""
+        fm = self.tree.fontMetrics()
+        items = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        needed = max((fm.horizontalAdvance(it.text(COL_METRICS)) for it in items), default=0)
+        return self.tree.columnWidth(COL_METRICS) >= needed
 
     @staticmethod
     def _names(infos: list[Any]) -> list[str]:
