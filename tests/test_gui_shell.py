@@ -781,3 +781,9 @@ def test_runs_table_columns_names_sorting_and_interrupted(qtbot, tmp_path, monke
     for c in range(len(rp.COLUMNS)):  # every column sorts
         panel.tree.sortByColumn(c, Qt.SortOrder.AscendingOrder)
         assert panel.tree.sortColumn() == c
+    rebuilt = panel.rebuild_count
+    panel.refresh()  # the live poll finding nothing new: no rebuild
+    assert panel.rebuild_count == rebuilt
+    infos[0] = _info(paths[0], created=3.0, status="running", config=cfg(-1, "equal_sum"))
+    panel.refresh()
+    assert panel.rebuild_count == rebuilt + 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import html
 import math
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -891,8 +892,18 @@ class PlotsPanel(QWidget):
         self.run_label.setText(Path(event.run_dir).name or "run")
         # every task's metrics plot now: laying the grid out again at the first epoch's
         # end would repaint every plot at once, a stall in the middle of training
+        kinds = {
+            t.get("name"): t.get("kind") for t in (event.config or {}).get("tasks", []) if isinstance(t, dict)
+        }
+        registry = sys.modules.get("workbench.tasks")  # loaded by now; never imported from here
         for task in event.task_names:
             self._metric_plot(task)
+            try:  # the metric names too: the titles are final before the first epoch ends
+                for name in registry.TASK_KINDS.get(kinds[task]).metric_names:
+                    self._metric_colour(task, name)
+            except Exception:  # noqa: BLE001 - an unknown kind only costs a later title update
+                pass
+        self._update_titles()
         self._update_titles()
         if event.start_step > 0:
             from workbench.training.run_store import RunStore

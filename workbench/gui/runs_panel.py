@@ -117,6 +117,8 @@ class RunsPanel(QWidget):
         self.setObjectName("RunsPanel")
         self._root = _absolute(root if root is not None else "runs")
         self._infos: dict[Path, Any] = {}
+        self._listed: list[Any] = []  # what the table shows (a refresh that finds the same skips)
+        self.rebuild_count = 0
         self._live_run: Path | None = None
 
         self.open_button = QPushButton("Open", self)
@@ -253,6 +255,10 @@ class RunsPanel(QWidget):
         current_path = Path(current.data(0, PATH_ROLE)) if current is not None else None
         infos = list_runs(self._root)
         self._watch_root()
+        if infos == self._listed and self.tree.topLevelItemCount() == len(infos):
+            return  # nothing changed (the live poll mostly): no rebuild, no repaint
+        self._listed = list(infos)
+        self.rebuild_count += 1
 
         self.tree.setSortingEnabled(False)
         self.tree.clear()
