@@ -537,6 +537,10 @@ class PlotsPanel(QWidget):
             axis.setPen(pg.mkPen("#707070"))
             axis.setTextPen(pg.mkPen(_FG))
             axis.enableAutoSIPrefix(False)
+            # Fixed axis sizes: a tick label growing by a digit must not lay the whole grid
+            # out again (that repaints every plot at once, a stall while training).
+            axis.setStyle(autoExpandTextSpace=False)
+        plot.getAxis("left").setWidth(62)
         plot.setLabel("bottom", AXIS_NAMES[self._axis], color=_FG)
         plot.getAxis("bottom").time_mode = self._axis == "time"
         if y_label:
@@ -896,13 +900,19 @@ class PlotsPanel(QWidget):
             t.get("name"): t.get("kind") for t in (event.config or {}).get("tasks", []) if isinstance(t, dict)
         }
         registry = sys.modules.get("workbench.tasks")  # loaded by now; never imported from here
+        # Every curve the run will have, now (empty): creating plot items costs milliseconds
+        # each, which at the first epoch's end (a dozen at once) would stall the window.
         for task in event.task_names:
             self._metric_plot(task)
+            for kind in ("train_loss", "weight", "val_loss"):
+                self._run.buffer(kind, task)
             try:  # the metric names too: the titles are final before the first epoch ends
                 for name in registry.TASK_KINDS.get(kinds[task]).metric_names:
-                    self._metric_colour(task, name)
+                    self._run.buffer(f"metric:{name}", task)
             except Exception:  # noqa: BLE001 - an unknown kind only costs a later title update
                 pass
+        for kind in ("weighted_loss", "regulariser", "lr", "total_loss"):
+            self._run.buffer(kind, "")
         self._update_titles()
         self._update_titles()
         if event.start_step > 0:
