@@ -1,6 +1,6 @@
 """Cost of one curves frame as the run grows: the workbench's PlotsPanel vs naive plotting.
 
-For N points per curve (3 tasks: train loss, weights; plus total loss and lr), times one
+For N points per curve (3 tasks: train loss, weights; plus the objective and lr), times one
 full redraw and the paint it triggers. The baseline, in the same run, is a plain pyqtgraph
 PlotWidget given all N points of each curve with no downsampling or clipping.
 
@@ -49,7 +49,7 @@ def main() -> None:
         for t in TASKS:
             panel.add_points("train_loss", t, x, ys[t])
             panel.add_points("weight", t, x, np.ones(n))
-        panel.add_points("total_loss", "", x, sum(ys.values()))
+        panel.add_points("weighted_loss", "", x, sum(ys.values()))
         panel.add_points("lr", "", x, np.linspace(1e-3, 0, n))
         ours = frame_ms(panel, lambda p=panel: p.redraw(force=True), app)
 
@@ -64,7 +64,7 @@ def main() -> None:
 
         base = frame_ms(naive, update, app)
         print(
-            f"{n:>9,} points/curve: workbench full frame {ours:7.1f} ms (10 curves, 6 plots), "
+            f"{n:>9,} points/curve: workbench full frame {ours:7.1f} ms (10 curves, 5 plots), "
             f"naive pyqtgraph {base:8.1f} ms (3 curves, 1 plot)"
         )
         growth.append((n, ours, base))

@@ -386,6 +386,7 @@ class PlotsPanel(QWidget):
 
     REDRAW_INTERVAL_MS = 125  # ~8 Hz
     MAX_DRAWN_POINTS = 4000  # per curve and redraw (min/max pairs keep the spikes)
+    POINTS_PER_PIXEL = 2  # a min/max pair per pixel column: all an antialiased line can show
 
     redrawn = Signal()  # after each redraw that changed something (tests, status)
 
@@ -834,7 +835,10 @@ class PlotsPanel(QWidget):
             main = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.6, style=dash), **common)
             main.setZValue(10)
             if kind in SMOOTHED_KINDS and not compare:
-                faint = pg.PlotDataItem(pen=pg.mkPen((*colour, 55), width=1), **common)
+                # the faint raw curve is not antialiased: invisible at its opacity, a third of the cost
+                faint = pg.PlotDataItem(
+                    pen=pg.mkPen((*colour, 55), width=1), antialias=False, connect="finite"
+                )
                 faint.setZValue(1)
         for item in (faint, main):
             if item is not None:
@@ -1278,7 +1282,8 @@ class PlotsPanel(QWidget):
         normalise = self._normalise and curve.kind in NORMALISED_KINDS
         scale = self._scale(curve) if normalise else 1.0
         log = self._log_y and curve.plot in self._log_plots
-        state = (len(curve.buffer), visible, smooth, scale, log, self._axis, x_range)
+        limit = self._max_points(curve.plot)
+        state = (len(curve.buffer), visible, smooth, scale, log, self._axis, x_range, limit)
         if state == curve.state and not force:
             return False
         curve.state = state
@@ -1290,12 +1295,19 @@ class PlotsPanel(QWidget):
         buf = curve.buffer
         axis = AXES.index(self._axis)
         y_all = buf.ema(smooth) if smooth > 0 else buf.y
-        x, y = buf.downsampled(self.MAX_DRAWN_POINTS, y_all, x_range, axis)
+        x, y = buf.downsampled(limit, y_all, x_range, axis)
         curve.main.setData(x, self._transform(y, scale, log))
         if curve.faint is not None and smooth > 0:
-            fx, fy = buf.downsampled(self.MAX_DRAWN_POINTS, None, x_range, axis)
+            fx, fy = buf.downsampled(limit, None, x_range, axis)
             curve.faint.setData(fx, self._transform(fy, scale, log))
         return True
+
+    def _max_points(self, plot: pg.PlotItem) -> int:
+        """Points worth drawing: two per pixel column of the plot (antialiasing costs per point)."""
+        width = int(plot.vb.width())
+        if width <= 0:
+            return self.MAX_DRAWN_POINTS
+        return max(400, min(self.MAX_DRAWN_POINTS, self.POINTS_PER_PIXEL * width))
 
     @staticmethod
     def _transform(y: np.ndarray, scale: float, log: bool) -> np.ndarray:
