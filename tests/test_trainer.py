@@ -208,12 +208,28 @@ def test_failure_in_setup_is_reported(tmp_path):
     assert summary["status"] == "failed"
 
 
-def test_epoch_events_carry_metrics(tmp_path):
-    _, events, _ = run(tiny_config(), tmp_path)
+def test_epoch_events_carry_the_metrics_of_the_saved_weights(tmp_path):
+    """The last epoch's metrics equal those recomputed by hand from last.pt's weights."""
+    from workbench.data.base import collate
+    from workbench.training.experiment import build_experiment
+
+    cfg = tiny_config()
+    store, events, _ = run(cfg, tmp_path)
     epochs = [e for e in events if isinstance(e, EpochEnded)]
-    assert set(epochs[0].val_metrics["scene"]) == {"accuracy", "f1"}
-    assert set(epochs[0].val_metrics["n"]) == {"mae", "exact"}
-    assert epochs[0].is_best
+    assert epochs[0].is_best and epochs[0].best_epoch == 0
+    exp = build_experiment(cfg)
+    exp.model.load_state_dict(load_checkpoint(store.last_checkpoint)["model"])
+    exp.model.eval()
+    images, targets = collate([exp.val_set.sample(i) for i in range(len(exp.val_set))])
+    with torch.no_grad():
+        out = exp.model(images)
+    pred, truth = out["scene"].argmax(1), targets["scene_class"]
+    count, n = out["n"].squeeze(1), targets["count"]
+    got = epochs[-1].val_metrics
+    assert got["scene"]["accuracy"] == pytest.approx(float((pred == truth).float().mean()), abs=1e-6)
+    assert got["n"]["mae"] == pytest.approx(float((count - n).abs().mean()), abs=1e-5)
+    assert got["n"]["exact"] == pytest.approx(float((count.round() == n).float().mean()), abs=1e-6)
+    assert epochs[-1].val_losses["n"] == pytest.approx(float(torch.nn.functional.smooth_l1_loss(count, n)), abs=1e-5)
 
 
 def test_cli_train_eval_resume_and_errors(tmp_path, capsys):
