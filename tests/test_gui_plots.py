@@ -270,10 +270,10 @@ def test_compare_runs_legend_and_line_styles(plots):
 def test_plots_are_never_shown_cut_in_half(qtbot, plots):
     feed(plots)
     other = [vars(step(g)) | {"type": "step"} for g in range(1, 11)]
-    for height in (520, 700, 900):
+    for height, width in ((520, 800), (700, 1000), (900, 640)):
         for runs in ([], [("depth 2", other)]):
             plots.set_compare_runs(runs, current_label="depth 4")
-            plots.resize(1000, height)
+            plots.resize(width, height)
             qtbot.waitUntil(lambda: plots._scroll.viewport().height() > 0, timeout=2000)
             plots._fit_rows()
             qtbot.wait(1)  # let the layout settle (no sleep: one event-loop turn)
@@ -285,6 +285,26 @@ def test_plots_are_never_shown_cut_in_half(qtbot, plots):
                 inside = bottom <= visible + 2
                 outside = top >= visible - 2
                 assert inside or outside, (height, bool(runs), plot._short_name, top, bottom, visible)
+                # and never wider than the view: long legends shorten, they do not push plots out
+                assert rect.right() <= plots.layout_widget.width() + 1, (plot._short_name, rect.right())
     # comparing: the losses sit beside the first metrics, not across the whole width
     plots.set_compare_runs([("depth 2", other)], current_label="depth 4")
     assert plots.loss_plot.sceneBoundingRect().width() < 0.6 * plots.layout_widget.width()
+
+
+def test_legends_shorten_to_the_plot_width(qtbot, plots):
+    feed(plots)
+    other = [vars(step(g)) | {"type": "step"} for g in range(1, 11)]
+    plots.set_compare_runs([("depth 2", other)], current_label="depth 4")
+    for width in (640, 900, 1400):
+        plots.resize(width, 700)
+        qtbot.waitUntil(lambda w=width: plots.layout_widget.width() >= min(w, 700) - 20, timeout=2000)
+        plots._update_titles()
+        for plot in plots._all_plots():
+            room = plots._title_room(plot)
+            # the title row never asks for more width than its column has
+            assert plot.titleLabel.minimumWidth() <= room + 1, (width, plot._short_name, room)
+    plots.resize(1400, 700)
+    qtbot.waitUntil(lambda: plots.layout_widget.width() > 1200, timeout=2000)
+    plots._update_titles()
+    assert "thin: training" in plots.loss_plot.titleLabel.text  # room enough: the whole legend

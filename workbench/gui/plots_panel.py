@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import html
 import math
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -572,8 +573,27 @@ class PlotsPanel(QWidget):
         plot.addItem(line, ignoreBounds=True)
         plot._best_line = line  # type: ignore[attr-defined]
 
-    def _set_title(self, plot: pg.PlotItem, title: str, legend: str = "") -> None:
-        """Title and legend line above the plot (never over its data)."""
+    def _title_room(self, plot: pg.PlotItem) -> float:
+        """Pixels a title line of ``plot`` may take (its column, less the axis and margins)."""
+        columns = 1 if plot is self.loss_plot and not self._compare_labels else 2
+        return max(120.0, self.layout_widget.width() / columns - 62 - 30)
+
+    def _fitting(self, plot: pg.PlotItem, variants: list[str]) -> str:
+        """The first legend variant that fits the plot's width on one line (else the last)."""
+        font = QFont(self.font())
+        font.setPointSizeF(8.5)
+        metrics = QFontMetrics(font)
+        room = self._title_room(plot)
+        for legend in variants:
+            plain = html.unescape(re.sub(r"<[^>]+>", "", legend.replace("&nbsp;", " ")))
+            if metrics.horizontalAdvance(plain) <= room:
+                return legend
+        return variants[-1]
+
+    def _set_title(self, plot: pg.PlotItem, title: str, legend: str | list[str] = "") -> None:
+        """Title and legend line above the plot (never over its data, never wider than the plot)."""
+        if isinstance(legend, list):
+            legend = self._fitting(plot, legend)
         if self._titles.get(plot) == (title, legend):
             return
         self._titles[plot] = (title, legend)
@@ -594,6 +614,7 @@ class PlotsPanel(QWidget):
         self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self._scroll.setWidget(self.layout_widget)
         self._scroll.viewport().installEventFilter(self)
+        self.layout_widget.installEventFilter(self)
 
         self.loss_plot = self._styled_plot("loss", "loss")
         self._add_best_line(self.loss_plot)
@@ -661,6 +682,8 @@ class PlotsPanel(QWidget):
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
         if obj is self._scroll.viewport() and event.type() == event.Type.Resize:
             self._fit_rows()
+        elif obj is self.layout_widget and event.type() == event.Type.Resize:
+            self._update_titles()  # legends shorten to the new width
         return super().eventFilter(obj, event)
 
     def _all_plots(self) -> list[pg.PlotItem]:
@@ -685,8 +708,15 @@ class PlotsPanel(QWidget):
         tasks = [t for t in self._task_order]
         task_legend = " &nbsp; ".join(self._legend_entry(self._task_colour(t), t) for t in tasks)
         best = self._legend_entry(BEST_COLOUR, "best epoch", "┆")
-        loss_legend = " &nbsp; ".join(p for p in (task_legend, "thin: training", "●: validation", best) if p)
-        self._set_title(self.loss_plot, "Loss per task", loss_legend)
+        loss_legends = [
+            " &nbsp; ".join(p for p in parts if p)
+            for parts in (
+                (task_legend, "thin: training", "●: validation", best),
+                (task_legend, "●: validation", best),
+                (task_legend,),
+            )
+        ]
+        self._set_title(self.loss_plot, "Loss per task", loss_legends)
         self._set_title(
             self.objective_plot,
             "Training objective",
@@ -702,10 +732,12 @@ class PlotsPanel(QWidget):
         for task, plot in self._metric_plots.items():
             names = self._metric_order.get(task, [])
             entries = [self._legend_entry(self._metric_colour(task, n), n) for n in names]
-            legend = (
-                " &nbsp; ".join([*entries, best]) if entries else "values follow the first epoch's validation"
+            legends = (
+                [" &nbsp; ".join([*entries, best]), " &nbsp; ".join(entries)]
+                if entries
+                else ["values follow the first epoch's validation"]
             )
-            self._set_title(plot, f"Validation metrics: {task}", legend)
+            self._set_title(plot, f"Validation metrics: {task}", legends)
 
     def _rebuild_runs_legend(self) -> None:
         layout = self._runs_legend_layout
