@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 from pathlib import Path
 
 if not os.environ.get("DISPLAY"):
@@ -152,17 +151,19 @@ class StallSampler:
     def _run(self) -> None:
         samples: list[str] = []
         started = None
-        while not self._stop.wait(0.01):
+        while not self._stop.wait(0.02):
             late = time.perf_counter() - self.beat
             if late > self.threshold_s:
                 if started is None:
                     started, samples = self.beat, []
                 frame = sys._current_frames().get(self.main_id)
-                if frame is not None:
-                    stack = traceback.extract_stack(frame)[-12:]
-                    samples.append(
-                        " <- ".join(f"{Path(f.filename).name}:{f.lineno}:{f.name}" for f in reversed(stack))
-                    )
+                parts = []
+                while frame is not None and len(parts) < 12:  # cheap: no source lines read
+                    code = frame.f_code
+                    parts.append(f"{Path(code.co_filename).name}:{frame.f_lineno}:{code.co_name}")
+                    frame = frame.f_back
+                if parts:
+                    samples.append(" <- ".join(parts))
             elif started is not None:
                 self.stalls.append((self.beat - started, samples))
                 started = None
@@ -247,6 +248,7 @@ def main() -> None:
         app = QApplication.instance() or QApplication([])
         configure_app(app)
         root = Path(tmp) / "runs"
+        root.mkdir(parents=True, exist_ok=True)
         window = MainWindow(
             settings=QSettings(os.path.join(tmp, "b.ini"), QSettings.Format.IniFormat), runs_root=root
         )
