@@ -83,7 +83,7 @@ def launch_seconds(script: str, tmp: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def bench_config(steps: int):
+def bench_config(steps: int, threads: int = 0):
     from workbench.config import default_experiment
 
     cfg = default_experiment()
@@ -93,6 +93,7 @@ def bench_config(steps: int):
     cfg.train.epochs = 1
     cfg.train.num_samples = 8
     cfg.train.device = "cpu"
+    cfg.train.threads = threads  # 0: torch's default (one per core)
     return cfg
 
 
@@ -224,6 +225,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=80)
     parser.add_argument("--launches", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="profile the GUI thread in the app rounds")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads in both (0: default); 1 on a machine shared with other work",
+    )
     args = parser.parse_args()
     platform = os.environ.get("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "?")
     print(f"platform: {platform}")
@@ -258,7 +265,7 @@ def main() -> None:
         while not window.core_ready:
             app.processEvents()
             time.sleep(0.01)
-        cfg = bench_config(args.steps)
+        cfg = bench_config(args.steps, args.threads)
         headless, gui, lateness = [], [], []
         profile = cProfile.Profile() if args.profile else None
         sampler = StallSampler() if args.profile else None

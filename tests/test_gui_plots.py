@@ -308,3 +308,51 @@ def test_legends_shorten_to_the_plot_width(qtbot, plots):
     qtbot.waitUntil(lambda: plots.layout_widget.width() > 1200, timeout=2000)
     plots._update_titles()
     assert "thin: training" in plots.loss_plot.titleLabel.text  # room enough: the whole legend
+
+
+def test_a_starting_run_shows_a_note_until_its_first_step(plots):
+    started = SimpleNamespace(
+        run_dir="/runs/exp-1", task_names=("scene", "objects"), steps_per_epoch=SPE, start_step=0,
+        config={"tasks": [{"name": "scene", "kind": "classification"}, {"name": "objects", "kind": "detection"}]},
+    )  # fmt: skip
+    plots.on_run_started(started)
+    assert plots._stack.currentWidget() is plots._empty_note  # no grid of empty plots meanwhile
+    assert "exp-1" in plots._empty_note.text()
+    plots.on_step(step(1))
+    assert plots._stack.currentWidget() is plots._scroll
+    plots.clear()
+    assert plots._stack.currentWidget() is plots._empty_note
+
+
+def test_a_new_run_of_the_same_tasks_reuses_the_plots(plots):
+    started = SimpleNamespace(
+        run_dir="/runs/exp-1", task_names=("scene", "objects"), steps_per_epoch=SPE, start_step=0,
+        config={"tasks": [{"name": "scene", "kind": "classification"}, {"name": "objects", "kind": "detection"}]},
+    )  # fmt: skip
+    plots.on_run_started(started)
+    feed(plots, epochs=1, best=(0,))
+    first = plots.metric_plot("scene")
+    laid_out = plots.relayout_count
+    plots.on_run_started(SimpleNamespace(**{**vars(started), "run_dir": "/runs/exp-2"}))
+    assert plots.relayout_count == laid_out  # same tasks: no grid layout (it repaints every plot)
+    assert plots.metric_plot("scene") is first
+    plots.on_run_started(
+        SimpleNamespace(
+            **{**vars(started), "task_names": ("scene",), "config": {"tasks": [started.config["tasks"][0]]}}
+        )
+    )
+    assert plots.metric_plot("objects") is None and plots.metric_plot("scene") is first
+    assert plots.relayout_count == laid_out + 1
+
+
+def test_new_series_get_their_plot_items_a_few_per_turn(qtbot, plots):
+    started = SimpleNamespace(
+        run_dir="/runs/exp-1", task_names=("scene", "objects"), steps_per_epoch=SPE, start_step=0,
+        config={"tasks": [{"name": "scene", "kind": "classification"}, {"name": "objects", "kind": "detection"}]},
+    )  # fmt: skip
+    plots.on_run_started(started)
+    assert len(plots._pending_curves) > plots.CURVES_PER_TURN  # not all made in one go
+    made = len(plots._curves)
+    assert made == 0
+    qtbot.waitUntil(lambda: not plots._pending_curves, timeout=5000)
+    assert len(plots._curves) > made

@@ -91,6 +91,7 @@ _FG = "#303030"
 _MUTED = "#6a6a6a"
 _BG = "w"
 _TITLE_ROW_PX = 44  # title line + legend line
+EMPTY_NOTE = "No curves yet: start a run (F5) or open one from the Runs panel."
 
 
 def _rgb(colour: tuple[int, int, int]) -> str:
@@ -413,6 +414,10 @@ class PlotsPanel(QWidget):
         self._axis = "step"
         self._regulariser_shown = False
         self._titles: dict[pg.PlotItem, tuple[str, str]] = {}
+        self._arrangement: tuple = ()
+        self.relayout_count = 0
+        self._stale_metric_plots: set[str] = set()  # kept through clear() for the next run's tasks
+        self._pending_curves: list[tuple] = []  # curves to create, a few per event-loop turn
 
         self._build_controls()
         self._build_plots()
@@ -425,7 +430,7 @@ class PlotsPanel(QWidget):
         layout.addWidget(self.runs_legend)
         # Until a run has points, a note stands in for the empty grid of plots: painting
         # that grid costs a third of a second, which would delay the window's first show.
-        self._empty_note = QLabel("No curves yet: start a run (F5) or open one from the Runs panel.")
+        self._empty_note = QLabel(EMPTY_NOTE)
         self._empty_note.setObjectName("emptyNote")
         self._empty_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._stack = QStackedWidget()
@@ -442,6 +447,10 @@ class PlotsPanel(QWidget):
         self._full_timer.setSingleShot(True)
         self._full_timer.setInterval(0)
         self._full_timer.timeout.connect(self._full_redraw)
+        self._curve_timer = QTimer(self)
+        self._curve_timer.setSingleShot(True)
+        self._curve_timer.setInterval(0)
+        self._curve_timer.timeout.connect(self._make_some_curves)
 
         self.smoothing_slider.setValue(60)  # 0.6: readable by default, raw points stay visible
 
@@ -605,7 +614,9 @@ class PlotsPanel(QWidget):
         plot.layout.setRowFixedHeight(0, _TITLE_ROW_PX)
 
     def _build_plots(self) -> None:
-        self.pacer = RedrawPacer(self.REDRAW_INTERVAL_MS / 1000)
+        # 3 % of a core for curves: every GUI millisecond in Python is one the trainer thread
+        # may wait for the GIL (bench_gui: the app trains at >= 0.97 of headless)
+        self.pacer = RedrawPacer(self.REDRAW_INTERVAL_MS / 1000, budget=0.03)
         self.layout_widget = MeteredLayoutWidget(self.pacer)
         self.layout_widget.setBackground(_BG)
         self.layout_widget.ci.setSpacing(6)
@@ -646,7 +657,16 @@ class PlotsPanel(QWidget):
         return metrics + grid if self._compare_labels else grid + metrics
 
     def _relayout(self) -> None:
-        """Loss plot across the top, then the others two per row (comparing: all two per row)."""
+        """Loss plot across the top, then the others two per row (comparing: all two per row).
+
+        Laying the grid out again repaints every plot: done only when the arrangement changed.
+        """
+        arrangement = (bool(self._compare_labels), tuple(id(p) for p in self._grid_plots()))
+        if arrangement == self._arrangement:
+            self._fit_rows()
+            return
+        self._arrangement = arrangement
+        self.relayout_count += 1
         ci = self.layout_widget.ci
         for item in list(ci.items):
             ci.removeItem(item)
@@ -689,16 +709,30 @@ class PlotsPanel(QWidget):
     def _all_plots(self) -> list[pg.PlotItem]:
         return [self.loss_plot, *self._grid_plots()]
 
-    def _metric_plot(self, task: str) -> pg.PlotItem:
+    def _metric_plot(self, task: str, relayout: bool = True) -> pg.PlotItem:
         plot = self._metric_plots.get(task)
         if plot is not None:
+            if task in self._stale_metric_plots:  # the last run's plot for a task of this name
+                self._stale_metric_plots.discard(task)
+                plot.enableAutoRange()
             return plot
         plot = self._styled_plot(f"{task} metrics", "value")
         plot.vb.setLimits(minYRange=1e-3)
         self._add_best_line(plot)
         self._metric_plots[task] = plot
-        self._relayout()
+        if relayout:
+            self._relayout()
         return plot
+
+    def _prune_metric_plots(self) -> None:
+        """Drop the metric plots of the last run's tasks this run does not have."""
+        if self._stale_metric_plots:
+            for task in self._stale_metric_plots:
+                self._metric_plots.pop(task, None)
+                self._metric_order.pop(task, None)
+            self._stale_metric_plots.clear()
+            self._update_titles()
+        self._relayout()
 
     # ------------------------------------------------------------------ legends in titles
     def _legend_entry(self, colour: tuple[int, int, int], text: str, mark: str = "━━") -> str:
@@ -811,7 +845,43 @@ class PlotsPanel(QWidget):
 
     # ------------------------------------------------------------------ curves
     def _new_run(self) -> RunSeries:
-        return RunSeries(on_new=lambda kind, task, buf: self._make_curve("", kind, task, buf, self._run))
+        return RunSeries(on_new=lambda kind, task, buf: self._queue_curve("", kind, task, buf, self._run))
+
+    CURVES_PER_TURN = 4  # plot items made per event-loop turn (~5 ms each)
+
+    def _queue_curve(self, compare: str, kind: str, task: str, buffer: CurveBuffer, run: RunSeries) -> None:
+        """A new series: its plot item is made soon, a few per event-loop turn (never a burst)."""
+        if kind in STORED_ONLY_KINDS:
+            return
+        if not compare:
+            self._ensure_task_box(task)
+            self._task_colour(task)
+            if kind.startswith("metric:"):
+                self._metric_colour(task, kind.split(":", 1)[1])
+        self._pending_curves.append((compare, kind, task, buffer, run))
+        if not self._curve_timer.isActive():
+            self._curve_timer.start()
+
+    def _make_some_curves(self) -> None:
+        batch, self._pending_curves = (
+            self._pending_curves[: self.CURVES_PER_TURN],
+            self._pending_curves[self.CURVES_PER_TURN :],
+        )
+        for args in batch:
+            self._make_curve(*args)
+        if self._pending_curves:
+            self._curve_timer.start()
+        self._update_best_lines()
+        self._dirty = True
+
+    def _flush_curves(self) -> None:
+        """Make every pending plot item now (before a full redraw or a query)."""
+        self._curve_timer.stop()
+        pending, self._pending_curves = self._pending_curves, []
+        for args in pending:
+            self._make_curve(*args)
+        if pending:
+            self._update_best_lines()
 
     def _plot_for(self, kind: str, task: str) -> pg.PlotItem:
         if kind.startswith("metric:"):
@@ -828,7 +898,6 @@ class PlotsPanel(QWidget):
     def _make_curve(self, compare: str, kind: str, task: str, buffer: CurveBuffer, run: RunSeries) -> None:
         if kind in STORED_ONLY_KINDS:
             return
-        self._stack.setCurrentWidget(self._scroll)
         if not compare:
             self._ensure_task_box(task)
         colour = self._task_colour(task) if task else OBJECTIVE_COLOUR
@@ -892,12 +961,18 @@ class PlotsPanel(QWidget):
         """Stop the redraw timers (the main window calls this on close)."""
         self._timer.stop()
         self._full_timer.stop()
+        self._curve_timer.stop()
 
     def clear(self) -> None:
         """Forget every point, curve, metric plot and compared run."""
         for key in list(self._curves):
             self._remove_curve(key)
-        self._metric_plots.clear()
+        self._pending_curves.clear()
+        # metric plots stay (hidden behind the note) for a next run with the same tasks:
+        # building and laying them out again is the costliest part of a run's start
+        self._stale_metric_plots = set(self._metric_plots)
+        for plot in self._metric_plots.values():
+            plot._best_line.setVisible(False)
         self._metric_order.clear()
         self._compare.clear()
         self._compare_labels = []
@@ -919,8 +994,14 @@ class PlotsPanel(QWidget):
             plot.enableAutoRange()
             if plot._best_line is not None:
                 plot._best_line.setVisible(False)
+        self._empty_note.setText(EMPTY_NOTE)
         self._stack.setCurrentWidget(self._empty_note)
         self._dirty = True
+
+    def _show_plots(self) -> None:
+        """The grid instead of the note, once there is something to draw."""
+        if self._stack.currentWidget() is not self._scroll:
+            self._stack.setCurrentWidget(self._scroll)
 
     def on_run_started(self, event: Any) -> None:
         """A new (or resumed) run: start empty, or from the run's log when resuming."""
@@ -930,6 +1011,7 @@ class PlotsPanel(QWidget):
             self._ensure_task_box(task)
         self._run.steps_per_epoch = int(event.steps_per_epoch or 0)
         self.run_label.setText(Path(event.run_dir).name or "run")
+        self._empty_note.setText(f"Waiting for the first training step of {Path(event.run_dir).name}…")
         # every task's metrics plot now: laying the grid out again at the first epoch's
         # end would repaint every plot at once, a stall in the middle of training
         kinds = {
@@ -939,7 +1021,7 @@ class PlotsPanel(QWidget):
         # Every curve the run will have, now (empty): creating plot items costs milliseconds
         # each, which at the first epoch's end (a dozen at once) would stall the window.
         for task in event.task_names:
-            self._metric_plot(task)
+            self._metric_plot(task, relayout=False)
             for kind in ("train_loss", "weight", "val_loss"):
                 self._run.buffer(kind, task)
             try:  # the metric names too: the titles are final before the first epoch ends
@@ -949,6 +1031,7 @@ class PlotsPanel(QWidget):
                 pass
         for kind in ("weighted_loss", "regulariser", "lr", "total_loss"):
             self._run.buffer(kind, "")
+        self._prune_metric_plots()
         self._update_titles()
         self._update_titles()
         if event.start_step > 0:
@@ -973,6 +1056,7 @@ class PlotsPanel(QWidget):
             getattr(event, "elapsed_s", None),
         )
         self._check_regulariser()
+        self._show_plots()
         self._dirty = True
 
     def on_epoch(self, event: Any) -> None:
@@ -986,6 +1070,7 @@ class PlotsPanel(QWidget):
             getattr(event, "elapsed_s", None),
         )
         self._update_best_lines()
+        self._show_plots()
         self._dirty = True
 
     def add_points(self, kind: str, task: str, xs, ys) -> None:
@@ -995,6 +1080,7 @@ class PlotsPanel(QWidget):
         xs = np.asarray(xs, np.float64)
         spe = self._run.steps_per_epoch or 1
         buf.extend(xs, ys, xs / spe, xs)
+        self._show_plots()
         self._dirty = True
 
     def load_run(self, store: Any) -> None:
@@ -1017,6 +1103,12 @@ class PlotsPanel(QWidget):
         self._after_bulk_load()
 
     def _after_bulk_load(self) -> None:
+        self._flush_curves()  # makes (or reuses) the metric plots of this run's tasks
+        self._prune_metric_plots()
+        if any(len(buf) for buf in self._run.buffers.values()):
+            self._show_plots()
+        else:
+            self._empty_note.setText("This run has no logged steps yet.")
         self._check_regulariser()
         self._update_best_lines()
         self._update_titles()
@@ -1037,7 +1129,7 @@ class PlotsPanel(QWidget):
             self._relayout()
         for label, records in runs:
             series = RunSeries(accept=lambda kind: kind in COMPARED_KINDS or kind.startswith("metric:"))
-            series._on_new = lambda kind, task, buf, _l=label, _s=series: self._make_curve(
+            series._on_new = lambda kind, task, buf, _l=label, _s=series: self._queue_curve(
                 _l, kind, task, buf, _s
             )
             series.add_records(records)
@@ -1045,7 +1137,7 @@ class PlotsPanel(QWidget):
         self._rebuild_runs_legend()
         self._update_titles()
         if runs:
-            self._stack.setCurrentWidget(self._scroll)
+            self._show_plots()
         self._full_redraw(autorange=True)
 
     def compare_labels(self) -> list[str]:
@@ -1062,6 +1154,7 @@ class PlotsPanel(QWidget):
     def drawn_points(self, kind: str, task: str = "", compare: str = "") -> tuple[np.ndarray, np.ndarray]:
         """What the curve item was last given to draw (smoothed / normalised / downsampled)."""
         kind, task = _check_kind(kind, task)
+        self._flush_curves()
         curve = self._curves.get((compare, kind, task))
         if curve is None or curve.main.xData is None:
             return np.zeros(0), np.zeros(0)
@@ -1069,6 +1162,7 @@ class PlotsPanel(QWidget):
 
     def curve_item(self, kind: str, task: str = "", compare: str = "") -> pg.PlotDataItem | None:
         kind, task = _check_kind(kind, task)
+        self._flush_curves()
         curve = self._curves.get((compare, kind, task))
         return curve.main if curve is not None else None
 
@@ -1089,6 +1183,7 @@ class PlotsPanel(QWidget):
         return self._regulariser_shown
 
     def metric_plot(self, task: str) -> pg.PlotItem | None:
+        self._flush_curves()
         return self._metric_plots.get(task)
 
     # -- view options
@@ -1258,6 +1353,7 @@ class PlotsPanel(QWidget):
     def _full_redraw(self, autorange: bool = False, x_too: bool = False) -> None:
         """Every curve now (what the plots mean changed), then fit y (and x) to what is shown."""
         self._full_timer.stop()
+        self._flush_curves()
         self.redraw(force=True)
         self.full_redraw_count += 1
         if autorange:
@@ -1270,6 +1366,7 @@ class PlotsPanel(QWidget):
 
     def redraw(self, force: bool = False) -> None:
         """Push every changed curve to its item now; ``force`` redraws all of them."""
+        self._flush_curves()
         self._dirty = False
         changed = False
         for curve in list(self._curves.values()):
