@@ -356,3 +356,16 @@ def test_new_series_get_their_plot_items_a_few_per_turn(qtbot, plots):
     assert made == 0
     qtbot.waitUntil(lambda: not plots._pending_curves, timeout=5000)
     assert len(plots._curves) > made
+
+
+def test_metric_plots_built_ahead_and_appended_without_a_full_layout(qtbot, plots):
+    plots.warm_up(2)
+    qtbot.waitUntil(lambda: len(plots._spare_plots) == 2, timeout=5000)
+    spares = list(plots._spare_plots)
+    laid_out = plots.relayout_count
+    feed(plots, epochs=1, best=(0,))
+    plots.redraw()
+    assert plots.metric_plot("scene") in spares  # taken, not built
+    assert plots.relayout_count == laid_out  # appended to the grid, the other plots left alone
+    rect = plots.metric_plot("scene").sceneBoundingRect()
+    assert rect.width() > 100 and rect.height() > 100

@@ -418,6 +418,8 @@ class PlotsPanel(QWidget):
         self.relayout_count = 0
         self._stale_metric_plots: set[str] = set()  # kept through clear() for the next run's tasks
         self._pending_curves: list[tuple] = []  # curves to create, a few per event-loop turn
+        self._spare_plots: list[pg.PlotItem] = []  # metric plots built ahead (warm_up)
+        self._spares_wanted = 0
 
         self._build_controls()
         self._build_plots()
@@ -665,9 +667,20 @@ class PlotsPanel(QWidget):
         if arrangement == self._arrangement:
             self._fit_rows()
             return
-        self._arrangement = arrangement
-        self.relayout_count += 1
+        old, self._arrangement = self._arrangement, arrangement
         ci = self.layout_widget.ci
+        if old and old[0] == arrangement[0] and arrangement[1][: len(old[1])] == old[1]:
+            # plots only appended (a new task's metrics): place them, leave the others be
+            grid = self._grid_plots()
+            first = 0 if self._compare_labels else 1
+            offset = 1 if self._compare_labels else 0  # comparing: the loss plot is cell 0
+            for i in range(len(old[1]), len(grid)):
+                j = i + offset
+                ci.addItem(grid[i], row=first + j // 2, col=j % 2)
+            self._rows = first + (len(grid) + offset + 1) // 2
+            self._fit_rows()
+            return
+        self.relayout_count += 1
         for item in list(ci.items):
             ci.removeItem(item)
         grid = self._grid_plots()
@@ -716,20 +729,38 @@ class PlotsPanel(QWidget):
                 self._stale_metric_plots.discard(task)
                 plot.enableAutoRange()
             return plot
-        plot = self._styled_plot(f"{task} metrics", "value")
-        plot.vb.setLimits(minYRange=1e-3)
-        self._add_best_line(plot)
+        plot = self._spare_plots.pop() if self._spare_plots else self._new_metric_plot()
+        plot._short_name = f"{task} metrics"
         self._metric_plots[task] = plot
         if relayout:
             self._relayout()
         return plot
 
+    def _new_metric_plot(self) -> pg.PlotItem:
+        plot = self._styled_plot("metrics", "value")
+        plot.vb.setLimits(minYRange=1e-3)
+        self._add_best_line(plot)
+        return plot
+
+    def warm_up(self, spares: int = 3) -> None:
+        """Build a few metric plots ahead, one per idle moment: a run's start then takes them
+        instead of building its plots in one go (a stall of a few hundred ms on 2 cores)."""
+        self._spares_wanted = spares
+        QTimer.singleShot(50, self._build_spare)
+
+    def _build_spare(self) -> None:
+        if len(self._spare_plots) + len(self._metric_plots) < self._spares_wanted:
+            self._spare_plots.append(self._new_metric_plot())
+            QTimer.singleShot(100, self._build_spare)
+
     def _prune_metric_plots(self) -> None:
         """Drop the metric plots of the last run's tasks this run does not have."""
         if self._stale_metric_plots:
             for task in self._stale_metric_plots:
-                self._metric_plots.pop(task, None)
+                plot = self._metric_plots.pop(task, None)
                 self._metric_order.pop(task, None)
+                if plot is not None:  # kept for a later task
+                    self._spare_plots.append(plot)
             self._stale_metric_plots.clear()
             self._update_titles()
         self._relayout()
@@ -955,7 +986,8 @@ class PlotsPanel(QWidget):
 
     # ------------------------------------------------------------------ public API
     def core_loaded(self) -> None:
-        """Nothing here needs torch; present for the main window's uniform hook."""
+        """The core is there (runs can start): build a few metric plots ahead, in idle moments."""
+        self.warm_up()
 
     def shutdown(self) -> None:
         """Stop the redraw timers (the main window calls this on close)."""
