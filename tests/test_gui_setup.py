@@ -285,9 +285,14 @@ def test_unchecking_all_tasks_is_invalid(panel, qtbot):
 
 def test_task_option_error_points_at_editor(panel):
     row = panel._rows["classification"]
-    editor = row.options.editor("hidden")
-    editor.setValue(2)
-    assert panel.error_message().startswith("classification task option 'hidden': must be between")
+    editor = row.options.editor("label_smoothing")
+    assert editor.maximum() == 0.5  # the option's declared range
+    row.options.set_values({"label_smoothing": 0.7})  # e.g. from a config file: kept, reported
+    row.options.changed.emit()
+    assert (
+        panel.error_message()
+        == "classification task option 'label_smoothing': must be between 0 and 0.5, got 0.7"
+    )
     assert editor.property("invalid") is True
     assert row.body.isVisible()  # the options opened to show the problem
 

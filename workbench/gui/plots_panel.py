@@ -1386,14 +1386,16 @@ class PlotsPanel(QWidget):
         """Every curve now (what the plots mean changed), then fit y (and x) to what is shown."""
         self._full_timer.stop()
         self._flush_curves()
-        self.redraw(force=True)
-        self.full_redraw_count += 1
-        if autorange:
+        if autorange:  # before drawing: an x range that is to be fitted must not clip the data
             for plot in self._all_plots():
                 if x_too:
                     plot.enableAutoRange()
                 else:
                     plot.enableAutoRange(axis="y")
+        self.redraw(force=True)
+        self.full_redraw_count += 1
+        if autorange:
+            for plot in self._all_plots():
                 plot.vb.updateAutoRange()
 
     def redraw(self, force: bool = False) -> None:

@@ -224,6 +224,27 @@ def _field_types(cls: type) -> dict[str, Any]:
         return {}
 
 
+def _apply_meta(editor: QWidget, meta: Any) -> None:
+    """Spin-box range and tooltip from a field's metadata (``workbench.config.FieldMeta``)."""
+    if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+        integer = isinstance(editor, QSpinBox)
+        low = meta.ge if meta.ge is not None else meta.gt
+        high = meta.le if meta.le is not None else meta.lt
+        if integer and meta.ge is None and meta.gt is not None:
+            low = meta.gt + 1
+        if integer and meta.le is None and meta.lt is not None:
+            high = meta.lt - 1
+        specials = [v for v, _ in getattr(meta, "special", ()) if isinstance(v, (int, float))]
+        if low is not None:
+            low = min([low, *specials])
+            editor.setMinimum(int(low) if integer else float(low))
+        if high is not None:
+            high = max([high, *specials])
+            editor.setMaximum(int(min(high, INT_LIMIT)) if integer else float(high))
+    if getattr(meta, "help", ""):
+        editor.setToolTip(meta.help)
+
+
 class DataclassForm(QWidget):
     """Editors generated from a dataclass's fields: int, float, bool and str.
 
@@ -258,10 +279,14 @@ class DataclassForm(QWidget):
             editor = self._make_editor(f.name, tp, default)
             if editor is None:
                 continue
+            meta = f.metadata.get("workbench")
+            if meta is not None:  # limits, label and help declared once, with the field
+                _apply_meta(editor, meta)
             self.defaults[f.name] = default
             self.editors[f.name] = editor
             self._kinds[f.name] = tp
-            form.addRow(_label(f.name), editor)
+            label = getattr(meta, "label", "") or _label(f.name)
+            form.addRow(label, editor)
         self._form = form
 
     def _make_editor(self, name: str, tp: Any, default: Any) -> QWidget | None:
