@@ -369,3 +369,33 @@ def test_metric_plots_built_ahead_and_appended_without_a_full_layout(qtbot, plot
     assert plots.relayout_count == laid_out  # appended to the grid, the other plots left alone
     rect = plots.metric_plot("scene").sceneBoundingRect()
     assert rect.width() > 100 and rect.height() > 100
+
+
+def test_an_empty_metrics_plot_says_why(plots):
+    started = SimpleNamespace(
+        run_dir="/runs/exp-1", task_names=("scene",), steps_per_epoch=SPE, start_step=0,
+        config={"tasks": [{"name": "scene", "kind": "classification"}]},
+    )  # fmt: skip
+    plots.on_run_started(started)
+    for g in range(1, SPE + 1):
+        plots.on_step(step(g))
+    note = plots.metric_plot("scene")._empty_note
+    assert note.isVisible() and "first epoch" in note.toPlainText()
+    plots.on_epoch(epoch(0, 0))
+    assert not note.isVisible()
+
+
+def test_runs_table_shows_no_none_for_metrics_not_measured_yet(qtbot, tmp_path, monkeypatch):
+    import workbench.training.run_store as run_store
+    from workbench.gui import runs_panel as rp
+
+    info = SimpleNamespace(
+        path=tmp_path / "r", name="exp", created=1.0, status="running", tasks=("scene",),
+        key_metrics={"scene/accuracy": None}, error="", config={},
+    )  # fmt: skip
+    monkeypatch.setattr(run_store, "list_runs", lambda root: [info])
+    panel = rp.RunsPanel(tmp_path)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    item = panel.tree.topLevelItem(0)
+    assert item.text(rp.COL_METRICS) == "–" and "None" not in item.toolTip(rp.COL_METRICS)

@@ -740,7 +740,22 @@ class PlotsPanel(QWidget):
         plot = self._styled_plot("metrics", "value")
         plot.vb.setLimits(minYRange=1e-3)
         self._add_best_line(plot)
+        # says why the plot is empty until the first validation (hidden once there are values)
+        note = pg.TextItem("values come after the first epoch's validation", color=_MUTED, anchor=(0.5, 0.5))
+        note.setPos(0.5, 0.5)
+        plot.addItem(note, ignoreBounds=True)
+        plot._empty_note = note  # type: ignore[attr-defined]
         return plot
+
+    def _update_empty_notes(self) -> None:
+        for task, plot in self._metric_plots.items():
+            has_values = any(
+                len(buf) for (kind, t), buf in self._run.buffers.items() if t == task and kind.startswith("metric:")
+            ) or any(
+                len(buf) for run in self._compare.values() for (kind, t), buf in run.buffers.items()
+                if t == task and kind.startswith("metric:")
+            )  # fmt: skip
+            plot._empty_note.setVisible(not has_values)
 
     def warm_up(self, spares: int = 3) -> None:
         """Build a few metric plots ahead, one per idle moment: a run's start then takes them
@@ -1064,6 +1079,7 @@ class PlotsPanel(QWidget):
         for kind in ("weighted_loss", "regulariser", "lr", "total_loss"):
             self._run.buffer(kind, "")
         self._prune_metric_plots()
+        self._update_empty_notes()
         self._update_titles()
         self._update_titles()
         if event.start_step > 0:
@@ -1102,6 +1118,7 @@ class PlotsPanel(QWidget):
             getattr(event, "elapsed_s", None),
         )
         self._update_best_lines()
+        self._update_empty_notes()
         self._show_plots()
         self._dirty = True
 
@@ -1137,6 +1154,7 @@ class PlotsPanel(QWidget):
     def _after_bulk_load(self) -> None:
         self._flush_curves()  # makes (or reuses) the metric plots of this run's tasks
         self._prune_metric_plots()
+        self._update_empty_notes()
         if any(len(buf) for buf in self._run.buffers.values()):
             self._show_plots()
         else:
@@ -1171,6 +1189,7 @@ class PlotsPanel(QWidget):
         if runs:
             self._show_plots()
         self._full_redraw(autorange=True)
+        self._update_empty_notes()
 
     def compare_labels(self) -> list[str]:
         return list(self._compare_labels)

@@ -70,6 +70,8 @@ LIVE_POLL_MS = 3000
 
 
 def format_metric(value: Any) -> str:
+    if value is None:
+        return "–"  # not measured yet, or undefined on this validation set
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -314,7 +316,7 @@ class RunsPanel(QWidget):
         best = best if isinstance(best, int) else -1
         done = getattr(info, "epochs_done", 0) or 0
         best_text = (f"{best + 1} of {done}" if done else str(best + 1)) if best >= 0 else "–"
-        metrics = "   ".join(f"{k} {format_metric(v)}" for k, v in info.key_metrics.items())
+        metrics = "   ".join(f"{k} {format_metric(v)}" for k, v in info.key_metrics.items() if v is not None)
         texts = (
             name,
             started,
