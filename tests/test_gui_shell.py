@@ -679,6 +679,23 @@ def test_training_bar_forgets_eta_and_speed_when_the_run_ends(qtbot):
     bar.on_step(
         SimpleNamespace(epoch=0, step=4, global_step=5, steps_per_epoch=10, eta_s=120.0, images_per_s=170.0)
     )
+    bar._flush()
+    assert bar.text == "Paused at step 4" and bar.eta_label.text() == "ETA paused"  # a late step keeps it
+    bar.clear_message()  # resumed
+    bar.on_step(
+        SimpleNamespace(epoch=0, step=5, global_step=6, steps_per_epoch=10, eta_s=110.0, images_per_s=170.0)
+    )
+    bar._flush()
+    assert bar.text.startswith("epoch 1/2") and bar.eta_label.text() == "ETA 0:01:50"
+    bar.set_message("Stopping…", sticky=True)
+    bar.on_step(
+        SimpleNamespace(epoch=0, step=6, global_step=7, steps_per_epoch=10, eta_s=100.0, images_per_s=170.0)
+    )
+    bar._flush()
+    assert bar.text == "Stopping…"  # steps already on their way do not bring the progress text back
+    bar.on_step(
+        SimpleNamespace(epoch=0, step=7, global_step=8, steps_per_epoch=10, eta_s=90.0, images_per_s=170.0)
+    )
     bar.finish("Stopped at step 5")  # a step still pending must not bring the old estimate back
     bar._flush()
     assert bar.text == "Stopped at step 5"

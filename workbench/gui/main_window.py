@@ -880,7 +880,7 @@ class MainWindow(QMainWindow):
         if not self.bridge.is_running():
             return
         self.bridge.stop()
-        self.training_bar.set_message("Stopping… (saving the checkpoint)")
+        self.training_bar.set_message("Stopping… (saving the checkpoint)", sticky=True)
         self.statusBar().showMessage("Stopping after the current step; the checkpoint is saved…")
 
     def _build_tasks(self, cfg: ExperimentConfig) -> list:
@@ -955,6 +955,8 @@ class MainWindow(QMainWindow):
         self.training_bar.on_paused(f"Paused at step {event.global_step} — F6 resumes")
 
     def _on_resumed(self, event: Any) -> None:
+        if self.bridge.state != STOPPING:
+            self.training_bar.clear_message()
         self.statusBar().showMessage(f"Resumed at step {event.global_step}", 3000)
 
     @guarded
@@ -1222,7 +1224,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self._close_when_stopped = True
         self.bridge.stop()
-        self.training_bar.set_message("Stopping… (saving the checkpoint, then closing)")
+        self.training_bar.set_message("Stopping… (saving the checkpoint, then closing)", sticky=True)
         self.state_label.setText("Stopping…")
         self.statusBar().showMessage(self.STOPPING_TEXT)
         self.setWindowTitle(f"{APP_NAME} — stopping…")

@@ -95,6 +95,8 @@ class TrainingBar(QWidget):
         """Back to the idle look."""
         self._timer.stop()
         self._pending = None
+        self._sticky = None
+        self._paused = False
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat(message)
@@ -108,6 +110,8 @@ class TrainingBar(QWidget):
         self.progress.setValue(int(event.start_step))
         epoch = min(self._epochs, int(event.start_epoch) + 1)
         step = int(event.start_step) - int(event.start_epoch) * self._steps_per_epoch
+        self._sticky = None
+        self._paused = False
         self.progress.setFormat(progress_text(epoch, self._epochs, max(0, step), self._steps_per_epoch))
         self.eta_label.setText("ETA --:--:--")
         self.speed_label.setText("– img/s")
@@ -124,12 +128,24 @@ class TrainingBar(QWidget):
         self._flush()
         steps = self._steps_per_epoch or 1
         self.progress.setValue(min(self.progress.maximum(), int(event.global_step)))
-        self.progress.setFormat(progress_text(int(event.epoch) + 1, self._epochs or 1, steps, steps))
+        if self._sticky is None:
+            self.progress.setFormat(progress_text(int(event.epoch) + 1, self._epochs or 1, steps, steps))
 
-    def set_message(self, message: str) -> None:
-        """Replace the text on the progress bar (e.g. "stopping…"), keeping the value."""
+    def set_message(self, message: str, sticky: bool = False) -> None:
+        """Replace the text on the progress bar (e.g. "stopping…"), keeping the value.
+
+        ``sticky``: steps still arriving (already on their way) do not replace it; the next
+        run, ``clear_message`` or ``finish`` does.
+        """
         self._flush()
+        self._sticky = message if sticky else None
+        self._paused = False
         self.progress.setFormat(message)
+
+    def clear_message(self) -> None:
+        """Back to showing epoch and step (after a resume)."""
+        self._sticky = None
+        self._paused = False
 
     def stop_updates(self) -> None:
         """Draw the last step and stop the refresh timer (run ended)."""
@@ -140,6 +156,8 @@ class TrainingBar(QWidget):
         """The run ended: no more updates, no estimate or speed left from it (``message`` on the bar)."""
         self._pending = None  # a late step must not bring the old ETA back
         self._timer.stop()
+        self._sticky = None
+        self._paused = False
         if message is not None:
             self.progress.setFormat(message.replace("%", "%%"))
         self.eta_label.setText("ETA --:--:--")
@@ -147,7 +165,8 @@ class TrainingBar(QWidget):
 
     def on_paused(self, message: str) -> None:
         """Paused: the message on the bar; the estimate waits (time paused is not counted)."""
-        self.set_message(message)
+        self.set_message(message, sticky=True)
+        self._paused = True
         self.eta_label.setText("ETA paused")
         self.speed_label.setText("– img/s")
 
@@ -169,13 +188,13 @@ class TrainingBar(QWidget):
         )
         if int(event.step) + 1 >= steps:
             text += " · validating"
-        text = text.replace("%", "%%")
+        text = text.replace("%", "%%") if self._sticky is None else self._sticky
         if self.progress.format() != text:
             self.progress.setFormat(text)
         value = min(self.progress.maximum(), int(event.global_step))
         if self.progress.value() != value:
             self.progress.setValue(value)
-        eta = f"ETA {format_duration(float(event.eta_s))}"
+        eta = "ETA paused" if self._paused else f"ETA {format_duration(float(event.eta_s))}"
         if self.eta_label.text() != eta:
             self.eta_label.setText(eta)
         rate = float(event.images_per_s)
