@@ -64,7 +64,9 @@ class Classification(TaskKind):
             ge=0.0,
             le=0.5,
         )
-        hidden: int = setting(256, "Hidden units", "Width of the head's hidden layer.", ge=8, le=4096)
+        hidden: int = setting(
+            0, "Hidden units", "Width of a GELU hidden layer after pooling; 0: a linear head.", ge=0, le=4096
+        )
 
     def build_head(self, channels: list[int], strides: list[int]) -> torch.nn.Module:
         return PooledHead(channels[-1], self.data.num_classes, self.options.hidden, self.dropout)

@@ -63,7 +63,9 @@ class Localization(TaskKind):
         l1_weight: float = setting(
             5.0, "L1 weight", "Weight of the L1 loss on normalised boxes.", ge=0.0, le=100.0
         )
-        hidden: int = setting(256, "Hidden units", "Width of the head's hidden layer.", ge=8, le=4096)
+        hidden: int = setting(
+            0, "Hidden units", "Width of a GELU hidden layer after pooling; 0: a linear head.", ge=0, le=4096
+        )
 
     def build_head(self, channels: list[int], strides: list[int]) -> torch.nn.Module:
         return PooledHead(channels[-1], 4, self.options.hidden, self.dropout)
