@@ -648,11 +648,14 @@ class InspectorPanel(QWidget):
 
         key = (str(self._checkpoint), self._checkpoint.stat().st_mtime_ns)
         if self._model is None or self._model[2] != key:  # rebuilt when best.pt is rewritten
+            from workbench.training.checkpoint import load_checkpoint, load_model_state
             from workbench.training.experiment import build_experiment
 
             experiment = build_experiment(self._config, with_data=False)
-            state = torch.load(self._checkpoint, map_location="cpu", weights_only=True)
-            experiment.model.load_state_dict(state["model"])
+            # Checked load: a wrong or foreign file is one line naming it and what is wrong.
+            kind = "last" if self._checkpoint.name == "last.pt" else "best"
+            state = load_checkpoint(self._checkpoint, kind)
+            load_model_state(experiment.model, state["model"], self._checkpoint)
             experiment.model.eval()
             self._model = (experiment.model, experiment.tasks, key)
         model, tasks, _ = self._model
