@@ -300,9 +300,25 @@ def test_metrics_log_with_bad_lines_is_read_around_them(tmp_path):
         json.dumps(good).encode() + b'\n\xff\xfe garbage\n[1, 2]\n42\n{"type": "step"}\n{"half": \n'
     )
     records = store.read_metrics()
-    assert len(records) == 2 and store.skipped_lines == 4
+    assert len(records) == 1 and store.skipped_lines == 5  # incl. a step line without its position
     assert record_to_event(records[0]).global_step == 1
-    assert record_to_event(records[1]) is None  # a step line without its fields
+    assert record_to_event({"type": "step", "epoch": 0, "step": 0, "global_step": 2}) is None  # no losses
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"type": "epoch", "epoch": "abc", "global_step": 1}',
+        '{"type": "step", "global_step": null}',
+        '{"type": "epoch", "epoch": 1e400}',
+    ],
+)
+def test_resume_reads_around_malformed_log_lines(tmp_path, line):
+    store = stopped_run(tmp_path)
+    with open(store.metrics_path, "a") as fh:
+        fh.write(line + "\n")
+    _, _, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert summary["status"] == "finished", summary.get("error")
 
 
 def test_out_pointing_to_a_file_says_so(tmp_path, capsys):

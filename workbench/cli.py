@@ -93,10 +93,10 @@ def _load(path: str | None):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from workbench.config import validate_experiment
+    from workbench.config import ConfigError, validate_experiment
     from workbench.data import build_dataset
     from workbench.training.experiment import effective_data_config
-    from workbench.training.preflight import preflight
+    from workbench.training.preflight import check_sources, preflight
     from workbench.training.run_store import RunStore
 
     cfg = _load(args.config)
@@ -107,11 +107,18 @@ def _train(args: argparse.Namespace) -> int:
     if args.time_limit is not None:
         cfg.train.time_limit_s = args.time_limit
     validate_experiment(cfg)
-    # What the model cannot train is refused before a run folder exists.
+    if cfg.model.pretrained == "file":  # the run folder's config must not depend on where it was started
+        cfg.model.weights_file = str(Path(cfg.model.weights_file).expanduser().resolve())
+    # What the model cannot train, and what it cannot read, is refused before a run folder exists.
     data = effective_data_config(cfg)
-    preflight(cfg, len(build_dataset(data, "train")), build_dataset(data, "val").info)
-    if args.init_from and not Path(args.init_from).is_file():
-        print(f"error: --init-from: no file at {args.init_from}", file=sys.stderr)
+    val_info = build_dataset(data, "val").info
+    preflight(cfg, len(build_dataset(data, "train")), val_info)
+    try:
+        check_sources(cfg, val_info, args.init_from)
+    except ValueError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     store = RunStore.create(args.out, cfg.name)
     return _run_trainer(cfg, store, resume=False, quiet=args.quiet, init_from=args.init_from)
@@ -126,8 +133,15 @@ def _resume(args: argparse.Namespace) -> int:
         return 1
     cfg = store.read_config()
     if args.device:
+        _check_device(args.device)
         cfg.train.device = args.device
     return _run_trainer(cfg, store, resume=True, quiet=args.quiet)
+
+
+def _check_device(device: str) -> None:
+    from workbench.config import validate_device
+
+    validate_device("--device", device)
 
 
 # Signals that end a headless run the way Ctrl-C does: stop after this step, keep a checkpoint.
@@ -159,6 +173,9 @@ def _run_trainer(cfg, store, resume: bool, quiet: bool, init_from: str | None = 
             signal.signal(sig, handler)
         printer.close()
     status = summary.get("status")
+    if status == "failed" and summary.get("not_started"):  # refused before anything was written
+        print(f"error: {summary.get('error', 'unknown error')}", file=sys.stderr)
+        return 1
     print(f"run directory: {store.path}")
     if status == "failed":
         print(f"error: run failed: {summary.get('error', 'unknown error')}", file=sys.stderr)
@@ -171,12 +188,15 @@ def _run_trainer(cfg, store, resume: bool, quiet: bool, init_from: str | None = 
 
 
 def _fmt(value: Any) -> str:
-    return "undefined" if value is None else f"{value:.4f}"
+    if value is None:
+        return "undefined"
+    return f"{value:.4f}" if value == value and abs(value) != float("inf") else f"{value} (not finite)"
 
 
 def _eval(args: argparse.Namespace) -> int:
     import torch
 
+    from workbench.config import to_dict
     from workbench.training.checkpoint import load_checkpoint, load_model_state
     from workbench.training.device import Precision, resolve_device
     from workbench.training.evaluation import evaluate
@@ -187,9 +207,24 @@ def _eval(args: argparse.Namespace) -> int:
     if not store.path.is_dir() or not store.config_path.is_file():
         print(f"error: {store.path} is not a run directory (no config.toml)", file=sys.stderr)
         return 1
+    store.read_summary()  # a run of a newer schema is refused before anything is written
     cfg = store.read_config()
+    if args.device:
+        _check_device(args.device)
     path = store.best_checkpoint if args.checkpoint == "best" else store.last_checkpoint
     checkpoint = load_checkpoint(path, "best" if args.checkpoint == "best" else "last")
+    if isinstance(checkpoint.get("config"), dict):
+        from workbench.training.resume_check import config_changes, describe
+        from workbench.training.trainer import normalised_config
+
+        changed = config_changes(normalised_config(checkpoint["config"]), normalised_config(to_dict(cfg)))
+        if changed:
+            shown = ", ".join(describe(c) for c in changed[:4]) + (" ..." if len(changed) > 4 else "")
+            print(
+                f"warning: {store.config_path} differs from the checkpoint's config ({shown}); "
+                "evaluating with config.toml",
+                file=sys.stderr,
+            )
     device = resolve_device(args.device or cfg.train.device)
     exp = build_experiment(cfg, with_data=False)
     load_model_state(exp.model, checkpoint["model"], path)

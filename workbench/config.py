@@ -29,7 +29,8 @@ import tomllib
 # Bounds shared by several fields.
 SEED_MAX = 2**32 - 1  # what numpy and torch generators accept as a plain seed
 NAME_MAX = 100  # characters of an experiment name (it becomes a folder name)
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # used with fullmatch (a "$" lets "\n" in)
+TASK_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 class ConfigError(ValueError):
@@ -85,18 +86,25 @@ def _pretty(name: str) -> str:
     return name.replace("_", " ")
 
 
+def _num(value: float) -> str:
+    """Bounds as people write them: 4294967295, 1000000, 0.5, 1e-06."""
+    if float(value).is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return f"{value:g}"
+
+
 def _describe_bounds(m: FieldMeta) -> str:
     if m.ge is not None and m.le is not None:
-        return f"between {m.ge:g} and {m.le:g}"
+        return f"between {_num(m.ge)} and {_num(m.le)}"
     parts = []
     if m.ge is not None:
-        parts.append(f">= {m.ge:g}")
+        parts.append(f">= {_num(m.ge)}")
     if m.gt is not None:
-        parts.append(f"> {m.gt:g}")
+        parts.append(f"> {_num(m.gt)}")
     if m.le is not None:
-        parts.append(f"<= {m.le:g}")
+        parts.append(f"<= {_num(m.le)}")
     if m.lt is not None:
-        parts.append(f"< {m.lt:g}")
+        parts.append(f"< {_num(m.lt)}")
     return " and ".join(parts)
 
 
@@ -426,7 +434,8 @@ def from_dict(cls: type, data: dict[str, Any], path: str = "") -> Any:
     unknown = [k for k in data if k not in names]
     if unknown:
         where = f"{path}.{unknown[0]}" if path else unknown[0]
-        raise ConfigError(where, f"unknown key; allowed keys here: {', '.join(names)}")
+        allowed = f"allowed keys here: {', '.join(names)}" if names else "no keys are allowed here"
+        raise ConfigError(where, f"unknown key; {allowed}")
     kwargs = {}
     for name in names:
         if name in data:
@@ -451,23 +460,26 @@ def load_config(path: str | Path) -> ExperimentConfig:
     except OSError as exc:
         raise ConfigError("", f"cannot read config file {path}: {exc.strerror or exc}") from exc
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is fine
     except UnicodeDecodeError as exc:
         raise ConfigError("", f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("", f"{path} is not valid TOML: {exc}") from exc
+    data = _parse_toml(text, str(path))
     cfg = from_dict(ExperimentConfig, data)
     validate_experiment(cfg)
     return cfg
 
 
-def config_from_toml_text(text: str) -> ExperimentConfig:
+def _parse_toml(text: str, where: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("", f"not valid TOML: {exc}") from exc
+        raise ConfigError("", f"{where} is not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError("", f"{where} nests arrays or tables too deeply to be an experiment") from None
+
+
+def config_from_toml_text(text: str) -> ExperimentConfig:
+    data = _parse_toml(text.removeprefix("\ufeff"), "the text")
     cfg = from_dict(ExperimentConfig, data)
     validate_experiment(cfg)
     return cfg
@@ -505,7 +517,7 @@ def validate_name(path: str, name: str) -> None:
         raise ConfigError(path, "must not be empty")
     if len(name) > NAME_MAX:
         raise ConfigError(path, f"must be at most {NAME_MAX} characters, got {len(name)}")
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         bad = next((c for c in name if not (c.isascii() and (c.isalnum() or c in "._+-"))), name[0])
         raise ConfigError(
             path,
@@ -543,6 +555,11 @@ def validate_experiment(cfg: ExperimentConfig) -> None:
     _choice("model.backbone", m.backbone, BACKBONES.names())
     if m.pretrained == "file" and not m.weights_file:
         raise ConfigError("model.weights_file", "required when model.pretrained = 'file'")
+    if m.pretrained == "imagenet" and not BACKBONES.get(m.backbone).torchvision_name:
+        raise ConfigError(
+            "model.pretrained",
+            f"{m.backbone} has no ImageNet weights; use 'none', or 'file' with a weights file",
+        )
     stages = BACKBONES.get(m.backbone).num_stages
     if m.sharing_depth > stages:
         raise ConfigError(
@@ -555,8 +572,10 @@ def validate_experiment(cfg: ExperimentConfig) -> None:
     seen: list[str] = []
     for i, t in enumerate(cfg.tasks):
         where = f"tasks[{i}]"
-        if not t.name or not t.name.replace("_", "").replace("-", "").isalnum() or len(t.name) > 40:
-            raise ConfigError(f"{where}.name", f"{t.name!r} must be a word of 1-40 letters, digits, _ or -")
+        if not TASK_NAME_PATTERN.fullmatch(t.name):
+            raise ConfigError(
+                f"{where}.name", f"{t.name!r} must be a word of 1-40 ASCII letters, digits, _ or -"
+            )
         if t.name in seen:
             raise ConfigError(f"{where}.name", f"duplicate task name {t.name!r}")
         seen.append(t.name)

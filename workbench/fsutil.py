@@ -59,6 +59,12 @@ def atomic_write(
             folder removed, no permission ...).
     """
     path = Path(path)
+    if path.is_symlink():  # replace what the link points to, not the link
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():
+        raise SaveFailed(
+            path, "it exists and is not a regular file (a folder, device or pipe); choose a file"
+        )
     tmp = None
     try:
         if make_folder:

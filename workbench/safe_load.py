@@ -31,9 +31,12 @@ def safe_torch_load(path: str | Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
-        if "Unsupported global" in text:
-            tail = text.split("Unsupported global:", 1)[1].split()
-            name = tail[1] if len(tail) > 1 and tail[0] == "GLOBAL" else "objects"
+        lowered = text.lower()
+        if "unsupported global" in lowered:
+            tail = (
+                text[lowered.index("unsupported global") + len("unsupported global") :].lstrip(": ").split()
+            )
+            name = tail[1] if len(tail) > 1 and tail[0].upper() == "GLOBAL" else "objects"
             raise LoadError(
                 f"{path} holds pickled Python objects ({name}), refused because loading them could "
                 "run code; save plain tensors instead: torch.save(model.state_dict(), path)"

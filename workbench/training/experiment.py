@@ -36,8 +36,11 @@ class Experiment:
     weighting: Weighting
 
 
-def build_experiment(cfg: ExperimentConfig, with_data: bool = True) -> Experiment:
-    """Seeded construction: the same config always builds the same initial weights."""
+def build_experiment(cfg: ExperimentConfig, with_data: bool = True, pretrained: bool = True) -> Experiment:
+    """Seeded construction: the same config always builds the same initial weights.
+
+    ``pretrained=False`` skips loading ImageNet or file weights (a resume, whose checkpoint
+    holds every weight, must not need the original weights file)."""
     torch.manual_seed(cfg.train.seed)
     data_cfg = effective_data_config(cfg)
     val_set = build_dataset(data_cfg, "val")
@@ -53,7 +56,7 @@ def build_experiment(cfg: ExperimentConfig, with_data: bool = True) -> Experimen
         cfg.model.backbone,
         tasks,
         cfg.model.sharing_depth,
-        pretrained=cfg.model.pretrained,
+        pretrained=cfg.model.pretrained if pretrained else "none",
         weights_file=cfg.model.weights_file,
     )
     weighting = build_weighting(cfg, seed=cfg.train.seed)

@@ -9,6 +9,8 @@ one value per channel, gets a single 1x1 map when one 32 px image reaches stride
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from workbench.config import ConfigError, ExperimentConfig
@@ -52,16 +54,68 @@ def _explain(cfg: ExperimentConfig, exc: Exception, batch: int, size: int, train
     size_field = image_size_field(cfg)
     backbone = cfg.model.backbone
     if "Expected more than 1 value per channel" in text:
-        if train_size < cfg.train.batch_size:
-            where = "data.shapes.train_size"
-            why = f"the {train_size} training image(s) make a batch of {batch}"
-        else:
-            where = "train.batch_size"
-            why = f"a batch of {batch} image(s)"
+        if train_size < 2:
+            return ConfigError(
+                "data.shapes.train_size",
+                f"{backbone}'s BatchNorm needs more than one value per channel, but a training set of "
+                f"{train_size} image makes batches of one {size} px image, a 1x1 map at the deepest stage; "
+                f"use 2 or more training images, or raise {size_field} to {2 * size} px or more",
+            )
+        where = "data.shapes.train_size" if train_size < cfg.train.batch_size else "train.batch_size"
         return ConfigError(
             where,
-            f"{backbone}'s BatchNorm needs more than one value per channel, but {why} of {size} px "
-            f"leaves a 1x1 map at its deepest stage; use a batch of 2 or more, or raise {size_field} "
-            f"to {2 * size} px or more",
+            f"{backbone}'s BatchNorm needs more than one value per channel, but batches of {batch} "
+            f"{size} px image{'s' if batch > 1 else ''} leave a 1x1 map at the deepest stage; use batches "
+            f"of 2 or more, or raise {size_field} to {2 * size} px or more",
         )
     return ConfigError(size_field, f"{backbone} cannot run on {size} px images with this setup: {text}")
+
+
+def check_sources(cfg: ExperimentConfig, data_info, init_from: str | Path | None = None) -> None:
+    """What a run will read besides the data, checked before a run folder exists: the
+    device, the pretrained weights (ImageNet cache or weights file, matched against the
+    backbone's layers) and an ``--init-from`` file (matched against the whole model).
+
+    Raises:
+        ConfigError: naming ``train.device``, ``model.pretrained`` or ``model.weights_file``.
+        ValueError: "--init-from: ..." for the command-line option.
+    """
+    from workbench.models.backbones import BACKBONES, WeightsUnavailable, _load_state, imagenet_cache_path
+    from workbench.models.multitask import MultiTaskNet
+    from workbench.tasks import build_task
+    from workbench.training.checkpoint import CheckpointError, matching_tensors
+    from workbench.training.device import DeviceUnavailable, resolve_device
+
+    try:
+        resolve_device(cfg.train.device)
+    except DeviceUnavailable as exc:
+        raise ConfigError("train.device", str(exc)) from None
+    m = cfg.model
+    entry = BACKBONES.get(m.backbone)
+    if m.pretrained == "imagenet":
+        path = imagenet_cache_path(entry.torchvision_name)
+        if not path.is_file():
+            raise ConfigError(
+                "model.pretrained",
+                f"ImageNet weights for {m.backbone} are not in torchvision's cache ({path}) and this app "
+                "never downloads; copy the file there, or use 'none' or 'file'",
+            )
+    elif m.pretrained == "file":
+        try:
+            state = _load_state(Path(m.weights_file).expanduser(), "weights file")
+        except WeightsUnavailable as exc:
+            raise ConfigError("model.weights_file", str(exc).removeprefix("weights file: ")) from None
+        with torch.device("meta"):
+            own = entry.build_model().state_dict()
+        if not any(k in own and tuple(v.shape) == tuple(own[k].shape) for k, v in state.items()):
+            raise ConfigError(
+                "model.weights_file", f"no tensor in {m.weights_file} matches the layers of {m.backbone}"
+            )
+    if init_from is not None:
+        with torch.device("meta"):
+            tasks = [build_task(t, data_info) for t in cfg.tasks]
+            own = MultiTaskNet(m.backbone, tasks, m.sharing_depth, pretrained="none").state_dict()
+        try:
+            matching_tensors(own, Path(init_from))
+        except CheckpointError as exc:
+            raise ValueError(f"--init-from: {exc}") from None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LOCK_NAME = ".lock"
+_HELD: set[str] = set()  # locks held by this process (the app may train one run while asked to resume it)
 HEARTBEAT_S = 5.0
 STALE_S = 120.0
 
@@ -57,6 +58,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def lock_is_live(info: LockInfo | None, now: float | None = None) -> bool:
     """True while the process named by the lock is (as far as one can tell) still training."""
     if info is None:
@@ -80,19 +88,37 @@ class RunLock:
         Raises:
             RunBusy: a live process (not this one) holds it.
         """
-        info = read_lock(self.path.parent)
-        if info is not None and info.pid != os.getpid() and lock_is_live(info):
-            raise RunBusy(
-                f"{self.path.parent} is being trained by process {info.pid} on {info.host}; "
-                "stop that run first"
-            )
-        from workbench.fsutil import atomic_write_text
+        from workbench.fsutil import SaveFailed, os_reason
 
-        atomic_write_text(
-            self.path, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
-        )
-        self.held = True
-        self._last_beat = time.monotonic()
+        key = os.path.realpath(self.path)
+        if key in _HELD:
+            raise RunBusy(f"{self.path.parent} is being trained by this process; stop that run first")
+        content = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+        for _attempt in range(2):
+            try:
+                # O_EXCL: of two processes taking the lock at the same moment, one fails here.
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                info = read_lock(self.path.parent)
+                if info is not None and lock_is_live(info) and info.pid != os.getpid():
+                    raise RunBusy(
+                        f"{self.path.parent} is being trained by process {info.pid} on {info.host}; "
+                        "stop that run first"
+                    ) from None
+                if info is None and time.time() - _mtime(self.path) < 2.0:
+                    raise RunBusy(f"{self.path.parent} is being started by another process") from None
+                with contextlib.suppress(FileNotFoundError):  # stale: its process is gone
+                    self.path.unlink()
+                continue
+            except OSError as exc:
+                raise SaveFailed(self.path, os_reason(exc)) from exc
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(content)
+            _HELD.add(key)
+            self.held = True
+            self._last_beat = time.monotonic()
+            return
+        raise RunBusy(f"{self.path.parent} is being started by another process")
 
     def beat(self) -> None:
         if not self.held:
@@ -107,4 +133,5 @@ class RunLock:
         if self.held:
             with contextlib.suppress(OSError):
                 self.path.unlink()
+            _HELD.discard(os.path.realpath(self.path))
             self.held = False

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,21 @@ def record_to_event(record: dict[str, Any], steps_per_epoch: int = 0) -> StepEnd
     return None
 
 
+def _count(value: Any) -> bool:
+    return type(value) is int and 0 <= value < 2**53
+
+
+def _valid_record(record: Any) -> bool:
+    """A metrics.jsonl line the readers can rely on: its kind and position are counts."""
+    if not isinstance(record, dict):
+        return False
+    if record.get("type") == "step":
+        return all(_count(record.get(k)) for k in ("epoch", "step", "global_step"))
+    if record.get("type") == "epoch":
+        return _count(record.get("epoch")) and _count(record.get("global_step"))
+    return False
+
+
 class RunStore:
     """Reads and writes one run directory. Every write failure is a ``SaveFailed``."""
 
@@ -145,7 +161,11 @@ class RunStore:
             SaveFailed: ``runs_root`` is a file or cannot be created, or ``name`` would
                 place the run outside it.
         """
+        if not str(runs_root).strip():
+            raise SaveFailed("''", "the runs folder must not be empty")
         root = Path(runs_root)
+        if root.is_symlink() and not root.exists():
+            raise SaveFailed(root, "it is a broken symbolic link; choose a folder for the runs")
         if root.exists() and not root.is_dir():
             raise SaveFailed(root, "it is a file, not a folder; choose a folder for the runs")
         try:
@@ -196,6 +216,17 @@ class RunStore:
         return self.checkpoint_dir / "best.pt"
 
     @property
+    def pending_best(self) -> Path:
+        """The next best.pt, written before the epoch's commit and renamed after it."""
+        return self.checkpoint_dir / "best.next.pt"
+
+    def promote_pending_best(self) -> None:
+        try:
+            os.replace(self.pending_best, self.best_checkpoint)
+        except OSError as exc:
+            raise SaveFailed(self.best_checkpoint, os_reason(exc)) from exc
+
+    @property
     def samples_dir(self) -> Path:
         return self.path / "samples"
 
@@ -237,15 +268,15 @@ class RunStore:
             data = json.loads(self.summary_path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
             return {}
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ValueError(f"{self.summary_path} is unreadable: {os_reason(exc)}") from exc
         if not isinstance(data, dict):
             raise ValueError(f"{self.summary_path} is not a JSON object")
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            newer = isinstance(version, int) and version > SCHEMA_VERSION
+        if type(version) is not int or version != SCHEMA_VERSION:
+            newer = type(version) is int and version > SCHEMA_VERSION
             raise SchemaError(
-                f"{self.summary_path} has schema version {version}; this workbench reads version "
+                f"{self.summary_path} has schema version {version!r}; this workbench reads version "
                 f"{SCHEMA_VERSION}" + ("; use a newer workbench for this run" if newer else "")
             )
         return data
@@ -276,6 +307,15 @@ class RunStore:
         except OSError as exc:
             self.close()
             raise SaveFailed(self.metrics_path, os_reason(exc)) from exc
+
+    def check_log_present(self) -> None:
+        """SaveFailed when metrics.jsonl was removed while this run writes it (its lines
+        would go to a file no one can read)."""
+        if self._metrics_fh is not None and not self.metrics_path.exists():
+            self.close()
+            if not self.path.is_dir():
+                raise SaveFailed(self.path, "the run folder was removed while the run was writing it")
+            raise SaveFailed(self.metrics_path, "it was removed while the run was writing it")
 
     def truncate_metrics_after(self, global_step: int, epochs_done: int | None = None) -> None:
         """Keep only what a checkpoint at ``global_step`` with ``epochs_done`` finished
@@ -311,7 +351,7 @@ class RunStore:
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 self.skipped_lines += 1
                 continue
-            if not isinstance(record, dict) or record.get("type") not in ("step", "epoch"):
+            if not _valid_record(record):
                 self.skipped_lines += 1
                 continue
             records.append(record)
@@ -398,58 +438,74 @@ class RunInfo:
     config: dict[str, Any] = field(default_factory=dict)  # config.toml as a plain dict
 
 
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any, default: int) -> int:
+    return value if type(value) is int else default
+
+
+def _number(value: Any) -> float | None:
+    if type(value) in (int, float) and value == value and abs(value) != float("inf"):
+        return float(value)
+    return None
+
+
 def read_run_info(path: Path) -> RunInfo | None:
-    """The RunInfo of one run directory; None when it is not a run."""
+    """The RunInfo of one run directory; None when it is not a run. Fields of the wrong
+    type in summary.json (edited by hand, another tool) read as unknown, never raise."""
     if not (path / "summary.json").exists():
         return None
     store = RunStore(path)
     try:
         s = store.read_summary()
     except ValueError as exc:
-        try:
-            mtime = path.stat().st_mtime
-        except OSError:
-            mtime = 0.0
-        return RunInfo(path, path.name, mtime, "unreadable", (), {}, str(exc))
+        return RunInfo(path, path.name, _mtime(path), "unreadable", (), {}, str(exc))
     config = store.read_config_dict()
-    primary = dict(s.get("primary_metrics") or {})
-    best = s.get("best_metrics") or {}
+    primary = {str(k): str(v) for k, v in _dict(s.get("primary_metrics")).items()}
+    best = _dict(s.get("best_metrics"))
     key: dict[str, float | None] = {}
     for task, metric in primary.items():
-        metrics = best.get(task) or {}
-        key[f"{task}/{metric}"] = metrics.get(metric)
-    params = s.get("params") or {}
-    model = config.get("model", {}) if isinstance(config.get("model"), dict) else {}
-    weighting = config.get("weighting", {}) if isinstance(config.get("weighting"), dict) else {}
-    depth = params.get("sharing_depth", model.get("sharing_depth", -1))
-    stages = int(params.get("num_stages", 0) or 0)
+        key[f"{task}/{metric}"] = _number(_dict(best.get(task)).get(metric))
+    params = _dict(s.get("params"))
+    model = _dict(config.get("model"))
+    weighting = _dict(config.get("weighting"))
+    depth = _int(params.get("sharing_depth"), _int(model.get("sharing_depth"), -1))
+    stages = _int(params.get("num_stages"), 0)
     if depth == -1 and stages:
         depth = stages
-    try:
-        created = float(s.get("created") or path.stat().st_mtime)
-    except OSError:
-        created = 0.0
+    created = _number(s.get("created")) or _mtime(path)
+    tasks = s.get("tasks")
+    status = s.get("status")
     return RunInfo(
         path=path,
         name=str(s.get("name", path.name)),
         created=created,
-        status=store.effective_status(s),
-        tasks=tuple(s.get("tasks", [])),
+        status=store.effective_status(s) if isinstance(status, str) else "unknown",
+        tasks=tuple(str(t) for t in tasks) if isinstance(tasks, list) else (),
         key_metrics=key,
         error=str(s.get("error", "")),
         backbone=str(model.get("backbone", "")),
-        sharing_depth=int(depth) if isinstance(depth, int) else -1,
+        sharing_depth=depth,
         num_stages=stages,
         weighting=str(weighting.get("method", "")),
-        best_epoch=int(s.get("best_epoch", -1) if s.get("best_epoch") is not None else -1),
-        epochs_done=int(s.get("epochs_done", 0) or 0),
-        params_total=int(params.get("total", 0) or 0),
-        latency_ms=s.get("latency_ms"),
-        elapsed_s=s.get("elapsed_s"),
+        best_epoch=_int(s.get("best_epoch"), -1),
+        epochs_done=_int(s.get("epochs_done"), 0),
+        params_total=_int(params.get("total"), 0),
+        latency_ms=_number(s.get("latency_ms")),
+        elapsed_s=_number(s.get("elapsed_s")),
         primary_metrics=primary,
-        higher_is_better=dict(s.get("higher_is_better") or {}),
+        higher_is_better={str(k): bool(v) for k, v in _dict(s.get("higher_is_better")).items()},
         config=config,
     )
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def list_runs(runs_root: str | Path) -> list[RunInfo]:
@@ -467,6 +523,10 @@ def list_runs(runs_root: str | Path) -> list[RunInfo]:
             info = read_run_info(path)
         except OSError:
             continue
+        except Exception as exc:  # a summary with fields of the wrong type: listed, not fatal
+            info = RunInfo(
+                path, path.name, _mtime(path), "unreadable", (), {}, f"{path / 'summary.json'}: {exc}"
+            )
         if info is not None:
             runs.append(info)
     runs.sort(key=lambda r: r.created, reverse=True)

@@ -18,6 +18,9 @@ tensors fit the model, and that ``config.toml`` changed only in fields a resume 
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import dataclasses
 import enum
 import logging
 import time
@@ -32,7 +35,15 @@ import torch
 
 from workbench.config import ConfigError, ExperimentConfig, to_dict
 from workbench.data.base import collate, move_targets
-from workbench.training.checkpoint import CheckpointError, check_fits, load_checkpoint, save_checkpoint
+from workbench.training.checkpoint import (
+    CheckpointError,
+    check_fits,
+    check_optimizer,
+    check_position,
+    load_checkpoint,
+    matching_tensors,
+    save_checkpoint,
+)
 from workbench.training.control import RunControl
 from workbench.training.device import Precision, describe_device, resolve_device
 from workbench.training.evaluation import Validation, evaluate, measure_latency, needed_targets
@@ -148,31 +159,40 @@ def describe_error(exc: BaseException) -> str:
 
 
 def load_matching_weights(model: torch.nn.Module, path: Path) -> tuple[int, int]:
-    """Copy the tensors of a checkpoint or weights file into ``model`` where name and shape
-    match (``--init-from``). Returns (tensors loaded, tensors in the model).
+    """Copy the tensors of a checkpoint or weights file into ``model`` where name, shape and
+    kind match (``--init-from``). Returns (tensors loaded, tensors in the model).
 
     Raises:
         CheckpointError: unreadable file, or not one tensor fits.
     """
-    from workbench.safe_load import LoadError, safe_torch_load
-
-    try:
-        data = safe_torch_load(path)
-    except LoadError as exc:
-        raise CheckpointError(str(exc)) from None
-    state = data.get("model", data) if isinstance(data, dict) else None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path} holds no state dict")
     own = model.state_dict()
-    matched = {
-        k: v
-        for k, v in state.items()
-        if isinstance(k, str) and k in own and torch.is_tensor(v) and v.shape == own[k].shape
-    }
-    if not matched:
-        raise CheckpointError(f"{path}: no tensor matches this model's layers by name and shape")
+    matched = matching_tensors(own, path)
     model.load_state_dict(matched, strict=False)
     return len(matched), len(own)
+
+
+def normalised_config(data: dict[str, Any]) -> dict[str, Any]:
+    """A config dict with every task's options and the weighting's params filled in with
+    their defaults, so that writing out a default value is not a change."""
+    from workbench.tasks import TASK_KINDS
+    from workbench.weighting import WEIGHTINGS
+
+    out = copy.deepcopy(data)
+    for i, task in enumerate(out.get("tasks") or []):
+        if isinstance(task, dict) and task.get("kind") in TASK_KINDS:
+            with contextlib.suppress(Exception):
+                opts = TASK_KINDS.get(task["kind"]).parse_options(
+                    task.get("options") or {}, f"tasks[{i}].options"
+                )
+                task["options"] = dataclasses.asdict(opts)
+    weighting = out.get("weighting")
+    if isinstance(weighting, dict) and weighting.get("method") in WEIGHTINGS:
+        with contextlib.suppress(Exception):
+            params = WEIGHTINGS.get(weighting["method"]).parse_params(
+                weighting.get("params") or {}, "weighting.params"
+            )
+            weighting["params"] = dataclasses.asdict(params)
+    return out
 
 
 class Trainer:
@@ -184,7 +204,7 @@ class Trainer:
         control: stop/pause handle; a new one if omitted.
         subscribers: callables receiving every event, in order.
         resume: continue from ``store``'s last checkpoint (from the start when the run
-            ended before its first checkpoint).
+            ended before its first checkpoint, with the same ``--init-from`` weights).
         init_from: for a new run, start from the weights of this checkpoint or weights
             file where names and shapes match.
     """
@@ -203,12 +223,13 @@ class Trainer:
         self.control = control or RunControl()
         self.subscribers = list(subscribers or [])
         self.resume = resume
-        self.init_from = Path(init_from) if init_from else None
+        self.init_from = Path(init_from).resolve() if init_from else None
         self.summary: dict[str, Any] = {}
         self.lock = RunLock(store.path)
         self._wrote = False  # has this run changed anything in its directory yet?
-        self._state: dict[str, Any] | None = None
-        self._position: dict[str, int] | None = None
+        # The state and position of the last checkpoint on disk: what a failed run's
+        # summary describes (an epoch whose checkpoint failed to save never happened).
+        self._committed: tuple[dict[str, Any], dict[str, int]] | None = None
 
     @classmethod
     def for_run_dir(cls, run_dir: str | Path, **kwargs: Any) -> Trainer:
@@ -230,7 +251,8 @@ class Trainer:
     # ------------------------------------------------------------------ entry point
     def run(self) -> dict[str, Any]:
         """Train to the end, a stop, or a failure. Never raises an ``Exception``; returns the
-        summary (status "finished", "stopped" or "failed" with a one-line "error").
+        summary (status "finished", "stopped" or "failed" with a one-line "error"; a resume
+        refused before anything was written also has ``"not_started": True``).
 
         A ``BaseException`` (a second Ctrl-C, SystemExit) marks the run "interrupted" and
         propagates."""
@@ -250,10 +272,15 @@ class Trainer:
         origin = traceback.format_exc()
         summary = {**self.summary, "status": "failed", "error": error}
         if self._wrote or not self.resume:
+            with contextlib.suppress(OSError):  # an epoch that was never committed leaves no best.pt
+                self.store.pending_best.unlink(missing_ok=True)
+            state, position = self._committed or (None, None)
             try:
-                summary = self._write_summary("failed", self._state, self._position, error=error)
+                summary = self._write_summary("failed", state, position, error=error)
             except Exception as write_error:  # the folder itself may be gone or full
-                log.warning("could not mark the run failed on disk: %s", describe_error(write_error))
+                log.debug("could not mark the run failed on disk: %s", describe_error(write_error))
+        else:
+            summary["not_started"] = True
         self.summary = summary
         self.emit(RunFailed(error=error, origin=origin, summary=summary))
         return summary
@@ -261,15 +288,16 @@ class Trainer:
     def _mark_interrupted(self) -> None:
         if not self._wrote:
             return
+        state, position = self._committed or (None, None)
         try:
             self._write_summary(
                 "interrupted",
-                self._state,
-                self._position,
+                state,
+                position,
                 note="interrupted (a second Ctrl-C or a signal); resume continues from the last checkpoint",
             )
         except Exception as exc:
-            log.warning("could not mark the run interrupted: %s", describe_error(exc))
+            log.debug("could not mark the run interrupted: %s", describe_error(exc))
 
     # ------------------------------------------------------------------ preparation
     def _check_resume_config(self, ckpt: dict[str, Any]) -> list[str]:
@@ -277,7 +305,7 @@ class Trainer:
         before = ckpt.get("config")
         if not isinstance(before, dict):
             return []  # a checkpoint from before configs were stored: the model fit is checked
-        allowed, refused = split_changes(before, to_dict(self.config))
+        allowed, refused = split_changes(normalised_config(before), normalised_config(to_dict(self.config)))
         if refused:
             shown = ", ".join(describe(c) for c in refused[:6])
             more = f" and {len(refused) - 6} more" if len(refused) > 6 else ""
@@ -287,6 +315,20 @@ class Trainer:
                 f"or train a new run from these weights: workbench train CONFIG --init-from {self.store.last_checkpoint}"
             )
         return [describe(c) for c in allowed]
+
+    def _check_epochs_left(self, position: dict[str, int]) -> None:
+        epochs = self.config.train.epochs
+        done, step = position["epoch"], position["step"]
+        if done > epochs or (done == epochs and step > 0):
+            raise ResumeRefused(
+                f"{self.store.path} has trained {done} epochs{f' and {step} steps' if step else ''}, more than "
+                f"train.epochs = {epochs} in {self.store.config_path}; raise it to at least {done + 1} to train further"
+            )
+        if done == epochs:
+            raise ResumeRefused(
+                f"{self.store.path} has trained all {done} epochs of train.epochs = {epochs}; "
+                f"raise train.epochs in {self.store.config_path} to train further"
+            )
 
     # ------------------------------------------------------------------ the loop
     def _run(self) -> dict[str, Any]:
@@ -298,31 +340,37 @@ class Trainer:
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         self.device = resolve_device(cfg.train.device)
-        exp = build_experiment(cfg)
+        has_checkpoint = self.resume and self.store.last_checkpoint.exists()
+        # A checkpoint holds every weight: a resume never reloads the pretrained file.
+        exp = build_experiment(cfg, pretrained=not has_checkpoint)
         self.exp = exp
         preflight(cfg, len(exp.train_set), exp.val_set.info)
         model = exp.model
         weighting = exp.weighting
+        n_train = len(exp.train_set)
+        batch_size = min(cfg.train.batch_size, n_train)
+        steps_per_epoch = max(1, n_train // batch_size)
+        epochs = cfg.train.epochs
 
         ckpt = None
         changes: list[str] = []
-        note = ""
-        if self.resume and self.store.last_checkpoint.exists():
-            ckpt = load_checkpoint(self.store.last_checkpoint, "last")
+        notes: list[str] = []
+        init_from = self.init_from
+        if has_checkpoint:
+            path = self.store.last_checkpoint
+            ckpt = load_checkpoint(path, "last")
             changes = self._check_resume_config(ckpt)
-            check_fits(model, ckpt["model"], self.store.last_checkpoint)
-            check_fits(weighting, ckpt["weighting"], self.store.last_checkpoint, "loss weighting")
-            pos = ckpt["position"]
-            if pos["epoch"] >= cfg.train.epochs and pos["step"] == 0:
-                raise ResumeRefused(
-                    f"{self.store.path} has trained all {pos['epoch']} epochs of train.epochs = {cfg.train.epochs}; "
-                    f"raise train.epochs in {self.store.config_path} to train further"
-                )
+            check_fits(model, ckpt["model"], path)
+            check_fits(weighting, ckpt["weighting"], path, "loss weighting")
+            check_position(path, ckpt, [t.name for t in exp.tasks], steps_per_epoch)
+            self._check_epochs_left(ckpt["position"])
         elif self.resume:
-            note = "restarted from the beginning: the run ended before its first checkpoint"
-        elif self.init_from is not None:
-            loaded, total = load_matching_weights(model, self.init_from)
-            note = f"initialised {loaded} of {total} tensors from {self.init_from}"
+            notes.append("restarted from the beginning: the run ended before its first checkpoint")
+            if previous.get("init_from"):  # the restart starts from the same weights
+                init_from = Path(previous["init_from"])
+        if init_from is not None and ckpt is None:
+            loaded, total = load_matching_weights(model, init_from)
+            notes.append(f"initialised {loaded} of {total} tensors from {init_from}")
 
         model = model.to(self.device)
         if cfg.model.channels_last:
@@ -331,11 +379,6 @@ class Trainer:
         optimizer = build_optimizer(cfg, model, weighting)
         precision = Precision(self.device, cfg.train.amp)
         self.params = model.param_counts()
-
-        n_train = len(exp.train_set)
-        batch_size = min(cfg.train.batch_size, n_train)
-        steps_per_epoch = max(1, n_train // batch_size)
-        epochs = cfg.train.epochs
 
         position = {"epoch": 0, "step": 0, "global_step": 0}
         state = {
@@ -349,41 +392,48 @@ class Trainer:
             "elapsed": 0.0,
         }
         if ckpt is not None:
+            path = self.store.last_checkpoint
             model.load_state_dict(ckpt["model"])
             weighting.load_state_dict(ckpt["weighting"])
             try:
                 optimizer.load_state_dict(ckpt["optimizer"])
-            except (ValueError, KeyError) as exc:
+                check_optimizer(optimizer, path)
+                if precision.scaler and ckpt.get("scaler"):
+                    precision.scaler.load_state_dict(ckpt["scaler"])
+                torch.set_rng_state(ckpt["rng"]["torch"])
+                if self.device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
+                    torch.cuda.set_rng_state(ckpt["rng"]["cuda"], self.device)
+            except CheckpointError:
+                raise
+            except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise CheckpointError(
-                    f"{self.store.last_checkpoint}: the optimiser state does not fit ({exc})"
+                    f"{path}: the optimiser or generator state does not fit ({reason})"
                 ) from None
-            if precision.scaler and ckpt.get("scaler"):
-                precision.scaler.load_state_dict(ckpt["scaler"])
-            torch.set_rng_state(ckpt["rng"]["torch"])
-            if self.device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
-                torch.cuda.set_rng_state(ckpt["rng"]["cuda"], self.device)
             position = dict(ckpt["position"])
             state.update(ckpt["state"])
 
         # From here on the run directory changes.
         self._wrote = True
-        self._state, self._position = state, position
+        self._committed = (copy.deepcopy(state), dict(position))
         self.store.remove_temp_files()
         if ckpt is not None:
-            self.store.truncate_metrics_after(position["global_step"], position["epoch"])
-            self.store.remove_samples_from(position["epoch"])
+            self._repair(ckpt, state, position)
         elif self.resume:  # start over in the same folder
             self.store.truncate_metrics_after(0, 0)
             self.store.remove_samples_from(0)
             self.store.best_checkpoint.unlink(missing_ok=True)
+            self.store.pending_best.unlink(missing_ok=True)
         else:
             self.store.write_config(cfg)
 
         self.monitor = self._monitor_metric()
         extra: dict[str, Any] = {"config_changes": changes} if changes else {}
-        if note:
-            extra["note"] = note
-        self.summary = self._write_summary("running", state, position, params=self.params, **extra)
+        if init_from is not None and ckpt is None:
+            extra["init_from"] = str(init_from)
+        if notes:
+            extra["notes"] = [*(previous.get("notes") or []), *notes]
+        self.summary = self._write_summary("running", state, position, params=self.params, note="", **extra)
         self.emit(
             RunStarted(
                 run_dir=str(self.store.path),
@@ -396,7 +446,7 @@ class Trainer:
                 start_epoch=position["epoch"],
                 start_step=position["global_step"],
                 changes=tuple(changes),
-                note=note,
+                note="; ".join(notes),
             )
         )
 
@@ -486,8 +536,9 @@ class Trainer:
                     stop_reason = StopReason.TIME_LIMIT
                     break
             state["elapsed"] = time.perf_counter() - started
-            if stop_reason is StopReason.USER:
-                # Mid-epoch: keep the exact position so a resume continues this epoch.
+            if stop_reason is not None and step < steps_per_epoch:
+                # Mid-epoch (a stop, or the time limit): keep the exact position so that a
+                # resume continues this epoch where it ended.
                 self._checkpoint(model, optimizer, weighting, precision, position, state)
                 break
             # End of the epoch's training (or the time limit): validate, then save.
@@ -510,6 +561,7 @@ class Trainer:
                 self._checkpoint(model, optimizer, weighting, precision, position, state)
                 stop_reason = StopReason.USER
                 break
+            self.store.check_log_present()
             self._check_finite(validation, epoch)
             train_losses = {n: s / max(1, state["epoch_count"]) for n, s in state["epoch_sums"].items()}
             weighting.epoch_end(train_losses)
@@ -540,9 +592,14 @@ class Trainer:
                 break
             epoch += 1
 
-        if stop_reason is StopReason.USER:
-            self.summary = self._write_summary("stopped", state, position, note=stop_reason.value)
-            self.emit(RunStopped(summary=self.summary, reason=stop_reason.value))
+        if stop_reason is StopReason.USER or (
+            stop_reason is StopReason.TIME_LIMIT and position["epoch"] < epochs
+        ):
+            reason = stop_reason.value
+            if stop_reason is StopReason.TIME_LIMIT:
+                reason = f"time limit reached ({cfg.train.time_limit_s:g} s); resume continues"
+            self.summary = self._write_summary("stopped", state, position, note=reason)
+            self.emit(RunStopped(summary=self.summary, reason=reason))
             return self.summary
         note_text = ""
         if stop_reason is StopReason.EARLY:
@@ -575,18 +632,59 @@ class Trainer:
         position: dict[str, int],
         state: dict[str, Any],
     ) -> None:
-        """The end-of-epoch writes, in the order that keeps the directory consistent."""
-        self.store.append_metrics(event_to_record(event))
+        """The end-of-epoch writes, in the order that keeps the directory consistent.
+
+        Samples and the new best weights (as ``best.next.pt``) first; then ``last.pt``, the
+        commit point, which also carries the epoch's log line; then ``best.next.pt`` becomes
+        ``best.pt``, the log line is appended and the summary written. A kill or a failed
+        write before the commit leaves nothing of the epoch that a resume does not remove;
+        after it, a resume finishes the rename and the log line (``_repair``)."""
+        record = event_to_record(event)
         if samples is not None:
             self.store.save_samples(samples)
         if event.is_best:
             save_checkpoint(
-                self.store.best_checkpoint,
-                {"model": model.state_dict(), "epoch": event.epoch, "metrics": event.val_metrics},
+                self.store.pending_best,
+                {
+                    "model": model.state_dict(),
+                    "epoch": event.epoch,
+                    "metrics": event.val_metrics,
+                    "config": to_dict(self.config),
+                },
                 "best",
             )
+        state["epoch_record"] = record
         self._checkpoint(model, optimizer, weighting, precision, position, state)  # the commit point
+        self._committed = (copy.deepcopy(state), dict(position))
+        if event.is_best:
+            self.store.promote_pending_best()
+        self.store.append_metrics(record)
         self.summary = self._write_summary("running", state, position)
+
+    def _repair(self, ckpt: dict[str, Any], state: dict[str, Any], position: dict[str, int]) -> None:
+        """Make the directory agree with the checkpoint a resume starts from: drop log lines,
+        samples and a pending best beyond it; finish what its commit left undone."""
+        self.store.truncate_metrics_after(position["global_step"], position["epoch"])
+        self.store.remove_samples_from(position["epoch"])
+        pending = self.store.pending_best
+        if pending.exists():
+            try:
+                epoch = load_checkpoint(pending, "best").get("epoch")
+            except CheckpointError:
+                epoch = None
+            if epoch == state["best_epoch"] and isinstance(epoch, int) and epoch < position["epoch"]:
+                self.store.promote_pending_best()  # committed, not yet renamed
+            else:
+                pending.unlink(missing_ok=True)  # an epoch that never committed
+        record = state.get("epoch_record")
+        if (
+            isinstance(record, dict)
+            and position["step"] == 0
+            and record.get("epoch") == position["epoch"] - 1
+        ):
+            logged = {r["epoch"] for r in self.store.read_metrics() if r["type"] == "epoch"}
+            if record["epoch"] not in logged:
+                self.store.append_metrics(record)
 
     def _kept_clause(self) -> str:
         if self.store.last_checkpoint.exists():

@@ -90,7 +90,7 @@ class DynamicWeightAverage(Weighting):
             2.0,
             "Temperature",
             "Softmax temperature of the loss ratios; larger is smoother.",
-            gt=0.0,
+            ge=0.01,
             le=100.0,
         )
 
@@ -108,7 +108,9 @@ class DynamicWeightAverage(Weighting):
             return
         prev, before = self.history[-1], self.history[-2]
         ratios = [prev[n] / before[n] if before[n] > 0 else 1.0 for n in self.task_names]
-        exps = [math.exp(r / self.params.temperature) for r in ratios]
+        scaled = [r / self.params.temperature for r in ratios]
+        top = max(scaled)  # softmax without overflow: exp(x - max) <= 1
+        exps = [math.exp(x - top) for x in scaled]
         scale = len(self.task_names) / sum(exps)
         self._weights = {n: e * scale for n, e in zip(self.task_names, exps, strict=True)}
 

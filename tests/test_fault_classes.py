@@ -1,0 +1,470 @@
+"""Second round of issue 6's fault classes: other members found by trying to break the core."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from workbench.cli import main
+from workbench.config import ConfigError, config_from_toml_text, default_experiment, load_config, save_config
+from workbench.training.checkpoint import load_checkpoint
+from workbench.training.control import RunControl
+from workbench.training.events import RunStarted, StepEnded
+from workbench.training.run_lock import RunBusy, RunLock
+from workbench.training.run_store import RunStore, list_runs
+from workbench.training.trainer import Trainer
+from workbench.weighting.methods import DynamicWeightAverage
+
+
+def run(cfg, root=None, subscribers=(), control=None, store=None, resume=False, init_from=None):
+    store = store or RunStore.create(root, cfg.name)
+    events: list = []
+    summary = Trainer(
+        cfg, store, control, [events.append, *subscribers], resume=resume, init_from=init_from
+    ).run()
+    return store, events, summary
+
+
+def stopped_run(tmp_path, cfg=None, at_step=4):
+    control = RunControl()
+
+    def stop(e):
+        if isinstance(e, StepEnded) and e.global_step == at_step:
+            control.request_stop()
+
+    return run(cfg or tiny_config(), tmp_path, [stop], control)[0]
+
+
+def snapshot(store):
+    return {
+        p.relative_to(store.path).as_posix(): p.read_bytes() for p in store.path.rglob("*") if p.is_file()
+    }
+
+
+def cli(tmp_path, *args, cfg=None):
+    path = tmp_path / "exp.toml"
+    save_config(cfg or tiny_config(), path)
+    return main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet", *args])
+
+
+# ------------------------------------------------------------------ numbers that overflow later
+
+
+def test_dwa_softmax_does_not_overflow():
+    dwa = DynamicWeightAverage(["a", "b"], {"temperature": 0.01}, {})
+    dwa.epoch_end({"a": 1.0, "b": 1.0})
+    dwa.epoch_end({"a": 1e6, "b": 1.0})  # ratio 1e6 / 0.01 = 1e8: exp would overflow
+    weights = dwa.task_weights({})
+    assert weights["a"] == pytest.approx(2.0) and weights["b"] == pytest.approx(0.0)
+    with pytest.raises(ConfigError, match=r"weighting.params.temperature: must be between 0.01 and 100"):
+        config_from_toml_text(
+            "[[tasks]]\nname='a'\nkind='counting'\n[weighting]\nmethod='dwa'\n[weighting.params]\ntemperature=1e-300\n"
+        )
+
+
+# ------------------------------------------------------------------ refused before a run folder
+
+
+def test_missing_weights_file_is_a_config_error_before_any_folder(tmp_path, capsys):
+    cfg = tiny_config()
+    cfg.model.pretrained = "file"
+    cfg.model.weights_file = str(tmp_path / "nowhere.pth")
+    assert cli(tmp_path, cfg=cfg) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: config: model.weights_file: no file at") and err.count("\n") == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_weights_file_that_matches_nothing_is_refused(tmp_path, capsys):
+    weights = tmp_path / "other.pth"
+    torch.save({"layer.weight": torch.zeros(3, 3)}, weights)
+    cfg = tiny_config()
+    cfg.model.pretrained = "file"
+    cfg.model.weights_file = str(weights)
+    assert cli(tmp_path, cfg=cfg) == 2
+    assert "no tensor in" in capsys.readouterr().err and not (tmp_path / "runs").exists()
+
+
+def test_imagenet_for_a_backbone_without_it_is_a_config_error():
+    cfg = default_experiment()
+    cfg.model.pretrained = "imagenet"
+    with pytest.raises(ConfigError, match="model.pretrained: small_cnn has no ImageNet weights"):
+        from workbench.config import validate_experiment
+
+        validate_experiment(cfg)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_device_is_refused_before_any_folder(tmp_path, capsys):
+    assert cli(tmp_path, "--device", "cuda") == 2
+    assert "train.device" in capsys.readouterr().err and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", "list"])
+def test_bad_init_from_is_refused_before_any_folder(tmp_path, capsys, content):
+    path = tmp_path / "init.pt"
+    if content == "list":
+        torch.save([1, 2], path)
+    else:
+        path.write_bytes(content)
+    assert cli(tmp_path, "--init-from", str(path)) == 2
+    assert capsys.readouterr().err.startswith("error: --init-from:") and not (tmp_path / "runs").exists()
+
+
+def test_one_training_image_gets_advice_that_helps():
+    from workbench.data import build_dataset
+    from workbench.training.preflight import preflight
+
+    cfg = tiny_config(tasks=(("scene", "classification"),))
+    cfg.data.shapes.image_size = 32
+    cfg.data.shapes.train_size = 1
+    with pytest.raises(ConfigError) as err:
+        preflight(cfg, 1, build_dataset(cfg.data, "val").info)
+    assert err.value.path == "data.shapes.train_size" and "use 2 or more training images" in err.value.message
+
+
+# ------------------------------------------------------------------ resume
+
+
+def test_resume_does_not_need_the_weights_file_again(tmp_path):
+    from workbench.models.backbones import BACKBONES
+
+    weights = tmp_path / "w.pth"
+    torch.save(BACKBONES.get("small_cnn").build_model().state_dict(), weights)
+    cfg = tiny_config()
+    cfg.model.pretrained = "file"
+    cfg.model.weights_file = str(weights)
+    store = stopped_run(tmp_path, cfg)
+    weights.unlink()
+    _, _, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert summary["status"] == "finished", summary.get("error")
+
+
+def test_writing_out_a_default_option_is_not_a_change(tmp_path):
+    store = stopped_run(tmp_path)
+    cfg = store.read_config()
+    cfg.tasks[0].options = {"hidden": 0, "label_smoothing": 0.0}
+    save_config(cfg, store.config_path)
+    _, _, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert summary["status"] == "finished", summary.get("error")
+
+
+def test_restart_after_an_early_kill_keeps_the_init_from_weights(tmp_path):
+    source, _, _ = run(tiny_config(), tmp_path / "src")
+    first_losses = []
+    _, events, _ = run(tiny_config(), tmp_path / "ref", init_from=source.last_checkpoint)
+    first_losses.append(next(e for e in events if isinstance(e, StepEnded)).losses)
+
+    class Killed(BaseException):
+        pass
+
+    def die(e):
+        if isinstance(e, StepEnded):
+            raise Killed
+
+    store = RunStore.create(tmp_path / "b", "tiny")
+    trainer = Trainer(tiny_config(), store, subscribers=[die], init_from=source.last_checkpoint)
+    trainer.emit = lambda e: [s(e) for s in trainer.subscribers]
+    with pytest.raises(Killed):
+        trainer.run()
+    _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    started = events[0]
+    assert isinstance(started, RunStarted) and "initialised" in started.note and "restarted" in started.note
+    assert next(e for e in events if isinstance(e, StepEnded)).losses == first_losses[0]
+    assert any("initialised" in n for n in summary["notes"])  # the record survives the finish
+
+
+def test_time_limit_stops_at_the_exact_step_and_resume_trains_the_rest(tmp_path, monkeypatch):
+    reference, _, _ = run(tiny_config(), tmp_path / "ref")
+    cfg = tiny_config()
+    cfg.train.time_limit_s = 1.0
+    clock = {"t": 0.0}
+    import workbench.training.trainer as trainer_module
+
+    def fake_perf_counter():
+        clock["t"] += 0.1  # every call advances a tenth of a second
+        return clock["t"]
+
+    monkeypatch.setattr(trainer_module.time, "perf_counter", fake_perf_counter)
+    store, events, summary = run(cfg, tmp_path / "b")
+    monkeypatch.undo()
+    assert summary["status"] == "stopped" and "time limit" in summary["note"]
+    stopped_at = load_checkpoint(store.last_checkpoint)["position"]["global_step"]
+    assert 0 < stopped_at < 6
+    cfg = store.read_config()
+    cfg.train.time_limit_s = 0.0
+    save_config(cfg, store.config_path)
+    _, _, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert summary["status"] == "finished" and summary["global_step"] == 6
+    a, b = (
+        load_checkpoint(reference.last_checkpoint)["model"],
+        load_checkpoint(store.last_checkpoint)["model"],
+    )
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_fewer_epochs_than_trained_is_refused(tmp_path):
+    cfg = tiny_config()
+    cfg.train.epochs = 3
+    store = stopped_run(tmp_path, cfg, at_step=8)  # epoch 3, step 2 of 3
+    cfg = store.read_config()
+    cfg.train.epochs = 1
+    save_config(cfg, store.config_path)
+    before = snapshot(store)
+    _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert (
+        summary["not_started"]
+        and "has trained 2 epochs and 2 steps, more than train.epochs = 1" in summary["error"]
+    )
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("command", ["resume", "eval"])
+def test_bad_device_for_resume_and_eval_is_a_config_error(tmp_path, capsys, command):
+    store = stopped_run(tmp_path)
+    assert main([command, str(store.path), "--device", "foo"]) == 2
+    assert "--device: 'foo' is not allowed" in capsys.readouterr().err
+
+
+def test_refused_resume_does_not_say_the_run_failed(tmp_path, capsys):
+    store, _, _ = run(tiny_config(), tmp_path)
+    assert main(["resume", str(store.path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "run failed" not in err and "has trained all 2 epochs" in err
+
+
+TAMPER = {
+    "state.best_value": lambda c: c["state"].__setitem__("best_value", "abc"),
+    "state.elapsed": lambda c: c["state"].__setitem__("elapsed", "long"),
+    "state.epoch_sums": lambda c: c["state"].__setitem__("epoch_sums", {"scene": "x", "n": 1.0}),
+    "state.best_metrics": lambda c: c["state"].__setitem__("best_metrics", "x"),
+    "epoch_sums of other tasks": lambda c: c["state"].__setitem__("epoch_sums", {"other": 1.0}),
+    "optimizer state shape": lambda c: c["optimizer"]["state"][0].__setitem__("exp_avg", torch.zeros(1)),
+    "optimizer state type": lambda c: c["optimizer"]["state"].__setitem__(0, "x"),
+    "rng size": lambda c: c["rng"].__setitem__("torch", torch.zeros(10, dtype=torch.uint8)),
+    "meta tensor": lambda c: c["model"].__setitem__(
+        next(iter(c["model"])), torch.empty(c["model"][next(iter(c["model"]))].shape, device="meta")
+    ),
+    "int64 weights": lambda c: c["model"].__setitem__(
+        next(iter(c["model"])), c["model"][next(iter(c["model"]))].long()
+    ),
+    "position far ahead": lambda c: c["position"].update(step=10**9),
+    "position a bool": lambda c: c["position"].update(epoch=True),
+    "nan weights": lambda c: c["model"][next(iter(c["model"]))].fill_(float("nan")),
+}
+
+
+@pytest.mark.parametrize("edit", list(TAMPER))
+def test_tampered_checkpoint_fields_are_named_and_nothing_changes(tmp_path, edit):
+    store = stopped_run(tmp_path)
+    ckpt = torch.load(store.last_checkpoint, weights_only=True)
+    TAMPER[edit](ckpt)
+    torch.save(ckpt, store.last_checkpoint)
+    before = snapshot(store)
+    _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert summary.get("not_started"), summary
+    assert str(store.last_checkpoint) in summary["error"] and "\n" not in summary["error"]
+    assert snapshot(store) == before
+
+
+def test_pickled_code_is_named_as_pickled_objects(tmp_path):
+    from workbench.safe_load import LoadError, safe_torch_load
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("true",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"model": Evil()}, path)
+    with pytest.raises(LoadError, match="holds pickled Python objects"):
+        safe_torch_load(path)
+
+
+# ------------------------------------------------------------------ names, files, JSON
+
+
+def test_name_with_a_trailing_newline_is_refused():
+    with pytest.raises(ConfigError) as err:
+        config_from_toml_text('name = "abc\\n"\n[[tasks]]\nname = "a"\nkind = "counting"\n')
+    assert err.value.path == "name"
+
+
+@pytest.mark.parametrize(("name", "ok"), [("scène", False), ("x²", False), ("_", True), ("a-b_c", True)])
+def test_task_names_are_ascii_words(name, ok):
+    text = f'[[tasks]]\nname = "{name}"\nkind = "counting"\n'
+    if ok:
+        assert config_from_toml_text(text).tasks[0].name == name
+    else:
+        with pytest.raises(ConfigError, match=r"tasks\[0\].name"):
+            config_from_toml_text(text)
+
+
+def test_deep_toml_and_a_bom(tmp_path):
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nests arrays or tables too deeply"):
+        load_config(deep)
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + b'[[tasks]]\nname = "a"\nkind = "counting"\n')
+    assert load_config(bom).tasks[0].name == "a"
+
+
+def test_messages_print_bounds_as_written_and_say_when_no_key_is_allowed():
+    with pytest.raises(ConfigError, match="between 0 and 4294967295"):
+        config_from_toml_text('[[tasks]]\nname = "a"\nkind = "counting"\n[train]\nseed = -1\n')
+    with pytest.raises(ConfigError, match="unknown key; no keys are allowed here"):
+        config_from_toml_text('[[tasks]]\nname = "a"\nkind = "counting"\n[weighting.params]\nx = 1\n')
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"best_metrics": [1]},
+        {"params": [1, 2]},
+        {"created": "yesterday"},
+        {"best_epoch": "x"},
+        {"primary_metrics": ["a"]},
+        {"tasks": 5},
+        {"schema_version": True},
+        {"schema_version": "1"},
+        {"latency_ms": "fast"},
+    ],
+)
+def test_one_odd_summary_never_breaks_the_runs_list(tmp_path, change):
+    good, _, _ = run(tiny_config(), tmp_path)
+    odd = stopped_run(tmp_path)
+    data = json.loads(odd.summary_path.read_text())
+    data.update(change)
+    odd.summary_path.write_text(json.dumps(data))
+    runs = {r.path: r for r in list_runs(tmp_path)}
+    assert runs[good.path].status == "finished"
+    assert odd.path in runs
+
+
+def test_a_summary_that_is_deeply_nested_is_unreadable_not_fatal(tmp_path):
+    odd = stopped_run(tmp_path)
+    odd.summary_path.write_text("[" * 100000)
+    assert {r.path: r.status for r in list_runs(tmp_path)}[odd.path] == "unreadable"
+
+
+def test_odd_out_folders(tmp_path, capsys):
+    link = tmp_path / "dangling"
+    link.symlink_to(tmp_path / "nowhere")
+    (tmp_path / "a").mkdir()
+    assert cli(tmp_path / "a", "--out", str(link)) == 1
+    assert "broken symbolic link" in capsys.readouterr().err
+    path = tmp_path / "exp.toml"
+    save_config(tiny_config(), path)
+    assert main(["train", str(path), "--out", "", "--quiet"]) == 1
+    assert "must not be empty" in capsys.readouterr().err
+
+
+def test_config_out_never_replaces_a_special_file_and_writes_through_links(tmp_path, capsys):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert main(["config", "--out", str(fifo)]) == 1
+    assert "not a regular file" in capsys.readouterr().err
+    assert fifo.exists() and not fifo.is_file()
+    target = tmp_path / "real.toml"
+    target.write_text("old")
+    link = tmp_path / "link.toml"
+    link.symlink_to(target)
+    assert main(["config", "--out", str(link)]) == 0
+    assert link.is_symlink() and "shapes-cls-det-seg" in target.read_text()
+
+
+def test_failed_save_leaves_a_summary_of_the_committed_epoch(tmp_path, monkeypatch):
+    from workbench.training import checkpoint as checkpoint_module
+
+    calls = {"n": 0}
+    original = checkpoint_module.atomic_write
+
+    def atomic_write(path, write, mode="wb", make_folder=False):
+        if path.name == "last.pt":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError(28, "No space left on device")
+        return original(path, write, mode, make_folder)
+
+    monkeypatch.setattr(checkpoint_module, "atomic_write", atomic_write)
+    cfg = tiny_config()
+    cfg.train.epochs = 3
+    store, _, summary = run(cfg, tmp_path)
+    assert summary["status"] == "failed"
+    on_disk = json.loads(store.summary_path.read_text())
+    assert on_disk["epochs_done"] == 1 and on_disk["global_step"] == 3
+    assert [r["epoch"] for r in store.read_metrics() if r["type"] == "epoch"] == [0]
+    assert load_checkpoint(store.best_checkpoint, "best")["epoch"] == 0
+    assert not store.pending_best.exists()
+
+
+# ------------------------------------------------------------------ the lock
+
+
+def test_one_process_cannot_take_a_lock_it_holds(tmp_path):
+    a = RunLock(tmp_path)
+    a.acquire()
+    with pytest.raises(RunBusy, match="by this process"):
+        RunLock(tmp_path).acquire()
+    a.release()
+    RunLock(tmp_path).acquire()  # free again
+
+
+def _race(path, barrier, results):
+    from workbench.training.run_lock import RunBusy, RunLock
+
+    barrier.wait()
+    try:
+        RunLock(path).acquire()
+        results.put("won")
+    except RunBusy:
+        results.put("busy")
+
+
+def test_two_processes_racing_for_a_lock_one_wins(tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    for trial in range(5):
+        folder = tmp_path / str(trial)
+        folder.mkdir()
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        procs = [ctx.Process(target=_race, args=(folder, barrier, results)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(30)
+        assert sorted(results.get(timeout=5) for _ in procs) == ["busy", "won"]
+
+
+def test_removed_metrics_log_fails_the_run(tmp_path):
+    def remove(e):
+        if isinstance(e, StepEnded) and e.global_step == 1:
+            store.metrics_path.unlink()
+
+    store = RunStore.create(tmp_path, "tiny")
+    _, _, summary = run(tiny_config(), store=store, subscribers=[remove])
+    assert summary["status"] == "failed" and "metrics.jsonl: it was removed" in summary["error"]
+
+
+def test_eval_warns_when_the_config_changed(tmp_path, capsys):
+    store, _, _ = run(tiny_config(), tmp_path)
+    cfg = store.read_config()
+    cfg.data.shapes.val_size = 32
+    save_config(cfg, store.config_path)
+    assert main(["eval", str(store.path)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning:") and "data.shapes.val_size: 16 -> 32" in err
+
+
+def test_eval_refuses_a_newer_schema(tmp_path, capsys):
+    store, _, _ = run(tiny_config(), tmp_path)
+    data = json.loads(store.summary_path.read_text())
+    data["schema_version"] = 99
+    store.summary_path.write_text(json.dumps(data))
+    assert main(["eval", str(store.path)]) == 1
+    assert "schema version 99" in capsys.readouterr().err
+    assert not (store.path / "eval_best.json").exists()
