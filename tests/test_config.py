@@ -45,7 +45,7 @@ def test_every_field_survives_toml(tmp_path):
         (
             "[weighting]\nmethod = 'dwa'\n[weighting.params]\ntemperature = -1.0\n",
             "weighting.params.temperature",
-            "> 0",
+            "between 0.01 and 100",
         ),
         ("[train]\nearly_stopping_metric = 'scene/bogus'\n", "train.early_stopping_metric", "accuracy"),
     ],
