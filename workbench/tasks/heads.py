@@ -14,17 +14,17 @@ class PooledHead(nn.Module):
     Input: the feature list along the task's path; the last one is (B, C, h, w). Output:
     (B, out_features) float32 logits or values.
 
-    Why linear by default (measured on the scene task alone; README, "Single-task
-    baselines"): the earlier head, Linear(C, 256) + ReLU + Linear, lost nearly all its
-    hidden units in the first few hundred steps (15 of 256 still fired after 9 epochs) and
-    the task stayed at chance. The pooled vector follows the trunk's last ReLU, so all its
-    entries are positive: every weight of a hidden unit gets a gradient of the same sign,
-    Adam moves them together, and the unit's pre-activation drifts below zero for every
-    image (``tests/test_heads.py`` reproduces it). A LayerNorm before the hidden layer
-    centres the input and keeps the units alive, which is why the ``hidden`` option has
-    one; but neither that MLP nor a LayerNorm + linear head learned the task alone in 600
-    steps, while a plain linear layer on the pooled features did: the gradient it sends
-    into the trunk keeps to the same few class directions from step to step.
+    Why linear by default (measured on the scene task alone, ``docs/single-task-baselines.md``):
+    the earlier head, Linear(C, 256) + ReLU + Linear, lost nearly all its hidden units in
+    the first few hundred steps (15 of 256 still fired after 9 epochs). The pooled vector
+    follows the trunk's last ReLU, so all its entries are positive: every weight of a
+    hidden unit gets a gradient of the same sign, Adam moves them together, and the unit's
+    pre-activation drifts below zero for every image (``tests/test_heads.py`` reproduces
+    it). A LayerNorm before the hidden layer centres the input and keeps the units alive,
+    which is why the ``hidden`` option has one. How long a task alone waits at chance before
+    it learns depends on the trunk finding the features, not on the head: BatchNorm on the
+    pooled vector, a zero-initialised output layer or a 10x head learning rate did not
+    shorten that wait in a bare PyTorch loop.
     """
 
     def __init__(self, in_channels: int, out_features: int, hidden: int = 0, dropout: float = 0.0) -> None:
