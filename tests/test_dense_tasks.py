@@ -240,7 +240,11 @@ def test_segmentation_head_and_perfect_metrics() -> None:
     metrics = task.make_metrics()
     metrics.update(perfect, targets)
     result = metrics.compute()
-    assert result == {"miou": pytest.approx(1.0), "miou_fg": pytest.approx(1.0), "pixel_acc": pytest.approx(1.0)}
+    assert result == {
+        "miou": pytest.approx(1.0),
+        "miou_fg": pytest.approx(1.0),
+        "pixel_acc": pytest.approx(1.0),
+    }
     decoded = task.decode(perfect)
     items = task.target_items(targets, 3)
     assert len(decoded) == 4 and len(items) == 3

@@ -10,7 +10,9 @@ from workbench import system_check
 
 
 def test_missing_library_names_its_package_and_the_command(monkeypatch):
-    monkeypatch.setattr(system_check, "XCB_LIBRARIES", {"libxcb.so.1": "libxcb1", "libnot-there.so.7": "libnot-there7"})
+    monkeypatch.setattr(
+        system_check, "XCB_LIBRARIES", {"libxcb.so.1": "libxcb1", "libnot-there.so.7": "libnot-there7"}
+    )
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     monkeypatch.setenv("DISPLAY", ":0")
     text = system_check.problem()
@@ -29,7 +31,10 @@ def test_runs_with_the_system_python_and_no_project_imports():
     source = Path(system_check.__file__).read_text()
     assert "from workbench" not in source and "import workbench" not in source
     done = subprocess.run(
-        [sys.executable, "-I", system_check.__file__], capture_output=True, text=True, env={"QT_QPA_PLATFORM": "offscreen"}
+        [sys.executable, "-I", system_check.__file__],
+        capture_output=True,
+        text=True,
+        env={"QT_QPA_PLATFORM": "offscreen"},
     )
     assert done.returncode == 0 and done.stderr == ""
 
@@ -37,7 +42,9 @@ def test_runs_with_the_system_python_and_no_project_imports():
 def test_the_app_entry_point_prints_one_line_instead_of_a_qt_abort(monkeypatch, capsys):
     from workbench import cli
 
-    monkeypatch.setattr(system_check, "problem", lambda: "the desktop app needs system libraries that are missing: x")
+    monkeypatch.setattr(
+        system_check, "problem", lambda: "the desktop app needs system libraries that are missing: x"
+    )
     assert cli.main([]) == 1
     err = capsys.readouterr().err
     assert err == "error: the desktop app needs system libraries that are missing: x\n"

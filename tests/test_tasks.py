@@ -87,7 +87,10 @@ def expected_metrics(kind, out, targets, info):
         return {"accuracy": float((pred == truth).float().mean()), "f1": sum(f1s) / len(f1s)}
     if kind == "counting":
         pred, truth = out.squeeze(1), targets["count"]
-        return {"mae": float((pred - truth).abs().mean()), "exact": float((pred.round() == truth).float().mean())}
+        return {
+            "mae": float((pred - truth).abs().mean()),
+            "exact": float((pred.round() == truth).float().mean()),
+        }
     if kind == "localization":
         boxes = box_convert(out.sigmoid() * info.image_size, "cxcywh", "xyxy")
         iou = box_iou(boxes, targets["largest_box"]).diagonal()

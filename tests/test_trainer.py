@@ -229,7 +229,9 @@ def test_epoch_events_carry_the_metrics_of_the_saved_weights(tmp_path):
     assert got["scene"]["accuracy"] == pytest.approx(float((pred == truth).float().mean()), abs=1e-6)
     assert got["n"]["mae"] == pytest.approx(float((count - n).abs().mean()), abs=1e-5)
     assert got["n"]["exact"] == pytest.approx(float((count.round() == n).float().mean()), abs=1e-6)
-    assert epochs[-1].val_losses["n"] == pytest.approx(float(torch.nn.functional.smooth_l1_loss(count, n)), abs=1e-5)
+    assert epochs[-1].val_losses["n"] == pytest.approx(
+        float(torch.nn.functional.smooth_l1_loss(count, n)), abs=1e-5
+    )
 
 
 def test_cli_train_eval_resume_and_errors(tmp_path, capsys):

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -553,6 +554,10 @@ class PlotsPanel(QWidget):
             # Fixed axis sizes: a tick label growing by a digit must not lay the whole grid
             # out again (that repaints every plot at once, a stall while training).
             axis.setStyle(autoExpandTextSpace=False)
+            # Replaying an axis's tick labels cost ~3 ms a paint, and each curve redraw
+            # repainted its plot's axes (bench_gui --profile): keep them as a pixmap that is
+            # redrawn only when the axis changes (pyqtgraph calls update() then).
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         plot.getAxis("left").setWidth(62)
         plot.setLabel("bottom", AXIS_NAMES[self._axis], color=_FG)
         plot.getAxis("bottom").time_mode = self._axis == "time"

@@ -193,7 +193,12 @@ class TrainingBar(QWidget):
             self.progress.setFormat(text)
         value = min(self.progress.maximum(), int(event.global_step))
         if self.progress.value() != value:
+            # QProgressBar.setValue repaints synchronously (2-3 ms with the stylesheet, and
+            # again for the new text): set it with updates off, then paint once, later.
+            self.progress.setUpdatesEnabled(False)
             self.progress.setValue(value)
+            self.progress.setUpdatesEnabled(True)
+            self.progress.update()
         eta = "ETA paused" if self._paused else f"ETA {format_duration(float(event.eta_s))}"
         if self.eta_label.text() != eta:
             self.eta_label.setText(eta)

@@ -159,7 +159,9 @@ def _load_state(path: Path, what: str) -> dict[str, torch.Tensor]:
             state = state[key]
     if not isinstance(state, dict):
         raise WeightsUnavailable(f"{what}: {path} holds no state dict")
-    tensors = {k.removeprefix("module."): v for k, v in state.items() if isinstance(k, str) and torch.is_tensor(v)}
+    tensors = {
+        k.removeprefix("module."): v for k, v in state.items() if isinstance(k, str) and torch.is_tensor(v)
+    }
     if not tensors:
         raise WeightsUnavailable(f"{what}: {path} holds no tensors")
     return tensors

@@ -1,0 +1,112 @@
+"""Where does the app's training slowdown come from? Each mode trains in a fresh process.
+
+Modes (bench_gui's experiment: default model, 80 steps, default torch threads), run in
+alternating rounds; the first mode is the baseline of the printed ratios:
+
+    cli       ``workbench train`` in a subprocess (bench_gui's headless baseline)
+    headless  the Trainer in the main thread of a process of its own
+    pythread  the Trainer in a plain Python thread (no Qt)
+    bridge    the app's TrainingBridge (QThread, queued signals), no window
+    app       the main window plotting live (bench_gui's app round)
+
+Run under a real X server:
+    xvfb-run -a -s "-screen 0 1440x900x24" python benchmarks/bench_gui_decompose.py
+Environment: MODES (comma-separated, default all five), ROUNDS (default 3).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+MODES = os.environ.get("MODES", "cli,headless,pythread,bridge,app").split(",")
+
+
+def trained_images_per_s(mode: str, root: Path) -> float:
+    import bench_gui as bg
+
+    cfg = bg.bench_config(80)
+    if mode == "cli":
+        return bg.headless_round(cfg, root)
+    if mode in ("headless", "pythread"):
+        import threading
+
+        from workbench.training.run_store import RunStore
+        from workbench.training.trainer import Trainer
+
+        store = RunStore.create(root, cfg.name)
+        if mode == "headless":
+            Trainer(cfg, store).run()
+        else:
+            events: list[object] = []
+            thread = threading.Thread(target=lambda: Trainer(cfg, store, subscribers=[events.append]).run())
+            thread.start()
+            thread.join()
+        return bg.images_per_s(store.path, cfg.train.batch_size)
+
+    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    if mode == "bridge":
+        from workbench.gui.worker import TrainingBridge
+
+        bridge = TrainingBridge()
+        loop = QEventLoop()
+        bridge.runningChanged.connect(lambda running: None if running else loop.quit())
+        bridge.start(cfg, root)
+        loop.exec()
+        bridge.wait(10_000)
+        return bg.images_per_s(bridge.run_dir, cfg.train.batch_size)
+
+    from workbench.gui.app import configure_app
+    from workbench.gui.main_window import MainWindow
+
+    configure_app(app)
+    window = MainWindow(settings=QSettings(str(root / "s.ini"), QSettings.Format.IniFormat), runs_root=root)
+    window.confirm_close = lambda: True
+    window.resize(1440, 900)
+    window.show()
+    while not window.core_ready:
+        app.processEvents()
+        time.sleep(0.01)
+    return bg.gui_round(window, app, cfg, [])
+
+
+def main() -> None:
+    results: dict[str, list[float]] = {mode: [] for mode in MODES}
+    for r in range(int(os.environ.get("ROUNDS", 3))):
+        for mode in MODES:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = subprocess.run(
+                    [sys.executable, __file__, mode, tmp], capture_output=True, text=True, check=False
+                )
+            lines = out.stdout.strip().splitlines()
+            if out.returncode != 0 or not lines:
+                print(f"round {r + 1} {mode}: failed\n{out.stderr[-2000:]}")
+                continue
+            results[mode].append(float(lines[-1]))
+            print(
+                f"round {r + 1} {mode}: {results[mode][-1]:.1f} img/s, load {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+    base = statistics.median(results[MODES[0]])
+    for mode in MODES:
+        if results[mode]:
+            median = statistics.median(results[mode])
+            print(f"{mode}: median {median:.1f} img/s, {median / base:.3f} of {MODES[0]}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3:
+        print(trained_images_per_s(sys.argv[1], Path(sys.argv[2])), flush=True)
+        os._exit(0)  # skip Qt and OpenMP teardown
+    main()
