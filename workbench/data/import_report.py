@@ -1,0 +1,43 @@
+"""What an importer found wrong in a data set: one line per problem, naming file and place."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+# What the importer did about a problem.
+SKIPPED = "skipped"  # the annotation (or line) is left out
+CLIPPED = "clipped"  # kept, cut to the image
+DROPPED = "dropped"  # left out because nothing usable remained (zero area)
+REFUSED = "refused"  # the whole file is left out
+
+
+@dataclass(frozen=True)
+class Problem:
+    """``file``: the file at fault; ``where``: "line 3", "annotation 17" or ""; ``message``:
+    what is wrong; ``action``: one of SKIPPED, CLIPPED, DROPPED, REFUSED."""
+
+    file: str
+    where: str
+    message: str
+    action: str
+
+    def __str__(self) -> str:
+        place = f"{self.file}, {self.where}" if self.where else self.file
+        return f"{place}: {self.message} ({self.action})"
+
+
+@dataclass
+class ImportReport:
+    """Problems in the order they were found."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, file: object, where: str, message: str, action: str) -> None:
+        self.problems.append(Problem(str(file), where, message, action))
+
+    def by_action(self) -> dict[str, int]:
+        return dict(Counter(p.action for p in self.problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
