@@ -1,0 +1,99 @@
+"""COCO instances files (issue 7): categories to contiguous classes, boxes to x1y1x2y2,
+polygon and RLE masks, and every bad annotation left out and named."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from workbench.data.coco_instances import CocoError, decode_mask, load_coco
+from workbench.data.import_report import CLIPPED, DROPPED, SKIPPED, ImportReport
+
+SQUARE = [[10, 10, 20, 10, 20, 20, 10, 20]]  # covers pixels 10-19 in x and y: 100 pixels
+
+
+def write(tmp_path, data) -> tuple:
+    path = tmp_path / "instances.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    report = ImportReport()
+    return load_coco(path, report), report, path
+
+
+def test_categories_boxes_masks_and_problems(tmp_path):
+    data = {
+        "images": [
+            {"id": 1, "file_name": "sub/a.png", "width": 50, "height": 40},
+            {"id": 2, "file_name": "b.jpg", "width": 0, "height": 0},  # size unknown: from the file later
+            {"id": 3},  # no file_name
+        ],
+        "categories": [{"id": 7, "name": "cat"}, {"id": 0, "name": "dog"}, {"id": 3, "name": "cat"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 3, "bbox": [10, 5, 20, 10], "segmentation": SQUARE},
+            {"id": 2, "image_id": 1, "category_id": 7, "bbox": [45, 30, 10, 20], "segmentation": []},
+            {"id": 3, "image_id": 1, "category_id": 99, "bbox": [1, 1, 5, 5]},
+            {"id": 4, "image_id": 42, "category_id": 0, "bbox": [1, 1, 5, 5]},
+            {"id": 5, "image_id": 1, "category_id": 0, "bbox": [1, 1, 0, 5]},
+            {"id": 6, "image_id": 1, "category_id": 0, "bbox": "abc"},
+            {
+                "id": 7,
+                "image_id": 1,
+                "category_id": 0,
+                "bbox": [0, 5, 1, 10],
+                "iscrowd": 1,
+                "segmentation": {"size": [40, 50], "counts": [5, 10, 1985]},
+            },
+            {"id": 8, "image_id": 1, "category_id": 0, "bbox": [2, 2, 4, 4], "segmentation": [[1, 2, 3, 4]]},
+            {"id": 9, "image_id": 1, "category_id": 0, "bbox": [60, 0, 5, 5]},
+            {"id": 10, "image_id": 2, "category_id": 0, "bbox": [500, 400, 10, 10]},  # no size: kept as is
+        ],
+    }
+    coco, report, path = write(tmp_path, data)
+    assert coco.class_names == ["dog", "cat", "cat (id 7)"]  # ascending ids 0, 3, 7; names kept apart
+    assert coco.category_ids == [0, 3, 7]
+    a, b = coco.images
+    assert (a.file_name, a.width, a.height) == ("sub/a.png", 50, 40)
+    assert a.boxes.tolist() == [[10, 5, 30, 15], [45, 30, 50, 40], [0, 5, 1, 15], [2, 2, 6, 6]]
+    assert a.labels.tolist() == [1, 2, 0, 0]
+    assert a.crowd.tolist() == [False, False, True, False]
+    assert a.segmentations[1] is None and a.segmentations[3] is None  # empty list: no mask
+    assert decode_mask(a.segmentations[0], 40, 50).sum() == 100
+    assert decode_mask(a.segmentations[2], 40, 50).sum() == 10  # RLE counts: 5 off, 10 on
+    assert b.boxes.tolist() == [[500, 400, 510, 410]]
+    found = {(p.where, p.action) for p in report.problems}
+    assert found == {
+        ("image 3", SKIPPED),
+        ("annotation 2", CLIPPED),
+        ("annotation 3", SKIPPED),
+        ("annotation 4", SKIPPED),
+        ("annotation 5", DROPPED),
+        ("annotation 6", SKIPPED),
+        ("annotation 8", SKIPPED),
+        ("annotation 9", DROPPED),
+    }
+    assert all(p.file == str(path) and "\n" not in str(p) for p in report.problems)
+
+
+def test_compressed_rle_string_round_trips():
+    mask = np.zeros((40, 50), np.uint8, order="F")
+    mask[5:9, 20:30] = 1
+    rle = mask_utils.encode(mask)
+    rle["counts"] = rle["counts"].decode("ascii")  # as it is stored in JSON
+    assert np.array_equal(decode_mask(rle, 40, 50), mask.astype(bool))
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('{"images": [}', "not valid JSON at line 1, column 13"),
+        ("[1, 2]", "no 'images' list"),
+        ('{"annotations": []}', "no 'images' list"),
+    ],
+)
+def test_files_that_are_not_coco_raise_one_line(tmp_path, text, words):
+    with pytest.raises(CocoError) as info:
+        write(tmp_path, text)
+    assert words in str(info.value) and str(tmp_path / "instances.json") in str(info.value)
+    assert "\n" not in str(info.value)

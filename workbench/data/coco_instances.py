@@ -1,0 +1,199 @@
+"""COCO instance annotations (the ``instances_*.json`` layout): images, boxes, masks.
+
+Reference: the COCO data format, https://cocodataset.org/#format-data. Boxes are
+``[x, y, width, height]`` in pixels; ``segmentation`` is a list of polygons, an RLE
+(``iscrowd`` regions, counts as a list or as COCO's compressed string) or an empty list
+(no mask). Masks are decoded with pycocotools.
+
+Category ids may be any integers (starting at 0 or 1, with gaps): they map to contiguous
+class indices in ascending id order. Two categories with one name stay apart (the second
+is named "name (id N)"). Bad annotations are left out and reported; only a file that is
+not COCO JSON at all raises :class:`CocoError`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from workbench.data.import_report import CLIPPED, DROPPED, SKIPPED, ImportReport
+
+
+class CocoError(ValueError):
+    """The file cannot be read as COCO JSON: one line naming the file (and line, column)."""
+
+
+@dataclass
+class CocoImage:
+    """One image: ``file_name`` as written (may contain sub-folders), size in pixels,
+    ``boxes`` (N, 4) float32 x1, y1, x2, y2, ``labels`` (N,) int64 class indices,
+    ``segmentations`` the N raw COCO segmentations (None: no mask), ``crowd`` (N,) bool."""
+
+    image_id: int
+    file_name: str
+    width: int
+    height: int
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
+    segmentations: list[Any] = field(default_factory=list)
+    crowd: np.ndarray = field(default_factory=lambda: np.zeros((0,), bool))
+
+
+@dataclass
+class CocoSet:
+    class_names: list[str]
+    category_ids: list[int]  # class index -> COCO category id
+    images: list[CocoImage]
+
+
+def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
+    """Read a COCO instances file. Raises CocoError for unreadable or non-COCO JSON."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise CocoError(
+            f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except UnicodeDecodeError:
+        raise CocoError(f"{path}: not a text file (not UTF-8)") from None
+    except OSError as exc:
+        raise CocoError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise CocoError(f"{path}: not COCO instances JSON (no 'images' list)")
+
+    categories = [c for c in data.get("categories") or [] if _category_ok(c, path, report)]
+    categories.sort(key=lambda c: c["id"])
+    names: list[str] = []
+    for c in categories:
+        name = str(c.get("name") or f"category {c['id']}")
+        names.append(name if name not in names else f"{name} (id {c['id']})")
+    index = {c["id"]: i for i, c in enumerate(categories)}
+
+    images: dict[int, CocoImage] = {}
+    for i, im in enumerate(data["images"]):
+        where = f"image {im.get('id', f'#{i}')}" if isinstance(im, dict) else f"images[{i}]"
+        if not isinstance(im, dict) or not isinstance(im.get("id"), int) or not im.get("file_name"):
+            report.add(path, where, "image entry without an integer 'id' and a 'file_name'", SKIPPED)
+            continue
+        if im["id"] in images:
+            report.add(path, where, "duplicate image id", SKIPPED)
+            continue
+        width, height = _int(im.get("width")), _int(im.get("height"))
+        images[im["id"]] = CocoImage(im["id"], str(im["file_name"]), width, height)
+
+    rows: dict[int, list[tuple[list[float], int, Any, bool]]] = {k: [] for k in images}
+    for i, ann in enumerate(data.get("annotations") or []):
+        where = f"annotation {ann.get('id', f'#{i}')}" if isinstance(ann, dict) else f"annotations[{i}]"
+        if not isinstance(ann, dict):
+            report.add(path, where, "not an object", SKIPPED)
+            continue
+        image = images.get(ann.get("image_id"))
+        if image is None:
+            report.add(path, where, f"image_id {ann.get('image_id')!r} is not among the images", SKIPPED)
+            continue
+        if ann.get("category_id") not in index:
+            report.add(path, where, f"unknown category_id {ann.get('category_id')!r}", SKIPPED)
+            continue
+        box = _box(ann.get("bbox"), image, path, where, report)
+        if box is None:
+            continue
+        segmentation = _segmentation(ann.get("segmentation"), path, where, report)
+        rows[image.image_id].append(
+            (box, index[ann["category_id"]], segmentation, bool(ann.get("iscrowd", 0)))
+        )
+
+    for image_id, image in images.items():
+        if rows[image_id]:
+            image.boxes = np.array([r[0] for r in rows[image_id]], np.float32)
+            image.labels = np.array([r[1] for r in rows[image_id]], np.int64)
+            image.segmentations = [r[2] for r in rows[image_id]]
+            image.crowd = np.array([r[3] for r in rows[image_id]], bool)
+    return CocoSet(names, [c["id"] for c in categories], list(images.values()))
+
+
+def decode_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
+    """A COCO segmentation (polygons or RLE) as a (height, width) bool mask."""
+    if isinstance(segmentation, list):
+        rles = mask_utils.frPyObjects(segmentation, height, width)
+        rle = mask_utils.merge(rles)
+    elif isinstance(segmentation.get("counts"), list):
+        rle = mask_utils.frPyObjects(segmentation, height, width)
+    else:
+        rle = dict(segmentation)
+        if isinstance(rle["counts"], str):
+            rle["counts"] = rle["counts"].encode("ascii")
+    return mask_utils.decode(rle).astype(bool)
+
+
+def _category_ok(c: Any, path: Path, report: ImportReport) -> bool:
+    if isinstance(c, dict) and isinstance(c.get("id"), int):
+        return True
+    report.add(path, "categories", f"category without an integer id: {str(c)[:60]}", SKIPPED)
+    return False
+
+
+def _int(value: Any) -> int:
+    """A size from the JSON, 0 when absent or unusable (then the image file tells)."""
+    return int(value) if isinstance(value, (int, float)) and math.isfinite(value) and value > 0 else 0
+
+
+def _box(bbox: Any, image: CocoImage, path: Path, where: str, report: ImportReport) -> list[float] | None:
+    if not isinstance(bbox, list) or len(bbox) != 4 or not all(isinstance(v, (int, float)) for v in bbox):
+        report.add(
+            path, where, f"bbox must be 4 numbers [x, y, width, height], got {str(bbox)[:60]}", SKIPPED
+        )
+        return None
+    if not all(math.isfinite(v) for v in bbox):
+        report.add(path, where, "bbox has NaN or infinite values", SKIPPED)
+        return None
+    x, y, w, h = (float(v) for v in bbox)
+    if w <= 0 or h <= 0:
+        report.add(path, where, f"zero-area box (width {w:g}, height {h:g})", DROPPED)
+        return None
+    box = [x, y, x + w, y + h]
+    if image.width and image.height:
+        clipped = [
+            min(max(v, 0.0), limit) for v, limit in zip(box, [image.width, image.height] * 2, strict=True)
+        ]
+        if clipped != box:
+            if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
+                report.add(path, where, "box entirely outside the image", DROPPED)
+                return None
+            report.add(path, where, "box outside the image", CLIPPED)
+            box = clipped
+    return box
+
+
+def _segmentation(seg: Any, path: Path, where: str, report: ImportReport) -> Any:
+    """The segmentation to keep, or None (no mask) when absent, empty or unusable."""
+    if seg is None or seg == []:
+        return None
+    if isinstance(seg, dict):
+        if "counts" in seg and isinstance(seg.get("size"), list) and len(seg["size"]) == 2:
+            return seg
+        report.add(path, where, "RLE segmentation without 'counts' and a 2-number 'size'", SKIPPED)
+        return None
+    if isinstance(seg, list):
+        polygons = []
+        for poly in seg:
+            if (
+                isinstance(poly, list)
+                and len(poly) >= 6
+                and len(poly) % 2 == 0
+                and all(isinstance(v, (int, float)) and math.isfinite(v) for v in poly)
+            ):
+                polygons.append(poly)
+            else:
+                report.add(
+                    path, where, "polygon with too few points (or not numbers); mask part left out", SKIPPED
+                )
+        return polygons or None
+    report.add(path, where, f"segmentation of an unknown form: {str(seg)[:60]}", SKIPPED)
+    return None
