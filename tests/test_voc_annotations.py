@@ -1,0 +1,76 @@
+"""Pascal VOC XML (issue 7): 1-based boxes to 0-based corners, float coordinates, 0 x 0
+sizes, difficult flags, and every bad object or file named."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.data.import_report import CLIPPED, DROPPED, REFUSED, SKIPPED, ImportReport
+from workbench.data.voc_annotations import read_voc_xml
+
+
+def obj(name="dog", box=("48", "240", "195", "371"), difficult="0") -> str:
+    tags = "".join(f"<{t}>{v}</{t}>" for t, v in zip(("xmin", "ymin", "xmax", "ymax"), box, strict=True))
+    return f"<object><name>{name}</name><difficult>{difficult}</difficult><bndbox>{tags}</bndbox></object>"
+
+
+def read(tmp_path, body: str, size=("500", "375")):
+    path = tmp_path / "2007_000032.xml"
+    size_xml = f"<size><width>{size[0]}</width><height>{size[1]}</height><depth>3</depth></size>"
+    path.write_text(f"<annotation><filename>2007_000032.jpg</filename>{size_xml}{body}</annotation>")
+    report = ImportReport()
+    return read_voc_xml(path, report), report
+
+
+def test_boxes_are_zero_based_corners_and_difficult_is_flagged(tmp_path):
+    record, report = read(tmp_path, obj() + obj("person", ("8.5", "12", "498.0", "375"), difficult="1"))
+    assert report.problems == []
+    assert record.filename == "2007_000032.jpg" and (record.width, record.height) == (500, 375)
+    # xmin 48 (1-based) -> 47; xmax 195 stays: a box 148 px wide
+    assert record.boxes.tolist() == [[47, 239, 195, 371], [7.5, 11, 498, 375]]
+    assert record.names == ["dog", "person"]
+    assert record.difficult.tolist() == [False, True]
+
+
+def test_size_zero_means_unknown_and_nothing_is_clipped(tmp_path):
+    record, report = read(tmp_path, obj(box=("10", "10", "900", "900")), size=("0", "0"))
+    assert (record.width, record.height) == (0, 0)
+    assert record.boxes.tolist() == [[9, 9, 900, 900]] and report.problems == []
+
+
+@pytest.mark.parametrize(
+    ("body", "action", "words"),
+    [
+        (obj(name=""), SKIPPED, "without a <name>"),
+        ("<object><name>dog</name></object>", SKIPPED, "without a <bndbox>"),
+        (obj(box=("", "1", "5", "5")), SKIPPED, "empty or missing <xmin>"),
+        (obj(box=("a", "1", "5", "5")), SKIPPED, "<xmin> 'a' is not a number"),
+        (obj(box=("1", "nan", "5", "5")), SKIPPED, "<ymin> is NaN or infinite"),
+        (obj(box=("50", "1", "20", "5")), DROPPED, "zero-area box"),
+        (obj(box=("5", "5", "4", "5")), DROPPED, "zero-area box"),  # xmax < xmin - 1
+        (obj(box=("600", "1", "700", "5")), DROPPED, "entirely outside"),
+        (obj(box=("480", "1", "520", "5")), CLIPPED, "outside the image"),
+    ],
+)
+def test_bad_objects_are_named(tmp_path, body, action, words):
+    record, report = read(tmp_path, obj() + body)
+    (problem,) = report.problems
+    assert (problem.where, problem.action) == ("object 2", action) and words in problem.message
+    assert len(record.boxes) == (2 if action == CLIPPED else 1)
+    if action == CLIPPED:
+        assert record.boxes[1].tolist() == [479, 0, 500, 5]
+
+
+def test_malformed_xml_and_wrong_root_are_refused(tmp_path):
+    path = tmp_path / "broken.xml"
+    path.write_text("<annotation>\n  <object><name>dog</name>\n</annotation>")
+    report = ImportReport()
+    assert read_voc_xml(path, report) is None
+    (problem,) = report.problems
+    assert problem.action == REFUSED and problem.where.startswith("line 3, column")
+    other = tmp_path / "other.xml"
+    other.write_text("<svg></svg>")
+    assert read_voc_xml(other, report) is None
+    assert "root element is <svg>" in report.problems[-1].message
+    assert read_voc_xml(tmp_path / "missing.xml", report) is None
+    assert "cannot read" in report.problems[-1].message

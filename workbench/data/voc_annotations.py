@@ -1,0 +1,131 @@
+"""Pascal VOC annotation files (``Annotations/*.xml``, or each ``.xml`` beside its image).
+
+Reference: the VOC2012 development kit, section "Annotation". Boxes are ``<bndbox>`` with
+``xmin ymin xmax ymax`` in 1-based pixel numbers (the first column is 1); they become
+0-based continuous corners as Detectron2 reads them: x1 = xmin - 1, y1 = ymin - 1,
+x2 = xmax, y2 = ymax. Coordinates may be written as floats. A ``<size>`` of 0 x 0 (or none)
+means the size comes from the image file. ``<difficult>1</difficult>`` objects are kept and
+flagged (VOC's evaluation ignores them).
+
+Problems are reported with the file and the object's number; only the caller decides
+what to do with a file that is refused (malformed XML).
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from workbench.data.import_report import CLIPPED, DROPPED, REFUSED, SKIPPED, ImportReport
+
+
+@dataclass
+class VocRecord:
+    """One annotation file. ``filename``: the image named in it (may be empty);
+    ``width``/``height``: pixels, 0 when unknown; ``boxes`` (N, 4) float32 x1, y1, x2, y2;
+    ``names`` the N class names as written; ``difficult`` (N,) bool."""
+
+    xml_path: Path
+    filename: str
+    width: int
+    height: int
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    names: list[str] = field(default_factory=list)
+    difficult: np.ndarray = field(default_factory=lambda: np.zeros((0,), bool))
+
+
+def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
+    """Parse one VOC XML file; None (reported as refused) when it is not well-formed XML
+    or has no ``<annotation>`` root."""
+    path = Path(path)
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        line, column = exc.position
+        report.add(path, f"line {line}, column {column}", "malformed XML", REFUSED)
+        return None
+    except OSError as exc:
+        report.add(path, "", f"cannot read: {exc.strerror or exc}", REFUSED)
+        return None
+    if root.tag != "annotation":
+        report.add(path, "", f"root element is <{root.tag}>, not <annotation>", REFUSED)
+        return None
+    size = root.find("size")
+    width = _size(size, "width")
+    height = _size(size, "height")
+    record = VocRecord(path, (root.findtext("filename") or "").strip(), width, height)
+    boxes, names, difficult = [], [], []
+    for number, obj in enumerate(root.findall("object"), start=1):
+        where = f"object {number}"
+        name = (obj.findtext("name") or "").strip()
+        if not name:
+            report.add(path, where, "object without a <name>", SKIPPED)
+            continue
+        box = _box(obj.find("bndbox"), width, height, path, where, report)
+        if box is None:
+            continue
+        boxes.append(box)
+        names.append(name)
+        difficult.append((obj.findtext("difficult") or "0").strip() in ("1", "true"))
+    if boxes:
+        record.boxes = np.array(boxes, np.float32)
+        record.names = names
+        record.difficult = np.array(difficult, bool)
+    return record
+
+
+def _size(size: ET.Element | None, tag: str) -> int:
+    text = (size.findtext(tag) or "").strip() if size is not None else ""
+    try:
+        value = float(text)
+    except ValueError:
+        return 0
+    return int(value) if math.isfinite(value) and value > 0 else 0
+
+
+def _box(
+    bndbox: ET.Element | None, width: int, height: int, path: Path, where: str, report: ImportReport
+) -> list[float] | None:
+    if bndbox is None:
+        report.add(path, where, "object without a <bndbox>", SKIPPED)
+        return None
+    values = []
+    for tag in ("xmin", "ymin", "xmax", "ymax"):
+        text = (bndbox.findtext(tag) or "").strip()
+        if not text:
+            report.add(path, where, f"empty or missing <{tag}>", SKIPPED)
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            report.add(path, where, f"<{tag}> {text!r} is not a number", SKIPPED)
+            return None
+        if not math.isfinite(value):
+            report.add(path, where, f"<{tag}> is NaN or infinite", SKIPPED)
+            return None
+        values.append(value)
+    xmin, ymin, xmax, ymax = values
+    box = [xmin - 1.0, ymin - 1.0, xmax, ymax]
+    if box[2] <= box[0] or box[3] <= box[1]:
+        report.add(
+            path,
+            where,
+            f"zero-area box (xmin {xmin:g}, xmax {xmax:g}, ymin {ymin:g}, ymax {ymax:g})",
+            DROPPED,
+        )
+        return None
+    if width and height:
+        clipped = [
+            min(max(v, 0.0), limit) for v, limit in zip(box, (width, height, width, height), strict=True)
+        ]
+        if clipped != box:
+            if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
+                report.add(path, where, "box entirely outside the image", DROPPED)
+                return None
+            report.add(path, where, "box outside the image", CLIPPED)
+            box = clipped
+    return box
