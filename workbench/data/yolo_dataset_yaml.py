@@ -1,0 +1,121 @@
+"""The ``data.yaml`` of a YOLO data set: class names, root and the images of each split.
+
+Layout as Ultralytics documents it: ``path`` (the root; relative to the YAML's folder when
+relative, the YAML's folder when absent), ``train`` / ``val`` (``test``) each a folder of
+images, a ``.txt`` file listing image paths, or a list of these, relative to the root; and
+``names`` as a list or as a mapping {0: name, 1: name, ...} (``nc``, when given, must agree).
+Each image's labels are at the same path with the last ``images`` folder replaced by
+``labels`` and the extension by ``.txt`` (:func:`label_path`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workbench.data.import_report import SKIPPED, ImportReport
+
+# Files a folder listing takes as images (the decoder then reads them by content).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+
+
+class YoloYamlError(ValueError):
+    """The data.yaml cannot be used: one line naming the file, and the line where known."""
+
+
+@dataclass
+class YoloSpec:
+    root: Path
+    names: list[str]
+    splits: dict[str, list[Path]]  # "train" / "val" / "test" -> image files, sorted
+
+
+def read_data_yaml(path: str | Path, report: ImportReport) -> YoloSpec:
+    """Read ``path``; raises YoloYamlError for malformed YAML, bad names or no split."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise YoloYamlError(f"{path}: malformed YAML{where}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise YoloYamlError(f"{path}: malformed YAML: {exc}") from None
+    except UnicodeDecodeError:
+        raise YoloYamlError(f"{path}: not a text file (not UTF-8)") from None
+    except OSError as exc:
+        raise YoloYamlError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not isinstance(data, dict):
+        raise YoloYamlError(f"{path}: expected a mapping with 'names' and 'train' / 'val'")
+    names = _names(data, path)
+    root = Path(str(data["path"])) if data.get("path") else path.parent
+    if not root.is_absolute():
+        root = path.parent / root
+    splits = {}
+    for split in ("train", "val", "test"):
+        if data.get(split):
+            splits[split] = _images(data[split], root, path, split, report)
+    if not splits.get("train") and not splits.get("val"):
+        raise YoloYamlError(f"{path}: no images found for 'train' or 'val' (root {root})")
+    return YoloSpec(root, names, splits)
+
+
+def label_path(image: Path) -> Path:
+    """``.../images/a/b.jpg`` -> ``.../labels/a/b.txt`` (the last ``images`` part)."""
+    parts = list(image.parts)
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            break
+    return Path(*parts).with_suffix(".txt")
+
+
+def _names(data: dict[str, Any], path: Path) -> list[str]:
+    names = data.get("names")
+    if isinstance(names, dict):
+        try:
+            keys = sorted(int(k) for k in names)
+        except (TypeError, ValueError):
+            raise YoloYamlError(f"{path}: 'names' keys must be class numbers 0, 1, ...") from None
+        if keys != list(range(len(keys))):
+            raise YoloYamlError(f"{path}: 'names' must number the classes 0 to {len(keys) - 1} without gaps")
+        names = [names[k] if k in names else names[str(k)] for k in keys]
+    if not isinstance(names, list) or not names:
+        raise YoloYamlError(f"{path}: 'names' must be a non-empty list or mapping of class names")
+    names = [str(n) for n in names]
+    if "nc" in data and data["nc"] != len(names):
+        raise YoloYamlError(f"{path}: nc = {data['nc']} but 'names' has {len(names)} entries")
+    return names
+
+
+def _images(entry: Any, root: Path, path: Path, split: str, report: ImportReport) -> list[Path]:
+    entries = entry if isinstance(entry, list) else [entry]
+    found: set[Path] = set()
+    for item in entries:
+        where = Path(str(item))
+        where = where if where.is_absolute() else root / where
+        if where.is_dir():
+            found.update(p for p in where.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        elif where.is_file() and where.suffix.lower() == ".txt":
+            found.update(_listed(where, root, report))
+        else:
+            report.add(path, split, f"{where} is neither a folder of images nor a .txt list", SKIPPED)
+    return sorted(found)
+
+
+def _listed(list_file: Path, root: Path, report: ImportReport) -> list[Path]:
+    images = []
+    for number, line in enumerate(list_file.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        name = line.strip()
+        if not name:
+            continue
+        image = Path(name)
+        image = image if image.is_absolute() else root / image
+        if image.is_file():
+            images.append(image)
+        else:
+            report.add(list_file, f"line {number}", f"names a missing image {name}", SKIPPED)
+    return images
