@@ -1,0 +1,68 @@
+"""Image folders for classification: ``root/<class>/<image>``, with ``root/train/<class>/``
+and ``root/val/<class>/`` (or ``valid``, ``validation``) when the set is already split, as
+torchvision's ImageFolder and most exports lay them out. Class names are the folder names,
+sorted; class folders may hold sub-folders. Hidden files and folders (``.DS_Store``,
+``.ipynb_checkpoints``) are ignored; images outside a class folder and empty class folders
+are reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.data.import_report import SKIPPED, ImportReport
+from workbench.data.yolo_dataset_yaml import IMAGE_SUFFIXES
+
+VAL_NAMES = ("val", "valid", "validation")
+
+
+class FolderError(ValueError):
+    """The folder cannot be a classification set: one line naming it."""
+
+
+@dataclass
+class FolderSet:
+    root: Path
+    class_names: list[str]
+    # "train" / "val" when split on disk, else "all" -> (image file, class index), sorted
+    splits: dict[str, list[tuple[Path, int]]]
+
+
+def read_image_folders(root: str | Path, report: ImportReport) -> FolderSet:
+    """Raises FolderError when ``root`` is not a folder or has fewer than 2 class folders."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FolderError(f"{root}: not a folder")
+    val = next((root / n for n in VAL_NAMES if (root / n).is_dir()), None)
+    split_dirs = {"train": root / "train", "val": val} if (root / "train").is_dir() and val else {"all": root}
+    classes = sorted({d.name for base in split_dirs.values() for d in _visible_dirs(base)})
+    if len(classes) < 2:
+        raise FolderError(
+            f"{root}: found {len(classes)} class folder(s); a classification set needs at least 2"
+        )
+    index = {name: i for i, name in enumerate(classes)}
+    splits: dict[str, list[tuple[Path, int]]] = {}
+    for split, base in split_dirs.items():
+        items = []
+        for stray in sorted(p for p in base.iterdir() if p.is_file() and _is_image(p)):
+            report.add(stray, "", "image outside a class folder", SKIPPED)
+        for folder in sorted(_visible_dirs(base)):
+            images = sorted(p for p in folder.rglob("*") if _is_image(p) and not _hidden(p, folder))
+            if not images:
+                report.add(folder, "", "class folder without images", SKIPPED)
+            items.extend((p, index[folder.name]) for p in images)
+        splits[split] = items
+    return FolderSet(root, classes, splits)
+
+
+def _visible_dirs(base: Path) -> list[Path]:
+    return [d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")]
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and not path.name.startswith(".")
+
+
+def _hidden(path: Path, below: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(below).parts)
