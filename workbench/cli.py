@@ -1,4 +1,5 @@
-"""``workbench``: the desktop app with no arguments; ``workbench train|eval|resume|config`` headless."""
+"""``workbench``: the desktop app with no arguments; ``workbench train|eval|resume|config|data``
+headless."""
 
 from __future__ import annotations
 
@@ -42,6 +43,16 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device")
     r.add_argument("--quiet", action="store_true")
 
+    d = sub.add_parser("data", help="annotated image sets")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+    dc = dsub.add_parser(
+        "check", help="what is in a COCO / VOC / YOLO / image-folder set, and every problem with its file"
+    )
+    dc.add_argument("path", help="a COCO .json, a YOLO data.yaml, or the set's folder")
+    dc.add_argument("--format", choices=["coco", "voc", "yolo", "folder"], help="default: detected")
+    dc.add_argument("--images", help="image folder of a COCO file (default: beside it or images/)")
+    dc.add_argument("--all", action="store_true", help="list every problem (default: the first 50)")
+
     c = sub.add_parser("config", help="print the built-in experiment as TOML")
     c.add_argument("--out", help="write to this file instead of stdout")
     return p
@@ -52,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return _gui()
     try:
-        return {"train": _train, "eval": _eval, "resume": _resume, "config": _config}[args.command](args)
+        commands = {"train": _train, "eval": _eval, "resume": _resume, "config": _config, "data": _data}
+        return commands[args.command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -122,6 +134,19 @@ def _train(args: argparse.Namespace) -> int:
         return 2
     store = RunStore.create(args.out, cfg.name)
     return _run_trainer(cfg, store, resume=False, quiet=args.quiet, init_from=args.init_from)
+
+
+def _data(args: argparse.Namespace) -> int:
+    """``data check``: exit 0 when the set is usable, 2 with one line when it is not."""
+    from workbench.data.dataset_check import DatasetError, check_dataset
+
+    try:
+        result = check_dataset(args.path, args.format, args.images)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(result.lines(None if args.all else 50)))
+    return 0
 
 
 def _resume(args: argparse.Namespace) -> int:

@@ -1,0 +1,149 @@
+"""``workbench data check`` (issue 7): each format detected and summarised from small sets
+written on the fly, every problem named with its file, exit 2 with one line when unusable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from workbench.cli import main
+from workbench.data.dataset_check import DatasetError, check_dataset, detect_format
+
+
+def image(path: Path, size=(50, 40)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (120, 30, 200)).save(path)
+    return path
+
+
+def text(path: Path, content: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    return path
+
+
+def coco_set(root: Path) -> Path:
+    image(root / "images/a.png")
+    text(root / "images/b.png", "not a picture")
+    data = {
+        "images": [
+            {"id": 1, "file_name": "a.png", "width": 50, "height": 40},
+            {"id": 2, "file_name": "b.png", "width": 50, "height": 40},
+            {"id": 3, "file_name": "c.png", "width": 50, "height": 40},
+        ],
+        "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]},
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [5, 5, 10, 10]},
+            {"id": 3, "image_id": 1, "category_id": 2, "bbox": [45, 1, 10, 10]},  # clipped
+        ],
+    }
+    return text(root / "annotations/instances_val.json", json.dumps(data))
+
+
+def test_coco_images_found_next_to_the_annotations_folder(tmp_path):
+    coco_set(tmp_path)
+    assert detect_format(tmp_path) == "coco"
+    result = check_dataset(tmp_path)
+    assert result.class_names == ["cat", "dog"]
+    s = result.splits["all"]
+    assert (s.images, s.objects, s.without_annotations) == (1, 3, 0)
+    assert dict(s.per_class) == {"cat": 2, "dog": 1}
+    messages = {(Path(p.file).name, p.message) for p in result.report.problems}
+    assert ("b.png", "file content is not an image") in messages
+    assert ("c.png", "missing image") in messages
+    assert ("instances_val.json", "box outside the image") in messages
+    lines = result.lines()
+    assert lines[1] == "all: 1 images, 3 objects, 0 images without annotations"
+    assert lines[2] == "  per class: cat 2, dog 1"
+
+
+def voc_xml(name: str, filename: str, objects: list[tuple[str, int, int, int, int]]) -> str:
+    body = "".join(
+        f"<object><name>{n}</name><bndbox><xmin>{a}</xmin><ymin>{b}</ymin><xmax>{c}</xmax><ymax>{d}</ymax></bndbox></object>"
+        for n, a, b, c, d in objects
+    )
+    return f"<annotation><filename>{filename}</filename><size><width>50</width><height>40</height></size>{body}</annotation>"
+
+
+def test_voc_layout_with_split_files(tmp_path):
+    text(
+        tmp_path / "Annotations/1.xml", voc_xml("1", "1.jpg", [("dog", 1, 1, 10, 10), ("cat", 5, 5, 20, 20)])
+    )
+    text(tmp_path / "Annotations/2.xml", voc_xml("2", "2.jpg", [("dog", 1, 1, 10, 10)]))
+    text(tmp_path / "Annotations/3.xml", "<annotation><object>")  # malformed
+    image(tmp_path / "JPEGImages/1.jpg")
+    text(tmp_path / "ImageSets/Main/train.txt", "1\n2\n4\n")
+    result = check_dataset(tmp_path)
+    assert result.format == "voc" and result.class_names == ["cat", "dog"]
+    s = result.splits["train"]
+    assert (s.images, s.objects) == (1, 2)
+    found = [(Path(p.file).name, p.where, p.action) for p in result.report.problems]
+    assert ("3.xml", "line 1, column 20", "refused") in found
+    assert ("2.xml", "", "skipped") in found  # its image is missing
+    assert ("train.txt", "line 3", "skipped") in found  # 4 has no annotation
+
+
+def test_voc_xml_beside_each_image(tmp_path):
+    image(tmp_path / "shots/x.png")
+    text(tmp_path / "shots/x.xml", voc_xml("x", "x.png", [("bird", 1, 1, 10, 10)]))
+    result = check_dataset(tmp_path, "voc")
+    assert result.splits["all"].images == 1 and result.class_names == ["bird"]
+
+
+def test_yolo_labels_missing_labels_and_orphans(tmp_path):
+    image(tmp_path / "images/train/a.jpg", (200, 100))
+    image(tmp_path / "images/train/b.jpg", (200, 100))  # no label file: no objects
+    text(tmp_path / "labels/train/a.txt", "0 0.5 0.5 0.2 0.4\n1 0.2 0.2 0.1 0.1\n5 0.5 0.5 0.1 0.1\n")
+    text(tmp_path / "labels/train/orphan.txt", "0 0.5 0.5 0.1 0.1\n")
+    image(tmp_path / "images/val/v.jpg", (200, 100))
+    text(tmp_path / "labels/val/v.txt", "1 0.5 0.5 0.2 0.2\n")
+    text(tmp_path / "data.yaml", "train: images/train\nval: images/val\nnames: [ant, bee]\n")
+    result = check_dataset(tmp_path)
+    assert result.format == "yolo"
+    train, val = result.splits["train"], result.splits["val"]
+    assert (train.images, train.objects, train.without_annotations) == (2, 2, 1)
+    assert dict(train.per_class) == {"ant": 1, "bee": 1} and val.objects == 1
+    found = [(Path(p.file).name, p.where, p.message) for p in result.report.problems]
+    assert ("a.txt", "line 3", "class id 5 out of range 0-1") in found
+    assert ("orphan.txt", "", "label file without an image") in found
+
+
+def test_image_folders(tmp_path):
+    image(tmp_path / "train/cat/1.png")
+    image(tmp_path / "train/dog/1.png")
+    image(tmp_path / "val/dog/2.png")
+    text(tmp_path / "val/dog/3.png", "broken")
+    result = check_dataset(tmp_path)
+    assert result.format == "folder"
+    assert dict(result.splits["train"].per_class) == {"cat": 1, "dog": 1}
+    assert result.splits["val"].images == 1 and len(result.report.problems) == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda root: None, "cannot tell the format"),
+        (lambda root: text(root / "ann.json", '{"images": [}'), "not valid JSON at line 1"),
+        (lambda root: text(root / "data.yaml", "train: images\nnames: [a]\n"), "no images found"),
+        (lambda root: text(root / "notes.txt", "x"), "cannot tell the format"),
+    ],
+)
+def test_unusable_sets_raise_one_line(tmp_path, make, words):
+    make(tmp_path)
+    with pytest.raises(DatasetError) as info:
+        check_dataset(tmp_path)
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cli_exit_codes_and_output(tmp_path, capsys):
+    coco_set(tmp_path)
+    assert main(["data", "check", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("format: coco") and "missing image" in out
+    assert main(["data", "check", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "no such file or folder" in err and err.count("\n") == 1

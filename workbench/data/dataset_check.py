@@ -1,0 +1,289 @@
+"""``workbench data check``: what is in an annotated image set, and what is wrong with it.
+
+Detects the format (COCO JSON, Pascal VOC, YOLO, image folders), reads every annotation
+with the format's reader and opens every image's header (not the whole image: a check of
+thousands of files stays quick), then summarises images, objects and classes per split
+and lists each problem with its file and place. A set is usable when some split has
+images and there is at least one class; otherwise :class:`DatasetError` says why.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from workbench.data.coco_instances import CocoError, load_coco
+from workbench.data.image_folders import FolderError, read_image_folders
+from workbench.data.import_report import SKIPPED, ImportReport
+from workbench.data.voc_annotations import read_voc_xml
+from workbench.data.yolo_dataset_yaml import IMAGE_SUFFIXES, YoloYamlError, label_path, read_data_yaml
+from workbench.data.yolo_labels import parse_label_file
+
+FORMATS = ("coco", "voc", "yolo", "folder")
+
+
+class DatasetError(ValueError):
+    """The set cannot be used: one line naming the path and the reason."""
+
+
+@dataclass
+class SplitSummary:
+    images: int = 0
+    objects: int = 0
+    without_annotations: int = 0
+    per_class: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class CheckResult:
+    format: str
+    path: Path
+    class_names: list[str]
+    splits: dict[str, SplitSummary]
+    report: ImportReport
+
+    def lines(self, max_problems: int | None = 50) -> list[str]:
+        """The report as text lines (problems beyond ``max_problems`` are counted)."""
+        names = ", ".join(self.class_names)
+        out = [f"format: {self.format} ({self.path}); {len(self.class_names)} classes: {names}"]
+        for split, s in self.splits.items():
+            out.append(
+                f"{split}: {s.images} images, {s.objects} objects, {s.without_annotations} images without annotations"
+            )
+            if self.format != "folder" or s.per_class:
+                counts = ", ".join(f"{name} {s.per_class.get(name, 0)}" for name in self.class_names)
+                out.append(f"  per class: {counts}")
+        problems = self.report.problems
+        if problems:
+            kinds = ", ".join(f"{n} {action}" for action, n in sorted(self.report.by_action().items()))
+            out.append(f"problems ({len(problems)}: {kinds}):")
+            shown = problems if max_problems is None else problems[:max_problems]
+            out.extend(f"  {p}" for p in shown)
+            if len(shown) < len(problems):
+                out.append(f"  ... and {len(problems) - len(shown)} more (--all lists them)")
+        else:
+            out.append("problems: none")
+        return out
+
+
+def detect_format(path: str | Path) -> str:
+    """The format of ``path`` from its layout; raises DatasetError when it cannot tell."""
+    path = Path(path)
+    if path.is_file():
+        if path.suffix.lower() == ".json":
+            return "coco"
+        if path.suffix.lower() in (".yaml", ".yml"):
+            return "yolo"
+        raise DatasetError(f"{path}: expected a COCO .json, a YOLO .yaml or a folder")
+    if not path.is_dir():
+        raise DatasetError(f"{path}: no such file or folder")
+    if _yolo_yaml(path) is not None:
+        return "yolo"
+    if (path / "Annotations").is_dir() or any(path.glob("*.xml")):
+        return "voc"
+    if _coco_json(path) is not None:
+        return "coco"
+    if any(d.is_dir() and not d.name.startswith(".") for d in path.iterdir()):
+        return "folder"
+    raise DatasetError(f"{path}: cannot tell the format; pass --format {' | '.join(FORMATS)}")
+
+
+def check_dataset(path: str | Path, fmt: str | None = None, images: str | Path | None = None) -> CheckResult:
+    """Check the set at ``path`` (format detected unless ``fmt``); ``images``: the image
+    folder of a COCO file when it is not beside the file or in an ``images/`` folder."""
+    path = Path(path)
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise DatasetError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    report = ImportReport()
+    result = {"coco": _check_coco, "voc": _check_voc, "yolo": _check_yolo, "folder": _check_folder}[fmt](
+        path, report, images
+    )
+    if not result.class_names:
+        raise DatasetError(f"{path}: no classes found ({fmt})")
+    if not any(s.images for s in result.splits.values()):
+        raise DatasetError(f"{path}: no usable images found ({fmt}; {len(report.problems)} problems)")
+    return result
+
+
+# ---------------------------------------------------------------------------- formats
+
+
+def _check_coco(path: Path, report: ImportReport, images: str | Path | None) -> CheckResult:
+    json_path = path if path.is_file() else _coco_json(path)
+    if json_path is None:
+        raise DatasetError(f"{path}: no COCO instances .json found")
+    try:
+        coco = load_coco(json_path, report)
+    except CocoError as exc:
+        raise DatasetError(str(exc)) from None
+    root = Path(images) if images else _coco_image_root(json_path, [im.file_name for im in coco.images])
+    summary = SplitSummary()
+    for im in coco.images:
+        if _probe(root / im.file_name, report) is None:
+            continue
+        _count(summary, [coco.class_names[i] for i in im.labels])
+    return CheckResult("coco", json_path, coco.class_names, {"all": summary}, report)
+
+
+def _check_voc(path: Path, report: ImportReport, _images: object) -> CheckResult:
+    annotations = path / "Annotations"
+    if annotations.is_dir():
+        xmls = sorted(annotations.glob("*.xml"))
+        image_dirs = [path / "JPEGImages", path]
+    else:  # each .xml beside its image
+        xmls = sorted(p for p in path.rglob("*.xml") if not p.name.startswith("."))
+        image_dirs = []
+    records = {}
+    for xml in xmls:
+        record = read_voc_xml(xml, report)
+        if record is not None:
+            records[xml.stem] = record
+    names = sorted({n for r in records.values() for n in r.names})
+    splits: dict[str, list[str]] = {}
+    for split in ("train", "val", "trainval", "test"):
+        listing = path / "ImageSets" / "Main" / f"{split}.txt"
+        if listing.is_file():
+            ids = []
+            for number, line in enumerate(listing.read_text(encoding="utf-8-sig").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                image_id = line.split()[0]
+                if image_id in records:
+                    ids.append(image_id)
+                else:
+                    report.add(
+                        listing, f"line {number}", f"names {image_id}, which has no annotation", SKIPPED
+                    )
+            splits[split] = ids
+    if not splits:
+        splits = {"all": list(records)}
+    summaries = {}
+    for split, ids in splits.items():
+        summary = SplitSummary()
+        for image_id in ids:
+            record = records[image_id]
+            folders = image_dirs or [record.xml_path.parent]
+            image = _voc_image(record.filename, image_id, folders)
+            if image is None:
+                report.add(
+                    record.xml_path, "", f"its image ({record.filename or image_id}) is missing", SKIPPED
+                )
+                continue
+            if _probe(image, report) is None:
+                continue
+            _count(summary, record.names)
+        summaries[split] = summary
+    return CheckResult("voc", path, names, summaries, report)
+
+
+def _check_yolo(path: Path, report: ImportReport, _images: object) -> CheckResult:
+    yaml_path = path if path.is_file() else _yolo_yaml(path)
+    if yaml_path is None:
+        raise DatasetError(f"{path}: no YOLO data.yaml found")
+    try:
+        spec = read_data_yaml(yaml_path, report)
+    except YoloYamlError as exc:
+        raise DatasetError(str(exc)) from None
+    summaries = {}
+    for split, image_files in spec.splits.items():
+        summary = SplitSummary()
+        labels_seen = set()
+        for image in image_files:
+            size = _probe(image, report)
+            labels = label_path(image)
+            labels_seen.add(labels)
+            if size is None:
+                continue
+            objects = parse_label_file(labels, *size, len(spec.names), report) if labels.is_file() else []
+            _count(summary, [spec.names[o.class_id] for o in objects or []])
+        for folder in sorted({p.parent for p in labels_seen}):
+            if folder.is_dir():
+                for orphan in sorted(set(folder.glob("*.txt")) - labels_seen):
+                    report.add(orphan, "", "label file without an image", SKIPPED)
+        summaries[split] = summary
+    return CheckResult("yolo", yaml_path, spec.names, summaries, report)
+
+
+def _check_folder(path: Path, report: ImportReport, _images: object) -> CheckResult:
+    try:
+        folders = read_image_folders(path, report)
+    except FolderError as exc:
+        raise DatasetError(str(exc)) from None
+    summaries = {}
+    for split, items in folders.splits.items():
+        summary = SplitSummary()
+        for image, cls in items:
+            if _probe(image, report) is not None:
+                summary.images += 1
+                summary.per_class[folders.class_names[cls]] += 1
+        summaries[split] = summary
+    return CheckResult("folder", path, folders.class_names, summaries, report)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _count(summary: SplitSummary, class_names: list[str]) -> None:
+    summary.images += 1
+    summary.objects += len(class_names)
+    summary.without_annotations += not class_names
+    summary.per_class.update(class_names)
+
+
+def _probe(image: Path, report: ImportReport) -> tuple[int, int] | None:
+    """The image's (width, height) from its header, or None (reported)."""
+    try:
+        with Image.open(image) as img:
+            return img.size
+    except FileNotFoundError:
+        report.add(image, "", "missing image", SKIPPED)
+    except UnidentifiedImageError:
+        report.add(image, "", "file content is not an image", SKIPPED)
+    except OSError as exc:
+        report.add(image, "", f"unreadable image: {exc}", SKIPPED)
+    return None
+
+
+def _yolo_yaml(folder: Path) -> Path | None:
+    for candidate in [folder / "data.yaml", folder / "data.yml", *sorted(folder.glob("*.yaml"))]:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _coco_json(folder: Path) -> Path | None:
+    """A COCO instances file in ``folder`` or its ``annotations/`` folder."""
+    for candidate in [*sorted(folder.glob("*.json")), *sorted((folder / "annotations").glob("*.json"))]:
+        try:
+            with candidate.open(encoding="utf-8-sig", errors="replace") as f:
+                head = f.read(65536)
+        except OSError:
+            continue
+        if head.lstrip().startswith("{") and '"images"' in head:
+            return candidate
+    return None
+
+
+def _coco_image_root(json_path: Path, file_names: list[str]) -> Path:
+    """Beside the JSON, in an ``images/`` folder next to it, or next to its folder."""
+    candidates = [json_path.parent, json_path.parent / "images", json_path.parent.parent / "images"]
+    probe = file_names[:20]
+    for root in candidates:
+        if probe and any((root / name).is_file() for name in probe):
+            return root
+    return json_path.parent
+
+
+def _voc_image(filename: str, image_id: str, folders: list[Path]) -> Path | None:
+    for folder in folders:
+        if filename and (folder / filename).is_file():
+            return folder / filename
+        for suffix in IMAGE_SUFFIXES:
+            for candidate in (folder / f"{image_id}{suffix}", folder / f"{image_id}{suffix.upper()}"):
+                if candidate.is_file():
+                    return candidate
+    return None
