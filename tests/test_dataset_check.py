@@ -147,3 +147,12 @@ def test_cli_exit_codes_and_output(tmp_path, capsys):
     assert main(["data", "check", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "no such file or folder" in err and err.count("\n") == 1
+
+
+def test_a_problem_found_for_two_splits_is_listed_once(tmp_path):
+    image(tmp_path / "images/a.jpg", (64, 48))
+    text(tmp_path / "labels/a.txt", "0 0.5 0.5 0.3\n")
+    text(tmp_path / "data.yaml", "train: images\nval: images\nnames: {0: person}\n")
+    result = check_dataset(tmp_path)
+    assert len(result.report.problems) == 1
+    assert result.lines()[0] == f"format: yolo ({tmp_path / 'data.yaml'}); 1 class: person"

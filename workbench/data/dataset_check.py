@@ -48,7 +48,8 @@ class CheckResult:
     def lines(self, max_problems: int | None = 50) -> list[str]:
         """The report as text lines (problems beyond ``max_problems`` are counted)."""
         names = ", ".join(self.class_names)
-        out = [f"format: {self.format} ({self.path}); {len(self.class_names)} classes: {names}"]
+        count = f"{len(self.class_names)} class{'es' if len(self.class_names) != 1 else ''}"
+        out = [f"format: {self.format} ({self.path}); {count}: {names}"]
         for split, s in self.splits.items():
             out.append(
                 f"{split}: {s.images} images, {s.objects} objects, {s.without_annotations} images without annotations"

@@ -32,9 +32,15 @@ class ImportReport:
     """Problems in the order they were found."""
 
     problems: list[Problem] = field(default_factory=list)
+    _seen: set[Problem] = field(default_factory=set, repr=False, compare=False)
 
     def add(self, file: object, where: str, message: str, action: str) -> None:
-        self.problems.append(Problem(str(file), where, message, action))
+        """Record a problem; the same problem found again (a file read for two splits) is
+        recorded once."""
+        problem = Problem(str(file), where, message, action)
+        if problem not in self._seen:
+            self._seen.add(problem)
+            self.problems.append(problem)
 
     def by_action(self) -> dict[str, int]:
         return dict(Counter(p.action for p in self.problems))
