@@ -1,0 +1,117 @@
+"""Fit real images to the model's square input, with their boxes and masks, and augment.
+
+Built on torchvision.transforms.v2 with tv_tensors, so boxes and masks move with the image:
+
+- ``letterbox`` (default): scale the longer side to ``size``, keep the aspect ratio, pad
+  the rest equally on both sides (image with grey 114 as YOLO does, masks with 255, the
+  ignore index, so padding never counts as background);
+- ``stretch``: resize to ``size`` x ``size`` (aspect ratio not kept).
+
+Training augmentation (each optional): horizontal flip, scale jitter (resize by a random
+factor in ``scale_range`` before fitting), colour jitter (brightness, contrast,
+saturation; hue is left alone because colour can be a class cue). Boxes that end up with
+no area are removed with their labels (``SanitizeBoundingBoxes``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+PAD_IMAGE = 114
+PAD_MASK = 255  # the segmentation ignore index
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Training augmentation; the defaults do nothing."""
+
+    hflip: float = 0.0  # probability of a horizontal flip
+    scale_range: tuple[float, float] = (1.0, 1.0)  # random resize factor before fitting
+    color: float = 0.0  # brightness/contrast/saturation jitter strength (0-1)
+
+
+def fit_sample(
+    image: np.ndarray,
+    boxes: np.ndarray,
+    labels: np.ndarray,
+    mask: np.ndarray | None,
+    size: int,
+    mode: str = "letterbox",
+    augment: Augment | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """One sample to ``size`` x ``size``.
+
+    image (H, W, 3) uint8; boxes (N, 4) float32 x1, y1, x2, y2 in pixels; labels (N,) int64;
+    mask (H, W) uint8 class map or None. Returns them in the same forms at the new size
+    (boxes that lost their area removed with their labels). ``generator`` makes the
+    augmentation reproducible. Raises ValueError for an unknown ``mode``.
+    """
+    if mode not in ("letterbox", "stretch"):
+        raise ValueError(f"mode must be 'letterbox' or 'stretch', got {mode!r}")
+    height, width = image.shape[:2]
+    sample = {
+        "image": tv_tensors.Image(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)),
+        "boxes": tv_tensors.BoundingBoxes(
+            torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+            format="XYXY",
+            canvas_size=(height, width),
+        ),
+        "labels": torch.as_tensor(labels, dtype=torch.int64).reshape(-1),
+    }
+    if mask is not None:
+        sample["mask"] = tv_tensors.Mask(torch.from_numpy(np.ascontiguousarray(mask)))
+    out = sample
+    state = torch.get_rng_state()
+    if generator is not None:  # v2 draws from the global generator
+        torch.set_rng_state(generator.get_state())
+    try:
+        steps = _augmentations(augment, height, width) if augment else []
+        if steps:
+            out = v2.Compose(steps)(out)
+        out = _fit(out, size, mode)
+        out = v2.SanitizeBoundingBoxes(labels_getter=lambda s: s["labels"])(out)
+    finally:
+        if generator is not None:
+            generator.set_state(torch.get_rng_state())
+            torch.set_rng_state(state)
+    fitted_mask = out["mask"].numpy().astype(np.uint8) if mask is not None else None
+    return (
+        out["image"].permute(1, 2, 0).contiguous().numpy(),
+        out["boxes"].numpy().astype(np.float32).reshape(-1, 4),
+        out["labels"].numpy().astype(np.int64),
+        fitted_mask,
+    )
+
+
+def _fit(sample: dict, size: int, mode: str) -> dict:
+    height, width = sample["image"].shape[-2:]
+    if mode == "stretch":
+        return v2.Resize((size, size), antialias=True)(sample)
+    scale = size / max(height, width)
+    new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+    left, top = (size - new_w) // 2, (size - new_h) // 2
+    padding = [left, top, size - new_w - left, size - new_h - top]
+    fill = {tv_tensors.Image: PAD_IMAGE, tv_tensors.Mask: PAD_MASK}
+    return v2.Compose([v2.Resize((new_h, new_w), antialias=True), v2.Pad(padding, fill=fill)])(sample)
+
+
+def _augmentations(augment: Augment, height: int, width: int) -> list:
+    steps: list = []
+    low, high = augment.scale_range
+    if (low, high) != (1.0, 1.0):
+        factor = float(torch.empty(1).uniform_(low, high))
+        steps.append(
+            v2.Resize((max(1, round(height * factor)), max(1, round(width * factor))), antialias=True)
+        )
+    if augment.hflip > 0:
+        steps.append(v2.RandomHorizontalFlip(p=augment.hflip))
+    if augment.color > 0:
+        c = augment.color
+        steps.append(v2.ColorJitter(brightness=c, contrast=c, saturation=c))
+    return steps
