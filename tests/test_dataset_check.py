@@ -59,6 +59,8 @@ def test_coco_images_found_next_to_the_annotations_folder(tmp_path):
     lines = result.lines()
     assert lines[1] == "all: 1 images, 3 objects, 0 images without annotations"
     assert lines[2] == "  per class: cat 2, dog 1"
+    # boxes of two classes in one image, no masks
+    assert lines[3] == "tasks these annotations support: detection, multilabel, counting, localization"
 
 
 def voc_xml(name: str, filename: str, objects: list[tuple[str, int, int, int, int]]) -> str:
@@ -156,3 +158,33 @@ def test_a_problem_found_for_two_splits_is_listed_once(tmp_path):
     result = check_dataset(tmp_path)
     assert len(result.report.problems) == 1
     assert result.lines()[0] == f"format: yolo ({tmp_path / 'data.yaml'}); 1 class: person"
+
+
+def test_tasks_follow_the_annotations(tmp_path):
+    image(tmp_path / "images/a.png")
+    image(tmp_path / "images/b.png")
+    square = [[10, 10, 20, 10, 20, 20, 10, 20]]
+    data = {
+        "images": [
+            {"id": i, "file_name": f"{n}.png", "width": 50, "height": 40} for i, n in ((1, "a"), (2, "b"))
+        ],
+        "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
+        "annotations": [  # one class per image, one object with a polygon
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 9, 9], "segmentation": square},
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [20, 1, 9, 9]},
+            {"id": 3, "image_id": 2, "category_id": 2, "bbox": [1, 1, 9, 9]},
+        ],
+    }
+    text(tmp_path / "instances.json", json.dumps(data))
+    assert check_dataset(tmp_path).tasks == [
+        "classification",
+        "detection",
+        "segmentation",
+        "multilabel",
+        "counting",
+        "localization",
+    ]
+    folders = tmp_path / "folders"
+    image(folders / "cat/1.png")
+    image(folders / "dog/1.png")
+    assert check_dataset(folders).tasks == ["classification"]

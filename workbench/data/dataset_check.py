@@ -35,6 +35,12 @@ class SplitSummary:
     objects: int = 0
     without_annotations: int = 0
     per_class: Counter = field(default_factory=Counter)
+    mixed_images: int = 0  # images with objects of more than one class
+    with_masks: int = 0  # objects with a mask (polygon, RLE or a mask image)
+
+
+# The task kinds a set can feed, in the order the report lists them.
+TASK_ORDER = ("classification", "detection", "segmentation", "multilabel", "counting", "localization")
 
 
 @dataclass
@@ -44,6 +50,23 @@ class CheckResult:
     class_names: list[str]
     splits: dict[str, SplitSummary]
     report: ImportReport
+
+    @property
+    def tasks(self) -> list[str]:
+        """Task kinds these annotations support: classification from class folders or one
+        class per image; detection, multilabel, counting and localization from boxes;
+        segmentation from masks."""
+        splits = self.splits.values()
+        kinds = set()
+        if self.format == "folder":
+            kinds.add("classification")
+        elif any(s.objects for s in splits):
+            kinds.update(("detection", "multilabel", "counting", "localization"))
+            if not any(s.mixed_images for s in splits):
+                kinds.add("classification")
+            if any(s.with_masks for s in splits):
+                kinds.add("segmentation")
+        return [k for k in TASK_ORDER if k in kinds]
 
     def lines(self, max_problems: int | None = 50) -> list[str]:
         """The report as text lines (problems beyond ``max_problems`` are counted)."""
@@ -57,6 +80,7 @@ class CheckResult:
             if self.format != "folder" or s.per_class:
                 counts = ", ".join(f"{name} {s.per_class.get(name, 0)}" for name in self.class_names)
                 out.append(f"  per class: {counts}")
+        out.append(f"tasks these annotations support: {', '.join(self.tasks) or 'none'}")
         problems = self.report.problems
         if problems:
             kinds = ", ".join(f"{n} {action}" for action, n in sorted(self.report.by_action().items()))
@@ -126,7 +150,9 @@ def _check_coco(path: Path, report: ImportReport, images: str | Path | None) -> 
     for im in coco.images:
         if _probe(root / im.file_name, report) is None:
             continue
-        _count(summary, [coco.class_names[i] for i in im.labels])
+        _count(
+            summary, [coco.class_names[i] for i in im.labels], sum(m is not None for m in im.segmentations)
+        )
     return CheckResult("coco", json_path, coco.class_names, {"all": summary}, report)
 
 
@@ -176,7 +202,9 @@ def _check_voc(path: Path, report: ImportReport, _images: object) -> CheckResult
                 continue
             if _probe(image, report) is None:
                 continue
-            _count(summary, record.names)
+            # VOC's semantic masks: SegmentationClass/<id>.png (palette PNG, 255 = ignore)
+            masks = len(record.names) if (path / "SegmentationClass" / f"{image_id}.png").is_file() else 0
+            _count(summary, record.names, masks)
         summaries[split] = summary
     return CheckResult("voc", path, names, summaries, report)
 
@@ -200,7 +228,12 @@ def _check_yolo(path: Path, report: ImportReport, _images: object) -> CheckResul
             if size is None:
                 continue
             objects = parse_label_file(labels, *size, len(spec.names), report) if labels.is_file() else []
-            _count(summary, [spec.names[o.class_id] for o in objects or []])
+            objects = objects or []
+            _count(
+                summary,
+                [spec.names[o.class_id] for o in objects],
+                sum(o.polygon is not None for o in objects),
+            )
         for folder in sorted({p.parent for p in labels_seen}):
             if folder.is_dir():
                 for orphan in sorted(set(folder.glob("*.txt")) - labels_seen):
@@ -228,8 +261,10 @@ def _check_folder(path: Path, report: ImportReport, _images: object) -> CheckRes
 # ---------------------------------------------------------------------------- helpers
 
 
-def _count(summary: SplitSummary, class_names: list[str]) -> None:
+def _count(summary: SplitSummary, class_names: list[str], masks: int = 0) -> None:
     summary.images += 1
+    summary.mixed_images += len(set(class_names)) > 1
+    summary.with_masks += masks
     summary.objects += len(class_names)
     summary.without_annotations += not class_names
     summary.per_class.update(class_names)
