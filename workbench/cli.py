@@ -139,11 +139,17 @@ def _train(args: argparse.Namespace) -> int:
 def _data(args: argparse.Namespace) -> int:
     """``data check``: exit 0 when the set is usable, 2 with one line when it is not."""
     from workbench.data.dataset_check import DatasetError, check_dataset
+    from workbench.data.import_report import one_line
 
     try:
         result = check_dataset(args.path, args.format, args.images)
     except DatasetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, RecursionError) as exc:  # a case the readers did not foresee
+        print(
+            f"error: {args.path}: cannot check: {one_line(f'{type(exc).__name__}: {exc}')}", file=sys.stderr
+        )
         return 2
     print("\n".join(result.lines(None if args.all else 50)))
     return 0

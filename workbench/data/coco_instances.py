@@ -63,13 +63,25 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
         ) from None
     except UnicodeDecodeError:
         raise CocoError(f"{path}: not a text file (not UTF-8)") from None
+    except RecursionError:
+        raise CocoError(f"{path}: JSON nested too deeply") from None
     except OSError as exc:
         raise CocoError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise CocoError(f"{path}: not COCO instances JSON (no 'images' list)")
+    for key in ("annotations", "categories"):
+        if data.get(key) is not None and not isinstance(data[key], list):
+            raise CocoError(f"{path}: '{key}' must be a list, got {type(data[key]).__name__}")
 
     categories = [c for c in data.get("categories") or [] if _category_ok(c, path, report)]
     categories.sort(key=lambda c: c["id"])
+    unique = []
+    for c in categories:
+        if unique and unique[-1]["id"] == c["id"]:
+            report.add(path, "categories", f"duplicate category id {c['id']}", SKIPPED)
+        else:
+            unique.append(c)
+    categories = unique
     names: list[str] = []
     for c in categories:
         name = str(c.get("name") or f"category {c['id']}")
@@ -78,9 +90,9 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
 
     images: dict[int, CocoImage] = {}
     for i, im in enumerate(data["images"]):
-        where = f"image {im.get('id', f'#{i}')}" if isinstance(im, dict) else f"images[{i}]"
-        if not isinstance(im, dict) or not isinstance(im.get("id"), int) or not im.get("file_name"):
-            report.add(path, where, "image entry without an integer 'id' and a 'file_name'", SKIPPED)
+        where = f"image {_short(im.get('id', f'#{i}'))}" if isinstance(im, dict) else f"images[{i}]"
+        if not isinstance(im, dict) or not _is_int(im.get("id")) or not _file_name_ok(im.get("file_name")):
+            report.add(path, where, "image entry without an integer 'id' and a usable 'file_name'", SKIPPED)
             continue
         if im["id"] in images:
             report.add(path, where, "duplicate image id", SKIPPED)
@@ -90,16 +102,19 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
 
     rows: dict[int, list[tuple[list[float], int, Any, bool]]] = {k: [] for k in images}
     for i, ann in enumerate(data.get("annotations") or []):
-        where = f"annotation {ann.get('id', f'#{i}')}" if isinstance(ann, dict) else f"annotations[{i}]"
+        where = (
+            f"annotation {_short(ann.get('id', f'#{i}'))}" if isinstance(ann, dict) else f"annotations[{i}]"
+        )
         if not isinstance(ann, dict):
             report.add(path, where, "not an object", SKIPPED)
             continue
-        image = images.get(ann.get("image_id"))
+        image_id, category_id = ann.get("image_id"), ann.get("category_id")
+        image = images.get(image_id) if _is_int(image_id) else None
         if image is None:
-            report.add(path, where, f"image_id {ann.get('image_id')!r} is not among the images", SKIPPED)
+            report.add(path, where, f"image_id {_short(image_id)} is not among the images", SKIPPED)
             continue
-        if ann.get("category_id") not in index:
-            report.add(path, where, f"unknown category_id {ann.get('category_id')!r}", SKIPPED)
+        if not _is_int(category_id) or category_id not in index:
+            report.add(path, where, f"unknown category_id {_short(category_id)}", SKIPPED)
             continue
         box = _box(ann.get("bbox"), image, path, where, report)
         if box is None:
@@ -132,28 +147,52 @@ def decode_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
     return mask_utils.decode(rle).astype(bool)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> float | None:
+    """A finite float from a JSON number (not a bool), else None (also for 10**400)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _short(value: Any) -> str:
+    """A value for a message: repr on one line, at most 60 characters."""
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _file_name_ok(name: Any) -> bool:
+    return isinstance(name, str) and 0 < len(name) <= 1024 and "\0" not in name
+
+
 def _category_ok(c: Any, path: Path, report: ImportReport) -> bool:
-    if isinstance(c, dict) and isinstance(c.get("id"), int):
+    if isinstance(c, dict) and _is_int(c.get("id")):
         return True
-    report.add(path, "categories", f"category without an integer id: {str(c)[:60]}", SKIPPED)
+    report.add(path, "categories", f"category without an integer id: {_short(c)}", SKIPPED)
     return False
 
 
 def _int(value: Any) -> int:
     """A size from the JSON, 0 when absent or unusable (then the image file tells)."""
-    return int(value) if isinstance(value, (int, float)) and math.isfinite(value) and value > 0 else 0
+    number = _number(value)
+    return int(number) if number is not None and 0 < number < 2**31 else 0
 
 
 def _box(bbox: Any, image: CocoImage, path: Path, where: str, report: ImportReport) -> list[float] | None:
-    if not isinstance(bbox, list) or len(bbox) != 4 or not all(isinstance(v, (int, float)) for v in bbox):
+    numbers = [_number(v) for v in bbox] if isinstance(bbox, list) and len(bbox) == 4 else [None]
+    if any(v is None for v in numbers):
         report.add(
-            path, where, f"bbox must be 4 numbers [x, y, width, height], got {str(bbox)[:60]}", SKIPPED
+            path, where, f"bbox must be 4 finite numbers [x, y, width, height], got {_short(bbox)}", SKIPPED
         )
         return None
-    if not all(math.isfinite(v) for v in bbox):
-        report.add(path, where, "bbox has NaN or infinite values", SKIPPED)
-        return None
-    x, y, w, h = (float(v) for v in bbox)
+    x, y, w, h = numbers
     if w <= 0 or h <= 0:
         report.add(path, where, f"zero-area box (width {w:g}, height {h:g})", DROPPED)
         return None
@@ -176,9 +215,18 @@ def _segmentation(seg: Any, path: Path, where: str, report: ImportReport) -> Any
     if seg is None or seg == []:
         return None
     if isinstance(seg, dict):
-        if "counts" in seg and isinstance(seg.get("size"), list) and len(seg["size"]) == 2:
+        size, counts = seg.get("size"), seg.get("counts")
+        size_ok = (
+            isinstance(size, list) and len(size) == 2 and all(_is_int(v) and 0 < v < 2**31 for v in size)
+        )
+        counts_ok = isinstance(counts, str) or (
+            isinstance(counts, list) and all(_is_int(v) and v >= 0 for v in counts)
+        )
+        if size_ok and counts_ok:
             return seg
-        report.add(path, where, "RLE segmentation without 'counts' and a 2-number 'size'", SKIPPED)
+        report.add(
+            path, where, "RLE segmentation needs 'counts' and a 'size' of 2 positive integers", SKIPPED
+        )
         return None
     if isinstance(seg, list):
         polygons = []
@@ -187,7 +235,7 @@ def _segmentation(seg: Any, path: Path, where: str, report: ImportReport) -> Any
                 isinstance(poly, list)
                 and len(poly) >= 6
                 and len(poly) % 2 == 0
-                and all(isinstance(v, (int, float)) and math.isfinite(v) for v in poly)
+                and all(_number(v) is not None for v in poly)
             ):
                 polygons.append(poly)
             else:

@@ -13,11 +13,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from PIL import Image, UnidentifiedImageError
 
 from workbench.data.coco_instances import CocoError, load_coco
 from workbench.data.image_folders import FolderError, read_image_folders
-from workbench.data.import_report import SKIPPED, ImportReport
+from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, one_line
 from workbench.data.voc_annotations import read_voc_xml
 from workbench.data.yolo_dataset_yaml import IMAGE_SUFFIXES, YoloYamlError, label_path, read_data_yaml
 from workbench.data.yolo_labels import parse_label_file
@@ -70,7 +71,7 @@ class CheckResult:
 
     def lines(self, max_problems: int | None = 50) -> list[str]:
         """The report as text lines (problems beyond ``max_problems`` are counted)."""
-        names = ", ".join(self.class_names)
+        names = one_line(", ".join(self.class_names))
         count = f"{len(self.class_names)} class{'es' if len(self.class_names) != 1 else ''}"
         out = [f"format: {self.format} ({self.path}); {count}: {names}"]
         for split, s in self.splits.items():
@@ -107,7 +108,7 @@ def detect_format(path: str | Path) -> str:
         raise DatasetError(f"{path}: no such file or folder")
     if _yolo_yaml(path) is not None:
         return "yolo"
-    if (path / "Annotations").is_dir() or any(path.glob("*.xml")):
+    if _voc_xml(path):
         return "voc"
     if _coco_json(path) is not None:
         return "coco"
@@ -130,7 +131,10 @@ def check_dataset(path: str | Path, fmt: str | None = None, images: str | Path |
     if not result.class_names:
         raise DatasetError(f"{path}: no classes found ({fmt})")
     if not any(s.images for s in result.splits.values()):
-        raise DatasetError(f"{path}: no usable images found ({fmt}; {len(report.problems)} problems)")
+        first = f"; the first: {report.problems[0]}" if report.problems else ""
+        raise DatasetError(
+            f"{path}: no usable images found ({fmt}; {len(report.problems)} problem(s){first})"
+        )
     return result
 
 
@@ -167,19 +171,22 @@ def _check_voc(path: Path, report: ImportReport, _images: object) -> CheckResult
     records = {}
     for xml in xmls:
         record = read_voc_xml(xml, report)
-        if record is not None:
-            records[xml.stem] = record
+        if record is not None:  # ids are file stems in the standard layout, else the path
+            records[xml.stem if annotations.is_dir() else str(xml.relative_to(path))] = record
     names = sorted({n for r in records.values() for n in r.names})
     splits: dict[str, list[str]] = {}
     for split in ("train", "val", "trainval", "test"):
         listing = path / "ImageSets" / "Main" / f"{split}.txt"
-        if listing.is_file():
-            ids = []
-            for number, line in enumerate(listing.read_text(encoding="utf-8-sig").splitlines(), start=1):
-                if not line.strip():
+        lines = _read_list(listing, report) if _is_file(listing) else None
+        if lines is not None:
+            ids: list[str] = []
+            for number, line in enumerate(lines, start=1):
+                if not line.strip() or line.lstrip().startswith("#"):
                     continue
                 image_id = line.split()[0]
-                if image_id in records:
+                if image_id in ids:
+                    report.add(listing, f"line {number}", f"{image_id} is listed again", SKIPPED)
+                elif image_id in records:
                     ids.append(image_id)
                 else:
                     report.add(
@@ -194,7 +201,7 @@ def _check_voc(path: Path, report: ImportReport, _images: object) -> CheckResult
         for image_id in ids:
             record = records[image_id]
             folders = image_dirs or [record.xml_path.parent]
-            image = _voc_image(record.filename, image_id, folders)
+            image = _voc_image(record.filename, Path(image_id).stem, folders)
             if image is None:
                 report.add(
                     record.xml_path, "", f"its image ({record.filename or image_id}) is missing", SKIPPED
@@ -203,7 +210,7 @@ def _check_voc(path: Path, report: ImportReport, _images: object) -> CheckResult
             if _probe(image, report) is None:
                 continue
             # VOC's semantic masks: SegmentationClass/<id>.png (palette PNG, 255 = ignore)
-            masks = len(record.names) if (path / "SegmentationClass" / f"{image_id}.png").is_file() else 0
+            masks = len(record.names) if _is_file(path / "SegmentationClass" / f"{image_id}.png") else 0
             _count(summary, record.names, masks)
         summaries[split] = summary
     return CheckResult("voc", path, names, summaries, report)
@@ -221,23 +228,28 @@ def _check_yolo(path: Path, report: ImportReport, _images: object) -> CheckResul
     for split, image_files in spec.splits.items():
         summary = SplitSummary()
         labels_seen = set()
+        found = 0
         for image in image_files:
             size = _probe(image, report)
             labels = label_path(image)
             labels_seen.add(labels)
+            has_labels = _is_file(labels)
+            found += has_labels
             if size is None:
                 continue
-            objects = parse_label_file(labels, *size, len(spec.names), report) if labels.is_file() else []
+            objects = parse_label_file(labels, *size, len(spec.names), report) if has_labels else []
             objects = objects or []
             _count(
                 summary,
                 [spec.names[o.class_id] for o in objects],
                 sum(o.polygon is not None for o in objects),
             )
+        if image_files and not found:
+            where = f"{split} ({len(image_files)} images)"
+            report.add(yaml_path, where, f"no label files found, e.g. {label_path(image_files[0])}", NOTED)
         for folder in sorted({p.parent for p in labels_seen}):
-            if folder.is_dir():
-                for orphan in sorted(set(folder.glob("*.txt")) - labels_seen):
-                    report.add(orphan, "", "label file without an image", SKIPPED)
+            for orphan in sorted(set(folder.glob("*.txt")) - labels_seen):
+                report.add(orphan, "", "label file without an image", SKIPPED)
         summaries[split] = summary
     return CheckResult("yolo", yaml_path, spec.names, summaries, report)
 
@@ -279,39 +291,100 @@ def _probe(image: Path, report: ImportReport) -> tuple[int, int] | None:
         report.add(image, "", "missing image", SKIPPED)
     except UnidentifiedImageError:
         report.add(image, "", "file content is not an image", SKIPPED)
-    except OSError as exc:
+    except Image.DecompressionBombError as exc:
+        report.add(image, "", f"too large to decode safely ({exc})", SKIPPED)
+    except (OSError, ValueError) as exc:  # unreadable, a folder, a name too long or with NUL
         report.add(image, "", f"unreadable image: {exc}", SKIPPED)
     return None
 
 
-def _yolo_yaml(folder: Path) -> Path | None:
-    for candidate in [folder / "data.yaml", folder / "data.yml", *sorted(folder.glob("*.yaml"))]:
-        if candidate.is_file():
-            return candidate
+def _is_file(path: Path) -> bool:
+    """Path.is_file that answers False instead of raising (no permission, name too long, NUL)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _read_list(path: Path, report: ImportReport) -> list[str] | None:
+    try:
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        report.add(path, "", "not a text file (not UTF-8)", REFUSED)
+    except OSError as exc:
+        report.add(path, "", f"cannot read: {exc.strerror or exc}", REFUSED)
     return None
 
 
+def _yolo_yaml(folder: Path) -> Path | None:
+    """data.yaml / data.yml, else a small YAML file with 'names' (not any config.yaml)."""
+    for candidate in (folder / "data.yaml", folder / "data.yml"):
+        if _is_file(candidate):
+            return candidate
+    for candidate in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            if candidate.stat().st_size < 1_000_000:
+                with candidate.open(encoding="utf-8-sig", errors="replace") as f:
+                    data = yaml.safe_load(f)
+                if isinstance(data, dict) and "names" in data:
+                    return candidate
+        except (OSError, yaml.YAMLError):
+            continue
+    return None
+
+
+def _voc_xml(folder: Path) -> bool:
+    """An Annotations/ folder, or some .xml file (to 2 levels down) with an <annotation> root."""
+    if (folder / "Annotations").is_dir():
+        return True
+    for candidate in [*folder.glob("*.xml"), *folder.glob("*/*.xml")][:50]:
+        try:
+            with candidate.open(encoding="utf-8", errors="replace") as f:
+                if "<annotation" in f.read(4096):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 def _coco_json(folder: Path) -> Path | None:
-    """A COCO instances file in ``folder`` or its ``annotations/`` folder."""
-    for candidate in [*sorted(folder.glob("*.json")), *sorted((folder / "annotations").glob("*.json"))]:
+    """A COCO instances file in ``folder`` or its ``annotations/`` folder (instances_* first;
+    captions and keypoint files without categories are passed over)."""
+    candidates = [*sorted(folder.glob("*.json")), *sorted((folder / "annotations").glob("*.json"))]
+    candidates.sort(key=lambda p: not p.name.startswith("instances"))
+    for candidate in candidates:
         try:
             with candidate.open(encoding="utf-8-sig", errors="replace") as f:
                 head = f.read(65536)
         except OSError:
             continue
-        if head.lstrip().startswith("{") and '"images"' in head:
+        if head.lstrip().startswith("{") and '"images"' in head and '"categories"' in head:
             return candidate
+    for candidate in candidates:  # categories far down a big file
+        try:
+            with candidate.open(encoding="utf-8-sig", errors="replace") as f:
+                if '"images"' in f.read(65536):
+                    return candidate
+        except OSError:
+            continue
     return None
 
 
 def _coco_image_root(json_path: Path, file_names: list[str]) -> Path:
-    """Beside the JSON, in an ``images/`` folder next to it, or next to its folder."""
-    candidates = [json_path.parent, json_path.parent / "images", json_path.parent.parent / "images"]
-    probe = file_names[:20]
+    """Where most of the images are: beside the JSON, in ``images/`` next to it or next to
+    its folder, or in a folder named after the file's split (``instances_val2017.json`` ->
+    ``val2017/``), judged on up to 200 names spread over the list."""
+    split = json_path.stem.split("_")[-1]
+    parents = [json_path.parent, json_path.parent.parent]
+    candidates = [json_path.parent] + [p / name for p in parents for name in ("images", split) if name]
+    step = max(1, len(file_names) // 200)
+    sample = file_names[::step][:200]
+    best, best_count = json_path.parent, 0
     for root in candidates:
-        if probe and any((root / name).is_file() for name in probe):
-            return root
-    return json_path.parent
+        count = sum(_is_file(root / name) for name in sample)
+        if count > best_count:
+            best, best_count = root, count
+    return best
 
 
 def _voc_image(filename: str, image_id: str, folders: list[Path]) -> Path | None:

@@ -10,12 +10,18 @@ SKIPPED = "skipped"  # the annotation (or line) is left out
 CLIPPED = "clipped"  # kept, cut to the image
 DROPPED = "dropped"  # left out because nothing usable remained (zero area)
 REFUSED = "refused"  # the whole file is left out
+NOTED = "noted"  # nothing left out, but probably not what was meant
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks shown as \\n, so a name from a file cannot start a new line."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 @dataclass(frozen=True)
 class Problem:
     """``file``: the file at fault; ``where``: "line 3", "annotation 17" or ""; ``message``:
-    what is wrong; ``action``: one of SKIPPED, CLIPPED, DROPPED, REFUSED."""
+    what is wrong; ``action``: one of SKIPPED, CLIPPED, DROPPED, REFUSED, NOTED."""
 
     file: str
     where: str
@@ -24,7 +30,7 @@ class Problem:
 
     def __str__(self) -> str:
         place = f"{self.file}, {self.where}" if self.where else self.file
-        return f"{place}: {self.message} ({self.action})"
+        return one_line(f"{place}: {self.message} ({self.action})")
 
 
 @dataclass

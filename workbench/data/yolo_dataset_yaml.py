@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from workbench.data.import_report import SKIPPED, ImportReport
+from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport
 
 # Files a folder listing takes as images (the decoder then reads them by content).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -50,7 +50,7 @@ def read_data_yaml(path: str | Path, report: ImportReport) -> YoloSpec:
         raise YoloYamlError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not isinstance(data, dict):
         raise YoloYamlError(f"{path}: expected a mapping with 'names' and 'train' / 'val'")
-    names = _names(data, path)
+    names = _names(data, path, report)
     root = Path(str(data["path"])) if data.get("path") else path.parent
     if not root.is_absolute():
         root = path.parent / root
@@ -73,42 +73,80 @@ def label_path(image: Path) -> Path:
     return Path(*parts).with_suffix(".txt")
 
 
-def _names(data: dict[str, Any], path: Path) -> list[str]:
+def _names(data: dict[str, Any], path: Path, report: ImportReport) -> list[str]:
     names = data.get("names")
     if isinstance(names, dict):
-        try:
-            keys = sorted(int(k) for k in names)
-        except (TypeError, ValueError):
-            raise YoloYamlError(f"{path}: 'names' keys must be class numbers 0, 1, ...") from None
-        if keys != list(range(len(keys))):
+        keys = [_class_number(k) for k in names]
+        if any(k is None for k in keys):
+            raise YoloYamlError(f"{path}: 'names' keys must be class numbers 0, 1, ...")
+        if sorted(keys) != list(range(len(keys))):
             raise YoloYamlError(f"{path}: 'names' must number the classes 0 to {len(keys) - 1} without gaps")
-        names = [names[k] if k in names else names[str(k)] for k in keys]
+        by_number = dict(zip(keys, names.values(), strict=True))
+        names = [by_number[k] for k in range(len(keys))]
     if not isinstance(names, list) or not names:
         raise YoloYamlError(f"{path}: 'names' must be a non-empty list or mapping of class names")
-    names = [str(n) for n in names]
+    if not all(isinstance(n, (str, int, float)) and not isinstance(n, bool) for n in names):
+        raise YoloYamlError(f"{path}: every entry of 'names' must be a name, got {str(names)[:60]}")
     if "nc" in data and data["nc"] != len(names):
-        raise YoloYamlError(f"{path}: nc = {data['nc']} but 'names' has {len(names)} entries")
-    return names
+        raise YoloYamlError(f"{path}: nc = {data['nc']!r} but 'names' has {len(names)} entries")
+    unique: list[str] = []
+    for number, name in enumerate(str(n).strip() for n in names):
+        if name in unique or not name:
+            report.add(
+                path,
+                "names",
+                f"class {number} is named {name!r} like another; shown as '{name} (class {number})'",
+                NOTED,
+            )
+            name = f"{name} (class {number})"
+        unique.append(name)
+    return unique
+
+
+def _class_number(key: Any) -> int | None:
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    if isinstance(key, str) and key.isdigit():
+        return int(key)
+    return None
 
 
 def _images(entry: Any, root: Path, path: Path, split: str, report: ImportReport) -> list[Path]:
     entries = entry if isinstance(entry, list) else [entry]
     found: set[Path] = set()
     for item in entries:
-        where = Path(str(item))
+        if not isinstance(item, str) or not item or "\0" in item:
+            report.add(path, split, f"{item!r} is not a path", SKIPPED)
+            continue
+        where = Path(item)
         where = where if where.is_absolute() else root / where
-        if where.is_dir():
-            found.update(p for p in where.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        elif where.is_file() and where.suffix.lower() == ".txt":
-            found.update(_listed(where, root, report))
-        else:
-            report.add(path, split, f"{where} is neither a folder of images nor a .txt list", SKIPPED)
+        try:
+            if where.is_dir():
+                found.update(
+                    p for p in where.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                )
+            elif where.is_file() and where.suffix.lower() == ".txt":
+                found.update(_listed(where, root, report))
+            elif not where.exists():
+                report.add(path, split, f"{where} does not exist", SKIPPED)
+            else:
+                report.add(path, split, f"{where} is neither a folder of images nor a .txt list", SKIPPED)
+        except OSError as exc:
+            report.add(path, split, f"cannot read {where}: {exc.strerror or exc}", SKIPPED)
     return sorted(found)
 
 
 def _listed(list_file: Path, root: Path, report: ImportReport) -> list[Path]:
     images = []
-    for number, line in enumerate(list_file.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    try:
+        lines = list_file.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        report.add(list_file, "", "not a text file (not UTF-8)", REFUSED)
+        return []
+    except OSError as exc:
+        report.add(list_file, "", f"cannot read: {exc.strerror or exc}", REFUSED)
+        return []
+    for number, line in enumerate(lines, start=1):
         name = line.strip()
         if not name:
             continue

@@ -1,0 +1,184 @@
+"""Classes of bad input found by trying to break ``workbench data check`` (issue 7): wrong
+JSON types, huge numbers, unusable names, undecodable list files, duplicates, look-alike
+files that used to change the detected format, and what an exit 2 tells."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from workbench.cli import main
+from workbench.data.dataset_check import DatasetError, check_dataset, detect_format
+from workbench.data.import_report import NOTED
+
+
+def image(path: Path, size=(50, 40)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (10, 200, 30)).save(path)
+    return path
+
+
+def text(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+def coco(root: Path, images, annotations, categories=None, name="instances.json", raw=None) -> Path:
+    data = {
+        "images": images,
+        "annotations": annotations,
+        "categories": categories or [{"id": 1, "name": "cat"}],
+    }
+    return text(root / name, raw if raw is not None else json.dumps(data))
+
+
+def problems(result) -> list[str]:
+    return [p.message for p in result.report.problems]
+
+
+def test_coco_values_of_the_wrong_type_are_skipped_not_crashes(tmp_path):
+    image(tmp_path / "a.png")
+    good = {"id": 1, "file_name": "a.png", "width": 50, "height": 40}
+    images = [
+        good,
+        {"id": 2, "file_name": "x\u0000.png"},
+        {"id": 3, "file_name": "y" * 5000},
+        {"id": True, "file_name": "a.png"},
+    ]
+    annotations = [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]},
+        {"id": 2, "image_id": [1], "category_id": 1, "bbox": [1, 1, 5, 5]},
+        {"id": 3, "image_id": 1, "category_id": {"a": 1}, "bbox": [1, 1, 5, 5]},
+        {"id": 4, "image_id": 1, "category_id": 1, "bbox": [10**400, 0, 10**400, 5]},
+        {"id": 5, "image_id": 1, "category_id": 1, "bbox": [True, True, True, True]},
+        {
+            "id": 6,
+            "image_id": 1,
+            "category_id": 1,
+            "bbox": [1, 1, 5, 5],
+            "segmentation": {"counts": 5, "size": ["a", None]},
+        },
+    ]
+    categories = [{"id": 1, "name": "cat"}, {"id": 1, "name": "again"}]
+    coco(tmp_path, images, annotations, categories)
+    result = check_dataset(tmp_path)
+    assert result.splits["all"].images == 1 and result.splits["all"].objects == 2  # annotations 1 and 6
+    assert result.tasks == ["classification", "detection", "multilabel", "counting", "localization"]
+    found = problems(result)
+    assert sum("usable 'file_name'" in m for m in found) == 3
+    assert any("image_id [1]" in m for m in found) and any("category_id {'a': 1}" in m for m in found)
+    assert sum("4 finite numbers" in m for m in found) == 2
+    assert any("RLE segmentation needs" in m for m in found)
+    assert "duplicate category id 1" in found
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ('{"images": [], "annotations": 5}', "'annotations' must be a list, got int"),
+        ('{"images": [], "categories": "cat"}', "'categories' must be a list, got str"),
+        ('{"images": [], "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+    ],
+)
+def test_coco_files_of_the_wrong_shape_exit_2_in_one_line(tmp_path, capsys, raw, words):
+    path = text(tmp_path / "instances.json", raw)
+    assert main(["data", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+
+
+def test_huge_image_headers_are_reported(tmp_path, monkeypatch):
+    image(tmp_path / "cat/1.png")
+    image(tmp_path / "dog/1.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # 50 x 40 = 2,000 > 2 x 500
+    with pytest.raises(DatasetError, match="too large to decode safely"):
+        check_dataset(tmp_path)
+
+
+def test_list_files_that_are_not_utf8_are_refused(tmp_path):
+    text(
+        tmp_path / "Annotations/a.xml",
+        "<annotation><filename>a.jpg</filename><object><name>cat</name>"
+        "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>",
+    )
+    image(tmp_path / "JPEGImages/a.jpg")
+    text(tmp_path / "ImageSets/Main/train.txt", "a\n".encode("utf-16"))
+    text(tmp_path / "ImageSets/Main/val.txt", "# held out\na\na\n")
+    result = check_dataset(tmp_path)
+    assert "train" not in result.splits and result.splits["val"].images == 1  # listed twice, counted once
+    assert "not a text file (not UTF-8)" in problems(result) and "a is listed again" in problems(result)
+
+
+def test_yolo_names_keys_duplicates_and_missing_labels(tmp_path):
+    image(tmp_path / "images/train/a.jpg")
+    text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n1 .5 .5 .1 .1\n")
+    text(tmp_path / "data.yaml", "train: images/train\nnames: [cat, cat]\n")
+    result = check_dataset(tmp_path)
+    assert result.class_names == ["cat", "cat (class 1)"]
+    assert dict(result.splits["train"].per_class) == {"cat": 1, "cat (class 1)": 1}
+    text(tmp_path / "data.yaml", "train: images/train\nnames: {0: cat, 1.5: dog}\n")
+    with pytest.raises(DatasetError, match="class numbers"):
+        check_dataset(tmp_path)
+    other = tmp_path / "other"
+    image(other / "images/ds/train/b.jpg")
+    text(other / "images/ds/train/b.txt", "0 .5 .5 .1 .1\n")  # beside the image: not where YOLO looks
+    text(other / "data.yaml", "train: images/ds/train\nnames: [cat]\n")
+    noted = [p for p in check_dataset(other).report.problems if p.action == NOTED]
+    assert len(noted) == 1 and "no label files found" in noted[0].message
+
+
+def test_voc_files_beside_images_with_the_same_name_in_two_folders(tmp_path):
+    for folder, name in (("x", "cat"), ("y", "dog")):
+        image(tmp_path / folder / "a.jpg")
+        text(
+            tmp_path / folder / "a.xml",
+            f"<annotation><filename>a.jpg</filename><object><name>{name}</name>"
+            "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>",
+        )
+    assert detect_format(tmp_path) == "voc"  # .xml one level down, with an <annotation> root
+    result = check_dataset(tmp_path)
+    assert result.splits["all"].images == 2 and result.class_names == ["cat", "dog"]
+
+
+def test_look_alike_files_do_not_change_the_format(tmp_path):
+    image(tmp_path / "val2017/a.jpg")
+    coco(
+        tmp_path / "annotations",
+        [{"id": 1, "file_name": "a.jpg", "width": 50, "height": 40}],
+        [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+        name="instances_val2017.json",
+    )
+    text(tmp_path / "annotations/captions_val2017.json", json.dumps({"images": [], "annotations": []}))
+    text(tmp_path / "config.yaml", "lr: 0.1\n")
+    assert detect_format(tmp_path) == "coco"
+    result = check_dataset(tmp_path)  # images found in val2017/ beside annotations/
+    assert result.path.name == "instances_val2017.json" and result.splits["all"].images == 1
+    folders = tmp_path / "folders"
+    image(folders / "cat/1.png")
+    image(folders / "dog/1.png")
+    text(folders / "metadata.xml", "<meta/>")
+    assert detect_format(folders) == "folder"
+
+
+def test_coco_image_folder_is_judged_on_the_whole_list(tmp_path):
+    names = [f"{i:02d}.png" for i in range(40)]
+    for name in names[20:]:
+        image(tmp_path / "images" / name, (8, 8))
+    images = [{"id": i, "file_name": n, "width": 8, "height": 8} for i, n in enumerate(names)]
+    coco(tmp_path, images, [])
+    result = check_dataset(tmp_path / "instances.json")
+    assert result.splits["all"].images == 20
+
+
+def test_exit_2_names_the_first_problem_and_stays_on_one_line(tmp_path, capsys):
+    coco(tmp_path, [{"id": 1, "file_name": "gone.png"}], [])
+    assert main(["data", "check", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "the first: " in err and "gone.png: missing image (skipped)" in err and err.count("\n") == 1
+    weird = tmp_path / "x\ny.json"
+    assert main(["data", "check", str(weird)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
