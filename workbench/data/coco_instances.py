@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from workbench.data.import_report import CLIPPED, DROPPED, SKIPPED, ImportReport
+from workbench.data.import_report import DROPPED, SKIPPED, ImportReport, clip_box
 
 
 class CocoError(ValueError):
@@ -196,18 +196,7 @@ def _box(bbox: Any, image: CocoImage, path: Path, where: str, report: ImportRepo
     if w <= 0 or h <= 0:
         report.add(path, where, f"zero-area box (width {w:g}, height {h:g})", DROPPED)
         return None
-    box = [x, y, x + w, y + h]
-    if image.width and image.height:
-        clipped = [
-            min(max(v, 0.0), limit) for v, limit in zip(box, [image.width, image.height] * 2, strict=True)
-        ]
-        if clipped != box:
-            if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
-                report.add(path, where, "box entirely outside the image", DROPPED)
-                return None
-            report.add(path, where, "box outside the image", CLIPPED)
-            box = clipped
-    return box
+    return clip_box([x, y, x + w, y + h], image.width, image.height, report, path, where)
 
 
 def _segmentation(seg: Any, path: Path, where: str, report: ImportReport) -> Any:

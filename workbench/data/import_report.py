@@ -53,3 +53,21 @@ class ImportReport:
 
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems]
+
+
+def clip_box(
+    box: list[float], width: int, height: int, report: ImportReport, file: object, where: str
+) -> list[float] | None:
+    """``box`` (x1, y1, x2, y2 pixels) cut to a ``width`` x ``height`` image (reported as
+    clipped), None when nothing of it is inside (reported as dropped); unchanged when the
+    size is unknown (0)."""
+    if not (width and height):
+        return box
+    clipped = [min(max(v, 0.0), limit) for v, limit in zip(box, (width, height, width, height), strict=True)]
+    if clipped == box:
+        return box
+    if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
+        report.add(file, where, "box entirely outside the image", DROPPED)
+        return None
+    report.add(file, where, "box outside the image", CLIPPED)
+    return clipped

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.data.import_report import CLIPPED, DROPPED, REFUSED, SKIPPED, ImportReport
+from workbench.data.import_report import DROPPED, REFUSED, SKIPPED, ImportReport, clip_box
 
 
 @dataclass
@@ -118,14 +118,4 @@ def _box(
             DROPPED,
         )
         return None
-    if width and height:
-        clipped = [
-            min(max(v, 0.0), limit) for v, limit in zip(box, (width, height, width, height), strict=True)
-        ]
-        if clipped != box:
-            if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
-                report.add(path, where, "box entirely outside the image", DROPPED)
-                return None
-            report.add(path, where, "box outside the image", CLIPPED)
-            box = clipped
-    return box
+    return clip_box(box, width, height, report, path, where)
