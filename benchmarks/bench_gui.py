@@ -88,8 +88,8 @@ def bench_config(steps: int, threads: int = 0):
 
     cfg = default_experiment()
     cfg.name = "bench-gui"
-    cfg.data.shapes.train_size = 32 * steps
-    cfg.data.shapes.val_size = 64
+    cfg.data.options["train_size"] = 32 * steps
+    cfg.data.options["val_size"] = 64
     cfg.train.epochs = 1
     cfg.train.num_samples = 8
     cfg.train.device = "cpu"

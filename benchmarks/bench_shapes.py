@@ -23,8 +23,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workbench.config import ShapesOptions  # noqa: E402
-from workbench.data.shapes import ShapesDataset  # noqa: E402
+from workbench.data.shapes import ShapesDataset, ShapesOptions  # noqa: E402
 
 
 def rate(make_one, seconds: float) -> float:

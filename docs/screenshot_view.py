@@ -38,8 +38,8 @@ def main() -> None:
             from workbench.config import default_experiment
 
             cfg = default_experiment()
-            cfg.data.shapes.train_size = 480  # short epochs: a few done within the shot's delay
-            cfg.data.shapes.val_size = 160
+            cfg.data.options["train_size"] = 480  # short epochs: a few done within the shot's delay
+            cfg.data.options["val_size"] = 160
             window.setup.set_config(cfg)
             window.start_run()
             return

@@ -9,14 +9,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import pytest  # noqa: E402
 
-from workbench.config import DataConfig, ExperimentConfig, OptimConfig, ShapesOptions, TaskConfig, TrainConfig  # noqa: E402
+from workbench.config import DataConfig, ExperimentConfig, OptimConfig, TaskConfig, TrainConfig  # noqa: E402
 
 
 def tiny_config(tasks=(("scene", "classification"), ("n", "counting")), **train) -> ExperimentConfig:
     """A seconds-long experiment: 64 px shapes, a few batches, CPU."""
     cfg = ExperimentConfig(
         name="tiny",
-        data=DataConfig(shapes=ShapesOptions(image_size=64, train_size=48, val_size=16, max_objects=3)),
+        data=DataConfig(options=dict(image_size=64, train_size=48, val_size=16, max_objects=3)),
         tasks=[TaskConfig(name=n, kind=k) for n, k in tasks],
         optim=OptimConfig(lr=1e-3, warmup_steps=2),
         train=TrainConfig(epochs=2, batch_size=16, device="cpu", num_samples=4, **train),

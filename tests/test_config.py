@@ -1,14 +1,7 @@
 import pytest
 
-from workbench.config import (
-    ConfigError,
-    config_from_toml_text,
-    config_to_toml,
-    default_experiment,
-    load_config,
-    save_config,
-    validate_experiment,
-)
+from workbench.config import ConfigError, config_to_toml, default_experiment
+from workbench.experiment_check import config_from_toml_text, load_config, save_config, validate_experiment
 
 
 def test_default_experiment_is_valid_and_round_trips(tmp_path):
@@ -40,7 +33,7 @@ def test_every_field_survives_toml(tmp_path):
         ("[model]\nbackbone = 'vgg'\n", "model.backbone", "resnet18"),
         ("[model]\nsharing_depth = 9\n", "model.sharing_depth", "between 0 and 4"),
         ("[train]\ndevice = 'gpu'\n", "train.device", "cuda:N"),
-        ("[data.shapes]\nnum_classes = 12\n", "data.shapes.num_classes", "between 2 and 8"),
+        ("[data.shapes]\nnum_classes = 12\n", "data.options.num_classes", "between 2 and 8"),
         ("[weighting]\nmethod = 'magic'\n", "weighting.method", "uncertainty"),
         (
             "[weighting]\nmethod = 'dwa'\n[weighting.params]\ntemperature = -1.0\n",

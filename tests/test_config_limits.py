@@ -13,14 +13,12 @@ from workbench.config import (
     SEED_MAX,
     ConfigError,
     ExperimentConfig,
-    config_from_toml_text,
     default_experiment,
-    field_label,
     field_meta,
-    load_config,
     to_dict,
-    validate_experiment,
 )
+from workbench.data import DATASETS
+from workbench.experiment_check import config_from_toml_text, field_label, load_config, validate_experiment
 from workbench.tasks import TASK_KINDS
 from workbench.weighting import WEIGHTINGS
 
@@ -43,6 +41,11 @@ OPTION_NUMBERS = [
     for kind in TASK_KINDS.names()
     for name, f, tp in numeric_fields(TASK_KINDS.get(kind).Options)
 ]
+SOURCE_NUMBERS = [
+    (source, name, f, tp)
+    for source in DATASETS.names()
+    for name, f, tp in numeric_fields(DATASETS.get(source).Options)
+]
 PARAM_NUMBERS = [
     (method, name, f, tp)
     for method in WEIGHTINGS.names()
@@ -62,8 +65,27 @@ def with_value(dotted: str, value) -> str:
 
 
 def test_there_are_many_numbers_to_check():
-    assert len(CONFIG_NUMBERS) >= 29
+    assert len(CONFIG_NUMBERS) >= 18
     assert len(OPTION_NUMBERS) >= 10
+    assert len(SOURCE_NUMBERS) >= 11 + 5 * 7  # shapes and every image-set source
+
+
+@pytest.mark.parametrize(("source", "name", "f", "tp"), SOURCE_NUMBERS, ids=lambda v: str(v))
+def test_data_source_options_are_finite_and_bounded(source, name, f, tp):
+    meta = field_meta(DATASETS.get(source).Options, f.name)
+    assert meta.le is not None or meta.lt is not None
+    path = "" if source == "shapes" else "some/folder"
+    base = f"[data]\nsource = '{source}'\npath = '{path}'\n[data.options]\n"
+    base_tasks = "[[tasks]]\nname = 't'\nkind = 'classification'\n"
+    if tp is float:
+        with pytest.raises(ConfigError) as info:
+            config_from_toml_text(base + f"{name} = nan\n" + base_tasks)
+        assert info.value.path == f"data.options.{name}"
+    high = meta.le if meta.le is not None else meta.lt
+    too_big = int(high) + 1 if tp is int else float(high) * 2 + 1
+    with pytest.raises(ConfigError) as info:
+        config_from_toml_text(base + f"{name} = {too_big}\n" + base_tasks)
+    assert info.value.path == f"data.options.{name}"
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
@@ -147,9 +169,9 @@ def test_nan_set_in_code_is_refused_too():
     [
         ("train.seed", SEED_MAX + 1),
         ("train.seed", -1),
-        ("data.shapes.data_seed", 2**63 - 1),
-        ("data.shapes.train_size", 10**12),
-        ("data.shapes.val_size", 10**12),
+        ("data.options.data_seed", 2**63 - 1),
+        ("data.options.train_size", 10**12),
+        ("data.options.val_size", 10**12),
         ("optim.lr", 1e30),
         ("train.epochs", 10**9),
         ("optim.grad_clip", -1.0),
@@ -167,8 +189,8 @@ def test_largest_seed_is_accepted():
 
 
 def test_min_objects_zero_is_allowed():
-    cfg = config_from_toml_text(with_value("data.shapes.min_objects", 0))
-    assert cfg.data.shapes.min_objects == 0
+    cfg = config_from_toml_text(with_value("data.options.min_objects", 0))
+    assert cfg.data.options["min_objects"] == 0
 
 
 @pytest.mark.parametrize(
@@ -206,6 +228,6 @@ def test_non_utf8_config_names_the_file(tmp_path):
 def test_labels_for_messages():
     assert field_label("optim.lr") == "Learning rate"
     assert field_label("tasks[2].name") == "Task 3: Task name"
-    assert field_label("data.shapes.min_objects") == "Fewest objects"
+    assert field_label("data.options.min_objects") == "Fewest objects"
     assert field_label("tasks[0].options.hidden") == "Task 1: option 'hidden'"
     assert field_label("no.such.path") == "no"

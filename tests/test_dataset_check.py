@@ -49,7 +49,7 @@ def test_coco_images_found_next_to_the_annotations_folder(tmp_path):
     assert detect_format(tmp_path) == "coco"
     result = check_dataset(tmp_path)
     assert result.class_names == ["cat", "dog"]
-    s = result.splits["all"]
+    s = result.summary("all")
     assert (s.images, s.objects, s.without_annotations) == (1, 3, 0)
     assert dict(s.per_class) == {"cat": 2, "dog": 1}
     messages = {(Path(p.file).name, p.message) for p in result.report.problems}
@@ -81,7 +81,7 @@ def test_voc_layout_with_split_files(tmp_path):
     text(tmp_path / "ImageSets/Main/train.txt", "1\n2\n4\n")
     result = check_dataset(tmp_path)
     assert result.format == "voc" and result.class_names == ["cat", "dog"]
-    s = result.splits["train"]
+    s = result.summary("train")
     assert (s.images, s.objects) == (1, 2)
     found = [(Path(p.file).name, p.where, p.action) for p in result.report.problems]
     assert ("3.xml", "line 1, column 20", "refused") in found
@@ -93,7 +93,7 @@ def test_voc_xml_beside_each_image(tmp_path):
     image(tmp_path / "shots/x.png")
     text(tmp_path / "shots/x.xml", voc_xml("x", "x.png", [("bird", 1, 1, 10, 10)]))
     result = check_dataset(tmp_path, "voc")
-    assert result.splits["all"].images == 1 and result.class_names == ["bird"]
+    assert result.summary("all").images == 1 and result.class_names == ["bird"]
 
 
 def test_yolo_labels_missing_labels_and_orphans(tmp_path):
@@ -106,7 +106,7 @@ def test_yolo_labels_missing_labels_and_orphans(tmp_path):
     text(tmp_path / "data.yaml", "train: images/train\nval: images/val\nnames: [ant, bee]\n")
     result = check_dataset(tmp_path)
     assert result.format == "yolo"
-    train, val = result.splits["train"], result.splits["val"]
+    train, val = result.summary("train"), result.summary("val")
     assert (train.images, train.objects, train.without_annotations) == (2, 2, 1)
     assert dict(train.per_class) == {"ant": 1, "bee": 1} and val.objects == 1
     found = [(Path(p.file).name, p.where, p.message) for p in result.report.problems]
@@ -121,8 +121,8 @@ def test_image_folders(tmp_path):
     text(tmp_path / "val/dog/3.png", "broken")
     result = check_dataset(tmp_path)
     assert result.format == "folder"
-    assert dict(result.splits["train"].per_class) == {"cat": 1, "dog": 1}
-    assert result.splits["val"].images == 1 and len(result.report.problems) == 1
+    assert dict(result.summary("train").per_class) == {"cat": 1, "dog": 1}
+    assert result.summary("val").images == 1 and len(result.report.problems) == 1
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,7 @@ def test_coco_values_of_the_wrong_type_are_skipped_not_crashes(tmp_path):
     categories = [{"id": 1, "name": "cat"}, {"id": 1, "name": "again"}]
     coco(tmp_path, images, annotations, categories)
     result = check_dataset(tmp_path)
-    assert result.splits["all"].images == 1 and result.splits["all"].objects == 2  # annotations 1 and 6
+    assert result.summary("all").images == 1 and result.summary("all").objects == 2  # annotations 1 and 6
     assert result.tasks == ["classification", "detection", "multilabel", "counting", "localization"]
     found = problems(result)
     assert sum("usable 'file_name'" in m for m in found) == 3
@@ -109,7 +109,7 @@ def test_list_files_that_are_not_utf8_are_refused(tmp_path):
     text(tmp_path / "ImageSets/Main/train.txt", "a\n".encode("utf-16"))
     text(tmp_path / "ImageSets/Main/val.txt", "# held out\na\na\n")
     result = check_dataset(tmp_path)
-    assert "train" not in result.splits and result.splits["val"].images == 1  # listed twice, counted once
+    assert "train" not in result.splits and result.summary("val").images == 1  # listed twice, counted once
     assert "not a text file (not UTF-8)" in problems(result) and "a is listed again" in problems(result)
 
 
@@ -119,7 +119,7 @@ def test_yolo_names_keys_duplicates_and_missing_labels(tmp_path):
     text(tmp_path / "data.yaml", "train: images/train\nnames: [cat, cat]\n")
     result = check_dataset(tmp_path)
     assert result.class_names == ["cat", "cat (class 1)"]
-    assert dict(result.splits["train"].per_class) == {"cat": 1, "cat (class 1)": 1}
+    assert dict(result.summary("train").per_class) == {"cat": 1, "cat (class 1)": 1}
     text(tmp_path / "data.yaml", "train: images/train\nnames: {0: cat, 1.5: dog}\n")
     with pytest.raises(DatasetError, match="class numbers"):
         check_dataset(tmp_path)
@@ -141,7 +141,7 @@ def test_voc_files_beside_images_with_the_same_name_in_two_folders(tmp_path):
         )
     assert detect_format(tmp_path) == "voc"  # .xml one level down, with an <annotation> root
     result = check_dataset(tmp_path)
-    assert result.splits["all"].images == 2 and result.class_names == ["cat", "dog"]
+    assert result.summary("all").images == 2 and result.class_names == ["cat", "dog"]
 
 
 def test_look_alike_files_do_not_change_the_format(tmp_path):
@@ -156,7 +156,7 @@ def test_look_alike_files_do_not_change_the_format(tmp_path):
     text(tmp_path / "config.yaml", "lr: 0.1\n")
     assert detect_format(tmp_path) == "coco"
     result = check_dataset(tmp_path)  # images found in val2017/ beside annotations/
-    assert result.path.name == "instances_val2017.json" and result.splits["all"].images == 1
+    assert result.path.name == "instances_val2017.json" and result.summary("all").images == 1
     folders = tmp_path / "folders"
     image(folders / "cat/1.png")
     image(folders / "dog/1.png")
@@ -171,7 +171,7 @@ def test_coco_image_folder_is_judged_on_the_whole_list(tmp_path):
     images = [{"id": i, "file_name": n, "width": 8, "height": 8} for i, n in enumerate(names)]
     coco(tmp_path, images, [])
     result = check_dataset(tmp_path / "instances.json")
-    assert result.splits["all"].images == 20
+    assert result.summary("all").images == 20
 
 
 def test_exit_2_names_the_first_problem_and_stays_on_one_line(tmp_path, capsys):

@@ -9,9 +9,8 @@ import pytest
 import torch
 from conftest import tiny_config
 
-from workbench.config import ShapesOptions
 from workbench.data.base import collate
-from workbench.data.shapes import ShapesDataset
+from workbench.data.shapes import ShapesDataset, ShapesOptions
 from workbench.models.multitask import MultiTaskNet
 from workbench.tasks import TASK_KINDS
 from workbench.training.evaluation import needed_targets
@@ -81,8 +80,8 @@ def test_every_kind_on_a_batch_of_only_empty_images(kind, data):
 
 def test_training_with_empty_images_and_every_kind(tmp_path):
     cfg = tiny_config(tasks=tuple((k[:4], k) for k in KINDS))
-    cfg.data.shapes.min_objects = 0
-    cfg.data.shapes.max_objects = 1
+    cfg.data.options["min_objects"] = 0
+    cfg.data.options["max_objects"] = 1
     store = RunStore.create(tmp_path, cfg.name)
     summary = Trainer(cfg, store).run()
     assert summary["status"] == "finished", summary.get("error")

@@ -11,7 +11,8 @@ import torch
 from conftest import tiny_config
 
 from workbench.cli import main
-from workbench.config import ConfigError, config_from_toml_text, default_experiment, load_config, save_config
+from workbench.config import ConfigError, default_experiment
+from workbench.experiment_check import config_from_toml_text, load_config, save_config
 from workbench.training.checkpoint import load_checkpoint
 from workbench.training.control import RunControl
 from workbench.training.events import RunStarted, StepEnded
@@ -94,7 +95,7 @@ def test_imagenet_for_a_backbone_without_it_is_a_config_error():
     cfg = default_experiment()
     cfg.model.pretrained = "imagenet"
     with pytest.raises(ConfigError, match="model.pretrained: small_cnn has no ImageNet weights"):
-        from workbench.config import validate_experiment
+        from workbench.experiment_check import validate_experiment
 
         validate_experiment(cfg)
 
@@ -117,15 +118,17 @@ def test_bad_init_from_is_refused_before_any_folder(tmp_path, capsys, content):
 
 
 def test_one_training_image_gets_advice_that_helps():
-    from workbench.data import build_dataset
+    from workbench.training.experiment import build_data
     from workbench.training.preflight import preflight
 
     cfg = tiny_config(tasks=(("scene", "classification"),))
-    cfg.data.shapes.image_size = 32
-    cfg.data.shapes.train_size = 1
+    cfg.data.options["image_size"] = 32
+    cfg.data.options["train_size"] = 1
     with pytest.raises(ConfigError) as err:
-        preflight(cfg, 1, build_dataset(cfg.data, "val").info)
-    assert err.value.path == "data.shapes.train_size" and "use 2 or more training images" in err.value.message
+        preflight(cfg, 1, build_data(cfg, "val").task_infos)
+    assert (
+        err.value.path == "data.options.train_size" and "use 2 or more training images" in err.value.message
+    )
 
 
 # ------------------------------------------------------------------ resume
@@ -453,11 +456,11 @@ def test_removed_metrics_log_fails_the_run(tmp_path):
 def test_eval_warns_when_the_config_changed(tmp_path, capsys):
     store, _, _ = run(tiny_config(), tmp_path)
     cfg = store.read_config()
-    cfg.data.shapes.val_size = 32
+    cfg.data.options["val_size"] = 32
     save_config(cfg, store.config_path)
     assert main(["eval", str(store.path)]) == 0
     err = capsys.readouterr().err
-    assert err.startswith("warning:") and "data.shapes.val_size: 16 -> 32" in err
+    assert err.startswith("warning:") and "data.options.val_size: 16 -> 32" in err
 
 
 def test_eval_refuses_a_newer_schema(tmp_path, capsys):

@@ -480,7 +480,7 @@ def test_open_image_runs_the_checkpoint(qtbot, inspector, tmp_path, monkeypatch)
     import torch
     from PIL import Image
 
-    from workbench.config import DataConfig, ExperimentConfig, ShapesOptions, TaskConfig
+    from workbench.config import DataConfig, ExperimentConfig, TaskConfig
     from workbench.training.experiment import build_experiment
 
     monkeypatch.setattr(
@@ -488,7 +488,7 @@ def test_open_image_runs_the_checkpoint(qtbot, inspector, tmp_path, monkeypatch)
     )
     cfg = ExperimentConfig(
         name="open",
-        data=DataConfig(shapes=ShapesOptions(image_size=64, train_size=8, val_size=8)),
+        data=DataConfig(options=dict(image_size=64, train_size=8, val_size=8)),
         tasks=[TaskConfig(name="scene", kind="classification"), TaskConfig(name="objects", kind="detection")],
     )
     ckpt = tmp_path / "best.pt"
@@ -525,13 +525,13 @@ def test_letterbox_keeps_the_aspect_ratio():
 
 
 def test_inspector_load_run_from_disk(qtbot, tmp_path):
-    from workbench.config import DataConfig, ExperimentConfig, ShapesOptions, TaskConfig
+    from workbench.config import DataConfig, ExperimentConfig, TaskConfig
     from workbench.gui.inspector_panel import InspectorPanel
     from workbench.training.run_store import RunStore
 
     cfg = ExperimentConfig(
         name="disk",
-        data=DataConfig(shapes=ShapesOptions(image_size=64, train_size=8, val_size=8)),
+        data=DataConfig(options=dict(image_size=64, train_size=8, val_size=8)),
         tasks=[TaskConfig(name="objects", kind="detection")],
     )
     store = RunStore.create(tmp_path, "disk")

@@ -17,7 +17,6 @@ from workbench.config import (  # noqa: E402
     ExperimentConfig,
     ModelConfig,
     OptimConfig,
-    ShapesOptions,
     TaskConfig,
     TrainConfig,
     WeightingConfig,
@@ -71,7 +70,7 @@ def non_default_config() -> ExperimentConfig:
     return ExperimentConfig(
         name="round-trip",
         data=DataConfig(
-            shapes=ShapesOptions(
+            options=dict(
                 image_size=96,
                 num_classes=6,
                 min_objects=2,
@@ -224,7 +223,7 @@ def test_depth_slider_updates_counts(panel, qtbot):
     from workbench.tasks import build_task
 
     cfg = panel.config()
-    info = DataInfo(cfg.data.shapes.image_size, cfg.data.shapes.num_classes, tuple("abcd"))
+    info = DataInfo(128, 4, tuple("abcd"))  # the default shapes: 128 px, 4 classes
     net = MultiTaskNet(cfg.model.backbone, [build_task(t, info) for t in cfg.tasks], 2)
     panel.depth_slider.setValue(2)
     qtbot.waitUntil(lambda: view.counts() is not None and view.counts()["depth"] == 2, timeout=20000)
@@ -349,7 +348,7 @@ def test_previews_render(panel, qtbot):
         assert len(colours) > 10  # a scene, not a blank square
         first.append(img)
     # new knobs give new scenes (debounced, generated off the GUI thread)
-    panel._shape_widgets["data_seed"].setValue(5)
+    panel.data_section.forms["shapes"].editor("data_seed").setValue(5)
     qtbot.waitUntil(panel.previews_ready, timeout=20000)
     again = [pm.toImage() for pm in panel.preview_pixmaps()]
     assert len(again) == 4 and any(a != b for a, b in zip(first, again, strict=True))
@@ -365,7 +364,7 @@ def _edit(panel, widget, value) -> None:
 
 
 def test_min_max_pair_marks_the_field_the_user_edited(panel):
-    s = panel._shape_widgets
+    s = panel.data_section.forms["shapes"].editors
     _edit(panel, s["min_objects"], 4)
     _edit(panel, s["min_objects"], 5)  # now above "most objects" (4): the edited field is marked
     assert panel.error_message() == "Most objects: must be >= Fewest objects (5), got 4"
@@ -378,7 +377,7 @@ def test_min_max_pair_marks_the_field_the_user_edited(panel):
     assert s["max_objects"] in panel.invalid_widgets() and s["min_objects"] not in panel.invalid_widgets()
     _edit(panel, s["max_objects"], 4)
     cfg = panel.config()
-    cfg.data.shapes.min_size, cfg.data.shapes.max_size = 0.5, 0.2
+    cfg.data.options["min_size"], cfg.data.options["max_size"] = 0.5, 0.2
     panel.set_config(cfg)  # nobody edited either: both are marked
     marked = panel.invalid_widgets()
     assert s["min_size"] in marked and s["max_size"] in marked
@@ -427,9 +426,10 @@ def test_banner_never_moves_the_form(panel, qtbot):
 
 
 def test_form_limits_come_from_the_config_metadata(panel):
-    from workbench.config import ShapesOptions, field_meta
+    from workbench.config import field_meta
+    from workbench.data.shapes import ShapesOptions
 
-    s = panel._shape_widgets
+    s = panel.data_section.forms["shapes"].editors
     assert s["min_objects"].minimum() == field_meta(ShapesOptions, "min_objects").ge == 0
     assert s["max_objects"].maximum() == 20
     assert panel.lr.maximum() == 10.0

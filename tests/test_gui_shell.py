@@ -41,10 +41,10 @@ def _private_settings(tmp_path_factory):
 
 def small(cfg, epochs: int = 2, **train):
     """The tiny experiment at 64 px: 64 train / 32 val images, batch 16, 4 samples."""
-    shapes = dataclasses.replace(cfg.data.shapes, image_size=64, train_size=64, val_size=32)
+    options = {**cfg.data.options, "image_size": 64, "train_size": 64, "val_size": 32}
     return dataclasses.replace(
         cfg,
-        data=dataclasses.replace(cfg.data, shapes=shapes),
+        data=dataclasses.replace(cfg.data, options=options),
         train=dataclasses.replace(cfg.train, epochs=epochs, batch_size=16, num_samples=4, **train),
     )
 
@@ -411,7 +411,7 @@ def test_settings_round_trip(qtbot, tmp_path, tiny):
     with qtbot.waitSignal(w2.coreLoaded, timeout=RUN_TIMEOUT_MS):
         w2.show()
     assert w2.setup.config().name == "remembered"
-    assert w2.setup.config().data.shapes.image_size == 64
+    assert w2.setup.config().data.options["image_size"] == 64
     stored = QSettings(path, QSettings.Format.IniFormat)
     assert not stored.value("window/geometry").isEmpty() and not stored.value("window/state").isEmpty()
     assert not w2.runs_dock.isVisible()
@@ -419,7 +419,7 @@ def test_settings_round_trip(qtbot, tmp_path, tiny):
 
 
 def test_new_open_save_config(qtbot, window, tiny, tmp_path):
-    from workbench.config import load_config
+    from workbench.experiment_check import load_config
 
     w = window
     w.setup.set_config(dataclasses.replace(small(tiny), name="to-save"))
@@ -706,7 +706,7 @@ def test_quit_during_validation_keeps_the_window_until_the_thread_ends(qtbot, wi
     w = window
     cfg = small(tiny, epochs=3)
     cfg = dataclasses.replace(
-        cfg, data=dataclasses.replace(cfg.data, shapes=dataclasses.replace(cfg.data.shapes, val_size=256))
+        cfg, data=dataclasses.replace(cfg.data, options={**cfg.data.options, "val_size": 256})
     )
     set_setup(qtbot, w, cfg)
     last_step = []

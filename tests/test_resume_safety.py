@@ -9,7 +9,8 @@ import torch
 from conftest import tiny_config
 
 from workbench.cli import main
-from workbench.config import ConfigError, save_config
+from workbench.config import ConfigError
+from workbench.experiment_check import save_config
 from workbench.models.backbones import BACKBONES
 from workbench.safe_load import LoadError, safe_torch_load
 from workbench.training.checkpoint import CheckpointError, load_checkpoint
@@ -56,36 +57,36 @@ def edit_config(store: RunStore, change) -> None:
 def test_preflight_refuses_a_batchnorm_batch_of_one_pixel(backbone):
     cfg = tiny_config(tasks=(("scene", "classification"),))
     cfg.model.backbone = backbone
-    cfg.data.shapes.image_size = 32
+    cfg.data.options["image_size"] = 32
     cfg.train.batch_size = 1
-    from workbench.data import build_dataset
+    from workbench.training.experiment import build_data
 
-    info = build_dataset(cfg.data, "val").info
+    info = build_data(cfg, "val").task_infos
     if backbone == "convnext_tiny":  # LayerNorm: a batch of one trains
         preflight(cfg, 48, info)
         return
     with pytest.raises(ConfigError) as err:
         preflight(cfg, 48, info)
     assert err.value.path == "train.batch_size"
-    assert "data.shapes.image_size" in err.value.message and "BatchNorm" in err.value.message
+    assert "data.options.image_size" in err.value.message and "BatchNorm" in err.value.message
     cfg.train.batch_size = 2
     preflight(cfg, 48, info)  # two images are enough
 
 
 def test_preflight_names_the_training_set_when_it_makes_the_batch(tmp_path):
     cfg = tiny_config(tasks=(("scene", "classification"),))
-    cfg.data.shapes.image_size = 32
-    cfg.data.shapes.train_size = 1
-    from workbench.data import build_dataset
+    cfg.data.options["image_size"] = 32
+    cfg.data.options["train_size"] = 1
+    from workbench.training.experiment import build_data
 
     with pytest.raises(ConfigError) as err:
-        preflight(cfg, 1, build_dataset(cfg.data, "val").info)
-    assert err.value.path == "data.shapes.train_size"
+        preflight(cfg, 1, build_data(cfg, "val").task_infos)
+    assert err.value.path == "data.options.train_size"
 
 
 def test_cli_refuses_before_making_a_run_folder(tmp_path, capsys):
     cfg = tiny_config(tasks=(("scene", "classification"),))
-    cfg.data.shapes.image_size = 32
+    cfg.data.options["image_size"] = 32
     cfg.train.batch_size = 1
     path = tmp_path / "exp.toml"
     save_config(cfg, path)
@@ -97,9 +98,9 @@ def test_cli_refuses_before_making_a_run_folder(tmp_path, capsys):
 
 def test_a_batch_of_two_at_32_px_trains(tmp_path):
     cfg = tiny_config(tasks=(("scene", "classification"),))
-    cfg.data.shapes.image_size = 32
+    cfg.data.options["image_size"] = 32
     cfg.train.batch_size = 2
-    cfg.data.shapes.train_size = 8
+    cfg.data.options["train_size"] = 8
     _, _, summary = run(cfg, tmp_path)
     assert summary["status"] == "finished", summary.get("error")
 
@@ -109,12 +110,12 @@ def test_a_batch_of_two_at_32_px_trains(tmp_path):
 
 def test_resume_refuses_a_changed_learning_rate_and_changes_nothing(tmp_path):
     store = stopped_run(tmp_path)
-    edit_config(store, lambda c: (setattr(c.optim, "lr", 0.01), setattr(c.data.shapes, "train_size", 96)))
+    edit_config(store, lambda c: (setattr(c.optim, "lr", 0.01), c.data.options.__setitem__("train_size", 96)))
     before = snapshot(store)
     _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
     error = events[-1].error
     assert isinstance(events[-1], RunFailed) and "\n" not in error
-    assert "optim.lr: 0.001 -> 0.01" in error and "data.shapes.train_size: 48 -> 96" in error
+    assert "optim.lr: 0.001 -> 0.01" in error and "data.options.train_size: 48 -> 96" in error
     assert "--init-from" in error
     assert snapshot(store) == before  # status, log, checkpoints: untouched
     assert json.loads(store.summary_path.read_text())["status"] == "stopped"

@@ -16,7 +16,7 @@ import pytest
 import torch
 from conftest import tiny_config
 
-from workbench.config import save_config
+from workbench.experiment_check import save_config
 from workbench.training import checkpoint as checkpoint_module
 from workbench.training.checkpoint import load_checkpoint
 from workbench.training.events import StepEnded

@@ -117,7 +117,7 @@ def test_samples_are_collected_across_batches(tmp_path):
     cfg = tiny_config()
     cfg.train.batch_size = 1
     cfg.train.num_samples = 8
-    cfg.data.shapes.train_size = 4
+    cfg.data.options["train_size"] = 4
     cfg.train.epochs = 1
     store, events, summary = run(cfg, tmp_path)
     assert summary["status"] == "finished", summary.get("error")
@@ -132,7 +132,7 @@ def test_stop_during_validation_is_honoured_and_resumes_exactly(tmp_path, monkey
     """A stop requested while validating ends the run before the next batch; the resume
     validates that epoch again and ends with the same weights and log as an uninterrupted run."""
     cfg = tiny_config()
-    cfg.data.shapes.val_size = 64  # four validation batches
+    cfg.data.options["val_size"] = 64  # four validation batches
     full, _, _ = run(cfg, tmp_path / "a")
 
     from workbench.training import evaluation

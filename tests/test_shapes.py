@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
 
-from workbench.config import DataConfig, ShapesOptions
+from workbench.config import DataConfig
 from workbench.data import DATASETS, build_dataset
 from workbench.data.base import ALL_TARGETS, collate
-from workbench.data.shapes import CLASS_NAMES, LARGEST_RATIO, ShapesDataset, stamp
+from workbench.data.shapes import CLASS_NAMES, LARGEST_RATIO, ShapesDataset, ShapesOptions, stamp
 
 
 def make(split: str = "train", **kw) -> ShapesDataset:
@@ -188,7 +186,7 @@ def test_bad_split_and_index():
 
 def test_registry_and_collate():
     assert "shapes" in DATASETS
-    cfg = DataConfig(shapes=dataclasses.replace(ShapesOptions(), image_size=64, val_size=9))
+    cfg = DataConfig(options={"image_size": 64, "val_size": 9})
     ds = build_dataset(cfg, "val")
     assert isinstance(ds, ShapesDataset) and len(ds) == 9 and ds.info.image_size == 64
     samples = [ds.sample(i) for i in range(4)]

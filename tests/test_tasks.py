@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.config import ShapesOptions
 from workbench.data.base import collate
-from workbench.data.shapes import ShapesDataset
+from workbench.data.shapes import ShapesDataset, ShapesOptions
 from workbench.models.multitask import MultiTaskNet
 from workbench.tasks import TASK_KINDS
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import tiny_config
 
-from workbench.config import save_config
+from workbench.experiment_check import save_config
 from workbench.training.control import RunControl
 from workbench.training.events import (
     EpochEnded,

@@ -52,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     dc.add_argument("--format", choices=["coco", "voc", "yolo", "folder"], help="default: detected")
     dc.add_argument("--images", help="image folder of a COCO file (default: beside it or images/)")
     dc.add_argument("--all", action="store_true", help="list every problem (default: the first 50)")
+    dx = dsub.add_parser(
+        "export", help="write an experiment's data (default: the built-in shapes scenes) as COCO, VOC or YOLO"
+    )
+    dx.add_argument("out", help="folder to write (created; must be empty or new)")
+    dx.add_argument("--format", choices=["coco", "voc", "yolo"], required=True)
+    dx.add_argument("--config", help="experiment TOML whose data is written (default: the built-in one)")
+    dx.add_argument("--train-size", type=int, help="images of the training split (default: the source's)")
+    dx.add_argument("--val-size", type=int, help="images of the validation split (default: the source's)")
 
     c = sub.add_parser("config", help="print the built-in experiment as TOML")
     c.add_argument("--out", help="write to this file instead of stdout")
@@ -95,7 +103,8 @@ def _gui() -> int:
 
 
 def _load(path: str | None):
-    from workbench.config import default_experiment, load_config, validate_experiment
+    from workbench.config import default_experiment
+    from workbench.experiment_check import load_config, validate_experiment
 
     if path:
         return load_config(path)
@@ -105,9 +114,9 @@ def _load(path: str | None):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from workbench.config import ConfigError, validate_experiment
-    from workbench.data import build_dataset
-    from workbench.training.experiment import effective_data_config
+    from workbench.config import ConfigError
+    from workbench.experiment_check import validate_experiment
+    from workbench.training.experiment import absolute_paths, build_data
     from workbench.training.preflight import check_sources, preflight
     from workbench.training.run_store import RunStore
 
@@ -119,14 +128,12 @@ def _train(args: argparse.Namespace) -> int:
     if args.time_limit is not None:
         cfg.train.time_limit_s = args.time_limit
     validate_experiment(cfg)
-    if cfg.model.pretrained == "file":  # the run folder's config must not depend on where it was started
-        cfg.model.weights_file = str(Path(cfg.model.weights_file).expanduser().resolve())
+    absolute_paths(cfg)  # the run folder's config must not depend on where it was started
     # What the model cannot train, and what it cannot read, is refused before a run folder exists.
-    data = effective_data_config(cfg)
-    val_info = build_dataset(data, "val").info
-    preflight(cfg, len(build_dataset(data, "train")), val_info)
+    infos = build_data(cfg, "val").task_infos
+    preflight(cfg, len(build_data(cfg, "train").dataset), infos)
     try:
-        check_sources(cfg, val_info, args.init_from)
+        check_sources(cfg, infos, args.init_from)
     except ValueError as exc:
         if isinstance(exc, ConfigError):
             raise
@@ -137,7 +144,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _data(args: argparse.Namespace) -> int:
-    """``data check``: exit 0 when the set is usable, 2 with one line when it is not."""
+    """``data check``: exit 0 when the set is usable, 2 with one line when it is not;
+    ``data export``: write the experiment's data in a standard format."""
+    if args.data_command == "export":
+        return _data_export(args)
     from workbench.data.dataset_check import DatasetError, check_dataset
     from workbench.data.import_report import one_line
 
@@ -153,6 +163,51 @@ def _data(args: argparse.Namespace) -> int:
         return 2
     print("\n".join(result.lines(None if args.all else 50)))
     return 0
+
+
+def _data_export(args: argparse.Namespace) -> int:
+    from workbench.data.export import export_dataset
+    from workbench.training.experiment import build_data
+
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        print(f"error: {out}: exists and is not an empty folder; choose a new one", file=sys.stderr)
+        return 2
+    cfg = _load(args.config)
+    splits = {}
+    for split, limit in (("train", args.train_size), ("val", args.val_size)):
+        dataset = build_data(cfg, split).dataset
+        if limit is not None:
+            if limit < 1:
+                print(f"error: --{split}-size must be at least 1, got {limit}", file=sys.stderr)
+                return 2
+            dataset = _First(dataset, limit)
+        splits[split] = dataset
+    total = sum(len(d) for d in splits.values())
+    done = [0]
+
+    def progress(split: str, i: int, n: int) -> None:
+        done[0] += 1
+        if done[0] % 200 == 0 or done[0] == total:
+            print(f"\r{done[0]}/{total} images", end="", file=sys.stderr, flush=True)
+
+    path = export_dataset(splits, out, args.format, progress)
+    print(file=sys.stderr)
+    print(f"wrote {total} images as {args.format} to {out}; check it with: workbench data check {path}")
+    return 0
+
+
+class _First:
+    """The first ``n`` samples of a dataset."""
+
+    def __init__(self, dataset: Any, n: int) -> None:
+        self.dataset, self.n, self.info = dataset, min(n, len(dataset)), dataset.info
+
+    def __len__(self) -> int:
+        return self.n
+
+    def sample(self, index: int) -> dict[str, Any]:
+        return self.dataset.sample(index)
 
 
 def _resume(args: argparse.Namespace) -> int:

@@ -8,8 +8,8 @@ to a default. Non-finite numbers (nan, inf) are refused everywhere. Kind-specifi
 tables (``tasks.options``, ``weighting.params``) are dataclasses of their task kind or
 weighting method, declared and checked the same way (see ``validate_fields``).
 
-This module imports nothing of the project at import time; the registry checks in
-``validate_experiment`` import the registries lazily.
+This module imports nothing else of the project. The checks that need the registries
+(backbones, task kinds, weightings, data sources) live in ``workbench.experiment_check``.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class FieldMeta:
     lt: float | None = None
     choices: tuple[Any, ...] = ()
     special: tuple[tuple[Any, str], ...] = ()
+    is_path: bool = False  # a file or folder: made absolute when a run starts, picked with a dialog
 
 
 def setting(default: Any = dataclasses.MISSING, label: str = "", help: str = "", **limits: Any) -> Any:
@@ -163,40 +164,38 @@ def validate_fields(obj: Any, path: str = "") -> None:
 
 
 @dataclass
-class ShapesOptions:
-    """Knobs of the built-in synthetic "shapes" scenes."""
+class SourceConfig:
+    """One entry of ``[[data.sources]]``: a source, its path and options, and the tasks it
+    feeds (partial labels: its images count only for those tasks)."""
 
-    image_size: int = setting(128, "Image size", "Side of the square scenes.", unit="px", ge=32, le=1024)
-    num_classes: int = setting(
-        4, "Shape classes", "How many shape classes appear (circle, square, ...).", ge=2, le=8
+    source: str = setting(
+        "", "Data source", "coco, voc, yolo, folder, shapes or auto (detected from the path)."
     )
-    min_objects: int = setting(
-        1, "Fewest objects", "Fewest objects per scene; 0 allows empty scenes.", ge=0, le=20
-    )
-    max_objects: int = setting(
-        4, "Most objects", "Most objects per scene (at least the fewest).", ge=1, le=20
-    )
-    min_size: float = setting(
-        0.12, "Smallest object", "Smallest object side, as a fraction of the image side.", ge=0.05, le=0.9
-    )
-    max_size: float = setting(
-        0.40, "Largest object", "Largest object side, as a fraction of the image side.", ge=0.05, le=0.9
-    )
-    noise: float = setting(
-        0.08, "Noise", "Background noise amplitude (0 = flat, 1 = strong).", ge=0.0, le=1.0
-    )
-    clutter: int = setting(2, "Clutter", "Distractor strokes per scene.", ge=0, le=50)
-    train_size: int = setting(5000, "Training images", "Scenes per training epoch.", ge=1, le=1_000_000)
-    val_size: int = setting(500, "Validation images", "Scenes in the validation set.", ge=1, le=100_000)
-    data_seed: int = setting(
-        0, "Data seed", "Seed of the scenes; the same seed gives the same images.", ge=0, le=SEED_MAX
+    path: str = setting("", "Path", "The annotation file or the data set's folder.")
+    options: dict[str, Any] = field(default_factory=dict)
+    tasks: list[str] = setting(
+        [], "Tasks", "Names of the tasks this source labels; empty: every task its annotations support."
     )
 
 
 @dataclass
 class DataConfig:
-    source: str = setting("shapes", "Data source", "Where the images and their labels come from.")
-    shapes: ShapesOptions = field(default_factory=ShapesOptions)
+    """``source``/``path``/``options`` name one source; ``[[data.sources]]`` combines
+    several instead (then leave the three out)."""
+
+    source: str = setting(
+        "shapes", "Data source", "coco, voc, yolo, folder, shapes or auto (detected from the path)."
+    )
+    path: str = setting("", "Path", "The annotation file or the data set's folder (not for shapes).")
+    options: dict[str, Any] = field(default_factory=dict)
+    sources: list[SourceConfig] = field(default_factory=list)
+
+    def source_list(self) -> list[SourceConfig]:
+        """The sources this data config reads: ``sources``, or the one named by
+        ``source``/``path``/``options`` (feeding every task)."""
+        if self.sources:
+            return list(self.sources)
+        return [SourceConfig(self.source, self.path, self.options, [])]
 
 
 @dataclass
@@ -340,7 +339,7 @@ def default_experiment() -> ExperimentConfig:
 
 _SECTION_LABELS = {
     "data": "Data",
-    "shapes": "Shapes",
+    "sources": "Source",
     "model": "Model",
     "tasks": "Task",
     "weighting": "Weighting",
@@ -464,9 +463,23 @@ def load_config(path: str | Path) -> ExperimentConfig:
     except UnicodeDecodeError as exc:
         raise ConfigError("", f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     data = _parse_toml(text, str(path))
-    cfg = from_dict(ExperimentConfig, data)
-    validate_experiment(cfg)
+    cfg = from_dict(ExperimentConfig, upgrade_legacy(data))
+    validate_config(cfg)
     return cfg
+
+
+def upgrade_legacy(data: dict[str, Any]) -> dict[str, Any]:
+    """Configs written before data sources owned their options kept the shapes options in
+    ``[data.shapes]``; they now live in ``[data.options]``. Old run folders and checkpoints
+    stay readable: the table is moved (a config with both is refused)."""
+    section = data.get("data")
+    if isinstance(section, dict) and "shapes" in section:
+        if "options" in section:
+            raise ConfigError("data.shapes", "give the source's options in [data.options] only")
+        section = dict(section)
+        section["options"] = section.pop("shapes")
+        data = {**data, "data": section}
+    return data
 
 
 def _parse_toml(text: str, where: str) -> dict[str, Any]:
@@ -480,19 +493,13 @@ def _parse_toml(text: str, where: str) -> dict[str, Any]:
 
 def config_from_toml_text(text: str) -> ExperimentConfig:
     data = _parse_toml(text.removeprefix("\ufeff"), "the text")
-    cfg = from_dict(ExperimentConfig, data)
-    validate_experiment(cfg)
+    cfg = from_dict(ExperimentConfig, upgrade_legacy(data))
+    validate_config(cfg)
     return cfg
 
 
 def config_to_toml(cfg: ExperimentConfig) -> str:
     return tomli_w.dumps(to_dict(cfg))
-
-
-def save_config(cfg: ExperimentConfig, path: str | Path) -> None:
-    from workbench.fsutil import atomic_write_text
-
-    atomic_write_text(Path(path), config_to_toml(cfg))
 
 
 # -------------------------------------------------------------------------- validation
@@ -526,47 +533,16 @@ def validate_name(path: str, name: str) -> None:
         )
 
 
-def validate_experiment(cfg: ExperimentConfig) -> None:
-    """Check every field against its declared limits, then the rules across fields.
-
-    Raises ConfigError naming the first bad field. Task options and weighting parameters
-    are checked by their task kind / method (their ``Options`` / ``Params`` dataclasses).
-    """
-    from workbench.data import DATASETS
-    from workbench.models.backbones import BACKBONES
-    from workbench.tasks import TASK_KINDS
-    from workbench.weighting import WEIGHTINGS
-
+def validate_config(cfg: ExperimentConfig) -> None:
+    """Check every field against its declared limits and the rules that need nothing but
+    the config itself (names, unique task names). What needs the registries (a backbone's
+    stages, a task kind's options, a source's options) is checked where the experiment is
+    built: ``workbench.experiment_check.validate_experiment``. Raises ConfigError."""
     validate_fields(cfg)
     validate_name("name", cfg.name)
-    _choice("data.source", cfg.data.source, DATASETS.names())
-    s = cfg.data.shapes
-    if s.max_objects < s.min_objects:
-        raise ConfigError(
-            "data.shapes.max_objects",
-            f"must be >= data.shapes.min_objects ({s.min_objects}), got {s.max_objects}",
-        )
-    if s.max_size < s.min_size:
-        raise ConfigError(
-            "data.shapes.max_size", f"must be >= data.shapes.min_size ({s.min_size}), got {s.max_size}"
-        )
-
-    m = cfg.model
-    _choice("model.backbone", m.backbone, BACKBONES.names())
-    if m.pretrained == "file" and not m.weights_file:
+    validate_device("train.device", cfg.train.device)
+    if cfg.model.pretrained == "file" and not cfg.model.weights_file:
         raise ConfigError("model.weights_file", "required when model.pretrained = 'file'")
-    if m.pretrained == "imagenet" and not BACKBONES.get(m.backbone).torchvision_name:
-        raise ConfigError(
-            "model.pretrained",
-            f"{m.backbone} has no ImageNet weights; use 'none', or 'file' with a weights file",
-        )
-    stages = BACKBONES.get(m.backbone).num_stages
-    if m.sharing_depth > stages:
-        raise ConfigError(
-            "model.sharing_depth",
-            f"must be between 0 and {stages} (the stages of {m.backbone}) or -1 for all, got {m.sharing_depth}",
-        )
-
     if not cfg.tasks:
         raise ConfigError("tasks", "at least one task is required")
     seen: list[str] = []
@@ -579,25 +555,3 @@ def validate_experiment(cfg: ExperimentConfig) -> None:
         if t.name in seen:
             raise ConfigError(f"{where}.name", f"duplicate task name {t.name!r}")
         seen.append(t.name)
-        _choice(f"{where}.kind", t.kind, TASK_KINDS.names())
-        TASK_KINDS.get(t.kind).parse_options(t.options, f"{where}.options")
-
-    _choice("weighting.method", cfg.weighting.method, WEIGHTINGS.names())
-    WEIGHTINGS.get(cfg.weighting.method).parse_params(cfg.weighting.params, "weighting.params")
-
-    tr = cfg.train
-    validate_device("train.device", tr.device)
-    if tr.early_stopping_metric:
-        task, _, metric = tr.early_stopping_metric.partition("/")
-        if task not in seen:
-            raise ConfigError(
-                "train.early_stopping_metric",
-                f"{tr.early_stopping_metric!r} must be 'task/metric' with a task among: {', '.join(seen)}",
-            )
-        kind = TASK_KINDS.get(next(t.kind for t in cfg.tasks if t.name == task))
-        if metric not in kind.metric_names:
-            raise ConfigError(
-                "train.early_stopping_metric",
-                f"task {task!r} ({kind.kind}) has no metric {metric!r}; choose one of: "
-                + ", ".join(kind.metric_names),
-            )

@@ -54,13 +54,13 @@ def load_rgb(path: str | Path, max_side: int | None = None) -> DecodedImage:
             with Image.open(path) as img:
                 img.seek(0)  # animated GIF/PNG/WebP: the first frame
                 width, height = img.size
-                orientation = _orientation(img)
-                swapped = orientation in (5, 6, 7, 8)
+                turn = orientation(img)
+                swapped = turn in (5, 6, 7, 8)
                 if max_side is not None and max(width, height) > max_side and img.format == "JPEG":
                     # decode at 1/2, 1/4 or 1/8 scale straight from the DCT coefficients
                     img.draft("RGB", (max_side, max_side))
                 img.load()
-                img = _apply_orientation(img, orientation)
+                img = _apply_orientation(img, turn)
                 rgb = _to_rgb(img)
     except FileNotFoundError:
         raise ImageError(path, "file not found") from None
@@ -83,7 +83,7 @@ def load_rgb(path: str | Path, max_side: int | None = None) -> DecodedImage:
     return DecodedImage(pixels=pixels, original_size=original, scale=pixels.shape[1] / original[0])
 
 
-def _orientation(img: Image.Image) -> int:
+def orientation(img: Image.Image) -> int:
     """EXIF orientation 1-8, or 1 when absent or invalid (a string, 0, 9, ...)."""
     try:
         value = img.getexif().get(0x0112, 1)
@@ -104,8 +104,8 @@ _UPRIGHT = {
 }
 
 
-def _apply_orientation(img: Image.Image, orientation: int) -> Image.Image:
-    method = _UPRIGHT.get(orientation)
+def _apply_orientation(img: Image.Image, turn: int) -> Image.Image:
+    method = _UPRIGHT.get(turn)
     return img if method is None else img.transpose(method)
 
 

@@ -7,9 +7,11 @@ Built on torchvision.transforms.v2 with tv_tensors, so boxes and masks move with
   ignore index, so padding never counts as background);
 - ``stretch``: resize to ``size`` x ``size`` (aspect ratio not kept).
 
-Training augmentation (each optional): horizontal flip, scale jitter (resize by a random
-factor in ``scale_range`` before fitting), colour jitter (brightness, contrast,
-saturation; hue is left alone because colour can be a class cue). Boxes that end up with
+Training augmentation (each optional) works on the fitted sample, so a cache of fitted
+images serves every epoch: scale jitter (zoom by a random factor in ``scale_range``,
+then a random ``size`` x ``size`` crop, or padding at a random place when zoomed out),
+horizontal flip, colour jitter (brightness, contrast, saturation; hue is left alone
+because colour can be a class cue). Boxes are clipped to the crop; boxes that end up with
 no area are removed with their labels (``SanitizeBoundingBoxes``).
 """
 
@@ -31,7 +33,7 @@ class Augment:
     """Training augmentation; the defaults do nothing."""
 
     hflip: float = 0.0  # probability of a horizontal flip
-    scale_range: tuple[float, float] = (1.0, 1.0)  # random resize factor before fitting
+    scale_range: tuple[float, float] = (1.0, 1.0)  # random zoom factor after fitting
     color: float = 0.0  # brightness/contrast/saturation jitter strength (0-1)
 
 
@@ -54,9 +56,52 @@ def fit_sample(
     """
     if mode not in ("letterbox", "stretch"):
         raise ValueError(f"mode must be 'letterbox' or 'stretch', got {mode!r}")
+    out = _fit(_as_tv(image, boxes, labels, mask), size, mode)
+    out = v2.SanitizeBoundingBoxes(labels_getter=lambda s: s["labels"])(out)
+    fitted = _as_numpy(out, mask is not None)
+    if augment is None:
+        return fitted
+    return augment_sample(*fitted, augment=augment, generator=generator)
+
+
+def augment_sample(
+    image: np.ndarray,
+    boxes: np.ndarray,
+    labels: np.ndarray,
+    mask: np.ndarray | None,
+    augment: Augment,
+    generator: torch.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Training augmentation of a fitted square sample (same forms in and out, same size).
+
+    ``generator`` makes it reproducible and leaves torch's global generator as it was."""
+    size = image.shape[0]
+    steps = _augmentations(augment, size)
+    if not steps:
+        return image, boxes, labels, mask
+    state = torch.get_rng_state()
+    if generator is not None:  # v2 draws from the global generator
+        torch.set_rng_state(generator.get_state())
+    try:
+        out = v2.Compose([*_zoom(augment, size), *steps])(_as_tv(image, boxes, labels, mask))
+        out = v2.ClampBoundingBoxes()(out)
+        out = v2.SanitizeBoundingBoxes(labels_getter=lambda s: s["labels"])(out)
+    finally:
+        if generator is not None:
+            generator.set_state(torch.get_rng_state())
+            torch.set_rng_state(state)
+    return _as_numpy(out, mask is not None)
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    """A tensor of ``array``; cached arrays are read-only, and transforms may write: copy those."""
+    return torch.from_numpy(array if array.flags.writeable and array.flags.c_contiguous else np.array(array))
+
+
+def _as_tv(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, mask: np.ndarray | None) -> dict:
     height, width = image.shape[:2]
     sample = {
-        "image": tv_tensors.Image(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)),
+        "image": tv_tensors.Image(_tensor(image).permute(2, 0, 1)),
         "boxes": tv_tensors.BoundingBoxes(
             torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4),
             format="XYXY",
@@ -65,27 +110,16 @@ def fit_sample(
         "labels": torch.as_tensor(labels, dtype=torch.int64).reshape(-1),
     }
     if mask is not None:
-        sample["mask"] = tv_tensors.Mask(torch.from_numpy(np.ascontiguousarray(mask)))
-    out = sample
-    state = torch.get_rng_state()
-    if generator is not None:  # v2 draws from the global generator
-        torch.set_rng_state(generator.get_state())
-    try:
-        steps = _augmentations(augment, height, width) if augment else []
-        if steps:
-            out = v2.Compose(steps)(out)
-        out = _fit(out, size, mode)
-        out = v2.SanitizeBoundingBoxes(labels_getter=lambda s: s["labels"])(out)
-    finally:
-        if generator is not None:
-            generator.set_state(torch.get_rng_state())
-            torch.set_rng_state(state)
-    fitted_mask = out["mask"].numpy().astype(np.uint8) if mask is not None else None
+        sample["mask"] = tv_tensors.Mask(_tensor(mask))
+    return sample
+
+
+def _as_numpy(out: dict, with_mask: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     return (
         out["image"].permute(1, 2, 0).contiguous().numpy(),
         out["boxes"].numpy().astype(np.float32).reshape(-1, 4),
         out["labels"].numpy().astype(np.int64),
-        fitted_mask,
+        out["mask"].numpy().astype(np.uint8) if with_mask else None,
     )
 
 
@@ -101,17 +135,26 @@ def _fit(sample: dict, size: int, mode: str) -> dict:
     return v2.Compose([v2.Resize((new_h, new_w), antialias=True), v2.Pad(padding, fill=fill)])(sample)
 
 
-def _augmentations(augment: Augment, height: int, width: int) -> list:
-    steps: list = []
+_FILL = {tv_tensors.Image: PAD_IMAGE, tv_tensors.Mask: PAD_MASK, "others": 0}
+
+
+def _zoom(augment: Augment, size: int) -> list:
     low, high = augment.scale_range
-    if (low, high) != (1.0, 1.0):
-        factor = float(torch.empty(1).uniform_(low, high))
-        steps.append(
-            v2.Resize((max(1, round(height * factor)), max(1, round(width * factor))), antialias=True)
-        )
+    if (low, high) == (1.0, 1.0):
+        return []
+    factor = float(torch.empty(1).uniform_(low, high))
+    side = max(1, round(size * factor))
+    return [v2.Resize((side, side), antialias=True), v2.RandomCrop(size, pad_if_needed=True, fill=_FILL)]
+
+
+def _augmentations(augment: Augment, size: int) -> list:
+    """The flip and colour steps; a list with a no-op when only the zoom is on."""
+    steps: list = []
     if augment.hflip > 0:
         steps.append(v2.RandomHorizontalFlip(p=augment.hflip))
     if augment.color > 0:
         c = augment.color
         steps.append(v2.ColorJitter(brightness=c, contrast=c, saturation=c))
+    if not steps and augment.scale_range != (1.0, 1.0):
+        steps.append(v2.Identity())
     return steps

@@ -30,14 +30,15 @@ from __future__ import annotations
 import math
 import operator
 import random
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from workbench.config import DataConfig, ShapesOptions
-from workbench.data import DATASETS
+from workbench.config import SEED_MAX, ConfigError, setting
 from workbench.data.base import ALL_TARGETS, DataInfo
+from workbench.data.source import DATASETS, DataSource
 
 CLASS_NAMES: tuple[str, ...] = (
     "circle",
@@ -176,6 +177,37 @@ def noise_bank(data_seed: int, image_size: int, noise: float) -> tuple[np.ndarra
 
 
 # --------------------------------------------------------------------------- dataset
+
+
+@dataclass
+class ShapesOptions:
+    """Knobs of the built-in synthetic "shapes" scenes (``[data.options]`` of source "shapes")."""
+
+    image_size: int = setting(128, "Image size", "Side of the square scenes.", unit="px", ge=32, le=1024)
+    num_classes: int = setting(
+        4, "Shape classes", "How many shape classes appear (circle, square, ...).", ge=2, le=8
+    )
+    min_objects: int = setting(
+        1, "Fewest objects", "Fewest objects per scene; 0 allows empty scenes.", ge=0, le=20
+    )
+    max_objects: int = setting(
+        4, "Most objects", "Most objects per scene (at least the fewest).", ge=1, le=20
+    )
+    min_size: float = setting(
+        0.12, "Smallest object", "Smallest object side, as a fraction of the image side.", ge=0.05, le=0.9
+    )
+    max_size: float = setting(
+        0.40, "Largest object", "Largest object side, as a fraction of the image side.", ge=0.05, le=0.9
+    )
+    noise: float = setting(
+        0.08, "Noise", "Background noise amplitude (0 = flat, 1 = strong).", ge=0.0, le=1.0
+    )
+    clutter: int = setting(2, "Clutter", "Distractor strokes per scene.", ge=0, le=50)
+    train_size: int = setting(5000, "Training images", "Scenes per training epoch.", ge=1, le=1_000_000)
+    val_size: int = setting(500, "Validation images", "Scenes in the validation set.", ge=1, le=100_000)
+    data_seed: int = setting(
+        0, "Data seed", "Seed of the scenes; the same seed gives the same images.", ge=0, le=SEED_MAX
+    )
 
 
 class ShapesDataset:
@@ -406,7 +438,33 @@ def _contrasting_colour(rnd, base: tuple[int, int, int]) -> tuple[int, int, int]
     return (0 if base[0] >= 128 else 255, 0 if base[1] >= 128 else 255, 0 if base[2] >= 128 else 255)
 
 
-@DATASETS.register("shapes")
-def build_shapes(data_config: DataConfig, split: str) -> ShapesDataset:
-    """Registry entry: the shapes dataset of ``data_config.shapes`` for ``split``."""
-    return ShapesDataset(data_config.shapes, split)
+def _check(options: ShapesOptions, where: str) -> None:
+    if options.max_objects < options.min_objects:
+        raise ConfigError(
+            f"{where}.max_objects",
+            f"must be >= {where}.min_objects ({options.min_objects}), got {options.max_objects}",
+        )
+    if options.max_size < options.min_size:
+        raise ConfigError(
+            f"{where}.max_size", f"must be >= {where}.min_size ({options.min_size}), got {options.max_size}"
+        )
+
+
+def build_shapes(options: ShapesOptions, path: str, split: str) -> ShapesDataset:
+    """Registry entry: the shapes dataset of ``options`` for ``split`` (``path`` unused)."""
+    return ShapesDataset(options, split)
+
+
+DATASETS.register("shapes")(
+    DataSource(
+        name="shapes",
+        label="shapes (built-in synthetic scenes)",
+        description="Coloured shapes on noisy backgrounds, generated on the fly: every task kind, "
+        "no files needed.",
+        Options=ShapesOptions,
+        build=build_shapes,
+        needs_path=False,
+        train_size_field="train_size",
+        check=_check,
+    )
+)

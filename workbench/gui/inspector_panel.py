@@ -364,12 +364,9 @@ class InspectorPanel(QWidget):
     # ------------------------------------------------------------------ epochs and drawing
     @staticmethod
     def _build_tasks(cfg: Any) -> list[Any]:
-        from workbench.data import build_dataset
-        from workbench.tasks import build_task
-        from workbench.training.experiment import effective_data_config
+        from workbench.training.experiment import build_tasks
 
-        info = build_dataset(effective_data_config(cfg), "val").info
-        return [build_task(t, info, dropout=cfg.model.dropout) for t in cfg.tasks]
+        return build_tasks(cfg)
 
     def _add_epoch(self, epoch: int, select: bool) -> None:
         index = self.epoch_combo.findData(epoch)
@@ -565,7 +562,9 @@ class InspectorPanel(QWidget):
         cfg = self._config
         if cfg is None:
             return 0
-        return int(cfg.model.input_size or cfg.data.shapes.image_size)
+        from workbench.training.experiment import image_size
+
+        return image_size(cfg)
 
     def open_image(self, path: str | Path) -> bool:
         """Run the checkpoint's model on an image file; show its predictions in the large view.

@@ -237,6 +237,14 @@ class MainWindow(QMainWindow):
             "Save the current setup as a TOML file",
             sp.SP_DialogSaveButton,
         )
+        self.act_open_dataset = self._action(
+            "Open &dataset…",
+            self.open_dataset,
+            "Ctrl+Shift+D",
+            "Point the setup at a data set folder (COCO, Pascal VOC, YOLO or class folders); "
+            "its format is detected, and its classes, splits and problems are shown in Data",
+            sp.SP_DirIcon,
+        )
         self.act_open_run = self._action(
             "Open &run…",
             self.open_run,
@@ -296,6 +304,7 @@ class MainWindow(QMainWindow):
         for action in (self.act_new, self.act_open_config, self.act_save_config):
             file_menu.addAction(action)
         file_menu.addSeparator()
+        file_menu.addAction(self.act_open_dataset)
         file_menu.addAction(self.act_open_run)
         file_menu.addAction(self.act_runs_root)
         file_menu.addSeparator()
@@ -524,7 +533,7 @@ class MainWindow(QMainWindow):
         text, self._pending_config_text = self._pending_config_text, None
         if not text:
             return
-        from workbench.config import config_from_toml_text
+        from workbench.experiment_check import config_from_toml_text
 
         try:
             cfg = config_from_toml_text(text)
@@ -576,8 +585,21 @@ class MainWindow(QMainWindow):
         path = Path(path)
         self._when_core_ready(lambda: self._load_config_file(path), f"{path.name} opens")
 
+    @guarded
+    def open_dataset(self, path: str | Path | None = None) -> None:
+        """Show a data set in the setup's data section (a folder dialog asks when ``path``
+        is None; an annotation file can be chosen there with "File…")."""
+        if not path:
+            path = QFileDialog.getExistingDirectory(self, "Open dataset", str(Path.cwd()))
+            if not path:
+                return
+        chosen = str(path)
+        self._when_core_ready(lambda: self.setup.open_dataset(chosen), "The data set opens")
+        self.statusBar().showMessage(f"Reading {chosen}…", 5000)
+
     def _load_config_file(self, path: Path) -> None:
-        from workbench.config import ConfigError, load_config
+        from workbench.config import ConfigError
+        from workbench.experiment_check import load_config
 
         try:
             cfg = load_config(path)
@@ -605,7 +627,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         if not path.suffix:
             path = path.with_suffix(".toml")
-        from workbench.config import save_config
+        from workbench.experiment_check import save_config
 
         try:
             save_config(cfg, path)
@@ -819,7 +841,9 @@ class MainWindow(QMainWindow):
         if blocker:
             self.statusBar().showMessage(f"Cannot start: {blocker}", 8000)
             return
-        from workbench.config import ConfigError, config_to_toml, validate_experiment
+        from workbench.config import ConfigError, config_to_toml
+        from workbench.experiment_check import validate_experiment
+        from workbench.training.experiment import absolute_paths
 
         cfg = self.setup.config()
         try:
@@ -827,6 +851,7 @@ class MainWindow(QMainWindow):
         except ConfigError as exc:
             self.show_error("The setup is not valid", str(exc))
             return
+        absolute_paths(cfg)  # the run folder's config reads the same files from anywhere
         self.settings.setValue(KEY_CONFIG, config_to_toml(cfg))
         self._begin_run(lambda: self.bridge.start(cfg, self.runs_root()), cfg)
 
@@ -885,12 +910,9 @@ class MainWindow(QMainWindow):
 
     def _build_tasks(self, cfg: ExperimentConfig) -> list:
         """TaskKind objects of ``cfg`` on its validation data (for the inspector)."""
-        from workbench.data import build_dataset
-        from workbench.tasks import build_task
-        from workbench.training.experiment import effective_data_config
+        from workbench.training.experiment import build_tasks
 
-        info = build_dataset(effective_data_config(cfg), "val").info
-        return [build_task(t, info, dropout=cfg.model.dropout) for t in cfg.tasks]
+        return build_tasks(cfg)
 
     # -- bridge slots (GUI thread)
     @guarded

@@ -415,6 +415,7 @@ class PlotsPanel(QWidget):
         self._axis = "step"
         self._regulariser_shown = False
         self._titles: dict[pg.PlotItem, tuple[str, str]] = {}
+        self._labelled: dict[str, dict[str, int]] = {}  # task -> labelled train / val samples
         self._arrangement: tuple = ()
         self.relayout_count = 0
         self._stale_metric_plots: set[str] = set()  # kept through clear() for the next run's tasks
@@ -822,6 +823,10 @@ class PlotsPanel(QWidget):
                 if entries
                 else ["values follow the first epoch's validation"]
             )
+            counts = self._labelled.get(task)
+            if counts and entries:  # per-task sample counts: with partial labels they differ
+                n = f"labelled: {counts.get('train', 0):,} train / {counts.get('val', 0):,} val"
+                legends = [" &nbsp; ".join([*entries, best, n]), *legends]
             self._set_title(plot, f"Validation metrics: {task}", legends)
 
     def _rebuild_runs_legend(self) -> None:
@@ -1017,6 +1022,7 @@ class PlotsPanel(QWidget):
 
     def clear(self) -> None:
         """Forget every point, curve, metric plot and compared run."""
+        self._labelled = {}
         for key in list(self._curves):
             self._remove_curve(key)
         self._pending_curves.clear()
@@ -1113,6 +1119,10 @@ class PlotsPanel(QWidget):
         self._dirty = True
 
     def on_epoch(self, event: Any) -> None:
+        labelled = dict(getattr(event, "labelled", None) or {})
+        if labelled and labelled != self._labelled:
+            self._labelled = labelled
+            self._update_titles()
         self._run.add_epoch(
             event.epoch,
             event.global_step,

@@ -18,6 +18,7 @@ import atexit
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 _LIVE: set[QThread] = set()  # threads still running, kept alive even if their owner is gone
@@ -173,21 +174,23 @@ def counts_at(stage_params: list[int], head_params: list[int], depth: int) -> di
     }
 
 
-def make_previews(options: Any, count: int = 4) -> list[dict[str, Any]]:
-    """The first ``count`` validation scenes (numpy image, boxes, labels, mask)."""
-    from workbench.data.shapes import ShapesDataset
+def make_previews(source: Any, input_size: int = 0, count: int = 4) -> list[dict[str, Any]]:
+    """The first ``count`` validation samples of a source config (``DataConfig`` or
+    ``SourceConfig``): numpy image, boxes, labels, mask (None when unlabelled)."""
+    from workbench.data import build_dataset
 
-    data = ShapesDataset(options, "val")
+    data = build_dataset(source, "val", input_size)
     out = []
     for i in range(min(count, len(data))):
         s = data.sample(i)
         out.append(
             {
                 "image": s["image"],
-                "boxes": s["boxes"],
-                "labels": s["labels"],
-                "mask": s["mask"],
+                "boxes": s.get("boxes", np.zeros((0, 4), np.float32)),
+                "labels": s.get("labels", np.zeros((0,), np.int64)),
+                "mask": s.get("mask"),
                 "class_names": data.info.class_names,
+                "scene_class": s.get("scene_class"),
             }
         )
     return out

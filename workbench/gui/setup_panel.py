@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from workbench.config import ConfigError, ExperimentConfig, TaskConfig, default_experiment
 from workbench.gui.architecture_view import ArchitectureView, human
+from workbench.gui.data_section import DataSection
 from workbench.gui.setup_jobs import LatestJob, compute_counts, count_key, counts_at, make_previews
 from workbench.gui.setup_preview import SamplePreview
 from workbench.gui.setup_widgets import (
@@ -71,16 +72,16 @@ DEFAULT_TASK_NAMES = {
 }
 
 _TASK_PATH = re.compile(r"^tasks\[(\d+)\](?:\.(\w+))?(?:\.(\w+))?")
-# config paths inside an error message ("must be >= data.shapes.min_objects (5)")
+# config paths inside an error message ("must be >= data.options.min_objects (5)")
 _PATH_IN_TEXT = re.compile(
     r"\b(?:data|model|optim|train|weighting)\.[A-Za-z_][\w.]*\w|\btasks\[\d+\](?:\.\w+)*"
 )
 # fields validated against each other: an error on one may be fixed on either
 PAIRS = {
-    "data.shapes.min_objects": "data.shapes.max_objects",
-    "data.shapes.max_objects": "data.shapes.min_objects",
-    "data.shapes.min_size": "data.shapes.max_size",
-    "data.shapes.max_size": "data.shapes.min_size",
+    "data.options.min_objects": "data.options.max_objects",
+    "data.options.max_objects": "data.options.min_objects",
+    "data.options.min_size": "data.options.max_size",
+    "data.options.max_size": "data.options.min_size",
 }
 BANNER_LINES = 2
 
@@ -498,49 +499,15 @@ class SetupPanel(QWidget):
 
     def _build_data(self) -> QWidget:
         section, lay = self._section("data", "Data")
-        form = _form()
-        self.source_label = QLabel("shapes (built-in synthetic scenes)")
-        form.addRow("Source", self.source_label)
-        s = self._shape_widgets = {
-            "image_size": int_spin(32, 1024, 16, suffix=" px"),
-            "num_classes": int_spin(2, 8),
-            "min_objects": int_spin(1, 20),
-            "max_objects": int_spin(1, 20),
-            "min_size": FloatSpinBox(0.05, 0.9, 0.01),
-            "max_size": FloatSpinBox(0.05, 0.9, 0.01),
-            "noise": FloatSpinBox(0.0, 1.0, 0.01),
-            "clutter": int_spin(0, 50),
-            "train_size": int_spin(1, INT_LIMIT, 1000),
-            "val_size": int_spin(1, INT_LIMIT, 100),
-            "data_seed": int_spin(0, INT_LIMIT),
-        }
-        tips = {
-            "image_size": "side of the square scenes",
-            "num_classes": "object classes (shapes): circle, square, triangle, diamond, cross, hexagon, ring, star",
-            "min_objects": "fewest objects in a scene",
-            "max_objects": "most objects in a scene",
-            "min_size": "smallest object side, as a fraction of the image side",
-            "max_size": "largest object side, as a fraction of the image side",
-            "noise": "background noise amplitude (0..1)",
-            "clutter": "thin distractor strokes per scene (not in the targets)",
-            "train_size": "training scenes per epoch",
-            "val_size": "validation scenes",
-            "data_seed": "seed of the scenes (the same seed gives the same data)",
-        }
-        for name, w in s.items():
-            w.setToolTip(tips[name])
-            guard_wheel(w)
-            binder = _bind_float if isinstance(w, FloatSpinBox) else _bind_int
-            self._bind(f"data.shapes.{name}", binder(w))
-        form.addRow("Image size", s["image_size"])
-        form.addRow("Classes", s["num_classes"])
-        form.addRow("Objects", _pair(s["min_objects"], s["max_objects"]))
-        form.addRow("Object size", _pair(s["min_size"], s["max_size"]))
-        form.addRow("Noise", s["noise"])
-        form.addRow("Clutter", s["clutter"])
-        form.addRow("Train / val", _pair(s["train_size"], s["val_size"], "/"))
-        form.addRow("Data seed", s["data_seed"])
-        lay.addLayout(form)
+        # The data section proper needs the source registry: it is built in core_loaded.
+        self.source_label = QLabel("shapes")
+        self.source_label.setWordWrap(True)
+        lay.addWidget(self.source_label)
+        self._data_layout = lay
+        self.data_section: DataSection | None = None
+        self.sources_note = _hint("")
+        self.sources_note.setVisible(False)
+        lay.addWidget(self.sources_note)
         self.preview = SamplePreview()
         lay.addWidget(self.preview)
         return section
@@ -779,6 +746,7 @@ class SetupPanel(QWidget):
             self.device_combo.addItem("auto", "auto")
             for value, label in list_devices():
                 self.device_combo.addItem(label, value)
+            self._build_data_section()
             self._build_task_rows()
             self.weighting_combo.clear()
             for name in WEIGHTINGS.names():
@@ -809,17 +777,29 @@ class SetupPanel(QWidget):
     def is_core_loaded(self) -> bool:
         return self._core
 
-    def _data_info(self, shapes: Any) -> Any:
-        from workbench.data.base import DataInfo
+    def _build_data_section(self) -> None:
+        from workbench.data import DATASETS
 
-        return DataInfo(
-            int(shapes.image_size), int(shapes.num_classes), tuple(str(i) for i in range(shapes.num_classes))
-        )
+        section = DataSection([DATASETS.get(n) for n in DATASETS.names()])
+        section.changed.connect(self._edited)
+        section.summaryChanged.connect(self._on_data_summary)
+        self._data_layout.insertWidget(0, section)
+        self.source_label.setVisible(False)
+        self.data_section = section
+
+    def _on_data_summary(self, summary: Any) -> None:
+        """Offer the tasks the data supports; the others are greyed out, with the reason."""
+        keys = summary.target_keys if summary is not None else None
+        for kind, row in self._rows.items():
+            cls = self._task_kinds.get(kind)
+            ok = keys is None or cls.target_key in keys
+            row.setEnabled(ok)
+            row.setToolTip("" if ok else f"this data has no '{cls.target_key}' annotations for a {kind} task")
+        if self._core:
+            self._request_counts(self.config())
 
     def _build_task_rows(self) -> None:
-        info = self._data_info(self._base.data.shapes)
         kinds = [self._task_kinds.get(n) for n in self._task_kinds.names()]
-        kinds = [k for k in kinds if k.supported_by(info)]
         probe = QCheckBox()
         width = max(probe.fontMetrics().horizontalAdvance(k.kind) for k in kinds) + 34 if kinds else 0
         for cls in kinds:
@@ -844,6 +824,8 @@ class SetupPanel(QWidget):
                 continue
             else:
                 _set_path(cfg, path, binding.get())
+        if self.data_section is not None and not self._base.data.sources:
+            cfg.data.source, cfg.data.path, cfg.data.options = self.data_section.values()
         if self._core:
             depth = self.depth_slider.value()
             cfg.model.sharing_depth = self._full_depth_as if depth == self.depth_slider.maximum() else depth
@@ -891,11 +873,33 @@ class SetupPanel(QWidget):
                 value = _get_path(cfg, path)
                 if not binding.put(value):
                     self._overrides[path] = copy.deepcopy(value)
+            self._apply_data(cfg)
             if self._core:
                 self._apply_registry_parts(cfg)
             self._refresh_es_combo(select=cfg.train.early_stopping_metric)
         finally:
             self._filling = False
+
+    def _apply_data(self, cfg: ExperimentConfig) -> None:
+        d = cfg.data
+        if d.sources:
+            names = ", ".join(f"{s.source} ({', '.join(s.tasks) or 'all tasks'})" for s in d.sources)
+            self.sources_note.setText(
+                f"This config combines {len(d.sources)} sources, kept as written: {names}"
+            )
+        self.sources_note.setVisible(bool(d.sources))
+        self.source_label.setText(f"Source: {d.source}" + (f"\nPath: {d.path}" if d.path else ""))
+        if self.data_section is not None:
+            self.data_section.setEnabled(not d.sources)
+            self.data_section.set_input_size(cfg.model.input_size)
+            self.data_section.set_data(d.source, d.path, d.options)
+
+    def open_dataset(self, path: str) -> None:
+        """Point the data section at ``path`` (format detected), as "Open dataset…" does."""
+        if self.data_section is None:
+            return
+        self.sections["data"].set_expanded(True)
+        self.data_section.open_path(path)
 
     def _apply_registry_parts(self, cfg: ExperimentConfig) -> None:
         # sharing depth
@@ -1091,7 +1095,7 @@ class SetupPanel(QWidget):
             self.configChanged.emit(cfg)
 
     def _validate(self, cfg: ExperimentConfig) -> ConfigError | None:
-        from workbench.config import validate_experiment
+        from workbench.experiment_check import validate_experiment
 
         try:
             validate_experiment(cfg)
@@ -1119,8 +1123,9 @@ class SetupPanel(QWidget):
         """The widget showing ``path`` and the folds to open to see it."""
         if path in self._bindings:
             return self._bindings[path].widget, [self._section_of(path)]
-        if path == "data.source":
-            return self.source_label, [self.sections["data"]]
+        if path.startswith("data"):
+            widget = self.data_section.widget_for(path) if self.data_section is not None else None
+            return widget or self.source_label, [self.sections["data"]]
         if path == "model.sharing_depth":
             return self.depth_slider, [self.sections["sharing"]]
         if path == "tasks":
@@ -1161,10 +1166,11 @@ class SetupPanel(QWidget):
         """The label a user sees for a config path ("Learning rate", "detection task: Task name")."""
         if not path:
             return ""
-        from workbench.config import field_label
+        from workbench.experiment_check import field_label
 
+        source = self.data_section.values()[0] if self.data_section is not None else self._base.data.source
         try:
-            label = field_label(path)
+            label = field_label(path, source)
         except Exception:  # an odd path: still a readable name
             label = path.rsplit(".", 1)[-1].replace("_", " ")
         if path.startswith("weighting.params."):
@@ -1354,6 +1360,17 @@ class SetupPanel(QWidget):
         self._imagenet_cache.clear()
         self._after_change(user=False)
 
+    def _image_size(self, cfg: ExperimentConfig) -> int:
+        """The model's input side: model.input_size, else the source's image_size option."""
+        if cfg.model.input_size:
+            return int(cfg.model.input_size)
+        value = cfg.data.options.get("image_size") if isinstance(cfg.data.options, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        form = self.data_section.forms.get(cfg.data.source) if self.data_section is not None else None
+        default = form.defaults.get("image_size") if form is not None else None
+        return int(default) if isinstance(default, int) else 128
+
     def _update_backbone_info(self, cfg: ExperimentConfig) -> None:
         name = cfg.model.backbone
         parts = []
@@ -1362,7 +1379,7 @@ class SetupPanel(QWidget):
             self.backbone_combo.setToolTip(self._bb.BACKBONES.get(name).description)
         params = self._backbone_params.get(name)
         parts.append(f"backbone parameters: {human(params) if params else '…'}")
-        size = cfg.model.input_size or cfg.data.shapes.image_size
+        size = self._image_size(cfg)
         parts.append(f"input {size}×{size} px" + ("" if cfg.model.input_size else " (data size)"))
         self.backbone_info.setText("\n".join(parts))
         self.backbone_info.setVisible(True)
@@ -1394,14 +1411,15 @@ class SetupPanel(QWidget):
             depth = stages
         names = [t.name for t in cfg.tasks]
         channels, strides = self._structures.get(backbone, (None, None))
-        size = cfg.model.input_size or cfg.data.shapes.image_size
+        size = self._image_size(cfg)
         self.architecture.set_architecture(stages, depth, names, channels, strides, size)
         if not cfg.tasks:
             self.architecture.set_counts(None, "choose at least one task")
             self._wanted_count_key = None
             return
         specs = [(t.kind, dict(t.options) if isinstance(t.options, dict) else {}) for t in cfg.tasks]
-        num_classes = cfg.data.shapes.num_classes
+        summary = self.data_section.summary if self.data_section is not None else None
+        num_classes = len(summary.class_names) if summary is not None else 4
         key = count_key(backbone, depth, specs, num_classes)
         self._wanted_count_key = key
         if key in self._count_cache:
@@ -1454,31 +1472,27 @@ class SetupPanel(QWidget):
     # ------------------------------------------------------------ previews
 
     def _request_previews(self, cfg: ExperimentConfig) -> None:
-        s = copy.deepcopy(cfg.data.shapes)
-        if cfg.model.input_size:
-            s.image_size = cfg.model.input_size  # the scenes are generated at the input size
-        key = tuple(vars(s).items())
+        d = cfg.data
+        source = d.sources[0] if d.sources else d
+        key = (source.source, source.path, repr(sorted(source.options.items())), cfg.model.input_size)
+        if self.data_section is not None:
+            self.data_section.set_input_size(cfg.model.input_size)
         if key == self._preview_key:
             return
         self._preview_key = key
-        self._preview_options = s
+        self._preview_source = copy.deepcopy(source)
+        self._preview_size = int(cfg.model.input_size)
         self._preview_timer.start()
 
     def _submit_previews(self) -> None:
-        s = self._preview_options
-        ok = (
-            32 <= s.image_size <= 1024
-            and 1 <= s.num_classes <= 8
-            and 1 <= s.min_objects <= s.max_objects <= 20
-            and 0.05 <= s.min_size <= s.max_size <= 0.9
-            and 0.0 <= s.noise <= 1.0
-            and s.val_size >= 1
-        )
-        if not ok:
+        source = self._preview_source
+        if self._error_path.startswith("data"):
             self.preview.set_message("fix the data settings to see samples")
             self._shown_preview_key = None
             return
-        self._preview_job.submit(self._preview_key, functools.partial(make_previews, copy.deepcopy(s), 4))
+        self._preview_job.submit(
+            self._preview_key, functools.partial(make_previews, source, self._preview_size, 4)
+        )
 
     def _on_previews(self, key: tuple, samples: list[dict[str, Any]]) -> None:
         if key != self._preview_key:
@@ -1488,7 +1502,7 @@ class SetupPanel(QWidget):
 
     def _on_previews_failed(self, key: tuple, message: str) -> None:
         if key == self._preview_key:
-            self.preview.set_message(f"cannot generate samples: {message}")
+            self.preview.set_message(f"cannot show samples: {message}")
 
     def previews_ready(self) -> bool:
         """True when the strip shows the scenes of the current data settings."""
@@ -1505,3 +1519,5 @@ class SetupPanel(QWidget):
         self._preview_timer.stop()
         self._count_job.wait(timeout_ms)
         self._preview_job.wait(timeout_ms)
+        if self.data_section is not None:
+            self.data_section.shutdown(timeout_ms)

@@ -28,11 +28,11 @@ def render_sample(sample: dict[str, Any], size: int, show_mask: bool, dpr: float
     """The scene scaled to ``size`` logical pixels with its boxes (and mask) drawn on top."""
     image = np.asarray(sample["image"])
     h, w = image.shape[:2]
-    if show_mask:
+    if show_mask and sample.get("mask") is not None:
         mask = np.asarray(sample["mask"])
         blended = image.astype(np.float32)
         for cls in np.unique(mask):
-            if cls == 0:
+            if cls == 0 or cls == 255:  # background; unlabelled or padding
                 continue
             colour = np.array(_palette_colour(int(cls) - 1), np.float32)
             sel = mask == cls
@@ -55,6 +55,17 @@ def render_sample(sample: dict[str, Any], size: int, show_mask: bool, dpr: float
         painter.setPen(QPen(QColor(*_palette_colour(int(label))), 1.6))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(QRectF(x0 * sx, y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy))
+    scene = sample.get("scene_class")
+    names = sample.get("class_names") or ()
+    if scene is not None and not len(np.asarray(sample["boxes"])) and 0 <= int(scene) < len(names):
+        # an image-level label (class folders): its name in the corner
+        text = str(names[int(scene)])
+        rect = QRectF(
+            2, 2, min(scaled.width() / dpr - 4, painter.fontMetrics().horizontalAdvance(text) + 6), 15
+        )
+        painter.fillRect(rect, QColor(0, 0, 0, 150))
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
     painter.end()
     return pixmap
 

@@ -255,6 +255,7 @@ class DataclassForm(QWidget):
     """
 
     changed = Signal()
+    fieldChanged = Signal(str)  # the name of the field the user edited (before ``changed``)
 
     def __init__(self, cls: type, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -276,10 +277,10 @@ class DataclassForm(QWidget):
             if default is None and f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
                 default = f.default_factory()  # type: ignore[misc]
             tp = hints.get(f.name, type(default))
-            editor = self._make_editor(f.name, tp, default)
+            meta = f.metadata.get("workbench")
+            editor = self._make_editor(f.name, tp, default, getattr(meta, "choices", ()))
             if editor is None:
                 continue
-            meta = f.metadata.get("workbench")
             if meta is not None:  # limits, label and help declared once, with the field
                 _apply_meta(editor, meta)
             self.defaults[f.name] = default
@@ -289,7 +290,14 @@ class DataclassForm(QWidget):
             form.addRow(label, editor)
         self._form = form
 
-    def _make_editor(self, name: str, tp: Any, default: Any) -> QWidget | None:
+    def _make_editor(self, name: str, tp: Any, default: Any, choices: tuple = ()) -> QWidget | None:
+        if tp is str and choices:
+            combo = QComboBox()
+            for choice in choices:
+                combo.addItem(str(choice), choice)
+            combo.setCurrentIndex(max(0, combo.findData(default)))
+            combo.activated.connect(lambda _=None, n=name: self._edited(n))
+            return guard_wheel(combo)
         if tp is bool:
             box = QCheckBox()
             box.setChecked(bool(default))
@@ -317,6 +325,7 @@ class DataclassForm(QWidget):
         if self._filling:
             return
         self._raw.pop(name, None)
+        self.fieldChanged.emit(name)
         self.changed.emit()
 
     def is_empty(self) -> bool:
@@ -341,6 +350,11 @@ class DataclassForm(QWidget):
             editor.setValue(float(value))
             if editor.value() != float(value):
                 return False
+        elif isinstance(editor, QComboBox):
+            index = editor.findData(value) if isinstance(value, str) else -1
+            if index < 0:
+                return False
+            editor.setCurrentIndex(index)
         elif tp is str:
             if not isinstance(value, str):
                 return False
@@ -368,6 +382,8 @@ class DataclassForm(QWidget):
             return int(editor.value())
         if tp is float:
             return float(editor.value())
+        if isinstance(editor, QComboBox):
+            return editor.currentData()
         return editor.text()
 
     def values(self) -> dict[str, Any]:

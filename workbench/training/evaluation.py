@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ class Validation:
     losses: dict[str, float | None]
     metrics: dict[str, dict[str, float | None]]
     samples: SamplesReady | None
+    counts: dict[str, int] = dataclasses.field(default_factory=dict)  # images labelled per task
 
 
 class _SampleCollector:
@@ -128,7 +130,9 @@ def evaluate(
     finally:
         model.train(was_training)
     val_losses = {name: (s / counts[name] if counts[name] else None) for name, s in loss_sums.items()}
-    return Validation(val_losses, {name: m.compute() for name, m in metrics.items()}, collector.result())
+    return Validation(
+        val_losses, {name: m.compute() for name, m in metrics.items()}, collector.result(), dict(counts)
+    )
 
 
 def _first(output: Any, k: int) -> Any:

@@ -59,6 +59,9 @@ class EpochEnded:
     seconds: float
     elapsed_s: float = 0.0  # training wall seconds since the run started, across resumes
     best_epoch: int = -1  # 0-based best epoch so far (by the monitored metric)
+    # task -> {"train": samples labelled for it this epoch, "val": validation images
+    # labelled for it}; with partial labels these differ per task ({}: not recorded)
+    labelled: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,28 +2,116 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from workbench.config import ExperimentConfig
-from workbench.data import build_dataset
+from workbench.config import ConfigError, ExperimentConfig
+from workbench.data import DATASETS, build_dataset, source_options
+from workbench.data.base import DataInfo
+from workbench.data.combined import CombinedDataset
 from workbench.models.multitask import MultiTaskNet
-from workbench.tasks import build_task
+from workbench.tasks import TASK_KINDS, build_task
 from workbench.tasks.base import TaskKind
 from workbench.weighting import build_weighting
 from workbench.weighting.base import Weighting
 
 
-def effective_data_config(cfg: ExperimentConfig):
-    """The data config with ``model.input_size`` applied (shapes are generated at that size)."""
-    data = copy.deepcopy(cfg.data)
+@dataclass
+class ExperimentData:
+    """One split's dataset and the class list each task learns (``task_infos[name]``)."""
+
+    dataset: Any
+    task_infos: dict[str, DataInfo]
+
+
+def build_data(cfg: ExperimentConfig, split: str) -> ExperimentData:
+    """The dataset of ``split`` for ``cfg``: its one source, or its ``[[data.sources]]``
+    combined so that each feeds only the tasks it names (partial labels).
+
+    Raises:
+        ConfigError: a task needs targets its source does not provide, or two sources
+            feeding one task have different classes.
+        DataSourceError: the data cannot be read (one line naming the file).
+    """
+    size = cfg.model.input_size
+    kinds = {t.name: TASK_KINDS.get(t.kind) for t in cfg.tasks}
+    sources = cfg.data.source_list()
+    if len(sources) == 1 and not sources[0].tasks:
+        dataset = build_dataset(sources[0], split, size)
+        infos = {t.name: dataset.info for t in cfg.tasks}
+        _check_supported(cfg, infos, "data.source")
+        return ExperimentData(dataset, infos)
+    parts, infos = [], {}
+    for i, src in enumerate(sources):
+        dataset = build_dataset(src, split, size)
+        keys = set()
+        for name in src.tasks:
+            info = dataset.info
+            if name in infos and infos[name].class_names != info.class_names:
+                raise ConfigError(
+                    f"data.sources[{i}].tasks", f"task {name!r} is fed by sources with different classes"
+                )
+            infos[name] = info
+            keys.add(kinds[name].target_key)
+        _check_supported(cfg, {n: dataset.info for n in src.tasks}, f"data.sources[{i}].tasks")
+        parts.append((dataset, frozenset(keys)))
+    sizes = {int(d.info.image_size) for d, _ in parts}
+    if len(sizes) > 1:
+        raise ConfigError(
+            "model.input_size",
+            f"the sources fit images to different sizes ({sorted(sizes)} px); set the input size",
+        )
+    return ExperimentData(CombinedDataset(parts), infos)
+
+
+def _check_supported(cfg: ExperimentConfig, infos: dict[str, DataInfo], where: str) -> None:
+    for t in cfg.tasks:
+        info = infos.get(t.name)
+        kind = TASK_KINDS.get(t.kind)
+        if info is not None and not kind.supported_by(info):
+            provided = ", ".join(sorted(info.target_keys)) or "none"
+            raise ConfigError(
+                where,
+                f"task {t.name!r} ({t.kind}) needs '{kind.target_key}' targets, which this data does not "
+                f"provide (it provides: {provided})",
+            )
+
+
+def absolute_paths(cfg: ExperimentConfig) -> None:
+    """Make the weights file, data paths and path options absolute (from the current
+    folder), so that a run folder's config reads the same files wherever it is resumed."""
+    if cfg.model.pretrained == "file" and cfg.model.weights_file:
+        cfg.model.weights_file = str(Path(cfg.model.weights_file).expanduser().resolve())
+    for src in [cfg.data, *cfg.data.sources]:
+        if src.path:
+            src.path = str(Path(src.path).expanduser().resolve())
+        if src.source not in DATASETS or not isinstance(src.options, dict):
+            continue
+        for f in dataclasses.fields(DATASETS.get(src.source).Options):
+            meta = f.metadata.get("workbench")
+            value = src.options.get(f.name)
+            if meta is not None and meta.is_path and isinstance(value, str) and value:
+                src.options[f.name] = str(Path(value).expanduser().resolve())
+
+
+def image_size(cfg: ExperimentConfig) -> int:
+    """The side of the model's input images: ``model.input_size``, else the first
+    source's ``image_size`` option (no data is read)."""
     if cfg.model.input_size:
-        data.shapes.image_size = cfg.model.input_size
-    return data
+        return int(cfg.model.input_size)
+    return int(source_options(cfg.data.source_list()[0]).image_size)
+
+
+def build_tasks(cfg: ExperimentConfig) -> list[TaskKind]:
+    """The task kinds of ``cfg`` on its validation data's classes (for drawing and
+    inspecting a run without training it). Raises like ``build_data``."""
+    infos = build_data(cfg, "val").task_infos
+    return [build_task(t, infos[t.name], dropout=cfg.model.dropout) for t in cfg.tasks]
 
 
 @dataclass
@@ -34,6 +122,7 @@ class Experiment:
     tasks: list[TaskKind]
     model: MultiTaskNet
     weighting: Weighting
+    task_infos: dict[str, DataInfo]
 
 
 def build_experiment(cfg: ExperimentConfig, with_data: bool = True, pretrained: bool = True) -> Experiment:
@@ -42,16 +131,9 @@ def build_experiment(cfg: ExperimentConfig, with_data: bool = True, pretrained: 
     ``pretrained=False`` skips loading ImageNet or file weights (a resume, whose checkpoint
     holds every weight, must not need the original weights file)."""
     torch.manual_seed(cfg.train.seed)
-    data_cfg = effective_data_config(cfg)
-    val_set = build_dataset(data_cfg, "val")
-    train_set = build_dataset(data_cfg, "train") if with_data else None
-    tasks = [build_task(t, val_set.info, dropout=cfg.model.dropout) for t in cfg.tasks]
-    for task in tasks:
-        if not task.supported_by(val_set.info):
-            raise ValueError(
-                f"task {task.name!r} ({task.kind}) needs '{task.target_key}' targets, "
-                f"which data source {cfg.data.source!r} does not provide"
-            )
+    val = build_data(cfg, "val")
+    train_set = build_data(cfg, "train").dataset if with_data else None
+    tasks = [build_task(t, val.task_infos[t.name], dropout=cfg.model.dropout) for t in cfg.tasks]
     model = MultiTaskNet(
         cfg.model.backbone,
         tasks,
@@ -60,7 +142,7 @@ def build_experiment(cfg: ExperimentConfig, with_data: bool = True, pretrained: 
         weights_file=cfg.model.weights_file,
     )
     weighting = build_weighting(cfg, seed=cfg.train.seed)
-    return Experiment(cfg, train_set, val_set, tasks, model, weighting)
+    return Experiment(cfg, train_set, val.dataset, tasks, model, weighting, val.task_infos)
 
 
 def build_optimizer(

@@ -16,18 +16,32 @@ import torch
 from workbench.config import ConfigError, ExperimentConfig
 
 
+def _data_prefix(cfg: ExperimentConfig) -> str:
+    return "data.sources[0]" if cfg.data.sources else "data"
+
+
 def image_size_field(cfg: ExperimentConfig) -> str:
     """The config field that sets the model's input size."""
-    return "model.input_size" if cfg.model.input_size else "data.shapes.image_size"
+    return "model.input_size" if cfg.model.input_size else f"{_data_prefix(cfg)}.options.image_size"
 
 
-def preflight(cfg: ExperimentConfig, train_size: int, data_info) -> None:
+def train_size_field(cfg: ExperimentConfig) -> str:
+    """The config field that sets how many training images there are (a source's own
+    count, e.g. the scenes of "shapes", or the image limit of a real set)."""
+    from workbench.data import DATASETS
+
+    source = cfg.data.source_list()[0].source
+    name = DATASETS.get(source).train_size_field if source in DATASETS else ""
+    return f"{_data_prefix(cfg)}.options.{name or 'max_images'}"
+
+
+def preflight(cfg: ExperimentConfig, train_size: int, task_infos) -> None:
     """Dry-run one training step's forward pass on meta tensors.
 
     Args:
         cfg: a validated experiment.
         train_size: images in the training set (the batch is ``min(batch_size, train_size)``).
-        data_info: the validation set's ``DataInfo`` (classes, image size).
+        task_infos: each task's ``DataInfo`` (classes, image size), by task name.
 
     Raises:
         ConfigError: the model cannot run this batch / image size; the path names the
@@ -37,9 +51,9 @@ def preflight(cfg: ExperimentConfig, train_size: int, data_info) -> None:
     from workbench.tasks import build_task
 
     batch = min(cfg.train.batch_size, max(1, train_size))
-    size = int(data_info.image_size)
+    size = int(next(iter(task_infos.values())).image_size)
     with torch.device("meta"):
-        tasks = [build_task(t, data_info, dropout=cfg.model.dropout) for t in cfg.tasks]
+        tasks = [build_task(t, task_infos[t.name], dropout=cfg.model.dropout) for t in cfg.tasks]
         model = MultiTaskNet(cfg.model.backbone, tasks, cfg.model.sharing_depth, pretrained="none")
         model.train()
         images = torch.empty(batch, 3, size, size, dtype=torch.uint8)
@@ -56,12 +70,12 @@ def _explain(cfg: ExperimentConfig, exc: Exception, batch: int, size: int, train
     if "Expected more than 1 value per channel" in text:
         if train_size < 2:
             return ConfigError(
-                "data.shapes.train_size",
+                train_size_field(cfg),
                 f"{backbone}'s BatchNorm needs more than one value per channel, but a training set of "
                 f"{train_size} image makes batches of one {size} px image, a 1x1 map at the deepest stage; "
                 f"use 2 or more training images, or raise {size_field} to {2 * size} px or more",
             )
-        where = "data.shapes.train_size" if train_size < cfg.train.batch_size else "train.batch_size"
+        where = train_size_field(cfg) if train_size < cfg.train.batch_size else "train.batch_size"
         return ConfigError(
             where,
             f"{backbone}'s BatchNorm needs more than one value per channel, but batches of {batch} "
@@ -71,7 +85,7 @@ def _explain(cfg: ExperimentConfig, exc: Exception, batch: int, size: int, train
     return ConfigError(size_field, f"{backbone} cannot run on {size} px images with this setup: {text}")
 
 
-def check_sources(cfg: ExperimentConfig, data_info, init_from: str | Path | None = None) -> None:
+def check_sources(cfg: ExperimentConfig, task_infos, init_from: str | Path | None = None) -> None:
     """What a run will read besides the data, checked before a run folder exists: the
     device, the pretrained weights (ImageNet cache or weights file, matched against the
     backbone's layers) and an ``--init-from`` file (matched against the whole model).
@@ -113,7 +127,7 @@ def check_sources(cfg: ExperimentConfig, data_info, init_from: str | Path | None
             )
     if init_from is not None:
         with torch.device("meta"):
-            tasks = [build_task(t, data_info) for t in cfg.tasks]
+            tasks = [build_task(t, task_infos[t.name]) for t in cfg.tasks]
             own = MultiTaskNet(m.backbone, tasks, m.sharing_depth, pretrained="none").state_dict()
         try:
             matching_tensors(own, Path(init_from))

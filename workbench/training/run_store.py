@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import tomllib
 
-from workbench.config import ExperimentConfig, config_to_toml, load_config
+from workbench.config import ExperimentConfig, config_to_toml
 from workbench.fsutil import (
     SaveFailed,
     atomic_write,
@@ -82,6 +82,7 @@ def event_to_record(event: StepEnded | EpochEnded) -> dict[str, Any]:
         "best_epoch": event.best_epoch,
         "seconds": event.seconds,
         "elapsed_s": event.elapsed_s,
+        "labelled": event.labelled,
         "time": time.time(),
     }
 
@@ -123,6 +124,7 @@ def record_to_event(record: dict[str, Any], steps_per_epoch: int = 0) -> StepEnd
                 seconds=float(record["seconds"]),
                 elapsed_s=float(record.get("elapsed_s", 0.0)),
                 best_epoch=int(record.get("best_epoch", -1)),
+                labelled={k: dict(v) for k, v in (record.get("labelled") or {}).items()},
             )
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
@@ -242,6 +244,8 @@ class RunStore:
         atomic_write_text(self.config_path, config_to_toml(cfg))
 
     def read_config(self) -> ExperimentConfig:
+        from workbench.experiment_check import load_config  # the registries: not at import time
+
         return load_config(self.config_path)
 
     def read_config_dict(self) -> dict[str, Any]:

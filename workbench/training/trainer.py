@@ -128,6 +128,8 @@ def iter_batches(
 
 def describe_error(exc: BaseException) -> str:
     """One line for a failed run: our own errors speak for themselves, others get their type."""
+    from workbench.data.image_io import ImageError
+    from workbench.data.source import DataSourceError
     from workbench.fsutil import SaveFailed
     from workbench.models.backbones import WeightsUnavailable
     from workbench.safe_load import LoadError
@@ -147,6 +149,8 @@ def describe_error(exc: BaseException) -> str:
                 WeightsUnavailable,
                 DeviceUnavailable,
                 RunBusy,
+                DataSourceError,
+                ImageError,
             ),
         )
         or type(exc).__name__ == "SchemaError"
@@ -172,12 +176,27 @@ def load_matching_weights(model: torch.nn.Module, path: Path) -> tuple[int, int]
 
 
 def normalised_config(data: dict[str, Any]) -> dict[str, Any]:
-    """A config dict with every task's options and the weighting's params filled in with
-    their defaults, so that writing out a default value is not a change."""
+    """A config dict with every data source's options, task's options and the weighting's
+    params filled in with their defaults, so that writing out a default value is not a
+    change (and a config from before ``[data.options]`` compares as its upgrade)."""
+    from workbench.config import upgrade_legacy
+    from workbench.data import DATASETS
     from workbench.tasks import TASK_KINDS
     from workbench.weighting import WEIGHTINGS
 
     out = copy.deepcopy(data)
+    with contextlib.suppress(Exception):
+        out = upgrade_legacy(out)  # checkpoints from before [data.options]
+    data_section = out.get("data")
+    if isinstance(data_section, dict):
+        data_section.setdefault("path", "")
+        data_section.setdefault("sources", [])
+        for src in [data_section, *(s for s in data_section["sources"] if isinstance(s, dict))]:
+            if src.get("source") in DATASETS:
+                with contextlib.suppress(Exception):
+                    src["options"] = dataclasses.asdict(
+                        DATASETS.get(src["source"]).parse_options(src.get("options") or {})
+                    )
     for i, task in enumerate(out.get("tasks") or []):
         if isinstance(task, dict) and task.get("kind") in TASK_KINDS:
             with contextlib.suppress(Exception):
@@ -331,6 +350,24 @@ class Trainer:
             )
 
     # ------------------------------------------------------------------ the loop
+    def _write_import_report(self, exp: Any) -> None:
+        """The data's import report (what ``workbench data check`` prints) into the run folder."""
+        lines: list[str] = []
+        reports = [
+            (split, d, getattr(d, "report_lines", None))
+            for split, d in (("train", exp.train_set), ("val", exp.val_set))
+        ]
+        if reports[0][2] and reports[0][2] == reports[1][2]:  # one set, split in two: one report
+            reports = [(f"train {len(exp.train_set)} + val {len(exp.val_set)}", None, reports[0][2])]
+        for split, dataset, report in reports:
+            if report:
+                count = f" ({len(dataset)} images)" if dataset is not None else " images"
+                lines += [f"# {split}{count}", *report, ""]
+        if lines:
+            from workbench.fsutil import atomic_write_text
+
+            atomic_write_text(self.store.path / "import_report.txt", "\n".join(lines))
+
     def _run(self) -> dict[str, Any]:
         cfg = self.config
         previous = self.store.read_summary()  # refuses a newer schema before anything is written
@@ -344,7 +381,7 @@ class Trainer:
         # A checkpoint holds every weight: a resume never reloads the pretrained file.
         exp = build_experiment(cfg, pretrained=not has_checkpoint)
         self.exp = exp
-        preflight(cfg, len(exp.train_set), exp.val_set.info)
+        preflight(cfg, len(exp.train_set), exp.task_infos)
         model = exp.model
         weighting = exp.weighting
         n_train = len(exp.train_set)
@@ -426,6 +463,10 @@ class Trainer:
             self.store.pending_best.unlink(missing_ok=True)
         else:
             self.store.write_config(cfg)
+        self._write_import_report(exp)
+        for dataset in (exp.train_set, exp.val_set):
+            if hasattr(dataset, "attach_run_dir"):
+                dataset.attach_run_dir(self.store.path)
 
         self.monitor = self._monitor_metric()
         extra: dict[str, Any] = {"config_changes": changes} if changes else {}
@@ -462,11 +503,18 @@ class Trainer:
         while epoch < epochs:
             epoch_started = time.perf_counter()
             order = epoch_order(cfg.train.seed, epoch, n_train)
+            if hasattr(exp.train_set, "set_epoch"):  # per-epoch augmentation draws
+                exp.train_set.set_epoch(epoch)
             model.train()
             step = position["step"] if epoch == position["epoch"] else 0
             if step == 0:
                 state["epoch_sums"] = {t.name: 0.0 for t in tasks}
                 state["epoch_count"] = 0
+                state["epoch_steps"] = {t.name: 0 for t in tasks}
+                state["epoch_samples"] = {t.name: 0 for t in tasks}
+            elif "epoch_steps" not in state:  # a checkpoint from before partial labels: all labelled
+                state["epoch_steps"] = {t.name: state["epoch_count"] for t in tasks}
+                state["epoch_samples"] = {t.name: state["epoch_count"] * batch_size for t in tasks}
             batches = iter_batches(
                 exp.train_set, order, batch_size, step, steps_per_epoch, cfg.train.workers, target_keys
             )
@@ -486,7 +534,11 @@ class Trainer:
                     group["lr"] = lr
                 with precision.autocast():
                     outputs = model(images)
-                    losses = {t.name: t.masked_loss(outputs[t.name], targets)[0] for t in tasks}
+                    scored = {t.name: t.masked_loss(outputs[t.name], targets) for t in tasks}
+                losses = {name: loss for name, (loss, _) in scored.items()}
+                labelled = {name: count for name, (_, count) in scored.items()}
+                # partial labels: weighting and the epoch means see the tasks labelled in this batch
+                present = {name for name, count in labelled.items() if count > 0}
                 values = torch.stack([losses[t.name].detach().float() for t in tasks]).cpu().tolist()
                 for t, v in zip(tasks, values, strict=True):
                     if not np.isfinite(v):
@@ -495,19 +547,29 @@ class Trainer:
                             f"the run stopped{self._kept_clause()}"
                         )
                 optimizer.zero_grad(set_to_none=True)
-                total, weights = weighting.backward(losses, backward_ctx)
-                regulariser = float(weighting.last_regulariser)
+                if present:
+                    total, weights = weighting.backward(
+                        losses, backward_ctx, None if len(present) == len(tasks) else present
+                    )
+                    regulariser = float(weighting.last_regulariser)
+                else:  # no task labelled in this batch: nothing to learn from
+                    total, weights, regulariser = 0.0, {t.name: 0.0 for t in tasks}, 0.0
                 if cfg.optim.grad_clip > 0:
                     if precision.scaler:
                         precision.scaler.unscale_(optimizer)
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
-                if precision.scaler:
+                if not present:
+                    pass
+                elif precision.scaler:
                     precision.scaler.step(optimizer)
                     precision.scaler.update()
                 else:
                     optimizer.step()
                 for t, v in zip(tasks, values, strict=True):
-                    state["epoch_sums"][t.name] += v
+                    if t.name in present:
+                        state["epoch_sums"][t.name] += v
+                        state["epoch_steps"][t.name] += 1
+                        state["epoch_samples"][t.name] += labelled[t.name]
                 state["epoch_count"] += 1
                 position["global_step"] += 1
                 step += 1
@@ -563,7 +625,7 @@ class Trainer:
                 break
             self.store.check_log_present()
             self._check_finite(validation, epoch)
-            train_losses = {n: s / max(1, state["epoch_count"]) for n, s in state["epoch_sums"].items()}
+            train_losses = {n: s / max(1, state["epoch_steps"][n]) for n, s in state["epoch_sums"].items()}
             weighting.epoch_end(train_losses)
             is_best = self._update_best(validation.metrics, epoch, state)
             state["final_metrics"] = validation.metrics
@@ -578,6 +640,13 @@ class Trainer:
                 seconds=time.perf_counter() - epoch_started,
                 elapsed_s=state["elapsed"],
                 best_epoch=state["best_epoch"],
+                labelled={
+                    t.name: {
+                        "train": int(state["epoch_samples"][t.name]),
+                        "val": int(validation.counts.get(t.name, 0)),
+                    }
+                    for t in tasks
+                },
             )
             self._save_epoch(
                 epoch_event, validation.samples, model, optimizer, weighting, precision, position, state

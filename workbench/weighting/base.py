@@ -52,6 +52,7 @@ class Weighting(nn.Module):
         self.params = self.parse_params(params, "weighting.params")
         self.static_weights = dict(static_weights)
         self.seed = seed
+        self.active = list(self.task_names)
 
     @classmethod
     def parse_params(cls, params: dict[str, Any], path: str) -> Any:
@@ -71,21 +72,33 @@ class Weighting(nn.Module):
     # the weighted sum of task losses plus this term, which may be negative.
     last_regulariser: float = 0.0
 
-    def combine(self, losses: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    # The tasks with a labelled sample in this step's batch (partial labels): the methods
+    # weigh, normalise and regularise over these only. Set by ``combine``.
+    active: list[str]
+
+    def combine(
+        self, losses: dict[str, torch.Tensor], present: set[str] | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """(weighted total, weight per task). ``present``: the tasks labelled in this batch
+        (None: all); the others add nothing and are reported with weight 0."""
+        self.active = [n for n in self.task_names if present is None or n in present]
         weights = self.task_weights(losses)
         extra = self.extra_loss()
         self.last_regulariser = float(extra.detach()) if torch.is_tensor(extra) else float(extra)
-        total = sum(weights[n] * losses[n] for n in self.task_names) + extra
+        total = sum(weights[n] * losses[n] for n in self.active) + extra
         return total, {
-            n: float(weights[n].detach()) if torch.is_tensor(weights[n]) else float(weights[n])
+            n: (float(weights[n].detach()) if torch.is_tensor(weights[n]) else float(weights[n]))
+            if n in self.active
+            else 0.0
             for n in self.task_names
         }
 
     def backward(
-        self, losses: dict[str, torch.Tensor], ctx: BackwardContext
+        self, losses: dict[str, torch.Tensor], ctx: BackwardContext, present: set[str] | None = None
     ) -> tuple[float, dict[str, float]]:
-        """Backpropagate the weighted losses; returns (total loss, weights)."""
-        total, weights = self.combine(losses)
+        """Backpropagate the weighted losses of the ``present`` tasks (None: all); returns
+        (total loss, weights)."""
+        total, weights = self.combine(losses, present)
         ctx.scale(total).backward()
         return float(total.detach()), weights
 

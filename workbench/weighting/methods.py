@@ -26,12 +26,13 @@ class EqualSum(Weighting):
 
 @WEIGHTINGS.register("equal_mean")
 class EqualMean(Weighting):
-    """Mean of the task losses, every weight 1/T (the 1/2 Σ of a two-task model)."""
+    """Mean of the task losses, every weight 1/T (the 1/2 Σ of a two-task model); with
+    partial labels, T counts the tasks labelled in the batch."""
 
     method = "equal_mean"
 
     def task_weights(self, losses):
-        return {n: 1.0 / len(self.task_names) for n in self.task_names}
+        return {n: 1.0 / max(1, len(self.active)) for n in self.task_names}
 
 
 @WEIGHTINGS.register("static")
@@ -70,7 +71,10 @@ class Uncertainty(Weighting):
         return {n: w[i] for i, n in enumerate(self.task_names)}
 
     def extra_loss(self):
-        return 0.5 * self.log_vars.sum()
+        # only the tasks in the batch: an absent task's log-variance would otherwise be
+        # pushed down by its regulariser alone, with no loss to balance it
+        keep = torch.tensor([n in self.active for n in self.task_names], device=self.log_vars.device)
+        return 0.5 * (self.log_vars * keep).sum()
 
 
 @WEIGHTINGS.register("dwa")
@@ -138,8 +142,12 @@ class RandomLossWeighting(Weighting):
         self.generator = torch.Generator().manual_seed(int(seed) + 7919)
 
     def task_weights(self, losses):
-        w = torch.softmax(torch.randn(len(self.task_names), generator=self.generator), dim=0)
-        return {n: float(w[i]) for i, n in enumerate(self.task_names)}
+        # T draws always (the generator's stream does not depend on the labels), the
+        # softmax over the tasks labelled in the batch
+        draws = torch.randn(len(self.task_names), generator=self.generator)
+        keep = [i for i, n in enumerate(self.task_names) if n in self.active]
+        w = torch.softmax(draws[keep], dim=0) if keep else draws[:0]
+        return {n: float(w[keep.index(i)]) if i in keep else 0.0 for i, n in enumerate(self.task_names)}
 
     def get_extra_state(self) -> Any:
         return {"generator": self.generator.get_state()}

@@ -1,0 +1,148 @@
+"""An annotated image set as every format reader hands it over: records per split.
+
+The readers (COCO, Pascal VOC, YOLO, image folders) differ only in how they find images
+and parse annotations; they all produce an :class:`AnnotatedSet`, which both
+``workbench data check`` and training read. So what the check reports is exactly what a
+run will train on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.data.import_report import ImportReport, one_line
+
+# The task kinds a set can feed, in the order reports list them.
+TASK_ORDER = ("classification", "detection", "segmentation", "multilabel", "counting", "localization")
+
+
+@dataclass
+class ImageRecord:
+    """One image and its annotations, in the image file's pixel frame.
+
+    ``width``/``height``: pixels from the file's header. ``boxes`` (N, 4) float32
+    x1, y1, x2, y2; ``labels`` (N,) int64 class indices. ``segmentations``: one entry per
+    object, a COCO segmentation (polygon list or RLE dict), a YOLO polygon (k, 2) float32
+    in pixels, or None for "no mask". ``mask_file``: a palette PNG of class indices + 1
+    (0 background, 255 ignore), as Pascal VOC's SegmentationClass. ``image_class``: the
+    class of the whole image (image folders), else None.
+    """
+
+    image: Path
+    width: int
+    height: int
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
+    segmentations: list[Any] = field(default_factory=list)
+    mask_file: Path | None = None
+    image_class: int | None = None
+
+    @property
+    def has_mask(self) -> bool:
+        return self.mask_file is not None or any(s is not None for s in self.segmentations)
+
+
+@dataclass
+class SplitSummary:
+    images: int = 0
+    objects: int = 0
+    without_annotations: int = 0
+    per_class: Counter = field(default_factory=Counter)
+    mixed_images: int = 0  # images with objects of more than one class
+    with_masks: int = 0  # objects with a mask (polygon, RLE or a mask image)
+
+
+@dataclass
+class AnnotatedSet:
+    """``format``: coco, voc, yolo or folder; ``path``: the file or folder read;
+    ``splits``: "train" / "val" / "test" as the set defines them, else "all"."""
+
+    format: str
+    path: Path
+    class_names: list[str]
+    splits: dict[str, list[ImageRecord]]
+    report: ImportReport
+
+    def summary(self, split: str) -> SplitSummary:
+        s = SplitSummary()
+        for r in self.splits[split]:
+            names = [self.class_names[i] for i in r.labels.tolist()]
+            if r.image_class is not None:
+                s.per_class[self.class_names[r.image_class]] += 1
+            s.images += 1
+            s.mixed_images += len(set(names)) > 1
+            if r.mask_file is not None:
+                s.with_masks += len(names)
+            else:
+                s.with_masks += sum(m is not None for m in r.segmentations)
+            s.objects += len(names)
+            s.without_annotations += not names and r.image_class is None
+            s.per_class.update(names)
+        return s
+
+    @property
+    def tasks(self) -> list[str]:
+        """Task kinds these annotations support: classification from class folders or one
+        class per image; detection, multilabel, counting and localization from boxes;
+        segmentation from masks."""
+        summaries = [self.summary(split) for split in self.splits]
+        kinds = set()
+        if self.format == "folder":
+            kinds.add("classification")
+        elif any(s.objects for s in summaries):
+            kinds.update(("detection", "multilabel", "counting", "localization"))
+            if not any(s.mixed_images for s in summaries):
+                kinds.add("classification")
+            if any(s.with_masks for s in summaries):
+                kinds.add("segmentation")
+        return [k for k in TASK_ORDER if k in kinds]
+
+    def lines(self, max_problems: int | None = 50) -> list[str]:
+        """The import report as text lines (problems beyond ``max_problems`` are counted)."""
+        names = one_line(", ".join(self.class_names))
+        count = f"{len(self.class_names)} class{'es' if len(self.class_names) != 1 else ''}"
+        out = [f"format: {self.format} ({self.path}); {count}: {names}"]
+        for split in self.splits:
+            s = self.summary(split)
+            out.append(
+                f"{split}: {s.images} images, {s.objects} objects, {s.without_annotations} images without annotations"
+            )
+            if self.format != "folder" or s.per_class:
+                counts = ", ".join(f"{name} {s.per_class.get(name, 0)}" for name in self.class_names)
+                out.append(f"  per class: {counts}")
+        out.append(f"tasks these annotations support: {', '.join(self.tasks) or 'none'}")
+        problems = self.report.problems
+        if problems:
+            kinds = ", ".join(f"{n} {action}" for action, n in sorted(self.report.by_action().items()))
+            out.append(f"problems ({len(problems)}: {kinds}):")
+            shown = problems if max_problems is None else problems[:max_problems]
+            out.extend(f"  {p}" for p in shown)
+            if len(shown) < len(problems):
+                out.append(f"  ... and {len(problems) - len(shown)} more (--all lists them)")
+        else:
+            out.append("problems: none")
+        return out
+
+
+def split_records(
+    records: list[ImageRecord], val_fraction: float, seed: int
+) -> tuple[list[ImageRecord], list[ImageRecord]]:
+    """A seeded split of one list into (train, val): ``round(n * val_fraction)`` images,
+    at least 1 and at most n - 1 (when n >= 2), drawn by a permutation of ``seed``.
+    The same records and seed always give the same split, whatever the order of reading
+    (records are ordered by file path first)."""
+    ordered = sorted(records, key=lambda r: str(r.image))
+    n = len(ordered)
+    if n < 2:
+        return ordered, list(ordered)
+    n_val = min(n - 1, max(1, round(n * val_fraction)))
+    order = np.random.default_rng(seed).permutation(n)
+    val_idx = set(order[:n_val].tolist())
+    train = [r for i, r in enumerate(ordered) if i not in val_idx]
+    val = [r for i, r in enumerate(ordered) if i in val_idx]
+    return train, val

@@ -1,0 +1,146 @@
+"""Source "coco": a COCO instances JSON file and its image folder.
+
+Boxes, polygon and RLE masks (``iscrowd`` too) and contiguous class ids come from
+:mod:`workbench.data.coco_instances`. The image root is ``image_root`` when given, else
+where most listed files are found: beside the JSON, in ``images/`` next to it or next to
+its folder, or in a folder named after the file's split (``instances_val2017.json`` ->
+``val2017/``). Validation images come from ``val_annotations`` (a second JSON with the
+same categories; ``instances_train*.json`` finds its ``instances_val*.json`` partner by
+itself) or from a seeded share of the first file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.config import setting
+from workbench.data.annotated_set import AnnotatedSet, ImageRecord
+from workbench.data.coco_instances import CocoError, load_coco
+from workbench.data.file_probe import is_file, probe_size
+from workbench.data.image_set_options import ImageSetOptions
+from workbench.data.import_report import NOTED, ImportReport
+from workbench.data.real_dataset import register_image_source
+from workbench.data.source import DataSourceError
+
+
+@dataclass
+class CocoOptions(ImageSetOptions):
+    image_root: str = setting(
+        "",
+        "Image folder",
+        "Folder the file_name entries are relative to; empty: found beside the JSON.",
+        is_path=True,
+    )
+    val_annotations: str = setting(
+        "",
+        "Validation JSON",
+        "A second COCO file for validation; empty: a held-out share of the first.",
+        is_path=True,
+    )
+
+
+def find_coco_json(folder: Path) -> Path | None:
+    """A COCO instances file in ``folder`` or its ``annotations/`` folder (instances_* first;
+    captions and keypoint files without categories are passed over)."""
+    candidates = [*sorted(folder.glob("*.json")), *sorted((folder / "annotations").glob("*.json"))]
+    candidates.sort(key=lambda p: not p.name.startswith("instances"))
+    for candidate in candidates:
+        try:
+            with candidate.open(encoding="utf-8-sig", errors="replace") as f:
+                head = f.read(65536)
+        except OSError:
+            continue
+        if head.lstrip().startswith("{") and '"images"' in head and '"categories"' in head:
+            return candidate
+    for candidate in candidates:  # categories far down a big file
+        try:
+            with candidate.open(encoding="utf-8-sig", errors="replace") as f:
+                if '"images"' in f.read(65536):
+                    return candidate
+        except OSError:
+            continue
+    return None
+
+
+def coco_image_root(json_path: Path, file_names: list[str]) -> Path:
+    """Where most of the images are: beside the JSON, in ``images/`` next to it or next to
+    its folder, or in a folder named after the file's split, judged on up to 200 names
+    spread over the list."""
+    split = json_path.stem.split("_")[-1]
+    parents = [json_path.parent, json_path.parent.parent]
+    candidates = [json_path.parent] + [p / name for p in parents for name in ("images", split) if name]
+    step = max(1, len(file_names) // 200)
+    sample = file_names[::step][:200]
+    best, best_count = json_path.parent, 0
+    for root in candidates:
+        count = sum(is_file(root / name) for name in sample)
+        if count > best_count:
+            best, best_count = root, count
+    return best
+
+
+def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[list[str], list[ImageRecord]]:
+    try:
+        coco = load_coco(json_path, report)
+    except CocoError as exc:
+        raise DataSourceError(str(exc)) from None
+    root = (
+        Path(image_root) if image_root else coco_image_root(json_path, [im.file_name for im in coco.images])
+    )
+    records = []
+    for im in coco.images:
+        path = root / im.file_name
+        size = probe_size(path, report)
+        if size is None:
+            continue
+        width, height = size
+        if (im.width and im.width != width) or (im.height and im.height != height):
+            report.add(
+                json_path,
+                f"image {im.image_id}",
+                f"declared {im.width}x{im.height} but the file is {width}x{height}; annotations kept as written",
+                NOTED,
+            )
+        records.append(ImageRecord(path, width, height, im.boxes, im.labels, list(im.segmentations)))
+    return coco.class_names, records
+
+
+def _val_partner(json_path: Path) -> Path | None:
+    """``instances_train2017.json`` -> ``instances_val2017.json`` beside it, when it exists."""
+    name = json_path.name
+    if "train" not in name:
+        return None
+    partner = json_path.with_name(name.replace("train", "val", 1))
+    return partner if is_file(partner) else None
+
+
+def read_coco_set(path: str | Path, options: CocoOptions | None = None) -> AnnotatedSet:
+    """Read the COCO set at ``path`` (a .json, or a folder holding one). Raises DataSourceError."""
+    options = options or CocoOptions()
+    path = Path(path)
+    json_path = path if path.is_file() else find_coco_json(path) if path.is_dir() else None
+    if json_path is None:
+        raise DataSourceError(f"{path}: no COCO instances .json found")
+    report = ImportReport()
+    names, records = _records(json_path, options.image_root, report)
+    splits = {"all": records}
+    val_path = Path(options.val_annotations) if options.val_annotations else _val_partner(json_path)
+    if val_path is not None:
+        val_names, val_records = _records(val_path, options.image_root, report)
+        if val_names != names:
+            raise DataSourceError(
+                f"{val_path}: its categories ({', '.join(val_names[:5])}...) differ from "
+                f"{json_path.name}'s ({', '.join(names[:5])}...)"
+            )
+        splits = {"train": records, "val": val_records}
+    return AnnotatedSet("coco", json_path, names, splits, report)
+
+
+register_image_source(
+    "coco",
+    "COCO instances (JSON)",
+    "A COCO instances .json with boxes, polygons or RLE masks, and its images.",
+    CocoOptions,
+    read_coco_set,
+)

@@ -1,0 +1,209 @@
+"""``workbench data export``: write a data source's samples as COCO, Pascal VOC or YOLO.
+
+Meant for the built-in shapes scenes (a set with known ground truth, to try an
+importer or another tool on), it works for any source whose samples have boxes. Images
+are written as PNG (lossless), so importing the export back gives the same pixels.
+
+- COCO: ``annotations/instances_{train,val}.json`` + ``images/{train,val}/``; each
+  object's mask as an RLE (pycocotools) of its class's pixels inside its box.
+- Pascal VOC: ``Annotations/``, ``JPEGImages/`` (PNG files), ``SegmentationClass/``
+  (palette PNGs, index = class + 1, 255 = ignore), ``ImageSets/Main/{train,val}.txt``
+  and ``labelmap.txt`` (the class order, as CVAT writes it). Boxes in VOC's 1-based
+  convention (xmin = x1 + 1), written with full float precision.
+- YOLO: ``data.yaml`` + ``images/{train,val}/`` + ``labels/{train,val}/``; box lines
+  (normalised centre and size, 9 decimals). Masks are not written: YOLO's polygons
+  cannot hold them exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from workbench.data.base import IGNORE_INDEX
+
+EXPORT_FORMATS = ("coco", "voc", "yolo")
+
+
+def export_dataset(
+    splits: dict[str, Any],
+    out: str | Path,
+    fmt: str,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Path:
+    """Write ``splits`` ({"train": dataset, "val": dataset}) to folder ``out`` in ``fmt``.
+
+    Returns the path to point ``workbench data check`` or ``[data] path`` at. Raises
+    ValueError for an unknown format or a dataset without boxes, OSError when writing fails.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+    out = Path(out)
+    first = next(iter(splits.values()))
+    if "boxes" not in first.info.target_keys:
+        raise ValueError("this data has no boxes to export")
+    names = list(first.info.class_names)
+    writer = {"coco": _CocoWriter, "voc": _VocWriter, "yolo": _YoloWriter}[fmt](out, names)
+    for split, dataset in splits.items():
+        for i in range(len(dataset)):
+            writer.add(split, f"{i:06d}", dataset.sample(i))
+            if progress is not None:
+                progress(split, i + 1, len(dataset))
+    return writer.finish()
+
+
+def _save_png(path: Path, pixels: np.ndarray, palette: list[int] | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = Image.fromarray(pixels)
+    if palette is not None:
+        img = img.convert("P") if img.mode != "P" else img
+        img.putpalette(palette)
+    img.save(path)
+
+
+def _palette(num_classes: int) -> list[int]:
+    """VOC-like colours: background black, classes distinct, 255 white."""
+    colours = [0, 0, 0]
+    for c in range(1, 256):
+        if c == IGNORE_INDEX:
+            colours += [224, 224, 192]
+        else:
+            r = g = b = 0
+            v = c
+            for bit in range(8):
+                r |= ((v >> 0) & 1) << (7 - bit)
+                g |= ((v >> 1) & 1) << (7 - bit)
+                b |= ((v >> 2) & 1) << (7 - bit)
+                v >>= 3
+            colours += [r, g, b]
+    return colours
+
+
+class _CocoWriter:
+    def __init__(self, out: Path, names: list[str]) -> None:
+        self.out, self.names = out, names
+        self.data: dict[str, dict[str, Any]] = {}
+        self.next_ann = 1
+
+    def add(self, split: str, stem: str, s: dict[str, Any]) -> None:
+        from pycocotools import mask as mask_utils
+
+        d = self.data.setdefault(split, {"images": [], "annotations": []})
+        image = s["image"]
+        h, w = image.shape[:2]
+        file_name = f"{split}/{stem}.png"
+        _save_png(self.out / "images" / file_name, image)
+        image_id = len(d["images"]) + 1
+        d["images"].append({"id": image_id, "file_name": file_name, "width": w, "height": h})
+        mask = s.get("mask")
+        for box, label in zip(s["boxes"].tolist(), s["labels"].tolist(), strict=True):
+            x1, y1, x2, y2 = box
+            ann = {
+                "id": self.next_ann,
+                "image_id": image_id,
+                "category_id": int(label) + 1,
+                "bbox": [x1, y1, x2 - x1, y2 - y1],
+                "area": (x2 - x1) * (y2 - y1),
+                "iscrowd": 0,
+                "segmentation": [],
+            }
+            if mask is not None:
+                own = np.zeros((h, w), np.uint8, order="F")
+                r0, r1 = int(np.floor(y1)), int(np.ceil(y2))
+                c0, c1 = int(np.floor(x1)), int(np.ceil(x2))
+                own[r0:r1, c0:c1] = mask[r0:r1, c0:c1] == label + 1
+                rle = mask_utils.encode(np.asfortranarray(own))
+                ann["segmentation"] = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+            d["annotations"].append(ann)
+            self.next_ann += 1
+
+    def finish(self) -> Path:
+        folder = self.out / "annotations"
+        folder.mkdir(parents=True, exist_ok=True)
+        categories = [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(self.names)]
+        for split, d in self.data.items():
+            d["categories"] = categories
+            (folder / f"instances_{split}.json").write_text(json.dumps(d))
+        return folder / "instances_train.json"
+
+
+class _VocWriter:
+    def __init__(self, out: Path, names: list[str]) -> None:
+        self.out, self.names = out, names
+        self.ids: dict[str, list[str]] = {}
+        self.palette = _palette(len(names))
+
+    def add(self, split: str, stem: str, s: dict[str, Any]) -> None:
+        image_id = f"{split}_{stem}"
+        self.ids.setdefault(split, []).append(image_id)
+        image = s["image"]
+        h, w = image.shape[:2]
+        _save_png(self.out / "JPEGImages" / f"{image_id}.png", image)
+        if s.get("mask") is not None:
+            _save_png(
+                self.out / "SegmentationClass" / f"{image_id}.png", s["mask"].astype(np.uint8), self.palette
+            )
+        root = ET.Element("annotation")
+        ET.SubElement(root, "filename").text = f"{image_id}.png"
+        size = ET.SubElement(root, "size")
+        for tag, value in (("width", w), ("height", h), ("depth", 3)):
+            ET.SubElement(size, tag).text = str(value)
+        for box, label in zip(s["boxes"].tolist(), s["labels"].tolist(), strict=True):
+            obj = ET.SubElement(root, "object")
+            ET.SubElement(obj, "name").text = self.names[int(label)]
+            ET.SubElement(obj, "difficult").text = "0"
+            bnd = ET.SubElement(obj, "bndbox")
+            x1, y1, x2, y2 = box
+            for tag, value in (("xmin", x1 + 1.0), ("ymin", y1 + 1.0), ("xmax", x2), ("ymax", y2)):
+                ET.SubElement(bnd, tag).text = repr(float(value))
+        path = self.out / "Annotations" / f"{image_id}.xml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+    def finish(self) -> Path:
+        main = self.out / "ImageSets" / "Main"
+        main.mkdir(parents=True, exist_ok=True)
+        for split, ids in self.ids.items():
+            (main / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids))
+        lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
+        for i, name in enumerate(self.names, start=1):
+            r, g, b = self.palette[3 * i : 3 * i + 3]
+            lines.append(f"{name}:{r},{g},{b}::")
+        (self.out / "labelmap.txt").write_text("\n".join(lines) + "\n")
+        return self.out
+
+
+class _YoloWriter:
+    def __init__(self, out: Path, names: list[str]) -> None:
+        self.out, self.names = out, names
+        self.splits: set[str] = set()
+
+    def add(self, split: str, stem: str, s: dict[str, Any]) -> None:
+        self.splits.add(split)
+        image = s["image"]
+        h, w = image.shape[:2]
+        _save_png(self.out / "images" / split / f"{stem}.png", image)
+        lines = []
+        for box, label in zip(s["boxes"].tolist(), s["labels"].tolist(), strict=True):
+            x1, y1, x2, y2 = box
+            cx, cy, bw, bh = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h
+            lines.append(f"{int(label)} {cx:.9f} {cy:.9f} {bw:.9f} {bh:.9f}")
+        path = self.out / "labels" / split / f"{stem}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{line}\n" for line in lines))
+
+    def finish(self) -> Path:
+        import yaml
+
+        data = {"path": ".", "names": list(self.names)}
+        for split in sorted(self.splits):
+            data[split] = f"images/{split}"
+        path = self.out / "data.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path

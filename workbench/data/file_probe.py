@@ -1,0 +1,48 @@
+"""Small file questions the readers ask, answered without raising for odd paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from workbench.data.image_io import orientation
+from workbench.data.import_report import REFUSED, SKIPPED, ImportReport
+
+
+def probe_size(image: Path, report: ImportReport) -> tuple[int, int] | None:
+    """The image's (width, height) from its header, upright (after EXIF orientation, the
+    frame annotation tools show and annotate), or None with the reason reported (missing,
+    not an image, too large, unreadable)."""
+    try:
+        with Image.open(image) as img:
+            width, height = img.size
+            return (height, width) if orientation(img) in (5, 6, 7, 8) else (width, height)
+    except FileNotFoundError:
+        report.add(image, "", "missing image", SKIPPED)
+    except UnidentifiedImageError:
+        report.add(image, "", "file content is not an image", SKIPPED)
+    except Image.DecompressionBombError as exc:
+        report.add(image, "", f"too large to decode safely ({exc})", SKIPPED)
+    except (OSError, ValueError) as exc:  # unreadable, a folder, a name too long or with NUL
+        report.add(image, "", f"unreadable image: {exc}", SKIPPED)
+    return None
+
+
+def is_file(path: Path) -> bool:
+    """Path.is_file that answers False instead of raising (no permission, name too long, NUL)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def read_list(path: Path, report: ImportReport) -> list[str] | None:
+    """The lines of a text file, or None with the reason reported (not UTF-8, unreadable)."""
+    try:
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        report.add(path, "", "not a text file (not UTF-8)", REFUSED)
+    except OSError as exc:
+        report.add(path, "", f"cannot read: {exc.strerror or exc}", REFUSED)
+    return None

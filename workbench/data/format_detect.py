@@ -1,0 +1,41 @@
+"""Which annotation format a path holds, from its layout (never from file names alone)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.data.coco_source import find_coco_json
+from workbench.data.source import DATASETS, DataSourceError
+from workbench.data.voc_source import has_voc_xml
+from workbench.data.yolo_source import find_yolo_yaml
+
+
+def image_formats() -> list[str]:
+    """The registered sources that read annotated images (coco, voc, yolo, folder, ...)."""
+    return [n for n in DATASETS.names() if DATASETS.get(n).read is not None and n != "auto"]
+
+
+def detect_format(path: str | Path) -> str:
+    """coco, voc, yolo or folder for ``path``; raises DataSourceError when it cannot tell.
+
+    A .json file is COCO and a .yaml YOLO; a folder is YOLO when it holds a data.yaml,
+    VOC when it has Annotations/ or VOC XML files, COCO when it holds an instances JSON,
+    else image folders when it has sub-folders."""
+    path = Path(path)
+    if path.is_file():
+        if path.suffix.lower() == ".json":
+            return "coco"
+        if path.suffix.lower() in (".yaml", ".yml"):
+            return "yolo"
+        raise DataSourceError(f"{path}: expected a COCO .json, a YOLO .yaml or a folder")
+    if not path.is_dir():
+        raise DataSourceError(f"{path}: no such file or folder")
+    if find_yolo_yaml(path) is not None:
+        return "yolo"
+    if has_voc_xml(path):
+        return "voc"
+    if find_coco_json(path) is not None:
+        return "coco"
+    if any(d.is_dir() and not d.name.startswith(".") for d in path.iterdir()):
+        return "folder"
+    raise DataSourceError(f"{path}: cannot tell the format; pass --format {' | '.join(image_formats())}")

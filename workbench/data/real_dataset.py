@@ -1,0 +1,247 @@
+"""Annotated image sets as training data: one reader per format, one dataset class for all.
+
+``register_image_source`` turns a format's reader (``read(path, options) -> AnnotatedSet``)
+into a registered :class:`~workbench.data.source.DataSource`. Its datasets
+(:class:`ImageSetDataset`) decode each image once, fit it to the input size with its boxes
+and semantic mask (letterbox or stretch, torchvision.transforms.v2), keep the fitted image
+in an :class:`~workbench.data.image_cache.ImageCache`, and augment training samples per
+epoch (reproducibly: the draw depends on the split seed, the epoch and the index only).
+
+Which targets a set provides follows from its annotations (``AnnotatedSet.tasks``): an
+image folder gives ``scene_class``; boxes give ``boxes``, ``count``, ``presence`` and
+``largest_box`` (the object with the longest side, as in the shapes scenes); one class
+per image also ``scene_class``; masks give ``mask``. A sample
+without a target (an image with no objects has no largest box) leaves it out, and the
+task kinds skip that sample (partial labels).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from workbench.data.annotated_set import AnnotatedSet, ImageRecord, split_records
+from workbench.data.base import DataInfo
+from workbench.data.image_cache import ImageCache
+from workbench.data.image_io import ImageError, load_rgb
+from workbench.data.sample_transforms import Augment, augment_sample, fit_sample
+from workbench.data.semantic_mask import semantic_mask
+from workbench.data.source import DATASETS, DataSource, DataSourceError
+
+_READ_CACHE: dict[tuple, AnnotatedSet] = {}  # the last few reads: train and val read the set once
+
+
+def read_cached(fmt: str, read: Callable[[str, Any], AnnotatedSet], path: str, options: Any) -> AnnotatedSet:
+    """``read(path, options)``, remembered for the same path, options and file times."""
+    p = Path(path)
+    try:
+        stamp = p.stat().st_mtime_ns
+    except OSError as exc:
+        raise DataSourceError(f"{path}: {exc.strerror or 'cannot be read'}") from None
+    reading = {k: v for k, v in dataclasses.asdict(options).items() if k not in _FIT_KEYS}
+    key = (fmt, str(p.resolve()), stamp, tuple(sorted(reading.items())))
+    if key not in _READ_CACHE:
+        if len(_READ_CACHE) >= 4:
+            _READ_CACHE.pop(next(iter(_READ_CACHE)))
+        _READ_CACHE[key] = read(path, options)
+    return _READ_CACHE[key]
+
+
+# options that change how samples are made, not what is read
+_FIT_KEYS = frozenset({"image_size", "resize", "hflip", "scale_jitter", "color_jitter", "cache_mb"})
+
+
+def target_keys(data: AnnotatedSet) -> frozenset[str]:
+    """The sample targets the set's annotations can give (see the module docstring)."""
+    tasks = set(data.tasks)
+    keys = set()
+    if "classification" in tasks:
+        keys.add("scene_class")
+    if "detection" in tasks:
+        keys.update(("boxes", "count", "presence", "largest_box"))
+    if "segmentation" in tasks:
+        keys.add("mask")
+    return frozenset(keys)
+
+
+def choose_split(data: AnnotatedSet, split: str, val_fraction: float, seed: int) -> list[ImageRecord]:
+    """The set's own train/val split when it has both, else a seeded held-out share of
+    what it has (train, else val, else all)."""
+    if data.splits.get("train") and data.splits.get("val"):
+        return data.splits[split]
+    pool = data.splits.get("train") or data.splits.get("val") or data.splits.get("all") or []
+    train, val = split_records(pool, val_fraction, seed)
+    return train if split == "train" else val
+
+
+class ImageSetDataset:
+    """Samples of one split of an annotated set (the ``Dataset`` protocol of ``data.base``)."""
+
+    def __init__(self, data: AnnotatedSet, options: Any, split: str) -> None:
+        if split not in ("train", "val"):
+            raise ValueError(f"unknown split {split!r}; choose 'train' or 'val'")
+        records = choose_split(data, split, options.val_fraction, options.split_seed)
+        if options.max_images:
+            records = records[: options.max_images]
+        if not records:
+            raise DataSourceError(f"{data.path}: no usable images for the {split} split")
+        self.set = data
+        self.records = records
+        self.split = split
+        self.options = options
+        self.size = int(options.image_size)
+        self.info = DataInfo(self.size, len(data.class_names), tuple(data.class_names), target_keys(data))
+        self.has_masks = "mask" in self.info.target_keys
+        self.single_class = "scene_class" in self.info.target_keys and data.format != "folder"
+        self.cache = ImageCache(memory_bytes=int(options.cache_mb) * 2**20)
+        self._use_cache = options.cache_mb > 0
+        self._fitted_boxes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.epoch = 0
+        self.augment = (
+            Augment(
+                hflip=options.hflip,
+                scale_range=(1.0 - options.scale_jitter, 1.0 + options.scale_jitter),
+                color=options.color_jitter,
+            )
+            if split == "train"
+            else None
+        )
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __repr__(self) -> str:
+        return f"ImageSetDataset({self.set.format}, split={self.split!r}, len={len(self)})"
+
+    @property
+    def report_lines(self) -> list[str]:
+        """The import report of the set (``workbench data check``'s text, every problem)."""
+        return self.set.lines(max_problems=None)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Training augmentation draws differ per epoch (set by the trainer)."""
+        self.epoch = int(epoch)
+
+    def attach_run_dir(self, run_dir: str | Path) -> None:
+        """Fitted images that do not fit in memory go to ``run_dir/cache``."""
+        self.cache.disk_dir = Path(run_dir) / "cache" / f"{self.split}-{self.size}-{self.options.resize}"
+
+    def fitted(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """(image (S, S, 3) uint8, boxes (N, 4) float32 px, labels (N,) int64, mask (S, S)
+        uint8 or None) of record ``index`` at the input size, before augmentation.
+
+        Raises ImageError naming the file when it cannot be decoded."""
+        record = self.records[index]
+        variant = f"{self.size}|{self.options.resize}|{int(self.has_masks)}"
+        if not self._use_cache:
+            image, boxes, labels, mask = self._fit(record)
+            return image, boxes, labels, mask
+        stacked = self.cache.get(record.image, variant, lambda: self._fit_stacked(index))
+        boxes, labels = self._fitted_boxes.get(index) or self._boxes_only(index)
+        image = stacked[..., :3]
+        mask = stacked[..., 3] if stacked.shape[-1] == 4 else None
+        if mask is not None and self._no_mask(record):
+            mask = None
+        return image, boxes, labels, mask
+
+    def _no_mask(self, record: ImageRecord) -> bool:
+        return len(record.labels) > 0 and not record.has_mask
+
+    def _fit(self, record: ImageRecord):
+        decoded = load_rgb(record.image, max_side=4 * self.size)
+        mask = semantic_mask(record, len(self.set.class_names)) if self.has_masks else None
+        pixels = decoded.pixels
+        boxes = record.boxes
+        if decoded.pixels.shape[:2] != (record.height, record.width):
+            # reduced while decoding, or turned by EXIF: the annotations refer to the file's frame
+            pixels = _resize_to(pixels, record.width, record.height)
+        if mask is None and self.has_masks and not self._no_mask(record):
+            mask = np.zeros(pixels.shape[:2], np.uint8)
+        return fit_sample(pixels, boxes, record.labels, mask, self.size, self.options.resize)
+
+    def _fit_stacked(self, index: int) -> np.ndarray:
+        image, boxes, labels, mask = self._fit(self.records[index])
+        self._fitted_boxes[index] = (boxes, labels)
+        if not self.has_masks:
+            return image
+        if mask is None:
+            mask = np.full(image.shape[:2], 255, np.uint8)
+        return np.concatenate([image, mask[..., None]], axis=-1)
+
+    def _boxes_only(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        # the image came from the disk cache of an earlier process: refit the boxes alone
+        record = self.records[index]
+        blank = np.zeros((max(1, record.height), max(1, record.width), 3), np.uint8)
+        _, boxes, labels, _ = fit_sample(
+            blank, record.boxes, record.labels, None, self.size, self.options.resize
+        )
+        self._fitted_boxes[index] = (boxes, labels)
+        return boxes, labels
+
+    def sample(self, index: int) -> dict[str, Any]:
+        """The sample dict of ``data.base`` for record ``index``; raises ImageError."""
+        record = self.records[index]
+        image, boxes, labels, mask = self.fitted(index)
+        if self.augment is not None:
+            g = torch.Generator().manual_seed(
+                (self.options.split_seed * 1_000_003 + self.epoch) * 10_000_019 + index
+            )
+            image, boxes, labels, mask = augment_sample(image, boxes, labels, mask, self.augment, g)
+        out: dict[str, Any] = {"image": np.ascontiguousarray(image)}
+        keys = self.info.target_keys
+        if "boxes" in keys:
+            out["boxes"], out["labels"] = boxes, labels
+            out["count"] = len(labels)
+            presence = np.zeros(self.info.num_classes, np.float32)
+            presence[labels] = 1.0
+            out["presence"] = presence
+            if len(boxes):
+                out["largest_box"] = boxes[largest_index(boxes)]
+        if "scene_class" in keys:
+            if record.image_class is not None:
+                out["scene_class"] = record.image_class
+            elif self.single_class and len(record.labels):
+                out["scene_class"] = int(record.labels[0])
+        if mask is not None:
+            out["mask"] = np.ascontiguousarray(mask)
+        return out
+
+
+def largest_index(boxes: np.ndarray) -> int:
+    """The largest object of (N >= 1, 4) xyxy boxes: the longest side, then the larger
+    area, then the first (the rule the shapes scenes are built by)."""
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    order = np.lexsort((-np.arange(len(boxes)), w * h, np.maximum(w, h)))
+    return int(order[-1])
+
+
+def _resize_to(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(pixels).resize((width, height), Image.BILINEAR))
+
+
+def register_image_source(
+    name: str,
+    label: str,
+    description: str,
+    options_cls: type,
+    read: Callable[[str, Any], AnnotatedSet],
+) -> DataSource:
+    """Register a format reader as data source ``name`` (see the module docstring)."""
+
+    def build(options: Any, path: str, split: str) -> ImageSetDataset:
+        return ImageSetDataset(read_cached(name, read, path, options), options, split)
+
+    spec = DataSource(name, label, description, options_cls, build, needs_path=True, read=read)
+    DATASETS.register(name)(spec)
+    return spec
+
+
+__all__ = ["ImageError", "ImageSetDataset", "register_image_source", "read_cached", "choose_split"]

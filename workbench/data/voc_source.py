@@ -1,0 +1,189 @@
+"""Source "voc": Pascal VOC folders, or XML files beside their images.
+
+Standard layout: ``Annotations/*.xml``, ``JPEGImages/``, splits in ``ImageSets/Main/`` (or
+``ImageSets/Segmentation/``) ``train.txt`` / ``val.txt``, and semantic masks in
+``SegmentationClass/<id>.png`` (palette PNGs, 255 = ignore). The common export variant
+keeps each ``.xml`` beside its image (to any depth). Boxes come from
+:mod:`workbench.data.voc_annotations` (1-based to 0-based, float coordinates, empty tags
+reported). When the XML gives no size (0 x 0) the image file's size is used and boxes are
+clipped to it.
+
+Classes (and so what a mask index v means: class v - 1): those of a ``labelmap.txt``
+beside Annotations/ in its order (CVAT's export; names found only in the XML follow,
+noted); else, with a SegmentationClass folder and every name one of the 20 Pascal VOC
+classes, those 20 in VOC's order (the benchmark's indices); else the names found, sorted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench.data.annotated_set import AnnotatedSet, ImageRecord
+from workbench.data.file_probe import is_file, probe_size, read_list
+from workbench.data.image_set_options import ImageSetOptions
+from workbench.data.import_report import NOTED, SKIPPED, ImportReport, clip_box
+from workbench.data.real_dataset import register_image_source
+from workbench.data.source import DataSourceError
+from workbench.data.voc_annotations import VocRecord, read_voc_xml
+from workbench.data.yolo_dataset_yaml import IMAGE_SUFFIXES
+
+VOC_CLASSES = (
+    "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
+    "train", "tvmonitor",
+)  # fmt: skip
+
+
+@dataclass
+class VocOptions(ImageSetOptions):
+    pass
+
+
+def has_voc_xml(folder: Path) -> bool:
+    """An Annotations/ folder, or some .xml file (to 2 levels down) with an <annotation> root."""
+    if (folder / "Annotations").is_dir():
+        return True
+    for candidate in [*folder.glob("*.xml"), *folder.glob("*/*.xml")][:50]:
+        try:
+            with candidate.open(encoding="utf-8", errors="replace") as f:
+                if "<annotation" in f.read(4096):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def _image_file(filename: str, image_id: str, folders: list[Path]) -> Path | None:
+    for folder in folders:
+        if filename and is_file(folder / filename):
+            return folder / filename
+        for suffix in IMAGE_SUFFIXES:
+            for candidate in (folder / f"{image_id}{suffix}", folder / f"{image_id}{suffix.upper()}"):
+                if is_file(candidate):
+                    return candidate
+    return None
+
+
+def _split_ids(path: Path, records: dict[str, VocRecord], report: ImportReport) -> dict[str, list[str]]:
+    splits: dict[str, list[str]] = {}
+    for folder in ("Main", "Segmentation"):
+        for split in ("train", "val"):
+            listing = path / "ImageSets" / folder / f"{split}.txt"
+            if split in splits or not is_file(listing):
+                continue
+            lines = read_list(listing, report)
+            if lines is None:
+                continue
+            ids: list[str] = []
+            for number, line in enumerate(lines, start=1):
+                if not line.strip() or line.lstrip().startswith("#"):
+                    continue
+                image_id = line.split()[0]
+                if image_id in ids:
+                    report.add(listing, f"line {number}", f"{image_id} is listed again", SKIPPED)
+                elif image_id in records:
+                    ids.append(image_id)
+                else:
+                    report.add(
+                        listing, f"line {number}", f"names {image_id}, which has no annotation", SKIPPED
+                    )
+            splits[split] = ids
+    return splits
+
+
+def _labelmap(path: Path, report: ImportReport) -> list[str] | None:
+    """Class names in mask-index order from a CVAT-style ``labelmap.txt``
+    (``name:r,g,b:parts:actions`` per line, ``background`` first and left out)."""
+    lines = read_list(path, report)
+    if lines is None:
+        return None
+    names = []
+    for line in lines:
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        name = text.split(":", 1)[0].strip()
+        if name and name != "background" and name not in names:
+            names.append(name)
+    return names
+
+
+def read_voc_set(path: str | Path, options: VocOptions | None = None) -> AnnotatedSet:
+    """Read the VOC set in folder ``path``. Raises DataSourceError."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DataSourceError(f"{path}: a Pascal VOC set is a folder")
+    report = ImportReport()
+    annotations = path / "Annotations"
+    standard = annotations.is_dir()
+    xmls = (
+        sorted(annotations.glob("*.xml"))
+        if standard
+        else sorted(p for p in path.rglob("*.xml") if not p.name.startswith("."))
+    )
+    records: dict[str, VocRecord] = {}
+    for xml in xmls:
+        record = read_voc_xml(xml, report)
+        if record is not None:  # ids are file stems in the standard layout, else the path
+            records[xml.stem if standard else str(xml.relative_to(path))] = record
+    found = {n for r in records.values() for n in r.names}
+    with_masks = standard and (path / "SegmentationClass").is_dir()
+    listed = _labelmap(path / "labelmap.txt", report) if is_file(path / "labelmap.txt") else None
+    if listed:
+        names = listed + sorted(found - set(listed))
+        for extra in sorted(found - set(listed)):
+            report.add(
+                path / "labelmap.txt", "", f"class {extra!r} is in the annotations but not listed", NOTED
+            )
+    elif with_masks and found <= set(VOC_CLASSES):
+        names = list(VOC_CLASSES)
+    else:
+        names = sorted(found)
+    index = {n: i for i, n in enumerate(names)}
+    ids_by_split = _split_ids(path, records, report) or {"all": list(records)}
+    image_dirs = [path / "JPEGImages", path] if standard else []
+    splits: dict[str, list[ImageRecord]] = {}
+    for split, ids in ids_by_split.items():
+        out = []
+        for image_id in ids:
+            voc = records[image_id]
+            image = _image_file(voc.filename, Path(image_id).stem, image_dirs or [voc.xml_path.parent])
+            if image is None:
+                report.add(voc.xml_path, "", f"its image ({voc.filename or image_id}) is missing", SKIPPED)
+                continue
+            size = probe_size(image, report)
+            if size is None:
+                continue
+            width, height = size
+            boxes, labels = [], []
+            for number, (box, name) in enumerate(zip(voc.boxes.tolist(), voc.names, strict=True), start=1):
+                box = clip_box(box, width, height, report, voc.xml_path, f"object {number}")
+                if box is not None:
+                    boxes.append(box)
+                    labels.append(index[name])
+            mask_file = path / "SegmentationClass" / f"{Path(image_id).stem}.png"
+            out.append(
+                ImageRecord(
+                    image,
+                    width,
+                    height,
+                    np.array(boxes, np.float32).reshape(-1, 4),
+                    np.array(labels, np.int64),
+                    [None] * len(labels),
+                    mask_file if standard and is_file(mask_file) else None,
+                )
+            )
+        splits[split] = out
+    return AnnotatedSet("voc", path, names, splits, report)
+
+
+register_image_source(
+    "voc",
+    "Pascal VOC (XML)",
+    "Pascal VOC Annotations/*.xml (or XML beside each image), with SegmentationClass masks.",
+    VocOptions,
+    read_voc_set,
+)

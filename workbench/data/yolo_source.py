@@ -1,0 +1,107 @@
+"""Source "yolo": a YOLO ``data.yaml`` with ``images/`` and ``labels/`` per split.
+
+The YAML is read by :mod:`workbench.data.yolo_dataset_yaml` (names as list or dict,
+relative paths, splits as folders or list files), label lines by
+:mod:`workbench.data.yolo_labels` (boxes, or polygons from segmentation exports, which
+become masks and boxes). An image without a label file is an image with no objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from workbench.data.annotated_set import AnnotatedSet, ImageRecord
+from workbench.data.file_probe import is_file, probe_size
+from workbench.data.image_set_options import ImageSetOptions
+from workbench.data.import_report import NOTED, SKIPPED, ImportReport
+from workbench.data.real_dataset import register_image_source
+from workbench.data.source import DataSourceError
+from workbench.data.yolo_dataset_yaml import YoloYamlError, label_path, read_data_yaml
+from workbench.data.yolo_labels import parse_label_file
+
+
+@dataclass
+class YoloOptions(ImageSetOptions):
+    pass
+
+
+def find_yolo_yaml(folder: Path) -> Path | None:
+    """data.yaml / data.yml, else a small YAML file with 'names' (not any config.yaml)."""
+    for candidate in (folder / "data.yaml", folder / "data.yml"):
+        if is_file(candidate):
+            return candidate
+    for candidate in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            if candidate.stat().st_size < 1_000_000:
+                with candidate.open(encoding="utf-8-sig", errors="replace") as f:
+                    data = yaml.safe_load(f)
+                if isinstance(data, dict) and "names" in data:
+                    return candidate
+        except (OSError, yaml.YAMLError):
+            continue
+    return None
+
+
+def _split(
+    yaml_path: Path, split: str, images: list[Path], num_classes: int, report: ImportReport
+) -> list[ImageRecord]:
+    records = []
+    labels_seen = set()
+    found = 0
+    for image in images:
+        size = probe_size(image, report)
+        labels_file = label_path(image)
+        labels_seen.add(labels_file)
+        has_labels = is_file(labels_file)
+        found += has_labels
+        if size is None:
+            continue
+        objects = (parse_label_file(labels_file, *size, num_classes, report) if has_labels else []) or []
+        records.append(
+            ImageRecord(
+                image,
+                size[0],
+                size[1],
+                np.array([o.box for o in objects], np.float32).reshape(-1, 4),
+                np.array([o.class_id for o in objects], np.int64),
+                [o.polygon for o in objects],
+            )
+        )
+    if images and not found:
+        where = f"{split} ({len(images)} images)"
+        report.add(yaml_path, where, f"no label files found, e.g. {label_path(images[0])}", NOTED)
+    for folder in sorted({p.parent for p in labels_seen}):
+        for orphan in sorted(set(folder.glob("*.txt")) - labels_seen):
+            report.add(orphan, "", "label file without an image", SKIPPED)
+    return records
+
+
+def read_yolo_set(path: str | Path, options: YoloOptions | None = None) -> AnnotatedSet:
+    """Read the YOLO set at ``path`` (the .yaml, or a folder holding one). Raises DataSourceError."""
+    path = Path(path)
+    yaml_path = path if path.is_file() else find_yolo_yaml(path) if path.is_dir() else None
+    if yaml_path is None:
+        raise DataSourceError(f"{path}: no YOLO data.yaml found")
+    report = ImportReport()
+    try:
+        spec = read_data_yaml(yaml_path, report)
+    except YoloYamlError as exc:
+        raise DataSourceError(str(exc)) from None
+    splits = {
+        split: _split(yaml_path, split, images, len(spec.names), report)
+        for split, images in spec.splits.items()
+    }
+    return AnnotatedSet("yolo", yaml_path, spec.names, splits, report)
+
+
+register_image_source(
+    "yolo",
+    "YOLO (data.yaml)",
+    "A YOLO data.yaml with images/ and labels/ per split; box or polygon label lines.",
+    YoloOptions,
+    read_yolo_set,
+)

@@ -1,0 +1,164 @@
+"""The checks of an experiment that need the registries, where the experiment is built.
+
+``workbench.config`` holds the types and the per-field limits and imports nothing else of
+the project; this module adds what depends on the extension points: the backbone exists
+and has that many stages, each task kind accepts its options, the weighting its
+parameters, each data source its options and the tasks it feeds, and the early-stopping
+metric names a real metric. Every error is a ``ConfigError`` naming the dotted field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.config import (
+    ConfigError,
+    ExperimentConfig,
+    config_to_toml,
+    validate_config,
+)
+from workbench.config import (
+    config_from_toml_text as _parse_text,
+)
+from workbench.config import (
+    load_config as _read,
+)
+from workbench.data import DATASETS
+from workbench.models.backbones import BACKBONES
+from workbench.tasks import TASK_KINDS
+from workbench.weighting import WEIGHTINGS
+
+
+def _choice(path: str, value: str, allowed: list[str]) -> None:
+    if value not in allowed:
+        raise ConfigError(path, f"{value!r} is not allowed; choose one of: {', '.join(allowed)}")
+
+
+def validate_experiment(cfg: ExperimentConfig) -> None:
+    """Every field against its limits, then the rules across fields and registries.
+
+    Raises ConfigError naming the first bad field."""
+    validate_config(cfg)
+    _validate_data(cfg)
+    m = cfg.model
+    _choice("model.backbone", m.backbone, BACKBONES.names())
+    if m.pretrained == "imagenet" and not BACKBONES.get(m.backbone).torchvision_name:
+        raise ConfigError(
+            "model.pretrained",
+            f"{m.backbone} has no ImageNet weights; use 'none', or 'file' with a weights file",
+        )
+    stages = BACKBONES.get(m.backbone).num_stages
+    if m.sharing_depth > stages:
+        raise ConfigError(
+            "model.sharing_depth",
+            f"must be between 0 and {stages} (the stages of {m.backbone}) or -1 for all, got {m.sharing_depth}",
+        )
+    for i, t in enumerate(cfg.tasks):
+        _choice(f"tasks[{i}].kind", t.kind, TASK_KINDS.names())
+        TASK_KINDS.get(t.kind).parse_options(t.options, f"tasks[{i}].options")
+    _choice("weighting.method", cfg.weighting.method, WEIGHTINGS.names())
+    WEIGHTINGS.get(cfg.weighting.method).parse_params(cfg.weighting.params, "weighting.params")
+    _validate_early_stopping(cfg)
+
+
+def _validate_data(cfg: ExperimentConfig) -> None:
+    d = cfg.data
+    task_names = [t.name for t in cfg.tasks]
+    if d.sources and (d.path or d.options or d.source != "shapes"):
+        raise ConfigError(
+            "data.source", "with [[data.sources]], give source, path and options in each entry only"
+        )
+    fed: dict[str, int] = {}
+    for i, src in enumerate(d.source_list()):
+        where = f"data.sources[{i}]" if d.sources else "data"
+        _choice(f"{where}.source", src.source, DATASETS.names())
+        spec = DATASETS.get(src.source)
+        if spec.needs_path and not src.path.strip():
+            raise ConfigError(f"{where}.path", f"the {src.source} source needs the path of the data set")
+        if not spec.needs_path and src.path:
+            raise ConfigError(f"{where}.path", f"the {src.source} source reads no path; leave it empty")
+        spec.parse_options(src.options, f"{where}.options")
+        for name in src.tasks:
+            if name not in task_names:
+                raise ConfigError(
+                    f"{where}.tasks", f"{name!r} is not a task of this experiment ({', '.join(task_names)})"
+                )
+            fed[name] = fed.get(name, 0) + 1
+    if d.sources:
+        for src_i, src in enumerate(d.sources):
+            if not src.tasks:
+                raise ConfigError(
+                    f"data.sources[{src_i}].tasks",
+                    'name the tasks this source labels, e.g. tasks = ["objects"]',
+                )
+        missing = [n for n in task_names if n not in fed]
+        if missing:
+            raise ConfigError(
+                "data.sources", f"no source labels task {missing[0]!r}; add it to a source's tasks"
+            )
+
+
+def _validate_early_stopping(cfg: ExperimentConfig) -> None:
+    metric_path = cfg.train.early_stopping_metric
+    if not metric_path:
+        return
+    names = [t.name for t in cfg.tasks]
+    task, _, metric = metric_path.partition("/")
+    if task not in names:
+        raise ConfigError(
+            "train.early_stopping_metric",
+            f"{metric_path!r} must be 'task/metric' with a task among: {', '.join(names)}",
+        )
+    kind = TASK_KINDS.get(next(t.kind for t in cfg.tasks if t.name == task))
+    if metric not in kind.metric_names:
+        raise ConfigError(
+            "train.early_stopping_metric",
+            f"task {task!r} ({kind.kind}) has no metric {metric!r}; choose one of: "
+            + ", ".join(kind.metric_names),
+        )
+
+
+def field_label(path: str, source: str = "shapes") -> str:
+    """``config.field_label`` that also knows a data source's options:
+    ``"data.options.min_objects"`` -> ``"Fewest objects"`` (the option's declared label,
+    for ``source``; ``data.sources[i].options.x`` likewise)."""
+    import re
+
+    from workbench.config import field_label as plain_label
+    from workbench.config import field_meta
+
+    m = re.fullmatch(r"data(?:\.sources\[(\d+)\])?\.options\.(\w+)", path)
+    if m and source in DATASETS:
+        prefix = f"Source {int(m.group(1)) + 1}: " if m.group(1) is not None else ""
+        try:
+            meta = field_meta(DATASETS.get(source).Options, m.group(2))
+        except KeyError:
+            return plain_label(path)
+        return prefix + (meta.label or m.group(2).replace("_", " "))
+    return plain_label(path)
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read an experiment TOML file and check it completely.
+
+    Raises:
+        ConfigError: unreadable, not UTF-8 or not TOML (naming the file), or a wrong value
+            (``path`` names the field).
+    """
+    cfg = _read(path)
+    validate_experiment(cfg)
+    return cfg
+
+
+def config_from_toml_text(text: str) -> ExperimentConfig:
+    """An experiment from TOML text, checked completely; raises ConfigError."""
+    cfg = _parse_text(text)
+    validate_experiment(cfg)
+    return cfg
+
+
+def save_config(cfg: ExperimentConfig, path: str | Path) -> None:
+    """Write ``cfg`` as TOML atomically (a crash leaves the old file or the new one)."""
+    from workbench.fsutil import atomic_write_text
+
+    atomic_write_text(Path(path), config_to_toml(cfg))
