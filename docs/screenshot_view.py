@@ -2,7 +2,8 @@
 
     xshot -d 16 docs/screenshots/curves.png -- .venv/bin/python docs/screenshot_view.py curves RUN_DIR [OTHER_RUN ...]
 
-Views: live (trains a short default experiment), curves, predictions, large, compare, setup.
+Views: live (trains a short default experiment), curves, predictions, large, compare, setup,
+dataset (``dataset PATH``: the setup's data section opened on a data set).
 "compare RUN OTHER..." opens RUN and compares it with the others, at the default window size.
 Settings go to a temporary file, so the user's own are untouched.
 """
@@ -22,7 +23,8 @@ from workbench.gui.main_window import MainWindow
 
 def main() -> None:
     view = sys.argv[1]
-    runs = [Path(p) for p in sys.argv[2:]]
+    runs = [Path(p) for p in sys.argv[2:]] if sys.argv[1] != "dataset" else []
+    dataset = sys.argv[2] if sys.argv[1] == "dataset" else ""
     app = QApplication(sys.argv[:1])
     configure_app(app)
     tmp = tempfile.mkdtemp()
@@ -53,6 +55,11 @@ def main() -> None:
             for key in ("data", "model"):
                 window.setup.sections[key].set_expanded(False)
             QTimer.singleShot(800, lambda: window.setup.scroll.ensureWidgetVisible(window.setup.architecture))
+        if view == "dataset":
+            for key in ("model", "tasks", "sharing", "weighting", "optim", "train"):
+                if key in window.setup.sections:
+                    window.setup.sections[key].set_expanded(False)
+            window.open_dataset(dataset)
         if runs:
             window.open_run(runs[0])
         if view in ("predictions", "large"):

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QSizePolicy,
-    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -148,8 +147,11 @@ class DataSection(QWidget):
         lay.addWidget(self.description)
 
         self.forms: dict[str, DataclassForm] = {}
-        self.stack = QStackedWidget()
-        self.stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        # only the current source's form is shown (a stacked widget would keep the height
+        # of the tallest form)
+        self.stack = QWidget()
+        stack_layout = QVBoxLayout(self.stack)
+        stack_layout.setContentsMargins(0, 0, 0, 0)
         for spec in sources:
             options_form = DataclassForm(spec.Options)
             for name, editor in options_form.editors.items():
@@ -157,7 +159,8 @@ class DataSection(QWidget):
                 del name
             options_form.fieldChanged.connect(lambda field, n=spec.name: self._on_options(n, field))
             self.forms[spec.name] = options_form
-            self.stack.addWidget(options_form)
+            options_form.setVisible(False)
+            stack_layout.addWidget(options_form)
         lay.addWidget(self.stack)
 
         self.summary_label = QLabel("")
@@ -257,8 +260,8 @@ class DataSection(QWidget):
         self._form.setRowVisible(self.path_row, needs_path)
         self.description.setText(spec.description if spec is not None else "not a source of this version")
         options_form = self.forms.get(source)
-        if options_form is not None:
-            self.stack.setCurrentWidget(options_form)
+        for form in self.forms.values():
+            form.setVisible(form is options_form)
         self.stack.setVisible(options_form is not None and not options_form.is_empty())
 
     def _choose_file(self) -> None:

@@ -199,7 +199,7 @@ class SamplePreview(QWidget):
         if not self.strip.samples:
             return ""
         h, w = np.asarray(self.strip.samples[0]["image"]).shape[:2]
-        return f"val scenes, {w}×{h} px"
+        return f"val images, {w}×{h} px"
 
     def set_samples(self, samples: list[dict[str, Any]]) -> None:
         self.strip.samples = list(samples)

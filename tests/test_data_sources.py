@@ -1,0 +1,211 @@
+"""Real data sources end to end: export the shapes scenes as COCO / VOC / YOLO, import them
+back through the training importer, and train on them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from workbench.cli import main
+from workbench.config import ConfigError, DataConfig, ExperimentConfig, OptimConfig, TaskConfig, TrainConfig
+from workbench.data import build_dataset
+from workbench.experiment_check import config_from_toml_text, validate_experiment
+from workbench.training.run_store import RunStore
+from workbench.training.trainer import Trainer
+
+SHAPES = {"image_size": 64, "train_size": 24, "val_size": 8, "max_objects": 3}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The same 24 + 8 shapes scenes written in every export format."""
+    root = tmp_path_factory.mktemp("exports")
+    config = root / "shapes.toml"
+    config.write_text(
+        "[data.options]\n"
+        + "".join(f"{k} = {v}\n" for k, v in SHAPES.items())
+        + "[[tasks]]\nname = 'n'\nkind = 'counting'\n"
+    )
+    paths = {}
+    for fmt in ("coco", "voc", "yolo"):
+        assert main(["data", "export", str(root / fmt), "--format", fmt, "--config", str(config)]) == 0
+        paths[fmt] = root / fmt
+    paths["coco"] = root / "coco" / "annotations" / "instances_train.json"
+    paths["yolo"] = root / "yolo" / "data.yaml"
+    return paths
+
+
+def _imported(fmt, path, split="val", **options):
+    return build_dataset(DataConfig(source=fmt, path=str(path), options={"image_size": 64, **options}), split)
+
+
+@pytest.mark.parametrize("fmt", ["coco", "voc", "yolo", "auto"])
+def test_export_and_import_give_the_same_targets(exported, fmt):
+    path = exported["voc" if fmt == "auto" else fmt]
+    reference = build_dataset(DataConfig(options=SHAPES), "val")
+    data = _imported(fmt, path)
+    assert len(data) == 8 and data.info.class_names == reference.info.class_names
+    has_masks = fmt != "yolo"  # YOLO polygons cannot hold masks exactly: boxes only
+    assert ("mask" in data.info.target_keys) is has_masks
+    for i in range(8):
+        a, b = reference.sample(i), data.sample(i)
+        assert np.array_equal(a["image"], b["image"])
+        assert np.array_equal(a["labels"], b["labels"])
+        np.testing.assert_allclose(a["boxes"], b["boxes"], atol=1e-4)
+        np.testing.assert_allclose(a["largest_box"], b["largest_box"], atol=1e-4)
+        assert a["count"] == b["count"] and np.array_equal(a["presence"], b["presence"])
+        if has_masks:
+            assert np.array_equal(a["mask"], b["mask"])
+
+
+def test_training_on_the_export_gives_the_metrics_of_the_built_in_source(exported, tmp_path):
+    def run(data, name):
+        cfg = ExperimentConfig(
+            name=name,
+            data=data,
+            tasks=[
+                TaskConfig(name="objects", kind="detection", options={"head_width": 16}),
+                TaskConfig(name="masks", kind="segmentation", options={"head_width": 16}),
+                TaskConfig(name="n", kind="counting"),
+            ],
+            optim=OptimConfig(lr=1e-3, warmup_steps=2),
+            train=TrainConfig(epochs=1, batch_size=8, device="cpu", num_samples=0),
+        )
+        validate_experiment(cfg)
+        store = RunStore.create(tmp_path, name)
+        Trainer(cfg, store).run()
+        return store, json.loads((store.path / "summary.json").read_text())["final_metrics"]
+
+    _, built_in = run(DataConfig(options=SHAPES), "shapes")
+    store, imported = run(
+        DataConfig(source="coco", path=str(exported["coco"]), options={"image_size": 64, "hflip": 0.0}),
+        "coco",
+    )
+    assert imported == built_in
+    report = (store.path / "import_report.txt").read_text()
+    assert "format: coco" in report and "train: 24 images" in report and "val: 8 images" in report
+
+
+def test_configs_from_before_data_options_still_load():
+    old = "[data.shapes]\nimage_size = 96\n[[tasks]]\nname = 'n'\nkind = 'counting'\n"
+    cfg = config_from_toml_text(old)
+    assert cfg.data.source == "shapes" and cfg.data.options == {"image_size": 96}
+    with pytest.raises(ConfigError) as err:
+        config_from_toml_text("[data.shapes]\n[data.options]\n[[tasks]]\nname = 'n'\nkind = 'counting'\n")
+    assert err.value.path == "data.shapes"
+
+
+@pytest.mark.parametrize(
+    ("toml", "path", "words"),
+    [
+        ("[data]\nsource = 'coco'\n", "data.path", "needs the path"),
+        ("[data]\npath = 'x'\n", "data.path", "reads no path"),
+        ("[data]\nsource = 'nope'\n", "data.source", "choose one of"),
+        (
+            "[data]\nsource = 'voc'\npath = 'x'\n[data.options]\nval_fraction = 1.5\n",
+            "data.options.val_fraction",
+            "< 1",
+        ),
+        (
+            "[data]\nsource = 'voc'\npath = 'x'\n[data.options]\nresize = 'crop'\n",
+            "data.options.resize",
+            "letterbox",
+        ),
+        (
+            "[data]\nsource = 'yolo'\npath = 'x'\n[data.options]\nimage_root = 'y'\n",
+            "data.options.image_root",
+            "unknown key",
+        ),
+        (
+            "[data.options]\nmin_objects = 5\nmax_objects = 2\n",
+            "data.options.max_objects",
+            ">= data.options.min_objects",
+        ),
+        (
+            "[[data.sources]]\nsource = 'voc'\npath = 'x'\ntasks = ['other']\n",
+            "data.sources[0].tasks",
+            "not a task",
+        ),
+        ("[[data.sources]]\nsource = 'voc'\npath = 'x'\n", "data.sources[0].tasks", "name the tasks"),
+        (
+            "[data]\npath = 'x'\n[[data.sources]]\nsource = 'voc'\npath = 'x'\ntasks = ['n']\n",
+            "data.source",
+            "each entry",
+        ),
+    ],
+)
+def test_data_settings_are_checked_with_the_field_named(toml, path, words):
+    with pytest.raises(ConfigError) as err:
+        config_from_toml_text(toml + "[[tasks]]\nname = 'n'\nkind = 'counting'\n")
+    assert err.value.path == path and words in err.value.message
+
+
+def test_a_task_the_data_cannot_label_is_refused_before_training(tmp_path):
+    from workbench.training.experiment import build_data
+
+    for cls in ("cat", "dog"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.new("RGB", (20, 16), (40 * i, 90, 20)).save(tmp_path / cls / f"{i}.png")
+    cfg = ExperimentConfig(
+        data=DataConfig(source="folder", path=str(tmp_path)),
+        tasks=[TaskConfig(name="boxes", kind="detection")],
+    )
+    validate_experiment(cfg)
+    with pytest.raises(ConfigError) as err:
+        build_data(cfg, "val")
+    assert err.value.path == "data.source" and "needs 'boxes'" in err.value.message
+    assert "provides: scene_class" in err.value.message
+
+
+def test_cli_training_on_a_missing_data_set_is_one_line(tmp_path, capsys):
+    config = tmp_path / "exp.toml"
+    config.write_text(
+        f"[data]\nsource = 'voc'\npath = '{tmp_path / 'nowhere'}'\n[[tasks]]\nname = 'n'\nkind = 'counting'\n"
+    )
+    assert main(["train", str(config), "--out", str(tmp_path / "runs")]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "nowhere" in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err and not (tmp_path / "runs").exists()
+
+
+def test_augmentation_is_per_epoch_and_reproducible(exported):
+    data = _imported("voc", exported["voc"], split="train", hflip=0.5, scale_jitter=0.3, color_jitter=0.3)
+    first = [data.sample(i)["image"] for i in range(6)]
+    again = [data.sample(i)["image"] for i in range(6)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    data.set_epoch(1)
+    other = [data.sample(i)["image"] for i in range(6)]
+    assert any(not np.array_equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_the_second_epoch_decodes_nothing(exported, tmp_path):
+    data = _imported("coco", exported["coco"], split="train")
+    for i in range(len(data)):
+        data.sample(i)
+    assert data.cache.stats.misses == len(data)
+    for i in range(len(data)):
+        data.sample(i)
+    assert data.cache.stats.misses == len(data) and data.cache.stats.memory_hits == len(data)
+    # what does not fit in memory goes to disk beside the run; another process reads it back
+    spill = _imported("coco", exported["coco"], split="train")
+    spill.cache.memory_bytes = 1
+    spill.attach_run_dir(tmp_path)
+    expected = [spill.sample(i) for i in range(4)]
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 4
+    later = _imported("coco", exported["coco"], split="train")
+    later.cache.memory_bytes = 1
+    later.attach_run_dir(tmp_path)
+    for i in range(4):
+        got = later.sample(i)
+        assert np.array_equal(got["image"], expected[i]["image"]) and np.array_equal(
+            got["mask"], expected[i]["mask"]
+        )
+        np.testing.assert_allclose(got["boxes"], expected[i]["boxes"], atol=1e-5)
+    assert later.cache.stats.disk_hits == 4 and later.cache.stats.misses == 0
+    # no cache at all: every sample decodes again, with the same result
+    none = _imported("coco", exported["coco"], split="train", cache_mb=0)
+    assert np.array_equal(none.sample(0)["image"], data.sample(0)["image"])

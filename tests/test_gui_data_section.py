@@ -1,0 +1,95 @@
+"""The setup's data section on real data: detection of the format, summary, histogram,
+problems, the tasks the data supports, and previews of the real images."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def panel(qtbot):
+    import workbench.models.backbones  # noqa: F401
+    import workbench.tasks  # noqa: F401
+    import workbench.weighting  # noqa: F401
+    from workbench.gui.setup_panel import SetupPanel
+
+    p = SetupPanel()
+    qtbot.addWidget(p)
+    p.resize(460, 1000)
+    p.show()
+    p.core_loaded()
+    yield p
+    p.shutdown()
+
+
+def _yolo(root):
+    """4 train + 2 val images; one label line is bad, one label file has no image."""
+    for split, n in (("train", 4), ("val", 2)):
+        (root / "images" / split).mkdir(parents=True)
+        (root / "labels" / split).mkdir(parents=True)
+        for i in range(n):
+            Image.new("RGB", (48, 32), (30 * i, 120, 90)).save(root / "images" / split / f"{i}.jpg")
+            (root / "labels" / split / f"{i}.txt").write_text("0 0.5 0.5 0.4 0.4\n1 0.2 0.3 0.2 0.2\n")
+    (root / "labels" / "train" / "0.txt").write_text("0 0.5 0.5 0.4 0.4\n7 0.5 0.5 0.1 0.1\n")
+    (root / "labels" / "train" / "orphan.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    (root / "data.yaml").write_text("names: [car, person]\ntrain: images/train\nval: images/val\n")
+    return root
+
+
+def test_opening_a_data_set_shows_what_is_in_it(panel, qtbot, tmp_path):
+    root = _yolo(tmp_path / "set")
+    panel.open_dataset(str(root))
+    section = panel.data_section
+    qtbot.waitUntil(lambda: section.summary is not None, timeout=20000)
+    cfg = panel.config()
+    assert cfg.data.source == "auto" and cfg.data.path == str(root)
+    summary = section.summary
+    assert summary.format == "yolo" and summary.class_names == ("car", "person")
+    assert summary.splits == {"train": 4, "val": 2}
+    assert dict(section.histogram.counts()) == {"car": 6, "person": 5}  # one 'class 7' line left out
+    problems = [section.problems.item(i).text() for i in range(section.problems.count())]
+    assert any("0.txt" in p and "line 2" in p for p in problems)
+    assert any("orphan.txt" in p and "without an image" in p for p in problems)
+    assert section.problems.isVisible()
+    # boxes of two classes per image: detection yes, classification and segmentation no
+    assert panel._rows["detection"].isEnabled() and panel._rows["counting"].isEnabled()
+    assert not panel._rows["classification"].isEnabled() and not panel._rows["segmentation"].isEnabled()
+    assert "'mask'" in panel._rows["segmentation"].toolTip()
+    # the previews are the real validation images, letterboxed, with their boxes
+    qtbot.waitUntil(panel.previews_ready, timeout=20000)
+    assert len(panel.preview_pixmaps()) == 2
+
+
+def test_a_path_that_is_not_a_data_set_says_why(panel, qtbot, tmp_path):
+    (tmp_path / "empty").mkdir()
+    panel.open_dataset(str(tmp_path / "empty"))
+    section = panel.data_section
+    qtbot.waitUntil(lambda: "cannot use this data" in section.summary_label.text(), timeout=20000)
+    assert "cannot tell the format" in section.summary_label.text()
+    assert section.summary is None
+    # every task row is offered again while the data is unknown
+    assert all(row.isEnabled() for row in panel._rows.values())
+
+
+def test_source_options_form_comes_from_the_declared_options(panel):
+    from workbench.config import field_meta
+    from workbench.data.image_set_options import ImageSetOptions
+
+    form = panel.data_section.forms["voc"]
+    assert form.editor("val_fraction").toolTip() == field_meta(ImageSetOptions, "val_fraction").help
+    assert form.editor("image_size").maximum() == 1024
+    resize = form.editor("resize")
+    assert [resize.itemData(i) for i in range(resize.count())] == ["letterbox", "stretch"]
+    # shapes has no path: the path row is hidden; the file sources show it
+    section = panel.data_section
+    section.source_combo.setCurrentIndex(section.source_combo.findData("voc"))
+    section._on_source()
+    assert section.path_edit.isVisibleTo(panel)
+    assert panel.error_message().startswith("Path") or "path" in panel.error_message()

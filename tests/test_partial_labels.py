@@ -1,0 +1,201 @@
+"""Partial labels: sources that label different tasks in one model, masks that are not
+known everywhere, and loss weighting over the tasks a batch labels."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from workbench.config import ExperimentConfig, OptimConfig, SourceConfig, TaskConfig, TrainConfig
+from workbench.data.annotated_set import ImageRecord
+from workbench.data.base import IGNORE_INDEX, collate
+from workbench.data.semantic_mask import semantic_mask
+from workbench.experiment_check import validate_experiment
+from workbench.training.experiment import build_data
+from workbench.training.run_store import RunStore
+from workbench.training.trainer import Trainer
+from workbench.weighting import WEIGHTINGS
+
+
+def _voc(root, n=6):
+    """A tiny VOC set: one 'cat' box per image, with a labelmap (classes cat, dog)."""
+    (root / "Annotations").mkdir(parents=True)
+    (root / "JPEGImages").mkdir()
+    for i in range(n):
+        Image.new("RGB", (40, 30), (10 * i, 100, 50)).save(root / "JPEGImages" / f"im{i}.png")
+        (root / "Annotations" / f"im{i}.xml").write_text(
+            f"<annotation><filename>im{i}.png</filename><size><width>40</width><height>30</height></size>"
+            "<object><name>cat</name><bndbox><xmin>5</xmin><ymin>6</ymin><xmax>25</xmax><ymax>20</ymax>"
+            "</bndbox></object></annotation>"
+        )
+    (root / "labelmap.txt").write_text("background:0,0,0::\ncat:128,0,0::\ndog:0,128,0::\n")
+    return root
+
+
+def _folders(root, per_class=4):
+    for c, cls in enumerate(("indoor", "outdoor", "night")):
+        (root / cls).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("RGB", (32, 32), (80 * c, 20 * i, 60)).save(root / cls / f"{i}.png")
+    return root
+
+
+def _combined(tmp_path):
+    return ExperimentConfig(
+        name="partial",
+        data={
+            "sources": [
+                SourceConfig(
+                    "voc",
+                    str(_voc(tmp_path / "voc")),
+                    {"image_size": 64, "val_fraction": 0.5},
+                    ["boxes", "n"],
+                ),
+                SourceConfig("folder", str(_folders(tmp_path / "scenes")), {"image_size": 64}, ["scene"]),
+            ]
+        },
+        tasks=[
+            TaskConfig(name="boxes", kind="detection", options={"head_width": 16}),
+            TaskConfig(name="n", kind="counting"),
+            TaskConfig(name="scene", kind="classification"),
+        ],
+        optim=OptimConfig(lr=1e-3, warmup_steps=1),
+        train=TrainConfig(epochs=1, batch_size=13, device="cpu", num_samples=0),
+    )
+
+
+def _as_config(cfg):
+    from workbench.config import DataConfig
+
+    cfg.data = DataConfig(sources=cfg.data["sources"])
+    return cfg
+
+
+def test_each_source_labels_only_its_tasks(tmp_path):
+    cfg = _as_config(_combined(tmp_path))
+    validate_experiment(cfg)
+    val = build_data(cfg, "val")
+    # each task learns its own source's classes
+    assert val.task_infos["boxes"].class_names == ("cat", "dog")
+    assert val.task_infos["scene"].class_names == ("indoor", "night", "outdoor")
+    data = val.dataset
+    assert len(data) == 3 + 2  # half of 6 VOC images, a fifth of 12 folder images (2.4 -> 2)
+    samples = [data.sample(i) for i in range(len(data))]
+    _, targets = collate(samples, frozenset({"boxes", "count", "scene_class"}))
+    has = targets["has"]
+    assert has["boxes"].tolist() == [True] * 3 + [False] * 2
+    assert has["count"].tolist() == [True] * 3 + [False] * 2
+    assert has["scene_class"].tolist() == [False] * 3 + [True] * 2
+
+
+def test_training_counts_the_labelled_samples_per_task(tmp_path):
+    cfg = _as_config(_combined(tmp_path))
+    validate_experiment(cfg)
+    store = RunStore.create(tmp_path / "runs", cfg.name)
+    Trainer(cfg, store).run()
+    epochs = [json.loads(line) for line in (store.path / "metrics.jsonl").read_text().splitlines()]
+    epoch = next(r for r in epochs if r["type"] == "epoch")
+    # train: 3 VOC images (boxes, n) and 10 folder images (scene) in one batch of 13;
+    # val: 3 VOC and 2 folder images
+    assert epoch["labelled"]["boxes"] == {"train": 3, "val": 3}
+    assert epoch["labelled"]["n"] == {"train": 3, "val": 3}
+    assert epoch["labelled"]["scene"] == {"train": 10, "val": 2}
+    for task in ("boxes", "n", "scene"):
+        assert epoch["train_losses"][task] is not None and math.isfinite(epoch["train_losses"][task])
+    report = (store.path / "import_report.txt").read_text()
+    assert "source 1:" in report and "format: voc" in report and "format: folder" in report
+
+
+def test_weighting_sees_only_the_tasks_in_the_batch():
+    losses = {"a": torch.tensor(2.0, requires_grad=True), "b": torch.tensor(0.0, requires_grad=True)}
+    mean = WEIGHTINGS.get("equal_mean")(["a", "b"], {}, {})
+    total, weights = mean.combine(losses, {"a"})
+    assert total.item() == 2.0 and weights == {"a": 1.0, "b": 0.0}  # the mean over one task
+    total, weights = mean.combine(losses)
+    assert total.item() == 1.0 and weights == {"a": 0.5, "b": 0.5}
+
+    unc = WEIGHTINGS.get("uncertainty")(["a", "b"], {}, {})
+    with torch.no_grad():
+        unc.log_vars.copy_(torch.tensor([0.5, 1.0]))
+    total, weights = unc.combine(losses, {"a"})
+    # 0.5 e^-0.5 * 2 + 0.5 * 0.5: b's log-variance term is left out with its loss
+    assert total.item() == pytest.approx(0.5 * math.exp(-0.5) * 2 + 0.25, abs=1e-6)
+    total.backward()
+    assert unc.log_vars.grad[1] == 0.0
+
+    rlw = WEIGHTINGS.get("random")(["a", "b", "c"], {}, {}, seed=3)
+    draws = torch.randn(3, generator=torch.Generator().manual_seed(3 + 7919))  # RLW's own stream
+    _, weights = rlw.combine({k: torch.tensor(1.0) for k in "abc"}, {"a", "c"})
+    expected = torch.softmax(draws[[0, 2]], dim=0)
+    assert weights["b"] == 0.0
+    assert weights["a"] == pytest.approx(float(expected[0])) and weights["c"] == pytest.approx(
+        float(expected[1])
+    )
+
+
+def test_semantic_mask_from_objects_with_and_without_masks():
+    record = ImageRecord(
+        image=None,
+        width=10,
+        height=8,
+        boxes=np.array([[0, 0, 8, 8], [2, 2, 5, 5], [7, 0, 10, 3]], np.float32),
+        labels=np.array([0, 1, 2]),
+        segmentations=[
+            [[0, 0, 8, 0, 8, 8, 0, 8]],  # the large square, class 0
+            [[2, 2, 5, 2, 5, 5, 2, 5]],  # a small square on top of it, class 1
+            None,  # a box without a mask
+        ],
+    )
+    mask = semantic_mask(record, 3)
+    assert mask[4, 4] == 2  # the small object is painted over the large one (class 1 + 1)
+    assert mask[6, 1] == 1  # the large object elsewhere
+    assert mask[1, 9] == IGNORE_INDEX  # the unmasked object's box: not known to be background
+    assert mask[7, 9] == 0
+    # objects, none with a mask: no segmentation label for this image
+    no_masks = ImageRecord(None, 10, 8, record.boxes[:1], record.labels[:1], [None])
+    assert semantic_mask(no_masks, 3) is None
+    # no objects at all: all background
+    assert (semantic_mask(ImageRecord(None, 10, 8), 3) == 0).all()
+
+
+def test_palette_mask_indices_beyond_the_classes_are_ignored(tmp_path):
+    png = tmp_path / "m.png"
+    values = np.array([[0, 1, 2], [3, 255, 9]], np.uint8)
+    img = Image.fromarray(values, mode="L").convert("P")
+    img.save(png)
+    record = ImageRecord(None, 3, 2, mask_file=png)
+    mask = semantic_mask(record, 2)
+    assert mask.tolist() == [[0, 1, 2], [255, 255, 255]]
+    record.width = 4
+    from workbench.data.image_io import ImageError
+
+    with pytest.raises(ImageError, match="mask is 3x2 but its image is 4x2"):
+        semantic_mask(record, 2)
+
+
+def test_exif_rotated_images_keep_their_annotations_upright(tmp_path):
+    from workbench.data.annotated_set import AnnotatedSet
+    from workbench.data.file_probe import probe_size
+    from workbench.data.image_set_options import ImageSetOptions
+    from workbench.data.import_report import ImportReport
+    from workbench.data.real_dataset import ImageSetDataset
+
+    # stored 40 wide x 20 high, EXIF 6: shown (and annotated) 20 wide x 40 high
+    pixels = np.zeros((20, 40, 3), np.uint8)
+    path = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(pixels).save(path, exif=exif)
+    assert probe_size(path, ImportReport()) == (20, 40)
+    record = ImageRecord(path, 20, 40, np.array([[0, 0, 10, 20]], np.float32), np.array([0]), [None])
+    data = AnnotatedSet("coco", tmp_path, ["thing"], {"train": [record], "val": [record]}, ImportReport())
+    ds = ImageSetDataset(data, ImageSetOptions(image_size=80, hflip=0.0), "val")
+    sample = ds.sample(0)
+    # letterboxed: 20x40 -> 40x80, padded 20 px left and right
+    np.testing.assert_allclose(sample["boxes"], [[20, 0, 40, 40]], atol=1e-4)
+    assert sample["image"].shape == (80, 80, 3)
