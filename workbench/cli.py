@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     dx.add_argument("--train-size", type=int, help="images of the training split (default: the source's)")
     dx.add_argument("--val-size", type=int, help="images of the validation split (default: the source's)")
 
+    w = sub.add_parser(
+        "weights", help="which backbones have ImageNet weights in torchvision's cache (never downloads)"
+    )
+    w.add_argument("--no-check", action="store_true", help="do not load the files, only look for them")
+
     c = sub.add_parser("config", help="print the built-in experiment as TOML")
     c.add_argument("--out", help="write to this file instead of stdout")
     return p
@@ -71,7 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return _gui()
     try:
-        commands = {"train": _train, "eval": _eval, "resume": _resume, "config": _config, "data": _data}
+        commands = {
+            "train": _train,
+            "eval": _eval,
+            "resume": _resume,
+            "config": _config,
+            "data": _data,
+            "weights": _weights,
+        }
         return commands[args.command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -162,6 +174,20 @@ def _data(args: argparse.Namespace) -> int:
         )
         return 2
     print("\n".join(result.lines(None if args.all else 50)))
+    return 0
+
+
+def _weights(args: argparse.Namespace) -> int:
+    """Where each backbone's ImageNet file is expected, and whether it is there and loads."""
+    from workbench.models.weights_report import weights_status
+
+    rows = weights_status(check=not args.no_check)
+    width = max(len(r.backbone) for r in rows)
+    for r in rows:
+        fit = f" ({r.matched}/{r.total} tensors fit)" if r.total else ""
+        where = f"  {r.path}" if r.path else ""
+        print(f"{r.backbone:<{width}}  {r.state}{fit}{where}")
+    print("copy missing files to the folder shown (torchvision's cache); the app never downloads")
     return 0
 
 

@@ -41,8 +41,13 @@ class DecodedImage:
     scale: float
 
 
-def load_rgb(path: str | Path, max_side: int | None = None) -> DecodedImage:
+def load_rgb(path: str | Path, max_side: int | None = None, resample: bool = True) -> DecodedImage:
     """Decode ``path`` to RGB; with ``max_side``, reduce so that neither side exceeds it.
+
+    ``resample=False`` keeps only the reduction JPEG does while decoding (to the smallest
+    of 1/2, 1/4, 1/8 that stays at least ``max_side``) and resamples other formats only
+    when they exceed twice ``max_side``: for a caller that resizes anyway, one resampling
+    instead of two.
 
     Raises ImageError when the file is missing or unreadable, is not an image, is
     truncated or damaged, or has more than Pillow's ``Image.MAX_IMAGE_PIXELS``.
@@ -77,8 +82,9 @@ def load_rgb(path: str | Path, max_side: int | None = None) -> DecodedImage:
         raise ImageError(path, f"damaged or truncated image data ({exc})") from None
 
     original = (height, width) if swapped else (width, height)
-    if max_side is not None and max(rgb.size) > max_side:
-        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    limit = None if max_side is None else (max_side if resample else 2 * max_side)
+    if limit is not None and max(rgb.size) > limit:
+        rgb.thumbnail((limit, limit), Image.Resampling.LANCZOS)
     pixels = np.asarray(rgb, dtype=np.uint8)
     return DecodedImage(pixels=pixels, original_size=original, scale=pixels.shape[1] / original[0])
 

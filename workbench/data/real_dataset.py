@@ -153,15 +153,19 @@ class ImageSetDataset:
         return len(record.labels) > 0 and not record.has_mask
 
     def _fit(self, record: ImageRecord):
-        decoded = load_rgb(record.image, max_side=4 * self.size)
+        # Decoded at about the input size (JPEG's DCT scaling, then one resampling): a
+        # 640x480 photo for a 224 px model never exists at full size. The annotations,
+        # in the file's frame, are scaled to the decoded frame instead.
+        decoded = load_rgb(record.image, max_side=self.size, resample=False)
         mask = semantic_mask(record, len(self.set.class_names)) if self.has_masks else None
         pixels = decoded.pixels
+        height, width = pixels.shape[:2]
         boxes = record.boxes
-        if decoded.pixels.shape[:2] != (record.height, record.width):
-            # reduced while decoding, or turned by EXIF: the annotations refer to the file's frame
-            pixels = _resize_to(pixels, record.width, record.height)
-        if mask is None and self.has_masks and not self._no_mask(record):
-            mask = np.zeros(pixels.shape[:2], np.uint8)
+        if (height, width) != (record.height, record.width):
+            sx, sy = width / max(1, record.width), height / max(1, record.height)
+            boxes = boxes * np.array([sx, sy, sx, sy], np.float32)
+            if mask is not None:
+                mask = _resize_nearest(mask, width, height)
         return fit_sample(pixels, boxes, record.labels, mask, self.size, self.options.resize)
 
     def _fit_stacked(self, index: int) -> np.ndarray:
@@ -221,10 +225,10 @@ def largest_index(boxes: np.ndarray) -> int:
     return int(order[-1])
 
 
-def _resize_to(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+def _resize_nearest(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     from PIL import Image
 
-    return np.asarray(Image.fromarray(pixels).resize((width, height), Image.BILINEAR))
+    return np.asarray(Image.fromarray(mask).resize((width, height), Image.Resampling.NEAREST))
 
 
 def register_image_source(

@@ -17,6 +17,7 @@ no area are removed with their labels (``SanitizeBoundingBoxes``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,8 @@ def fit_sample(
     if mode not in ("letterbox", "stretch"):
         raise ValueError(f"mode must be 'letterbox' or 'stretch', got {mode!r}")
     out = _fit(_as_tv(image, boxes, labels, mask), size, mode)
-    out = v2.SanitizeBoundingBoxes(labels_getter=lambda s: s["labels"])(out)
+    if _may_degenerate(out["boxes"]):
+        out = _SANITIZE(out)
     fitted = _as_numpy(out, mask is not None)
     if augment is None:
         return fitted
@@ -93,6 +95,18 @@ def augment_sample(
     return _as_numpy(out, mask is not None)
 
 
+_SANITIZE = v2.SanitizeBoundingBoxes(labels_getter=lambda s: s["labels"])
+
+
+def _may_degenerate(boxes: torch.Tensor) -> bool:
+    """Whether SanitizeBoundingBoxes could remove a box (one under 1 px a side, or not
+    finite); when none is, the pass is skipped (it costs more than the fit of a small image)."""
+    if boxes.numel() == 0:
+        return False
+    sides = boxes[:, 2:] - boxes[:, :2]
+    return bool((sides < 1.0).any()) or not bool(torch.isfinite(boxes).all())
+
+
 def _tensor(array: np.ndarray) -> torch.Tensor:
     """A tensor of ``array``; cached arrays are read-only, and transforms may write: copy those."""
     return torch.from_numpy(array if array.flags.writeable and array.flags.c_contiguous else np.array(array))
@@ -123,16 +137,28 @@ def _as_numpy(out: dict, with_mask: bool) -> tuple[np.ndarray, np.ndarray, np.nd
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _resize(height: int, width: int) -> v2.Transform:
+    return v2.Resize((height, width), antialias=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _pad(left: int, top: int, right: int, bottom: int) -> v2.Transform:
+    return v2.Pad([left, top, right, bottom], fill={tv_tensors.Image: PAD_IMAGE, tv_tensors.Mask: PAD_MASK})
+
+
 def _fit(sample: dict, size: int, mode: str) -> dict:
+    # the transforms are made once per geometry: building them costs more than small images
     height, width = sample["image"].shape[-2:]
     if mode == "stretch":
-        return v2.Resize((size, size), antialias=True)(sample)
+        return _resize(size, size)(sample) if (height, width) != (size, size) else sample
     scale = size / max(height, width)
     new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+    if (new_h, new_w) != (height, width):
+        sample = _resize(new_h, new_w)(sample)
     left, top = (size - new_w) // 2, (size - new_h) // 2
-    padding = [left, top, size - new_w - left, size - new_h - top]
-    fill = {tv_tensors.Image: PAD_IMAGE, tv_tensors.Mask: PAD_MASK}
-    return v2.Compose([v2.Resize((new_h, new_w), antialias=True), v2.Pad(padding, fill=fill)])(sample)
+    padding = (left, top, size - new_w - left, size - new_h - top)
+    return _pad(*padding)(sample) if any(padding) else sample
 
 
 _FILL = {tv_tensors.Image: PAD_IMAGE, tv_tensors.Mask: PAD_MASK, "others": 0}

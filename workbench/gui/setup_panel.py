@@ -736,7 +736,9 @@ class SetupPanel(QWidget):
         try:
             self.backbone_combo.clear()
             for name in backbones.BACKBONES.names():
-                self.backbone_combo.addItem(name, name)
+                # which backbones can start from ImageNet weights here (torchvision's cache)
+                cached = self._imagenet_state(name)[0]
+                self.backbone_combo.addItem(f"{name}  · ImageNet" if cached else name, name)
                 self.backbone_combo.setItemData(
                     self.backbone_combo.count() - 1,
                     backbones.BACKBONES.get(name).description,
