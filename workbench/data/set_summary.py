@@ -79,6 +79,15 @@ def summarise(source: Any, input_size: int = 0) -> DataSummary:
         {name: int(counts.get(name, 0)) for name in data.class_names},
         target_keys(data),
         tuple(data.tasks),
-        tuple(data.report.lines()),
+        tuple(_relative(line, data.path) for line in data.report.lines()),
         int(options.image_size),
     )
+
+
+def _relative(line: str, path: Any) -> str:
+    """A report line with the data set's own folder left out of file names (shorter to read)."""
+    from pathlib import Path
+
+    root = Path(path)
+    root = root if root.is_dir() else root.parent
+    return line.replace(f"{root}/", "")

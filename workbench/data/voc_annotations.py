@@ -46,7 +46,8 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
         line, column = exc.position
-        report.add(path, f"line {line}, column {column}", "malformed XML", REFUSED)
+        reason = str(exc).split(": line ")[0]  # expat's own words: "not well-formed (invalid token)"
+        report.add(path, f"line {line}, column {column}", f"malformed XML: {reason}", REFUSED)
         return None
     except OSError as exc:
         report.add(path, "", f"cannot read: {exc.strerror or exc}", REFUSED)

@@ -170,7 +170,9 @@ class DataSection(QWidget):
         self.histogram = ClassHistogram()
         lay.addWidget(self.histogram)
         self.problems = QListWidget()
-        self.problems.setMaximumHeight(96)
+        self.problems.setMaximumHeight(110)
+        self.problems.setWordWrap(True)  # a problem is read whole, not scrolled sideways
+        self.problems.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.problems.setToolTip(
             "problems the importer found: each names its file and place, and what was done"
         )
@@ -327,7 +329,9 @@ class DataSection(QWidget):
             )
             self.histogram.set_counts(summary.per_class)
             self.problems.clear()
-            self.problems.addItems(list(summary.problems[:MAX_PROBLEMS_SHOWN]))
+            for text in summary.problems[:MAX_PROBLEMS_SHOWN]:
+                self.problems.addItem(text)
+                self.problems.item(self.problems.count() - 1).setToolTip(text)
             if len(summary.problems) > MAX_PROBLEMS_SHOWN:
                 self.problems.addItem(
                     f"… and {len(summary.problems) - MAX_PROBLEMS_SHOWN} more (workbench data check --all)"
