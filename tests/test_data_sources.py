@@ -209,3 +209,23 @@ def test_the_second_epoch_decodes_nothing(exported, tmp_path):
     # no cache at all: every sample decodes again, with the same result
     none = _imported("coco", exported["coco"], split="train", cache_mb=0)
     assert np.array_equal(none.sample(0)["image"], data.sample(0)["image"])
+
+
+def test_an_image_that_breaks_after_the_check_is_skipped_and_reported(exported, tmp_path):
+    import shutil
+
+    root = tmp_path / "voc"
+    shutil.copytree(exported["voc"], root)
+    data = _imported("voc", root, split="val", cache_mb=0)
+    broken = data.records[2].image
+    broken.write_bytes(broken.read_bytes()[:60])  # truncated after the header was read
+    assert np.array_equal(data.sample(2)["image"], data.sample(3)["image"])  # the next one stands in
+    lines = data.report_lines
+    assert any(
+        str(broken) in line and "found while training" in line and "(skipped)" in line for line in lines
+    )
+    data.records[4].image.unlink()  # removed since the set was read
+    assert data.sample(4)["image"].shape == (64, 64, 3)
+    assert any(
+        "found while training" in line and data.records[4].image.name in line for line in data.report_lines
+    )

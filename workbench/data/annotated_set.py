@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from workbench.data.import_report import ImportReport, one_line
+from workbench.data.import_report import NOTED, SKIPPED, ImportReport, one_line
 
 # The task kinds a set can feed, in the order reports list them.
 TASK_ORDER = ("classification", "detection", "segmentation", "multilabel", "counting", "localization")
@@ -67,6 +67,47 @@ class AnnotatedSet:
     class_names: list[str]
     splits: dict[str, list[ImageRecord]]
     report: ImportReport
+
+    def audit(self) -> AnnotatedSet:
+        """Add what is legal in every format but probably not meant to the report (noted):
+        one image file listed twice in a split (the second is skipped) or in two splits
+        (validation then measures on training images), a class without training
+        annotations, and class names that differ only in case or spaces."""
+        seen: dict = {}
+        for split, records in self.splits.items():
+            kept = []
+            for r in records:
+                key = str(r.image.resolve()) if r.image is not None else id(r)
+                if (split, key) in seen:
+                    self.report.add(r.image, split, "the same image is listed again", SKIPPED)
+                    continue
+                seen[(split, key)] = True
+                kept.append(r)
+            self.splits[split] = kept
+        files = {
+            split: {str(r.image.resolve()) for r in rs if r.image is not None}
+            for split, rs in self.splits.items()
+        }
+        if "train" in files and "val" in files:
+            both = sorted(files["train"] & files["val"])
+            if both:
+                self.report.add(
+                    self.path, "splits", f"{len(both)} image(s) in both train and val, e.g. {both[0]}", NOTED
+                )
+            trained = self.summary("train").per_class
+            for name in self.class_names:
+                if not trained.get(name):
+                    self.report.add(
+                        self.path, "classes", f"class {name!r} has no training annotations", NOTED
+                    )
+        folded: dict[str, list[str]] = {}
+        for name in self.class_names:
+            folded.setdefault(" ".join(name.split()).casefold(), []).append(name)
+        for names in folded.values():
+            if len(names) > 1:
+                shown = ", ".join(repr(n) for n in names)
+                self.report.add(self.path, "classes", f"classes {shown} differ only in case or spaces", NOTED)
+        return self
 
     def summary(self, split: str) -> SplitSummary:
         s = SplitSummary()

@@ -134,7 +134,7 @@ def read_coco_set(path: str | Path, options: CocoOptions | None = None) -> Annot
                 f"{json_path.name}'s ({', '.join(names[:5])}...)"
             )
         splits = {"train": records, "val": val_records}
-    return AnnotatedSet("coco", json_path, names, splits, report)
+    return AnnotatedSet("coco", json_path, names, splits, report).audit()
 
 
 register_image_source(

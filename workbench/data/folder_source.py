@@ -39,7 +39,7 @@ def read_folder_set(path: str | Path, options: FolderOptions | None = None) -> A
             if size is not None:
                 records.append(ImageRecord(image, size[0], size[1], image_class=cls))
         splits[split] = records
-    return AnnotatedSet("folder", Path(path), folders.class_names, splits, report)
+    return AnnotatedSet("folder", Path(path), folders.class_names, splits, report).audit()
 
 
 register_image_source(

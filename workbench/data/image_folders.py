@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.data.import_report import SKIPPED, ImportReport
+from workbench.data.import_report import NOTED, SKIPPED, ImportReport
 from workbench.data.yolo_dataset_yaml import IMAGE_SUFFIXES
 
 VAL_NAMES = ("val", "valid", "validation")
@@ -34,8 +34,20 @@ def read_image_folders(root: str | Path, report: ImportReport) -> FolderSet:
     root = Path(root)
     if not root.is_dir():
         raise FolderError(f"{root}: not a folder")
-    val = next((root / n for n in VAL_NAMES if (root / n).is_dir()), None)
-    split_dirs = {"train": root / "train", "val": val} if (root / "train").is_dir() and val else {"all": root}
+    vals = [root / n for n in VAL_NAMES if (root / n).is_dir()]
+    val = vals[0] if vals else None
+    if len(vals) > 1:
+        report.add(
+            root, "", f"{' and '.join(v.name + '/' for v in vals)} both exist; {val.name}/ is used", NOTED
+        )
+    if (root / "train").is_dir() and val:
+        split_dirs = {"train": root / "train", "val": val}
+    elif (root / "train").is_dir() and _visible_dirs(root / "train"):
+        # train/<class>/ without a validation folder: a share of train is held out
+        split_dirs = {"train": root / "train"}
+        report.add(root, "", "train/ without val/: a share of the training images is held out", NOTED)
+    else:
+        split_dirs = {"all": root}
     classes = sorted({d.name for base in split_dirs.values() for d in _visible_dirs(base)})
     if len(classes) < 2:
         raise FolderError(

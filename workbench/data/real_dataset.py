@@ -29,6 +29,7 @@ from workbench.data.annotated_set import AnnotatedSet, ImageRecord, split_record
 from workbench.data.base import DataInfo
 from workbench.data.image_cache import ImageCache
 from workbench.data.image_io import ImageError, load_rgb
+from workbench.data.import_report import SKIPPED
 from workbench.data.sample_transforms import Augment, augment_sample, fit_sample
 from workbench.data.semantic_mask import semantic_mask
 from workbench.data.source import DATASETS, DataSource, DataSourceError
@@ -102,6 +103,7 @@ class ImageSetDataset:
         self._use_cache = options.cache_mb > 0
         self._fitted_boxes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.epoch = 0
+        self.broken: set[int] = set()  # records whose image failed to decode
         self.augment = (
             Augment(
                 hflip=options.hflip,
@@ -141,7 +143,10 @@ class ImageSetDataset:
         if not self._use_cache:
             image, boxes, labels, mask = self._fit(record)
             return image, boxes, labels, mask
-        stacked = self.cache.get(record.image, variant, lambda: self._fit_stacked(index))
+        try:
+            stacked = self.cache.get(record.image, variant, lambda: self._fit_stacked(index))
+        except OSError as exc:  # gone since the set was read (the cache keys on its size and time)
+            raise ImageError(record.image, f"cannot be read: {exc.strerror or exc}") from None
         boxes, labels = self._fitted_boxes.get(index) or self._boxes_only(index)
         image = stacked[..., :3]
         mask = stacked[..., 3] if stacked.shape[-1] == 4 else None
@@ -157,7 +162,12 @@ class ImageSetDataset:
         # 640x480 photo for a 224 px model never exists at full size. The annotations,
         # in the file's frame, are scaled to the decoded frame instead.
         decoded = load_rgb(record.image, max_side=self.size, resample=False)
-        mask = semantic_mask(record, len(self.set.class_names)) if self.has_masks else None
+        try:
+            mask = semantic_mask(record, len(self.set.class_names)) if self.has_masks else None
+        except (ValueError, TypeError, IndexError) as exc:
+            if isinstance(exc, ImageError):
+                raise
+            raise ImageError(record.image, f"its mask cannot be decoded ({exc})") from None
         pixels = decoded.pixels
         height, width = pixels.shape[:2]
         boxes = record.boxes
@@ -188,7 +198,25 @@ class ImageSetDataset:
         return boxes, labels
 
     def sample(self, index: int) -> dict[str, Any]:
-        """The sample dict of ``data.base`` for record ``index``; raises ImageError."""
+        """The sample dict of ``data.base`` for record ``index``.
+
+        An image whose header read well but whose data cannot be decoded (truncated,
+        damaged, removed since the set was read) is reported in the import report
+        (skipped) and the next usable image of the split stands in for it, so one bad file
+        never ends a run. Raises DataSourceError when no image of the split decodes."""
+        n = len(self.records)
+        for step in range(n):
+            candidate = (index + step) % n
+            if candidate in self.broken:
+                continue
+            try:
+                return self._sample(candidate)
+            except ImageError as exc:
+                self.broken.add(candidate)
+                self.set.report.add(exc.path, "", f"{exc.reason}; found while training", SKIPPED)
+        raise DataSourceError(f"{self.set.path}: no image of the {self.split} split can be decoded")
+
+    def _sample(self, index: int) -> dict[str, Any]:
         record = self.records[index]
         image, boxes, labels, mask = self.fitted(index)
         if self.augment is not None:

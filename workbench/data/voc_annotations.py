@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.data.import_report import DROPPED, REFUSED, SKIPPED, ImportReport, clip_box
+from workbench.data.import_report import DROPPED, NOTED, REFUSED, SKIPPED, ImportReport, clip_box
 
 
 @dataclass
@@ -71,7 +71,10 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
             continue
         boxes.append(box)
         names.append(name)
-        difficult.append((obj.findtext("difficult") or "0").strip() in ("1", "true"))
+        flag = (obj.findtext("difficult") or "0").strip().lower()
+        if flag not in ("0", "1", "true", "false", ""):
+            report.add(path, where, f"<difficult> {flag!r} is not 0 or 1; read as 0", NOTED)
+        difficult.append(flag in ("1", "true"))
     if boxes:
         record.boxes = np.array(boxes, np.float32)
         record.names = names

@@ -158,6 +158,13 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
             if size is None:
                 continue
             width, height = size
+            if voc.width and voc.height and (voc.width, voc.height) != (width, height):
+                report.add(
+                    voc.xml_path,
+                    "size",
+                    f"declares {voc.width}x{voc.height} but the image is {width}x{height}; boxes kept as written",
+                    NOTED,
+                )
             boxes, labels = [], []
             for number, (box, name) in enumerate(zip(voc.boxes.tolist(), voc.names, strict=True), start=1):
                 box = clip_box(box, width, height, report, voc.xml_path, f"object {number}")
@@ -177,7 +184,7 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
                 )
             )
         splits[split] = out
-    return AnnotatedSet("voc", path, names, splits, report)
+    return AnnotatedSet("voc", path, names, splits, report).audit()
 
 
 register_image_source(

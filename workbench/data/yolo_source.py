@@ -55,6 +55,8 @@ def _split(
     for image in images:
         size = probe_size(image, report)
         labels_file = label_path(image)
+        if not is_file(labels_file) and is_file(labels_file.with_suffix(".TXT")):
+            labels_file = labels_file.with_suffix(".TXT")  # exported on a case-insensitive system
         labels_seen.add(labels_file)
         has_labels = is_file(labels_file)
         found += has_labels
@@ -75,7 +77,7 @@ def _split(
         where = f"{split} ({len(images)} images)"
         report.add(yaml_path, where, f"no label files found, e.g. {label_path(images[0])}", NOTED)
     for folder in sorted({p.parent for p in labels_seen}):
-        for orphan in sorted(set(folder.glob("*.txt")) - labels_seen):
+        for orphan in sorted({*folder.glob("*.txt"), *folder.glob("*.TXT")} - labels_seen):
             report.add(orphan, "", "label file without an image", SKIPPED)
     return records
 
@@ -95,7 +97,7 @@ def read_yolo_set(path: str | Path, options: YoloOptions | None = None) -> Annot
         split: _split(yaml_path, split, images, len(spec.names), report)
         for split, images in spec.splits.items()
     }
-    return AnnotatedSet("yolo", yaml_path, spec.names, splits, report)
+    return AnnotatedSet("yolo", yaml_path, spec.names, splits, report).audit()
 
 
 register_image_source(

@@ -648,6 +648,7 @@ class Trainer:
                     for t in tasks
                 },
             )
+            self._write_import_report(exp)  # images found broken while training are added
             self._save_epoch(
                 epoch_event, validation.samples, model, optimizer, weighting, precision, position, state
             )
