@@ -18,17 +18,15 @@ import copy
 import functools
 import html
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QPalette, QStandardItemModel
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -37,7 +35,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QSpinBox,
-    QStackedWidget,
     QStyle,
     QToolButton,
     QVBoxLayout,
@@ -47,29 +44,33 @@ from PySide6.QtWidgets import (
 from workbench.config import ConfigError, ExperimentConfig, TaskConfig, default_experiment
 from workbench.gui.architecture_view import ArchitectureView, human
 from workbench.gui.data_section import DataSection
+from workbench.gui.setup_bindings import (
+    EXTRA_ROLE,
+    _bind_bool,
+    _bind_combo,
+    _bind_float,
+    _bind_int,
+    _bind_text,
+    _Binding,
+    _combo,
+    _form,
+    _hint,
+    _select_data,
+)
 from workbench.gui.setup_jobs import LatestJob, compute_counts, count_key, counts_at, make_previews
 from workbench.gui.setup_preview import SamplePreview
 from workbench.gui.setup_widgets import (
     INT_LIMIT,
     CollapsibleSection,
-    DataclassForm,
     FloatSpinBox,
     guard_wheel,
     int_spin,
     mark_invalid,
 )
+from workbench.gui.task_row import TaskRow
+from workbench.gui.weighting_section import WeightingSection
 
 LOADING = "Loading PyTorch…"
-
-# names given to a task kind when it is switched on (the defaults of the built-in experiment)
-DEFAULT_TASK_NAMES = {
-    "classification": "scene",
-    "detection": "objects",
-    "segmentation": "masks",
-    "counting": "count",
-    "localization": "largest",
-    "multilabel": "present",
-}
 
 _TASK_PATH = re.compile(r"^tasks\[(\d+)\](?:\.(\w+))?(?:\.(\w+))?")
 # config paths inside an error message ("must be >= data.options.min_objects (5)")
@@ -118,232 +119,6 @@ def _set_path(obj: Any, path: str, value: Any) -> None:
     setattr(obj, last, value)
 
 
-def _hint(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("hint")
-    label.setWordWrap(True)
-    font = QFont(label.font())
-    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.92))
-    label.setFont(font)
-    pal = label.palette()
-    pal.setColor(QPalette.ColorRole.WindowText, pal.color(QPalette.ColorRole.PlaceholderText))
-    label.setPalette(pal)
-    return label
-
-
-def _form() -> QFormLayout:
-    form = QFormLayout()
-    form.setContentsMargins(6, 2, 2, 6)
-    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
-    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    return form
-
-
-def _pair(a: QWidget, b: QWidget, sep: str = "–") -> QWidget:
-    box = QWidget()
-    lay = QHBoxLayout(box)
-    lay.setContentsMargins(0, 0, 0, 0)
-    lay.setSpacing(4)
-    lay.addWidget(a, 1)
-    lay.addWidget(QLabel(sep))
-    lay.addWidget(b, 1)
-    return box
-
-
-def _combo(items: list[tuple[str, str]]) -> QComboBox:
-    combo = QComboBox()
-    for value, label in items:
-        combo.addItem(label, value)
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(10)
-    return guard_wheel(combo)
-
-
-EXTRA_ROLE = Qt.ItemDataRole.UserRole + 1  # marks combo items added to hold an unknown value
-
-
-def _select_data(combo: QComboBox, value: Any, extra_text: str = "{} (not available here)") -> None:
-    """Select the item holding ``value``; add a marked item for a value the list lacks."""
-    for i in reversed(range(combo.count())):
-        if combo.itemData(i, EXTRA_ROLE) and combo.itemData(i) != value:
-            combo.removeItem(i)
-    index = combo.findData(value)
-    if index < 0:
-        combo.addItem(extra_text.format(value), value)
-        index = combo.count() - 1
-        combo.setItemData(index, True, EXTRA_ROLE)
-    combo.setCurrentIndex(index)
-
-
-class _Binding:
-    """One config field shown by one widget: how to read it, write it and watch it."""
-
-    def __init__(
-        self, widget: QWidget, get: Callable[[], Any], put: Callable[[Any], bool], signal: Any
-    ) -> None:
-        self.widget = widget
-        self.get = get
-        self.put = put  # returns False when the widget cannot hold the value
-        self.signal = signal
-
-
-def _bind_int(box: QSpinBox) -> _Binding:
-    def put(v: Any) -> bool:
-        if isinstance(v, bool) or not isinstance(v, int) or not box.minimum() <= v <= box.maximum():
-            return False
-        box.setValue(v)
-        return True
-
-    return _Binding(box, lambda: int(box.value()), put, box.valueChanged)
-
-
-def _bind_float(box: FloatSpinBox) -> _Binding:
-    def put(v: Any) -> bool:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not box.minimum() <= v <= box.maximum():
-            return False
-        box.setValue(float(v))
-        return box.value() == float(v)
-
-    return _Binding(box, lambda: float(box.value()), put, box.valueChanged)
-
-
-def _bind_bool(box: QCheckBox) -> _Binding:
-    def put(v: Any) -> bool:
-        if not isinstance(v, bool):
-            return False
-        box.setChecked(v)
-        return True
-
-    return _Binding(box, box.isChecked, put, box.toggled)
-
-
-def _bind_text(edit: QLineEdit) -> _Binding:
-    def put(v: Any) -> bool:
-        if not isinstance(v, str):
-            return False
-        edit.setText(v)
-        return True
-
-    return _Binding(edit, edit.text, put, edit.textEdited)
-
-
-def _bind_combo(
-    combo: QComboBox, extra_text: Callable[[], str] = lambda: "{} (not available here)"
-) -> _Binding:
-    def put(v: Any) -> bool:
-        _select_data(combo, v, extra_text())
-        return True
-
-    return _Binding(combo, combo.currentData, put, combo.activated)
-
-
-class TaskRow(QWidget):
-    """One task kind: include it, name it, weight its loss and edit its options."""
-
-    changed = Signal()
-
-    def __init__(self, kind_cls: Any, check_width: int = 0, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.kind_cls = kind_cls
-        self.kind = kind_cls.kind
-        self.check = QCheckBox(self.kind)
-        self.check.setToolTip(
-            f"{self.kind}: {kind_cls.description}\nmetrics: {', '.join(kind_cls.metric_names)}"
-        )
-        if check_width:
-            self.check.setFixedWidth(check_width)
-        self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("name")
-        self.name_edit.setToolTip("task name: letters, digits, _ or -; used in plots and metric names")
-        self.name_edit.setMinimumWidth(60)
-        self.weight = FloatSpinBox(0.0, 1000.0, 0.1)
-        self.weight.setMinimumWidth(62)
-        self.weight.setMaximumWidth(80)
-        self.weight.setToolTip("loss weight (used by the 'static' weighting method)")
-        guard_wheel(self.weight)
-        self.options_button = QToolButton()
-        self.options_button.setCheckable(True)
-        self.options_button.setArrowType(Qt.ArrowType.RightArrow)
-        self.options_button.setAutoRaise(True)
-        self.options_button.setToolTip("show this task's options")
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        top.setSpacing(4)
-        top.addWidget(self.check)
-        top.addWidget(self.name_edit, 1)
-        top.addWidget(self.weight)
-        top.addWidget(self.options_button)
-        self.body = QWidget()
-        body = QVBoxLayout(self.body)
-        body.setContentsMargins(22, 0, 0, 4)
-        body.setSpacing(2)
-        body.addWidget(_hint(kind_cls.description))
-        self.options = DataclassForm(kind_cls.Options)
-        if self.options.is_empty():
-            body.addWidget(_hint("no options"))
-        body.addWidget(self.options)
-        self.body.setVisible(False)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(1)
-        lay.addLayout(top)
-        lay.addWidget(self.body)
-        self.options_button.toggled.connect(self.show_options)
-        self.check.toggled.connect(self._sync_enabled)
-        self.check.toggled.connect(self.changed)
-        self.name_edit.textEdited.connect(self.changed)
-        self.weight.valueChanged.connect(self.changed)
-        self.options.changed.connect(self.changed)
-        for editor in self.options.editors.values():
-            guard_wheel(editor)
-        self._sync_enabled()
-
-    def show_options(self, on: bool) -> None:
-        if self.options_button.isChecked() != on:
-            self.options_button.setChecked(on)
-            return
-        self.options_button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
-        self.body.setVisible(on)
-
-    def _sync_enabled(self) -> None:
-        on = self.check.isChecked()
-        for w in (self.name_edit, self.weight, self.options):
-            w.setEnabled(on)
-
-    def reset(self) -> None:
-        self.check.setChecked(False)
-        self.name_edit.setText(DEFAULT_TASK_NAMES.get(self.kind, self.kind))
-        self.weight.setValue(1.0)
-        self.options.set_values({})
-
-    def fill(self, task: TaskConfig) -> list[str]:
-        """Show ``task``; returns the fields that could not be shown (kept by the panel)."""
-        kept = []
-        self.check.setChecked(True)
-        if isinstance(task.name, str):
-            self.name_edit.setText(task.name)
-        else:
-            kept.append("name")
-        w = task.loss_weight
-        if isinstance(w, (int, float)) and not isinstance(w, bool) and 0.0 <= w <= 1000.0:
-            self.weight.setValue(float(w))
-            if self.weight.value() != float(w):
-                kept.append("loss_weight")
-        else:
-            kept.append("loss_weight")
-        self.options.set_values(task.options if isinstance(task.options, dict) else {})
-        return kept
-
-    def task_config(self) -> TaskConfig:
-        return TaskConfig(
-            name=self.name_edit.text(),
-            kind=self.kind,
-            loss_weight=float(self.weight.value()),
-            options=self.options.values(),
-        )
-
-
 class SetupPanel(QWidget):
     """Edits an ExperimentConfig; see the module docstring."""
 
@@ -361,7 +136,6 @@ class SetupPanel(QWidget):
         self._task_sources: list[TaskRow | TaskConfig] = []  # per task of the last built config
         self._task_kept: dict[str, dict[str, Any]] = {}  # kind -> task fields its row could not hold
         self._rows: dict[str, TaskRow] = {}
-        self._weighting_forms: dict[str, DataclassForm] = {}
         self._full_depth_as = -1
         self._valid = False
         self._message = LOADING
@@ -609,16 +383,13 @@ class SetupPanel(QWidget):
 
     def _build_weighting(self) -> QWidget:
         section, lay = self._section("weighting", "Loss weighting")
-        form = _form()
-        self.weighting_combo = _combo([])
-        form.addRow("Method", self.weighting_combo)
-        lay.addLayout(form)
-        self.weighting_info = _hint("")
-        lay.addWidget(self.weighting_info)
-        self.weighting_stack = QStackedWidget()
-        self.weighting_stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        lay.addWidget(self.weighting_stack)
-        self.weighting_combo.activated.connect(lambda *_: self._on_weighting_chosen())
+        self.weighting = WeightingSection()
+        self.weighting.changed.connect(self._edited)
+        lay.addWidget(self.weighting)
+        # the section's widgets, as the rest of the panel (and its tests) name them
+        self.weighting_combo = self.weighting.combo
+        self.weighting_info = self.weighting.info
+        self._weighting_forms = self.weighting.forms
         return section
 
     def _build_optim(self) -> QWidget:
@@ -750,23 +521,7 @@ class SetupPanel(QWidget):
                 self.device_combo.addItem(label, value)
             self._build_data_section()
             self._build_task_rows()
-            self.weighting_combo.clear()
-            for name in WEIGHTINGS.names():
-                cls = WEIGHTINGS.get(name)
-                self.weighting_combo.addItem(name, name)
-                self.weighting_combo.setItemData(
-                    self.weighting_combo.count() - 1, (cls.__doc__ or "").strip(), Qt.ItemDataRole.ToolTipRole
-                )
-                form = DataclassForm(cls.Params)
-                for editor in form.editors.values():
-                    guard_wheel(editor)
-                form.changed.connect(lambda m=name: self._edited(f"weighting.params.{m}"))
-                self._weighting_forms[name] = form
-                holder = QWidget()
-                hl = QVBoxLayout(holder)
-                hl.setContentsMargins(6, 0, 0, 0)
-                hl.addWidget(form)
-                self.weighting_stack.addWidget(holder)
+            self.weighting.set_methods([WEIGHTINGS.get(n) for n in WEIGHTINGS.names()])
         finally:
             self._filling = False
         self._core = True
@@ -834,10 +589,7 @@ class SetupPanel(QWidget):
             if "model.sharing_depth" in self._overrides:
                 cfg.model.sharing_depth = self._overrides["model.sharing_depth"]
             cfg.tasks, self._task_sources = self._tasks_from_rows()
-            method = self.weighting_combo.currentData()
-            cfg.weighting.method = method
-            form = self._weighting_forms.get(method)
-            cfg.weighting.params = form.values() if form is not None else dict(self._base.weighting.params)
+            cfg.weighting.method, cfg.weighting.params = self.weighting.values(self._base.weighting.params)
         return cfg
 
     def _tasks_from_rows(self) -> tuple[list[TaskConfig], list[TaskRow | TaskConfig]]:
@@ -936,12 +688,7 @@ class SetupPanel(QWidget):
         self._task_order = order
         self._layout_task_rows()
         # weighting
-        for form in self._weighting_forms.values():
-            form.set_values({})
-        _select_data(self.weighting_combo, cfg.weighting.method)
-        form = self._weighting_forms.get(cfg.weighting.method)
-        if form is not None:
-            form.set_values(cfg.weighting.params)
+        self.weighting.set_values(cfg.weighting.method, cfg.weighting.params)
         self._show_weighting_form()
 
     def _layout_task_rows(self) -> None:
@@ -977,6 +724,8 @@ class SetupPanel(QWidget):
             self._refresh_es_combo()
         if path == "model.backbone":
             self._on_backbone_changed()
+        if path == "weighting.method":
+            self._show_weighting_form()
         self._after_change(user=True)
 
     def _on_depth_moved(self, _value: int) -> None:
@@ -994,35 +743,9 @@ class SetupPanel(QWidget):
         finally:
             self._filling = False
 
-    def _on_weighting_chosen(self) -> None:
-        self._show_weighting_form()
-        self._edited("weighting.method")
-
     def _show_weighting_form(self) -> None:
-        method = self.weighting_combo.currentData()
-        form = self._weighting_forms.get(method)
-        if form is not None:
-            self.weighting_stack.setCurrentWidget(form.parentWidget())
-            self.weighting_stack.setVisible(not form.is_empty())
-        else:
-            self.weighting_stack.setVisible(False)
-        if self._weightings is not None and method in self._weightings:
-            cls = self._weightings.get(method)
-            doc = (cls.__doc__ or "").strip()
-            first = doc.split("\n\n")[0].replace("\n", " ")
-            needs = {
-                "losses": "uses the task losses only",
-                "shared_param_grads": "needs per-task gradients of the shared parameters (slower)",
-                "shared_repr_grads": "needs per-task gradients of the shared features",
-            }.get(getattr(cls, "needs", "losses"), "")
-            text = first + (f" ({needs})" if needs else "")
-            if method == "static":
-                text += " Set the weights in Tasks."
-            self.weighting_info.setText(text)
-            self.weighting_info.setToolTip(doc)
-        else:
-            self.weighting_info.setText("")
         # loss weights only matter to methods that read them
+        method = self.weighting_combo.currentData()
         for row in self._rows.values():
             row.weight.setToolTip(
                 "loss weight, used by the 'static' method"
@@ -1147,13 +870,8 @@ class SetupPanel(QWidget):
                 editor = source.options.editor(option) if option else None
                 return (editor or source.options_button), folds + [source]
             return source.check, folds
-        if path.startswith("weighting.params"):
-            name = path.split(".")[2] if path.count(".") >= 2 else ""
-            form = self._weighting_forms.get(self.weighting_combo.currentData())
-            editor = form.editor(name) if form is not None and name else None
-            return editor or self.weighting_combo, [self.sections["weighting"]]
         if path.startswith("weighting"):
-            return self.weighting_combo, [self.sections["weighting"]]
+            return self.weighting.editor_for(path), [self.sections["weighting"]]
         return None, []
 
     def _section_of(self, path: str) -> CollapsibleSection | None:

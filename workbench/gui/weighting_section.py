@@ -1,0 +1,116 @@
+"""The setup's loss-weighting section: the method, what it does, and its parameters.
+
+``WeightingSection`` shows a placeholder until ``set_methods`` gets the registered
+weighting classes (Qt-free, from ``workbench.weighting.WEIGHTINGS``); each method's
+parameter form is generated from its ``Params`` dataclass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFormLayout, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+
+from workbench.gui.setup_bindings import _combo, _form, _hint, _select_data
+from workbench.gui.setup_widgets import DataclassForm, guard_wheel
+
+_NEEDS = {
+    "losses": "uses the task losses only",
+    "shared_param_grads": "needs per-task gradients of the shared parameters (slower)",
+    "shared_repr_grads": "needs per-task gradients of the shared features",
+}
+
+
+class WeightingSection(QWidget):
+    """Edits ``[weighting] method`` and ``params``."""
+
+    changed = Signal(str)  # weighting.method or weighting.params.<method>
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.methods: dict[str, Any] = {}
+        self.forms: dict[str, DataclassForm] = {}
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        form: QFormLayout = _form()
+        self.combo = _combo([])
+        form.addRow("Method", self.combo)
+        lay.addLayout(form)
+        self.info = _hint("")
+        lay.addWidget(self.info)
+        self.stack = QStackedWidget()
+        self.stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        lay.addWidget(self.stack)
+        self.combo.activated.connect(lambda *_: self._chosen())
+
+    def set_methods(self, methods: Sequence[Any]) -> None:
+        """Fill the choices with the registered weighting classes (after the core loads)."""
+        self.combo.clear()
+        for cls in methods:
+            name = cls.method
+            self.methods[name] = cls
+            self.combo.addItem(name, name)
+            self.combo.setItemData(
+                self.combo.count() - 1, (cls.__doc__ or "").strip(), Qt.ItemDataRole.ToolTipRole
+            )
+            params = DataclassForm(cls.Params)
+            for editor in params.editors.values():
+                guard_wheel(editor)
+            params.changed.connect(lambda m=name: self.changed.emit(f"weighting.params.{m}"))
+            self.forms[name] = params
+            holder = QWidget()
+            hl = QVBoxLayout(holder)
+            hl.setContentsMargins(6, 0, 0, 0)
+            hl.addWidget(params)
+            self.stack.addWidget(holder)
+
+    def set_values(self, method: str, params: dict[str, Any]) -> None:
+        for params_form in self.forms.values():
+            params_form.set_values({})
+        _select_data(self.combo, method)
+        params_form = self.forms.get(method)
+        if params_form is not None:
+            params_form.set_values(params)
+        self.show_method()
+
+    def values(self, fallback_params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        method = self.combo.currentData()
+        params_form = self.forms.get(method)
+        return method, params_form.values() if params_form is not None else dict(fallback_params)
+
+    def editor_for(self, path: str) -> QWidget:
+        """The widget of ``weighting.method`` or ``weighting.params.<name>``."""
+        if path.startswith("weighting.params") and path.count(".") >= 2:
+            params_form = self.forms.get(self.combo.currentData())
+            editor = params_form.editor(path.split(".")[2]) if params_form is not None else None
+            if editor is not None:
+                return editor
+        return self.combo
+
+    def _chosen(self) -> None:
+        self.show_method()
+        self.changed.emit("weighting.method")
+
+    def show_method(self) -> None:
+        method = self.combo.currentData()
+        params_form = self.forms.get(method)
+        if params_form is not None:
+            self.stack.setCurrentWidget(params_form.parentWidget())
+            self.stack.setVisible(not params_form.is_empty())
+        else:
+            self.stack.setVisible(False)
+        cls = self.methods.get(method)
+        if cls is None:
+            self.info.setText("")
+            return
+        doc = (cls.__doc__ or "").strip()
+        first = doc.split("\n\n")[0].replace("\n", " ")
+        needs = _NEEDS.get(getattr(cls, "needs", "losses"), "")
+        text = first + (f" ({needs})" if needs else "")
+        if method == "static":
+            text += " Set the weights in Tasks."
+        self.info.setText(text)
+        self.info.setToolTip(doc)
