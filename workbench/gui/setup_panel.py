@@ -25,7 +25,6 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -44,6 +43,7 @@ from PySide6.QtWidgets import (
 from workbench.config import ConfigError, ExperimentConfig, TaskConfig, default_experiment
 from workbench.gui.architecture_view import ArchitectureView, human
 from workbench.gui.data_section import DataSection
+from workbench.gui.optim_train_sections import OptimSection, TrainSection
 from workbench.gui.setup_bindings import (
     EXTRA_ROLE,
     _bind_bool,
@@ -394,89 +394,25 @@ class SetupPanel(QWidget):
 
     def _build_optim(self) -> QWidget:
         section, lay = self._section("optim", "Optimisation")
-        form = _form()
-        self.optimizer_combo = _combo([("adamw", "AdamW"), ("adam", "Adam"), ("sgd", "SGD (Nesterov)")])
-        self.lr = FloatSpinBox(0.0, 10.0, log_step=True)
-        self.lr.setToolTip("peak learning rate (arrows step 1-2-5)")
-        self.weight_decay = FloatSpinBox(0.0, 10.0, log_step=True)
-        self.weight_decay.setToolTip("on conv/linear weights only")
-        self.momentum = FloatSpinBox(0.0, 1.0, 0.01)
-        self.momentum.setToolTip("SGD momentum")
-        self.schedule_combo = _combo(
-            [("constant", "constant"), ("cosine", "cosine to 0"), ("step", "step decay")]
-        )
-        self.warmup = int_spin(0, INT_LIMIT, 10, suffix=" steps")
-        self.warmup.setToolTip("linear warm-up from 0")
-        self.step_size = int_spin(1, INT_LIMIT, suffix=" epochs")
-        self.step_size.setToolTip("epochs between decays (step schedule)")
-        self.gamma = FloatSpinBox(0.0, 1.0, 0.05)
-        self.gamma.setToolTip("decay factor (step schedule)")
-        self.grad_clip = FloatSpinBox(0.0, 1e6, 0.5, special="off")
-        self.grad_clip.setToolTip("max global gradient norm; 0 = off")
-        rows = [
-            ("Optimiser", "optim.optimizer", self.optimizer_combo, _bind_combo),
-            ("Learning rate", "optim.lr", self.lr, _bind_float),
-            ("Weight decay", "optim.weight_decay", self.weight_decay, _bind_float),
-            ("Momentum", "optim.momentum", self.momentum, _bind_float),
-            ("Schedule", "optim.schedule", self.schedule_combo, _bind_combo),
-            ("Warm-up", "optim.warmup_steps", self.warmup, _bind_int),
-            ("Step size", "optim.step_size", self.step_size, _bind_int),
-            ("Gamma", "optim.gamma", self.gamma, _bind_float),
-            ("Grad clip", "optim.grad_clip", self.grad_clip, _bind_float),
-        ]
-        for label, path, widget, binder in rows:
-            guard_wheel(widget)
-            form.addRow(label, widget)
-            self._bind(path, binder(widget))
-        lay.addLayout(form)
+        self.optim = OptimSection()
+        lay.addWidget(self.optim)
+        self._adopt(self.optim)
         return section
 
     def _build_train(self) -> QWidget:
         section, lay = self._section("train", "Training")
-        form = _form()
-        self.epochs = int_spin(1, INT_LIMIT)
-        self.batch_size = int_spin(1, 4096)
-        self.device_combo = _combo([("auto", "auto")])
-        self.device_combo.setToolTip("auto: CUDA, then MPS, then CPU")
-        self.amp = QCheckBox("mixed precision (CUDA only)")
-        self.seed = int_spin(0, INT_LIMIT)
-        self.seed.setToolTip("seed of the weights, data order and random weighting")
-        self.workers = int_spin(0, 256, special="main thread")
-        self.workers.setToolTip("data loader worker processes")
-        self.threads = int_spin(0, 1024, special="torch default")
-        self.threads.setToolTip("torch intra-op CPU threads")
-        self.es_combo = _combo([("", "(off)")])
-        self.es_combo.setToolTip("stop when this validation metric has not improved for 'patience' epochs")
-        self.patience = int_spin(1, INT_LIMIT, suffix=" epochs")
-        self.time_limit = FloatSpinBox(0.0, 1e9, 60.0, special="off", suffix=" s")
-        self.time_limit.setToolTip("stop cleanly after this many seconds; 0 = off")
-        self.num_samples = int_spin(0, 256)
-        self.num_samples.setToolTip("validation images saved with predictions each epoch")
-        rows = [
-            ("Epochs", "train.epochs", self.epochs, _bind_int),
-            ("Batch size", "train.batch_size", self.batch_size, _bind_int),
-            ("Device", "train.device", self.device_combo, self._bind_device),
-            ("", "train.amp", self.amp, _bind_bool),
-            ("Seed", "train.seed", self.seed, _bind_int),
-            ("Loader workers", "train.workers", self.workers, _bind_int),
-            ("CPU threads", "train.threads", self.threads, _bind_int),
-            ("Early stopping", "train.early_stopping_metric", self.es_combo, _bind_combo),
-            ("Patience", "train.patience", self.patience, _bind_int),
-            ("Time limit", "train.time_limit_s", self.time_limit, _bind_float),
-            ("Sample images", "train.num_samples", self.num_samples, _bind_int),
-        ]
-        for label, path, widget, binder in rows:
-            guard_wheel(widget)
-            if label:
-                form.addRow(label, widget)
-            else:
-                form.addRow(widget)
-            self._bind(path, binder(widget))
-        lay.addLayout(form)
+        self.train = TrainSection(lambda: "{} (not detected)" if self._core else "{}")
+        lay.addWidget(self.train)
+        self._adopt(self.train)
         return section
 
-    def _bind_device(self, combo: QComboBox) -> _Binding:
-        return _bind_combo(combo, lambda: "{} (not detected)" if self._core else "{}")
+    def _adopt(self, section: QWidget) -> None:
+        """Take a section's bindings, and name its widgets on the panel as before."""
+        for path, binding in section.bindings.items():
+            self._bind(path, binding)
+        for name, value in vars(section).items():
+            if isinstance(value, QWidget) and not name.startswith("_"):
+                setattr(self, name, value)
 
     # -------------------------------------------------------------- core load
 
