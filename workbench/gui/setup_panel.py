@@ -25,7 +25,6 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -35,7 +34,6 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QStyle,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -43,16 +41,12 @@ from PySide6.QtWidgets import (
 from workbench.config import ConfigError, ExperimentConfig, TaskConfig, default_experiment
 from workbench.gui.architecture_view import ArchitectureView, human
 from workbench.gui.data_section import DataSection
+from workbench.gui.model_section import ModelSection
 from workbench.gui.optim_train_sections import OptimSection, TrainSection
 from workbench.gui.setup_bindings import (
     EXTRA_ROLE,
-    _bind_bool,
-    _bind_combo,
-    _bind_float,
-    _bind_int,
     _bind_text,
     _Binding,
-    _combo,
     _form,
     _hint,
     _select_data,
@@ -64,7 +58,6 @@ from workbench.gui.setup_widgets import (
     CollapsibleSection,
     FloatSpinBox,
     guard_wheel,
-    int_spin,
     mark_invalid,
 )
 from workbench.gui.task_row import TaskRow
@@ -288,47 +281,10 @@ class SetupPanel(QWidget):
 
     def _build_model(self) -> QWidget:
         section, lay = self._section("model", "Backbone")
-        form = _form()
-        self.backbone_combo = _combo([])
-        self.backbone_combo.setMinimumContentsLength(14)
-        form.addRow("Backbone", self.backbone_combo)
-        self.backbone_info = _hint("")
-        self.backbone_info.setVisible(False)
-        form.addRow(self.backbone_info)
-        self.input_size = int_spin(0, 1024, 16, special="data size", suffix=" px")
-        self.input_size.setToolTip("image side fed to the network; 'data size' uses the data's image size")
-        guard_wheel(self.input_size)
-        form.addRow("Input size", self.input_size)
-        self.pretrained_combo = _combo(
-            [("none", "none (random init)"), ("imagenet", "ImageNet"), ("file", "weights file")]
-        )
-        form.addRow("Pretrained", self.pretrained_combo)
-        self.weights_edit = QLineEdit()
-        self.weights_edit.setPlaceholderText("state dict (.pt / .pth)")
-        self.weights_button = QToolButton()
-        self.weights_button.setText("…")
-        self.weights_button.setToolTip("choose a weights file")
-        self.weights_button.clicked.connect(self._choose_weights)
-        row = QWidget()
-        rl = QHBoxLayout(row)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.setSpacing(3)
-        rl.addWidget(self.weights_edit, 1)
-        rl.addWidget(self.weights_button)
-        form.addRow("Weights file", row)
-        self.dropout = FloatSpinBox(0.0, 0.9, 0.05)
-        self.dropout.setToolTip("dropout in the task heads")
-        guard_wheel(self.dropout)
-        form.addRow("Dropout", self.dropout)
-        self.channels_last = QCheckBox("channels-last memory format")
-        form.addRow(self.channels_last)
-        lay.addLayout(form)
-        self._bind("model.backbone", _bind_combo(self.backbone_combo))
-        self._bind("model.input_size", _bind_int(self.input_size))
-        self._bind("model.pretrained", _bind_combo(self.pretrained_combo))
-        self._bind("model.weights_file", _bind_text(self.weights_edit))
-        self._bind("model.dropout", _bind_float(self.dropout))
-        self._bind("model.channels_last", _bind_bool(self.channels_last))
+        self.model_section = ModelSection()
+        self.model_section.edited.connect(self._edited)
+        lay.addWidget(self.model_section)
+        self._adopt(self.model_section)
         return section
 
     def _build_tasks(self) -> QWidget:
@@ -394,16 +350,16 @@ class SetupPanel(QWidget):
 
     def _build_optim(self) -> QWidget:
         section, lay = self._section("optim", "Optimisation")
-        self.optim = OptimSection()
-        lay.addWidget(self.optim)
-        self._adopt(self.optim)
+        self.optim_section = OptimSection()
+        lay.addWidget(self.optim_section)
+        self._adopt(self.optim_section)
         return section
 
     def _build_train(self) -> QWidget:
         section, lay = self._section("train", "Training")
-        self.train = TrainSection(lambda: "{} (not detected)" if self._core else "{}")
-        lay.addWidget(self.train)
-        self._adopt(self.train)
+        self.train_section = TrainSection(lambda: "{} (not detected)" if self._core else "{}")
+        lay.addWidget(self.train_section)
+        self._adopt(self.train_section)
         return section
 
     def _adopt(self, section: QWidget) -> None:
@@ -689,15 +645,7 @@ class SetupPanel(QWidget):
             )
 
     def _choose_weights(self) -> None:
-        start = self.weights_edit.text() or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Backbone weights", start, "PyTorch weights (*.pt *.pth *.ckpt *.bin);;All files (*)"
-        )
-        if path:
-            self.weights_edit.setText(path)
-            if self.pretrained_combo.currentData() != "file":
-                _select_data(self.pretrained_combo, "file")
-            self._edited("model.weights_file")
+        self.model_section.choose_weights()
 
     def _refresh_es_combo(self, select: str | None = None) -> None:
         """Fill the early-stopping choices from the chosen tasks' metrics."""
