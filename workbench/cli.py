@@ -88,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # one clear line instead of a traceback
         from workbench.config import ConfigError
         from workbench.training.trainer import describe_error
@@ -174,6 +179,12 @@ def _data(args: argparse.Namespace) -> int:
         )
         return 2
     print("\n".join(result.lines(None if args.all else 50)))
+    if not result.tasks:  # images, but nothing a task could learn from: the report says why
+        print(
+            f"error: {result.path}: no usable annotations ({result.format}): no task could be trained",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
@@ -203,6 +214,9 @@ def _data_export(args: argparse.Namespace) -> int:
     splits = {}
     for split, limit in (("train", args.train_size), ("val", args.val_size)):
         dataset = build_data(cfg, split).dataset
+        for part in [dataset, *(d for d, _ in getattr(dataset, "parts", []))]:
+            if hasattr(part, "as_files"):
+                part.as_files()  # as the files hold them: no augmentation, no stand-ins
         if limit is not None:
             if limit < 1:
                 print(f"error: --{split}-size must be at least 1, got {limit}", file=sys.stderr)
@@ -217,9 +231,16 @@ def _data_export(args: argparse.Namespace) -> int:
         if done[0] % 200 == 0 or done[0] == total:
             print(f"\r{done[0]}/{total} images", end="", file=sys.stderr, flush=True)
 
-    path = export_dataset(splits, out, args.format, progress)
+    try:
+        path, skipped = export_dataset(splits, out, args.format, progress)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(file=sys.stderr)
-    print(f"wrote {total} images as {args.format} to {out}; check it with: workbench data check {path}")
+    for line in skipped:
+        print(f"warning: {line}", file=sys.stderr)
+    written = total - len(skipped)
+    print(f"wrote {written} images as {args.format} to {out}; check it with: workbench data check {path}")
     return 0
 
 

@@ -85,6 +85,24 @@ def _validate_data(cfg: ExperimentConfig) -> None:
                 )
             fed[name] = fed.get(name, 0) + 1
     if d.sources:
+        # tasks read targets by kind (scene_class, boxes, ...): two sources cannot feed one kind
+        # (several sources may feed the same tasks, e.g. two detection sets with one class list)
+        kinds = {t.name: t.kind for t in cfg.tasks}
+        readers: dict[str, tuple[int, set[str]]] = {}
+        for src_i, src in enumerate(d.sources):
+            by_key: dict[str, set[str]] = {}
+            for name in src.tasks:
+                if kinds.get(name) in TASK_KINDS:
+                    by_key.setdefault(TASK_KINDS.get(kinds[name]).target_key, set()).add(name)
+            for key, names in by_key.items():
+                first = readers.setdefault(key, (src_i, names))
+                if first[1] != names:
+                    raise ConfigError(
+                        f"data.sources[{src_i}].tasks",
+                        f"tasks {', '.join(sorted(names))} read '{key}' targets, as {', '.join(sorted(first[1]))} "
+                        f"of source {first[0] + 1} do: tasks that read the same targets must be fed by the "
+                        "same sources",
+                    )
         for src_i, src in enumerate(d.sources):
             if not src.tasks:
                 raise ConfigError(

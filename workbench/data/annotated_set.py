@@ -67,6 +67,8 @@ class AnnotatedSet:
     class_names: list[str]
     splits: dict[str, list[ImageRecord]]
     report: ImportReport
+    # RGB mask colour -> mask index (a CVAT labelmap.txt), for masks saved as RGB images
+    colours: dict[tuple[int, int, int], int] | None = None
 
     def audit(self) -> AnnotatedSet:
         """Add what is legal in every format but probably not meant to the report (noted):

@@ -119,7 +119,7 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
         box = _box(ann.get("bbox"), image, path, where, report)
         if box is None:
             continue
-        segmentation = _segmentation(ann.get("segmentation"), path, where, report)
+        segmentation = _segmentation(ann.get("segmentation"), path, where, report, image)
         rows[image.image_id].append(
             (box, index[ann["category_id"]], segmentation, bool(ann.get("iscrowd", 0)))
         )
@@ -199,7 +199,9 @@ def _box(bbox: Any, image: CocoImage, path: Path, where: str, report: ImportRepo
     return clip_box([x, y, x + w, y + h], image.width, image.height, report, path, where)
 
 
-def _segmentation(seg: Any, path: Path, where: str, report: ImportReport) -> Any:
+def _segmentation(
+    seg: Any, path: Path, where: str, report: ImportReport, image: CocoImage | None = None
+) -> Any:
     """The segmentation to keep, or None (no mask) when absent, empty or unusable."""
     if seg is None or seg == []:
         return None
@@ -212,6 +214,19 @@ def _segmentation(seg: Any, path: Path, where: str, report: ImportReport) -> Any
             isinstance(counts, list) and all(_is_int(v) and v >= 0 for v in counts)
         )
         if size_ok and counts_ok:
+            if (
+                image is not None
+                and image.width
+                and image.height
+                and seg["size"] != [image.height, image.width]
+            ):
+                report.add(
+                    path,
+                    where,
+                    f"RLE size {seg['size']} is not the image's [{image.height}, {image.width}]; mask left out",
+                    SKIPPED,
+                )
+                return None
             return seg
         report.add(
             path, where, "RLE segmentation needs 'counts' and a 'size' of 2 positive integers", SKIPPED

@@ -36,12 +36,15 @@ def export_dataset(
     out: str | Path,
     fmt: str,
     progress: Callable[[str, int, int], None] | None = None,
-) -> Path:
+) -> tuple[Path, list[str]]:
     """Write ``splits`` ({"train": dataset, "val": dataset}) to folder ``out`` in ``fmt``.
 
-    Returns the path to point ``workbench data check`` or ``[data] path`` at. Raises
-    ValueError for an unknown format or a dataset without boxes, OSError when writing fails.
+    Returns the path to point ``workbench data check`` or ``[data] path`` at, and one line
+    per sample left out because its image cannot be decoded. Raises ValueError for an
+    unknown format or a dataset without boxes, OSError when writing fails.
     """
+    from workbench.data.image_io import ImageError
+
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
     out = Path(out)
@@ -50,12 +53,18 @@ def export_dataset(
         raise ValueError("this data has no boxes to export")
     names = list(first.info.class_names)
     writer = {"coco": _CocoWriter, "voc": _VocWriter, "yolo": _YoloWriter}[fmt](out, names)
+    skipped = []
     for split, dataset in splits.items():
         for i in range(len(dataset)):
-            writer.add(split, f"{i:06d}", dataset.sample(i))
+            try:
+                sample = dataset.sample(i)
+            except ImageError as exc:
+                skipped.append(f"{split} image {i}: {exc}; left out")
+            else:
+                writer.add(split, f"{i:06d}", sample)
             if progress is not None:
                 progress(split, i + 1, len(dataset))
-    return writer.finish()
+    return writer.finish(), skipped
 
 
 def _save_png(path: Path, pixels: np.ndarray, palette: list[int] | None = None) -> None:

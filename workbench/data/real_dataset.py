@@ -29,7 +29,7 @@ from workbench.data.annotated_set import AnnotatedSet, ImageRecord, split_record
 from workbench.data.base import DataInfo
 from workbench.data.image_cache import ImageCache
 from workbench.data.image_io import ImageError, load_rgb
-from workbench.data.import_report import SKIPPED
+from workbench.data.import_report import NOTED, SKIPPED
 from workbench.data.sample_transforms import Augment, augment_sample, fit_sample
 from workbench.data.semantic_mask import semantic_mask
 from workbench.data.source import DATASETS, DataSource, DataSourceError
@@ -73,9 +73,16 @@ def target_keys(data: AnnotatedSet) -> frozenset[str]:
 def choose_split(data: AnnotatedSet, split: str, val_fraction: float, seed: int) -> list[ImageRecord]:
     """The set's own train/val split when it has both, else a seeded held-out share of
     what it has (train, else val, else all)."""
-    if data.splits.get("train") and data.splits.get("val"):
+    if "train" in data.splits and "val" in data.splits:
+        if not data.splits[split]:  # named by the set: never silently replaced by a held-out share
+            first = f"; the first problem: {data.report.problems[0]}" if data.report.problems else ""
+            raise DataSourceError(f"{data.path}: the set's {split} split has no usable image{first}")
         return data.splits[split]
     pool = data.splits.get("train") or data.splits.get("val") or data.splits.get("all") or []
+    if len(pool) == 1:
+        data.report.add(
+            data.path, "splits", "only 1 usable image: it is used for training and validation", NOTED
+        )
     train, val = split_records(pool, val_fraction, seed)
     return train if split == "train" else val
 
@@ -104,6 +111,7 @@ class ImageSetDataset:
         self._fitted_boxes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.epoch = 0
         self.broken: set[int] = set()  # records whose image failed to decode
+        self.strict = False  # True: a broken image raises ImageError instead of being stood in for
         self.augment = (
             Augment(
                 hflip=options.hflip,
@@ -124,6 +132,12 @@ class ImageSetDataset:
     def report_lines(self) -> list[str]:
         """The import report of the set (``workbench data check``'s text, every problem)."""
         return self.set.lines(max_problems=None)
+
+    def as_files(self) -> None:
+        """Samples as the files hold them, for writing out: no augmentation, and a broken
+        image raises ImageError instead of another image standing in for it."""
+        self.augment = None
+        self.strict = True
 
     def set_epoch(self, epoch: int) -> None:
         """Training augmentation draws differ per epoch (set by the trainer)."""
@@ -163,11 +177,15 @@ class ImageSetDataset:
         # in the file's frame, are scaled to the decoded frame instead.
         decoded = load_rgb(record.image, max_side=self.size, resample=False)
         try:
-            mask = semantic_mask(record, len(self.set.class_names)) if self.has_masks else None
+            mask = (
+                semantic_mask(record, len(self.set.class_names), self.set.colours) if self.has_masks else None
+            )
         except (ValueError, TypeError, IndexError) as exc:
-            if isinstance(exc, ImageError):
-                raise
-            raise ImageError(record.image, f"its mask cannot be decoded ({exc})") from None
+            # the image and its boxes stay; only its segmentation label is lost
+            where = exc.path if isinstance(exc, ImageError) else record.image
+            reason = exc.reason if isinstance(exc, ImageError) else f"its mask cannot be decoded ({exc})"
+            self.set.report.add(where, "", f"{reason}; the image is kept without a mask", SKIPPED)
+            mask = None
         pixels = decoded.pixels
         height, width = pixels.shape[:2]
         boxes = record.boxes
@@ -204,6 +222,8 @@ class ImageSetDataset:
         damaged, removed since the set was read) is reported in the import report
         (skipped) and the next usable image of the split stands in for it, so one bad file
         never ends a run. Raises DataSourceError when no image of the split decodes."""
+        if self.strict:
+            return self._sample(index)
         n = len(self.records)
         for step in range(n):
             candidate = (index + step) % n

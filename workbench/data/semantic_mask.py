@@ -19,30 +19,46 @@ from workbench.data.coco_instances import decode_mask
 from workbench.data.image_io import ImageError
 
 
-def semantic_mask(record: ImageRecord, num_classes: int) -> np.ndarray | None:
+def semantic_mask(
+    record: ImageRecord, num_classes: int, colours: dict[tuple[int, int, int], int] | None = None
+) -> np.ndarray | None:
     """(height, width) uint8 mask of ``record`` in its file's pixel frame, or None when
     the image has objects but none of them has a mask (no segmentation label).
 
-    Raises ImageError for a mask file that cannot be read or whose size differs from the
-    image's."""
+    An object whose mask cannot be decoded, or decodes to another size than the image's,
+    counts as an object without a mask (its box is "ignore"). ``colours`` maps the RGB
+    colours of a mask saved as an RGB image (CVAT's export) to mask indices.
+
+    Raises ImageError for a mask file that cannot be read, is not a class mask, or whose
+    size differs from the image's."""
     if record.mask_file is not None:
-        return _palette_mask(record, num_classes)
+        return _palette_mask(record, num_classes, colours)
     height, width = record.height, record.width
     if len(record.labels) and not record.has_mask:
         return None
     mask = np.zeros((height, width), np.uint8)
     order = []
     for box, label, seg in zip(record.boxes, record.labels.tolist(), record.segmentations, strict=False):
-        x1, y1, x2, y2 = (float(v) for v in box)
-        area = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-        if seg is None:
+        own = _decoded(seg, height, width)
+        if own is None:  # no mask, or one that cannot be used: the box is not known to be background
+            x1, y1, x2, y2 = (float(v) for v in box)
             mask[int(y1) : int(np.ceil(y2)), int(x1) : int(np.ceil(x2))] = IGNORE_INDEX
         else:
-            order.append((area, label, seg))
-    order.sort(key=lambda item: -item[0])
-    for _area, label, seg in order:
-        mask[_object_mask(seg, height, width)] = label + 1
+            order.append((int(own.sum()), label, own))
+    order.sort(key=lambda item: -item[0])  # largest first: small objects stay on top
+    for _area, label, own in order:
+        mask[own] = label + 1
     return mask
+
+
+def _decoded(seg: object, height: int, width: int) -> np.ndarray | None:
+    if seg is None:
+        return None
+    try:
+        own = _object_mask(seg, height, width)
+    except (ValueError, TypeError, IndexError, KeyError):  # a damaged RLE or polygon
+        return None
+    return own if own.shape == (height, width) else None
 
 
 def _object_mask(seg: object, height: int, width: int) -> np.ndarray:
@@ -53,15 +69,21 @@ def _object_mask(seg: object, height: int, width: int) -> np.ndarray:
     return decode_mask(seg, height, width)
 
 
-def _palette_mask(record: ImageRecord, num_classes: int) -> np.ndarray:
+def _palette_mask(
+    record: ImageRecord, num_classes: int, colours: dict[tuple[int, int, int], int] | None
+) -> np.ndarray:
     path = record.mask_file
     try:
         with Image.open(path) as img:
-            if img.mode not in ("P", "L"):
+            if img.mode in ("RGB", "RGBA") and colours:
+                mask = _from_colours(np.array(img.convert("RGB")), colours)
+            elif img.mode not in ("P", "L"):
                 raise ImageError(
-                    path, f"a class mask must be a palette or grayscale PNG, got mode {img.mode}"
+                    path,
+                    f"a class mask must be a palette or grayscale PNG (or RGB with a labelmap.txt), got mode {img.mode}",
                 )
-            mask = np.array(img, dtype=np.uint8)
+            else:
+                mask = np.array(img, dtype=np.uint8)
     except (OSError, ValueError) as exc:
         if isinstance(exc, ImageError):
             raise
@@ -72,3 +94,12 @@ def _palette_mask(record: ImageRecord, num_classes: int) -> np.ndarray:
         )
     mask[(mask > num_classes) & (mask != IGNORE_INDEX)] = IGNORE_INDEX  # unknown classes: not learned
     return mask
+
+
+def _from_colours(rgb: np.ndarray, colours: dict[tuple[int, int, int], int]) -> np.ndarray:
+    """An RGB class mask to indices; colours not in the map are "ignore"."""
+    codes = (rgb[..., 0].astype(np.int32) << 16) | (rgb[..., 1].astype(np.int32) << 8) | rgb[..., 2]
+    out = np.full(codes.shape, IGNORE_INDEX, np.uint8)
+    for (r, g, b), index in colours.items():
+        out[codes == ((r << 16) | (g << 8) | b)] = index
+    return out

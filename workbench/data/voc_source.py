@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
 from workbench.data.file_probe import is_file, probe_size, read_list
@@ -94,21 +95,57 @@ def _split_ids(path: Path, records: dict[str, VocRecord], report: ImportReport) 
     return splits
 
 
-def _labelmap(path: Path, report: ImportReport) -> list[str] | None:
-    """Class names in mask-index order from a CVAT-style ``labelmap.txt``
-    (``name:r,g,b:parts:actions`` per line, ``background`` first and left out)."""
+def _labelmap(path: Path, report: ImportReport) -> list[tuple[str, tuple[int, int, int] | None]] | None:
+    """(class name, RGB colour or None) in mask-index order from a CVAT-style
+    ``labelmap.txt`` (``name:r,g,b:parts:actions`` per line; ``background`` first, left out)."""
     lines = read_list(path, report)
     if lines is None:
         return None
-    names = []
+    out: list[tuple[str, tuple[int, int, int] | None]] = []
     for line in lines:
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        name = text.split(":", 1)[0].strip()
-        if name and name != "background" and name not in names:
-            names.append(name)
-    return names
+        fields = text.split(":")
+        name = fields[0].strip()
+        colour = _colour(fields[1]) if len(fields) > 1 else None
+        if name and name != "background" and name not in [n for n, _ in out]:
+            out.append((name, colour))
+    return out
+
+
+def _colour(text: str) -> tuple[int, int, int] | None:
+    parts = text.split(",")
+    if len(parts) == 3 and all(p.strip().isdigit() and int(p) < 256 for p in parts):
+        r, g, b = (int(p) for p in parts)
+        return r, g, b
+    return None
+
+
+def _mask_ok(mask_file: Path, width: int, height: int, rgb_ok: bool, report: ImportReport) -> bool:
+    """A SegmentationClass file fit to use (its header: a class mask of the image's size);
+    else reported, and the image is kept without a mask."""
+    try:
+        with Image.open(mask_file) as img:
+            mode, size = img.mode, img.size
+    except (OSError, ValueError) as exc:
+        report.add(mask_file, "", f"unreadable mask ({exc}); the image is kept without a mask", SKIPPED)
+        return False
+    if mode not in ("P", "L") and not (rgb_ok and mode in ("RGB", "RGBA")):
+        hint = "" if rgb_ok else " (an RGB mask needs a labelmap.txt with the colours)"
+        report.add(
+            mask_file, "", f"mode {mode} is not a class mask{hint}; the image is kept without a mask", SKIPPED
+        )
+        return False
+    if size != (width, height):
+        report.add(
+            mask_file,
+            "",
+            f"mask is {size[0]}x{size[1]} but its image is {width}x{height}; the image is kept without a mask",
+            SKIPPED,
+        )
+        return False
+    return True
 
 
 def read_voc_set(path: str | Path, options: VocOptions | None = None) -> AnnotatedSet:
@@ -131,18 +168,26 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
             records[xml.stem if standard else str(xml.relative_to(path))] = record
     found = {n for r in records.values() for n in r.names}
     with_masks = standard and (path / "SegmentationClass").is_dir()
-    listed = _labelmap(path / "labelmap.txt", report) if is_file(path / "labelmap.txt") else None
+    labelmap = _labelmap(path / "labelmap.txt", report) if is_file(path / "labelmap.txt") else None
+    listed = [name for name, _ in labelmap] if labelmap else None
     if listed:
         names = listed + sorted(found - set(listed))
         for extra in sorted(found - set(listed)):
             report.add(
                 path / "labelmap.txt", "", f"class {extra!r} is in the annotations but not listed", NOTED
             )
-    elif with_masks and found <= set(VOC_CLASSES):
+    elif with_masks and found <= set(VOC_CLASSES) and found:
         names = list(VOC_CLASSES)
     else:
         names = sorted(found)
     index = {n: i for i, n in enumerate(names)}
+    colours = (
+        {colour: names.index(name) + 1 for name, colour in labelmap if colour is not None}
+        if labelmap
+        else None
+    )
+    if colours is not None:
+        colours[(0, 0, 0)] = 0  # background
     ids_by_split = _split_ids(path, records, report) or {"all": list(records)}
     image_dirs = [path / "JPEGImages", path] if standard else []
     splits: dict[str, list[ImageRecord]] = {}
@@ -172,6 +217,11 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
                     boxes.append(box)
                     labels.append(index[name])
             mask_file = path / "SegmentationClass" / f"{Path(image_id).stem}.png"
+            has_mask = (
+                standard
+                and is_file(mask_file)
+                and _mask_ok(mask_file, width, height, colours is not None, report)
+            )
             out.append(
                 ImageRecord(
                     image,
@@ -180,11 +230,11 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
                     np.array(boxes, np.float32).reshape(-1, 4),
                     np.array(labels, np.int64),
                     [None] * len(labels),
-                    mask_file if standard and is_file(mask_file) else None,
+                    mask_file if has_mask else None,
                 )
             )
         splits[split] = out
-    return AnnotatedSet("voc", path, names, splits, report).audit()
+    return AnnotatedSet("voc", path, names, splits, report, colours).audit()
 
 
 register_image_source(

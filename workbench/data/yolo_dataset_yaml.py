@@ -51,9 +51,10 @@ def read_data_yaml(path: str | Path, report: ImportReport) -> YoloSpec:
     if not isinstance(data, dict):
         raise YoloYamlError(f"{path}: expected a mapping with 'names' and 'train' / 'val'")
     names = _names(data, path, report)
-    root = Path(str(data["path"])) if data.get("path") else path.parent
-    if not root.is_absolute():
-        root = path.parent / root
+    root = path.parent
+    if data.get("path"):
+        given = Path(str(data["path"]))
+        root = given if given.is_absolute() else path.parent / given
     splits = {}
     for split in ("train", "val", "test"):
         if data.get(split):

@@ -1,0 +1,172 @@
+"""Faults found by trying real-data training as a user would (issue 7's breaker session)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from workbench.cli import main
+from workbench.config import ConfigError, DataConfig
+from workbench.data import build_dataset
+from workbench.data.dataset_check import check_dataset
+from workbench.data.source import DataSourceError
+from workbench.experiment_check import config_from_toml_text
+
+
+@pytest.fixture(scope="module")
+def voc(tmp_path_factory):
+    root = tmp_path_factory.mktemp("voc") / "set"
+    assert main(["data", "export", str(root), "--format", "voc", "--train-size", "8", "--val-size", "4"]) == 0
+    return root
+
+
+def _copy(voc, tmp_path):
+    target = tmp_path / "voc"
+    shutil.copytree(voc, target)
+    return target
+
+
+def test_tasks_reading_the_same_targets_must_share_their_sources(tmp_path):
+    base = (
+        "[[tasks]]\nname = 'animal'\nkind = 'classification'\n"
+        "[[tasks]]\nname = 'weather'\nkind = 'classification'\n"
+    )
+    two = (
+        "[[data.sources]]\nsource = 'folder'\npath = 'a'\ntasks = ['animal']\n"
+        "[[data.sources]]\nsource = 'folder'\npath = 'b'\ntasks = ['weather']\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        config_from_toml_text(two + base)
+    assert err.value.path == "data.sources[1].tasks" and "'scene_class'" in err.value.message
+    # one task fed by two sets of the same classes is fine
+    same = (
+        "[[data.sources]]\nsource = 'voc'\npath = 'a'\ntasks = ['objects']\n"
+        "[[data.sources]]\nsource = 'voc'\npath = 'b'\ntasks = ['objects']\n"
+        "[[tasks]]\nname = 'objects'\nkind = 'detection'\n"
+    )
+    assert len(config_from_toml_text(same).data.sources) == 2
+
+
+def test_export_writes_the_files_as_they_are_and_leaves_broken_images_out(voc, tmp_path, capsys):
+    root = _copy(voc, tmp_path)
+    broken = root / "JPEGImages" / "train_000002.png"
+    broken.write_bytes(broken.read_bytes()[:50])
+    config = tmp_path / "exp.toml"
+    config.write_text(
+        f"[data]\nsource = 'voc'\npath = '{root}'\n[data.options]\nimage_size = 128\nhflip = 1.0\n"
+        "scale_jitter = 0.3\n[[tasks]]\nname = 'n'\nkind = 'counting'\n"
+    )
+    out = tmp_path / "out"
+    assert main(["data", "export", str(out), "--format", "coco", "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: train image 2:" in captured.err and "train_000002.png" in captured.err
+    assert "wrote 11 images" in captured.out
+    # no augmentation: the exported first training image is the source image as fitted
+    original = np.asarray(Image.open(root / "JPEGImages" / "train_000000.png").convert("RGB"))
+    written = np.asarray(Image.open(out / "images" / "train" / "000000.png").convert("RGB"))
+    assert np.array_equal(original, written)
+    assert not (out / "images" / "train" / "000002.png").exists()
+
+
+def test_a_val_split_the_set_names_is_never_replaced_by_training_images(voc, tmp_path):
+    root = _copy(voc, tmp_path)
+    for image in (root / "JPEGImages").glob("val_*"):
+        image.unlink()
+    with pytest.raises(DataSourceError, match="the set's val split has no usable image"):
+        build_dataset(DataConfig(source="voc", path=str(root)), "val")
+
+
+def test_a_bad_mask_costs_the_mask_only(voc, tmp_path):
+    root = _copy(voc, tmp_path)
+    masks = root / "SegmentationClass"
+    Image.new("P", (64, 64)).save(masks / "train_000001.png")  # wrong size
+    Image.new("RGB", (128, 128), (128, 0, 0)).save(masks / "train_000002.png")  # RGB, labelmap colours
+    (masks / "train_000003.png").write_bytes(b"garbage")
+    result = check_dataset(root)
+    text = "\n".join(result.report.lines())
+    assert (
+        "train_000001.png: mask is 64x64 but its image is 128x128; the image is kept without a mask" in text
+    )
+    assert "train_000003.png: unreadable mask" in text
+    assert "train_000002.png" not in text  # an RGB mask with labelmap.txt colours is read
+    data = build_dataset(
+        DataConfig(source="voc", path=str(root), options={"image_size": 128, "hflip": 0.0}), "train"
+    )
+    by_name = {r.image.name: i for i, r in enumerate(data.records)}
+    wrong = data.sample(by_name["train_000001.png"])
+    assert "mask" not in wrong and len(wrong["boxes"]) > 0  # boxes kept, no segmentation label
+    rgb = data.sample(by_name["train_000002.png"])
+    first_class = 1  # labelmap: background, circle (128,0,0), ...
+    assert (rgb["mask"] == first_class).all()
+
+
+def test_coco_rle_of_another_size_is_left_out(tmp_path):
+    Image.new("RGB", (20, 10)).save(tmp_path / "a.png")
+    data = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 20, "height": 10}],
+        "annotations": [
+            {
+                "id": 7,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [1, 1, 5, 5],
+                "segmentation": {"size": [5, 5], "counts": "abc"},
+            }
+        ],
+        "categories": [{"id": 1, "name": "x"}],
+    }
+    (tmp_path / "c.json").write_text(json.dumps(data))
+    lines = check_dataset(tmp_path / "c.json").report.lines()
+    assert any(
+        "annotation 7: RLE size [5, 5] is not the image's [10, 20]; mask left out (skipped)" in line
+        for line in lines
+    )
+
+
+def test_relative_yolo_yaml_without_a_path_key(tmp_path, monkeypatch):
+    (tmp_path / "set/images/train").mkdir(parents=True)
+    (tmp_path / "set/labels/train").mkdir(parents=True)
+    Image.new("RGB", (20, 20)).save(tmp_path / "set/images/train/a.png")
+    (tmp_path / "set/labels/train/a.txt").write_text("0 0.5 0.5 0.5 0.5\n")
+    (tmp_path / "set/data.yaml").write_text("names: [a]\ntrain: images/train\n")
+    monkeypatch.chdir(tmp_path)
+    assert check_dataset("set").summary("train").objects == 1
+    assert check_dataset("set/data.yaml").summary("train").objects == 1
+
+
+def test_check_of_a_set_without_annotations_prints_the_report_and_exits_2(tmp_path, capsys):
+    Image.new("RGB", (20, 20)).save(tmp_path / "a.png")
+    data = {
+        "images": [{"id": 1, "file_name": "a.png"}],
+        "annotations": [],
+        "categories": [{"id": 1, "name": "x"}],
+    }
+    (tmp_path / "c.json").write_text(json.dumps(data))
+    assert main(["data", "check", str(tmp_path / "c.json")]) == 2
+    out, err = capsys.readouterr()
+    assert "tasks these annotations support: none" in out
+    assert err.startswith("error:") and "no task could be trained" in err
+
+
+def test_a_single_image_set_is_noted(tmp_path):
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+    Image.new("RGB", (20, 20)).save(tmp_path / "a" / "only.png")
+    data = build_dataset(DataConfig(source="folder", path=str(tmp_path)), "val")
+    assert any(
+        "only 1 usable image: it is used for training and validation" in line for line in data.report_lines
+    )
+
+
+def test_check_piped_into_head_ends_quietly(voc):
+    code = f"import sys; from workbench.cli import main; sys.exit(main(['data', 'check', {str(voc)!r}]))"
+    shell = f'{sys.executable} -c "{code}" | head -1'
+    out = subprocess.run(shell, shell=True, capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert out.stdout.startswith("format: voc") and "Error" not in out.stderr
