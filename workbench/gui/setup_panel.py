@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QScrollArea,
     QSizePolicy,
-    QSlider,
     QSpinBox,
     QStyle,
     QVBoxLayout,
@@ -39,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.config import ConfigError, ExperimentConfig, TaskConfig, default_experiment
-from workbench.gui.architecture_view import ArchitectureView, human
+from workbench.gui.architecture_view import human
 from workbench.gui.data_section import DataSection
 from workbench.gui.model_section import ModelSection
 from workbench.gui.optim_train_sections import OptimSection, TrainSection
@@ -51,15 +50,15 @@ from workbench.gui.setup_bindings import (
     _hint,
     _select_data,
 )
-from workbench.gui.setup_jobs import LatestJob, compute_counts, count_key, counts_at, make_previews
+from workbench.gui.setup_jobs import LatestJob, make_previews
 from workbench.gui.setup_preview import SamplePreview
 from workbench.gui.setup_widgets import (
     INT_LIMIT,
     CollapsibleSection,
     FloatSpinBox,
-    guard_wheel,
     mark_invalid,
 )
+from workbench.gui.sharing_section import SharingSection
 from workbench.gui.task_row import TaskRow
 from workbench.gui.weighting_section import WeightingSection
 
@@ -135,27 +134,17 @@ class SetupPanel(QWidget):
         self._emitted: tuple[bool, str] | None = None
         self._error_path = ""
         self._marked: list[tuple[QWidget, str]] = []
-        self._count_cache: dict[tuple, dict[str, Any]] = {}
-        self._count_errors: dict[tuple, str] = {}
-        self._structures: dict[str, tuple[list[int], list[int]]] = {}
-        self._backbone_params: dict[str, int] = {}
         self._imagenet_cache: dict[str, tuple[bool, str]] = {}
-        self._wanted_count_key: tuple | None = None
-        self._wanted_count_args: tuple | None = None
         self._preview_key: tuple | None = None
         self._shown_preview_key: tuple | None = None
         self._bb: Any = None  # workbench.models.backbones after core_loaded
         self._task_kinds: Any = None
         self._weightings: Any = None
 
-        self._count_job = LatestJob(self)
-        self._count_job.done.connect(self._on_counts)
-        self._count_job.failed.connect(self._on_counts_failed)
         self._preview_job = LatestJob(self)
         self._preview_job.done.connect(self._on_previews)
         self._preview_job.failed.connect(self._on_previews_failed)
         self._preview_job.busyChanged.connect(lambda busy: self.preview.set_busy(busy))
-        self._count_timer = QTimer(self, singleShot=True, interval=150, timeout=self._submit_counts)
         self._preview_timer = QTimer(self, singleShot=True, interval=300, timeout=self._submit_previews)
 
         self._last_edited = ""  # config path of the field the user changed last
@@ -310,31 +299,13 @@ class SetupPanel(QWidget):
 
     def _build_sharing(self) -> QWidget:
         section, lay = self._section("sharing", "Parameter sharing")
-        self.depth_slider = QSlider(Qt.Orientation.Horizontal)
-        self.depth_slider.setRange(0, 4)
-        self.depth_slider.setPageStep(1)
-        self.depth_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
-        self.depth_slider.setTickInterval(1)
-        self.depth_slider.setToolTip("how many backbone stages all tasks share")
-        guard_wheel(self.depth_slider)
-        self.depth_label = QLabel()
-        self.depth_label.setWordWrap(True)
-        ends = QHBoxLayout()
-        ends.setContentsMargins(0, 0, 0, 0)
-        left = _hint("0 = independent")
-        left.setWordWrap(False)
-        ends.addWidget(left)
-        ends.addStretch(1)
-        right = _hint("max = hard sharing")
-        right.setWordWrap(False)
-        right.setAlignment(Qt.AlignmentFlag.AlignRight)
-        ends.addWidget(right)
-        lay.addWidget(self.depth_label)
-        lay.addWidget(self.depth_slider)
-        lay.addLayout(ends)
-        self.architecture = ArchitectureView()
-        lay.addWidget(self.architecture)
-        self.depth_slider.valueChanged.connect(self._on_depth_moved)
+        self.sharing = SharingSection()
+        lay.addWidget(self.sharing)
+        self.depth_slider = self.sharing.depth_slider
+        self.depth_label = self.sharing.depth_label
+        self.architecture = self.sharing.architecture
+        self.sharing.depthMoved.connect(lambda: self._edited("model.sharing_depth"))
+        self.sharing.countsArrived.connect(self._redisplay_counts)
         return section
 
     def _build_weighting(self) -> QWidget:
@@ -619,10 +590,6 @@ class SetupPanel(QWidget):
         if path == "weighting.method":
             self._show_weighting_form()
         self._after_change(user=True)
-
-    def _on_depth_moved(self, _value: int) -> None:
-        self._update_depth_label()
-        self._edited("model.sharing_depth")
 
     def _on_backbone_changed(self) -> None:
         stages = self._num_stages(self.backbone_combo.currentData())
@@ -981,7 +948,7 @@ class SetupPanel(QWidget):
         if self._bb is not None and name in self._bb.BACKBONES:
             parts.append(self._bb.BACKBONES.get(name).description)
             self.backbone_combo.setToolTip(self._bb.BACKBONES.get(name).description)
-        params = self._backbone_params.get(name)
+        params = self.sharing.backbone_params.get(name)
         parts.append(f"backbone parameters: {human(params) if params else '…'}")
         size = self._image_size(cfg)
         parts.append(f"input {size}×{size} px" + ("" if cfg.model.input_size else " (data size)"))
@@ -989,74 +956,25 @@ class SetupPanel(QWidget):
         self.backbone_info.setVisible(True)
 
     def _update_depth_label(self) -> None:
-        depth, stages = self.depth_slider.value(), self.depth_slider.maximum()
-        if depth == 0:
-            text = f"depth 0 of {stages}: independent networks, nothing shared"
-        elif depth == stages:
-            text = f"depth {depth} of {stages}: all stages shared (hard sharing), one head per task"
-        else:
-            shared = "stage 1" if depth == 1 else f"stages 1–{depth}"
-            copied = f"stage {stages}" if depth + 1 == stages else f"stages {depth + 1}–{stages}"
-            text = f"depth {depth} of {stages}: {shared} shared, {copied} copied per task"
-        self.depth_label.setText(text)
+        self.sharing.update_depth_label()
 
     # ------------------------------------------------------- param counts
 
     def _request_counts(self, cfg: ExperimentConfig) -> None:
         backbone = cfg.model.backbone
+        names = [t.name for t in cfg.tasks]
         if self._bb is None or backbone not in self._bb.BACKBONES:
-            self.architecture.set_architecture(4, 4, [t.name for t in cfg.tasks])
-            self.architecture.set_counts(None, f"unknown backbone {backbone!r}")
+            self.sharing.show_unknown(names, f"unknown backbone {backbone!r}")
             return
         stages = self._num_stages(backbone)
         depth = cfg.model.sharing_depth
         depth = stages if depth == -1 else depth
         if not isinstance(depth, int) or not 0 <= depth <= stages:
             depth = stages
-        names = [t.name for t in cfg.tasks]
-        channels, strides = self._structures.get(backbone, (None, None))
-        size = self._image_size(cfg)
-        self.architecture.set_architecture(stages, depth, names, channels, strides, size)
-        if not cfg.tasks:
-            self.architecture.set_counts(None, "choose at least one task")
-            self._wanted_count_key = None
-            return
         specs = [(t.kind, dict(t.options) if isinstance(t.options, dict) else {}) for t in cfg.tasks]
         summary = self.data_section.summary if self.data_section is not None else None
         num_classes = len(summary.class_names) if summary is not None else 4
-        key = count_key(backbone, depth, specs, num_classes)
-        self._wanted_count_key = key
-        if key in self._count_cache:
-            self._count_timer.stop()
-            self.architecture.set_counts(self._count_cache[key])
-            return
-        if key in self._count_errors:
-            self.architecture.set_counts(None, f"cannot build this network: {self._count_errors[key]}")
-            return
-        self.architecture.set_counts(None, "computing…")
-        self._wanted_count_args = (backbone, depth, specs, num_classes, max(32, int(size)))
-        if self._count_job.running_key() != key:
-            self._count_timer.start()
-
-    def _submit_counts(self) -> None:
-        key, args = self._wanted_count_key, self._wanted_count_args
-        if key is None or args is None or key in self._count_cache or key in self._count_errors:
-            return
-        self._count_job.submit(key, functools.partial(compute_counts, *args))
-
-    def _on_counts(self, key: tuple, counts: dict[str, Any]) -> None:
-        backbone, _depth, frozen, num_classes = key
-        self._structures[backbone] = (counts["channels"], counts["strides"])
-        self._backbone_params[backbone] = counts["backbone"]
-        for d in range(counts["num_stages"] + 1):
-            c = counts_at(counts["stage_params"], counts["head_params"], d)
-            c.update(channels=counts["channels"], strides=counts["strides"])
-            self._count_cache[(backbone, d, frozen, num_classes)] = c
-        self._redisplay_counts()
-
-    def _on_counts_failed(self, key: tuple, message: str) -> None:
-        self._count_errors[key] = message
-        self._redisplay_counts()
+        self.sharing.show_counts(backbone, stages, depth, names, specs, num_classes, self._image_size(cfg))
 
     def _redisplay_counts(self) -> None:
         if not self._core:
@@ -1067,11 +985,7 @@ class SetupPanel(QWidget):
 
     def counts_busy(self) -> bool:
         """True while parameter counts for the current config are pending."""
-        return (
-            self._wanted_count_key is not None
-            and self._wanted_count_key not in self._count_cache
-            and (self._wanted_count_key not in self._count_errors)
-        )
+        return self.sharing.busy()
 
     # ------------------------------------------------------------ previews
 
@@ -1119,9 +1033,8 @@ class SetupPanel(QWidget):
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Wait for background builds (call before the app quits)."""
-        self._count_timer.stop()
         self._preview_timer.stop()
-        self._count_job.wait(timeout_ms)
+        self.sharing.shutdown(timeout_ms)
         self._preview_job.wait(timeout_ms)
         if self.data_section is not None:
             self.data_section.shutdown(timeout_ms)
