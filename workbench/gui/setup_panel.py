@@ -3,8 +3,15 @@
 ``SetupPanel`` edits an ``ExperimentConfig``. It shows at once without PyTorch; the
 registries (backbones, task kinds, weighting methods, devices) fill in when the main window
 calls ``core_loaded()``. After every edit the panel builds the config, validates it with
-``workbench.config.validate_experiment`` and marks the offending field; the main window
+``workbench.experiment_check.validate_experiment`` and marks the offending field; the main window
 listens to ``validityChanged`` to enable Start.
+
+Each section is a widget of its own module: ``DataSection`` (data_section.py),
+``ModelSection``, ``TasksSection`` (with one ``TaskRow`` per kind), ``SharingSection``
+(slider, diagram, parameter counts), ``WeightingSection``, ``OptimSection`` and
+``TrainSection``. Generated forms read the limits and help declared with the config's
+fields; this panel puts the sections together, builds and validates the config, marks
+the field of an error and keeps the sample previews.
 
 Round trip: ``set_config(cfg)`` then ``config()`` gives back ``cfg`` exactly. Fields the
 panel has no editor for (``data.source``, tasks it cannot show, ...) are kept from the last
@@ -24,9 +31,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QScrollArea,
@@ -60,6 +65,7 @@ from workbench.gui.setup_widgets import (
 )
 from workbench.gui.sharing_section import SharingSection
 from workbench.gui.task_row import TaskRow
+from workbench.gui.tasks_section import TasksSection
 from workbench.gui.weighting_section import WeightingSection
 
 LOADING = "Loading PyTorch…"
@@ -124,10 +130,7 @@ class SetupPanel(QWidget):
         self._filling = False
         self._bindings: dict[str, _Binding] = {}
         self._overrides: dict[str, Any] = {}  # path -> value a widget could not hold
-        self._task_order: list[TaskRow | TaskConfig] = []
         self._task_sources: list[TaskRow | TaskConfig] = []  # per task of the last built config
-        self._task_kept: dict[str, dict[str, Any]] = {}  # kind -> task fields its row could not hold
-        self._rows: dict[str, TaskRow] = {}
         self._full_depth_as = -1
         self._valid = False
         self._message = LOADING
@@ -278,23 +281,12 @@ class SetupPanel(QWidget):
 
     def _build_tasks(self) -> QWidget:
         section, lay = self._section("tasks", "Tasks")
-        header = QHBoxLayout()
-        header.setContentsMargins(0, 0, 0, 0)
-        self._task_header_labels = [_hint("task"), _hint("name"), _hint("loss weight")]
-        header.addWidget(self._task_header_labels[0])
-        header.addWidget(self._task_header_labels[1], 1)
-        header.addWidget(self._task_header_labels[2])
-        header.addSpacing(24)
-        self.tasks_header = QWidget()
-        self.tasks_header.setLayout(header)
-        lay.addWidget(self.tasks_header)
-        self.tasks_box = QWidget()
-        self.tasks_layout = QVBoxLayout(self.tasks_box)
-        self.tasks_layout.setContentsMargins(0, 0, 0, 0)
-        self.tasks_layout.setSpacing(2)
-        lay.addWidget(self.tasks_box)
-        self.tasks_note = _hint(LOADING)
-        lay.addWidget(self.tasks_note)
+        self.tasks_section = TasksSection(LOADING)
+        self.tasks_section.changed.connect(self._edited)
+        lay.addWidget(self.tasks_section)
+        self._rows = self.tasks_section.rows
+        self.tasks_header = self.tasks_section.tasks_header
+        self.tasks_note = self.tasks_section.tasks_note
         return section
 
     def _build_sharing(self) -> QWidget:
@@ -409,28 +401,12 @@ class SetupPanel(QWidget):
 
     def _on_data_summary(self, summary: Any) -> None:
         """Offer the tasks the data supports; the others are greyed out, with the reason."""
-        keys = summary.target_keys if summary is not None else None
-        for kind, row in self._rows.items():
-            cls = self._task_kinds.get(kind)
-            ok = keys is None or cls.target_key in keys
-            row.setEnabled(ok)
-            row.setToolTip("" if ok else f"this data has no '{cls.target_key}' annotations for a {kind} task")
+        self.tasks_section.offer(summary.target_keys if summary is not None else None, self._task_kinds)
         if self._core:
             self._request_counts(self.config())
 
     def _build_task_rows(self) -> None:
-        kinds = [self._task_kinds.get(n) for n in self._task_kinds.names()]
-        probe = QCheckBox()
-        width = max(probe.fontMetrics().horizontalAdvance(k.kind) for k in kinds) + 34 if kinds else 0
-        for cls in kinds:
-            row = TaskRow(cls, width)
-            row.reset()
-            row.changed.connect(lambda k=cls.kind: self._edited(f"tasks.{k}"))
-            self._rows[cls.kind] = row
-        self._task_header_labels[0].setFixedWidth(width)
-        self._task_header_labels[2].setFixedWidth(
-            self._rows[kinds[0].kind].weight.maximumWidth() if kinds else 60
-        )
+        self.tasks_section.set_kinds([self._task_kinds.get(n) for n in self._task_kinds.names()])
 
     # ------------------------------------------------------------ config io
 
@@ -451,24 +427,9 @@ class SetupPanel(QWidget):
             cfg.model.sharing_depth = self._full_depth_as if depth == self.depth_slider.maximum() else depth
             if "model.sharing_depth" in self._overrides:
                 cfg.model.sharing_depth = self._overrides["model.sharing_depth"]
-            cfg.tasks, self._task_sources = self._tasks_from_rows()
+            cfg.tasks, self._task_sources = self.tasks_section.tasks()
             cfg.weighting.method, cfg.weighting.params = self.weighting.values(self._base.weighting.params)
         return cfg
-
-    def _tasks_from_rows(self) -> tuple[list[TaskConfig], list[TaskRow | TaskConfig]]:
-        tasks, sources = [], []
-        for entry in self._task_order:
-            if isinstance(entry, TaskRow):
-                if not entry.check.isChecked():
-                    continue
-                task = entry.task_config()
-                for field, value in self._task_kept.get(entry.kind, {}).items():
-                    setattr(task, field, copy.deepcopy(value))
-                tasks.append(task)
-            else:
-                tasks.append(copy.deepcopy(entry))
-            sources.append(entry)
-        return tasks, sources
 
     def set_config(self, cfg: ExperimentConfig) -> None:
         """Show ``cfg`` in every widget (before ``core_loaded`` the registry parts wait)."""
@@ -531,43 +492,10 @@ class SetupPanel(QWidget):
         else:
             self.depth_slider.setValue(stages)
             self._overrides["model.sharing_depth"] = depth
-        # tasks, in the config's order; kinds not in it follow
-        self._task_kept = {}
-        order: list[TaskRow | TaskConfig] = []
-        used: set[str] = set()
-        for row in self._rows.values():
-            row.reset()
-        for task in cfg.tasks:
-            row = self._rows.get(task.kind)
-            if row is None or task.kind in used:
-                order.append(copy.deepcopy(task))
-                continue
-            used.add(task.kind)
-            kept = row.fill(task)
-            if kept:
-                self._task_kept[task.kind] = {f: copy.deepcopy(getattr(task, f)) for f in kept}
-            order.append(row)
-        order.extend(row for kind, row in self._rows.items() if kind not in used)
-        self._task_order = order
-        self._layout_task_rows()
+        self.tasks_section.set_tasks(cfg.tasks)
         # weighting
         self.weighting.set_values(cfg.weighting.method, cfg.weighting.params)
         self._show_weighting_form()
-
-    def _layout_task_rows(self) -> None:
-        while self.tasks_layout.count():
-            self.tasks_layout.takeAt(0)
-        for entry in self._task_order:
-            if isinstance(entry, TaskRow):
-                self.tasks_layout.addWidget(entry)
-                entry.show()
-        extras = [e for e in self._task_order if not isinstance(e, TaskRow)]
-        if extras:
-            names = ", ".join(f"{t.name!r} ({t.kind})" for t in extras)
-            self.tasks_note.setText(f"Also in this config, kept but not editable here: {names}")
-            self.tasks_note.setVisible(True)
-        else:
-            self.tasks_note.setVisible(False)
 
     def _num_stages(self, backbone: str) -> int:
         if self._bb is not None and backbone in self._bb.BACKBONES:
@@ -583,7 +511,7 @@ class SetupPanel(QWidget):
         self._overrides.pop(path, None)
         if path.startswith("tasks."):
             kind = path.split(".", 1)[1]
-            self._task_kept.pop(kind, None)
+            self.tasks_section.kept.pop(kind, None)
             self._refresh_es_combo()
         if path == "model.backbone":
             self._on_backbone_changed()
@@ -625,7 +553,7 @@ class SetupPanel(QWidget):
             combo.clear()
             combo.addItem("(off)", "")
             if self._core:
-                tasks, sources = self._tasks_from_rows()
+                tasks, sources = self.tasks_section.tasks()
                 for task, source in zip(tasks, sources, strict=True):
                     if task.kind not in self._task_kinds:
                         continue
