@@ -43,22 +43,17 @@ THUMB_PX = 180
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)"
 
 
-LETTERBOX_FILL = 114  # grey of the padding around a non-square image
+LETTERBOX_FILL = 114  # grey of the padding around a non-square image (sample_transforms.PAD_IMAGE)
 
 
-def letterbox(image: np.ndarray, size: int) -> np.ndarray:
-    """``image`` (H, W, 3 uint8) scaled to fit ``size`` x ``size`` with its aspect ratio kept,
-    centred on a grey square: a non-square photo is never stretched."""
-    from PIL import Image
+def letterbox(image: np.ndarray, size: int, mode: str = "letterbox") -> np.ndarray:
+    """``image`` (H, W, 3 uint8) fitted to ``size`` x ``size`` as the data sources fit
+    training images (``workbench.data.sample_transforms.fit_sample``): ``letterbox`` keeps
+    the aspect ratio and centres the image on grey, ``stretch`` resizes to the square."""
+    from workbench.data.sample_transforms import fit_sample
 
-    h, w = image.shape[:2]
-    scale = size / max(h, w)
-    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    resized = np.asarray(Image.fromarray(image).resize((new_w, new_h), Image.Resampling.BILINEAR))
-    out = np.full((size, size, 3), LETTERBOX_FILL, np.uint8)
-    top, left = (size - new_h) // 2, (size - new_w) // 2
-    out[top : top + new_h, left : left + new_w] = resized
-    return out
+    empty = np.zeros((0, 4), np.float32)
+    return fit_sample(image, empty, np.zeros((0,), np.int64), None, size, mode)[0]
 
 
 def _pad_to(image: QImage, width: int, height: int) -> QImage:
@@ -569,19 +564,18 @@ class InspectorPanel(QWidget):
     def open_image(self, path: str | Path) -> bool:
         """Run the checkpoint's model on an image file; show its predictions in the large view.
 
-        The image keeps its aspect ratio: it is scaled so its longer side is the run's input
-        size and padded (letterboxed) to a square. The model runs in a background thread
+        The image is fitted to the run's input size as its training images were
+        (letterboxed, or stretched when the run's data used ``resize = "stretch"``). The model runs in a background thread
         (``imageOpened`` follows, or a message). Returns False (after a message naming the
         file) when the file or the model cannot be used; never raises for a bad file.
         """
         path = Path(path)
         try:
-            from PIL import Image
+            from workbench.data.image_io import load_rgb
 
-            with Image.open(path) as img:
-                img.load()
-                rgb = img.convert("RGB")
-        except Exception as exc:  # noqa: BLE001 - PIL raises many types for bad files
+            # decoded as training decodes: by content, EXIF orientation applied, any mode to RGB
+            rgb = load_rgb(path).pixels
+        except Exception as exc:  # noqa: BLE001 - one message for every way a file can be bad
             self._error("Cannot open image", f"{path} could not be read as an image:\n{exc}")
             return False
         if self._config is None or self._checkpoint is None:
@@ -592,7 +586,13 @@ class InspectorPanel(QWidget):
             )
             return False
         size = self._input_size()
-        image = letterbox(np.asarray(rgb, dtype=np.uint8), size) if size > 0 else np.asarray(rgb, np.uint8)
+        options = self._config.data.source_list()[0].options
+        mode = options.get("resize", "letterbox") if isinstance(options, dict) else "letterbox"
+        image = (
+            letterbox(rgb, size, mode if mode in ("letterbox", "stretch") else "letterbox")
+            if size > 0
+            else rgb
+        )
         self._pending_open = (path, image)
         self.open_button.setEnabled(False)
         self.open_button.setText("Running…")
