@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from workbench.cli import main
@@ -229,3 +230,30 @@ def test_an_image_that_breaks_after_the_check_is_skipped_and_reported(exported, 
     assert any(
         "found while training" in line and data.records[4].image.name in line for line in data.report_lines
     )
+
+
+def test_broken_images_found_in_loader_processes_reach_the_report(exported, tmp_path):
+    import shutil
+
+    from workbench.data.base import collate
+    from workbench.training.trainer import iter_batches
+
+    root = tmp_path / "voc"
+    shutil.copytree(exported["voc"], root)
+    data = _imported("voc", root, split="train", cache_mb=0, hflip=0.0)
+    broken = data.records[1].image
+    broken.write_bytes(broken.read_bytes()[:60])
+    order = torch.arange(len(data))
+    batches = list(iter_batches(data, order, 4, 0, 2, workers=1))  # one loader process
+    problems = [p for _, targets in batches for p in targets.get("problems", [])]
+    assert any(str(broken) == p[0] and "found while training" in p[2] for p in problems)
+    assert not any(str(broken) in line for line in data.report_lines)  # the main copy did not see it
+    data.note_problems(problems)
+    assert any(str(broken) in line for line in data.report_lines)
+    # in this process, a stand-in sample says so; validation leaves it out
+    fresh = _imported("voc", root, split="val", cache_mb=0)
+    fresh.records[0] = data.records[1]  # a broken image in the validation split
+    stand_in = fresh.sample(0)
+    assert stand_in["stand_in"] is True and stand_in["problems"]
+    _, targets = collate([stand_in, fresh.sample(1)])
+    assert "problems" in targets

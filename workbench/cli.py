@@ -49,14 +49,14 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="what is in a COCO / VOC / YOLO / image-folder set, and every problem with its file"
     )
     dc.add_argument("path", help="a COCO .json, a YOLO data.yaml, or the set's folder")
-    dc.add_argument("--format", choices=["coco", "voc", "yolo", "folder"], help="default: detected")
+    dc.add_argument("--format", metavar="FORMAT", help="coco, voc, yolo or folder (default: detected)")
     dc.add_argument("--images", help="image folder of a COCO file (default: beside it or images/)")
     dc.add_argument("--all", action="store_true", help="list every problem (default: the first 50)")
     dx = dsub.add_parser(
         "export", help="write an experiment's data (default: the built-in shapes scenes) as COCO, VOC or YOLO"
     )
     dx.add_argument("out", help="folder to write (created; must be empty or new)")
-    dx.add_argument("--format", choices=["coco", "voc", "yolo"], required=True)
+    dx.add_argument("--format", metavar="FORMAT", required=True, help="coco, voc or yolo")
     dx.add_argument("--config", help="experiment TOML whose data is written (default: the built-in one)")
     dx.add_argument("--train-size", type=int, help="images of the training split (default: the source's)")
     dx.add_argument("--val-size", type=int, help="images of the validation split (default: the source's)")

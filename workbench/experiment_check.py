@@ -13,6 +13,7 @@ from pathlib import Path
 
 from workbench.config import (
     ConfigError,
+    DataConfig,
     ExperimentConfig,
     config_to_toml,
     validate_config,
@@ -64,7 +65,7 @@ def validate_experiment(cfg: ExperimentConfig) -> None:
 def _validate_data(cfg: ExperimentConfig) -> None:
     d = cfg.data
     task_names = [t.name for t in cfg.tasks]
-    if d.sources and (d.path or d.options or d.source != "shapes"):
+    if d.sources and (d.path or d.options or d.source != DataConfig().source):
         raise ConfigError(
             "data.source", "with [[data.sources]], give source, path and options in each entry only"
         )
@@ -136,7 +137,7 @@ def _validate_early_stopping(cfg: ExperimentConfig) -> None:
         )
 
 
-def field_label(path: str, source: str = "shapes") -> str:
+def field_label(path: str, source: str = "") -> str:
     """``config.field_label`` that also knows a data source's options:
     ``"data.options.min_objects"`` -> ``"Fewest objects"`` (the option's declared label,
     for ``source``; ``data.sources[i].options.x`` likewise)."""
@@ -145,6 +146,7 @@ def field_label(path: str, source: str = "shapes") -> str:
     from workbench.config import field_label as plain_label
     from workbench.config import field_meta
 
+    source = source or DataConfig().source
     m = re.fullmatch(r"data(?:\.sources\[(\d+)\])?\.options\.(\w+)", path)
     if m and source in DATASETS:
         prefix = f"Source {int(m.group(1)) + 1}: " if m.group(1) is not None else ""

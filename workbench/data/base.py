@@ -68,6 +68,9 @@ def collate(
     images = torch.from_numpy(np.stack([s["image"] for s in samples])).permute(0, 3, 1, 2)
     wanted = ALL_TARGETS if keys is None else ALL_TARGETS & set(keys)
     targets: dict[str, Any] = {"has": {}}
+    problems = [p for s in samples for p in s.get("problems", ())]
+    if problems:  # found in a loader process: the trainer adds them to the run's report
+        targets["problems"] = problems
     for key in sorted(wanted):
         flags = [s.get(key) is not None for s in samples]
         targets["has"][key] = torch.tensor(flags, dtype=torch.bool)

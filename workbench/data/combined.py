@@ -51,12 +51,24 @@ class CombinedDataset:
         dataset, keys = self.parts[part]
         sample = dataset.sample(local)
         out = {"image": sample["image"]}
+        for extra in ("stand_in", "problems"):
+            if extra in sample:
+                out[extra] = sample[extra]
         for key in keys:
             if sample.get(key) is not None:
                 out[key] = sample[key]
         if "boxes" in out:
             out["labels"] = sample["labels"]
         return out
+
+    def note_problems(self, problems: list[tuple[str, str, str, str]]) -> None:
+        """Route problems found in a loader process to the part whose files they name."""
+        for problem in problems:
+            for dataset, _ in self.parts:
+                records = getattr(dataset, "records", [])
+                if hasattr(dataset, "note_problems") and any(str(r.image) == problem[0] for r in records):
+                    dataset.note_problems([problem])
+                    break
 
     def set_epoch(self, epoch: int) -> None:
         for dataset, _ in self.parts:

@@ -221,20 +221,36 @@ class ImageSetDataset:
         An image whose header read well but whose data cannot be decoded (truncated,
         damaged, removed since the set was read) is reported in the import report
         (skipped) and the next usable image of the split stands in for it, so one bad file
-        never ends a run. Raises DataSourceError when no image of the split decodes."""
+        never ends a run. A stand-in sample carries ``stand_in = True`` (validation leaves
+        it out, so no image counts twice) and ``problems``, the report lines it added (a
+        loader process's report is its own: the trainer adds them to the run's).
+        Raises DataSourceError when no image of the split decodes."""
         if self.strict:
             return self._sample(index)
         n = len(self.records)
+        problems = []
         for step in range(n):
             candidate = (index + step) % n
             if candidate in self.broken:
                 continue
             try:
-                return self._sample(candidate)
+                sample = self._sample(candidate)
             except ImageError as exc:
                 self.broken.add(candidate)
-                self.set.report.add(exc.path, "", f"{exc.reason}; found while training", SKIPPED)
+                problem = (exc.path, "", f"{exc.reason}; found while training", SKIPPED)
+                self.set.report.add(*problem)
+                problems.append(problem)
+                continue
+            if candidate != index:
+                sample["stand_in"] = True
+                sample["problems"] = problems
+            return sample
         raise DataSourceError(f"{self.set.path}: no image of the {self.split} split can be decoded")
+
+    def note_problems(self, problems: list[tuple[str, str, str, str]]) -> None:
+        """Add problems found by a copy of this dataset in a loader process to the report."""
+        for problem in problems:
+            self.set.report.add(*problem)
 
     def _sample(self, index: int) -> dict[str, Any]:
         record = self.records[index]

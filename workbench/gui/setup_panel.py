@@ -259,7 +259,7 @@ class SetupPanel(QWidget):
     def _build_data(self) -> QWidget:
         section, lay = self._section("data", "Data")
         # The data section proper needs the source registry: it is built in core_loaded.
-        self.source_label = QLabel("shapes")
+        self.source_label = QLabel("")
         self.source_label.setWordWrap(True)
         lay.addWidget(self.source_label)
         self._data_layout = lay

@@ -111,7 +111,12 @@ def evaluate(
             if should_stop is not None and should_stop():
                 return None
             indices = range(start, min(n, start + batch_size))
-            images, targets = collate([dataset.sample(i) for i in indices], keys)
+            # an image that cannot be decoded is left out, not replaced (nothing counts twice)
+            samples = [s for s in (dataset.sample(i) for i in indices) if not s.get("stand_in")]
+            if not samples:
+                continue
+            images, targets = collate(samples, keys)
+            targets.pop("problems", None)
             images = images.to(device)
             targets = move_targets(targets, device)
             with precision.autocast():

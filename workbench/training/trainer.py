@@ -527,6 +527,9 @@ class Trainer:
                     break
                 t0 = time.perf_counter()
                 images, targets = next(batches)
+                problems = targets.pop("problems", None)
+                if problems and hasattr(exp.train_set, "note_problems"):
+                    exp.train_set.note_problems(problems)
                 images = images.to(self.device, non_blocking=True)
                 targets = move_targets(targets, self.device)
                 lr = learning_rate(cfg, position["global_step"], steps_per_epoch)
