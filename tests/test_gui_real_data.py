@@ -1,0 +1,70 @@
+"""The app on the user's own data: open a data set, train on it, see it in the runs."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import dataclasses  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from workbench.cli import main  # noqa: E402
+from workbench.config import TaskConfig  # noqa: E402
+
+RUN_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from workbench.gui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings, runs_root=tmp_path / "runs")
+    w.confirm_close = lambda: True
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.coreLoaded, timeout=RUN_TIMEOUT_MS):
+        w.show()
+    yield w
+    w.close()
+    assert w.bridge.wait(60_000)
+
+
+def test_open_a_data_set_and_train_on_it(qtbot, window, tmp_path):
+    w = window
+    data = tmp_path / "voc"
+    assert (
+        main(["data", "export", str(data), "--format", "voc", "--train-size", "16", "--val-size", "8"]) == 0
+    )
+    w.open_dataset(str(data))
+    section = w.setup.data_section
+    qtbot.waitUntil(lambda: section.summary is not None, timeout=30_000)
+    cfg = w.setup.config()
+    assert cfg.data.source == "auto" and cfg.data.path == str(data)
+    cfg = dataclasses.replace(
+        cfg,
+        tasks=[
+            TaskConfig(name="objects", kind="detection", options={"head_width": 16}),
+            TaskConfig(name="n", kind="counting"),
+        ],
+        data=dataclasses.replace(cfg.data, options={"image_size": 64}),
+        train=dataclasses.replace(cfg.train, epochs=1, batch_size=8, num_samples=4, device="cpu"),
+    )
+    w.setup.set_config(cfg)
+    qtbot.waitUntil(w.act_start.isEnabled, timeout=20_000)
+    with qtbot.waitSignal(
+        w.bridge.runningChanged, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda running: not running
+    ):
+        w.act_start.trigger()
+    run_dir = Path(w.bridge.run_dir)
+    text = (run_dir / "config.toml").read_text()
+    assert 'source = "auto"' in text and f'path = "{data}"' in text
+    assert "format: voc" in (run_dir / "import_report.txt").read_text()
+    assert w.inspector.epochs() == [0]  # the predictions of epoch 1 on the real images
+    assert [Path(i.path) for i in w.runs.runs()] == [run_dir]
