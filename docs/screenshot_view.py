@@ -60,6 +60,7 @@ def main() -> None:
                 if key in window.setup.sections:
                     window.setup.sections[key].set_expanded(False)
             window.open_dataset(dataset)
+            QTimer.singleShot(6000, lambda: window.setup.scroll.ensureWidgetVisible(window.setup.preview, 20, 8))
         if runs:
             window.open_run(runs[0])
         if view in ("predictions", "large"):

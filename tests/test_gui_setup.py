@@ -339,7 +339,7 @@ def test_imagenet_choice_needs_cached_weights(panel, monkeypatch):
 
 def test_previews_render(panel, qtbot):
     pixmaps = panel.preview_pixmaps()
-    assert len(pixmaps) == 4
+    assert len(pixmaps) == 8  # a grid of 4 x 2
     first = []
     for pm in pixmaps:
         assert not pm.isNull() and pm.width() > 20
@@ -351,9 +351,9 @@ def test_previews_render(panel, qtbot):
     panel.data_section.forms["shapes"].editor("data_seed").setValue(5)
     qtbot.waitUntil(panel.previews_ready, timeout=20000)
     again = [pm.toImage() for pm in panel.preview_pixmaps()]
-    assert len(again) == 4 and any(a != b for a, b in zip(first, again, strict=True))
+    assert len(again) == 8 and any(a != b for a, b in zip(first, again, strict=True))
     panel.preview.mask_box.setChecked(True)
-    assert len(panel.preview_pixmaps()) == 4
+    assert len(panel.preview_pixmaps()) == 8
 
 
 # ---------------------------------------------------------------------------- issue 6, item 16

@@ -170,7 +170,7 @@ class DataSection(QWidget):
         self.histogram = ClassHistogram()
         lay.addWidget(self.histogram)
         self.problems = QListWidget()
-        self.problems.setMaximumHeight(110)
+        self.problems.setMaximumHeight(124)
         self.problems.setWordWrap(True)  # a problem is read whole, not scrolled sideways
         self.problems.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.problems.setToolTip(

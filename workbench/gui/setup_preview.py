@@ -75,9 +75,10 @@ class _Strip(QWidget):
 
     GAP = 4
 
-    def __init__(self, count: int, parent: QWidget | None = None) -> None:
+    def __init__(self, columns: int, rows: int = 1, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.count = count
+        self.columns, self.rows = columns, rows
+        self.count = columns * rows
         self.samples: list[dict[str, Any]] = []
         self.show_mask = False
         self.message = ""
@@ -85,17 +86,20 @@ class _Strip(QWidget):
         self._rendered_for: tuple | None = None
         self.version = 0  # bumped with every new set of samples
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setMinimumWidth(count * 48 + (count - 1) * self.GAP)
-        self.setFixedHeight(THUMB)
+        self.setMinimumWidth(columns * 48 + (columns - 1) * self.GAP)
+        self.setFixedHeight(self._height(THUMB))
 
     def thumb(self) -> int:
-        side = (self.width() - (self.count - 1) * self.GAP) // self.count
+        side = (self.width() - (self.columns - 1) * self.GAP) // self.columns
         return int(max(48, min(112, side)))
+
+    def _height(self, thumb: int) -> int:
+        return self.rows * thumb + (self.rows - 1) * self.GAP
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
-        if self.height() != self.thumb():
-            self.setFixedHeight(self.thumb())
+        if self.height() != self._height(self.thumb()):
+            self.setFixedHeight(self._height(self.thumb()))
 
     def pixmaps(self) -> list[QPixmap]:
         self._render()
@@ -111,7 +115,8 @@ class _Strip(QWidget):
 
     def rects(self) -> list[QRectF]:
         t = self.thumb()
-        return [QRectF(i * (t + self.GAP), 0, t, t) for i in range(self.count)]
+        step = t + self.GAP
+        return [QRectF((i % self.columns) * step, (i // self.columns) * step, t, t) for i in range(self.count)]
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)
@@ -151,17 +156,18 @@ def _describe(sample: dict[str, Any], index: int) -> str:
         names[int(c)] if 0 <= int(c) < len(names) else str(int(c))
         for c in np.asarray(sample["labels"]).reshape(-1)
     ]
-    return f"val scene {index}: " + (", ".join(objects) or "no objects")
+    return f"val image {index}: " + (", ".join(objects) or "no objects")
 
 
 class SamplePreview(QWidget):
-    """Four validation scenes with ground truth; ``set_samples`` redraws them."""
+    """A grid of validation images with their ground truth (``columns`` x ``rows``);
+    ``set_samples`` redraws them."""
 
     maskToggled = Signal(bool)
 
-    def __init__(self, count: int = 4, parent: QWidget | None = None) -> None:
+    def __init__(self, columns: int = 4, rows: int = 2, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.strip = _Strip(count)
+        self.strip = _Strip(columns, rows)
         self.mask_box = QCheckBox("show masks")
         self.mask_box.toggled.connect(self._on_mask)
         self.note = QLabel()
