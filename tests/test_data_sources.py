@@ -257,3 +257,29 @@ def test_broken_images_found_in_loader_processes_reach_the_report(exported, tmp_
     assert stand_in["stand_in"] is True and stand_in["problems"]
     _, targets = collate([stand_in, fresh.sample(1)])
     assert "problems" in targets
+
+
+def test_resume_notes_data_that_changed_since_the_run_started(exported, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "voc"
+    shutil.copytree(exported["voc"], root)
+    config = tmp_path / "exp.toml"
+    config.write_text(
+        f"[data]\nsource = 'voc'\npath = '{root}'\n[data.options]\nimage_size = 64\n"
+        "[[tasks]]\nname = 'n'\nkind = 'counting'\n[train]\nepochs = 2\nbatch_size = 5\ndevice = 'cpu'\nnum_samples = 0\n"
+    )
+    assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--epochs", "1", "--quiet"]) == 0
+    run = next((tmp_path / "runs").iterdir())
+    assert json.loads((run / "summary.json").read_text())["data_sizes"] == {"train": 24, "val": 8}
+    (root / "Annotations" / "train_000005.xml").unlink()  # 23 training images: still 4 steps of 5
+    text = (run / "config.toml").read_text().replace("epochs = 1", "epochs = 2")
+    (run / "config.toml").write_text(text)
+    capsys.readouterr()
+    assert main(["resume", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert "note: the data changed since the run started: train 24 -> 23 images" in err
+    summary = json.loads((run / "summary.json").read_text())
+    assert (
+        any("train 24 -> 23 images" in n for n in summary["notes"]) and summary["data_sizes"]["train"] == 23
+    )

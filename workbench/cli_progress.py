@@ -24,6 +24,8 @@ class ProgressPrinter:
                 f"params: {event.params['total']:,} (independent nets: {event.params['independent']:,})",
                 file=sys.stderr,
             )
+            if event.note:
+                print(f"note: {event.note}", file=sys.stderr)
             self.bar = tqdm(
                 total=event.epochs * event.steps_per_epoch,
                 initial=event.start_step,

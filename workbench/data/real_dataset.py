@@ -18,6 +18,7 @@ task kinds skip that sample (partial labels).
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,33 @@ from workbench.data.source import DATASETS, DataSource, DataSourceError
 _READ_CACHE: dict[tuple, AnnotatedSet] = {}  # the last few reads: train and val read the set once
 
 
+def _fingerprint(path: Path) -> tuple[int, int, int]:
+    """(entries, newest modification time, total size) of a file, or of everything under a
+    folder: any file added, removed or edited changes it (a stat per file, no reading)."""
+    st = path.stat()
+    if not path.is_dir():
+        return 1, st.st_mtime_ns, st.st_size
+    count, newest, total = 1, st.st_mtime_ns, 0
+    for folder, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in [*dirs, *files]:
+            try:
+                entry = os.stat(os.path.join(folder, name))
+            except OSError:
+                continue
+            count += 1
+            newest = max(newest, entry.st_mtime_ns)
+            total += entry.st_size
+    return count, newest, total
+
+
 def read_cached(fmt: str, read: Callable[[str, Any], AnnotatedSet], path: str, options: Any) -> AnnotatedSet:
-    """``read(path, options)``, remembered for the same path, options and file times."""
+    """``read(path, options)``, remembered while the path, the options and the files
+    under the path are unchanged (so train and val read a set once, and an edited set is
+    read again, also in the app's long-lived process)."""
     p = Path(path)
     try:
-        stamp = p.stat().st_mtime_ns
+        stamp = _fingerprint(p)
     except OSError as exc:
         raise DataSourceError(f"{path}: {exc.strerror or 'cannot be read'}") from None
     reading = {k: v for k, v in dataclasses.asdict(options).items() if k not in _FIT_KEYS}

@@ -937,7 +937,8 @@ class SetupPanel(QWidget):
             self._shown_preview_key = None
             return
         self._preview_job.submit(
-            self._preview_key, functools.partial(make_previews, source, self._preview_size, self.preview.strip.count)
+            self._preview_key,
+            functools.partial(make_previews, source, self._preview_size, self.preview.strip.count),
         )
 
     def _on_previews(self, key: tuple, samples: list[dict[str, Any]]) -> None:

@@ -116,7 +116,9 @@ class _Strip(QWidget):
     def rects(self) -> list[QRectF]:
         t = self.thumb()
         step = t + self.GAP
-        return [QRectF((i % self.columns) * step, (i // self.columns) * step, t, t) for i in range(self.count)]
+        return [
+            QRectF((i % self.columns) * step, (i // self.columns) * step, t, t) for i in range(self.count)
+        ]
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)

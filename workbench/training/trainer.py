@@ -469,7 +469,18 @@ class Trainer:
                 dataset.attach_run_dir(self.store.path)
 
         self.monitor = self._monitor_metric()
+        sizes = {"train": len(exp.train_set), "val": len(exp.val_set)}
+        before = previous.get("data_sizes")
+        if ckpt is not None and isinstance(before, dict) and before != sizes:
+            # the files changed since the run started (the checkpoint still fits the model)
+            notes.append(
+                "the data changed since the run started: "
+                + ", ".join(
+                    f"{k} {before.get(k)} -> {v} images" for k, v in sizes.items() if before.get(k) != v
+                )
+            )
         extra: dict[str, Any] = {"config_changes": changes} if changes else {}
+        extra["data_sizes"] = sizes
         if init_from is not None and ckpt is None:
             extra["init_from"] = str(init_from)
         if notes:
