@@ -19,7 +19,6 @@ from workbench.gui.setup_widgets import DataclassForm, guard_wheel
 _NEEDS = {
     "losses": "uses the task losses only",
     "shared_param_grads": "needs per-task gradients of the shared parameters (slower)",
-    "shared_repr_grads": "needs per-task gradients of the shared features",
 }
 
 

@@ -26,6 +26,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ from workbench.training.experiment import build_experiment, build_optimizer, lea
 from workbench.training.preflight import preflight
 from workbench.training.resume_check import RESUMABLE_CHANGES, describe, split_changes
 from workbench.training.run_lock import RunLock
+from workbench.training.run_state import Position, TrainingState
 from workbench.training.run_store import RunStore, event_to_record
 from workbench.weighting.base import BackwardContext
 
@@ -82,6 +84,43 @@ class StopReason(str, enum.Enum):
     USER = "stopped by user"
     TIME_LIMIT = "time limit reached"
     EARLY = "early stopping"
+
+
+@dataclass
+class _Loop:
+    """What one run's loop works with, built by ``Trainer._prepare``."""
+
+    exp: Any
+    model: torch.nn.Module
+    weighting: Any
+    optimizer: torch.optim.Optimizer
+    precision: Precision
+    batch_size: int
+    steps_per_epoch: int
+    epochs: int
+    target_keys: frozenset[str]
+    state: TrainingState = field(default_factory=TrainingState)
+    position: Position = field(default_factory=Position)
+    started: float = 0.0  # perf_counter at training second 0 (across resumes)
+    epoch_started: float = 0.0
+    step_seconds: float = 0.0  # smoothed step time, for images/s and the ETA
+    # the gradient seam's parts (the modules do not change during a run)
+    shared_modules: list[torch.nn.Module] = field(default_factory=list)
+    shared_params: list[torch.nn.Parameter] = field(default_factory=list)
+    task_params: dict[str, list[torch.nn.Parameter]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        model = self.model
+        self.shared_modules = list(getattr(model, "shared", []))
+        self.shared_params = model.shared_parameters()
+        self.task_params = {
+            name: [*model.branches[name].parameters(), *model.heads[name].parameters()]
+            for name in model.task_names
+        }
+
+    @property
+    def tasks(self) -> list[Any]:
+        return self.exp.tasks
 
 
 def epoch_order(seed: int, epoch: int, size: int) -> torch.Tensor:
@@ -248,7 +287,7 @@ class Trainer:
         self._wrote = False  # has this run changed anything in its directory yet?
         # The state and position of the last checkpoint on disk: what a failed run's
         # summary describes (an epoch whose checkpoint failed to save never happened).
-        self._committed: tuple[dict[str, Any], dict[str, int]] | None = None
+        self._committed: tuple[TrainingState, Position] | None = None
 
     @classmethod
     def for_run_dir(cls, run_dir: str | Path, **kwargs: Any) -> Trainer:
@@ -369,6 +408,38 @@ class Trainer:
             atomic_write_text(self.store.path / "import_report.txt", "\n".join(lines))
 
     def _run(self) -> dict[str, Any]:
+        loop = self._prepare()
+        stop: StopReason | None = None
+        epoch = loop.position.epoch
+        while epoch < loop.epochs:
+            stop = self._train_epoch(loop, epoch)
+            loop.state.elapsed = time.perf_counter() - loop.started
+            if stop is not None and loop.position.step < loop.steps_per_epoch:
+                # Mid-epoch (a stop, or the time limit): keep the exact position so that a
+                # resume continues this epoch where it ended.
+                self._checkpoint(loop)
+                break
+            if not self._end_epoch(loop, epoch):
+                # Stopped during validation: the checkpoint sits after this epoch's last
+                # step, so a resume validates the epoch again and goes on.
+                self._checkpoint(loop)
+                stop = StopReason.USER
+                break
+            if stop is not None:
+                break
+            if (
+                self.config.train.early_stopping_metric
+                and loop.state.bad_epochs >= self.config.train.patience
+            ):
+                stop = StopReason.EARLY
+                break
+            epoch += 1
+        return self._finish(loop, stop)
+
+    # ------------------------------------------------------------------ the loop
+    def _prepare(self) -> _Loop:
+        """Everything up to the first step: build, check, restore, then (and only then)
+        touch the run directory, and announce the run."""
         cfg = self.config
         previous = self.store.read_summary()  # refuses a newer schema before anything is written
         self.summary = dict(previous)
@@ -387,7 +458,7 @@ class Trainer:
         n_train = len(exp.train_set)
         batch_size = min(cfg.train.batch_size, n_train)
         steps_per_epoch = max(1, n_train // batch_size)
-        epochs = cfg.train.epochs
+        task_names = [t.name for t in exp.tasks]
 
         ckpt = None
         changes: list[str] = []
@@ -399,7 +470,7 @@ class Trainer:
             changes = self._check_resume_config(ckpt)
             check_fits(model, ckpt["model"], path)
             check_fits(weighting, ckpt["weighting"], path, "loss weighting")
-            check_position(path, ckpt, [t.name for t in exp.tasks], steps_per_epoch)
+            check_position(path, ckpt, task_names, steps_per_epoch)
             self._check_epochs_left(ckpt["position"])
         elif self.resume:
             notes.append("restarted from the beginning: the run ended before its first checkpoint")
@@ -416,46 +487,31 @@ class Trainer:
         optimizer = build_optimizer(cfg, model, weighting)
         precision = Precision(self.device, cfg.train.amp)
         self.params = model.param_counts()
-
-        position = {"epoch": 0, "step": 0, "global_step": 0}
-        state = {
-            "best_value": None,
-            "best_epoch": -1,
-            "bad_epochs": 0,
-            "best_metrics": {},
-            "final_metrics": {},
-            "epoch_sums": {},
-            "epoch_count": 0,
-            "elapsed": 0.0,
-        }
+        loop = _Loop(
+            exp=exp,
+            model=model,
+            weighting=weighting,
+            optimizer=optimizer,
+            precision=precision,
+            batch_size=batch_size,
+            steps_per_epoch=steps_per_epoch,
+            epochs=cfg.train.epochs,
+            target_keys=needed_targets(exp.tasks),
+        )
         if ckpt is not None:
-            path = self.store.last_checkpoint
-            model.load_state_dict(ckpt["model"])
-            weighting.load_state_dict(ckpt["weighting"])
-            try:
-                optimizer.load_state_dict(ckpt["optimizer"])
-                check_optimizer(optimizer, path)
-                if precision.scaler and ckpt.get("scaler"):
-                    precision.scaler.load_state_dict(ckpt["scaler"])
-                torch.set_rng_state(ckpt["rng"]["torch"])
-                if self.device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
-                    torch.cuda.set_rng_state(ckpt["rng"]["cuda"], self.device)
-            except CheckpointError:
-                raise
-            except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as exc:
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise CheckpointError(
-                    f"{path}: the optimiser or generator state does not fit ({reason})"
-                ) from None
-            position = dict(ckpt["position"])
-            state.update(ckpt["state"])
+            self._restore(loop, ckpt)
+        if getattr(weighting, "needs", "losses") != "losses" and not loop.shared_params:
+            notes.append(
+                f"{cfg.weighting.method} combines gradients of shared parameters, and at sharing depth 0 "
+                "there are none: the task losses are summed"
+            )
 
         # From here on the run directory changes.
         self._wrote = True
-        self._committed = (copy.deepcopy(state), dict(position))
+        self._committed = (copy.deepcopy(loop.state), copy.deepcopy(loop.position))
         self.store.remove_temp_files()
         if ckpt is not None:
-            self._repair(ckpt, state, position)
+            self._repair(loop.state, loop.position)
         elif self.resume:  # start over in the same folder
             self.store.truncate_metrics_after(0, 0)
             self.store.remove_samples_from(0)
@@ -485,236 +541,252 @@ class Trainer:
             extra["init_from"] = str(init_from)
         if notes:
             extra["notes"] = [*(previous.get("notes") or []), *notes]
-        self.summary = self._write_summary("running", state, position, params=self.params, note="", **extra)
+        self.summary = self._write_summary(
+            "running", loop.state, loop.position, params=self.params, note="", **extra
+        )
         self.emit(
             RunStarted(
                 run_dir=str(self.store.path),
                 config=to_dict(cfg),
                 params=self.params,
                 device=describe_device(self.device),
-                task_names=tuple(t.name for t in exp.tasks),
+                task_names=tuple(task_names),
                 steps_per_epoch=steps_per_epoch,
-                epochs=epochs,
-                start_epoch=position["epoch"],
-                start_step=position["global_step"],
+                epochs=loop.epochs,
+                start_epoch=loop.position.epoch,
+                start_step=loop.position.global_step,
                 changes=tuple(changes),
                 note="; ".join(notes),
             )
         )
+        loop.started = time.perf_counter() - loop.state.elapsed
+        return loop
 
-        tasks = exp.tasks
-        target_keys = needed_targets(tasks)
-        # Built once: the shared parameters do not change during a run.
-        backward_ctx = BackwardContext(scale=precision.scale, shared_params=model.shared_parameters())
-        started = time.perf_counter() - state["elapsed"]
-        step_seconds = 0.0
-        stop_reason: StopReason | None = None
-        total_steps = epochs * steps_per_epoch
-        epoch = position["epoch"]
-        while epoch < epochs:
-            epoch_started = time.perf_counter()
-            order = epoch_order(cfg.train.seed, epoch, n_train)
-            if hasattr(exp.train_set, "set_epoch"):  # per-epoch augmentation draws
-                exp.train_set.set_epoch(epoch)
-            model.train()
-            step = position["step"] if epoch == position["epoch"] else 0
-            if step == 0:
-                state["epoch_sums"] = {t.name: 0.0 for t in tasks}
-                state["epoch_count"] = 0
-                state["epoch_steps"] = {t.name: 0 for t in tasks}
-                state["epoch_samples"] = {t.name: 0 for t in tasks}
-            elif "epoch_steps" not in state:  # a checkpoint from before partial labels: all labelled
-                state["epoch_steps"] = {t.name: state["epoch_count"] for t in tasks}
-                state["epoch_samples"] = {t.name: state["epoch_count"] * batch_size for t in tasks}
-            batches = iter_batches(
-                exp.train_set, order, batch_size, step, steps_per_epoch, cfg.train.workers, target_keys
-            )
-            while step < steps_per_epoch:
-                self.lock.beat()
-                if self.control.paused:
-                    self._pause(state, position)
-                if self.control.stop_requested:
-                    stop_reason = StopReason.USER
-                    break
-                t0 = time.perf_counter()
-                images, targets = next(batches)
-                problems = targets.pop("problems", None)
-                if problems and hasattr(exp.train_set, "note_problems"):
-                    exp.train_set.note_problems(problems)
-                images = images.to(self.device, non_blocking=True)
-                targets = move_targets(targets, self.device)
-                lr = learning_rate(cfg, position["global_step"], steps_per_epoch)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                with precision.autocast():
-                    outputs = model(images)
-                    scored = {t.name: t.masked_loss(outputs[t.name], targets) for t in tasks}
-                losses = {name: loss for name, (loss, _) in scored.items()}
-                labelled = {name: count for name, (_, count) in scored.items()}
-                # partial labels: weighting and the epoch means see the tasks labelled in this batch
-                present = {name for name, count in labelled.items() if count > 0}
-                values = torch.stack([losses[t.name].detach().float() for t in tasks]).cpu().tolist()
-                for t, v in zip(tasks, values, strict=True):
-                    if not np.isfinite(v):
-                        raise NonFiniteLoss(
-                            f"task {t.name!r} loss became {v} at epoch {epoch + 1}, step {step + 1}; "
-                            f"the run stopped{self._kept_clause()}"
-                        )
-                optimizer.zero_grad(set_to_none=True)
-                if present:
-                    total, weights = weighting.backward(
-                        losses, backward_ctx, None if len(present) == len(tasks) else present
-                    )
-                    regulariser = float(weighting.last_regulariser)
-                else:  # no task labelled in this batch: nothing to learn from
-                    total, weights, regulariser = 0.0, {t.name: 0.0 for t in tasks}, 0.0
-                if cfg.optim.grad_clip > 0:
-                    if precision.scaler:
-                        precision.scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
-                if not present:
-                    pass
-                elif precision.scaler:
-                    precision.scaler.step(optimizer)
-                    precision.scaler.update()
-                else:
-                    optimizer.step()
-                for t, v in zip(tasks, values, strict=True):
-                    if t.name in present:
-                        state["epoch_sums"][t.name] += v
-                        state["epoch_steps"][t.name] += 1
-                        state["epoch_samples"][t.name] += labelled[t.name]
-                state["epoch_count"] += 1
-                position["global_step"] += 1
-                step += 1
-                position["step"] = step
-                dt = time.perf_counter() - t0
-                step_seconds = dt if step_seconds == 0 else 0.9 * step_seconds + 0.1 * dt
-                remaining = total_steps - position["global_step"]
-                self._log_and_emit(
-                    StepEnded(
-                        epoch=epoch,
-                        step=step - 1,
-                        global_step=position["global_step"],
-                        steps_per_epoch=steps_per_epoch,
-                        losses={t.name: v for t, v in zip(tasks, values, strict=True)},
-                        weights=weights,
-                        total_loss=total,
-                        lr=lr,
-                        images_per_s=len(images) / step_seconds,
-                        eta_s=remaining * step_seconds,
-                        weighted_loss=total - regulariser,
-                        regulariser=regulariser,
-                        elapsed_s=time.perf_counter() - started,
-                    )
+    def _restore(self, loop: _Loop, ckpt: dict[str, Any]) -> None:
+        """Weights, optimiser, scaler, generators and position from a checkpoint."""
+        path = self.store.last_checkpoint
+        loop.model.load_state_dict(ckpt["model"])
+        loop.weighting.load_state_dict(ckpt["weighting"])
+        try:
+            loop.optimizer.load_state_dict(ckpt["optimizer"])
+            check_optimizer(loop.optimizer, path)
+            if loop.precision.scaler and ckpt.get("scaler"):
+                loop.precision.scaler.load_state_dict(ckpt["scaler"])
+            torch.set_rng_state(ckpt["rng"]["torch"])
+            if self.device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
+                torch.cuda.set_rng_state(ckpt["rng"]["cuda"], self.device)
+        except CheckpointError:
+            raise
+        except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CheckpointError(
+                f"{path}: the optimiser or generator state does not fit ({reason})"
+            ) from None
+        loop.position = Position.from_dict(ckpt["position"])
+        loop.state = TrainingState.from_dict(ckpt["state"], [t.name for t in loop.tasks], loop.batch_size)
+
+    def _train_epoch(self, loop: _Loop, epoch: int) -> StopReason | None:
+        """The training steps of ``epoch`` from where the position is; the reason when the
+        epoch's steps were cut short (a stop, the time limit), else None."""
+        cfg = self.config
+        loop.epoch_started = time.perf_counter()
+        order = epoch_order(cfg.train.seed, epoch, len(loop.exp.train_set))
+        if hasattr(loop.exp.train_set, "set_epoch"):  # per-epoch augmentation draws
+            loop.exp.train_set.set_epoch(epoch)
+        loop.model.train()
+        # the position is at this epoch: its start, or a step within it after a resume
+        if loop.position.step == 0:
+            loop.state.start_epoch([t.name for t in loop.tasks])
+        batches = iter_batches(
+            loop.exp.train_set,
+            order,
+            loop.batch_size,
+            loop.position.step,
+            loop.steps_per_epoch,
+            cfg.train.workers,
+            loop.target_keys,
+        )
+        while loop.position.step < loop.steps_per_epoch:
+            self.lock.beat()
+            if self.control.paused:
+                self._pause(loop)
+            if self.control.stop_requested:
+                return StopReason.USER
+            self._train_step(loop, epoch, next(batches))
+            if cfg.train.time_limit_s and time.perf_counter() - loop.started >= cfg.train.time_limit_s:
+                return StopReason.TIME_LIMIT
+        return None
+
+    def _train_step(self, loop: _Loop, epoch: int, batch: tuple[torch.Tensor, dict[str, Any]]) -> None:
+        """One optimiser step on ``batch``; logs and emits ``StepEnded``."""
+        cfg = self.config
+        tasks = loop.tasks
+        t0 = time.perf_counter()
+        images, targets = batch
+        problems = targets.pop("problems", None)
+        if problems and hasattr(loop.exp.train_set, "note_problems"):
+            loop.exp.train_set.note_problems(problems)
+        images = images.to(self.device, non_blocking=True)
+        targets = move_targets(targets, self.device)
+        position = loop.position
+        lr = learning_rate(cfg, position.global_step, loop.steps_per_epoch)
+        for group in loop.optimizer.param_groups:
+            group["lr"] = lr
+        with loop.precision.autocast():
+            outputs = loop.model(images)
+            scored = {t.name: t.masked_loss(outputs[t.name], targets) for t in tasks}
+        losses = {name: loss for name, (loss, _) in scored.items()}
+        labelled = {name: count for name, (_, count) in scored.items()}
+        # partial labels: weighting and the epoch means see the tasks labelled in this batch
+        present = {name for name, count in labelled.items() if count > 0}
+        values = torch.stack([losses[t.name].detach().float() for t in tasks]).cpu().tolist()
+        for t, v in zip(tasks, values, strict=True):
+            if not np.isfinite(v):
+                raise NonFiniteLoss(
+                    f"task {t.name!r} loss became {v} at epoch {epoch + 1}, step {position.step + 1}; "
+                    f"the run stopped{self._kept_clause()}"
                 )
-                if cfg.train.time_limit_s and time.perf_counter() - started >= cfg.train.time_limit_s:
-                    stop_reason = StopReason.TIME_LIMIT
-                    break
-            state["elapsed"] = time.perf_counter() - started
-            if stop_reason is not None and step < steps_per_epoch:
-                # Mid-epoch (a stop, or the time limit): keep the exact position so that a
-                # resume continues this epoch where it ended.
-                self._checkpoint(model, optimizer, weighting, precision, position, state)
-                break
-            # End of the epoch's training (or the time limit): validate, then save.
-            validation = evaluate(
-                model,
-                tasks,
-                exp.val_set,
-                batch_size,
-                self.device,
-                precision,
-                cfg.train.num_samples,
-                epoch,
-                should_stop=lambda: self.control.stop_requested,
-                tick=self.lock.beat,
+        loop.optimizer.zero_grad(set_to_none=True)
+        if present:
+            total, weights = loop.weighting.backward(
+                losses, self._backward_context(loop), None if len(present) == len(tasks) else present
             )
-            state["elapsed"] = time.perf_counter() - started
-            if validation is None:
-                # Stopped during validation: the checkpoint sits after this epoch's last
-                # step, so a resume validates the epoch again and goes on.
-                self._checkpoint(model, optimizer, weighting, precision, position, state)
-                stop_reason = StopReason.USER
-                break
-            self.store.check_log_present()
-            self._check_finite(validation, epoch)
-            train_losses = {n: s / max(1, state["epoch_steps"][n]) for n, s in state["epoch_sums"].items()}
-            weighting.epoch_end(train_losses)
-            is_best = self._update_best(validation.metrics, epoch, state)
-            state["final_metrics"] = validation.metrics
-            position.update(epoch=epoch + 1, step=0)
-            epoch_event = EpochEnded(
+            regulariser = float(loop.weighting.last_regulariser)
+        else:  # no task labelled in this batch: nothing to learn from
+            total, weights, regulariser = 0.0, {t.name: 0.0 for t in tasks}, 0.0
+        precision = loop.precision
+        if cfg.optim.grad_clip > 0:
+            if precision.scaler:
+                precision.scaler.unscale_(loop.optimizer)
+            torch.nn.utils.clip_grad_norm_(loop.model.parameters(), cfg.optim.grad_clip)
+        if not present:
+            pass
+        elif precision.scaler:
+            precision.scaler.step(loop.optimizer)
+            precision.scaler.update()
+        else:
+            loop.optimizer.step()
+        step_losses = {t.name: v for t, v in zip(tasks, values, strict=True)}
+        loop.state.add_step(step_losses, labelled)
+        position.global_step += 1
+        position.step += 1
+        dt = time.perf_counter() - t0
+        loop.step_seconds = dt if loop.step_seconds == 0 else 0.9 * loop.step_seconds + 0.1 * dt
+        remaining = loop.epochs * loop.steps_per_epoch - position.global_step
+        self._log_and_emit(
+            StepEnded(
                 epoch=epoch,
-                global_step=position["global_step"],
-                train_losses=train_losses,
-                val_losses=validation.losses,
-                val_metrics=validation.metrics,
-                is_best=is_best,
-                seconds=time.perf_counter() - epoch_started,
-                elapsed_s=state["elapsed"],
-                best_epoch=state["best_epoch"],
-                labelled={
-                    t.name: {
-                        "train": int(state["epoch_samples"][t.name]),
-                        "val": int(validation.counts.get(t.name, 0)),
-                    }
-                    for t in tasks
-                },
+                step=position.step - 1,
+                global_step=position.global_step,
+                steps_per_epoch=loop.steps_per_epoch,
+                losses=step_losses,
+                weights=weights,
+                total_loss=total,
+                lr=lr,
+                images_per_s=len(images) / loop.step_seconds,
+                eta_s=remaining * loop.step_seconds,
+                weighted_loss=total - regulariser,
+                regulariser=regulariser,
+                elapsed_s=time.perf_counter() - loop.started,
             )
-            self._write_import_report(exp)  # images found broken while training are added
-            self._save_epoch(
-                epoch_event, validation.samples, model, optimizer, weighting, precision, position, state
-            )
-            self.emit(epoch_event)
-            if validation.samples is not None:
-                self.emit(validation.samples)
-            if stop_reason is not None:
-                break
-            if cfg.train.early_stopping_metric and state["bad_epochs"] >= cfg.train.patience:
-                stop_reason = StopReason.EARLY
-                break
-            epoch += 1
+        )
 
-        if stop_reason is StopReason.USER or (
-            stop_reason is StopReason.TIME_LIMIT and position["epoch"] < epochs
-        ):
-            reason = stop_reason.value
-            if stop_reason is StopReason.TIME_LIMIT:
+    def _backward_context(self, loop: _Loop) -> BackwardContext:
+        """What a weighting may need from this step: the loss scaling, the shared modules
+        and parameters, and each task's own parameters (its head and unshared stages)."""
+        return BackwardContext(
+            scale=loop.precision.scale,
+            shared_params=loop.shared_params,
+            shared_modules=loop.shared_modules,
+            task_params=loop.task_params,
+        )
+
+    def _end_epoch(self, loop: _Loop, epoch: int) -> bool:
+        """Validate ``epoch``, then save it (see ``_save_epoch``) and announce it; False when
+        a stop came during validation (nothing of the epoch is saved)."""
+        cfg = self.config
+        validation = evaluate(
+            loop.model,
+            loop.tasks,
+            loop.exp.val_set,
+            loop.batch_size,
+            self.device,
+            loop.precision,
+            cfg.train.num_samples,
+            epoch,
+            should_stop=lambda: self.control.stop_requested,
+            tick=self.lock.beat,
+        )
+        loop.state.elapsed = time.perf_counter() - loop.started
+        if validation is None:
+            return False
+        self.store.check_log_present()
+        self._check_finite(validation, epoch)
+        train_losses = loop.state.train_losses()
+        loop.weighting.epoch_end(train_losses)
+        is_best = self._update_best(validation.metrics, epoch, loop.state)
+        loop.position.epoch, loop.position.step = epoch + 1, 0
+        state = loop.state
+        epoch_event = EpochEnded(
+            epoch=epoch,
+            global_step=loop.position.global_step,
+            train_losses=train_losses,
+            val_losses=validation.losses,
+            val_metrics=validation.metrics,
+            is_best=is_best,
+            seconds=time.perf_counter() - loop.epoch_started,
+            elapsed_s=state.elapsed,
+            best_epoch=state.best_epoch,
+            labelled={
+                t.name: {
+                    "train": int(state.epoch_samples[t.name]),
+                    "val": int(validation.counts.get(t.name, 0)),
+                }
+                for t in loop.tasks
+            },
+        )
+        self._write_import_report(loop.exp)  # images found broken while training are added
+        self._save_epoch(epoch_event, validation.samples, loop)
+        self.emit(epoch_event)
+        if validation.samples is not None:
+            self.emit(validation.samples)
+        return True
+
+    def _finish(self, loop: _Loop, stop: StopReason | None) -> dict[str, Any]:
+        cfg = self.config
+        position, state = loop.position, loop.state
+        if stop is StopReason.USER or (stop is StopReason.TIME_LIMIT and position.epoch < loop.epochs):
+            reason = stop.value
+            if stop is StopReason.TIME_LIMIT:
                 reason = f"time limit reached ({cfg.train.time_limit_s:g} s); resume continues"
             self.summary = self._write_summary("stopped", state, position, note=reason)
             self.emit(RunStopped(summary=self.summary, reason=reason))
             return self.summary
         note_text = ""
-        if stop_reason is StopReason.EARLY:
+        if stop is StopReason.EARLY:
             note_text = f"early stopping: no better {self.monitor} for {cfg.train.patience} epochs"
-        elif stop_reason is StopReason.TIME_LIMIT:
-            note_text = stop_reason.value
-        latency = measure_latency(model, exp.val_set, self.device, precision)
+        elif stop is StopReason.TIME_LIMIT:
+            note_text = stop.value
+        latency = measure_latency(loop.model, loop.exp.val_set, self.device, loop.precision)
         self.summary = self._write_summary("finished", state, position, note=note_text, latency_ms=latency)
         self.emit(RunFinished(summary=self.summary))
         return self.summary
 
     # ------------------------------------------------------------------ helpers
-    def _pause(self, state: dict[str, Any], position: dict[str, int]) -> None:
-        self._write_summary("paused", state, position)
-        self.emit(Paused(position["global_step"]))
+    def _pause(self, loop: _Loop) -> None:
+        self._write_summary("paused", loop.state, loop.position)
+        self.emit(Paused(loop.position.global_step))
         while not self.control.wait_while_paused(timeout=1.0):
             self.lock.beat()  # the lock stays fresh while paused
         if not self.control.stop_requested:
-            self._write_summary("running", state, position)
-            self.emit(Resumed(position["global_step"]))
+            self._write_summary("running", loop.state, loop.position)
+            self.emit(Resumed(loop.position.global_step))
 
     def _save_epoch(
         self,
         event: EpochEnded,
         samples: SamplesReady | None,
-        model,
-        optimizer,
-        weighting,
-        precision,
-        position: dict[str, int],
-        state: dict[str, Any],
+        loop: _Loop,
     ) -> None:
         """The end-of-epoch writes, in the order that keeps the directory consistent.
 
@@ -730,42 +802,38 @@ class Trainer:
             save_checkpoint(
                 self.store.pending_best,
                 {
-                    "model": model.state_dict(),
+                    "model": loop.model.state_dict(),
                     "epoch": event.epoch,
                     "metrics": event.val_metrics,
                     "config": to_dict(self.config),
                 },
                 "best",
             )
-        state["epoch_record"] = record
-        self._checkpoint(model, optimizer, weighting, precision, position, state)  # the commit point
-        self._committed = (copy.deepcopy(state), dict(position))
+        loop.state.epoch_record = record
+        self._checkpoint(loop)  # the commit point
+        self._committed = (copy.deepcopy(loop.state), copy.deepcopy(loop.position))
         if event.is_best:
             self.store.promote_pending_best()
         self.store.append_metrics(record)
-        self.summary = self._write_summary("running", state, position)
+        self.summary = self._write_summary("running", loop.state, loop.position)
 
-    def _repair(self, ckpt: dict[str, Any], state: dict[str, Any], position: dict[str, int]) -> None:
+    def _repair(self, state: TrainingState, position: Position) -> None:
         """Make the directory agree with the checkpoint a resume starts from: drop log lines,
         samples and a pending best beyond it; finish what its commit left undone."""
-        self.store.truncate_metrics_after(position["global_step"], position["epoch"])
-        self.store.remove_samples_from(position["epoch"])
+        self.store.truncate_metrics_after(position.global_step, position.epoch)
+        self.store.remove_samples_from(position.epoch)
         pending = self.store.pending_best
         if pending.exists():
             try:
                 epoch = load_checkpoint(pending, "best").get("epoch")
             except CheckpointError:
                 epoch = None
-            if epoch == state["best_epoch"] and isinstance(epoch, int) and epoch < position["epoch"]:
+            if epoch == state.best_epoch and isinstance(epoch, int) and epoch < position.epoch:
                 self.store.promote_pending_best()  # committed, not yet renamed
             else:
                 pending.unlink(missing_ok=True)  # an epoch that never committed
-        record = state.get("epoch_record")
-        if (
-            isinstance(record, dict)
-            and position["step"] == 0
-            and record.get("epoch") == position["epoch"] - 1
-        ):
+        record = state.epoch_record
+        if isinstance(record, dict) and position.step == 0 and record.get("epoch") == position.epoch - 1:
             logged = {r["epoch"] for r in self.store.read_metrics() if r["type"] == "epoch"}
             if record["epoch"] not in logged:
                 self.store.append_metrics(record)
@@ -798,39 +866,28 @@ class Trainer:
         return f"{first.name}/{first.primary_metric}"
 
     def _update_best(
-        self, metrics: dict[str, dict[str, float | None]], epoch: int, state: dict[str, Any]
+        self, metrics: dict[str, dict[str, float | None]], epoch: int, state: TrainingState
     ) -> bool:
-        """Whether ``epoch`` is the best so far by the monitored metric. An undefined (None)
-        value is never better than a defined one; before any defined value, the latest
-        epoch counts as best so that best.pt always exists."""
+        """Whether ``epoch`` is the best so far by the monitored metric (see
+        ``TrainingState.record_validation``)."""
         task, _, name = self.monitor.partition("/")
         kind = next(t for t in self.exp.tasks if t.name == task)
-        value = metrics[task][name]
-        best = state["best_value"]
-        if value is None:
-            better = best is None
-        else:
-            better = best is None or (value > best if kind.higher_is_better else value < best)
-        if better:
-            state.update(best_value=value, best_epoch=epoch, bad_epochs=0, best_metrics=metrics)
-        else:
-            state["bad_epochs"] += 1
-        return better
+        return state.record_validation(metrics, epoch, metrics[task][name], kind.higher_is_better)
 
-    def _checkpoint(self, model, optimizer, weighting, precision, position, state) -> None:
+    def _checkpoint(self, loop: _Loop) -> None:
         rng = {"torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         save_checkpoint(
             self.store.last_checkpoint,
             {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "weighting": weighting.state_dict(),
-                "scaler": precision.scaler.state_dict() if precision.scaler else None,
+                "model": loop.model.state_dict(),
+                "optimizer": loop.optimizer.state_dict(),
+                "weighting": loop.weighting.state_dict(),
+                "scaler": loop.precision.scaler.state_dict() if loop.precision.scaler else None,
                 "rng": rng,
-                "position": dict(position),
-                "state": dict(state),
+                "position": loop.position.as_dict(),
+                "state": loop.state.as_dict(),
                 "config": to_dict(self.config),
             },
             "last",
@@ -839,8 +896,8 @@ class Trainer:
     def _write_summary(
         self,
         status: str,
-        state: dict[str, Any] | None = None,
-        position: dict[str, int] | None = None,
+        state: TrainingState | None = None,
+        position: Position | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
         exp = getattr(self, "exp", None)
@@ -868,18 +925,18 @@ class Trainer:
             summary["params"] = self.params
         if state is not None:
             summary.update(
-                best_epoch=state["best_epoch"],
-                best_metrics=state["best_metrics"],
-                final_metrics=state["final_metrics"],
-                elapsed_s=state["elapsed"],
+                best_epoch=state.best_epoch,
+                best_metrics=state.best_metrics,
+                final_metrics=state.final_metrics,
+                elapsed_s=state.elapsed,
             )
-            if _has_none(state["best_metrics"]) or _has_none(state["final_metrics"]):
+            if _has_none(state.best_metrics) or _has_none(state.final_metrics):
                 summary["null_metrics"] = (
                     "a null metric is undefined on this validation set: no image has the task's label, "
                     "or no class of it occurs"
                 )
         if position is not None:
-            summary.update(epochs_done=position["epoch"], global_step=position["global_step"])
+            summary.update(epochs_done=position.epoch, global_step=position.global_step)
         if status != "failed":
             summary.pop("error", None)
         summary.update(extra)

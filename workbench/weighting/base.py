@@ -4,9 +4,13 @@ A method declares what it needs from the loop with ``needs``:
 
 - ``"losses"``: only the per-task losses (equal, static, uncertainty, DWA, random).
 - ``"shared_param_grads"``: per-task gradients on the shared parameters (PCGrad, MGDA,
-  CAGrad, GradNorm ...). The loop passes ``shared_params`` to ``backward``.
-- ``"shared_repr_grads"``: per-task gradients on the shared representation (MGDA-UB ...).
-  The loop passes the last shared feature map as ``shared_repr``.
+  CAGrad, GradNorm ...).
+
+Every step the loop builds a ``BackwardContext`` with the loss scaling, the shared
+modules and their parameters, and each task's own parameters (its unshared stages and
+head). At sharing depth 0 nothing is shared (``shared_params`` is empty): a gradient
+method then has nothing to combine and must fall back to the plain sum (the trainer notes
+it in the run's summary).
 
 ``backward`` must leave gradients in ``.grad`` of every parameter and return the weight it
 gave each task (for plots). Loss-based methods only implement ``task_weights``.
@@ -30,7 +34,8 @@ class BackwardContext:
 
     scale: Callable[[torch.Tensor], torch.Tensor] = lambda t: t  # AMP loss scaling
     shared_params: list[nn.Parameter] | None = None
-    shared_repr: torch.Tensor | None = None
+    shared_modules: list[nn.Module] | None = None  # the shared backbone stages, in order
+    task_params: dict[str, list[nn.Parameter]] | None = None  # task -> its own parameters
 
 
 class Weighting(nn.Module):
