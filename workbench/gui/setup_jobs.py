@@ -134,6 +134,7 @@ def compute_counts(
 
     from workbench.config import TaskConfig
     from workbench.data.base import DataInfo
+    from workbench.models.meta_lock import META_LOCK
     from workbench.models.multitask import MultiTaskNet, count_params
     from workbench.tasks import build_task
 
@@ -142,7 +143,7 @@ def compute_counts(
     kinds = [
         build_task(TaskConfig(f"t{i}", kind, 1.0, dict(opts)), info) for i, (kind, opts) in enumerate(tasks)
     ]
-    with torch.device("meta"):
+    with META_LOCK, torch.device("meta"):  # never beside a training step (see meta_lock)
         net = MultiTaskNet(backbone, kinds, depth)
     real = net.param_counts()
     first = net.task_names[0]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from workbench.models.backbones import BACKBONES, WeightsUnavailable, _load_state, imagenet_cache_path
+from workbench.models.meta_lock import META_LOCK
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def weights_status(check: bool = True) -> list[WeightsStatus]:
         except WeightsUnavailable as exc:
             out.append(WeightsStatus(name, str(path), str(exc)))
             continue
-        with torch.device("meta"):
+        with META_LOCK, torch.device("meta"):  # see workbench.models.meta_lock
             own = entry.build_model().state_dict()
         matched = sum(1 for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape))
         ok = "ok" if matched else "no tensor fits this backbone"

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from workbench.data.base import collate, move_targets
+from workbench.models.meta_lock import META_LOCK
 from workbench.tasks.base import TaskKind
 from workbench.training.device import Precision
 from workbench.training.events import SamplesReady
@@ -119,7 +120,7 @@ def evaluate(
             targets.pop("problems", None)
             images = images.to(device)
             targets = move_targets(targets, device)
-            with precision.autocast():
+            with META_LOCK, precision.autocast():  # see workbench.models.meta_lock
                 outputs = model(images)
                 losses = {t.name: t.masked_loss(outputs[t.name], targets) for t in tasks}
             for t in tasks:

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from workbench.config import ConfigError, ExperimentConfig
+from workbench.models.meta_lock import META_LOCK
 
 
 def _data_prefix(cfg: ExperimentConfig) -> str:
@@ -52,7 +53,7 @@ def preflight(cfg: ExperimentConfig, train_size: int, task_infos) -> None:
 
     batch = min(cfg.train.batch_size, max(1, train_size))
     size = int(next(iter(task_infos.values())).image_size)
-    with torch.device("meta"):
+    with META_LOCK, torch.device("meta"):  # see workbench.models.meta_lock
         tasks = [build_task(t, task_infos[t.name], dropout=cfg.model.dropout) for t in cfg.tasks]
         model = MultiTaskNet(cfg.model.backbone, tasks, cfg.model.sharing_depth, pretrained="none")
         model.train()
@@ -119,14 +120,14 @@ def check_sources(cfg: ExperimentConfig, task_infos, init_from: str | Path | Non
             state = _load_state(Path(m.weights_file).expanduser(), "weights file")
         except WeightsUnavailable as exc:
             raise ConfigError("model.weights_file", str(exc).removeprefix("weights file: ")) from None
-        with torch.device("meta"):
+        with META_LOCK, torch.device("meta"):  # see workbench.models.meta_lock
             own = entry.build_model().state_dict()
         if not any(k in own and tuple(v.shape) == tuple(own[k].shape) for k, v in state.items()):
             raise ConfigError(
                 "model.weights_file", f"no tensor in {m.weights_file} matches the layers of {m.backbone}"
             )
     if init_from is not None:
-        with torch.device("meta"):
+        with META_LOCK, torch.device("meta"):  # see workbench.models.meta_lock
             tasks = [build_task(t, task_infos[t.name]) for t in cfg.tasks]
             own = MultiTaskNet(m.backbone, tasks, m.sharing_depth, pretrained="none").state_dict()
         try:

@@ -36,6 +36,7 @@ import torch
 
 from workbench.config import ConfigError, ExperimentConfig, to_dict
 from workbench.data.base import collate, move_targets
+from workbench.models.meta_lock import META_LOCK
 from workbench.training.checkpoint import (
     CheckpointError,
     check_fits,
@@ -612,7 +613,9 @@ class Trainer:
                 self._pause(loop)
             if self.control.stop_requested:
                 return StopReason.USER
-            self._train_step(loop, epoch, next(batches))
+            batch = next(batches)
+            with META_LOCK:  # no meta-device build in another thread during a step (see meta_lock)
+                self._train_step(loop, epoch, batch)
             if cfg.train.time_limit_s and time.perf_counter() - loop.started >= cfg.train.time_limit_s:
                 return StopReason.TIME_LIMIT
         return None
