@@ -27,3 +27,28 @@ def tiny_config(tasks=(("scene", "classification"), ("n", "counting")), **train)
 @pytest.fixture
 def tiny():
     return tiny_config()
+
+
+GUI_RUN_TIMEOUT_MS = 180_000  # a few seconds normally; generous for a loaded 2-core machine
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """The main window with its own settings file and runs folder, PyTorch loaded; closed
+    (and its run thread joined, its error dialogs dismissed) afterwards."""
+    from PySide6.QtCore import QSettings
+
+    from workbench.gui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings, runs_root=tmp_path / "runs")
+    w.confirm_close = lambda: True
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.coreLoaded, timeout=GUI_RUN_TIMEOUT_MS):
+        w.show()
+    yield w
+    w.confirm_close = lambda: True
+    w.close()
+    assert w.bridge.wait(60_000)
+    for box in w.error_dialogs():
+        box.accept()

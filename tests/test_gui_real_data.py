@@ -13,27 +13,10 @@ import pytest  # noqa: E402
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-
 from workbench.cli import main  # noqa: E402
 from workbench.config import TaskConfig  # noqa: E402
 
 RUN_TIMEOUT_MS = 240_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from workbench.gui.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, runs_root=tmp_path / "runs")
-    w.confirm_close = lambda: True
-    qtbot.addWidget(w)
-    with qtbot.waitSignal(w.coreLoaded, timeout=RUN_TIMEOUT_MS):
-        w.show()
-    yield w
-    w.close()
-    assert w.bridge.wait(60_000)
 
 
 def test_open_a_data_set_and_train_on_it(qtbot, window, tmp_path):

@@ -59,24 +59,6 @@ def bridge(qtbot):
     assert b.wait(60_000), "the trainer thread did not end"
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from workbench.gui.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, runs_root=tmp_path / "runs")
-    w.confirm_close = lambda: True
-    qtbot.addWidget(w)
-    with qtbot.waitSignal(w.coreLoaded, timeout=RUN_TIMEOUT_MS):
-        w.show()
-    yield w
-    w.confirm_close = lambda: True
-    w.close()
-    assert w.bridge.wait(60_000)
-    for box in w.error_dialogs():
-        box.accept()
-
-
 def set_setup(qtbot, w, cfg) -> None:
     w.setup.set_config(cfg)
     qtbot.waitUntil(w.act_start.isEnabled, timeout=10_000)
