@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.setup_bindings import _edit_row
 from workbench.gui.setup_jobs import LatestJob
 from workbench.gui.setup_widgets import DataclassForm, guard_wheel
 
@@ -129,15 +129,8 @@ class DataSection(QWidget):
         self.folder_button = QToolButton(text="Folder…")
         self.folder_button.setToolTip("choose the data set's folder")
         self.folder_button.clicked.connect(self._choose_folder)
-        path_row = QWidget()
-        pl = QHBoxLayout(path_row)
-        pl.setContentsMargins(0, 0, 0, 0)
-        pl.setSpacing(2)
-        pl.addWidget(self.path_edit, 1)
-        pl.addWidget(self.file_button)
-        pl.addWidget(self.folder_button)
-        self.path_row = path_row
-        form.addRow("Path", path_row)
+        self.path_row = _edit_row(self.path_edit, self.file_button, self.folder_button)
+        form.addRow("Path", self.path_row)
         self._form = form
         lay.addLayout(form)
 

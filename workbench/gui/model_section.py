@@ -8,7 +8,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
-    QHBoxLayout,
     QLineEdit,
     QToolButton,
     QVBoxLayout,
@@ -22,6 +21,7 @@ from workbench.gui.setup_bindings import (
     _bind_int,
     _bind_text,
     _combo,
+    _edit_row,
     _form,
     _hint,
     _select_data,
@@ -58,13 +58,7 @@ class ModelSection(QWidget):
         self.weights_button.setText("…")
         self.weights_button.setToolTip("choose a weights file")
         self.weights_button.clicked.connect(self.choose_weights)
-        row = QWidget()
-        rl = QHBoxLayout(row)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.setSpacing(3)
-        rl.addWidget(self.weights_edit, 1)
-        rl.addWidget(self.weights_button)
-        form.addRow("Weights file", row)
+        form.addRow("Weights file", _edit_row(self.weights_edit, self.weights_button))
         self.dropout = FloatSpinBox(0.0, 0.9, 0.05)
         self.dropout.setToolTip("dropout in the task heads")
         guard_wheel(self.dropout)

@@ -55,6 +55,18 @@ def _pair(a: QWidget, b: QWidget, sep: str = "–") -> QWidget:
     return box
 
 
+def _edit_row(edit: QWidget, *buttons: QWidget) -> QWidget:
+    """A line edit that takes the room, with its buttons ("…", "File…") beside it."""
+    row = QWidget()
+    lay = QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(3)
+    lay.addWidget(edit, 1)
+    for button in buttons:
+        lay.addWidget(button)
+    return row
+
+
 def _combo(items: list[tuple[str, str]]) -> QComboBox:
     combo = QComboBox()
     for value, label in items:
