@@ -1,9 +1,10 @@
 """Loss-weighting and gradient methods: one small class each."""
 
 from workbench.weighting import methods as _methods  # noqa: F401,E402  (registers the methods)
+from workbench.weighting.gradient_methods import GRADIENT_METHODS, combine_gradients
 from workbench.weighting.registry import WEIGHTINGS
 
-__all__ = ["WEIGHTINGS", "build_weighting"]
+__all__ = ["GRADIENT_METHODS", "WEIGHTINGS", "build_weighting", "combine_gradients"]
 
 
 def build_weighting(cfg, seed: int = 0):

@@ -1,0 +1,192 @@
+"""Gradient-based multi-task methods, from torchjd's aggregators, as a pure function.
+
+``combine_gradients(method, G, **params)`` takes the per-task gradients of the shared
+parameters as a matrix ``G`` (T tasks x P parameters, float64) and returns the combined
+update direction (P,) and, for the methods that weigh the gradients, the task weights
+(T,) with ``direction = weights @ G``. Each method is a ``GradientMethod`` entry naming its
+paper, its parameters' defaults, what it costs and the optional solver it needs.
+
+This is the first step of issue 8: the training loop does not call these methods yet.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class GradientMethod:
+    """``build(T, **params)`` makes the torchjd aggregator; ``defaults`` are its parameters;
+    ``requires`` the optional modules it needs (``pip_names`` to install them); ``cost``
+    what a step costs beyond the per-task gradients."""
+
+    name: str
+    paper: str
+    build: Callable[..., Any]
+    defaults: dict[str, Any] = field(default_factory=dict)
+    cost: str = "one gradient per task"
+    requires: tuple[str, ...] = ()
+    pip_names: tuple[str, ...] = ()
+
+    def missing(self) -> list[str]:
+        """The optional modules this method needs that are not installed."""
+        return [m for m in self.requires if importlib.util.find_spec(m) is None]
+
+
+def _agg(name: str) -> Callable[..., Any]:
+    def build(num_tasks: int, **params: Any) -> Any:
+        import torchjd.aggregation as aggregation
+
+        cls = getattr(aggregation, name)
+        return cls(num_tasks, **params) if name == "NashMTL" else cls(**params)
+
+    return build
+
+
+_QP = ("quadprog", "qpsolvers")
+GRADIENT_METHODS: dict[str, GradientMethod] = {
+    m.name: m
+    for m in (
+        GradientMethod("sum", "the plain sum of the task gradients", _agg("Sum"), cost="none"),
+        GradientMethod("mean", "the mean of the task gradients", _agg("Mean"), cost="none"),
+        GradientMethod(
+            "upgrad",
+            "Quinton and Layne, Jacobian Descent for Multi-Objective Optimization, 2024",
+            _agg("UPGrad"),
+            cost="a quadratic programme per task",
+            requires=_QP,
+            pip_names=("quadprog", "qpsolvers"),
+        ),
+        GradientMethod(
+            "dualproj",
+            "Quinton and Layne, Jacobian Descent for Multi-Objective Optimization, 2024",
+            _agg("DualProj"),
+            cost="one quadratic programme",
+            requires=_QP,
+            pip_names=("quadprog", "qpsolvers"),
+        ),
+        GradientMethod(
+            "mgda",
+            "Désidéri, Multiple-gradient descent algorithm, 2012; Sener and Koltun, NeurIPS 2018",
+            _agg("MGDA"),
+            {"epsilon": 0.001, "max_iters": 100},
+            cost="Frank-Wolfe iterations on the Gramian",
+        ),
+        GradientMethod(
+            "pcgrad", "Yu et al., Gradient Surgery for Multi-Task Learning, NeurIPS 2020", _agg("PCGrad")
+        ),
+        GradientMethod(
+            "imtl_g", "Liu et al., Towards Impartial Multi-task Learning, ICLR 2021", _agg("IMTLG")
+        ),
+        GradientMethod(
+            "aligned_mtl",
+            "Senushkin et al., Independent Component Alignment for Multi-Task Learning, CVPR 2023",
+            _agg("AlignedMTL"),
+            cost="an eigendecomposition of the Gramian",
+        ),
+        GradientMethod(
+            "cagrad",
+            "Liu et al., Conflict-Averse Gradient Descent for Multi-task Learning, NeurIPS 2021",
+            _agg("CAGrad"),
+            {"c": 0.4},
+            cost="a convex programme",
+            requires=("cvxpy",),
+            pip_names=("cvxpy",),
+        ),
+        GradientMethod(
+            "nash_mtl",
+            "Navon et al., Multi-Task Learning as a Bargaining Game, ICML 2022",
+            _agg("NashMTL"),
+            {"max_norm": 1.0, "update_weights_every": 1, "optim_niter": 20},
+            cost="a convex programme (stateful)",
+            requires=("cvxpy",),
+            pip_names=("cvxpy",),
+        ),
+        GradientMethod(
+            "fairgrad",
+            "Ban and Ji, Fair Resource Allocation in Multi-Task Learning, ICML 2024",
+            _agg("FairGrad"),
+            {"alpha": 1.0},
+            cost="a root-finding problem",
+            requires=("scipy",),
+            pip_names=("scipy",),
+        ),
+        GradientMethod(
+            "config",
+            "Liu et al., ConFIG: Towards Conflict-free Training of Physics Informed Neural Networks, ICLR 2025",
+            _agg("ConFIG"),
+            cost="a pseudo-inverse",
+        ),
+        GradientMethod(
+            "graddrop",
+            "Chen et al., Just Pick a Sign: Optimizing Deep Multitask Models with Gradient Sign Dropout, NeurIPS 2020",
+            _agg("GradDrop"),
+            cost="random sign masks",
+        ),
+        GradientMethod(
+            "gradvac",
+            "Wang et al., Gradient Vaccine, ICLR 2021",
+            _agg("GradVac"),
+            {"beta": 0.5},
+            cost="pairwise projections (stateful)",
+        ),
+    )
+}
+
+
+def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """Combine per-task gradients with a gradient-based method.
+
+    Args:
+        method: a name of ``GRADIENT_METHODS`` (upgrad, mgda, pcgrad, ...).
+        G: (T, P) per-task gradients, T >= 1 tasks by P >= 1 parameters; any float
+            array-like, computed in float64; finite.
+        params: the method's parameters (``GRADIENT_METHODS[method].defaults`` otherwise).
+
+    Returns:
+        (direction, weights): direction (P,) float64, the update that replaces the sum of
+        the gradients; weights (T,) float64 with ``direction == weights @ G`` for the
+        methods that weigh the task gradients, None for those that do not (ConFIG,
+        GradDrop).
+
+    Raises:
+        ValueError: an unknown method, a loss-based weighting (they never see
+            gradients), a solver that is not installed (with the pip command), a G that
+            is not a finite 2-D matrix, or a parameter the method does not take.
+    """
+    from workbench.weighting.registry import WEIGHTINGS
+
+    if method not in GRADIENT_METHODS:
+        if method in WEIGHTINGS:
+            raise ValueError(
+                f"{method!r} weighs the task losses, not their gradients: it has no gradient combination; "
+                f"gradient methods: {', '.join(GRADIENT_METHODS)}"
+            )
+        raise ValueError(f"unknown gradient method {method!r}; choose one of: {', '.join(GRADIENT_METHODS)}")
+    spec = GRADIENT_METHODS[method]
+    missing = spec.missing()
+    if missing:
+        raise ValueError(f"{method} needs {', '.join(missing)}: pip install {' '.join(spec.pip_names)}")
+    matrix = torch.as_tensor(np.asarray(G, dtype=np.float64))
+    if matrix.ndim != 2 or 0 in matrix.shape:
+        raise ValueError(f"G must be a (tasks x parameters) matrix, got shape {tuple(matrix.shape)}")
+    if not torch.isfinite(matrix).all():
+        raise ValueError("G holds NaN or infinite values")
+    unknown = set(params) - set(spec.defaults)
+    if unknown:
+        allowed = ", ".join(spec.defaults) or "none"
+        raise ValueError(f"{method} takes no parameter {sorted(unknown)[0]!r}; its parameters: {allowed}")
+    from torchjd.aggregation import WeightedAggregator
+
+    aggregator = spec.build(matrix.shape[0], **{**spec.defaults, **params})
+    direction = aggregator(matrix)
+    weights = None
+    if isinstance(aggregator, WeightedAggregator):  # direction = weights @ G
+        weights = aggregator.weighting(matrix).detach().numpy().astype(np.float64)
+    return direction.detach().numpy().astype(np.float64), weights
