@@ -27,7 +27,7 @@ from workbench.config import (
 from workbench.data import DATASETS
 from workbench.models.backbones import BACKBONES
 from workbench.tasks import TASK_KINDS
-from workbench.weighting import WEIGHTINGS
+from workbench.weighting import GRADIENT_METHODS, WEIGHTINGS
 
 
 def _choice(path: str, value: str, allowed: list[str]) -> None:
@@ -59,6 +59,12 @@ def validate_experiment(cfg: ExperimentConfig) -> None:
         TASK_KINDS.get(t.kind).parse_options(t.options, f"tasks[{i}].options")
     _choice("weighting.method", cfg.weighting.method, WEIGHTINGS.names())
     WEIGHTINGS.get(cfg.weighting.method).parse_params(cfg.weighting.params, "weighting.params")
+    spec = GRADIENT_METHODS.get(cfg.weighting.method)
+    if spec is not None and spec.missing():
+        raise ConfigError(
+            "weighting.method",
+            f"{spec.name} needs {', '.join(spec.missing())}, which is not installed: {spec.install_hint()}",
+        )
     _validate_early_stopping(cfg)
 
 

@@ -40,5 +40,5 @@ class PooledHead(nn.Module):
             self.out = nn.Linear(in_channels, out_features)
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
-        pooled = features[-1].float().mean(dim=(2, 3))
+        pooled = features[-1].to(self.out.weight.dtype).mean(dim=(2, 3))  # fp32 under autocast
         return self.out(self.dropout(self.mlp(pooled)))

@@ -501,6 +501,7 @@ class Trainer:
         )
         if ckpt is not None:
             self._restore(loop, ckpt)
+        weighting.attach(self._backward_context(loop))
         if getattr(weighting, "needs", "losses") != "losses" and not loop.shared_params:
             notes.append(
                 f"{cfg.weighting.method} combines gradients of shared parameters, and at sharing depth 0 "
@@ -697,8 +698,10 @@ class Trainer:
     def _backward_context(self, loop: _Loop) -> BackwardContext:
         """What a weighting may need from this step: the loss scaling, the shared modules
         and parameters, and each task's own parameters (its head and unshared stages)."""
+        scaler = loop.precision.scaler
         return BackwardContext(
             scale=loop.precision.scale,
+            loss_scale=float(scaler.get_scale()) if scaler else 1.0,
             shared_params=loop.shared_params,
             shared_modules=loop.shared_modules,
             task_params=loop.task_params,

@@ -33,6 +33,7 @@ class BackwardContext:
     """What the loop hands to ``Weighting.backward``."""
 
     scale: Callable[[torch.Tensor], torch.Tensor] = lambda t: t  # AMP loss scaling
+    loss_scale: float = 1.0  # the factor ``scale`` multiplies by (the GradScaler's scale)
     shared_params: list[nn.Parameter] | None = None
     shared_modules: list[nn.Module] | None = None  # the shared backbone stages, in order
     task_params: dict[str, list[nn.Parameter]] | None = None  # task -> its own parameters
@@ -68,6 +69,10 @@ class Weighting(nn.Module):
 
     def task_weights(self, losses: dict[str, torch.Tensor]) -> dict[str, torch.Tensor | float]:
         raise NotImplementedError
+
+    def attach(self, ctx: BackwardContext) -> None:  # noqa: B027 - optional hook
+        """Called once before the first step with the run's modules (the Gramian engine hooks
+        the shared modules here, before any forward pass)."""
 
     def extra_loss(self) -> torch.Tensor | float:
         """A regulariser added to the weighted sum (uncertainty weighting's log-variance term)."""

@@ -4,13 +4,14 @@
 parameters as a matrix ``G`` (T tasks x P parameters, float64) and returns the combined
 update direction (P,) and, for the methods that weigh the gradients, the task weights
 (T,) with ``direction = weights @ G``. Each method is a ``GradientMethod`` entry naming its
-paper, its parameters' defaults, what it costs and the optional solver it needs.
-
-This is the first step of issue 8: the training loop does not call these methods yet.
+paper, its parameters (declared once with their limits and help: the validation, the
+setup form and the defaults all read them), what it costs and the optional solver it
+needs. ``workbench.weighting.gradient_weighting`` runs the same entries in the training loop.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,24 +20,51 @@ from typing import Any
 import numpy as np
 import torch
 
+from workbench.config import setting
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One parameter of a method: its torchjd name, default, label, help and limits."""
+
+    name: str
+    default: Any
+    label: str
+    help: str
+    limits: dict[str, Any] = field(default_factory=dict)
+
+    def as_field(self) -> tuple[str, type, Any]:
+        return (self.name, type(self.default), setting(self.default, self.label, self.help, **self.limits))
+
 
 @dataclass(frozen=True)
 class GradientMethod:
-    """``build(T, **params)`` makes the torchjd aggregator; ``defaults`` are its parameters;
+    """``build(T, **params)`` makes the torchjd aggregator; ``knobs`` its parameters;
     ``requires`` the optional modules it needs (``pip_names`` to install them); ``cost``
-    what a step costs beyond the per-task gradients."""
+    what a step costs beyond the per-task gradients; ``stateful``: it keeps state across
+    steps (checkpointed with the run)."""
 
     name: str
     paper: str
     build: Callable[..., Any]
-    defaults: dict[str, Any] = field(default_factory=dict)
+    knobs: tuple[Knob, ...] = ()
     cost: str = "one gradient per task"
     requires: tuple[str, ...] = ()
     pip_names: tuple[str, ...] = ()
+    stateful: bool = False
+    group: str = "conflict-averse"
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {k.name: k.default for k in self.knobs}
 
     def missing(self) -> list[str]:
         """The optional modules this method needs that are not installed."""
         return [m for m in self.requires if importlib.util.find_spec(m) is None]
+
+    def install_hint(self) -> str:
+        """'pip install ...' for the missing modules ('' when none is missing)."""
+        return f"pip install {' '.join(self.pip_names)}" if self.missing() else ""
 
 
 def _agg(name: str) -> Callable[..., Any]:
@@ -49,52 +77,67 @@ def _agg(name: str) -> Callable[..., Any]:
     return build
 
 
+def _weighted(name: str) -> Callable[..., Any]:
+    """torchjd methods offered as a weighting only, wrapped into an aggregator."""
+
+    def build(num_tasks: int, **params: Any) -> Any:
+        import torchjd.aggregation as aggregation
+
+        return aggregation.WeightedAggregator(getattr(aggregation, name)(**params))
+
+    return build
+
+
 _QP = ("quadprog", "qpsolvers")
+_JD = "Quinton and Layne, Jacobian Descent for Multi-Objective Optimization, 2024"
 GRADIENT_METHODS: dict[str, GradientMethod] = {
     m.name: m
     for m in (
-        GradientMethod("sum", "the plain sum of the task gradients", _agg("Sum"), cost="none"),
-        GradientMethod("mean", "the mean of the task gradients", _agg("Mean"), cost="none"),
+        GradientMethod("sum", "the plain sum of the task gradients", _agg("Sum"), cost="none", group="baseline"),
+        GradientMethod("mean", "the mean of the task gradients", _agg("Mean"), cost="none", group="baseline"),
         GradientMethod(
-            "upgrad",
-            "Quinton and Layne, Jacobian Descent for Multi-Objective Optimization, 2024",
-            _agg("UPGrad"),
-            cost="a quadratic programme per task",
-            requires=_QP,
-            pip_names=("quadprog", "qpsolvers"),
+            "random_grad",
+            "Lin et al., Reasonable Effectiveness of Random Weighting, TMLR 2022 (random gradient weighting)",
+            _agg("Random"),
+            cost="none",
+            group="baseline",
         ),
         GradientMethod(
-            "dualproj",
-            "Quinton and Layne, Jacobian Descent for Multi-Objective Optimization, 2024",
-            _agg("DualProj"),
-            cost="one quadratic programme",
-            requires=_QP,
-            pip_names=("quadprog", "qpsolvers"),
+            "upgrad", _JD, _agg("UPGrad"), cost="a quadratic programme per task", requires=_QP, pip_names=_QP
         ),
+        GradientMethod("dualproj", _JD, _agg("DualProj"), cost="one quadratic programme", requires=_QP, pip_names=_QP),
         GradientMethod(
             "mgda",
             "Désidéri, Multiple-gradient descent algorithm, 2012; Sener and Koltun, NeurIPS 2018",
             _agg("MGDA"),
-            {"epsilon": 0.001, "max_iters": 100},
+            (
+                Knob("epsilon", 0.001, "Tolerance", "Frank-Wolfe stops when the step is below this.", {"gt": 0.0, "le": 1.0}),
+                Knob("max_iters", 100, "Iterations", "Most Frank-Wolfe iterations.", {"ge": 1, "le": 100_000}),
+            ),
             cost="Frank-Wolfe iterations on the Gramian",
         ),
-        GradientMethod(
-            "pcgrad", "Yu et al., Gradient Surgery for Multi-Task Learning, NeurIPS 2020", _agg("PCGrad")
-        ),
-        GradientMethod(
-            "imtl_g", "Liu et al., Towards Impartial Multi-task Learning, ICLR 2021", _agg("IMTLG")
-        ),
+        GradientMethod("pcgrad", "Yu et al., Gradient Surgery for Multi-Task Learning, NeurIPS 2020", _agg("PCGrad")),
+        GradientMethod("imtl_g", "Liu et al., Towards Impartial Multi-task Learning, ICLR 2021", _agg("IMTLG")),
         GradientMethod(
             "aligned_mtl",
             "Senushkin et al., Independent Component Alignment for Multi-Task Learning, CVPR 2023",
             _agg("AlignedMTL"),
+            (
+                Knob(
+                    "scale_mode",
+                    "min",
+                    "Scale",
+                    "Which singular value scales the aligned gradients.",
+                    {"choices": ("min", "median", "rmse")},
+                ),
+            ),
             cost="an eigendecomposition of the Gramian",
         ),
         GradientMethod(
             "cagrad",
             "Liu et al., Conflict-Averse Gradient Descent for Multi-task Learning, NeurIPS 2021",
             _agg("CAGrad"),
-            {"c": 0.4},
+            (Knob("c", 0.4, "Conflict radius c", "How far the update may move from the mean gradient.", {"ge": 0.0, "lt": 1.0}),),
             cost="a convex programme",
             requires=("cvxpy",),
             pip_names=("cvxpy",),
@@ -103,16 +146,21 @@ GRADIENT_METHODS: dict[str, GradientMethod] = {
             "nash_mtl",
             "Navon et al., Multi-Task Learning as a Bargaining Game, ICML 2022",
             _agg("NashMTL"),
-            {"max_norm": 1.0, "update_weights_every": 1, "optim_niter": 20},
+            (
+                Knob("max_norm", 1.0, "Largest norm", "Clip the combined update to this norm; 0 disables.", {"ge": 0.0, "le": 1e6}),
+                Knob("update_weights_every", 1, "Solve every", "Steps between solves of the bargaining game.", {"ge": 1, "le": 10_000}),
+                Knob("optim_niter", 20, "Solver iterations", "Iterations of the convex-concave procedure.", {"ge": 1, "le": 1000}),
+            ),
             cost="a convex programme (stateful)",
             requires=("cvxpy",),
             pip_names=("cvxpy",),
+            stateful=True,
         ),
         GradientMethod(
             "fairgrad",
             "Ban and Ji, Fair Resource Allocation in Multi-Task Learning, ICML 2024",
             _agg("FairGrad"),
-            {"alpha": 1.0},
+            (Knob("alpha", 1.0, "Fairness alpha", "alpha-fairness: 0 utilitarian, 1 proportional, large max-min.", {"gt": 0.0, "le": 100.0}),),
             cost="a root-finding problem",
             requires=("scipy",),
             pip_names=("scipy",),
@@ -133,8 +181,42 @@ GRADIENT_METHODS: dict[str, GradientMethod] = {
             "gradvac",
             "Wang et al., Gradient Vaccine, ICLR 2021",
             _agg("GradVac"),
-            {"beta": 0.5},
+            (Knob("beta", 0.5, "EMA rate beta", "Rate of the moving target of each pair's cosine.", {"ge": 0.0, "le": 1.0}),),
             cost="pairwise projections (stateful)",
+            stateful=True,
+        ),
+        GradientMethod(
+            "excess_mtl",
+            "He et al., Robust Multi-Task Learning with Excess Risks, ICML 2024",
+            _agg("ExcessMTL"),
+            (
+                Knob("robust_step_size", 1.0, "Robust step size", "Step of the task-weight update.", {"gt": 0.0, "le": 1000.0}),
+                Knob("n_warmup_steps", 0, "Warm-up steps", "Steps with equal weights first.", {"ge": 0, "le": 1_000_000}),
+            ),
+            cost="a diagonal second-moment estimate (stateful)",
+            stateful=True,
+        ),
+        GradientMethod(
+            "sdmgrad",
+            "Xiao et al., Direction-oriented Multi-objective Learning, NeurIPS 2023",
+            _weighted("SDMGradWeighting"),
+            (
+                Knob("lambda_", 0.3, "Lambda", "Pull towards the average gradient.", {"ge": 0.0, "le": 100.0}),
+                Knob("n_iter", 20, "Iterations", "Inner projected-gradient iterations.", {"ge": 1, "le": 10_000}),
+            ),
+            cost="inner iterations on the Gramian (stateful)",
+            stateful=True,
+        ),
+        GradientMethod(
+            "modo",
+            "Chen et al., Three-Way Trade-Off in Multi-Objective Learning, JMLR 2024 (MoDo)",
+            _weighted("MoDoWeighting"),
+            (
+                Knob("gamma", 0.1, "Weight step gamma", "Step of the task-weight update.", {"gt": 0.0, "le": 100.0}),
+                Knob("rho", 0.1, "Regularisation rho", "Pull of the weights towards uniform.", {"ge": 0.0, "le": 100.0}),
+            ),
+            cost="a task-weight update per step (stateful)",
+            stateful=True,
         ),
     )
 }

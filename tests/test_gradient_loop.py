@@ -1,0 +1,203 @@
+"""Gradient methods in the training step: the Jacobian and Gramian paths against plain backward."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from workbench.config import WeightingConfig
+from workbench.models.backbones import BACKBONES
+from workbench.training.experiment import build_experiment
+from workbench.training.trainer import epoch_order, iter_batches
+from workbench.training.evaluation import needed_targets
+from workbench.weighting import WEIGHTINGS
+from workbench.weighting.base import BackwardContext
+from workbench.weighting.gradient_weighting import NonFiniteGradients
+
+from conftest import tiny_config
+
+# a dense task (its head fuses strides 4-32), a box task and a global one
+TASKS = (("scene", "classification"), ("boxes", "detection"), ("seg", "segmentation"))
+
+
+def _setup(backbone: str, depth: int, method: str = "sum", params=None, image_size: int = 32):
+    cfg = tiny_config(TASKS)
+    cfg.data.options.update(image_size=image_size, train_size=2, val_size=2)
+    cfg.model.backbone = backbone
+    cfg.model.sharing_depth = depth
+    cfg.model.channels_last = False
+    cfg.weighting = WeightingConfig(method=method, params=dict(params or {}))
+    exp = build_experiment(cfg, pretrained=False)
+    model = exp.model.double().train()
+    order = epoch_order(0, 0, len(exp.train_set))
+    images, targets = next(iter_batches(exp.train_set, order, 2, 0, 1, 0, needed_targets(exp.tasks)))
+    targets.pop("problems", None)
+    return exp, model, images.double(), targets
+
+
+def _losses(exp, model, images, targets):
+    torch.manual_seed(1)  # dropout draws, if any, the same in every pass
+    out = model(images)
+    return {t.name: t.masked_loss(out[t.name], targets)[0].double() for t in exp.tasks}
+
+
+def _ctx(model):
+    return BackwardContext(
+        shared_params=model.shared_parameters(),
+        shared_modules=list(model.shared),
+        task_params={n: [*model.branches[n].parameters(), *model.heads[n].parameters()] for n in model.task_names},
+    )
+
+
+def _grads(model):
+    return {k: (p.grad.clone() if p.grad is not None else torch.zeros_like(p)) for k, p in model.named_parameters()}
+
+
+def _plain(exp, model, images, targets, weights):
+    model.zero_grad(set_to_none=True)
+    losses = _losses(exp, model, images, targets)
+    sum(weights[n] * losses[n] for n in losses).backward()
+    return _grads(model)
+
+
+def _method(exp, model, images, targets, method_weighting):
+    model.zero_grad(set_to_none=True)
+    ctx = _ctx(model)
+    method_weighting.attach(ctx)
+    losses = _losses(exp, model, images, targets)
+    total, weights = method_weighting.backward(losses, ctx)
+    return _grads(model), total, weights
+
+
+def _build(exp, method, **params):
+    names = [t.name for t in exp.tasks]
+    return WEIGHTINGS.get(method)(names, params, {n: 1.0 for n in names})
+
+
+def _assert_close(got, want, keys):
+    for k in keys:
+        err = (got[k] - want[k]).abs().max().item()
+        assert err <= 1e-6 * max(1.0, want[k].abs().max().item()), f"{k}: {err}"
+
+
+# depth 0 has no shared parameters: the method falls back to the plain sum whatever the
+# backbone, so one backbone covers it
+CASES = [("small_cnn", 0)] + [(b, d) for b in BACKBONES.names() for d in range(1, BACKBONES.get(b).num_stages + 1)]
+
+
+@pytest.mark.parametrize(("backbone", "depth"), CASES)
+def test_sum_and_mean_reproduce_plain_backward(backbone, depth):
+    """Sum: every gradient equals the plain backward of the summed losses. Mean: the shared
+    gradients equal the plain backward of the mean loss; each task's own layers keep the
+    unweighted gradient of its own loss (the documented convention)."""
+    exp, model, images, targets = _setup(backbone, depth)
+    names = [t.name for t in exp.tasks]
+    shared = {k for k, _ in model.named_parameters() if k.startswith("shared.")}
+    own = {k for k, _ in model.named_parameters() if not k.startswith("shared.")}
+    want_sum = _plain(exp, model, images, targets, {n: 1.0 for n in names})
+    for path in ("jacobian", "gramian"):
+        got, total, weights = _method(exp, model, images, targets, _build(exp, "sum", path=path))
+        _assert_close(got, want_sum, shared | own)
+        assert weights == {n: 1.0 for n in names}
+    want_mean = _plain(exp, model, images, targets, {n: 1.0 / 3 for n in names})
+    got, _, weights = _method(exp, model, images, targets, _build(exp, "mean", path="jacobian"))
+    _assert_close(got, want_mean, shared)
+    _assert_close(got, want_sum, own)
+    if depth:
+        assert weights == pytest.approx({n: 1.0 / 3 for n in names})
+
+
+def test_gramian_path_gives_the_jacobian_paths_update():
+    exp, model, images, targets = _setup("small_cnn", 3)
+    a, _, wa = _method(exp, model, images, targets, _build(exp, "upgrad", path="jacobian"))
+    b, _, wb = _method(exp, model, images, targets, _build(exp, "upgrad", path="gramian"))
+    assert wa == pytest.approx(wb, rel=1e-6)
+    _assert_close(b, a, list(a))
+
+
+def test_mgda_update_is_its_weights_times_the_task_gradients():
+    """The shared update is Σ w_i g_i with the reported weights; the heads get g_i."""
+    exp, model, images, targets = _setup("small_cnn", 4)
+    names = [t.name for t in exp.tasks]
+    got, total, weights = _method(exp, model, images, targets, _build(exp, "mgda", path="jacobian"))
+    assert sum(weights.values()) == pytest.approx(1.0, abs=1e-6)  # MGDA: a convex combination
+    want = _plain(exp, model, images, targets, weights)
+    shared = [k for k in got if k.startswith("shared.")]
+    _assert_close(got, want, shared)
+    losses = _losses(exp, model, images, targets)
+    assert total == pytest.approx(sum(weights[n] * float(losses[n].detach()) for n in names), rel=1e-9)
+
+
+def test_every_k_steps_reuses_the_last_weights():
+    exp, model, images, targets = _setup("small_cnn", 4)
+    weighting = _build(exp, "mgda", every=3)
+    calls = []
+    weighting.aggregator.gramian_weighting.register_forward_hook(lambda *_: calls.append(1))
+    reported = [_method(exp, model, images, targets, weighting)[2] for _ in range(4)]
+    assert len(calls) == 2  # steps 0 and 3
+    assert reported[1] == reported[0] and reported[2] == reported[0]
+    # a reused step's shared update is the weighted backward with the kept weights
+    weighting.steps = 1
+    got, _, weights = _method(exp, model, images, targets, weighting)
+    want = _plain(exp, model, images, targets, weights)
+    _assert_close(got, want, [k for k in got if k.startswith("shared.")])
+
+
+def test_non_finite_jacobian_skips_under_a_scaler_and_stops_without():
+    exp, model, images, targets = _setup("small_cnn", 4)
+    weighting = _build(exp, "upgrad", path="jacobian")
+    weighting.aggregator.gramian_weighting.register_forward_pre_hook(
+        lambda *_: pytest.fail("a solver saw a non-finite Jacobian")
+    )
+    model.zero_grad(set_to_none=True)
+    ctx = _ctx(model)
+    ctx.loss_scale = 2.0**20
+    ctx.scale = lambda t: t * 1e308  # overflows to inf in the backward pass
+    losses = _losses(exp, model, images, targets)
+    total, weights = weighting.backward(losses, ctx)
+    assert math.isnan(total)
+    assert all(torch.isnan(p.grad).all() for p in model.shared_parameters())  # the scaler skips the step
+    ctx.loss_scale = 1.0
+    with pytest.raises(NonFiniteGradients, match="NaN or inf"):
+        weighting.backward(_losses(exp, model, images, targets), ctx)
+
+
+def test_partial_labels_combine_only_the_labelled_tasks():
+    exp, model, images, targets = _setup("small_cnn", 4)
+    names = [t.name for t in exp.tasks]
+    weighting = _build(exp, "sum", path="jacobian")
+    model.zero_grad(set_to_none=True)
+    ctx = _ctx(model)
+    losses = _losses(exp, model, images, targets)
+    _, weights = weighting.backward(losses, ctx, present={names[0], names[2]})
+    assert weights == {names[0]: 1.0, names[1]: 0.0, names[2]: 1.0}
+    got = _grads(model)
+    want = _plain(exp, model, images, targets, {names[0]: 1.0, names[1]: 0.0, names[2]: 1.0})
+    _assert_close(got, want, list(got))
+
+
+def test_missing_solver_is_refused_with_the_install_hint(monkeypatch):
+    from workbench.experiment_check import validate_experiment
+    from workbench.weighting.gradient_methods import GRADIENT_METHODS
+
+    cfg = tiny_config()
+    cfg.weighting = WeightingConfig(method="cagrad")
+    spec = GRADIENT_METHODS["cagrad"]
+    monkeypatch.setattr(type(spec), "missing", lambda self: ["cvxpy"])
+    with pytest.raises(Exception, match=r"weighting.method.*pip install cvxpy"):
+        validate_experiment(cfg)
+
+
+def test_every_is_refused_for_methods_without_weights():
+    from workbench.experiment_check import validate_experiment
+
+    cfg = tiny_config()
+    cfg.weighting = WeightingConfig(method="config", params={"every": 4})
+    with pytest.raises(Exception, match=r"weighting.params.every: config has no task weights"):
+        validate_experiment(cfg)
+    cfg.weighting = WeightingConfig(method="nash_mtl", params={"path": "gramian"})
+    with pytest.raises(Exception, match=r"weighting.params.path"):
+        validate_experiment(cfg)
+

@@ -1,0 +1,247 @@
+"""The gradient methods of ``GRADIENT_METHODS`` in the training loop.
+
+Each step, for the tasks labelled in the batch:
+
+1. the per-task gradients of the shared parameters: the Jacobian J (T x P) with torchjd's
+   ``autojac.jac`` ("jacobian" path), or only its Gramian J Jᵀ with torchjd's autogram
+   engine on the shared modules ("gramian" path, for the methods whose weights depend on
+   the Gramian alone: UPGrad, MGDA, PCGrad, IMTL-G, CAGrad ...);
+2. the method combines them: weights w (T,) and the shared update wᵀJ, or, for methods
+   without weights (ConFIG, GradDrop), the direction itself;
+3. the shared parameters get that update; **each task's own parameters (its unshared
+   stages and head) get the unweighted gradient of its own loss**, as in single-task
+   training: the method arbitrates the shared update only. This is the convention of
+   torchjd's ``mtl_backward`` and of LibMTL; the reference Nash-MTL code scales the heads
+   by the task weights instead.
+
+Under a float16 GradScaler the losses are scaled; the method sees J / scale (the true
+gradients: Nash-MTL and ConFIG are not scale-invariant) and the update is scaled back, so
+the scaler unscales it as usual. A non-finite Jacobian never reaches a solver: the step's
+shared gradients become NaN, and the scaler skips the step and lowers its scale; without
+a scaler the run stops with a message.
+
+``every = k`` computes the weights every k steps and reuses the last ones in between
+(one ordinary weighted backward), for the expensive methods. At sharing depth 0 there are
+no shared parameters: the losses are summed (the trainer says so in the run's notes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+
+from workbench.config import setting
+from workbench.weighting.aggregator_state import capture, restore
+from workbench.weighting.base import BackwardContext, Weighting
+from workbench.weighting.gradient_methods import GRADIENT_METHODS, GradientMethod
+from workbench.weighting.registry import WEIGHTINGS
+from workbench.weighting.shared_jacobian import GramianEngine, shared_jacobian, write_direction
+
+# Methods whose weights are a function of the Gramian J Jᵀ only (torchjd's
+# GramianWeightedAggregator, and the weightings that read nothing but the number of tasks):
+# they can take the "gramian" path.
+GRAMIAN_METHODS = frozenset(
+    {"upgrad", "dualproj", "mgda", "pcgrad", "imtl_g", "aligned_mtl", "cagrad", "fairgrad", "gradvac"}
+    | {"sum", "mean", "random_grad"}
+)
+# Methods that return a direction without task weights: "every k" cannot reuse weights.
+UNWEIGHTED_METHODS = frozenset({"config", "graddrop"})
+
+
+class NonFiniteGradients(FloatingPointError):
+    """The per-task gradients of the shared parameters hold NaN or inf (no loss scaler)."""
+
+
+@dataclasses.dataclass
+class GradientParams(Weighting.Params):
+    every: int = setting(
+        1,
+        "Compute every",
+        "Steps between computations of the task weights; the last weights are reused in between.",
+        unit="steps",
+        ge=1,
+        le=100_000,
+    )
+    path: str = setting(
+        "auto",
+        "Gradient path",
+        "jacobian: the full per-task Jacobian of the shared parameters; gramian: only its T x T "
+        "Gramian (autogram, less memory), for methods whose weights depend on it alone; auto: gramian "
+        "where possible.",
+        choices=("auto", "jacobian", "gramian"),
+    )
+
+
+class GradientWeighting(Weighting):
+    """Base of the registered gradient methods (one subclass per ``GRADIENT_METHODS`` entry)."""
+
+    needs = "shared_param_grads"
+    spec: ClassVar[GradientMethod]
+
+    def __init__(self, task_names, params, static_weights, seed=0):
+        super().__init__(task_names, params, static_weights, seed)
+        knobs = {k.name: getattr(self.params, k.name) for k in self.spec.knobs}
+        missing = self.spec.missing()
+        if missing:
+            raise ValueError(
+                f"weighting.method: {self.method} needs {', '.join(missing)}: {self.spec.install_hint()}"
+            )
+        # not a registered submodule: its state travels through get_extra_state (see aggregator_state)
+        object.__setattr__(self, "aggregator", self.spec.build(len(self.task_names), **knobs))
+        self.steps = 0
+        self.weights: torch.Tensor | None = None  # the last computed weights, float64, over weights_names
+        self.weights_names: list[str] = []
+        self.last_gramian: torch.Tensor | None = None  # this step's Gramian (T_active x T_active), float64
+        self.last_gramian_names: list[str] = []
+        self._engine: GramianEngine | None = None
+
+    @property
+    def uses_gramian(self) -> bool:
+        path = self.params.path
+        return self.method in GRAMIAN_METHODS and path in ("auto", "gramian")
+
+    def attach(self, ctx: BackwardContext) -> None:
+        if self.uses_gramian and ctx.shared_modules:
+            self._engine = GramianEngine(ctx.shared_modules)
+
+    def backward(self, losses, ctx, present=None):
+        self.active = names = [n for n in self.task_names if present is None or n in present]
+        self.last_gramian = None
+        shared = list(ctx.shared_params or [])
+        scaled = [ctx.scale(losses[n]) for n in names]
+        if not shared:  # sharing depth 0: nothing to combine
+            torch.autograd.backward(sum(scaled))
+            return float(sum(losses[n].detach() for n in names)), self._report(names, None)
+        scale = float(ctx.loss_scale)
+        due = (
+            self.weights is None
+            or self.params.every == 1
+            or self.steps % self.params.every == 0
+            or self.weights_names != names
+        )
+        self.steps += 1
+        weights = self.weights if not due else None
+        wrote = False  # the Jacobian path writes the shared update itself
+        if due and self.uses_gramian and self._engine is not None:
+            gramian = self._engine.gramian(scaled).double() / scale**2
+            if not torch.isfinite(gramian).all():
+                return self._skip(scaled, shared, names, ctx)
+            weights = self._from_gramian(gramian)
+            self._keep(weights, gramian, names)
+        elif due:
+            J = shared_jacobian(scaled, shared) / scale
+            if not torch.isfinite(J).all():
+                return self._skip(scaled, shared, names, ctx)
+            Jd = J.double()
+            gramian = Jd @ Jd.T
+            if self.method in GRAMIAN_METHODS:
+                weights = self._from_gramian(gramian)
+            elif self.method not in UNWEIGHTED_METHODS:
+                weights = self.aggregator.weighting(J).detach().double()
+            if weights is None:
+                direction = self.aggregator(J).detach()
+            else:
+                direction = (weights.to(J.dtype) @ J).detach()
+            self._keep(weights, gramian, names)
+            write_direction(shared, direction * scale)
+            wrote = True
+        if not wrote:
+            # the Gramian path and reused weights: one weighted backward onto the shared parameters
+            weighted = sum(float(w) * s for w, s in zip(weights.tolist(), scaled, strict=True))
+            torch.autograd.backward(weighted, inputs=shared, retain_graph=True)
+        own = [p for n in names for p in (ctx.task_params or {}).get(n, [])]
+        if own:
+            torch.autograd.backward(sum(scaled), inputs=own)
+        w = weights.tolist() if weights is not None else None
+        total = sum((w[i] if w else 1.0) * float(losses[n].detach()) for i, n in enumerate(names))
+        return float(total), self._report(names, w)
+
+    def _from_gramian(self, gramian: torch.Tensor) -> torch.Tensor:
+        weighting = getattr(self.aggregator, "gramian_weighting", None)
+        if weighting is None:  # sum, mean, random: the weights depend on the number of rows only
+            weighting = self.aggregator.weighting
+        return weighting(gramian).detach().double()
+
+    def _keep(self, weights: torch.Tensor | None, gramian: torch.Tensor, names: list[str]) -> None:
+        self.weights = None if weights is None else weights.double().cpu()
+        self.weights_names = list(names)
+        self.last_gramian = gramian.detach().cpu()
+        self.last_gramian_names = list(names)
+
+    def _skip(self, scaled, shared, names, ctx):
+        """A non-finite Jacobian: NaN shared gradients make the GradScaler skip the step."""
+        if float(ctx.loss_scale) == 1.0:
+            raise NonFiniteGradients(
+                "the per-task gradients of the shared parameters hold NaN or inf; the run stopped"
+            )
+        torch.autograd.backward(sum(scaled))
+        for p in shared:
+            p.grad = torch.full_like(p, float("nan"))
+        return float("nan"), self._report(names, None)
+
+    def _report(self, names: list[str], weights: list[float] | None) -> dict[str, float]:
+        """The weight per task for plots: 1 for the methods without weights, 0 for absent tasks."""
+        out = {n: 0.0 for n in self.task_names}
+        for i, n in enumerate(names):
+            out[n] = float(weights[i]) if weights is not None else 1.0
+        return out
+
+    def task_weights(self, losses):
+        # only reached through ``combine`` (e.g. the plain-sum fallback): equal weights
+        return {n: 1.0 for n in self.task_names}
+
+    def get_extra_state(self) -> Any:
+        return {
+            "steps": self.steps,
+            "weights": self.weights,
+            "weights_names": list(self.weights_names),
+            "aggregator": capture(self.aggregator),
+        }
+
+    def set_extra_state(self, state: Any) -> None:
+        if not state:
+            return
+        self.steps = int(state.get("steps", 0))
+        self.weights = state.get("weights")
+        self.weights_names = list(state.get("weights_names", []))
+        restore(self.aggregator, state.get("aggregator", {}))
+
+
+def _params_class(spec: GradientMethod) -> type:
+    weighted = spec.name not in UNWEIGHTED_METHODS
+    gramian = spec.name in GRAMIAN_METHODS
+
+    def validate(self, path: str) -> None:
+        if self.every > 1 and not weighted:
+            raise ValueError(f"{path}.every: {spec.name} has no task weights to reuse; use every = 1")
+        if self.path == "gramian" and not gramian:
+            raise ValueError(
+                f"{path}.path: {spec.name}'s weights need the full Jacobian, not only its Gramian; "
+                "use jacobian or auto"
+            )
+
+    return dataclasses.make_dataclass(
+        f"{spec.name.title().replace('_', '')}Params",
+        [k.as_field() for k in spec.knobs],
+        bases=(GradientParams,),
+        namespace={"validate": validate},
+    )
+
+
+def _register(spec: GradientMethod) -> type:
+    doc = (
+        f"{spec.paper}.\n\nGradient method on the shared parameters (cost: {spec.cost}). "
+        "Each task's own layers get its unweighted gradient."
+    )
+    cls = type(
+        f"{spec.name.title().replace('_', '')}Gradient",
+        (GradientWeighting,),
+        {"method": spec.name, "spec": spec, "Params": _params_class(spec), "__doc__": doc},
+    )
+    return WEIGHTINGS.register(spec.name)(cls)
+
+
+for _spec in GRADIENT_METHODS.values():
+    _register(_spec)

@@ -1,0 +1,58 @@
+"""Per-task gradients of the shared parameters: the Jacobian and its Gramian.
+
+The heads read several shared stages (dense heads fuse strides 4-32), so the per-task
+gradients are taken with respect to the shared *parameters* (torchjd's ``autojac.jac``),
+never through one shared feature tensor, which would miss the paths through the earlier
+stages (torchjd's ``mtl_backward(features=...)`` gives wrong shared gradients here).
+The Gramian path uses torchjd's autogram ``Engine`` on the shared modules: it never holds
+the T x P Jacobian, only the T x T Gramian.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+def shared_jacobian(losses: Sequence[torch.Tensor], params: Sequence[nn.Parameter]) -> torch.Tensor:
+    """The Jacobian of ``losses`` with respect to ``params``.
+
+    Args:
+        losses: T scalar losses, each with a graph reaching ``params``; the graph is kept.
+        params: the shared parameters, P values in all.
+
+    Returns:
+        (T, P) tensor in the parameters' dtype, row i the flattened gradient of loss i.
+    """
+    from torchjd.autojac import jac
+
+    parts = jac(list(losses), list(params), retain_graph=True)
+    return torch.cat([p.reshape(len(losses), -1) for p in parts], dim=1)
+
+
+class GramianEngine:
+    """torchjd's autogram engine on the shared modules, made once per run (it hooks them).
+
+    ``gramian(losses)`` returns G = J Jᵀ (T, T) without materialising J. With
+    ``batch_dim=None`` it accepts BatchNorm layers, which every backbone here has.
+    """
+
+    def __init__(self, modules: Sequence[nn.Module]) -> None:
+        from torchjd.autogram import Engine
+
+        self.engine = Engine(*modules, batch_dim=None)
+
+    def gramian(self, losses: Sequence[torch.Tensor]) -> torch.Tensor:
+        return self.engine.compute_gramian(torch.stack(list(losses)))
+
+
+def write_direction(params: Sequence[nn.Parameter], direction: torch.Tensor) -> None:
+    """Add a flat update direction (P,) into the ``.grad`` of ``params``, in their order."""
+    offset = 0
+    for p in params:
+        n = p.numel()
+        part = direction[offset : offset + n].view_as(p).to(p.dtype)
+        p.grad = part.clone() if p.grad is None else p.grad + part
+        offset += n
