@@ -6,17 +6,16 @@ import math
 
 import pytest
 import torch
+from conftest import tiny_config
 
 from workbench.config import WeightingConfig
 from workbench.models.backbones import BACKBONES
+from workbench.training.evaluation import needed_targets
 from workbench.training.experiment import build_experiment
 from workbench.training.trainer import epoch_order, iter_batches
-from workbench.training.evaluation import needed_targets
 from workbench.weighting import WEIGHTINGS
 from workbench.weighting.base import BackwardContext
 from workbench.weighting.gradient_weighting import NonFiniteGradients
-
-from conftest import tiny_config
 
 # a dense task (its head fuses strides 4-32), a box task and a global one
 TASKS = (("scene", "classification"), ("boxes", "detection"), ("seg", "segmentation"))
@@ -47,12 +46,17 @@ def _ctx(model):
     return BackwardContext(
         shared_params=model.shared_parameters(),
         shared_modules=list(model.shared),
-        task_params={n: [*model.branches[n].parameters(), *model.heads[n].parameters()] for n in model.task_names},
+        task_params={
+            n: [*model.branches[n].parameters(), *model.heads[n].parameters()] for n in model.task_names
+        },
     )
 
 
 def _grads(model):
-    return {k: (p.grad.clone() if p.grad is not None else torch.zeros_like(p)) for k, p in model.named_parameters()}
+    return {
+        k: (p.grad.clone() if p.grad is not None else torch.zeros_like(p))
+        for k, p in model.named_parameters()
+    }
 
 
 def _plain(exp, model, images, targets, weights):
@@ -84,7 +88,9 @@ def _assert_close(got, want, keys):
 
 # depth 0 has no shared parameters: the method falls back to the plain sum whatever the
 # backbone, so one backbone covers it
-CASES = [("small_cnn", 0)] + [(b, d) for b in BACKBONES.names() for d in range(1, BACKBONES.get(b).num_stages + 1)]
+CASES = [("small_cnn", 0)] + [
+    (b, d) for b in BACKBONES.names() for d in range(1, BACKBONES.get(b).num_stages + 1)
+]
 
 
 @pytest.mark.parametrize(("backbone", "depth"), CASES)
@@ -201,3 +207,38 @@ def test_every_is_refused_for_methods_without_weights():
     with pytest.raises(Exception, match=r"weighting.params.path"):
         validate_experiment(cfg)
 
+
+GRADIENT_NAMES = [
+    m for m in WEIGHTINGS.names() if getattr(WEIGHTINGS.get(m), "needs", "") == "shared_param_grads"
+]
+
+
+@pytest.mark.parametrize("method", GRADIENT_NAMES)
+def test_resume_is_bit_exact_for_every_gradient_method(tmp_path, method):
+    """Two epochs straight == one epoch, then a resume for the second: stateful methods
+    (Nash-MTL, GradVac, ExcessMTL, SDMGrad, MoDo ...) carry their state in the checkpoint."""
+    from workbench.training.checkpoint import load_checkpoint
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+    from workbench.weighting.gradient_methods import GRADIENT_METHODS
+
+    spec = GRADIENT_METHODS.get(method)
+    if spec is not None and spec.missing():
+        pytest.skip(f"{method} needs {spec.missing()}")
+
+    def config(epochs):
+        cfg = tiny_config(TASKS[:2])
+        cfg.train.epochs, cfg.train.batch_size, cfg.train.num_samples = epochs, 4, 0
+        cfg.data.options.update(image_size=32, train_size=12, val_size=4)
+        cfg.weighting = WeightingConfig(method=method)
+        return cfg
+
+    straight = RunStore.create(tmp_path / "a", "a")
+    Trainer(config(2), straight).run()
+    split = RunStore.create(tmp_path / "b", "b")
+    Trainer(config(1), split).run()
+    Trainer(config(2), RunStore(split.path), resume=True).run()
+    a = load_checkpoint(straight.last_checkpoint, "last")
+    b = load_checkpoint(split.last_checkpoint, "last")
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), f"{method}: {key} differs after resume"

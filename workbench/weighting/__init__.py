@@ -1,7 +1,8 @@
 """Loss-weighting and gradient methods: one small class each."""
 
-from workbench.weighting import methods as _methods  # noqa: F401,E402  (registers the methods)
 from workbench.weighting import gradient_weighting as _gradient  # noqa: F401,E402  (registers them)
+from workbench.weighting import gradnorm as _gradnorm  # noqa: F401,E402  (registers it)
+from workbench.weighting import methods as _methods  # noqa: F401,E402  (registers the methods)
 from workbench.weighting.gradient_methods import GRADIENT_METHODS, combine_gradients
 from workbench.weighting.registry import WEIGHTINGS
 

@@ -17,6 +17,7 @@ from torch import nn
 
 _SKIP = {"training"}
 _NUMPY = "__numpy__"
+_TUPLE = "__tuple__"
 
 
 def _plain(value: Any) -> tuple[bool, Any]:
@@ -31,7 +32,7 @@ def _plain(value: Any) -> tuple[bool, Any]:
     if isinstance(value, (tuple, list)) and all(
         v is None or isinstance(v, (bool, int, float, str, torch.dtype)) for v in value
     ):
-        return True, list(value)
+        return True, {_TUPLE: list(value)} if isinstance(value, tuple) else list(value)
     return False, None
 
 
@@ -52,11 +53,11 @@ def capture(aggregator: nn.Module) -> dict[str, dict[str, Any]]:
     return state
 
 
-def _unplain(value: Any, current: Any) -> Any:
+def _unplain(value: Any) -> Any:
     if isinstance(value, dict) and _NUMPY in value:
         return value[_NUMPY].numpy().astype(value["dtype"])
-    if isinstance(value, list) and isinstance(current, tuple):
-        return tuple(value)
+    if isinstance(value, dict) and _TUPLE in value:
+        return tuple(value[_TUPLE])
     return value
 
 
@@ -71,7 +72,7 @@ def restore(aggregator: nn.Module, state: dict[str, dict[str, Any]]) -> None:
             if key.startswith("buffer:"):
                 module._buffers[key[len("buffer:") :]] = value
             elif key in vars(module):
-                object.__setattr__(module, key, _unplain(value, vars(module)[key]))
+                object.__setattr__(module, key, _unplain(value))
         # Nash-MTL builds its cvxpy problem on its first step and reuses it after
         if getattr(module, "step", 0) and hasattr(module, "_init_optim_problem"):
             module._init_optim_problem()

@@ -11,7 +11,6 @@ needs. ``workbench.weighting.gradient_weighting`` runs the same entries in the t
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,23 +76,14 @@ def _agg(name: str) -> Callable[..., Any]:
     return build
 
 
-def _weighted(name: str) -> Callable[..., Any]:
-    """torchjd methods offered as a weighting only, wrapped into an aggregator."""
-
-    def build(num_tasks: int, **params: Any) -> Any:
-        import torchjd.aggregation as aggregation
-
-        return aggregation.WeightedAggregator(getattr(aggregation, name)(**params))
-
-    return build
-
-
 _QP = ("quadprog", "qpsolvers")
 _JD = "Quinton and Layne, Jacobian Descent for Multi-Objective Optimization, 2024"
 GRADIENT_METHODS: dict[str, GradientMethod] = {
     m.name: m
     for m in (
-        GradientMethod("sum", "the plain sum of the task gradients", _agg("Sum"), cost="none", group="baseline"),
+        GradientMethod(
+            "sum", "the plain sum of the task gradients", _agg("Sum"), cost="none", group="baseline"
+        ),
         GradientMethod("mean", "the mean of the task gradients", _agg("Mean"), cost="none", group="baseline"),
         GradientMethod(
             "random_grad",
@@ -105,19 +95,33 @@ GRADIENT_METHODS: dict[str, GradientMethod] = {
         GradientMethod(
             "upgrad", _JD, _agg("UPGrad"), cost="a quadratic programme per task", requires=_QP, pip_names=_QP
         ),
-        GradientMethod("dualproj", _JD, _agg("DualProj"), cost="one quadratic programme", requires=_QP, pip_names=_QP),
+        GradientMethod(
+            "dualproj", _JD, _agg("DualProj"), cost="one quadratic programme", requires=_QP, pip_names=_QP
+        ),
         GradientMethod(
             "mgda",
             "Désidéri, Multiple-gradient descent algorithm, 2012; Sener and Koltun, NeurIPS 2018",
             _agg("MGDA"),
             (
-                Knob("epsilon", 0.001, "Tolerance", "Frank-Wolfe stops when the step is below this.", {"gt": 0.0, "le": 1.0}),
-                Knob("max_iters", 100, "Iterations", "Most Frank-Wolfe iterations.", {"ge": 1, "le": 100_000}),
+                Knob(
+                    "epsilon",
+                    0.001,
+                    "Tolerance",
+                    "Frank-Wolfe stops when the step is below this.",
+                    {"gt": 0.0, "le": 1.0},
+                ),
+                Knob(
+                    "max_iters", 100, "Iterations", "Most Frank-Wolfe iterations.", {"ge": 1, "le": 100_000}
+                ),
             ),
             cost="Frank-Wolfe iterations on the Gramian",
         ),
-        GradientMethod("pcgrad", "Yu et al., Gradient Surgery for Multi-Task Learning, NeurIPS 2020", _agg("PCGrad")),
-        GradientMethod("imtl_g", "Liu et al., Towards Impartial Multi-task Learning, ICLR 2021", _agg("IMTLG")),
+        GradientMethod(
+            "pcgrad", "Yu et al., Gradient Surgery for Multi-Task Learning, NeurIPS 2020", _agg("PCGrad")
+        ),
+        GradientMethod(
+            "imtl_g", "Liu et al., Towards Impartial Multi-task Learning, ICLR 2021", _agg("IMTLG")
+        ),
         GradientMethod(
             "aligned_mtl",
             "Senushkin et al., Independent Component Alignment for Multi-Task Learning, CVPR 2023",
@@ -137,7 +141,15 @@ GRADIENT_METHODS: dict[str, GradientMethod] = {
             "cagrad",
             "Liu et al., Conflict-Averse Gradient Descent for Multi-task Learning, NeurIPS 2021",
             _agg("CAGrad"),
-            (Knob("c", 0.4, "Conflict radius c", "How far the update may move from the mean gradient.", {"ge": 0.0, "lt": 1.0}),),
+            (
+                Knob(
+                    "c",
+                    0.4,
+                    "Conflict radius c",
+                    "How far the update may move from the mean gradient.",
+                    {"ge": 0.0, "lt": 1.0},
+                ),
+            ),
             cost="a convex programme",
             requires=("cvxpy",),
             pip_names=("cvxpy",),
@@ -147,20 +159,46 @@ GRADIENT_METHODS: dict[str, GradientMethod] = {
             "Navon et al., Multi-Task Learning as a Bargaining Game, ICML 2022",
             _agg("NashMTL"),
             (
-                Knob("max_norm", 1.0, "Largest norm", "Clip the combined update to this norm; 0 disables.", {"ge": 0.0, "le": 1e6}),
-                Knob("update_weights_every", 1, "Solve every", "Steps between solves of the bargaining game.", {"ge": 1, "le": 10_000}),
-                Knob("optim_niter", 20, "Solver iterations", "Iterations of the convex-concave procedure.", {"ge": 1, "le": 1000}),
+                Knob(
+                    "max_norm",
+                    1.0,
+                    "Largest norm",
+                    "Clip the combined update to this norm; 0 disables.",
+                    {"ge": 0.0, "le": 1e6},
+                ),
+                Knob(
+                    "update_weights_every",
+                    1,
+                    "Solve every",
+                    "Steps between solves of the bargaining game.",
+                    {"ge": 1, "le": 10_000},
+                ),
+                Knob(
+                    "optim_niter",
+                    20,
+                    "Solver iterations",
+                    "Iterations of the convex-concave procedure.",
+                    {"ge": 1, "le": 1000},
+                ),
             ),
             cost="a convex programme (stateful)",
-            requires=("cvxpy",),
-            pip_names=("cvxpy",),
+            requires=("cvxpy", "ecos"),
+            pip_names=("cvxpy", "ecos"),
             stateful=True,
         ),
         GradientMethod(
             "fairgrad",
             "Ban and Ji, Fair Resource Allocation in Multi-Task Learning, ICML 2024",
             _agg("FairGrad"),
-            (Knob("alpha", 1.0, "Fairness alpha", "alpha-fairness: 0 utilitarian, 1 proportional, large max-min.", {"gt": 0.0, "le": 100.0}),),
+            (
+                Knob(
+                    "alpha",
+                    1.0,
+                    "Fairness alpha",
+                    "alpha-fairness: 0 utilitarian, 1 proportional, large max-min.",
+                    {"gt": 0.0, "le": 100.0},
+                ),
+            ),
             cost="a root-finding problem",
             requires=("scipy",),
             pip_names=("scipy",),
@@ -181,7 +219,15 @@ GRADIENT_METHODS: dict[str, GradientMethod] = {
             "gradvac",
             "Wang et al., Gradient Vaccine, ICLR 2021",
             _agg("GradVac"),
-            (Knob("beta", 0.5, "EMA rate beta", "Rate of the moving target of each pair's cosine.", {"ge": 0.0, "le": 1.0}),),
+            (
+                Knob(
+                    "beta",
+                    0.5,
+                    "EMA rate beta",
+                    "Rate of the moving target of each pair's cosine.",
+                    {"ge": 0.0, "le": 1.0},
+                ),
+            ),
             cost="pairwise projections (stateful)",
             stateful=True,
         ),
@@ -190,32 +236,22 @@ GRADIENT_METHODS: dict[str, GradientMethod] = {
             "He et al., Robust Multi-Task Learning with Excess Risks, ICML 2024",
             _agg("ExcessMTL"),
             (
-                Knob("robust_step_size", 1.0, "Robust step size", "Step of the task-weight update.", {"gt": 0.0, "le": 1000.0}),
-                Knob("n_warmup_steps", 0, "Warm-up steps", "Steps with equal weights first.", {"ge": 0, "le": 1_000_000}),
+                Knob(
+                    "robust_step_size",
+                    1.0,
+                    "Robust step size",
+                    "Step of the task-weight update.",
+                    {"gt": 0.0, "le": 1000.0},
+                ),
+                Knob(
+                    "n_warmup_steps",
+                    0,
+                    "Warm-up steps",
+                    "Steps with equal weights first.",
+                    {"ge": 0, "le": 1_000_000},
+                ),
             ),
             cost="a diagonal second-moment estimate (stateful)",
-            stateful=True,
-        ),
-        GradientMethod(
-            "sdmgrad",
-            "Xiao et al., Direction-oriented Multi-objective Learning, NeurIPS 2023",
-            _weighted("SDMGradWeighting"),
-            (
-                Knob("lambda_", 0.3, "Lambda", "Pull towards the average gradient.", {"ge": 0.0, "le": 100.0}),
-                Knob("n_iter", 20, "Iterations", "Inner projected-gradient iterations.", {"ge": 1, "le": 10_000}),
-            ),
-            cost="inner iterations on the Gramian (stateful)",
-            stateful=True,
-        ),
-        GradientMethod(
-            "modo",
-            "Chen et al., Three-Way Trade-Off in Multi-Objective Learning, JMLR 2024 (MoDo)",
-            _weighted("MoDoWeighting"),
-            (
-                Knob("gamma", 0.1, "Weight step gamma", "Step of the task-weight update.", {"gt": 0.0, "le": 100.0}),
-                Knob("rho", 0.1, "Regularisation rho", "Pull of the weights towards uniform.", {"ge": 0.0, "le": 100.0}),
-            ),
-            cost="a task-weight update per step (stateful)",
             stateful=True,
         ),
     )
