@@ -140,10 +140,7 @@ class GradientWeighting(Weighting):
                 weights = self._from_gramian(gramian)
             elif self.method not in UNWEIGHTED_METHODS:
                 weights = self.aggregator.weighting(J).detach().double()
-            if weights is None:
-                direction = self.aggregator(J).detach()
-            else:
-                direction = (weights.to(J.dtype) @ J).detach()
+            direction = (self.aggregator(J) if weights is None else weights.to(J.dtype) @ J).detach()
             self._keep(weights, gramian, names)
             write_direction(shared, direction * scale)
             wrote = True
