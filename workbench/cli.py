@@ -1,5 +1,5 @@
-"""``workbench``: the desktop app with no arguments; ``workbench train|eval|resume|config|data``
-headless."""
+"""``workbench``: the desktop app with no arguments; ``workbench
+train|eval|resume|baselines|sweep|config|data|weights`` headless."""
 
 from __future__ import annotations
 
@@ -66,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     w.add_argument("--no-check", action="store_true", help="do not load the files, only look for them")
 
+    from workbench import cli_baselines, cli_sweep
+
+    cli_baselines.add_parser(sub, DEFAULT_RUNS)
+    cli_sweep.add_parser(sub, DEFAULT_RUNS)
     c = sub.add_parser("config", help="print the built-in experiment as TOML")
     c.add_argument("--out", help="write to this file instead of stdout")
     return p
@@ -83,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             "config": _config,
             "data": _data,
             "weights": _weights,
+            "baselines": _baselines,
+            "sweep": _sweep,
         }
         return commands[args.command](args)
     except KeyboardInterrupt:
@@ -255,6 +261,18 @@ class _First:
 
     def sample(self, index: int) -> dict[str, Any]:
         return self.dataset.sample(index)
+
+
+def _baselines(args: argparse.Namespace) -> int:
+    from workbench import cli_baselines
+
+    return cli_baselines.run(args)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from workbench import cli_sweep
+
+    return cli_sweep.run(args)
 
 
 def _resume(args: argparse.Namespace) -> int:

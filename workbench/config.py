@@ -246,6 +246,15 @@ class TaskConfig:
 class WeightingConfig:
     method: str = setting("equal_sum", "Weighting", "How the task losses are combined.")
     params: dict[str, Any] = field(default_factory=dict)
+    conflict_every: int = setting(
+        20,
+        "Measure conflict every",
+        "Steps between measurements of task conflict on the shared parameters (gradient cosines and "
+        "norm ratios); 0 disables. Free on the steps a gradient method computes per-task gradients.",
+        unit="steps",
+        ge=0,
+        le=1_000_000,
+    )
 
 
 @dataclass

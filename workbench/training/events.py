@@ -44,6 +44,8 @@ class StepEnded:
     weighted_loss: float = 0.0  # sum of weight_i * loss_i
     regulariser: float = 0.0  # the method's extra term (uncertainty: 0.5 * sum s_i; may be < 0)
     elapsed_s: float = 0.0  # training wall seconds since the run started, across resumes
+    # task conflict measured at this step (ConflictSample.as_dict()), None on other steps
+    conflict: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

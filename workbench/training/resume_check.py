@@ -21,6 +21,7 @@ RESUMABLE_CHANGES = (
     "train.threads",
     "train.num_samples",
     "train.patience",
+    "weighting.conflict_every",  # measuring never changes the training
 )
 
 

@@ -37,7 +37,8 @@ class TrainingState:
     validation; ``epoch_sums``: per-task sums of the step losses of this epoch over the
     ``epoch_steps`` steps that labelled the task, ``epoch_samples`` its labelled samples,
     ``epoch_count`` all steps of the epoch; ``elapsed``: training seconds across resumes;
-    ``epoch_record``: the last epoch's log line, kept with the commit (see ``Trainer._repair``).
+    ``epoch_record``: the last epoch's log line, kept with the commit (see ``Trainer._repair``);
+    ``conflict``: the task-conflict measurements so far (``ConflictTally.as_dict``).
     """
 
     best_value: float | None = None
@@ -51,6 +52,7 @@ class TrainingState:
     epoch_samples: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
     epoch_record: dict[str, Any] | None = None
+    conflict: dict[str, Any] = field(default_factory=dict)  # ConflictTally.as_dict()
 
     def as_dict(self) -> dict[str, Any]:
         data = copy.deepcopy(dataclasses.asdict(self))

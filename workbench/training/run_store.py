@@ -69,6 +69,7 @@ def event_to_record(event: StepEnded | EpochEnded) -> dict[str, Any]:
             "lr": event.lr,
             "images_per_s": event.images_per_s,
             "elapsed_s": event.elapsed_s,
+            **({"conflict": event.conflict} if event.conflict else {}),
             "time": time.time(),
         }
     return {
@@ -112,6 +113,7 @@ def record_to_event(record: dict[str, Any], steps_per_epoch: int = 0) -> StepEnd
                 weighted_loss=float(record.get("weighted_loss", total - regulariser)),
                 regulariser=regulariser,
                 elapsed_s=float(record.get("elapsed_s", 0.0)),
+                conflict=record.get("conflict") if isinstance(record.get("conflict"), dict) else None,
             )
         if kind == "epoch":
             return EpochEnded(

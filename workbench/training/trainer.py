@@ -46,6 +46,7 @@ from workbench.training.checkpoint import (
     matching_tensors,
     save_checkpoint,
 )
+from workbench.training.conflict import ConflictSample, ConflictTally, conflict_from_gramian
 from workbench.training.control import RunControl
 from workbench.training.device import Precision, describe_device, resolve_device
 from workbench.training.evaluation import Validation, evaluate, measure_latency, needed_targets
@@ -67,6 +68,7 @@ from workbench.training.run_lock import RunLock
 from workbench.training.run_state import Position, TrainingState
 from workbench.training.run_store import RunStore, event_to_record
 from workbench.weighting.base import BackwardContext
+from workbench.weighting.shared_jacobian import shared_jacobian
 
 log = logging.getLogger(__name__)
 
@@ -651,11 +653,19 @@ class Trainer:
                     f"the run stopped{self._kept_clause()}"
                 )
         loop.optimizer.zero_grad(set_to_none=True)
+        conflict = None
         if present:
+            ctx = self._backward_context(loop)
+            measure = self._measures_conflict(loop, position.global_step, present)
+            before = None
+            if measure and not getattr(loop.weighting, "will_compute_gramian", lambda: False)():
+                before = self._conflict_gramian(loop, ctx, losses, present)
             total, weights = loop.weighting.backward(
-                losses, self._backward_context(loop), None if len(present) == len(tasks) else present
+                losses, ctx, None if len(present) == len(tasks) else present
             )
             regulariser = float(loop.weighting.last_regulariser)
+            if measure:
+                conflict = self._record_conflict(loop, before)
         else:  # no task labelled in this batch: nothing to learn from
             total, weights, regulariser = 0.0, {t.name: 0.0 for t in tasks}, 0.0
         precision = loop.precision
@@ -692,8 +702,39 @@ class Trainer:
                 weighted_loss=total - regulariser,
                 regulariser=regulariser,
                 elapsed_s=time.perf_counter() - loop.started,
+                conflict=conflict.as_dict() if conflict else None,
             )
         )
+
+    def _measures_conflict(self, loop: _Loop, global_step: int, present: set[str]) -> bool:
+        """Every ``weighting.conflict_every`` steps, when two or more tasks share parameters."""
+        every = self.config.weighting.conflict_every
+        return bool(every) and global_step % every == 0 and len(present) >= 2 and bool(loop.shared_params)
+
+    def _conflict_gramian(
+        self, loop: _Loop, ctx: BackwardContext, losses: dict[str, torch.Tensor], present: set[str]
+    ) -> tuple[torch.Tensor, list[str]]:
+        """The Gramian of the present tasks' gradients on the shared parameters, before the
+        method's backward (the graph is kept for it)."""
+        names = [t.name for t in loop.tasks if t.name in present]
+        J = shared_jacobian([ctx.scale(losses[n]) for n in names], loop.shared_params).double()
+        J /= ctx.loss_scale
+        return J @ J.T, names
+
+    def _record_conflict(
+        self, loop: _Loop, before: tuple[torch.Tensor, list[str]] | None
+    ) -> ConflictSample | None:
+        if before is None:  # the gradient method computed it in its backward
+            gramian = getattr(loop.weighting, "last_gramian", None)
+            if gramian is None:
+                return None
+            before = (gramian, list(loop.weighting.last_gramian_names))
+        sample = conflict_from_gramian(*before)
+        if sample is not None:
+            tally = ConflictTally.from_dict(loop.state.conflict)
+            tally.add(sample)
+            loop.state.conflict = tally.as_dict()
+        return sample
 
     def _backward_context(self, loop: _Loop) -> BackwardContext:
         """What a weighting may need from this step: the loss scaling, the shared modules
@@ -936,6 +977,8 @@ class Trainer:
                 final_metrics=state.final_metrics,
                 elapsed_s=state.elapsed,
             )
+            if state.conflict:
+                summary["conflict"] = ConflictTally.from_dict(state.conflict).summary()
             if _has_none(state.best_metrics) or _has_none(state.final_metrics):
                 summary["null_metrics"] = (
                     "a null metric is undefined on this validation set: no image has the task's label, "

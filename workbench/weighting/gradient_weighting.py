@@ -97,6 +97,12 @@ class GradientWeighting(Weighting):
         self.last_gramian_names: list[str] = []
         self._engine: GramianEngine | None = None
 
+    def will_compute_gramian(self) -> bool:
+        """Whether the next ``backward`` computes the per-task gradients (so task conflict
+        can be read from ``last_gramian`` at no extra cost)."""
+        every = self.params.every
+        return self.weights is None or every == 1 or self.steps % every == 0
+
     @property
     def uses_gramian(self) -> bool:
         path = self.params.path
@@ -127,13 +133,13 @@ class GradientWeighting(Weighting):
         if due and self.uses_gramian and self._engine is not None:
             gramian = self._engine.gramian(scaled).double() / scale**2
             if not torch.isfinite(gramian).all():
-                return self._skip(scaled, shared, names, ctx)
+                return self._skip(losses, scaled, shared, names, ctx)
             weights = self._from_gramian(gramian)
             self._keep(weights, gramian, names)
         elif due:
             J = shared_jacobian(scaled, shared) / scale
             if not torch.isfinite(J).all():
-                return self._skip(scaled, shared, names, ctx)
+                return self._skip(losses, scaled, shared, names, ctx)
             Jd = J.double()
             gramian = Jd @ Jd.T
             if self.method in GRAMIAN_METHODS:
@@ -167,7 +173,7 @@ class GradientWeighting(Weighting):
         self.last_gramian = gramian.detach().cpu()
         self.last_gramian_names = list(names)
 
-    def _skip(self, scaled, shared, names, ctx):
+    def _skip(self, losses, scaled, shared, names, ctx):
         """A non-finite Jacobian: NaN shared gradients make the GradScaler skip the step."""
         if float(ctx.loss_scale) == 1.0:
             raise NonFiniteGradients(
@@ -176,7 +182,7 @@ class GradientWeighting(Weighting):
         torch.autograd.backward(sum(scaled))
         for p in shared:
             p.grad = torch.full_like(p, float("nan"))
-        return float("nan"), self._report(names, None)
+        return float(sum(float(losses[n].detach()) for n in names)), self._report(names, None)
 
     def _report(self, names: list[str], weights: list[float] | None) -> dict[str, float]:
         """The weight per task for plots: 1 for the methods without weights, 0 for absent tasks."""

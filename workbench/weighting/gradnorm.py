@@ -93,7 +93,7 @@ class GradNorm(Weighting):
         if all(torch.isfinite(grad_w)):
             # the scaler unscales every gradient, these too
             self.w.grad = (grad_w * scale).to(self.w.dtype).to(self.w.device)
-        weights = {n: float(self.w[self.task_names.index(n)]) for n in names}
+        weights = {n: float(self.w.detach()[self.task_names.index(n)]) for n in names}
         total = sum(weights[n] * losses[n] for n in names)
         ctx.scale(total).backward()
         self.last_grad_norms = dict(zip(names, norms, strict=True))

@@ -1,0 +1,88 @@
+"""Single-task baselines, reuse of finished runs, and the Δm written into a run's summary."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from workbench.analysis.delta_m import delta_m
+from workbench.cli import main
+from workbench.experiment_check import save_config
+from workbench.training.baselines import baseline_plan, find_finished_run
+from workbench.training.checkpoint import load_checkpoint
+from workbench.training.run_store import RunStore, list_runs
+from workbench.training.trainer import Trainer
+
+
+def _cfg(**optim):
+    cfg = tiny_config()
+    cfg.train.epochs, cfg.train.batch_size, cfg.train.num_samples = 1, 8, 0
+    cfg.data.options.update(image_size=32, train_size=16, val_size=8)
+    for k, v in optim.items():
+        setattr(cfg.optim, k, v)
+    return cfg
+
+
+def test_plan_is_one_depth_zero_run_or_one_run_per_task():
+    (joint,) = baseline_plan(_cfg())
+    assert joint.tasks == ["scene", "n"]
+    assert joint.config.model.sharing_depth == 0 and joint.config.weighting.method == "equal_sum"
+    split = baseline_plan(_cfg(grad_clip=1.0))  # one global clipping norm couples the tasks
+    assert [p.tasks for p in split] == [["scene"], ["n"]]
+    assert all(len(p.config.tasks) == 1 for p in split)
+
+
+def test_depth_zero_run_is_the_single_task_network(tmp_path):
+    """The first task's branch of the depth-0 run trains exactly like a single-task run."""
+    (joint,) = baseline_plan(_cfg())
+    a = RunStore.create(tmp_path, "joint")
+    Trainer(joint.config, a).run()
+    single = _cfg()
+    single.tasks = single.tasks[:1]
+    b = RunStore.create(tmp_path, "single")
+    Trainer(single, b).run()
+    ja = load_checkpoint(a.last_checkpoint, "last")["model"]
+    sb = load_checkpoint(b.last_checkpoint, "last")["model"]
+    own = {k: v for k, v in ja.items() if ".scene." in k}
+    for key, value in own.items():
+        other = key.replace("branches.scene.", "shared.") if key.startswith("branches.") else key
+        assert torch.equal(value, sb[other]), key
+
+
+def test_cli_trains_then_reuses_and_writes_delta_m(tmp_path, capsys):
+    cfg_path = tmp_path / "exp.toml"
+    save_config(_cfg(), cfg_path)
+    runs = tmp_path / "runs"
+    assert main(["train", str(cfg_path), "--out", str(runs), "--quiet"]) == 0
+    (run,) = list_runs(runs)
+    assert main(["baselines", str(run.path), "--quiet"]) == 0
+    summary = json.loads((run.path / "summary.json").read_text())
+    entry = summary["delta_m"]
+    stl_dir = entry["baseline_runs"]["scene"]
+    stl = json.loads((RunStore(stl_dir).path / "summary.json").read_text())
+    primary = summary["primary_metrics"]
+    mtl_values = {t: summary["final_metrics"][t][m] for t, m in primary.items()}
+    stl_values = {t: stl["final_metrics"][t][m] for t, m in primary.items()}
+    want = delta_m(mtl_values, stl_values, summary["higher_is_better"])
+    assert entry["maninis"] == pytest.approx(want.value)
+    assert entry["libmtl"] == pytest.approx(delta_m(mtl_values, stl_values, summary["higher_is_better"], "libmtl").value)
+    assert "Δm (Maninis" in capsys.readouterr().out
+    n_runs = len(list_runs(runs))
+    assert main(["baselines", str(run.path), "--quiet"]) == 0  # the finished baseline is reused
+    assert len(list_runs(runs)) == n_runs
+    assert "reusing" in capsys.readouterr().out
+    assert find_finished_run(runs, baseline_plan(RunStore(run.path).read_config())[0].config) is not None
+
+
+def test_one_task_or_a_missing_target_is_one_line(tmp_path, capsys):
+    one = _cfg()
+    one.tasks = one.tasks[:1]
+    save_config(one, tmp_path / "one.toml")
+    assert main(["baselines", str(tmp_path / "one.toml")]) == 1
+    assert "its own single-task baseline" in capsys.readouterr().err
+    assert main(["baselines", str(tmp_path / "nothing.toml")]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nothing.toml" in err

@@ -1,0 +1,74 @@
+"""Task conflict: cosines and norm ratios from the Gramian, and their record in a run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from workbench.config import WeightingConfig
+from workbench.training.checkpoint import load_checkpoint
+from workbench.training.conflict import ConflictTally, conflict_from_gramian
+from workbench.training.run_store import RunStore
+from workbench.training.trainer import Trainer
+
+
+def test_cosines_and_norm_ratios_by_hand():
+    # g_a = (3, 0), g_b = (-1, 1), g_c = (0, 0): G = [[9, -3, 0], [-3, 2, 0], [0, 0, 0]]
+    g = torch.tensor([[3.0, 0.0], [-1.0, 1.0], [0.0, 0.0]])
+    sample = conflict_from_gramian(g @ g.T, ["a", "b", "c"])
+    assert sample.cos[0][1] == pytest.approx(-3 / (3 * 2**0.5))  # -0.7071
+    assert sample.cos[0][2] == 0.0 and sample.cos[1][1] == pytest.approx(1.0)
+    mean = (3 + 2**0.5 + 0) / 3
+    assert sample.norm_ratio == pytest.approx((3 / mean, 2**0.5 / mean, 0.0))
+    assert conflict_from_gramian(torch.full((2, 2), float("nan")), ["a", "b"]) is None
+    assert conflict_from_gramian(torch.ones((1, 1)), ["a"]) is None
+
+
+def test_tally_means_and_negative_shares():
+    tally = ConflictTally()
+    for c in (-0.5, 0.25, -0.25, 0.5):
+        G = torch.tensor([[1.0, c], [c, 1.0]])
+        tally.add(conflict_from_gramian(G, ["a", "b"]))
+    summary = ConflictTally.from_dict(json.loads(json.dumps(tally.as_dict()))).summary()
+    assert summary["measurements"] == 4
+    assert summary["mean_cos"]["a|b"] == pytest.approx(0.0)
+    assert summary["negative_share"]["a|b"] == pytest.approx(0.5)
+    assert summary["mean_norm_ratio"] == pytest.approx({"a": 1.0, "b": 1.0})
+
+
+def _run(tmp_path, name, method="equal_sum", every=2, epochs=1):
+    cfg = tiny_config()
+    cfg.name = name
+    cfg.train.epochs, cfg.train.batch_size, cfg.train.num_samples = epochs, 8, 0
+    cfg.data.options.update(image_size=32, train_size=24, val_size=8)
+    cfg.weighting = WeightingConfig(method=method, conflict_every=every)
+    store = RunStore.create(tmp_path, name)
+    events = []
+    summary = Trainer(cfg, store, subscribers=[events.append]).run()
+    return store, summary, [e for e in events if type(e).__name__ == "StepEnded"]
+
+
+def test_a_run_records_conflict_every_k_steps_without_changing_training(tmp_path):
+    store, summary, steps = _run(tmp_path, "measured", every=2)
+    measured = [e.global_step for e in steps if e.conflict]
+    assert measured == [1, 3]  # steps 0 and 2 (0-based) of 3
+    lines = [json.loads(line) for line in store.metrics_path.read_text().splitlines()]
+    assert sum(1 for r in lines if "conflict" in r) == 2
+    assert summary["conflict"]["measurements"] == 2
+    assert set(summary["conflict"]["mean_cos"]) == {"scene|n"}
+    quiet, quiet_summary, quiet_steps = _run(tmp_path, "quiet", every=0)
+    assert not any(e.conflict for e in quiet_steps) and "conflict" not in quiet_summary
+    a = load_checkpoint(store.last_checkpoint, "last")["model"]
+    b = load_checkpoint(quiet.last_checkpoint, "last")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # measuring never changes the weights
+
+
+def test_a_gradient_method_shares_its_gramian_with_the_measurement(tmp_path):
+    _, loss_based, steps_a = _run(tmp_path, "a", method="equal_sum", every=1)
+    _, gradient, steps_b = _run(tmp_path, "b", method="sum", every=1)
+    first_a, first_b = steps_a[0].conflict, steps_b[0].conflict
+    assert first_a["cos"][0][1] == pytest.approx(first_b["cos"][0][1], abs=1e-5)
+    assert gradient["conflict"]["measurements"] == 3

@@ -1,0 +1,108 @@
+"""Sweeps: expansion, the queue (continues after a stop), Δm, the results table and charts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+
+import pytest
+from conftest import tiny_config
+
+from workbench.cli import main
+from workbench.config import ConfigError
+from workbench.experiment_check import save_config
+from workbench.sweep.queue import run_sweep
+from workbench.sweep.spec import load_sweep, parse_sweep
+from workbench.training.control import RunControl
+from workbench.training.trainer import Trainer
+
+
+def _base(tmp_path):
+    cfg = tiny_config()
+    cfg.train.epochs, cfg.train.batch_size, cfg.train.num_samples = 1, 8, 0
+    cfg.data.options.update(image_size=32, train_size=16, val_size=8)
+    path = tmp_path / "base.toml"
+    save_config(cfg, path)
+    return path
+
+
+def _sweep_file(tmp_path, body=""):
+    base = _base(tmp_path)
+    path = tmp_path / "sweep.toml"
+    path.write_text(
+        f'name = "s"\nbase = "{base.name}"\nsharing_depth = [0, 4]\nmethods = ["equal_sum", "mgda"]\n'
+        f"seeds = [0, 1]\n{body}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_expansion_is_the_product_with_seeds_outermost(tmp_path):
+    spec = load_sweep(_sweep_file(tmp_path))
+    keys = [i.key for i in spec.items()]
+    assert len(keys) == 8 and keys[0] == "scene+n-equal_sum-d0-s0" and keys[4].endswith("s1")
+    item = spec.items()[3]
+    assert item.config.weighting.method == "mgda" and item.config.model.sharing_depth == 4
+    assert item.config.train.seed == 0 and item.config.name == "s-scene+n-mgda-d4-s0"
+
+
+def test_bad_sweeps_name_the_field(tmp_path):
+    base = _base(tmp_path)
+    with pytest.raises(ConfigError, match="task_sets: the base experiment has no task 'x'"):
+        parse_sweep({"task_sets": [["x"]], "base": str(base)})
+    with pytest.raises(ConfigError, match="seeds: must be a list of ints"):
+        parse_sweep({"seeds": "0", "base": str(base)})
+    with pytest.raises(ConfigError, match="methods.*not allowed.*experiment nope-d-1-s0|weighting.method"):
+        parse_sweep({"methods": ["nope"], "base": str(base)}).items()
+    with pytest.raises(ConfigError, match="unknown key"):
+        parse_sweep({"depths": [1]})
+
+
+def test_queue_continues_after_a_stop_and_writes_results(tmp_path):
+    spec = load_sweep(_sweep_file(tmp_path))
+    calls: list[tuple[str, bool]] = []
+
+    def train(cfg, store, resume):
+        calls.append((cfg.name, resume))
+        control = RunControl()
+        if cfg.name == "s-scene+n-mgda-d0-s0" and not resume:
+            control.request_stop()  # stopped before its first step
+        return Trainer(cfg, store, control, resume=resume).run()
+
+    out = tmp_path / "out"
+    first = run_sweep(spec, out, train, log=lambda m: None, stop=lambda: len(calls) >= 3)
+    assert len(first.finished) == 2 and len(calls) == 3
+    calls.clear()
+    second = run_sweep(spec, out, train, log=lambda m: None)
+    assert ("s-scene+n-mgda-d0-s0", True) in calls  # the stopped run is resumed
+    assert len(calls) == 6 and len(second.finished) == 8  # finished runs are kept
+    rows = list(csv.DictReader((out / "s" / "results.csv").open()))
+    table = list(csv.DictReader((out / "s" / "table.csv").open()))
+    assert len(rows) == 8 and len(table) == 4
+    metric = next(k for k in rows[0] if k.startswith("scene/"))
+    for agg in table:
+        members = [float(r[metric]) for r in rows if (r["method"], r["sharing_depth"]) == (agg["method"], agg["sharing_depth"])]
+        assert float(agg[metric]) == pytest.approx(statistics.fmean(members))
+        assert float(agg[f"{metric}_std"]) == pytest.approx(statistics.stdev(members))
+        assert agg["seeds"] == "2"
+    # the depth-0 plain-sum runs are the single-task baselines: their Δm against themselves is 0
+    for r in rows:
+        if r["method"] == "equal_sum" and r["sharing_depth"] == "0":
+            assert float(r["delta_m"]) == 0.0
+        assert r["delta_m"] != ""
+    assert (out / "s" / "depth-scene_n.png").stat().st_size > 5000
+    assert (out / "s" / "pareto-scene_n.png").stat().st_size > 5000
+    queue = json.loads((out / "s" / "queue.json").read_text())
+    assert len(queue) == 8
+
+
+def test_cli_lists_and_refuses_in_one_line(tmp_path, capsys):
+    path = _sweep_file(tmp_path)
+    assert main(["sweep", str(path), "--list"]) == 0
+    assert len(capsys.readouterr().out.split()) == 8
+    bad = tmp_path / "bad.toml"
+    bad.write_text('task_sets = [["x"]]\n', encoding="utf-8")
+    assert main(["sweep", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no task 'x'" in err

@@ -1,0 +1,76 @@
+"""``workbench baselines RUN_OR_CONFIG``: single-task baselines and the run's Δm."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: Any, default_runs: str) -> None:
+    b = sub.add_parser(
+        "baselines",
+        help="train (or reuse) each task's single-task baseline and write a run's Δm",
+        description="Trains each task alone with the same data, backbone, budget and seed, or reuses a "
+        "finished run of the same configuration; for a finished run, writes its Δm into summary.json.",
+    )
+    b.add_argument("target", help="a run folder, or an experiment TOML")
+    b.add_argument(
+        "--out", help=f"runs folder for the baselines (default: the run's folder, else ./{default_runs})"
+    )
+    b.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def train_with_progress(quiet: bool) -> Callable[[Any, Any, bool], dict[str, Any]]:
+    """A ``train(config, store, resume)`` for the CLI: progress bar, Ctrl-C stops cleanly."""
+    from workbench.cli import _run_trainer
+
+    def train(cfg: Any, store: Any, resume: bool) -> dict[str, Any]:
+        _run_trainer(cfg, store, resume=resume, quiet=quiet)
+        return store.read_summary()
+
+    return train
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.cli import _load
+    from workbench.training.baselines import delta_m_entry, ensure_baselines
+    from workbench.training.run_store import RunStore
+
+    target = Path(args.target)
+    store = None
+    if target.is_dir():
+        store = RunStore(target)
+        if not store.config_path.is_file():
+            print(f"error: {target} is not a run directory (no config.toml)", file=sys.stderr)
+            return 1
+        cfg = store.read_config()
+        runs_root = Path(args.out) if args.out else store.path.parent
+    else:
+        cfg = _load(args.target)
+        runs_root = Path(args.out or "runs")
+    if len(cfg.tasks) < 2:
+        print(f"error: {args.target} has one task: it is its own single-task baseline", file=sys.stderr)
+        return 1
+    if args.device:
+        cfg.train.device = args.device
+    baselines = ensure_baselines(cfg, runs_root, train_with_progress(args.quiet))
+    if baselines is None:
+        return 1
+    if store is None:
+        return 0
+    summary = store.read_summary()
+    if summary.get("status") != "finished":
+        print(f"baselines ready; {store.path} is {summary.get('status')}: Δm needs a finished run")
+        return 0
+    entry = delta_m_entry(summary, baselines)
+    summary["delta_m"] = entry
+    store.write_summary(summary)
+    print(f"Δm (Maninis, lower is better): {entry['maninis']:+.2f} %")
+    print(f"Δp (LibMTL, higher is better): {entry['libmtl']:+.2f} %")
+    for task, change in entry["per_task"].items():
+        print(f"  {task} {entry['metric'][task]}: {change:+.2f} % against {entry['baseline_runs'][task]}")
+    return 0

@@ -1,0 +1,56 @@
+"""``workbench sweep SWEEP.toml``: run a sweep's queue, then its Δm, table and charts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_parser(sub: Any, default_runs: str) -> None:
+    s = sub.add_parser(
+        "sweep",
+        help="run a series of experiments (sharing depths, methods, task sets, seeds) into a sweep folder",
+        description="Runs every experiment of SWEEP.toml not finished yet (a killed sweep continues where "
+        "it stopped), then writes Δm against single-task baselines, results.csv, table.csv and charts.",
+    )
+    s.add_argument("sweep", help="the sweep TOML")
+    s.add_argument(
+        "--out", default=default_runs, help=f"folder for sweep folders (default: ./{default_runs})"
+    )
+    s.add_argument(
+        "--devices",
+        help="comma-separated devices, one experiment per device at a time (e.g. cuda:0,cuda:1)",
+    )
+    s.add_argument("--retry-failed", action="store_true", help="train failed experiments again")
+    s.add_argument("--list", action="store_true", help="print the experiments and exit")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _threaded_train(cfg: Any, store: Any, resume: bool) -> dict[str, Any]:
+    """Several devices: a plain Trainer per thread (signals belong to the main thread)."""
+    from workbench.training.trainer import Trainer
+
+    return Trainer(cfg, store, resume=resume).run()
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.cli_baselines import train_with_progress
+    from workbench.sweep.queue import run_sweep
+    from workbench.sweep.spec import load_sweep
+
+    spec = load_sweep(args.sweep)
+    if args.list:
+        for item in spec.items():
+            print(item.key)
+        return 0
+    devices = [d.strip() for d in args.devices.split(",") if d.strip()] if args.devices else None
+    train = _threaded_train if devices and len(devices) > 1 else train_with_progress(args.quiet)
+    outcome = run_sweep(spec, args.out, train, devices=devices, retry_failed=args.retry_failed)
+    print(
+        f"sweep {spec.name}: {len(outcome.finished)} finished, {len(outcome.failed)} failed, "
+        f"{len(outcome.skipped)} not run; folder {outcome.folder}"
+    )
+    for key, error in outcome.failed.items():
+        print(f"  failed {key}: {error}", file=sys.stderr)
+    return 1 if outcome.failed else 0

@@ -1,0 +1,166 @@
+"""The sweep queue: runs one experiment after another into the sweep folder.
+
+SWEEP_FOLDER/
+    queue.json     experiment key -> its run folder, written before the run starts
+    runs/          the runs (ordinary run folders: the app's runs browser opens them)
+    results.csv    one row per run; table.csv: mean ± std over seeds; *.png charts
+
+A killed sweep continues where it stopped: finished runs are kept, a stopped or
+interrupted run is resumed from its last checkpoint, a failed run is reported and
+skipped (``retry_failed`` trains it again from the start in a new folder). With several
+devices, one experiment runs per device at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.config import ExperimentConfig
+from workbench.sweep.spec import SweepItem, SweepSpec
+
+# train(config, run folder, resume) -> the run's summary; must be safe to call from threads
+# when several devices are given
+TrainFn = Callable[[ExperimentConfig, Any, bool], dict[str, Any]]
+
+
+@dataclass
+class SweepOutcome:
+    folder: Path
+    finished: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # key -> error
+    skipped: list[str] = field(default_factory=list)  # not reached (a stop)
+
+
+def _read_queue(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"{path}: unreadable sweep queue ({exc}); move it away to start the sweep afresh"
+        ) from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ValueError(f"{path}: not a sweep queue (expected key -> run folder)")
+    return data
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out_root: str | Path,
+    train: TrainFn,
+    log: Callable[[str], None] = print,
+    stop: Callable[[], bool] = lambda: False,
+    devices: list[str] | None = None,
+    retry_failed: bool = False,
+) -> SweepOutcome:
+    """Run every experiment of ``spec`` not finished yet; then Δm and the results files."""
+    from workbench.fsutil import atomic_write_text
+    from workbench.training.run_store import RunStore
+
+    items = spec.items()  # every experiment checked before anything is written
+    folder = Path(out_root) / spec.name
+    runs = folder / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    queue_path = folder / "queue.json"
+    queue = _read_queue(queue_path)
+    lock = threading.Lock()
+    outcome = SweepOutcome(folder)
+
+    def claim(item: SweepItem) -> tuple[Any, bool] | None:
+        """(run folder, resume) for the item, or None when there is nothing to do."""
+        with lock:
+            known = queue.get(item.key)
+            if known and Path(known).is_dir():
+                store = RunStore(known)
+                status = store.read_summary().get("status", "")
+                if status == "finished":
+                    outcome.finished.append(item.key)
+                    return None
+                if status == "failed" and not retry_failed:
+                    outcome.failed[item.key] = str(store.read_summary().get("error", "failed"))
+                    return None
+                if status != "failed" and store.config_path.is_file():
+                    return store, True
+            store = RunStore.create(runs, item.config.name)
+            queue[item.key] = str(store.path)
+            atomic_write_text(queue_path, json.dumps(queue, indent=1))
+            return store, False
+
+    def work(item: SweepItem, device: str | None) -> None:
+        if stop():
+            outcome.skipped.append(item.key)
+            return
+        claimed = claim(item)
+        if claimed is None:
+            return
+        store, resume = claimed
+        cfg = item.config
+        if device:
+            cfg.train.device = device
+        log(f"[{spec.name}] {item.key}: {'resuming' if resume else 'training'} in {store.path}")
+        summary = train(cfg, store, resume)
+        with lock:
+            if summary.get("status") == "finished":
+                outcome.finished.append(item.key)
+            elif summary.get("status") == "failed":
+                outcome.failed[item.key] = str(summary.get("error", "failed"))
+            else:
+                outcome.skipped.append(item.key)
+
+    if devices and len(devices) > 1:
+        free = list(devices)
+        slots = threading.Semaphore(len(free))
+
+        def on_device(item: SweepItem) -> None:
+            with slots:
+                with lock:
+                    device = free.pop()
+                try:
+                    work(item, device)
+                finally:
+                    with lock:
+                        free.append(device)
+
+        with ThreadPoolExecutor(max_workers=len(devices)) as pool:
+            list(pool.map(on_device, items))
+    else:
+        for item in items:
+            work(item, devices[0] if devices else None)
+
+    if spec.baselines and not stop():
+        _write_delta_m(items, queue, runs, train, log)
+    from workbench.sweep.results import write_results
+
+    write_results(folder, items, queue, log)
+    return outcome
+
+
+def _write_delta_m(items: list[SweepItem], queue: dict[str, str], runs: Path, train: TrainFn, log) -> None:
+    """Δm of every finished multi-task run against its baselines (trained or reused)."""
+    from workbench.training.baselines import delta_m_entry, ensure_baselines
+    from workbench.training.run_store import RunStore
+
+    for item in items:
+        if len(item.config.tasks) < 2 or item.key not in queue:
+            continue
+        store = RunStore(queue[item.key])
+        summary = store.read_summary()
+        if summary.get("status") != "finished":
+            continue
+        baselines = ensure_baselines(item.config, runs, train, log)
+        if baselines is None:
+            log(f"[Δm] {item.key}: a baseline did not finish; no Δm")
+            continue
+        try:
+            summary["delta_m"] = delta_m_entry(summary, baselines)
+        except ValueError as exc:
+            log(f"[Δm] {item.key}: {exc}")
+            continue
+        store.write_summary(summary)

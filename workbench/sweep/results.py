@@ -1,0 +1,214 @@
+"""A sweep's results: one row per run, mean ± std over seeds, CSV files and charts.
+
+Metrics are the last epoch's (``final_metrics``), as Δm uses. ``results.csv`` has one row
+per run; ``table.csv`` one row per configuration (tasks, method, sharing depth) with the
+mean and the sample standard deviation over its seeds and their number. Charts (PNG,
+matplotlib's Agg backend, no display needed):
+
+- ``depth-<tasks>.png``: each task's primary metric, Δm, parameters and latency against
+  sharing depth, one line per method, error bars ± std over seeds;
+- ``pareto-<tasks>.png``: the first two tasks' metrics against each other, one point per
+  configuration (the Pareto front of the sweep, upper right is better when both metrics
+  are higher-is-better).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from workbench.sweep.spec import SweepItem
+
+CONFIG_COLUMNS = ("tasks", "method", "sharing_depth", "seed")
+
+
+def collect_rows(items: Sequence[SweepItem], queue: dict[str, str]) -> list[dict[str, Any]]:
+    """One dict per finished run: its axes, ``<task>/<metric>`` values, Δm and costs."""
+    from workbench.training.run_store import RunStore
+
+    rows = []
+    for item in items:
+        if item.key not in queue:
+            continue
+        summary = RunStore(queue[item.key]).read_summary()
+        if summary.get("status") != "finished":
+            continue
+        row: dict[str, Any] = dict(item.axes)
+        params = summary.get("params") or {}
+        depth = params.get("sharing_depth")
+        if isinstance(depth, int):
+            row["sharing_depth"] = depth  # -1 resolved to the number of stages
+        for task, metric in (summary.get("primary_metrics") or {}).items():
+            row[f"{task}/{metric}"] = (summary.get("final_metrics") or {}).get(task, {}).get(metric)
+        delta = summary.get("delta_m") or {}
+        row["delta_m"] = delta.get("maninis")
+        row["delta_p_libmtl"] = delta.get("libmtl")
+        row["params"] = params.get("total")
+        row["latency_ms"] = summary.get("latency_ms")
+        row["wall_s"] = summary.get("elapsed_s")
+        row["run_dir"] = queue[item.key]
+        rows.append(row)
+    return rows
+
+
+def _numeric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    seen: list[str] = []
+    for row in rows:
+        for k, v in row.items():
+            if k not in CONFIG_COLUMNS and k != "run_dir" and k not in seen and isinstance(v, (int, float)):
+                seen.append(k)
+    return seen
+
+
+def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows grouped by (tasks, method, sharing_depth): ``<col>`` the mean over seeds,
+    ``<col>_std`` the sample standard deviation (0 with one seed), ``seeds`` their number."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["tasks"], row["method"], row["sharing_depth"]), []).append(row)
+    columns = _numeric_columns(rows)
+    out = []
+    for (tasks, method, depth), members in groups.items():
+        agg: dict[str, Any] = {
+            "tasks": tasks,
+            "method": method,
+            "sharing_depth": depth,
+            "seeds": len(members),
+        }
+        for col in columns:
+            values = [float(m[col]) for m in members if isinstance(m.get(col), (int, float))]
+            values = [v for v in values if math.isfinite(v)]
+            agg[col] = statistics.fmean(values) if values else None
+            agg[f"{col}_std"] = statistics.stdev(values) if len(values) > 1 else (0.0 if values else None)
+        out.append(agg)
+    out.sort(key=lambda r: (r["tasks"], r["method"], r["sharing_depth"]))
+    return out
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    from workbench.fsutil import atomic_write_text
+
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    atomic_write_text(path, buf.getvalue())
+
+
+def write_results(
+    folder: Path, items: Sequence[SweepItem], queue: dict[str, str], log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
+    """results.csv, table.csv and the charts; returns the aggregated table."""
+    rows = collect_rows(items, queue)
+    if not rows:
+        log(f"{folder}: no finished run yet, no results")
+        return []
+    write_csv(folder / "results.csv", rows)
+    table = aggregate(rows)
+    write_csv(folder / "table.csv", table)
+    for path in write_charts(folder, table):
+        log(f"chart: {path}")
+    log(f"results: {folder / 'results.csv'}, {folder / 'table.csv'}")
+    return table
+
+
+def _metric_columns(table: Sequence[dict[str, Any]]) -> list[str]:
+    return [c for c in _numeric_columns(table) if "/" in c and not c.endswith("_std")]
+
+
+def write_charts(folder: Path, table: Sequence[dict[str, Any]]) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib import pyplot as plt
+
+    written = []
+    for tasks in sorted({r["tasks"] for r in table}):
+        rows = [r for r in table if r["tasks"] == tasks]
+        metrics = [c for c in _metric_columns(rows) if any(r.get(c) is not None for r in rows)]
+        panels = [*metrics, "delta_m", "params", "latency_ms"]
+        panels = [p for p in panels if any(r.get(p) is not None for r in rows)]
+        if len({r["sharing_depth"] for r in rows}) > 1 and panels:
+            fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.0), squeeze=False)
+            for ax, col in zip(axes[0], panels, strict=True):
+                for method in sorted({r["method"] for r in rows}):
+                    line = sorted(
+                        (r for r in rows if r["method"] == method and r.get(col) is not None),
+                        key=lambda r: r["sharing_depth"],
+                    )
+                    if line:
+                        ax.errorbar(
+                            [r["sharing_depth"] for r in line],
+                            [r[col] for r in line],
+                            yerr=[r.get(f"{col}_std") or 0.0 for r in line],
+                            marker="o",
+                            capsize=3,
+                            label=method,
+                        )
+                ax.set_title(_title(col), fontsize=9)
+                ax.set_xlabel("sharing depth (stages)", fontsize=8)
+                ax.tick_params(labelsize=7)
+                ax.grid(alpha=0.3)
+            handles, labels = axes[0][0].get_legend_handles_labels()
+            fig.legend(
+                handles, labels, loc="upper center", ncol=max(1, len(labels)), fontsize=8, frameon=False
+            )
+            fig.suptitle(f"{tasks}: mean ± std over seeds", fontsize=9, y=0.02, va="bottom")
+            fig.tight_layout(rect=(0, 0.06, 1, 0.9))
+            path = folder / f"depth-{_slug(tasks)}.png"
+            fig.savefig(path, dpi=110)
+            plt.close(fig)
+            written.append(path)
+        if len(metrics) >= 2:
+            a, b = metrics[:2]
+            fig, ax = plt.subplots(figsize=(4.6, 4.0))
+            for r in rows:
+                if r.get(a) is None or r.get(b) is None:
+                    continue
+                ax.errorbar(
+                    r[a],
+                    r[b],
+                    xerr=r.get(f"{a}_std") or 0,
+                    yerr=r.get(f"{b}_std") or 0,
+                    marker="o",
+                    capsize=2,
+                )
+                ax.annotate(
+                    f"{r['method']} d{r['sharing_depth']}",
+                    (r[a], r[b]),
+                    fontsize=7,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
+            ax.set_xlabel(_title(a), fontsize=8)
+            ax.set_ylabel(_title(b), fontsize=8)
+            ax.set_title(f"{tasks}: one point per configuration", fontsize=9)
+            ax.grid(alpha=0.3)
+            fig.tight_layout()
+            path = folder / f"pareto-{_slug(tasks)}.png"
+            fig.savefig(path, dpi=110)
+            plt.close(fig)
+            written.append(path)
+    return written
+
+
+def _title(col: str) -> str:
+    return {
+        "delta_m": "Δm % (Maninis; lower is better)",
+        "params": "parameters",
+        "latency_ms": "latency (ms / image)",
+    }.get(col, col)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)

@@ -1,0 +1,170 @@
+"""A sweep: a list of experiments made from one base experiment and a few axes.
+
+SWEEP.toml::
+
+    name = "depth"                  # the sweep folder's name
+    base = "experiment.toml"        # optional, relative to this file; default: the built-in experiment
+    sharing_depth = [0, 1, 2, 3, 4] # optional axes; each missing one keeps the base's value
+    methods = ["equal_sum", "upgrad"]
+    task_sets = [["scene", "shapes"], ["scene", "shapes", "regions"]]  # subsets of the base's tasks
+    seeds = [0, 1, 2]
+    baselines = true                # Δm of every run against single-task baselines (trained or reused)
+
+    [overrides]                     # optional: any experiment fields, as in an experiment file
+    train = { epochs = 3 }
+
+Experiments are the product of the axes, seeds outermost: a sweep cut short still has
+every configuration of its first seeds. Each is checked like any experiment before the
+sweep starts, and a bad value names the experiment and the field.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from workbench.config import ConfigError, ExperimentConfig, default_experiment, from_dict, to_dict
+
+_KEYS = ("name", "base", "sharing_depth", "methods", "task_sets", "seeds", "baselines", "overrides")
+SWEEP_MAX = 1000  # experiments in one sweep
+
+
+@dataclass(frozen=True)
+class SweepItem:
+    """One experiment of the sweep: ``key`` names it in the queue, ``axes`` its values."""
+
+    key: str
+    axes: dict[str, Any]
+    config: ExperimentConfig
+
+
+@dataclass
+class SweepSpec:
+    name: str
+    base: ExperimentConfig
+    sharing_depth: list[int] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    task_sets: list[list[str]] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    baselines: bool = True
+
+    def items(self) -> list[SweepItem]:
+        """Every experiment, checked; raises ConfigError naming the experiment and field."""
+        from workbench.experiment_check import validate_experiment
+
+        base = self.base
+        seeds = self.seeds or [base.train.seed]
+        task_sets = self.task_sets or [[t.name for t in base.tasks]]
+        methods = self.methods or [base.weighting.method]
+        depths = self.sharing_depth or [base.model.sharing_depth]
+        out = []
+        for seed, tasks, method, depth in itertools.product(seeds, task_sets, methods, depths):
+            cfg = copy.deepcopy(base)
+            cfg.train.seed = seed
+            by_name = {t.name: t for t in base.tasks}
+            cfg.tasks = [copy.deepcopy(by_name[n]) for n in tasks]
+            if method != base.weighting.method:
+                cfg.weighting.method, cfg.weighting.params = method, {}
+            cfg.model.sharing_depth = depth
+            axes = {"tasks": "+".join(tasks), "method": method, "sharing_depth": depth, "seed": seed}
+            key = f"{axes['tasks']}-{method}-d{depth}-s{seed}"
+            cfg.name = f"{self.name}-{key}"[:100]
+            try:
+                validate_experiment(cfg)
+            except ConfigError as exc:
+                raise ConfigError(exc.path, f"{exc.message} (experiment {key})") from None
+            out.append(SweepItem(key, axes, cfg))
+        return out
+
+
+def _list(data: dict[str, Any], key: str, kind: type) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, kind) and not isinstance(v, bool) for v in value):
+        raise ConfigError(key, f"must be a list of {kind.__name__}s")
+    return value
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def parse_sweep(data: dict[str, Any], where: Path | None = None) -> SweepSpec:
+    """A SweepSpec from the TOML's dict; ``where`` is the file (for ``base``'s relative path).
+
+    Raises:
+        ConfigError: an unknown key, a wrong type, a task name the base does not have, an
+            empty or oversized product, or a bad experiment (named).
+    """
+    from workbench.experiment_check import load_config
+
+    unknown = [k for k in data if k not in _KEYS]
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown key; allowed keys here: {', '.join(_KEYS)}")
+    name = data.get("name", "sweep")
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "._+-" for c in name):
+        raise ConfigError("name", "letters, digits, '.', '_', '+' or '-'")
+    base = default_experiment()
+    if "base" in data:
+        path = Path(str(data["base"]))
+        if where is not None and not path.is_absolute():
+            path = where.parent / path
+        base = load_config(path)
+    overrides = data.get("overrides", {})
+    if not isinstance(overrides, dict):
+        raise ConfigError("overrides", "must be a table of experiment fields")
+    if overrides:
+        base = from_dict(ExperimentConfig, _merge(to_dict(base), overrides))
+    task_sets = data.get("task_sets", [])
+    if not isinstance(task_sets, list) or not all(
+        isinstance(s, list) and s and all(isinstance(n, str) for n in s) for s in task_sets
+    ):
+        raise ConfigError("task_sets", "must be a list of non-empty lists of task names")
+    names = [t.name for t in base.tasks]
+    for s in task_sets:
+        for n in s:
+            if n not in names:
+                raise ConfigError(
+                    "task_sets", f"the base experiment has no task {n!r}; its tasks: {', '.join(names)}"
+                )
+    baselines = data.get("baselines", True)
+    if not isinstance(baselines, bool):
+        raise ConfigError("baselines", "must be true or false")
+    spec = SweepSpec(
+        name=name,
+        base=base,
+        sharing_depth=_list(data, "sharing_depth", int),
+        methods=_list(data, "methods", str),
+        task_sets=task_sets,
+        seeds=_list(data, "seeds", int),
+        baselines=baselines,
+    )
+    size = 1
+    for axis in (spec.sharing_depth, spec.methods, spec.task_sets, spec.seeds):
+        size *= max(1, len(axis))
+    if size > SWEEP_MAX:
+        raise ConfigError("", f"the sweep has {size} experiments; at most {SWEEP_MAX}")
+    return spec
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read SWEEP.toml; raises ConfigError naming the file or the field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            "", f"cannot read sweep file {path}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
+    return parse_sweep(data, path)

@@ -1,0 +1,159 @@
+"""Single-task baselines of an experiment, and its Δm against them.
+
+Each task alone, with the same data, backbone, budget (epochs, batch, schedule) and seed.
+Where the tasks cannot interact, one run does it: at sharing depth 0 with the plain sum of
+the losses and no gradient clipping, a multi-task network is exactly T independent
+single-task networks (each branch starts from the same backbone initialisation, sees the
+same batches, and AdamW/SGD update each parameter from its own gradient alone). Gradient
+clipping (one global norm) or early stopping (one monitored task) couple the tasks, so
+then each task gets its own run.
+
+Δm compares the **last epoch** of each run (``final_metrics``): the same budget for both,
+and no selection on the validation set that one run could profit from.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.analysis.delta_m import delta_m
+from workbench.config import ExperimentConfig, WeightingConfig, to_dict
+
+# Fields that do not change what a run learns: a finished run that differs only in these
+# is the same baseline.
+_IGNORED = (
+    "name",
+    "train.device",
+    "train.workers",
+    "train.threads",
+    "train.num_samples",
+    "weighting.conflict_every",
+)
+
+
+@dataclass
+class Baseline:
+    """One baseline run to have: its config and the tasks whose metrics it provides."""
+
+    config: ExperimentConfig
+    tasks: list[str]
+
+
+def joint_baseline_applies(cfg: ExperimentConfig) -> bool:
+    """Whether one depth-0 plain-sum run equals the T single-task runs."""
+    return cfg.optim.grad_clip == 0 and not cfg.train.early_stopping_metric
+
+
+def baseline_plan(cfg: ExperimentConfig) -> list[Baseline]:
+    """The runs that give every task of ``cfg`` its single-task metrics."""
+    base = copy.deepcopy(cfg)
+    base.weighting = WeightingConfig(method="equal_sum", params={}, conflict_every=0)
+    if len(cfg.tasks) > 1 and joint_baseline_applies(cfg):
+        base.model.sharing_depth = 0
+        base.name = f"{cfg.name}-stl"[:64]
+        return [Baseline(base, [t.name for t in cfg.tasks])]
+    plans = []
+    for task in cfg.tasks:
+        one = copy.deepcopy(base)
+        one.tasks = [copy.deepcopy(task)]
+        one.model.sharing_depth = -1  # one task: nothing to share, the whole backbone is its own
+        one.name = f"{cfg.name}-stl-{task.name}"[:64]
+        plans.append(Baseline(one, [task.name]))
+    return plans
+
+
+def comparable_config(data: dict[str, Any]) -> dict[str, Any]:
+    """A config dict flattened, defaults filled in, without the fields in ``_IGNORED``."""
+    from workbench.training.resume_check import flatten
+    from workbench.training.trainer import normalised_config
+
+    flat = flatten(normalised_config(data))
+    return {k: v for k, v in flat.items() if k not in _IGNORED}
+
+
+def find_finished_run(runs_root: str | Path, cfg: ExperimentConfig) -> Path | None:
+    """The newest finished run under ``runs_root`` trained with ``cfg`` (up to ``_IGNORED``)."""
+    from workbench.training.run_store import RunStore, list_runs
+
+    want = comparable_config(to_dict(cfg))
+    for info in list_runs(runs_root):  # newest first
+        if info.status != "finished":
+            continue
+        data = RunStore(info.path).read_config_dict()
+        if data and comparable_config(data) == want:
+            return Path(info.path)
+    return None
+
+
+def delta_m_entry(summary: dict[str, Any], baselines: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ``delta_m`` entry of a run's summary.
+
+    Args:
+        summary: the multi-task run's summary (``final_metrics``, ``primary_metrics``,
+            ``higher_is_better``).
+        baselines: task -> the summary of the run holding its single-task metrics.
+
+    Returns:
+        {"maninis": %, "libmtl": %, "per_task": {task: % (positive = better)},
+        "metric": {task: name}, "baseline_runs": {task: path}}.
+
+    Raises:
+        ValueError: a task without a primary metric value in either run, or Δm's own errors.
+    """
+    primary = summary.get("primary_metrics") or {}
+    higher = summary.get("higher_is_better") or {}
+    mtl, stl = {}, {}
+    for task, metric in primary.items():
+        value = (summary.get("final_metrics") or {}).get(task, {}).get(metric)
+        base = (baselines.get(task, {}).get("final_metrics") or {}).get(task, {}).get(metric)
+        if value is None or base is None:
+            raise ValueError(f"{task}: no final {metric} in {'the run' if value is None else 'its baseline'}")
+        mtl[task], stl[task] = value, base
+    flags = {t: bool(higher.get(t, True)) for t in mtl}
+    maninis = delta_m(mtl, stl, flags, "maninis")
+    libmtl = delta_m(mtl, stl, flags, "libmtl")
+    return {
+        "maninis": maninis.value,
+        "libmtl": libmtl.value,
+        "per_task": maninis.per_task,
+        "metric": dict(primary),
+        "baseline_runs": {t: baselines[t].get("run_dir", "") for t in mtl},
+    }
+
+
+def ensure_baselines(
+    cfg: ExperimentConfig,
+    runs_root: str | Path,
+    train: Callable[[ExperimentConfig, Any, bool], dict[str, Any]],
+    log: Callable[[str], None] = print,
+) -> dict[str, dict[str, Any]] | None:
+    """task -> the summary (with ``run_dir``) of its finished baseline, reusing finished runs
+    under ``runs_root`` and training the others there with ``train(config, store, resume)``;
+    None when one did not finish."""
+    from workbench.experiment_check import validate_experiment
+    from workbench.training.experiment import absolute_paths
+    from workbench.training.run_store import RunStore
+
+    out: dict[str, dict[str, Any]] = {}
+    for plan in baseline_plan(cfg):
+        found = find_finished_run(runs_root, plan.config)
+        if found is not None:
+            log(f"baseline for {', '.join(plan.tasks)}: reusing {found}")
+            store = RunStore(found)
+            summary = store.read_summary()
+        else:
+            log(f"baseline for {', '.join(plan.tasks)}: training {plan.config.name}")
+            validate_experiment(plan.config)
+            absolute_paths(plan.config)
+            store = RunStore.create(runs_root, plan.config.name)
+            summary = train(plan.config, store, False)
+        if summary.get("status") != "finished":
+            log(f"baseline {store.path} ended {summary.get('status')}, not finished")
+            return None
+        for task in plan.tasks:
+            out[task] = {**summary, "run_dir": str(store.path)}
+    return out
