@@ -63,6 +63,8 @@ def main() -> None:
             QTimer.singleShot(6000, lambda: window.setup.scroll.ensureWidgetVisible(window.setup.preview, 20, 8))
         if runs:
             window.open_run(runs[0])
+        if view == "conflict":
+            window.tabs.setCurrentWidget(window.conflict_view)
         if view in ("predictions", "large"):
             window.tabs.setCurrentWidget(window.inspector)
         if view == "large":

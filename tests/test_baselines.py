@@ -68,7 +68,9 @@ def test_cli_trains_then_reuses_and_writes_delta_m(tmp_path, capsys):
     stl_values = {t: stl["final_metrics"][t][m] for t, m in primary.items()}
     want = delta_m(mtl_values, stl_values, summary["higher_is_better"])
     assert entry["maninis"] == pytest.approx(want.value)
-    assert entry["libmtl"] == pytest.approx(delta_m(mtl_values, stl_values, summary["higher_is_better"], "libmtl").value)
+    assert entry["libmtl"] == pytest.approx(
+        delta_m(mtl_values, stl_values, summary["higher_is_better"], "libmtl").value
+    )
     assert "Δm (Maninis" in capsys.readouterr().out
     n_runs = len(list_runs(runs))
     assert main(["baselines", str(run.path), "--quiet"]) == 0  # the finished baseline is reused

@@ -82,7 +82,11 @@ def test_queue_continues_after_a_stop_and_writes_results(tmp_path):
     assert len(rows) == 8 and len(table) == 4
     metric = next(k for k in rows[0] if k.startswith("scene/"))
     for agg in table:
-        members = [float(r[metric]) for r in rows if (r["method"], r["sharing_depth"]) == (agg["method"], agg["sharing_depth"])]
+        members = [
+            float(r[metric])
+            for r in rows
+            if (r["method"], r["sharing_depth"]) == (agg["method"], agg["sharing_depth"])
+        ]
         assert float(agg[metric]) == pytest.approx(statistics.fmean(members))
         assert float(agg[f"{metric}_std"]) == pytest.approx(statistics.stdev(members))
         assert agg["seeds"] == "2"

@@ -112,6 +112,11 @@ class RunFacts:
     elapsed_s: float | None = None
     sharing_depth: int = -1
     created: float = 0.0
+    delta_m: float | None = None  # Δm against single-task baselines, % (Maninis; lower is better)
+    # a row merged over seeds (``merge_seeds``): the seeds, and the sample standard
+    # deviation per column key ("metric:task/metric", "delta_m", "wall", ...)
+    seeds: tuple[int, ...] = ()
+    spread: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def folder(self) -> str:
@@ -157,6 +162,7 @@ def facts_from_summary(path: str | Path, summary: Mapping[str, Any], config: Map
         elapsed_s=_number(summary.get("elapsed_s")),
         sharing_depth=_int(params.get("sharing_depth"), -1),
         created=_number(summary.get("created")) or 0.0,
+        delta_m=_number((summary.get("delta_m") or {}).get("maninis")),
     )
 
 
@@ -187,6 +193,7 @@ def facts_from_info(info: Any) -> RunFacts:
         elapsed_s=_number(getattr(info, "elapsed_s", None)),
         sharing_depth=_int(getattr(info, "sharing_depth", -1), -1),
         created=_number(getattr(info, "created", 0.0)) or 0.0,
+        delta_m=_number((getattr(info, "delta_m", None) or {}).get("maninis")),
     )
 
 
@@ -466,8 +473,15 @@ class CompareTable:
             return value_text(col.key.split(":", 1)[1], value)
         if value is None or value == "":
             return DASH
+        spread = self.facts[row].spread.get(col.key)
+        if spread is not None and col.kind in ("metric", "percent", "ms", "seconds"):
+            digits = ".3f" if col.kind == "metric" else ".2f" if col.kind == "percent" else ".3g"
+            unit = {"percent": " %", "ms": " ms", "seconds": " s"}.get(col.kind, "")
+            return f"{value:{digits}} ± {spread:{digits}}{unit}"
         if col.kind == "metric":
             return f"{value:.3f}" if abs(value) < 1000 else f"{value:.4g}"
+        if col.kind == "percent":
+            return f"{value:+.2f} %"
         if col.kind == "epoch":
             done = self.facts[row].epochs_done
             return f"{value} of {done}" if done else str(value)
@@ -540,9 +554,19 @@ def _metric_columns(facts: Iterable[RunFacts]) -> list[Column]:
     return list(seen.values())
 
 
-def compare_table(facts: Sequence[RunFacts], labels: Sequence[str] | None = None) -> CompareTable:
-    """The comparison of ``facts``, one row per run (see the module docstring)."""
+def compare_table(
+    facts: Sequence[RunFacts], labels: Sequence[str] | None = None, by_seed: bool = True
+) -> CompareTable:
+    """The comparison of ``facts``, one row per run (see the module docstring); with
+    ``by_seed``, runs that differ only in their seed become one row of mean ± std."""
     facts = list(facts)
+    if by_seed:
+        from workbench.analysis.seed_groups import group_by_seed, merge_seeds
+
+        groups = group_by_seed(facts)
+        if len(groups) < len(facts):
+            facts = [merge_seeds(g) for g in groups]
+            labels = None
     labels = list(labels) if labels is not None else run_labels(facts)
     metric_cols = _metric_columns(facts)
     flats = _flats(facts)
@@ -551,6 +575,24 @@ def compare_table(facts: Sequence[RunFacts], labels: Sequence[str] | None = None
         Column("run", "Run", tip="what differs between the runs (or the run's name)"),
         *(Column(f"config:{k}", column_title(k), tip=k, kind="config") for k in diffs),
         *metric_cols,
+        *(
+            [
+                Column(
+                    "delta_m",
+                    "Δm",
+                    "lower",
+                    "Δm against single-task baselines, % (Maninis et al. 2019)",
+                    "percent",
+                )
+            ]
+            if any(f.delta_m is not None for f in facts)
+            else []
+        ),
+        *(
+            [Column("seeds", "Seeds", tip="the seeds averaged in this row")]
+            if any(f.seeds for f in facts)
+            else []
+        ),
         Column("best_epoch", "Best epoch", tip="the epoch the metrics are from (1-based)", kind="epoch"),
         Column("params", "Parameters", "lower", "parameters of the whole multi-task model", "params"),
         Column("latency", "Latency", "lower", "inference time per image (batch 1)", "ms"),
@@ -563,6 +605,10 @@ def compare_table(facts: Sequence[RunFacts], labels: Sequence[str] | None = None
         for col in metric_cols:
             task, metric = col.key.split(":", 1)[1].split("/", 1)
             row.append(f.metrics.get(task) if f.primary_metrics.get(task) == metric else None)
+        if any(c.key == "delta_m" for c in columns):
+            row.append(f.delta_m)
+        if any(c.key == "seeds" for c in columns):
+            row.append(", ".join(map(str, f.seeds)) if f.seeds else None)
         row += [
             f.best_epoch + 1 if f.best_epoch >= 0 else None,
             f.params_total,

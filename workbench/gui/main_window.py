@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 from workbench import __version__
 from workbench.config import ExperimentConfig, from_dict
 from workbench.gui.compare_view import CompareView
+from workbench.gui.conflict_view import ConflictView
 from workbench.gui.core_loader import CoreLoader
 from workbench.gui.inspector_panel import InspectorPanel
 from workbench.gui.plots_panel import PlotsPanel
@@ -182,6 +183,8 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.curves_tab, "Curves")
         self.tabs.addTab(self.inspector, "Predictions")
+        self.conflict_view = ConflictView(self)
+        self.tabs.addTab(self.conflict_view, "Task conflict")
         self.setCentralWidget(self.tabs)
 
         self.setup_dock = QDockWidget("Setup", self)
@@ -670,6 +673,8 @@ class MainWindow(QMainWindow):
             self.compare_view.clear()
             self.plots.clear()
             self.plots.load_run(store)
+            self.conflict_view.clear()
+            self.conflict_view.add_records(store.read_metrics())
             self.inspector.clear()
             self.inspector.load_run(store)  # also hands the run's checkpoint to "Open image…"
         except Exception as exc:
@@ -814,6 +819,8 @@ class MainWindow(QMainWindow):
             steps = [r.get("global_step", 0) for r in records if r.get("type") == "step"]
             epochs = [r.get("epoch", -1) for r in records if r.get("type") == "epoch"]
             self.plots.replay_records(records)
+            self.conflict_view.clear()
+            self.conflict_view.add_records(records)
             self._live_floor = (max(steps, default=0), max(epochs, default=-1))
             if store.sample_epochs():
                 self.inspector.load_run(store)
@@ -931,6 +938,7 @@ class MainWindow(QMainWindow):
         self.compare_view.clear()
         self.plots.clear()
         self.plots.on_run_started(event)
+        self.conflict_view.clear()
         self.inspector.clear()
         try:
             if event.start_step > 0:  # resumed: show the samples of the epochs done so far
@@ -949,6 +957,7 @@ class MainWindow(QMainWindow):
         self.training_bar.on_step(event)
         if self._live_view and event.global_step > self._live_floor[0]:
             self.plots.on_step(event)
+            self.conflict_view.on_step(event)
 
     @guarded
     def _on_epoch(self, event: Any) -> None:

@@ -34,7 +34,18 @@ from PySide6.QtWidgets import (
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("Run", "Started", "Status", "Backbone", "Depth", "Weighting", "Tasks", "Best epoch", "Key metrics")
+COLUMNS = (
+    "Run",
+    "Started",
+    "Status",
+    "Backbone",
+    "Depth",
+    "Weighting",
+    "Tasks",
+    "Best epoch",
+    "Δm",
+    "Key metrics",
+)
 (
     COL_NAME,
     COL_STARTED,
@@ -44,6 +55,7 @@ COLUMNS = ("Run", "Started", "Status", "Backbone", "Depth", "Weighting", "Tasks"
     COL_WEIGHTING,
     COL_TASKS,
     COL_BEST,
+    COL_DELTA,
     COL_METRICS,
 ) = range(len(COLUMNS))
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -84,6 +96,28 @@ def format_metric(value: Any) -> str:
 def _absolute(path: str | Path) -> Path:
     """``path`` made absolute against the current folder, once (the list never depends on it later)."""
     return Path(os.path.abspath(os.path.expanduser(str(path))))
+
+
+def delta_text(delta: dict[str, Any] | None) -> str:
+    """Δm (Maninis convention, %) for a table cell; '–' before baselines were compared."""
+    value = (delta or {}).get("maninis")
+    return f"{value:+.2f} %" if isinstance(value, (int, float)) else "–"
+
+
+def delta_tip(delta: dict[str, Any] | None) -> str:
+    if not delta:
+        return (
+            "Δm against single-task baselines: run 'workbench baselines RUN' (or Run → Single-task baselines)"
+        )
+    lines = [
+        f"Δm {delta['maninis']:+.2f} % (Maninis et al. 2019; lower is better)",
+        f"Δp {delta.get('libmtl', float('nan')):+.2f} % (LibMTL; higher is better)",
+        "per task, positive = better than single-task:",
+    ]
+    for task, change in (delta.get("per_task") or {}).items():
+        metric = (delta.get("metric") or {}).get(task, "")
+        lines.append(f"  {task} {metric}: {change:+.2f} %")
+    return "\n".join(lines)
 
 
 class _RunItem(QTreeWidgetItem):
@@ -326,6 +360,7 @@ class RunsPanel(QWidget):
             weighting,
             ", ".join(info.tasks),
             best_text,
+            delta_text(getattr(info, "delta_m", None)),
             metrics or "–",
         )
         item = _RunItem([str(t) for t in texts])
@@ -333,6 +368,9 @@ class RunsPanel(QWidget):
         item.setData(COL_STARTED, SORT_ROLE, created)
         item.setData(COL_DEPTH, SORT_ROLE, depth_sort)
         item.setData(COL_BEST, SORT_ROLE, best)
+        delta = getattr(info, "delta_m", None) or {}
+        item.setData(COL_DELTA, SORT_ROLE, float(delta.get("maninis", float("inf"))))
+        item.setToolTip(COL_DELTA, delta_tip(delta))
         first = next(iter(info.key_metrics.values()), None)
         item.setData(
             COL_METRICS, SORT_ROLE, float(first) if isinstance(first, (int, float)) else float("-inf")

@@ -899,6 +899,7 @@ class SetupPanel(QWidget):
         depth = stages if depth == -1 else depth
         if not isinstance(depth, int) or not 0 <= depth <= stages:
             depth = stages
+        self.weighting.set_nothing_shared(depth == 0)
         specs = [(t.kind, dict(t.options) if isinstance(t.options, dict) else {}) for t in cfg.tasks]
         summary = self.data_section.summary if self.data_section is not None else None
         num_classes = len(summary.class_names) if summary is not None else 4

@@ -22,6 +22,17 @@ _NEEDS = {
 }
 
 
+def _groups(methods: Sequence[Any]) -> list[tuple[str, list[Any]]]:
+    """(heading, classes): the loss weightings, then the methods that need per-task gradients
+    of the shared layers (torchjd's aggregators, the plain sum and mean first, and GradNorm)."""
+    loss = [c for c in methods if getattr(c, "needs", "losses") == "losses"]
+    grad = [c for c in methods if getattr(c, "needs", "losses") != "losses"]
+    order = {"baseline": 0}
+    grad.sort(key=lambda c: order.get(getattr(getattr(c, "spec", None), "group", ""), 1))
+    groups = [("Loss weightings", loss), ("Gradient methods (per-task gradients)", grad)]
+    return [(title, group) for title, group in groups if group]
+
+
 class WeightingSection(QWidget):
     """Edits ``[weighting] method`` and ``params``."""
 
@@ -31,6 +42,7 @@ class WeightingSection(QWidget):
         super().__init__(parent)
         self.methods: dict[str, Any] = {}
         self.forms: dict[str, DataclassForm] = {}
+        self.nothing_shared = False  # sharing depth 0: gradient methods fall back to the sum
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
@@ -46,25 +58,50 @@ class WeightingSection(QWidget):
         self.combo.activated.connect(lambda *_: self._chosen())
 
     def set_methods(self, methods: Sequence[Any]) -> None:
-        """Fill the choices with the registered weighting classes (after the core loads)."""
+        """Fill the choices with the registered weighting classes (after the core loads),
+        grouped under headers; a method whose optional solver is missing is greyed out with
+        the pip command in its tooltip."""
         self.combo.clear()
-        for cls in methods:
-            name = cls.method
-            self.methods[name] = cls
-            self.combo.addItem(name, name)
-            self.combo.setItemData(
-                self.combo.count() - 1, (cls.__doc__ or "").strip(), Qt.ItemDataRole.ToolTipRole
-            )
-            params = DataclassForm(cls.Params)
-            for editor in params.editors.values():
-                guard_wheel(editor)
-            params.changed.connect(lambda m=name: self.changed.emit(f"weighting.params.{m}"))
-            self.forms[name] = params
-            holder = QWidget()
-            hl = QVBoxLayout(holder)
-            hl.setContentsMargins(6, 0, 0, 0)
-            hl.addWidget(params)
-            self.stack.addWidget(holder)
+        model = self.combo.model()
+        for title, group in _groups(methods):
+            self.combo.addItem(title)
+            header = model.item(self.combo.count() - 1)
+            header.setFlags(Qt.ItemFlag.NoItemFlags)  # a heading, not a choice
+            font = header.font()
+            font.setBold(True)
+            header.setFont(font)
+            for cls in group:
+                self._add_method(cls)
+
+    def _add_method(self, cls: Any) -> None:
+        name = cls.method
+        self.methods[name] = cls
+        self.combo.addItem(f"   {name}", name)
+        index = self.combo.count() - 1
+        tip = (cls.__doc__ or "").strip()
+        spec = getattr(cls, "spec", None)
+        missing = spec.missing() if spec is not None else []
+        if missing:
+            self.combo.model().item(index).setEnabled(False)
+            self.combo.setItemText(index, f"   {name} (needs {', '.join(missing)})")
+            tip = f"Not installed: {', '.join(missing)}. Install with: {spec.install_hint()}\n\n{tip}"
+        self.combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+        params = DataclassForm(cls.Params)
+        for editor in params.editors.values():
+            guard_wheel(editor)
+        params.changed.connect(lambda m=name: self.changed.emit(f"weighting.params.{m}"))
+        self.forms[name] = params
+        holder = QWidget()
+        hl = QVBoxLayout(holder)
+        hl.setContentsMargins(6, 0, 0, 0)
+        hl.addWidget(params)
+        self.stack.addWidget(holder)
+
+    def set_nothing_shared(self, nothing_shared: bool) -> None:
+        """Sharing depth 0: say that a gradient method falls back to the plain sum."""
+        if nothing_shared != self.nothing_shared:
+            self.nothing_shared = nothing_shared
+            self.show_method()
 
     def set_values(self, method: str, params: dict[str, Any]) -> None:
         for params_form in self.forms.values():
@@ -111,5 +148,10 @@ class WeightingSection(QWidget):
         text = first + (f" ({needs})" if needs else "")
         if method == "static":
             text += " Set the weights in Tasks."
+        spec = getattr(cls, "spec", None)
+        if spec is not None and spec.missing():
+            text += f" Not installed: {', '.join(spec.missing())}; {spec.install_hint()}."
+        if self.nothing_shared and getattr(cls, "needs", "losses") != "losses":
+            text += " At sharing depth 0 no layer is shared: the task losses are summed instead."
         self.info.setText(text)
         self.info.setToolTip(doc)

@@ -154,7 +154,10 @@ def _write_delta_m(items: list[SweepItem], queue: dict[str, str], runs: Path, tr
         summary = store.read_summary()
         if summary.get("status") != "finished":
             continue
-        baselines = ensure_baselines(item.config, runs, train, log)
+        # other sweeps in the same folder may hold the baselines already (e.g. a depth sweep's
+        # depth-0 runs for a methods sweep)
+        siblings = sorted(p for p in runs.parent.parent.glob("*/runs") if p != runs)
+        baselines = ensure_baselines(item.config, runs, train, log, also_search=siblings)
         if baselines is None:
             log(f"[Δm] {item.key}: a baseline did not finish; no Δm")
             continue

@@ -75,17 +75,20 @@ def comparable_config(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in flat.items() if k not in _IGNORED}
 
 
-def find_finished_run(runs_root: str | Path, cfg: ExperimentConfig) -> Path | None:
-    """The newest finished run under ``runs_root`` trained with ``cfg`` (up to ``_IGNORED``)."""
+def find_finished_run(runs_roots: str | Path | list[Path], cfg: ExperimentConfig) -> Path | None:
+    """The newest finished run in ``runs_roots`` (one runs folder or several) trained with
+    ``cfg`` (up to ``_IGNORED``)."""
     from workbench.training.run_store import RunStore, list_runs
 
     want = comparable_config(to_dict(cfg))
-    for info in list_runs(runs_root):  # newest first
-        if info.status != "finished":
-            continue
-        data = RunStore(info.path).read_config_dict()
-        if data and comparable_config(data) == want:
-            return Path(info.path)
+    roots = runs_roots if isinstance(runs_roots, list) else [Path(runs_roots)]
+    for root in roots:
+        for info in list_runs(root):  # newest first
+            if info.status != "finished":
+                continue
+            data = RunStore(info.path).read_config_dict()
+            if data and comparable_config(data) == want:
+                return Path(info.path)
     return None
 
 
@@ -130,17 +133,18 @@ def ensure_baselines(
     runs_root: str | Path,
     train: Callable[[ExperimentConfig, Any, bool], dict[str, Any]],
     log: Callable[[str], None] = print,
+    also_search: list[Path] | None = None,
 ) -> dict[str, dict[str, Any]] | None:
     """task -> the summary (with ``run_dir``) of its finished baseline, reusing finished runs
-    under ``runs_root`` and training the others there with ``train(config, store, resume)``;
-    None when one did not finish."""
+    under ``runs_root`` (and ``also_search``) and training the others in ``runs_root`` with
+    ``train(config, store, resume)``; None when one did not finish."""
     from workbench.experiment_check import validate_experiment
     from workbench.training.experiment import absolute_paths
     from workbench.training.run_store import RunStore
 
     out: dict[str, dict[str, Any]] = {}
     for plan in baseline_plan(cfg):
-        found = find_finished_run(runs_root, plan.config)
+        found = find_finished_run([Path(runs_root), *(also_search or [])], plan.config)
         if found is not None:
             log(f"baseline for {', '.join(plan.tasks)}: reusing {found}")
             store = RunStore(found)

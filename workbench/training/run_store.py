@@ -442,6 +442,9 @@ class RunInfo:
     primary_metrics: dict[str, str] = field(default_factory=dict)  # task -> metric name
     higher_is_better: dict[str, bool] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)  # config.toml as a plain dict
+    # Δm against single-task baselines (``workbench baselines``): {"maninis", "libmtl",
+    # "per_task", "metric", "baseline_runs"}; {} before baselines were compared
+    delta_m: dict[str, Any] = field(default_factory=dict)
 
 
 def _dict(value: Any) -> dict:
@@ -504,6 +507,9 @@ def read_run_info(path: Path) -> RunInfo | None:
         primary_metrics=primary,
         higher_is_better={str(k): bool(v) for k, v in _dict(s.get("higher_is_better")).items()},
         config=config,
+        delta_m=_dict(s.get("delta_m"))
+        if _number(_dict(s.get("delta_m")).get("maninis")) is not None
+        else {},
     )
 
 

@@ -1,0 +1,101 @@
+"""The app's side of issue 8: grouped methods, the conflict view, Δm and seeds in tables."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from workbench.analysis.compare import RunFacts, compare_table
+from workbench.gui.conflict_view import ConflictView
+from workbench.gui.runs_panel import delta_text, delta_tip
+from workbench.gui.weighting_section import WeightingSection
+from workbench.weighting import WEIGHTINGS
+from workbench.weighting.gradient_methods import GradientMethod
+
+
+def test_methods_are_grouped_and_a_missing_solver_is_greyed_with_its_hint(qtbot, monkeypatch):
+    monkeypatch.setattr(GradientMethod, "missing", lambda self: ["cvxpy"] if self.name == "cagrad" else [])
+    section = WeightingSection()
+    qtbot.addWidget(section)
+    section.set_methods([WEIGHTINGS.get(n) for n in WEIGHTINGS.names()])
+    model = section.combo.model()
+    texts = [section.combo.itemText(i) for i in range(section.combo.count())]
+    assert texts[0] == "Loss weightings" and not model.item(0).isEnabled()
+    grad_header = texts.index("Gradient methods (per-task gradients)")
+    assert not model.item(grad_header).isEnabled()
+    assert section.combo.findData("dwa") < grad_header < section.combo.findData("upgrad")
+    assert section.combo.findData("gradnorm") > grad_header
+    cagrad = section.combo.findData("cagrad")
+    assert not model.item(cagrad).isEnabled()
+    assert "pip install cvxpy" in section.combo.itemData(cagrad, Qt.ItemDataRole.ToolTipRole)
+    section.set_values("cagrad", {})  # e.g. a config file that names it
+    assert "pip install cvxpy" in section.info.text()
+    section.set_values("upgrad", {})
+    section.set_nothing_shared(True)
+    assert "At sharing depth 0" in section.info.text()
+    section.set_values("dwa", {})
+    assert "At sharing depth 0" not in section.info.text()
+    assert set(section.forms["upgrad"].editors) >= {"every", "path"}
+
+
+def test_conflict_view_shows_the_latest_matrix_and_each_pair(qtbot):
+    view = ConflictView()
+    qtbot.addWidget(view)
+    records = [
+        {
+            "type": "step",
+            "global_step": s,
+            "conflict": {"tasks": ["a", "b", "c"], "cos": m, "norm_ratio": [1.5, 1.0, 0.5]},
+        }
+        for s, m in (
+            (1, [[1, -0.5, 0.2], [-0.5, 1, 0.1], [0.2, 0.1, 1]]),
+            (21, [[1, 0.3, 0.2], [0.3, 1, -0.1], [0.2, -0.1, 1]]),
+        )
+    ]
+    view.add_records([{"type": "step", "global_step": 0}, *records])
+    pairs = view.pairs()
+    assert pairs["a × b"] == ([1, 21], [-0.5, 0.3])
+    assert pairs["b × c"] == ([1, 21], [0.1, -0.1])
+    assert view.image.image[1, 0] == pytest.approx(0.3)  # the latest matrix
+    text = view.summary_text()
+    assert "2 measurements" in text and "a × b: mean cosine -0.10, negative in 50%" in text
+    view.clear()
+    view._redraw()
+    assert view.note.isVisibleTo(view) and not view.pairs()
+
+
+def test_delta_m_cell_and_tip():
+    delta = {
+        "maninis": -1.234,
+        "libmtl": 1.234,
+        "per_task": {"a": 2.0, "b": 0.468},
+        "metric": {"a": "acc", "b": "miou"},
+    }
+    assert delta_text(delta) == "-1.23 %" and delta_text({}) == "–"
+    assert "a acc: +2.00 %" in delta_tip(delta) and "workbench baselines" in delta_tip({})
+
+
+def _facts(seed, value, delta, depth=2):
+    return RunFacts(
+        path=f"/runs/r{seed}-{depth}",
+        config={"model": {"sharing_depth": depth}, "train": {"seed": seed}},
+        primary_metrics={"a": "acc"},
+        higher_is_better={"a": True},
+        metrics={"a": value},
+        delta_m=delta,
+        sharing_depth=depth,
+    )
+
+
+def test_compare_merges_seeds_into_mean_and_std():
+    facts = [_facts(0, 0.5, -1.0), _facts(1, 0.7, 1.0), _facts(2, 0.6, 3.0), _facts(0, 0.9, None, depth=0)]
+    table = compare_table(facts)
+    assert len(table.rows) == 2
+    row = next(i for i, f in enumerate(table.facts) if f.seeds == (0, 1, 2))
+    col = table.column("metric:a/acc")
+    assert table.rows[row][col] == pytest.approx(0.6)
+    assert table.text(row, col) == "0.600 ± 0.100"  # sample std of 0.5, 0.6, 0.7
+    assert table.text(row, table.column("delta_m")) == "1.00 ± 2.00 %"
+    assert table.value(row, "seeds") == "0, 1, 2"
+    single = compare_table(facts, by_seed=False)
+    assert len(single.rows) == 4

@@ -1,0 +1,82 @@
+"""Runs that differ only in their seed, merged into one row of mean ± standard deviation.
+
+Pure Python (no Qt, no torch). The spread is the sample standard deviation (n - 1 in the
+denominator) over the seeds that have a value; a row of one seed has no spread.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from workbench.analysis.compare import INCIDENTAL, RunFacts, flatten_config
+
+
+def _key(f: RunFacts) -> tuple:
+    flat = flatten_config(f.config, f.sharing_depth)
+    return tuple(sorted((k, repr(v)) for k, v in flat.items() if k != "train.seed" and k not in INCIDENTAL))
+
+
+def group_by_seed(facts: Sequence[RunFacts]) -> list[list[RunFacts]]:
+    """Groups of runs with the same configuration but for ``train.seed``, in first-seen order.
+    Runs of the same seed too (repeats) are never merged: each stays its own group."""
+    groups: dict[tuple, list[RunFacts]] = {}
+    for f in facts:
+        groups.setdefault(_key(f), []).append(f)
+    out: list[list[RunFacts]] = []
+    for group in groups.values():
+        seeds = [_seed(f) for f in group]
+        out += [group] if len(set(seeds)) == len(seeds) else [[f] for f in group]
+    return out
+
+
+def _seed(f: RunFacts) -> int:
+    return int((f.config.get("train") or {}).get("seed", 0))
+
+
+def _mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None, None
+    return statistics.fmean(present), (statistics.stdev(present) if len(present) > 1 else None)
+
+
+def merge_seeds(group: Sequence[RunFacts]) -> RunFacts:
+    """One RunFacts for a group: means of metrics, Δm, costs; ``spread`` their std; ``seeds``."""
+    first = group[0]
+    if len(group) == 1:
+        return first
+    spread: dict[str, float] = {}
+    metrics: dict[str, float | None] = {}
+    for task, metric in first.primary_metrics.items():
+        mean, std = _mean_std([f.metrics.get(task) for f in group])
+        metrics[task] = mean
+        if std is not None:
+            spread[f"metric:{task}/{metric}"] = std
+    scalars = {}
+    for key, attr in (("delta_m", "delta_m"), ("latency", "latency_ms"), ("wall", "elapsed_s")):
+        mean, std = _mean_std([getattr(f, attr) for f in group])
+        scalars[attr] = mean
+        if std is not None:
+            spread[key] = std
+    seeds = tuple(sorted(_seed(f) for f in group))
+    statuses = {f.status for f in group}
+    return RunFacts(
+        path=first.path,
+        name=first.name,
+        status=first.status if len(statuses) == 1 else "mixed",
+        config=first.config,
+        primary_metrics=first.primary_metrics,
+        higher_is_better=first.higher_is_better,
+        metrics=metrics,
+        best_epoch=-1,  # epochs differ per seed
+        epochs_done=first.epochs_done,
+        params_total=first.params_total,
+        latency_ms=scalars["latency_ms"],
+        elapsed_s=scalars["elapsed_s"],
+        sharing_depth=first.sharing_depth,
+        created=first.created,
+        delta_m=scalars["delta_m"],
+        seeds=seeds,
+        spread=spread,
+    )
