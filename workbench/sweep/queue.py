@@ -72,6 +72,11 @@ def run_sweep(
     queue = _read_queue(queue_path)
     lock = threading.Lock()
     outcome = SweepOutcome(folder)
+    halted = threading.Event()  # a run was stopped (Ctrl-C, SIGTERM, Stop): the sweep stops too
+    user_stop = stop
+
+    def stop() -> bool:
+        return halted.is_set() or user_stop()
 
     def claim(item: SweepItem) -> tuple[Any, bool] | None:
         """(run folder, resume) for the item, or None when there is nothing to do."""
@@ -113,6 +118,7 @@ def run_sweep(
                 outcome.failed[item.key] = str(summary.get("error", "failed"))
             else:
                 outcome.skipped.append(item.key)
+                halted.set()
 
     if devices and len(devices) > 1:
         free = list(devices)
