@@ -2,10 +2,11 @@
 
 Each step, for the tasks labelled in the batch:
 
-1. the per-task gradients of the shared parameters: the Jacobian J (T x P) with torchjd's
-   ``autojac.jac`` ("jacobian" path), or only its Gramian J Jᵀ with torchjd's autogram
-   engine on the shared modules ("gramian" path, for the methods whose weights depend on
-   the Gramian alone: UPGrad, MGDA, PCGrad, IMTL-G, CAGrad ...);
+1. the per-task gradients of the shared parameters: the Jacobian J (T x P), one backward
+   pass per task ("jacobian" path, the default: the faster one on a CPU), or only its
+   Gramian J Jᵀ with torchjd's autogram engine on the shared modules ("gramian" path, for
+   the methods whose weights depend on the Gramian alone: UPGrad, MGDA, PCGrad, IMTL-G,
+   CAGrad ...; it never holds J);
 2. the method combines them: weights w (T,) and the shared update wᵀJ, or, for methods
    without weights (ConFIG, GradDrop), the direction itself;
 3. the shared parameters get that update; **each task's own parameters (its unshared
@@ -67,9 +68,9 @@ class GradientParams(Weighting.Params):
     path: str = setting(
         "auto",
         "Gradient path",
-        "jacobian: the full per-task Jacobian of the shared parameters; gramian: only its T x T "
-        "Gramian (autogram, less memory), for methods whose weights depend on it alone; auto: gramian "
-        "where possible.",
+        "jacobian: the per-task gradients of the shared parameters, one backward pass per task; "
+        "gramian: only their T x T Gramian (torchjd's autogram engine: less memory, slower on a CPU), "
+        "for methods whose weights depend on it alone; auto: jacobian.",
         choices=("auto", "jacobian", "gramian"),
     )
 
@@ -105,8 +106,7 @@ class GradientWeighting(Weighting):
 
     @property
     def uses_gramian(self) -> bool:
-        path = self.params.path
-        return self.method in GRAMIAN_METHODS and path in ("auto", "gramian")
+        return self.method in GRAMIAN_METHODS and self.params.path == "gramian"
 
     def attach(self, ctx: BackwardContext) -> None:
         if self.uses_gramian and ctx.shared_modules:

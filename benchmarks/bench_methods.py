@@ -1,0 +1,160 @@
+"""Step cost of every weighting / gradient method against the plain sum, side by side.
+
+Two models: the seed article's (ResNet-18, a classification and a box head, full sharing)
+and the built-in three-task model (small CNN; classification, detection, segmentation).
+One fixed batch of 32 images at 128 px on the CPU. Each method trains the same network
+(a copy of the same initial weights) with a full step: forward, losses, the method's
+backward, optimiser step. Rounds visit the methods in turn so drifts in machine load
+hit all of them; the figure is the median seconds per step over the rounds, as a ratio
+to ``equal_sum`` (the plain backward of the summed losses) in the same run. Goal for
+methods that need per-task gradients: <= T + 0.3 times the plain sum.
+
+``--memory`` also runs each method in a fresh process and reports its peak resident
+memory (ru_maxrss) minus the plain sum's: the extra memory of the method's step.
+
+    python benchmarks/bench_methods.py [--rounds 3] [--steps 3] [--model both|resnet|default] [--memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from workbench.config import WeightingConfig, default_experiment
+from workbench.training.evaluation import needed_targets
+from workbench.training.experiment import build_experiment, build_optimizer
+from workbench.training.trainer import epoch_order, iter_batches
+from workbench.weighting import GRADIENT_METHODS, WEIGHTINGS
+from workbench.weighting.base import BackwardContext
+
+BATCH = 32
+
+# (method, params): the loss weightings, then every gradient method on its default path
+# (and on the Jacobian path where the default is the Gramian one), then GradNorm
+METHODS: list[tuple[str, dict]] = [("equal_sum", {}), ("uncertainty", {}), ("dwa", {})]
+for _name in GRADIENT_METHODS:
+    METHODS.append((_name, {}))
+    if _name in ("sum", "upgrad", "mgda", "pcgrad"):
+        METHODS.append((_name, {"path": "jacobian"}))
+METHODS.append(("gradnorm", {}))
+
+
+def label(method: str, params: dict) -> str:
+    return method + ("/jacobian" if params.get("path") == "jacobian" else "")
+
+
+def model_config(which: str):
+    cfg = default_experiment()
+    cfg.train.batch_size = BATCH
+    cfg.data.options.update(train_size=BATCH, val_size=BATCH)
+    if which == "resnet":
+        from workbench.config import TaskConfig
+
+        cfg.model.backbone = "resnet18"
+        cfg.tasks = [TaskConfig(name="scene", kind="classification"), TaskConfig(name="box", kind="localization")]
+    return cfg
+
+
+class Setup:
+    """A model, its batch and, per method, a copy of the initial weights with its optimiser."""
+
+    def __init__(self, which: str) -> None:
+        self.cfg = model_config(which)
+        exp = build_experiment(self.cfg, pretrained=False)
+        self.tasks = exp.tasks
+        self.base = exp.model.to(memory_format=torch.channels_last).train()
+        order = epoch_order(0, 0, len(exp.train_set))
+        images, targets = next(iter_batches(exp.train_set, order, BATCH, 0, 1, 0, needed_targets(exp.tasks)))
+        targets.pop("problems", None)
+        self.images, self.targets = images, targets
+
+    def trainer(self, method: str, params: dict):
+        model = copy.deepcopy(self.base)
+        cfg = copy.deepcopy(self.cfg)
+        cfg.weighting = WeightingConfig(method=method, params=dict(params), conflict_every=0)
+        names = [t.name for t in self.tasks]
+        weighting = WEIGHTINGS.get(method)(names, dict(params), {n: 1.0 for n in names})
+        optimizer = build_optimizer(cfg, model, weighting)
+        ctx = BackwardContext(
+            shared_params=model.shared_parameters(),
+            shared_modules=list(model.shared),
+            task_params={n: [*model.branches[n].parameters(), *model.heads[n].parameters()] for n in names},
+        )
+        weighting.attach(ctx)
+
+        def step() -> None:
+            optimizer.zero_grad(set_to_none=True)
+            out = model(self.images)
+            losses = {t.name: t.masked_loss(out[t.name], self.targets)[0] for t in self.tasks}
+            weighting.backward(losses, ctx)
+            optimizer.step()
+
+        return step
+
+
+def timing(which: str, rounds: int, steps: int) -> dict[str, float]:
+    setup = Setup(which)
+    available = [(m, p) for m, p in METHODS if not (m in GRADIENT_METHODS and GRADIENT_METHODS[m].missing())]
+    steppers = {label(m, p): setup.trainer(m, p) for m, p in available}
+    for step in steppers.values():  # warm-up: solvers set up, allocator warm
+        step()
+    times: dict[str, list[float]] = {k: [] for k in steppers}
+    for _ in range(rounds):
+        for key, step in steppers.items():
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step()
+            times[key].append((time.perf_counter() - t0) / steps)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def peak_memory(which: str, method: str, params: dict) -> float:
+    """Peak RSS in MiB of a fresh process that builds the model and takes 2 steps."""
+    code = (
+        "import json, resource, sys; sys.argv = ['x'];"
+        "from benchmarks.bench_methods import Setup;"
+        f"s = Setup({which!r}); step = s.trainer({method!r}, json.loads({json.dumps(json.dumps(params))}));"
+        "step(); step(); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--model", choices=["both", "resnet", "default"], default="both")
+    ap.add_argument("--memory", action="store_true")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    models = ["resnet", "default"] if args.model == "both" else [args.model]
+    for which in models:
+        T = len(model_config(which).tasks)
+        medians = timing(which, args.rounds, args.steps)
+        base = medians["equal_sum"]
+        title = "ResNet-18, classification + box" if which == "resnet" else "built-in small CNN, 3 tasks"
+        print(f"\n{title} (T = {T}), batch {BATCH}, 128 px, {torch.get_num_threads()} threads")
+        print(f"plain sum: {base * 1000:.0f} ms/step; goal for per-task-gradient methods: <= {T + 0.3:.1f}x")
+        mem_base = peak_memory(which, "equal_sum", {}) if args.memory else None
+        print(f"{'method':<22}{'ms/step':>9}{'ratio':>8}" + (f"{'extra MiB':>11}" if args.memory else ""))
+        for m, p in METHODS:
+            key = label(m, p)
+            if key not in medians:
+                print(f"{key:<22}{'(solver not installed)':>17}")
+                continue
+            line = f"{key:<22}{medians[key] * 1000:>9.0f}{medians[key] / base:>8.2f}"
+            if args.memory:
+                line += f"{peak_memory(which, m, p) - mem_base:>11.0f}"
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
