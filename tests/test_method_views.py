@@ -99,3 +99,35 @@ def test_compare_merges_seeds_into_mean_and_std():
     assert table.value(row, "seeds") == "0, 1, 2"
     single = compare_table(facts, by_seed=False)
     assert len(single.rows) == 4
+
+
+def test_sweep_dialog_writes_a_sweep_the_cli_reads(qtbot, tmp_path):
+    from workbench.config import default_experiment
+    from workbench.gui.sweep_dialog import SweepDialog
+    from workbench.sweep.spec import load_sweep
+
+    cfg = default_experiment()
+    dialog = SweepDialog(cfg, 4, WEIGHTINGS.names(), tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.depths[1][1].setChecked(False)  # depths 0, 2, 3, 4
+    dialog.alone.setChecked(True)
+    assert dialog.count.text() == f"{4 * 1 * 3 * 4} experiments"  # depths x methods x seeds x task sets
+    dialog.seeds.setText("0, x")
+    assert not dialog.ok.isEnabled() and "whole numbers" in dialog.count.text()
+    dialog.seeds.setText("3")
+    spec = load_sweep(dialog.sweep_file())
+    assert spec.sharing_depth == [0, 2, 3, 4] and spec.seeds == [3] and spec.methods == ["equal_sum"]
+    assert spec.task_sets[0] == ["scene", "objects", "masks"] and spec.task_sets[1] == ["scene"]
+    assert len(spec.items()) == 16
+
+
+def test_command_dialog_shows_output_and_exit_code(qtbot):
+    from workbench.gui.command_dialog import CommandDialog
+
+    dialog = CommandDialog("help", ["sweep", "--help"])
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.done, timeout=60_000) as blocker:
+        pass
+    assert blocker.args == [0]
+    assert "usage: workbench sweep" in dialog.output.toPlainText()
+    assert dialog.status.text() == "Finished."

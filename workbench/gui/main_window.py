@@ -281,6 +281,19 @@ class MainWindow(QMainWindow):
         )
         self.act_stop.setObjectName("actStop")
 
+        self.act_baselines = self._action(
+            "Single-task &baselines",
+            self.run_baselines,
+            None,
+            "Train (or reuse) each task alone with the same data, backbone, budget and seed, and write the "
+            "shown run's Δm",
+        )
+        self.act_sweep = self._action(
+            "S&weep…",
+            self.open_sweep,
+            None,
+            "Run a series of experiments (depths, methods, seeds) from this setup",
+        )
         self.act_live = self._action(
             "Show &live run",
             self.show_live_run,
@@ -318,6 +331,9 @@ class MainWindow(QMainWindow):
         run_menu = bar.addMenu("&Run")
         for action in (self.act_start, self.act_pause, self.act_stop):
             run_menu.addAction(action)
+        run_menu.addSeparator()
+        run_menu.addAction(self.act_baselines)
+        run_menu.addAction(self.act_sweep)
 
         self.view_menu = bar.addMenu("&View")
         self.view_menu.addAction(self.act_curves)
@@ -547,6 +563,42 @@ class MainWindow(QMainWindow):
         self.setup.set_config(cfg)
 
     # ================================================================== runs folder
+    def run_baselines(self) -> None:
+        """Single-task baselines and Δm of the shown run, in a background process."""
+        from workbench.gui.command_dialog import CommandDialog
+
+        run = self._shown_run
+        if run is None or not (run / "config.toml").is_file():
+            self.show_error("No run", "Open a finished multi-task run first (Runs, or File → Open run…).")
+            return
+        dialog = CommandDialog(f"Baselines of {run.name}", ["baselines", str(run), "--quiet"], self)
+        dialog.done.connect(lambda _code: self.runs.refresh())
+        dialog.show()
+
+    def open_sweep(self) -> None:
+        """Run → Sweep…: axes from a dialog, the sweep in a background process."""
+        from workbench.gui.sweep_dialog import SweepDialog, SweepRunDialog
+        from workbench.weighting import WEIGHTINGS
+
+        cfg = self.setup.config()
+        try:
+            from workbench.models.backbones import BACKBONES
+
+            stages = BACKBONES.get(cfg.model.backbone).num_stages
+        except Exception:  # noqa: BLE001 - an unknown backbone: the sweep's own check names it
+            stages = 4
+        dialog = SweepDialog(cfg, stages, WEIGHTINGS.names(), self.runs_root(), self)
+        if dialog.exec() != SweepDialog.DialogCode.Accepted:
+            return
+        try:
+            path = dialog.sweep_file()
+        except (OSError, ValueError) as exc:
+            self.show_error("Cannot write the sweep", str(exc))
+            return
+        out = self.runs_root() / "sweeps"
+        run = SweepRunDialog(path, out, path.stem, self)
+        run.show()
+
     def runs_root(self) -> Path:
         return self.runs.root()
 
@@ -1069,7 +1121,7 @@ class MainWindow(QMainWindow):
         running = self.bridge.is_running()
         state = self.bridge.state
         if self._closing:
-            for action in (self.act_start, self.act_pause, self.act_stop, self.act_live):
+            for action in (self.act_start, self.act_pause, self.act_stop, self.act_live, self.act_sweep):
                 action.setEnabled(False)
             return
         reason = self._start_blocker()
@@ -1082,6 +1134,8 @@ class MainWindow(QMainWindow):
         self.act_pause.setIcon(self.style().standardIcon(sp.SP_MediaPlay if paused else sp.SP_MediaPause))
         self.act_stop.setEnabled(running and state != STOPPING)
         self.act_live.setEnabled(running and not self._live_view)
+        for action in (self.act_baselines, self.act_sweep):
+            action.setEnabled(self.core_ready)
 
     def _start_blocker(self) -> str:
         """Why Start is unavailable right now ("" when it is available)."""

@@ -1,0 +1,102 @@
+"""A dialog that runs a headless ``workbench`` command (baselines, sweep) in its own process.
+
+The command's output scrolls in the dialog; Stop sends SIGTERM, which the command handles
+like Ctrl-C (the current run stops after its step and keeps its checkpoint; a sweep
+continues from there next time). Closing the dialog while it runs asks first. A separate
+process keeps the app responsive and leaves the app's own training thread alone.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtCore import QProcess, QProcessEnvironment, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class CommandDialog(QDialog):
+    """Runs ``python -m workbench ARGS`` and shows its output; ``done(exit code)`` at the end."""
+
+    done = Signal(int)
+
+    def __init__(self, title: str, args: Sequence[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(820, 460)
+        lay = QVBoxLayout(self)
+        self.status = QLabel(f"Running: workbench {' '.join(args)}")
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        self.output = QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setFont(QFont("monospace", 9))
+        lay.addWidget(self.output, 1)
+        self.extra = QVBoxLayout()  # room for results under the log (the sweep dialog's table)
+        lay.addLayout(self.extra)
+        buttons = QDialogButtonBox()
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current step; the run keeps its checkpoint")
+        self.stop_button.clicked.connect(self.stop)
+        buttons.addButton(self.stop_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.close_button.clicked.connect(self.close)
+        lay.addWidget(buttons)
+        self.process = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        self.process.setProcessEnvironment(env)
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        self.process.readyReadStandardOutput.connect(self._read)
+        self.process.finished.connect(self._finished)
+        self.process.errorOccurred.connect(self._error)
+        self.process.start(sys.executable, ["-m", "workbench", *args])
+
+    def running(self) -> bool:
+        return self.process.state() != QProcess.ProcessState.NotRunning
+
+    def stop(self) -> None:
+        if self.running():
+            self.status.setText("Stopping after the current step…")
+            self.process.terminate()  # SIGTERM: the CLI stops cleanly, like Ctrl-C
+
+    def _read(self) -> None:
+        text = bytes(self.process.readAllStandardOutput()).decode("utf-8", "replace")
+        for line in text.replace("\r", "\n").splitlines():
+            if line.strip():
+                self.output.appendPlainText(line)
+
+    def _finished(self, code: int, _status: object) -> None:
+        self._read()
+        self.stop_button.setEnabled(False)
+        self.status.setText("Finished." if code == 0 else f"Ended with exit code {code}: see the last lines.")
+        self.done.emit(code)
+
+    def _error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.status.setText(f"Could not start {sys.executable} -m workbench")
+            self.stop_button.setEnabled(False)
+            self.done.emit(-1)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self.running():
+            answer = QMessageBox.question(
+                self, "Stop the command?", "The command is still running. Stop it after its current step?"
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.process.terminate()
+            if not self.process.waitForFinished(30_000):
+                self.process.kill()
+        super().closeEvent(event)

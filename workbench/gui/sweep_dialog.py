@@ -1,0 +1,200 @@
+"""Run → Sweep…: a series of experiments from the current setup, run in the background.
+
+The dialog picks the axes (sharing depths, methods, seeds, and each task alone or all
+together), writes SWEEP.toml beside a copy of the current experiment in
+``RUNS/sweeps/``, and runs ``workbench sweep`` there in its own process. When it ends,
+the sweep's table (mean ± std over seeds) and its charts are shown under the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.gui.command_dialog import CommandDialog
+
+
+class SweepDialog(QDialog):
+    """Choose the axes; ``sweep_file()`` writes the TOML; ``run()`` starts it."""
+
+    def __init__(
+        self, config: Any, num_stages: int, methods: list[str], runs_root: Path, parent=None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Sweep")
+        self.config = config
+        self.runs_root = Path(runs_root)
+        lay = QVBoxLayout(self)
+        intro = QLabel(
+            "Runs one experiment per combination, one after another, from the current setup. "
+            "A stopped sweep continues where it stopped when run again with the same name."
+        )
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        form = QFormLayout()
+        self.name = QLineEdit(f"{config.name}-sweep")
+        form.addRow("Name", self.name)
+        depths = QWidget()
+        grid = QHBoxLayout(depths)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.depths = []
+        for d in range(num_stages + 1):
+            box = QCheckBox(str(d))
+            box.setChecked(True)
+            box.setToolTip("0: nothing shared (independent networks); the last: hard parameter sharing")
+            grid.addWidget(box)
+            self.depths.append((d, box))
+        form.addRow("Sharing depths", depths)
+        self.methods = QListWidget()
+        self.methods.setMaximumHeight(140)
+        for m in methods:
+            item = QListWidgetItem(m)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(
+                Qt.CheckState.Checked if m == config.weighting.method else Qt.CheckState.Unchecked
+            )
+            self.methods.addItem(item)
+        form.addRow("Methods", self.methods)
+        self.seeds = QLineEdit("0, 1, 2")
+        self.seeds.setToolTip("Comma-separated seeds; comparisons show mean ± std over them")
+        form.addRow("Seeds", self.seeds)
+        self.alone = QCheckBox("also each task alone")
+        form.addRow("Tasks", self.alone)
+        self.baselines = QCheckBox("Δm against single-task baselines")
+        self.baselines.setChecked(True)
+        form.addRow("", self.baselines)
+        lay.addLayout(form)
+        self.count = QLabel("")
+        lay.addWidget(self.count)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Run sweep")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        lay.addWidget(buttons)
+        for _, box in self.depths:
+            box.toggled.connect(self._update_count)
+        self.methods.itemChanged.connect(self._update_count)
+        self.seeds.textChanged.connect(self._update_count)
+        self.alone.toggled.connect(self._update_count)
+        self._update_count()
+
+    def axes(self) -> dict[str, Any]:
+        seeds = []
+        for part in self.seeds.text().replace(";", ",").split(","):
+            part = part.strip()
+            if part:
+                seeds.append(int(part))  # ValueError: reported by _update_count
+        tasks = [t.name for t in self.config.tasks]
+        task_sets = [tasks] + ([[t] for t in tasks] if self.alone.isChecked() and len(tasks) > 1 else [])
+        return {
+            "sharing_depth": [d for d, box in self.depths if box.isChecked()],
+            "methods": [
+                self.methods.item(i).text()
+                for i in range(self.methods.count())
+                if self.methods.item(i).checkState() == Qt.CheckState.Checked
+            ],
+            "seeds": seeds,
+            "task_sets": task_sets,
+        }
+
+    def _update_count(self) -> None:
+        try:
+            axes = self.axes()
+        except ValueError:
+            self.count.setText("Seeds: whole numbers separated by commas.")
+            self.ok.setEnabled(False)
+            return
+        n = (
+            len(axes["sharing_depth"])
+            * len(axes["methods"])
+            * max(1, len(axes["seeds"]))
+            * len(axes["task_sets"])
+        )
+        self.ok.setEnabled(n > 0)
+        self.count.setText(f"{n} experiments" if n else "Pick at least one depth and one method.")
+
+    def sweep_file(self) -> Path:
+        """Write the current experiment and SWEEP.toml into RUNS/sweeps/; returns the sweep file."""
+        import tomli_w
+
+        from workbench.experiment_check import save_config
+
+        folder = self.runs_root / "sweeps"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "._+-" else "-" for c in self.name.text().strip()) or "sweep"
+        base = folder / f"{name}.base.toml"
+        save_config(self.config, base)
+        data = {"name": name, "base": base.name, "baselines": self.baselines.isChecked(), **self.axes()}
+        path = folder / f"{name}.toml"
+        path.write_text(tomli_w.dumps(data), encoding="utf-8")
+        return path
+
+
+class SweepRunDialog(CommandDialog):
+    """The sweep's log, then its table and charts."""
+
+    def __init__(self, sweep_file: Path, out: Path, name: str, parent=None) -> None:
+        super().__init__(f"Sweep {name}", ["sweep", str(sweep_file), "--out", str(out), "--quiet"], parent)
+        self.folder = out / name
+        self.done.connect(lambda _code: self.show_results())
+
+    def show_results(self) -> None:
+        table_path = self.folder / "table.csv"
+        if not table_path.is_file():
+            return
+        with table_path.open(encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        if not rows:
+            return
+        header, body = rows[0], rows[1:]
+        shown = [i for i, h in enumerate(header) if not h.endswith("_std")]
+        table = QTableWidget(len(body), len(shown))
+        table.setHorizontalHeaderLabels([header[i] for i in shown])
+        for r, row in enumerate(body):
+            for c, i in enumerate(shown):
+                text = row[i]
+                std_col = f"{header[i]}_std"
+                if std_col in header and row[header.index(std_col)] not in ("", "0.0"):
+                    with contextlib.suppress(ValueError):
+                        text = f"{float(row[i]):.4g} ± {float(row[header.index(std_col)]):.2g}"
+                table.setItem(r, c, QTableWidgetItem(text))
+        table.resizeColumnsToContents()
+        self.extra.addWidget(QLabel(f"Results in {self.folder} (mean ± std over seeds):"))
+        self.extra.addWidget(table)
+        charts = QWidget()
+        grid = QGridLayout(charts)
+        for k, png in enumerate(sorted(self.folder.glob("*.png"))):
+            label = QLabel()
+            label.setPixmap(QPixmap(str(png)).scaledToWidth(760, Qt.TransformationMode.SmoothTransformation))
+            label.setToolTip(str(png))
+            grid.addWidget(label, k, 0)
+        scroll = QScrollArea()
+        scroll.setWidget(charts)
+        scroll.setMinimumHeight(260)
+        self.extra.addWidget(scroll)
+        self.resize(max(self.width(), 900), max(self.height(), 800))
