@@ -211,7 +211,10 @@ GRADIENT_NAMES = [
 ]
 
 
-@pytest.mark.parametrize("method", GRADIENT_NAMES)
+STATEFUL_LOSS_METHODS = ["famo", "imtl_l", "stch", "geometric_mean"]  # torchjd scalarizers with state
+
+
+@pytest.mark.parametrize("method", GRADIENT_NAMES + STATEFUL_LOSS_METHODS)
 def test_resume_is_bit_exact_for_every_gradient_method(tmp_path, method):
     """Two epochs straight == one epoch, then a resume for the second: stateful methods
     (Nash-MTL, GradVac, ExcessMTL, SDMGrad, MoDo ...) carry their state in the checkpoint."""

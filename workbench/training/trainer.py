@@ -680,6 +680,11 @@ class Trainer:
             precision.scaler.update()
         else:
             loop.optimizer.step()
+        if present and getattr(loop.weighting, "wants_losses_after_step", False):
+            # FAMO: the losses on the same batch after the update (one forward, no gradients)
+            with torch.no_grad(), loop.precision.autocast():
+                after = loop.model(images)
+                loop.weighting.after_step({t.name: t.masked_loss(after[t.name], targets)[0] for t in tasks})
         step_losses = {t.name: v for t, v in zip(tasks, values, strict=True)}
         loop.state.add_step(step_losses, labelled)
         position.global_step += 1

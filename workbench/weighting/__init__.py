@@ -3,6 +3,7 @@
 from workbench.weighting import gradient_weighting as _gradient  # noqa: F401,E402  (registers them)
 from workbench.weighting import gradnorm as _gradnorm  # noqa: F401,E402  (registers it)
 from workbench.weighting import methods as _methods  # noqa: F401,E402  (registers the methods)
+from workbench.weighting import scalarizers as _scalarizers  # noqa: F401,E402  (registers them)
 from workbench.weighting.gradient_methods import GRADIENT_METHODS, combine_gradients
 from workbench.weighting.registry import WEIGHTINGS
 
