@@ -33,6 +33,7 @@ from workbench.training.experiment import build_experiment, build_optimizer
 from workbench.training.trainer import epoch_order, iter_batches
 from workbench.weighting import GRADIENT_METHODS, WEIGHTINGS
 from workbench.weighting.base import BackwardContext
+from workbench.weighting.shared_jacobian import shared_jacobian
 
 BATCH = 32
 
@@ -58,7 +59,10 @@ def model_config(which: str):
         from workbench.config import TaskConfig
 
         cfg.model.backbone = "resnet18"
-        cfg.tasks = [TaskConfig(name="scene", kind="classification"), TaskConfig(name="box", kind="localization")]
+        cfg.tasks = [
+            TaskConfig(name="scene", kind="classification"),
+            TaskConfig(name="box", kind="localization"),
+        ]
     return cfg
 
 
@@ -75,7 +79,7 @@ class Setup:
         targets.pop("problems", None)
         self.images, self.targets = images, targets
 
-    def trainer(self, method: str, params: dict):
+    def trainer(self, method: str, params: dict, measure_conflict: bool = False):
         model = copy.deepcopy(self.base)
         cfg = copy.deepcopy(self.cfg)
         cfg.weighting = WeightingConfig(method=method, params=dict(params), conflict_every=0)
@@ -93,6 +97,9 @@ class Setup:
             optimizer.zero_grad(set_to_none=True)
             out = model(self.images)
             losses = {t.name: t.masked_loss(out[t.name], self.targets)[0] for t in self.tasks}
+            if measure_conflict:  # what a conflict measurement adds to a loss weighting's step
+                J = shared_jacobian(list(losses.values()), ctx.shared_params).double()
+                _ = J @ J.T
             weighting.backward(losses, ctx)
             optimizer.step()
 
@@ -103,6 +110,7 @@ def timing(which: str, rounds: int, steps: int) -> dict[str, float]:
     setup = Setup(which)
     available = [(m, p) for m, p in METHODS if not (m in GRADIENT_METHODS and GRADIENT_METHODS[m].missing())]
     steppers = {label(m, p): setup.trainer(m, p) for m, p in available}
+    steppers["equal_sum+conflict"] = setup.trainer("equal_sum", {}, measure_conflict=True)
     for step in steppers.values():  # warm-up: solvers set up, allocator warm
         step()
     times: dict[str, list[float]] = {k: [] for k in steppers}
@@ -145,6 +153,10 @@ def main() -> None:
         print(f"plain sum: {base * 1000:.0f} ms/step; goal for per-task-gradient methods: <= {T + 0.3:.1f}x")
         mem_base = peak_memory(which, "equal_sum", {}) if args.memory else None
         print(f"{'method':<22}{'ms/step':>9}{'ratio':>8}" + (f"{'extra MiB':>11}" if args.memory else ""))
+        conflict = medians["equal_sum+conflict"] / base
+        print(
+            f"a conflict measurement: {conflict:.2f}x a plain step; every 20 steps: +{(conflict - 1) / 20:.1%}"
+        )
         for m, p in METHODS:
             key = label(m, p)
             if key not in medians:

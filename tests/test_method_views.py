@@ -131,3 +131,15 @@ def test_command_dialog_shows_output_and_exit_code(qtbot):
     assert blocker.args == [0]
     assert "usage: workbench sweep" in dialog.output.toPlainText()
     assert dialog.status.text() == "Finished."
+
+
+def test_every_registered_method_is_documented():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "mtl-methods.md").read_text(encoding="utf-8")
+    missing = [
+        m
+        for m in WEIGHTINGS.names()
+        if f"| {m} " not in text and f"| {m}," not in text and f", {m} |" not in text
+    ]
+    assert not missing, f"not in docs/mtl-methods.md: {missing}"
