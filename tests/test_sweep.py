@@ -111,3 +111,25 @@ def test_cli_lists_and_refuses_in_one_line(tmp_path, capsys):
     assert main(["sweep", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no task 'x'" in err
+
+
+def test_a_second_sweep_reuses_finished_runs_of_the_same_configuration(tmp_path):
+    base = _base(tmp_path)
+    out = tmp_path / "out"
+    trained = []
+
+    def train(cfg, store, resume):
+        trained.append(cfg.name)
+        return Trainer(cfg, store, resume=resume).run()
+
+    first = parse_sweep({"name": "a", "base": str(base), "sharing_depth": [0, 4], "baselines": False})
+    run_sweep(first, out, train, log=lambda m: None)
+    second = parse_sweep({"name": "b", "base": str(base), "sharing_depth": [4], "methods": ["equal_sum", "mgda"]})
+    outcome = run_sweep(second, out, train, log=lambda m: None)
+    assert trained == ["a-scene+n-equal_sum-d0-s0", "a-scene+n-equal_sum-d4-s0", "b-scene+n-mgda-d4-s0"]
+    assert len(outcome.finished) == 2
+    queue = json.loads((out / "b" / "queue.json").read_text())
+    assert "/a/runs/" in queue["scene+n-equal_sum-d4-s0"]
+    rows = list(csv.DictReader((out / "b" / "results.csv").open()))
+    assert {r["method"] for r in rows} == {"equal_sum", "mgda"}
+    assert all(r["delta_m"] != "" for r in rows)  # baselines found in sweep "a"

@@ -7,8 +7,10 @@ SWEEP_FOLDER/
 
 A killed sweep continues where it stopped: finished runs are kept, a stopped or
 interrupted run is resumed from its last checkpoint, a failed run is reported and
-skipped (``retry_failed`` trains it again from the start in a new folder). With several
-devices, one experiment runs per device at a time.
+skipped (``retry_failed`` trains it again from the start in a new folder). An experiment
+that already finished in another sweep of the same folder (the same configuration, up to
+name, device and such) is reused, not trained again. With several devices, one experiment
+runs per device at a time.
 """
 
 from __future__ import annotations
@@ -93,6 +95,18 @@ def run_sweep(
                     return None
                 if status != "failed" and store.config_path.is_file():
                     return store, True
+            elif known is None:
+                # the same experiment finished in this or another sweep of the folder: reuse it
+                from workbench.training.baselines import find_finished_run
+
+                siblings = sorted(p for p in runs.parent.parent.glob("*/runs") if p != runs)
+                found = find_finished_run([runs, *siblings], item.config)
+                if found is not None:
+                    queue[item.key] = str(found)
+                    atomic_write_text(queue_path, json.dumps(queue, indent=1))
+                    log(f"[{spec.name}] {item.key}: reusing the finished run {found}")
+                    outcome.finished.append(item.key)
+                    return None
             store = RunStore.create(runs, item.config.name)
             queue[item.key] = str(store.path)
             atomic_write_text(queue_path, json.dumps(queue, indent=1))
