@@ -130,6 +130,7 @@ class GradientWeighting(Weighting):
         self.steps += 1
         weights = self.weights if not due else None
         wrote = False  # the Jacobian path writes the shared update itself
+        own_done = False
         if due and self.uses_gramian and self._engine is not None:
             gramian = self._engine.gramian(scaled).double() / scale**2
             if not torch.isfinite(gramian).all():
@@ -137,7 +138,9 @@ class GradientWeighting(Weighting):
             weights = self._from_gramian(gramian)
             self._keep(weights, gramian, names)
         elif due:
-            J = shared_jacobian(scaled, shared) / scale
+            # each task's own layers get their gradient from the same backward passes
+            J = shared_jacobian(scaled, shared, [(ctx.task_params or {}).get(n, []) for n in names]) / scale
+            own_done = True
             if not torch.isfinite(J).all():
                 return self._skip(losses, scaled, shared, names, ctx)
             Jd = J.double()
@@ -155,7 +158,7 @@ class GradientWeighting(Weighting):
             weighted = sum(float(w) * s for w, s in zip(weights.tolist(), scaled, strict=True))
             torch.autograd.backward(weighted, inputs=shared, retain_graph=True)
         own = [p for n in names for p in (ctx.task_params or {}).get(n, [])]
-        if own:
+        if own and not own_done:
             torch.autograd.backward(sum(scaled), inputs=own)
         w = weights.tolist() if weights is not None else None
         total = sum((w[i] if w else 1.0) * float(losses[n].detach()) for i, n in enumerate(names))
@@ -175,6 +178,9 @@ class GradientWeighting(Weighting):
 
     def _skip(self, losses, scaled, shared, names, ctx):
         """A non-finite Jacobian: NaN shared gradients make the GradScaler skip the step."""
+        for n in names:  # the Jacobian path may have filled them already
+            for p in (ctx.task_params or {}).get(n, []):
+                p.grad = None
         if float(ctx.loss_scale) == 1.0:
             raise NonFiniteGradients(
                 "the per-task gradients of the shared parameters hold NaN or inf; the run stopped"

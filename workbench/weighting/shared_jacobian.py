@@ -20,28 +20,39 @@ import torch
 from torch import nn
 
 
-def shared_jacobian(losses: Sequence[torch.Tensor], params: Sequence[nn.Parameter]) -> torch.Tensor:
+def shared_jacobian(
+    losses: Sequence[torch.Tensor],
+    params: Sequence[nn.Parameter],
+    own: Sequence[Sequence[nn.Parameter]] | None = None,
+) -> torch.Tensor:
     """The Jacobian of ``losses`` with respect to ``params``.
 
     Args:
         losses: T scalar losses, each with a graph reaching ``params``; the graph is kept.
         params: the shared parameters, P values in all.
+        own: optionally, each loss's own parameters (its head and unshared stages): they get
+            that loss's gradient added to ``.grad`` from the same backward pass, so the
+            heads are traversed once, not once more for their own gradients.
 
     Returns:
         (T, P) tensor in the parameters' dtype, row i the flattened gradient of loss i.
     """
     params = list(params)
     rows = []
-    for loss in losses:
-        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+    for i, loss in enumerate(losses):
+        mine = list(own[i]) if own is not None else []
+        grads = torch.autograd.grad(loss, params + mine, retain_graph=True, allow_unused=True)
         rows.append(
             torch.cat(
                 [
                     (g if g is not None else torch.zeros_like(p)).reshape(-1)
-                    for g, p in zip(grads, params, strict=True)
+                    for g, p in zip(grads[: len(params)], params, strict=True)
                 ]
             )
         )
+        for p, g in zip(mine, grads[len(params) :], strict=True):
+            if g is not None:
+                p.grad = g if p.grad is None else p.grad + g
     return torch.stack(rows)
 
 
