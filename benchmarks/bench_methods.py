@@ -37,18 +37,18 @@ from workbench.weighting.shared_jacobian import shared_jacobian
 
 BATCH = 32
 
-# (method, params): the loss weightings, then every gradient method on its default path
-# (and on the Jacobian path where the default is the Gramian one), then GradNorm
-METHODS: list[tuple[str, dict]] = [("equal_sum", {}), ("uncertainty", {}), ("dwa", {})]
+# (method, params): the loss weightings, then every gradient method on its default
+# (Jacobian) path and, for four of them, on the Gramian path too, then GradNorm
+METHODS: list[tuple[str, dict]] = [("equal_sum", {}), ("uncertainty", {}), ("dwa", {}), ("famo", {})]
 for _name in GRADIENT_METHODS:
     METHODS.append((_name, {}))
     if _name in ("sum", "upgrad", "mgda", "pcgrad"):
-        METHODS.append((_name, {"path": "jacobian"}))
+        METHODS.append((_name, {"path": "gramian"}))
 METHODS.append(("gradnorm", {}))
 
 
 def label(method: str, params: dict) -> str:
-    return method + ("/jacobian" if params.get("path") == "jacobian" else "")
+    return method + ("/gramian" if params.get("path") == "gramian" else "")
 
 
 def model_config(which: str):
@@ -102,6 +102,12 @@ class Setup:
                 _ = J @ J.T
             weighting.backward(losses, ctx)
             optimizer.step()
+            if getattr(weighting, "wants_losses_after_step", False):  # FAMO, as the Trainer does
+                with torch.no_grad():
+                    after = model(self.images)
+                    weighting.after_step(
+                        {t.name: t.masked_loss(after[t.name], self.targets)[0] for t in self.tasks}
+                    )
 
         return step
 
