@@ -55,6 +55,16 @@ def main() -> None:
             for key in ("data", "model"):
                 window.setup.sections[key].set_expanded(False)
             QTimer.singleShot(800, lambda: window.setup.scroll.ensureWidgetVisible(window.setup.architecture))
+        if view == "methods":
+            cfg = window.setup.config()
+            cfg.weighting.method = "nash_mtl"
+            cfg.weighting.params = {}
+            cfg.model.sharing_depth = 0
+            window.setup.set_config(cfg)
+            for key in ("data", "model", "tasks", "optim", "train"):
+                if key in window.setup.sections:
+                    window.setup.sections[key].set_expanded(False)
+            QTimer.singleShot(800, lambda: window.setup.scroll.ensureWidgetVisible(window.setup.weighting))
         if view == "dataset":
             for key in ("model", "tasks", "sharing", "weighting", "optim", "train"):
                 if key in window.setup.sections:

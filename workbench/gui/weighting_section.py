@@ -17,8 +17,8 @@ from workbench.gui.setup_bindings import _combo, _form, _hint, _select_data
 from workbench.gui.setup_widgets import DataclassForm, guard_wheel
 
 _NEEDS = {
-    "losses": "uses the task losses only",
-    "shared_param_grads": "needs per-task gradients of the shared parameters (slower)",
+    "losses": "Uses the task losses only.",
+    "shared_param_grads": "Needs per-task gradients of the shared parameters (slower).",
 }
 
 
@@ -145,7 +145,7 @@ class WeightingSection(QWidget):
         doc = (cls.__doc__ or "").strip()
         first = doc.split("\n\n")[0].replace("\n", " ")
         needs = _NEEDS.get(getattr(cls, "needs", "losses"), "")
-        text = first + (f" ({needs})" if needs else "")
+        text = (first.rstrip(".") + ". " + needs).strip()
         if method == "static":
             text += " Set the weights in Tasks."
         spec = getattr(cls, "spec", None)
