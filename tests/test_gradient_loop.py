@@ -243,3 +243,21 @@ def test_resume_is_bit_exact_for_every_gradient_method(tmp_path, method):
     b = load_checkpoint(split.last_checkpoint, "last")
     for key, value in a["model"].items():
         assert torch.equal(value, b["model"][key]), f"{method}: {key} differs after resume"
+
+
+@pytest.mark.parametrize("method", ["config", "upgrad"])
+def test_scaled_losses_give_the_scaled_update_of_the_true_gradients(method):
+    """Under a GradScaler (scale s) the method must see the true gradients: the shared
+    update is s times the unscaled one, so the scaler's unscale gives the same step."""
+    exp, model, images, targets = _setup("small_cnn", 4)
+    plain, _, w_plain = _method(exp, model, images, targets, _build(exp, method, path="jacobian"))
+    model.zero_grad(set_to_none=True)
+    ctx = _ctx(model)
+    ctx.loss_scale = 1024.0
+    ctx.scale = lambda t: t * 1024.0
+    weighting = _build(exp, method, path="jacobian")
+    _, w_scaled = weighting.backward(_losses(exp, model, images, targets), ctx)
+    scaled = _grads(model)
+    assert w_scaled == pytest.approx(w_plain, rel=1e-6)
+    for key, value in plain.items():
+        assert torch.allclose(scaled[key], value * 1024.0, rtol=1e-6, atol=1e-9), key

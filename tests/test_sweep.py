@@ -124,7 +124,9 @@ def test_a_second_sweep_reuses_finished_runs_of_the_same_configuration(tmp_path)
 
     first = parse_sweep({"name": "a", "base": str(base), "sharing_depth": [0, 4], "baselines": False})
     run_sweep(first, out, train, log=lambda m: None)
-    second = parse_sweep({"name": "b", "base": str(base), "sharing_depth": [4], "methods": ["equal_sum", "mgda"]})
+    second = parse_sweep(
+        {"name": "b", "base": str(base), "sharing_depth": [4], "methods": ["equal_sum", "mgda"]}
+    )
     outcome = run_sweep(second, out, train, log=lambda m: None)
     assert trained == ["a-scene+n-equal_sum-d0-s0", "a-scene+n-equal_sum-d4-s0", "b-scene+n-mgda-d4-s0"]
     assert len(outcome.finished) == 2
