@@ -143,3 +143,19 @@ def test_every_registered_method_is_documented():
         if f"| {m} " not in text and f"| {m}," not in text and f", {m} |" not in text
     ]
     assert not missing, f"not in docs/mtl-methods.md: {missing}"
+
+
+def test_conflict_every_is_edited_in_the_setup_and_round_trips(window, qtbot):
+    from workbench.config import default_experiment
+
+    cfg = default_experiment()
+    cfg.weighting.conflict_every = 7
+    window.setup.set_config(cfg)
+    assert window.setup.config().weighting.conflict_every == 7
+    editor = window.setup.weighting.editor_for("weighting.conflict_every")
+    editor.setValue(0)
+    assert window.setup.config().weighting.conflict_every == 0
+    from PySide6.QtWidgets import QLabel
+
+    labels = [w.text() for w in window.setup.weighting.conflict_form.findChildren(QLabel)]
+    assert any("Measure conflict every" in t for t in labels)  # the label declared with the field

@@ -7,6 +7,7 @@ parameter form is generated from its ``Params`` dataclass.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,18 @@ def _groups(methods: Sequence[Any]) -> list[tuple[str, list[Any]]]:
     return [(title, group) for title, group in groups if group]
 
 
+def _conflict_dataclass() -> type:
+    """A one-field dataclass carrying ``WeightingConfig.conflict_every``'s own declaration
+    (label, help, limits), so the form reads what validation reads."""
+    from workbench.config import WeightingConfig
+
+    f = next(f for f in dataclasses.fields(WeightingConfig) if f.name == "conflict_every")
+    return dataclasses.make_dataclass(
+        "ConflictMeasurement",
+        [("conflict_every", int, dataclasses.field(default=f.default, metadata=f.metadata))],
+    )
+
+
 class WeightingSection(QWidget):
     """Edits ``[weighting] method`` and ``params``."""
 
@@ -55,6 +68,11 @@ class WeightingSection(QWidget):
         self.stack = QStackedWidget()
         self.stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         lay.addWidget(self.stack)
+        self.conflict_form = DataclassForm(_conflict_dataclass())
+        for editor in self.conflict_form.editors.values():
+            guard_wheel(editor)
+        self.conflict_form.changed.connect(lambda: self.changed.emit("weighting.conflict_every"))
+        lay.addWidget(self.conflict_form)
         self.combo.activated.connect(lambda *_: self._chosen())
 
     def set_methods(self, methods: Sequence[Any]) -> None:
@@ -112,13 +130,22 @@ class WeightingSection(QWidget):
             params_form.set_values(params)
         self.show_method()
 
+    def set_conflict_every(self, steps: int) -> None:
+        self.conflict_form.set_values({"conflict_every": steps})
+
+    def conflict_every(self, fallback: int) -> int:
+        value = self.conflict_form.values().get("conflict_every", fallback)
+        return value if isinstance(value, int) else fallback
+
     def values(self, fallback_params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         method = self.combo.currentData()
         params_form = self.forms.get(method)
         return method, params_form.values() if params_form is not None else dict(fallback_params)
 
     def editor_for(self, path: str) -> QWidget:
-        """The widget of ``weighting.method`` or ``weighting.params.<name>``."""
+        """The widget of ``weighting.method``, ``weighting.params.<name>`` or ``weighting.conflict_every``."""
+        if path == "weighting.conflict_every":
+            return self.conflict_form.editor("conflict_every") or self.combo
         if path.startswith("weighting.params") and path.count(".") >= 2:
             params_form = self.forms.get(self.combo.currentData())
             editor = params_form.editor(path.split(".")[2]) if params_form is not None else None
