@@ -139,8 +139,14 @@ def write_charts(folder: Path, table: Sequence[dict[str, Any]]) -> list[Path]:
         panels = [*metrics, "delta_m", "params", "latency_ms"]
         panels = [p for p in panels if any(r.get(p) is not None for r in rows)]
         if len({r["sharing_depth"] for r in rows}) > 1 and panels:
-            fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.0), squeeze=False)
-            for ax, col in zip(axes[0], panels, strict=True):
+            ncols = min(3, len(panels))
+            nrows = -(-len(panels) // ncols)
+            fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows + 0.6), squeeze=False)
+            depths = sorted({r["sharing_depth"] for r in rows})
+            flat_axes = [ax for row_axes in axes for ax in row_axes]
+            for ax in flat_axes[len(panels) :]:
+                ax.set_visible(False)
+            for ax, col in zip(flat_axes, panels, strict=False):
                 for method in sorted({r["method"] for r in rows}):
                     line = sorted(
                         (r for r in rows if r["method"] == method and r.get(col) is not None),
@@ -156,15 +162,16 @@ def write_charts(folder: Path, table: Sequence[dict[str, Any]]) -> list[Path]:
                             label=method,
                         )
                 ax.set_title(_title(col), fontsize=9)
+                ax.set_xticks(depths)
                 ax.set_xlabel("sharing depth (stages)", fontsize=8)
                 ax.tick_params(labelsize=7)
                 ax.grid(alpha=0.3)
-            handles, labels = axes[0][0].get_legend_handles_labels()
+            handles, labels = flat_axes[0].get_legend_handles_labels()
             fig.legend(
                 handles, labels, loc="upper center", ncol=max(1, len(labels)), fontsize=8, frameon=False
             )
             fig.suptitle(f"{tasks}: mean ± std over seeds", fontsize=9, y=0.02, va="bottom")
-            fig.tight_layout(rect=(0, 0.06, 1, 0.9))
+            fig.tight_layout(rect=(0, 0.04, 1, 0.94))
             path = folder / f"depth-{_slug(tasks)}.png"
             fig.savefig(path, dpi=110)
             plt.close(fig)
