@@ -178,7 +178,7 @@ def write_charts(folder: Path, table: Sequence[dict[str, Any]]) -> list[Path]:
             written.append(path)
         if len(metrics) >= 2:
             a, b = metrics[:2]
-            fig, ax = plt.subplots(figsize=(4.6, 4.0))
+            fig, ax = plt.subplots(figsize=(6.4, 4.0))
             for r in rows:
                 if r.get(a) is None or r.get(b) is None:
                     continue
@@ -189,18 +189,14 @@ def write_charts(folder: Path, table: Sequence[dict[str, Any]]) -> list[Path]:
                     yerr=r.get(f"{b}_std") or 0,
                     marker="o",
                     capsize=2,
-                )
-                ax.annotate(
-                    f"{r['method']} d{r['sharing_depth']}",
-                    (r[a], r[b]),
-                    fontsize=7,
-                    xytext=(3, 3),
-                    textcoords="offset points",
+                    label=f"{r['method']}, depth {r['sharing_depth']}",
                 )
             ax.set_xlabel(_title(a), fontsize=8)
             ax.set_ylabel(_title(b), fontsize=8)
-            ax.set_title(f"{tasks}: one point per configuration", fontsize=9)
+            ax.set_title(f"{tasks}: one point per configuration, ± std", fontsize=9)
             ax.grid(alpha=0.3)
+            # the names in a legend beside the plot: labels on the points overlap in a cluster
+            ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False)
             fig.tight_layout()
             path = folder / f"pareto-{_slug(tasks)}.png"
             fig.savefig(path, dpi=110)
