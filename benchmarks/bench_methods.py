@@ -112,9 +112,11 @@ class Setup:
         return step
 
 
-def timing(which: str, rounds: int, steps: int) -> dict[str, float]:
+def timing(which: str, rounds: int, steps: int, only: list[str] | None = None) -> dict[str, float]:
     setup = Setup(which)
     available = [(m, p) for m, p in METHODS if not (m in GRADIENT_METHODS and GRADIENT_METHODS[m].missing())]
+    if only:
+        available = [(m, p) for m, p in available if label(m, p) in only or m == "equal_sum"]
     steppers = {label(m, p): setup.trainer(m, p) for m, p in available}
     steppers["equal_sum+conflict"] = setup.trainer("equal_sum", {}, measure_conflict=True)
     for step in steppers.values():  # warm-up: solvers set up, allocator warm
@@ -147,12 +149,15 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--model", choices=["both", "resnet", "default"], default="both")
     ap.add_argument("--memory", action="store_true")
+    ap.add_argument(
+        "--methods", help="comma-separated labels to time (default: all), e.g. sum,upgrad,upgrad/gramian"
+    )
     args = ap.parse_args()
     torch.manual_seed(0)
     models = ["resnet", "default"] if args.model == "both" else [args.model]
     for which in models:
         T = len(model_config(which).tasks)
-        medians = timing(which, args.rounds, args.steps)
+        medians = timing(which, args.rounds, args.steps, args.methods.split(",") if args.methods else None)
         base = medians["equal_sum"]
         title = "ResNet-18, classification + box" if which == "resnet" else "built-in small CNN, 3 tasks"
         print(f"\n{title} (T = {T}), batch {BATCH}, 128 px, {torch.get_num_threads()} threads")
@@ -166,7 +171,8 @@ def main() -> None:
         for m, p in METHODS:
             key = label(m, p)
             if key not in medians:
-                print(f"{key:<22}{'(solver not installed)':>17}")
+                if not args.methods:
+                    print(f"{key:<22}{'(solver not installed)':>17}")
                 continue
             line = f"{key:<22}{medians[key] * 1000:>9.0f}{medians[key] / base:>8.2f}"
             if args.memory:
