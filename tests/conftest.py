@@ -52,3 +52,50 @@ def window(qtbot, tmp_path):
     assert w.bridge.wait(60_000)
     for box in w.error_dialogs():
         box.accept()
+
+
+# ----------------------------------------------------------------------- hang watchdog
+# pytest-timeout (300 s, pyproject) cannot fire while a C-level deadlock holds the GIL; the
+# watchdog process (tests/hang_watchdog.py) can: after this long it dumps every thread,
+# names the test on the last line of the output and ends the run, instead of a silent stall.
+HANG_SECONDS = float(os.environ.get("WORKBENCH_HANG_SECONDS", 330))
+
+
+def pytest_configure(config):
+    import faulthandler
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    if not hasattr(signal, "SIGUSR1") or os.environ.get("WORKBENCH_NO_WATCHDOG"):
+        return
+    dump = tempfile.NamedTemporaryFile("w+", prefix="workbench-hang-", suffix=".txt", delete=False)  # noqa: SIM115 (open for the whole session)
+    faulthandler.register(signal.SIGUSR1, file=dump, all_threads=True)
+    script = Path(__file__).with_name("hang_watchdog.py")
+    config._hang_dump = dump
+    config._hang_watchdog = subprocess.Popen(
+        [sys.executable, str(script), str(os.getpid()), dump.name], stdin=subprocess.PIPE
+    )
+
+
+def pytest_unconfigure(config):
+    proc = getattr(config, "_hang_watchdog", None)
+    if proc is not None:
+        proc.stdin.close()
+        proc.wait(10)
+        config._hang_dump.close()
+        os.unlink(config._hang_dump.name)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    proc = getattr(item.config, "_hang_watchdog", None)
+    if proc is not None:
+        proc.stdin.write(f"S {HANG_SECONDS} {item.nodeid}\n".encode())
+        proc.stdin.flush()
+    yield
+    if proc is not None:
+        proc.stdin.write(b"E\n")
+        proc.stdin.flush()
