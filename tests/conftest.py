@@ -54,6 +54,27 @@ def window(qtbot, tmp_path):
         box.accept()
 
 
+def pytest_sessionstart(session):
+    """PyTorch's first uses, in one thread, before any test starts threads (see warm_up)."""
+    from workbench.training.warm_up import warm_up
+
+    warm_up()
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_outlives_its_test():
+    """Background jobs (parameter counts, previews, predictions) of a test's widgets are
+    joined before the next test starts: threads of one test never overlap the next one's
+    set-up, whose first uses of torch would otherwise race with them."""
+    yield
+    import sys
+
+    jobs = sys.modules.get("workbench.gui.setup_jobs")
+    if jobs is not None:
+        for thread in list(jobs._LIVE):
+            assert thread.wait(120_000), f"a background job outlived its test: {thread.key!r}"
+
+
 # ----------------------------------------------------------------------- hang watchdog
 # pytest-timeout (300 s, pyproject) cannot fire while a C-level deadlock holds the GIL; the
 # watchdog process (tests/hang_watchdog.py) can: after this long it dumps every thread,

@@ -28,6 +28,20 @@ def test_precision_policy(monkeypatch):
     assert not Precision(torch.device("cuda", 0), False).enabled
 
 
+@pytest.mark.filterwarnings("ignore:.*CUDA is not available.*")
+def test_precision_type_can_be_chosen(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    cuda = torch.device("cuda", 0)
+    assert Precision(cuda, True, "bfloat16").dtype == torch.bfloat16
+    fp16 = Precision(cuda, True, "float16")  # forced even where bfloat16 would work
+    assert fp16.dtype == torch.float16 and fp16.scaler is not None and fp16.name == "float16"
+    assert Precision(torch.device("cpu"), True, "float16").name == "float32"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert Precision(cuda, True, "auto").dtype == torch.float16  # a pre-Ampere GPU
+    with pytest.raises(DeviceUnavailable, match="amp_dtype = 'bfloat16'.*does not support bfloat16"):
+        Precision(cuda, True, "bfloat16")
+
+
 def test_trainer_reports_missing_device(tmp_path):
     from conftest import tiny_config
 

@@ -471,3 +471,16 @@ def test_eval_refuses_a_newer_schema(tmp_path, capsys):
     assert main(["eval", str(store.path)]) == 1
     assert "schema version 99" in capsys.readouterr().err
     assert not (store.path / "eval_best.json").exists()
+
+
+def test_version_names_app_torch_cuda_and_qt(capsys):
+    import importlib.metadata
+
+    from workbench import __version__
+    from workbench.cli import main
+
+    assert main(["--version"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"workbench {__version__}"
+    assert any(line.startswith(f"torch {torch.__version__}, CUDA build ") for line in out)
+    assert f"Qt {importlib.metadata.version('PySide6-Essentials')}" in out[-1]

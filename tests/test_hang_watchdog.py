@@ -32,20 +32,24 @@ def test_watchdog_reports_and_kills_a_hung_process(tmp_path):
         ]
     )
     report = tmp_path / "report.txt"
-    with open(report, "w") as err_file:
-        watchdog = subprocess.Popen(
-            [sys.executable, str(WATCHDOG), str(hung.pid), str(dump)],
-            stdin=subprocess.PIPE,
-            stderr=err_file,
-            text=True,
-        )
-        watchdog.stdin.write("S 60 tests/test_a.py::test_finishes\nE\n")  # a test that ended in time
-        watchdog.stdin.write("S 1 tests/test_b.py::test_hangs\n")
-        watchdog.stdin.flush()  # stdin stays open: its end would mean that the suite ended
-        watchdog.wait(90)
-    watchdog.stdin.close()
-    err = report.read_text()
-    assert hung.wait(30) == -9, err  # killed
+    try:
+        with open(report, "w") as err_file:
+            watchdog = subprocess.Popen(
+                [sys.executable, str(WATCHDOG), str(hung.pid), str(dump)],
+                stdin=subprocess.PIPE,
+                stderr=err_file,
+                text=True,
+            )
+            watchdog.stdin.write("S 60 tests/test_a.py::test_finishes\nE\n")  # ended in time
+            watchdog.stdin.write("S 1 tests/test_b.py::test_hangs\n")
+            watchdog.stdin.flush()  # stdin stays open: its end would mean that the suite ended
+            watchdog.wait(90)
+            watchdog.stdin.close()
+        err = report.read_text()
+        killed = hung.wait(30)  # by the watchdog
+    finally:
+        hung.kill()  # never left behind when something above failed
+    assert killed == -9, err
     lines = err.strip().splitlines()
     assert lines[-1].startswith("HANG: tests/test_b.py::test_hangs did not finish in 1 s")
     assert "test_a" not in err

@@ -15,6 +15,9 @@ DEFAULT_RUNS = "runs"
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="workbench", description="Multi-task learning workbench")
+    p.add_argument(
+        "--version", action="store_true", help="print the versions of the app, Python, PyTorch, CUDA and Qt"
+    )
     sub = p.add_subparsers(dest="command")
 
     t = sub.add_parser("train", help="train an experiment headless")
@@ -77,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.version:
+        from workbench.versions import version_lines
+
+        print("\n".join(version_lines()))
+        return 0
     if args.command is None:
         return _gui()
     try:
@@ -382,7 +390,7 @@ def _eval(args: argparse.Namespace) -> int:
     model = exp.model.to(device)
     if cfg.model.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    precision = Precision(device, cfg.train.amp)
+    precision = Precision(device, cfg.train.amp, cfg.train.amp_dtype)
     result = evaluate(model, exp.tasks, exp.val_set, cfg.train.batch_size, device, precision, 0)
     from workbench.fsutil import atomic_write_json
 

@@ -289,6 +289,12 @@ class TrainConfig:
     batch_size: int = setting(32, "Batch size", "Images per optimiser step.", ge=1, le=4096)
     device: str = setting("auto", "Device", "auto, cpu, cuda, cuda:N or mps.")
     amp: bool = setting(True, "Mixed precision", "Autocast on CUDA (bfloat16 where supported, else float16).")
+    amp_dtype: str = setting(
+        "auto",
+        "Mixed-precision type",
+        "auto: bfloat16 where the GPU supports it, else float16; float16 always scales the loss (GradScaler).",
+        choices=("auto", "bfloat16", "float16"),
+    )
     seed: int = setting(0, "Seed", "Seed of the initial weights and the sample order.", ge=0, le=SEED_MAX)
     workers: int = setting(
         0, "Loader workers", "DataLoader processes; 0 makes batches in the training thread.", ge=0, le=64

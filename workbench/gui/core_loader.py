@@ -75,6 +75,10 @@ class CoreLoader(QThread):
             for name in ("torchvision", "torchmetrics"):
                 with contextlib.suppress(ImportError):
                     importlib.import_module(name)
+            # before any job or run can start: first uses of torch in one thread only
+            from workbench.training.warm_up import warm_up
+
+            warm_up()
             info = core_info()
         except Exception as exc:  # reported to the GUI, never raised in a thread
             log.exception("loading the core failed")

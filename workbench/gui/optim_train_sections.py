@@ -90,6 +90,14 @@ class TrainSection(QWidget):
         self.device_combo = _combo([("auto", "auto")])
         self.device_combo.setToolTip("auto: CUDA, then MPS, then CPU")
         self.amp = QCheckBox("mixed precision (CUDA only)")
+        self.amp_dtype = _combo(
+            [
+                ("auto", "auto (bfloat16 if supported)"),
+                ("bfloat16", "bfloat16"),
+                ("float16", "float16 + loss scaling"),
+            ]
+        )
+        self.amp.toggled.connect(self.amp_dtype.setEnabled)
         self.seed = int_spin(0, INT_LIMIT)
         self.seed.setToolTip("seed of the weights, data order and random weighting")
         self.workers = int_spin(0, 256, special="main thread")
@@ -114,6 +122,7 @@ class TrainSection(QWidget):
                 ("Batch size", "train.batch_size", self.batch_size, _bind_int),
                 ("Device", "train.device", self.device_combo, bind_device),
                 ("", "train.amp", self.amp, _bind_bool),
+                ("Precision", "train.amp_dtype", self.amp_dtype, _bind_combo),
                 ("Seed", "train.seed", self.seed, _bind_int),
                 ("Loader workers", "train.workers", self.workers, _bind_int),
                 ("CPU threads", "train.threads", self.threads, _bind_int),

@@ -55,14 +55,25 @@ def list_devices() -> list[tuple[str, str]]:
 
 
 class Precision:
-    """Autocast on CUDA: bfloat16 where supported (no loss scaling), else float16 + GradScaler."""
+    """Autocast on CUDA: bfloat16 (no loss scaling) or float16 with a GradScaler.
 
-    def __init__(self, device: torch.device, enabled: bool) -> None:
+    ``dtype`` is ``train.amp_dtype``: "auto" takes bfloat16 where the GPU supports it (compute
+    capability 8.0 and newer), else float16. Asking for bfloat16 on a GPU without it raises
+    ``DeviceUnavailable``. On the CPU and MPS, autocast stays off (float32).
+    """
+
+    def __init__(self, device: torch.device, enabled: bool, dtype: str = "auto") -> None:
         self.enabled = enabled and device.type == "cuda"
         self.dtype = None
         self.scaler: torch.amp.GradScaler | None = None
         if self.enabled:
-            self.dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            bf16 = torch.cuda.is_bf16_supported()
+            if dtype == "bfloat16" and not bf16:
+                raise DeviceUnavailable(
+                    f"train.amp_dtype = 'bfloat16' but {device} does not support bfloat16"
+                )
+            use_bf16 = dtype == "bfloat16" or (dtype == "auto" and bf16)
+            self.dtype = torch.bfloat16 if use_bf16 else torch.float16
             if self.dtype == torch.float16:
                 self.scaler = torch.amp.GradScaler("cuda")
         self.device_type = device.type

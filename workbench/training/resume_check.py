@@ -17,6 +17,7 @@ RESUMABLE_CHANGES = (
     "train.time_limit_s",
     "train.device",
     "train.amp",
+    "train.amp_dtype",
     "train.workers",
     "train.threads",
     "train.num_samples",

@@ -152,10 +152,14 @@ def iter_batches(
     steps: int,
     workers: int,
     keys: frozenset[str] | None = None,
+    pin_memory: bool = False,
 ):
     """Batches ``start..steps-1`` of an epoch in ``order``. With workers, a DataLoader
     prepares them in background processes; without, they are made in this thread
-    (faster on a 2-core CPU, where a worker competes with the compute threads)."""
+    (faster on a 2-core CPU, where a worker competes with the compute threads).
+    ``pin_memory`` (for a CUDA device) lets the loader's pinning thread put each batch in
+    page-locked memory, so the copy to the GPU runs asynchronously; without workers it is
+    not done, since pinning in the training thread costs one more copy than it saves."""
     chunks = [order[s * batch_size : (s + 1) * batch_size].tolist() for s in range(start, steps)]
     if workers <= 0:
         return (collate([dataset.sample(i) for i in chunk], keys) for chunk in chunks)
@@ -164,6 +168,7 @@ def iter_batches(
         batch_sampler=chunks,
         collate_fn=partial(collate, keys=keys),
         num_workers=workers,
+        pin_memory=pin_memory,
     )
     return iter(loader)
 
@@ -488,7 +493,8 @@ class Trainer:
             model = model.to(memory_format=torch.channels_last)
         weighting = weighting.to(self.device)
         optimizer = build_optimizer(cfg, model, weighting)
-        precision = Precision(self.device, cfg.train.amp)
+        precision = Precision(self.device, cfg.train.amp, cfg.train.amp_dtype)
+        self.precision_name = precision.name
         self.params = model.param_counts()
         loop = _Loop(
             exp=exp,
@@ -609,6 +615,7 @@ class Trainer:
             loop.steps_per_epoch,
             cfg.train.workers,
             loop.target_keys,
+            pin_memory=self.device.type == "cuda",
         )
         while loop.position.step < loop.steps_per_epoch:
             self.lock.beat()
@@ -973,6 +980,10 @@ class Trainer:
             summary["monitor"] = getattr(self, "monitor", "")
         if hasattr(self, "device"):
             summary["device"] = describe_device(self.device)
+            if self.device.type == "cuda":  # the process's peak, in MiB (PyTorch's allocator)
+                summary["gpu_peak_mib"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+        if hasattr(self, "precision_name"):
+            summary["precision"] = self.precision_name
         if hasattr(self, "params"):
             summary["params"] = self.params
         if state is not None:
