@@ -1,5 +1,5 @@
 """``workbench``: the desktop app with no arguments; ``workbench
-train|eval|resume|baselines|sweep|config|data|weights`` headless."""
+train|eval|resume|baselines|sweep|export|config|data|weights`` headless."""
 
 from __future__ import annotations
 
@@ -69,10 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     w.add_argument("--no-check", action="store_true", help="do not load the files, only look for them")
 
-    from workbench import cli_baselines, cli_sweep
+    from workbench import cli_baselines, cli_export, cli_sweep
 
     cli_baselines.add_parser(sub, DEFAULT_RUNS)
     cli_sweep.add_parser(sub, DEFAULT_RUNS)
+    cli_export.add_parser(sub)
     c = sub.add_parser("config", help="print the built-in experiment as TOML")
     c.add_argument("--out", help="write to this file instead of stdout")
     return p
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             "weights": _weights,
             "baselines": _baselines,
             "sweep": _sweep,
+            "export": _export,
         }
         return commands[args.command](args)
     except KeyboardInterrupt:
@@ -116,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"error: {describe_error(exc)}", file=sys.stderr)
         return 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    from workbench import cli_export
+
+    return cli_export.run(args)
 
 
 def _gui() -> int:

@@ -288,6 +288,12 @@ class MainWindow(QMainWindow):
             "Train (or reuse) each task alone with the same data, backbone, budget and seed, and write the "
             "shown run's Δm",
         )
+        self.act_export = self._action(
+            "E&xport model…",
+            self.export_model,
+            None,
+            "Write the shown run's network as ONNX or TorchScript, checked against PyTorch and timed",
+        )
         self.act_sweep = self._action(
             "S&weep…",
             self.open_sweep,
@@ -333,6 +339,7 @@ class MainWindow(QMainWindow):
             run_menu.addAction(action)
         run_menu.addSeparator()
         run_menu.addAction(self.act_baselines)
+        run_menu.addAction(self.act_export)
         run_menu.addAction(self.act_sweep)
 
         self.view_menu = bar.addMenu("&View")
@@ -573,6 +580,24 @@ class MainWindow(QMainWindow):
             return
         dialog = CommandDialog(f"Baselines of {run.name}", ["baselines", str(run), "--quiet"], self)
         dialog.done.connect(lambda _code: self.runs.refresh())
+        dialog.show()
+
+    def export_model(self) -> None:
+        """Run → Export model…: the shown run's network, exported in a background process."""
+        from workbench.gui.command_dialog import CommandDialog
+        from workbench.gui.export_dialog import ExportDialog
+
+        run = self._shown_run
+        checkpoints = [] if run is None else [run / "checkpoints" / f"{k}.pt" for k in ("best", "last")]
+        if run is None or not any(p.is_file() for p in checkpoints):
+            self.show_error(
+                "No checkpoint", "Open a run that has saved a checkpoint first (Runs, or File → Open run…)."
+            )
+            return
+        choice = ExportDialog(run, self)
+        if choice.exec() != ExportDialog.DialogCode.Accepted:
+            return
+        dialog = CommandDialog(f"Export of {run.name}", choice.args(), self)
         dialog.show()
 
     def open_sweep(self) -> None:
@@ -1134,7 +1159,7 @@ class MainWindow(QMainWindow):
         self.act_pause.setIcon(self.style().standardIcon(sp.SP_MediaPlay if paused else sp.SP_MediaPause))
         self.act_stop.setEnabled(running and state != STOPPING)
         self.act_live.setEnabled(running and not self._live_view)
-        for action in (self.act_baselines, self.act_sweep):
+        for action in (self.act_baselines, self.act_sweep, self.act_export):
             action.setEnabled(self.core_ready)
 
     def _start_blocker(self) -> str:

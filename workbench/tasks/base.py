@@ -166,6 +166,13 @@ class TaskKind:
     ) -> DrawSpec:
         raise NotImplementedError
 
+    def export_decode(self) -> dict[str, Any]:
+        """How an exported model's raw output of this task becomes predictions, for the
+        ``decode.json`` beside an export: plain JSON values (steps as text, thresholds,
+        class names). Every task kind implements it; ``workbench export`` names a kind that
+        does not."""
+        raise NotImplementedError(f"task kind {self.kind!r} does not describe its export (export_decode)")
+
     def class_name(self, class_id: int) -> str:
         names = self.data.class_names
         return names[class_id] if 0 <= class_id < len(names) else str(class_id)

@@ -76,6 +76,13 @@ class Classification(TaskKind):
             output.float(), targets["scene_class"], label_smoothing=self.options.label_smoothing
         )
 
+    def export_decode(self) -> dict[str, Any]:
+        return {
+            "output": "logits (B, C)",
+            "steps": ["softmax over dim 1", "label = argmax, score = its probability"],
+            "class_names": list(self.data.class_names),
+        }
+
     def make_metrics(self) -> TaskMetrics:
         return _ClassificationMetrics(self.data.num_classes)
 

@@ -69,6 +69,12 @@ class Counting(TaskKind):
     def make_metrics(self) -> TaskMetrics:
         return _CountingMetrics()
 
+    def export_decode(self) -> dict[str, Any]:
+        return {
+            "output": "count (B, 1), float",
+            "steps": ["the value is the count; round it for a whole number"],
+        }
+
     def decode(self, output: torch.Tensor) -> list[dict[str, np.ndarray]]:
         return [{"count": np.float32(v)} for v in output.detach().float().squeeze(1).cpu().numpy()]
 

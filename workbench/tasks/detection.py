@@ -280,6 +280,26 @@ class Detection(TaskKind):
             results.append({"boxes": boxes[i][keep], "scores": scores[i][keep], "labels": labels[i][keep]})
         return results
 
+    def export_decode(self) -> dict[str, Any]:
+        return {
+            "output": "heatmap (B, C, h, w) logits; size (B, 2, h, w) log width and height in cells; "
+            "offset (B, 2, h, w) centre offset within the cell (CenterNet, Zhou et al. 2019)",
+            "steps": [
+                "sigmoid of heatmap; keep the cells equal to their 3x3 max-pool (peaks)",
+                "take the top max_detections peaks over classes and cells: score, class, cell (x, y)",
+                "cell size in pixels: input_size / w across, input_size / h down",
+                "centre = (cell + offset) * cell size; width, height = exp(min(size, 8)) * cell size",
+                "box x1 y1 x2 y2 = centre -/+ half the size, clipped to [0, input_size]",
+                "non-maximum suppression per class at IoU nms_iou; draw boxes scoring >= score_threshold",
+            ],
+            "max_detections": self.options.max_detections,
+            "score_threshold": self.options.score_threshold,
+            "nms_iou": NMS_IOU,
+            "max_log_size": MAX_LOG_SIZE,
+            "input_size": self.data.image_size,
+            "class_names": list(self.data.class_names),
+        }
+
     def decode(self, output: dict[str, torch.Tensor]) -> list[dict[str, np.ndarray]]:
         return [
             {

@@ -85,6 +85,16 @@ class Localization(TaskKind):
     def make_metrics(self) -> TaskMetrics:
         return _LocalizationMetrics(self.data.image_size)
 
+    def export_decode(self) -> dict[str, Any]:
+        return {
+            "output": "(B, 4): the largest object's box",
+            "steps": [
+                "sigmoid: centre x, centre y, width, height as fractions of the input side",
+                "multiply by input_size, then x1 = cx - w/2, y1 = cy - h/2, x2 = cx + w/2, y2 = cy + h/2 (pixels)",
+            ],
+            "input_size": self.data.image_size,
+        }
+
     def decode(self, output: torch.Tensor) -> list[dict[str, np.ndarray]]:
         boxes = self.boxes_from_output(output.detach(), self.data.image_size).cpu().numpy()
         return [{"box": b.astype(np.float32)} for b in boxes]

@@ -75,6 +75,14 @@ class Multilabel(TaskKind):
     def make_metrics(self) -> TaskMetrics:
         return _MultilabelMetrics(self.data.num_classes, self.options.threshold)
 
+    def export_decode(self) -> dict[str, Any]:
+        return {
+            "output": "logits (B, C)",
+            "steps": ["sigmoid", "class c is present where its probability >= threshold"],
+            "threshold": self.options.threshold,
+            "class_names": list(self.data.class_names),
+        }
+
     def decode(self, output: torch.Tensor) -> list[dict[str, np.ndarray]]:
         probs = output.detach().float().sigmoid().cpu().numpy().astype(np.float32)
         return [{"scores": p} for p in probs]

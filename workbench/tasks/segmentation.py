@@ -130,6 +130,13 @@ class Segmentation(TaskKind):
     def make_metrics(self) -> TaskMetrics:
         return _SegmentationMetrics(self.num_outputs)
 
+    def export_decode(self) -> dict[str, Any]:
+        return {
+            "output": "logits (B, 1 + C, H, W) at the input's resolution",
+            "steps": ["argmax over dim 1: 0 is background, k is class k - 1"],
+            "class_names": ["background", *self.data.class_names],
+        }
+
     def decode(self, output: torch.Tensor) -> list[dict[str, np.ndarray]]:
         classes = output.detach().argmax(dim=1).to(torch.uint8).cpu().numpy()
         return [{"mask": m} for m in classes]

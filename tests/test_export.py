@@ -1,0 +1,211 @@
+"""workbench export: ONNX and TorchScript with named outputs, verified, decodable, timed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_config
+
+from workbench.export import ExportError, export_run
+from workbench.export import run_export as run_export_module
+from workbench.training.run_store import RunStore
+from workbench.training.trainer import Trainer
+
+ALL_KINDS = (
+    ("scene", "classification"),
+    ("n", "counting"),
+    ("objects", "detection"),
+    ("big", "localization"),
+    ("present", "multilabel"),
+    ("masks", "segmentation"),
+)
+
+
+def _finished_run(root, tasks, backbone="small_cnn"):
+    cfg = tiny_config(tasks=tasks)
+    cfg.train.epochs = 1
+    cfg.model.backbone = backbone
+    cfg.data.options["val_size"] = 6
+    store = RunStore.create(root, cfg.name)
+    assert Trainer(cfg, store).run()["status"] == "finished"
+    return store
+
+
+@pytest.fixture(scope="module")
+def all_kinds_run(tmp_path_factory):
+    return _finished_run(tmp_path_factory.mktemp("runs"), ALL_KINDS)
+
+
+def _model_and_images(store, count=3):
+    from workbench.data.base import collate
+    from workbench.training.checkpoint import load_checkpoint, load_model_state
+    from workbench.training.experiment import build_experiment
+
+    exp = build_experiment(store.read_config(), with_data=False, pretrained=False)
+    load_model_state(
+        exp.model, load_checkpoint(store.best_checkpoint, "best")["model"], store.best_checkpoint
+    )
+    images, _ = collate([exp.val_set.sample(i) for i in range(count)])
+    return exp, exp.model.eval(), images.float()
+
+
+def test_onnx_export_of_every_task_kind_has_named_outputs_equal_to_pytorch(all_kinds_run):
+    import onnxruntime as ort
+
+    report = export_run(all_kinds_run.path, "onnx", dynamic_batch=True, latency=False, log=lambda _: None)
+    assert report.path == all_kinds_run.path / "export" / "model-best.onnx" and report.images == 6
+    session = ort.InferenceSession(str(report.path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    assert names == [
+        "scene",
+        "n",
+        "objects.heatmap",
+        "objects.size",
+        "objects.offset",
+        "big",
+        "present",
+        "masks",
+    ]
+    exp, model, images = _model_and_images(all_kinds_run)
+    got = dict(zip(names, session.run(None, {"images": images.numpy()}), strict=True))  # batch 3: dynamic
+    with torch.no_grad():
+        out = model(images)
+    assert np.abs(got["scene"] - out["scene"].numpy()).max() < 1e-4
+    assert np.abs(got["objects.heatmap"] - out["objects"]["heatmap"].numpy()).max() < 1e-4
+    assert np.abs(got["masks"] - out["masks"].numpy()).max() < 1e-4
+    assert report.max_difference < 1e-3 and set(report.differences) == set(names)
+    assert not list(report.path.parent.glob("*.part"))  # no temporary file left
+
+
+def test_decode_json_is_enough_to_decode_the_raw_outputs(all_kinds_run):
+    import onnxruntime as ort
+
+    report = export_run(all_kinds_run.path, "onnx", latency=False, log=lambda _: None)
+    spec = json.loads(report.decode_path.read_text())
+    assert report.decode_path.name == "model-best.decode.json"
+    assert spec["input"]["shape"] == [1, 3, 64, 64] and spec["input"]["range"] == [0, 255]
+    assert [o["name"] for o in spec["outputs"]][:2] == ["scene", "n"]
+    assert spec["tasks"]["objects"]["outputs"] == ["objects.heatmap", "objects.size", "objects.offset"]
+    assert spec["tasks"]["objects"]["score_threshold"] == 0.3 and spec["tasks"]["objects"]["nms_iou"] == 0.5
+    assert spec["tasks"]["masks"]["class_names"][0] == "background"
+    assert spec["verification"]["images"] == 6 and spec["verification"]["tolerance"] == 1e-3
+    assert spec["epoch"] == 1 and spec["checkpoint"] == "best.pt"
+
+    # Decode by the JSON's words alone, in numpy, and compare with the workbench's own decode.
+    exp, model, images = _model_and_images(all_kinds_run, 1)
+    session = ort.InferenceSession(str(report.path), providers=["CPUExecutionProvider"])
+    raw = dict(
+        zip([o["name"] for o in spec["outputs"]], session.run(None, {"images": images.numpy()}), strict=True)
+    )
+    with torch.no_grad():
+        out = model(images)
+    tasks = {t.name: t for t in exp.tasks}
+    logits = raw["scene"][0]
+    probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()  # softmax
+    assert int(probs.argmax()) == int(tasks["scene"].decode(out["scene"])[0]["label"])
+    size = spec["tasks"]["big"]["input_size"]
+    cx, cy, w, h = 1 / (1 + np.exp(-raw["big"][0])) * size
+    box = np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+    assert np.abs(box - tasks["big"].decode(out["big"])[0]["box"]).max() < 1e-3
+    present = 1 / (1 + np.exp(-raw["present"][0])) >= spec["tasks"]["present"]["threshold"]
+    assert (present == (tasks["present"].decode(out["present"])[0]["scores"] >= 0.5)).all()
+    assert (raw["masks"][0].argmax(0) == tasks["masks"].decode(out["masks"])[0]["mask"]).all()
+    assert float(raw["n"][0, 0]) == pytest.approx(float(tasks["n"].decode(out["n"])[0]["count"]), abs=1e-4)
+
+
+@pytest.mark.filterwarnings("ignore:.*torch.jit.*:FutureWarning")
+def test_torchscript_export_keeps_output_names(all_kinds_run):
+    report = export_run(all_kinds_run.path, "torchscript", "last", latency=False, log=lambda _: None)
+    assert report.path.name == "model-last.torchscript.pt"
+    module = torch.jit.load(str(report.path)).eval()
+    _, model, images = _model_and_images(all_kinds_run, 2)
+    with torch.no_grad():
+        got, want = module(images), model(images)
+    assert set(got) == {
+        "scene",
+        "n",
+        "objects.heatmap",
+        "objects.size",
+        "objects.offset",
+        "big",
+        "present",
+        "masks",
+    }
+    assert torch.allclose(got["objects.size"], want["objects"]["size"], atol=1e-5)
+
+
+@pytest.mark.parametrize("backbone", ["resnet18", "mobilenet_v3_small"])
+def test_onnx_export_of_other_backbones(tmp_path, backbone):
+    store = _finished_run(tmp_path, (("scene", "classification"), ("masks", "segmentation")), backbone)
+    report = export_run(store.path, "onnx", latency=False, log=lambda _: None)
+    assert report.max_difference < 1e-3 and report.path.is_file()
+
+
+def test_a_mismatch_is_refused_and_leaves_nothing(all_kinds_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(run_export_module, "TOLERANCE", 0.0)  # any float difference is "too big"
+    target = tmp_path / "out.onnx"
+    with pytest.raises(
+        ExportError, match=r"differs from the PyTorch model by .* \(limit 0\); the export was not kept"
+    ):
+        export_run(all_kinds_run.path, "onnx", out=target, latency=False, log=lambda _: None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_errors_name_the_run_and_the_checkpoint(tmp_path, all_kinds_run):
+    with pytest.raises(ExportError, match="is not a run directory"):
+        export_run(tmp_path, latency=False)
+    with pytest.raises(ExportError, match="unknown export format 'tflite'"):
+        export_run(all_kinds_run.path, "tflite")
+    copy = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(all_kinds_run.path, copy)
+    (copy / "checkpoints" / "best.pt").unlink()
+    with pytest.raises(ExportError, match=r"best.pt does not exist: the run has no best checkpoint"):
+        export_run(copy, latency=False)
+    (copy / "checkpoints" / "last.pt").write_bytes(b"not a checkpoint")
+    from workbench.cli import main
+
+    assert main(["export", str(copy), "--checkpoint", "last", "--no-latency"]) == 1
+
+
+def test_cli_prints_differences_and_the_latency_table(all_kinds_run, capsys, monkeypatch):
+    from workbench.cli import main
+    from workbench.export import latency
+
+    monkeypatch.setattr(latency, "BATCHES", (1, 2))  # keep the test short: the table's shape is the point
+    monkeypatch.setattr(run_export_module, "BATCHES", (1, 2))
+    assert main(["export", str(all_kinds_run.path), "--dynamic-batch", "--images", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "objects.heatmap" in out and "max |export - PyTorch|" in out
+    table = [
+        line for line in out.splitlines() if line.startswith(("PyTorch eager", "TorchScript", "onnxruntime"))
+    ]
+    assert len(table) == 6  # 3 runtimes x 2 batches on the CPU
+    assert all(line.split()[-1] != "–" for line in table)  # every runtime timed at both batches
+
+
+def test_export_dialog_offers_only_saved_checkpoints(qtbot, tmp_path):
+    from workbench.gui.export_dialog import ExportDialog
+
+    run = tmp_path / "run-1"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.pt").write_bytes(b"")
+    dialog = ExportDialog(run)
+    qtbot.addWidget(dialog)
+    assert dialog.checkpoint.currentData() == "last"  # best.pt is not there
+    assert not dialog.checkpoint.model().item(0).isEnabled()
+    dialog.format.setCurrentIndex(1)
+    dialog.dynamic.setChecked(True)
+    assert dialog.args() == ["export", str(run), "--format", "torchscript", "--checkpoint", "last", "--dynamic-batch"]
+
+
+def test_export_action_needs_a_run_with_a_checkpoint(window, monkeypatch):
+    shown = []
+    monkeypatch.setattr(window, "show_error", lambda title, text: shown.append(title))
+    assert window.act_export.isEnabled()  # the core is loaded
+    window.export_model()
+    assert shown == ["No checkpoint"]

@@ -1,0 +1,50 @@
+"""``decode.json``: what an exported model takes and how each of its outputs is decoded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench import __version__
+from workbench.models.multitask import IMAGENET_MEAN, IMAGENET_STD
+
+
+def decode_spec(
+    tasks: list[Any],
+    names: list[str],
+    shapes: dict[str, list[int | str]],
+    image_size: int,
+    dynamic_batch: bool,
+    source: dict[str, Any],
+) -> dict[str, Any]:
+    """The JSON beside an export.
+
+    ``tasks``: the run's task kinds (each gives ``export_decode``); ``names``: the graph's
+    output names (``graph.output_names``); ``shapes``: each output's shape, the batch axis
+    as "batch" when it is dynamic; ``source``: run, checkpoint, epoch and format facts.
+    Raises NotImplementedError naming a task kind that cannot describe its decoding.
+    """
+    batch: int | str = "batch" if dynamic_batch else 1
+    return {
+        "workbench": __version__,
+        **source,
+        "input": {
+            "name": "images",
+            "shape": [batch, 3, image_size, image_size],
+            "dtype": "float32",
+            "layout": "NCHW, RGB",
+            "range": [0, 255],
+            "normalisation": "inside the model: (x - 255 * mean) / (255 * std), ImageNet mean and std",
+            "mean": list(IMAGENET_MEAN),
+            "std": list(IMAGENET_STD),
+            "resize": f"scale the image to fit {image_size} x {image_size}, as in training",
+        },
+        "outputs": [{"name": n, "shape": shapes[n], "dtype": "float32"} for n in names],
+        "tasks": {
+            task.name: {
+                "kind": task.kind,
+                "outputs": [n for n in names if n == task.name or n.startswith(f"{task.name}.")],
+                **task.export_decode(),
+            }
+            for task in tasks
+        },
+    }

@@ -1,0 +1,261 @@
+"""``export_run``: a run's checkpoint exported, verified on its validation images, timed."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from workbench.export.decode_spec import decode_spec
+from workbench.export.formats import (
+    FORMATS,
+    SUFFIX,
+    load_torchscript,
+    onnx_runner,
+    onnx_session,
+    onnxruntime_devices,
+    torchscript_runner,
+    write_onnx,
+    write_torchscript,
+)
+from workbench.export.graph import flatten, output_names
+from workbench.export.latency import BATCHES, LatencyRow, median_ms
+from workbench.export.verify import TOLERANCE, max_differences
+
+
+class ExportError(RuntimeError):
+    """An export that cannot be made or does not match the PyTorch model: one line naming the
+    run or file and the reason. Nothing is left at the export's path."""
+
+
+@dataclass
+class ExportReport:
+    """What ``export_run`` wrote and measured. ``differences``: the largest absolute difference
+    per output on ``images`` validation images; ``latency``: the timing table's rows."""
+
+    path: Path
+    decode_path: Path
+    format: str
+    images: int
+    differences: dict[str, float]
+    latency: list[LatencyRow] = field(default_factory=list)
+
+    @property
+    def max_difference(self) -> float:
+        return max(self.differences.values(), default=0.0)
+
+
+def export_run(
+    run_dir: str | Path,
+    fmt: str = "onnx",
+    checkpoint: str = "best",
+    dynamic_batch: bool = False,
+    out: str | Path | None = None,
+    images: int = 32,
+    latency: bool = True,
+    log: Callable[[str], None] = print,
+) -> ExportReport:
+    """Export the network of ``run_dir``'s ``checkpoint`` ("best" or "last") as ``fmt``
+    ("onnx" or "torchscript") to ``out`` (default ``RUN/export/model-CHECKPOINT.onnx`` or
+    ``.torchscript.pt``), with ``decode.json`` beside it (same stem, ``.decode.json``).
+
+    The export is run on up to ``images`` validation images of the run (one at a time, or
+    in one batch with ``dynamic_batch``) and compared with the PyTorch model; it is kept
+    only when no raw output differs by more than 1e-3. With ``latency``, eager PyTorch,
+    TorchScript and onnxruntime are timed at batch 1 and 32 on the CPU and, where present,
+    CUDA. Raises ExportError (one line) for a missing or foreign run or checkpoint, a task
+    kind that cannot be exported, or a mismatch; CheckpointError for a damaged checkpoint.
+    """
+    from workbench.data.base import collate
+    from workbench.training.checkpoint import load_checkpoint, load_model_state
+    from workbench.training.experiment import build_experiment
+    from workbench.training.run_store import RunStore
+
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if checkpoint not in ("best", "last"):
+        raise ExportError(f"checkpoint must be 'best' or 'last', not {checkpoint!r}")
+    store = RunStore(run_dir)
+    if not store.path.is_dir() or not store.config_path.is_file():
+        raise ExportError(f"{store.path} is not a run directory (no config.toml)")
+    store.read_summary()  # a run of a newer schema is refused here
+    cfg = store.read_config()
+    ckpt_path = store.best_checkpoint if checkpoint == "best" else store.last_checkpoint
+    if not ckpt_path.is_file():
+        raise ExportError(f"{ckpt_path} does not exist: the run has no {checkpoint} checkpoint yet")
+    state = load_checkpoint(ckpt_path, checkpoint)
+    exp = build_experiment(cfg, with_data=False, pretrained=False)
+    load_model_state(exp.model, state["model"], ckpt_path)
+    model = exp.model.float().eval()
+    count = min(int(images), len(exp.val_set))
+    if count < 1:
+        raise ExportError(f"{store.path}: the run's validation set is empty; nothing to verify the export on")
+    batch_images, _ = collate([exp.val_set.sample(i) for i in range(count)])
+    batch_images = batch_images.float()
+    size = int(batch_images.shape[-1])
+    example = batch_images[: 2 if dynamic_batch else 1]
+    with torch.no_grad():
+        reference = model(example)
+    names = output_names(reference)
+    shapes = {
+        n: ["batch" if dynamic_batch else 1, *t.shape[1:]]
+        for n, t in zip(names, flatten(reference), strict=True)
+    }
+    try:
+        spec = decode_spec(
+            exp.tasks,
+            names,
+            shapes,
+            size,
+            dynamic_batch,
+            {
+                "format": fmt,
+                "run": str(store.path),
+                "checkpoint": ckpt_path.name,
+                "epoch": _epoch(state),
+            },
+        )
+    except NotImplementedError as exc:
+        raise ExportError(str(exc)) from None
+
+    target = Path(out) if out else store.path / "export" / f"model-{checkpoint}{SUFFIX[fmt]}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    decode_path = target.with_name(target.name.removesuffix(SUFFIX[fmt]) + ".decode.json")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        log(f"exporting {ckpt_path} (epoch {spec['epoch']}) as {fmt}, input {size} x {size} px")
+        _write(fmt, model, example, names, tmp, dynamic_batch)
+        run = onnx_runner(tmp, names) if fmt == "onnx" else torchscript_runner(tmp)
+        try:
+            differences = max_differences(run, model, batch_images, count if dynamic_batch else 1)
+        except Exception as exc:  # the exported graph does not run on the images
+            raise ExportError(
+                f"{target}: the exported model failed on the validation images: {exc}"
+            ) from None
+        worst_name = max(differences, key=differences.get)
+        worst = differences[worst_name]
+        if not worst <= TOLERANCE:  # NaN is refused too
+            raise ExportError(
+                f"{target}: output {worst_name!r} differs from the PyTorch model by {worst:.3g} on "
+                f"{count} validation images (limit {TOLERANCE:g}); the export was not kept"
+            )
+        spec["verification"] = {
+            "images": count,
+            "tolerance": TOLERANCE,
+            "max_abs_difference": differences,
+            "runtime": "onnxruntime" if fmt == "onnx" else "torch.jit.load",
+        }
+        from workbench.fsutil import atomic_write_json
+
+        os.replace(tmp, target)
+        atomic_write_json(decode_path, spec)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    log(
+        f"wrote {target} and {decode_path.name}; largest difference from PyTorch {worst:.2e} on {count} images"
+    )
+    report = ExportReport(target, decode_path, fmt, count, differences)
+    if latency:
+        report.latency = _latency(model, fmt, target, names, size, dynamic_batch, example, log)
+    return report
+
+
+def _epoch(state: dict[str, Any]) -> int:
+    """The 1-based epoch whose weights a checkpoint holds (best: its ``epoch`` index; last: the
+    epochs done at its position)."""
+    if "epoch" in state:
+        return int(state["epoch"]) + 1
+    return int(state.get("position", {}).get("epoch", 0))
+
+
+def _write(
+    fmt: str, model: torch.nn.Module, example: torch.Tensor, names: list[str], path: Path, dynamic: bool
+) -> None:
+    try:
+        if fmt == "onnx":
+            write_onnx(model, example, names, path, dynamic)
+        else:
+            write_torchscript(model, example, path)
+    except ExportError:
+        raise
+    except Exception as exc:  # the exporter's own failure, in one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExportError(
+            f"{path.name.split('.part')[0].lstrip('.')}: the {fmt} exporter failed: {first}"
+        ) from None
+
+
+def _latency(
+    model: torch.nn.Module,
+    fmt: str,
+    path: Path,
+    names: list[str],
+    size: int,
+    dynamic: bool,
+    example: torch.Tensor,
+    log: Callable[[str], None],
+) -> list[LatencyRow]:
+    """Eager, TorchScript and onnxruntime at batch 1 and 32 on each device; the format not
+    exported is made in a temporary folder for the table (with the same batch rule)."""
+    log("timing eager PyTorch, TorchScript and onnxruntime (median ms per batch) ...")
+    rows: list[LatencyRow] = []
+    devices = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {fmt: path}
+        other = "torchscript" if fmt == "onnx" else "onnx"
+        files[other] = Path(tmp) / f"model{SUFFIX[other]}"
+        try:
+            _write(other, model, example, names, files[other], dynamic)
+        except ExportError as exc:
+            files.pop(other)
+            log(f"(no {other} timing: {exc})")
+        ort_devices = onnxruntime_devices() if "onnx" in files else []
+        for device in devices:
+            eager = copy.deepcopy(model).to(device)
+            script = load_torchscript(files["torchscript"], device) if "torchscript" in files else None
+            session = onnx_session(files["onnx"], device) if device in ort_devices else None
+            for batch in BATCHES:
+                x = torch.rand(batch, 3, size, size, device=device) * 255
+                rows.append(_row("PyTorch eager", device, batch, lambda m=eager, x=x: _no_grad(m, x)))
+                fixed = not dynamic and batch != 1
+                if script is None:
+                    rows.append(LatencyRow("TorchScript", device, batch, None, "not exported"))
+                else:
+                    rows.append(_row("TorchScript", device, batch, lambda s=script, x=x: _no_grad(s, x)))
+                if session is None:
+                    note = "no CUDA provider in onnxruntime" if "onnx" in files else "not exported"
+                    rows.append(LatencyRow("onnxruntime", device, batch, None, note))
+                elif fixed:
+                    rows.append(
+                        LatencyRow(
+                            "onnxruntime", device, batch, None, "exported for batch 1 (--dynamic-batch)"
+                        )
+                    )
+                else:
+                    feed = {"images": x.cpu().numpy()}
+                    rows.append(_row("onnxruntime", device, batch, lambda s=session, f=feed: s.run(None, f)))
+            del eager, script, session
+    return rows
+
+
+def _row(runtime: str, device: str, batch: int, fn: Callable[[], Any]) -> LatencyRow:
+    try:
+        return LatencyRow(runtime, device, batch, median_ms(fn, device))
+    except Exception as exc:  # e.g. a trace that fixed the batch size
+        first = str(exc).strip().splitlines()[0][:80] if str(exc).strip() else type(exc).__name__
+        return LatencyRow(runtime, device, batch, None, f"failed: {first}")
+
+
+def _no_grad(module: Any, x: torch.Tensor) -> Any:
+    with torch.no_grad():
+        return module(x)
