@@ -62,6 +62,21 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(autouse=True)
+def _gc_in_the_gui_thread(request):
+    """GUI tests run as the app does: cyclic garbage is collected in the GUI thread only
+    (``workbench.gui.gc_in_gui_thread``); afterwards, with every thread joined, Python's own
+    collection comes back for the tests that follow."""
+    if not {"qtbot", "window", "qapp"} & set(request.fixturenames):
+        yield
+        return
+    from workbench.gui import gc_in_gui_thread
+
+    gc_in_gui_thread.install(request.getfixturevalue("qapp"))
+    yield
+    gc_in_gui_thread.uninstall()
+
+
+@pytest.fixture(autouse=True)
 def _no_thread_outlives_its_test():
     """Background jobs (parameter counts, previews, predictions) of a test's widgets are
     joined before the next test starts: threads of one test never overlap the next one's

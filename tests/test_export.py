@@ -200,7 +200,15 @@ def test_export_dialog_offers_only_saved_checkpoints(qtbot, tmp_path):
     assert not dialog.checkpoint.model().item(0).isEnabled()
     dialog.format.setCurrentIndex(1)
     dialog.dynamic.setChecked(True)
-    assert dialog.args() == ["export", str(run), "--format", "torchscript", "--checkpoint", "last", "--dynamic-batch"]
+    assert dialog.args() == [
+        "export",
+        str(run),
+        "--format",
+        "torchscript",
+        "--checkpoint",
+        "last",
+        "--dynamic-batch",
+    ]
 
 
 def test_export_action_needs_a_run_with_a_checkpoint(window, monkeypatch):

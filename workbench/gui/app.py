@@ -86,6 +86,9 @@ def run_app(argv: list[str] | None = None) -> int:
         list(argv) if argv else [sys.argv[0] if sys.argv else "workbench"]
     )
     configure_app(app)
+    from workbench.gui import gc_in_gui_thread
+
+    gc_in_gui_thread.install(app)  # cycles holding Qt objects are never freed in a worker thread
     window = MainWindow()
     install_excepthook(window)
     app.aboutToQuit.connect(window.shutdown)
