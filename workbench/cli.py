@@ -178,8 +178,14 @@ def _train(args: argparse.Namespace) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    store = RunStore.create(args.out, cfg.name)
-    return _run_trainer(cfg, store, resume=False, quiet=args.quiet, init_from=args.init_from)
+    from workbench.training.distributed import Distributed
+
+    dist = Distributed.from_env(cfg.train.device)  # under torchrun: join the other processes
+    # one run folder for the job: rank 0 makes it, the others are told where it is
+    created = RunStore.create(args.out, cfg.name) if dist.is_main else None
+    path = dist.broadcast_object(str(created.path) if created else None)
+    store = created or RunStore(path)
+    return _run_trainer(cfg, store, resume=False, quiet=args.quiet, init_from=args.init_from, dist=dist)
 
 
 def _data(args: argparse.Namespace) -> int:
@@ -302,7 +308,10 @@ def _resume(args: argparse.Namespace) -> int:
     if args.device:
         _check_device(args.device)
         cfg.train.device = args.device
-    return _run_trainer(cfg, store, resume=True, quiet=args.quiet)
+    from workbench.training.distributed import Distributed
+
+    dist = Distributed.from_env(cfg.train.device)  # a resume may use another number of processes
+    return _run_trainer(cfg, store, resume=True, quiet=args.quiet, dist=dist)
 
 
 def _check_device(device: str) -> None:
@@ -317,13 +326,23 @@ STOP_SIGNALS = tuple(
 )
 
 
-def _run_trainer(cfg, store, resume: bool, quiet: bool, init_from: str | None = None) -> int:
+def _run_trainer(cfg, store, resume: bool, quiet: bool, init_from: str | None = None, dist=None) -> int:
+    from workbench.training.distributed import Distributed
+
+    dist = dist or Distributed()
+    try:
+        return _train_and_report(cfg, store, resume, quiet, init_from, dist)
+    finally:
+        dist.close()
+
+
+def _train_and_report(cfg, store, resume: bool, quiet: bool, init_from: str | None, dist) -> int:
     from workbench.cli_progress import ProgressPrinter
     from workbench.training.control import RunControl
     from workbench.training.trainer import Trainer
 
     control = RunControl()
-    printer = ProgressPrinter(enabled=not quiet)
+    printer = ProgressPrinter(enabled=not quiet and dist.is_main)
 
     def on_signal(signum: int, frame: Any) -> None:
         if control.stop_requested:
@@ -334,7 +353,7 @@ def _run_trainer(cfg, store, resume: bool, quiet: bool, init_from: str | None = 
 
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     try:
-        summary = Trainer(cfg, store, control, [printer], resume=resume, init_from=init_from).run()
+        summary = Trainer(cfg, store, control, [printer], resume=resume, init_from=init_from, dist=dist).run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -343,6 +362,10 @@ def _run_trainer(cfg, store, resume: bool, quiet: bool, init_from: str | None = 
     if status == "failed" and summary.get("not_started"):  # refused before anything was written
         print(f"error: {summary.get('error', 'unknown error')}", file=sys.stderr)
         return 1
+    if not dist.is_main:  # rank 0 reports for the job
+        if status == "failed":
+            print(f"error: rank {dist.rank}: {summary.get('error', 'unknown error')}", file=sys.stderr)
+        return 1 if status == "failed" else 0
     print(f"run directory: {store.path}")
     if status == "failed":
         print(f"error: run failed: {summary.get('error', 'unknown error')}", file=sys.stderr)

@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         self._live_started: Any = None  # RunStarted of the live run
         self._live_floor = (0, -1)  # (global step, epoch) already drawn from disk
         self._shown_run: Path | None = None
+        self._follower: Any = None  # RunFollower of a run another process writes
         self._run_config: ExperimentConfig | None = None
         self._run_outcome = ""
         self._closing = False
@@ -739,6 +740,7 @@ class MainWindow(QMainWindow):
     def _load_run(self, path: Path) -> bool:
         from workbench.training.run_store import RunStore
 
+        self._stop_following()
         store = RunStore(path)
         if not store.summary_path.exists() and not store.config_path.exists():
             self.show_error(
@@ -747,11 +749,13 @@ class MainWindow(QMainWindow):
             return False
         try:
             summary = store.read_summary()
+            follow = store.effective_status(summary) in ("running", "paused") and not self._is_live_run(path)
+            records = self._follow(path) if follow else store.read_metrics()
             self.compare_view.clear()
             self.plots.clear()
-            self.plots.load_run(store)
+            self.plots.load_run(store, records)
             self.conflict_view.clear()
-            self.conflict_view.add_records(store.read_metrics())
+            self.conflict_view.add_records(records)
             self.inspector.clear()
             self.inspector.load_run(store)  # also hands the run's checkpoint to "Open image…"
         except Exception as exc:
@@ -769,9 +773,40 @@ class MainWindow(QMainWindow):
             if self.bridge.is_running()
             else ""
         )
+        if self._follower is not None:
+            note = "  It is being written by another process: the views follow it (read-only)."
         self.statusBar().showMessage(f"Showing run {path.name} ({summary.get('status', '?')}).{note}", 8000)
         self._update_actions()
         return True
+
+    def _follow(self, path: Path) -> list[dict[str, Any]]:
+        """Follow a run another process writes (a headless or torchrun job); its records so far."""
+        from workbench.gui.run_follower import RunFollower
+
+        follower = RunFollower(path, parent=self)
+        follower.step.connect(self.plots.on_step)
+        follower.step.connect(self.conflict_view.on_step)
+        follower.epoch.connect(self.plots.on_epoch)
+        follower.samples.connect(self.inspector.on_samples)
+        follower.restarted.connect(lambda: self._load_run(path))  # resumed: its log was cut back
+        follower.ended.connect(lambda status: self._on_followed_end(path, status))
+        self._follower = follower
+        return follower.start()
+
+    def _on_followed_end(self, path: Path, status: str) -> None:
+        self.statusBar().showMessage(f"Run {path.name} ended ({status}).", 10000)
+        self.runs.refresh()
+        self._stop_following()
+
+    def _stop_following(self) -> None:
+        if self._follower is not None:
+            self._follower.stop()
+            self._follower.deleteLater()
+            self._follower = None
+
+    def following(self) -> Path | None:
+        """The run folder followed (written by another process), or None."""
+        return None if self._follower is None else self._follower.store.path
 
     def _offer_checkpoint(self, store: Any) -> None:
         """Let the inspector run the run's best (else last) weights on new images."""
@@ -883,6 +918,7 @@ class MainWindow(QMainWindow):
             return
         from workbench.training.run_store import RunStore
 
+        self._stop_following()
         store = RunStore(self.bridge.run_dir)
         self.compare_view.clear()
         self.plots.clear()
@@ -1012,6 +1048,7 @@ class MainWindow(QMainWindow):
         self.runs.refresh()  # summary.json exists from now on: the run shows as running
         if not self._live_view:
             return
+        self._stop_following()
         self.compare_view.clear()
         self.plots.clear()
         self.plots.on_run_started(event)

@@ -1147,8 +1147,8 @@ class PlotsPanel(QWidget):
         self._show_plots()
         self._dirty = True
 
-    def load_run(self, store: Any) -> None:
-        """Show a run from disk (its metrics.jsonl), drawn at once."""
+    def load_run(self, store: Any, records: list[dict[str, Any]] | None = None) -> None:
+        """Show a run from disk (its metrics.jsonl, or ``records`` already read from it), drawn at once."""
         self.clear()
         try:
             cfg = store.read_config()
@@ -1158,7 +1158,7 @@ class PlotsPanel(QWidget):
         except Exception:  # noqa: BLE001 - a missing/broken config only costs the colour order
             pass
         self.run_label.setText(Path(store.path).name)
-        self._run.add_records(store.read_metrics())
+        self._run.add_records(store.read_metrics() if records is None else records)
         self._after_bulk_load()
 
     def replay_records(self, records: list[dict[str, Any]]) -> None:

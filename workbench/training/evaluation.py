@@ -104,6 +104,8 @@ def evaluate(
     try:
         keys = needed_targets(tasks)
         metrics = {t.name: t.make_metrics() for t in tasks}
+        for m in metrics.values():
+            _compute_locally(m)
         loss_sums = {t.name: 0.0 for t in tasks}
         counts = {t.name: 0 for t in tasks}
         collector = _SampleCollector(tasks, num_samples, epoch)
@@ -139,6 +141,29 @@ def evaluate(
     return Validation(
         val_losses, {name: m.compute() for name, m in metrics.items()}, collector.result(), dict(counts)
     )
+
+
+def _compute_locally(metrics: Any) -> None:
+    """Keep torchmetrics from gathering states across processes in ``compute``: in a
+    distributed run rank 0 validates alone, on the whole set, while the others wait, so a
+    gather would wait for them forever. Walks the task metrics' attributes (and their lists
+    and dicts) for torchmetrics' Metric objects."""
+    from torchmetrics import Metric
+
+    stack, seen = [metrics], set()
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, Metric):
+            obj.sync_on_compute = False
+            obj._to_sync = False  # what compute() reads; set from sync_on_compute by update()
+        values = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else None
+        if values is None and hasattr(obj, "__dict__") and not isinstance(obj, type):
+            values = [v for k, v in vars(obj).items() if not k.startswith("__")]
+        if values is not None and (obj is metrics or not isinstance(obj, Metric)):
+            stack.extend(values)
 
 
 def _first(output: Any, k: int) -> Any:

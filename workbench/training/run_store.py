@@ -137,7 +137,7 @@ def _count(value: Any) -> bool:
     return type(value) is int and 0 <= value < 2**53
 
 
-def _valid_record(record: Any) -> bool:
+def valid_record(record: Any) -> bool:
     """A metrics.jsonl line the readers can rely on: its kind and position are counts."""
     if not isinstance(record, dict):
         return False
@@ -357,7 +357,7 @@ class RunStore:
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 self.skipped_lines += 1
                 continue
-            if not _valid_record(record):
+            if not valid_record(record):
                 self.skipped_lines += 1
                 continue
             records.append(record)

@@ -49,6 +49,7 @@ from workbench.training.checkpoint import (
 from workbench.training.conflict import ConflictSample, ConflictTally, conflict_from_gramian
 from workbench.training.control import RunControl
 from workbench.training.device import Precision, describe_device, resolve_device
+from workbench.training.distributed import Distributed, average_gradients, check_weighting
 from workbench.training.evaluation import Validation, evaluate, measure_latency, needed_targets
 from workbench.training.events import (
     EpochEnded,
@@ -102,6 +103,7 @@ class _Loop:
     steps_per_epoch: int
     epochs: int
     target_keys: frozenset[str]
+    train_model: torch.nn.Module | None = None  # the model, or its DistributedDataParallel wrapper
     state: TrainingState = field(default_factory=TrainingState)
     position: Position = field(default_factory=Position)
     started: float = 0.0  # perf_counter at training second 0 (across resumes)
@@ -114,6 +116,8 @@ class _Loop:
 
     def __post_init__(self) -> None:
         model = self.model
+        if self.train_model is None:
+            self.train_model = model
         self.shared_modules = list(getattr(model, "shared", []))
         self.shared_params = model.shared_parameters()
         self.task_params = {
@@ -153,14 +157,18 @@ def iter_batches(
     workers: int,
     keys: frozenset[str] | None = None,
     pin_memory: bool = False,
+    shard: Callable[[list[int]], list[int]] | None = None,
 ):
     """Batches ``start..steps-1`` of an epoch in ``order``. With workers, a DataLoader
     prepares them in background processes; without, they are made in this thread
     (faster on a 2-core CPU, where a worker competes with the compute threads).
     ``pin_memory`` (for a CUDA device) lets the loader's pinning thread put each batch in
     page-locked memory, so the copy to the GPU runs asynchronously; without workers it is
-    not done, since pinning in the training thread costs one more copy than it saves."""
+    not done, since pinning in the training thread costs one more copy than it saves.
+    ``shard`` picks this process's slice of each global batch (distributed training)."""
     chunks = [order[s * batch_size : (s + 1) * batch_size].tolist() for s in range(start, steps)]
+    if shard is not None:
+        chunks = [shard(chunk) for chunk in chunks]
     if workers <= 0:
         return (collate([dataset.sample(i) for i in chunk], keys) for chunk in chunks)
     loader = torch.utils.data.DataLoader(
@@ -181,6 +189,7 @@ def describe_error(exc: BaseException) -> str:
     from workbench.models.backbones import WeightsUnavailable
     from workbench.safe_load import LoadError
     from workbench.training.device import DeviceUnavailable
+    from workbench.training.distributed import DistributedSetupError
     from workbench.training.run_lock import RunBusy
 
     if isinstance(exc, ConfigError):
@@ -198,6 +207,7 @@ def describe_error(exc: BaseException) -> str:
                 RunBusy,
                 DataSourceError,
                 ImageError,
+                DistributedSetupError,
             ),
         )
         or type(exc).__name__ == "SchemaError"
@@ -273,6 +283,7 @@ class Trainer:
             ended before its first checkpoint, with the same ``--init-from`` weights).
         init_from: for a new run, start from the weights of this checkpoint or weights
             file where names and shapes match.
+        dist: the ``torchrun`` process group (``training/distributed``); one process if omitted.
     """
 
     def __init__(
@@ -283,8 +294,11 @@ class Trainer:
         subscribers: list[Subscriber] | None = None,
         resume: bool = False,
         init_from: str | Path | None = None,
+        dist: Distributed | None = None,
     ) -> None:
         self.config = config
+        self.dist = dist or Distributed()
+        self.main = self.dist.is_main  # only rank 0 writes the run directory
         self.store = store
         self.control = control or RunControl()
         self.subscribers = list(subscribers or [])
@@ -311,7 +325,8 @@ class Trainer:
                 log.exception("event subscriber failed on %s", type(event).__name__)
 
     def _log_and_emit(self, event: StepEnded | EpochEnded) -> None:
-        self.store.append_metrics(event_to_record(event))
+        if self.main:
+            self.store.append_metrics(event_to_record(event))
         self.emit(event)
 
     # ------------------------------------------------------------------ entry point
@@ -337,7 +352,7 @@ class Trainer:
         error = describe_error(exc)
         origin = traceback.format_exc()
         summary = {**self.summary, "status": "failed", "error": error}
-        if self._wrote or not self.resume:
+        if self.main and (self._wrote or not self.resume):
             with contextlib.suppress(OSError):  # an epoch that was never committed leaves no best.pt
                 self.store.pending_best.unlink(missing_ok=True)
             state, position = self._committed or (None, None)
@@ -352,7 +367,7 @@ class Trainer:
         return summary
 
     def _mark_interrupted(self) -> None:
-        if not self._wrote:
+        if not self._wrote or not self.main:
             return
         state, position = self._committed or (None, None)
         try:
@@ -452,10 +467,11 @@ class Trainer:
         previous = self.store.read_summary()  # refuses a newer schema before anything is written
         self.summary = dict(previous)
         self.summary.pop("schema_version", None)
-        self.lock.acquire()
+        if self.main:
+            self.lock.acquire()
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
-        self.device = resolve_device(cfg.train.device)
+        self.device = resolve_device(self.dist.device_name(cfg.train.device))
         has_checkpoint = self.resume and self.store.last_checkpoint.exists()
         # A checkpoint holds every weight: a resume never reloads the pretrained file.
         exp = build_experiment(cfg, pretrained=not has_checkpoint)
@@ -466,6 +482,9 @@ class Trainer:
         n_train = len(exp.train_set)
         batch_size = min(cfg.train.batch_size, n_train)
         steps_per_epoch = max(1, n_train // batch_size)
+        if self.dist.enabled:
+            check_weighting(cfg.weighting.method)
+            self.dist.check_batch(batch_size)
         task_names = [t.name for t in exp.tasks]
 
         ckpt = None
@@ -509,6 +528,12 @@ class Trainer:
         )
         if ckpt is not None:
             self._restore(loop, ckpt)
+        if self.dist.enabled:
+            loop.train_model = self.dist.wrap(model, self.device)
+            notes.append(
+                f"data-parallel over {self.dist.world_size} processes ({self.dist.backend}), "
+                f"{batch_size // self.dist.world_size} images each per step; task conflict is not measured"
+            )
         weighting.attach(self._backward_context(loop))
         if getattr(weighting, "needs", "losses") != "losses" and not loop.shared_params:
             notes.append(
@@ -516,23 +541,24 @@ class Trainer:
                 "there are none: the task losses are summed"
             )
 
-        # From here on the run directory changes.
+        # From here on the run directory changes (rank 0's alone).
         self._wrote = True
         self._committed = (copy.deepcopy(loop.state), copy.deepcopy(loop.position))
-        self.store.remove_temp_files()
-        if ckpt is not None:
-            self._repair(loop.state, loop.position)
-        elif self.resume:  # start over in the same folder
-            self.store.truncate_metrics_after(0, 0)
-            self.store.remove_samples_from(0)
-            self.store.best_checkpoint.unlink(missing_ok=True)
-            self.store.pending_best.unlink(missing_ok=True)
-        else:
-            self.store.write_config(cfg)
-        self._write_import_report(exp)
-        for dataset in (exp.train_set, exp.val_set):
-            if hasattr(dataset, "attach_run_dir"):
-                dataset.attach_run_dir(self.store.path)
+        if self.main:
+            self.store.remove_temp_files()
+            if ckpt is not None:
+                self._repair(loop.state, loop.position)
+            elif self.resume:  # start over in the same folder
+                self.store.truncate_metrics_after(0, 0)
+                self.store.remove_samples_from(0)
+                self.store.best_checkpoint.unlink(missing_ok=True)
+                self.store.pending_best.unlink(missing_ok=True)
+            else:
+                self.store.write_config(cfg)
+            self._write_import_report(exp)
+            for dataset in (exp.train_set, exp.val_set):
+                if hasattr(dataset, "attach_run_dir"):
+                    dataset.attach_run_dir(self.store.path)
 
         self.monitor = self._monitor_metric()
         sizes = {"train": len(exp.train_set), "val": len(exp.val_set)}
@@ -603,7 +629,7 @@ class Trainer:
         order = epoch_order(cfg.train.seed, epoch, len(loop.exp.train_set))
         if hasattr(loop.exp.train_set, "set_epoch"):  # per-epoch augmentation draws
             loop.exp.train_set.set_epoch(epoch)
-        loop.model.train()
+        loop.train_model.train()
         # the position is at this epoch: its start, or a step within it after a resume
         if loop.position.step == 0:
             loop.state.start_epoch([t.name for t in loop.tasks])
@@ -616,17 +642,21 @@ class Trainer:
             cfg.train.workers,
             loop.target_keys,
             pin_memory=self.device.type == "cuda",
+            shard=self.dist.shard if self.dist.enabled else None,
         )
         while loop.position.step < loop.steps_per_epoch:
             self.lock.beat()
-            if self.control.paused:
+            if self.control.paused and not self.dist.enabled:
                 self._pause(loop)
-            if self.control.stop_requested:
+            if self.dist.any(self.control.stop_requested, self.device):  # every process stops here
                 return StopReason.USER
             batch = next(batches)
             with META_LOCK:  # no meta-device build in another thread during a step (see meta_lock)
                 self._train_step(loop, epoch, batch)
-            if cfg.train.time_limit_s and time.perf_counter() - loop.started >= cfg.train.time_limit_s:
+            late = (
+                bool(cfg.train.time_limit_s) and time.perf_counter() - loop.started >= cfg.train.time_limit_s
+            )
+            if self.dist.any(late, self.device):
                 return StopReason.TIME_LIMIT
         return None
 
@@ -646,13 +676,15 @@ class Trainer:
         for group in loop.optimizer.param_groups:
             group["lr"] = lr
         with loop.precision.autocast():
-            outputs = loop.model(images)
+            outputs = loop.train_model(images)
             scored = {t.name: t.masked_loss(outputs[t.name], targets) for t in tasks}
         losses = {name: loss for name, (loss, _) in scored.items()}
         labelled = {name: count for name, (_, count) in scored.items()}
+        values = torch.stack([losses[t.name].detach().float() for t in tasks]).cpu().tolist()
+        if self.dist.enabled:  # the global batch's means and counts, the same on every process
+            values, labelled = self._global_losses(tasks, values, labelled)
         # partial labels: weighting and the epoch means see the tasks labelled in this batch
         present = {name for name, count in labelled.items() if count > 0}
-        values = torch.stack([losses[t.name].detach().float() for t in tasks]).cpu().tolist()
         for t, v in zip(tasks, values, strict=True):
             if not np.isfinite(v):
                 raise NonFiniteLoss(
@@ -670,6 +702,7 @@ class Trainer:
             total, weights = loop.weighting.backward(
                 losses, ctx, None if len(present) == len(tasks) else present
             )
+            average_gradients(list(loop.weighting.parameters()), self.dist)
             regulariser = float(loop.weighting.last_regulariser)
             if measure:
                 conflict = self._record_conflict(loop, before)
@@ -709,7 +742,7 @@ class Trainer:
                 weights=weights,
                 total_loss=total,
                 lr=lr,
-                images_per_s=len(images) / loop.step_seconds,
+                images_per_s=len(images) * self.dist.world_size / loop.step_seconds,
                 eta_s=remaining * loop.step_seconds,
                 weighted_loss=total - regulariser,
                 regulariser=regulariser,
@@ -718,8 +751,21 @@ class Trainer:
             )
         )
 
+    def _global_losses(
+        self, tasks: list[Any], values: list[float], labelled: dict[str, int]
+    ) -> tuple[list[float], dict[str, int]]:
+        """Each task's mean loss over the labelled samples of the whole global batch, and
+        their number, from every process's means and counts (one all-reduce)."""
+        counts = [float(labelled[t.name]) for t in tasks]
+        sums = self.dist.sum([v * n for v, n in zip(values, counts, strict=True)] + counts, self.device)
+        n = len(tasks)
+        means = [sums[i] / sums[n + i] if sums[n + i] > 0 else 0.0 for i in range(n)]
+        return means, {t.name: int(sums[n + i]) for i, t in enumerate(tasks)}
+
     def _measures_conflict(self, loop: _Loop, global_step: int, present: set[str]) -> bool:
         """Every ``weighting.conflict_every`` steps, when two or more tasks share parameters."""
+        if self.dist.enabled:
+            return False
         every = self.config.weighting.conflict_every
         return bool(every) and global_step % every == 0 and len(present) >= 2 and bool(loop.shared_params)
 
@@ -762,7 +808,31 @@ class Trainer:
 
     def _end_epoch(self, loop: _Loop, epoch: int) -> bool:
         """Validate ``epoch``, then save it (see ``_save_epoch``) and announce it; False when
-        a stop came during validation (nothing of the epoch is saved)."""
+        a stop came during validation (nothing of the epoch is saved).
+
+        In a distributed run, rank 0 does all of it and sends the others its verdict: go
+        on, stopped, or failed (they fail too), and the epochs without improvement."""
+        if not self.dist.enabled:
+            return self._validate_and_save(loop, epoch)
+        verdict = [1.0, float(loop.state.bad_epochs), 0.0]  # validated, bad epochs, failed
+        if self.main:
+            try:
+                verdict = [float(self._validate_and_save(loop, epoch)), float(loop.state.bad_epochs), 0.0]
+            except Exception:
+                self.dist.broadcast([0.0, 0.0, 1.0], self.device)
+                raise
+        validated, bad_epochs, failed = self.dist.broadcast(verdict, self.device)
+        if failed:
+            raise RuntimeError(
+                f"rank 0 failed at the end of epoch {epoch + 1}; its error is in {self.store.summary_path}"
+            )
+        if not self.main and validated:
+            loop.weighting.epoch_end(loop.state.train_losses())
+            loop.state.bad_epochs = int(bad_epochs)
+            loop.position.epoch, loop.position.step = epoch + 1, 0
+        return bool(validated)
+
+    def _validate_and_save(self, loop: _Loop, epoch: int) -> bool:
         cfg = self.config
         validation = evaluate(
             loop.model,
@@ -814,6 +884,14 @@ class Trainer:
     def _finish(self, loop: _Loop, stop: StopReason | None) -> dict[str, Any]:
         cfg = self.config
         position, state = loop.position, loop.state
+        if not self.main:  # rank 0 measures, writes and reports the end
+            status = (
+                "stopped"
+                if stop is StopReason.USER or (stop is StopReason.TIME_LIMIT and position.epoch < loop.epochs)
+                else "finished"
+            )
+            self.summary = {**self.summary, "status": status, "rank": self.dist.rank}
+            return self.summary
         if stop is StopReason.USER or (stop is StopReason.TIME_LIMIT and position.epoch < loop.epochs):
             reason = stop.value
             if stop is StopReason.TIME_LIMIT:
@@ -934,6 +1012,8 @@ class Trainer:
         return state.record_validation(metrics, epoch, metrics[task][name], kind.higher_is_better)
 
     def _checkpoint(self, loop: _Loop) -> None:
+        if not self.main:
+            return
         rng = {"torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
@@ -1005,6 +1085,13 @@ class Trainer:
         if status != "failed":
             summary.pop("error", None)
         summary.update(extra)
+        if self.dist.enabled:
+            summary["processes"] = self.dist.world_size
+        else:
+            summary.pop("processes", None)
+        if not self.main:  # only rank 0 writes the run directory
+            self.summary = summary
+            return summary
         self.summary = self.store.write_summary(summary)
         return self.summary
 

@@ -1,0 +1,78 @@
+"""Following a run another process writes: the log tail, and the app's read-only live view."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import GUI_RUN_TIMEOUT_MS, tiny_config
+
+from workbench.experiment_check import save_config
+from workbench.training.metrics_tail import MetricsTail
+
+
+def _line(step: int) -> str:
+    return json.dumps({"type": "step", "epoch": 0, "step": step, "global_step": step + 1}) + "\n"
+
+
+def test_tail_hands_out_complete_lines_once_and_starts_over_after_a_cut(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    tail = MetricsTail(path)
+    assert tail.read_new() == []  # no file yet
+    path.write_text(_line(0) + _line(1) + _line(2)[:10])  # the third line is being written
+    assert [r["step"] for r in tail.read_new()] == [0, 1]
+    with open(path, "a") as f:
+        f.write(_line(2)[10:] + "not json\n")
+    assert [r["step"] for r in tail.read_new()] == [2] and tail.skipped == 1
+    assert tail.read_new() == [] and not tail.restarted
+    path.write_text(_line(0))  # a resume cut the log back
+    assert [r["step"] for r in tail.read_new()] == [0] and tail.restarted
+
+
+def test_the_app_follows_a_headless_run_until_it_stops(qtbot, window, tmp_path):
+    cfg = tiny_config()
+    cfg.train.epochs = 200  # runs until stopped
+    save_config(cfg, tmp_path / "exp.toml")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    job = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "train", "exp.toml", "--out", "elsewhere", "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        run_dir = None
+        while time.monotonic() < deadline:
+            runs = list((tmp_path / "elsewhere").glob("*/metrics.jsonl"))
+            if runs and runs[0].read_text().count("\n") >= 2:
+                run_dir = runs[0].parent
+                break
+            time.sleep(0.2)
+        assert run_dir is not None, "the headless run did not start"
+        before = {p.name for p in run_dir.iterdir() if p.is_file() and p.name != ".lock"}  # the job drops its lock
+        window.show_run(run_dir)
+        qtbot.waitUntil(lambda: window.following() == run_dir, timeout=GUI_RUN_TIMEOUT_MS)
+        follower = window._follower
+        with qtbot.waitSignal(follower.step, timeout=GUI_RUN_TIMEOUT_MS):
+            pass  # a step written after the window opened the run arrives through the live path
+        with qtbot.waitSignal(follower.epoch, timeout=GUI_RUN_TIMEOUT_MS):
+            pass
+        job.send_signal(signal.SIGTERM)  # the job stops after its step, keeping a checkpoint
+        with qtbot.waitSignal(follower.ended, timeout=GUI_RUN_TIMEOUT_MS) as ended:
+            pass
+        assert ended.args == ["stopped"]
+        assert window.following() is None
+        assert job.wait(60) == 0
+        after = {p.name for p in run_dir.iterdir() if p.is_file()}
+        assert before <= after  # the app removed nothing
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()

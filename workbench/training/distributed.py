@@ -1,0 +1,184 @@
+"""Data-parallel training over several processes, started by PyTorch's ``torchrun``.
+
+``torchrun --nproc_per_node N -m workbench train CONFIG.toml`` (``--nnodes`` and a
+rendezvous address for several machines) starts N copies of the command with ``RANK``,
+``WORLD_SIZE`` and ``LOCAL_RANK`` set. ``Distributed.from_env`` joins them into one process
+group: NCCL when training on CUDA (one GPU per process, ``cuda:LOCAL_RANK``), gloo on the
+CPU. The model is wrapped in ``DistributedDataParallel`` (gradients averaged across
+processes during the backward pass; BatchNorm layers synchronised on CUDA).
+
+The global batch (``train.batch_size``) is the same as in one process and is split evenly:
+process r takes the r-th slice of every batch of the epoch's order, so the processes
+together see exactly the batches one process would. The step's losses and labelled counts
+are reduced across processes before anything is logged or checked, so every process
+agrees on NaN checks, stops and the time limit. Only rank 0 writes the run directory and
+validates (on the whole validation set, with the unwrapped model): the others wait for
+its verdict. Checkpoints hold the unwrapped model, so a distributed run resumes on any
+number of processes, one included.
+
+For losses that are means over the samples of a batch (classification, counting,
+localization, multilabel, segmentation, and equal sum, static, uncertainty, DWA and random
+weighting), N processes compute the same gradients as one process up to float rounding,
+when the network has no batch statistics (BatchNorm normalises each process's slice on
+the CPU, where PyTorch has no synchronised BatchNorm; ConvNeXt has none). Detection
+normalises its loss by the objects in each process's slice, as the torchvision detection
+references do. Weightings that need per-task gradients or a second look at the losses are
+refused for now (``check_weighting``). The parameters of a learned weighting (uncertainty's
+log-variances) are outside the wrapped network; their gradients are averaged by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+# Weightings linear in the task losses, with weights that every process computes alike: the
+# average of the processes' gradients is then the gradient of the global batch.
+SUPPORTED_WEIGHTINGS = ("equal_sum", "equal_mean", "static", "uncertainty", "dwa", "random")
+
+
+class DistributedSetupError(RuntimeError):
+    """A distributed run that cannot start: one line naming the setting and the fix."""
+
+
+@dataclass
+class Distributed:
+    """The process group of a ``torchrun`` job (``world_size == 1``: a plain run)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    backend: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def from_env(cls, device: str) -> Distributed:
+        """Join the ``torchrun`` job described by the environment (``WORLD_SIZE`` > 1), else a
+        single-process context. ``device`` is ``train.device``: "cpu" trains with gloo,
+        anything else with NCCL on ``cuda:LOCAL_RANK``. Raises DistributedSetupError when
+        CUDA is asked for but missing, or there are fewer GPUs here than processes."""
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world <= 1:
+            return cls()
+        rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+        if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
+            backend = "gloo"
+        else:
+            if not torch.cuda.is_available():
+                raise DistributedSetupError(
+                    f"train.device = {device!r} under torchrun, but CUDA is not available; use --device cpu"
+                )
+            if local >= torch.cuda.device_count():
+                raise DistributedSetupError(
+                    f"process {local} on this machine has no GPU: {torch.cuda.device_count()} GPU(s) for "
+                    "--nproc_per_node processes; start at most one process per GPU"
+                )
+            torch.cuda.set_device(local)
+            backend = "nccl"
+        if not dist.is_initialized():
+            dist.init_process_group(backend)
+        return cls(rank, world, local, backend)
+
+    def device_name(self, configured: str) -> str:
+        """The device this process trains on: ``cuda:LOCAL_RANK`` under NCCL, else ``configured``."""
+        return f"cuda:{self.local_rank}" if self.backend == "nccl" else configured
+
+    # ------------------------------------------------------------------ the data
+    def check_batch(self, batch_size: int) -> None:
+        if self.enabled and batch_size % self.world_size:
+            raise DistributedSetupError(
+                f"train.batch_size = {batch_size} does not split evenly over {self.world_size} processes; "
+                f"use a multiple of {self.world_size}"
+            )
+
+    def shard(self, indices: list[int]) -> list[int]:
+        """This process's slice of one global batch of sample indices."""
+        if not self.enabled:
+            return indices
+        per = len(indices) // self.world_size
+        return indices[self.rank * per : (self.rank + 1) * per]
+
+    # ------------------------------------------------------------------ agreement
+    def sum(self, values: list[float], device: torch.device) -> list[float]:
+        """Element-wise sum over the processes (float64)."""
+        if not self.enabled:
+            return list(values)
+        tensor = torch.tensor(values, dtype=torch.float64, device=device)
+        dist.all_reduce(tensor)
+        return tensor.tolist()
+
+    def any(self, flag: bool, device: torch.device) -> bool:
+        """True on every process when any process says True (a stop, the time limit)."""
+        if not self.enabled:
+            return flag
+        return self.sum([1.0 if flag else 0.0], device)[0] > 0
+
+    def broadcast(self, values: list[float], device: torch.device) -> list[float]:
+        """Rank 0's ``values`` on every process (the others pass placeholders of the same length)."""
+        if not self.enabled:
+            return list(values)
+        tensor = torch.tensor(values, dtype=torch.float64, device=device)
+        dist.broadcast(tensor, 0)
+        return tensor.tolist()
+
+    def broadcast_object(self, value: Any) -> Any:
+        """Rank 0's picklable ``value`` on every process (the run directory's path)."""
+        if not self.enabled:
+            return value
+        box = [value]
+        dist.broadcast_object_list(box, 0)
+        return box[0]
+
+    def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+        """``model`` in DistributedDataParallel (BatchNorm synchronised on CUDA); itself when alone."""
+        if not self.enabled:
+            return model
+        if device.type == "cuda":
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        ids = [device.index] if device.type == "cuda" else None
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+    def close(self) -> None:
+        if self.enabled and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def check_weighting(method: str) -> None:
+    """DistributedSetupError for a weighting that does not work across processes yet: the
+    gradient methods and GradNorm (per-task gradients of each process's slice), and the
+    scalarizers that are not linear in the losses or keep state from them (geometric mean,
+    STCH, IMTL-L, FAMO)."""
+    if method not in SUPPORTED_WEIGHTINGS:
+        raise DistributedSetupError(
+            f"weighting.method = {method!r} is not supported under torchrun yet: its gradients (or its "
+            "state) would differ between the processes' slices of the batch. Use one of "
+            f"{', '.join(SUPPORTED_WEIGHTINGS)}, or train in one process"
+        )
+
+
+def average_gradients(params: list[torch.nn.Parameter], dist_ctx: Distributed) -> None:
+    """Average the ``.grad`` of ``params`` over the processes (those outside the wrapped
+    network: a learned weighting's parameters). One all-reduce of the flattened gradients."""
+    if not dist_ctx.enabled:
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= dist_ctx.world_size
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
