@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test,solvers]'
 	touch $(STAMP)
 
-.PHONY: run test train bench bench-gui lint check-system
+.PHONY: run test train bench bench-gui lint check-system package
 # The system libraries Qt's X11 plugin needs are checked first (system Python, standard
 # library only), so a fresh machine learns what to install before the 2.5-minute install.
 run: check-system $(STAMP)
@@ -34,3 +34,7 @@ bench: $(STAMP)
 # The app's costs (launch, throughput with live plots, stalls) under a virtual X server.
 bench-gui: $(STAMP)
 	xvfb-run -a -s "-screen 0 1440x900x24" $(VENV)/bin/python benchmarks/bench_gui.py
+
+# The one-folder desktop bundle dist/mtl-workbench/ (PyInstaller; see packaging/build.sh).
+package: $(STAMP)
+	PY=$(VENV)/bin/python packaging/build.sh

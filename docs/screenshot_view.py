@@ -2,7 +2,7 @@
 
     xshot -d 16 docs/screenshots/curves.png -- .venv/bin/python docs/screenshot_view.py curves RUN_DIR [OTHER_RUN ...]
 
-Views: live (trains a short default experiment), curves, predictions, large, compare, setup,
+Views: live (trains a short default experiment), curves, predictions, large, compare, setup, export,
 dataset (``dataset PATH``: the setup's data section opened on a data set).
 "compare RUN OTHER..." opens RUN and compares it with the others, at the default window size.
 Settings go to a temporary file, so the user's own are untouched.
@@ -81,6 +81,15 @@ def main() -> None:
             QTimer.singleShot(1500, lambda: window.inspector.open_large_view(1))
         if view == "compare":
             window.compare_runs(runs)
+        if view == "export":  # Run -> Export model..., the command's log with its latency table
+            from workbench.gui.command_dialog import CommandDialog
+            from workbench.gui.export_dialog import ExportDialog
+
+            choice = ExportDialog(runs[0], window)
+            choice.dynamic.setChecked(True)
+            dialog = CommandDialog(f"Export of {runs[0].name}", choice.args(), window)
+            dialog.resize(900, 560)
+            dialog.show()
 
     window.coreLoaded.connect(lambda info: QTimer.singleShot(300, lambda: ready(info)))
     app.exec()

@@ -335,3 +335,33 @@ def test_run_files_share_one_permission_mode(tmp_path):
     store, _, _ = run(tiny_config(), tmp_path)
     modes = {p.stat().st_mode & 0o777 for p in store.path.rglob("*") if p.is_file()}
     assert len(modes) == 1, modes
+
+
+def _as_if_killed_before_the_summary(store):
+    summary = json.loads(store.summary_path.read_text())
+    summary["status"] = "running"  # the process died after its last checkpoint, before "finished"
+    store.summary_path.write_text(json.dumps(summary))
+
+
+def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(tmp_path):
+    store, _, first = run(tiny_config(), tmp_path)
+    steps = [r for r in store.read_metrics() if r["type"] == "step"]
+    _as_if_killed_before_the_summary(store)
+    _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert summary["status"] == "finished" and summary["epochs_done"] == 2, summary.get("error")
+    assert [r for r in store.read_metrics() if r["type"] == "step"] == steps  # nothing trained again
+    assert summary["latency_ms"] > 0 and summary["best_epoch"] == first["best_epoch"]
+
+
+def test_a_run_killed_after_early_stopping_stays_stopped(tmp_path):
+    cfg = tiny_config()
+    cfg.train.epochs = 6
+    cfg.train.early_stopping_metric = "scene/accuracy"
+    cfg.train.patience = 1
+    cfg.optim.lr = 1e-12  # nothing is learnt: the second epoch does not improve, and the run stops
+    store, _, first = run(cfg, tmp_path)
+    assert first["epochs_done"] == 2 and "early stopping" in first["note"]
+    _as_if_killed_before_the_summary(store)
+    _, _, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert summary["status"] == "finished" and summary["epochs_done"] == 2
+    assert "early stopping" in summary["note"]

@@ -56,7 +56,9 @@ def test_the_app_follows_a_headless_run_until_it_stops(qtbot, window, tmp_path):
                 break
             time.sleep(0.2)
         assert run_dir is not None, "the headless run did not start"
-        before = {p.name for p in run_dir.iterdir() if p.is_file() and p.name != ".lock"}  # the job drops its lock
+        before = {
+            p.name for p in run_dir.iterdir() if p.is_file() and p.name != ".lock"
+        }  # the job drops its lock
         window.show_run(run_dir)
         qtbot.waitUntil(lambda: window.following() == run_dir, timeout=GUI_RUN_TIMEOUT_MS)
         follower = window._follower

@@ -18,6 +18,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--version", action="store_true", help="print the versions of the app, Python, PyTorch, CUDA and Qt"
     )
+    p.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="start the app, show the window, load PyTorch, quit; prints the times (a packaged app's check)",
+    )
     sub = p.add_subparsers(dest="command")
 
     t = sub.add_parser("train", help="train an experiment headless")
@@ -87,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(version_lines()))
         return 0
     if args.command is None:
-        return _gui()
+        return _gui(smoke_test=args.smoke_test)
     try:
         commands = {
             "train": _train,
@@ -126,7 +131,7 @@ def _export(args: argparse.Namespace) -> int:
     return cli_export.run(args)
 
 
-def _gui() -> int:
+def _gui(smoke_test: bool = False) -> int:
     from workbench.system_check import problem
 
     missing = problem()  # missing X11 libraries: one line instead of Qt's abort
@@ -138,7 +143,7 @@ def _gui() -> int:
     except ImportError as exc:
         print(f"error: the desktop app is not available: {exc}", file=sys.stderr)
         return 1
-    return run_app(sys.argv[:1])
+    return run_app(sys.argv[:1], smoke_test=smoke_test)
 
 
 def _load(path: str | None):

@@ -77,8 +77,12 @@ def _handle_sigint(window: MainWindow) -> QTimer:
     return timer
 
 
-def run_app(argv: list[str] | None = None) -> int:
-    """Show the main window and run the event loop; returns the exit code."""
+def run_app(argv: list[str] | None = None, smoke_test: bool = False) -> int:
+    """Show the main window and run the event loop; returns the exit code.
+
+    ``smoke_test``: quit once the window is shown and PyTorch has loaded, printing both
+    times (``workbench --smoke-test``, the check of a packaged app); exit code 1 when the
+    core fails to load or nothing happens within 120 s."""
     started = time.perf_counter()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -93,9 +97,37 @@ def run_app(argv: list[str] | None = None) -> int:
     install_excepthook(window)
     app.aboutToQuit.connect(window.shutdown)
     window.show()
-    log.info("window shown %.2f s after run_app", time.perf_counter() - started)
+    shown = time.perf_counter() - started
+    log.info("window shown %.2f s after run_app", shown)
     _handle_sigint(window)
+    if smoke_test:
+        return _smoke_test(app, window, started, shown)
     return app.exec()
+
+
+def _smoke_test(app: QApplication, window: MainWindow, started: float, shown: float) -> int:
+    outcome = {"code": 1}
+
+    def loaded(_info: object) -> None:
+        print(
+            f"smoke test: window shown after {shown:.2f} s, PyTorch loaded after "
+            f"{time.perf_counter() - started:.2f} s",
+            flush=True,
+        )
+        outcome["code"] = 0
+        window.close()
+        app.quit()
+
+    def failed(*_args: object) -> None:
+        print("smoke test: the core did not load", file=sys.stderr, flush=True)
+        window.close()
+        app.quit()
+
+    window.coreLoaded.connect(loaded)
+    window.errorShown.connect(failed)  # e.g. "PyTorch could not be loaded"
+    QTimer.singleShot(120_000, failed)
+    app.exec()
+    return outcome["code"]
 
 
 if __name__ == "__main__":

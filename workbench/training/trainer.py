@@ -397,9 +397,14 @@ class Trainer:
             )
         return [describe(c) for c in allowed]
 
-    def _check_epochs_left(self, position: dict[str, int]) -> None:
+    def _check_epochs_left(self, position: dict[str, int], status: str) -> None:
+        """ResumeRefused when nothing is left to train. A run whose checkpoint holds every
+        epoch but whose summary never said "finished" (killed while it measured its latency
+        or wrote its summary) is let through: the resume only finishes it."""
         epochs = self.config.train.epochs
         done, step = position["epoch"], position["step"]
+        if done == epochs and step == 0 and status != "finished":
+            return
         if done > epochs or (done == epochs and step > 0):
             raise ResumeRefused(
                 f"{self.store.path} has trained {done} epochs{f' and {step} steps' if step else ''}, more than "
@@ -434,6 +439,8 @@ class Trainer:
         loop = self._prepare()
         stop: StopReason | None = None
         epoch = loop.position.epoch
+        if self._early_stop_reached(loop) and loop.position.step == 0:
+            return self._finish(loop, StopReason.EARLY)  # a run killed after early stopping chose to stop
         while epoch < loop.epochs:
             stop = self._train_epoch(loop, epoch)
             loop.state.elapsed = time.perf_counter() - loop.started
@@ -450,14 +457,15 @@ class Trainer:
                 break
             if stop is not None:
                 break
-            if (
-                self.config.train.early_stopping_metric
-                and loop.state.bad_epochs >= self.config.train.patience
-            ):
+            if self._early_stop_reached(loop):
                 stop = StopReason.EARLY
                 break
             epoch += 1
         return self._finish(loop, stop)
+
+    def _early_stop_reached(self, loop: _Loop) -> bool:
+        cfg = self.config.train
+        return bool(cfg.early_stopping_metric) and loop.state.bad_epochs >= cfg.patience
 
     # ------------------------------------------------------------------ the loop
     def _prepare(self) -> _Loop:
@@ -498,7 +506,7 @@ class Trainer:
             check_fits(model, ckpt["model"], path)
             check_fits(weighting, ckpt["weighting"], path, "loss weighting")
             check_position(path, ckpt, task_names, steps_per_epoch)
-            self._check_epochs_left(ckpt["position"])
+            self._check_epochs_left(ckpt["position"], previous.get("status", ""))
         elif self.resume:
             notes.append("restarted from the beginning: the run ended before its first checkpoint")
             if previous.get("init_from"):  # the restart starts from the same weights

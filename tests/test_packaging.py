@@ -1,0 +1,80 @@
+"""packaging/: the PyInstaller spec, desktop integration, AppStream metainfo, the bundle's smoke test."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+BUNDLE = ROOT / "dist" / "mtl-workbench" / "mtl-workbench"
+
+
+def _desktop() -> configparser.SectionProxy:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    parser.read(ROOT / "resources" / "mtl-workbench.desktop")
+    return parser["Desktop Entry"]
+
+
+def test_metainfo_names_the_desktop_entry_and_its_icon():
+    tree = ET.parse(ROOT / "packaging" / "io.github.mtl_workbench.metainfo.xml")
+    root = tree.getroot()
+    assert root.tag == "component" and root.get("type") == "desktop-application"
+    for tag in ("id", "metadata_license", "name", "summary", "description"):
+        assert root.findtext(tag) or root.find(tag) is not None, tag
+    assert root.find("launchable").text == "mtl-workbench.desktop"
+    assert root.find("icon").text == _desktop()["Icon"]
+    assert root.find("provides/binary").text == _desktop()["Exec"].split()[0]
+    version = root.find("releases/release").get("version")
+    from workbench import __version__
+
+    assert version == __version__
+
+
+def test_install_desktop_puts_entry_icons_and_metainfo_under_a_prefix(tmp_path):
+    env = {**os.environ, "PREFIX": str(tmp_path), "EXEC": "/opt/mtl/mtl-workbench"}
+    out = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "install-desktop.sh")], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    share = tmp_path / "share"
+    entry = (share / "applications" / "mtl-workbench.desktop").read_text()
+    assert "Exec=/opt/mtl/mtl-workbench\n" in entry and "Icon=mtl-workbench" in entry
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        assert (share / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "mtl-workbench.png").is_file()
+    assert (share / "icons" / "hicolor" / "scalable" / "apps" / "mtl-workbench.svg").is_file()
+    assert (share / "metainfo" / "io.github.mtl_workbench.metainfo.xml").is_file()
+
+
+def test_spec_is_python_and_names_files_that_exist():
+    text = (ROOT / "packaging" / "mtl-workbench.spec").read_text()
+    compile(text, "mtl-workbench.spec", "exec")
+    assert (ROOT / "packaging" / "launcher.py").is_file()
+    assert (ROOT / "resources" / "mtl-workbench-256.png").is_file()
+    assert 'collect_submodules("workbench")' in text  # the registries' modules are found
+
+
+def _smoke(command: list[str]) -> subprocess.CompletedProcess:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run([*command, "--smoke-test"], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_smoke_test_shows_the_window_loads_pytorch_and_quits():
+    out = _smoke([sys.executable, "-m", "workbench"])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "smoke test: window shown after" in out.stdout and "PyTorch loaded after" in out.stdout
+
+
+@pytest.mark.skipif(not BUNDLE.is_file(), reason="no bundle: build it with `make package`")
+def test_the_bundle_starts_and_quits_cleanly():
+    out = _smoke([str(BUNDLE)])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "smoke test: window shown after" in out.stdout
+    version = subprocess.run([str(BUNDLE), "--version"], capture_output=True, text=True, timeout=120)
+    assert version.returncode == 0 and version.stdout.startswith("workbench ")
