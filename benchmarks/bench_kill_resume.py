@@ -1,14 +1,16 @@
 """Reliability under kill -9: a headless training killed at random moments, then resumed.
 
-Each trial starts ``workbench train`` (a small experiment: 6 epochs of 64 px shapes, a
-checkpoint every epoch), sends SIGKILL after a random delay drawn over the run's length
-(so some kills land while a checkpoint or the metrics log is being written), then checks
-the run directory and resumes it:
+Each trial starts ``workbench train`` (a small experiment: 6 epochs of 6 steps on 64 px
+shapes, a checkpoint every epoch), waits until the run has logged a random number of
+steps (0 to all 36), then a random 0-0.6 s more, and sends SIGKILL: the kills fall on
+steps, validation, checkpoint and log writes, and the final summary. It then checks the
+run directory and resumes it:
 
 - ``summary.json`` and ``config.toml`` parse; every complete line of ``metrics.jsonl``
   is a JSON record (a half-written last line is allowed: readers skip it);
 - ``last.pt`` (when one exists) loads with the checked loader (``weights_only=True``);
-- ``workbench resume`` finishes the run, and the epochs lost are at most one: the
+- ``workbench resume`` finishes the run (unless its summary already said "finished": the
+  kill came while the process was exiting), and the epochs lost are at most one: the
   checkpoint's epoch is the last epoch logged before the kill, or one less.
 
     python benchmarks/bench_kill_resume.py [--trials 20] [--seed 0]
@@ -52,9 +54,9 @@ def _check(run: Path) -> dict:
     """What a reader finds in ``run`` right after the kill."""
     from workbench.training.checkpoint import load_checkpoint
 
-    facts = {"summary_ok": True, "bad_lines": 0, "epochs_logged": 0, "ckpt_epoch": None}
+    facts = {"summary_ok": True, "bad_lines": 0, "epochs_logged": 0, "ckpt_epoch": None, "status": None}
     try:
-        json.loads((run / "summary.json").read_text())
+        facts["status"] = json.loads((run / "summary.json").read_text()).get("status")
     except (OSError, ValueError):
         facts["summary_ok"] = (run / "summary.json").exists() is False  # not written yet is fine
     raw = (run / "metrics.jsonl").read_bytes() if (run / "metrics.jsonl").exists() else b""
@@ -72,6 +74,16 @@ def _check(run: Path) -> dict:
     return facts
 
 
+def _steps_logged(out: Path) -> int:
+    logs = list(out.glob("*/metrics.jsonl"))
+    if not logs:
+        return 0
+    try:
+        return logs[0].read_bytes().count(b'"type": "step"')
+    except OSError:
+        return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=20)
@@ -83,12 +95,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "exp.toml").write_text(CONFIG)
-        started = time.perf_counter()
-        subprocess.run(
-            [*wb, "train", "exp.toml", "--out", "timing", "--quiet"], cwd=root, env=env, check=True
-        )
-        length = time.perf_counter() - started
-        print(f"one uninterrupted run: {length:.1f} s (kills drawn uniformly in 3 s .. {length:.1f} s)")
+        steps = 6 * (96 // 16)  # epochs x steps per epoch of CONFIG
         failures = []
         for trial in range(args.trials):
             out = root / f"t{trial}"
@@ -99,19 +106,29 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            delay = rng.uniform(3.0, length)
-            time.sleep(delay)
+            target, extra = rng.randint(0, steps), rng.uniform(0.0, 0.6)
+            started = time.perf_counter()
+            while job.poll() is None and _steps_logged(out) < target:
+                time.sleep(0.01)
+            time.sleep(extra)
+            delay = time.perf_counter() - started
+            if job.poll() is not None:
+                print(f"trial {trial + 1:2d}: the run ended before the kill (after step {target})")
+                continue
             os.kill(job.pid, signal.SIGKILL)
             job.wait()
             runs = list(out.glob("*/"))
             if not runs:
-                print(f"trial {trial + 1:2d}: killed at {delay:5.1f} s before the run folder existed")
+                print(f"trial {trial + 1:2d}: killed at {delay:5.1f} s, before the run folder existed")
                 continue
             run = runs[0]
             facts = _check(run)
-            resumed = subprocess.run(
-                [*wb, "resume", str(run), "--quiet"], cwd=root, env=env, capture_output=True, text=True
-            )
+            if facts["status"] == "finished":  # killed while the process was exiting: nothing to resume
+                resumed = subprocess.CompletedProcess([], 0, "", "")
+            else:
+                resumed = subprocess.run(
+                    [*wb, "resume", str(run), "--quiet"], cwd=root, env=env, capture_output=True, text=True
+                )
             final = json.loads((run / "summary.json").read_text())
             lost = facts["epochs_logged"] - (facts["ckpt_epoch"] or 0)
             ok = (
@@ -122,9 +139,9 @@ def main() -> None:
                 and lost <= 1
             )
             print(
-                f"trial {trial + 1:2d}: killed at {delay:5.1f} s, epochs logged {facts['epochs_logged']}, "
+                f"trial {trial + 1:2d}: killed {extra:.2f} s after step {target:2d} ({delay:5.1f} s), epochs logged {facts['epochs_logged']}, "
                 f"checkpoint at epoch {facts['ckpt_epoch']}, lost {lost}, bad lines {facts['bad_lines']}, "
-                f"resume {'finished' if final.get('status') == 'finished' else final.get('status')} "
+                f"status at the kill {facts['status']}, after resume {final.get('status')} "
                 f"{'ok' if ok else 'FAILED: ' + resumed.stderr.strip()[-200:]}"
             )
             if not ok:

@@ -6,7 +6,9 @@
 #   3. the built-in experiment trained on cuda for a short budget, with 0 and 8 loader
 #      workers (throughput, peak GPU memory, precision from its summary.json);
 #   4. the workbench's training step against a bare PyTorch loop with the same autocast
-#      type, bf16 and fp16 (benchmarks/bench_train_step.py; goal: throughput ratio >= 0.95).
+#      type, bf16 and fp16 (benchmarks/bench_train_step.py; goal: throughput ratio >= 0.95);
+#   5. `workbench export` of the step-3 run with its latency table on CPU and CUDA.
+# STEPS="3 5" runs some of them (default: all).
 # Step 2 runs every test of those two files (the GUI tests need Qt, which a GPU machine may lack).
 # Run from the repository root: `bash benchmarks/gpu_check.sh` (PYTHON picks the interpreter,
 # OUT the folder for logs and runs). ../shared/tools/gpu-check prints the device command.
@@ -17,15 +19,19 @@ mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
 
+STEPS=${STEPS:-1 2 3 4 5}
+want() { [[ " $STEPS " == *" $1 "* ]]; }
+
 step "1. versions"
 $PY -m workbench --version
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 
-step "2. CUDA-marked tests"
+want 2 && step "2. CUDA tests" && {
 WORKBENCH_HANG_SECONDS=200 timeout 240 $PY -m pytest -q -p no:cacheprovider \
   -W ignore::DeprecationWarning tests/test_cuda.py tests/test_device.py 2>&1 | tail -15
+}
 
-step "3. the built-in experiment on cuda (1 epoch, 5000 images at 128 px)"
+want 3 && step "3. the built-in experiment on cuda (1 epoch, 5000 images at 128 px)" && {
 $PY -m workbench config > "$OUT/default.toml"
 for workers in 0 8; do
   sed "s/^workers = .*/workers = $workers/" "$OUT/default.toml" > "$OUT/w$workers.toml"
@@ -44,8 +50,9 @@ print(f"workers {workers}: status {s['status']}, {s.get('device')}, precision {s
       f"epoch wall {s.get('elapsed_s', 0):.1f} s, val {json.dumps(s.get('final_metrics'))}")
 PY
 done
+}
 
-step "4. workbench vs bare PyTorch loop, same autocast (throughput ratio, goal >= 0.95)"
+want 4 && step "4. workbench vs bare PyTorch loop, same autocast (throughput ratio, goal >= 0.95)" && {
 for args in "--backbone resnet18 --batch 32 --size 128" "--backbone resnet50 --batch 64 --size 224"; do
   for amp in bfloat16 float16; do
     for data in resident copy; do
@@ -55,4 +62,10 @@ for args in "--backbone resnet18 --batch 32 --size 128" "--backbone resnet50 --b
     done
   done
 done
+}
+
+want 5 && step "5. export of the step-3 run (ONNX, dynamic batch): verification and latency, CPU and CUDA" && {
+run=$(ls -d "$OUT"/runs/*/ 2>/dev/null | head -1)
+timeout 300 $PY -m workbench export "$run" --format onnx --dynamic-batch 2>&1 | tail -20
+}
 step "done"

@@ -30,6 +30,7 @@ log-variances) are outside the wrapped network; their gradients are averaged by 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,7 +148,10 @@ class Distributed:
         if device.type == "cuda":
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         ids = [device.index] if device.type == "cuda" else None
-        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        # A task whose labels no process has in a batch (partial labels) leaves its head out of
+        # that step's graph; DDP must then look for unused parameters instead of waiting for them.
+        warnings.filterwarnings("ignore", message=".*find_unused_parameters=True was specified.*")
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
 
     def close(self) -> None:
         if self.enabled and dist.is_initialized():
