@@ -121,6 +121,7 @@ def non_default_config() -> ExperimentConfig:
             batch_size=24,
             device="cpu",
             amp=False,
+            amp_dtype="float16",
             seed=11,
             workers=2,
             early_stopping_metric="boxes/map_50",
