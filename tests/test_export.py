@@ -23,6 +23,9 @@ ALL_KINDS = (
     ("masks", "segmentation"),
 )
 
+# the outputs of ALL_KINDS, in task order then each head's key order
+OUTPUTS = ["scene", "n", "objects.heatmap", "objects.size", "objects.offset", "big", "present", "masks"]
+
 
 def _finished_run(root, tasks, backbone="small_cnn"):
     cfg = tiny_config(tasks=tasks)
@@ -59,16 +62,7 @@ def test_onnx_export_of_every_task_kind_has_named_outputs_equal_to_pytorch(all_k
     assert report.path == all_kinds_run.path / "export" / "model-best.onnx" and report.images == 6
     session = ort.InferenceSession(str(report.path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    assert names == [
-        "scene",
-        "n",
-        "objects.heatmap",
-        "objects.size",
-        "objects.offset",
-        "big",
-        "present",
-        "masks",
-    ]
+    assert names == OUTPUTS
     exp, model, images = _model_and_images(all_kinds_run)
     got = dict(zip(names, session.run(None, {"images": images.numpy()}), strict=True))  # batch 3: dynamic
     with torch.no_grad():
@@ -124,16 +118,7 @@ def test_torchscript_export_keeps_output_names(all_kinds_run):
     _, model, images = _model_and_images(all_kinds_run, 2)
     with torch.no_grad():
         got, want = module(images), model(images)
-    assert set(got) == {
-        "scene",
-        "n",
-        "objects.heatmap",
-        "objects.size",
-        "objects.offset",
-        "big",
-        "present",
-        "masks",
-    }
+    assert list(got) == OUTPUTS
     assert torch.allclose(got["objects.size"], want["objects"]["size"], atol=1e-5)
 
 

@@ -9,11 +9,10 @@ shorter (a resume drops log lines beyond its checkpoint), reading starts over an
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from workbench.training.run_store import valid_record
+from workbench.training.run_store import parse_metrics_lines
 
 
 class MetricsTail:
@@ -43,17 +42,6 @@ class MetricsTail:
         if end < 0:
             return []
         self.offset += end + 1
-        records = []
-        for line in data[: end + 1].splitlines():
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-                self.skipped += 1
-                continue
-            if valid_record(record):
-                records.append(record)
-            else:
-                self.skipped += 1
+        records, skipped = parse_metrics_lines(data[: end + 1])
+        self.skipped += skipped
         return records

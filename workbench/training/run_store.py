@@ -148,6 +148,26 @@ def valid_record(record: Any) -> bool:
     return False
 
 
+def parse_metrics_lines(raw: bytes) -> tuple[list[dict[str, Any]], int]:
+    """The records of metrics.jsonl bytes, and how many lines were not usable records (not
+    UTF-8 JSON objects with a valid kind and position: a line being written, damage)."""
+    records: list[dict[str, Any]] = []
+    skipped = 0
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            skipped += 1
+            continue
+        if not valid_record(record):
+            skipped += 1
+            continue
+        records.append(record)
+    return records, skipped
+
+
 class RunStore:
     """Reads and writes one run directory. Every write failure is a ``SaveFailed``."""
 
@@ -349,18 +369,7 @@ class RunStore:
             return records
         except OSError:
             return records
-        for line in raw.splitlines():
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-                self.skipped_lines += 1
-                continue
-            if not valid_record(record):
-                self.skipped_lines += 1
-                continue
-            records.append(record)
+        records, self.skipped_lines = parse_metrics_lines(raw)
         return records
 
     def close(self) -> None:
