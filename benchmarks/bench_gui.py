@@ -113,7 +113,7 @@ def headless_round(cfg, root: Path) -> float:
     (Training in this process's main thread would also leave an OpenMP thread team
     behind that slows the app's worker thread later: the app never computes there.)
     """
-    from workbench.config import save_config
+    from workbench.experiment_check import save_config
 
     path = root / "bench.toml"
     save_config(cfg, path)
@@ -129,6 +129,7 @@ def headless_round(cfg, root: Path) -> float:
 
 GUI_SHARE: list[float] = []  # CPU time of the GUI thread / wall time, per app round
 ROUND_MAX_STALL: list[float] = []
+PLOT_REFRESH_S: list[float] = []  # seconds between two redraws of one plot, per app round
 
 
 class StallSampler:
@@ -209,9 +210,13 @@ def gui_round(window, app, cfg, lateness: list[float], sampler: StallSampler | N
     window.start_run()
     run_dir = window.bridge.run_dir
     cpu0, wall0 = time.thread_time(), time.perf_counter()
+    frames0 = window.plots.redraw_count
     if window.bridge.is_running():
         loop.exec()  # the app's own event loop, as in normal use
-    GUI_SHARE.append((time.thread_time() - cpu0) / (time.perf_counter() - wall0))
+    wall = time.perf_counter() - wall0
+    GUI_SHARE.append((time.thread_time() - cpu0) / wall)
+    plots = max(1, len({c.plot for c in window.plots._curves.values()}))
+    PLOT_REFRESH_S.append(wall * plots / max(1, window.plots.redraw_count - frames0))
     timer.stop()
     lateness.extend(round_lateness)
     ROUND_MAX_STALL.append(max(round_lateness, default=0.0))
@@ -265,6 +270,11 @@ def main() -> None:
         while not window.core_ready:
             app.processEvents()
             time.sleep(0.01)
+        if window.bridge.in_process:  # its PyTorch import must not overlap a headless round
+            from workbench.gui.worker import idle_worker
+
+            idle_worker().wait_ready()
+        print(f"app trains in {'a process of its own' if window.bridge.in_process else 'a thread'}")
         cfg = bench_config(args.steps, args.threads)
         headless, gui, lateness = [], [], []
         profile = cProfile.Profile() if args.profile else None
@@ -293,6 +303,7 @@ def main() -> None:
             f"rounds {min(ratios):.3f}-{max(ratios):.3f} ({g:.1f} vs {h:.1f} img/s medians); goal >= 0.97 every round"
         )
         print(f"GUI thread CPU during training: {statistics.median(GUI_SHARE) * 100:.1f}% of one core")
+        print(f"each live plot redrawn every {statistics.median(PLOT_REFRESH_S):.1f} s (median of rounds)")
         print(
             f"event-loop stall during training: timer lateness p99 {p99:.1f} ms, max {lateness[-1]:.1f} ms "
             f"over {len(lateness)} ticks; goal: none over 100 ms"

@@ -8,10 +8,11 @@ alternating rounds; the first mode is the baseline of the printed ratios:
     pythread  the Trainer in a plain Python thread (no Qt)
     bridge    the app's TrainingBridge (QThread, queued signals), no window
     app       the main window plotting live (bench_gui's app round)
+    follow    ``workbench train`` in a subprocess while the main window follows its folder live
 
 Run under a real X server:
     xvfb-run -a -s "-screen 0 1440x900x24" python benchmarks/bench_gui_decompose.py
-Environment: MODES (comma-separated, default all five), ROUNDS (default 3).
+Environment: MODES (comma-separated, default all six), ROUNDS (default 3), STEPS (default 80).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ MODES = os.environ.get("MODES", "cli,headless,pythread,bridge,app").split(",")
 def trained_images_per_s(mode: str, root: Path) -> float:
     import bench_gui as bg
 
-    cfg = bg.bench_config(80)
+    cfg = bg.bench_config(int(os.environ.get("STEPS", 80)))
     if mode == "cli":
         return bg.headless_round(cfg, root)
     if mode in ("headless", "pythread"):
@@ -78,7 +79,45 @@ def trained_images_per_s(mode: str, root: Path) -> float:
     while not window.core_ready:
         app.processEvents()
         time.sleep(0.01)
+    if window.bridge.in_process:  # the training process has loaded PyTorch before timing starts
+        from workbench.gui.worker import idle_worker
+
+        idle_worker().wait_ready()
+    if mode == "follow":
+        return follow_round(window, app, cfg, root)
     return bg.gui_round(window, app, cfg, [])
+
+
+def follow_round(window, app, cfg, root: Path) -> float:
+    """The training in a process of its own; the window follows its folder through RunFollower."""
+    import bench_gui as bg
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from workbench.experiment_check import save_config
+
+    path = root / "bench.toml"
+    save_config(cfg, path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "train", str(path), "--out", str(root), "--quiet"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    run_dir = None
+    while run_dir is None:
+        line = proc.stdout.readline()
+        if "run directory: " in line:
+            run_dir = Path(line.split("run directory: ")[1].strip())
+    while not (run_dir / "summary.json").exists():
+        time.sleep(0.05)
+    window.open_run(run_dir)
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(100)
+    poll.timeout.connect(lambda: loop.quit() if proc.poll() is not None else None)
+    poll.start()
+    loop.exec()
+    proc.wait()
+    return bg.images_per_s(run_dir, cfg.train.batch_size)
 
 
 def main() -> None:

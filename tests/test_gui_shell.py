@@ -312,6 +312,7 @@ def test_failing_run_shows_error_and_window_stays_usable(qtbot, window, tiny, mo
 
     monkeypatch.setattr(Counting, "loss", lambda self, output, targets: torch.tensor(float("nan")))
     w = window
+    w.bridge.in_process = False  # the patch above lives in this process only
     set_setup(qtbot, w, small(tiny, epochs=1))
     with qtbot.waitSignal(w.errorShown, timeout=RUN_TIMEOUT_MS) as shown:
         w.start_run()

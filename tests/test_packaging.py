@@ -69,6 +69,7 @@ def test_smoke_test_shows_the_window_loads_pytorch_and_quits():
     out = _smoke([sys.executable, "-m", "workbench"])
     assert out.returncode == 0, out.stderr[-2000:]
     assert "smoke test: window shown after" in out.stdout and "PyTorch loaded after" in out.stdout
+    assert "training process ready after" in out.stdout  # the spawned trainer starts too
 
 
 @pytest.mark.skipif(not BUNDLE.is_file(), reason="no bundle: build it with `make package`")
@@ -76,5 +77,6 @@ def test_the_bundle_starts_and_quits_cleanly():
     out = _smoke([str(BUNDLE)])
     assert out.returncode == 0, out.stderr[-2000:]
     assert "smoke test: window shown after" in out.stdout
+    assert "training process ready after" in out.stdout  # multiprocessing works frozen
     version = subprocess.run([str(BUNDLE), "--version"], capture_output=True, text=True, timeout=120)
     assert version.returncode == 0 and version.stdout.startswith("workbench ")

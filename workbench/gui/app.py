@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from workbench import __version__
 from workbench.gui.main_window import APP_NAME, ORG_NAME, MainWindow
+from workbench.gui.worker import close_workers
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def run_app(argv: list[str] | None = None, smoke_test: bool = False) -> int:
     window = MainWindow()
     install_excepthook(window)
     app.aboutToQuit.connect(window.shutdown)
+    app.aboutToQuit.connect(close_workers)  # after the window stopped its run
     window.show()
     shown = time.perf_counter() - started
     log.info("window shown %.2f s after run_app", shown)
@@ -114,6 +116,16 @@ def _smoke_test(app: QApplication, window: MainWindow, started: float, shown: fl
             f"{time.perf_counter() - started:.2f} s",
             flush=True,
         )
+        if window.bridge.in_process:  # runs train in a spawned process: it must start here too
+            from workbench.gui.worker import idle_worker
+
+            if idle_worker().wait_ready(120):
+                print(f"smoke test: training process ready after {time.perf_counter() - started:.2f} s", flush=True)
+            else:
+                print("smoke test: the training process did not start", file=sys.stderr, flush=True)
+                window.close()
+                app.quit()
+                return
         outcome["code"] = 0
         window.close()
         app.quit()

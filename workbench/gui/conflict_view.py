@@ -73,7 +73,7 @@ class ConflictView(QWidget):
         lay.addWidget(self.stats)
         self.timer = QTimer(self)
         self.timer.setInterval(400)
-        self.timer.timeout.connect(self._redraw)
+        self.timer.timeout.connect(self._redraw_if_shown)
         self.timer.start()
         self._show_empty(True)
 
@@ -120,6 +120,15 @@ class ConflictView(QWidget):
                     xs.append(step)
                     ys.append(float(s["cos"][i][j]))
         return out
+
+    def _redraw_if_shown(self) -> None:
+        # a hidden tab costs nothing; showEvent brings it up to date
+        if self.isVisible():
+            self._redraw()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._redraw()
 
     def _redraw(self) -> None:
         if not self._dirty:

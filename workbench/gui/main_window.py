@@ -454,6 +454,10 @@ class MainWindow(QMainWindow):
     def _on_core_loaded(self, info: dict) -> None:
         self.core_ready = True
         self.core_info = dict(info)
+        try:
+            self.bridge.prepare()  # the training process loads PyTorch now, not at the first run
+        except Exception:  # noqa: BLE001 - the first run tries again and reports
+            log.exception("could not start the training process")
         self.core_busy.hide()
         cuda = f", CUDA {info['cuda']}" if info.get("cuda") else ""
         self.core_label.setText(f"PyTorch {info.get('torch', '?')}{cuda}")

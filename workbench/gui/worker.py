@@ -1,10 +1,14 @@
-"""TrainingBridge: runs the core Trainer in a QThread and re-emits its events as Qt signals.
+"""TrainingBridge: runs the core Trainer and re-emits its events as Qt signals.
 
-The trainer thread never touches a widget. Its subscriber only emits an internal signal
-carrying the event object (frozen dataclasses of plain numbers and numpy arrays); a queued
-connection delivers it to the bridge in the GUI thread, which re-emits it on the public
-signal of its type. Every public signal is therefore emitted in the GUI thread, in the
-order the trainer produced the events.
+By default the trainer runs in a process of its own (``training/train_worker``): training
+and drawing in one interpreter share one GIL, and the app trained at 0.93-0.95 of a
+headless run. A reader thread takes the worker's events off its queue; in thread mode
+(``in_process=False``, or ``WORKBENCH_TRAIN_IN=thread``: debugging, tests that patch the
+trainer) the trainer itself runs in a QThread. Either way the thread never touches a widget:
+it only emits an internal signal carrying the event object (frozen dataclasses of plain
+numbers and numpy arrays); a queued connection delivers it to the bridge in the GUI thread,
+which re-emits it on the public signal of its type. Every public signal is therefore
+emitted in the GUI thread, in the order the trainer produced the events.
 
 Usable without a window::
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -68,6 +73,77 @@ class _TrainerThread(QThread):
             self.event.emit(RunFailed(error=f"{type(exc).__name__}: {exc}", origin=traceback.format_exc()))
 
 
+class _WorkerReader(QThread):
+    """Takes one job's events off the training process's queue and reports them through
+    ``event``; ends after the job's ``JobEnded``, or with ``RunFailed`` if the process died."""
+
+    event = Signal(object)
+
+    def __init__(self, worker: Any, job_id: int, parent: QObject | None = None):
+        super().__init__(parent)
+        self._worker = worker
+        self._job_id = job_id
+
+    def run(self) -> None:
+        from workbench.training.train_worker import JobEnded, WorkerReady
+
+        while True:
+            message = self._worker.next_event(0.25)
+            if message is None:
+                if self._worker.alive():
+                    continue
+                message = self._worker.next_event(0.5)  # what it said just before it ended
+                if message is None:
+                    code = self._worker.process.exitcode
+                    self.event.emit(
+                        RunFailed(
+                            error=f"the training process ended unexpectedly (exit code {code}); "
+                            "the run keeps what it had saved and can be resumed",
+                            origin="",
+                        )
+                    )
+                    return
+            if isinstance(message, JobEnded):
+                if message.job_id == self._job_id:
+                    return
+                continue  # the end of an older job nobody waited for
+            if not isinstance(message, WorkerReady):
+                self.event.emit(message)
+
+
+# The app's training processes: one, unless several windows train at once.
+_WORKERS: list[Any] = []
+
+
+def train_in_process_default() -> bool:
+    """Whether bridges train in a separate process unless told otherwise
+    (``WORKBENCH_TRAIN_IN=thread`` says no)."""
+    return os.environ.get("WORKBENCH_TRAIN_IN", "process").strip().lower() != "thread"
+
+
+def idle_worker() -> Any:
+    """A training process with no run, started if there is none (starting returns at once;
+    PyTorch loads in the child). Dead ones are let go."""
+    from workbench.training.train_worker import TrainWorker
+
+    for worker in list(_WORKERS):
+        if not worker.alive():
+            _WORKERS.remove(worker)
+            worker.close(0)
+    for worker in _WORKERS:
+        if worker.busy_with is None:
+            return worker
+    worker = TrainWorker()
+    _WORKERS.append(worker)
+    return worker
+
+
+def close_workers(timeout: float = 10.0) -> None:
+    """End the training processes (at the app's exit); a run still in one stops first."""
+    while _WORKERS:
+        _WORKERS.pop().close(timeout)
+
+
 class TrainingBridge(QObject):
     """One training run at a time, in a background thread.
 
@@ -92,9 +168,11 @@ class TrainingBridge(QObject):
     runningChanged = Signal(bool)
     stateChanged = Signal(str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, in_process: bool | None = None) -> None:
         super().__init__(parent)
-        self._thread: _TrainerThread | None = None
+        self.in_process = train_in_process_default() if in_process is None else in_process
+        self.worker: Any = None  # the training process of the current (or last) run
+        self._thread: QThread | None = None
         self._control: Any = None
         self._run_dir: Path | None = None
         self._state = IDLE
@@ -141,6 +219,9 @@ class TrainingBridge(QObject):
         from workbench.training.control import RunControl
         from workbench.training.run_store import RunStore
 
+        if self.in_process:
+            return self._start_in_process(config, runs_root, resume_dir)
+
         control = RunControl()
         if resume_dir is not None:
             run_dir = Path(resume_dir)
@@ -163,6 +244,32 @@ class TrainingBridge(QObject):
 
         thread = _TrainerThread(make, self)
         thread.setObjectName(f"trainer:{run_dir.name}")
+        return self._launch(thread, control, run_dir)
+
+    def prepare(self) -> None:
+        """Start the training process ahead of the first run (PyTorch loads there meanwhile)."""
+        if self.in_process:
+            idle_worker()
+
+    def _start_in_process(
+        self, config: Any, runs_root: str | Path | None, resume_dir: str | Path | None
+    ) -> Path:
+        from workbench.training.run_store import RunStore
+
+        if resume_dir is not None:
+            run_dir, cfg = Path(resume_dir), None
+        else:
+            if config is None or runs_root is None:
+                raise ValueError("a new run needs a config and a runs folder")
+            cfg = copy.deepcopy(config)
+            run_dir = RunStore.create(runs_root, cfg.name).path
+        worker = self.worker = idle_worker()
+        job_id = worker.submit(str(run_dir), cfg, resume=resume_dir is not None)
+        reader = _WorkerReader(worker, job_id, self)
+        reader.setObjectName(f"trainer-events:{run_dir.name}")
+        return self._launch(reader, worker.control, run_dir)
+
+    def _launch(self, thread: QThread, control: Any, run_dir: Path) -> Path:
         thread.event.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
         thread.finished.connect(self._on_thread_finished, Qt.ConnectionType.QueuedConnection)
         self._thread = thread

@@ -1,14 +1,26 @@
-"""Cooperative stop / pause handle, polled by the trainer between steps (thread-safe)."""
+"""Cooperative stop / pause handle, polled by the trainer between steps.
+
+Thread-safe with the default ``threading.Event`` objects; process-safe when given two
+``multiprocessing`` events (the app's training process, ``train_worker``).
+"""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 
 class RunControl:
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._running = threading.Event()  # cleared while paused
+    def __init__(self, stop_event: Any = None, running_event: Any = None) -> None:
+        self._stop = stop_event if stop_event is not None else threading.Event()
+        self._running = (
+            running_event if running_event is not None else threading.Event()
+        )  # cleared while paused
+        self._running.set()
+
+    def reset(self) -> None:
+        """Running, no stop asked (before the next run of a reused control)."""
+        self._stop.clear()
         self._running.set()
 
     def request_stop(self) -> None:
