@@ -12,7 +12,7 @@ methods that need per-task gradients: <= T + 0.3 times the plain sum.
 ``--memory`` also runs each method in a fresh process and reports its peak resident
 memory (ru_maxrss) minus the plain sum's: the extra memory of the method's step.
 
-    python benchmarks/bench_methods.py [--rounds 3] [--steps 3] [--model both|resnet|default] [--memory]
+    python benchmarks/bench_methods.py [--rounds 3] [--steps 3] [--model both|resnet|default] [--memory | --memory-only]
 """
 
 from __future__ import annotations
@@ -143,6 +143,21 @@ def peak_memory(which: str, method: str, params: dict) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
+def memory_table(which: str) -> None:
+    """Peak resident memory of each method's training step, each in a fresh process."""
+    title = "ResNet-18, classification + box" if which == "resnet" else "built-in small CNN, 3 tasks"
+    base = peak_memory(which, "equal_sum", {})
+    print(f"\n{title}, batch {BATCH}, 128 px: peak RSS of the plain sum {base:.0f} MiB")
+    print(f"{'method':<22}{'peak MiB':>10}{'extra MiB':>11}", flush=True)
+    for m, p in METHODS:
+        try:
+            peak = peak_memory(which, m, p)
+        except subprocess.CalledProcessError as exc:
+            print(f"{label(m, p):<22}  could not run: {exc.stderr.strip().splitlines()[-1][:80]}", flush=True)
+            continue
+        print(f"{label(m, p):<22}{peak:>10.0f}{peak - base:>11.0f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -150,11 +165,18 @@ def main() -> None:
     ap.add_argument("--model", choices=["both", "resnet", "default"], default="both")
     ap.add_argument("--memory", action="store_true")
     ap.add_argument(
+        "--memory-only", action="store_true", help="only the peak memory of each method, no timing"
+    )
+    ap.add_argument(
         "--methods", help="comma-separated labels to time (default: all), e.g. sum,upgrad,upgrad/gramian"
     )
     args = ap.parse_args()
     torch.manual_seed(0)
     models = ["resnet", "default"] if args.model == "both" else [args.model]
+    if args.memory_only:
+        for which in models:
+            memory_table(which)
+        return
     for which in models:
         T = len(model_config(which).tasks)
         medians = timing(which, args.rounds, args.steps, args.methods.split(",") if args.methods else None)

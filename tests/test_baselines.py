@@ -88,3 +88,22 @@ def test_one_task_or_a_missing_target_is_one_line(tmp_path, capsys):
     assert main(["baselines", str(tmp_path / "nothing.toml")]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nothing.toml" in err
+
+
+def test_a_run_from_before_a_config_field_existed_still_matches():
+    """Runs made before a field was added (their config.toml lacks it) match a config that
+    has the field at its default, and only then: a sweep reuses them as baselines."""
+    import copy
+
+    from workbench.config import to_dict
+    from workbench.training.baselines import comparable_config
+
+    full = to_dict(_cfg())
+    old = copy.deepcopy(full)
+    for section, name in (("train", "amp_dtype"), ("optim", "grad_clip"), ("weighting", "conflict_every")):
+        del old[section][name]
+    del old["tasks"][0]["loss_weight"]
+    assert comparable_config(old) == comparable_config(full)
+    off_default = copy.deepcopy(full)
+    off_default["train"]["amp_dtype"] = "bfloat16"
+    assert comparable_config(old) != comparable_config(off_default)

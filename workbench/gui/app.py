@@ -120,7 +120,10 @@ def _smoke_test(app: QApplication, window: MainWindow, started: float, shown: fl
             from workbench.gui.worker import idle_worker
 
             if idle_worker().wait_ready(120):
-                print(f"smoke test: training process ready after {time.perf_counter() - started:.2f} s", flush=True)
+                print(
+                    f"smoke test: training process ready after {time.perf_counter() - started:.2f} s",
+                    flush=True,
+                )
             else:
                 print("smoke test: the training process did not start", file=sys.stderr, flush=True)
                 window.close()

@@ -244,6 +244,7 @@ def normalised_config(data: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(data)
     with contextlib.suppress(Exception):
         out = upgrade_legacy(out)  # checkpoints from before [data.options]
+    _fill_section_defaults(out)  # a config from before a field existed has the field's default
     data_section = out.get("data")
     if isinstance(data_section, dict):
         data_section.setdefault("path", "")
@@ -269,6 +270,32 @@ def normalised_config(data: dict[str, Any]) -> dict[str, Any]:
             )
             weighting["params"] = dataclasses.asdict(params)
     return out
+
+
+def _fill_section_defaults(out: dict[str, Any]) -> None:
+    """Give every section of a config dict (``data``, ``model``, ``optim``, ``train``,
+    ``weighting`` and each task) the fields it lacks, with their defaults."""
+    import typing
+
+    from workbench.config import ExperimentConfig, TaskConfig
+
+    def fill(section: Any, cls: type) -> None:
+        if not isinstance(section, dict):
+            return
+        for f in dataclasses.fields(cls):
+            if f.name in section:
+                continue
+            if f.default is not dataclasses.MISSING:
+                section[f.name] = copy.deepcopy(f.default)
+            elif f.default_factory is not dataclasses.MISSING:
+                value = f.default_factory()
+                section[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+
+    for name, cls in typing.get_type_hints(ExperimentConfig).items():
+        if dataclasses.is_dataclass(cls):
+            fill(out.get(name), cls)
+    for task in out.get("tasks") or []:
+        fill(task, TaskConfig)
 
 
 class Trainer:
