@@ -1,8 +1,8 @@
 """TrainingBridge: runs the core Trainer and re-emits its events as Qt signals.
 
 By default the trainer runs in a process of its own (``training/train_worker``): training
-and drawing in one interpreter share one GIL, and the app trained at 0.93-0.95 of a
-headless run. A reader thread takes the worker's events off its queue; in thread mode
+and drawing in one interpreter share one GIL, and a crash in training (killed, out of
+memory) must not take the window with it. A reader thread takes the worker's events off its queue; in thread mode
 (``in_process=False``, or ``WORKBENCH_TRAIN_IN=thread``: debugging, tests that patch the
 trainer) the trainer itself runs in a QThread. Either way the thread never touches a widget:
 it only emits an internal signal carrying the event object (frozen dataclasses of plain

@@ -1,10 +1,10 @@
 """A training process of its own: the app's runs train here, not in a thread of the app.
 
-Why a process: training and the GUI in one interpreter share one GIL. Every millisecond the
-GUI thread spends drawing in Python is one the training loop may wait for, and on a two-core
-machine the app trained at 0.93-0.95 of a headless run. A separate process has its own
-interpreter; the window following a headless run's folder costs it nothing measurable
-(``benchmarks/bench_gui_decompose.py``, modes ``app`` and ``follow``).
+Why a process: training and the GUI in one interpreter share one GIL, so every millisecond
+the GUI thread spends drawing in Python is one the training loop may wait for; and a crash in
+training (killed, out of memory, a native fault) must not take the window with it. On two
+cores the app still trains at 0.94-0.97 of a headless run (the GUI's own CPU, README
+"Benchmarks"): the process removed the GIL share, not the CPU share.
 
 One ``TrainWorker`` serves one job at a time and stays alive between jobs, so PyTorch is
 imported (and warmed up) once per app session, not once per run. It starts with the
