@@ -172,7 +172,7 @@ class StallSampler:
 
     def report(self, top: int = 6) -> None:
         if not self.stalls:
-            print("stall sampler: no stall over 50 ms")
+            print(f"stall sampler: no stall over {self.threshold_s * 1000:.0f} ms")
             return
         worst = sorted(self.stalls, key=lambda s: -s[0])[:top]
         print(f"stall sampler: {len(self.stalls)} stalls over {self.threshold_s * 1000:.0f} ms; the longest:")

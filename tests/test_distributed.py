@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+import torch
+from torch import nn
 
-from workbench.training.distributed import Distributed, DistributedSetupError, check_weighting
+from workbench.training.distributed import (
+    Distributed,
+    DistributedSetupError,
+    GradientGroup,
+    check_weighting,
+    task_shares,
+)
+from workbench.weighting import WEIGHTINGS
+from workbench.weighting.base import BackwardContext
 
 CONFIG = """
 name = "ddp"
@@ -85,10 +97,151 @@ def test_two_gloo_processes_match_one_process_and_resume_in_one(tmp_path):
     assert resumed["status"] == "finished" and resumed["epochs_done"] == 2 and "processes" not in resumed
 
 
+def test_a_gradient_method_on_two_gloo_processes_matches_one_process(tmp_path):
+    """UPGrad computed every 2nd step: steps 1 and 3 sum the processes' Jacobians, steps 2
+    and 4 reuse the weights and sum the weighted gradients."""
+    config = CONFIG.format(epochs=2).replace(
+        'method = "uncertainty"  # learned weights outside the wrapped network: averaged by hand',
+        'method = "upgrad"\nparams = { every = 2 }',
+    )
+    (tmp_path / "c.toml").write_text(config)
+    wb = [sys.executable, "-m", "workbench"]
+    _run([*wb, "train", "c.toml", "--out", "single", "--quiet"], tmp_path)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    _run([*torchrun, "-m", "workbench", "train", "c.toml", "--out", "ddp", "--quiet"], tmp_path)
+    single, ddp = _only_run(tmp_path / "single"), _only_run(tmp_path / "ddp")
+    summary = json.loads((ddp / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["processes"] == 2
+    assert "upgrad combines the per-task gradients summed over them" in summary["notes"][0]
+    one, two = _step_losses(single), _step_losses(ddp)
+    assert len(one) == len(two) == 4
+    for a, b in zip(one, two, strict=True):
+        for task in a:
+            assert b[task] == pytest.approx(a[task], rel=1e-4, abs=1e-6), (one, two)
+    # the conflict measured on the summed Jacobian is the single process's
+    reference = json.loads((single / "summary.json").read_text())["conflict"]
+    assert summary["conflict"]["measurements"] == reference["measurements"] >= 1
+    assert summary["conflict"]["mean_cos"]["scene|n"] == pytest.approx(
+        reference["mean_cos"]["scene|n"], abs=1e-4
+    )
+
+
+class _ThreadGroup(GradientGroup):
+    """Two 'processes' as two threads: the collectives meet at a barrier."""
+
+    def __init__(self, rank: int, board: list, barrier: threading.Barrier, shares: dict[str, float]):
+        super().__init__(Distributed(rank=rank, world_size=2), shares)
+        self.rank, self.board, self.barrier = rank, board, barrier
+
+    def sum_(self, tensor):
+        self.board[self.rank] = tensor.clone()
+        self.barrier.wait()
+        total = self.board[0] + self.board[1]  # the same order on both: equal bits
+        self.barrier.wait()
+        return tensor.copy_(total)
+
+    def agree_(self, tensor):
+        if self.rank == 0:
+            self.board[0] = tensor.clone()
+        self.barrier.wait()
+        tensor.copy_(self.board[0])
+        self.barrier.wait()
+        return tensor
+
+
+class _Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.shared = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+        self.heads = nn.ModuleDict({"a": nn.Linear(4, 1), "b": nn.Linear(4, 1)})
+
+    def losses(self, x, y, labelled_b):
+        h = self.shared(x)
+        a = (self.heads["a"](h).squeeze(1) - y[:, 0]).pow(2)
+        b = (self.heads["b"](h).squeeze(1) - y[:, 1]).pow(2)
+        n_b = int(labelled_b.sum())
+        return {"a": a.mean(), "b": b[labelled_b].sum() / max(n_b, 1)}, {"a": len(x), "b": n_b}
+
+
+def _ctx(model, group=None):
+    return BackwardContext(
+        shared_params=list(model.shared.parameters()),
+        shared_modules=[model.shared],
+        task_params={n: list(h.parameters()) for n, h in model.heads.items()},
+        group=group,
+    )
+
+
+@pytest.mark.parametrize("method", ["upgrad", "mgda", "pcgrad", "config"])
+def test_share_weighted_jacobians_summed_over_processes_are_the_global_batchs(method):
+    """Task b is labelled on 3 of 4 samples (2 in rank 0's slice, 1 in rank 1's): the slices'
+    mean losses scaled by 2/3 and 1/3 sum to the gradient of the global mean, so every
+    parameter gets the single-process gradient, on both steps of ``every = 2`` (for the
+    methods with weights; ConFIG has none and combines every step)."""
+    torch.set_default_dtype(torch.float64)
+    try:
+        x = torch.randn(4, 3, generator=torch.Generator().manual_seed(1))
+        y = torch.randn(4, 2, generator=torch.Generator().manual_seed(2))
+        labelled_b = torch.tensor([True, True, False, True])
+        params = {} if method == "config" else {"every": 2}
+        reference = _Tiny()
+        weighting = WEIGHTINGS.get(method)(["a", "b"], params, {})
+        expected = []
+        for _ in range(2):
+            reference.zero_grad(set_to_none=True)
+            losses, _ = reference.losses(x, y, labelled_b)
+            weighting.backward(losses, _ctx(reference))
+            expected.append([p.grad.clone() for p in reference.parameters()])
+
+        board, barrier = [None, None], threading.Barrier(2, timeout=30)
+        got: dict[int, list] = {}
+        errors: list[BaseException] = []
+
+        def rank(r: int) -> None:
+            try:
+                model = copy.deepcopy(_Tiny())
+                mine = WEIGHTINGS.get(method)(["a", "b"], params, {})
+                part = slice(2 * r, 2 * r + 2)
+                got[r] = []
+                for _ in range(2):
+                    model.zero_grad(set_to_none=True)
+                    losses, local = model.losses(x[part], y[part], labelled_b[part])
+                    shares = task_shares(["a", "b"], local, {"a": 4, "b": 3})
+                    mine.backward(losses, _ctx(model, _ThreadGroup(r, board, barrier, shares)))
+                    got[r].append([p.grad.clone() for p in model.parameters()])
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+                barrier.abort()
+
+        threads = [threading.Thread(target=rank, args=(r,)) for r in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        for r in (0, 1):
+            for step in range(2):
+                for g, e in zip(got[r][step], expected[step], strict=True):
+                    torch.testing.assert_close(g, e, rtol=1e-9, atol=1e-12)
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def test_task_shares_are_each_slices_part_of_the_labelled_samples():
+    assert task_shares(["a", "b", "c"], {"a": 4, "b": 1, "c": 0}, {"a": 8, "b": 4, "c": 0}) == {
+        "a": 0.5,
+        "b": 0.25,
+        "c": 0.0,
+    }
+
+
 def test_weightings_and_batches_that_cannot_be_split_are_refused():
     check_weighting("uncertainty")
-    with pytest.raises(DistributedSetupError, match="'upgrad' is not supported under torchrun yet"):
-        check_weighting("upgrad")
+    check_weighting("upgrad")  # the gradient methods sum the processes' Jacobians
+    check_weighting("nash_mtl")
+    with pytest.raises(DistributedSetupError, match="'gradnorm' is not supported under torchrun"):
+        check_weighting("gradnorm")
     with pytest.raises(DistributedSetupError, match="'famo' is not supported"):
         check_weighting("famo")
     two = Distributed(rank=1, world_size=2)

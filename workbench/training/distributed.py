@@ -22,9 +22,21 @@ weighting), N processes compute the same gradients as one process up to float ro
 when the network has no batch statistics (BatchNorm normalises each process's slice on
 the CPU, where PyTorch has no synchronised BatchNorm; ConvNeXt has none). Detection
 normalises its loss by the objects in each process's slice, as the torchvision detection
-references do. Weightings that need per-task gradients or a second look at the losses are
-refused for now (``check_weighting``). The parameters of a learned weighting (uncertainty's
-log-variances) are outside the wrapped network; their gradients are averaged by hand.
+references do. The parameters of a learned weighting (uncertainty's log-variances) are
+outside the wrapped network; their gradients are averaged by hand.
+
+The gradient methods (UPGrad, MGDA, PCGrad, CAGrad, Nash-MTL ...: ``GRADIENT_METHODS``)
+need the global batch's per-task gradients before they combine them, which DDP's averaged
+``.grad`` no longer holds. For them the network is not wrapped; each process computes the
+Jacobian of its slice's task losses on the shared parameters, each row t scaled by the
+process's share n_r,t / N_t of the task's labelled samples, and one all-reduce sums the
+rows: the Jacobian of the global batch's mean losses, partial labels included
+(``GradientGroup``). Every process then combines the same matrix; rank 0's direction and
+weights are broadcast so that the parameters never drift apart (methods that draw random
+numbers, and solvers on different CPUs). Each task's own layers get the same share-weighted
+sum of their gradients. This costs one all-reduce of T x P values per step instead of P.
+GradNorm and the scalarizers that are not linear in the losses or keep state from them
+(geometric mean, STCH, IMTL-L, FAMO) are refused (``check_weighting``).
 """
 
 from __future__ import annotations
@@ -159,16 +171,80 @@ class Distributed:
 
 
 def check_weighting(method: str) -> None:
-    """DistributedSetupError for a weighting that does not work across processes yet: the
-    gradient methods and GradNorm (per-task gradients of each process's slice), and the
-    scalarizers that are not linear in the losses or keep state from them (geometric mean,
-    STCH, IMTL-L, FAMO)."""
-    if method not in SUPPORTED_WEIGHTINGS:
+    """DistributedSetupError for a weighting that does not work across processes: GradNorm
+    (its learned weights follow each process's own gradient norms) and the scalarizers that
+    are not linear in the losses or keep state from them (geometric mean, STCH, IMTL-L,
+    FAMO). The loss-based ``SUPPORTED_WEIGHTINGS`` and every gradient method pass."""
+    from workbench.weighting.gradient_methods import GRADIENT_METHODS
+
+    supported = (*SUPPORTED_WEIGHTINGS, *GRADIENT_METHODS)
+    if method not in supported:
         raise DistributedSetupError(
-            f"weighting.method = {method!r} is not supported under torchrun yet: its gradients (or its "
-            "state) would differ between the processes' slices of the batch. Use one of "
-            f"{', '.join(SUPPORTED_WEIGHTINGS)}, or train in one process"
+            f"weighting.method = {method!r} is not supported under torchrun: its gradients (or its "
+            "state) would differ between the processes' slices of the batch. Use a gradient method or "
+            f"one of {', '.join(SUPPORTED_WEIGHTINGS)}, or train in one process"
         )
+
+
+def needs_task_gradients(weighting: Any) -> bool:
+    """Whether a weighting combines per-task gradients (then the network is not wrapped in
+    DDP: ``GradientGroup`` reduces its Jacobian instead)."""
+    return getattr(weighting, "needs", "losses") != "losses"
+
+
+@dataclass
+class GradientGroup:
+    """How a gradient method sees the other processes of a ``torchrun`` job in one step.
+
+    ``shares[t]`` is this process's share n_r,t / N_t of task t's labelled samples in the
+    global batch (0 where its slice labels none): scaling the slice's mean loss of task t
+    by it and summing the gradients over the processes gives the gradient of the global
+    batch's mean loss. ``sum_`` and ``agree_`` work in place on every process at once (each
+    is a collective: every process must call them in the same order)."""
+
+    dist: Distributed
+    shares: dict[str, float]
+
+    def sum_(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Sum over the processes, in place (all-reduce)."""
+        dist.all_reduce(tensor)
+        return tensor
+
+    def agree_(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Rank 0's values on every process, in place (broadcast)."""
+        dist.broadcast(tensor, 0)
+        return tensor
+
+    def sum_grads(self, params: list[torch.nn.Parameter]) -> None:
+        """Sum the ``.grad`` of ``params`` over the processes in one all-reduce; a parameter
+        without a gradient here (its task unlabelled in this slice) counts as zeros."""
+        params = [p for p in params if p.requires_grad]
+        if not params:
+            return
+        flat = torch.cat(
+            [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]
+        )
+        self.sum_(flat)
+        offset = 0
+        for p in params:
+            p.grad = flat[offset : offset + p.numel()].view_as(p).clone()
+            offset += p.numel()
+
+
+def task_shares(tasks: list[str], local: dict[str, int], global_: dict[str, int]) -> dict[str, float]:
+    """n_r,t / N_t per task: this process's labelled samples over the global batch's (0 when
+    no process has one)."""
+    return {t: (local.get(t, 0) / global_[t]) if global_.get(t) else 0.0 for t in tasks}
+
+
+def broadcast_parameters(model: torch.nn.Module, dist_ctx: Distributed) -> None:
+    """Rank 0's parameters and buffers on every process (DDP does this when it wraps; the
+    gradient methods' unwrapped network needs it done by hand)."""
+    if not dist_ctx.enabled:
+        return
+    with torch.no_grad():
+        for tensor in [*model.parameters(), *model.buffers()]:
+            dist.broadcast(tensor.data, 0)
 
 
 def average_gradients(params: list[torch.nn.Parameter], dist_ctx: Distributed) -> None:

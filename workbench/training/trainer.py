@@ -49,7 +49,15 @@ from workbench.training.checkpoint import (
 from workbench.training.conflict import ConflictSample, ConflictTally, conflict_from_gramian
 from workbench.training.control import RunControl
 from workbench.training.device import Precision, describe_device, resolve_device
-from workbench.training.distributed import Distributed, average_gradients, check_weighting
+from workbench.training.distributed import (
+    Distributed,
+    GradientGroup,
+    average_gradients,
+    broadcast_parameters,
+    check_weighting,
+    needs_task_gradients,
+    task_shares,
+)
 from workbench.training.evaluation import Validation, evaluate, measure_latency, needed_targets
 from workbench.training.events import (
     EpochEnded,
@@ -564,12 +572,27 @@ class Trainer:
         if ckpt is not None:
             self._restore(loop, ckpt)
         if self.dist.enabled:
-            loop.train_model = self.dist.wrap(model, self.device)
-            notes.append(
-                f"data-parallel over {self.dist.world_size} processes ({self.dist.backend}), "
-                f"{batch_size // self.dist.world_size} images each per step; task conflict is not measured"
-            )
-        weighting.attach(self._backward_context(loop))
+            per = batch_size // self.dist.world_size
+            if needs_task_gradients(weighting):  # the Jacobian is reduced instead of .grad (GradientGroup)
+                broadcast_parameters(model, self.dist)
+                notes.append(
+                    f"data-parallel over {self.dist.world_size} processes ({self.dist.backend}), {per} images "
+                    f"each per step; {cfg.weighting.method} combines the per-task gradients summed over them"
+                )
+            else:
+                loop.train_model = self.dist.wrap(model, self.device)
+                notes.append(
+                    f"data-parallel over {self.dist.world_size} processes ({self.dist.backend}), "
+                    f"{per} images each per step; task conflict is not measured"
+                )
+        attach = self._backward_context(loop)
+        if self.dist.enabled and needs_task_gradients(weighting):
+            attach.group = GradientGroup(self.dist, {})
+            if getattr(weighting, "uses_gramian", False):
+                notes.append(
+                    "path = gramian is not taken under torchrun: the Jacobian path sums across processes"
+                )
+        weighting.attach(attach)
         if getattr(weighting, "needs", "losses") != "losses" and not loop.shared_params:
             notes.append(
                 f"{cfg.weighting.method} combines gradients of shared parameters, and at sharing depth 0 "
@@ -714,7 +737,7 @@ class Trainer:
             outputs = loop.train_model(images)
             scored = {t.name: t.masked_loss(outputs[t.name], targets) for t in tasks}
         losses = {name: loss for name, (loss, _) in scored.items()}
-        labelled = {name: count for name, (_, count) in scored.items()}
+        labelled = local = {name: count for name, (_, count) in scored.items()}
         values = torch.stack([losses[t.name].detach().float() for t in tasks]).cpu().tolist()
         if self.dist.enabled:  # the global batch's means and counts, the same on every process
             values, labelled = self._global_losses(tasks, values, labelled)
@@ -730,6 +753,8 @@ class Trainer:
         conflict = None
         if present:
             ctx = self._backward_context(loop)
+            if self.dist.enabled and needs_task_gradients(loop.weighting):
+                ctx.group = GradientGroup(self.dist, task_shares([t.name for t in tasks], local, labelled))
             measure = self._measures_conflict(loop, position.global_step, present)
             before = None
             if measure and not getattr(loop.weighting, "will_compute_gramian", lambda: False)():
@@ -799,7 +824,10 @@ class Trainer:
 
     def _measures_conflict(self, loop: _Loop, global_step: int, present: set[str]) -> bool:
         """Every ``weighting.conflict_every`` steps, when two or more tasks share parameters."""
-        if self.dist.enabled:
+        if self.dist.enabled and not (
+            needs_task_gradients(loop.weighting)
+            and getattr(loop.weighting, "will_compute_gramian", lambda: False)()
+        ):  # only the gradient methods' own Gramian is the global batch's
             return False
         every = self.config.weighting.conflict_every
         return bool(every) and global_step % every == 0 and len(present) >= 2 and bool(loop.shared_params)

@@ -37,6 +37,9 @@ class BackwardContext:
     shared_params: list[nn.Parameter] | None = None
     shared_modules: list[nn.Module] | None = None  # the shared backbone stages, in order
     task_params: dict[str, list[nn.Parameter]] | None = None  # task -> its own parameters
+    # under torchrun, for the gradient methods: the processes' per-task gradients are summed
+    # through it (``training.distributed.GradientGroup``); None in one process
+    group: Any = None
 
 
 class Weighting(nn.Module):

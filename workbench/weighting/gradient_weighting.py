@@ -24,6 +24,10 @@ a scaler the run stops with a message.
 ``every = k`` computes the weights every k steps and reuses the last ones in between
 (one ordinary weighted backward), for the expensive methods. At sharing depth 0 there are
 no shared parameters: the losses are summed (the trainer says so in the run's notes).
+
+Under ``torchrun`` (``ctx.group``) the processes' share-weighted Jacobians are summed before
+the method combines them, and rank 0's combination is used everywhere; the Gramian path is
+not taken there (see ``training/distributed``).
 """
 
 from __future__ import annotations
@@ -109,16 +113,24 @@ class GradientWeighting(Weighting):
         return self.method in GRAMIAN_METHODS and self.params.path == "gramian"
 
     def attach(self, ctx: BackwardContext) -> None:
-        if self.uses_gramian and ctx.shared_modules:
+        # under torchrun the Gramian of the global batch is not the sum of the processes'
+        # Gramians: the Jacobian path is taken (its rows do sum)
+        if self.uses_gramian and ctx.shared_modules and ctx.group is None:
             self._engine = GramianEngine(ctx.shared_modules)
 
     def backward(self, losses, ctx, present=None):
         self.active = names = [n for n in self.task_names if present is None or n in present]
         self.last_gramian = None
         shared = list(ctx.shared_params or [])
+        group = ctx.group
         scaled = [ctx.scale(losses[n]) for n in names]
+        if group is not None:  # each process's share of the global batch's mean loss
+            scaled = [s * group.shares[n] for s, n in zip(scaled, names, strict=True)]
+        own = [p for n in names for p in (ctx.task_params or {}).get(n, [])]
         if not shared:  # sharing depth 0: nothing to combine
             torch.autograd.backward(sum(scaled))
+            if group is not None:
+                group.sum_grads(own)
             return float(sum(losses[n].detach() for n in names)), self._report(names, None)
         scale = float(ctx.loss_scale)
         due = (
@@ -131,7 +143,7 @@ class GradientWeighting(Weighting):
         weights = self.weights if not due else None
         wrote = False  # the Jacobian path writes the shared update itself
         own_done = False
-        if due and self.uses_gramian and self._engine is not None:
+        if due and self._engine is not None:
             gramian = self._engine.gramian(scaled).double() / scale**2
             if not torch.isfinite(gramian).all():
                 return self._skip(losses, scaled, shared, names, ctx)
@@ -141,6 +153,9 @@ class GradientWeighting(Weighting):
             # each task's own layers get their gradient from the same backward passes
             J = shared_jacobian(scaled, shared, [(ctx.task_params or {}).get(n, []) for n in names]) / scale
             own_done = True
+            if group is not None:  # the global batch's Jacobian, the same on every process
+                group.sum_(J)
+                group.sum_grads(own)
             if not torch.isfinite(J).all():
                 return self._skip(losses, scaled, shared, names, ctx)
             Jd = J.double()
@@ -150,6 +165,10 @@ class GradientWeighting(Weighting):
             elif self.method not in UNWEIGHTED_METHODS:
                 weights = self.aggregator.weighting(J).detach().double()
             direction = (self.aggregator(J) if weights is None else weights.to(J.dtype) @ J).detach()
+            if group is not None:  # rank 0's combination everywhere: the parameters stay equal
+                group.agree_(direction)
+                if weights is not None:
+                    weights = group.agree_(weights.to(J.device)).cpu()
             self._keep(weights, gramian, names)
             write_direction(shared, direction * scale)
             wrote = True
@@ -157,9 +176,12 @@ class GradientWeighting(Weighting):
             # the Gramian path and reused weights: one weighted backward onto the shared parameters
             weighted = sum(float(w) * s for w, s in zip(weights.tolist(), scaled, strict=True))
             torch.autograd.backward(weighted, inputs=shared, retain_graph=True)
-        own = [p for n in names for p in (ctx.task_params or {}).get(n, [])]
+            if group is not None:
+                group.sum_grads(shared)
         if own and not own_done:
             torch.autograd.backward(sum(scaled), inputs=own)
+            if group is not None:
+                group.sum_grads(own)
         w = weights.tolist() if weights is not None else None
         total = sum((w[i] if w else 1.0) * float(losses[n].detach()) for i, n in enumerate(names))
         return float(total), self._report(names, w)
