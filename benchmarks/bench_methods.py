@@ -30,6 +30,7 @@ import torch
 from workbench.config import WeightingConfig, default_experiment
 from workbench.training.evaluation import needed_targets
 from workbench.training.experiment import build_experiment, build_optimizer
+from workbench.training.task_affinity import lookahead_affinity
 from workbench.training.trainer import epoch_order, iter_batches
 from workbench.weighting import GRADIENT_METHODS, WEIGHTINGS
 from workbench.weighting.base import BackwardContext
@@ -79,7 +80,7 @@ class Setup:
         targets.pop("problems", None)
         self.images, self.targets = images, targets
 
-    def trainer(self, method: str, params: dict, measure_conflict: bool = False):
+    def trainer(self, method: str, params: dict, measure_conflict: bool = False, lookahead: bool = False):
         model = copy.deepcopy(self.base)
         cfg = copy.deepcopy(self.cfg)
         cfg.weighting = WeightingConfig(method=method, params=dict(params), conflict_every=0)
@@ -97,10 +98,19 @@ class Setup:
             optimizer.zero_grad(set_to_none=True)
             out = model(self.images)
             losses = {t.name: t.masked_loss(out[t.name], self.targets)[0] for t in self.tasks}
+            J = None
             if measure_conflict:  # what a conflict measurement adds to a loss weighting's step
-                J = shared_jacobian(list(losses.values()), ctx.shared_params).double()
-                _ = J @ J.T
+                J = shared_jacobian(list(losses.values()), ctx.shared_params)
+                _ = J.double() @ J.double().T
             weighting.backward(losses, ctx)
+            if lookahead:  # TAG: one forward pass per task on the same batch, as the Trainer does
+
+                def losses_after():
+                    out = model(self.images)
+                    return [float(t.masked_loss(out[t.name], self.targets)[0]) for t in self.tasks]
+
+                base = [float(v.detach()) for v in losses.values()]
+                lookahead_affinity(model, ctx.shared_params, J, 1e-3, losses_after, base)
             optimizer.step()
             if getattr(weighting, "wants_losses_after_step", False):  # FAMO, as the Trainer does
                 with torch.no_grad():
@@ -119,6 +129,7 @@ def timing(which: str, rounds: int, steps: int, only: list[str] | None = None) -
         available = [(m, p) for m, p in available if label(m, p) in only or m == "equal_sum"]
     steppers = {label(m, p): setup.trainer(m, p) for m, p in available}
     steppers["equal_sum+conflict"] = setup.trainer("equal_sum", {}, measure_conflict=True)
+    steppers["equal_sum+conflict+tag"] = setup.trainer("equal_sum", {}, measure_conflict=True, lookahead=True)
     for step in steppers.values():  # warm-up: solvers set up, allocator warm
         step()
     times: dict[str, list[float]] = {k: [] for k in steppers}
@@ -189,6 +200,10 @@ def main() -> None:
         conflict = medians["equal_sum+conflict"] / base
         print(
             f"a conflict measurement: {conflict:.2f}x a plain step; every 20 steps: +{(conflict - 1) / 20:.1%}"
+        )
+        tag = medians["equal_sum+conflict+tag"] / base
+        print(
+            f"with lookahead task affinity (TAG): {tag:.2f}x a plain step; every 20 steps: +{(tag - 1) / 20:.1%}"
         )
         for m, p in METHODS:
             key = label(m, p)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 import torch
 from conftest import tiny_config
 
-from workbench.config import WeightingConfig
+from workbench.config import ConfigError, WeightingConfig
+from workbench.experiment_check import validate_experiment
 from workbench.training.checkpoint import load_checkpoint
 from workbench.training.conflict import ConflictTally, conflict_from_gramian
 from workbench.training.run_store import RunStore
+from workbench.training.task_affinity import lookahead_affinity
 from workbench.training.trainer import Trainer
 
 
@@ -72,3 +75,74 @@ def test_a_gradient_method_shares_its_gramian_with_the_measurement(tmp_path):
     first_a, first_b = steps_a[0].conflict, steps_b[0].conflict
     assert first_a["cos"][0][1] == pytest.approx(first_b["cos"][0][1], abs=1e-5)
     assert gradient["conflict"]["measurements"] == 3
+
+
+def test_lookahead_affinity_by_hand_restores_weights_statistics_and_generator():
+    """L_a = (w - 1)², L_b = (w + 1)² at w = 0: g_a = -2, g_b = 2. With η = 0.1 a step for a
+    moves w to 0.2: L_a = 0.64, L_b = 1.44, so Z[a] = (1 - 0.64, 1 - 1.44) = (0.36, -0.44);
+    a step for b moves w to -0.2, the mirror image (Fifty et al. 2021, eq. 3)."""
+    model = torch.nn.Module()
+    model.w = torch.nn.Parameter(torch.zeros(1))
+    model.register_buffer("stat", torch.tensor([5.0]))
+
+    def losses_after():
+        model.stat.add_(1.0)  # a BatchNorm-like side effect of the forward pass
+        torch.rand(3)  # and a draw from the generator
+        w = float(model.w)
+        return [(w - 1) ** 2, (w + 1) ** 2]
+
+    jacobian = torch.tensor([[-2.0], [2.0]])
+    torch.manual_seed(7)
+    expected_draw = torch.rand(1)
+    torch.manual_seed(7)
+    Z = lookahead_affinity(model, [model.w], jacobian, 0.1, losses_after, [1.0, 1.0])
+    assert Z[0] == pytest.approx((0.36, -0.44)) and Z[1] == pytest.approx((-0.44, 0.36))
+    assert float(model.w.detach()) == 0.0 and float(model.stat) == 5.0
+    assert torch.equal(torch.rand(1), expected_draw)  # the lookahead left the generator as it was
+    assert (
+        lookahead_affinity(model, [model.w], jacobian, 0.1, lambda: [float("nan"), 1.0], [1.0, 1.0]) is None
+    )
+
+
+def test_tally_averages_affinity_per_ordered_pair():
+    tally = ConflictTally()
+    eye = torch.eye(2)
+    for z in (0.1, 0.3):
+        sample = conflict_from_gramian(eye, ["a", "b"])
+        tally.add(dataclasses.replace(sample, affinity=((z, -z), (2 * z, z))))
+    summary = ConflictTally.from_dict(json.loads(json.dumps(tally.as_dict()))).summary()
+    assert summary["mean_affinity"] == pytest.approx({"a>a": 0.2, "a>b": -0.2, "b>a": 0.4, "b>b": 0.2})
+    assert summary["affinity_measurements"] == 2
+    assert "mean_affinity" not in ConflictTally().summary()
+
+
+def test_a_run_measures_lookahead_affinity_without_changing_training(tmp_path):
+    cfg = tiny_config()
+    cfg.train.epochs, cfg.train.batch_size, cfg.train.num_samples = 1, 8, 0
+    cfg.data.options.update(image_size=32, train_size=24, val_size=8)
+    runs = {}
+    for name, affinity in (("tag", True), ("plain", False)):
+        cfg.name = name
+        cfg.weighting = WeightingConfig(method="equal_sum", conflict_every=2, lookahead_affinity=affinity)
+        store = RunStore.create(tmp_path, name)
+        events = []
+        summary = Trainer(cfg, store, subscribers=[events.append]).run()
+        runs[name] = (store, summary, [e for e in events if type(e).__name__ == "StepEnded"])
+    store, summary, steps = runs["tag"]
+    measured = [e.conflict for e in steps if e.conflict]
+    assert len(measured) == 2 and all(len(c["affinity"]) == 2 == len(c["affinity"][0]) for c in measured)
+    assert set(summary["conflict"]["mean_affinity"]) == {"scene>scene", "scene>n", "n>scene", "n>n"}
+    logged = [json.loads(line) for line in store.metrics_path.read_text().splitlines()]
+    assert sum(1 for r in logged if "affinity" in r.get("conflict", {})) == 2
+    assert "mean_affinity" not in runs["plain"][1]["conflict"]
+    a = load_checkpoint(store.last_checkpoint, "last")["model"]
+    b = load_checkpoint(runs["plain"][0].last_checkpoint, "last")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # the lookahead never changes the weights or statistics
+    assert [e.losses for e in steps] == [e.losses for e in runs["plain"][2]]
+
+
+def test_lookahead_affinity_needs_conflict_measurements():
+    cfg = tiny_config()
+    cfg.weighting = WeightingConfig(conflict_every=0, lookahead_affinity=True)
+    with pytest.raises(ConfigError, match="weighting.lookahead_affinity.*conflict_every above 0"):
+        validate_experiment(cfg)

@@ -459,6 +459,26 @@ def _fake_run(root: Path, name: str, status: str, created: float, metric: float)
     return store.path
 
 
+def test_runs_panel_lists_the_runs_of_sweeps_under_its_folder(qtbot, tmp_path):
+    from workbench.gui.runs_panel import RunsPanel
+
+    root = tmp_path / "runs"
+    plain = _fake_run(root, "alpha", "finished", 1_700_000_000.0, 0.91)
+    swept = _fake_run(root / "sweeps" / "depths" / "runs", "d2", "finished", 1_700_000_200.0, 0.5)
+    (root / "sweeps" / "depths" / "results.csv").write_text("key\n")
+    panel = RunsPanel(root)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    assert [i.path for i in panel.runs()] == [swept, plain]  # newest first, sweeps included
+    assert panel.info(swept).sweep == "depths" and panel.info(plain).sweep == ""
+    names = [panel.tree.topLevelItem(i).text(0) for i in range(panel.tree.topLevelItemCount())]
+    assert names == ["depths › d2", "alpha"]
+    assert str(root / "sweeps" / "depths" / "runs") in panel._watcher.directories()  # new sweep runs show up
+    later = _fake_run(root / "sweeps" / "depths" / "runs", "d3", "finished", 1_700_000_300.0, 0.6)
+    panel.refresh()
+    assert panel.runs()[0].path == later
+
+
 def test_runs_panel_lists_opens_and_compares(qtbot, tmp_path):
     from workbench.gui.runs_panel import RunsPanel
 

@@ -59,9 +59,36 @@ def test_conflict_view_shows_the_latest_matrix_and_each_pair(qtbot):
     assert view.image.image[1, 0] == pytest.approx(0.3)  # the latest matrix
     text = view.summary_text()
     assert "2 measurements" in text and "a × b: mean cosine -0.10, negative in 50%" in text
+    assert not view.affinity_widget.isVisibleTo(view)  # not measured in this run
     view.clear()
     view._redraw()
     assert view.note.isVisibleTo(view) and not view.pairs()
+
+
+def test_conflict_view_shows_lookahead_affinity_when_measured(qtbot):
+    view = ConflictView()
+    qtbot.addWidget(view)
+    Z1, Z2 = [[0.2, -0.04], [0.01, 0.1]], [[0.1, 0.02], [0.03, 0.3]]
+    view.add_records(
+        [
+            {
+                "type": "step",
+                "global_step": s,
+                "conflict": {
+                    "tasks": ["a", "b"],
+                    "cos": [[1, 0], [0, 1]],
+                    "norm_ratio": [1, 1],
+                    "affinity": Z,
+                },
+            }
+            for s, Z in ((1, Z1), (21, Z2))
+        ]
+    )
+    assert view.affinity_widget.isVisibleTo(view)
+    assert view.affinity_image.image[0, 1] == pytest.approx(0.03)  # (x = column 0, y = row 1): b -> a
+    assert view.affinity_image.levels == pytest.approx([-0.3, 0.3])  # symmetric about 0, the largest |Z|
+    assert view.mean_affinity()[("a", "b")] == pytest.approx(-0.01)  # (-0.04 + 0.02) / 2
+    assert "a → b -0.01, b → a +0.02" in view.summary_text()
 
 
 def test_delta_m_cell_and_tip():
@@ -155,6 +182,11 @@ def test_conflict_every_is_edited_in_the_setup_and_round_trips(window, qtbot):
     editor = window.setup.weighting.editor_for("weighting.conflict_every")
     editor.setValue(0)
     assert window.setup.config().weighting.conflict_every == 0
+    cfg.weighting.lookahead_affinity = True
+    window.setup.set_config(cfg)
+    assert window.setup.config().weighting.lookahead_affinity is True
+    window.setup.weighting.editor_for("weighting.lookahead_affinity").setChecked(False)
+    assert window.setup.config().weighting.lookahead_affinity is False
     from PySide6.QtWidgets import QLabel
 
     labels = [w.text() for w in window.setup.weighting.conflict_form.findChildren(QLabel)]

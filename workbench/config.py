@@ -255,6 +255,12 @@ class WeightingConfig:
         ge=0,
         le=1_000_000,
     )
+    lookahead_affinity: bool = setting(
+        False,
+        "Lookahead task affinity",
+        "At each conflict measurement, also measure how a step along one task's gradient on the shared "
+        "layers changes every task's loss (TAG, Fifty et al. 2021). Costs one forward pass per task.",
+    )
 
 
 @dataclass

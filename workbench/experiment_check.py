@@ -65,6 +65,11 @@ def validate_experiment(cfg: ExperimentConfig) -> None:
             "weighting.method",
             f"{spec.name} needs {', '.join(spec.missing())}, which is not installed: {spec.install_hint()}",
         )
+    if cfg.weighting.lookahead_affinity and not cfg.weighting.conflict_every:
+        raise ConfigError(
+            "weighting.lookahead_affinity",
+            "is measured at the conflict measurements; set weighting.conflict_every above 0",
+        )
     _validate_early_stopping(cfg)
 
 

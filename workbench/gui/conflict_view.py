@@ -1,5 +1,6 @@
 """Task conflict, live: the latest cosine matrix of the task gradients as a heatmap, the
-cosine of each task pair over the steps, and the shares of negative cosines.
+cosine of each task pair over the steps, and the shares of negative cosines; where the run
+measures it, the latest lookahead task affinity (TAG) as a second heatmap.
 
 Fed by the ``conflict`` entries of step events (``ConflictSample.as_dict()``) or of a
 run's metrics log; redrawn on a timer, never per event. Torch-free.
@@ -39,24 +40,19 @@ class ConflictView(QWidget):
         lay.addWidget(self.note)
         row = QHBoxLayout()
         lay.addLayout(row, 1)
-        self.heat_widget = pg.GraphicsLayoutWidget()
-        self.heat_widget.setBackground("w")
-        self.heat_widget.setMinimumWidth(260)
-        self.heat = self.heat_widget.addPlot()
-        self.heat.setTitle(
-            "Latest cosine of task gradients on the shared layers<br>red: aligned (+1), blue: conflicting (-1)",
-            size="9pt",
+        left = QVBoxLayout()
+        row.addLayout(left, 2)
+        self.heat_widget, self.heat, self.image = _heatmap(
+            "Latest cosine of task gradients on the shared layers<br>red: aligned (+1), blue: conflicting (-1)"
         )
-        self.heat.setAspectLocked(True)
-        self.heat.invertY(True)
-        self.heat.hideButtons()
-        self.heat.setMouseEnabled(False, False)
-        self.image = pg.ImageItem()
-        self.image.setLookupTable(pg.colormap.get("CET-D1").getLookupTable(nPts=256))
-        self.image.setLevels((-1.0, 1.0))
-        self.heat.addItem(self.image)
         self.cell_text: list[pg.TextItem] = []
-        row.addWidget(self.heat_widget, 2)
+        left.addWidget(self.heat_widget, 1)
+        self.affinity_widget, self.affinity_plot, self.affinity_image = _heatmap(
+            "Latest lookahead affinity (TAG): a step for the row's task<br>"
+            "red: lowers the column's loss, blue: raises it"
+        )
+        self.affinity_text: list[pg.TextItem] = []
+        left.addWidget(self.affinity_widget, 1)
         self.series_widget = pg.GraphicsLayoutWidget()
         self.series_widget.setBackground("w")
         self.series = self.series_widget.addPlot()
@@ -108,6 +104,9 @@ class ConflictView(QWidget):
         self.note.setVisible(empty)
         self.heat_widget.setVisible(not empty)
         self.series_widget.setVisible(not empty)
+        self.affinity_widget.setVisible(
+            not empty and "affinity" in (self.samples[-1] if self.samples else {})
+        )
 
     def pairs(self) -> dict[str, tuple[list[int], list[float]]]:
         """'a × b' -> (steps, cosines) over every measurement that had both tasks."""
@@ -140,23 +139,14 @@ class ConflictView(QWidget):
         latest = self.samples[-1]
         tasks = list(latest["tasks"])
         cos = np.asarray(latest["cos"], dtype=float)
-        self.image.setImage(cos.T, levels=(-1.0, 1.0))  # ImageItem is (x, y): columns first
-        for item in self.cell_text:
-            self.heat.removeItem(item)
-        self.cell_text = []
-        font = QFont()
-        font.setPointSize(9)
-        for i in range(len(tasks)):
-            for j in range(len(tasks)):
-                text = pg.TextItem(f"{cos[i, j]:+.2f}", color=(0, 0, 0), anchor=(0.5, 0.5))
-                text.setFont(font)
-                text.setPos(j + 0.5, i + 0.5)
-                self.heat.addItem(text)
-                self.cell_text.append(text)
-        ticks = [(k + 0.5, t) for k, t in enumerate(tasks)]
-        self.heat.getAxis("bottom").setTicks([ticks])
-        self.heat.getAxis("left").setTicks([ticks])
-        self.heat.setRange(xRange=(0, len(tasks)), yRange=(0, len(tasks)), padding=0.02)
+        self.cell_text = _draw_matrix(self.heat, self.image, self.cell_text, tasks, cos, 1.0, "{:+.2f}")
+        if "affinity" in latest:
+            Z = np.asarray(latest["affinity"], dtype=float)
+            bound = max(float(np.abs(Z).max()), 1e-9)  # the colours span the largest |Z| either way
+            digits = "{:+.3f}" if bound >= 0.01 else "{:+.1e}"
+            self.affinity_text = _draw_matrix(
+                self.affinity_plot, self.affinity_image, self.affinity_text, tasks, Z, bound, digits
+            )
         legend = []
         for k, (pair, (xs, ys)) in enumerate(self.pairs().items()):
             colour = TASK_COLOURS[k % len(TASK_COLOURS)]
@@ -187,8 +177,78 @@ class ConflictView(QWidget):
         ratios = ", ".join(
             f"{t} {r:.2f}" for t, r in zip(latest["tasks"], latest["norm_ratio"], strict=False)
         )
-        return (
+        text = (
             f"{len(self.samples)} measurements. "
             + "; ".join(parts)
             + f". Latest gradient-norm ratio to the mean: {ratios}."
         )
+        affinity = self.mean_affinity()
+        if affinity:
+            text += (
+                " Mean lookahead affinity: "
+                + ", ".join(f"{a} → {b} {z:+.2g}" for (a, b), z in affinity.items() if a != b)
+                + "."
+            )
+        return text
+
+    def mean_affinity(self) -> dict[tuple[str, str], float]:
+        """(source, target) -> mean of Z[source][target] over the measurements that had it."""
+        sums: dict[tuple[str, str], list[float]] = {}
+        for s in self.samples:
+            Z = s.get("affinity")
+            if Z is None:
+                continue
+            for i, a in enumerate(s["tasks"]):
+                for j, b in enumerate(s["tasks"]):
+                    sums.setdefault((a, b), []).append(float(Z[i][j]))
+        return {k: float(np.mean(v)) for k, v in sums.items()}
+
+
+def _heatmap(title: str) -> tuple[pg.GraphicsLayoutWidget, pg.PlotItem, pg.ImageItem]:
+    """A square task x task heatmap with a diverging colour map (blue - white - red)."""
+    widget = pg.GraphicsLayoutWidget()
+    widget.setBackground("w")
+    widget.setMinimumWidth(260)
+    plot = widget.addPlot()
+    plot.setTitle(title, size="9pt")
+    plot.setAspectLocked(True)
+    plot.invertY(True)
+    plot.hideButtons()
+    plot.setMouseEnabled(False, False)
+    image = pg.ImageItem()
+    image.setLookupTable(pg.colormap.get("CET-D1").getLookupTable(nPts=256))
+    image.setLevels((-1.0, 1.0))
+    plot.addItem(image)
+    return widget, plot, image
+
+
+def _draw_matrix(
+    plot: pg.PlotItem,
+    image: pg.ImageItem,
+    old_text: list[pg.TextItem],
+    tasks: list[str],
+    values: np.ndarray,
+    bound: float,
+    fmt: str,
+) -> list[pg.TextItem]:
+    """Show ``values`` (T x T, row i at the top) coloured over [-bound, bound], each cell's
+    number written in it; returns the new cell labels."""
+    image.setImage(values.T, autoLevels=False)  # ImageItem is (x, y): columns first
+    image.setLevels((-bound, bound))  # (setImage's own levels= keeps earlier levels)
+    for item in old_text:
+        plot.removeItem(item)
+    font = QFont()
+    font.setPointSize(9)
+    cells = []
+    for i in range(len(tasks)):
+        for j in range(len(tasks)):
+            text = pg.TextItem(fmt.format(values[i, j]), color=(0, 0, 0), anchor=(0.5, 0.5))
+            text.setFont(font)
+            text.setPos(j + 0.5, i + 0.5)
+            plot.addItem(text)
+            cells.append(text)
+    ticks = [(k + 0.5, t) for k, t in enumerate(tasks)]
+    plot.getAxis("bottom").setTicks([ticks])
+    plot.getAxis("left").setTicks([ticks])
+    plot.setRange(xRange=(0, len(tasks)), yRange=(0, len(tasks)), padding=0.02)
+    return cells

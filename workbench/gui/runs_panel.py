@@ -284,12 +284,12 @@ class RunsPanel(QWidget):
 
     # ------------------------------------------------------------------ internals
     def _refresh(self) -> None:
-        from workbench.training.run_store import list_runs
+        from workbench.training.run_store import list_runs, sweep_runs
 
         selected = set(self.selected_paths())
         current = self.tree.currentItem()
         current_path = Path(current.data(0, PATH_ROLE)) if current is not None else None
-        infos = list_runs(self._root)
+        infos = sorted(list_runs(self._root) + sweep_runs(self._root), key=lambda r: r.created, reverse=True)
         self._watch_root()
         if infos == self._listed and self.tree.topLevelItemCount() == len(infos):
             return  # nothing changed (the live poll mostly): no rebuild, no repaint
@@ -300,7 +300,10 @@ class RunsPanel(QWidget):
         self.tree.clear()
         self._infos = {}
         problems = []
-        names = self._names(infos)
+        names = [
+            f"{info.sweep} › {name}" if getattr(info, "sweep", "") else name
+            for info, name in zip(infos, self._names(infos), strict=True)
+        ]
         for info, name in zip(infos, names, strict=True):
             self._infos[Path(info.path)] = info
             item = self._make_item(info, name)
@@ -440,14 +443,22 @@ class RunsPanel(QWidget):
                     item.setFont(column, font)
 
     def _watch_root(self) -> None:
-        watched = self._watcher.directories()
-        target = str(self._root)
-        if watched == [target]:
+        # the runs folder, its sweeps folder and each sweep's runs: a new run anywhere shows up
+        sweeps = self._root / "sweeps"
+        targets = [self._root, sweeps]
+        try:
+            if sweeps.is_dir():
+                targets += [p / "runs" for p in sorted(sweeps.iterdir())]
+        except OSError:
+            pass
+        wanted = sorted(str(p) for p in targets if p.is_dir())
+        watched = sorted(self._watcher.directories())
+        if watched == wanted:
             return
         if watched:
             self._watcher.removePaths(watched)
-        if self._root.is_dir():
-            self._watcher.addPath(target)
+        if wanted:
+            self._watcher.addPaths(wanted)
 
     def _schedule_refresh(self, *_: Any) -> None:
         self._debounce.start()

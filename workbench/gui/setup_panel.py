@@ -430,6 +430,9 @@ class SetupPanel(QWidget):
             cfg.tasks, self._task_sources = self.tasks_section.tasks()
             cfg.weighting.method, cfg.weighting.params = self.weighting.values(self._base.weighting.params)
         cfg.weighting.conflict_every = self.weighting.conflict_every(self._base.weighting.conflict_every)
+        cfg.weighting.lookahead_affinity = self.weighting.lookahead_affinity(
+            self._base.weighting.lookahead_affinity
+        )
         return cfg
 
     def set_config(self, cfg: ExperimentConfig) -> None:
@@ -496,7 +499,7 @@ class SetupPanel(QWidget):
         self.tasks_section.set_tasks(cfg.tasks)
         # weighting
         self.weighting.set_values(cfg.weighting.method, cfg.weighting.params)
-        self.weighting.set_conflict_every(cfg.weighting.conflict_every)
+        self.weighting.set_conflict_every(cfg.weighting.conflict_every, cfg.weighting.lookahead_affinity)
         self._show_weighting_form()
 
     def _num_stages(self, backbone: str) -> int:

@@ -34,15 +34,25 @@ def _groups(methods: Sequence[Any]) -> list[tuple[str, list[Any]]]:
     return [(title, group) for title, group in groups if group]
 
 
+MEASUREMENT_FIELDS = ("conflict_every", "lookahead_affinity")
+
+
 def _conflict_dataclass() -> type:
-    """A one-field dataclass carrying ``WeightingConfig.conflict_every``'s own declaration
-    (label, help, limits), so the form reads what validation reads."""
+    """A dataclass carrying the declarations (label, help, limits) of ``WeightingConfig``'s
+    measurement fields, so the form reads what validation reads."""
     from workbench.config import WeightingConfig
 
-    f = next(f for f in dataclasses.fields(WeightingConfig) if f.name == "conflict_every")
+    fields = {f.name: f for f in dataclasses.fields(WeightingConfig)}
     return dataclasses.make_dataclass(
         "ConflictMeasurement",
-        [("conflict_every", int, dataclasses.field(default=f.default, metadata=f.metadata))],
+        [
+            (
+                name,
+                type(fields[name].default),  # int, bool: the form's editor kind
+                dataclasses.field(default=fields[name].default, metadata=fields[name].metadata),
+            )
+            for name in MEASUREMENT_FIELDS
+        ],
     )
 
 
@@ -71,7 +81,7 @@ class WeightingSection(QWidget):
         self.conflict_form = DataclassForm(_conflict_dataclass())
         for editor in self.conflict_form.editors.values():
             guard_wheel(editor)
-        self.conflict_form.changed.connect(lambda: self.changed.emit("weighting.conflict_every"))
+        self.conflict_form.changed.connect(lambda *_: self.changed.emit("weighting.conflict_every"))
         lay.addWidget(self.conflict_form)
         self.combo.activated.connect(lambda *_: self._chosen())
 
@@ -130,12 +140,16 @@ class WeightingSection(QWidget):
             params_form.set_values(params)
         self.show_method()
 
-    def set_conflict_every(self, steps: int) -> None:
-        self.conflict_form.set_values({"conflict_every": steps})
+    def set_conflict_every(self, steps: int, lookahead_affinity: bool = False) -> None:
+        self.conflict_form.set_values({"conflict_every": steps, "lookahead_affinity": lookahead_affinity})
 
     def conflict_every(self, fallback: int) -> int:
         value = self.conflict_form.values().get("conflict_every", fallback)
         return value if isinstance(value, int) else fallback
+
+    def lookahead_affinity(self, fallback: bool) -> bool:
+        value = self.conflict_form.values().get("lookahead_affinity", fallback)
+        return value if isinstance(value, bool) else fallback
 
     def values(self, fallback_params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         method = self.combo.currentData()
@@ -144,8 +158,8 @@ class WeightingSection(QWidget):
 
     def editor_for(self, path: str) -> QWidget:
         """The widget of ``weighting.method``, ``weighting.params.<name>`` or ``weighting.conflict_every``."""
-        if path == "weighting.conflict_every":
-            return self.conflict_form.editor("conflict_every") or self.combo
+        if path in ("weighting.conflict_every", "weighting.lookahead_affinity"):
+            return self.conflict_form.editor(path.split(".")[1]) or self.combo
         if path.startswith("weighting.params") and path.count(".") >= 2:
             params_form = self.forms.get(self.combo.currentData())
             editor = params_form.editor(path.split(".")[2]) if params_form is not None else None

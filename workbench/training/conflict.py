@@ -8,7 +8,8 @@ With g_i the gradient of task i's loss on the shared parameters and G = [g_i · 
 
 ``ConflictTally`` accumulates the measurements of a run (checkpointed with its state): the
 mean cosine per pair, the share of measured steps with a negative cosine per pair and the
-mean norm ratio per task, for the summary.
+mean norm ratio per task, for the summary; and, where it is measured, the mean lookahead
+task affinity per ordered pair (``task_affinity``: "a>b" is how a step for a changes b's loss).
 """
 
 from __future__ import annotations
@@ -26,20 +27,27 @@ class ConflictSample:
     tasks: tuple[str, ...]
     cos: tuple[tuple[float, ...], ...]
     norm_ratio: tuple[float, ...]
+    # lookahead affinity Z[i][j] (``task_affinity``), when measured at this step
+    affinity: tuple[tuple[float, ...], ...] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "tasks": list(self.tasks),
             "cos": [list(r) for r in self.cos],
             "norm_ratio": list(self.norm_ratio),
         }
+        if self.affinity is not None:
+            out["affinity"] = [list(r) for r in self.affinity]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConflictSample:
+        affinity = data.get("affinity")
         return cls(
             tuple(data["tasks"]),
             tuple(tuple(float(v) for v in row) for row in data["cos"]),
             tuple(float(v) for v in data["norm_ratio"]),
+            None if affinity is None else tuple(tuple(float(v) for v in row) for row in affinity),
         )
 
 
@@ -62,6 +70,11 @@ def pair_key(a: str, b: str) -> str:
     return f"{a}|{b}"
 
 
+def affinity_key(source: str, target: str) -> str:
+    """An ordered pair: how a step for ``source`` changes ``target``'s loss."""
+    return f"{source}>{target}"
+
+
 @dataclass
 class ConflictTally:
     """Sums over the measured steps (plain data: it rides in the checkpoint's state)."""
@@ -72,9 +85,17 @@ class ConflictTally:
     pair_count: dict[str, int] = field(default_factory=dict)
     ratio_sum: dict[str, float] = field(default_factory=dict)  # task -> sum of norm ratios
     task_count: dict[str, int] = field(default_factory=dict)
+    affinity_sum: dict[str, float] = field(default_factory=dict)  # "a>b" -> sum of Z[a][b]
+    affinity_count: dict[str, int] = field(default_factory=dict)
 
     def add(self, sample: ConflictSample) -> None:
         self.count += 1
+        if sample.affinity is not None:
+            for i, a in enumerate(sample.tasks):
+                for j, b in enumerate(sample.tasks):
+                    key = affinity_key(a, b)
+                    self.affinity_sum[key] = self.affinity_sum.get(key, 0.0) + sample.affinity[i][j]
+                    self.affinity_count[key] = self.affinity_count.get(key, 0) + 1
         for i, a in enumerate(sample.tasks):
             self.ratio_sum[a] = self.ratio_sum.get(a, 0.0) + sample.norm_ratio[i]
             self.task_count[a] = self.task_count.get(a, 0) + 1
@@ -87,13 +108,19 @@ class ConflictTally:
 
     def summary(self) -> dict[str, Any]:
         """{"measurements", "mean_cos": {"a|b": x}, "negative_share": {"a|b": s},
-        "mean_norm_ratio": {task: r}}; empty dicts before any measurement."""
-        return {
+        "mean_norm_ratio": {task: r}}, plus "mean_affinity": {"a>b": z} and
+        "affinity_measurements" where lookahead affinity was measured; empty dicts before
+        any measurement."""
+        out: dict[str, Any] = {
             "measurements": self.count,
             "mean_cos": {k: self.cos_sum[k] / n for k, n in self.pair_count.items() if n},
             "negative_share": {k: self.negative[k] / n for k, n in self.pair_count.items() if n},
             "mean_norm_ratio": {t: self.ratio_sum[t] / n for t, n in self.task_count.items() if n},
         }
+        if self.affinity_count:
+            out["mean_affinity"] = {k: self.affinity_sum[k] / n for k, n in self.affinity_count.items() if n}
+            out["affinity_measurements"] = max(self.affinity_count.values())
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +130,8 @@ class ConflictTally:
             "pair_count": dict(self.pair_count),
             "ratio_sum": dict(self.ratio_sum),
             "task_count": dict(self.task_count),
+            "affinity_sum": dict(self.affinity_sum),
+            "affinity_count": dict(self.affinity_count),
         }
 
     @classmethod
@@ -115,4 +144,6 @@ class ConflictTally:
             {k: int(v) for k, v in data.get("pair_count", {}).items()},
             {k: float(v) for k, v in data.get("ratio_sum", {}).items()},
             {k: int(v) for k, v in data.get("task_count", {}).items()},
+            {k: float(v) for k, v in data.get("affinity_sum", {}).items()},
+            {k: int(v) for k, v in data.get("affinity_count", {}).items()},
         )

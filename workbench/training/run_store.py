@@ -20,6 +20,7 @@ log, both checkpoints and the summary agree again. All JSON is strict (no NaN/In
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -454,6 +455,7 @@ class RunInfo:
     # Δm against single-task baselines (``workbench baselines``): {"maninis", "libmtl",
     # "per_task", "metric", "baseline_runs"}; {} before baselines were compared
     delta_m: dict[str, Any] = field(default_factory=dict)
+    sweep: str = ""  # the sweep folder's name for a run of RUNS/sweeps/NAME/runs/ (``sweep_runs``)
 
 
 def _dict(value: Any) -> dict:
@@ -527,6 +529,24 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
+
+
+SWEEPS_FOLDER = "sweeps"  # RUNS/sweeps/NAME/runs/: where the app's Sweep dialog puts a sweep
+
+
+def sweep_runs(runs_root: str | Path) -> list[RunInfo]:
+    """The runs of every sweep under ``runs_root/sweeps/*/runs/``, newest first, each with
+    ``sweep`` set to its sweep folder's name."""
+    root = Path(runs_root) / SWEEPS_FOLDER
+    try:
+        sweeps = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    except OSError:
+        return []
+    runs = [
+        dataclasses.replace(info, sweep=sweep.name) for sweep in sweeps for info in list_runs(sweep / "runs")
+    ]
+    runs.sort(key=lambda r: r.created, reverse=True)
+    return runs
 
 
 def list_runs(runs_root: str | Path) -> list[RunInfo]:

@@ -76,6 +76,7 @@ from workbench.training.resume_check import RESUMABLE_CHANGES, describe, split_c
 from workbench.training.run_lock import RunLock
 from workbench.training.run_state import Position, TrainingState
 from workbench.training.run_store import RunStore, event_to_record
+from workbench.training.task_affinity import lookahead_affinity
 from workbench.weighting.base import BackwardContext
 from workbench.weighting.shared_jacobian import shared_jacobian
 
@@ -756,16 +757,23 @@ class Trainer:
             if self.dist.enabled and needs_task_gradients(loop.weighting):
                 ctx.group = GradientGroup(self.dist, task_shares([t.name for t in tasks], local, labelled))
             measure = self._measures_conflict(loop, position.global_step, present)
-            before = None
-            if measure and not getattr(loop.weighting, "will_compute_gramian", lambda: False)():
+            lookahead = measure and cfg.weighting.lookahead_affinity and not self.dist.enabled
+            before = jacobian = None
+            if lookahead:  # TAG needs the per-task gradients themselves, not only their Gramian
+                jacobian, names = self._task_jacobian(loop, ctx, losses, present)
+                before = (jacobian.double() @ jacobian.double().T, names)
+            elif measure and not getattr(loop.weighting, "will_compute_gramian", lambda: False)():
                 before = self._conflict_gramian(loop, ctx, losses, present)
             total, weights = loop.weighting.backward(
                 losses, ctx, None if len(present) == len(tasks) else present
             )
             average_gradients(list(loop.weighting.parameters()), self.dist)
             regulariser = float(loop.weighting.last_regulariser)
+            affinity = None
+            if jacobian is not None:  # after the backward: the graph no longer needs the weights
+                affinity = self._lookahead(loop, images, targets, losses, jacobian, before[1], lr)
             if measure:
-                conflict = self._record_conflict(loop, before)
+                conflict = self._record_conflict(loop, before, affinity)
         else:  # no task labelled in this batch: nothing to learn from
             total, weights, regulariser = 0.0, {t.name: 0.0 for t in tasks}, 0.0
         precision = loop.precision
@@ -832,18 +840,51 @@ class Trainer:
         every = self.config.weighting.conflict_every
         return bool(every) and global_step % every == 0 and len(present) >= 2 and bool(loop.shared_params)
 
+    def _task_jacobian(
+        self, loop: _Loop, ctx: BackwardContext, losses: dict[str, torch.Tensor], present: set[str]
+    ) -> tuple[torch.Tensor, list[str]]:
+        """The present tasks' gradients on the shared parameters (T x P, unscaled), before
+        the method's backward (the graph is kept for it)."""
+        names = [t.name for t in loop.tasks if t.name in present]
+        J = shared_jacobian([ctx.scale(losses[n]) for n in names], loop.shared_params)
+        return J / ctx.loss_scale, names
+
     def _conflict_gramian(
         self, loop: _Loop, ctx: BackwardContext, losses: dict[str, torch.Tensor], present: set[str]
     ) -> tuple[torch.Tensor, list[str]]:
-        """The Gramian of the present tasks' gradients on the shared parameters, before the
-        method's backward (the graph is kept for it)."""
-        names = [t.name for t in loop.tasks if t.name in present]
-        J = shared_jacobian([ctx.scale(losses[n]) for n in names], loop.shared_params).double()
-        J /= ctx.loss_scale
+        """The Gramian of the present tasks' gradients on the shared parameters."""
+        J, names = self._task_jacobian(loop, ctx, losses, present)
+        J = J.double()
         return J @ J.T, names
 
+    def _lookahead(
+        self,
+        loop: _Loop,
+        images: torch.Tensor,
+        targets: dict[str, Any],
+        losses: dict[str, torch.Tensor],
+        jacobian: torch.Tensor,
+        names: list[str],
+        lr: float,
+    ) -> tuple[tuple[float, ...], ...] | None:
+        """TAG's lookahead affinity on this batch (``task_affinity``), η = the step's rate."""
+        if not torch.isfinite(jacobian).all():
+            return None
+        tasks = {t.name: t for t in loop.tasks}
+
+        def losses_after() -> list[float]:
+            with loop.precision.autocast():
+                out = loop.model(images)
+                return [float(tasks[n].masked_loss(out[n], targets)[0]) for n in names]
+
+        base = [float(losses[n].detach()) for n in names]
+        return lookahead_affinity(loop.model, loop.shared_params, jacobian, lr, losses_after, base)
+
     def _record_conflict(
-        self, loop: _Loop, before: tuple[torch.Tensor, list[str]] | None
+        self,
+        loop: _Loop,
+        before: tuple[torch.Tensor, list[str]] | None,
+        affinity: tuple[tuple[float, ...], ...] | None = None,
     ) -> ConflictSample | None:
         if before is None:  # the gradient method computed it in its backward
             gramian = getattr(loop.weighting, "last_gramian", None)
@@ -851,6 +892,8 @@ class Trainer:
                 return None
             before = (gramian, list(loop.weighting.last_gramian_names))
         sample = conflict_from_gramian(*before)
+        if sample is not None and affinity is not None:
+            sample = dataclasses.replace(sample, affinity=affinity)
         if sample is not None:
             tally = ConflictTally.from_dict(loop.state.conflict)
             tally.add(sample)
