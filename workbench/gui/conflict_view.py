@@ -48,8 +48,7 @@ class ConflictView(QWidget):
         self.cell_text: list[pg.TextItem] = []
         left.addWidget(self.heat_widget, 1)
         self.affinity_widget, self.affinity_plot, self.affinity_image = _heatmap(
-            "Latest lookahead affinity (TAG): a step for the row's task<br>"
-            "red: lowers the column's loss, blue: raises it"
+            "Latest lookahead task affinity (TAG)<br>red: the row task's step lowers the column's loss"
         )
         self.affinity_text: list[pg.TextItem] = []
         left.addWidget(self.affinity_widget, 1)
@@ -143,9 +142,9 @@ class ConflictView(QWidget):
         if "affinity" in latest:
             Z = np.asarray(latest["affinity"], dtype=float)
             bound = max(float(np.abs(Z).max()), 1e-9)  # the colours span the largest |Z| either way
-            digits = "{:+.3f}" if bound >= 0.01 else "{:+.1e}"
+            # two significant digits: affinities span decades (1e-5 off the diagonal, 1e-2 on it)
             self.affinity_text = _draw_matrix(
-                self.affinity_plot, self.affinity_image, self.affinity_text, tasks, Z, bound, digits
+                self.affinity_plot, self.affinity_image, self.affinity_text, tasks, Z, bound, "{:+.2g}"
             )
         legend = []
         for k, (pair, (xs, ys)) in enumerate(self.pairs().items()):
