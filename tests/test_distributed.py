@@ -173,7 +173,7 @@ def _ctx(model, group=None):
     )
 
 
-@pytest.mark.parametrize("method", ["upgrad", "mgda", "pcgrad", "config"])
+@pytest.mark.parametrize("method", ["upgrad", "mgda", "pcgrad", "config", "gradnorm"])
 def test_share_weighted_jacobians_summed_over_processes_are_the_global_batchs(method):
     """Task b is labelled on 3 of 4 samples (2 in rank 0's slice, 1 in rank 1's): the slices'
     mean losses scaled by 2/3 and 1/3 sum to the gradient of the global mean, so every
@@ -184,7 +184,7 @@ def test_share_weighted_jacobians_summed_over_processes_are_the_global_batchs(me
         x = torch.randn(4, 3, generator=torch.Generator().manual_seed(1))
         y = torch.randn(4, 2, generator=torch.Generator().manual_seed(2))
         labelled_b = torch.tensor([True, True, False, True])
-        params = {} if method == "config" else {"every": 2}
+        params = {} if method in ("config", "gradnorm") else {"every": 2}
         reference = _Tiny()
         weighting = WEIGHTINGS.get(method)(["a", "b"], params, {})
         expected = []
@@ -192,7 +192,7 @@ def test_share_weighted_jacobians_summed_over_processes_are_the_global_batchs(me
             reference.zero_grad(set_to_none=True)
             losses, _ = reference.losses(x, y, labelled_b)
             weighting.backward(losses, _ctx(reference))
-            expected.append([p.grad.clone() for p in reference.parameters()])
+            expected.append([p.grad.clone() for p in [*reference.parameters(), *weighting.parameters()]])
 
         board, barrier = [None, None], threading.Barrier(2, timeout=30)
         got: dict[int, list] = {}
@@ -209,7 +209,7 @@ def test_share_weighted_jacobians_summed_over_processes_are_the_global_batchs(me
                     losses, local = model.losses(x[part], y[part], labelled_b[part])
                     shares = task_shares(["a", "b"], local, {"a": 4, "b": 3})
                     mine.backward(losses, _ctx(model, _ThreadGroup(r, board, barrier, shares)))
-                    got[r].append([p.grad.clone() for p in model.parameters()])
+                    got[r].append([p.grad.clone() for p in [*model.parameters(), *mine.parameters()]])
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
                 barrier.abort()
@@ -240,8 +240,9 @@ def test_weightings_and_batches_that_cannot_be_split_are_refused():
     check_weighting("uncertainty")
     check_weighting("upgrad")  # the gradient methods sum the processes' Jacobians
     check_weighting("nash_mtl")
-    with pytest.raises(DistributedSetupError, match="'gradnorm' is not supported under torchrun"):
-        check_weighting("gradnorm")
+    check_weighting("gradnorm")  # its per-task gradient norms are the global batch's too
+    with pytest.raises(DistributedSetupError, match="'stch' is not supported under torchrun"):
+        check_weighting("stch")
     with pytest.raises(DistributedSetupError, match="'famo' is not supported"):
         check_weighting("famo")
     two = Distributed(rank=1, world_size=2)

@@ -35,8 +35,9 @@ rows: the Jacobian of the global batch's mean losses, partial labels included
 weights are broadcast so that the parameters never drift apart (methods that draw random
 numbers, and solvers on different CPUs). Each task's own layers get the same share-weighted
 sum of their gradients. This costs one all-reduce of T x P values per step instead of P.
-GradNorm and the scalarizers that are not linear in the losses or keep state from them
-(geometric mean, STCH, IMTL-L, FAMO) are refused (``check_weighting``).
+GradNorm sums the processes' per-task gradients of its last shared stage the same way. The
+scalarizers that are not linear in the losses or keep state from them (geometric mean,
+STCH, IMTL-L, FAMO) are refused (``check_weighting``).
 """
 
 from __future__ import annotations
@@ -171,13 +172,13 @@ class Distributed:
 
 
 def check_weighting(method: str) -> None:
-    """DistributedSetupError for a weighting that does not work across processes: GradNorm
-    (its learned weights follow each process's own gradient norms) and the scalarizers that
-    are not linear in the losses or keep state from them (geometric mean, STCH, IMTL-L,
-    FAMO). The loss-based ``SUPPORTED_WEIGHTINGS`` and every gradient method pass."""
+    """DistributedSetupError for a weighting that does not work across processes: the
+    scalarizers that are not linear in the losses or keep state from them (geometric mean,
+    STCH, IMTL-L, FAMO). The loss-based ``SUPPORTED_WEIGHTINGS``, every gradient method and
+    GradNorm pass (they sum the processes' per-task gradients: ``GradientGroup``)."""
     from workbench.weighting.gradient_methods import GRADIENT_METHODS
 
-    supported = (*SUPPORTED_WEIGHTINGS, *GRADIENT_METHODS)
+    supported = (*SUPPORTED_WEIGHTINGS, *GRADIENT_METHODS, "gradnorm")
     if method not in supported:
         raise DistributedSetupError(
             f"weighting.method = {method!r} is not supported under torchrun: its gradients (or its "
