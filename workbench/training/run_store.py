@@ -549,6 +549,46 @@ def sweep_runs(runs_root: str | Path) -> list[RunInfo]:
     return runs
 
 
+# path -> (the stat key of its summary and config, its RunInfo): the app lists its runs every
+# few seconds while one trains; a folder of hundreds of finished runs must not be parsed
+# again each time (one JSON and one TOML file per run), only the runs whose files changed.
+_INFO_CACHE: dict[Path, tuple[tuple[int, ...], RunInfo]] = {}
+
+
+def _stat_key(path: Path) -> tuple[int, ...] | None:
+    """(mtime ns, size, inode) of summary.json and config.toml; None without a summary."""
+    key: list[int] = []
+    for name in ("summary.json", "config.toml"):
+        try:
+            st = (path / name).stat()
+        except OSError:
+            if name == "summary.json":
+                return None
+            key += [-1, -1, -1]
+            continue
+        key += [st.st_mtime_ns, st.st_size, st.st_ino]
+    return tuple(key)
+
+
+def cached_run_info(path: Path) -> RunInfo | None:
+    """``read_run_info`` that reuses the last reading while the run's summary and config
+    are unchanged on disk. A run whose summary says it is live is always read again: its
+    status also depends on whether its process is still alive."""
+    key = _stat_key(path)
+    if key is None:
+        _INFO_CACHE.pop(path, None)
+        return None
+    hit = _INFO_CACHE.get(path)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    info = read_run_info(path)
+    if info is not None and info.status not in LIVE_STATUSES and info.status != "interrupted":
+        _INFO_CACHE[path] = (key, info)
+    else:
+        _INFO_CACHE.pop(path, None)
+    return info
+
+
 def list_runs(runs_root: str | Path) -> list[RunInfo]:
     """Runs under ``runs_root``, newest first; unreadable runs are listed as such."""
     root = Path(runs_root)
@@ -561,7 +601,7 @@ def list_runs(runs_root: str | Path) -> list[RunInfo]:
         return []
     for path in entries:
         try:
-            info = read_run_info(path)
+            info = cached_run_info(path)
         except OSError:
             continue
         except Exception as exc:  # a summary with fields of the wrong type: listed, not fatal

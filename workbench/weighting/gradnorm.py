@@ -129,7 +129,9 @@ class GradNorm(Weighting):
             group.sum_grads(everything)
         self.last_grad_norms = dict(zip(names, norms, strict=True))
         value = (
-            float(total.detach()) if group is None else sum(w * v for w, v in zip(weights.values(), values, strict=True))
+            float(total.detach())
+            if group is None
+            else sum(w * v for w, v in zip(weights.values(), values, strict=True))
         )
         return value, {n: weights.get(n, 0.0) for n in self.task_names}
 
