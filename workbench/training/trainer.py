@@ -593,6 +593,8 @@ class Trainer:
                 notes.append(
                     "path = gramian is not taken under torchrun: the Jacobian path sums across processes"
                 )
+        if self.dist.enabled and cfg.weighting.lookahead_affinity:
+            notes.append("lookahead task affinity is not measured under torchrun")
         weighting.attach(attach)
         if getattr(weighting, "needs", "losses") != "losses" and not loop.shared_params:
             notes.append(
