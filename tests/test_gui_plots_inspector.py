@@ -552,3 +552,31 @@ def test_inspector_load_run_from_disk(qtbot, tmp_path):
     assert panel._checkpoint == store.best_checkpoint and panel.open_button.isEnabled()
     panel.select_epoch(0)
     assert boxes_of(panel)[1] == 2
+
+
+def test_a_long_live_run_keeps_only_the_newest_epochs_of_samples_in_memory(qtbot, tmp_path):
+    """Older epochs are dropped from memory once their file is in the run folder and read
+    back when chosen; without the folder nothing is dropped (it could not come back)."""
+    from workbench.gui.inspector_panel import InspectorPanel
+    from workbench.training.run_store import RunStore
+
+    store = RunStore.create(tmp_path, "live")
+    panel = InspectorPanel()
+    qtbot.addWidget(panel)
+    keep = InspectorPanel.SAMPLES_IN_MEMORY
+    panel.set_run_folder(store)
+    for epoch in range(keep + 3):
+        samples = detection_samples(epoch=epoch)
+        store.save_samples(samples)  # the trainer saves before it announces the epoch
+        panel.on_samples(samples)
+    held = sorted(e for e, event in panel._samples.items() if event is not None)
+    assert held == list(range(3, keep + 3))  # the newest ones
+    assert panel.epochs() == list(range(keep + 3))  # every epoch still offered
+    panel.select_epoch(0)  # read back from the folder
+    assert panel.current_epoch() == 0 and panel._current_event.epoch == 0
+    assert panel._samples[0] is not None and sum(e is not None for e in panel._samples.values()) == keep
+    unsaved = InspectorPanel()
+    qtbot.addWidget(unsaved)
+    for epoch in range(keep + 2):
+        unsaved.on_samples(detection_samples(epoch=epoch))
+    assert all(event is not None for event in unsaved._samples.values())

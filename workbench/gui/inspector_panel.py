@@ -289,10 +289,35 @@ class InspectorPanel(QWidget):
             self._task_boxes[task.name] = box
         self.refresh()
 
+    # Epochs of samples held in memory; the others are read back from the run folder when
+    # chosen. Without a bound a long run grew the app by its samples (about 1 MB an epoch
+    # for the built-in three tasks) for as long as it trained.
+    SAMPLES_IN_MEMORY = 4
+
     def on_samples(self, event: SamplesReady) -> None:
         """A new epoch of samples: add it to the selector and show it."""
         self._samples[event.epoch] = event
         self._add_epoch(event.epoch, select=True)
+        self._forget_old_samples()
+
+    def _forget_old_samples(self, wanted: int | None = None) -> None:
+        """Keep ``SAMPLES_IN_MEMORY`` loaded epochs: ``wanted`` (just chosen), the one shown
+        and the newest; drop the others whose file is in the run folder (they load again
+        on demand)."""
+        if self._store is None:
+            return
+        shown = self._current_event.epoch if self._current_event is not None else None
+        first = [e for e in (wanted, shown) if e is not None and self._samples.get(e) is not None]
+        loaded = sorted((e for e, event in self._samples.items() if event is not None), reverse=True)
+        order = list(dict.fromkeys([*first, *loaded]))  # wanted, shown, then the newest first
+        keep = set(order[: self.SAMPLES_IN_MEMORY])
+        for epoch in loaded:
+            if epoch not in keep and self._store.samples_path(epoch).exists():
+                self._samples[epoch] = None
+
+    def set_run_folder(self, store: Any) -> None:
+        """The live run's folder: epochs of samples dropped from memory are read back from it."""
+        self._store = store
 
     def load_run(self, store: Any) -> None:
         """Show a run from disk: its sample epochs (loaded on demand), tasks and checkpoint."""
@@ -385,6 +410,7 @@ class InspectorPanel(QWidget):
                 self._error("Cannot read samples", f"Samples of epoch {epoch + 1} are unreadable: {exc}")
                 return None
             self._samples[epoch] = event
+            self._forget_old_samples(wanted=epoch)
         return event
 
     def _on_epoch_selected(self, index: int) -> None:

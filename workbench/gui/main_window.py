@@ -1059,12 +1059,13 @@ class MainWindow(QMainWindow):
         self.conflict_view.clear()
         self.inspector.clear()
         try:
-            if event.start_step > 0:  # resumed: show the samples of the epochs done so far
-                from workbench.training.run_store import RunStore
+            from workbench.training.run_store import RunStore
 
+            if event.start_step > 0:  # resumed: show the samples of the epochs done so far
                 self.inspector.load_run(RunStore(event.run_dir))
             else:
                 self.inspector.set_tasks(self._build_tasks(cfg))
+                self.inspector.set_run_folder(RunStore(event.run_dir))
         except Exception as exc:  # the run goes on; only the predictions view is affected
             log.exception("could not prepare the predictions view")
             self.statusBar().showMessage(f"Predictions view unavailable: {exc}", 8000)

@@ -393,9 +393,13 @@ class RunStore:
                         arrays[f"{group}/{task}/{i}/{key}"] = np.asarray(value)
                 index[group][task] = keys
         arrays["index"] = np.frombuffer(json.dumps(index).encode(), dtype=np.uint8)
-        path = self.samples_dir / f"epoch_{event.epoch:03d}.npz"
+        path = self.samples_path(event.epoch)
         atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays), make_folder=True)
         return path
+
+    def samples_path(self, epoch: int) -> Path:
+        """Where ``save_samples`` puts epoch ``epoch``'s samples."""
+        return self.samples_dir / f"epoch_{epoch:03d}.npz"
 
     def sample_epochs(self) -> list[int]:
         if not self.samples_dir.is_dir():
@@ -415,7 +419,7 @@ class RunStore:
                 (self.samples_dir / f"epoch_{e:03d}.npz").unlink(missing_ok=True)
 
     def load_samples(self, epoch: int) -> SamplesReady:
-        path = self.samples_dir / f"epoch_{epoch:03d}.npz"
+        path = self.samples_path(epoch)
         with np.load(path, allow_pickle=False) as data:
             index = json.loads(data["index"].tobytes().decode())
             groups: dict[str, dict[str, list[dict[str, np.ndarray]]]] = {"targets": {}, "predictions": {}}
