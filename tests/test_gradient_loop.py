@@ -121,6 +121,30 @@ def test_gramian_path_gives_the_jacobian_paths_update():
     _assert_close(b, a, list(a))
 
 
+def test_gramian_path_survives_steps_that_take_no_gramian(tmp_path):
+    """Steps reusing the weights (every = 2) run a forward pass through the engine's hooked
+    modules without a Gramian; the next Gramian must still come (torchjd refused at step 3:
+    "a forward pass without an associated backward pass"), and the run trains as the
+    Jacobian path does."""
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+
+    losses = {}
+    for path in ("jacobian", "gramian"):
+        cfg = tiny_config()
+        cfg.name = path
+        cfg.train.epochs, cfg.train.batch_size, cfg.train.num_samples = 1, 8, 0
+        cfg.data.options.update(image_size=32, train_size=40, val_size=8)
+        cfg.weighting = WeightingConfig(method="upgrad", params={"path": path, "every": 2}, conflict_every=0)
+        events = []
+        summary = Trainer(cfg, RunStore.create(tmp_path, path), subscribers=[events.append]).run()
+        assert summary["status"] == "finished", summary.get("error")
+        losses[path] = [e.losses for e in events if type(e).__name__ == "StepEnded"]
+    assert len(losses["gramian"]) == 5
+    for a, b in zip(losses["jacobian"], losses["gramian"], strict=True):
+        assert b == pytest.approx(a, rel=1e-4)
+
+
 def test_mgda_update_is_its_weights_times_the_task_gradients():
     """The shared update is Σ w_i g_i with the reported weights; the heads get g_i."""
     exp, model, images, targets = _setup("small_cnn", 4)

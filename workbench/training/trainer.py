@@ -777,6 +777,7 @@ class Trainer:
             if measure:
                 conflict = self._record_conflict(loop, before, affinity)
         else:  # no task labelled in this batch: nothing to learn from
+            loop.weighting.skip_step()
             total, weights, regulariser = 0.0, {t.name: 0.0 for t in tasks}, 0.0
         precision = loop.precision
         if cfg.optim.grad_clip > 0:

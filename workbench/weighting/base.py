@@ -115,6 +115,9 @@ class Weighting(nn.Module):
         ctx.scale(total).backward()
         return float(total.detach()), weights
 
+    def skip_step(self) -> None:  # noqa: B027 - optional hook
+        """Called on a step that takes no backward (its batch labels no task)."""
+
     def epoch_end(self, train_losses: dict[str, float]) -> None:  # noqa: B027 - optional hook
         """Called with the epoch's mean training loss per task (DWA uses it)."""
 

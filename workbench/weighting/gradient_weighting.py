@@ -174,6 +174,8 @@ class GradientWeighting(Weighting):
             wrote = True
         if not wrote:
             # the Gramian path and reused weights: one weighted backward onto the shared parameters
+            if not due and self._engine is not None:
+                self._engine.discard()  # this step's forward pass takes no Gramian
             weighted = sum(float(w) * s for w, s in zip(weights.tolist(), scaled, strict=True))
             torch.autograd.backward(weighted, inputs=shared, retain_graph=True)
             if group is not None:
@@ -185,6 +187,11 @@ class GradientWeighting(Weighting):
         w = weights.tolist() if weights is not None else None
         total = sum((w[i] if w else 1.0) * float(losses[n].detach()) for i, n in enumerate(names))
         return float(total), self._report(names, w)
+
+    def skip_step(self) -> None:
+        """The loop takes no backward on this step (its batch labels no task)."""
+        if self._engine is not None:
+            self._engine.discard()
 
     def _from_gramian(self, gramian: torch.Tensor) -> torch.Tensor:
         weighting = getattr(self.aggregator, "gramian_weighting", None)

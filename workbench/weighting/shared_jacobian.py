@@ -71,6 +71,18 @@ class GramianEngine:
     def gramian(self, losses: Sequence[torch.Tensor]) -> torch.Tensor:
         return self.engine.compute_gramian(torch.stack(list(losses)))
 
+    def discard(self) -> None:
+        """Forget the forward pass the engine recorded on a step that takes no Gramian (a
+        step reusing the last weights, a batch labelling no task): otherwise the next
+        ``gramian`` refuses with "Some modules had a forward pass without an associated
+        backward pass". This is the reset torchjd's ``compute_gramian`` does when it ends;
+        the engine has no public call for it, so its parts are reached here."""
+        engine = self.engine
+        engine._gramian_accumulator.reset()
+        engine._target_edges.reset()
+        for computer in engine._gramian_computers.values():
+            computer.reset()
+
 
 def write_direction(params: Sequence[nn.Parameter], direction: torch.Tensor) -> None:
     """Add a flat update direction (P,) into the ``.grad`` of ``params``, in their order."""
