@@ -146,3 +146,19 @@ def test_lookahead_affinity_needs_conflict_measurements():
     cfg.weighting = WeightingConfig(conflict_every=0, lookahead_affinity=True)
     with pytest.raises(ConfigError, match="weighting.lookahead_affinity.*conflict_every above 0"):
         validate_experiment(cfg)
+
+
+def test_lookahead_draws_the_steps_own_dropout_masks(tmp_path):
+    """With η ≈ 0 a step changes nothing, so Z must be ≈ 0 even with dropout: the lookahead
+    passes reuse the forward pass's masks (with fresh masks Z was 0.04-0.13 here)."""
+    cfg = tiny_config()
+    cfg.model.dropout = 0.5
+    cfg.optim.optimizer, cfg.optim.lr, cfg.optim.warmup_steps = "sgd", 1e-9, 0
+    cfg.train.epochs, cfg.train.batch_size, cfg.train.num_samples = 1, 8, 0
+    cfg.data.options.update(image_size=32, train_size=16, val_size=8)
+    cfg.weighting = WeightingConfig(method="equal_sum", conflict_every=1, lookahead_affinity=True)
+    events = []
+    Trainer(cfg, RunStore.create(tmp_path, "dropout"), subscribers=[events.append]).run()
+    measured = [e.conflict["affinity"] for e in events if type(e).__name__ == "StepEnded" and e.conflict]
+    assert len(measured) == 2
+    assert max(abs(z) for Z in measured for row in Z for z in row) < 1e-5

@@ -736,6 +736,8 @@ class Trainer:
         lr = learning_rate(cfg, position.global_step, loop.steps_per_epoch)
         for group in loop.optimizer.param_groups:
             group["lr"] = lr
+        # TAG's lookahead passes draw the same dropout masks as this forward pass
+        draws = self._generator_states() if self._lookahead_due(position.global_step) else None
         with loop.precision.autocast():
             outputs = loop.train_model(images)
             scored = {t.name: t.masked_loss(outputs[t.name], targets) for t in tasks}
@@ -773,7 +775,7 @@ class Trainer:
             regulariser = float(loop.weighting.last_regulariser)
             affinity = None
             if jacobian is not None:  # after the backward: the graph no longer needs the weights
-                affinity = self._lookahead(loop, images, targets, losses, jacobian, before[1], lr)
+                affinity = self._lookahead(loop, images, targets, losses, jacobian, before[1], lr, draws)
             if measure:
                 conflict = self._record_conflict(loop, before, affinity)
         else:  # no task labelled in this batch: nothing to learn from
@@ -869,19 +871,35 @@ class Trainer:
         jacobian: torch.Tensor,
         names: list[str],
         lr: float,
+        draws: tuple[torch.Tensor, torch.Tensor | None] | None,
     ) -> tuple[tuple[float, ...], ...] | None:
-        """TAG's lookahead affinity on this batch (``task_affinity``), η = the step's rate."""
+        """TAG's lookahead affinity on this batch (``task_affinity``), η = the step's rate.
+        ``draws``: the generators' states before this step's forward pass, so that each
+        lookahead pass draws the same dropout masks and Z measures the step alone."""
         if not torch.isfinite(jacobian).all():
             return None
         tasks = {t.name: t for t in loop.tasks}
 
         def losses_after() -> list[float]:
+            if draws is not None:
+                torch.set_rng_state(draws[0])
+                if draws[1] is not None:
+                    torch.cuda.set_rng_state(draws[1], self.device)
             with loop.precision.autocast():
                 out = loop.model(images)
                 return [float(tasks[n].masked_loss(out[n], targets)[0]) for n in names]
 
         base = [float(losses[n].detach()) for n in names]
         return lookahead_affinity(loop.model, loop.shared_params, jacobian, lr, losses_after, base)
+
+    def _lookahead_due(self, global_step: int) -> bool:
+        """Whether this step may measure lookahead affinity (before its forward pass)."""
+        w = self.config.weighting
+        return bool(w.lookahead_affinity and w.conflict_every and global_step % w.conflict_every == 0)
+
+    def _generator_states(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        return torch.get_rng_state(), cuda
 
     def _record_conflict(
         self,
