@@ -479,6 +479,27 @@ def test_runs_panel_lists_the_runs_of_sweeps_under_its_folder(qtbot, tmp_path):
     assert panel.runs()[0].path == later
 
 
+def test_one_run_the_table_cannot_show_leaves_the_others_listed(qtbot, tmp_path, monkeypatch):
+    from workbench.gui import runs_panel as rp
+
+    root = tmp_path / "runs"
+    good = _fake_run(root, "good", "finished", 1_700_000_000.0, 0.9)
+    bad = _fake_run(root, "bad", "finished", 1_700_000_100.0, 0.8)
+    real = rp.RunsPanel._make_item
+
+    def make(self, info, name):
+        if info.path == bad:
+            raise OverflowError("int too big to convert")
+        return real(self, info, name)
+
+    monkeypatch.setattr(rp.RunsPanel, "_make_item", make)
+    panel = rp.RunsPanel(root)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    assert {i.path: i.status for i in panel.runs()} == {good: "finished", bad: "unreadable"}
+    assert "OverflowError" in panel.message_label.text()
+
+
 def test_runs_panel_lists_opens_and_compares(qtbot, tmp_path):
     from workbench.gui.runs_panel import RunsPanel
 

@@ -52,3 +52,32 @@ def test_finished_runs_are_read_again_only_when_their_files_change(tmp_path, mon
     assert {r.name: r.status for r in list_runs(tmp_path)}["live"] == "interrupted"  # its process let go
     (done.path / "summary.json").unlink()
     assert [r.name for r in list_runs(tmp_path)] == ["live"]  # no longer a run: not listed from the cache
+
+
+def test_a_rewrite_that_keeps_size_and_modification_time_is_seen(tmp_path):
+    """``cp -p`` and ``rsync -t`` keep the modification time: the change time still moves."""
+    store = _run(tmp_path, "r", "finished")
+    run_store._INFO_CACHE.clear()
+    assert list_runs(tmp_path)[0].status == "finished"
+    path = store.path / "summary.json"
+    before = path.stat()
+    text = path.read_text().replace('"finished"', '"stopped!"')  # the same length
+    assert len(text) == before.st_size
+    with open(path, "w", encoding="utf-8") as fh:  # in place: the same inode
+        fh.write(text)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_mtime_ns == before.st_mtime_ns and path.stat().st_ino == before.st_ino
+    assert list_runs(tmp_path)[0].status == "stopped!"
+
+
+def test_out_of_range_numbers_in_a_summary_read_as_unknown(tmp_path):
+    """A time in nanoseconds or a best epoch of 2⁷⁰ (another tool, a hand edit) must not
+    reach the calendar or Qt's 64-bit item data."""
+    store = _run(tmp_path, "odd", "finished")
+    store.write_summary(
+        {"name": "odd", "created": 1796018487104088000, "status": "finished", "best_epoch": 2**70}
+    )
+    run_store._INFO_CACHE.clear()
+    (info,) = list_runs(tmp_path)
+    assert info.best_epoch == -1
+    assert abs(info.created - (store.path / "summary.json").stat().st_mtime) < 5  # the folder's time instead

@@ -10,6 +10,7 @@ the reason; nothing here raises into Qt.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -306,7 +307,15 @@ class RunsPanel(QWidget):
         ]
         for info, name in zip(infos, names, strict=True):
             self._infos[Path(info.path)] = info
-            item = self._make_item(info, name)
+            try:
+                item = self._make_item(info, name)
+            except Exception as exc:  # one odd summary must not empty the whole list
+                log.exception("could not show the run %s", info.path)
+                info = dataclasses.replace(info, status="unreadable", error=f"{type(exc).__name__}: {exc}")
+                self._infos[Path(info.path)] = info
+                item = _RunItem([name, "?", "unreadable", *["–"] * (len(COLUMNS) - 3)])
+                item.setData(COL_NAME, PATH_ROLE, str(info.path))
+                item.setToolTip(COL_NAME, f"{info.path}\n\n{info.error}")
             self.tree.addTopLevelItem(item)
             if Path(info.path) in selected:
                 item.setSelected(True)

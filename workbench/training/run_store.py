@@ -467,7 +467,15 @@ def _dict(value: Any) -> dict:
 
 
 def _int(value: Any, default: int) -> int:
-    return value if type(value) is int else default
+    # within ±2⁵³: exact as a float and a 64-bit int (Qt's item data, sorting)
+    return value if type(value) is int and abs(value) <= 2**53 else default
+
+
+def _timestamp(value: Any) -> float | None:
+    """A Unix time in seconds that the calendar functions accept (1970 to 2200), else None
+    (e.g. a time in nanoseconds written by another tool)."""
+    number = _number(value)
+    return number if number is not None and 0 <= number < 7.3e9 else None
 
 
 def _number(value: Any) -> float | None:
@@ -499,7 +507,7 @@ def read_run_info(path: Path) -> RunInfo | None:
     stages = _int(params.get("num_stages"), 0)
     if depth == -1 and stages:
         depth = stages
-    created = _number(s.get("created")) or _mtime(path)
+    created = _timestamp(s.get("created")) or _mtime(path)
     tasks = s.get("tasks")
     status = s.get("status")
     return RunInfo(
@@ -560,7 +568,9 @@ _INFO_CACHE: dict[Path, tuple[tuple[int, ...], RunInfo]] = {}
 
 
 def _stat_key(path: Path) -> tuple[int, ...] | None:
-    """(mtime ns, size, inode) of summary.json and config.toml; None without a summary."""
+    """(mtime ns, change time ns, size, inode) of summary.json and config.toml; None without
+    a summary. The change time moves on every write, even one that keeps the modification
+    time (``cp -p``, ``rsync -t``), and cannot be set back."""
     key: list[int] = []
     for name in ("summary.json", "config.toml"):
         try:
@@ -568,9 +578,9 @@ def _stat_key(path: Path) -> tuple[int, ...] | None:
         except OSError:
             if name == "summary.json":
                 return None
-            key += [-1, -1, -1]
+            key += [-1, -1, -1, -1]
             continue
-        key += [st.st_mtime_ns, st.st_size, st.st_ino]
+        key += [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
     return tuple(key)
 
 
