@@ -32,7 +32,7 @@ train_size = 16
 val_size = 8
 max_objects = 3
 [model]
-backbone = "convnext_tiny"  # LayerNorm only: no batch statistics to differ between processes
+backbone = "convnext_tiny"  # LayerNorm; with these two heads no batch statistics differ between processes
 [optim]
 optimizer = "sgd"
 lr = 0.01
@@ -226,6 +226,28 @@ def test_share_weighted_jacobians_summed_over_processes_are_the_global_batchs(me
                     torch.testing.assert_close(g, e, rtol=1e-9, atol=1e-12)
     finally:
         torch.set_default_dtype(torch.float32)
+
+
+def test_a_setup_torchrun_cannot_run_is_refused_in_one_line_before_a_run_folder(tmp_path):
+    config = CONFIG.format(epochs=1).replace(
+        'method = "uncertainty"  # learned weights outside the wrapped network: averaged by hand',
+        'method = "stch"',
+    )
+    (tmp_path / "c.toml").write_text(config)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1])}
+    out = subprocess.run(
+        [*torchrun, "-m", "workbench", "train", "c.toml", "--out", "runs", "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode != 0
+    refusals = [line for line in out.stderr.splitlines() if line.startswith("error: weighting.method")]
+    assert len(refusals) == 1 and "'stch' is not supported under torchrun" in refusals[0]
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
 def test_task_shares_are_each_slices_part_of_the_labelled_samples():

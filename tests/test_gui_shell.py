@@ -477,6 +477,16 @@ def test_runs_panel_lists_the_runs_of_sweeps_under_its_folder(qtbot, tmp_path):
     later = _fake_run(root / "sweeps" / "depths" / "runs", "d3", "finished", 1_700_000_300.0, 0.6)
     panel.refresh()
     assert panel.runs()[0].path == later
+    # a summary rewritten inside a listed run (a sweep resumed from a terminal) is seen by
+    # the slow poll: no folder watch fires for it
+    from workbench.training.run_store import RunStore
+
+    store = RunStore(swept)
+    store.write_summary({**store.read_summary(), "status": "failed"})
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel._idle_poll.timeout.emit()
+    assert panel.info(swept).status == "failed"
 
 
 def test_one_run_the_table_cannot_show_leaves_the_others_listed(qtbot, tmp_path, monkeypatch):

@@ -175,7 +175,8 @@ def _train(args: argparse.Namespace) -> int:
     absolute_paths(cfg)  # the run folder's config must not depend on where it was started
     # What the model cannot train, and what it cannot read, is refused before a run folder exists.
     infos = build_data(cfg, "val").task_infos
-    preflight(cfg, len(build_data(cfg, "train").dataset), infos)
+    n_train = len(build_data(cfg, "train").dataset)
+    preflight(cfg, n_train, infos)
     try:
         check_sources(cfg, infos, args.init_from)
     except ValueError as exc:
@@ -183,9 +184,18 @@ def _train(args: argparse.Namespace) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from workbench.training.distributed import Distributed
+    from workbench.training.distributed import Distributed, DistributedSetupError, check_weighting
 
     dist = Distributed.from_env(cfg.train.device)  # under torchrun: join the other processes
+    if dist.enabled:  # what cannot run on several processes is refused before a run folder exists
+        try:
+            check_weighting(cfg.weighting.method)
+            dist.check_batch(min(cfg.train.batch_size, n_train))
+        except DistributedSetupError as exc:
+            if dist.is_main:  # one line for the job, not one per process
+                print(f"error: {exc}", file=sys.stderr)
+            dist.close()
+            return 2
     # one run folder for the job: rank 0 makes it, the others are told where it is
     created = RunStore.create(args.out, cfg.name) if dist.is_main else None
     path = dist.broadcast_object(str(created.path) if created else None)

@@ -627,7 +627,9 @@ class MainWindow(QMainWindow):
             return
         out = self.runs_root() / "sweeps"
         run = SweepRunDialog(path, out, path.stem, self)
+        run.done.connect(lambda _code: self.runs.refresh())  # the last run's final status
         run.show()
+        self.runs.refresh()  # watch the sweep's folders from its start (a first sweep makes them)
 
     def runs_root(self) -> Path:
         return self.runs.root()

@@ -80,6 +80,7 @@ STATUS_TIPS = {
     "paused": "Paused; it continues when resumed where it runs.",
 }
 LIVE_POLL_MS = 3000
+IDLE_POLL_MS = 20_000
 
 
 def format_metric(value: Any) -> str:
@@ -223,6 +224,13 @@ class RunsPanel(QWidget):
         self._live_poll = QTimer(self)
         self._live_poll.setInterval(LIVE_POLL_MS)
         self._live_poll.timeout.connect(self.refresh)
+        # A folder watch sees runs come and go, not a summary rewritten inside a run (a sweep
+        # or `workbench baselines` run from a terminal): a slow poll catches those. Cheap:
+        # unchanged runs come from run_store's cache.
+        self._idle_poll = QTimer(self)
+        self._idle_poll.setInterval(IDLE_POLL_MS)
+        self._idle_poll.timeout.connect(self._refresh_if_shown)
+        self._idle_poll.start()
         self._update_root_label()
         self._update_buttons()
 
@@ -249,6 +257,10 @@ class RunsPanel(QWidget):
         except Exception as exc:  # never let a bad folder crash the app
             log.exception("refreshing the runs list failed")
             self.show_message(f"Cannot list runs in {self._root}: {exc}")
+
+    def _refresh_if_shown(self) -> None:
+        if self.isVisible() and not self._live_poll.isActive():
+            self.refresh()
 
     def runs(self) -> list[Any]:
         """The RunInfo of every listed run, in table order."""

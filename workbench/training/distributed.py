@@ -20,7 +20,8 @@ For losses that are means over the samples of a batch (classification, counting,
 localization, multilabel, segmentation, and equal sum, static, uncertainty, DWA and random
 weighting), N processes compute the same gradients as one process up to float rounding,
 when the network has no batch statistics (BatchNorm normalises each process's slice on
-the CPU, where PyTorch has no synchronised BatchNorm; ConvNeXt has none). Detection
+the CPU, where PyTorch has no synchronised BatchNorm; the ConvNeXt backbone has none, but
+the dense heads (detection, segmentation) do). Detection
 normalises its loss by the objects in each process's slice, as the torchvision detection
 references do. The parameters of a learned weighting (uncertainty's log-variances) are
 outside the wrapped network; their gradients are averaged by hand.

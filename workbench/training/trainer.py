@@ -595,6 +595,8 @@ class Trainer:
                 )
         if self.dist.enabled and cfg.weighting.lookahead_affinity:
             notes.append("lookahead task affinity is not measured under torchrun")
+        elif cfg.weighting.lookahead_affinity and not loop.shared_params:
+            notes.append("lookahead task affinity is not measured at sharing depth 0: no layer is shared")
         weighting.attach(attach)
         if getattr(weighting, "needs", "losses") != "losses" and not loop.shared_params:
             notes.append(
