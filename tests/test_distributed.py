@@ -250,6 +250,28 @@ def test_a_setup_torchrun_cannot_run_is_refused_in_one_line_before_a_run_folder(
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+def test_a_dead_peer_is_named_in_one_line(tmp_path):
+    """What gloo raises in the survivors when a process of the job is killed mid-step."""
+    import torch.distributed as dist
+
+    from workbench.training.trainer import describe_error
+
+    raw = RuntimeError(
+        "[/__w/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:545] Read error "
+        "[127.0.0.1]:1944: Connection reset by peer"
+    )
+    assert describe_error(raw).startswith("RuntimeError: [/__w/")  # no job: left as it is
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    try:
+        line = describe_error(raw)
+    finally:
+        dist.destroy_process_group()
+    assert line == (
+        "another process of the torchrun job ended or lost its connection, so this one stopped too "
+        "(the collective said: Connection reset by peer)"
+    )
+
+
 def test_task_shares_are_each_slices_part_of_the_labelled_samples():
     assert task_shares(["a", "b", "c"], {"a": 4, "b": 1, "c": 0}, {"a": 8, "b": 4, "c": 0}) == {
         "a": 0.5,

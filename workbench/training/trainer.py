@@ -222,10 +222,42 @@ def describe_error(exc: BaseException) -> str:
         or type(exc).__name__ == "SchemaError"
     ):
         text = str(exc)
+    elif _peer_gone(exc):
+        text = (
+            "another process of the torchrun job ended or lost its connection, so this one stopped "
+            f"too (the collective said: {_last_words(str(exc))})"
+        )
     else:
         text = f"{type(exc).__name__}: {exc}"
     line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return line if len(line) <= 600 else line[:597] + "..."
+
+
+# What gloo and NCCL raise in the survivors when a process of the job dies mid-collective.
+_PEER_GONE = (
+    "Connection reset by peer",
+    "Connection closed by peer",
+    "Broken pipe",
+    "NCCL communicator was aborted",
+)
+
+
+def _peer_gone(exc: BaseException) -> bool:
+    import torch.distributed as dist
+
+    return (
+        isinstance(exc, RuntimeError)
+        and dist.is_available()
+        and dist.is_initialized()
+        and any(marker in str(exc) for marker in _PEER_GONE)
+    )
+
+
+def _last_words(message: str) -> str:
+    """The collective's own reason, without the C++ source location in front of it."""
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    reason = next((m for m in _PEER_GONE if m in first), first)
+    return reason[:200]
 
 
 def load_matching_weights(model: torch.nn.Module, path: Path) -> tuple[int, int]:
