@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -197,11 +196,14 @@ def test_share_weighted_jacobians_summed_over_processes_are_the_global_batchs(me
         board, barrier = [None, None], threading.Barrier(2, timeout=30)
         got: dict[int, list] = {}
         errors: list[BaseException] = []
+        # built here, not in the threads: two threads seeding and drawing from the global
+        # generator at once would give the two 'processes' different initial weights
+        models = [_Tiny() for _ in (0, 1)]
+        methods = [WEIGHTINGS.get(method)(["a", "b"], params, {}) for _ in (0, 1)]
 
         def rank(r: int) -> None:
             try:
-                model = copy.deepcopy(_Tiny())
-                mine = WEIGHTINGS.get(method)(["a", "b"], params, {})
+                model, mine = models[r], methods[r]
                 part = slice(2 * r, 2 * r + 2)
                 got[r] = []
                 for _ in range(2):
