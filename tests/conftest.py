@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# The app's default settings (QSettings, ~/.config/mtl-workbench) and anything a test starts
+# in a subprocess go to a folder of the test session's own: an offscreen window must never
+# save its layout over the user's.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="workbench-tests-config-")
 
 import pytest  # noqa: E402
 

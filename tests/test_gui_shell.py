@@ -838,3 +838,31 @@ def test_runs_table_columns_names_sorting_and_interrupted(qtbot, tmp_path, monke
     infos[0] = _info(paths[0], created=3.0, status="running", config=cfg(-1, "equal_sum"))
     panel.refresh()
     assert panel.rebuild_count == rebuilt + 1
+
+
+def test_a_squeezed_setup_layout_is_restored_readable_and_a_check_saves_nothing(qtbot, tmp_path):
+    """A dock layout saved with the setup 68 px wide (an offscreen check on a small screen
+    did that to the user's settings) comes back at least SETUP_MIN_WIDTH wide; a window that
+    is not the user's session (``remember_layout = False``, the smoke test) saves nothing."""
+    from workbench.gui.main_window import SETUP_MIN_WIDTH, MainWindow
+
+    path = str(tmp_path / "settings.ini")
+    w = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
+    w.confirm_close = lambda: True
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.resizeDocks([w.setup_dock], [68], Qt.Orientation.Horizontal)
+    assert w.setup_dock.width() >= SETUP_MIN_WIDTH  # not even by hand
+    assert w.close()
+    check = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
+    check.confirm_close = lambda: True
+    qtbot.addWidget(check)
+    check.show()
+    qtbot.waitExposed(check)
+    assert check.setup_dock.width() >= SETUP_MIN_WIDTH
+    check.resize(700, 500)
+    stored = bytes(QSettings(path, QSettings.Format.IniFormat).value("window/geometry"))
+    check.remember_layout = False
+    assert check.close()
+    assert bytes(QSettings(path, QSettings.Format.IniFormat).value("window/geometry")) == stored

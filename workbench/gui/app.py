@@ -103,6 +103,7 @@ def run_app(argv: list[str] | None = None, smoke_test: bool = False) -> int:
     log.info("window shown %.2f s after run_app", shown)
     _handle_sigint(window)
     if smoke_test:
+        window.remember_layout = False  # an offscreen check must not save its layout as the user's
         return _smoke_test(app, window, started, shown)
     return app.exec()
 

@@ -65,6 +65,7 @@ CLOSE_WAIT_MS = 10_000
 MAX_OPEN_ERROR_DIALOGS = 3
 
 KEY_GEOMETRY = "window/geometry"
+SETUP_MIN_WIDTH = 300  # px: below this the setup's labels and hints are cut off
 KEY_STATE = "window/state"
 KEY_TAB = "window/tab"
 KEY_CONFIG = "experiment/config_toml"
@@ -151,6 +152,9 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._close_when_stopped = False
         self._error_boxes: list[QMessageBox] = []
+        # False for a check that is not the user's session (``--smoke-test``): the window's
+        # layout and config are not saved over the user's own
+        self.remember_layout = True
 
         self.bridge = TrainingBridge(self)
         self._build_panels()
@@ -191,6 +195,8 @@ class MainWindow(QMainWindow):
         self.setup_dock = QDockWidget("Setup", self)
         self.setup_dock.setObjectName("setupDock")
         self.setup_dock.setWidget(self.setup)
+        # a layout saved on a smaller screen (or squeezed by hand) must leave the setup readable
+        self.setup_dock.setMinimumWidth(SETUP_MIN_WIDTH)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.setup_dock)
 
         self.runs_dock = QDockWidget("Runs", self)
@@ -1364,7 +1370,8 @@ class MainWindow(QMainWindow):
         self._close_when_stopped = False
         self._join_loader()
         try:
-            self.write_settings()
+            if self.remember_layout:
+                self.write_settings()
         except Exception:
             log.exception("could not write the settings")
         self._shutdown_panels()
