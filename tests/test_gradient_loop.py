@@ -145,6 +145,29 @@ def test_gramian_path_survives_steps_that_take_no_gramian(tmp_path):
         assert b == pytest.approx(a, rel=1e-4)
 
 
+@pytest.mark.parametrize("path", ["jacobian", "gramian"])
+def test_config_in_the_loop_is_torchjds_config_of_the_task_gradients(path):
+    """The shared update is torchjd's ConFIG of the per-task gradients (float64, small P,
+    where its pseudo-inverse is exact), computed through the Gramian; heads get g_i."""
+    from torchjd.aggregation import ConFIG
+
+    exp, model, images, targets = _setup("small_cnn", 3)
+    names = [t.name for t in exp.tasks]
+    got, _, weights = _method(exp, model, images, targets, _build(exp, "config", path=path))
+    shared = [k for k in got if k.startswith("shared.")]
+    per_task = [_plain(exp, model, images, targets, {m: float(m == n) for m in names}) for n in names]
+    J = torch.stack([torch.cat([g[k].flatten() for k in shared]) for g in per_task])
+    want = ConFIG()(J)
+    update = torch.cat([got[k].flatten() for k in shared])
+    err = float((update - want).abs().max() / want.abs().max())
+    assert err < 1e-6, err  # the autogram engine agrees with the Jacobian path to ~1e-7
+    weighted = _plain(exp, model, images, targets, weights)
+    _assert_close(got, weighted, shared)  # the reported weights are the update's
+    for n, g in zip(names, per_task, strict=True):  # each head: its own unweighted gradient
+        own = [k for k in got if k.startswith((f"heads.{n}.", f"branches.{n}."))]
+        _assert_close(got, g, own)
+
+
 def test_mgda_update_is_its_weights_times_the_task_gradients():
     """The shared update is Σ w_i g_i with the reported weights; the heads get g_i."""
     exp, model, images, targets = _setup("small_cnn", 4)
@@ -222,8 +245,8 @@ def test_every_is_refused_for_methods_without_weights():
     from workbench.experiment_check import validate_experiment
 
     cfg = tiny_config()
-    cfg.weighting = WeightingConfig(method="config", params={"every": 4})
-    with pytest.raises(Exception, match=r"weighting.params.every: config has no task weights"):
+    cfg.weighting = WeightingConfig(method="graddrop", params={"every": 4})
+    with pytest.raises(Exception, match=r"weighting.params.every: graddrop has no task weights"):
         validate_experiment(cfg)
     cfg.weighting = WeightingConfig(method="nash_mtl", params={"path": "gramian"})
     with pytest.raises(Exception, match=r"weighting.params.path"):

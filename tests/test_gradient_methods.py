@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from workbench.weighting.gradient_methods import GRADIENT_METHODS, combine_gradients
 
@@ -43,8 +44,54 @@ def test_conflict_averse_methods_do_not_hurt_any_task(method):
 
 
 def test_methods_without_task_weights_say_so():
-    direction, weights = combine_gradients("config", G)
+    direction, weights = combine_gradients("graddrop", G)
     assert weights is None and direction.shape == (2,)
+
+
+def test_config_by_hand():
+    """g1 = (2, 0), g2 = (0, 1): unit gradients e1, e2; pinv(I) 1 = (1, 1), so the unit
+    target is (1, 1)/sqrt 2 and its length the sum of projections (2 + 1)/sqrt 2: the
+    update is (1.5, 1.5), i.e. weights (0.75, 1.5)."""
+    direction, weights = combine_gradients("config", [[2.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_allclose(direction, [1.5, 1.5], atol=1e-12)
+    np.testing.assert_allclose(weights, [0.75, 1.5], atol=1e-12)
+
+
+@pytest.mark.parametrize("tasks", [2, 3, 5])
+def test_config_through_the_gramian_equals_torchjds_config(tasks):
+    from torchjd.aggregation import ConFIG
+
+    rng = np.random.default_rng(tasks)
+    M = rng.normal(size=(tasks, 40))
+    M[1] = 0.9 * M[0] + 0.1 * M[1]  # two nearly aligned tasks
+    direction, weights = combine_gradients("config", M)
+    reference = ConFIG()(torch.as_tensor(M)).numpy()  # float64, small P: its pinv is exact
+    np.testing.assert_allclose(direction, reference, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(weights @ M, direction, rtol=1e-9, atol=1e-12)
+
+
+def test_config_keeps_working_with_millions_of_float32_parameters():
+    """torchjd's ConFIG takes pinv of the T x P unit gradients with the default cut-off
+    max(T, P) * eps: above 8.4 M float32 parameters it is all zeros (ResNet-18 shares
+    11 M). Through the Gramian the update keeps ConFIG's defining property: the same
+    projection on every unit task gradient, and a length equal to the sum of the
+    gradients' projections on it."""
+    from torchjd.aggregation import ConFIG
+
+    from workbench.weighting.gramian_reduction import weights_through_gramian
+
+    gen = torch.Generator().manual_seed(0)
+    P = 9_000_000
+    J = torch.randn(2, P, generator=gen)
+    J[1] = 0.5 * J[0] + J[1]  # cosine 0.45
+    Jd = J.double()
+    weights = weights_through_gramian(ConFIG(), Jd @ Jd.T)
+    direction = weights @ Jd
+    unit = direction / direction.norm()
+    cosines = (Jd @ unit) / Jd.norm(dim=1)
+    assert float(direction.norm()) > 0
+    assert float(cosines[0]) == pytest.approx(float(cosines[1]), rel=1e-9)
+    assert float(direction.norm()) == pytest.approx(float((Jd @ unit).sum()), rel=1e-9)
 
 
 def test_errors_name_what_is_wrong():

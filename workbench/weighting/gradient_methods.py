@@ -52,6 +52,9 @@ class GradientMethod:
     pip_names: tuple[str, ...] = ()
     stateful: bool = False
     group: str = "conflict-averse"
+    # run on a T x r factor of the Gramian (``gramian_reduction``): exact for aggregators
+    # that commute with isometries, and torchjd's ConFIG fails on the full float32 matrix
+    through_gramian: bool = False
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -207,7 +210,8 @@ GRADIENT_METHODS: dict[str, GradientMethod] = {
             "config",
             "Liu et al., ConFIG: Towards Conflict-free Training of Physics Informed Neural Networks, ICLR 2025",
             _agg("ConFIG"),
-            cost="a pseudo-inverse",
+            cost="a pseudo-inverse of a T x T factor of the Gramian",
+            through_gramian=True,
         ),
         GradientMethod(
             "graddrop",
@@ -270,8 +274,8 @@ def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, n
     Returns:
         (direction, weights): direction (P,) float64, the update that replaces the sum of
         the gradients; weights (T,) float64 with ``direction == weights @ G`` for the
-        methods that weigh the task gradients, None for those that do not (ConFIG,
-        GradDrop).
+        methods that weigh the task gradients (ConFIG's are computed through the Gramian,
+        see ``gramian_reduction``), None for GradDrop, which does not.
 
     Raises:
         ValueError: an unknown method, a loss-based weighting (they never see
@@ -303,6 +307,11 @@ def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, n
     from torchjd.aggregation import WeightedAggregator
 
     aggregator = spec.build(matrix.shape[0], **{**spec.defaults, **params})
+    if spec.through_gramian:
+        from workbench.weighting.gramian_reduction import weights_through_gramian
+
+        weights = weights_through_gramian(aggregator, matrix @ matrix.T)
+        return (weights @ matrix).numpy(), weights.numpy()
     direction = aggregator(matrix)
     weights = None
     if isinstance(aggregator, WeightedAggregator):  # direction = weights @ G

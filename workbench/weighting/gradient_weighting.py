@@ -7,8 +7,9 @@ Each step, for the tasks labelled in the batch:
    Gramian J Jᵀ with torchjd's autogram engine on the shared modules ("gramian" path, for
    the methods whose weights depend on the Gramian alone: UPGrad, MGDA, PCGrad, IMTL-G,
    CAGrad ...; it never holds J);
-2. the method combines them: weights w (T,) and the shared update wᵀJ, or, for methods
-   without weights (ConFIG, GradDrop), the direction itself;
+2. the method combines them: weights w (T,) and the shared update wᵀJ, or, for GradDrop
+   (no weights), the direction itself; ConFIG, which torchjd gives as a direction, is run
+   on a T x T factor of the Gramian and so gets weights too (``gramian_reduction``);
 3. the shared parameters get that update; **each task's own parameters (its unshared
    stages and head) get the unweighted gradient of its own loss**, as in single-task
    training: the method arbitrates the shared update only. This is the convention of
@@ -41,6 +42,7 @@ from workbench.config import setting
 from workbench.weighting.aggregator_state import capture, restore
 from workbench.weighting.base import BackwardContext, Weighting
 from workbench.weighting.gradient_methods import GRADIENT_METHODS, GradientMethod
+from workbench.weighting.gramian_reduction import weights_through_gramian
 from workbench.weighting.registry import WEIGHTINGS
 from workbench.weighting.shared_jacobian import GramianEngine, shared_jacobian, write_direction
 
@@ -50,9 +52,10 @@ from workbench.weighting.shared_jacobian import GramianEngine, shared_jacobian, 
 GRAMIAN_METHODS = frozenset(
     {"upgrad", "dualproj", "mgda", "pcgrad", "imtl_g", "aligned_mtl", "cagrad", "fairgrad", "gradvac"}
     | {"sum", "mean", "random_grad"}
+    | {m.name for m in GRADIENT_METHODS.values() if m.through_gramian}  # ConFIG
 )
 # Methods that return a direction without task weights: "every k" cannot reuse weights.
-UNWEIGHTED_METHODS = frozenset({"config", "graddrop"})
+UNWEIGHTED_METHODS = frozenset({"graddrop"})
 
 
 class NonFiniteGradients(FloatingPointError):
@@ -194,6 +197,8 @@ class GradientWeighting(Weighting):
             self._engine.discard()
 
     def _from_gramian(self, gramian: torch.Tensor) -> torch.Tensor:
+        if self.spec.through_gramian:
+            return weights_through_gramian(self.aggregator, gramian)
         weighting = getattr(self.aggregator, "gramian_weighting", None)
         if weighting is None:  # sum, mean, random: the weights depend on the number of rows only
             weighting = self.aggregator.weighting
