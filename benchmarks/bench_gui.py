@@ -224,6 +224,45 @@ def gui_round(window, app, cfg, lateness: list[float], sampler: StallSampler | N
     return images_per_s(Path(run_dir), cfg.train.batch_size)
 
 
+def renice_process(pid: int, value: int) -> None:
+    """Set every thread of ``pid`` to the nice value ``value`` (Linux: nice is per thread)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        os.setpriority(os.PRIO_PROCESS, int(tid), value)
+
+
+def nice_ab_rounds(window, app, cfg, root: Path, rounds: int, values: list[int]) -> None:
+    """Per round: one headless run, then one app run per nice value of the training process
+    (order alternating between rounds); ratios and stalls per value."""
+    pid = window.bridge.worker.process.pid if window.bridge.worker else None
+    if pid is None:
+        from workbench.gui.worker import idle_worker
+
+        pid = idle_worker().process.pid
+    ratios: dict[int, list[float]] = {v: [] for v in values}
+    stalls: dict[int, list[float]] = {v: [] for v in values}
+    for r in range(rounds):
+        h = headless_round(cfg, root)
+        order = values if r % 2 == 0 else values[::-1]
+        for v in order:
+            renice_process(pid, v)
+            lateness: list[float] = []
+            g = gui_round(window, app, cfg, lateness)
+            ratios[v].append(g / h)
+            stalls[v].append(max(lateness, default=0.0))
+            lateness.sort()
+            p99 = lateness[int(0.99 * (len(lateness) - 1))] if lateness else float("nan")
+            print(
+                f"round {r + 1} nice {v}: headless {h:.1f} img/s, app {g:.1f} img/s, ratio {g / h:.3f}, "
+                f"stall p99 {p99:.1f} ms, longest {stalls[v][-1]:.0f} ms, load {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+    for v in values:
+        print(
+            f"nice {v}: ratio median {statistics.median(ratios[v]):.3f} (rounds {min(ratios[v]):.3f}-"
+            f"{max(ratios[v]):.3f}); longest stall per round {', '.join(f'{x:.0f}' for x in stalls[v])} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=4)
@@ -235,6 +274,14 @@ def main() -> None:
         type=int,
         default=0,
         help="torch threads in both (0: default); 1 on a machine shared with other work",
+    )
+    parser.add_argument(
+        "--nice-ab",
+        type=str,
+        default="",
+        metavar="A,B",
+        help="compare the training process's nice value A against B in alternating app rounds "
+        "(renices its threads: going back down needs root)",
     )
     args = parser.parse_args()
     platform = os.environ.get("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "?")
@@ -282,6 +329,11 @@ def main() -> None:
         if sampler is not None:
             sampler.start()
         print(f"load before the rounds: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} CPUs)")
+        if args.nice_ab:
+            nice_ab_rounds(window, app, cfg, root, args.rounds, [int(v) for v in args.nice_ab.split(",")])
+            window.close()
+            app.processEvents()
+            return
         for r in range(args.rounds):
             headless.append(headless_round(cfg, root))
             if profile is not None:

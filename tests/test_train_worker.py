@@ -62,6 +62,29 @@ def test_worker_trains_two_runs_in_one_process(worker, tmp_path):
     assert worker.process.pid == ready.pid  # PyTorch was loaded once for both runs
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux per-thread priorities")
+def test_the_training_process_runs_below_the_windows_priority(worker, monkeypatch):
+    """Every thread of the worker, PyTorch's included (made after the nice call), sits
+    TRAINER_NICE above the app's nice value, so a repaint never waits behind training."""
+    from workbench.training.train_worker import TRAINER_NICE
+
+    drain(worker, until=WorkerReady)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = min(19, own + TRAINER_NICE)
+    tids = os.listdir(f"/proc/{worker.process.pid}/task")
+    assert len(tids) >= 2  # the parent watcher, PyTorch's pool, the queue's feeder
+    assert {os.getpriority(os.PRIO_PROCESS, int(t)) for t in tids} == {expected}
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", 5), ("0", 0), ("3", 3), ("40", 19), ("-4", 0), ("x", 5)])
+def test_trainer_nice_reads_the_environment(monkeypatch, raw, expected):
+    from workbench.training import train_worker
+
+    monkeypatch.setenv(train_worker.TRAINER_NICE_ENV, raw)
+    assert train_worker.TRAINER_NICE == 5
+    assert train_worker.trainer_nice() == expected
+
+
 def test_worker_refuses_a_second_job_while_busy(worker, tmp_path):
     store = RunStore.create(tmp_path, "busy")
     worker.submit(str(store.path), longer(tiny_config()))
