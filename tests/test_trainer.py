@@ -200,6 +200,37 @@ def test_nan_loss_fails_naming_the_task_and_keeps_checkpoint(tmp_path, monkeypat
     assert load_checkpoint(store.last_checkpoint)["position"]["epoch"] == 1
 
 
+def test_a_failed_run_keeps_the_task_conflict_measured_up_to_the_failure(tmp_path, monkeypatch):
+    """The conflict section of a failed run's summary counts every measured step, those
+    after the last saved epoch included (the committed state alone missed them)."""
+    from workbench.tasks.counting import Counting
+    from workbench.training.events import StepEnded
+
+    original = Counting.loss
+    calls = {"n": 0}
+
+    def flaky(self, output, targets):
+        value = original(self, output, targets)
+        if torch.is_grad_enabled():
+            calls["n"] += 1
+            if calls["n"] == 5:  # epoch 2, step 2
+                return value * float("nan")
+        return value
+
+    monkeypatch.setattr(Counting, "loss", flaky)
+    cfg = tiny_config()
+    cfg.weighting.conflict_every = 1
+    store, events, summary = run(cfg, tmp_path)
+    measured = sum(1 for e in events if isinstance(e, StepEnded) and e.conflict is not None)
+    committed = load_checkpoint(store.last_checkpoint)
+    assert summary["status"] == "failed"
+    assert measured == 4 and summary["conflict"]["measurements"] == measured
+    assert "after the last saved epoch" in summary["conflict_note"]
+    on_disk = json.loads(store.summary_path.read_text())
+    assert on_disk["conflict"]["measurements"] == 4
+    assert committed["position"]["epoch"] == 1  # the checkpoint holds 3 of them
+
+
 def test_failure_in_setup_is_reported(tmp_path):
     cfg = tiny_config()
     cfg.model.pretrained = "file"

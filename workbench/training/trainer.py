@@ -425,7 +425,9 @@ class Trainer:
                 self.store.pending_best.unlink(missing_ok=True)
             state, position = self._committed or (None, None)
             try:
-                summary = self._write_summary("failed", state, position, error=error)
+                summary = self._write_summary(
+                    "failed", state, position, error=error, **self._conflict_so_far()
+                )
             except Exception as write_error:  # the folder itself may be gone or full
                 log.debug("could not mark the run failed on disk: %s", describe_error(write_error))
         else:
@@ -433,6 +435,17 @@ class Trainer:
         self.summary = summary
         self.emit(RunFailed(error=error, origin=origin, summary=summary))
         return summary
+
+    def _conflict_so_far(self) -> dict[str, Any]:
+        """A failed run's task conflict up to the failure (the steps since the last saved
+        epoch included: a divergence is often preceded by conflicting gradients)."""
+        loop = getattr(self, "_live", None)
+        if loop is None or not loop.state.conflict:
+            return {}
+        return {
+            "conflict": ConflictTally.from_dict(loop.state.conflict).summary(),
+            "conflict_note": "measured up to the failure, including steps after the last saved epoch",
+        }
 
     def _mark_interrupted(self) -> None:
         if not self._wrote or not self.main:
@@ -504,7 +517,7 @@ class Trainer:
             atomic_write_text(self.store.path / "import_report.txt", "\n".join(lines))
 
     def _run(self) -> dict[str, Any]:
-        loop = self._prepare()
+        loop = self._live = self._prepare()
         stop: StopReason | None = None
         epoch = loop.position.epoch
         if self._early_stop_reached(loop) and loop.position.step == 0:
@@ -1245,6 +1258,7 @@ class Trainer:
             summary.update(epochs_done=position.epoch, global_step=position.global_step)
         if status != "failed":
             summary.pop("error", None)
+            summary.pop("conflict_note", None)
         summary.update(extra)
         if self.dist.enabled:
             summary["processes"] = self.dist.world_size
