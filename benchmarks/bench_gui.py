@@ -128,6 +128,34 @@ def headless_round(cfg, root: Path) -> float:
 
 
 GUI_SHARE: list[float] = []  # CPU time of the GUI thread / wall time, per app round
+APP_SHARE: list[float] = []  # CPU time of the whole app process (every thread) / wall time
+X_SHARE: list[float] = []  # CPU time of the X server / wall time (nan when not found)
+
+
+def x_server_pid() -> int | None:
+    """The pid of the Xvfb (or Xorg) process drawing our window, if this user can see it."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                comm = Path(f"/proc/{entry}/comm").read_text().strip()
+            except OSError:
+                continue
+            if comm in ("Xvfb", "Xorg"):
+                return int(entry)
+    return None
+
+
+def process_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of ``pid`` from /proc (nan when unreadable)."""
+    if pid is None:
+        return float("nan")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 ROUND_MAX_STALL: list[float] = []
 PLOT_REFRESH_S: list[float] = []  # seconds between two redraws of one plot, per app round
 
@@ -209,12 +237,15 @@ def gui_round(window, app, cfg, lateness: list[float], sampler: StallSampler | N
     window.bridge.runningChanged.connect(lambda running: None if running else loop.quit())
     window.start_run()
     run_dir = window.bridge.run_dir
-    cpu0, wall0 = time.thread_time(), time.perf_counter()
+    xpid = x_server_pid()
+    cpu0, app0, x0, wall0 = time.thread_time(), time.process_time(), process_cpu_s(xpid), time.perf_counter()
     frames0 = window.plots.redraw_count
     if window.bridge.is_running():
         loop.exec()  # the app's own event loop, as in normal use
     wall = time.perf_counter() - wall0
     GUI_SHARE.append((time.thread_time() - cpu0) / wall)
+    APP_SHARE.append((time.process_time() - app0) / wall)
+    X_SHARE.append((process_cpu_s(xpid) - x0) / wall)
     plots = max(1, len({c.plot for c in window.plots._curves.values()}))
     PLOT_REFRESH_S.append(wall * plots / max(1, window.plots.redraw_count - frames0))
     timer.stop()
@@ -253,7 +284,9 @@ def nice_ab_rounds(window, app, cfg, root: Path, rounds: int, values: list[int])
             p99 = lateness[int(0.99 * (len(lateness) - 1))] if lateness else float("nan")
             print(
                 f"round {r + 1} nice {v}: headless {h:.1f} img/s, app {g:.1f} img/s, ratio {g / h:.3f}, "
-                f"stall p99 {p99:.1f} ms, longest {stalls[v][-1]:.0f} ms, load {os.getloadavg()[0]:.2f}",
+                f"stall p99 {p99:.1f} ms, longest {stalls[v][-1]:.0f} ms, CPU % of a core: GUI thread "
+                f"{GUI_SHARE[-1] * 100:.1f}, app {APP_SHARE[-1] * 100:.1f}, X {X_SHARE[-1] * 100:.1f}, "
+                f"load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
     for v in values:
@@ -354,7 +387,11 @@ def main() -> None:
             f"training throughput app/headless: median of ratios {statistics.median(ratios):.3f}, "
             f"rounds {min(ratios):.3f}-{max(ratios):.3f} ({g:.1f} vs {h:.1f} img/s medians); goal >= 0.97 every round"
         )
-        print(f"GUI thread CPU during training: {statistics.median(GUI_SHARE) * 100:.1f}% of one core")
+        print(
+            f"CPU during training, % of one core: GUI thread {statistics.median(GUI_SHARE) * 100:.1f}, "
+            f"app process (all threads) {statistics.median(APP_SHARE) * 100:.1f}, "
+            f"X server {statistics.median(X_SHARE) * 100:.1f}"
+        )
         print(f"each live plot redrawn every {statistics.median(PLOT_REFRESH_S):.1f} s (median of rounds)")
         print(
             f"event-loop stall during training: timer lateness p99 {p99:.1f} ms, max {lateness[-1]:.1f} ms "

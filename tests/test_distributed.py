@@ -298,3 +298,31 @@ def test_weightings_and_batches_that_cannot_be_split_are_refused():
         two.check_batch(9)
     assert two.shard([10, 11, 12, 13]) == [12, 13]  # rank 1 takes the second half of each batch
     assert Distributed().shard([1, 2, 3]) == [1, 2, 3]
+
+
+def test_the_process_group_waits_an_hour_for_rank_zeros_validation(monkeypatch):
+    """Rank 0 validates and saves alone while the others wait in a collective: the group's
+    timeout is DIST_TIMEOUT_MIN (60 min), not NCCL's 10, and the environment can set it."""
+    from datetime import timedelta
+
+    import torch.distributed as dist
+
+    from workbench.training import distributed
+
+    seen = {}
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(dist, "init_process_group", lambda backend, **kw: seen.update(backend=backend, **kw))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.delenv(distributed.DIST_TIMEOUT_ENV, raising=False)
+    group = Distributed.from_env("cpu")
+    assert (group.rank, group.world_size, group.backend) == (1, 2, "gloo")
+    assert seen == {"backend": "gloo", "timeout": timedelta(minutes=60)}
+    monkeypatch.setenv(distributed.DIST_TIMEOUT_ENV, "90.5")
+    Distributed.from_env("cpu")
+    assert seen["timeout"] == timedelta(minutes=90.5)
+    for bad in ("0", "-3", "soon", "nan"):
+        monkeypatch.setenv(distributed.DIST_TIMEOUT_ENV, bad)
+        with pytest.raises(DistributedSetupError, match=f"WORKBENCH_DIST_TIMEOUT_MIN='{bad}'"):
+            Distributed.from_env("cpu")

@@ -13,7 +13,7 @@ together see exactly the batches one process would. The step's losses and labell
 are reduced across processes before anything is logged or checked, so every process
 agrees on NaN checks, stops and the time limit. Only rank 0 writes the run directory and
 validates (on the whole validation set, with the unwrapped model): the others wait for
-its verdict. Checkpoints hold the unwrapped model, so a distributed run resumes on any
+its verdict (for up to ``DIST_TIMEOUT_MIN``). Checkpoints hold the unwrapped model, so a distributed run resumes on any
 number of processes, one included.
 
 For losses that are means over the samples of a batch (classification, counting,
@@ -46,10 +46,35 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import torch
 import torch.distributed as dist
+
+# How long a process waits in a collective before the job is declared hung. Rank 0
+# validates and saves alone while the others wait for its verdict, so the wait covers a
+# whole validation pass and a checkpoint write: NCCL's default of 10 minutes would kill a
+# job with a large validation set. ``WORKBENCH_DIST_TIMEOUT_MIN`` overrides it.
+DIST_TIMEOUT_MIN = 60.0
+DIST_TIMEOUT_ENV = "WORKBENCH_DIST_TIMEOUT_MIN"
+
+
+def collective_timeout() -> timedelta:
+    """``DIST_TIMEOUT_MIN`` minutes, or the positive number of minutes in
+    ``WORKBENCH_DIST_TIMEOUT_MIN``. Raises DistributedSetupError naming the variable when
+    that is not a positive number."""
+    raw = os.environ.get(DIST_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return timedelta(minutes=DIST_TIMEOUT_MIN)
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = float("nan")
+    if not (0 < minutes < 1e6):
+        raise DistributedSetupError(f"{DIST_TIMEOUT_ENV}={raw!r}: give the minutes as a positive number")
+    return timedelta(minutes=minutes)
+
 
 # Weightings linear in the task losses, with weights that every process computes alike: the
 # average of the processes' gradients is then the gradient of the global batch.
@@ -102,7 +127,7 @@ class Distributed:
             torch.cuda.set_device(local)
             backend = "nccl"
         if not dist.is_initialized():
-            dist.init_process_group(backend)
+            dist.init_process_group(backend, timeout=collective_timeout())
         return cls(rank, world, local, backend)
 
     def device_name(self, configured: str) -> str:
