@@ -125,6 +125,65 @@ def test_a_gradient_method_on_two_gloo_processes_matches_one_process(tmp_path):
     )
 
 
+SHARDED = """
+name = "val"
+[data.options]
+image_size = 32
+train_size = 16
+val_size = 12
+max_objects = 3
+[model]
+backbone = "small_cnn"  # BatchNorm: rank 0's running statistics must reach every slice
+[[tasks]]
+name = "scene"
+kind = "classification"
+[[tasks]]
+name = "objects"
+kind = "detection"
+[[tasks]]
+name = "masks"
+kind = "segmentation"
+[train]
+epochs = 1
+batch_size = 8
+device = "cpu"
+num_samples = 4
+"""
+
+
+def test_two_processes_validate_half_each_and_log_the_whole_sets_metrics(tmp_path):
+    """Each process validates 6 of the 12 images; the logged metrics equal one pass of
+    the saved weights over the whole set, computed here in one process."""
+    from workbench.experiment_check import load_config
+    from workbench.training.checkpoint import load_checkpoint
+    from workbench.training.device import Precision
+    from workbench.training.evaluation import evaluate
+    from workbench.training.experiment import build_experiment
+
+    (tmp_path / "v.toml").write_text(SHARDED)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    _run([*torchrun, "-m", "workbench", "train", "v.toml", "--out", "ddp", "--quiet"], tmp_path)
+    run = _only_run(tmp_path / "ddp")
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    logged = [r for r in records if r["type"] == "epoch"][-1]
+    assert logged["labelled"]["scene"]["val"] == 12  # both halves counted
+
+    cfg = load_config(run / "config.toml")
+    exp = build_experiment(cfg, pretrained=False)
+    exp.model.load_state_dict(load_checkpoint(run / "checkpoints" / "last.pt")["model"])
+    whole = evaluate(exp.model, exp.tasks, exp.val_set, 8, torch.device("cpu"), Precision(torch.device("cpu"), False))
+    for task, metrics in whole.metrics.items():
+        for name, value in metrics.items():
+            got = logged["val_metrics"][task][name]
+            assert (got is None) == (value is None), (task, name)
+            if value is not None:
+                assert got == pytest.approx(value, rel=1e-5, abs=1e-7), (task, name, got, value)
+    # classification's loss is a mean over images, whatever the batches
+    assert logged["val_losses"]["scene"] == pytest.approx(whole.losses["scene"], rel=1e-5)
+    samples = list((run / "samples").glob("*"))
+    assert samples, "rank 0 still draws the sample predictions"
+
+
 class _ThreadGroup(GradientGroup):
     """Two 'processes' as two threads: the collectives meet at a barrier."""
 

@@ -34,6 +34,12 @@ class TaskMetrics:
     every labelled sample or pixel.
     """
 
+    # What a validation split across processes adds up (``training/metric_shards``): the
+    # torchmetrics objects merge their states; these attributes (ints or tensors) are
+    # summed and these booleans or-ed. Every other attribute is configuration, left alone.
+    shard_counters: ClassVar[tuple[str, ...]] = ("seen", "support")
+    shard_flags: ClassVar[tuple[str, ...]] = ("updated",)
+
     def update(self, output: Any, targets: dict[str, Any]) -> None:
         raise NotImplementedError
 

@@ -11,9 +11,11 @@ The global batch (``train.batch_size``) is the same as in one process and is spl
 process r takes the r-th slice of every batch of the epoch's order, so the processes
 together see exactly the batches one process would. The step's losses and labelled counts
 are reduced across processes before anything is logged or checked, so every process
-agrees on NaN checks, stops and the time limit. Only rank 0 writes the run directory and
-validates (on the whole validation set, with the unwrapped model): the others wait for
-its verdict (for up to ``DIST_TIMEOUT_MIN``). Checkpoints hold the unwrapped model, so a distributed run resumes on any
+agrees on NaN checks, stops and the time limit. Only rank 0 writes the run directory. Every
+process validates a contiguous slice of the validation set with rank 0's buffers
+(``broadcast_buffers``) and the unwrapped model; rank 0 merges the slices' metric states
+in order (``metric_shards``), computes the metrics, saves, and sends the others its verdict
+(they wait for it for up to ``DIST_TIMEOUT_MIN``). Checkpoints hold the unwrapped model, so a distributed run resumes on any
 number of processes, one included.
 
 For losses that are means over the samples of a batch (classification, counting,
@@ -180,6 +182,15 @@ class Distributed:
         dist.broadcast_object_list(box, 0)
         return box[0]
 
+    def gather_object(self, value: Any) -> list[Any] | None:
+        """Every process's picklable ``value`` in rank order on rank 0, None on the others
+        (``[value]`` when alone)."""
+        if not self.enabled:
+            return [value]
+        out: list[Any] | None = [None] * self.world_size if self.is_main else None
+        dist.gather_object(value, out, dst=0)
+        return out
+
     def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
         """``model`` in DistributedDataParallel (BatchNorm synchronised on CUDA); itself when alone."""
         if not self.enabled:
@@ -271,6 +282,17 @@ def broadcast_parameters(model: torch.nn.Module, dist_ctx: Distributed) -> None:
         return
     with torch.no_grad():
         for tensor in [*model.parameters(), *model.buffers()]:
+            dist.broadcast(tensor.data, 0)
+
+
+def broadcast_buffers(model: torch.nn.Module, dist_ctx: Distributed) -> None:
+    """Rank 0's buffers (BatchNorm running statistics) on every process, so that every
+    slice of a validation is evaluated with the model rank 0 saves: on the CPU each process
+    updates them from its own slice of the batch."""
+    if not dist_ctx.enabled:
+        return
+    with torch.no_grad():
+        for tensor in model.buffers():
             dist.broadcast(tensor.data, 0)
 
 

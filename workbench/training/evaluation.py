@@ -81,6 +81,44 @@ class _SampleCollector:
         )
 
 
+@dataclass
+class Accumulated:
+    """A validation pass before its metrics are computed: per task the summed loss and the
+    labelled images, the metric states, and the sample predictions. Slices of one set
+    (a torchrun job's processes) merge into one with ``merge``."""
+
+    loss_sums: dict[str, float]
+    counts: dict[str, int]
+    metrics: dict[str, Any]  # task -> TaskMetrics
+    samples: SamplesReady | None = None
+
+    def export(self) -> dict[str, Any]:
+        """This slice's losses, counts and metric states as plain picklable data (CPU)."""
+        from workbench.training.metric_shards import export_state
+
+        return {
+            "loss_sums": dict(self.loss_sums),
+            "counts": dict(self.counts),
+            "metrics": {name: export_state(m) for name, m in self.metrics.items()},
+        }
+
+    def merge(self, later: dict[str, Any]) -> None:
+        """Add a later slice's ``export()`` (slices merged in order give one pass's result)."""
+        from workbench.training.metric_shards import merge_state
+
+        for name in self.loss_sums:
+            self.loss_sums[name] += later["loss_sums"][name]
+            self.counts[name] += later["counts"][name]
+            merge_state(self.metrics[name], later["metrics"][name])
+
+    def result(self) -> Validation:
+        losses = {
+            name: (s / self.counts[name] if self.counts[name] else None) for name, s in self.loss_sums.items()
+        }
+        metrics = {name: m.compute() for name, m in self.metrics.items()}
+        return Validation(losses, metrics, self.samples, dict(self.counts))
+
+
 @torch.no_grad()
 def evaluate(
     model: torch.nn.Module,
@@ -99,6 +137,29 @@ def evaluate(
     ``should_stop`` is polled between batches: when it returns True the pass ends and
     the result is None. ``tick`` is called after every batch (a heartbeat).
     """
+    acc = accumulate(
+        model, tasks, dataset, batch_size, device, precision, num_samples, epoch, should_stop, tick
+    )
+    return None if acc is None else acc.result()
+
+
+@torch.no_grad()
+def accumulate(
+    model: torch.nn.Module,
+    tasks: list[TaskKind],
+    dataset: Any,
+    batch_size: int,
+    device: torch.device,
+    precision: Precision,
+    num_samples: int = 16,
+    epoch: int = 0,
+    should_stop: Callable[[], bool] | None = None,
+    tick: Callable[[], None] | None = None,
+    indices: range | None = None,
+) -> Accumulated | None:
+    """``evaluate`` without the final compute, over ``indices`` of ``dataset`` (all of it by
+    default): batches of ``batch_size`` from the slice's start; samples from its first
+    images. None when ``should_stop`` said so."""
     was_training = model.training
     model.eval()
     try:
@@ -109,13 +170,13 @@ def evaluate(
         loss_sums = {t.name: 0.0 for t in tasks}
         counts = {t.name: 0 for t in tasks}
         collector = _SampleCollector(tasks, num_samples, epoch)
-        n = len(dataset)
-        for start in range(0, n, batch_size):
+        span = range(len(dataset)) if indices is None else indices
+        for start in range(0, len(span), batch_size):
             if should_stop is not None and should_stop():
                 return None
-            indices = range(start, min(n, start + batch_size))
+            batch = span[start : start + batch_size]
             # an image that cannot be decoded is left out, not replaced (nothing counts twice)
-            samples = [s for s in (dataset.sample(i) for i in indices) if not s.get("stand_in")]
+            samples = [s for s in (dataset.sample(i) for i in batch) if not s.get("stand_in")]
             if not samples:
                 continue
             images, targets = collate(samples, keys)
@@ -137,16 +198,14 @@ def evaluate(
                 tick()
     finally:
         model.train(was_training)
-    val_losses = {name: (s / counts[name] if counts[name] else None) for name, s in loss_sums.items()}
-    return Validation(
-        val_losses, {name: m.compute() for name, m in metrics.items()}, collector.result(), dict(counts)
-    )
+    return Accumulated(loss_sums, counts, metrics, collector.result())
 
 
 def _compute_locally(metrics: Any) -> None:
     """Keep torchmetrics from gathering states across processes in ``compute``: in a
-    distributed run rank 0 validates alone, on the whole set, while the others wait, so a
-    gather would wait for them forever. Walks the task metrics' attributes (and their lists
+    distributed run each process validates a slice and rank 0 merges the slices' states
+    itself (``Accumulated.merge``), computing alone; a gather there would wait for the
+    others forever. Walks the task metrics' attributes (and their lists
     and dicts) for torchmetrics' Metric objects."""
     from torchmetrics import Metric
 

@@ -53,12 +53,20 @@ from workbench.training.distributed import (
     Distributed,
     GradientGroup,
     average_gradients,
+    broadcast_buffers,
     broadcast_parameters,
     check_weighting,
     needs_task_gradients,
     task_shares,
 )
-from workbench.training.evaluation import Validation, evaluate, measure_latency, needed_targets
+from workbench.training.evaluation import (
+    Accumulated,
+    Validation,
+    accumulate,
+    evaluate,
+    measure_latency,
+    needed_targets,
+)
 from workbench.training.events import (
     EpochEnded,
     Paused,
@@ -71,6 +79,7 @@ from workbench.training.events import (
     StepEnded,
 )
 from workbench.training.experiment import build_experiment, build_optimizer, learning_rate
+from workbench.training.metric_shards import shard_range
 from workbench.training.preflight import preflight
 from workbench.training.resume_check import RESUMABLE_CHANGES, describe, split_changes
 from workbench.training.run_lock import RunLock
@@ -984,19 +993,41 @@ class Trainer:
         """Validate ``epoch``, then save it (see ``_save_epoch``) and announce it; False when
         a stop came during validation (nothing of the epoch is saved).
 
-        In a distributed run, rank 0 does all of it and sends the others its verdict: go
-        on, stopped, or failed (they fail too), and the epochs without improvement."""
+        In a distributed run every process validates a slice of the set with rank 0's
+        buffers; rank 0 merges the slices, saves, and sends the others its verdict: go on,
+        stopped (any process's stop during validation stops all), or failed (they fail too,
+        a process's own validation error included), and the epochs without improvement."""
         if not self.dist.enabled:
-            return self._validate_and_save(loop, epoch)
+            return self._validate_and_save(loop, epoch, self._validate(loop, epoch))
+        broadcast_buffers(loop.model, self.dist)
+        mine: Accumulated | None = None
+        error = ""
+        try:
+            mine = self._validate_slice(loop, epoch)
+            payload: Any = None if mine is None or self.main else mine.export()
+        except Exception as exc:
+            payload, error = {"error": describe_error(exc)}, describe_error(exc)
+            if self.main:
+                self.dist.gather_object(payload)
+                self.dist.broadcast([0.0, 0.0, 1.0], self.device)
+                raise
+        parts = self.dist.gather_object({"stopped": mine is None} if payload is None else payload)
         verdict = [1.0, float(loop.state.bad_epochs), 0.0]  # validated, bad epochs, failed
         if self.main:
             try:
-                verdict = [float(self._validate_and_save(loop, epoch)), float(loop.state.bad_epochs), 0.0]
+                validation = self._merge_slices(mine, parts or [])
+                verdict = [
+                    float(self._validate_and_save(loop, epoch, validation)),
+                    float(loop.state.bad_epochs),
+                    0.0,
+                ]
             except Exception:
                 self.dist.broadcast([0.0, 0.0, 1.0], self.device)
                 raise
         validated, bad_epochs, failed = self.dist.broadcast(verdict, self.device)
         if failed:
+            if error:
+                raise RuntimeError(f"validation failed in process {self.dist.rank}: {error}")
             raise RuntimeError(
                 f"rank 0 failed at the end of epoch {epoch + 1}; its error is in {self.store.summary_path}"
             )
@@ -1006,20 +1037,50 @@ class Trainer:
             loop.position.epoch, loop.position.step = epoch + 1, 0
         return bool(validated)
 
-    def _validate_and_save(self, loop: _Loop, epoch: int) -> bool:
-        cfg = self.config
-        validation = evaluate(
+    def _validate_slice(self, loop: _Loop, epoch: int) -> Accumulated | None:
+        """This process's slice of the validation pass (samples on rank 0 only)."""
+        n = len(loop.exp.val_set)
+        return accumulate(
             loop.model,
             loop.tasks,
             loop.exp.val_set,
             loop.batch_size,
             self.device,
             loop.precision,
-            cfg.train.num_samples,
+            self.config.train.num_samples if self.main else 0,
+            epoch,
+            should_stop=lambda: self.control.stop_requested,
+            tick=self.lock.beat,
+            indices=shard_range(n, self.dist.rank, self.dist.world_size),
+        )
+
+    def _merge_slices(self, mine: Accumulated | None, parts: list[Any]) -> Validation | None:
+        """Rank 0: its own slice plus the others' in rank order; None when any stopped.
+        Raises RuntimeError naming the process whose validation failed."""
+        for rank, part in enumerate(parts):
+            if isinstance(part, dict) and "error" in part:
+                raise RuntimeError(f"validation failed in process {rank}: {part['error']}")
+        if mine is None or any(isinstance(p, dict) and p.get("stopped") for p in parts):
+            return None
+        for part in parts[1:]:
+            mine.merge(part)
+        return mine.result()
+
+    def _validate(self, loop: _Loop, epoch: int) -> Validation | None:
+        return evaluate(
+            loop.model,
+            loop.tasks,
+            loop.exp.val_set,
+            loop.batch_size,
+            self.device,
+            loop.precision,
+            self.config.train.num_samples,
             epoch,
             should_stop=lambda: self.control.stop_requested,
             tick=self.lock.beat,
         )
+
+    def _validate_and_save(self, loop: _Loop, epoch: int, validation: Validation | None) -> bool:
         loop.state.elapsed = time.perf_counter() - loop.started
         if validation is None:
             return False
