@@ -316,6 +316,11 @@ def main() -> None:
         help="compare the training process's nice value A against B in alternating app rounds "
         "(renices its threads: going back down needs root)",
     )
+    parser.add_argument(
+        "--null",
+        action="store_true",
+        help="the noise floor: two headless runs per round, no app; the ratio of the second to the first",
+    )
     args = parser.parse_args()
     platform = os.environ.get("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "?")
     print(f"platform: {platform}")
@@ -362,6 +367,18 @@ def main() -> None:
         if sampler is not None:
             sampler.start()
         print(f"load before the rounds: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} CPUs)")
+        if args.null:
+            ratios = []
+            for r in range(args.rounds):
+                a, b = headless_round(cfg, root), headless_round(cfg, root)
+                ratios.append(b / a)
+                print(f"round {r + 1}: headless {a:.1f} then {b:.1f} img/s, ratio {b / a:.3f}", flush=True)
+            print(
+                f"headless/headless: median {statistics.median(ratios):.3f}, rounds {min(ratios):.3f}-{max(ratios):.3f}"
+            )
+            window.close()
+            app.processEvents()
+            return
         if args.nice_ab:
             nice_ab_rounds(window, app, cfg, root, args.rounds, [int(v) for v in args.nice_ab.split(",")])
             window.close()

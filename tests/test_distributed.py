@@ -171,7 +171,9 @@ def test_two_processes_validate_half_each_and_log_the_whole_sets_metrics(tmp_pat
     cfg = load_config(run / "config.toml")
     exp = build_experiment(cfg, pretrained=False)
     exp.model.load_state_dict(load_checkpoint(run / "checkpoints" / "last.pt")["model"])
-    whole = evaluate(exp.model, exp.tasks, exp.val_set, 8, torch.device("cpu"), Precision(torch.device("cpu"), False))
+    whole = evaluate(
+        exp.model, exp.tasks, exp.val_set, 8, torch.device("cpu"), Precision(torch.device("cpu"), False)
+    )
     for task, metrics in whole.metrics.items():
         for name, value in metrics.items():
             got = logged["val_metrics"][task][name]
