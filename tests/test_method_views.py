@@ -60,6 +60,22 @@ def test_conflict_view_shows_the_latest_matrix_and_each_pair(qtbot):
     text = view.summary_text()
     assert "2 measurements" in text and "a × b: mean cosine -0.10, negative in 50%" in text
     assert not view.affinity_widget.isVisibleTo(view)  # not measured in this run
+    titles = []
+    view.series.setTitle = lambda *a, **k: titles.append(a)  # a new title re-lays out the plot
+    view.add_records([{"type": "step", "global_step": 41, "conflict": records[1]["conflict"]}])
+    view._redraw()
+    assert titles == [] and "3 measurements" in view.stats.text()  # same pairs: the title stays
+    view.add_records(
+        [
+            {
+                "type": "step",
+                "global_step": 61,
+                "conflict": {"tasks": ["a", "b"], "cos": [[1, 0], [0, 1]], "norm_ratio": [1, 1]},
+            }
+        ]
+    )
+    view._redraw()
+    assert len(titles) == 0  # the pairs a × b, a × c, b × c are all still plotted
     view.clear()
     view._redraw()
     assert view.note.isVisibleTo(view) and not view.pairs()

@@ -33,6 +33,7 @@ class ConflictView(QWidget):
         self.steps: list[int] = []
         self.samples: list[dict[str, Any]] = []
         self._dirty = False
+        self._series_title = ""  # what the pair plot's title shows (set only when it changes)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         self.note = QLabel(EMPTY_NOTE)
@@ -80,6 +81,7 @@ class ConflictView(QWidget):
             self.series.removeItem(curve)
         self.curves.clear()
         self.series.setTitle("")
+        self._series_title = ""
         self.stats.setText("")
         self._dirty = True
 
@@ -161,7 +163,10 @@ class ConflictView(QWidget):
                 self.curves[pair] = curve
             curve.setData(xs, ys)
             legend.append(f"<span style='color: rgb{colour}'>━━ {pair}</span>")
-        self.series.setTitle("&nbsp;&nbsp;".join(legend), size="9pt")
+        title = "&nbsp;&nbsp;".join(legend)
+        if title != self._series_title:  # a new title lays out the whole plot (the soak's longest stall)
+            self._series_title = title
+            self.series.setTitle(title, size="9pt")
         self.stats.setText(self.summary_text())
 
     def summary_text(self) -> str:
