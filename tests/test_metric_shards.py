@@ -9,19 +9,11 @@ import pytest
 import torch
 
 from tests.conftest import tiny_config
+from tests.test_trainer import ALL_KINDS
 from workbench.training.device import Precision
 from workbench.training.evaluation import accumulate, evaluate
 from workbench.training.experiment import build_experiment
 from workbench.training.metric_shards import shard_range
-
-ALL_KINDS = (
-    ("scene", "classification"),
-    ("present", "multilabel"),
-    ("box", "localization"),
-    ("objects", "detection"),
-    ("masks", "segmentation"),
-    ("n", "counting"),
-)
 
 
 def test_shard_ranges_cover_the_set_once_in_order():

@@ -176,7 +176,9 @@ def test_pause_and_resume(tmp_path):
     assert isinstance(events[-1], RunFinished)
 
 
-def test_nan_loss_fails_naming_the_task_and_keeps_checkpoint(tmp_path, monkeypatch):
+def _counting_loss_nan_at_training_call(monkeypatch, call: int) -> None:
+    """The counting loss turns NaN at its ``call``-th training evaluation (validation's are
+    left alone)."""
     from workbench.tasks.counting import Counting
 
     original = Counting.loss
@@ -186,11 +188,16 @@ def test_nan_loss_fails_naming_the_task_and_keeps_checkpoint(tmp_path, monkeypat
         value = original(self, output, targets)
         if torch.is_grad_enabled():  # training steps only
             calls["n"] += 1
-            if calls["n"] == 5:  # epoch 2, step 2
+            if calls["n"] == call:
                 return value * float("nan")
         return value
 
     monkeypatch.setattr(Counting, "loss", flaky)
+
+
+def test_nan_loss_fails_naming_the_task_and_keeps_checkpoint(tmp_path, monkeypatch):
+
+    _counting_loss_nan_at_training_call(monkeypatch, 5)  # epoch 2, step 2
     cfg = tiny_config()
     store, events, summary = run(cfg, tmp_path)
     failed = events[-1]
@@ -203,21 +210,9 @@ def test_nan_loss_fails_naming_the_task_and_keeps_checkpoint(tmp_path, monkeypat
 def test_a_failed_run_keeps_the_task_conflict_measured_up_to_the_failure(tmp_path, monkeypatch):
     """The conflict section of a failed run's summary counts every measured step, those
     after the last saved epoch included (the committed state alone missed them)."""
-    from workbench.tasks.counting import Counting
     from workbench.training.events import StepEnded
 
-    original = Counting.loss
-    calls = {"n": 0}
-
-    def flaky(self, output, targets):
-        value = original(self, output, targets)
-        if torch.is_grad_enabled():
-            calls["n"] += 1
-            if calls["n"] == 5:  # epoch 2, step 2
-                return value * float("nan")
-        return value
-
-    monkeypatch.setattr(Counting, "loss", flaky)
+    _counting_loss_nan_at_training_call(monkeypatch, 5)  # epoch 2, step 2
     cfg = tiny_config()
     cfg.weighting.conflict_every = 1
     store, events, summary = run(cfg, tmp_path)

@@ -63,7 +63,6 @@ from workbench.training.evaluation import (
     Accumulated,
     Validation,
     accumulate,
-    evaluate,
     measure_latency,
     needed_targets,
 )
@@ -1038,8 +1037,8 @@ class Trainer:
         return bool(validated)
 
     def _validate_slice(self, loop: _Loop, epoch: int) -> Accumulated | None:
-        """This process's slice of the validation pass (samples on rank 0 only)."""
-        n = len(loop.exp.val_set)
+        """This process's slice of the validation pass (the whole set when alone; the sample
+        predictions on rank 0 only). None when a stop came during it."""
         return accumulate(
             loop.model,
             loop.tasks,
@@ -1051,7 +1050,7 @@ class Trainer:
             epoch,
             should_stop=lambda: self.control.stop_requested,
             tick=self.lock.beat,
-            indices=shard_range(n, self.dist.rank, self.dist.world_size),
+            indices=shard_range(len(loop.exp.val_set), self.dist.rank, self.dist.world_size),
         )
 
     def _merge_slices(self, mine: Accumulated | None, parts: list[Any]) -> Validation | None:
@@ -1067,18 +1066,8 @@ class Trainer:
         return mine.result()
 
     def _validate(self, loop: _Loop, epoch: int) -> Validation | None:
-        return evaluate(
-            loop.model,
-            loop.tasks,
-            loop.exp.val_set,
-            loop.batch_size,
-            self.device,
-            loop.precision,
-            self.config.train.num_samples,
-            epoch,
-            should_stop=lambda: self.control.stop_requested,
-            tick=self.lock.beat,
-        )
+        part = self._validate_slice(loop, epoch)
+        return None if part is None else part.result()
 
     def _validate_and_save(self, loop: _Loop, epoch: int, validation: Validation | None) -> bool:
         loop.state.elapsed = time.perf_counter() - loop.started
