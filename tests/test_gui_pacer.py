@@ -1,5 +1,7 @@
 """RedrawPacer: frames are spaced so drawing stays under its share of a core."""
 
+import pytest
+
 from workbench.gui.redraw_pacer import RedrawPacer
 
 
@@ -32,3 +34,17 @@ def test_cost_estimate_follows_cheaper_frames():
         pacer.add_cost(0.001)
         pacer.frame_done(now=float(i))
     assert pacer.interval_s == 0.1
+
+
+def test_one_costly_frame_delays_only_the_next_one():
+    pacer = RedrawPacer(base_interval_s=0.125, budget=0.03, max_interval_s=2.0)
+    pacer.add_cost(0.009)
+    pacer.frame_done(now=0.0)
+    assert pacer.interval_s == pytest.approx(0.3)  # 9 ms is 3 % of 0.3 s
+    pacer.add_cost(0.150)  # a relayout repainted every plot
+    pacer.frame_done(now=1.0)
+    assert pacer.interval_s == 2.0  # 150 ms / 3 % = 5 s, capped at 2 s
+    assert not pacer.ready(now=2.9) and pacer.ready(now=3.01)
+    pacer.add_cost(0.009)
+    pacer.frame_done(now=3.0)
+    assert pacer.interval_s == pytest.approx(0.3)  # back at once, not after a dozen frames

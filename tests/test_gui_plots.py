@@ -399,3 +399,31 @@ def test_runs_table_shows_no_none_for_metrics_not_measured_yet(qtbot, tmp_path, 
     panel.refresh()
     item = panel.tree.topLevelItem(0)
     assert item.text(rp.COL_METRICS) == "–" and "None" not in item.toolTip(rp.COL_METRICS)
+
+
+def test_plots_scrolled_out_of_view_are_drawn_when_they_scroll_in(qtbot):
+    from workbench.gui.plots_panel import PlotsPanel
+
+    panel = PlotsPanel()
+    panel.resize(1000, 420)  # room for about one row of plots: the rest is scrolled away
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    feed(panel, reg=lambda g: 0.01 * g)  # a regulariser: one more plot of step data
+    panel.redraw(force=True)
+    qtbot.wait(20)
+    for g in range(3 * SPE + 1, 3 * SPE + 6):
+        panel.on_step(step(g, 0.01 * g))
+    shown = panel._shown_area()
+    step_curves = [
+        c for c in panel._curves.values() if c.kind in ("train_loss", "weighted_loss", "lr", "regulariser")
+    ]
+    hidden = [c for c in step_curves if not panel._plot_rect(c.plot).intersects(shown)]
+    seen = [c for c in step_curves if panel._plot_rect(c.plot).intersects(shown)]
+    assert hidden and seen
+    for _ in range(10):  # ten ticks' worth of incremental redraws
+        panel._redraw_next_plot()
+    assert all(c.state[0] == len(c.buffer) == 3 * SPE + 5 for c in seen)
+    assert all(c.state[0] == 3 * SPE for c in hidden)  # not drawn while out of view
+    panel._scroll.verticalScrollBar().setValue(panel._scroll.verticalScrollBar().maximum())
+    qtbot.waitUntil(lambda: any(c.state[0] == 3 * SPE + 5 for c in hidden), timeout=3000)

@@ -5,6 +5,10 @@ painting is taken from them (and a parallel op waits for its slowest thread). Th
 measures what a frame really costs (the update plus the paint it triggers) and spaces
 frames so that cost stays under ``budget`` of the elapsed time: at the base rate when
 frames are cheap, proportionally slower when they are not (many plots, a slow screen).
+
+Each frame pays for itself: the wait after a frame is its own cost divided by the budget.
+A moving average would let one outlier (a relayout repaints every plot at once: 100-200 ms
+at an epoch end) slow the next dozen frames as well, leaving plots 10 s stale for nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ class RedrawPacer:
         self.base_interval_s = base_interval_s
         self.budget = budget
         self.max_interval_s = max_interval_s
-        self.frame_cost_s = 0.0  # moving estimate of one frame's cost
+        self.frame_cost_s = 0.0  # moving average of a frame's cost (for reports)
+        self.last_cost_s = 0.0  # what the last frame cost (spaces the next one)
         self._next_allowed = 0.0
         self._pending_cost = 0.0
 
@@ -36,13 +41,15 @@ class RedrawPacer:
         """Close the books on a frame: update the cost estimate, schedule the next one."""
         now = time.perf_counter() if now is None else now
         cost, self._pending_cost = self._pending_cost, 0.0
+        self.last_cost_s = cost
         self.frame_cost_s = cost if self.frame_cost_s == 0 else 0.7 * self.frame_cost_s + 0.3 * cost
-        interval = min(self.max_interval_s, max(self.base_interval_s, self.frame_cost_s / self.budget))
-        self._next_allowed = now + interval
+        self._next_allowed = now + self.interval_s
 
     @property
     def interval_s(self) -> float:
-        return min(self.max_interval_s, max(self.base_interval_s, self.frame_cost_s / self.budget))
+        """Seconds from the last frame to the next: its cost over the budget, within
+        [base_interval_s, max_interval_s]."""
+        return min(self.max_interval_s, max(self.base_interval_s, self.last_cost_s / self.budget))
 
 
 class MeteredLayoutWidget(pg.GraphicsLayoutWidget):
