@@ -444,6 +444,7 @@ class PlotsPanel(QWidget):
         layout.addWidget(self._stack, 1)
 
         self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(self.REDRAW_INTERVAL_MS)
         self._timer.timeout.connect(self._on_timer)
         self._timer.start()
@@ -1432,7 +1433,9 @@ class PlotsPanel(QWidget):
             self.pacer.frame_done()
             # tick when the next frame is due, not at the base rate in between: every
             # wake-up of the GUI thread preempts a training thread on a busy machine
-            self._timer.setInterval(max(self.REDRAW_INTERVAL_MS, int(self.pacer.interval_s * 1000)))
+            # (a precise timer, +10 ms: a coarse one fired up to 5 % early, found the frame
+            # not yet due and waited a whole interval more: plots went twice as stale)
+            self._timer.setInterval(max(self.REDRAW_INTERVAL_MS, int(self.pacer.interval_s * 1000) + 10))
 
     def _full_redraw(self, autorange: bool = False, x_too: bool = False) -> None:
         """Every curve now (what the plots mean changed), then fit y (and x) to what is shown."""
