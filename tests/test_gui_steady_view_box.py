@@ -25,6 +25,12 @@ def test_growing_past_the_edge_adds_headroom_on_that_side_only():
     assert lo == pytest.approx(-4.0 - HEADROOM * 13.0) and hi == 9.0
 
 
+def test_headroom_goes_only_where_the_data_grew_most():
+    # the right edge grew by 30, the padded left edge crept by 2: headroom on the right only
+    lo, hi = steady_range((0.0, 100.0), (-2.0, 130.0))
+    assert lo == -2.0 and hi == pytest.approx(130.0 + HEADROOM * 132.0)
+
+
 def test_a_view_much_wider_than_the_data_is_refitted_exactly():
     # the data fills 50 % (< 1 - SLACK = 65 %) of the view: fitted, no headroom (nothing grew)
     assert pytest.approx(0.35) == SLACK
@@ -72,6 +78,7 @@ def test_a_growing_curve_changes_the_view_rarely_and_never_clips(view):
         (x0, x1), (y0, y1) = ranges
         assert x0 <= 0.0 and x1 >= n - 1  # every point in view
         assert y0 <= y.min() and y1 >= y.max()
+        assert x0 > -0.05 * n  # no wide empty margin on the left (headroom goes right)
         if ranges != last:
             changes += 1
             last = ranges

@@ -23,8 +23,8 @@ def steady_range(current: tuple[float, float], fitted: tuple[float, float]) -> t
     """The range to show, given the ``current`` view range and the exact ``fitted`` range.
 
     Keeps ``current`` while it holds ``fitted`` and ``fitted`` spans at least ``1 - SLACK``
-    of it; otherwise ``fitted``, widened by ``HEADROOM`` of its span on each side where it
-    reaches past ``current``. Units are the axis's view units (log10 of the value on log axes).
+    of it; otherwise ``fitted``, widened by ``HEADROOM`` of its span on the side where it
+    reaches furthest past ``current``. Units are the axis's view units (log10 of the value on log axes).
     """
     a, b = current
     lo, hi = fitted
@@ -37,8 +37,14 @@ def steady_range(current: tuple[float, float], fitted: tuple[float, float]) -> t
     tol = TOLERANCE * span
     if lo >= a - tol and hi <= b + tol and span >= (1.0 - SLACK) * (b - a):
         return current
+    # headroom only on the side the data grew past most: as a curve grows to the right, its
+    # padded left edge creeps left too, and headroom there would leave a wide empty margin
+    past_lo, past_hi = max(0.0, a - tol - lo), max(0.0, hi - b - tol)
     grow = HEADROOM * span
-    return (lo - grow if lo < a - tol else lo, hi + grow if hi > b + tol else hi)
+    return (
+        lo - grow if past_lo > 0 and past_lo >= past_hi else lo,
+        hi + grow if past_hi > 0 and past_hi > past_lo else hi,
+    )
 
 
 class SteadyViewBox(pg.ViewBox):
