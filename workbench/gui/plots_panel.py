@@ -628,8 +628,9 @@ class PlotsPanel(QWidget):
     # Share of one core the live curves may take: on a machine whose cores torch keeps busy
     # every GUI millisecond is taken from training (bench_gui measures the app against a
     # headless run). 2 % since frames got cheaper (steady axes, no off-screen plots) and
-    # each frame pays only for itself: a frame costs about 4-9 ms, so with eight plots each
-    # is redrawn every 2-4 s.
+    # each frame pays only for itself. Measured (bench_gui_replay, bench_gui): a steady
+    # frame's paint costs about 4 ms, a run's first frames 30-60 ms, and each of eight
+    # plots is redrawn every 8-11 s in a 30-second run (the GUI thread 4.6 % of a core).
     DRAW_BUDGET = 0.02
 
     def _build_plots(self) -> None:
