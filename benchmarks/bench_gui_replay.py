@@ -91,22 +91,38 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=80, help="steps per epoch (two epochs)")
     parser.add_argument("--profile", action="store_true", help="cProfile of the GUI thread")
+    parser.add_argument("--budget", type=float, help="the plots' drawing budget (share of a core) to try")
+    parser.add_argument(
+        "--probe-ms", type=int, default=0, help="also run bench_gui's stall timer at this period"
+    )
+    parser.add_argument("--events", type=Path, help="replay this recording (made once if missing)")
     args = parser.parse_args()
 
     import bench_gui as bg
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        cfg, events = record(root / "recorded", args.steps)
+        if args.events is not None and args.events.exists():
+            with open(args.events, "rb") as f:
+                cfg, events = pickle.load(f)
+        else:
+            cfg, events = record(root / "recorded", args.steps)
+            if args.events is not None:
+                with open(args.events, "wb") as f:
+                    pickle.dump((cfg, events), f)
         Replayer.events = events
         print(f"recorded {len(events)} events over {events[-1][0]:.1f} s of training")
 
-        from PySide6.QtCore import QEventLoop, QSettings
+        from PySide6.QtCore import QEventLoop, QSettings, QTimer
         from PySide6.QtWidgets import QApplication
 
+        import workbench.gui.redraw_pacer as pacer_module
         import workbench.training.trainer as trainer_module
         from workbench.gui.app import configure_app
         from workbench.gui.main_window import MainWindow
+
+        if args.budget is not None:  # the budget while a run keeps every core busy
+            pacer_module.BUDGET_CORES_BUSY = args.budget
 
         app = QApplication.instance() or QApplication([])
         configure_app(app)
@@ -133,12 +149,18 @@ def main() -> None:
             frames0 = window.plots.redraw_count
             if profile is not None:
                 profile.enable()
+            probe = QTimer()
+            if args.probe_ms:
+                probe.setInterval(args.probe_ms)
+                probe.timeout.connect(lambda: time.perf_counter())
+                probe.start()
             window.start_run()
             if window.bridge.is_running():
                 loop.exec()
             if profile is not None:
                 profile.disable()
             wall = time.perf_counter() - wall0
+            probe.stop()
             gui.append((time.thread_time() - cpu0) / wall)
             xs.append((bg.process_cpu_s(xpid) - x0) / wall)
             plots = max(1, len({c.plot for c in window.plots._curves.values()}))

@@ -48,3 +48,26 @@ def test_one_costly_frame_delays_only_the_next_one():
     pacer.add_cost(0.009)
     pacer.frame_done(now=3.0)
     assert pacer.interval_s == pytest.approx(0.3)  # back at once, not after a dozen frames
+
+
+def test_draw_budget_is_smallest_while_cpu_training_keeps_every_core_busy():
+    from workbench.gui.redraw_pacer import (
+        BUDGET_CORES_BUSY,
+        BUDGET_CORES_SPARE,
+        draw_budget,
+        draw_budget_for_run,
+    )
+
+    assert BUDGET_CORES_BUSY < BUDGET_CORES_SPARE
+    assert draw_budget("cpu", 0, 2) == BUDGET_CORES_BUSY  # PyTorch's default: one thread per core
+    assert draw_budget("cpu", 2, 2) == BUDGET_CORES_BUSY
+    assert draw_budget("cpu", 4, 2) == BUDGET_CORES_BUSY  # more threads than cores: still busy
+    assert draw_budget("CPU", 0, None) == BUDGET_CORES_BUSY  # core count unknown: assume busy
+    assert draw_budget("cpu", 1, 2) == BUDGET_CORES_SPARE  # a core left for the window
+    assert draw_budget("cuda:0", 0, 2) == BUDGET_CORES_SPARE  # the GPU computes
+    assert draw_budget("cuda", 0, 64) == BUDGET_CORES_SPARE
+    # from a run's config dict (RunStarted.config); unreadable thread counts count as default
+    assert draw_budget_for_run({"train": {"threads": 1}}, "cpu", 8) == BUDGET_CORES_SPARE
+    assert draw_budget_for_run({"train": {"threads": "x"}}, "cpu", 8) == BUDGET_CORES_BUSY
+    assert draw_budget_for_run(None, "cpu", 8) == BUDGET_CORES_BUSY
+    assert draw_budget_for_run({}, "cuda:1", 8) == BUDGET_CORES_SPARE

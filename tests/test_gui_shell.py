@@ -244,12 +244,18 @@ def test_window_run_reaches_every_panel(qtbot, window, tiny):
     set_setup(qtbot, w, small(tiny, epochs=2))
     steps = []
     w.bridge.stepEnded.connect(steps.append)
+    budgets = []  # drawing's share of a core while this CPU run trains on every core
+    w.bridge.stepEnded.connect(lambda _: budgets.append(w.plots.pacer.budget))
     with qtbot.waitSignal(
         w.bridge.runningChanged, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda running: not running
     ):
         w.act_start.trigger()
         assert not w.act_start.isEnabled()
     run_dir = w.bridge.run_dir
+    from workbench.gui.redraw_pacer import BUDGET_CORES_BUSY, BUDGET_CORES_SPARE
+
+    assert budgets and set(budgets) == {BUDGET_CORES_BUSY}
+    assert w.plots.pacer.budget == BUDGET_CORES_SPARE  # no run competes for the cores any more
     assert summary(run_dir)["status"] == "finished"
     assert w.device_label.text() == "Device: cpu"
     assert w.state_label.text() == "Finished"

@@ -1054,6 +1054,7 @@ class MainWindow(QMainWindow):
         self._live_started = event
         self._live_floor = (0, -1)
         self.device_label.setText(f"Device: {event.device}")
+        self.plots.set_training(event)  # whichever run is shown, drawing competes with this one
         self.training_bar.on_run_started(event)
         self._update_title()
         self.runs.set_live_run(Path(event.run_dir))
@@ -1166,6 +1167,7 @@ class MainWindow(QMainWindow):
 
     def _on_running_changed(self, running: bool) -> None:
         if not running:
+            self.plots.set_training(None)
             self.training_bar.finish()
             self.runs.set_live_run(None)
             self.runs.refresh()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import html
 import math
+import os
 import re
 import sys
 import time
@@ -51,7 +52,12 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.curve_buffer import CurveBuffer
-from workbench.gui.redraw_pacer import MeteredLayoutWidget, RedrawPacer
+from workbench.gui.redraw_pacer import (
+    BUDGET_CORES_SPARE,
+    MeteredLayoutWidget,
+    RedrawPacer,
+    draw_budget_for_run,
+)
 from workbench.gui.steady_view_box import SteadyViewBox
 
 # Task colours (Tableau 10): the same task has the same colour in every plot.
@@ -625,16 +631,9 @@ class PlotsPanel(QWidget):
         plot.titleLabel.setMaximumHeight(_TITLE_ROW_PX)
         plot.layout.setRowFixedHeight(0, _TITLE_ROW_PX)
 
-    # Share of one core the live curves may take: on a machine whose cores torch keeps busy
-    # every GUI millisecond is taken from training (bench_gui measures the app against a
-    # headless run). 2 % since frames got cheaper (steady axes, no off-screen plots) and
-    # each frame pays only for itself. Measured (bench_gui_replay, bench_gui): a steady
-    # frame's paint costs about 4 ms, a run's first frames 30-60 ms, and each of eight
-    # plots is redrawn every 8-11 s in a 30-second run (the GUI thread 4.6 % of a core).
-    DRAW_BUDGET = 0.02
-
     def _build_plots(self) -> None:
-        self.pacer = RedrawPacer(self.REDRAW_INTERVAL_MS / 1000, budget=self.DRAW_BUDGET)
+        # drawing's share of a core: redraw_pacer.draw_budget, set per run (set_training)
+        self.pacer = RedrawPacer(self.REDRAW_INTERVAL_MS / 1000, budget=BUDGET_CORES_SPARE)
         self.layout_widget = MeteredLayoutWidget(self.pacer)
         self.layout_widget.setBackground(_BG)
         self.layout_widget.ci.setSpacing(6)
@@ -1077,6 +1076,14 @@ class PlotsPanel(QWidget):
         """The grid instead of the note, once there is something to draw."""
         if self._stack.currentWidget() is not self._scroll:
             self._stack.setCurrentWidget(self._scroll)
+
+    def set_training(self, event: Any | None) -> None:
+        """A run started (its ``RunStarted``) or none trains any more (None): drawing then
+        takes ``draw_budget`` of a core, less while training keeps every core busy."""
+        if event is None:
+            self.pacer.budget = BUDGET_CORES_SPARE
+        else:
+            self.pacer.budget = draw_budget_for_run(event.config, event.device, os.cpu_count())
 
     def on_run_started(self, event: Any) -> None:
         """A new (or resumed) run: start empty, or from the run's log when resuming."""

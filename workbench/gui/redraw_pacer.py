@@ -14,13 +14,42 @@ at an epoch end) slow the next dozen frames as well, leaving plots 10 s stale fo
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pyqtgraph as pg
+
+# Share of one core drawing may take. While a run computes on the CPU with a thread per
+# core, every millisecond the GUI thread draws is taken from training (a parallel op waits
+# for its slowest thread): bench_gui_replay measured the GUI thread at 2.0 % of a core with
+# a 1 % budget against 2.9 % with 2 %, each plot then redrawn every 7.8 s instead of 3.5 s.
+# With a core to spare (training on a GPU, on fewer threads than cores, or no run at all)
+# drawing takes nothing from training, and plots are redrawn about once a second.
+BUDGET_CORES_BUSY = 0.01
+BUDGET_CORES_SPARE = 0.05
+
+
+def draw_budget(device: str, threads: int, cpus: int | None) -> float:
+    """The drawing budget (share of one core) while a run trains on ``device`` ("cpu",
+    "cuda:0", ...) with ``threads`` compute threads (0: PyTorch's default, one per core) on
+    a machine with ``cpus`` logical CPUs (None: unknown, taken as busy)."""
+    on_cpu = str(device).split(":")[0].strip().lower() == "cpu"
+    spare = cpus is not None and 0 < threads < cpus
+    return BUDGET_CORES_BUSY if on_cpu and not spare else BUDGET_CORES_SPARE
+
+
+def draw_budget_for_run(config: dict[str, Any] | None, device: str, cpus: int | None) -> float:
+    """``draw_budget`` for a run described by its config dict (``RunStarted.config``)."""
+    train = (config or {}).get("train") or {}
+    try:
+        threads = int(train.get("threads") or 0)
+    except (TypeError, ValueError):
+        threads = 0
+    return draw_budget(device, threads, cpus)
 
 
 class RedrawPacer:
     def __init__(
-        self, base_interval_s: float = 0.125, budget: float = 0.05, max_interval_s: float = 2.0
+        self, base_interval_s: float = 0.125, budget: float = BUDGET_CORES_SPARE, max_interval_s: float = 2.0
     ) -> None:
         self.base_interval_s = base_interval_s
         self.budget = budget
