@@ -3,15 +3,16 @@
 1. Launch: seconds from starting a Python process to the main window being exposed on
    screen, against a bare PySide6 QMainWindow measured the same way (goal <= 1 s).
 2. Throughput: the same experiment trained headless (``workbench train`` in a process of
-   its own) and from the app (worker QThread, live curves, inspector), in alternating rounds;
+   its own) and from the app (its training process, live curves, inspector), in rounds of
+   alternating order (ABBA);
    images/s comes from the step timestamps in each run's metrics.jsonl (goal >= 0.97 in
    every round).
 3. Stall (goal: none over 100 ms), measured without waking the GUI thread more often than
-   the app does: every busy stretch of its event loop (from the dispatcher's ``awake`` to
-   its next ``aboutToBlock``: the time input would wait), and the lateness of a 250 ms
-   heartbeat timer (the time a woken GUI thread waits for a core). An earlier probe, a 20 ms
-   timer, cost 0.55 % of a core itself (bench_gui_replay --probe-ms 20) and preempted a
-   training thread 50 times a second: it lowered the very ratio it sat beside.
+   the app does (``LoopWatch``): the CPU time of every turn of its event loop (input waits
+   at least that long), and the lateness of a 250 ms heartbeat timer (a woken GUI thread
+   waiting for a core). The earlier probe, a 20 ms timer (``--probe-ms 20``), cost 0.55 %
+   of a core itself (bench_gui_replay --probe-ms 20) and preempted a training thread 50
+   times a second: it lowered the very ratio it sat beside.
 
 ``--profile`` adds, for the app rounds: a cProfile of the GUI thread (top functions by
 cumulative time) and a watchdog thread that samples the GUI thread's stack whenever the
@@ -101,6 +102,9 @@ def bench_config(steps: int, threads: int = 0):
     return cfg
 
 
+STEP_GAPS: list[str] = []  # per run: median step time and the longest gap between two steps
+
+
 def images_per_s(run_dir: Path, batch: int) -> float:
     times = []
     for line in (run_dir / "metrics.jsonl").read_text().splitlines():
@@ -108,6 +112,9 @@ def images_per_s(run_dir: Path, batch: int) -> float:
         if record["type"] == "step":
             times.append(record["time"])
     times = times[2:]  # the first steps warm up allocators
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    if gaps:  # a slow round: every step slower, or one long pause?
+        STEP_GAPS.append(f"step {statistics.median(gaps) * 1000:.0f} ms, longest {max(gaps) * 1000:.0f} ms")
     return batch * (len(times) - 1) / (times[-1] - times[0])
 
 
@@ -168,53 +175,57 @@ PLOT_REFRESH_S: list[float] = []  # seconds between two redraws of one plot, per
 class LoopWatch:
     """The GUI thread's stalls, with no timer of its own waking the thread often.
 
-    ``busy``: the length (ms) of every busy stretch of the event loop, from the dispatcher's
-    ``awake`` to its next ``aboutToBlock`` (input arriving meanwhile waits that long).
-    ``late``: how late (ms) each tick of a 250 ms heartbeat came; beyond a busy stretch it
-    catches a GUI thread that was woken but waited for a core.
+    ``busy``: the CPU time (ms) the GUI thread spent in each turn of its event loop, from
+    one ``aboutToBlock`` of the dispatcher to the next (Qt's glib dispatcher emits it before
+    each wait; the work a wake-up brings runs between two of them). Input arriving during
+    a turn waits at least that long.
+    ``late``: how late (ms) each tick of a 250 ms heartbeat came; it also catches a GUI
+    thread that was woken but waited for a core, or for the X server.
+    ``probe_ms`` (optional) adds the old probe: a timer of that period whose lateness
+    counts as ``late`` too (20 ms: comparable with earlier figures, but it costs 0.55 % of
+    a core itself and preempts a training thread 50 times a second).
     """
 
     HEARTBEAT_MS = 250
 
-    def __init__(self) -> None:
+    def __init__(self, probe_ms: int = 0) -> None:
         from PySide6.QtCore import QAbstractEventDispatcher, QElapsedTimer, Qt, QTimer
 
         self.busy: list[float] = []
         self.late: list[float] = []
-        self.busy_since: float | None = None
+        self.on_tick = None  # called at each timer tick (StallSampler's heartbeat)
         self._dispatcher = QAbstractEventDispatcher.instance()
         self._clock = QElapsedTimer()
+        self._period = probe_ms or self.HEARTBEAT_MS
         self._timer = QTimer()
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(self.HEARTBEAT_MS)
+        self._timer.setInterval(self._period)
         self._timer.timeout.connect(self._tick)
         self._last = 0
+        self._cpu = 0.0
 
     def start(self) -> None:
-        self._dispatcher.awake.connect(self._awake)
         self._dispatcher.aboutToBlock.connect(self._blocking)
         self._clock.start()
         self._last = self._clock.nsecsElapsed()
+        self._cpu = time.thread_time()
         self._timer.start()
 
     def stop(self) -> None:
         self._timer.stop()
-        self._dispatcher.awake.disconnect(self._awake)
         self._dispatcher.aboutToBlock.disconnect(self._blocking)
 
-    def _awake(self) -> None:
-        if self.busy_since is None:  # glib's dispatcher says "awake" once per source it runs
-            self.busy_since = time.perf_counter()
-
     def _blocking(self) -> None:
-        if self.busy_since is not None:
-            self.busy.append((time.perf_counter() - self.busy_since) * 1000)
-            self.busy_since = None
+        cpu = time.thread_time()
+        self.busy.append((cpu - self._cpu) * 1000)
+        self._cpu = cpu
 
     def _tick(self) -> None:
         now = self._clock.nsecsElapsed()
-        self.late.append(max(0.0, (now - self._last) / 1e6 - self.HEARTBEAT_MS))
+        self.late.append(max(0.0, (now - self._last) / 1e6 - self._period))
         self._last = now
+        if self.on_tick is not None:
+            self.on_tick()
 
     def longest(self) -> float:
         return max(self.busy + self.late, default=0.0)
@@ -223,9 +234,8 @@ class LoopWatch:
 class StallSampler:
     """Samples the GUI thread's stack while its heartbeat is late (where do stalls go?)."""
 
-    def __init__(self, threshold_s: float = 0.05, watch: LoopWatch | None = None) -> None:
+    def __init__(self, threshold_s: float = 0.05) -> None:
         self.threshold_s = threshold_s
-        self.watch = watch  # when given, "late" means the loop has been busy that long
         self.beat = time.perf_counter()
         self.main_id = threading.main_thread().ident
         self.stalls: list[tuple[float, list[str]]] = []  # (duration, sampled stacks)
@@ -243,9 +253,6 @@ class StallSampler:
         samples: list[str] = []
         started = None
         while not self._stop.wait(0.02):
-            if self.watch is not None:
-                since = self.watch.busy_since
-                self.beat = time.perf_counter() if since is None else since
             late = time.perf_counter() - self.beat
             if late > self.threshold_s:
                 if started is None:
@@ -275,15 +282,20 @@ class StallSampler:
                 print(f"    {count}x {stack}")
 
 
-def gui_round(window, app, cfg, stalls: list[float], sampler: StallSampler | None = None) -> float:
-    """One training run from the app; appends the round's busy stretches (ms) to ``stalls``."""
+def gui_round(
+    window, app, cfg, stalls: list[float], sampler: StallSampler | None = None, probe_ms: int = 0
+) -> float:
+    """One training run from the app; appends the CPU time (ms) of each turn of the event
+    loop to ``stalls``."""
     from PySide6.QtCore import QEventLoop
 
     window.setup.set_config(cfg)
     app.processEvents()
-    watch = LoopWatch()
+    if sampler is not None and not probe_ms:
+        probe_ms = 20  # the sampler needs a heartbeat that often
+    watch = LoopWatch(probe_ms)
     if sampler is not None:
-        sampler.watch = watch
+        watch.on_tick = lambda: setattr(sampler, "beat", time.perf_counter())
     watch.start()
     loop = QEventLoop()
     window.bridge.runningChanged.connect(lambda running: None if running else loop.quit())
@@ -301,8 +313,6 @@ def gui_round(window, app, cfg, stalls: list[float], sampler: StallSampler | Non
     plots = max(1, len({c.plot for c in window.plots._curves.values()}))
     PLOT_REFRESH_S.append(wall * plots / max(1, window.plots.redraw_count - frames0))
     watch.stop()
-    if sampler is not None:
-        sampler.watch = None
     stalls.extend(watch.busy)
     ROUND_MAX_STALL.append(watch.longest())
     ROUND_MAX_LATE.append(max(watch.late, default=0.0))
@@ -370,6 +380,12 @@ def main() -> None:
         metavar="A,B",
         help="compare the training process's nice value A against B in alternating app rounds "
         "(renices its threads: going back down needs root)",
+    )
+    parser.add_argument(
+        "--probe-ms",
+        type=int,
+        default=0,
+        help="also time stalls with a timer of this period in the GUI thread (20: the old probe)",
     )
     parser.add_argument(
         "--null",
@@ -441,15 +457,23 @@ def main() -> None:
             app.processEvents()
             return
         for r in range(args.rounds):
-            headless.append(headless_round(cfg, root))
+            # ABBA order (headless first in even rounds, the app first in odd ones): the
+            # shared machine's speed drifts by 10-20 % within minutes, and a fixed order
+            # would turn that drift into a bias of the ratio
+            if r % 2 == 0:
+                headless.append(headless_round(cfg, root))
             if profile is not None:
                 profile.enable()
-            gui.append(gui_round(window, app, cfg, busy, sampler))
+            gui.append(gui_round(window, app, cfg, busy, sampler, args.probe_ms))
             if profile is not None:
                 profile.disable()
+            if r % 2 == 1:
+                headless.append(headless_round(cfg, root))
+                STEP_GAPS[-2:] = STEP_GAPS[-1:] + STEP_GAPS[-2:-1]  # headless first, as in the line below
             print(
                 f"round {r + 1}: headless {headless[-1]:.1f} img/s, app {gui[-1]:.1f} img/s, "
                 f"ratio {gui[-1] / headless[-1]:.3f}, longest stall {ROUND_MAX_STALL[-1]:.0f} ms, "
+                f"headless {STEP_GAPS[-2]}, app {STEP_GAPS[-1]}, "
                 f"load {os.getloadavg()[0]:.2f}"
             )
         h, g = statistics.median(headless), statistics.median(gui)
@@ -467,8 +491,8 @@ def main() -> None:
         )
         print(f"each live plot redrawn every {statistics.median(PLOT_REFRESH_S):.1f} s (median of rounds)")
         print(
-            f"event-loop stall during training: busy stretches p99 {p99:.1f} ms, max {busy[-1] if busy else 0:.1f} ms "
-            f"over {len(busy)} wake-ups; {LoopWatch.HEARTBEAT_MS} ms heartbeat late by at most "
+            f"event-loop stall during training: CPU per loop turn p99 {p99:.1f} ms, max {busy[-1] if busy else 0:.1f} ms "
+            f"over {len(busy)} turns; {args.probe_ms or LoopWatch.HEARTBEAT_MS} ms timer late by at most "
             f"{max(ROUND_MAX_LATE, default=0):.1f} ms; goal: none over 100 ms"
         )
         if sampler is not None:
