@@ -320,6 +320,82 @@ def gui_round(
     return images_per_s(Path(run_dir), cfg.train.batch_size)
 
 
+def step_times(run_dir: Path) -> list[float]:
+    """Wall-clock times (s since the epoch) at which each training step was logged."""
+    times = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["type"] == "step":
+            times.append(record["time"])
+    return times
+
+
+def paired_split(times: list[float], toggles: list[tuple[float, bool]]) -> tuple[float, float, int]:
+    """Mean step time (s) while the window was live and while it was hidden, and the number
+    of segments: each step is put in the segment it ended in, a segment's first step is
+    left out (it straddles the switch), and so are pauses over 3x the median (validation)."""
+    gaps = [(b, b - a) for a, b in zip(times, times[1:], strict=False)]
+    if not gaps:
+        return float("nan"), float("nan"), 0
+    limit = 3 * statistics.median(g for _, g in gaps)
+    sums = {True: [0.0, 0], False: [0.0, 0]}
+    segments = 0
+    for k, (start, live) in enumerate(toggles):
+        end = toggles[k + 1][0] if k + 1 < len(toggles) else float("inf")
+        inside = [g for t, g in gaps if start <= t < end][1:]
+        inside = [g for g in inside if g <= limit]
+        if inside:
+            segments += 1
+            sums[live][0] += sum(inside)
+            sums[live][1] += len(inside)
+    mean = {v: (sums[v][0] / sums[v][1] if sums[v][1] else float("nan")) for v in (True, False)}
+    return mean[True], mean[False], segments
+
+
+def paired_round(window, app, cfg, segment_s: float) -> tuple[float, float, int]:
+    """One app run whose window is shown (plotting live) and hidden (drawing nothing) in
+    turns of ``segment_s`` seconds; returns ``paired_split`` of its steps. Host drift is
+    slower than a segment, so the live/hidden ratio is the window's cost at a resolution
+    the headless comparison cannot reach on a shared machine."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    window.setup.set_config(cfg)
+    app.processEvents()
+    toggles: list[tuple[float, bool]] = []
+
+    cpu = {True: 0.0, False: 0.0}  # GUI thread CPU seconds while live / hidden
+    wall = {True: 0.0, False: 0.0}
+    mark = [time.thread_time(), time.perf_counter()]
+
+    def switch() -> None:
+        live = not (toggles[-1][1] if toggles else False)
+        cpu[not live] += time.thread_time() - mark[0]
+        wall[not live] += time.perf_counter() - mark[1]
+        window.setVisible(live)
+        mark[:] = [time.thread_time(), time.perf_counter()]
+        toggles.append((time.time(), live))
+
+    timer = QTimer()
+    timer.setInterval(int(segment_s * 1000))
+    timer.timeout.connect(switch)
+    loop = QEventLoop()
+    window.bridge.runningChanged.connect(lambda running: None if running else loop.quit())
+    window.start_run()
+    run_dir = window.bridge.run_dir
+    toggles.append((time.time(), True))
+    timer.start()
+    if window.bridge.is_running():
+        loop.exec()
+    timer.stop()
+    print(
+        f"  GUI thread {100 * cpu[True] / max(wall[True], 1e-9):.2f} % of a core while live, "
+        f"{100 * cpu[False] / max(wall[False], 1e-9):.2f} % while hidden"
+    )
+    window.setVisible(True)
+    window.bridge.wait(10_000)
+    return paired_split(step_times(Path(run_dir))[2:], toggles)
+
+
 def renice_process(pid: int, value: int) -> None:
     """Set every thread of ``pid`` to the nice value ``value`` (Linux: nice is per thread)."""
     for tid in os.listdir(f"/proc/{pid}/task"):
@@ -388,6 +464,14 @@ def main() -> None:
         help="also time stalls with a timer of this period in the GUI thread (20: the old probe)",
     )
     parser.add_argument(
+        "--paired",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="app rounds only, the window shown and hidden in turns of SECONDS within each run: "
+        "step time live / hidden (use with --steps 400)",
+    )
+    parser.add_argument(
         "--null",
         action="store_true",
         help="the noise floor: two headless runs per round, no app; the ratio of the second to the first",
@@ -447,6 +531,23 @@ def main() -> None:
                 print(f"round {r + 1}: headless {a:.1f} then {b:.1f} img/s, ratio {b / a:.3f}", flush=True)
             print(
                 f"headless/headless: median {statistics.median(ratios):.3f}, rounds {min(ratios):.3f}-{max(ratios):.3f}"
+            )
+            window.close()
+            app.processEvents()
+            return
+        if args.paired:
+            ratios = []
+            for r in range(args.rounds):
+                live, hidden, segments = paired_round(window, app, cfg, args.paired)
+                ratios.append(hidden / live)
+                print(
+                    f"round {r + 1}: step {live * 1000:.1f} ms with the window live, {hidden * 1000:.1f} ms hidden "
+                    f"({segments} segments of {args.paired:g} s): training speed live/hidden {hidden / live:.3f}",
+                    flush=True,
+                )
+            print(
+                f"training speed with the window live / hidden: median {statistics.median(ratios):.3f}, "
+                f"rounds {min(ratios):.3f}-{max(ratios):.3f}"
             )
             window.close()
             app.processEvents()

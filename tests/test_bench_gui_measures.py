@@ -1,4 +1,5 @@
-"""bench_gui's stall measurement: a busy turn of the event loop is timed, idle waits are not."""
+"""bench_gui's measurements: stalls (a busy turn of the event loop is timed, idle waits are
+not) and the paired live/hidden split of one run's steps."""
 
 import sys
 import time
@@ -28,3 +29,15 @@ def test_loop_watch_times_busy_turns_not_idle_waits(qtbot):
     assert sum(turns) < 120 + 80
     assert 2 <= len(watch.late) <= 4  # the 250 ms heartbeat: 3 ticks in 0.9 s
     assert watch.longest() >= turns[-1]
+
+
+def test_paired_split_assigns_steps_to_segments_and_drops_switches_and_pauses():
+    import bench_gui
+
+    # steps every 1 s while live, every 2 s once hidden at 5.5 s, then a validation pause
+    times = [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 30]
+    live, hidden, segments = bench_gui.paired_split(times, [(0.0, True), (5.5, False)])
+    # live: gaps ending at 1..5 s, the first dropped -> 1 s; hidden: gaps ending at 6, 8,
+    # 10, 12 s, the first (straddling the switch) dropped -> 2 s; the 18 s pause is over 3x
+    # the median gap (1 s) and left out
+    assert (live, hidden, segments) == (1.0, 2.0, 2)
