@@ -154,9 +154,26 @@ def main() -> None:
                 probe.setInterval(args.probe_ms)
                 probe.timeout.connect(lambda: time.perf_counter())
                 probe.start()
+            # how long after the first step (and the first epoch) each plot shows its first points
+            first_step: list[float] = []
+            first_drawn: dict[int, float] = {}
+
+            def on_step(_event, first_step=first_step) -> None:
+                if not first_step:
+                    first_step.append(time.perf_counter())
+
+            def on_redrawn(first_drawn=first_drawn) -> None:
+                for curve in window.plots._curves.values():
+                    if curve.state and curve.state[0] > 0 and id(curve.plot) not in first_drawn:
+                        first_drawn[id(curve.plot)] = time.perf_counter()
+
+            window.bridge.stepEnded.connect(on_step)
+            window.plots.redrawn.connect(on_redrawn)
             window.start_run()
             if window.bridge.is_running():
                 loop.exec()
+            window.bridge.stepEnded.disconnect(on_step)
+            window.plots.redrawn.disconnect(on_redrawn)
             if profile is not None:
                 profile.disable()
             wall = time.perf_counter() - wall0
@@ -168,7 +185,9 @@ def main() -> None:
             print(
                 f"round {r + 1}: {wall:.1f} s, GUI thread {gui[-1] * 100:.2f} % of a core, "
                 f"X server {xs[-1] * 100:.2f} %, each of {plots} plots redrawn every {refresh[-1]:.1f} s "
-                f"(a frame costs {window.plots.pacer.frame_cost_s * 1000:.0f} ms)",
+                f"(a frame costs {window.plots.pacer.frame_cost_s * 1000:.0f} ms); plots first drawn "
+                + ", ".join(f"{t - first_step[0]:.1f}" for t in sorted(first_drawn.values()))
+                + " s after the first step",
                 flush=True,
             )
         print(

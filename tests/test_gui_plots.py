@@ -427,3 +427,36 @@ def test_plots_scrolled_out_of_view_are_drawn_when_they_scroll_in(qtbot):
     assert all(c.state[0] == 3 * SPE for c in hidden)  # not drawn while out of view
     panel._scroll.verticalScrollBar().setValue(panel._scroll.verticalScrollBar().maximum())
     qtbot.waitUntil(lambda: any(c.state[0] == 3 * SPE + 5 for c in hidden), timeout=3000)
+
+
+def test_a_plots_first_points_do_not_wait_for_the_pacer(qtbot, plots):
+    # the pacer's next frame is a minute away (a tiny budget after a costly frame)
+    plots.pacer.budget = 1e-6
+    plots.pacer.max_interval_s = 60.0
+    plots.pacer.add_cost(0.05)
+    plots.pacer.frame_done()
+    for g in range(1, 4):
+        plots.on_step(step(g))
+
+    def drawn(kinds: tuple[str, ...]) -> list:
+        return [c for c in plots._curves.values() if c.kind in kinds and c.state and c.state[0] > 0]
+
+    step_kinds = ("train_loss", "weighted_loss", "lr")
+    qtbot.waitUntil(
+        lambda: (
+            len(drawn(step_kinds)) == len([c for c in plots._curves.values() if c.kind in step_kinds]) > 0
+        ),
+        timeout=10_000,
+    )
+    assert plots._blank_plots() == []
+    assert not plots.pacer.ready()
+    # plots that show points already wait for the pacer: no redraw of theirs before it allows
+    before = {id(c): c.state[0] for c in drawn(step_kinds)}
+    for g in range(4, SPE + 1):
+        plots.on_step(step(g))
+    qtbot.wait(600)
+    assert {id(c): c.state[0] for c in drawn(step_kinds)} == before
+    # the first validation metrics get their plot's first frame at once as well
+    plots.on_epoch(epoch(0, 0))
+    qtbot.waitUntil(lambda: len(drawn(("metric:accuracy",))) == 1, timeout=10_000)
+    assert plots._blank_plots() == []

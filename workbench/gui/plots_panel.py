@@ -939,6 +939,7 @@ class PlotsPanel(QWidget):
             self._curve_timer.start()
         self._update_best_lines()
         self._dirty = True
+        self._kick_if_blank()  # a new curve may hold points already
 
     def _flush_curves(self) -> None:
         """Make every pending plot item now (before a full redraw or a query)."""
@@ -1141,6 +1142,7 @@ class PlotsPanel(QWidget):
         self._check_regulariser()
         self._show_plots()
         self._dirty = True
+        self._kick_if_blank()
 
     def on_epoch(self, event: Any) -> None:
         labelled = dict(getattr(event, "labelled", None) or {})
@@ -1160,6 +1162,7 @@ class PlotsPanel(QWidget):
         self._update_empty_notes()
         self._show_plots()
         self._dirty = True
+        self._kick_if_blank()
 
     def add_points(self, kind: str, task: str, xs, ys) -> None:
         """Bulk-append points to a curve of the current run (x is the step; epoch and time follow it)."""
@@ -1431,19 +1434,54 @@ class PlotsPanel(QWidget):
         super().showEvent(event)
         self._dirty = True
 
+    def _blank_plots(self) -> list[pg.PlotItem]:
+        """Plots that show no point yet but have some to show, in drawing order.
+
+        Their first frame does not wait for the pacer: with drawing at 1 % of a core a new
+        run's plots came up one every 2 s, and an empty plot beside a running run reads as
+        broken. Each plot gets one such frame, one per timer tick, so there is no burst."""
+        drawn: set[int] = set()
+        pending: list[pg.PlotItem] = []
+        for curve in self._curves.values():
+            if curve.state and curve.state[0] > 0 and curve.state[1]:
+                drawn.add(id(curve.plot))
+            elif len(curve.buffer) > 0 and self.task_visible(curve.task) and curve.plot not in pending:
+                pending.append(curve.plot)
+        pending = [plot for plot in pending if id(plot) not in drawn]
+        area = self._shown_area() if pending else None
+        if area is not None:  # scrolled out of view: drawn when it scrolls in
+            pending = [plot for plot in pending if self._plot_rect(plot).intersects(area)]
+        return pending
+
+    def _kick_if_blank(self) -> None:
+        # new data may have reached an empty plot: tick soon instead of when the pacer's
+        # next frame is due
+        if (
+            self._timer.isActive()
+            and self._timer.remainingTime() > self.REDRAW_INTERVAL_MS
+            and self._blank_plots()
+        ):
+            self._timer.start(self.REDRAW_INTERVAL_MS)
+
     def _on_timer(self) -> None:
         # The timer ticks at the base rate; the pacer skips ticks while frames are costly,
         # and each tick updates one plot, so no single paint stalls the event loop.
-        if self._dirty and self.isVisible() and self.pacer.ready():
+        if not (self._dirty and self.isVisible()):
+            return
+        blank = [] if self.pacer.ready() else self._blank_plots()
+        if blank or self.pacer.ready():
             t0 = time.perf_counter()
-            self._redraw_next_plot()
+            self._redraw_next_plot(first=blank[0] if blank else None)
             self.pacer.add_cost(time.perf_counter() - t0)
             self.pacer.frame_done()
             # tick when the next frame is due, not at the base rate in between: every
             # wake-up of the GUI thread preempts a training thread on a busy machine
             # (a precise timer, +10 ms: a coarse one fired up to 5 % early, found the frame
             # not yet due and waited a whole interval more: plots went twice as stale)
-            self._timer.setInterval(max(self.REDRAW_INTERVAL_MS, int(self.pacer.interval_s * 1000) + 10))
+            interval = max(self.REDRAW_INTERVAL_MS, int(self.pacer.interval_s * 1000) + 10)
+            if blank and len(blank) > 1:  # more plots still wait for their first points
+                interval = self.REDRAW_INTERVAL_MS
+            self._timer.setInterval(interval)
 
     def _full_redraw(self, autorange: bool = False, x_too: bool = False) -> None:
         """Every curve now (what the plots mean changed), then fit y (and x) to what is shown."""
@@ -1472,8 +1510,9 @@ class PlotsPanel(QWidget):
         if changed:
             self.redrawn.emit()
 
-    def _redraw_next_plot(self) -> None:
-        """Update the curves of the next plot (round robin) that has changes."""
+    def _redraw_next_plot(self, first: pg.PlotItem | None = None) -> None:
+        """Update the curves of the next plot (round robin) that has changes, or of
+        ``first`` (a plot's first points, see ``_blank_plots``)."""
         plots: list[pg.PlotItem] = []
         for curve in self._curves.values():
             if curve.plot not in plots:
@@ -1482,6 +1521,13 @@ class PlotsPanel(QWidget):
             self._dirty = False
             return
         shown = self._shown_area()
+        if first is not None:
+            for curve in list(self._curves.values()):
+                if curve.plot is first:
+                    self._update_curve(curve, False)
+            self.redraw_count += 1
+            self.redrawn.emit()
+            return
         for k in range(len(plots)):
             plot = plots[(self._next_plot + k) % len(plots)]
             if shown is not None and not self._plot_rect(plot).intersects(shown):
