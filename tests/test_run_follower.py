@@ -35,6 +35,8 @@ def test_tail_hands_out_complete_lines_once_and_starts_over_after_a_cut(tmp_path
 
 
 def test_the_app_follows_a_headless_run_until_it_stops(qtbot, window, tmp_path):
+    from workbench.gui.redraw_pacer import BUDGET_CORES_BUSY, BUDGET_CORES_SPARE
+
     cfg = tiny_config()
     cfg.train.epochs = 200  # runs until stopped
     save_config(cfg, tmp_path / "exp.toml")
@@ -62,6 +64,9 @@ def test_the_app_follows_a_headless_run_until_it_stops(qtbot, window, tmp_path):
         window.show_run(run_dir)
         qtbot.waitUntil(lambda: window.following() == run_dir, timeout=GUI_RUN_TIMEOUT_MS)
         follower = window._follower
+        # the job trains on this machine's CPU: drawing it gets the frugal budget of a run
+        # trained in the app, until it ends
+        assert window.plots.pacer.budget == BUDGET_CORES_BUSY
         with qtbot.waitSignal(follower.step, timeout=GUI_RUN_TIMEOUT_MS):
             pass  # a step written after the window opened the run arrives through the live path
         with qtbot.waitSignal(follower.epoch, timeout=GUI_RUN_TIMEOUT_MS):
@@ -71,6 +76,7 @@ def test_the_app_follows_a_headless_run_until_it_stops(qtbot, window, tmp_path):
             pass
         assert ended.args == ["stopped"]
         assert window.following() is None
+        assert window.plots.pacer.budget == BUDGET_CORES_SPARE
         assert job.wait(60) == 0
         after = {p.name for p in run_dir.iterdir() if p.is_file()}
         assert before <= after  # the app removed nothing

@@ -803,7 +803,31 @@ class MainWindow(QMainWindow):
         follower.restarted.connect(lambda: self._load_run(path))  # resumed: its log was cut back
         follower.ended.connect(lambda status: self._on_followed_end(path, status))
         self._follower = follower
-        return follower.start()
+        records = follower.start()
+        self._budget_for_followed(path)
+        return records
+
+    def _budget_for_followed(self, path: Path) -> None:
+        """A run that another process trains on this machine takes the cores like one
+        trained here: drawing it gets the same budget (redraw_pacer.draw_budget)."""
+        import socket
+        from types import SimpleNamespace
+
+        from workbench.training.run_lock import read_lock
+        from workbench.training.run_store import RunStore
+
+        lock = read_lock(path)
+        if self.bridge.is_running() or lock is None or lock.host != socket.gethostname():
+            return  # the app's own run set the budget, or the job runs elsewhere
+        store = RunStore(path)
+        try:
+            config = store.read_config_dict()
+            device = str(
+                store.read_summary().get("device") or (config.get("train") or {}).get("device", "cpu")
+            )
+        except Exception:  # noqa: BLE001 - unreadable: keep the budget, the follower reports the run
+            return
+        self.plots.set_training(SimpleNamespace(config=config, device=device))
 
     def _on_followed_end(self, path: Path, status: str) -> None:
         self.statusBar().showMessage(f"Run {path.name} ended ({status}).", 10000)
@@ -815,6 +839,8 @@ class MainWindow(QMainWindow):
             self._follower.stop()
             self._follower.deleteLater()
             self._follower = None
+            if not self.bridge.is_running():
+                self.plots.set_training(None)
 
     def following(self) -> Path | None:
         """The run folder followed (written by another process), or None."""

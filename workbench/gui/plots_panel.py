@@ -1079,8 +1079,9 @@ class PlotsPanel(QWidget):
             self._stack.setCurrentWidget(self._scroll)
 
     def set_training(self, event: Any | None) -> None:
-        """A run started (its ``RunStarted``) or none trains any more (None): drawing then
-        takes ``draw_budget`` of a core, less while training keeps every core busy."""
+        """A run trains on this machine (``event``: its ``RunStarted``, or anything with its
+        ``config`` dict and ``device``) or none does any more (None): drawing then takes
+        ``draw_budget`` of a core, less while training keeps every core busy."""
         if event is None:
             self.pacer.budget = BUDGET_CORES_SPARE
         else:
