@@ -6,6 +6,9 @@ alternating rounds; the first mode is the baseline of the printed ratios:
     cli       ``workbench train`` in a subprocess (bench_gui's headless baseline)
     headless  the Trainer in the main thread of a process of its own
     pythread  the Trainer in a plain Python thread (no Qt)
+    worker    the app's training process (``train_worker.TrainWorker``: spawned, nice +5,
+              warmed up, events through a queue), driven without Qt
+    worker0   the same at nice 0 (``WORKBENCH_TRAINER_NICE=0``)
     bridge    the app's TrainingBridge (QThread, queued signals), no window
     app       the main window plotting live (bench_gui's app round)
     follow    ``workbench train`` in a subprocess while the main window follows its folder live
@@ -53,6 +56,9 @@ def trained_images_per_s(mode: str, root: Path) -> float:
             thread.join()
         return bg.images_per_s(store.path, cfg.train.batch_size)
 
+    if mode in ("worker", "worker0"):
+        return worker_round(cfg, root, nice_zero=mode == "worker0")
+
     from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -86,6 +92,26 @@ def trained_images_per_s(mode: str, root: Path) -> float:
     if mode == "follow":
         return follow_round(window, app, cfg, root)
     return bg.gui_round(window, app, cfg, [])
+
+
+def worker_round(cfg, root: Path, nice_zero: bool) -> float:
+    """The app's training process with nobody drawing: its events are read and dropped."""
+    import bench_gui as bg
+
+    from workbench.training.run_store import RunStore
+    from workbench.training.train_worker import TRAINER_NICE_ENV, JobEnded, TrainWorker
+
+    if nice_zero:
+        os.environ[TRAINER_NICE_ENV] = "0"
+    worker = TrainWorker()
+    worker.wait_ready()
+    store = RunStore.create(root, cfg.name)
+    worker.submit(str(store.path), cfg)
+    while not isinstance(worker.next_event(1.0), JobEnded):
+        if not worker.alive():
+            raise RuntimeError("the training process died")
+    worker.close()
+    return bg.images_per_s(store.path, cfg.train.batch_size)
 
 
 def follow_round(window, app, cfg, root: Path) -> float:
@@ -123,7 +149,8 @@ def follow_round(window, app, cfg, root: Path) -> float:
 def main() -> None:
     results: dict[str, list[float]] = {mode: [] for mode in MODES}
     for r in range(int(os.environ.get("ROUNDS", 3))):
-        for mode in MODES:
+        # ABBA: the machine's speed drifts within minutes; a fixed order would bias the ratios
+        for mode in MODES if r % 2 == 0 else MODES[::-1]:
             with tempfile.TemporaryDirectory() as tmp:
                 out = subprocess.run(
                     [sys.executable, __file__, mode, tmp], capture_output=True, text=True, check=False

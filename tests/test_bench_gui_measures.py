@@ -44,3 +44,14 @@ def test_paired_split_assigns_steps_to_segments_and_drops_switches_and_pauses():
     # 10, 12 s, the first (straddling the switch) dropped -> 2 s; the 18 s pause is over 3x
     # the median gap (1 s) and left out
     assert (live, hidden, segments) == (1.0, 2.0, 2)
+
+
+def test_host_verdict_refuses_to_judge_when_identical_baselines_disagree():
+    import bench_gui
+
+    # spread = (max - min) / median: (152 - 148) / 150 = 2.7 %: within the 6 % limit
+    assert "within 2.7 %" in bench_gui.host_verdict([150.0, 148.0, 152.0, 150.0])
+    # (165 - 147.6) / 152.95 = 11.4 %: the host moved more than a 3 % effect
+    verdict = bench_gui.host_verdict([157.4, 148.5, 165.1, 147.6])
+    assert "spread 11.4 %" in verdict and "cannot judge" in verdict
+    assert "unknown" in bench_gui.host_verdict([150.0])

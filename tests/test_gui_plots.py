@@ -107,6 +107,36 @@ def test_x_axis_step_epoch_time_change_labels_and_data_together(plots):
         plots.set_x_axis("minutes")
 
 
+def _ticks(plot, lo: float, hi: float) -> list[float]:
+    """The tick values pyqtgraph would draw between lo and hi (it may propose one beyond)."""
+    levels = plot.getAxis("bottom").tickValues(lo, hi, 300)
+    return [v for _spacing, values in levels for v in values if lo <= v <= hi]
+
+
+def test_step_and_time_axes_tick_whole_numbers_only(qtbot, plots):
+    # one validation point: the plot fits a range under one unit wide around it
+    feed(plots, epochs=1, best=(0,))
+    plots.redraw(force=True)
+    metric = plots.metric_plot("scene")
+    qtbot.waitUntil(lambda: metric.getViewBox().viewRange()[0][0] > 1.0)  # fitted when painted
+    lo, hi = metric.getViewBox().viewRange()[0]
+    assert lo < 10.0 < hi and hi - lo < 2.0  # step 10, padded by a fraction of a step
+    assert _ticks(metric, lo, hi) == [10.0]  # not 9.8, 10.0, 10.2
+    assert _ticks(metric, 14.6, 15.4) == [15.0]
+    plots.set_x_axis("time")  # whole seconds: a tick at 0.2 s would print "0:00" twice
+    assert all(v == int(v) for v in _ticks(metric, 20.0, 23.0))
+    assert _ticks(metric, 21.6, 21.9) == []  # nothing rather than "0:22" on three ticks
+    plots.set_x_axis("epoch")  # epochs are fractional within a run: 0.8 is step 8 of 10
+    assert 0.8 in [round(v, 6) for v in _ticks(metric, 0.6, 1.4)]
+    plots.set_x_axis("step")
+    import pyqtgraph as pg
+
+    plain = pg.AxisItem("bottom")  # ranges many steps wide tick as pyqtgraph does
+    assert plots.loss_plot.getAxis("bottom").tickValues(0.0, 3000.0, 300) == plain.tickValues(
+        0.0, 3000.0, 300
+    )
+
+
 def test_axis_combo_drives_the_axis(plots):
     feed(plots)
     plots.axis_combo.setCurrentIndex(plots.axis_combo.findData("epoch"))

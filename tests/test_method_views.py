@@ -59,6 +59,8 @@ def test_conflict_view_shows_the_latest_matrix_and_each_pair(qtbot):
     assert view.image.image[1, 0] == pytest.approx(0.3)  # the latest matrix
     text = view.summary_text()
     assert "2 measurements" in text and "a × b: mean cosine -0.10, negative in 50%" in text
+    step_axis = view.series.getAxis("bottom")  # steps are whole: no tick at 20.8 about one point
+    assert [v for _s, vs in step_axis.tickValues(20.6, 21.4, 300) for v in vs] == [21.0]
     assert not view.affinity_widget.isVisibleTo(view)  # not measured in this run
     titles = []
     view.series.setTitle = lambda *a, **k: titles.append(a)  # a new title re-lays out the plot

@@ -17,6 +17,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from workbench.gui.plot_axis import PlotAxis
 from workbench.gui.plots_panel import TASK_COLOURS
 
 EMPTY_NOTE = (
@@ -55,7 +56,9 @@ class ConflictView(QWidget):
         left.addWidget(self.affinity_widget, 1)
         self.series_widget = pg.GraphicsLayoutWidget()
         self.series_widget.setBackground("w")
-        self.series = self.series_widget.addPlot()
+        step_axis = PlotAxis("bottom")
+        step_axis.whole_numbers = True  # the first measurement alone must not tick step 99.8
+        self.series = self.series_widget.addPlot(axisItems={"bottom": step_axis})
         self.series.setLabel("bottom", "step")
         self.series.setLabel("left", "cosine")
         self.series.setYRange(-1.0, 1.0)

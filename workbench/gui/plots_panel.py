@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.curve_buffer import CurveBuffer
+from workbench.gui.plot_axis import PlotAxis, format_clock
 from workbench.gui.redraw_pacer import (
     BUDGET_CORES_SPARE,
     MeteredLayoutWidget,
@@ -106,17 +107,6 @@ def _rgb(colour: tuple[int, int, int]) -> str:
     return f"rgb({colour[0]},{colour[1]},{colour[2]})"
 
 
-def format_clock(seconds: float) -> str:
-    """Seconds as "m:ss" or "h:mm:ss" (axis ticks and the read-out)."""
-    if not math.isfinite(seconds):
-        return ""
-    sign = "-" if seconds < 0 else ""
-    total = int(round(abs(seconds)))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
-
-
 class ElidedLabel(QLabel):
     """A one-line label that shortens its text with "…" instead of demanding its full width."""
 
@@ -142,27 +132,6 @@ class ElidedLabel(QLabel):
     def _elide(self) -> None:
         width = max(10, self.width() - 2)
         super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
-
-
-class _PlotAxis(pg.AxisItem):
-    """Log y: label only the 1-2-5 ticks of a decade. Time x: ticks as m:ss."""
-
-    time_mode = False
-
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
-        if self.time_mode and not self.logMode:
-            return [format_clock(float(v) * scale) for v in values]
-        return super().tickStrings(values, scale, spacing)
-
-    def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
-        strings = super().logTickStrings(values, scale, spacing)
-        if len(values) <= 3:
-            return strings
-        kept = []
-        for value, text in zip(values, strings, strict=False):
-            mantissa = 10 ** (float(value) - math.floor(float(value)))
-            kept.append(text if any(abs(mantissa - m) < 1e-6 * m for m in (1.0, 2.0, 5.0)) else "")
-        return kept if sum(1 for t in kept if t) >= 2 else strings
 
 
 # ---------------------------------------------------------------------------- data
@@ -555,7 +524,7 @@ class PlotsPanel(QWidget):
 
     def _styled_plot(self, short: str, y_label: str = "") -> pg.PlotItem:
         plot = pg.PlotItem(
-            viewBox=SteadyViewBox(), axisItems={"left": _PlotAxis("left"), "bottom": _PlotAxis("bottom")}
+            viewBox=SteadyViewBox(), axisItems={"left": PlotAxis("left"), "bottom": PlotAxis("bottom")}
         )
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
@@ -572,6 +541,7 @@ class PlotsPanel(QWidget):
         plot.getAxis("left").setWidth(62)
         plot.setLabel("bottom", AXIS_NAMES[self._axis], color=_FG)
         plot.getAxis("bottom").time_mode = self._axis == "time"
+        plot.getAxis("bottom").whole_numbers = self._axis != "epoch"
         if y_label:
             plot.setLabel("left", y_label, color=_FG)
         plot.showGrid(x=True, y=True, alpha=0.18)
@@ -1303,6 +1273,7 @@ class PlotsPanel(QWidget):
         for plot in self._all_plots() + [self.regulariser_plot]:
             plot.setLabel("bottom", AXIS_NAMES[axis], color=_FG)
             plot.getAxis("bottom").time_mode = axis == "time"
+            plot.getAxis("bottom").whole_numbers = axis != "epoch"
             plot.getAxis("bottom").picture = None
             plot.enableAutoRange(axis="x")
         self._update_best_lines()
