@@ -182,3 +182,89 @@ def test_exit_2_names_the_first_problem_and_stays_on_one_line(tmp_path, capsys):
     weird = tmp_path / "x\ny.json"
     assert main(["data", "check", str(weird)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_an_empty_named_split_fails_the_check_as_it_fails_training(tmp_path, capsys):
+    # VOC: val.txt names nothing; training refuses the set, so the check must not pass it
+    voc = tmp_path / "voc"
+    text(
+        voc / "Annotations/a.xml",
+        "<annotation><filename>a.jpg</filename><object><name>cat</name>"
+        "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>",
+    )
+    image(voc / "JPEGImages/a.jpg")
+    text(voc / "ImageSets/Main/train.txt", "a\n")
+    text(voc / "ImageSets/Main/val.txt", "")
+    assert main(["data", "check", str(voc)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the set's val split has no usable image" in err
+    # YOLO: every train image is a zero-byte file; the first problem is named
+    yolo = tmp_path / "yolo"
+    text(yolo / "images/train/a.jpg", b"")
+    text(yolo / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+    image(yolo / "images/val/b.jpg")
+    text(yolo / "labels/val/b.txt", "0 .5 .5 .1 .1\n")
+    text(yolo / "data.yaml", "train: images/train\nval: images/val\nnames: [cat]\n")
+    with pytest.raises(DatasetError, match=r"train split has no usable image; the first problem: .*a\.jpg"):
+        check_dataset(yolo)
+
+
+def test_damaged_coco_rle_counts_are_reported_not_dropped_quietly(tmp_path):
+    import numpy as np
+    from pycocotools import mask as mask_utils
+
+    from workbench.data.coco_instances import rle_counts
+
+    mask = np.zeros((4, 5), np.uint8)
+    mask[:, 1] = 1  # column-major: 4 background pixels, 4 object pixels, 12 background
+    good = mask_utils.encode(np.asfortranarray(mask))["counts"].decode()
+    assert rle_counts(good) == [4, 4, 12]
+    image(tmp_path / "a.png", size=(5, 4))
+    anns = [
+        {"id": n, "image_id": 1, "category_id": 1, "bbox": [1, 0, 1, 4], "segmentation": seg}
+        for n, seg in (
+            (1, {"size": [4, 5], "counts": good}),
+            (2, {"size": [4, 5], "counts": "!!!garbage"}),
+            (3, {"size": [4, 5], "counts": ""}),
+            (4, {"size": [4, 5], "counts": [4, 4, 11]}),
+        )
+    ]
+    coco(tmp_path, [{"id": 1, "file_name": "a.png", "width": 5, "height": 4}], anns)
+    found = problems(check_dataset(tmp_path))
+    assert "RLE counts are damaged (not a COCO compressed RLE string); mask left out" in found
+    assert "RLE counts are damaged (runs cover 0 pixels, the mask has 20); mask left out" in found
+    assert "RLE counts are damaged (runs cover 19 pixels, the mask has 20); mask left out" in found
+    assert len(found) == 3  # the good one passes
+
+
+def test_declared_coco_sizes_that_are_nonsense_are_noted(tmp_path):
+    image(tmp_path / "a.png", size=(50, 40))
+    image(tmp_path / "b.png", size=(50, 40))
+    box = {"category_id": 1, "bbox": [1, 1, 5, 5]}
+    coco(
+        tmp_path,
+        [
+            {"id": 1, "file_name": "a.png", "width": 1e12, "height": -5},
+            {"id": 2, "file_name": "b.png"},  # no sizes declared: nothing to say
+        ],
+        [{"id": 1, "image_id": 1, **box}, {"id": 2, "image_id": 2, **box}],
+    )
+    result = check_dataset(tmp_path)
+    noted = [p for p in result.report.problems if p.action == NOTED]
+    assert [p.message for p in noted] == [
+        "declared width 1000000000000.0, height -5 is not a positive whole size; the file's size is used"
+    ]
+    assert result.summary("all").images == 2
+
+
+def test_a_yolo_label_path_that_is_a_folder_is_reported(tmp_path):
+    image(tmp_path / "images/train/a.jpg")
+    image(tmp_path / "images/train/b.jpg")
+    text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+    (tmp_path / "labels/train/b.txt").mkdir()
+    text(tmp_path / "data.yaml", "train: images/train\nnames: [cat]\n")
+    result = check_dataset(tmp_path)
+    assert [p.message for p in result.report.problems] == [
+        "not a label file (a folder or special file); image kept without objects"
+    ]
+    assert result.summary("train").images == 2 and dict(result.summary("train").per_class) == {"cat": 1}

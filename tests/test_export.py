@@ -139,6 +139,21 @@ def test_a_mismatch_is_refused_and_leaves_nothing(all_kinds_run, tmp_path, monke
     assert list(tmp_path.iterdir()) == []
 
 
+def test_exports_get_the_users_file_mode_and_a_folder_is_not_a_file(all_kinds_run, tmp_path):
+    import os
+
+    from workbench.fsutil import FILE_MODE
+
+    target = tmp_path / "m.pt"
+    report = export_run(
+        all_kinds_run.path, "torchscript", "last", out=target, latency=False, log=lambda _: None
+    )
+    # mkstemp's 0600 would hide the model from the group that reads decode.json beside it
+    assert os.stat(report.path).st_mode & 0o777 == FILE_MODE == os.stat(report.decode_path).st_mode & 0o777
+    with pytest.raises(ExportError, match=f"{tmp_path} is a folder; give the file to write"):
+        export_run(all_kinds_run.path, "torchscript", "last", out=tmp_path, latency=False, log=lambda _: None)
+
+
 def test_errors_name_the_run_and_the_checkpoint(tmp_path, all_kinds_run):
     with pytest.raises(ExportError, match="is not a run directory"):
         export_run(tmp_path, latency=False)

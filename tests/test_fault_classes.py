@@ -106,7 +106,7 @@ def test_unavailable_device_is_refused_before_any_folder(tmp_path, capsys):
     assert "train.device" in capsys.readouterr().err and not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("content", [b"", b"garbage", "list"])
+@pytest.mark.parametrize("content", [b"", b"garbage", b".", b"J", b"}q", "list"])
 def test_bad_init_from_is_refused_before_any_folder(tmp_path, capsys, content):
     path = tmp_path / "init.pt"
     if content == "list":
@@ -484,3 +484,21 @@ def test_version_names_app_torch_cuda_and_qt(capsys):
     assert out[0] == f"workbench {__version__}"
     assert any(line.startswith(f"torch {torch.__version__}, CUDA build ") for line in out)
     assert f"Qt {importlib.metadata.version('PySide6-Essentials')}" in out[-1]
+
+
+def test_one_line_errors_name_the_file_not_the_exception_class(tmp_path):
+    from workbench.training.run_store import RunFileError, RunStore
+    from workbench.training.trainer import describe_error
+
+    moved = IsADirectoryError(21, "Is a directory", "/tmp/.m.part", None, "/tmp/out")
+    assert describe_error(moved) == "/tmp/out: Is a directory"  # the target, not the temp file
+    assert describe_error(PermissionError(13, "Permission denied", "/r/x")) == "/r/x: Permission denied"
+    assert describe_error(OSError(30, "Read-only file system")) == "Read-only file system"
+    assert describe_error(MemoryError()).startswith("out of memory; ")
+    store = RunStore.create(tmp_path, "r")
+    for content in (b"", b"[1, 2]", b"\xff{"):
+        store.summary_path.write_bytes(content)
+        with pytest.raises(RunFileError) as caught:
+            store.read_summary()
+        line = describe_error(caught.value)
+        assert line.startswith(f"{store.summary_path} is ") and "Error" not in line

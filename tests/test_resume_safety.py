@@ -268,6 +268,20 @@ def test_resume_before_the_first_checkpoint_restarts(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_resume_without_last_pt_never_restarts_over_a_trained_run(tmp_path, capsys):
+    # last.pt is the commit point of an epoch: best.pt and epoch lines only exist after one,
+    # so a run that has them and no last.pt lost it later; a restart would replace them
+    store, _, _ = run(tiny_config(), tmp_path)
+    edit_config(store, lambda c: setattr(c.train, "epochs", 3))
+    store.last_checkpoint.unlink()
+    before = snapshot(store)
+    assert main(["resume", str(store.path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "last.pt is missing but the run has 2 epoch(s) logged" in err
+    assert "and best.pt; resuming would start again from epoch 1" in err and "--init-from" in err
+    assert snapshot(store) == before
+
+
 # ------------------------------------------------------------------ item 26: odds and ends
 
 
@@ -365,3 +379,14 @@ def test_a_run_killed_after_early_stopping_stays_stopped(tmp_path):
     _, _, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
     assert summary["status"] == "finished" and summary["epochs_done"] == 2
     assert "early stopping" in summary["note"]
+
+
+def test_every_damaged_byte_stream_is_a_load_error(tmp_path):
+    # torch's unpickler fails on damaged streams with IndexError ("pop from empty list" for
+    # "."), struct.error ("J"), TypeError ...; every first byte, alone and followed by "q"
+    path = tmp_path / "damaged.pt"
+    for first in range(256):
+        for tail in (b"", b"q", b"\x00\x00"):
+            path.write_bytes(bytes([first]) + tail)
+            with pytest.raises(LoadError, match="damaged.pt"):
+                safe_torch_load(path)

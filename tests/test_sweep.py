@@ -7,6 +7,7 @@ import json
 import statistics
 
 import pytest
+import torch
 from conftest import tiny_config
 
 from workbench.cli import main
@@ -57,6 +58,13 @@ def test_bad_sweeps_name_the_field(tmp_path):
         parse_sweep({"methods": ["nope"], "base": str(base)}).items()
     with pytest.raises(ConfigError, match="unknown key"):
         parse_sweep({"depths": [1]})
+    # the name becomes a folder: the value and the offending character are named
+    with pytest.raises(
+        ConfigError, match=r"name: '\.\./\.\./evil' cannot name a run folder \('/' is not allowed"
+    ):
+        parse_sweep({"name": "../../evil", "base": str(base)})
+    with pytest.raises(ConfigError, match="name: must be a string, got int 3"):
+        parse_sweep({"name": 3, "base": str(base)})
 
 
 def test_queue_continues_after_a_stop_and_writes_results(tmp_path):
@@ -111,6 +119,29 @@ def test_cli_lists_and_refuses_in_one_line(tmp_path, capsys):
     assert main(["sweep", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no task 'x'" in err
+
+
+@pytest.mark.parametrize(
+    ("devices", "says"),
+    [
+        ("tpu", "'tpu' is not allowed"),
+        (",,,", "names no device"),
+        ("cpu,cpu", "cpu named twice"),
+        pytest.param(
+            "cuda:9",
+            "cuda:9",
+            marks=pytest.mark.skipif(torch.cuda.device_count() > 9, reason="needs fewer than 10 GPUs"),
+        ),
+    ],
+)
+def test_bad_devices_are_refused_before_any_folder(tmp_path, capsys, devices, says):
+    path = _sweep_file(tmp_path)
+    out = tmp_path / "out"
+    for extra in ([], ["--list"]):
+        assert main(["sweep", str(path), "--out", str(out), "--devices", devices, *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--devices" in err and says in err
+    assert not out.exists()
 
 
 def test_a_second_sweep_reuses_finished_runs_of_the_same_configuration(tmp_path):

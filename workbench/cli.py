@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser(
         "resume",
-        help="continue a stopped or killed run from its last checkpoint (from the start if it had none)",
+        help="continue a stopped or killed run from its last checkpoint (from the start if it ended before its first one)",
     )
     r.add_argument("run_dir")
     r.add_argument("--device")

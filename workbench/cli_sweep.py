@@ -34,17 +34,43 @@ def _threaded_train(cfg: Any, store: Any, resume: bool) -> dict[str, Any]:
     return Trainer(cfg, store, resume=resume).run()
 
 
+def parse_devices(text: str | None) -> list[str] | None:
+    """``--devices`` as a list: each one a valid device name that exists on this machine,
+    no repeats. None when not given. Raises ConfigError naming ``--devices`` (before any
+    sweep or run folder exists)."""
+    from workbench.config import ConfigError, validate_device
+    from workbench.training.device import DeviceUnavailable, resolve_device
+
+    if text is None:
+        return None
+    devices = [d.strip() for d in text.split(",") if d.strip()]
+    if not devices:
+        raise ConfigError("--devices", f"{text!r} names no device; e.g. cuda:0,cuda:1 or cpu")
+    for device in devices:
+        validate_device("--devices", device)
+        try:
+            resolve_device(device)
+        except DeviceUnavailable as exc:
+            raise ConfigError("--devices", str(exc)) from None
+    repeated = sorted({d for d in devices if devices.count(d) > 1})
+    if repeated:
+        raise ConfigError(
+            "--devices", f"{', '.join(repeated)} named twice; one experiment per device at a time"
+        )
+    return devices
+
+
 def run(args: argparse.Namespace) -> int:
     from workbench.cli_baselines import train_with_progress
     from workbench.sweep.queue import run_sweep
     from workbench.sweep.spec import load_sweep
 
     spec = load_sweep(args.sweep)
+    devices = parse_devices(args.devices)
     if args.list:
         for item in spec.items():
             print(item.key)
         return 0
-    devices = [d.strip() for d in args.devices.split(",") if d.strip()] if args.devices else None
     train = _threaded_train if devices and len(devices) > 1 else train_with_progress(args.quiet)
     outcome = run_sweep(spec, args.out, train, devices=devices, retry_failed=args.retry_failed)
     print(

@@ -19,8 +19,9 @@ def safe_torch_load(path: str | Path) -> Any:
     """Load ``path`` on the CPU with ``weights_only=True``.
 
     Raises:
-        LoadError: missing, empty, truncated, not a PyTorch file, or holding pickled
-            Python objects (refused: unpickling them could run code).
+        LoadError: missing, empty, truncated, not a PyTorch file (any damaged byte stream,
+            whatever torch's unpickler raises on it), or holding pickled Python objects
+            (refused: unpickling them could run code).
     """
     import torch
 
@@ -49,3 +50,8 @@ def safe_torch_load(path: str | Path) -> Any:
         if isinstance(exc, OSError) and exc.strerror:
             reason = exc.strerror
         raise LoadError(f"{path} cannot be read: {str(reason).splitlines()[0]}") from None
+    except MemoryError:
+        raise LoadError(f"{path} cannot be read: it needs more memory than this machine has") from None
+    except Exception:  # noqa: BLE001 - a damaged stream fails in torch's unpickler in many ways
+        # (IndexError "pop from empty list", struct.error, TypeError ...): each means the same
+        raise LoadError(f"{path} is not a PyTorch tensor file, or it is corrupt") from None

@@ -189,3 +189,13 @@ def split_records(
     train = [r for i, r in enumerate(ordered) if i not in val_idx]
     val = [r for i, r in enumerate(ordered) if i in val_idx]
     return train, val
+
+
+def empty_named_split(data: AnnotatedSet, split: str) -> str | None:
+    """Why ``split`` cannot be trained on when the set names both a train and a val split and
+    ``split`` has no usable image (a named split is never silently replaced by a held-out
+    share); None otherwise. Training and ``data check`` both ask this."""
+    if "train" in data.splits and "val" in data.splits and not data.splits[split]:
+        first = f"; the first problem: {data.report.problems[0]}" if data.report.problems else ""
+        return f"{data.path}: the set's {split} split has no usable image{first}"
+    return None

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from workbench.data.import_report import DROPPED, SKIPPED, ImportReport, clip_box
+from workbench.data.import_report import DROPPED, NOTED, SKIPPED, ImportReport, clip_box
 
 
 class CocoError(ValueError):
@@ -98,6 +98,17 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
             report.add(path, where, "duplicate image id", SKIPPED)
             continue
         width, height = _int(im.get("width")), _int(im.get("height"))
+        unusable = [
+            k for k, v in (("width", width), ("height", height)) if im.get(k) not in (None, 0) and not v
+        ]
+        if unusable:  # absent or 0 means unknown (the file tells); declared nonsense is worth a note
+            declared = ", ".join(f"{k} {_short(im.get(k))}" for k in unusable)
+            report.add(
+                path,
+                where,
+                f"declared {declared} is not a positive whole size; the file's size is used",
+                NOTED,
+            )
         images[im["id"]] = CocoImage(im["id"], str(im["file_name"]), width, height)
 
     rows: dict[int, list[tuple[list[float], int, Any, bool]]] = {k: [] for k in images}
@@ -145,6 +156,47 @@ def decode_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
         if isinstance(rle["counts"], str):
             rle["counts"] = rle["counts"].encode("ascii")
     return mask_utils.decode(rle).astype(bool)
+
+
+def rle_counts(text: str) -> list[int] | None:
+    """The run lengths of COCO's compressed RLE string, or None when it is not one.
+
+    The format of pycocotools' ``rleFrString`` (cocoapi ``maskApi.c``): each number is a
+    little-endian series of 5-bit groups in characters 48-111 (bit 0x20: more follows; bit
+    0x10 of the last group: negative), and from the third number on each is stored as the
+    difference from the one two before it. pycocotools decodes a damaged string into
+    uninitialised memory or fails late; this reads it first to check it."""
+    counts: list[int] = []
+    value = shift = 0
+    for char in text:
+        c = ord(char) - 48
+        if not 0 <= c < 64:
+            return None
+        value |= (c & 0x1F) << shift
+        shift += 5
+        if c & 0x20:
+            continue
+        if c & 0x10:
+            value |= -1 << shift
+        if len(counts) > 2:
+            value += counts[-2]
+        counts.append(value)
+        value = shift = 0
+    return counts if shift == 0 else None  # a number cut off in the middle
+
+
+def rle_damage(counts: Any, size: list[int]) -> str | None:
+    """Why an RLE's counts cannot describe a ``size`` = [height, width] mask, else None:
+    they must decode, be non-negative and add up to height x width pixels."""
+    runs = rle_counts(counts) if isinstance(counts, str) else list(counts)
+    if runs is None:
+        return "not a COCO compressed RLE string"
+    if any(r < 0 for r in runs):
+        return "a negative run length"
+    total, pixels = sum(runs), size[0] * size[1]
+    if total != pixels:
+        return f"runs cover {total} pixels, the mask has {pixels}"
+    return None
 
 
 def _is_int(value: Any) -> bool:
@@ -226,6 +278,10 @@ def _segmentation(
                     f"RLE size {seg['size']} is not the image's [{image.height}, {image.width}]; mask left out",
                     SKIPPED,
                 )
+                return None
+            damage = rle_damage(counts, seg["size"])
+            if damage:
+                report.add(path, where, f"RLE counts are damaged ({damage}); mask left out", SKIPPED)
                 return None
             return seg
         report.add(

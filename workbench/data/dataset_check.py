@@ -4,15 +4,15 @@ Detects the format (COCO JSON, Pascal VOC, YOLO, image folders) and reads the se
 the same reader training uses (each format's source module): every annotation is
 parsed and every image's header opened (not the whole image, so a check of thousands of
 files stays quick). The result summarises images, objects and classes per split and
-lists each problem with its file and place. A set is usable when some split has images
-and there is at least one class; otherwise :class:`DatasetError` says why.
+lists each problem with its file and place. A set is usable when some split has images,
+there is at least one class and neither of a train/val pair the set names is empty; otherwise :class:`DatasetError` says why.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.data.annotated_set import TASK_ORDER, AnnotatedSet, SplitSummary
+from workbench.data.annotated_set import TASK_ORDER, AnnotatedSet, SplitSummary, empty_named_split
 from workbench.data.format_detect import detect_format, image_formats
 from workbench.data.source import DATASETS, DataSourceError
 
@@ -51,4 +51,8 @@ def check_dataset(path: str | Path, fmt: str | None = None, images: str | Path |
         raise DatasetError(
             f"{path}: no usable images found ({fmt}; {len(report.problems)} problem(s){first})"
         )
+    for split in ("train", "val"):  # the one training would refuse, refused here too
+        problem = empty_named_split(result, split)
+        if problem:
+            raise DatasetError(problem)
     return result

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from workbench.data.annotated_set import AnnotatedSet, ImageRecord, split_records
+from workbench.data.annotated_set import AnnotatedSet, ImageRecord, empty_named_split, split_records
 from workbench.data.base import DataInfo
 from workbench.data.image_cache import ImageCache
 from workbench.data.image_io import ImageError, load_rgb
@@ -95,11 +95,11 @@ def target_keys(data: AnnotatedSet) -> frozenset[str]:
 
 def choose_split(data: AnnotatedSet, split: str, val_fraction: float, seed: int) -> list[ImageRecord]:
     """The set's own train/val split when it has both, else a seeded held-out share of
-    what it has (train, else val, else all)."""
+    what it has (train, else val, else all). Raises DataSourceError (``empty_named_split``)."""
     if "train" in data.splits and "val" in data.splits:
-        if not data.splits[split]:  # named by the set: never silently replaced by a held-out share
-            first = f"; the first problem: {data.report.problems[0]}" if data.report.problems else ""
-            raise DataSourceError(f"{data.path}: the set's {split} split has no usable image{first}")
+        problem = empty_named_split(data, split)
+        if problem:
+            raise DataSourceError(problem)
         return data.splits[split]
     pool = data.splits.get("train") or data.splits.get("val") or data.splits.get("all") or []
     if len(pool) == 1:

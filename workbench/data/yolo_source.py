@@ -17,7 +17,7 @@ import yaml
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
 from workbench.data.file_probe import is_file, probe_size
 from workbench.data.image_set_options import ImageSetOptions
-from workbench.data.import_report import NOTED, SKIPPED, ImportReport
+from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport
 from workbench.data.real_dataset import register_image_source
 from workbench.data.source import DataSourceError
 from workbench.data.yolo_dataset_yaml import YoloYamlError, label_path, read_data_yaml
@@ -59,6 +59,13 @@ def _split(
             labels_file = labels_file.with_suffix(".TXT")  # exported on a case-insensitive system
         labels_seen.add(labels_file)
         has_labels = is_file(labels_file)
+        if not has_labels and labels_file.exists():  # a folder (or a device) where the labels belong
+            report.add(
+                labels_file,
+                "",
+                "not a label file (a folder or special file); image kept without objects",
+                REFUSED,
+            )
         found += has_labels
         if size is None:
             continue

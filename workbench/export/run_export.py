@@ -126,9 +126,16 @@ def export_run(
         raise ExportError(str(exc)) from None
 
     target = Path(out) if out else store.path / "export" / f"model-{checkpoint}{SUFFIX[fmt]}"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir():
+        raise ExportError(
+            f"{target} is a folder; give the file to write, e.g. {target / ('model' + SUFFIX[fmt])}"
+        )
     decode_path = target.with_name(target.name.removesuffix(SUFFIX[fmt]) + ".decode.json")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise ExportError(f"{target.parent}: cannot write the export there: {exc.strerror or exc}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -154,10 +161,16 @@ def export_run(
             "max_abs_difference": differences,
             "runtime": "onnxruntime" if fmt == "onnx" else "torch.jit.load",
         }
-        from workbench.fsutil import atomic_write_json
+        from workbench.fsutil import FILE_MODE, atomic_write_json
 
-        os.replace(tmp, target)
-        atomic_write_json(decode_path, spec)
+        try:
+            os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; an export is shared like any file
+            os.replace(tmp, target)
+            atomic_write_json(decode_path, spec)
+        except OSError as exc:
+            raise ExportError(
+                f"{exc.filename2 or exc.filename or target}: cannot write the export: {exc.strerror or exc}"
+            ) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

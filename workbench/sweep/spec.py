@@ -28,7 +28,14 @@ from typing import Any
 
 import tomllib
 
-from workbench.config import ConfigError, ExperimentConfig, default_experiment, from_dict, to_dict
+from workbench.config import (
+    ConfigError,
+    ExperimentConfig,
+    default_experiment,
+    from_dict,
+    to_dict,
+    validate_name,
+)
 
 _KEYS = ("name", "base", "sharing_depth", "methods", "task_sets", "seeds", "baselines", "overrides")
 SWEEP_MAX = 1000  # experiments in one sweep
@@ -109,8 +116,9 @@ def parse_sweep(data: dict[str, Any], where: Path | None = None) -> SweepSpec:
     if unknown:
         raise ConfigError(unknown[0], f"unknown key; allowed keys here: {', '.join(_KEYS)}")
     name = data.get("name", "sweep")
-    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "._+-" for c in name):
-        raise ConfigError("name", "letters, digits, '.', '_', '+' or '-'")
+    if not isinstance(name, str):
+        raise ConfigError("name", f"must be a string, got {type(name).__name__} {name!r}")
+    validate_name("name", name)  # it names the sweep folder: the same rule as a run's name
     base = default_experiment()
     if "base" in data:
         path = Path(str(data["base"]))

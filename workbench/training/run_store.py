@@ -50,6 +50,10 @@ STATUSES = ("created", "running", "paused", "finished", "stopped", "failed", "in
 LIVE_STATUSES = ("created", "running", "paused")
 
 
+class RunFileError(ValueError):
+    """A file of a run folder cannot be read or is not what it should be; the message names it."""
+
+
 class SchemaError(ValueError):
     """summary.json was written by another version of the workbench."""
 
@@ -289,16 +293,16 @@ class RunStore:
 
         Raises:
             SchemaError: written by another schema version (never overwrite it).
-            ValueError: unreadable or not a JSON object.
+            RunFileError: unreadable or not a JSON object.
         """
         try:
             data = json.loads(self.summary_path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
             return {}
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise ValueError(f"{self.summary_path} is unreadable: {os_reason(exc)}") from exc
+            raise RunFileError(f"{self.summary_path} is unreadable: {os_reason(exc)}") from exc
         if not isinstance(data, dict):
-            raise ValueError(f"{self.summary_path} is not a JSON object")
+            raise RunFileError(f"{self.summary_path} is not a JSON object")
         version = data.get("schema_version")
         if type(version) is not int or version != SCHEMA_VERSION:
             newer = type(version) is int and version > SCHEMA_VERSION

@@ -211,25 +211,27 @@ def describe_error(exc: BaseException) -> str:
 
     if isinstance(exc, ConfigError):
         text = f"config: {exc}"
-    elif (
-        isinstance(
-            exc,
-            (
-                NonFiniteLoss,
-                ResumeRefused,
-                SaveFailed,
-                LoadError,
-                WeightsUnavailable,
-                DeviceUnavailable,
-                RunBusy,
-                DataSourceError,
-                ImageError,
-                DistributedSetupError,
-            ),
-        )
-        or type(exc).__name__ == "SchemaError"
-    ):
+    elif isinstance(
+        exc,
+        (
+            NonFiniteLoss,
+            ResumeRefused,
+            SaveFailed,
+            LoadError,
+            WeightsUnavailable,
+            DeviceUnavailable,
+            RunBusy,
+            DataSourceError,
+            ImageError,
+            DistributedSetupError,
+        ),
+    ) or type(exc).__name__ in ("SchemaError", "RunFileError"):
         text = str(exc)
+    elif isinstance(exc, OSError) and exc.strerror:  # the file and the system's reason, no class name
+        where = exc.filename2 if exc.filename2 is not None else exc.filename
+        text = f"{where}: {exc.strerror}" if where is not None else exc.strerror
+    elif isinstance(exc, MemoryError):
+        text = "out of memory" + (f" ({exc})" if str(exc) else "") + "; try smaller sizes or batches"
     elif _peer_gone(exc):
         text = (
             "another process of the torchrun job ended or lost its connection, so this one stopped "
@@ -556,6 +558,26 @@ class Trainer:
         cfg = self.config.train
         return bool(cfg.early_stopping_metric) and loop.state.bad_epochs >= cfg.patience
 
+    def _refuse_restart_over_history(self) -> None:
+        """A resume without ``last.pt`` starts again from epoch 1, which is right for a run
+        killed before its first checkpoint and wrong for one whose ``last.pt`` was lost
+        later: the restart would replace its best checkpoint and epoch log. Raises
+        ResumeRefused (nothing written) when the run has either."""
+        store = self.store
+        epochs = sum(1 for r in store.read_metrics() if r.get("type") == "epoch")
+        kept = [f"{epochs} epoch(s) logged in {store.metrics_path.name}"] if epochs else []
+        if store.best_checkpoint.exists():
+            kept.append(f"{store.best_checkpoint.name}")
+        if kept:
+            raise ResumeRefused(
+                f"{store.last_checkpoint} is missing but the run has {' and '.join(kept)}; resuming would "
+                f"start again from epoch 1 and replace them. Train a new run instead (--init-from "
+                f"{store.best_checkpoint} starts it from the best weights)"
+                if store.best_checkpoint.exists()
+                else f"{store.last_checkpoint} is missing but the run has {' and '.join(kept)}; resuming "
+                "would start again from epoch 1 and replace them. Train a new run instead"
+            )
+
     # ------------------------------------------------------------------ the loop
     def _prepare(self) -> _Loop:
         """Everything up to the first step: build, check, restore, then (and only then)
@@ -597,6 +619,7 @@ class Trainer:
             check_position(path, ckpt, task_names, steps_per_epoch)
             self._check_epochs_left(ckpt["position"], previous.get("status", ""))
         elif self.resume:
+            self._refuse_restart_over_history()
             notes.append("restarted from the beginning: the run ended before its first checkpoint")
             if previous.get("init_from"):  # the restart starts from the same weights
                 init_from = Path(previous["init_from"])
