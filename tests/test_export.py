@@ -154,6 +154,25 @@ def test_exports_get_the_users_file_mode_and_a_folder_is_not_a_file(all_kinds_ru
         export_run(all_kinds_run.path, "torchscript", "last", out=tmp_path, latency=False, log=lambda _: None)
 
 
+def test_a_damaged_summary_does_not_block_export_or_eval(tmp_path, all_kinds_run, capsys):
+    import shutil
+
+    from workbench.cli import main
+
+    copy = tmp_path / "copy"
+    shutil.copytree(all_kinds_run.path, copy)
+    (copy / "summary.json").write_bytes(b"[1, 2")  # both need only config.toml and a checkpoint
+    said = []
+    report = export_run(copy, "torchscript", "last", latency=False, log=said.append)
+    assert (
+        report.path.is_file() and "summary.json is unreadable" in said[0] and said[0].startswith("warning: ")
+    )
+    assert main(["eval", str(copy), "--checkpoint", "last"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: ") and "summary.json is unreadable" in err
+    assert (copy / "summary.json").read_bytes() == b"[1, 2"  # left as it was
+
+
 def test_errors_name_the_run_and_the_checkpoint(tmp_path, all_kinds_run):
     with pytest.raises(ExportError, match="is not a run directory"):
         export_run(tmp_path, latency=False)

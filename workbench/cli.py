@@ -406,13 +406,16 @@ def _eval(args: argparse.Namespace) -> int:
     from workbench.training.device import Precision, resolve_device
     from workbench.training.evaluation import evaluate
     from workbench.training.experiment import build_experiment
-    from workbench.training.run_store import RunStore
+    from workbench.training.run_store import RunFileError, RunStore
 
     store = RunStore(args.run_dir)
     if not store.path.is_dir() or not store.config_path.is_file():
         print(f"error: {store.path} is not a run directory (no config.toml)", file=sys.stderr)
         return 1
-    store.read_summary()  # a run of a newer schema is refused before anything is written
+    try:
+        store.read_summary()  # a run of a newer schema is refused before anything is written
+    except RunFileError as exc:  # damaged: not needed, the config and checkpoint are
+        print(f"warning: {exc}; evaluating with config.toml and the checkpoint", file=sys.stderr)
     cfg = store.read_config()
     if args.device:
         _check_device(args.device)

@@ -76,7 +76,7 @@ def export_run(
     from workbench.data.base import collate
     from workbench.training.checkpoint import load_checkpoint, load_model_state
     from workbench.training.experiment import build_experiment
-    from workbench.training.run_store import RunStore
+    from workbench.training.run_store import RunFileError, RunStore
 
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -85,7 +85,10 @@ def export_run(
     store = RunStore(run_dir)
     if not store.path.is_dir() or not store.config_path.is_file():
         raise ExportError(f"{store.path} is not a run directory (no config.toml)")
-    store.read_summary()  # a run of a newer schema is refused here
+    try:
+        store.read_summary()  # a run of a newer schema is refused here
+    except RunFileError as exc:  # damaged: not needed, the config and checkpoint are
+        log(f"warning: {exc}; exporting from config.toml and the checkpoint")
     cfg = store.read_config()
     ckpt_path = store.best_checkpoint if checkpoint == "best" else store.last_checkpoint
     if not ckpt_path.is_file():
