@@ -10,7 +10,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 # The app's default settings (QSettings, ~/.config/mtl-workbench) and anything a test starts
 # in a subprocess go to a folder of the test session's own: an offscreen window must never
 # save its layout over the user's.
-os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="workbench-tests-config-")
+os.environ["XDG_CONFIG_HOME"] = _CONFIG_HOME = tempfile.mkdtemp(prefix="workbench-tests-config-")
 
 import pytest  # noqa: E402
 
@@ -122,6 +122,9 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    import shutil
+
+    shutil.rmtree(_CONFIG_HOME, ignore_errors=True)  # one per session: they piled up in /tmp
     proc = getattr(config, "_hang_watchdog", None)
     if proc is not None:
         proc.stdin.close()
