@@ -9,8 +9,21 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 # The app's default settings (QSettings, ~/.config/mtl-workbench) and anything a test starts
 # in a subprocess go to a folder of the test session's own: an offscreen window must never
-# save its layout over the user's.
-os.environ["XDG_CONFIG_HOME"] = _CONFIG_HOME = tempfile.mkdtemp(prefix="workbench-tests-config-")
+# save its layout over the user's. The folder is made once: a second import of this file
+# (as ``tests.conftest``) and the subprocesses tests start inherit it instead of making their
+# own, and only the session that made it removes it (``pytest_unconfigure``).
+_INHERITED = os.environ.get("XDG_CONFIG_HOME", "")
+if os.path.basename(_INHERITED).startswith("workbench-tests-config-"):
+    _CONFIG_HOME, _OWN_CONFIG_HOME = _INHERITED, False
+else:
+    import atexit
+    import shutil
+
+    _CONFIG_HOME, _OWN_CONFIG_HOME = tempfile.mkdtemp(prefix="workbench-tests-config-"), True
+    os.environ["XDG_CONFIG_HOME"] = _CONFIG_HOME
+    # again at exit, after everything registered later: matplotlib (imported by the ONNX
+    # exporter's dependencies) makes its folder there again while the interpreter shuts down
+    atexit.register(shutil.rmtree, _CONFIG_HOME, ignore_errors=True)
 
 import pytest  # noqa: E402
 
@@ -124,7 +137,8 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     import shutil
 
-    shutil.rmtree(_CONFIG_HOME, ignore_errors=True)  # one per session: they piled up in /tmp
+    if _OWN_CONFIG_HOME:
+        shutil.rmtree(_CONFIG_HOME, ignore_errors=True)  # one per session: they piled up in /tmp
     proc = getattr(config, "_hang_watchdog", None)
     if proc is not None:
         proc.stdin.close()

@@ -53,8 +53,17 @@ num_samples = 0
 """
 
 
+def _env(cwd: Path) -> dict[str, str]:
+    """One thread per process; torchrun's scratch folders (``torchelastic_*``) in the test's
+    own folder, not left behind in /tmp."""
+    scratch = cwd / "scratch"
+    scratch.mkdir(exist_ok=True)
+    root = str(Path(__file__).parents[1])
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": root, "TMPDIR": str(scratch)}
+
+
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = _env(cwd)
     out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     return out
@@ -298,7 +307,7 @@ def test_a_setup_torchrun_cannot_run_is_refused_in_one_line_before_a_run_folder(
     )
     (tmp_path / "c.toml").write_text(config)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = _env(tmp_path)
     out = subprocess.run(
         [*torchrun, "-m", "workbench", "train", "c.toml", "--out", "runs", "--quiet"],
         cwd=tmp_path,

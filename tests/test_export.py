@@ -174,6 +174,7 @@ def test_a_damaged_summary_does_not_block_export_or_eval(tmp_path, all_kinds_run
 
 
 def test_errors_name_the_run_and_the_checkpoint(tmp_path, all_kinds_run):
+    (tmp_path / "notes.txt").write_text("not a run")
     with pytest.raises(ExportError, match="is not a run directory"):
         export_run(tmp_path, latency=False)
     with pytest.raises(ExportError, match="unknown export format 'tflite'"):

@@ -241,6 +241,41 @@ def test_refused_resume_does_not_say_the_run_failed(tmp_path, capsys):
     assert err.startswith("error: ") and "run failed" not in err and "has trained all 2 epochs" in err
 
 
+NOT_A_RUN = {
+    "missing": (lambda d: None, "does not exist"),
+    "a file": (lambda d: d.write_text("x"), "is a file, not a run directory"),
+    "empty": (lambda d: d.mkdir(), "holds no run: it was stopped before it wrote config.toml"),
+    "lock and temp file only": (
+        lambda d: (d.mkdir(), (d / ".lock").write_text("{}"), (d / ".summary.json.abc.tmp").write_text("")),
+        "holds no run: it was stopped before it wrote config.toml",
+    ),
+    "other files": (
+        lambda d: (d.mkdir(), (d / "notes.txt").write_text("x")),
+        "is not a run directory (no config.toml)",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["resume", "eval", "export", "baselines"])
+@pytest.mark.parametrize("case", NOT_A_RUN)
+def test_a_folder_that_is_not_a_run_says_what_it_is(tmp_path, capsys, command, case):
+    """A run killed between making its folder and writing its config leaves an empty folder:
+    every command that takes a run says nothing was trained, in one line, and writes nothing."""
+    make, expected = NOT_A_RUN[case]
+    target = tmp_path / "run"
+    make(target)
+    before = sorted(p.name for p in target.iterdir()) if target.is_dir() else None
+    args = [command, str(target)] + (["--out", str(tmp_path / "m.onnx")] if command == "export" else [])
+    assert main(args) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    if command == "baselines" and case in ("missing", "a file"):  # taken as a config file instead
+        assert len(err) == 1 and str(target) in err[0]
+    else:
+        assert len(err) == 1 and err[0].startswith(f"error: {target} {expected}")
+    assert (sorted(p.name for p in target.iterdir()) if target.is_dir() else None) == before
+    assert not (tmp_path / "m.onnx").exists()
+
+
 TAMPER = {
     "state.best_value": lambda c: c["state"].__setitem__("best_value", "abc"),
     "state.elapsed": lambda c: c["state"].__setitem__("elapsed", "long"),

@@ -280,6 +280,13 @@ def test_resume_without_last_pt_never_restarts_over_a_trained_run(tmp_path, caps
     assert err.count("\n") == 1 and "last.pt is missing but the run has 2 epoch(s) logged" in err
     assert "and best.pt; resuming would start again from epoch 1" in err and "--init-from" in err
     assert snapshot(store) == before
+    store.best_checkpoint.unlink()  # without best.pt there are no best weights to offer
+    before = snapshot(store)
+    assert main(["resume", str(store.path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has 2 epoch(s) logged in metrics.jsonl; resuming would" in err
+    assert err.rstrip().endswith("Train a new run instead") and "--init-from" not in err
+    assert snapshot(store) == before
 
 
 # ------------------------------------------------------------------ item 26: odds and ends

@@ -316,8 +316,8 @@ def _resume(args: argparse.Namespace) -> int:
     from workbench.training.run_store import RunStore
 
     store = RunStore(args.run_dir)
-    if not store.path.is_dir() or not store.config_path.is_file():
-        print(f"error: {store.path} is not a run directory (no config.toml)", file=sys.stderr)
+    if (reason := store.not_a_run_reason()) is not None:
+        print(f"error: {reason}", file=sys.stderr)
         return 1
     cfg = store.read_config()
     if args.device:
@@ -409,8 +409,8 @@ def _eval(args: argparse.Namespace) -> int:
     from workbench.training.run_store import RunFileError, RunStore
 
     store = RunStore(args.run_dir)
-    if not store.path.is_dir() or not store.config_path.is_file():
-        print(f"error: {store.path} is not a run directory (no config.toml)", file=sys.stderr)
+    if (reason := store.not_a_run_reason()) is not None:
+        print(f"error: {reason}", file=sys.stderr)
         return 1
     try:
         store.read_summary()  # a run of a newer schema is refused before anything is written

@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     store = None
     if target.is_dir():
         store = RunStore(target)
-        if not store.config_path.is_file():
-            print(f"error: {target} is not a run directory (no config.toml)", file=sys.stderr)
+        if (reason := store.not_a_run_reason()) is not None:
+            print(f"error: {reason}", file=sys.stderr)
             return 1
         cfg = store.read_config()
         runs_root = Path(args.out) if args.out else store.path.parent

@@ -83,8 +83,8 @@ def export_run(
     if checkpoint not in ("best", "last"):
         raise ExportError(f"checkpoint must be 'best' or 'last', not {checkpoint!r}")
     store = RunStore(run_dir)
-    if not store.path.is_dir() or not store.config_path.is_file():
-        raise ExportError(f"{store.path} is not a run directory (no config.toml)")
+    if (reason := store.not_a_run_reason()) is not None:
+        raise ExportError(reason)
     try:
         store.read_summary()  # a run of a newer schema is refused here
     except RunFileError as exc:  # damaged: not needed, the config and checkpoint are

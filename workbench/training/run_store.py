@@ -34,6 +34,7 @@ import tomllib
 
 from workbench.config import ExperimentConfig, config_to_toml
 from workbench.fsutil import (
+    TEMP_SUFFIX,
     SaveFailed,
     atomic_write,
     atomic_write_json,
@@ -223,6 +224,31 @@ class RunStore:
     @property
     def config_path(self) -> Path:
         return self.path / "config.toml"
+
+    def not_a_run_reason(self) -> str | None:
+        """None for a run directory (it has ``config.toml``), else a one-line message that
+        names the folder and says what it is instead.
+
+        A folder holding nothing but a lock or temp files is a run killed between making its
+        folder and writing its config (data loading runs in between): nothing was trained, so
+        the message says to start the experiment again rather than calling it a stranger.
+        """
+        if self.config_path.is_file():
+            return None
+        if not self.path.exists():
+            return f"{self.path} does not exist"
+        if not self.path.is_dir():
+            return f"{self.path} is a file, not a run directory"
+        try:
+            left = [p.name for p in self.path.iterdir()]
+        except OSError as exc:
+            return f"{self.path}: {os_reason(exc)}"
+        if all(name == ".lock" or (name.startswith(".") and name.endswith(TEMP_SUFFIX)) for name in left):
+            return (
+                f"{self.path} holds no run: it was stopped before it wrote config.toml, so nothing "
+                "was trained; start the experiment again with 'workbench train CONFIG.toml'"
+            )
+        return f"{self.path} is not a run directory (no config.toml)"
 
     @property
     def summary_path(self) -> Path:

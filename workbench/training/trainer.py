@@ -569,13 +569,14 @@ class Trainer:
         if store.best_checkpoint.exists():
             kept.append(f"{store.best_checkpoint.name}")
         if kept:
+            advice = (
+                f" (--init-from {store.best_checkpoint} starts it from the best weights)"
+                if store.best_checkpoint.exists()
+                else ""
+            )
             raise ResumeRefused(
                 f"{store.last_checkpoint} is missing but the run has {' and '.join(kept)}; resuming would "
-                f"start again from epoch 1 and replace them. Train a new run instead (--init-from "
-                f"{store.best_checkpoint} starts it from the best weights)"
-                if store.best_checkpoint.exists()
-                else f"{store.last_checkpoint} is missing but the run has {' and '.join(kept)}; resuming "
-                "would start again from epoch 1 and replace them. Train a new run instead"
+                f"start again from epoch 1 and replace them. Train a new run instead{advice}"
             )
 
     # ------------------------------------------------------------------ the loop
