@@ -154,6 +154,42 @@ def test_exports_get_the_users_file_mode_and_a_folder_is_not_a_file(all_kinds_ru
         export_run(all_kinds_run.path, "torchscript", "last", out=tmp_path, latency=False, log=lambda _: None)
 
 
+def test_export_never_replaces_a_run_file_nor_an_existing_file_unasked(all_kinds_run, tmp_path, capsys):
+    from workbench.cli import main
+
+    run = all_kinds_run.path
+    own = [run / "checkpoints" / "last.pt", run / "summary.json", run / "config.toml", run / "metrics.jsonl"]
+    link = tmp_path / "link.pt"
+    link.symlink_to(run / "checkpoints" / "best.pt")  # the same file by another name
+    before = {p: p.read_bytes() for p in [*own, run / "checkpoints" / "best.pt"]}
+    for target in [*own, link, run / "new.pt"]:
+        for force in ([], ["--force"]):
+            args = ["export", str(run), "--format", "torchscript", "--out", str(target), "--no-latency"]
+            assert main(args + force) == 1
+            err = capsys.readouterr().err.strip()
+            assert err.startswith(f"error: {target} is among the run's own files; write the export under")
+    assert {p: p.read_bytes() for p in before} == before
+    assert not (run / "new.pt").exists() and not (run / "new.decode.json").exists()
+    # an existing file elsewhere: refused unless --force; its decode.json counts too
+    other = tmp_path / "mine.pt"
+    other.write_bytes(b"keep me")
+    assert main(["export", str(run), "--format", "torchscript", "--out", str(other), "--no-latency"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {other} exists; choose another --out, or add --force to replace it"
+    )
+    assert other.read_bytes() == b"keep me" and not (tmp_path / "mine.pt.decode.json").exists()
+    fresh = tmp_path / "fresh.torchscript.pt"
+    (tmp_path / "fresh.decode.json").write_text("{}")
+    assert main(["export", str(run), "--format", "torchscript", "--out", str(fresh), "--no-latency"]) == 1
+    assert "fresh.decode.json exists" in capsys.readouterr().err and not fresh.exists()
+    args = ["export", str(run), "--format", "torchscript", "--out", str(other), "--no-latency", "--force"]
+    assert main(args) == 0
+    assert other.read_bytes()[:2] == b"PK"  # a TorchScript archive (zip) now
+    # the default files are the export's own: a second export replaces them
+    for _ in range(2):
+        assert main(["export", str(run), "--format", "torchscript", "--no-latency"]) == 0
+
+
 def test_a_damaged_summary_does_not_block_export_or_eval(tmp_path, all_kinds_run, capsys):
     import shutil
 

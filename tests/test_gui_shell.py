@@ -573,7 +573,13 @@ def test_window_compares_and_opens_runs_from_disk(qtbot, window, tmp_path, monke
     (root / "junk").mkdir()
     with qtbot.waitSignal(w.errorShown, timeout=5_000) as shown:
         w.runs.openRun.emit(root / "junk")
-    assert "junk" in shown.args[1]
+    assert shown.args[1] == f"{root / 'junk'} holds no run: it was stopped before it wrote config.toml, " + (
+        "so nothing was trained; start the experiment again with 'workbench train CONFIG.toml'."
+    )
+    (root / "junk" / "notes.txt").write_text("x")
+    with qtbot.waitSignal(w.errorShown, timeout=5_000) as shown:
+        w.runs.openRun.emit(root / "junk")
+    assert shown.args[1] == f"{root / 'junk'} is not a run directory (no config.toml)."
     # an unreadable summary names its file
     (root / "broken").mkdir()
     (root / "broken" / "summary.json").write_text("{")

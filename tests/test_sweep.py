@@ -67,6 +67,26 @@ def test_bad_sweeps_name_the_field(tmp_path):
         parse_sweep({"name": 3, "base": str(base)})
 
 
+@pytest.mark.parametrize(
+    ("sweep", "says"),
+    [
+        ({"seeds": [0, 0]}, "seeds: 0 is listed twice"),
+        ({"seeds": [1, 2, 1]}, "seeds: 1 is listed twice"),
+        ({"methods": ["mgda", "upgrad", "mgda"]}, "methods: 'mgda' is listed twice"),
+        ({"sharing_depth": [0, 0]}, "sharing_depth: 0 is listed twice"),
+        ({"task_sets": [["scene", "n"], ["n", "scene"]]}, r"task_sets: \['n', 'scene'\] is listed twice"),
+        ({"task_sets": [["scene", "scene"]]}, "task_sets: 'scene' is listed twice"),
+        ({"seeds": []}, "seeds: is empty; list at least one value, or leave the key out"),
+        ({"task_sets": []}, "task_sets: is empty"),
+        ({}, "the sweep varies nothing: give at least one of sharing_depth, methods, task_sets, seeds"),
+        ({"seeds": [0], "overrides": {"name": "../../x"}}, "overrides.name: the sweep names its runs"),
+    ],
+)
+def test_a_sweep_that_would_count_one_run_twice_or_vary_nothing_is_refused(tmp_path, sweep, says):
+    with pytest.raises(ConfigError, match=says):
+        parse_sweep({**sweep, "base": str(_base(tmp_path))})
+
+
 def test_queue_continues_after_a_stop_and_writes_results(tmp_path):
     spec = load_sweep(_sweep_file(tmp_path))
     calls: list[tuple[str, bool]] = []
@@ -166,3 +186,40 @@ def test_a_second_sweep_reuses_finished_runs_of_the_same_configuration(tmp_path)
     rows = list(csv.DictReader((out / "b" / "results.csv").open()))
     assert {r["method"] for r in rows} == {"equal_sum", "mgda"}
     assert all(r["delta_m"] != "" for r in rows)  # baselines found in sweep "a"
+
+
+def test_an_edited_sweep_trains_what_it_now_says_and_keeps_the_old_runs(tmp_path):
+    """The queue maps an experiment's key to its run; when the sweep file (or its base) is
+    edited under the same name, the key's run was made with another config: never reported
+    as the new experiment's result."""
+    base = _base(tmp_path)
+    out = tmp_path / "out"
+    trained, logged = [], []
+
+    def train(cfg, store, resume):
+        trained.append((cfg.name, cfg.optim.lr, resume))
+        return Trainer(cfg, store, resume=resume).run()
+
+    sweep = {"name": "a", "base": str(base), "sharing_depth": [4], "baselines": False}
+    run_sweep(parse_sweep(sweep), out, train, log=logged.append)
+    old = json.loads((out / "a" / "queue.json").read_text())["scene+n-equal_sum-d4-s0"]
+    edited = {**sweep, "overrides": {"optim": {"lr": 1e-4}}}
+    outcome = run_sweep(parse_sweep(edited), out, train, log=logged.append)
+    assert trained == [("a-scene+n-equal_sum-d4-s0", 1e-3, False), ("a-scene+n-equal_sum-d4-s0", 1e-4, False)]
+    assert outcome.finished == ["scene+n-equal_sum-d4-s0"]
+    new = json.loads((out / "a" / "queue.json").read_text())["scene+n-equal_sum-d4-s0"]
+    assert new != old and (tmp_path / old / "config.toml").is_file()  # the old run is kept
+    said = [m for m in logged if "changed since" in m]
+    assert said == [
+        f"[a] scene+n-equal_sum-d4-s0: the experiment changed since {old} was made "
+        "(optim.lr: 0.001 -> 0.0001); it is not reused"
+    ]
+    rows = list(csv.DictReader((out / "a" / "results.csv").open()))
+    assert [r["run_dir"] for r in rows] == [new]
+    # run again unchanged: reused, nothing trained
+    run_sweep(parse_sweep(edited), out, train, log=logged.append)
+    assert len(trained) == 2
+    # back to the first settings: the first run is found again (the same configuration)
+    run_sweep(parse_sweep(sweep), out, train, log=logged.append)
+    assert len(trained) == 2
+    assert json.loads((out / "a" / "queue.json").read_text())["scene+n-equal_sum-d4-s0"] == old

@@ -24,6 +24,9 @@ def add_parser(sub: Any) -> None:
     x.add_argument(
         "--out", help="file to write (default: RUN/export/model-CHECKPOINT.onnx or .torchscript.pt)"
     )
+    x.add_argument(
+        "--force", action="store_true", help="replace an existing --out file (the default files always are)"
+    )
     x.add_argument("--images", type=int, default=32, help="validation images to verify on (default 32)")
     x.add_argument("--no-latency", action="store_true", help="skip the latency table")
 
@@ -46,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             images=args.images,
             latency=not args.no_latency,
+            replace=args.force,
         )
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)

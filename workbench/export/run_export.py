@@ -52,6 +52,23 @@ class ExportReport:
         return max(self.differences.values(), default=0.0)
 
 
+def _refuse_overwrite(run_dir: Path, target: Path, decode_path: Path, replace: bool) -> None:
+    """Raises ExportError before anything is written when ``target`` or ``decode_path``
+    would replace one of the run's own files (a checkpoint, the summary: anything outside
+    ``RUN/export/``), or an existing file that ``replace`` does not allow."""
+    run = run_dir.resolve()
+    exports = (run_dir / "export").resolve()
+    for path in (target, decode_path):
+        where = path.resolve()
+        if where.is_relative_to(run) and not where.is_relative_to(exports):
+            raise ExportError(
+                f"{path} is among the run's own files; write the export under {run_dir / 'export'} "
+                "or outside the run folder"
+            )
+        if path.exists() and not replace:
+            raise ExportError(f"{path} exists; choose another --out, or add --force to replace it")
+
+
 def export_run(
     run_dir: str | Path,
     fmt: str = "onnx",
@@ -61,10 +78,14 @@ def export_run(
     images: int = 32,
     latency: bool = True,
     log: Callable[[str], None] = print,
+    replace: bool = False,
 ) -> ExportReport:
     """Export the network of ``run_dir``'s ``checkpoint`` ("best" or "last") as ``fmt``
     ("onnx" or "torchscript") to ``out`` (default ``RUN/export/model-CHECKPOINT.onnx`` or
     ``.torchscript.pt``), with ``decode.json`` beside it (same stem, ``.decode.json``).
+    The default files are replaced by a new export; a file given as ``out`` (or its
+    decode.json) that exists is refused unless ``replace``, and nothing is ever written
+    among the run's own records (only under ``RUN/export/``).
 
     The export is run on up to ``images`` validation images of the run (one at a time, or
     in one batch with ``dynamic_batch``) and compared with the PyTorch model; it is kept
@@ -134,6 +155,7 @@ def export_run(
             f"{target} is a folder; give the file to write, e.g. {target / ('model' + SUFFIX[fmt])}"
         )
     decode_path = target.with_name(target.name.removesuffix(SUFFIX[fmt]) + ".decode.json")
+    _refuse_overwrite(store.path, target, decode_path, replace=replace or out is None)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)

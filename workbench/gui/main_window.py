@@ -755,9 +755,8 @@ class MainWindow(QMainWindow):
         self._stop_following()
         store = RunStore(path)
         if not store.summary_path.exists() and not store.config_path.exists():
-            self.show_error(
-                "Cannot open run", f"{path} is not a run folder: it has no summary.json or config.toml."
-            )
+            reason = store.not_a_run_reason() or f"{path} is not a run folder"
+            self.show_error("Cannot open run", f"{reason}.")
             return False
         try:
             summary = store.read_summary()

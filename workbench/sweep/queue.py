@@ -53,6 +53,24 @@ def _read_queue(path: Path) -> dict[str, str]:
     return data
 
 
+def _changed_since(item: SweepItem, store: Any) -> str:
+    """The fields in which ``item``'s experiment differs from the config ``store``'s run was
+    made with, up to what does not change what a run learns (name, device, workers ...);
+    empty when they agree or the run has no readable config (a run killed before writing it)."""
+    from workbench.config import to_dict
+    from workbench.training.baselines import comparable_config
+    from workbench.training.resume_check import config_changes, describe
+
+    made = store.read_config_dict()
+    if not made:
+        return ""
+    changes = config_changes(comparable_config(made), comparable_config(to_dict(item.config)))
+    shown = [describe(c) for c in changes[:4]]
+    if len(changes) > 4:
+        shown.append(f"and {len(changes) - 4} more")
+    return ", ".join(shown)
+
+
 def run_sweep(
     spec: SweepSpec,
     out_root: str | Path,
@@ -84,6 +102,14 @@ def run_sweep(
         """(run folder, resume) for the item, or None when there is nothing to do."""
         with lock:
             known = queue.get(item.key)
+            if known and Path(known).is_dir() and (changed := _changed_since(item, RunStore(known))):
+                # the sweep file (or its base config) was edited: the queued run is another
+                # experiment now; it is kept, and the edited one trained (or found) anew
+                log(
+                    f"[{spec.name}] {item.key}: the experiment changed since {known} was made "
+                    f"({changed}); it is not reused"
+                )
+                known = None
             if known and Path(known).is_dir():
                 store = RunStore(known)
                 status = store.read_summary().get("status", "")

@@ -37,7 +37,8 @@ from workbench.config import (
     validate_name,
 )
 
-_KEYS = ("name", "base", "sharing_depth", "methods", "task_sets", "seeds", "baselines", "overrides")
+_AXES = ("sharing_depth", "methods", "task_sets", "seeds")
+_KEYS = ("name", "base", *_AXES, "baselines", "overrides")
 SWEEP_MAX = 1000  # experiments in one sweep
 
 
@@ -93,7 +94,18 @@ def _list(data: dict[str, Any], key: str, kind: type) -> list[Any]:
     value = data.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, kind) and not isinstance(v, bool) for v in value):
         raise ConfigError(key, f"must be a list of {kind.__name__}s")
+    _distinct(key, value, value)
     return value
+
+
+def _distinct(key: str, values: list[Any], shown: list[Any]) -> None:
+    """Refuse a value named twice: the same run would count as two (two seeds of one
+    experiment give a std of 0 that means nothing)."""
+    seen: set[Any] = set()
+    for value, show in zip(values, shown, strict=True):
+        if value in seen:
+            raise ConfigError(key, f"{show!r} is listed twice")
+        seen.add(value)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +127,11 @@ def parse_sweep(data: dict[str, Any], where: Path | None = None) -> SweepSpec:
     unknown = [k for k in data if k not in _KEYS]
     if unknown:
         raise ConfigError(unknown[0], f"unknown key; allowed keys here: {', '.join(_KEYS)}")
+    for key in _AXES:
+        if data.get(key) == []:  # not the same as leaving it out: say so
+            raise ConfigError(
+                key, "is empty; list at least one value, or leave the key out to keep the base's"
+            )
     name = data.get("name", "sweep")
     if not isinstance(name, str):
         raise ConfigError("name", f"must be a string, got {type(name).__name__} {name!r}")
@@ -128,6 +145,10 @@ def parse_sweep(data: dict[str, Any], where: Path | None = None) -> SweepSpec:
     overrides = data.get("overrides", {})
     if not isinstance(overrides, dict):
         raise ConfigError("overrides", "must be a table of experiment fields")
+    if "name" in overrides:  # it would be replaced by each run's own name, silently
+        raise ConfigError(
+            "overrides.name", "the sweep names its runs (its name and the experiment's axes); remove it"
+        )
     if overrides:
         base = from_dict(ExperimentConfig, _merge(to_dict(base), overrides))
     task_sets = data.get("task_sets", [])
@@ -135,6 +156,9 @@ def parse_sweep(data: dict[str, Any], where: Path | None = None) -> SweepSpec:
         isinstance(s, list) and s and all(isinstance(n, str) for n in s) for s in task_sets
     ):
         raise ConfigError("task_sets", "must be a list of non-empty lists of task names")
+    for s in task_sets:
+        _distinct("task_sets", s, s)  # a task twice in one set
+    _distinct("task_sets", [frozenset(s) for s in task_sets], task_sets)  # a set twice, in any order
     names = [t.name for t in base.tasks]
     for s in task_sets:
         for n in s:
@@ -154,6 +178,12 @@ def parse_sweep(data: dict[str, Any], where: Path | None = None) -> SweepSpec:
         seeds=_list(data, "seeds", int),
         baselines=baselines,
     )
+    if not any(k in data for k in _AXES):
+        raise ConfigError(
+            "",
+            f"the sweep varies nothing: give at least one of {', '.join(_AXES)} (one experiment is "
+            "'workbench train', and 'workbench baselines' gives its Δm)",
+        )
     size = 1
     for axis in (spec.sharing_depth, spec.methods, spec.task_sets, spec.seeds):
         size *= max(1, len(axis))
