@@ -156,13 +156,50 @@ def test_check_of_a_set_without_annotations_prints_the_report_and_exits_2(tmp_pa
 
 
 def test_a_single_image_set_is_noted(tmp_path):
-    for cls in ("a", "b"):
-        (tmp_path / cls).mkdir()
-    Image.new("RGB", (20, 20)).save(tmp_path / "a" / "only.png")
-    data = build_dataset(DataConfig(source="folder", path=str(tmp_path)), "val")
+    Image.new("RGB", (20, 20)).save(tmp_path / "only.png")
+    coco = {
+        "images": [{"id": 1, "file_name": "only.png", "width": 20, "height": 20}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [2, 2, 8, 8], "iscrowd": 0}],
+        "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+    }
+    (tmp_path / "c.json").write_text(json.dumps(coco))
+    data = build_dataset(DataConfig(source="coco", path=str(tmp_path / "c.json")), "val")
     assert any(
         "only 1 usable image: it is used for training and validation" in line for line in data.report_lines
     )
+
+
+def test_class_folders_without_an_image_of_their_own_are_no_classes(tmp_path):
+    """An empty class folder, one of broken files only and a link to another class folder
+    (its images are all listed already) would be classes the network never sees: left out,
+    reported, and the rest keeps consecutive indices. A link to a missing file is reported."""
+    for cls in ("cat", "dog", "empty", "zebra"):
+        (tmp_path / cls).mkdir()
+    for i in range(2):
+        Image.new("RGB", (20, 20), (i, 0, 0)).save(tmp_path / "cat" / f"{i}.png")
+        Image.new("RGB", (20, 20), (0, i, 0)).save(tmp_path / "zebra" / f"{i}.png")
+    Image.new("RGB", (20, 20)).save(tmp_path / "dog" / "0.png")
+    (tmp_path / "dog" / "1.jpg").write_text("not an image")
+    (tmp_path / "dog" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "x.jpg").write_text("not an image either")
+    (tmp_path / "catlink").symlink_to(tmp_path / "cat")
+    result = check_dataset(tmp_path)
+    assert result.class_names == ["cat", "dog", "zebra"]
+    labels = {r.image.parent.name: r.image_class for r in result.splits["all"]}
+    assert labels == {"cat": 0, "dog": 1, "zebra": 2}
+    text = "\n".join(result.report.lines())
+    for name in ("broken", "catlink", "empty"):
+        assert f"{tmp_path / name}: no usable image of its own: not a class (noted)" in text
+    assert (
+        f"{tmp_path / 'dog' / 'gone.jpg'}: link to a missing file ({tmp_path / 'nowhere.jpg'}) (skipped)"
+        in text
+    )
+    # fewer than two classes with images: refused, naming what was left out
+    shutil.rmtree(tmp_path / "zebra")
+    (tmp_path / "dog" / "0.png").unlink()
+    with pytest.raises(DataSourceError, match=r"1 class folder\(s\) with usable images; .* at least 2 "):
+        build_dataset(DataConfig(source="folder", path=str(tmp_path)), "val")
 
 
 def test_check_piped_into_head_ends_quietly(voc):

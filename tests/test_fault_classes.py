@@ -537,3 +537,71 @@ def test_one_line_errors_name_the_file_not_the_exception_class(tmp_path):
             store.read_summary()
         line = describe_error(caught.value)
         assert line.startswith(f"{store.summary_path} is ") and "Error" not in line
+
+
+def _disk_full_after(n: int):
+    """A stand-in for a writer that fills the disk on its (n+1)-th write."""
+    import errno
+
+    calls = [0]
+
+    def fail(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] > n:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return fail.real(*args, **kwargs)
+
+    return fail
+
+
+@pytest.mark.parametrize("fmt", ["coco", "voc", "yolo"])
+@pytest.mark.parametrize("existed", [False, True])
+def test_data_export_on_a_full_disk_names_the_file_and_keeps_no_part(
+    tmp_path, capsys, monkeypatch, fmt, existed
+):
+    from PIL import Image
+
+    config = tmp_path / "c.toml"
+    save_config(tiny_config(), config)
+    out = tmp_path / "export"
+    if existed:
+        out.mkdir()  # an empty folder is allowed, and stays (empty)
+    fail = _disk_full_after(3)
+    fail.real = Image.Image.save
+    monkeypatch.setattr(Image.Image, "save", fail)
+    args = ["data", "export", "--config", str(config), "--format", fmt, str(out)]
+    assert main([*args, "--train-size", "4", "--val-size", "2"]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err[-1].startswith(f"error: cannot write {out}/") and err[-1].endswith(
+        ".png: No space left on device; the partial export was removed"
+    )
+    assert (list(out.iterdir()) == []) if existed else not out.exists()
+
+
+def test_a_run_that_cannot_write_its_lock_names_it_and_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    import workbench.training.run_lock as run_lock
+
+    config = tmp_path / "c.toml"
+    save_config(tiny_config(), config)
+
+    class FullFile:
+        def __init__(self, fd, *a, **k):
+            self.fh = open(fd, "w")  # noqa: SIM115
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, text):
+            import errno
+
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(run_lock.os, "fdopen", FullFile)
+    assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: run failed: cannot write {tmp_path / 'runs'}/")
+    assert err[0].endswith("/.lock: No space left on device")
+    assert list((tmp_path / "runs").iterdir()) == []  # nothing was written: no folder kept

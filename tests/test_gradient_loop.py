@@ -229,6 +229,72 @@ def test_partial_labels_combine_only_the_labelled_tasks():
     _assert_close(got, want, list(got))
 
 
+def _installed_gradient_methods():
+    from workbench.weighting.gradient_methods import GRADIENT_METHODS
+
+    return [m for m, spec in GRADIENT_METHODS.items() if not spec.missing()]
+
+
+@pytest.mark.parametrize("path", ["jacobian", "gramian"])
+@pytest.mark.parametrize("method", _installed_gradient_methods())
+def test_one_labelled_task_takes_its_own_gradient_for_every_method(method, path):
+    """A batch that labels one task (or a one-task experiment) has nothing to combine: the
+    step is that task's plain gradient, whatever the method (Nash-MTL's programme has no
+    one-task form; CAGrad would scale it by 1 + c, FairGrad by its alpha)."""
+    from workbench.weighting.gradient_weighting import GRAMIAN_METHODS
+
+    if path == "gramian" and method not in GRAMIAN_METHODS:
+        pytest.skip("the gramian path is for methods whose weights depend on the Gramian alone")
+    exp, model, images, targets = _setup("small_cnn", 2)
+    names = [t.name for t in exp.tasks]
+    weighting = _build(exp, method, path=path)
+    model.zero_grad(set_to_none=True)
+    ctx = _ctx(model)
+    weighting.attach(ctx)
+    losses = _losses(exp, model, images, targets)
+    total, weights = weighting.backward(losses, ctx, present={names[1]})
+    assert weights == {names[0]: 0.0, names[1]: 1.0, names[2]: 0.0}
+    assert total == pytest.approx(float(losses[names[1]].detach()))
+    got = _grads(model)
+    want = _plain(exp, model, images, targets, {names[0]: 0.0, names[1]: 1.0, names[2]: 0.0})
+    weighting.skip_step()  # _plain's forward pass is no training step
+    _assert_close(got, want, list(got))
+    # the next step, with every task labelled, combines again (a Gramian is taken)
+    model.zero_grad(set_to_none=True)
+    weighting.backward(_losses(exp, model, images, targets), ctx)
+    assert weighting.last_gramian is not None and weighting.last_gramian.shape == (3, 3)
+
+
+def test_nash_mtl_on_a_batch_labelling_two_of_three_tasks():
+    """Nash-MTL's programme is built for the experiment's 3 tasks; a batch labelling 2 gets
+    a programme of its own size: the weights the pure function gives for those two tasks'
+    gradients (Navon et al. 2022 through torchjd), and the full programme is kept."""
+    pytest.importorskip("cvxpy")
+    from workbench.weighting.gradient_methods import combine_gradients
+
+    exp, model, images, targets = _setup("small_cnn", 2)
+    names = [t.name for t in exp.tasks]
+    weighting = _build(exp, "nash_mtl", max_norm=0.0)
+    model.zero_grad(set_to_none=True)
+    ctx = _ctx(model)
+    losses = _losses(exp, model, images, targets)
+    _, weights = weighting.backward(losses, ctx, present={names[0], names[2]})
+    assert weights[names[1]] == 0.0 and weighting.last_gramian_names == [names[0], names[2]]
+    shared = list(model.shared_parameters())
+    losses = _losses(exp, model, images, targets)
+    rows = [
+        torch.cat([g.flatten() for g in torch.autograd.grad(losses[n], shared, retain_graph=True)])
+        for n in (names[0], names[2])
+    ]
+    _, want = combine_gradients("nash_mtl", torch.stack(rows).numpy(), max_norm=0.0)
+    got = [weights[names[0]], weights[names[2]]]
+    assert got == pytest.approx(list(want), rel=1e-6) and min(got) > 0
+    # the full programme is still there for the batches that label all three
+    model.zero_grad(set_to_none=True)
+    _, weights = weighting.backward(_losses(exp, model, images, targets), ctx)
+    assert all(v > 0 for v in weights.values()) and weighting.last_gramian.shape == (3, 3)
+
+
 def test_missing_solver_is_refused_with_the_install_hint(monkeypatch):
     from workbench.experiment_check import validate_experiment
     from workbench.weighting.gradient_methods import GRADIENT_METHODS
@@ -308,3 +374,28 @@ def test_scaled_losses_give_the_scaled_update_of_the_true_gradients(method):
     assert w_scaled == pytest.approx(w_plain, rel=1e-6)
     for key, value in plain.items():
         assert torch.allclose(scaled[key], value * 1024.0, rtol=1e-6, atol=1e-9), key
+
+
+def test_a_one_task_experiment_with_a_gradient_method_trains_as_plain_training(tmp_path):
+    """One task, Nash-MTL: the run says the method has nothing to combine and its weights
+    equal those of the same experiment with the plain sum, bit for bit."""
+    pytest.importorskip("cvxpy")
+    from workbench.training.checkpoint import load_checkpoint
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+
+    final = {}
+    for method in ("nash_mtl", "equal_sum"):
+        cfg = tiny_config((("scene", "classification"),))
+        cfg.train.epochs = 1
+        cfg.weighting = WeightingConfig(method=method)
+        store = RunStore.create(tmp_path, method)
+        summary = Trainer(cfg, store).run()
+        assert summary["status"] == "finished", summary.get("error")
+        final[method] = (load_checkpoint(store.last_checkpoint)["model"], summary.get("notes", []))
+    assert (
+        "nash_mtl combines the gradients of several tasks, and this experiment has one: its gradient "
+        "is used as it is" in final["nash_mtl"][1]
+    )
+    a, b = final["nash_mtl"][0], final["equal_sum"][0]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -114,3 +114,16 @@ def test_errors_name_what_is_wrong():
 def test_every_method_names_its_source():
     for spec in GRADIENT_METHODS.values():
         assert spec.paper and spec.cost
+
+
+def test_nash_mtl_needs_two_gradients_and_keeps_cvxpy_advice_to_itself():
+    import warnings
+
+    pytest.importorskip("cvxpy")
+    with pytest.raises(ValueError, match="nash_mtl needs at least 2 task gradients"):
+        combine_gradients("nash_mtl", np.ones((1, 4)))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("default")
+        _, weights = combine_gradients("nash_mtl", np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]]))
+    assert weights is not None and (weights > 0).all()
+    assert not [w for w in seen if "DPP" in str(w.message)]

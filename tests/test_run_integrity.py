@@ -207,8 +207,9 @@ def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path, sig):
     proc, run_dir = start(tmp_path)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 128 + sig, err  # the shell's "ended by a signal": not a finish
     assert "Traceback" not in err
+    assert out.splitlines()[-1] == f"stopped; continue with: workbench resume {run_dir}"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "stopped"
     assert (run_dir / "checkpoints" / "last.pt").exists()
@@ -243,6 +244,7 @@ def test_double_ctrl_c_never_leaves_running(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert "Traceback" not in err
+    assert proc.returncode == 130, err
     status = json.loads((run_dir / "summary.json").read_text())["status"]
     assert status in ("interrupted", "stopped")
     info = next(r for r in list_runs(run_dir.parent) if r.path == run_dir)

@@ -223,3 +223,38 @@ def test_an_edited_sweep_trains_what_it_now_says_and_keeps_the_old_runs(tmp_path
     run_sweep(parse_sweep(sweep), out, train, log=logged.append)
     assert len(trained) == 2
     assert json.loads((out / "a" / "queue.json").read_text())["scene+n-equal_sum-d4-s0"] == old
+
+
+@pytest.mark.slow
+def test_a_signalled_sweep_exits_as_stopped_and_says_to_run_it_again(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    base = _base(tmp_path)
+    text = base.read_text().replace("epochs = 1", "epochs = 200")  # long enough to be signalled
+    base.write_text(text)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'name = "s"\nbase = "{base.name}"\nseeds = [0, 1]\nbaselines = false\n')
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "sweep", str(sweep), "--out", str(out), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    deadline = time.time() + 120
+    while not any(p.stat().st_size for p in out.glob("s/runs/*/metrics.jsonl")):
+        assert time.time() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    again = f"workbench sweep {sweep} --out {out}"
+    assert f"stopped; continue with: {again}" in stdout.splitlines()
+    assert stdout.splitlines()[-1].startswith("sweep s: 0 finished, 0 failed, 2 not run")

@@ -4,6 +4,7 @@ train|eval|resume|baselines|sweep|export|config|data|weights`` headless."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command is None:
         return _gui(smoke_test=args.smoke_test)
+    global last_stop_signal
+    last_stop_signal = None  # per command (tests call main several times in one process)
     try:
         commands = {
             "train": _train,
@@ -200,7 +203,11 @@ def _train(args: argparse.Namespace) -> int:
     created = RunStore.create(args.out, cfg.name) if dist.is_main else None
     path = dist.broadcast_object(str(created.path) if created else None)
     store = created or RunStore(path)
-    return _run_trainer(cfg, store, resume=False, quiet=args.quiet, init_from=args.init_from, dist=dist)
+    status = _run_trainer(cfg, store, resume=False, quiet=args.quiet, init_from=args.init_from, dist=dist)
+    if created is not None and status != 0:
+        with contextlib.suppress(OSError):  # a folder the run never wrote to (e.g. a full disk) goes
+            created.path.rmdir()
+    return status
 
 
 def _data(args: argparse.Namespace) -> int:
@@ -247,6 +254,7 @@ def _weights(args: argparse.Namespace) -> int:
 
 def _data_export(args: argparse.Namespace) -> int:
     from workbench.data.export import export_dataset
+    from workbench.fsutil import SaveFailed
     from workbench.training.experiment import build_data
 
     out = Path(args.out)
@@ -274,11 +282,23 @@ def _data_export(args: argparse.Namespace) -> int:
         if done[0] % 200 == 0 or done[0] == total:
             print(f"\r{done[0]}/{total} images", end="", file=sys.stderr, flush=True)
 
+    existed = out.exists()
     try:
         path, skipped = export_dataset(splits, out, args.format, progress)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SaveFailed as exc:  # a part of a set is no set: what this command wrote goes
+        import shutil
+
+        if existed:  # it was empty: empty again
+            for child in out.iterdir():
+                shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(out, ignore_errors=True)
+        print(file=sys.stderr)
+        print(f"error: {exc}; the partial export was removed", file=sys.stderr)
+        return 1
     print(file=sys.stderr)
     for line in skipped:
         print(f"warning: {line}", file=sys.stderr)
@@ -341,17 +361,36 @@ STOP_SIGNALS = tuple(
 )
 
 
-def _run_trainer(cfg, store, resume: bool, quiet: bool, init_from: str | None = None, dist=None) -> int:
+# The signal that stopped the last run of this process (None: it was not stopped by one).
+# A command that runs several (sweep, baselines) reads it to end with the same exit status.
+last_stop_signal: int | None = None
+
+
+def signal_exit_status(signum: int) -> int:
+    """The shell's convention for a command ended by a signal: 128 + its number (130 for
+    Ctrl-C, 143 for SIGTERM), so that `timeout` and scripts tell a stop from a finish."""
+    return 128 + int(signum)
+
+
+def _run_trainer(
+    cfg, store, resume: bool, quiet: bool, init_from: str | None = None, dist=None, again: str | None = None
+) -> int:
+    """Train and report; exit status 0 (finished, or stopped by its time limit), 1 (failed),
+    or ``signal_exit_status`` when a signal stopped it. ``again`` replaces the command the
+    stop message offers to continue with (a sweep continues by running the sweep again)."""
     from workbench.training.distributed import Distributed
 
     dist = dist or Distributed()
     try:
-        return _train_and_report(cfg, store, resume, quiet, init_from, dist)
+        return _train_and_report(cfg, store, resume, quiet, init_from, dist, again)
     finally:
         dist.close()
 
 
-def _train_and_report(cfg, store, resume: bool, quiet: bool, init_from: str | None, dist) -> int:
+def _train_and_report(
+    cfg, store, resume: bool, quiet: bool, init_from: str | None, dist, again: str | None = None
+) -> int:
+    global last_stop_signal
     from workbench.cli_progress import ProgressPrinter
     from workbench.training.control import RunControl
     from workbench.training.trainer import Trainer
@@ -359,7 +398,11 @@ def _train_and_report(cfg, store, resume: bool, quiet: bool, init_from: str | No
     control = RunControl()
     printer = ProgressPrinter(enabled=not quiet and dist.is_main)
 
+    last_stop_signal = None
+
     def on_signal(signum: int, frame: Any) -> None:
+        global last_stop_signal
+        last_stop_signal = last_stop_signal or signum
         if control.stop_requested:
             raise KeyboardInterrupt  # the trainer marks the run "interrupted" on its way out
         name = signal.Signals(signum).name
@@ -377,19 +420,20 @@ def _train_and_report(cfg, store, resume: bool, quiet: bool, init_from: str | No
     if status == "failed" and summary.get("not_started"):  # refused before anything was written
         print(f"error: {summary.get('error', 'unknown error')}", file=sys.stderr)
         return 1
+    signalled = status in ("stopped", "interrupted") and last_stop_signal is not None
     if not dist.is_main:  # rank 0 reports for the job
         if status == "failed":
             print(f"error: rank {dist.rank}: {summary.get('error', 'unknown error')}", file=sys.stderr)
-        return 1 if status == "failed" else 0
+        return 1 if status == "failed" else signal_exit_status(last_stop_signal) if signalled else 0
     print(f"run directory: {store.path}")
     if status == "failed":
         print(f"error: run failed: {summary.get('error', 'unknown error')}", file=sys.stderr)
         return 1
     for task, metrics in summary.get("final_metrics", {}).items():
         print(f"  {task}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in metrics.items()))
-    if status == "stopped":
-        print(f"stopped; continue with: workbench resume {store.path}")
-    return 0
+    if status in ("stopped", "interrupted"):
+        print(f"{status}; continue with: {again or f'workbench resume {store.path}'}")
+    return signal_exit_status(last_stop_signal) if signalled else 0
 
 
 def _fmt(value: Any) -> str:

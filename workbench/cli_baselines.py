@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,12 +25,13 @@ def add_parser(sub: Any, default_runs: str) -> None:
     b.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def train_with_progress(quiet: bool) -> Callable[[Any, Any, bool], dict[str, Any]]:
-    """A ``train(config, store, resume)`` for the CLI: progress bar, Ctrl-C stops cleanly."""
+def train_with_progress(quiet: bool, again: str | None = None) -> Callable[[Any, Any, bool], dict[str, Any]]:
+    """A ``train(config, store, resume)`` for the CLI: progress bar, Ctrl-C stops cleanly;
+    ``again`` is the command a stopped run says to continue with."""
     from workbench.cli import _run_trainer
 
     def train(cfg: Any, store: Any, resume: bool) -> dict[str, Any]:
-        _run_trainer(cfg, store, resume=resume, quiet=quiet)
+        _run_trainer(cfg, store, resume=resume, quiet=quiet, again=again)
         return store.read_summary()
 
     return train
@@ -57,9 +59,14 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.device:
         cfg.train.device = args.device
-    baselines = ensure_baselines(cfg, runs_root, train_with_progress(args.quiet))
+    again = shlex.join(
+        ["workbench", "baselines", str(args.target), *(["--out", args.out] if args.out else [])]
+    )
+    baselines = ensure_baselines(cfg, runs_root, train_with_progress(args.quiet, again))
     if baselines is None:
-        return 1
+        from workbench import cli
+
+        return cli.signal_exit_status(cli.last_stop_signal) if cli.last_stop_signal else 1
     if store is None:
         return 0
     summary = store.read_summary()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from typing import Any
 
@@ -71,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
         for item in spec.items():
             print(item.key)
         return 0
-    train = _threaded_train if devices and len(devices) > 1 else train_with_progress(args.quiet)
+    from workbench import cli
+
+    again = shlex.join(["workbench", "sweep", str(args.sweep), "--out", str(args.out)])
+    train = _threaded_train if devices and len(devices) > 1 else train_with_progress(args.quiet, again)
     outcome = run_sweep(spec, args.out, train, devices=devices, retry_failed=args.retry_failed)
     print(
         f"sweep {spec.name}: {len(outcome.finished)} finished, {len(outcome.failed)} failed, "
@@ -79,4 +83,6 @@ def run(args: argparse.Namespace) -> int:
     )
     for key, error in outcome.failed.items():
         print(f"  failed {key}: {error}", file=sys.stderr)
+    if outcome.skipped and cli.last_stop_signal:  # stopped by Ctrl-C / SIGTERM: not a finish
+        return cli.signal_exit_status(cli.last_stop_signal)
     return 1 if outcome.failed else 0

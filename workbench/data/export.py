@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from workbench.data.base import IGNORE_INDEX
+from workbench.fsutil import SaveFailed, atomic_write, atomic_write_text, os_reason
 
 EXPORT_FORMATS = ("coco", "voc", "yolo")
 
@@ -41,7 +42,8 @@ def export_dataset(
 
     Returns the path to point ``workbench data check`` or ``[data] path`` at, and one line
     per sample left out because its image cannot be decoded. Raises ValueError for an
-    unknown format or a dataset without boxes, OSError when writing fails.
+    unknown format or a dataset without boxes, SaveFailed (naming the file) when writing
+    fails; every file is written whole or not at all.
     """
     from workbench.data.image_io import ImageError
 
@@ -67,13 +69,26 @@ def export_dataset(
     return writer.finish(), skipped
 
 
+def _write_text(path: Path, text: str) -> None:
+    """Whole or not at all (a full disk leaves no half file); SaveFailed names the file."""
+    _folder(path)
+    atomic_write_text(path, text)
+
+
+def _folder(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SaveFailed(path.parent, os_reason(exc)) from exc
+
+
 def _save_png(path: Path, pixels: np.ndarray, palette: list[int] | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _folder(path)
     img = Image.fromarray(pixels)
     if palette is not None:
         img = img.convert("P") if img.mode != "P" else img
         img.putpalette(palette)
-    img.save(path)
+    atomic_write(path, lambda fh: img.save(fh, format="PNG"))
 
 
 def _palette(num_classes: int) -> list[int]:
@@ -134,11 +149,10 @@ class _CocoWriter:
 
     def finish(self) -> Path:
         folder = self.out / "annotations"
-        folder.mkdir(parents=True, exist_ok=True)
         categories = [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(self.names)]
         for split, d in self.data.items():
             d["categories"] = categories
-            (folder / f"instances_{split}.json").write_text(json.dumps(d))
+            _write_text(folder / f"instances_{split}.json", json.dumps(d))
         return folder / "instances_train.json"
 
 
@@ -172,19 +186,18 @@ class _VocWriter:
             for tag, value in (("xmin", x1 + 1.0), ("ymin", y1 + 1.0), ("xmax", x2), ("ymax", y2)):
                 ET.SubElement(bnd, tag).text = repr(float(value))
         path = self.out / "Annotations" / f"{image_id}.xml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+        _folder(path)
+        atomic_write(path, lambda fh: ET.ElementTree(root).write(fh, encoding="utf-8", xml_declaration=True))
 
     def finish(self) -> Path:
         main = self.out / "ImageSets" / "Main"
-        main.mkdir(parents=True, exist_ok=True)
         for split, ids in self.ids.items():
-            (main / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids))
+            _write_text(main / f"{split}.txt", "".join(f"{i}\n" for i in ids))
         lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
         for i, name in enumerate(self.names, start=1):
             r, g, b = self.palette[3 * i : 3 * i + 3]
             lines.append(f"{name}:{r},{g},{b}::")
-        (self.out / "labelmap.txt").write_text("\n".join(lines) + "\n")
+        _write_text(self.out / "labelmap.txt", "\n".join(lines) + "\n")
         return self.out
 
 
@@ -204,8 +217,7 @@ class _YoloWriter:
             cx, cy, bw, bh = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h
             lines.append(f"{int(label)} {cx:.9f} {cy:.9f} {bw:.9f} {bh:.9f}")
         path = self.out / "labels" / split / f"{stem}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{line}\n" for line in lines))
+        _write_text(path, "".join(f"{line}\n" for line in lines))
 
     def finish(self) -> Path:
         import yaml
@@ -214,5 +226,5 @@ class _YoloWriter:
         for split in sorted(self.splits):
             data[split] = f"images/{split}"
         path = self.out / "data.yaml"
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        _write_text(path, yaml.safe_dump(data, sort_keys=False))
         return path

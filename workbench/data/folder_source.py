@@ -7,6 +7,7 @@ split on disk is used; otherwise a seeded share is held out. Folders are read by
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from workbench.data.annotated_set import AnnotatedSet, ImageRecord
 from workbench.data.file_probe import probe_size
 from workbench.data.image_folders import FolderError, read_image_folders
 from workbench.data.image_set_options import ImageSetOptions
-from workbench.data.import_report import ImportReport
+from workbench.data.import_report import NOTED, ImportReport
 from workbench.data.real_dataset import register_image_source
 from workbench.data.source import DataSourceError
 
@@ -39,7 +40,36 @@ def read_folder_set(path: str | Path, options: FolderOptions | None = None) -> A
             if size is not None:
                 records.append(ImageRecord(image, size[0], size[1], image_class=cls))
         splits[split] = records
-    return AnnotatedSet("folder", Path(path), folders.class_names, splits, report).audit()
+    return _classes_with_images(
+        AnnotatedSet("folder", Path(path), folders.class_names, splits, report).audit()
+    )
+
+
+def _classes_with_images(aset: AnnotatedSet) -> AnnotatedSet:
+    """Leave out the class folders with no usable image in any split (empty, only broken
+    files, or a link to another class folder whose images are all listed already): a
+    class the network could never see would only dilute its metrics. torchvision's
+    ImageFolder refuses such a set; here it is reported and the rest is used.
+
+    Raises DataSourceError when fewer than 2 classes remain."""
+    used = sorted({r.image_class for records in aset.splits.values() for r in records})
+    if len(used) == len(aset.class_names) or not used:  # no image at all: the callers say why
+        return aset
+    dropped = [n for i, n in enumerate(aset.class_names) if i not in set(used)]
+    for name in dropped:
+        aset.report.add(aset.path / name, "", "no usable image of its own: not a class", NOTED)
+    if len(used) < 2:
+        raise DataSourceError(
+            f"{aset.path}: {len(used)} class folder(s) with usable images; a classification set needs "
+            f"at least 2 (left out: {', '.join(dropped)})"
+        )
+    new_index = {old: new for new, old in enumerate(used)}
+    aset.class_names = [aset.class_names[i] for i in used]
+    aset.splits = {
+        split: [dataclasses.replace(r, image_class=new_index[r.image_class]) for r in records]
+        for split, records in aset.splits.items()
+    }
+    return aset
 
 
 register_image_source(

@@ -2,12 +2,14 @@
 and ``root/val/<class>/`` (or ``valid``, ``validation``) when the set is already split, as
 torchvision's ImageFolder and most exports lay them out. Class names are the folder names,
 sorted; class folders may hold sub-folders. Hidden files and folders (``.DS_Store``,
-``.ipynb_checkpoints``) are ignored; images outside a class folder and empty class folders
-are reported.
+``.ipynb_checkpoints``) are ignored; images outside a class folder, empty class folders and
+links to missing files are reported (a class folder with no usable image is then left out
+of the classes by ``folder_source``).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +63,8 @@ def read_image_folders(root: str | Path, report: ImportReport) -> FolderSet:
             report.add(stray, "", "image outside a class folder", SKIPPED)
         for folder in sorted(_visible_dirs(base)):
             images = sorted(p for p in folder.rglob("*") if _is_image(p) and not _hidden(p, folder))
+            for broken in sorted(p for p in folder.rglob("*") if _broken_image_link(p, folder)):
+                report.add(broken, "", f"link to a missing file ({os.readlink(broken)})", SKIPPED)
             if not images:
                 report.add(folder, "", "class folder without images", SKIPPED)
             items.extend((p, index[folder.name]) for p in images)
@@ -74,6 +78,15 @@ def _visible_dirs(base: Path) -> list[Path]:
 
 def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and not path.name.startswith(".")
+
+
+def _broken_image_link(path: Path, below: Path) -> bool:
+    return (
+        path.suffix.lower() in IMAGE_SUFFIXES
+        and path.is_symlink()
+        and not path.exists()
+        and not _hidden(path, below)
+    )
 
 
 def _hidden(path: Path, below: Path) -> bool:

@@ -112,8 +112,13 @@ class RunLock:
                 continue
             except OSError as exc:
                 raise SaveFailed(self.path, os_reason(exc)) from exc
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(content)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(content)
+            except OSError as exc:  # e.g. a full disk: the run cannot start, and says where
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                raise SaveFailed(self.path, os_reason(exc)) from exc
             _HELD.add(key)
             self.held = True
             self._last_beat = time.monotonic()

@@ -680,6 +680,11 @@ class Trainer:
                 f"{cfg.weighting.method} combines gradients of shared parameters, and at sharing depth 0 "
                 "there are none: the task losses are summed"
             )
+        elif getattr(weighting, "needs", "losses") == "shared_param_grads" and len(cfg.tasks) == 1:
+            notes.append(
+                f"{cfg.weighting.method} combines the gradients of several tasks, and this experiment has "
+                "one: its gradient is used as it is"
+            )
 
         # From here on the run directory changes (rank 0's alone).
         self._wrote = True

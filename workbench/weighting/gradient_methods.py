@@ -12,6 +12,7 @@ needs. ``workbench.weighting.gradient_weighting`` runs the same entries in the t
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,7 +75,14 @@ def _agg(name: str) -> Callable[..., Any]:
         import torchjd.aggregation as aggregation
 
         cls = getattr(aggregation, name)
-        return cls(num_tasks, **params) if name == "NashMTL" else cls(**params)
+        if name != "NashMTL":
+            return cls(**params)
+        # cvxpy's advice to whoever wrote the programme (torchjd), printed over several lines
+        # on every run; it says nothing about the user's experiment
+        warnings.filterwarnings(
+            "ignore", message="You are solving a parameterized problem that is not DPP", category=UserWarning
+        )
+        return cls(num_tasks, **params)
 
     return build
 
@@ -280,7 +288,8 @@ def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, n
     Raises:
         ValueError: an unknown method, a loss-based weighting (they never see
             gradients), a solver that is not installed (with the pip command), a G that
-            is not a finite 2-D matrix, or a parameter the method does not take.
+            is not a finite 2-D matrix, a parameter the method does not take, or one
+            task's gradient for Nash-MTL.
     """
     from workbench.weighting.registry import WEIGHTINGS
 
@@ -306,6 +315,11 @@ def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, n
         raise ValueError(f"{method} takes no parameter {sorted(unknown)[0]!r}; its parameters: {allowed}")
     from torchjd.aggregation import WeightedAggregator
 
+    if method == "nash_mtl" and matrix.shape[0] < 2:  # torchjd's programme fails on one row
+        raise ValueError(
+            "nash_mtl needs at least 2 task gradients (a bargaining game of one has no programme); "
+            "in training, a step with one labelled task takes that task's gradient as it is"
+        )
     aggregator = spec.build(matrix.shape[0], **{**spec.defaults, **params})
     if spec.through_gramian:
         from workbench.weighting.gramian_reduction import weights_through_gramian

@@ -98,6 +98,7 @@ class GradientWeighting(Weighting):
             )
         # not a registered submodule: its state travels through get_extra_state (see aggregator_state)
         object.__setattr__(self, "aggregator", self.spec.build(len(self.task_names), **knobs))
+        self._knobs = knobs
         self.steps = 0
         self.weights: torch.Tensor | None = None  # the last computed weights, float64, over weights_names
         self.weights_names: list[str] = []
@@ -130,11 +131,16 @@ class GradientWeighting(Weighting):
         if group is not None:  # each process's share of the global batch's mean loss
             scaled = [s * group.shares[n] for s, n in zip(scaled, names, strict=True)]
         own = [p for n in names for p in (ctx.task_params or {}).get(n, [])]
-        if not shared:  # sharing depth 0: nothing to combine
+        if not shared or len(names) == 1:
+            # sharing depth 0, or one labelled task (a one-task experiment, a partial-label
+            # batch): nothing to combine; the task's own gradient is the step, for every method
+            if self._engine is not None:
+                self._engine.discard()
             torch.autograd.backward(sum(scaled))
             if group is not None:
-                group.sum_grads(own)
+                group.sum_grads([*shared, *own] if shared else own)
             return float(sum(losses[n].detach() for n in names)), self._report(names, None)
+        agg = self._aggregator_for(names)
         scale = float(ctx.loss_scale)
         due = (
             self.weights is None
@@ -150,7 +156,7 @@ class GradientWeighting(Weighting):
             gramian = self._engine.gramian(scaled).double() / scale**2
             if not torch.isfinite(gramian).all():
                 return self._skip(losses, scaled, shared, names, ctx)
-            weights = self._from_gramian(gramian)
+            weights = self._from_gramian(gramian, agg)
             self._keep(weights, gramian, names)
         elif due:
             # each task's own layers get their gradient from the same backward passes
@@ -164,10 +170,10 @@ class GradientWeighting(Weighting):
             Jd = J.double()
             gramian = Jd @ Jd.T
             if self.method in GRAMIAN_METHODS:
-                weights = self._from_gramian(gramian)
+                weights = self._from_gramian(gramian, agg)
             elif self.method not in UNWEIGHTED_METHODS:
-                weights = self.aggregator.weighting(J).detach().double()
-            direction = (self.aggregator(J) if weights is None else weights.to(J.dtype) @ J).detach()
+                weights = agg.weighting(J).detach().double()
+            direction = (agg(J) if weights is None else weights.to(J.dtype) @ J).detach()
             if group is not None:  # rank 0's combination everywhere: the parameters stay equal
                 group.agree_(direction)
                 if weights is not None:
@@ -196,12 +202,22 @@ class GradientWeighting(Weighting):
         if self._engine is not None:
             self._engine.discard()
 
-    def _from_gramian(self, gramian: torch.Tensor) -> torch.Tensor:
+    def _aggregator_for(self, names: list[str]) -> Any:
+        """The aggregator for a step whose labelled tasks are ``names``. Nash-MTL's convex
+        programme is built for a fixed number of tasks: a step labelling fewer gets a fresh
+        programme of its size (no warm start, no state, so resume stays exact); the other
+        methods take any number of rows (torchjd resets GradVac's and ExcessMTL's state
+        when it changes)."""
+        if len(names) == len(self.task_names) or self.method != "nash_mtl":
+            return self.aggregator
+        return self.spec.build(len(names), **self._knobs)
+
+    def _from_gramian(self, gramian: torch.Tensor, agg: Any) -> torch.Tensor:
         if self.spec.through_gramian:
-            return weights_through_gramian(self.aggregator, gramian)
-        weighting = getattr(self.aggregator, "gramian_weighting", None)
+            return weights_through_gramian(agg, gramian)
+        weighting = getattr(agg, "gramian_weighting", None)
         if weighting is None:  # sum, mean, random: the weights depend on the number of rows only
-            weighting = self.aggregator.weighting
+            weighting = agg.weighting
         return weighting(gramian).detach().double()
 
     def _keep(self, weights: torch.Tensor | None, gramian: torch.Tensor, names: list[str]) -> None:
