@@ -107,3 +107,21 @@ def test_a_run_from_before_a_config_field_existed_still_matches():
     off_default = copy.deepcopy(full)
     off_default["train"]["amp_dtype"] = "bfloat16"
     assert comparable_config(old) != comparable_config(off_default)
+
+
+def test_baselines_of_an_unfinished_run_are_refused_before_training(tmp_path, capsys):
+    from workbench.training.control import RunControl
+
+    control = RunControl()
+    control.request_stop()  # stopped before its first step
+    store = RunStore.create(tmp_path, "mtl")
+    Trainer(_cfg(), store, control).run()
+    assert store.read_summary()["status"] == "stopped"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["baselines", str(store.path), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {store.path} is stopped: Δm needs a finished run; finish it first (workbench resume "
+        f"{store.path}), or give {store.config_path} to train only the baselines"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing trained

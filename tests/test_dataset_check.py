@@ -149,6 +149,10 @@ def test_cli_exit_codes_and_output(tmp_path, capsys):
     assert main(["data", "check", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "no such file or folder" in err and err.count("\n") == 1
+    assert main(["data", "check", "/dev/null"]) == 2  # there, but no file
+    assert capsys.readouterr().err == (
+        "error: /dev/null: not a regular file or folder; expected a COCO .json, a YOLO .yaml or a folder\n"
+    )
 
 
 def test_a_problem_found_for_two_splits_is_listed_once(tmp_path):

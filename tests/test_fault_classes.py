@@ -605,3 +605,66 @@ def test_a_run_that_cannot_write_its_lock_names_it_and_leaves_no_folder(tmp_path
     assert len(err) == 1 and err[0].startswith(f"error: run failed: cannot write {tmp_path / 'runs'}/")
     assert err[0].endswith("/.lock: No space left on device")
     assert list((tmp_path / "runs").iterdir()) == []  # nothing was written: no folder kept
+
+
+def test_static_weighting_with_every_weight_zero_is_refused():
+    from workbench.experiment_check import validate_experiment
+
+    cfg = tiny_config()
+    cfg.weighting.method = "static"
+    for t in cfg.tasks:
+        t.loss_weight = 0.0
+    with pytest.raises(ConfigError, match="tasks\\[0\\].loss_weight: every task's loss weight is 0"):
+        validate_experiment(cfg)
+    cfg.tasks[1].loss_weight = 0.5  # one is enough
+    validate_experiment(cfg)
+    cfg.weighting.method = "equal_sum"  # loss weights are read by 'static' only
+    cfg.tasks[1].loss_weight = 0.0
+    validate_experiment(cfg)
+
+
+def test_eval_names_the_epoch_it_scored_and_warns_while_the_run_trains(tmp_path, capsys):
+    store, _, _ = run(tiny_config(), tmp_path)
+    best_epoch = store.read_summary()["best_epoch"] + 1  # 0-based in the summary
+    assert main(["eval", str(store.path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == f"{store.best_checkpoint}: the weights of epoch {best_epoch}" and not err
+    assert json.loads((store.path / "eval_best.json").read_text())["epoch"] == best_epoch
+    assert main(["eval", str(store.path), "--checkpoint", "last"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"{store.last_checkpoint}: the weights of epoch 2"
+    # the same run while a live process trains it (a lock held by this process)
+    summary = json.loads(store.summary_path.read_text())
+    summary["status"] = "running"
+    store.summary_path.write_text(json.dumps(summary))
+    lock = RunLock(store.path)
+    lock.acquire()
+    try:
+        assert main(["eval", str(store.path)]) == 0
+    finally:
+        lock.release()
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: {store.path} is still training: its best.pt may be replaced")
+
+
+def test_a_torchscript_model_given_as_a_checkpoint_is_named_without_torchs_advice(tmp_path, capsys):
+    """An exported model is the likeliest wrong file to hand to resume, eval or --init-from:
+    named as what it is, and torch's suggestion of weights_only=False never repeated."""
+    import warnings
+
+    from workbench.safe_load import LoadError, safe_torch_load
+
+    path = tmp_path / "model.torchscript.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit's deprecation notices
+        torch.jit.save(torch.jit.trace(torch.nn.Linear(2, 2), torch.zeros(1, 2)), str(path))
+    with pytest.raises(LoadError) as info:
+        safe_torch_load(path)
+    assert str(info.value) == (
+        f"{path} is a TorchScript model (as 'workbench export' writes), not a checkpoint or weights "
+        "file; load it with torch.jit.load"
+    )
+    config = tmp_path / "c.toml"
+    save_config(tiny_config(), config)
+    assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--init-from", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a TorchScript model" in err and "weights_only" not in err and err.count("\n") == 1

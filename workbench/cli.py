@@ -446,7 +446,7 @@ def _eval(args: argparse.Namespace) -> int:
     import torch
 
     from workbench.config import to_dict
-    from workbench.training.checkpoint import load_checkpoint, load_model_state
+    from workbench.training.checkpoint import checkpoint_epoch, load_checkpoint, load_model_state
     from workbench.training.device import Precision, resolve_device
     from workbench.training.evaluation import evaluate
     from workbench.training.experiment import build_experiment
@@ -457,14 +457,23 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"error: {reason}", file=sys.stderr)
         return 1
     try:
-        store.read_summary()  # a run of a newer schema is refused before anything is written
+        summary = store.read_summary()  # a run of a newer schema is refused before anything is written
     except RunFileError as exc:  # damaged: not needed, the config and checkpoint are
         print(f"warning: {exc}; evaluating with config.toml and the checkpoint", file=sys.stderr)
+        summary = None
+    if summary is not None and store.effective_status(summary) in ("running", "paused"):
+        print(
+            f"warning: {store.path} is still training: its {args.checkpoint}.pt may be replaced after "
+            "this evaluation (the result names the epoch it scored)",
+            file=sys.stderr,
+        )
     cfg = store.read_config()
     if args.device:
         _check_device(args.device)
     path = store.best_checkpoint if args.checkpoint == "best" else store.last_checkpoint
     checkpoint = load_checkpoint(path, "best" if args.checkpoint == "best" else "last")
+    epoch = checkpoint_epoch(checkpoint)
+    print(f"{path}: the weights of epoch {epoch}")
     if isinstance(checkpoint.get("config"), dict):
         from workbench.training.resume_check import config_changes, describe
         from workbench.training.trainer import normalised_config
@@ -490,7 +499,7 @@ def _eval(args: argparse.Namespace) -> int:
     # Only this file is written: a failed or repeated eval never touches the run's status.
     atomic_write_json(
         store.path / f"eval_{args.checkpoint}.json",
-        {"checkpoint": str(path), "val_losses": result.losses, "val_metrics": result.metrics},
+        {"checkpoint": str(path), "epoch": epoch, "val_losses": result.losses, "val_metrics": result.metrics},
     )
     for task, values in result.metrics.items():
         print(

@@ -49,6 +49,14 @@ def run(args: argparse.Namespace) -> int:
         if (reason := store.not_a_run_reason()) is not None:
             print(f"error: {reason}", file=sys.stderr)
             return 1
+        status = store.effective_status(store.read_summary())
+        if status != "finished":  # hours of baselines for a Δm that cannot be computed yet
+            print(
+                f"error: {store.path} is {status}: Δm needs a finished run; finish it first "
+                f"(workbench resume {store.path}), or give {store.config_path} to train only the baselines",
+                file=sys.stderr,
+            )
+            return 1
         cfg = store.read_config()
         runs_root = Path(args.out) if args.out else store.path.parent
     else:

@@ -65,6 +65,13 @@ def validate_experiment(cfg: ExperimentConfig) -> None:
             "weighting.method",
             f"{spec.name} needs {', '.join(spec.missing())}, which is not installed: {spec.install_hint()}",
         )
+    if cfg.weighting.method == "static" and cfg.tasks and not any(t.loss_weight > 0 for t in cfg.tasks):
+        # the loss would be 0 at every step: nothing trains, and the run would "finish"
+        raise ConfigError(
+            "tasks[0].loss_weight",
+            "every task's loss weight is 0 under the 'static' weighting, so nothing would train; "
+            "give at least one task a weight above 0",
+        )
     if cfg.weighting.lookahead_affinity and not cfg.weighting.conflict_every:
         raise ConfigError(
             "weighting.lookahead_affinity",

@@ -28,6 +28,11 @@ def safe_torch_load(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
         raise LoadError(f"no file at {path}" if not path.exists() else f"{path} is not a file")
+    if _is_torchscript(path):  # torch.load would warn, then advise weights_only=False
+        raise LoadError(
+            f"{path} is a TorchScript model (as 'workbench export' writes), not a checkpoint or "
+            "weights file; load it with torch.jit.load"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -49,9 +54,27 @@ def safe_torch_load(path: str | Path) -> Any:
         reason = "truncated or corrupt" if ("zip" in str(exc) or isinstance(exc, KeyError)) else exc
         if isinstance(exc, OSError) and exc.strerror:
             reason = exc.strerror
-        raise LoadError(f"{path} cannot be read: {str(reason).splitlines()[0]}") from None
+        first = str(reason).splitlines()[0].split(". ")[0].rstrip(".")
+        if "weights_only" in first:  # torch's advice about its loader, never ours to repeat
+            first = "not a PyTorch tensor file, or it is corrupt"
+        raise LoadError(f"{path} cannot be read: {first}") from None
     except MemoryError:
         raise LoadError(f"{path} cannot be read: it needs more memory than this machine has") from None
     except Exception:  # noqa: BLE001 - a damaged stream fails in torch's unpickler in many ways
         # (IndexError "pop from empty list", struct.error, TypeError ...): each means the same
         raise LoadError(f"{path} is not a PyTorch tensor file, or it is corrupt") from None
+
+
+def _is_torchscript(path: Path) -> bool:
+    """A TorchScript archive: a zip with the ``constants.pkl`` and ``code/`` that
+    ``torch.jit.save`` writes (a ``torch.save`` file has neither)."""
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(path):
+            return False
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names)

@@ -29,6 +29,10 @@ def detect_format(path: str | Path) -> str:
             return "yolo"
         raise DataSourceError(f"{path}: expected a COCO .json, a YOLO .yaml or a folder")
     if not path.is_dir():
+        if path.exists():  # a device, pipe or socket
+            raise DataSourceError(
+                f"{path}: not a regular file or folder; expected a COCO .json, a YOLO .yaml or a folder"
+            )
         raise DataSourceError(f"{path}: no such file or folder")
     if find_yolo_yaml(path) is not None:
         return "yolo"

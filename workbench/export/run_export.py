@@ -95,7 +95,7 @@ def export_run(
     kind that cannot be exported, or a mismatch; CheckpointError for a damaged checkpoint.
     """
     from workbench.data.base import collate
-    from workbench.training.checkpoint import load_checkpoint, load_model_state
+    from workbench.training.checkpoint import checkpoint_epoch, load_checkpoint, load_model_state
     from workbench.training.experiment import build_experiment
     from workbench.training.run_store import RunFileError, RunStore
 
@@ -143,7 +143,7 @@ def export_run(
                 "format": fmt,
                 "run": str(store.path),
                 "checkpoint": ckpt_path.name,
-                "epoch": _epoch(state),
+                "epoch": checkpoint_epoch(state),
             },
         )
     except NotImplementedError as exc:
@@ -206,14 +206,6 @@ def export_run(
     if latency:
         report.latency = _latency(model, fmt, target, names, size, dynamic_batch, example, log)
     return report
-
-
-def _epoch(state: dict[str, Any]) -> int:
-    """The 1-based epoch whose weights a checkpoint holds (best: its ``epoch`` index; last: the
-    epochs done at its position)."""
-    if "epoch" in state:
-        return int(state["epoch"]) + 1
-    return int(state.get("position", {}).get("epoch", 0))
 
 
 def _write(

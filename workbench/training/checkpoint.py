@@ -282,3 +282,11 @@ def matching_tensors(own: dict[str, torch.Tensor], path: Path) -> dict[str, torc
     if not matched:
         raise CheckpointError(f"{path}: no tensor matches this model's layers by name, shape and type")
     return matched
+
+
+def checkpoint_epoch(state: dict[str, Any]) -> int:
+    """The 1-based epoch whose weights a loaded checkpoint holds (``best.pt``: its ``epoch``
+    index; ``last.pt``: the epochs done at its position; 0 before the first epoch)."""
+    if "epoch" in state:
+        return int(state["epoch"]) + 1
+    return int(state.get("position", {}).get("epoch", 0))
