@@ -268,3 +268,74 @@ def test_a_yolo_label_path_that_is_a_folder_is_reported(tmp_path):
         "not a label file (a folder or special file); image kept without objects"
     ]
     assert result.summary("train").images == 2 and dict(result.summary("train").per_class) == {"cat": 1}
+
+
+def _voc_xml(size: str, objects: str) -> str:
+    return f"<annotation><filename>a.png</filename><size>{size}</size>{objects}</annotation>"
+
+
+def _voc_object(difficult: str = "0") -> str:
+    box = "<bndbox><xmin>5</xmin><ymin>5</ymin><xmax>20</xmax><ymax>20</ymax></bndbox>"
+    return f"<object><name>cat</name><difficult>{difficult}</difficult>{box}</object>"
+
+
+@pytest.mark.parametrize(
+    ("size", "noted"),
+    [
+        ("<width>abc</width><height>40</height>", ["size/width: 'abc' is not a positive number"]),
+        ("<width>50</width><height>-3</height>", ["size/height: '-3' is not a positive number"]),
+        ("<width>nan</width><height>inf</height>", ["size/width: 'nan'", "size/height: 'inf'"]),
+        ("<width>0</width><height>0</height>", []),  # 0 x 0 is VOC's "unknown": the file's size
+        ("", []),
+    ],
+)
+def test_voc_sizes_that_are_no_sizes_are_noted_and_the_image_size_used(tmp_path, size, noted):
+    image(tmp_path / "JPEGImages" / "a.png")
+    text(tmp_path / "Annotations" / "a.xml", _voc_xml(size, _voc_object()))
+    result = check_dataset(tmp_path)
+    (record,) = result.splits["all"]
+    assert (record.width, record.height) == (50, 40)
+    lines = [p for p in result.report.lines() if "size/" in p]
+    assert len(lines) == len(noted) and all(w in line for w, line in zip(noted, lines, strict=True))
+    assert all(line.endswith("the image's own size is used (noted)") for line in lines)
+
+
+def test_difficult_objects_are_counted_once_for_the_set(tmp_path):
+    for stem, flags in (("a", ["1", "0"]), ("b", ["1"])):
+        image(tmp_path / "JPEGImages" / f"{stem}.png")
+        objects = "".join(_voc_object(f) for f in flags)
+        text(tmp_path / "Annotations" / f"{stem}.xml", _voc_xml("", objects).replace("a.png", f"{stem}.png"))
+    result = check_dataset(tmp_path)
+    said = [line for line in result.report.lines() if "difficult" in line]
+    assert said == [
+        f"{tmp_path}, difficult: 2 object(s) marked <difficult>: trained and scored like the others "
+        "(VOC's own evaluation leaves them out) (noted)"
+    ]
+    assert sum(len(r.labels) for r in result.splits["all"]) == 3  # all kept
+
+
+def test_coco_annotation_ids_used_twice(tmp_path):
+    image(tmp_path / "images" / "a.png")
+    ann = {"id": 7, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10], "iscrowd": 0}
+    other = {**ann, "bbox": [20, 20, 10, 10]}
+    path = coco(tmp_path, [{"id": 1, "file_name": "a.png", "width": 50, "height": 40}], [ann, ann, other])
+    result = check_dataset(path)
+    (record,) = result.splits["all"]
+    assert record.boxes.tolist() == [[1, 1, 11, 11], [20, 20, 30, 30]]  # the exact copy is left out
+    lines = [line for line in result.report.lines() if "annotation 7" in line]
+    assert lines == [
+        f"{path}, annotation 7: the same annotation is listed again (skipped)",
+        f"{path}, annotation 7: annotation id 7 is used twice; both objects are kept (noted)",
+    ]
+
+
+def test_a_yolo_image_that_links_to_nothing_is_named(tmp_path):
+    image(tmp_path / "images" / "train" / "a.png")
+    text(tmp_path / "labels" / "train" / "a.txt", "0 0.5 0.5 0.2 0.2\n")
+    (tmp_path / "images" / "train" / "b.png").symlink_to(tmp_path / "gone.png")
+    text(tmp_path / "data.yaml", "path: .\ntrain: images/train\nval: images/train\nnames: [cat]\n")
+    result = check_dataset(tmp_path)
+    link = tmp_path / "images" / "train" / "b.png"
+    assert (
+        f"{link}, train: link to a missing file ({tmp_path / 'gone.png'}) (skipped)" in result.report.lines()
+    )

@@ -112,6 +112,7 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
         images[im["id"]] = CocoImage(im["id"], str(im["file_name"]), width, height)
 
     rows: dict[int, list[tuple[list[float], int, Any, bool]]] = {k: [] for k in images}
+    seen_ids: dict[Any, Any] = {}  # annotation id -> the annotation first listed with it
     for i, ann in enumerate(data.get("annotations") or []):
         where = (
             f"annotation {_short(ann.get('id', f'#{i}'))}" if isinstance(ann, dict) else f"annotations[{i}]"
@@ -119,6 +120,16 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
         if not isinstance(ann, dict):
             report.add(path, where, "not an object", SKIPPED)
             continue
+        ann_id = ann.get("id")
+        if _is_int(ann_id) and ann_id in seen_ids:
+            # an exact copy is one object listed twice; different content under one id is two
+            # objects (kept), but tools that index by id (pycocotools) keep only the last
+            if seen_ids[ann_id] == ann:
+                report.add(path, where, "the same annotation is listed again", SKIPPED)
+                continue
+            report.add(path, where, f"annotation id {ann_id} is used twice; both objects are kept", NOTED)
+        elif _is_int(ann_id):
+            seen_ids[ann_id] = ann
         image_id, category_id = ann.get("image_id"), ann.get("category_id")
         image = images.get(image_id) if _is_int(image_id) else None
         if image is None:

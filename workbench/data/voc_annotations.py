@@ -56,8 +56,8 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
         report.add(path, "", f"root element is <{root.tag}>, not <annotation>", REFUSED)
         return None
     size = root.find("size")
-    width = _size(size, "width")
-    height = _size(size, "height")
+    width = _size(size, "width", path, report)
+    height = _size(size, "height", path, report)
     record = VocRecord(path, (root.findtext("filename") or "").strip(), width, height)
     boxes, names, difficult = [], [], []
     for number, obj in enumerate(root.findall("object"), start=1):
@@ -82,13 +82,21 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
     return record
 
 
-def _size(size: ET.Element | None, tag: str) -> int:
+def _size(size: ET.Element | None, tag: str, path: Path, report: ImportReport) -> int:
+    """``<size><tag>`` in pixels; 0 (the image file's size is used) when absent, 0, or not
+    a positive number, the last reported: a tool that writes ``-3`` may write other nonsense."""
     text = (size.findtext(tag) or "").strip() if size is not None else ""
     try:
         value = float(text)
     except ValueError:
-        return 0
-    return int(value) if math.isfinite(value) and value > 0 else 0
+        value = None
+    if value is not None and math.isfinite(value) and value > 0:
+        return int(value)
+    if text and value != 0:
+        report.add(
+            path, f"size/{tag}", f"{text!r} is not a positive number; the image's own size is used", NOTED
+        )
+    return 0
 
 
 def _box(

@@ -167,6 +167,15 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
         if record is not None:  # ids are file stems in the standard layout, else the path
             records[xml.stem if standard else str(xml.relative_to(path))] = record
     found = {n for r in records.values() for n in r.names}
+    hard = sum(int(r.difficult.sum()) for r in records.values())
+    if hard:  # legal and common (VOC2007 marks ~10 %); said once, for the whole set
+        report.add(
+            path,
+            "difficult",
+            f"{hard} object(s) marked <difficult>: trained and scored like the others "
+            "(VOC's own evaluation leaves them out)",
+            NOTED,
+        )
     with_masks = standard and (path / "SegmentationClass").is_dir()
     labelmap = _labelmap(path / "labelmap.txt", report) if is_file(path / "labelmap.txt") else None
     listed = [name for name, _ in labelmap] if labelmap else None

@@ -10,6 +10,7 @@ Each image's labels are at the same path with the last ``images`` folder replace
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,9 +124,10 @@ def _images(entry: Any, root: Path, path: Path, split: str, report: ImportReport
         where = where if where.is_absolute() else root / where
         try:
             if where.is_dir():
-                found.update(
-                    p for p in where.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                )
+                named = [p for p in where.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
+                found.update(p for p in named if p.is_file())
+                for broken in sorted(p for p in named if p.is_symlink() and not p.exists()):
+                    report.add(broken, split, f"link to a missing file ({os.readlink(broken)})", SKIPPED)
             elif where.is_file() and where.suffix.lower() == ".txt":
                 found.update(_listed(where, root, report))
             elif not where.exists():
