@@ -107,6 +107,30 @@ def test_a_bad_mask_costs_the_mask_only(voc, tmp_path):
     assert (rgb["mask"] == first_class).all()
 
 
+def test_mask_values_that_are_no_class_are_ignored_and_said(voc, tmp_path):
+    root = _copy(voc, tmp_path)
+    mask_file = root / "SegmentationClass" / "train_000004.png"
+    with Image.open(mask_file) as img:
+        pixels, palette = np.array(img), img.getpalette()
+    pixels[:2, :] = 77  # two rows of a class index the set does not have
+    pixels[2, :3] = 200
+    out = Image.fromarray(pixels, mode="P")
+    out.putpalette(palette)
+    out.save(mask_file)
+    data = build_dataset(
+        DataConfig(source="voc", path=str(root), options={"image_size": 128, "hflip": 0.0}), "train"
+    )
+    classes = len(data.set.class_names)
+    by_name = {r.image.name: i for i, r in enumerate(data.records)}
+    sample = data.sample(by_name["train_000004.png"])
+    assert (sample["mask"][:2] == 255).all() and (sample["mask"][2, :3] == 255).all()
+    said = [line.strip() for line in data.report_lines if "no class of this set" in line]
+    assert said == [
+        f"{mask_file}: mask values 77, 200 are no class of this set (1-{classes} and 255); "
+        f"{2 * 128 + 3} pixels are ignored (noted)"
+    ]
+
+
 def test_coco_rle_of_another_size_is_left_out(tmp_path):
     Image.new("RGB", (20, 10)).save(tmp_path / "a.png")
     data = {

@@ -668,3 +668,16 @@ def test_a_torchscript_model_given_as_a_checkpoint_is_named_without_torchs_advic
     assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--init-from", str(path)]) == 2
     err = capsys.readouterr().err
     assert "is a TorchScript model" in err and "weights_only" not in err and err.count("\n") == 1
+
+
+def test_a_weights_file_that_is_not_used_is_said_in_the_notes(tmp_path):
+    cfg = tiny_config()
+    cfg.train.epochs = 1
+    cfg.model.weights_file = str(tmp_path / "left-in-the-form.pth")  # pretrained stays "none"
+    store, _, _ = run(cfg, tmp_path)
+    summary = store.read_summary()
+    assert summary["status"] == "finished"
+    assert (
+        f"model.weights_file is set but model.pretrained = 'none': {tmp_path / 'left-in-the-form.pth'} "
+        "is not loaded" in summary["notes"]
+    )

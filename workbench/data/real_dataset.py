@@ -201,7 +201,9 @@ class ImageSetDataset:
         decoded = load_rgb(record.image, max_side=self.size, resample=False)
         try:
             mask = (
-                semantic_mask(record, len(self.set.class_names), self.set.colours) if self.has_masks else None
+                semantic_mask(record, len(self.set.class_names), self.set.colours, self._note_mask)
+                if self.has_masks
+                else None
             )
         except (ValueError, TypeError, IndexError) as exc:
             # the image and its boxes stay; only its segmentation label is lost
@@ -218,6 +220,9 @@ class ImageSetDataset:
             if mask is not None:
                 mask = _resize_nearest(mask, width, height)
         return fit_sample(pixels, boxes, record.labels, mask, self.size, self.options.resize)
+
+    def _note_mask(self, path: Path, text: str) -> None:
+        self.set.report.add(path, "", text, NOTED)
 
     def _fit_stacked(self, index: int) -> np.ndarray:
         image, boxes, labels, mask = self._fit(self.records[index])

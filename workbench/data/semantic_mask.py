@@ -10,6 +10,9 @@ background. A Pascal VOC palette PNG is read as it is (its index v is class v - 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -20,7 +23,10 @@ from workbench.data.image_io import ImageError
 
 
 def semantic_mask(
-    record: ImageRecord, num_classes: int, colours: dict[tuple[int, int, int], int] | None = None
+    record: ImageRecord,
+    num_classes: int,
+    colours: dict[tuple[int, int, int], int] | None = None,
+    note: Callable[[Path, str], None] | None = None,
 ) -> np.ndarray | None:
     """(height, width) uint8 mask of ``record`` in its file's pixel frame, or None when
     the image has objects but none of them has a mask (no segmentation label).
@@ -30,9 +36,10 @@ def semantic_mask(
     colours of a mask saved as an RGB image (CVAT's export) to mask indices.
 
     Raises ImageError for a mask file that cannot be read, is not a class mask, or whose
-    size differs from the image's."""
+    size differs from the image's. ``note(file, text)`` hears of mask values that are no
+    class of the set (they become "ignore")."""
     if record.mask_file is not None:
-        return _palette_mask(record, num_classes, colours)
+        return _palette_mask(record, num_classes, colours, note)
     height, width = record.height, record.width
     if len(record.labels) and not record.has_mask:
         return None
@@ -70,7 +77,10 @@ def _object_mask(seg: object, height: int, width: int) -> np.ndarray:
 
 
 def _palette_mask(
-    record: ImageRecord, num_classes: int, colours: dict[tuple[int, int, int], int] | None
+    record: ImageRecord,
+    num_classes: int,
+    colours: dict[tuple[int, int, int], int] | None,
+    note: Callable[[Path, str], None] | None = None,
 ) -> np.ndarray:
     path = record.mask_file
     try:
@@ -92,7 +102,17 @@ def _palette_mask(
         raise ImageError(
             path, f"mask is {mask.shape[1]}x{mask.shape[0]} but its image is {record.width}x{record.height}"
         )
-    mask[(mask > num_classes) & (mask != IGNORE_INDEX)] = IGNORE_INDEX  # unknown classes: not learned
+    unknown = (mask > num_classes) & (mask != IGNORE_INDEX)
+    if unknown.any():  # a class the set does not have (another labelmap?): not learned, and said
+        if note is not None:
+            values = sorted(int(v) for v in np.unique(mask[unknown]))
+            shown = ", ".join(map(str, values[:5])) + (" ..." if len(values) > 5 else "")
+            note(
+                path,
+                f"mask values {shown} are no class of this set (1-{num_classes} and {IGNORE_INDEX}); "
+                f"{int(unknown.sum())} pixels are ignored",
+            )
+        mask[unknown] = IGNORE_INDEX
     return mask
 
 

@@ -675,15 +675,21 @@ class Trainer:
         elif cfg.weighting.lookahead_affinity and not loop.shared_params:
             notes.append("lookahead task affinity is not measured at sharing depth 0: no layer is shared")
         weighting.attach(attach)
-        if getattr(weighting, "needs", "losses") != "losses" and not loop.shared_params:
+        needs = getattr(weighting, "needs", "losses")
+        if needs != "losses" and not loop.shared_params:
             notes.append(
                 f"{cfg.weighting.method} combines gradients of shared parameters, and at sharing depth 0 "
                 "there are none: the task losses are summed"
             )
-        elif getattr(weighting, "needs", "losses") == "shared_param_grads" and len(cfg.tasks) == 1:
+        elif needs == "shared_param_grads" and len(cfg.tasks) == 1:
             notes.append(
                 f"{cfg.weighting.method} combines the gradients of several tasks, and this experiment has "
                 "one: its gradient is used as it is"
+            )
+        if cfg.model.weights_file and cfg.model.pretrained != "file":  # a path left in a form
+            notes.append(
+                f"model.weights_file is set but model.pretrained = {cfg.model.pretrained!r}: "
+                f"{cfg.model.weights_file} is not loaded"
             )
 
         # From here on the run directory changes (rank 0's alone).
