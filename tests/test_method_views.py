@@ -178,6 +178,27 @@ def test_command_dialog_shows_output_and_exit_code(qtbot):
     assert dialog.status.text() == "Finished."
 
 
+def test_command_dialog_says_stopped_after_stop(qtbot, tmp_path):
+    """Stop sends SIGTERM: the command saves and exits with 143, which the dialog calls a
+    stop that a second run continues, not a failure."""
+    from conftest import tiny_config
+
+    from workbench.experiment_check import save_config
+    from workbench.gui.command_dialog import CommandDialog
+
+    cfg = tiny_config()
+    cfg.train.epochs = 200
+    save_config(cfg, tmp_path / "c.toml")
+    runs = tmp_path / "runs"
+    dialog = CommandDialog("train", ["train", str(tmp_path / "c.toml"), "--out", str(runs), "--quiet"])
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: any(p.stat().st_size for p in runs.glob("*/metrics.jsonl")), timeout=120_000)
+    with qtbot.waitSignal(dialog.done, timeout=120_000) as blocker:
+        dialog.stop()
+    assert blocker.args == [143]
+    assert dialog.status.text() == "Stopped. Run it again to continue where it stopped."
+
+
 def test_every_registered_method_is_documented():
     from pathlib import Path
 

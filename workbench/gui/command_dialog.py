@@ -24,6 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+# 128 + SIGINT / SIGTERM / SIGHUP: how ``workbench`` exits when a signal stopped it (cli.signal_exit_status)
+STOPPED_CODES = (130, 143, 129)
+
 
 class CommandDialog(QDialog):
     """Runs ``python -m workbench ARGS`` and shows its output; ``done(exit code)`` at the end."""
@@ -79,7 +82,13 @@ class CommandDialog(QDialog):
     def _finished(self, code: int, _status: object) -> None:
         self._read()
         self.stop_button.setEnabled(False)
-        self.status.setText("Finished." if code == 0 else f"Ended with exit code {code}: see the last lines.")
+        if code == 0:
+            text = "Finished."
+        elif code in STOPPED_CODES:  # the CLI's exit status after Stop (SIGTERM) or Ctrl-C
+            text = "Stopped. Run it again to continue where it stopped."
+        else:
+            text = f"Ended with exit code {code}: see the last lines."
+        self.status.setText(text)
         self.done.emit(code)
 
     def _error(self, error: QProcess.ProcessError) -> None:
