@@ -125,3 +125,47 @@ def test_baselines_of_an_unfinished_run_are_refused_before_training(tmp_path, ca
         f"{store.path}), or give {store.config_path} to train only the baselines"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing trained
+
+
+def test_a_run_that_spent_its_time_limit_gets_baselines_with_the_same_limit(tmp_path, capsys):
+    """A run stopped by its time limit after a validated epoch has a result: `baselines`
+    trains the single-task runs under the same limit and writes Δm from its last epoch; one
+    stopped by it before any validation is refused, saying why."""
+    from workbench.training.trainer import StopReason
+
+    class SpentAt(Trainer):  # the limit strikes as epoch ``at`` begins (made deterministic)
+        at = 1
+
+        def _train_epoch(self, loop, epoch):
+            return StopReason.TIME_LIMIT if epoch == self.at else super()._train_epoch(loop, epoch)
+
+    cfg = _cfg()
+    cfg.train.epochs, cfg.train.time_limit_s = 2, 900.0
+    store = RunStore.create(tmp_path / "runs", "mtl")
+    SpentAt(cfg, store).run()
+    summary = store.read_summary()
+    assert (summary["status"], summary["stop_reason"], summary["epochs_done"]) == ("stopped", "time_limit", 1)
+    assert main(["baselines", str(store.path), "--quiet"]) == 0
+    entry = store.read_summary()["delta_m"]
+    (stl_dir,) = set(entry["baseline_runs"].values())
+    assert RunStore(stl_dir).read_config().train.time_limit_s == 900.0  # the same budget
+    stl = RunStore(stl_dir).read_summary()
+    primary = summary["primary_metrics"]
+    want = delta_m(
+        {t: summary["final_metrics"][t][m] for t, m in primary.items()},
+        {t: stl["final_metrics"][t][m] for t, m in primary.items()},
+        summary["higher_is_better"],
+    )
+    assert entry["maninis"] == pytest.approx(want.value)
+    capsys.readouterr()
+
+    SpentAt.at = 0  # no epoch validated: no result, nothing trained
+    empty = RunStore.create(tmp_path / "runs", "empty")
+    SpentAt(cfg, empty).run()
+    before = len(list_runs(tmp_path / "runs"))
+    assert main(["baselines", str(empty.path), "--quiet"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {empty.path} has no result: its time limit was reached before the first validation; "
+        "raise train.time_limit_s"
+    )
+    assert len(list_runs(tmp_path / "runs")) == before

@@ -258,3 +258,98 @@ def test_a_signalled_sweep_exits_as_stopped_and_says_to_run_it_again(tmp_path):
     again = f"workbench sweep {sweep} --out {out}"
     assert f"stopped; continue with: {again}" in stdout.splitlines()
     assert stdout.splitlines()[-1].startswith("sweep s: 0 finished, 0 failed, 2 not run")
+
+
+class _BudgetSpentAt(Trainer):
+    """A trainer whose time limit strikes as ``epoch`` begins (the check after a step,
+    made deterministic): epoch 0 ends the run before any validation, epoch 1 after one."""
+
+    at_epoch = 1
+
+    def _train_epoch(self, loop, epoch):
+        if epoch == self.at_epoch:
+            from workbench.training.trainer import StopReason
+
+            return StopReason.TIME_LIMIT
+        return super()._train_epoch(loop, epoch)
+
+
+def test_a_run_that_spends_its_time_limit_is_a_result_and_the_sweep_goes_on(tmp_path):
+    """A time limit in a sweep is every run's budget: the run is not a stop of the sweep,
+    its last validated epoch is its result (Δm too), and a second sweep never resumes it."""
+    base = _base(tmp_path)
+    text = (
+        base.read_text()
+        .replace("epochs = 1", "epochs = 2")
+        .replace("time_limit_s = 0.0", "time_limit_s = 900.0")
+    )
+    assert "epochs = 2" in text and "time_limit_s = 900.0" in text
+    base.write_text(text)
+    out = tmp_path / "out"
+    trained, logged = [], []
+
+    def train(cfg, store, resume):
+        trained.append((cfg.name, resume))
+        runner = _BudgetSpentAt if cfg.model.sharing_depth == 4 else Trainer
+        return runner(cfg, store, resume=resume).run()
+
+    spec = parse_sweep({"name": "t", "base": str(base), "sharing_depth": [4, 0], "seeds": [0, 1]})
+    outcome = run_sweep(spec, out, train, log=logged.append)
+    # every run trained once (the budget did not halt the sweep); the d0 runs are the baselines
+    assert [n for n, _ in trained] == [
+        "t-scene+n-equal_sum-d4-s0",
+        "t-scene+n-equal_sum-d0-s0",
+        "t-scene+n-equal_sum-d4-s1",
+        "t-scene+n-equal_sum-d0-s1",
+    ]
+    assert sorted(outcome.finished) == sorted(i.key for i in spec.items()) and not outcome.failed
+    assert not outcome.skipped
+    assert sum("its budget is spent" in m for m in logged) == 2
+    queue = json.loads((out / "t" / "queue.json").read_text())
+    spent = json.loads((tmp_path / queue["scene+n-equal_sum-d4-s0"] / "summary.json").read_text())
+    assert spent["status"] == "stopped" and spent["stop_reason"] == "time_limit"
+    assert spent["epochs_done"] == 1 and spent["latency_ms"] > 0
+    rows = {(r["sharing_depth"], r["seed"]): r for r in csv.DictReader((out / "t" / "results.csv").open())}
+    assert len(rows) == 4
+    assert rows[("4", "0")]["epochs"] == "1" and rows[("0", "0")]["epochs"] == "2"
+    # Δm of the budget-ended run: its epoch-1 metrics against the d0 run's last epoch
+    metric = spent["primary_metrics"]["scene"]
+    base_run = json.loads((tmp_path / queue["scene+n-equal_sum-d0-s0"] / "summary.json").read_text())
+    mine, theirs = spent["final_metrics"]["scene"][metric], base_run["final_metrics"]["scene"][metric]
+    assert spent["delta_m"]["per_task"]["scene"] == pytest.approx(100 * (mine - theirs) / theirs)
+    # again: nothing is trained, nothing resumed
+    trained.clear()
+    again = run_sweep(spec, out, train, log=logged.append)
+    assert trained == [] and sorted(again.finished) == sorted(outcome.finished)
+
+
+def test_a_time_limit_before_the_first_validation_is_reported_and_the_sweep_goes_on(tmp_path):
+    base = _base(tmp_path)
+    out = tmp_path / "out"
+    trained = []
+
+    def train(cfg, store, resume):
+        trained.append(cfg.name)
+        return Trainer(cfg, store, resume=resume).run()
+
+    # a real limit, far shorter than one step: each run stops after its first step
+    spec = parse_sweep(
+        {
+            "name": "t",
+            "base": str(base),
+            "seeds": [0, 1],
+            "baselines": False,
+            "overrides": {"train": {"time_limit_s": 0.001}},
+        }
+    )
+    outcome = run_sweep(spec, out, train, log=lambda m: None)
+    assert trained == ["t-scene+n-equal_sum-d-1-s0", "t-scene+n-equal_sum-d-1-s1"]
+    assert outcome.finished == [] and not outcome.skipped
+    assert outcome.failed == {
+        key: "no result: its time limit was reached before the first validation; raise train.time_limit_s"
+        for key in ("scene+n-equal_sum-d-1-s0", "scene+n-equal_sum-d-1-s1")
+    }
+    assert not (out / "t" / "results.csv").exists()
+    trained.clear()
+    run_sweep(spec, out, train, log=lambda m: None)
+    assert trained == []  # its budget is spent: not resumed into a second one

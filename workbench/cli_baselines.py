@@ -40,6 +40,7 @@ def train_with_progress(quiet: bool, again: str | None = None) -> Callable[[Any,
 def run(args: argparse.Namespace) -> int:
     from workbench.cli import _load
     from workbench.training.baselines import delta_m_entry, ensure_baselines
+    from workbench.training.outcome import budget_spent, has_result, no_result_reason
     from workbench.training.run_store import RunStore
 
     target = Path(args.target)
@@ -49,8 +50,13 @@ def run(args: argparse.Namespace) -> int:
         if (reason := store.not_a_run_reason()) is not None:
             print(f"error: {reason}", file=sys.stderr)
             return 1
-        status = store.effective_status(store.read_summary())
-        if status != "finished":  # hours of baselines for a Δm that cannot be computed yet
+        summary = store.read_summary()
+        status = store.effective_status(summary)
+        if budget_spent(summary) and not has_result(summary):
+            print(f"error: {store.path} has no result: {no_result_reason(summary)}", file=sys.stderr)
+            return 1
+        if status != "finished" and not (status == "stopped" and has_result(summary)):
+            # hours of baselines for a Δm that cannot be computed yet
             print(
                 f"error: {store.path} is {status}: Δm needs a finished run; finish it first "
                 f"(workbench resume {store.path}), or give {store.config_path} to train only the baselines",
@@ -78,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if store is None:
         return 0
     summary = store.read_summary()
-    if summary.get("status") != "finished":
+    if not has_result(summary):
         print(f"baselines ready; {store.path} is {summary.get('status')}: Δm needs a finished run")
         return 0
     entry = delta_m_entry(summary, baselines)

@@ -7,7 +7,9 @@ SWEEP_FOLDER/
 
 A killed sweep continues where it stopped: finished runs are kept, a stopped or
 interrupted run is resumed from its last checkpoint, a failed run is reported and
-skipped (``retry_failed`` trains it again from the start in a new folder). An experiment
+skipped (``retry_failed`` trains it again from the start in a new folder). A run that
+reached its time limit has spent its budget: the sweep goes on to the next experiment and
+never resumes it; its last validated epoch is its result (``workbench.training.outcome``). An experiment
 that already finished in another sweep of the same folder (the same configuration, up to
 name, device and such) is reused, not trained again. With several devices, one experiment
 runs per device at a time.
@@ -82,6 +84,7 @@ def run_sweep(
 ) -> SweepOutcome:
     """Run every experiment of ``spec`` not finished yet; then Δm and the results files."""
     from workbench.fsutil import atomic_write_text
+    from workbench.training.outcome import budget_spent, has_result, no_result_reason
     from workbench.training.run_store import RunStore
 
     items = spec.items()  # every experiment checked before anything is written
@@ -98,6 +101,14 @@ def run_sweep(
     def stop() -> bool:
         return halted.is_set() or user_stop()
 
+    def done(item: SweepItem, summary: dict[str, Any]) -> None:
+        """A run the sweep will not train again: a result, or (time limit before the first
+        validation) a failure to report."""
+        if has_result(summary):
+            outcome.finished.append(item.key)
+        else:
+            outcome.failed[item.key] = f"no result: {no_result_reason(summary)}"
+
     def claim(item: SweepItem) -> tuple[Any, bool] | None:
         """(run folder, resume) for the item, or None when there is nothing to do."""
         with lock:
@@ -112,9 +123,10 @@ def run_sweep(
                 known = None
             if known and Path(known).is_dir():
                 store = RunStore(known)
-                status = store.read_summary().get("status", "")
-                if status == "finished":
-                    outcome.finished.append(item.key)
+                summary = store.read_summary()
+                status = summary.get("status", "")
+                if status == "finished" or budget_spent(summary):
+                    done(item, summary)
                     return None
                 if status == "failed" and not retry_failed:
                     outcome.failed[item.key] = str(store.read_summary().get("error", "failed"))
@@ -152,8 +164,12 @@ def run_sweep(
         log(f"[{spec.name}] {item.key}: {'resuming' if resume else 'training'} in {store.path}")
         summary = train(cfg, store, resume)
         with lock:
-            if summary.get("status") == "finished":
-                outcome.finished.append(item.key)
+            if summary.get("status") == "finished" or budget_spent(summary):
+                done(item, summary)
+                if budget_spent(summary):
+                    log(
+                        f"[{spec.name}] {item.key}: {summary.get('note', 'time limit reached')}; its budget is spent"
+                    )
             elif summary.get("status") == "failed":
                 outcome.failed[item.key] = str(summary.get("error", "failed"))
             else:
@@ -191,6 +207,7 @@ def run_sweep(
 def _write_delta_m(items: list[SweepItem], queue: dict[str, str], runs: Path, train: TrainFn, log) -> None:
     """Δm of every finished multi-task run against its baselines (trained or reused)."""
     from workbench.training.baselines import delta_m_entry, ensure_baselines
+    from workbench.training.outcome import has_result
     from workbench.training.run_store import RunStore
 
     for item in items:
@@ -198,7 +215,7 @@ def _write_delta_m(items: list[SweepItem], queue: dict[str, str], runs: Path, tr
             continue
         store = RunStore(queue[item.key])
         summary = store.read_summary()
-        if summary.get("status") != "finished":
+        if not has_result(summary):
             continue
         # other sweeps in the same folder may hold the baselines already (e.g. a depth sweep's
         # depth-0 runs for a methods sweep)

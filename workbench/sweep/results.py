@@ -27,7 +27,9 @@ CONFIG_COLUMNS = ("tasks", "method", "sharing_depth", "seed")
 
 
 def collect_rows(items: Sequence[SweepItem], queue: dict[str, str]) -> list[dict[str, Any]]:
-    """One dict per finished run: its axes, ``<task>/<metric>`` values, Δm and costs."""
+    """One dict per run with a result: its axes, ``<task>/<metric>`` values, Δm, costs and
+    ``epochs`` (the epochs it trained: fewer than configured when its time limit ended it)."""
+    from workbench.training.outcome import has_result
     from workbench.training.run_store import RunStore
 
     rows = []
@@ -35,7 +37,7 @@ def collect_rows(items: Sequence[SweepItem], queue: dict[str, str]) -> list[dict
         if item.key not in queue:
             continue
         summary = RunStore(queue[item.key]).read_summary()
-        if summary.get("status") != "finished":
+        if not has_result(summary):  # finished, or its time budget spent after a validation
             continue
         row: dict[str, Any] = dict(item.axes)
         params = summary.get("params") or {}
@@ -50,6 +52,7 @@ def collect_rows(items: Sequence[SweepItem], queue: dict[str, str]) -> list[dict
         row["params"] = params.get("total")
         row["latency_ms"] = summary.get("latency_ms")
         row["wall_s"] = summary.get("elapsed_s")
+        row["epochs"] = summary.get("epochs_done")
         row["run_dir"] = queue[item.key]
         rows.append(row)
     return rows

@@ -76,15 +76,19 @@ def comparable_config(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def find_finished_run(runs_roots: str | Path | list[Path], cfg: ExperimentConfig) -> Path | None:
-    """The newest finished run in ``runs_roots`` (one runs folder or several) trained with
-    ``cfg`` (up to ``_IGNORED``)."""
+    """The newest run in ``runs_roots`` (one runs folder or several) trained with ``cfg``
+    (up to ``_IGNORED``) that finished, or spent its time limit after a validation (the
+    same limit: it is part of the config; ``workbench.training.outcome``)."""
+    from workbench.training.outcome import has_result
     from workbench.training.run_store import RunStore, list_runs
 
     want = comparable_config(to_dict(cfg))
     roots = runs_roots if isinstance(runs_roots, list) else [Path(runs_roots)]
     for root in roots:
         for info in list_runs(root):  # newest first
-            if info.status != "finished":
+            if info.status not in ("finished", "stopped"):
+                continue
+            if info.status == "stopped" and not has_result(RunStore(info.path).read_summary()):
                 continue
             data = RunStore(info.path).read_config_dict()
             if data and comparable_config(data) == want:
@@ -135,11 +139,13 @@ def ensure_baselines(
     log: Callable[[str], None] = print,
     also_search: list[Path] | None = None,
 ) -> dict[str, dict[str, Any]] | None:
-    """task -> the summary (with ``run_dir``) of its finished baseline, reusing finished runs
+    """task -> the summary (with ``run_dir``) of its baseline with a result, reusing such runs
     under ``runs_root`` (and ``also_search``) and training the others in ``runs_root`` with
-    ``train(config, store, resume)``; None when one did not finish."""
+    ``train(config, store, resume)``; None when one has no result (stopped, failed, or its
+    time limit came before its first validation)."""
     from workbench.experiment_check import validate_experiment
     from workbench.training.experiment import absolute_paths
+    from workbench.training.outcome import budget_spent, has_result, no_result_reason
     from workbench.training.run_store import RunStore
 
     out: dict[str, dict[str, Any]] = {}
@@ -155,9 +161,11 @@ def ensure_baselines(
             absolute_paths(plan.config)
             store = RunStore.create(runs_root, plan.config.name)
             summary = train(plan.config, store, False)
-        if summary.get("status") != "finished":
-            log(f"baseline {store.path} ended {summary.get('status')}, not finished")
+        if not has_result(summary):
+            log(f"baseline {store.path} has no result: {no_result_reason(summary)}")
             return None
+        if budget_spent(summary):
+            log(f"baseline {store.path}: {summary.get('note', 'time limit reached')}; its budget is spent")
         for task in plan.tasks:
             out[task] = {**summary, "run_dir": str(store.path)}
     return out

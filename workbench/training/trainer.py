@@ -1151,11 +1151,20 @@ class Trainer:
             )
             self.summary = {**self.summary, "status": status, "rank": self.dist.rank}
             return self.summary
-        if stop is StopReason.USER or (stop is StopReason.TIME_LIMIT and position.epoch < loop.epochs):
-            reason = stop.value
-            if stop is StopReason.TIME_LIMIT:
-                reason = f"time limit reached ({cfg.train.time_limit_s:g} s); resume continues"
-            self.summary = self._write_summary("stopped", state, position, note=reason)
+        if stop is StopReason.USER:
+            self.summary = self._write_summary(
+                "stopped", state, position, note=stop.value, stop_reason="user"
+            )
+            self.emit(RunStopped(summary=self.summary, reason=stop.value))
+            return self.summary
+        if stop is StopReason.TIME_LIMIT and position.epoch < loop.epochs:
+            # the run's budget: a sweep or a baseline takes its last validated epoch as its
+            # result (workbench.training.outcome), on its own a resume continues it
+            reason = f"time limit reached ({cfg.train.time_limit_s:g} s); resume continues"
+            latency = measure_latency(loop.model, loop.exp.val_set, self.device, loop.precision)
+            self.summary = self._write_summary(
+                "stopped", state, position, note=reason, stop_reason="time_limit", latency_ms=latency
+            )
             self.emit(RunStopped(summary=self.summary, reason=reason))
             return self.summary
         note_text = ""
@@ -1344,6 +1353,7 @@ class Trainer:
         if status != "failed":
             summary.pop("error", None)
             summary.pop("conflict_note", None)
+        summary.pop("stop_reason", None)  # only the write that ends the run says why it ended
         summary.update(extra)
         if self.dist.enabled:
             summary["processes"] = self.dist.world_size

@@ -1,0 +1,34 @@
+"""What a run's summary says about its result, for sweeps, baselines and Δm.
+
+A run ended by its time limit (``train.time_limit_s``) before its last epoch is
+``stopped`` with ``stop_reason = "time_limit"``: on its own, ``resume`` continues it. For a
+sweep or a set of baselines the limit is the budget every run gets, so such a run is done:
+its last validated epoch is its result, and it is not resumed (that would give it a second
+budget). A run stopped by its limit before it validated an epoch has no result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def budget_spent(summary: dict[str, Any]) -> bool:
+    """Whether the run was stopped by its time limit (``stop_reason`` in summary.json)."""
+    return summary.get("status") == "stopped" and summary.get("stop_reason") == "time_limit"
+
+
+def has_result(summary: dict[str, Any]) -> bool:
+    """Whether the run has final metrics that a comparison may use: it finished, or it
+    spent its time budget after validating at least one epoch."""
+    if summary.get("status") == "finished":
+        return True
+    return budget_spent(summary) and bool(summary.get("final_metrics"))
+
+
+def no_result_reason(summary: dict[str, Any]) -> str:
+    """Why a run that is done for a sweep has no result ("" when it has one)."""
+    if has_result(summary):
+        return ""
+    if budget_spent(summary):
+        return "its time limit was reached before the first validation; raise train.time_limit_s"
+    return f"it is {summary.get('status') or 'not started'}"
