@@ -131,6 +131,54 @@ def test_mask_values_that_are_no_class_are_ignored_and_said(voc, tmp_path):
     ]
 
 
+def test_problems_found_in_a_loader_process_reach_the_runs_import_report(voc, tmp_path):
+    """A loader process reads masks with a copy of the data set, whose report is its own:
+    what reading a sample found travels with the sample (``problems``) into the run's
+    import_report.txt, for a mask value that is no class as for a broken image."""
+    from workbench.config import ExperimentConfig, TaskConfig, TrainConfig
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+
+    root = _copy(voc, tmp_path)
+    mask_file = root / "SegmentationClass" / "train_000004.png"
+    with Image.open(mask_file) as img:
+        pixels, palette = np.array(img), img.getpalette()
+    pixels[:1, :] = 77
+    out = Image.fromarray(pixels, mode="P")
+    out.putpalette(palette)
+    out.save(mask_file)
+    data_cfg = DataConfig(source="voc", path=str(root), options={"image_size": 64, "hflip": 0.0})
+    data = build_dataset(data_cfg, "train")
+    index = next(i for i, r in enumerate(data.records) if r.image.name == "train_000004.png")
+    import pickle
+
+    worker_copy = pickle.loads(pickle.dumps(data))  # what a loader process holds
+    (problem,) = worker_copy.sample(index)["problems"]
+    assert problem[0] == str(mask_file) and "mask values 77 are no class" in problem[2]
+    assert "problems" not in worker_copy.sample(index)  # said once per process
+    assert not any("77" in line for line in data.report_lines)
+    # several sources: routed to the part whose mask file it names, not the first part
+    from workbench.data.combined import CombinedDataset
+
+    other_root = shutil.copytree(voc, tmp_path / "other")
+    other = build_dataset(DataConfig(source="voc", path=str(other_root), options={"image_size": 64}), "val")
+    both = CombinedDataset([(other, frozenset({"mask"})), (data, frozenset({"mask"}))])
+    both.note_problems([problem])
+    assert sum("mask values 77" in line for line in data.report_lines) == 1
+    assert not any("mask values 77" in line for line in other.report_lines)
+
+    cfg = ExperimentConfig(
+        name="w",
+        data=data_cfg,
+        tasks=[TaskConfig(name="seg", kind="segmentation")],
+        train=TrainConfig(epochs=1, batch_size=4, device="cpu", num_samples=0, workers=1),
+    )
+    store = RunStore.create(tmp_path / "runs", "w")
+    assert Trainer(cfg, store).run()["status"] == "finished"
+    report = (store.path / "import_report.txt").read_text(encoding="utf-8")
+    assert f"{mask_file}: mask values 77 are no class of this set" in report
+
+
 def test_coco_rle_of_another_size_is_left_out(tmp_path):
     Image.new("RGB", (20, 10)).save(tmp_path / "a.png")
     data = {

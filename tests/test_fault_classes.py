@@ -601,7 +601,9 @@ def test_a_run_that_cannot_write_its_lock_names_it_and_leaves_no_folder(tmp_path
 
     monkeypatch.setattr(run_lock.os, "fdopen", FullFile)
     assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--quiet"]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    said = capsys.readouterr()
+    assert "run directory" not in said.out  # it is removed: not named as where the run is
+    err = said.err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: run failed: cannot write {tmp_path / 'runs'}/")
     assert err[0].endswith("/.lock: No space left on device")
     assert list((tmp_path / "runs").iterdir()) == []  # nothing was written: no folder kept

@@ -425,15 +425,24 @@ def _train_and_report(
         if status == "failed":
             print(f"error: rank {dist.rank}: {summary.get('error', 'unknown error')}", file=sys.stderr)
         return 1 if status == "failed" else signal_exit_status(last_stop_signal) if signalled else 0
-    print(f"run directory: {store.path}")
     if status == "failed":
+        if _holds_files(store.path):  # an empty one (nothing could be written) is removed by `train`
+            print(f"run directory: {store.path}")
         print(f"error: run failed: {summary.get('error', 'unknown error')}", file=sys.stderr)
         return 1
+    print(f"run directory: {store.path}")
     for task, metrics in summary.get("final_metrics", {}).items():
         print(f"  {task}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in metrics.items()))
     if status in ("stopped", "interrupted"):
         print(f"{status}; continue with: {again or f'workbench resume {store.path}'}")
     return signal_exit_status(last_stop_signal) if signalled else 0
+
+
+def _holds_files(folder: Any) -> bool:
+    try:
+        return any(Path(folder).iterdir())
+    except OSError:
+        return False
 
 
 def _fmt(value: Any) -> str:

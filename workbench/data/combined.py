@@ -62,13 +62,23 @@ class CombinedDataset:
         return out
 
     def note_problems(self, problems: list[tuple[str, str, str, str]]) -> None:
-        """Route problems found in a loader process to the part whose files they name."""
+        """Route problems found in a loader process to the part whose files (image or mask)
+        they name; one naming none of them goes to the first part that keeps a report."""
+        keeping = [d for d, _ in self.parts if hasattr(d, "note_problems")]
         for problem in problems:
-            for dataset, _ in self.parts:
-                records = getattr(dataset, "records", [])
-                if hasattr(dataset, "note_problems") and any(str(r.image) == problem[0] for r in records):
-                    dataset.note_problems([problem])
-                    break
+            owner = next(
+                (
+                    d
+                    for d in keeping
+                    if any(
+                        problem[0] in (str(r.image), str(getattr(r, "mask_file", None)))
+                        for r in getattr(d, "records", [])
+                    )
+                ),
+                keeping[0] if keeping else None,
+            )
+            if owner is not None:
+                owner.note_problems([problem])
 
     def set_epoch(self, epoch: int) -> None:
         for dataset, _ in self.parts:

@@ -250,13 +250,22 @@ class ImageSetDataset:
         damaged, removed since the set was read) is reported in the import report
         (skipped) and the next usable image of the split stands in for it, so one bad file
         never ends a run. A stand-in sample carries ``stand_in = True`` (validation leaves
-        it out, so no image counts twice) and ``problems``, the report lines it added (a
-        loader process's report is its own: the trainer adds them to the run's).
+        it out, so no image counts twice). A sample carries ``problems``, the report lines
+        that reading it added (a broken image, mask values that are no class, a mask that
+        cannot be decoded): a loader process's report is its own, so the trainer adds them to
+        the run's (``note_problems``).
         Raises DataSourceError when no image of the split decodes."""
         if self.strict:
             return self._sample(index)
+        before = len(self.set.report.problems)
+        sample = self._first_decodable(index)
+        added = self.set.report.problems[before:]
+        if added:
+            sample["problems"] = [(p.file, p.where, p.message, p.action) for p in added]
+        return sample
+
+    def _first_decodable(self, index: int) -> dict[str, Any]:
         n = len(self.records)
-        problems = []
         for step in range(n):
             candidate = (index + step) % n
             if candidate in self.broken:
@@ -265,13 +274,10 @@ class ImageSetDataset:
                 sample = self._sample(candidate)
             except ImageError as exc:
                 self.broken.add(candidate)
-                problem = (exc.path, "", f"{exc.reason}; found while training", SKIPPED)
-                self.set.report.add(*problem)
-                problems.append(problem)
+                self.set.report.add(exc.path, "", f"{exc.reason}; found while training", SKIPPED)
                 continue
             if candidate != index:
                 sample["stand_in"] = True
-                sample["problems"] = problems
             return sample
         raise DataSourceError(f"{self.set.path}: no image of the {self.split} split can be decoded")
 
