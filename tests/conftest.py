@@ -61,6 +61,7 @@ def window(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = MainWindow(settings=settings, runs_root=tmp_path / "runs")
     w.confirm_close = lambda: True
+    w.confirm_stop_commands = lambda names: True
     qtbot.addWidget(w)
     with qtbot.waitSignal(w.coreLoaded, timeout=GUI_RUN_TIMEOUT_MS):
         w.show()

@@ -51,3 +51,40 @@ def test_open_a_data_set_and_train_on_it(qtbot, window, tmp_path):
     assert "format: voc" in (run_dir / "import_report.txt").read_text()
     assert w.inspector.epochs() == [0]  # the predictions of epoch 1 on the real images
     assert [Path(i.path) for i in w.runs.runs()] == [run_dir]
+
+
+def test_data_that_cannot_be_used_disables_start_and_says_why(qtbot, window, tmp_path):
+    """What `workbench data check` refuses, the setup refuses too: the banner names the
+    data problem and Start stays disabled (no run folder can be made from it)."""
+    w = window
+    section = w.setup.data_section
+    qtbot.waitUntil(w.act_start.isEnabled, timeout=60_000)  # the built-in data: valid
+
+    bad = tmp_path / "yolo"
+    (bad / "images" / "train").mkdir(parents=True)
+    (bad / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/train\nnames: []\n")
+    w.open_dataset(str(bad))
+    qtbot.waitUntil(lambda: section.current_failure() != "", timeout=30_000)
+    qtbot.waitUntil(lambda: not w.act_start.isEnabled(), timeout=10_000)
+    assert "cannot use this data" in w.setup.banner_text() and "names" in w.setup.banner_text()
+    assert not w.setup.is_valid()
+
+    # readable, but its annotations label nothing the chosen tasks need
+    import json
+
+    from PIL import Image
+
+    coco = tmp_path / "coco"
+    coco.mkdir()
+    for i in range(4):
+        Image.new("RGB", (32, 32)).save(coco / f"{i}.png")
+    images = [{"id": i, "file_name": f"{i}.png", "width": 32, "height": 32} for i in range(4)]
+    (coco / "instances.json").write_text(
+        json.dumps({"images": images, "annotations": [], "categories": [{"id": 1, "name": "a"}]})
+    )
+    w.open_dataset(str(coco / "instances.json"))
+    qtbot.waitUntil(lambda: section.current_summary() is not None, timeout=30_000)
+    cfg = w.setup.config()
+    kinds = {t.kind for t in cfg.tasks}
+    qtbot.waitUntil(lambda: not w.act_start.isEnabled(), timeout=10_000)
+    assert "annotations for the" in w.setup.banner_text() and any(k in w.setup.banner_text() for k in kinds)

@@ -878,3 +878,68 @@ def test_a_squeezed_setup_layout_is_restored_readable_and_a_check_saves_nothing(
     check.remember_layout = False
     assert check.close()
     assert bytes(QSettings(path, QSettings.Format.IniFormat).value("window/geometry")) == stored
+
+
+def test_a_run_with_a_damaged_samples_file_opens_and_names_it(qtbot, window, tmp_path):
+    """The curves of a run are not lost to one damaged samples file: the run opens, the
+    inspector says which file cannot be shown, and no exception escapes a slot."""
+    from conftest import tiny_config
+
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+
+    w = window
+    cfg = tiny_config()
+    cfg.train.epochs = 2
+    store = RunStore.create(w.runs_root(), "samples")
+    assert Trainer(cfg, store).run()["status"] == "finished"
+    bad = store.samples_path(1)
+    bad.write_bytes(b"garbage, not a zip")
+    hooked = []
+    previous = sys.excepthook
+    sys.excepthook = lambda *info: hooked.append(info)
+    try:
+        w.show_run(store.path)
+        qtbot.wait(200)
+    finally:
+        sys.excepthook = previous
+    assert hooked == [] and w._shown_run == store.path
+    assert len(w.plots.curve_points("train_loss", "scene")[0]) > 0  # the curves are shown
+    assert w.inspector.current_epoch() == 1
+    assert str(bad) in w.inspector.last_error and "not a readable samples file" in w.inspector.last_error
+    w.inspector.select_epoch(0)  # the other epoch's samples still show
+    qtbot.waitUntil(lambda: len(w.inspector.shown_indices()) > 0, timeout=10_000)
+
+
+def test_quitting_stops_a_running_command_and_a_stop_at_its_start_reads_stopped(qtbot, window, tmp_path):
+    """A baselines or sweep command never goes on training after the window is gone; a
+    Stop before the command handles SIGTERM is a stop, not 'exit code 15'."""
+    from conftest import tiny_config
+
+    from workbench.experiment_check import save_config
+    from workbench.gui.command_dialog import CommandDialog
+
+    w = window
+    cfg = tiny_config()
+    cfg.train.epochs = 500
+    save_config(cfg, tmp_path / "long.toml")
+    early = CommandDialog("early", ["train", str(tmp_path / "long.toml"), "--out", str(tmp_path / "a")], w)
+    with qtbot.waitSignal(early.done, timeout=60_000):
+        early.stop()  # at once: Python has not started yet
+    assert early.status.text().startswith("Stopped.")
+
+    dialog = CommandDialog(
+        "Long training", ["train", str(tmp_path / "long.toml"), "--out", str(tmp_path / "b")], w
+    )
+    qtbot.waitUntil(
+        lambda: "step" in dialog.output.toPlainText() or "epoch" in dialog.output.toPlainText(),
+        timeout=120_000,
+    )
+    asked = []
+    w.confirm_stop_commands = lambda names: asked.append(names) or True
+    assert w.running_commands() == [dialog]
+    w.close()
+    assert asked == ["Long training"]
+    assert not dialog.running()
+    (run,) = (tmp_path / "b").iterdir()
+    assert json.loads((run / "summary.json").read_text())["status"] == "stopped"

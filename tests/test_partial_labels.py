@@ -199,3 +199,42 @@ def test_exif_rotated_images_keep_their_annotations_upright(tmp_path):
     # letterboxed: 20x40 -> 40x80, padded 20 px left and right
     np.testing.assert_allclose(sample["boxes"], [[20, 0, 40, 40]], atol=1e-4)
     assert sample["image"].shape == (80, 80, 3)
+
+
+def test_data_export_of_several_sources_writes_the_one_with_boxes(tmp_path, capsys):
+    """Images of a source without boxes are unlabelled for boxes, not empty images: only
+    the source with boxes is written, with its own classes, whatever its place in the list."""
+    from workbench.cli import main
+    from workbench.experiment_check import save_config
+
+    cfg = _as_config(_combined(tmp_path))
+    cfg.data.sources.reverse()  # the folder source first: its classes are not the boxes' classes
+    save_config(cfg, tmp_path / "multi.toml")
+    out = tmp_path / "export"
+    assert (
+        main(["data", "export", str(out), "--format", "coco", "--config", str(tmp_path / "multi.toml")]) == 0
+    )
+    written = {
+        split: json.loads((out / "annotations" / f"instances_{split}.json").read_text())
+        for split in ("train", "val")
+    }
+    assert [c["name"] for c in written["train"]["categories"]] == ["cat", "dog"]
+    assert len(written["train"]["images"]) + len(written["val"]["images"]) == 6  # the VOC images alone
+    assert len(written["train"]["annotations"]) + len(written["val"]["annotations"]) == 6
+
+    # two sources with boxes: refused in one line, nothing left behind
+    twice = _as_config(_combined(tmp_path / "b"))
+    twice.data.sources[1] = twice.data.sources[0]
+    twice.tasks = twice.tasks[:2]  # no source labels 'scene' now
+    save_config(twice, tmp_path / "twice.toml")
+    capsys.readouterr()
+    out2 = tmp_path / "export2"
+    assert (
+        main(["data", "export", str(out2), "--format", "yolo", "--config", str(tmp_path / "twice.toml")]) == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == f"error: {tmp_path / 'twice.toml'}: 2 data sources have boxes; export one at a time (a config with that source alone)"
+    )
+    assert not out2.exists()

@@ -271,7 +271,8 @@ def test_cli_train_eval_resume_and_errors(tmp_path, capsys):
     run_dir = out.split("run directory: ")[1].splitlines()[0]
     assert main(["eval", run_dir]) == 0
     assert (tmp_path / "runs").joinpath(run_dir.split("/")[-1], "eval_best.json").exists()
-    assert "scene: loss" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "scored 16 validation image(s)" in out and "scene (16 labelled): loss" in out
 
     bad = tmp_path / "bad.toml"
     bad.write_text("[optim]\nlr = -1\n[[tasks]]\nname='a'\nkind='counting'\n")

@@ -253,7 +253,7 @@ def _weights(args: argparse.Namespace) -> int:
 
 
 def _data_export(args: argparse.Namespace) -> int:
-    from workbench.data.export import export_dataset
+    from workbench.data.export import boxes_part, export_dataset
     from workbench.fsutil import SaveFailed
     from workbench.training.experiment import build_data
 
@@ -264,10 +264,13 @@ def _data_export(args: argparse.Namespace) -> int:
     cfg = _load(args.config)
     splits = {}
     for split, limit in (("train", args.train_size), ("val", args.val_size)):
-        dataset = build_data(cfg, split).dataset
-        for part in [dataset, *(d for d, _ in getattr(dataset, "parts", []))]:
-            if hasattr(part, "as_files"):
-                part.as_files()  # as the files hold them: no augmentation, no stand-ins
+        try:
+            dataset = boxes_part(build_data(cfg, split).dataset)  # of several sources, the one with boxes
+        except ValueError as exc:
+            print(f"error: {args.config or 'the built-in experiment'}: {exc}", file=sys.stderr)
+            return 2
+        if hasattr(dataset, "as_files"):
+            dataset.as_files()  # as the files hold them: no augmentation, no stand-ins
         if limit is not None:
             if limit < 1:
                 print(f"error: --{split}-size must be at least 1, got {limit}", file=sys.stderr)
@@ -283,12 +286,8 @@ def _data_export(args: argparse.Namespace) -> int:
             print(f"\r{done[0]}/{total} images", end="", file=sys.stderr, flush=True)
 
     existed = out.exists()
-    try:
-        path, skipped = export_dataset(splits, out, args.format, progress)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except SaveFailed as exc:  # a part of a set is no set: what this command wrote goes
+
+    def remove_partial() -> None:  # a part of a set is no set: what this command wrote goes
         import shutil
 
         if existed:  # it was empty: empty again
@@ -296,9 +295,21 @@ def _data_export(args: argparse.Namespace) -> int:
                 shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
         else:
             shutil.rmtree(out, ignore_errors=True)
+
+    try:
+        path, skipped = export_dataset(splits, out, args.format, progress)
+    except ValueError as exc:
+        remove_partial()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SaveFailed as exc:
+        remove_partial()
         print(file=sys.stderr)
         print(f"error: {exc}; the partial export was removed", file=sys.stderr)
         return 1
+    except BaseException:
+        remove_partial()  # whatever ended it (a fault, Ctrl-C): no half set left to be mistaken for one
+        raise
     print(file=sys.stderr)
     for line in skipped:
         print(f"warning: {line}", file=sys.stderr)
@@ -459,6 +470,7 @@ def _eval(args: argparse.Namespace) -> int:
     from workbench.training.device import Precision, resolve_device
     from workbench.training.evaluation import evaluate
     from workbench.training.experiment import build_experiment
+    from workbench.training.run_split import SPLIT_FILE
     from workbench.training.run_store import RunFileError, RunStore
 
     store = RunStore(args.run_dir)
@@ -496,7 +508,9 @@ def _eval(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     device = resolve_device(args.device or cfg.train.device)
-    exp = build_experiment(cfg, with_data=False)
+    exp = build_experiment(cfg, with_data=False, split_file=store.path / SPLIT_FILE)
+    for note in exp.split_notes:  # the run's validation images, as the data folder changed
+        print(f"note: {note}", file=sys.stderr)
     load_model_state(exp.model, checkpoint["model"], path)
     model = exp.model.to(device)
     if cfg.model.channels_last:
@@ -505,14 +519,30 @@ def _eval(args: argparse.Namespace) -> int:
     result = evaluate(model, exp.tasks, exp.val_set, cfg.train.batch_size, device, precision, 0)
     from workbench.fsutil import atomic_write_json
 
+    # an image that cannot be decoded (gone, damaged) is left out of validation, not replaced
+    broken = len(getattr(exp.val_set, "broken", ()))
+    scored = len(exp.val_set) - broken
+    print(
+        f"scored {scored} validation image(s)"
+        + (f"; {broken} cannot be read and are left out" if broken else "")
+    )
     # Only this file is written: a failed or repeated eval never touches the run's status.
     atomic_write_json(
         store.path / f"eval_{args.checkpoint}.json",
-        {"checkpoint": str(path), "epoch": epoch, "val_losses": result.losses, "val_metrics": result.metrics},
+        {
+            "checkpoint": str(path),
+            "epoch": epoch,
+            "images": scored,
+            "images_left_out": broken,
+            "labelled": result.counts,
+            "notes": exp.split_notes,
+            "val_losses": result.losses,
+            "val_metrics": result.metrics,
+        },
     )
     for task, values in result.metrics.items():
         print(
-            f"{task}: loss {_fmt(result.losses[task])}, "
+            f"{task} ({result.counts.get(task, 0)} labelled): loss {_fmt(result.losses[task])}, "
             + ", ".join(f"{k} {_fmt(v)}" for k, v in values.items())
         )
     return 0

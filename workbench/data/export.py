@@ -50,6 +50,7 @@ def export_dataset(
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
     out = Path(out)
+    splits = {split: boxes_part(dataset) for split, dataset in splits.items()}
     first = next(iter(splits.values()))
     if "boxes" not in first.info.target_keys:
         raise ValueError("this data has no boxes to export")
@@ -67,6 +68,23 @@ def export_dataset(
             if progress is not None:
                 progress(split, i + 1, len(dataset))
     return writer.finish(), skipped
+
+
+def boxes_part(dataset: Any) -> Any:
+    """The one source with boxes of several (``[[data.sources]]``, partial labels): an
+    image of another source is unlabelled for boxes, not an image without objects, so only
+    that source is written. Raises ValueError when no source or more than one has boxes."""
+    parts = getattr(dataset, "parts", None)
+    if parts is None:
+        return dataset
+    with_boxes = [d for d, keys in parts if "boxes" in keys]
+    if not with_boxes:
+        raise ValueError("no data source of this experiment has boxes to export")
+    if len(with_boxes) > 1:
+        raise ValueError(
+            f"{len(with_boxes)} data sources have boxes; export one at a time (a config with that source alone)"
+        )
+    return with_boxes[0]
 
 
 def _write_text(path: Path, text: str) -> None:

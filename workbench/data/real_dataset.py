@@ -148,6 +148,43 @@ class ImageSetDataset:
     def __len__(self) -> int:
         return len(self.records)
 
+    @property
+    def _root(self) -> Path:
+        path = Path(self.set.path)
+        return path if path.is_dir() else path.parent
+
+    def _name(self, record: ImageRecord) -> str:
+        return Path(os.path.relpath(record.image, self._root)).as_posix()
+
+    def split_names(self) -> list[str]:
+        """The split's images as paths relative to the set's folder, in the split's order:
+        what a run stores (``workbench.training.run_split``) to train and validate on the
+        same images when it is resumed or evaluated after the folder changed."""
+        return [self._name(r) for r in self.records]
+
+    def set_names(self) -> set[str]:
+        """Every usable image of the set (all its splits), named as ``split_names`` does."""
+        return {self._name(r) for records in self.set.splits.values() for r in records}
+
+    def pin(self, names: list[str]) -> list[str]:
+        """Use exactly the images ``names`` (an earlier ``split_names``), in that order,
+        with their current annotations. Returns the names the set no longer has (left out).
+
+        Raises DataSourceError when none of them is left."""
+        pool: dict[str, ImageRecord] = {}
+        for records in self.set.splits.values():
+            for record in records:
+                pool.setdefault(self._name(record), record)
+        kept = [pool[n] for n in names if n in pool]
+        if not kept:
+            raise DataSourceError(
+                f"{self.set.path}: none of the {len(names)} {self.split} images this run used is in the set now"
+            )
+        self.records = kept
+        self._fitted_boxes.clear()
+        self.broken.clear()
+        return [n for n in names if n not in pool]
+
     def __repr__(self) -> str:
         return f"ImageSetDataset({self.set.format}, split={self.split!r}, len={len(self)})"
 

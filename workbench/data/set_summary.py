@@ -29,6 +29,11 @@ class DataSummary:
     problems: tuple[str, ...] = ()
     image_size: int = 0
 
+    def unusable(self) -> str:
+        """Why training cannot start on this data ("" when it can): a split without images."""
+        empty = [split for split, n in self.splits.items() if n == 0]
+        return f"no usable images for the {empty[0]} split" if empty else ""
+
     def headline(self) -> str:
         """One line: format, classes, split sizes and problem count."""
         names = ", ".join(self.class_names[:6]) + (", …" if len(self.class_names) > 6 else "")

@@ -115,13 +115,28 @@ def export_run(
     if not ckpt_path.is_file():
         raise ExportError(f"{ckpt_path} does not exist: the run has no {checkpoint} checkpoint yet")
     state = load_checkpoint(ckpt_path, checkpoint)
-    exp = build_experiment(cfg, with_data=False, pretrained=False)
+    from workbench.training.run_split import SPLIT_FILE
+
+    exp = build_experiment(cfg, with_data=False, pretrained=False, split_file=store.path / SPLIT_FILE)
+    for note in exp.split_notes:
+        log(f"note: {note}")
     load_model_state(exp.model, state["model"], ckpt_path)
     model = exp.model.float().eval()
-    count = min(int(images), len(exp.val_set))
+    # distinct images only: one that cannot be decoded is stood in for by the next, which
+    # would be compared twice and counted as two
+    samples = []
+    for i in range(len(exp.val_set)):
+        if len(samples) >= int(images):
+            break
+        sample = exp.val_set.sample(i)
+        if not sample.get("stand_in"):
+            samples.append(sample)
+    count = len(samples)
     if count < 1:
-        raise ExportError(f"{store.path}: the run's validation set is empty; nothing to verify the export on")
-    batch_images, _ = collate([exp.val_set.sample(i) for i in range(count)])
+        raise ExportError(
+            f"{store.path}: no validation image of the run can be read; nothing to verify the export on"
+        )
+    batch_images, _ = collate(samples)
     batch_images = batch_images.float()
     size = int(batch_images.shape[-1])
     example = batch_images[: 2 if dynamic_batch else 1]

@@ -63,6 +63,7 @@ class CommandDialog(QDialog):
         self.process.readyReadStandardOutput.connect(self._read)
         self.process.finished.connect(self._finished)
         self.process.errorOccurred.connect(self._error)
+        self._stop_asked = False
         self.process.start(sys.executable, ["-m", "workbench", *args])
 
     def running(self) -> bool:
@@ -70,8 +71,18 @@ class CommandDialog(QDialog):
 
     def stop(self) -> None:
         if self.running():
+            self._stop_asked = True
             self.status.setText("Stopping after the current step…")
             self.process.terminate()  # SIGTERM: the CLI stops cleanly, like Ctrl-C
+
+    def stop_and_wait(self, timeout_ms: int = 30_000) -> None:
+        """Stop the command and wait for it (killed after ``timeout_ms``): nothing of it
+        outlives the app."""
+        if self.running():
+            self.stop()
+            if not self.process.waitForFinished(timeout_ms):
+                self.process.kill()
+                self.process.waitForFinished(5_000)
 
     def _read(self) -> None:
         text = bytes(self.process.readAllStandardOutput()).decode("utf-8", "replace")
@@ -79,12 +90,15 @@ class CommandDialog(QDialog):
             if line.strip():
                 self.output.appendPlainText(line)
 
-    def _finished(self, code: int, _status: object) -> None:
+    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
         self._read()
         self.stop_button.setEnabled(False)
-        if code == 0:
+        # A Stop during start-up, before the CLI handles SIGTERM, ends the process by the
+        # signal itself (a "crash" whose code is the signal's number): still a stop.
+        signalled = status == QProcess.ExitStatus.CrashExit and self._stop_asked
+        if code == 0 and not signalled:
             text = "Finished."
-        elif code in STOPPED_CODES:  # the CLI's exit status after Stop (SIGTERM) or Ctrl-C
+        elif code in STOPPED_CODES or signalled:  # the CLI's exit status after Stop (SIGTERM) or Ctrl-C
             text = "Stopped. Run it again to continue where it stopped."
         else:
             text = f"Ended with exit code {code}: see the last lines."
@@ -105,7 +119,5 @@ class CommandDialog(QDialog):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-            self.process.terminate()
-            if not self.process.waitForFinished(30_000):
-                self.process.kill()
+            self.stop_and_wait()
         super().closeEvent(event)

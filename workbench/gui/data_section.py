@@ -99,6 +99,7 @@ class DataSection(QWidget):
         self._filling = False
         self._input_size = 0
         self.summary: Any = None
+        self.failure = ""  # why the current data cannot be used ("" when it can, or not known yet)
         self._summary_key: tuple | None = None
         self._shown_key: tuple | None = None
 
@@ -301,12 +302,22 @@ class DataSection(QWidget):
     def _on_summary(self, key: tuple, summary: Any) -> None:
         if key == self._summary_key:
             self._shown_key = key
+            self.failure = summary.unusable() if hasattr(summary, "unusable") else ""
             self._show_summary(summary, "")
 
     def _on_summary_failed(self, key: tuple, message: str) -> None:
         if key == self._summary_key:
             self._shown_key = key
+            self.failure = message
             self._show_summary(None, f"cannot use this data: {message}")
+
+    def current_summary(self) -> Any:
+        """The summary of the values shown now; None while it is read, or when it failed."""
+        return self.summary if self._shown_key == self._summary_key else None
+
+    def current_failure(self) -> str:
+        """Why the data shown now cannot be trained on ("" when it can or is not read yet)."""
+        return self.failure if self._shown_key == self._summary_key else ""
 
     def _show_summary(self, summary: Any, message: str) -> None:
         self.summary = summary

@@ -90,6 +90,7 @@ class InspectorPanel(QWidget):
         self._opened: tuple[str, np.ndarray, list[DrawSpec]] | None = None
         self._opened_predictions: dict[str, dict[str, np.ndarray]] | None = None
         self.last_error = ""
+        self._unreadable_epoch: int | None = None  # the epoch whose samples file failed to load
         self.view: ImageViewDialog | None = None
         self._pending_open: tuple[Path, np.ndarray] | None = None
         self._stale = False  # the gallery waits for the panel to be shown
@@ -199,6 +200,8 @@ class InspectorPanel(QWidget):
             return
         if not self._core_ready:
             text = "Loading PyTorch…"
+        elif self._unreadable_epoch is not None and self._unreadable_epoch == self.current_epoch():
+            text = self.last_error
         elif not self._samples:
             text = "No predictions yet.\nStart a run (samples appear after each epoch) or open a run from the Runs list."
         elif self.errors_box.isChecked():
@@ -253,6 +256,7 @@ class InspectorPanel(QWidget):
 
     def clear(self) -> None:
         self._samples.clear()
+        self._unreadable_epoch = None
         self._store = None
         self._current_event = None
         self._shown = []
@@ -406,8 +410,10 @@ class InspectorPanel(QWidget):
         if event is None and self._store is not None and epoch in self._samples:
             try:
                 event = self._store.load_samples(epoch)
-            except (OSError, ValueError, KeyError) as exc:
-                self._error("Cannot read samples", f"Samples of epoch {epoch + 1} are unreadable: {exc}")
+            except (OSError, ValueError) as exc:  # RunFileError names the file
+                # said in place of the gallery, not in a dialog: the run's curves still open
+                self.last_error = f"The samples of epoch {epoch + 1} cannot be shown: {exc}"
+                self._unreadable_epoch = epoch
                 return None
             self._samples[epoch] = event
             self._forget_old_samples(wanted=epoch)

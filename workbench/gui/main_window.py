@@ -771,6 +771,12 @@ class MainWindow(QMainWindow):
             self.inspector.load_run(store)  # also hands the run's checkpoint to "Open image…"
         except Exception as exc:
             log.exception("opening run %s failed", path)
+            # nothing half-shown of it (or of the run before) stays in the views
+            for view in (self.plots, self.conflict_view, self.inspector):
+                with contextlib.suppress(Exception):
+                    view.clear()
+            self._shown_run = None
+            self._update_actions()
             self.show_error(
                 "Cannot open run", f"Run {path} could not be loaded:\n{exc}", traceback.format_exc()
             )
@@ -1169,9 +1175,22 @@ class MainWindow(QMainWindow):
 
     @guarded
     def _on_failed(self, event: Any) -> None:
+        run_dir = self.bridge.run_dir
+        if (getattr(event, "summary", None) or {}).get("not_started"):
+            # refused before anything was written (a resume with nothing left, data that
+            # cannot be read): not a failed run; a new run's empty folder goes
+            self._run_outcome = "Not started"
+            self.training_bar.finish("Not started")
+            if run_dir is not None:
+                with contextlib.suppress(OSError):
+                    Path(run_dir).rmdir()  # only when empty: a resumed run's folder stays
+            self.show_error("Run not started", event.error, f"Run: {run_dir}" if run_dir else "")
+            self.statusBar().showMessage(f"Run not started: {event.error}", 15000)
+            self._after_run_ended(offer_checkpoint=False)
+            return
         self._run_outcome = "Failed"
         self.training_bar.finish("Failed")
-        where = f"Run: {self.bridge.run_dir}\n\n" if self.bridge.run_dir else ""
+        where = f"Run: {run_dir}\n\n" if run_dir else ""
         self.show_error("Training failed", event.error, f"{where}{event.origin}")
         self.statusBar().showMessage(f"Run failed: {event.error}", 15000)
         self._after_run_ended(offer_checkpoint=False)
@@ -1384,6 +1403,14 @@ class MainWindow(QMainWindow):
         thread has ended and its last events were delivered, so the process never outlives it.
         No nested event loop: a second Quit while stopping is simply ignored.
         """
+        commands = self.running_commands()
+        if commands and not self._closing:
+            names = ", ".join(d.windowTitle() for d in commands)
+            if not self.confirm_stop_commands(names):
+                event.ignore()
+                return
+            for dialog in commands:  # a command never goes on training without its window
+                dialog.stop_and_wait()
         if self.bridge.is_running():
             event.ignore()
             if self._closing:
@@ -1407,6 +1434,21 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     STOPPING_TEXT = "Stopping the run and saving its checkpoint; the window closes when it has stopped…"
+
+    def running_commands(self) -> list[Any]:
+        """The command dialogs (baselines, sweep, export) whose process still runs."""
+        from workbench.gui.command_dialog import CommandDialog
+
+        return [d for d in self.findChildren(CommandDialog) if d.running()]
+
+    def confirm_stop_commands(self, names: str) -> bool:
+        """Ask before quitting while commands run (tests replace this)."""
+        answer = QMessageBox.question(
+            self,
+            "Quit",
+            f"Still running: {names}. Stop them (each run keeps its checkpoint) and quit?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _begin_closing(self) -> None:
         self._closing = True

@@ -400,10 +400,35 @@ class SetupPanel(QWidget):
         self.data_section = section
 
     def _on_data_summary(self, summary: Any) -> None:
-        """Offer the tasks the data supports; the others are greyed out, with the reason."""
+        """Offer the tasks the data supports; the others are greyed out, with the reason;
+        the setup is checked again (data that cannot be used disables Start)."""
         self.tasks_section.offer(summary.target_keys if summary is not None else None, self._task_kinds)
         if self._core:
-            self._request_counts(self.config())
+            self._after_change(user=False)
+
+    def _data_problem(self, cfg: ExperimentConfig) -> ConfigError | None:
+        """What the data section read makes invalid: data that cannot be used, or a chosen
+        task the annotations cannot label (``workbench data check`` refuses the same)."""
+        section = self.data_section
+        if section is None or self._base.data.sources:
+            return None
+        failure = section.current_failure()
+        if failure:
+            return ConfigError("data.path", f"cannot use this data: {failure}")
+        summary = section.current_summary()
+        if summary is None:
+            return None  # still being read: the run checks it again
+        for i, task in enumerate(cfg.tasks):
+            if task.kind not in self._task_kinds:
+                continue
+            key = self._task_kinds.get(task.kind).target_key
+            if key not in summary.target_keys:
+                return ConfigError(
+                    f"tasks[{i}].kind",
+                    f"this data has no '{key}' annotations for the {task.kind} task {task.name!r}; "
+                    "untick it or choose other data",
+                )
+        return None
 
     def _build_task_rows(self) -> None:
         self.tasks_section.set_kinds([self._task_kinds.get(n) for n in self._task_kinds.names()])
@@ -612,6 +637,8 @@ class SetupPanel(QWidget):
             return exc
         except Exception as exc:  # a registry raising something else: still report, never crash
             return ConfigError("", f"{type(exc).__name__}: {exc}")
+        if (problem := self._data_problem(cfg)) is not None:
+            return problem
         m = cfg.model
         if m.pretrained == "imagenet":
             ok, why = self._imagenet_state(m.backbone)

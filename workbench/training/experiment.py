@@ -123,16 +123,29 @@ class Experiment:
     model: MultiTaskNet
     weighting: Weighting
     task_infos: dict[str, DataInfo]
+    split_notes: list[str] = dataclasses.field(default_factory=list)  # the run's split, as it changed
 
 
-def build_experiment(cfg: ExperimentConfig, with_data: bool = True, pretrained: bool = True) -> Experiment:
+def build_experiment(
+    cfg: ExperimentConfig, with_data: bool = True, pretrained: bool = True, split_file: Path | None = None
+) -> Experiment:
     """Seeded construction: the same config always builds the same initial weights.
 
     ``pretrained=False`` skips loading ImageNet or file weights (a resume, whose checkpoint
-    holds every weight, must not need the original weights file)."""
+    holds every weight, must not need the original weights file). ``split_file``: a run's
+    ``split.json``; when it exists the datasets use exactly the images it lists
+    (``workbench.training.run_split``; what changed is in ``Experiment.split_notes``).
+    Raises SplitFileError for a damaged one."""
     torch.manual_seed(cfg.train.seed)
     val = build_data(cfg, "val")
     train_set = build_data(cfg, "train").dataset if with_data else None
+    split_notes: list[str] = []
+    if split_file is not None:
+        from workbench.training import run_split
+
+        stored = run_split.read(split_file)
+        if stored is not None:
+            split_notes = run_split.apply(stored, split_file, val.dataset, train_set)
     tasks = [build_task(t, val.task_infos[t.name], dropout=cfg.model.dropout) for t in cfg.tasks]
     model = MultiTaskNet(
         cfg.model.backbone,
@@ -142,7 +155,7 @@ def build_experiment(cfg: ExperimentConfig, with_data: bool = True, pretrained: 
         weights_file=cfg.model.weights_file,
     )
     weighting = build_weighting(cfg, seed=cfg.train.seed)
-    return Experiment(cfg, train_set, val.dataset, tasks, model, weighting, val.task_infos)
+    return Experiment(cfg, train_set, val.dataset, tasks, model, weighting, val.task_infos, split_notes)
 
 
 def build_optimizer(

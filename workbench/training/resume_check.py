@@ -3,7 +3,8 @@
 A resume continues the same model and training: changes that leave both alone (how long,
 where, how fast, how much is saved) are allowed and logged; anything else (data, model,
 tasks, weighting, optimiser, seed) would silently train something else, so it is refused
-with the list of changed fields.
+with the list of changed fields. Where the data's files are may change when the run keeps
+its split (``workbench.training.run_split``): it then finds the same images at the new place.
 """
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ def config_changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[
 
 
 def _show(value: Any) -> str:
+    # paths are shown whole (their end is what differs); other long values are cut
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    limit = 240 if isinstance(value, str) else 40
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def describe(change: tuple[str, Any, Any]) -> str:
@@ -71,11 +74,37 @@ def describe(change: tuple[str, Any, Any]) -> str:
     return f"{path}: {_show(before)} -> {_show(after)}"
 
 
+def data_path_fields(config: dict[str, Any]) -> set[str]:
+    """The fields of ``config`` (a plain dict) that say where a data source's files are:
+    ``data.path``, ``data.sources[i].path`` and the path options (annotation files)."""
+    import dataclasses
+
+    from workbench.data import DATASETS
+
+    data = config.get("data") or {}
+    sources = [("data", data)] + [(f"data.sources[{i}]", s) for i, s in enumerate(data.get("sources") or [])]
+    out = set()
+    for prefix, source in sources:
+        if not isinstance(source, dict):
+            continue
+        out.add(f"{prefix}.path")
+        kind = source.get("source")
+        if isinstance(kind, str) and kind in DATASETS:
+            for f in dataclasses.fields(DATASETS.get(kind).Options):
+                meta = f.metadata.get("workbench")
+                if meta is not None and meta.is_path:
+                    out.add(f"{prefix}.options.{f.name}")
+    return out
+
+
 def split_changes(
-    before: dict[str, Any], after: dict[str, Any]
+    before: dict[str, Any], after: dict[str, Any], moved_data: bool = False
 ) -> tuple[list[tuple[str, Any, Any]], list[tuple[str, Any, Any]]]:
-    """(allowed, refused) changes from the checkpoint's config ``before`` to ``after``."""
+    """(allowed, refused) changes from the checkpoint's config ``before`` to ``after``.
+    ``moved_data``: the run keeps its split (``split.json``), so the data's files may have
+    moved (``data_path_fields``): the resume uses the same images found at the new place."""
+    movable = data_path_fields(after) & data_path_fields(before) if moved_data else set()
     allowed, refused = [], []
     for change in config_changes(before, after):
-        (allowed if change[0] in RESUMABLE_CHANGES else refused).append(change)
+        (allowed if change[0] in RESUMABLE_CHANGES or change[0] in movable else refused).append(change)
     return allowed, refused

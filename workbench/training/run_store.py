@@ -449,18 +449,27 @@ class RunStore:
                 (self.samples_dir / f"epoch_{e:03d}.npz").unlink(missing_ok=True)
 
     def load_samples(self, epoch: int) -> SamplesReady:
+        """The validation samples saved for ``epoch`` (0-based).
+
+        Raises RunFileError naming the file when it is missing, damaged or not a samples
+        file (any decoding error: a truncated zip, a missing array, bad JSON)."""
         path = self.samples_path(epoch)
-        with np.load(path, allow_pickle=False) as data:
-            index = json.loads(data["index"].tobytes().decode())
-            groups: dict[str, dict[str, list[dict[str, np.ndarray]]]] = {"targets": {}, "predictions": {}}
-            for group in groups:
-                for task, keys_per_item in index[group].items():
-                    groups[group][task] = [
-                        {key: data[f"{group}/{task}/{i}/{key}"] for key in keys}
-                        for i, keys in enumerate(keys_per_item)
-                    ]
-            images = data["images"]
-        return SamplesReady(epoch=index["epoch"], images=images, **groups)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                index = json.loads(data["index"].tobytes().decode())
+                groups: dict[str, dict[str, list[dict[str, np.ndarray]]]] = {"targets": {}, "predictions": {}}
+                for group in groups:
+                    for task, keys_per_item in index[group].items():
+                        groups[group][task] = [
+                            {key: data[f"{group}/{task}/{i}/{key}"] for key in keys}
+                            for i, keys in enumerate(keys_per_item)
+                        ]
+                images = data["images"]
+            return SamplesReady(epoch=index["epoch"], images=images, **groups)
+        except OSError as exc:
+            raise RunFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        except Exception as exc:  # zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError ...
+            raise RunFileError(f"{path}: not a readable samples file ({type(exc).__name__}: {exc})") from None
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,8 @@ from workbench.training.metric_shards import shard_range
 from workbench.training.preflight import preflight
 from workbench.training.resume_check import RESUMABLE_CHANGES, describe, split_changes
 from workbench.training.run_lock import RunLock
+from workbench.training.run_split import SPLIT_FILE
+from workbench.training.run_split import keep as keep_split
 from workbench.training.run_state import Position, TrainingState
 from workbench.training.run_store import RunStore, event_to_record
 from workbench.training.task_affinity import lookahead_affinity
@@ -225,8 +227,8 @@ def describe_error(exc: BaseException) -> str:
             ImageError,
             DistributedSetupError,
         ),
-    ) or type(exc).__name__ in ("SchemaError", "RunFileError"):
-        text = str(exc)
+    ) or type(exc).__name__ in ("SchemaError", "RunFileError", "SplitFileError"):
+        return _one_line(str(exc), type(exc).__name__)  # our own: whole (it may end in a command to run)
     elif isinstance(exc, OSError) and exc.strerror:  # the file and the system's reason, no class name
         where = exc.filename2 if exc.filename2 is not None else exc.filename
         text = f"{where}: {exc.strerror}" if where is not None else exc.strerror
@@ -239,8 +241,12 @@ def describe_error(exc: BaseException) -> str:
         )
     else:
         text = f"{type(exc).__name__}: {exc}"
-    line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    line = _one_line(text, type(exc).__name__)
     return line if len(line) <= 600 else line[:597] + "..."
+
+
+def _one_line(text: str, fallback: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else fallback
 
 
 # What gloo and NCCL raise in the survivors when a process of the job dies mid-collective.
@@ -430,7 +436,7 @@ class Trainer:
         error = describe_error(exc)
         origin = traceback.format_exc()
         summary = {**self.summary, "status": "failed", "error": error}
-        if self.main and (self._wrote or not self.resume):
+        if self.main and self._wrote:
             with contextlib.suppress(OSError):  # an epoch that was never committed leaves no best.pt
                 self.store.pending_best.unlink(missing_ok=True)
             state, position = self._committed or (None, None)
@@ -477,14 +483,19 @@ class Trainer:
         before = ckpt.get("config")
         if not isinstance(before, dict):
             return []  # a checkpoint from before configs were stored: the model fit is checked
-        allowed, refused = split_changes(normalised_config(before), normalised_config(to_dict(self.config)))
+        kept_split = (self.store.path / SPLIT_FILE).is_file()
+        allowed, refused = split_changes(
+            normalised_config(before), normalised_config(to_dict(self.config)), moved_data=kept_split
+        )
         if refused:
             shown = ", ".join(describe(c) for c in refused[:6])
             more = f" and {len(refused) - 6} more" if len(refused) > 6 else ""
+            movable = ", the data's paths (the run keeps its images)" if kept_split else ""
             raise ResumeRefused(
                 f"cannot resume {self.store.path}: {self.store.config_path.name} changed since the checkpoint in "
-                f"{shown}{more}; a resume may only change {', '.join(RESUMABLE_CHANGES)}. Undo those changes, "
-                f"or train a new run from these weights: workbench train CONFIG --init-from {self.store.last_checkpoint}"
+                f"{shown}{more}. A resume may change only {', '.join(RESUMABLE_CHANGES)}{movable}. Undo those "
+                f"changes, or train a new run from these weights: workbench train CONFIG --init-from "
+                f"{self.store.last_checkpoint}"
             )
         return [describe(c) for c in allowed]
 
@@ -554,6 +565,20 @@ class Trainer:
             epoch += 1
         return self._finish(loop, stop)
 
+    def _refuse_if_data_moved(self) -> None:
+        """On a resume whose data cannot be read: ResumeRefused saying what to do when a
+        data path is gone (a moved folder: the run finds its images at the new place)."""
+        if not self.resume:
+            return
+        gone = [s.path for s in self.config.data.source_list() if s.path and not Path(s.path).exists()]
+        if gone:
+            movable = (self.store.path / SPLIT_FILE).is_file()
+            raise ResumeRefused(
+                f"{gone[0]}: the run's data is not there any more; if it moved, set its new place as the "
+                f"data path in {self.store.config_path}"
+                + (" (the run finds the images it used there)" if movable else "")
+            )
+
     def _early_stop_reached(self, loop: _Loop) -> bool:
         cfg = self.config.train
         return bool(cfg.early_stopping_metric) and loop.state.bad_epochs >= cfg.patience
@@ -594,7 +619,13 @@ class Trainer:
         self.device = resolve_device(self.dist.device_name(cfg.train.device))
         has_checkpoint = self.resume and self.store.last_checkpoint.exists()
         # A checkpoint holds every weight: a resume never reloads the pretrained file.
-        exp = build_experiment(cfg, pretrained=not has_checkpoint)
+        # a resume trains and validates on the images the run started with (run_split)
+        split_file = self.store.path / SPLIT_FILE if self.resume else None
+        try:
+            exp = build_experiment(cfg, pretrained=not has_checkpoint, split_file=split_file)
+        except Exception:
+            self._refuse_if_data_moved()
+            raise
         self.exp = exp
         preflight(cfg, len(exp.train_set), exp.task_infos)
         model = exp.model
@@ -609,7 +640,7 @@ class Trainer:
 
         ckpt = None
         changes: list[str] = []
-        notes: list[str] = []
+        notes: list[str] = list(exp.split_notes)
         init_from = self.init_from
         if has_checkpoint:
             path = self.store.last_checkpoint
@@ -706,6 +737,8 @@ class Trainer:
                 self.store.pending_best.unlink(missing_ok=True)
             else:
                 self.store.write_config(cfg)
+            if not (self.store.path / SPLIT_FILE).exists():  # a new run (or one from before runs kept it)
+                keep_split(self.store.path, exp.train_set, exp.val_set)
             self._write_import_report(exp)
             for dataset in (exp.train_set, exp.val_set):
                 if hasattr(dataset, "attach_run_dir"):

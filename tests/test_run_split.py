@@ -1,0 +1,212 @@
+"""A run keeps its train/val split (RUN/split.json): a resume or an eval after the data
+folder changed never moves an image between training and validation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from workbench.cli import main
+from workbench.config import DataConfig, ExperimentConfig, TaskConfig, TrainConfig
+from workbench.data import build_dataset
+from workbench.training.control import RunControl
+from workbench.training.events import EpochEnded
+from workbench.training.run_split import SPLIT_FILE
+from workbench.training.run_store import RunStore
+from workbench.training.trainer import Trainer
+
+
+def _folder_set(root, per_class=10):
+    for c, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
+        (root / c).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            Image.new("RGB", (24, 24), colour).save(root / c / f"{c}{i:02d}.png")
+
+
+def _cfg(root, epochs=2):
+    return ExperimentConfig(
+        name="split",
+        data=DataConfig(source="folder", path=str(root), options={"image_size": 32, "val_fraction": 0.25}),
+        tasks=[TaskConfig(name="colour", kind="classification")],
+        train=TrainConfig(epochs=epochs, batch_size=5, device="cpu", num_samples=0),
+    )
+
+
+def _stop_after_first_epoch():
+    control = RunControl()
+
+    def listen(event):
+        if isinstance(event, EpochEnded):
+            control.request_stop()
+
+    return control, listen
+
+
+def _names(data_cfg, split):
+    return build_dataset(data_cfg, split).split_names()
+
+
+def test_a_resume_after_the_folder_changed_trains_and_validates_on_the_images_it_started_with(tmp_path):
+    root = tmp_path / "set"
+    _folder_set(root)
+    cfg = _cfg(root)
+    store = RunStore.create(tmp_path / "runs", "split")
+    control, listen = _stop_after_first_epoch()
+    assert Trainer(cfg, store, control, [listen]).run()["status"] == "stopped"
+    kept = json.loads((store.path / SPLIT_FILE).read_text())
+    (entry,) = kept["sources"]
+    assert entry["val"] == _names(cfg.data, "val") and entry["train"] == _names(cfg.data, "train")
+    assert len(entry["val"]) == 5 and len(entry["train"]) == 15  # round(20 * 0.25)
+    assert not set(entry["val"]) & set(entry["train"])
+
+    # one validation image removed, three images added: the seeded draw moves most images
+    gone = entry["val"][0]
+    (root / gone).unlink()
+    for i in range(3):
+        Image.new("RGB", (24, 24), (200, 30, 30)).save(root / "red" / f"new{i}.png")
+    redrawn_val = set(_names(cfg.data, "val"))
+    assert redrawn_val & set(entry["train"])  # what a resume would have validated on before
+
+    seen = {}
+
+    def record(event):
+        if isinstance(event, EpochEnded):
+            seen["labelled"] = event.labelled["colour"]
+
+    resumed = Trainer(cfg, store, RunControl(), [record], resume=True)
+    summary = resumed.run()
+    assert summary["status"] == "finished"
+    assert resumed.exp.val_set.split_names() == [n for n in entry["val"] if n != gone]
+    assert resumed.exp.train_set.split_names() == entry["train"]
+    assert seen["labelled"] == {"train": 15, "val": 4}
+    notes = [n for n in summary["notes"] if str(root) in n]
+    assert notes == [
+        f"{root}: 1 of the run's 5 validation images are no longer in the set ({gone}); it validates on the 4 left",
+        f"{root}: 3 image(s) added since the run started are not used (red/new0.png, red/new1.png, "
+        "red/new2.png); a new run uses them",
+    ]
+    report = (store.path / "import_report.txt").read_text(encoding="utf-8")
+    assert "1 of the run's 5 validation images are no longer in the set" in report
+    assert json.loads((store.path / SPLIT_FILE).read_text()) == kept  # the stored split is never redrawn
+
+
+def test_eval_scores_the_runs_validation_images_and_says_what_is_gone(tmp_path, capsys):
+    root = tmp_path / "set"
+    _folder_set(root)
+    cfg = _cfg(root, epochs=1)
+    store = RunStore.create(tmp_path / "runs", "split")
+    assert Trainer(cfg, store).run()["status"] == "finished"
+    (entry,) = json.loads((store.path / SPLIT_FILE).read_text())["sources"]
+    for name in entry["val"][:2]:
+        (root / name).unlink()
+    capsys.readouterr()
+    assert main(["eval", str(store.path)]) == 0
+    out, err = capsys.readouterr()
+    assert "2 of the run's 5 validation images are no longer in the set" in err
+    assert "scored 3 validation image(s)" in out
+    assert "colour (3 labelled): loss" in out
+    written = json.loads((store.path / "eval_best.json").read_text())
+    assert written["images"] == 3 and written["labelled"] == {"colour": 3}
+
+
+def test_export_verifies_on_distinct_readable_images(tmp_path):
+    """A damaged validation image is stood in for by the next one: the export's check
+    must not compare that image twice and count it as two."""
+    from workbench.export.run_export import export_run
+
+    root = tmp_path / "set"
+    _folder_set(root)
+    cfg = _cfg(root, epochs=1)
+    store = RunStore.create(tmp_path / "runs", "split")
+    assert Trainer(cfg, store).run()["status"] == "finished"
+    (entry,) = json.loads((store.path / SPLIT_FILE).read_text())["sources"]
+    import numpy as np
+
+    damaged = root / entry["val"][1]  # its header reads, its pixels do not (cut short)
+    noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(damaged)
+    damaged.write_bytes(damaged.read_bytes()[:2000])
+    result = export_run(store.path, "torchscript", log=lambda m: None)
+    assert result.images == 4
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("{not json", "unreadable"),
+        ('{"version": 1, "sources": [{"train": ["a.png"], "val": 3}]}', "sources[0] must hold"),
+        ('{"version": 1, "sources": [null, null]}', "a split of 2 data source(s); the experiment has 1"),
+    ],
+)
+def test_a_damaged_split_file_refuses_the_resume_and_changes_nothing(tmp_path, content, says):
+    root = tmp_path / "set"
+    _folder_set(root)
+    store = RunStore.create(tmp_path / "runs", "split")
+    control, listen = _stop_after_first_epoch()
+    Trainer(_cfg(root), store, control, [listen]).run()
+    (store.path / SPLIT_FILE).write_text(content)
+    before = store.read_summary()
+    summary = Trainer(_cfg(root), store, RunControl(), resume=True).run()
+    assert summary["status"] == "failed" and summary.get("not_started")
+    assert str(store.path / SPLIT_FILE) in summary["error"] and says in summary["error"]
+    assert "\n" not in summary["error"]
+    assert store.read_summary() == before
+
+
+def test_a_run_whose_data_folder_moved_resumes_from_the_new_place(tmp_path, capsys):
+    """The run keeps its split, so a changed data.path finds the same images: allowed and
+    logged; the refusal of other changes is printed whole, command included."""
+    import shutil
+
+    from workbench.experiment_check import save_config
+
+    root = tmp_path / "set"
+    _folder_set(root)
+    store = RunStore.create(tmp_path / "runs", "split")
+    control, listen = _stop_after_first_epoch()
+    Trainer(_cfg(root), store, control, [listen]).run()
+    moved = tmp_path / "elsewhere" / "a much longer folder name than before, to be shown whole"
+    shutil.move(str(root), str(moved))
+    capsys.readouterr()
+    assert main(["resume", str(store.path), "--quiet"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {root}: the run's data is not there any more; if it moved, set its new place as the data "
+        f"path in {store.config_path} (the run finds the images it used there)"
+    )
+    cfg = store.read_config()
+    cfg.data.path = str(moved)
+    cfg.optim.lr = 5e-4  # not allowed: the refusal names it and ends in the command
+    save_config(cfg, store.config_path)
+    assert main(["resume", str(store.path), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "optim.lr: 0.002 -> 0.0005" in err
+    assert err.endswith(f"workbench train CONFIG --init-from {store.last_checkpoint}")
+    cfg.optim.lr = 2e-3
+    save_config(cfg, store.config_path)
+    assert main(["resume", str(store.path), "--quiet"]) == 0
+    summary = store.read_summary()
+    assert summary["status"] == "finished"
+    assert summary["config_changes"] == [f"data.path: '{root}' -> '{moved}'"]  # whole, not cut
+
+
+def test_without_a_kept_split_a_moved_data_folder_is_still_refused(tmp_path, capsys):
+    """A run from before runs kept their split cannot tell the same images from others."""
+    import shutil
+
+    from workbench.experiment_check import save_config
+
+    root = tmp_path / "set"
+    _folder_set(root)
+    store = RunStore.create(tmp_path / "runs", "split")
+    control, listen = _stop_after_first_epoch()
+    Trainer(_cfg(root), store, control, [listen]).run()
+    (store.path / SPLIT_FILE).unlink()
+    moved = tmp_path / "moved"
+    shutil.move(str(root), str(moved))
+    cfg = store.read_config()
+    cfg.data.path = str(moved)
+    save_config(cfg, store.config_path)
+    assert main(["resume", str(store.path), "--quiet"]) == 1
+    assert f"data.path: '{root}' -> '{moved}'" in capsys.readouterr().err
