@@ -6,6 +6,8 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import pytest
+
 from workbench.analysis.compare import (
     MISSING,
     RunFacts,
@@ -244,3 +246,27 @@ def test_compare_imports_neither_qt_nor_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_negative_or_odd_durations_are_unknown_not_clock_times():
+    from workbench.analysis.compare import facts_from_summary
+
+    for bad in (-5, -0.001, float("nan"), "12", True):
+        facts = facts_from_summary("r", {"elapsed_s": bad, "latency_ms": bad}, {})
+        assert facts.elapsed_s is None and facts.latency_ms is None
+    facts = facts_from_summary("r", {"elapsed_s": 0, "latency_ms": 2.5}, {})
+    assert (facts.elapsed_s, facts.latency_ms) == (0.0, 2.5)
+
+
+def test_a_killed_run_compares_as_interrupted(tmp_path):
+    """summary.json still says running, but no process holds the run: every view says
+    "interrupted", as the runs list does."""
+    pytest.importorskip("PySide6")
+    from workbench.gui.main_window import MainWindow
+    from workbench.training.run_store import RunStore
+
+    store = RunStore(tmp_path / "killed")
+    store.path.mkdir()
+    store.write_summary({"name": "killed", "status": "running", "tasks": ["a"]})
+    facts, _ = MainWindow._compare_facts(store.path, False)
+    assert facts.status == "interrupted"

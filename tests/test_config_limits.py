@@ -231,3 +231,39 @@ def test_labels_for_messages():
     assert field_label("data.options.min_objects") == "Fewest objects"
     assert field_label("tasks[0].options.hidden") == "Task 1: option 'hidden'"
     assert field_label("no.such.path") == "no"
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("-", "it starts with '-'; the first character must be a letter or digit"),
+        ("..", "it starts with '.'; the first character must be a letter or digit"),
+        ("_x", "it starts with '_'; the first character must be a letter or digit"),
+        ("a/b", "'/' is not allowed"),
+        (".a b", "' ' is not allowed"),
+    ],
+)
+def test_a_refused_name_says_the_rule_it_breaks(name, why):
+    """A name of allowed characters is refused for its first one: the message says so,
+    never that an allowed character is not allowed."""
+    with pytest.raises(ConfigError) as info:
+        config_from_toml_text(with_value("name", name))
+    assert f"({why})" in info.value.message
+
+
+def test_the_sweep_dialogs_seeds_follow_the_seed_fields_limits(qtbot, tmp_path):
+    from conftest import tiny_config
+
+    from workbench.gui.sweep_dialog import SweepDialog
+    from workbench.weighting import WEIGHTINGS
+
+    dialog = SweepDialog(tiny_config(), 4, list(WEIGHTINGS.names()), tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.seeds.setText("0, 1")
+    assert dialog.ok.isEnabled()
+    for bad in ("-5", f"0, {SEED_MAX + 1}", "99999999999999999999999"):
+        dialog.seeds.setText(bad)
+        assert not dialog.ok.isEnabled(), bad
+        assert dialog.count.text().startswith("Seeds: must be"), dialog.count.text()
+    dialog.seeds.setText(f"0, {SEED_MAX}")
+    assert dialog.ok.isEnabled()

@@ -69,7 +69,7 @@ def test_folders_train_without_val_and_two_val_folders(tmp_path):
             _png(tmp_path / "two" / "valid" / cls / f"{i}.png")
     one = check_dataset(tmp_path / "one")
     assert one.class_names == ["a", "b"] and one.summary("train").images == 6
-    assert any("train/ without val/" in m for m in _messages(one))
+    assert any("train/ without a validation folder" in m for m in _messages(one))
     two = check_dataset(tmp_path / "two")
     assert ": val/ and valid/ both exist; val/ is used (noted)" in _messages(two)
 

@@ -53,3 +53,15 @@ def test_not_a_classification_set(tmp_path):
         read_image_folders(tmp_path, ImportReport())
     with pytest.raises(FolderError, match="not a folder"):
         read_image_folders(tmp_path / "only/1.jpg", ImportReport())
+
+
+@pytest.mark.parametrize(
+    ("train_name", "val_name"), [("Train", "Val"), ("TRAIN", "Validation"), ("train", "VALID")]
+)
+def test_split_folders_in_any_case_are_splits_not_classes(tmp_path, train_name, val_name):
+    a = touch(tmp_path / f"{train_name}/a/1.jpg")
+    b = touch(tmp_path / f"{train_name}/b/2.jpg")
+    v = touch(tmp_path / f"{val_name}/b/3.jpg")
+    folders = read_image_folders(tmp_path, ImportReport())
+    assert folders.class_names == ["a", "b"]
+    assert folders.splits == {"train": [(a, 0), (b, 1)], "val": [(v, 1)]}

@@ -87,6 +87,16 @@ def test_a_sweep_that_would_count_one_run_twice_or_vary_nothing_is_refused(tmp_p
         parse_sweep({**sweep, "base": str(_base(tmp_path))})
 
 
+def test_full_sharing_named_twice_is_refused(tmp_path):
+    """-1 means "every stage shared": on a 4-stage backbone it is depth 4."""
+    spec = parse_sweep({"sharing_depth": [-1, 4], "base": str(_base(tmp_path))})
+    with pytest.raises(
+        ConfigError, match=r"sharing_depth: -1 and 4 are listed, and both are full sharing on small_cnn"
+    ):
+        spec.items()
+    assert len(parse_sweep({"sharing_depth": [-1, 3], "base": str(_base(tmp_path))}).items()) == 2
+
+
 def test_queue_continues_after_a_stop_and_writes_results(tmp_path):
     spec = load_sweep(_sweep_file(tmp_path))
     calls: list[tuple[str, bool]] = []
@@ -353,3 +363,15 @@ def test_a_time_limit_before_the_first_validation_is_reported_and_the_sweep_goes
     trained.clear()
     run_sweep(spec, out, train, log=lambda m: None)
     assert trained == []  # its budget is spent: not resumed into a second one
+
+
+def test_the_cli_says_a_sweep_runs_budget_is_spent_not_to_continue_it(tmp_path, capsys):
+    base = _base(tmp_path)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(
+        f'name = "t"\nbase = "{base.name}"\nseeds = [0]\nbaselines = false\n[overrides.train]\ntime_limit_s = 0.001\n'
+    )
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    out, err = capsys.readouterr()
+    assert "time limit reached: this run's budget is spent" in out and "continue with" not in out
+    assert "no result: its time limit was reached before the first validation" in err

@@ -444,7 +444,11 @@ def _train_and_report(
     print(f"run directory: {store.path}")
     for task, metrics in summary.get("final_metrics", {}).items():
         print(f"  {task}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in metrics.items()))
-    if status in ("stopped", "interrupted"):
+    from workbench.training.outcome import budget_spent
+
+    if again is not None and budget_spent(summary):  # a sweep's or baselines' run: its budget is spent
+        print("time limit reached: this run's budget is spent; its last validated epoch is its result")
+    elif status in ("stopped", "interrupted"):
         print(f"{status}; continue with: {again or f'workbench resume {store.path}'}")
     return signal_exit_status(last_stop_signal) if signalled else 0
 

@@ -547,10 +547,15 @@ def validate_name(path: str, name: str) -> None:
     if len(name) > NAME_MAX:
         raise ConfigError(path, f"must be at most {NAME_MAX} characters, got {len(name)}")
     if not NAME_PATTERN.fullmatch(name):
-        bad = next((c for c in name if not (c.isascii() and (c.isalnum() or c in "._+-"))), name[0])
+        bad = next((c for c in name if not (c.isascii() and (c.isalnum() or c in "._+-"))), None)
+        why = (
+            f"{bad!r} is not allowed"
+            if bad is not None
+            else f"it starts with {name[0]!r}; the first character must be a letter or digit"
+        )
         raise ConfigError(
             path,
-            f"{name!r} cannot name a run folder ({bad!r} is not allowed); use letters, digits, "
+            f"{name!r} cannot name a run folder ({why}); use letters, digits, "
             "'.', '_', '+' or '-', starting with a letter or digit",
         )
 

@@ -130,6 +130,12 @@ def _number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _seconds(value: Any) -> float | None:
+    """A duration: a finite number of seconds >= 0, else unknown (a hand-edited file)."""
+    number = _number(value)
+    return number if number is not None and number >= 0 else None
+
+
 def _int(value: Any, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return default
@@ -158,8 +164,8 @@ def facts_from_summary(path: str | Path, summary: Mapping[str, Any], config: Map
         best_epoch=_int(summary.get("best_epoch"), -1),
         epochs_done=_int(summary.get("epochs_done"), 0),
         params_total=_int(total, 0) if _number(total) is not None else None,
-        latency_ms=_number(summary.get("latency_ms")),
-        elapsed_s=_number(summary.get("elapsed_s")),
+        latency_ms=_seconds(summary.get("latency_ms")),  # a time: never negative
+        elapsed_s=_seconds(summary.get("elapsed_s")),
         sharing_depth=_int(params.get("sharing_depth"), -1),
         created=_number(summary.get("created")) or 0.0,
         delta_m=_number((summary.get("delta_m") or {}).get("maninis")),
@@ -189,8 +195,8 @@ def facts_from_info(info: Any) -> RunFacts:
         best_epoch=_int(getattr(info, "best_epoch", -1), -1),
         epochs_done=_int(getattr(info, "epochs_done", 0), 0),
         params_total=_int(total, 0) if _number(total) else None,
-        latency_ms=_number(getattr(info, "latency_ms", None)),
-        elapsed_s=_number(getattr(info, "elapsed_s", None)),
+        latency_ms=_seconds(getattr(info, "latency_ms", None)),
+        elapsed_s=_seconds(getattr(info, "elapsed_s", None)),
         sharing_depth=_int(getattr(info, "sharing_depth", -1), -1),
         created=_number(getattr(info, "created", 0.0)) or 0.0,
         delta_m=_number((getattr(info, "delta_m", None) or {}).get("maninis")),

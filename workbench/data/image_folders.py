@@ -36,18 +36,28 @@ def read_image_folders(root: str | Path, report: ImportReport) -> FolderSet:
     root = Path(root)
     if not root.is_dir():
         raise FolderError(f"{root}: not a folder")
-    vals = [root / n for n in VAL_NAMES if (root / n).is_dir()]
+    # split folders in any case ("Train/", "VAL/"): never taken for classes
+    by_lower: dict[str, Path] = {}
+    for d in sorted(_visible_dirs(root)):
+        by_lower.setdefault(d.name.lower(), d)
+    vals = [by_lower[n] for n in VAL_NAMES if n in by_lower]
     val = vals[0] if vals else None
+    train = by_lower.get("train")
     if len(vals) > 1:
         report.add(
             root, "", f"{' and '.join(v.name + '/' for v in vals)} both exist; {val.name}/ is used", NOTED
         )
-    if (root / "train").is_dir() and val:
-        split_dirs = {"train": root / "train", "val": val}
-    elif (root / "train").is_dir() and _visible_dirs(root / "train"):
+    if train is not None and val:
+        split_dirs = {"train": train, "val": val}
+    elif train is not None and _visible_dirs(train):
         # train/<class>/ without a validation folder: a share of train is held out
-        split_dirs = {"train": root / "train"}
-        report.add(root, "", "train/ without val/: a share of the training images is held out", NOTED)
+        split_dirs = {"train": train}
+        report.add(
+            root,
+            "",
+            f"{train.name}/ without a validation folder: a share of the training images is held out",
+            NOTED,
+        )
     else:
         split_dirs = {"all": root}
     classes = sorted({d.name for base in split_dirs.values() for d in _visible_dirs(base)})

@@ -792,7 +792,8 @@ class MainWindow(QMainWindow):
         )
         if self._follower is not None:
             note = "  It is being written by another process: the views follow it (read-only)."
-        self.statusBar().showMessage(f"Showing run {path.name} ({summary.get('status', '?')}).{note}", 8000)
+        status = store.effective_status(summary)  # "interrupted" when its process is gone
+        self.statusBar().showMessage(f"Showing run {path.name} ({status}).{note}", 8000)
         self._update_actions()
         return True
 
@@ -920,6 +921,7 @@ class MainWindow(QMainWindow):
         if not store.summary_path.exists() and not store.config_path.exists():
             raise ValueError("not a run folder (no summary.json or config.toml)")
         summary = store.read_summary()
+        summary = {**summary, "status": store.effective_status(summary)}  # a killed run: "interrupted"
         try:
             config = tomllib.loads(store.config_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

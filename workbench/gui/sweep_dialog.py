@@ -123,10 +123,19 @@ class SweepDialog(QDialog):
         }
 
     def _update_count(self) -> None:
+        from workbench.config import ConfigError, TrainConfig, check_value, field_meta
+
         try:
             axes = self.axes()
         except ValueError:
             self.count.setText("Seeds: whole numbers separated by commas.")
+            self.ok.setEnabled(False)
+            return
+        try:  # the experiment field's own limits, as the sweep will check them
+            for seed in axes["seeds"]:
+                check_value("seeds", seed, field_meta(TrainConfig, "seed"))
+        except ConfigError as exc:
+            self.count.setText(f"Seeds: {exc.message}")
             self.ok.setEnabled(False)
             return
         n = (

@@ -70,6 +70,7 @@ class SweepSpec:
         task_sets = self.task_sets or [[t.name for t in base.tasks]]
         methods = self.methods or [base.weighting.method]
         depths = self.sharing_depth or [base.model.sharing_depth]
+        _distinct_depths(depths, base.model.backbone)
         out = []
         for seed, tasks, method, depth in itertools.product(seeds, task_sets, methods, depths):
             cfg = copy.deepcopy(base)
@@ -106,6 +107,21 @@ def _distinct(key: str, values: list[Any], shown: list[Any]) -> None:
         if value in seen:
             raise ConfigError(key, f"{show!r} is listed twice")
         seen.add(value)
+
+
+def _distinct_depths(depths: list[int], backbone: str) -> None:
+    """-1 (hard sharing) is the backbone's number of stages: both listed are one model."""
+    from workbench.models.backbones import BACKBONES
+
+    if -1 not in depths or backbone not in BACKBONES:
+        return
+    stages = BACKBONES.get(backbone).num_stages
+    if stages in depths:
+        raise ConfigError(
+            "sharing_depth",
+            f"-1 and {stages} are listed, and both are full sharing on {backbone} ({stages} stages): "
+            "one model counted twice; keep one",
+        )
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -523,6 +523,12 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def _duration(value: Any) -> float | None:
+    """A time (seconds, milliseconds): finite and >= 0, else unknown (a hand-edited file)."""
+    number = _number(value)
+    return number if number is not None and number >= 0 else None
+
+
 def read_run_info(path: Path) -> RunInfo | None:
     """The RunInfo of one run directory; None when it is not a run. Fields of the wrong
     type in summary.json (edited by hand, another tool) read as unknown, never raise."""
@@ -564,8 +570,8 @@ def read_run_info(path: Path) -> RunInfo | None:
         best_epoch=_int(s.get("best_epoch"), -1),
         epochs_done=_int(s.get("epochs_done"), 0),
         params_total=_int(params.get("total"), 0),
-        latency_ms=_number(s.get("latency_ms")),
-        elapsed_s=_number(s.get("elapsed_s")),
+        latency_ms=_duration(s.get("latency_ms")),
+        elapsed_s=_duration(s.get("elapsed_s")),
         primary_metrics=primary,
         higher_is_better={str(k): bool(v) for k, v in _dict(s.get("higher_is_better")).items()},
         config=config,
