@@ -42,7 +42,11 @@ def test_coco_same_file_twice_and_a_class_without_training_objects(tmp_path):
             {"id": 1, "file_name": "a.png", "width": 40, "height": 30},
             {"id": 2, "file_name": "a.png", "width": 40, "height": 30},
         ],
-        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]},
+            {"id": 2, "image_id": 2, "category_id": 1, "bbox": [9, 9, 5, 5]},  # on the second listing
+            {"id": 3, "image_id": 2, "category_id": 1, "bbox": [19, 9, 5, 5]},
+        ],
         "categories": [{"id": 1, "name": "dog"}, {"id": 2, "name": "bird"}],
     }
     val = dict(
@@ -56,7 +60,11 @@ def test_coco_same_file_twice_and_a_class_without_training_objects(tmp_path):
     assert set(result.splits) == {"train", "val"}  # the val partner is found by its name
     assert result.summary("train").images == 1  # a.png listed twice: once
     messages = _messages(result)
-    assert "train: the same image is listed again (skipped)" in messages
+    assert (
+        "train: the same image is listed again; the 2 object(s) of that listing are left out (skipped)"
+        in messages
+    )
+    assert result.summary("train").objects == 1
     assert "classes: class 'bird' has no training annotations (noted)" in messages
 
 

@@ -339,3 +339,39 @@ def test_a_yolo_image_that_links_to_nothing_is_named(tmp_path):
     assert (
         f"{link}, train: link to a missing file ({tmp_path / 'gone.png'}) (skipped)" in result.report.lines()
     )
+
+
+@pytest.mark.parametrize("content", ["[1, 2, 3]", "not json", "{}"])
+def test_a_coco_named_file_that_is_no_coco_is_named_not_taken_for_class_folders(tmp_path, content):
+    from workbench.data.format_detect import detect_format
+    from workbench.data.source import DataSourceError
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "instances.json").write_text(content)
+    with pytest.raises(DataSourceError, match=r"instances\.json: not a COCO annotation file") as info:
+        detect_format(tmp_path)
+    assert "class folder" not in str(info.value).split(";")[0]
+
+
+def test_boxes_are_checked_against_the_files_real_size_when_it_differs_from_the_declared(tmp_path):
+    """Declared 200x200, the file is 80x60: a box inside the declared size but outside the
+    file is said (dropped or clipped), never counted and then lost when the image is fitted."""
+    Image.new("RGB", (80, 60)).save(tmp_path / "a.png")
+    coco = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 200, "height": 200}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [100, 100, 50, 50]},  # outside the file
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [70, 50, 20, 20]},  # half outside
+            {"id": 3, "image_id": 1, "category_id": 1, "bbox": [10, 10, 10, 10]},
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (tmp_path / "instances.json").write_text(json.dumps(coco))
+    result = check_dataset(tmp_path / "instances.json")
+    split = next(iter(result.splits))
+    assert result.summary(split).objects == 2
+    text = "\n".join(result.report.lines())
+    assert "image 1, object 1: box entirely outside the image (dropped)" in text
+    assert "image 1, object 2: box outside the image (clipped)" in text
+    record = result.splits[split][0]
+    assert record.boxes.tolist() == [[70.0, 50.0, 80.0, 60.0], [10.0, 10.0, 20.0, 20.0]]

@@ -238,3 +238,42 @@ def test_data_export_of_several_sources_writes_the_one_with_boxes(tmp_path, caps
         == f"error: {tmp_path / 'twice.toml'}: 2 data sources have boxes; export one at a time (a config with that source alone)"
     )
     assert not out2.exists()
+
+
+def test_a_task_no_validation_image_labels_is_said_once_and_noted(tmp_path, capsys):
+    """Masks only for the training images: the segmentation task's validation metrics are
+    undefined; the run says so (once, not per epoch) and its notes keep it."""
+    from workbench.cli import main
+    from workbench.experiment_check import save_config
+
+    root = _voc(tmp_path / "voc", n=6)
+    (root / "ImageSets" / "Main").mkdir(parents=True)
+    (root / "ImageSets" / "Main" / "train.txt").write_text("im0\nim1\nim2\nim3\n")
+    (root / "ImageSets" / "Main" / "val.txt").write_text("im4\nim5\n")
+    (root / "SegmentationClass").mkdir()
+    for i in range(4):
+        mask = np.zeros((30, 40), np.uint8)
+        mask[6:20, 5:25] = 1  # the cat box
+        image = Image.fromarray(mask, mode="P")
+        image.putpalette([0, 0, 0, 128, 0, 0] + [0] * 762)
+        image.save(root / "SegmentationClass" / f"im{i}.png")
+    cfg = ExperimentConfig(
+        name="unlabelled",
+        data={"source": "voc", "path": str(root), "options": {"image_size": 64}},
+        tasks=[TaskConfig(name="n", kind="counting"), TaskConfig(name="seg", kind="segmentation")],
+        optim=OptimConfig(lr=1e-3, warmup_steps=1),
+        train=TrainConfig(epochs=2, batch_size=2, device="cpu", num_samples=0),
+    )
+    from workbench.config import DataConfig
+
+    cfg.data = DataConfig(source="voc", path=str(root), options={"image_size": 64})
+    save_config(cfg, tmp_path / "exp.toml")
+    capsys.readouterr()
+    assert main(["train", str(tmp_path / "exp.toml"), "--out", str(tmp_path / "runs")]) == 0
+    err = capsys.readouterr().err
+    said = "note: no validation image labels task 'seg': its validation loss and metrics are undefined"
+    assert err.count(said) == 1, err
+    assert "seg miou=undefined" in err.replace("miou_fg", "miou")  # the epoch line is printed, not lost
+    (run,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((run / "summary.json").read_text())
+    assert sum("no validation image labels task 'seg'" in n for n in summary["notes"]) == 1

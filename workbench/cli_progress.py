@@ -8,12 +8,14 @@ from typing import Any
 from tqdm import tqdm
 
 from workbench.training.events import EpochEnded, RunFailed, RunStarted, StepEnded
+from workbench.training.outcome import unlabelled_note
 
 
 class ProgressPrinter:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self.bar: tqdm | None = None
+        self._unlabelled_said: set[str] = set()
 
     def __call__(self, event: Any) -> None:
         if not self.enabled:
@@ -42,12 +44,21 @@ class ProgressPrinter:
         elif isinstance(event, EpochEnded):
             parts = []
             for task, metrics in event.val_metrics.items():
-                parts.append(f"{task} " + " ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
-            line = f"epoch {event.epoch + 1} ({event.seconds:.0f}s): " + "; ".join(parts)
-            if self.bar is not None:
-                self.bar.write(line, file=sys.stderr)
-            else:
-                print(line, file=sys.stderr)
+                parts.append(f"{task} " + " ".join(f"{k}={_metric(v)}" for k, v in metrics.items()))
+            lines = [f"epoch {event.epoch + 1} ({event.seconds:.0f}s): " + "; ".join(parts)]
+            unlabelled = [
+                t
+                for t, n in (event.labelled or {}).items()
+                if not n.get("val") and t not in self._unlabelled_said
+            ]
+            if unlabelled:  # said once: every later epoch is the same
+                self._unlabelled_said.update(unlabelled)
+                lines.append(f"note: {unlabelled_note(unlabelled)}")
+            for line in lines:
+                if self.bar is not None:
+                    self.bar.write(line, file=sys.stderr)
+                else:
+                    print(line, file=sys.stderr)
         elif isinstance(event, RunFailed):
             self.close()
 
@@ -55,3 +66,7 @@ class ProgressPrinter:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _metric(value: Any) -> str:
+    return "undefined" if value is None else f"{value:.3f}"

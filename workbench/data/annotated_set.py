@@ -81,7 +81,14 @@ class AnnotatedSet:
             for r in records:
                 key = str(r.image.resolve()) if r.image is not None else id(r)
                 if (split, key) in seen:
-                    self.report.add(r.image, split, "the same image is listed again", SKIPPED)
+                    lost = len(r.labels)  # said, not merged: a copied listing would count twice
+                    self.report.add(
+                        r.image,
+                        split,
+                        "the same image is listed again"
+                        + (f"; the {lost} object(s) of that listing are left out" if lost else ""),
+                        SKIPPED,
+                    )
                     continue
                 seen[(split, key)] = True
                 kept.append(r)

@@ -14,12 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from workbench.config import setting
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
 from workbench.data.coco_instances import CocoError, load_coco
 from workbench.data.file_probe import is_file, probe_size
 from workbench.data.image_set_options import ImageSetOptions
-from workbench.data.import_report import NOTED, ImportReport
+from workbench.data.import_report import NOTED, ImportReport, clip_box
 from workbench.data.real_dataset import register_image_source
 from workbench.data.source import DataSourceError
 
@@ -95,6 +97,7 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
         if size is None:
             continue
         width, height = size
+        boxes, labels, segmentations = im.boxes, im.labels, list(im.segmentations)
         if (im.width and im.width != width) or (im.height and im.height != height):
             report.add(
                 json_path,
@@ -102,8 +105,25 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
                 f"declared {im.width}x{im.height} but the file is {width}x{height}; annotations kept as written",
                 NOTED,
             )
-        records.append(ImageRecord(path, width, height, im.boxes, im.labels, list(im.segmentations)))
+            # checked against the file's real (upright) size: what lies outside it is cut or
+            # left out, and said, instead of vanishing when the image is fitted
+            boxes, labels, segmentations = _fit_to_file(
+                boxes, labels, segmentations, width, height, report, json_path, f"image {im.image_id}"
+            )
+        records.append(ImageRecord(path, width, height, boxes, labels, segmentations))
     return coco.class_names, records
+
+
+def _fit_to_file(boxes, labels, segmentations, width, height, report, json_path, where):
+    kept = []
+    for k, box in enumerate(boxes.tolist()):
+        fitted = clip_box(box, width, height, report, json_path, f"{where}, object {k + 1}")
+        if fitted is not None:
+            kept.append((k, fitted))
+    index = [k for k, _ in kept]
+    fitted_boxes = np.array([b for _, b in kept], np.float32).reshape(-1, 4)
+    masks = [segmentations[k] for k in index] if len(segmentations) == len(boxes) else segmentations
+    return fitted_boxes, labels[index], masks
 
 
 def _val_partner(json_path: Path) -> Path | None:

@@ -40,6 +40,12 @@ def detect_format(path: str | Path) -> str:
         return "voc"
     if find_coco_json(path) is not None:
         return "coco"
+    named = sorted([*path.glob("instances*.json"), *(path / "annotations").glob("instances*.json")])
+    if named:  # named like COCO's files but not one: say so, not "found 1 class folder"
+        raise DataSourceError(
+            f"{named[0]}: not a COCO annotation file (a JSON object with 'images', 'annotations' and "
+            "'categories'); if the folder holds class folders, choose the format 'folder'"
+        )
     if any(d.is_dir() and not d.name.startswith(".") for d in path.iterdir()):
         return "folder"
     raise DataSourceError(f"{path}: cannot tell the format; pass --format {' | '.join(image_formats())}")

@@ -32,3 +32,12 @@ def no_result_reason(summary: dict[str, Any]) -> str:
     if budget_spent(summary):
         return "its time limit was reached before the first validation; raise train.time_limit_s"
     return f"it is {summary.get('status') or 'not started'}"
+
+
+def unlabelled_note(tasks: list[str]) -> str:
+    """What a validation set that labels none of its images for ``tasks`` means for the run."""
+    names = ", ".join(repr(t) for t in tasks)
+    return (
+        f"no validation image labels task {names}: its validation loss and metrics are undefined, and "
+        "when the best epoch is picked by one of them, best.pt follows the latest epoch"
+    )

@@ -1166,6 +1166,14 @@ class Trainer:
                 for t in loop.tasks
             },
         )
+        unlabelled = [t.name for t in loop.tasks if not validation.counts.get(t.name)]
+        if unlabelled:  # in the run's notes once (the CLI and app say it as the epoch ends)
+            from workbench.training.outcome import unlabelled_note
+
+            note = unlabelled_note(unlabelled)
+            notes = list(self.summary.get("notes") or [])
+            if note not in notes:
+                self.summary["notes"] = [*notes, note]
         self._write_import_report(loop.exp)  # images found broken while training are added
         self._save_epoch(epoch_event, validation.samples, loop)
         self.emit(epoch_event)
