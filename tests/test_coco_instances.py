@@ -97,3 +97,51 @@ def test_files_that_are_not_coco_raise_one_line(tmp_path, text, words):
         write(tmp_path, text)
     assert words in str(info.value) and str(tmp_path / "instances.json") in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_crowd_regions_are_no_objects_and_their_pixels_are_ignored(tmp_path):
+    """As pycocotools: an iscrowd group is not an object (not a detection target, not
+    counted); its pixels are neither its class nor background for segmentation."""
+    from PIL import Image
+
+    from workbench.data.base import IGNORE_INDEX
+    from workbench.data.coco_source import read_coco_set
+    from workbench.data.semantic_mask import semantic_mask
+
+    Image.new("RGB", (50, 40)).save(tmp_path / "a.png")
+    crowd = np.zeros((40, 50), np.uint8, order="F")
+    crowd[0:10, 30:50] = 1
+    rle = mask_utils.encode(crowd)
+    rle["counts"] = rle["counts"].decode("ascii")
+    data = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 50, "height": 40}],
+        "categories": [{"id": 1, "name": "person"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 10, 10], "segmentation": SQUARE},
+            {
+                "id": 2,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [30, 0, 20, 10],
+                "segmentation": rle,
+                "iscrowd": 1,
+            },
+            {
+                "id": 3,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [0, 30, 5, 5],
+                "iscrowd": 1,
+            },  # no mask: its box
+        ],
+    }
+    (tmp_path / "instances.json").write_text(json.dumps(data))
+    result = read_coco_set(tmp_path / "instances.json")
+    (record,) = result.splits["all"]
+    assert record.boxes.tolist() == [[10, 10, 20, 20]] and record.labels.tolist() == [0]
+    assert result.summary("all").objects == 1
+    assert any("2 crowd region(s) (iscrowd = 1) are not objects" in line for line in result.report.lines())
+    mask = semantic_mask(record, 1)
+    assert (mask[10:20, 10:20] == 1).all()  # the person
+    assert (mask[0:10, 30:50] == IGNORE_INDEX).all() and (mask[30:35, 0:5] == IGNORE_INDEX).all()
+    assert (mask == IGNORE_INDEX).sum() == 200 + 25 and (mask == 1).sum() == 100

@@ -278,7 +278,9 @@ def test_resume_notes_data_that_changed_since_the_run_started(exported, tmp_path
     capsys.readouterr()
     assert main(["resume", str(run)]) == 0
     err = capsys.readouterr().err
-    assert "note: the data changed since the run started: train 24 -> 23 images" in err
+    assert "the data changed since the run started: train 24 -> 23 images" in err
+    # the run keeps its split: the one image gone is named, nothing moves between the splits
+    assert "1 of the run's 24 training images are no longer in the set" in err
     summary = json.loads((run / "summary.json").read_text())
     assert (
         any("train 24 -> 23 images" in n for n in summary["notes"]) and summary["data_sizes"]["train"] == 23

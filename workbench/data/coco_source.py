@@ -91,6 +91,7 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
         Path(image_root) if image_root else coco_image_root(json_path, [im.file_name for im in coco.images])
     )
     records = []
+    crowds = 0
     for im in coco.images:
         path = root / im.file_name
         size = probe_size(path, report)
@@ -98,6 +99,15 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
             continue
         width, height = size
         boxes, labels, segmentations = im.boxes, im.labels, list(im.segmentations)
+        ignore = []
+        if len(im.crowd) == len(labels) and im.crowd.any():  # as pycocotools: a crowd is no object
+            crowds += int(im.crowd.sum())
+            ignore = [(boxes[k], segmentations[k]) for k in np.flatnonzero(im.crowd)]
+            keep = np.flatnonzero(~im.crowd)
+            boxes, labels = boxes[keep], labels[keep]
+            segmentations = (
+                [segmentations[k] for k in keep] if len(segmentations) == len(im.crowd) else segmentations
+            )
         if (im.width and im.width != width) or (im.height and im.height != height):
             report.add(
                 json_path,
@@ -110,7 +120,15 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
             boxes, labels, segmentations = _fit_to_file(
                 boxes, labels, segmentations, width, height, report, json_path, f"image {im.image_id}"
             )
-        records.append(ImageRecord(path, width, height, boxes, labels, segmentations))
+        records.append(ImageRecord(path, width, height, boxes, labels, segmentations, ignore=ignore))
+    if crowds:
+        report.add(
+            json_path,
+            "",
+            f"{crowds} crowd region(s) (iscrowd = 1) are not objects: left out of detection, counting and "
+            "the class counts; their pixels are ignored for segmentation",
+            NOTED,
+        )
     return coco.class_names, records
 
 

@@ -55,6 +55,13 @@ def semantic_mask(
     order.sort(key=lambda item: -item[0])  # largest first: small objects stay on top
     for _area, label, own in order:
         mask[own] = label + 1
+    for box, seg in record.ignore:  # crowd regions: neither an object nor background
+        own = _decoded(seg, height, width)
+        if own is None:
+            x1, y1, x2, y2 = (float(v) for v in box)
+            mask[int(y1) : int(np.ceil(y2)), int(x1) : int(np.ceil(x2))] = IGNORE_INDEX
+        else:
+            mask[own] = IGNORE_INDEX
     return mask
 
 
