@@ -68,3 +68,45 @@ def test_unusable_yaml_raises_one_line(tmp_path, text, words):
         read_data_yaml(tmp_path / "data.yaml", ImportReport())
     assert words in str(info.value) and str(tmp_path / "data.yaml") in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_roboflow_parent_paths_list_files_and_a_set_without_its_yaml(tmp_path):
+    """'../train/images' beside the YAML (Roboflow's export) is read as Ultralytics reads it;
+    './'-relative list entries are the same files as plain ones (no false orphans); a labels/
+    folder without data.yaml is named as a YOLO set missing its YAML, not as class folders."""
+    from PIL import Image
+
+    from workbench.data.format_detect import detect_format
+    from workbench.data.source import DataSourceError
+    from workbench.data.yolo_source import read_yolo_set
+
+    rf = tmp_path / "rf"
+    for split in ("train", "valid"):
+        (rf / split / "images").mkdir(parents=True)
+        (rf / split / "labels").mkdir()
+        for i in range(2):
+            Image.new("RGB", (32, 32)).save(rf / split / "images" / f"{split}{i}.jpg")
+            (rf / split / "labels" / f"{split}{i}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (rf / "data.yaml").write_text("train: ../train/images\nval: ../valid/images\nnc: 1\nnames: ['a']\n")
+    data = read_yolo_set(rf)
+    assert {k: len(v) for k, v in data.splits.items()} == {"train": 2, "val": 2}
+    assert data.report.problems == []
+
+    listed = tmp_path / "listed"
+    (listed / "images" / "train").mkdir(parents=True)
+    (listed / "labels" / "train").mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (32, 32)).save(listed / "images" / "train" / f"t{i}.jpg")
+        (listed / "labels" / "train" / f"t{i}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (listed / "train.txt").write_text(f"{listed}/images/train/t0.jpg\n./images/train/t1.jpg\n")
+    (listed / "data.yaml").write_text("train: train.txt\nval: train.txt\nnames: [a]\n")
+    data = read_yolo_set(listed)
+    orphans = [str(p) for p in data.report.problems if "label file without an image" in p.message]
+    assert orphans == [f"{listed / 'labels' / 'train' / 't2.txt'}: label file without an image (skipped)"]
+
+    bare = tmp_path / "bare"
+    (bare / "images").mkdir(parents=True)
+    (bare / "labels").mkdir()
+    (bare / "classes.txt").write_text("a\nb\n")
+    with pytest.raises(DataSourceError, match=r"looks like a YOLO set \(labels/\) but has no data.yaml"):
+        detect_format(bare)

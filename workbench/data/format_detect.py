@@ -40,6 +40,14 @@ def detect_format(path: str | Path) -> str:
         return "voc"
     if find_coco_json(path) is not None:
         return "coco"
+    if (path / "labels").is_dir() and ((path / "images").is_dir() or (path / "classes.txt").is_file()):
+        # YOLO's labels without the data.yaml that names the classes and splits
+        names = path / "classes.txt"
+        hint = f" (its class names: the lines of {names.name})" if names.is_file() else ""
+        raise DataSourceError(
+            f"{path}: looks like a YOLO set (labels/) but has no data.yaml; write one with 'names'{hint} "
+            "and 'train' / 'val' image folders, e.g. train: images/train"
+        )
     named = sorted([*path.glob("instances*.json"), *(path / "annotations").glob("instances*.json")])
     if named:  # named like COCO's files but not one: say so, not "found 1 class folder"
         raise DataSourceError(

@@ -61,7 +61,15 @@ def read_data_yaml(path: str | Path, report: ImportReport) -> YoloSpec:
         if data.get(split):
             splits[split] = _images(data[split], root, path, split, report)
     if not splits.get("train") and not splits.get("val"):
-        raise YoloYamlError(f"{path}: no images found for 'train' or 'val' (root {root})")
+        tried = ", ".join(
+            f"{split}: {Path(os.path.normpath(root / str(data[split])))}"
+            for split in ("train", "val")
+            if isinstance(data.get(split), str)
+        )
+        raise YoloYamlError(
+            f"{path}: no images found for 'train' or 'val' (root {root}"
+            + (f"; looked in {tried})" if tried else ")")
+        )
     return YoloSpec(root, names, splits)
 
 
@@ -122,6 +130,11 @@ def _images(entry: Any, root: Path, path: Path, split: str, report: ImportReport
             continue
         where = Path(item)
         where = where if where.is_absolute() else root / where
+        if not where.exists() and item.startswith("../") and (root / item[3:]).exists():
+            # Roboflow's exports write 'train: ../train/images' beside the set's own train/
+            # folder; Ultralytics reads it relative to the YAML's folder the same way
+            where = root / item[3:]
+        where = Path(os.path.normpath(where))
         try:
             if where.is_dir():
                 named = [p for p in where.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
@@ -154,7 +167,7 @@ def _listed(list_file: Path, root: Path, report: ImportReport) -> list[Path]:
         if not name:
             continue
         image = Path(name)
-        image = image if image.is_absolute() else root / image
+        image = Path(os.path.normpath(image if image.is_absolute() else root / image))  # './a' == 'a'
         if image.is_file():
             images.append(image)
         else:

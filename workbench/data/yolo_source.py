@@ -8,6 +8,7 @@ become masks and boxes). An image without a label file is an image with no objec
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,8 +84,9 @@ def _split(
     if images and not found:
         where = f"{split} ({len(images)} images)"
         report.add(yaml_path, where, f"no label files found, e.g. {label_path(images[0])}", NOTED)
-    for folder in sorted({p.parent for p in labels_seen}):
-        for orphan in sorted({*folder.glob("*.txt"), *folder.glob("*.TXT")} - labels_seen):
+    seen = {Path(os.path.normpath(p)) for p in labels_seen}  # './labels/a.txt' is 'labels/a.txt'
+    for folder in sorted({p.parent for p in seen}):
+        for orphan in sorted({*folder.glob("*.txt"), *folder.glob("*.TXT")} - seen):
             report.add(orphan, "", "label file without an image", SKIPPED)
     return records
 
