@@ -57,7 +57,7 @@ def test_coco_images_found_next_to_the_annotations_folder(tmp_path):
     assert ("c.png", "missing image") in messages
     assert ("instances_val.json", "box outside the image") in messages
     lines = result.lines()
-    assert lines[1] == "all: 1 images, 3 objects, 0 images without annotations"
+    assert lines[1] == "all: 1 image, 3 objects, 0 images without annotations"
     assert lines[2] == "  per class: cat 2, dog 1"
     # boxes of two classes in one image, no masks
     assert lines[3] == "tasks these annotations support: detection, multilabel, counting, localization"

@@ -273,3 +273,18 @@ def test_export_action_needs_a_run_with_a_checkpoint(window, monkeypatch):
     assert window.act_export.isEnabled()  # the core is loaded
     window.export_model()
     assert shown == ["No checkpoint"]
+
+
+def test_an_export_named_as_another_format_is_refused_and_decode_says_the_fit(all_kinds_run, tmp_path):
+    import json
+
+    for fmt, name in (("torchscript", "m.onnx"), ("onnx", "m.pt")):
+        with pytest.raises(ExportError, match=f"that name says another format than {fmt}"):
+            export_run(all_kinds_run.path, fmt, out=tmp_path / name, latency=False, log=lambda _: None)
+    assert list(tmp_path.iterdir()) == []
+    report = export_run(
+        all_kinds_run.path, "torchscript", out=tmp_path / "m.pt", latency=False, log=lambda _: None
+    )
+    spec = json.loads(report.decode_path.read_text())["input"]
+    assert spec["resize_mode"] == "letterbox" and spec["pad_value"] == 114
+    assert "keeping the aspect ratio" in spec["resize"] and "grey 114" in spec["resize"]

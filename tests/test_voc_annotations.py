@@ -46,8 +46,12 @@ def test_size_zero_means_unknown_and_nothing_is_clipped(tmp_path):
         (obj(box=("", "1", "5", "5")), SKIPPED, "empty or missing <xmin>"),
         (obj(box=("a", "1", "5", "5")), SKIPPED, "<xmin> 'a' is not a number"),
         (obj(box=("1", "nan", "5", "5")), SKIPPED, "<ymin> is NaN or infinite"),
-        (obj(box=("50", "1", "20", "5")), DROPPED, "zero-area box"),
-        (obj(box=("5", "5", "4", "5")), DROPPED, "zero-area box"),  # xmax < xmin - 1
+        (obj(box=("50", "1", "20", "5")), DROPPED, "inverted box"),
+        (
+            obj(box=("5", "5", "4", "5")),
+            DROPPED,
+            "zero-area box",
+        ),  # xmax = xmin - 1: width 0 (1-based, inclusive)
         (obj(box=("600", "1", "700", "5")), DROPPED, "entirely outside"),
         (obj(box=("480", "1", "520", "5")), CLIPPED, "outside the image"),
     ],
@@ -74,3 +78,11 @@ def test_malformed_xml_and_wrong_root_are_refused(tmp_path):
     assert "root element is <svg>" in report.problems[-1].message
     assert read_voc_xml(tmp_path / "missing.xml", report) is None
     assert "cannot read" in report.problems[-1].message
+
+
+def test_swapped_corners_are_called_inverted_not_zero_area(tmp_path):
+    _, report = read(tmp_path, obj(box=("30", "5", "10", "20")) + obj(box=("10", "5", "9", "20")))
+    messages = [p.message for p in report.problems]
+    assert messages[0].startswith("inverted box (xmin 30, xmax 10") and messages[1].startswith(
+        "zero-area box"
+    )

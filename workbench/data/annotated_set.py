@@ -164,7 +164,8 @@ class AnnotatedSet:
         for split in self.splits:
             s = self.summary(split)
             out.append(
-                f"{split}: {s.images} images, {s.objects} objects, {s.without_annotations} images without annotations"
+                f"{split}: {_count(s.images, 'image')}, {_count(s.objects, 'object')}, "
+                f"{_count(s.without_annotations, 'image')} without annotations"
             )
             if self.format != "folder" or s.per_class:
                 counts = ", ".join(f"{name} {s.per_class.get(name, 0)}" for name in self.class_names)
@@ -210,3 +211,8 @@ def empty_named_split(data: AnnotatedSet, split: str) -> str | None:
         first = f"; the first problem: {data.report.problems[0]}" if data.report.problems else ""
         return f"{data.path}: the set's {split} split has no usable image{first}"
     return None
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 image``, ``2 images``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

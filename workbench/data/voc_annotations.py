@@ -123,10 +123,12 @@ def _box(
     xmin, ymin, xmax, ymax = values
     box = [xmin - 1.0, ymin - 1.0, xmax, ymax]
     if box[2] <= box[0] or box[3] <= box[1]:
+        # swapped corners, not a degenerate box (1-based and inclusive: xmax = xmin - 1 is width 0)
+        inverted = xmax < xmin - 1 or ymax < ymin - 1
         report.add(
             path,
             where,
-            f"zero-area box (xmin {xmin:g}, xmax {xmax:g}, ymin {ymin:g}, ymax {ymax:g})",
+            f"{'inverted' if inverted else 'zero-area'} box (xmin {xmin:g}, xmax {xmax:g}, ymin {ymin:g}, ymax {ymax:g})",
             DROPPED,
         )
         return None

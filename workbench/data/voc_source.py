@@ -73,7 +73,15 @@ def _split_ids(path: Path, records: dict[str, VocRecord], report: ImportReport) 
     for folder in ("Main", "Segmentation"):
         for split in ("train", "val"):
             listing = path / "ImageSets" / folder / f"{split}.txt"
-            if split in splits or not is_file(listing):
+            if not is_file(listing):
+                continue
+            if split in splits:  # both Main/ and Segmentation/ list this split: Main's is used
+                report.add(
+                    listing,
+                    "",
+                    f"ImageSets/Main/{split}.txt is used for the {split} split, not this list",
+                    NOTED,
+                )
                 continue
             lines = read_list(listing, report)
             if lines is None:

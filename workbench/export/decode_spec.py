@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench import __version__
+from workbench.data.sample_transforms import PAD_IMAGE
 from workbench.models.multitask import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -15,6 +16,7 @@ def decode_spec(
     image_size: int,
     dynamic_batch: bool,
     source: dict[str, Any],
+    resize: str = "letterbox",
 ) -> dict[str, Any]:
     """The JSON beside an export.
 
@@ -36,7 +38,9 @@ def decode_spec(
             "normalisation": "inside the model: (x - 255 * mean) / (255 * std), ImageNet mean and std",
             "mean": list(IMAGENET_MEAN),
             "std": list(IMAGENET_STD),
-            "resize": f"scale the image to fit {image_size} x {image_size}, as in training",
+            "resize": _resize_text(resize, image_size),
+            "resize_mode": resize,
+            "pad_value": PAD_IMAGE if resize == "letterbox" else None,
         },
         "outputs": [{"name": n, "shape": shapes[n], "dtype": "float32"} for n in names],
         "tasks": {
@@ -48,3 +52,16 @@ def decode_spec(
             for task in tasks
         },
     }
+
+
+def _resize_text(mode: str, size: int) -> str:
+    """How training fitted an image to the input (``data.sample_transforms.fit_sample``)."""
+    if mode == "stretch":
+        return (
+            f"resize to {size} x {size} (the aspect ratio is not kept; bilinear, antialiased), as in training"
+        )
+    return (
+        f"scale the longer side to {size} px keeping the aspect ratio (bilinear, antialiased), then pad to "
+        f"{size} x {size} with grey {PAD_IMAGE}, the image centred (an odd padding puts the extra pixel "
+        "right and bottom); outputs are in that padded frame, as in training"
+    )

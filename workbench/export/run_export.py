@@ -69,6 +69,19 @@ def _refuse_overwrite(run_dir: Path, target: Path, decode_path: Path, replace: b
             raise ExportError(f"{path} exists; choose another --out, or add --force to replace it")
 
 
+_OTHER_FORMATS_SUFFIXES = {"onnx": (".pt", ".pth", ".torchscript", ".zip"), "torchscript": (".onnx", ".ort")}
+
+
+def _resize_mode(cfg: Any) -> str:
+    """How the run's first data source fitted images to the input ("letterbox" or "stretch")."""
+    from workbench.data import source_options
+
+    try:
+        return str(getattr(source_options(cfg.data.source_list()[0]), "resize", "letterbox"))
+    except Exception:  # an odd source: the default fit
+        return "letterbox"
+
+
 def export_run(
     run_dir: str | Path,
     fmt: str = "onnx",
@@ -160,6 +173,7 @@ def export_run(
                 "checkpoint": ckpt_path.name,
                 "epoch": checkpoint_epoch(state),
             },
+            resize=_resize_mode(cfg),
         )
     except NotImplementedError as exc:
         raise ExportError(str(exc)) from None
@@ -168,6 +182,12 @@ def export_run(
     if target.is_dir():
         raise ExportError(
             f"{target} is a folder; give the file to write, e.g. {target / ('model' + SUFFIX[fmt])}"
+        )
+    if target.name.lower().endswith(_OTHER_FORMATS_SUFFIXES[fmt]):
+        # a TorchScript file named .onnx (or the reverse) is misread by whatever trusts the name
+        raise ExportError(
+            f"{target}: that name says another format than {fmt}; name it *{SUFFIX[fmt]} "
+            f"(e.g. {target.with_name(target.name.split('.')[0] + SUFFIX[fmt])})"
         )
     decode_path = target.with_name(target.name.removesuffix(SUFFIX[fmt]) + ".decode.json")
     _refuse_overwrite(store.path, target, decode_path, replace=replace or out is None)
