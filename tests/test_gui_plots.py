@@ -490,3 +490,16 @@ def test_a_plots_first_points_do_not_wait_for_the_pacer(qtbot, plots):
     plots.on_epoch(epoch(0, 0))
     qtbot.waitUntil(lambda: len(drawn(("metric:accuracy",))) == 1, timeout=10_000)
     assert plots._blank_plots() == []
+
+
+def test_a_long_runs_legend_wraps_instead_of_widening_the_window(qtbot, plots):
+    """Compared runs' labels grow with their number: the legend takes more lines, its
+    minimum width stays that of one entry."""
+    feed(plots)
+    other = [vars(step(g)) | {"type": "step"} for g in range(1, 11)]
+    labels = [f"depth {d} · equal_sum · scene+objects+masks · 40 epochs" for d in range(6)]
+    plots.set_compare_runs([(label, other) for label in labels], current_label="depth 4 · upgrad · 2 epochs")
+    one_entry = max(w.sizeHint().width() for w in plots.runs_legend.children() if hasattr(w, "sizeHint"))
+    assert plots.runs_legend.minimumSizeHint().width() <= one_entry + 20
+    layout = plots.runs_legend.layout()
+    assert layout.heightForWidth(600) > layout.heightForWidth(6000)  # wrapped onto more lines

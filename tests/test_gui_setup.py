@@ -456,7 +456,7 @@ def test_architecture_labels_never_cut(qtbot, depth):
                   "independent": 4_920_000, "backbone": 1_180_000, "depth": depth, "num_stages": 4,
                   "stage_params": [1, 2, 3, 4]}  # fmt: skip
         view.set_counts(counts)
-        for width in (view.minimumWidth(), view.minimumWidth() + 7, 361, 420):
+        for width in (view.minimumWidth(), view.minimumWidth() + 7, 361, 380, 386, 394, 401, 420):
             view.resize(width, view.height())
             image = QImage(view.size(), QImage.Format.Format_ARGB32)
             view.render(image)

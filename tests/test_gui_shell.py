@@ -533,6 +533,7 @@ def test_runs_panel_lists_opens_and_compares(qtbot, tmp_path):
     by_name = {i.name: i for i in infos}
     assert by_name["broken"].status == "unreadable"
     assert "broken" in panel.message_label.text() and "summary.json" in panel.message_label.text()
+    assert panel.message_label.text().count(str(broken / "summary.json")) == 1  # named once
     top = {
         panel.tree.topLevelItem(i).text(0): panel.tree.topLevelItem(i)
         for i in range(panel.tree.topLevelItemCount())

@@ -221,7 +221,9 @@ class ArchitectureView(QWidget):
                 widths = [
                     (fmb if (bold_first and k == 0) else fm).horizontalAdvance(t) for k, t in enumerate(lines)
                 ]
-                if max(widths) <= inner:
+                # a 2 px margin: elidedText lays the text out itself and can need a pixel
+                # or two more than horizontalAdvance says (seen: "stage 3, 128 ch, /…")
+                if max(widths) <= inner - 2:
                     chosen, font, found = lines, f, True
                     break
             if found:

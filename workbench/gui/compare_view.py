@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -70,8 +70,10 @@ class CompareView(QWidget):
         self.title = QLabel("")
         self.title.setObjectName("compareTitle")
         self.title.setWordWrap(False)
-        # never wider than the room it gets: a long title must not squeeze the docks
+        # never wider than the room it gets (a long title must not squeeze the docks); what
+        # does not fit ends in "…", the whole title in its tooltip (_show_title)
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._title_parts = ("", "")
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Save the table with full-precision values as CSV")
         self.export_button.clicked.connect(self._export_dialog)
@@ -150,14 +152,34 @@ class CompareView(QWidget):
                 grid.setItem(r, c, item)
         grid.setSortingEnabled(True)
         n = len(table.rows)
-        self.title.setText(
-            f"<b>Comparing {n} run{'s' if n != 1 else ''}</b> · solid lines: {html.escape(table.labels[0])}"
-            " · best value per column in bold"
+        self._title_parts = (
+            (
+                f"Comparing {n} run{'s' if n != 1 else ''}",
+                f" · solid lines: {table.labels[0]} · best value per column in bold",
+            )
             if n
-            else ""
+            else ("", "")
         )
+        self._show_title()
         self._fit_height()
         self.setVisible(n > 0)
+
+    def _show_title(self) -> None:
+        """The title elided to the label's width: the bold head, then the rest."""
+        head, rest = self._title_parts
+        whole = head + rest
+        bold = QFont(self.title.font())
+        bold.setBold(True)
+        head_width = QFontMetrics(bold).horizontalAdvance(head)
+        room = max(0, self.title.width() - head_width - 4)
+        shown = QFontMetrics(self.title.font()).elidedText(rest, Qt.TextElideMode.ElideRight, room)
+        self.title.setText(f"<b>{html.escape(head)}</b>{html.escape(shown)}" if head else "")
+        self.title.setToolTip(whole if shown != rest else "")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._title_parts[0]:
+            self._show_title()
 
     def clear(self) -> None:
         self._table = None

@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.curve_buffer import CurveBuffer
+from workbench.gui.flow_layout import FlowLayout
 from workbench.gui.plot_axis import PlotAxis, format_clock
 from workbench.gui.redraw_pacer import (
     BUDGET_CORES_SPARE,
@@ -515,11 +516,10 @@ class PlotsPanel(QWidget):
         self._tasks_row.addWidget(self.readout)
 
         # third row (compare mode): which line style is which run
+        # wraps onto more lines as runs are added: never wider than the window
         self.runs_legend = QWidget()
         self.runs_legend.setObjectName("runsLegend")
-        self._runs_legend_layout = QHBoxLayout(self.runs_legend)
-        self._runs_legend_layout.setContentsMargins(0, 0, 0, 0)
-        self._runs_legend_layout.setSpacing(6)
+        self._runs_legend_layout = FlowLayout(self.runs_legend, spacing=6)
         self.runs_legend.setVisible(False)
 
     def _styled_plot(self, short: str, y_label: str = "") -> pg.PlotItem:
@@ -825,14 +825,17 @@ class PlotsPanel(QWidget):
             (label, COMPARE_DASHES[i % len(COMPARE_DASHES)]) for i, label in enumerate(self._compare_labels)
         ]
         for label, style in entries:
+            entry = QWidget()  # the line sample and its run stay together on one line
+            row = QHBoxLayout(entry)
+            row.setContentsMargins(0, 0, 10, 0)
+            row.setSpacing(6)
             sample = QLabel()
             sample.setPixmap(_line_pixmap(colour, style))
             text = QLabel(label)
             text.setObjectName("runLegendLabel")
-            layout.addWidget(sample)
-            layout.addWidget(text)
-            layout.addSpacing(10)
-        layout.addStretch(1)
+            row.addWidget(sample)
+            row.addWidget(text)
+            layout.addWidget(entry)
         self.runs_legend.setVisible(True)
 
     # ------------------------------------------------------------------ tasks / colours

@@ -333,8 +333,9 @@ class RunsPanel(QWidget):
                 item.setSelected(True)
             if current_path is not None and Path(info.path) == current_path:
                 self.tree.setCurrentItem(item, 0, QItemSelectionModel.SelectionFlag.NoUpdate)
-            if info.status == "unreadable":
-                problems.append(f"{Path(info.path) / 'summary.json'}: {info.error}")
+            if info.status == "unreadable":  # the error names its file; else name the summary
+                where = Path(info.path) / "summary.json"
+                problems.append(info.error if str(info.path) in info.error else f"{where}: {info.error}")
         self.tree.setSortingEnabled(True)
         self._apply_live_marker()  # bold first: the live run's text is wider
         self._fit_columns()
