@@ -375,3 +375,17 @@ def test_boxes_are_checked_against_the_files_real_size_when_it_differs_from_the_
     assert "image 1, object 2: box outside the image (clipped)" in text
     record = result.splits[split][0]
     assert record.boxes.tolist() == [[70.0, 50.0, 80.0, 60.0], [10.0, 10.0, 20.0, 20.0]]
+
+
+def test_a_coco_file_name_written_on_windows_finds_its_image(tmp_path):
+    (tmp_path / "sub").mkdir()
+    Image.new("RGB", (20, 10)).save(tmp_path / "sub" / "c.png")
+    coco = {
+        "images": [{"id": 1, "file_name": "sub\\c.png", "width": 20, "height": 10}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+        "categories": [{"id": 1, "name": "a"}],
+    }
+    (tmp_path / "instances.json").write_text(json.dumps(coco))
+    result = check_dataset(tmp_path / "instances.json")
+    (record,) = next(iter(result.splits.values()))
+    assert record.image == tmp_path / "sub" / "c.png" and not result.report.problems

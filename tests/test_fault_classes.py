@@ -604,7 +604,9 @@ def test_a_run_that_cannot_write_its_lock_names_it_and_leaves_no_folder(tmp_path
     said = capsys.readouterr()
     assert "run directory" not in said.out  # it is removed: not named as where the run is
     err = said.err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"error: cannot write {tmp_path / 'runs'}/")  # nothing was written: no failed run
+    assert len(err) == 1 and err[0].startswith(
+        f"error: cannot write {tmp_path / 'runs'}/"
+    )  # nothing was written: no failed run
     assert err[0].endswith("/.lock: No space left on device")
     assert list((tmp_path / "runs").iterdir()) == []  # nothing was written: no folder kept
 

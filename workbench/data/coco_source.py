@@ -94,6 +94,8 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
     crowds = 0
     for im in coco.images:
         path = root / im.file_name
+        if "\\" in im.file_name and not path.exists():  # written on Windows: sub\a.png
+            path = root / im.file_name.replace("\\", "/")
         size = probe_size(path, report)
         if size is None:
             continue
