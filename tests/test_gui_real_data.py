@@ -88,3 +88,31 @@ def test_data_that_cannot_be_used_disables_start_and_says_why(qtbot, window, tmp
     kinds = {t.kind for t in cfg.tasks}
     qtbot.waitUntil(lambda: not w.act_start.isEnabled(), timeout=10_000)
     assert "annotations for the" in w.setup.banner_text() and any(k in w.setup.banner_text() for k in kinds)
+
+
+def test_a_run_whose_data_is_gone_at_start_is_not_started_and_leaves_no_folder(qtbot, window, tmp_path):
+    """The setup was valid when checked, the data vanished before Start: the run is
+    refused before anything is written, said as "not started", and no run folder stays."""
+    import shutil
+
+    w = window
+    data = tmp_path / "voc"
+    assert main(["data", "export", str(data), "--format", "voc", "--train-size", "8", "--val-size", "4"]) == 0
+    w.open_dataset(str(data))
+    section = w.setup.data_section
+    qtbot.waitUntil(lambda: section.current_summary() is not None, timeout=30_000)
+    cfg = w.setup.config()
+    cfg = dataclasses.replace(
+        cfg,
+        tasks=[TaskConfig(name="n", kind="counting")],
+        data=dataclasses.replace(cfg.data, options={"image_size": 64}),
+        train=dataclasses.replace(cfg.train, epochs=1, batch_size=4, num_samples=0, device="cpu"),
+    )
+    w.setup.set_config(cfg)
+    qtbot.waitUntil(w.act_start.isEnabled, timeout=20_000)
+    shutil.rmtree(data)
+    with qtbot.waitSignal(w.errorShown, timeout=RUN_TIMEOUT_MS) as shown:
+        w.act_start.trigger()
+    assert shown.args[0] == "Run not started" and str(data) in shown.args[1]
+    qtbot.waitUntil(lambda: not w.bridge.is_running(), timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not any((w.runs_root()).iterdir()), timeout=10_000)

@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         self._live_started: Any = None  # RunStarted of the live run
         self._live_floor = (0, -1)  # (global step, epoch) already drawn from disk
         self._shown_run: Path | None = None
+        self._remove_if_empty: Path | None = None  # a new run's folder when the run never started
         self._follower: Any = None  # RunFollower of a run another process writes
         self._run_config: ExperimentConfig | None = None
         self._run_outcome = ""
@@ -1183,9 +1184,9 @@ class MainWindow(QMainWindow):
             # cannot be read): not a failed run; a new run's empty folder goes
             self._run_outcome = "Not started"
             self.training_bar.finish("Not started")
-            if run_dir is not None:
-                with contextlib.suppress(OSError):
-                    Path(run_dir).rmdir()  # only when empty: a resumed run's folder stays
+            # removed once the run has ended (its lock file goes last); only when empty, so
+            # a resumed run's folder stays
+            self._remove_if_empty = Path(run_dir) if run_dir is not None else None
             self.show_error("Run not started", event.error, f"Run: {run_dir}" if run_dir else "")
             self.statusBar().showMessage(f"Run not started: {event.error}", 15000)
             self._after_run_ended(offer_checkpoint=False)
@@ -1212,6 +1213,10 @@ class MainWindow(QMainWindow):
                 log.exception("could not hand the checkpoint to the inspector")
 
     def _on_running_changed(self, running: bool) -> None:
+        if not running and self._remove_if_empty is not None:
+            with contextlib.suppress(OSError):
+                self._remove_if_empty.rmdir()
+            self._remove_if_empty = None
         if not running:
             self.plots.set_training(None)
             self.training_bar.finish()
