@@ -60,8 +60,14 @@ def test_opening_a_data_set_shows_what_is_in_it(panel, qtbot, tmp_path):
     assert section.problems.isVisible()
     # boxes of two classes per image: detection yes, classification and segmentation no
     assert panel._rows["detection"].isEnabled() and panel._rows["counting"].isEnabled()
-    assert not panel._rows["classification"].isEnabled() and not panel._rows["segmentation"].isEnabled()
+    # a ticked task the data cannot label stays usable, to be unticked (the banner names it)
+    for kind in ("classification", "segmentation"):
+        row = panel._rows[kind]
+        assert row.check.isChecked() and row.isEnabled() and "untick it" in row.toolTip()
     assert "'mask'" in panel._rows["segmentation"].toolTip()
+    panel._rows["classification"].check.setChecked(False)
+    assert not panel._rows["classification"].isEnabled()  # unticked: greyed out, with the reason
+    assert panel._rows["classification"].toolTip().startswith("this data has no 'scene_class' annotations")
     # the previews are the real validation images, letterboxed, with their boxes
     qtbot.waitUntil(panel.previews_ready, timeout=20000)
     assert len(panel.preview_pixmaps()) == 2

@@ -116,3 +116,16 @@ def test_a_run_whose_data_is_gone_at_start_is_not_started_and_leaves_no_folder(q
     assert shown.args[0] == "Run not started" and str(data) in shown.args[1]
     qtbot.waitUntil(lambda: not w.bridge.is_running(), timeout=RUN_TIMEOUT_MS)
     qtbot.waitUntil(lambda: not any((w.runs_root()).iterdir()), timeout=10_000)
+
+
+def test_start_waits_while_a_new_data_set_is_read(qtbot, window, tmp_path):
+    w = window
+    qtbot.waitUntil(w.act_start.isEnabled, timeout=60_000)
+    data = tmp_path / "voc"
+    assert main(["data", "export", str(data), "--format", "voc", "--train-size", "8", "--val-size", "4"]) == 0
+    w.open_dataset(str(data))
+    # at once, before the read: the old summary is not this data's, and Start waits
+    assert not w.act_start.isEnabled() and w.setup.banner_text().startswith("Reading the data set")
+    assert w.setup.data_section.summary_label.text() == "reading the data set…"
+    qtbot.waitUntil(lambda: w.setup.data_section.current_summary() is not None, timeout=30_000)
+    assert not w.setup.banner_text().startswith("Reading")

@@ -461,3 +461,17 @@ def test_architecture_labels_never_cut(qtbot, depth):
             image = QImage(view.size(), QImage.Format.Format_ARGB32)
             view.render(image)
             assert view.elided_texts() == [], (width, names, view.elided_texts())
+
+
+def test_file_names_in_messages_are_not_taken_for_config_fields(qtbot, window):
+    from workbench.config import ConfigError
+    from workbench.gui.setup_panel import is_config_path
+
+    assert not any(is_config_path(p) for p in ("data.yaml", "train.txt", "model.pt", "optim.json"))
+    assert all(is_config_path(p) for p in ("data.path", "train.epochs", "tasks[2].options.head_width"))
+    error = ConfigError(
+        "data.path", "cannot use this data: /x/data.yaml: malformed YAML; /x/ImageSets/Main/train.txt, line 1"
+    )
+    text = window.setup.human_message(error)
+    assert "/x/data.yaml: malformed YAML" in text and "/x/ImageSets/Main/train.txt, line 1" in text
+    assert "Epochs" in window.setup.human_message(ConfigError("", "see train.epochs"))

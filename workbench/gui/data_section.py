@@ -284,6 +284,7 @@ class DataSection(QWidget):
         if key == self._summary_key:
             return
         self._summary_key = key
+        self.summary_label.setText("reading the data set…")  # at once: what was shown is not this data
         self._timer.start()
 
     def _submit(self) -> None:
@@ -310,6 +311,13 @@ class DataSection(QWidget):
             self._shown_key = key
             self.failure = message
             self._show_summary(None, f"cannot use this data: {message}")
+
+    def reading(self) -> bool:
+        """Whether the files the values point at have not been read yet (Start waits for
+        them; generated data, whose options the config check covers, never waits)."""
+        spec = self.sources.get(self.source_combo.currentData())
+        reads_files = spec is None or spec.needs_path
+        return reads_files and self._summary_key is not None and self._shown_key != self._summary_key
 
     def current_summary(self) -> Any:
         """The summary of the values shown now; None while it is read, or when it failed."""

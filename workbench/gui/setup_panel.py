@@ -25,6 +25,7 @@ import copy
 import functools
 import html
 import re
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,29 @@ _TASK_PATH = re.compile(r"^tasks\[(\d+)\](?:\.(\w+))?(?:\.(\w+))?")
 _PATH_IN_TEXT = re.compile(
     r"\b(?:data|model|optim|train|weighting)\.[A-Za-z_][\w.]*\w|\btasks\[\d+\](?:\.\w+)*"
 )
+
+
+def is_config_path(path: str) -> bool:
+    """Whether ``path`` names a field of an experiment config ("data.path", "train.epochs",
+    "tasks[1].options.head_width"), not a file name that looks like one ("data.yaml",
+    "train.txt"). Entries under a free-form table (options, params) all count."""
+    import dataclasses
+
+    kind: Any = ExperimentConfig
+    for part in re.sub(r"\[\d+\]", "", path).split("."):
+        if kind is None:  # inside options / params: any key
+            return True
+        fields = {f.name: f for f in dataclasses.fields(kind)} if dataclasses.is_dataclass(kind) else {}
+        if part not in fields:
+            return False
+        hint = typing.get_type_hints(kind).get(part)
+        inner = [a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)]  # list[TaskConfig]
+        kind = hint if dataclasses.is_dataclass(hint) else (inner[0] if inner else None)
+    return True
+
+
+READING = "Reading the data set… (Start waits until it is read)"
+
 # fields validated against each other: an error on one may be fixed on either
 PAIRS = {
     "data.options.min_objects": "data.options.max_objects",
@@ -617,8 +641,20 @@ class SetupPanel(QWidget):
             self._request_counts(cfg)
             self._request_previews(cfg)
         self._show_error(error)
+        reading = (
+            self._core
+            and error is None
+            and self.data_section is not None
+            and not self._base.data.sources
+            and self.data_section.reading()
+        )
+        if reading:  # Start waits until the data is known to be usable
+            self._set_banner(READING, "loading")
         if self._core:
-            valid, message = error is None, ("" if error is None else self.human_message(error))
+            valid, message = (
+                error is None and not reading,
+                (READING if reading else "" if error is None else self.human_message(error)),
+            )
         else:
             valid, message = False, LOADING
         self._valid, self._message = valid, message
@@ -720,7 +756,9 @@ class SetupPanel(QWidget):
 
     def human_message(self, error: ConfigError) -> str:
         """``error`` with field labels instead of config paths, for the banner and tooltips."""
-        message = _PATH_IN_TEXT.sub(lambda m: self.field_name(m.group(0)), error.message)
+        message = _PATH_IN_TEXT.sub(
+            lambda m: self.field_name(m.group(0)) if is_config_path(m.group(0)) else m.group(0), error.message
+        )
         label = self.field_name(error.path)
         return f"{label}: {message}" if label else message
 

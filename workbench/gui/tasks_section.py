@@ -54,6 +54,7 @@ class TasksSection(QWidget):
             row = TaskRow(cls, width)
             row.reset()
             row.changed.connect(lambda k=cls.kind: self.changed.emit(f"tasks.{k}"))
+            row.check.toggled.connect(lambda _on, k=cls.kind: self._grey(k))
             self.rows[cls.kind] = row
         self.header_labels[0].setFixedWidth(width)
         self.header_labels[2].setFixedWidth(self.rows[kinds[0].kind].weight.maximumWidth() if kinds else 60)
@@ -96,12 +97,22 @@ class TasksSection(QWidget):
         return tasks, sources
 
     def offer(self, target_keys: frozenset[str] | None, kinds: Any) -> None:
-        """Grey out the rows whose targets the data does not have (None: data unknown)."""
-        for kind, row in self.rows.items():
+        """Grey out the rows whose targets the data does not have (None: data unknown).
+        A ticked one stays usable until it is unticked: the setup names it as the problem,
+        and unticking is the way out."""
+        self._unsupported = {}
+        for kind in self.rows:
             key = kinds.get(kind).target_key
-            ok = target_keys is None or key in target_keys
-            row.setEnabled(ok)
-            row.setToolTip("" if ok else f"this data has no '{key}' annotations for a {kind} task")
+            if target_keys is not None and key not in target_keys:
+                self._unsupported[kind] = f"this data has no '{key}' annotations for a {kind} task"
+        for kind in self.rows:
+            self._grey(kind)
+
+    def _grey(self, kind: str) -> None:
+        row = self.rows[kind]
+        why = getattr(self, "_unsupported", {}).get(kind, "")
+        row.setEnabled(not why or row.check.isChecked())
+        row.setToolTip(why + ("; untick it" if why and row.check.isChecked() else ""))
 
     def _layout(self) -> None:
         while self.tasks_layout.count():
