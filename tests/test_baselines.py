@@ -169,3 +169,28 @@ def test_a_run_that_spent_its_time_limit_gets_baselines_with_the_same_limit(tmp_
         "raise train.time_limit_s"
     )
     assert len(list_runs(tmp_path / "runs")) == before
+
+
+def test_an_undefined_delta_m_is_one_line_and_keeps_the_baselines(tmp_path, capsys):
+    """A single-task metric of 0 has no relative change: said in one line (no exception
+    class), the baselines stay for the next try."""
+    cfg_path = tmp_path / "exp.toml"
+    save_config(_cfg(), cfg_path)
+    runs = tmp_path / "runs"
+    assert main(["train", str(cfg_path), "--out", str(runs), "--quiet"]) == 0
+    (run,) = list_runs(runs)
+    assert main(["baselines", str(run.path), "--quiet"]) == 0
+    entry = json.loads((run.path / "summary.json").read_text())["delta_m"]
+    stl = RunStore(entry["baseline_runs"]["scene"])
+    summary = stl.read_summary()
+    metric = summary["primary_metrics"]["scene"]
+    summary["final_metrics"]["scene"][metric] = 0.0
+    stl.write_summary(summary)
+    capsys.readouterr()
+    assert main(["baselines", str(run.path), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: Δm of {run.path} is undefined: scene: the single-task value is 0, so there is no relative "
+        "change; the baselines are kept"
+    )
+    assert stl.path.is_dir()

@@ -389,3 +389,20 @@ def test_a_coco_file_name_written_on_windows_finds_its_image(tmp_path):
     result = check_dataset(tmp_path / "instances.json")
     (record,) = next(iter(result.splits.values()))
     assert record.image == tmp_path / "sub" / "c.png" and not result.report.problems
+
+
+def test_a_damaged_train_file_beside_a_good_val_file_is_named_not_skipped(tmp_path):
+    from workbench.data.source import DataSourceError
+
+    (tmp_path / "annotations").mkdir()
+    Image.new("RGB", (20, 10)).save(tmp_path / "a.png")
+    good = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 20, "height": 10}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+        "categories": [{"id": 1, "name": "a"}],
+    }
+    text = json.dumps(good)
+    (tmp_path / "annotations" / "instances_val.json").write_text(text)
+    (tmp_path / "annotations" / "instances_train.json").write_text(text[:40])  # cut short
+    with pytest.raises(DataSourceError, match=r"instances_train\.json: not valid JSON.*training annotations"):
+        check_dataset(tmp_path)

@@ -87,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
     if not has_result(summary):
         print(f"baselines ready; {store.path} is {summary.get('status')}: Δm needs a finished run")
         return 0
-    entry = delta_m_entry(summary, baselines)
+    try:
+        entry = delta_m_entry(summary, baselines)
+    except ValueError as exc:  # e.g. a single-task metric of 0: no relative change exists
+        print(f"error: Δm of {store.path} is undefined: {exc}; the baselines are kept", file=sys.stderr)
+        return 1
     summary["delta_m"] = entry
     store.write_summary(summary)
     print(f"Δm (Maninis, lower is better): {entry['maninis']:+.2f} %")

@@ -162,6 +162,16 @@ def read_coco_set(path: str | Path, options: CocoOptions | None = None) -> Annot
     json_path = path if path.is_file() else find_coco_json(path) if path.is_dir() else None
     if json_path is None:
         raise DataSourceError(f"{path}: no COCO instances .json found")
+    if path.is_dir() and "val" in json_path.name:
+        # the val file was found because its train partner was not recognised: that one is
+        # damaged, and the set must not quietly become its validation images alone
+        train = json_path.with_name(json_path.name.replace("val", "train", 1))
+        if is_file(train):
+            try:
+                load_coco(train, ImportReport())
+            except CocoError as exc:
+                raise DataSourceError(f"{exc} (the training annotations beside {json_path.name})") from None
+            json_path = train
     report = ImportReport()
     names, records = _records(json_path, options.image_root, report)
     splits = {"all": records}
