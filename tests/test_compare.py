@@ -270,3 +270,36 @@ def test_a_killed_run_compares_as_interrupted(tmp_path):
     store.write_summary({"name": "killed", "status": "running", "tasks": ["a"]})
     facts, _ = MainWindow._compare_facts(store.path, False)
     assert facts.status == "interrupted"
+
+
+def test_labels_say_at_most_four_differences_and_paths_by_their_last_part():
+    from workbench.analysis.compare import MAX_LABEL_PARTS, facts_from_summary, run_labels
+
+    def run(i, **over):
+        config = {
+            "name": "x",
+            "data": {"source": "coco", "path": f"/data/sets/set{i % 2}/instances_train.json", "options": {}},
+            "model": {"backbone": "small_cnn", "sharing_depth": i % 3},
+            "weighting": {"method": ["equal_sum", "dwa"][i % 2]},
+            "optim": {"lr": [1e-3, 2e-3, 5e-4][i % 3]},
+            "train": {
+                "epochs": 2 + i,
+                "seed": i % 2,
+                "time_limit_s": 0.0 if i % 2 else 30.0,
+                "batch_size": 8 + i % 2,
+            },
+        }
+        for k, v in over.items():
+            config[k] = v
+        return facts_from_summary(f"/runs/x-20261130-12000{i}", {"name": "x"}, config)
+
+    labels = run_labels([run(i) for i in range(8)])
+    assert len(set(labels)) == 8
+    assert all(label.count(" · ") < MAX_LABEL_PARTS for label in labels), labels
+    paths = run_labels(
+        [
+            facts_from_summary("/r/a", {}, {"data": {"path": "/d/voc2007"}}),
+            facts_from_summary("/r/b", {}, {"data": {"path": ""}}),
+        ]
+    )
+    assert paths == ["path voc2007", "no path"]
