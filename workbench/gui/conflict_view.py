@@ -8,6 +8,8 @@ run's metrics log; redrawn on a timer, never per event. Torch-free.
 
 from __future__ import annotations
 
+import html
+
 from collections.abc import Iterable
 from typing import Any
 
@@ -166,11 +168,30 @@ class ConflictView(QWidget):
                 self.curves[pair] = curve
             curve.setData(xs, ys)
             legend.append(f"<span style='color: rgb{colour}'>━━ {pair}</span>")
-        title = "&nbsp;&nbsp;".join(legend)
+        # four pairs a line: six tasks have 15 pairs, which one line cut off at the edge
+        title = "<br>".join("&nbsp;&nbsp;".join(legend[i : i + 4]) for i in range(0, len(legend), 4))
         if title != self._series_title:  # a new title lays out the whole plot (the soak's longest stall)
             self._series_title = title
             self.series.setTitle(title, size="9pt")
-        self.stats.setText(self.summary_text())
+        self.stats.setText(self._stats_html())
+        self.stats.setToolTip(self.summary_text())
+
+    def _stats_html(self) -> str:
+        """``summary_text`` laid out for the panel: the pairs in three columns (six tasks
+        make fifteen pairs; one line each pushed the plots off the panel)."""
+        lines = self.summary_text().split("\n")
+        head, pairs, tail = lines[0], lines[1:-1], lines[-1:]
+        if self.mean_affinity():  # the affinity line follows the norm ratios
+            pairs, tail = lines[1:-2], lines[-2:]
+        columns = 3 if len(pairs) > 4 else 1
+        cells = [html.escape(p) for p in pairs]
+        rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
+        table = "".join(
+            "<tr>" + "".join(f"<td style='padding-right: 18px'>{c}</td>" for c in row) + "</tr>" for row in rows
+        )
+        return f"{html.escape(head)}<table cellspacing='0'>{table}</table>" + "<br>".join(
+            html.escape(t) for t in tail
+        )
 
     def summary_text(self) -> str:
         pairs = self.pairs()
@@ -184,15 +205,19 @@ class ConflictView(QWidget):
         ratios = ", ".join(
             f"{t} {r:.2f}" for t, r in zip(latest["tasks"], latest["norm_ratio"], strict=False)
         )
-        text = (
-            f"{len(self.samples)} measurements. "
-            + "; ".join(parts)
-            + f". Latest gradient-norm ratio to the mean: {ratios}."
+        n = len(self.samples)
+        # one line each: fifteen pairs in one paragraph could not be read
+        text = "\n".join(
+            [
+                f"{n} measurement{'s' if n != 1 else ''}.",
+                *(f"{part}." for part in parts),
+                f"Latest gradient-norm ratio to the mean: {ratios}.",
+            ]
         )
         affinity = self.mean_affinity()
         if affinity:
             text += (
-                " Mean lookahead affinity: "
+                "\nMean lookahead affinity: "
                 + ", ".join(f"{a} → {b} {z:+.2g}" for (a, b), z in affinity.items() if a != b)
                 + "."
             )
