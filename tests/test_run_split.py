@@ -210,3 +210,119 @@ def test_without_a_kept_split_a_moved_data_folder_is_still_refused(tmp_path, cap
     save_config(cfg, store.config_path)
     assert main(["resume", str(store.path), "--quiet"]) == 1
     assert f"data.path: '{root}' -> '{moved}'" in capsys.readouterr().err
+
+
+def test_a_training_image_gone_keeps_its_place_so_the_resume_fits(tmp_path):
+    """32 training images in batches of 8 are 4 steps; one gone would make 3 and refuse
+    the checkpoint's position: the next image stands in for it instead."""
+    root = tmp_path / "set"
+    _folder_set(root, per_class=20)  # 40 images: 30 train, 10 val
+    cfg = _cfg(root)
+    cfg.train.batch_size = 10
+    store = RunStore.create(tmp_path / "runs", "split")
+    control, listen = _stop_after_first_epoch()
+    Trainer(cfg, store, control, [listen]).run()
+    (entry,) = json.loads((store.path / SPLIT_FILE).read_text())["sources"]
+    for name in entry["train"][:5]:
+        (root / name).unlink()
+    resumed = Trainer(cfg, store, RunControl(), resume=True)
+    summary = resumed.run()
+    assert summary["status"] == "finished", summary.get("error")
+    assert len(resumed.exp.train_set) == 30 and resumed.exp.train_set.split_names() == entry["train"]
+    assert any("5 of the run's 30 training images are no longer in the set" in n for n in summary["notes"])
+
+
+def test_several_sources_keep_their_images_each_once(tmp_path):
+    """With [[data.sources]], each source keeps its images and the combined set its length:
+    no index runs past a source into the next one's images."""
+    from workbench.config import SourceConfig
+    from workbench.training.experiment import build_experiment
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    _folder_set(a)
+    for c in ("cat", "dog"):
+        (b / c).mkdir(parents=True)
+        for i in range(10):
+            Image.new("RGB", (24, 24), (10 * i, 100, 50)).save(b / c / f"{c}{i}.png")
+    cfg = _cfg(a)
+    cfg.tasks = [
+        TaskConfig(name="colour", kind="classification"),
+        TaskConfig(name="pet", kind="classification"),
+    ]
+    cfg.data = DataConfig(
+        sources=[
+            SourceConfig("folder", str(a), {"image_size": 32, "val_fraction": 0.25}, ["colour"]),
+            SourceConfig("folder", str(b), {"image_size": 32, "val_fraction": 0.25}, ["pet"]),
+        ]
+    )
+    store = RunStore.create(tmp_path / "runs", "multi")
+    control, listen = _stop_after_first_epoch()
+    Trainer(cfg, store, control, [listen]).run()
+    first, second = json.loads((store.path / SPLIT_FILE).read_text())["sources"]
+    (a / first["val"][0]).unlink()  # a validation image of the first source gone
+    for i in range(7):  # and images added to the second
+        Image.new("RGB", (24, 24)).save(b / "cat" / f"new{i}.png")
+    exp = build_experiment(cfg, split_file=store.path / SPLIT_FILE)
+    names = lambda ds: [n for part, _ in ds.parts for n in part.split_names()]  # noqa: E731
+    assert names(exp.val_set) == first["val"][1:] + second["val"]
+    assert names(exp.train_set) == first["train"] + second["train"]
+    assert len(exp.val_set) == len(first["val"]) - 1 + len(second["val"])
+    assert len(exp.train_set) == len(first["train"]) + len(second["train"])
+    seen = [exp.val_set.locate(i) for i in range(len(exp.val_set))]
+    assert len(set(seen)) == len(seen)  # every validation image once
+    summary = Trainer(cfg, store, RunControl(), resume=True).run()
+    assert summary["status"] == "finished", summary.get("error")
+
+
+def test_classes_changed_since_the_run_started_are_refused(tmp_path):
+    root = tmp_path / "set"
+    _folder_set(root)
+    store = RunStore.create(tmp_path / "runs", "split")
+    control, listen = _stop_after_first_epoch()
+    Trainer(_cfg(root), store, control, [listen]).run()
+    (root / "red").rename(root / "zred")  # the class order is now blue, zred: labels swapped
+    summary = Trainer(_cfg(root), store, RunControl(), resume=True).run()
+    assert summary.get("not_started") and "the run learned the classes blue, red" in summary["error"]
+    assert "labels would mean other classes" in summary["error"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda e: e["val"].append(e["val"][0]), "lists .* twice"),
+        (lambda e: e["val"].append(e["train"][0]), "in both train and val"),
+    ],
+)
+def test_a_split_file_that_would_count_an_image_twice_is_refused(tmp_path, capsys, edit, says):
+    root = tmp_path / "set"
+    _folder_set(root)
+    store = RunStore.create(tmp_path / "runs", "split")
+    assert Trainer(_cfg(root, epochs=1), store).run()["status"] == "finished"
+    data = json.loads((store.path / SPLIT_FILE).read_text())
+    edit(data["sources"][0])
+    (store.path / SPLIT_FILE).write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["eval", str(store.path)]) != 0
+    import re
+
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(store.path / SPLIT_FILE) in err and re.search(says, err)
+
+
+def test_a_split_file_that_is_no_regular_file_or_of_another_version_is_refused(tmp_path):
+    import os
+
+    from workbench.training.run_split import SplitFileError, read
+
+    fifo = tmp_path / "split.json"
+    os.mkfifo(fifo)
+    with pytest.raises(SplitFileError, match="not a regular file"):
+        read(fifo)
+    other = tmp_path / "other.json"
+    for version in ("true", "1.0", '"1"'):
+        other.write_text(f'{{"version": {version}, "sources": []}}')
+        with pytest.raises(SplitFileError, match="not a run's split"):
+            read(other)
+    other.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SplitFileError, match="unreadable"):
+        read(other)

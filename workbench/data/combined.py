@@ -26,14 +26,18 @@ class CombinedDataset:
         if len(sizes) > 1:
             raise ValueError(f"the sources make images of different sizes ({sorted(sizes)} px)")
         self.parts = parts
-        self._ends = []
-        total = 0
-        for dataset, _keys in parts:
-            total += len(dataset)
-            self._ends.append(total)
+        self.recount()
         first = parts[0][0].info
         keys = frozenset().union(*(k for _, k in parts))
         self.info = DataInfo(first.image_size, first.num_classes, first.class_names, keys)
+
+    def recount(self) -> None:
+        """Where each part starts again (after a part's images changed, e.g. ``pin``)."""
+        self._ends = []
+        total = 0
+        for dataset, _keys in self.parts:
+            total += len(dataset)
+            self._ends.append(total)
 
     def __len__(self) -> int:
         return self._ends[-1]

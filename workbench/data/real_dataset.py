@@ -154,7 +154,10 @@ class ImageSetDataset:
         return path if path.is_dir() else path.parent
 
     def _name(self, record: ImageRecord) -> str:
-        return Path(os.path.relpath(record.image, self._root)).as_posix()
+        # relative to the set's folder (the folder may move); an image outside it (an
+        # absolute image_root) by its absolute path, which moves with nothing
+        relative = Path(os.path.relpath(record.image, self._root)).as_posix()
+        return Path(record.image).as_posix() if relative.startswith("../") else relative
 
     def split_names(self) -> list[str]:
         """The split's images as paths relative to the set's folder, in the split's order:
@@ -166,24 +169,31 @@ class ImageSetDataset:
         """Every usable image of the set (all its splits), named as ``split_names`` does."""
         return {self._name(r) for records in self.set.splits.values() for r in records}
 
-    def pin(self, names: list[str]) -> list[str]:
+    def pin(self, names: list[str], keep_places: bool = False) -> list[str]:
         """Use exactly the images ``names`` (an earlier ``split_names``), in that order,
-        with their current annotations. Returns the names the set no longer has (left out).
+        with their current annotations. Returns the names the set no longer has: left out,
+        or with ``keep_places`` kept as unreadable records, which the next image stands in
+        for (``sample``), so a training epoch keeps its length and a resume its position.
 
         Raises DataSourceError when none of them is left."""
         pool: dict[str, ImageRecord] = {}
         for records in self.set.splits.values():
             for record in records:
                 pool.setdefault(self._name(record), record)
-        kept = [pool[n] for n in names if n in pool]
-        if not kept:
+        gone = [n for n in names if n not in pool]
+        if len(gone) == len(names):
             raise DataSourceError(
-                f"{self.set.path}: none of the {len(names)} {self.split} images this run used is in the set now"
+                f"{self.set.path}: none of the {len(names)} {self.split} images this run used "
+                "(its split.json) is in the set now"
             )
-        self.records = kept
+        if keep_places:
+            self.records = [pool[n] if n in pool else ImageRecord(self._root / n, 0, 0) for n in names]
+            self.broken = {i for i, n in enumerate(names) if n not in pool}
+        else:
+            self.records = [pool[n] for n in names if n in pool]
+            self.broken = set()
         self._fitted_boxes.clear()
-        self.broken.clear()
-        return [n for n in names if n not in pool]
+        return gone
 
     def __repr__(self) -> str:
         return f"ImageSetDataset({self.set.format}, split={self.split!r}, len={len(self)})"

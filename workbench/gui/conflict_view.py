@@ -9,7 +9,6 @@ run's metrics log; redrawn on a timer, never per event. Torch-free.
 from __future__ import annotations
 
 import html
-
 from collections.abc import Iterable
 from typing import Any
 
@@ -187,7 +186,8 @@ class ConflictView(QWidget):
         cells = [html.escape(p) for p in pairs]
         rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
         table = "".join(
-            "<tr>" + "".join(f"<td style='padding-right: 18px'>{c}</td>" for c in row) + "</tr>" for row in rows
+            "<tr>" + "".join(f"<td style='padding-right: 18px'>{c}</td>" for c in row) + "</tr>"
+            for row in rows
         )
         return f"{html.escape(head)}<table cellspacing='0'>{table}</table>" + "<br>".join(
             html.escape(t) for t in tail

@@ -7,14 +7,18 @@ before, and validate on images it trained on. A run therefore stores its split w
 starts, and a resume, ``eval``, ``export`` and the app's predictions use exactly those
 images again (with their current annotations):
 
-- an image the set no longer has is left out, and said;
-- an image added to the set since the run started is not used, and said (a new run uses it).
+- a validation image the set no longer has is left out, and said; a training image gone
+  keeps its place (the next image stands in for it), so an epoch keeps its steps and a
+  resume its position, and is said;
+- an image added to the set since the run started is not used, and said (a new run uses it);
+- a set whose classes changed (added, removed, reordered) would permute the labels: refused.
 
-The file holds, per data source in config order, the image paths relative to the set's
-folder (``ImageSetDataset.split_names``), ``null`` for a generated source (the built-in
-shapes, the same for the same seed)::
+The file holds, per data source in config order, the classes and the image paths relative
+to the set's folder (``ImageSetDataset.split_names``; an image outside that folder by its
+absolute path), ``null`` for a generated source (the built-in shapes, the same for the
+same seed)::
 
-    {"version": 1, "sources": [{"train": ["img/a.png", ...], "val": [...]}, null]}
+    {"version": 1, "sources": [{"classes": [...], "train": ["img/a.png", ...], "val": [...]}, null]}
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ def describe(train_set: Any, val_set: Any) -> dict[str, Any]:
     sources: list[dict[str, list[str]] | None] = []
     for train, val in zip(_parts(train_set), _parts(val_set), strict=True):
         if hasattr(val, "split_names"):
-            sources.append({"train": train.split_names(), "val": val.split_names()})
+            sources.append(
+                {"classes": list(val.set.class_names), "train": train.split_names(), "val": val.split_names()}
+            )
         else:
             sources.append(None)
     return {"version": VERSION, "sources": sources}
@@ -52,17 +58,22 @@ def describe(train_set: Any, val_set: Any) -> dict[str, Any]:
 def read(path: Path) -> dict[str, Any] | None:
     """The stored split, or None when the run has none (made before runs stored it).
 
-    Raises SplitFileError naming the file when it is damaged."""
+    Raises SplitFileError naming the file when it is damaged, not a regular file, or
+    would count an image twice (listed twice, or in both splits)."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not path.is_file():  # a folder, a FIFO (reading it would wait forever) ...
+        raise SplitFileError(f"{path}: not a regular file; move it away")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise SplitFileError(
-            f"{path}: unreadable ({exc}); move it away to use the data folder's split as it is now"
+            f"{path}: unreadable ({reason}); move it away to use the data folder's split as it is now"
         ) from None
     sources = data.get("sources") if isinstance(data, dict) else None
-    if not isinstance(sources, list) or data.get("version") != VERSION:
+    version = data.get("version") if isinstance(data, dict) else None
+    if not isinstance(sources, list) or type(version) is not int or version != VERSION:
         raise SplitFileError(f"{path}: not a run's split (expected version {VERSION} with a 'sources' list)")
     for i, entry in enumerate(sources):
         if entry is None:
@@ -75,7 +86,28 @@ def read(path: Path) -> dict[str, Any] | None:
             )
         ):
             raise SplitFileError(f"{path}: sources[{i}] must hold 'train' and 'val' lists of image paths")
+        for split in ("train", "val"):
+            twice = _first_repeated(entry[split])
+            if twice is not None:  # one image would count twice
+                raise SplitFileError(f"{path}: sources[{i}].{split} lists {twice} twice")
+        both = sorted(set(entry["train"]) & set(entry["val"]))
+        if both:  # validation on a training image
+            raise SplitFileError(f"{path}: sources[{i}] lists {both[0]} in both train and val")
+        classes = entry.get("classes")
+        if classes is not None and not (
+            isinstance(classes, list) and all(isinstance(c, str) for c in classes)
+        ):
+            raise SplitFileError(f"{path}: sources[{i}].classes must be a list of class names")
     return data
+
+
+def _first_repeated(names: list[str]) -> str | None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def _listed(names: list[str], shown: int = 3) -> str:
@@ -88,8 +120,8 @@ def apply(stored: dict[str, Any], path: Path, val_set: Any, train_set: Any | Non
     added to each set's import report, noted). ``train_set`` None: validation only
     (``eval``, export, predictions).
 
-    Raises SplitFileError when the stored sources do not match the experiment's, and
-    DataSourceError when no stored image of a split is left."""
+    Raises SplitFileError when the stored sources or classes do not match the
+    experiment's, and DataSourceError when no stored image of a split is left."""
     vals = _parts(val_set)
     trains = _parts(train_set) if train_set is not None else [None] * len(vals)
     sources = stored["sources"]
@@ -103,17 +135,29 @@ def apply(stored: dict[str, Any], path: Path, val_set: Any, train_set: Any | Non
             raise SplitFileError(f"{path}: sources[{i}] is not the kind of data source the experiment reads")
         if entry is None:
             continue
+        classes = entry.get("classes")
+        if classes is not None and list(classes) != list(val.set.class_names):
+            # a class index would now mean another class: every label permuted
+            raise SplitFileError(
+                f"{path}: the run learned the classes {', '.join(classes[:8])}; {val.set.path} now has "
+                f"{', '.join(list(val.set.class_names)[:8])} (added, removed or reordered), so its labels "
+                "would mean other classes. Restore the annotations, or train a new run"
+            )
         said: list[str] = []
         for split, dataset in (("validation", val), ("training", train)):
             if dataset is None:
                 continue
             names = entry["val" if split == "validation" else "train"]
-            gone = dataset.pin(names)
-            if gone:
+            gone = dataset.pin(names, keep_places=split == "training")
+            if gone and split == "training":
                 said.append(
-                    f"{len(gone)} of the run's {len(names)} {split} images are no longer in the set "
-                    f"({_listed(gone)}); it {'validates' if split == 'validation' else 'trains'} on the "
-                    f"{len(names) - len(gone)} left"
+                    f"{len(gone)} of the run's {len(names)} training images are no longer in the set "
+                    f"({_listed(gone)}); the next image stands in for each, so an epoch keeps its length"
+                )
+            elif gone:
+                said.append(
+                    f"{len(gone)} of the run's {len(names)} validation images are no longer in the set "
+                    f"({_listed(gone)}); it validates on the {len(names) - len(gone)} left"
                 )
         added = sorted(val.set_names() - set(entry["train"]) - set(entry["val"]))
         if added:
@@ -124,6 +168,9 @@ def apply(stored: dict[str, Any], path: Path, val_set: Any, train_set: Any | Non
         for line in said:
             val.set.report.add(val.set.path, "run split", line, NOTED)
             notes.append(f"{val.set.path}: {line}")
+    for dataset in (val_set, train_set):
+        if hasattr(dataset, "recount"):  # several sources: where each one starts has moved
+            dataset.recount()
     return notes
 
 
