@@ -158,6 +158,12 @@ def test_a_run_that_spent_its_time_limit_gets_baselines_with_the_same_limit(tmp_
     )
     assert entry["maninis"] == pytest.approx(want.value)
     capsys.readouterr()
+    # resumed to its end, its final metrics change: the old Δm goes (baselines again)
+    resumed = store.read_config()
+    resumed.train.time_limit_s = 0.0  # a resume may change the time limit
+    save_config(resumed, store.config_path)
+    assert main(["resume", str(store.path), "--quiet"]) == 0
+    assert "delta_m" not in store.read_summary()
 
     SpentAt.at = 0  # no epoch validated: no result, nothing trained
     empty = RunStore.create(tmp_path / "runs", "empty")

@@ -314,7 +314,8 @@ def test_a_run_that_spends_its_time_limit_is_a_result_and_the_sweep_goes_on(tmp_
     ]
     assert sorted(outcome.finished) == sorted(i.key for i in spec.items()) and not outcome.failed
     assert not outcome.skipped
-    assert sum("its budget is spent" in m for m in logged) == 2
+    said = [m for m in logged if "its budget is spent" in m]
+    assert said == [f"[t] scene+n-equal_sum-d4-s{s}: time limit reached after 1 epoch(s): its budget is spent" for s in (0, 1)]
     queue = json.loads((out / "t" / "queue.json").read_text())
     spent = json.loads((tmp_path / queue["scene+n-equal_sum-d4-s0"] / "summary.json").read_text())
     assert spent["status"] == "stopped" and spent["stop_reason"] == "time_limit"
@@ -373,5 +374,6 @@ def test_the_cli_says_a_sweep_runs_budget_is_spent_not_to_continue_it(tmp_path, 
     )
     assert main(["sweep", str(sweep), "--out", str(tmp_path / "out"), "--quiet"]) == 1
     out, err = capsys.readouterr()
-    assert "time limit reached: this run's budget is spent" in out and "continue with" not in out
+    assert "time limit reached: this run's budget is spent; it validated no epoch" in out
+    assert "continue with" not in out and "resume continues" not in out and "is its result" not in out
     assert "no result: its time limit was reached before the first validation" in err

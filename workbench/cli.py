@@ -444,10 +444,13 @@ def _train_and_report(
     print(f"run directory: {store.path}")
     for task, metrics in summary.get("final_metrics", {}).items():
         print(f"  {task}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in metrics.items()))
-    from workbench.training.outcome import budget_spent
+    from workbench.training.outcome import budget_spent, has_result
 
     if again is not None and budget_spent(summary):  # a sweep's or baselines' run: its budget is spent
-        print("time limit reached: this run's budget is spent; its last validated epoch is its result")
+        print(
+            "time limit reached: this run's budget is spent; "
+            + ("its last validated epoch is its result" if has_result(summary) else "it validated no epoch")
+        )
     elif status in ("stopped", "interrupted"):
         print(f"{status}; continue with: {again or f'workbench resume {store.path}'}")
     return signal_exit_status(last_stop_signal) if signalled else 0

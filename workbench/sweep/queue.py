@@ -168,7 +168,8 @@ def run_sweep(
                 done(item, summary)
                 if budget_spent(summary):
                     log(
-                        f"[{spec.name}] {item.key}: {summary.get('note', 'time limit reached')}; its budget is spent"
+                        f"[{spec.name}] {item.key}: time limit reached after {summary.get('epochs_done', 0)} "
+                        "epoch(s): its budget is spent"
                     )
             elif summary.get("status") == "failed":
                 outcome.failed[item.key] = str(summary.get("error", "failed"))

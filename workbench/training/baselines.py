@@ -165,7 +165,10 @@ def ensure_baselines(
             log(f"baseline {store.path} has no result: {no_result_reason(summary)}")
             return None
         if budget_spent(summary):
-            log(f"baseline {store.path}: {summary.get('note', 'time limit reached')}; its budget is spent")
+            log(
+                f"baseline {store.path}: time limit reached after {summary.get('epochs_done', 0)} epoch(s): "
+                "its budget is spent"
+            )
         for task in plan.tasks:
             out[task] = {**summary, "run_dir": str(store.path)}
     return out

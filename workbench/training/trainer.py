@@ -612,6 +612,8 @@ class Trainer:
         previous = self.store.read_summary()  # refuses a newer schema before anything is written
         self.summary = dict(previous)
         self.summary.pop("schema_version", None)
+        # Δm compared the final metrics of then; training on changes them (`baselines` again)
+        self.summary.pop("delta_m", None)
         if self.main:
             self.lock.acquire()
         if cfg.train.threads:
