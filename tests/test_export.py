@@ -177,7 +177,7 @@ def test_export_never_replaces_a_run_file_nor_an_existing_file_unasked(all_kinds
     assert capsys.readouterr().err.strip() == (
         f"error: {other} exists; choose another --out, or add --force to replace it"
     )
-    assert other.read_bytes() == b"keep me" and not (tmp_path / "mine.pt.decode.json").exists()
+    assert other.read_bytes() == b"keep me" and not (tmp_path / "mine.decode.json").exists()
     fresh = tmp_path / "fresh.torchscript.pt"
     (tmp_path / "fresh.decode.json").write_text("{}")
     assert main(["export", str(run), "--format", "torchscript", "--out", str(fresh), "--no-latency"]) == 1
@@ -288,3 +288,12 @@ def test_an_export_named_as_another_format_is_refused_and_decode_says_the_fit(al
     spec = json.loads(report.decode_path.read_text())["input"]
     assert spec["resize_mode"] == "letterbox" and spec["pad_value"] == 114
     assert "keeping the aspect ratio" in spec["resize"] and "grey 114" in spec["resize"]
+
+
+def test_decode_json_is_named_after_the_export_in_any_spelling(all_kinds_run, tmp_path):
+    for fmt, name, decode in (("onnx", "M.ONNX", "M.decode.json"), ("torchscript", "m.pt", "m.decode.json")):
+        report = export_run(all_kinds_run.path, fmt, out=tmp_path / name, latency=False, log=lambda _: None)
+        assert report.decode_path == tmp_path / decode
+    for name in (".onnx", "m."):
+        with pytest.raises(ExportError, match="not a file name to write"):
+            export_run(all_kinds_run.path, "onnx", out=tmp_path / name, latency=False, log=lambda _: None)

@@ -211,9 +211,13 @@ def test_data_export_of_several_sources_writes_the_one_with_boxes(tmp_path, caps
     cfg.data.sources.reverse()  # the folder source first: its classes are not the boxes' classes
     save_config(cfg, tmp_path / "multi.toml")
     out = tmp_path / "export"
+    capsys.readouterr()
     assert (
         main(["data", "export", str(out), "--format", "coco", "--config", str(tmp_path / "multi.toml")]) == 0
     )
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+    scenes = tmp_path / "scenes"
+    assert said == [f"note: data.sources[0] (folder {scenes}, tasks scene) has no boxes and is not written"]
     written = {
         split: json.loads((out / "annotations" / f"instances_{split}.json").read_text())
         for split in ("train", "val")

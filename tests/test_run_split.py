@@ -326,3 +326,21 @@ def test_a_split_file_that_is_no_regular_file_or_of_another_version_is_refused(t
     other.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(SplitFileError, match="unreadable"):
         read(other)
+
+
+def test_eval_names_the_validation_images_it_cannot_read(tmp_path, capsys):
+    import numpy as np
+
+    root = tmp_path / "set"
+    _folder_set(root)
+    store = RunStore.create(tmp_path / "runs", "split")
+    assert Trainer(_cfg(root, epochs=1), store).run()["status"] == "finished"
+    (entry,) = json.loads((store.path / SPLIT_FILE).read_text())["sources"]
+    damaged = root / entry["val"][2]  # its header reads, its pixels do not
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(damaged)
+    damaged.write_bytes(damaged.read_bytes()[:2000])
+    capsys.readouterr()
+    assert main(["eval", str(store.path)]) == 0
+    out, err = capsys.readouterr()
+    assert "scored 4 validation image(s)" in out
+    assert f"warning: 1 validation image(s) cannot be read and are left out: {damaged}" in err

@@ -315,7 +315,10 @@ def test_a_run_that_spends_its_time_limit_is_a_result_and_the_sweep_goes_on(tmp_
     assert sorted(outcome.finished) == sorted(i.key for i in spec.items()) and not outcome.failed
     assert not outcome.skipped
     said = [m for m in logged if "its budget is spent" in m]
-    assert said == [f"[t] scene+n-equal_sum-d4-s{s}: time limit reached after 1 epoch(s): its budget is spent" for s in (0, 1)]
+    assert said == [
+        f"[t] scene+n-equal_sum-d4-s{s}: time limit reached after 1 epoch(s): its budget is spent"
+        for s in (0, 1)
+    ]
     queue = json.loads((out / "t" / "queue.json").read_text())
     spent = json.loads((tmp_path / queue["scene+n-equal_sum-d4-s0"] / "summary.json").read_text())
     assert spent["status"] == "stopped" and spent["stop_reason"] == "time_limit"

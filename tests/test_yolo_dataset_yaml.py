@@ -110,3 +110,22 @@ def test_roboflow_parent_paths_list_files_and_a_set_without_its_yaml(tmp_path):
     (bare / "classes.txt").write_text("a\nb\n")
     with pytest.raises(DataSourceError, match=r"looks like a YOLO set \(labels/\) but has no data.yaml"):
         detect_format(bare)
+
+
+def test_list_files_sharing_one_labels_folder_make_no_false_orphans(tmp_path):
+    from PIL import Image
+
+    from workbench.data.yolo_source import read_yolo_set
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    for i in range(4):
+        Image.new("RGB", (32, 32)).save(tmp_path / "images" / f"{i}.jpg")
+        (tmp_path / "labels" / f"{i}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (tmp_path / "labels" / "stray.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (tmp_path / "train.txt").write_text("images/0.jpg\n./images/1.jpg\n")
+    (tmp_path / "val.txt").write_text(f"{tmp_path}/images/2.jpg\nimages/3.jpg\n")
+    (tmp_path / "data.yaml").write_text("train: train.txt\nval: val.txt\nnames: [a]\n")
+    data = read_yolo_set(tmp_path)
+    orphans = [p.file for p in data.report.problems if "label file without an image" in p.message]
+    assert orphans == [str(tmp_path / "labels" / "stray.txt")]

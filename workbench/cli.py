@@ -264,11 +264,20 @@ def _data_export(args: argparse.Namespace) -> int:
     cfg = _load(args.config)
     splits = {}
     for split, limit in (("train", args.train_size), ("val", args.val_size)):
+        built = build_data(cfg, split).dataset
         try:
-            dataset = boxes_part(build_data(cfg, split).dataset)  # of several sources, the one with boxes
+            dataset = boxes_part(built)  # of several sources, the one with boxes
         except ValueError as exc:
             print(f"error: {args.config or 'the built-in experiment'}: {exc}", file=sys.stderr)
             return 2
+        if split == "train" and getattr(built, "parts", None):
+            for i, (src, (_part, keys)) in enumerate(zip(cfg.data.sources, built.parts, strict=False)):
+                if "boxes" not in keys:  # its images are unlabelled for boxes: not written, said
+                    print(
+                        f"note: data.sources[{i}] ({src.source} {src.path}, tasks {', '.join(src.tasks)}) has no "
+                        "boxes and is not written",
+                        file=sys.stderr,
+                    )
         if hasattr(dataset, "as_files"):
             dataset.as_files()  # as the files hold them: no augmentation, no stand-ins
         if limit is not None:
@@ -527,12 +536,16 @@ def _eval(args: argparse.Namespace) -> int:
     from workbench.fsutil import atomic_write_json
 
     # an image that cannot be decoded (gone, damaged) is left out of validation, not replaced
-    broken = len(getattr(exp.val_set, "broken", ()))
+    parts = [d for d, _ in exp.val_set.parts] if hasattr(exp.val_set, "parts") else [exp.val_set]
+    unreadable = [str(d.records[i].image) for d in parts for i in sorted(getattr(d, "broken", ()))]
+    broken = len(unreadable)
     scored = len(exp.val_set) - broken
-    print(
-        f"scored {scored} validation image(s)"
-        + (f"; {broken} cannot be read and are left out" if broken else "")
-    )
+    print(f"scored {scored} validation image(s)")
+    if unreadable:
+        shown = ", ".join(unreadable[:3]) + (f" and {broken - 3} more" if broken > 3 else "")
+        print(
+            f"warning: {broken} validation image(s) cannot be read and are left out: {shown}", file=sys.stderr
+        )
     # Only this file is written: a failed or repeated eval never touches the run's status.
     atomic_write_json(
         store.path / f"eval_{args.checkpoint}.json",

@@ -48,10 +48,15 @@ def find_yolo_yaml(folder: Path) -> Path | None:
 
 
 def _split(
-    yaml_path: Path, split: str, images: list[Path], num_classes: int, report: ImportReport
+    yaml_path: Path,
+    split: str,
+    images: list[Path],
+    num_classes: int,
+    report: ImportReport,
+    labels_seen: set[Path],
 ) -> list[ImageRecord]:
+    """The split's records; the label files it reads are added to ``labels_seen``."""
     records = []
-    labels_seen = set()
     found = 0
     for image in images:
         size = probe_size(image, report)
@@ -84,11 +89,16 @@ def _split(
     if images and not found:
         where = f"{split} ({len(images)} images)"
         report.add(yaml_path, where, f"no label files found, e.g. {label_path(images[0])}", NOTED)
+    return records
+
+
+def _report_orphans(labels_seen: set[Path], report: ImportReport) -> None:
+    """Label files beside the ones read that no image of any split reads (splits listed by
+    files may share one labels/ folder: another split's labels are no orphans)."""
     seen = {Path(os.path.normpath(p)) for p in labels_seen}  # './labels/a.txt' is 'labels/a.txt'
     for folder in sorted({p.parent for p in seen}):
         for orphan in sorted({*folder.glob("*.txt"), *folder.glob("*.TXT")} - seen):
             report.add(orphan, "", "label file without an image", SKIPPED)
-    return records
 
 
 def read_yolo_set(path: str | Path, options: YoloOptions | None = None) -> AnnotatedSet:
@@ -102,10 +112,12 @@ def read_yolo_set(path: str | Path, options: YoloOptions | None = None) -> Annot
         spec = read_data_yaml(yaml_path, report)
     except YoloYamlError as exc:
         raise DataSourceError(str(exc)) from None
+    labels_seen: set[Path] = set()
     splits = {
-        split: _split(yaml_path, split, images, len(spec.names), report)
+        split: _split(yaml_path, split, images, len(spec.names), report, labels_seen)
         for split, images in spec.splits.items()
     }
+    _report_orphans(labels_seen, report)
     return AnnotatedSet("yolo", yaml_path, spec.names, splits, report).audit()
 
 

@@ -69,6 +69,19 @@ def _refuse_overwrite(run_dir: Path, target: Path, decode_path: Path, replace: b
             raise ExportError(f"{path} exists; choose another --out, or add --force to replace it")
 
 
+_OWN_SUFFIXES = {"onnx": (".onnx",), "torchscript": (".torchscript.pt", ".pt", ".pth", ".torchscript")}
+
+
+def _stem(name: str, fmt: str) -> str:
+    """The name without the format's suffix, in any case (``M.ONNX`` -> ``M``): the
+    decode.json beside it is ``STEM.decode.json`` for every spelling."""
+    lower = name.lower()
+    for suffix in (SUFFIX[fmt], *_OWN_SUFFIXES[fmt]):
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 _OTHER_FORMATS_SUFFIXES = {"onnx": (".pt", ".pth", ".torchscript", ".zip"), "torchscript": (".onnx", ".ort")}
 
 
@@ -189,7 +202,9 @@ def export_run(
             f"{target}: that name says another format than {fmt}; name it *{SUFFIX[fmt]} "
             f"(e.g. {target.with_name(target.name.split('.')[0] + SUFFIX[fmt])})"
         )
-    decode_path = target.with_name(target.name.removesuffix(SUFFIX[fmt]) + ".decode.json")
+    decode_path = target.with_name(_stem(target.name, fmt) + ".decode.json")
+    if not _stem(target.name, fmt).strip(".") or target.name.endswith("."):
+        raise ExportError(f"{target}: not a file name to write; give one such as model{SUFFIX[fmt]}")
     _refuse_overwrite(store.path, target, decode_path, replace=replace or out is None)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
