@@ -129,3 +129,49 @@ def test_start_waits_while_a_new_data_set_is_read(qtbot, window, tmp_path):
     assert w.setup.data_section.summary_label.text() == "reading the data set…"
     qtbot.waitUntil(lambda: w.setup.data_section.current_summary() is not None, timeout=30_000)
     assert not w.setup.banner_text().startswith("Reading")
+
+
+def test_a_config_of_several_sources_is_read_and_checked_before_start(qtbot, window, tmp_path):
+    from PIL import Image
+
+    from workbench.config import DataConfig, SourceConfig
+
+    w = window
+    qtbot.waitUntil(w.act_start.isEnabled, timeout=60_000)
+    voc = tmp_path / "voc"
+    assert main(["data", "export", str(voc), "--format", "voc", "--train-size", "8", "--val-size", "4"]) == 0
+    scenes = tmp_path / "scenes"
+    for c in ("in", "out"):
+        (scenes / c).mkdir(parents=True)
+        for i in range(5):
+            Image.new("RGB", (32, 32), (40 * i, 90, 10)).save(scenes / c / f"{i}.png")
+    cfg = w.setup.config()
+    cfg = dataclasses.replace(
+        cfg,
+        tasks=[TaskConfig(name="n", kind="counting"), TaskConfig(name="place", kind="classification")],
+        data=DataConfig(
+            sources=[
+                SourceConfig("voc", str(voc), {"image_size": 64}, ["n"]),
+                SourceConfig("folder", str(scenes), {"image_size": 64}, ["place"]),
+            ]
+        ),
+    )
+    w.setup.set_config(cfg)
+    assert not w.act_start.isEnabled()  # read first
+    qtbot.waitUntil(w.act_start.isEnabled, timeout=30_000)
+    assert not w.setup.data_section.isVisibleTo(w.setup)  # its default form is not what is read
+    broken = dataclasses.replace(
+        cfg,
+        data=DataConfig(
+            sources=[
+                SourceConfig("voc", str(tmp_path / "nowhere"), {"image_size": 64}, ["n"]),
+                SourceConfig("folder", str(scenes), {"image_size": 64}, ["place"]),
+            ]
+        ),
+    )
+    w.setup.set_config(broken)
+    qtbot.waitUntil(lambda: "cannot use this data" in w.setup.banner_text(), timeout=30_000)
+    assert not w.act_start.isEnabled() and "sources[0] (voc" in w.setup.banner_text()
+    # Open dataset replaces the sources with the one set chosen
+    w.open_dataset(str(voc))
+    assert w.setup.config().data.sources == [] and w.setup.data_section.isVisibleTo(w.setup)

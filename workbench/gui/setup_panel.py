@@ -173,6 +173,12 @@ class SetupPanel(QWidget):
         self._preview_job.failed.connect(self._on_previews_failed)
         self._preview_job.busyChanged.connect(lambda busy: self.preview.set_busy(busy))
         self._preview_timer = QTimer(self, singleShot=True, interval=300, timeout=self._submit_previews)
+        # a config of several sources ([[data.sources]]): each read off the GUI thread
+        self._sources_job = LatestJob(self)
+        self._sources_job.done.connect(self._on_sources_read)
+        self._sources_job.failed.connect(self._on_sources_failed)
+        self._sources_key: Any = None
+        self._sources_read: tuple[Any, Any] = (None, None)  # (key, summaries list or failure text)
 
         self._last_edited = ""  # config path of the field the user changed last
         self._banner_text = ""
@@ -426,15 +432,80 @@ class SetupPanel(QWidget):
     def _on_data_summary(self, summary: Any) -> None:
         """Offer the tasks the data supports; the others are greyed out, with the reason;
         the setup is checked again (data that cannot be used disables Start)."""
-        self.tasks_section.offer(summary.target_keys if summary is not None else None, self._task_kinds)
+        several = bool(self._base.data.sources)  # the section's form is not what the config reads
+        keys = summary.target_keys if summary is not None and not several else None
+        self.tasks_section.offer(keys, self._task_kinds)
         if self._core:
             self._after_change(user=False)
+
+    def _request_sources(self, cfg: ExperimentConfig) -> None:
+        from workbench.data.set_summary import summarise
+
+        sources = copy.deepcopy(cfg.data.sources)
+        size = int(cfg.model.input_size)
+        key = (repr(sources), size)
+        if key == self._sources_key:
+            return
+        self._sources_key = key
+
+        def read_all() -> list[Any]:
+            out = []
+            for i, source in enumerate(sources):
+                try:
+                    out.append(summarise(source, size))
+                except Exception as exc:  # named with its source, as the banner shows it
+                    raise ValueError(f"data.sources[{i}] ({source.source} {source.path}): {exc}") from None
+            return out
+
+        self._sources_job.submit(key, read_all)
+
+    def _on_sources_read(self, key: Any, summaries: Any) -> None:
+        if key == self._sources_key:
+            self._sources_read = (key, summaries)
+            self._after_change(user=False)
+
+    def _on_sources_failed(self, key: Any, message: str) -> None:
+        if key == self._sources_key:
+            self._sources_read = (
+                key,
+                message.split(": ", 1)[-1] if message.startswith("ValueError") else message,
+            )
+            self._after_change(user=False)
+
+    def _sources_reading(self) -> bool:
+        return bool(self._base.data.sources) and self._sources_read[0] != self._sources_key
+
+    def _sources_problem(self, cfg: ExperimentConfig) -> ConfigError | None:
+        """What reading a config's several sources found: one that cannot be used, or a
+        task given to a source whose annotations cannot label it."""
+        key, read = self._sources_read
+        if key != self._sources_key or read is None:
+            return None
+        if isinstance(read, str):
+            return ConfigError("data.sources", f"cannot use this data: {read}")
+        for i, (source, summary) in enumerate(zip(cfg.data.sources, read, strict=False)):
+            if why := summary.unusable():
+                return ConfigError(f"data.sources[{i}]", f"{source.source} {source.path}: {why}")
+            for name in source.tasks:
+                task = next((t for t in cfg.tasks if t.name == name), None)
+                if task is None or task.kind not in self._task_kinds:
+                    continue
+                needed = self._task_kinds.get(task.kind).target_key
+                if needed not in summary.target_keys:
+                    return ConfigError(
+                        f"data.sources[{i}].tasks",
+                        f"{source.source} {source.path} has no '{needed}' annotations for the {task.kind} "
+                        f"task {name!r}",
+                    )
+        return None
 
     def _data_problem(self, cfg: ExperimentConfig) -> ConfigError | None:
         """What the data section read makes invalid: data that cannot be used, or a chosen
         task the annotations cannot label (``workbench data check`` refuses the same)."""
         section = self.data_section
-        if section is None or self._base.data.sources:
+        if self._base.data.sources:
+            return self._sources_problem(cfg)
+        if section is None:
             return None
         failure = section.current_failure()
         if failure:
@@ -514,14 +585,21 @@ class SetupPanel(QWidget):
     def _apply_data(self, cfg: ExperimentConfig) -> None:
         d = cfg.data
         if d.sources:
-            names = ", ".join(f"{s.source} ({', '.join(s.tasks) or 'all tasks'})" for s in d.sources)
+            names = "; ".join(
+                f"{s.source} {s.path} ({', '.join(s.tasks) or 'all tasks'})".replace("  ", " ")
+                for s in d.sources
+            )
             self.sources_note.setText(
-                f"This config combines {len(d.sources)} sources, kept as written: {names}"
+                f"This config combines {len(d.sources)} sources, kept as written: {names}. "
+                "File → Open dataset… replaces them with one."
             )
         self.sources_note.setVisible(bool(d.sources))
         self.source_label.setText(f"Source: {d.source}" + (f"\nPath: {d.path}" if d.path else ""))
+        if d.sources and self._core:
+            self._request_sources(cfg)
         if self.data_section is not None:
-            self.data_section.setEnabled(not d.sources)
+            # hidden, not greyed: its form (the default source) is not what the config reads
+            self.data_section.setVisible(not d.sources)
             self.data_section.set_input_size(cfg.model.input_size)
             self.data_section.set_data(d.source, d.path, d.options)
 
@@ -530,6 +608,9 @@ class SetupPanel(QWidget):
         if self.data_section is None:
             return
         self.sections["data"].set_expanded(True)
+        if self._base.data.sources:  # one data set chosen: it replaces the config's sources
+            self._base.data.sources = []
+            self._apply_data(self._base)
         self.data_section.open_path(path)
 
     def _apply_registry_parts(self, cfg: ExperimentConfig) -> None:
@@ -644,9 +725,11 @@ class SetupPanel(QWidget):
         reading = (
             self._core
             and error is None
-            and self.data_section is not None
-            and not self._base.data.sources
-            and self.data_section.reading()
+            and (
+                self._sources_reading()
+                if self._base.data.sources
+                else self.data_section is not None and self.data_section.reading()
+            )
         )
         if reading:  # Start waits until the data is known to be usable
             self._set_banner(READING, "loading")
@@ -1036,5 +1119,6 @@ class SetupPanel(QWidget):
         self._preview_timer.stop()
         self.sharing.shutdown(timeout_ms)
         self._preview_job.wait(timeout_ms)
+        self._sources_job.wait(timeout_ms)
         if self.data_section is not None:
             self.data_section.shutdown(timeout_ms)
