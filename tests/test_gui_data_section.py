@@ -99,3 +99,16 @@ def test_source_options_form_comes_from_the_declared_options(panel):
     section._on_source()
     assert section.path_edit.isVisibleTo(panel)
     assert panel.error_message().startswith("Path") or "path" in panel.error_message()
+
+
+def test_a_background_read_error_is_its_file_and_reason_not_a_class_name():
+    from workbench.data.source import DataSourceError
+    from workbench.gui.setup_jobs import job_error
+
+    assert job_error(FileNotFoundError(2, "No such file or directory", "/proc/2141")) == (
+        "/proc/2141: No such file or directory"
+    )
+    assert job_error(DataSourceError("/x/data.yaml: 'names' must be a non-empty list")) == (
+        "/x/data.yaml: 'names' must be a non-empty list"
+    )
+    assert job_error(KeyError("boxes")) == "KeyError: 'boxes'"

@@ -45,7 +45,22 @@ class _FnThread(QThread):
         try:
             self.result = self.fn()
         except Exception as exc:  # reported to the panel, never raised in the thread
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = job_error(exc)
+
+
+def job_error(exc: BaseException) -> str:
+    """One line for a failed background read: our own errors speak for themselves (they
+    name their file), an OS error is its file and reason, anything else keeps its type."""
+    from workbench.config import ConfigError
+    from workbench.data.image_io import ImageError
+    from workbench.data.source import DataSourceError
+
+    if isinstance(exc, (DataSourceError, ConfigError, ImageError)):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename if exc.filename is not None else ""
+        return f"{where}: {exc.strerror}" if where else exc.strerror
+    return f"{type(exc).__name__}: {exc}"
 
 
 class LatestJob(QObject):
