@@ -944,3 +944,25 @@ def test_quitting_stops_a_running_command_and_a_stop_at_its_start_reads_stopped(
     assert not dialog.running()
     (run,) = (tmp_path / "b").iterdir()
     assert json.loads((run / "summary.json").read_text())["status"] == "stopped"
+
+
+def test_unknown_values_sort_last_in_both_directions(qtbot, tmp_path):
+    from workbench.gui.runs_panel import COL_DELTA, RunsPanel
+    from workbench.training.run_store import RunStore
+
+    root = tmp_path / "runs"
+    for name, created, delta in (("a", 1.0, 1.0), ("b", 2.0, None), ("c", 3.0, -2.0)):
+        path = _fake_run(root, name, "finished", 1_700_000_000.0 + created, 0.5)
+        if delta is not None:
+            store = RunStore(path)
+            summary = store.read_summary()
+            summary["delta_m"] = {"maninis": delta, "libmtl": -delta, "per_task": {}, "metric": {}}
+            store.write_summary(summary)
+    panel = RunsPanel(root)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    order = lambda: [panel.tree.topLevelItem(i).text(0) for i in range(panel.tree.topLevelItemCount())]  # noqa: E731
+    panel.tree.sortItems(COL_DELTA, Qt.SortOrder.AscendingOrder)
+    assert order() == ["c", "a", "b"]
+    panel.tree.sortItems(COL_DELTA, Qt.SortOrder.DescendingOrder)
+    assert order() == ["a", "c", "b"]

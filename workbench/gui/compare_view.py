@@ -54,8 +54,16 @@ class _Item(QTableWidgetItem):
         if a is not None and b is not None:
             return a < b
         if a is not None or b is not None:
-            return a is not None
+            return unknown_last(a is not None, self.tableWidget())
         return self.text().lower() < other.text().lower()
+
+
+def unknown_last(known_first: bool, view: Any) -> bool:
+    """``self < other`` for a known value against an unknown one, such that the unknown
+    sorts last in both directions (Qt sorts descending by asking ``other < self``)."""
+    header = view.horizontalHeader() if hasattr(view, "horizontalHeader") else view.header() if view else None
+    descending = header is not None and header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    return known_first != descending
 
 
 class CompareView(QWidget):

@@ -59,6 +59,7 @@ COLUMNS = (
     COL_DELTA,
     COL_METRICS,
 ) = range(len(COLUMNS))
+NUMERIC_COLUMNS = (COL_DEPTH, COL_BEST, COL_DELTA, COL_METRICS)  # an unknown ("–") sorts last
 PATH_ROLE = Qt.ItemDataRole.UserRole
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 LIVE_STATUSES = ("running", "paused", "created")
@@ -132,6 +133,10 @@ class _RunItem(QTreeWidgetItem):
         b = other.data(column, SORT_ROLE)
         if a is not None and b is not None:
             return a < b
+        if (a is None) != (b is None) and column in NUMERIC_COLUMNS:  # "–" last either way
+            from workbench.gui.compare_view import unknown_last
+
+            return unknown_last(a is not None, tree)
         return self.text(column).lower() < other.text(column).lower()
 
 
@@ -367,7 +372,7 @@ class RunsPanel(QWidget):
         elif isinstance(raw, int) and raw >= 0:
             depth_text, depth_sort = str(raw), raw
         else:
-            depth_text, depth_sort = "–", -1
+            depth_text, depth_sort = "–", None
         weighting = (
             getattr(info, "weighting", "") or (config.get("weighting", {}) or {}).get("method", "") or "–"
         )
@@ -392,14 +397,13 @@ class RunsPanel(QWidget):
         item.setData(COL_NAME, PATH_ROLE, str(info.path))
         item.setData(COL_STARTED, SORT_ROLE, created)
         item.setData(COL_DEPTH, SORT_ROLE, depth_sort)
-        item.setData(COL_BEST, SORT_ROLE, best)
+        item.setData(COL_BEST, SORT_ROLE, best if best >= 0 else None)
         delta = getattr(info, "delta_m", None) or {}
-        item.setData(COL_DELTA, SORT_ROLE, float(delta.get("maninis", float("inf"))))
+        maninis = delta.get("maninis")
+        item.setData(COL_DELTA, SORT_ROLE, float(maninis) if isinstance(maninis, (int, float)) else None)
         item.setToolTip(COL_DELTA, delta_tip(delta))
         first = next(iter(info.key_metrics.values()), None)
-        item.setData(
-            COL_METRICS, SORT_ROLE, float(first) if isinstance(first, (int, float)) else float("-inf")
-        )
+        item.setData(COL_METRICS, SORT_ROLE, float(first) if isinstance(first, (int, float)) else None)
         tip = f"{info.name}\n{info.path}"
         if info.error:
             tip += f"\n\n{info.error}"
