@@ -170,6 +170,11 @@ def test_a_run_whose_data_folder_moved_resumes_from_the_new_place(tmp_path, caps
     moved = tmp_path / "elsewhere" / "a much longer folder name than before, to be shown whole"
     shutil.move(str(root), str(moved))
     capsys.readouterr()
+    assert main(["eval", str(store.path)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {root}: the run's data is not there any more; if it moved, set its new place as the data "
+        f"path in {store.config_path}"
+    )
     assert main(["resume", str(store.path), "--quiet"]) == 1
     assert capsys.readouterr().err.strip() == (
         f"error: {root}: the run's data is not there any more; if it moved, set its new place as the data "

@@ -524,6 +524,14 @@ def _eval(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     device = resolve_device(args.device or cfg.train.device)
+    gone = [s.path for s in cfg.data.source_list() if s.path and not Path(s.path).exists()]
+    if gone:  # as resume says it: a moved data folder is found again through config.toml
+        print(
+            f"error: {gone[0]}: the run's data is not there any more; if it moved, set its new place as the "
+            f"data path in {store.config_path}",
+            file=sys.stderr,
+        )
+        return 1
     exp = build_experiment(cfg, with_data=False, split_file=store.path / SPLIT_FILE)
     for note in exp.split_notes:  # the run's validation images, as the data folder changed
         print(f"note: {note}", file=sys.stderr)
