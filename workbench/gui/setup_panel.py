@@ -440,6 +440,8 @@ class SetupPanel(QWidget):
 
     def _request_sources(self, cfg: ExperimentConfig) -> None:
         from workbench.data.set_summary import summarise
+        from workbench.data.source import DataSourceError
+        from workbench.gui.setup_jobs import job_error
 
         sources = copy.deepcopy(cfg.data.sources)
         size = int(cfg.model.input_size)
@@ -454,7 +456,9 @@ class SetupPanel(QWidget):
                 try:
                     out.append(summarise(source, size))
                 except Exception as exc:  # named with its source, as the banner shows it
-                    raise ValueError(f"data.sources[{i}] ({source.source} {source.path}): {exc}") from None
+                    raise DataSourceError(
+                        f"data.sources[{i}] ({source.source} {source.path}): {job_error(exc)}"
+                    ) from None
             return out
 
         self._sources_job.submit(key, read_all)
@@ -466,10 +470,7 @@ class SetupPanel(QWidget):
 
     def _on_sources_failed(self, key: Any, message: str) -> None:
         if key == self._sources_key:
-            self._sources_read = (
-                key,
-                message.split(": ", 1)[-1] if message.startswith("ValueError") else message,
-            )
+            self._sources_read = (key, message)  # a DataSourceError naming its source (job_error)
             self._after_change(user=False)
 
     def _sources_reading(self) -> bool:
