@@ -306,7 +306,7 @@ def _data_export(args: argparse.Namespace) -> int:
             shutil.rmtree(out, ignore_errors=True)
 
     try:
-        path, skipped = export_dataset(splits, out, args.format, progress)
+        path, skipped, notes = export_dataset(splits, out, args.format, progress)
     except ValueError as exc:
         remove_partial()
         print(f"error: {exc}", file=sys.stderr)
@@ -320,7 +320,7 @@ def _data_export(args: argparse.Namespace) -> int:
         remove_partial()  # whatever ended it (a fault, Ctrl-C): no half set left to be mistaken for one
         raise
     print(file=sys.stderr)
-    for line in skipped:
+    for line in skipped + notes:
         print(f"warning: {line}", file=sys.stderr)
     written = total - len(skipped)
     print(f"wrote {written} images as {args.format} to {out}; check it with: workbench data check {path}")

@@ -30,7 +30,8 @@ class ImageRecord:
     object, a COCO segmentation (polygon list or RLE dict), a YOLO polygon (k, 2) float32
     in pixels, or None for "no mask". ``mask_file``: a palette PNG of class indices + 1
     (0 background, 255 ignore), as Pascal VOC's SegmentationClass. ``image_class``: the
-    class of the whole image (image folders), else None. ``ignore``: crowd regions.
+    class of the whole image (image folders), else None. ``ignore``: crowd regions, each
+    (box (4,) float32 x1 y1 x2 y2, segmentation or None, class index int).
     """
 
     image: Path
@@ -42,9 +43,9 @@ class ImageRecord:
     mask_file: Path | None = None
     image_class: int | None = None
     # regions that are no object but whose pixels are not background either (COCO's
-    # iscrowd groups): (box (4,) float32 x1 y1 x2 y2, segmentation or None); segmentation
-    # ignores their pixels, detection and counting never see them
-    ignore: list[tuple[np.ndarray, Any]] = field(default_factory=list)
+    # iscrowd groups): segmentation ignores their pixels, counting never sees them, and
+    # mAP neither rewards nor penalises a detection on one (pycocotools' iscrowd matching)
+    ignore: list[tuple[np.ndarray, Any, int]] = field(default_factory=list)
 
     @property
     def has_mask(self) -> bool:

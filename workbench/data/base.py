@@ -11,6 +11,8 @@ A sample (``Dataset.sample(i)``) is a dict of numpy values:
 - ``mask``: uint8 (H, W), 0 = background, c + 1 = class c, ``IGNORE_INDEX`` = not labelled
   (segmentation)
 - ``count``: int, number of objects (counting)
+- ``crowd_boxes`` float32 (M, 4), ``crowd_labels`` int64 (M,): optional, regions that are
+  no object (COCO's ``iscrowd``); mAP ignores detections on them (pycocotools' rule)
 
 A target that is missing or None means "this image is not labelled for that": an image
 with no objects has no scene class and no largest box; a partly labelled data set leaves
@@ -92,6 +94,15 @@ def collate(
                 torch.from_numpy(np.asarray(s.get("labels") if ok else [], np.int64).reshape(-1))
                 for s, ok in zip(samples, flags, strict=True)
             ]
+            if any("crowd_boxes" in s for s in samples):
+                targets["crowd_boxes"] = [
+                    torch.from_numpy(np.asarray(s.get("crowd_boxes", ()), np.float32).reshape(-1, 4))
+                    for s in samples
+                ]
+                targets["crowd_labels"] = [
+                    torch.from_numpy(np.asarray(s.get("crowd_labels", ()), np.int64).reshape(-1))
+                    for s in samples
+                ]
     return images, targets
 
 

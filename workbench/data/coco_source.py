@@ -104,7 +104,7 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
         ignore = []
         if len(im.crowd) == len(labels) and im.crowd.any():  # as pycocotools: a crowd is no object
             crowds += int(im.crowd.sum())
-            ignore = [(boxes[k], segmentations[k]) for k in np.flatnonzero(im.crowd)]
+            ignore = [(boxes[k], segmentations[k], int(labels[k])) for k in np.flatnonzero(im.crowd)]
             keep = np.flatnonzero(~im.crowd)
             boxes, labels = boxes[keep], labels[keep]
             segmentations = (
@@ -127,8 +127,9 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
         report.add(
             json_path,
             "",
-            f"{crowds} crowd region(s) (iscrowd = 1) are not objects: left out of detection, counting and "
-            "the class counts; their pixels are ignored for segmentation",
+            f"{crowds} crowd region(s) (iscrowd = 1) are not objects: not trained on as detections, "
+            "left out of counting and the class counts; a detection on one is neither a hit nor a "
+            "false positive in mAP (as pycocotools), and their pixels are ignored for segmentation",
             NOTED,
         )
     return coco.class_names, records

@@ -63,6 +63,9 @@ class CombinedDataset:
                 out[key] = sample[key]
         if "boxes" in out:
             out["labels"] = sample["labels"]
+            for extra in ("crowd_boxes", "crowd_labels"):
+                if extra in sample:
+                    out[extra] = sample[extra]
         return out
 
     def note_problems(self, problems: list[tuple[str, str, str, str]]) -> None:

@@ -5,7 +5,8 @@ importer or another tool on), it works for any source whose samples have boxes. 
 are written as PNG (lossless), so importing the export back gives the same pixels.
 
 - COCO: ``annotations/instances_{train,val}.json`` + ``images/{train,val}/``; each
-  object's mask as an RLE (pycocotools) of its class's pixels inside its box.
+  object's mask as an RLE (pycocotools) of its class's pixels inside its box; crowd
+  regions of a COCO source stay crowd regions (``iscrowd`` 1).
 - Pascal VOC: ``Annotations/``, ``JPEGImages/`` (PNG files), ``SegmentationClass/``
   (palette PNGs, index = class + 1, 255 = ignore), ``ImageSets/Main/{train,val}.txt``
   and ``labelmap.txt`` (the class order, as CVAT writes it). Boxes in VOC's 1-based
@@ -37,11 +38,12 @@ def export_dataset(
     out: str | Path,
     fmt: str,
     progress: Callable[[str, int, int], None] | None = None,
-) -> tuple[Path, list[str]]:
+) -> tuple[Path, list[str], list[str]]:
     """Write ``splits`` ({"train": dataset, "val": dataset}) to folder ``out`` in ``fmt``.
 
-    Returns the path to point ``workbench data check`` or ``[data] path`` at, and one line
-    per sample left out because its image cannot be decoded. Raises ValueError for an
+    Returns the path to point ``workbench data check`` or ``[data] path`` at, one line per
+    sample left out because its image cannot be decoded, and notes on what the format cannot
+    hold (COCO crowd regions: VOC and YOLO leave them out). Raises ValueError for an
     unknown format or a dataset without boxes, SaveFailed (naming the file) when writing
     fails; every file is written whole or not at all.
     """
@@ -57,6 +59,7 @@ def export_dataset(
     names = list(first.info.class_names)
     writer = {"coco": _CocoWriter, "voc": _VocWriter, "yolo": _YoloWriter}[fmt](out, names)
     skipped = []
+    crowds = 0
     for split, dataset in splits.items():
         for i in range(len(dataset)):
             try:
@@ -65,9 +68,15 @@ def export_dataset(
                 skipped.append(f"{split} image {i}: {exc}; left out")
             else:
                 writer.add(split, f"{i:06d}", sample)
+                crowds += len(sample.get("crowd_boxes", ()))
             if progress is not None:
                 progress(split, i + 1, len(dataset))
-    return writer.finish(), skipped
+    notes = []
+    if crowds and fmt != "coco":
+        notes.append(
+            f"{crowds} crowd region(s) (COCO iscrowd) not written: {fmt.upper()} has no crowd regions"
+        )
+    return writer.finish(), skipped, notes
 
 
 def boxes_part(dataset: Any) -> Any:
@@ -160,6 +169,25 @@ class _CocoWriter:
                 r0, r1 = int(np.floor(y1)), int(np.ceil(y2))
                 c0, c1 = int(np.floor(x1)), int(np.ceil(x2))
                 own[r0:r1, c0:c1] = mask[r0:r1, c0:c1] == label + 1
+                rle = mask_utils.encode(np.asfortranarray(own))
+                ann["segmentation"] = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+            d["annotations"].append(ann)
+            self.next_ann += 1
+        for box, label in zip(s.get("crowd_boxes", ()), s.get("crowd_labels", ()), strict=True):
+            x1, y1, x2, y2 = (float(v) for v in box)
+            ann = {
+                "id": self.next_ann,
+                "image_id": image_id,
+                "category_id": int(label) + 1,
+                "bbox": [x1, y1, x2 - x1, y2 - y1],
+                "area": (x2 - x1) * (y2 - y1),
+                "iscrowd": 1,
+            }
+            if mask is not None:  # the region's pixels: the ignored ones inside its box
+                own = np.zeros((h, w), np.uint8, order="F")
+                r0, r1 = int(np.floor(y1)), int(np.ceil(y2))
+                c0, c1 = int(np.floor(x1)), int(np.ceil(x2))
+                own[r0:r1, c0:c1] = mask[r0:r1, c0:c1] == IGNORE_INDEX
                 rle = mask_utils.encode(np.asfortranarray(own))
                 ann["segmentation"] = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
             d["annotations"].append(ann)

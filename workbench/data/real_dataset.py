@@ -260,13 +260,27 @@ class ImageSetDataset:
             mask = None
         pixels = decoded.pixels
         height, width = pixels.shape[:2]
-        boxes = record.boxes
+        boxes, labels = self._with_crowds(record)
         if (height, width) != (record.height, record.width):
             sx, sy = width / max(1, record.width), height / max(1, record.height)
             boxes = boxes * np.array([sx, sy, sx, sy], np.float32)
             if mask is not None:
                 mask = _resize_nearest(mask, width, height)
-        return fit_sample(pixels, boxes, record.labels, mask, self.size, self.options.resize)
+        return fit_sample(pixels, boxes, labels, mask, self.size, self.options.resize)
+
+    def _with_crowds(self, record: ImageRecord) -> tuple[np.ndarray, np.ndarray]:
+        # crowd regions ride along with the objects through fitting and augmentation, as
+        # labels shifted by the class count (``_split_crowds`` takes them apart again)
+        if not record.ignore:
+            return record.boxes, record.labels
+        shift = len(self.set.class_names)
+        boxes = np.concatenate(
+            [record.boxes, np.stack([b for b, _s, _c in record.ignore]).astype(np.float32)]
+        )
+        labels = np.concatenate(
+            [record.labels, np.array([c + shift for _b, _s, c in record.ignore], np.int64)]
+        )
+        return boxes, labels
 
     def _note_mask(self, path: Path, text: str) -> None:
         self.set.report.add(path, "", text, NOTED)
@@ -285,7 +299,7 @@ class ImageSetDataset:
         record = self.records[index]
         blank = np.zeros((max(1, record.height), max(1, record.width), 3), np.uint8)
         _, boxes, labels, _ = fit_sample(
-            blank, record.boxes, record.labels, None, self.size, self.options.resize
+            blank, *self._with_crowds(record), None, self.size, self.options.resize
         )
         self._fitted_boxes[index] = (boxes, labels)
         return boxes, labels
@@ -343,6 +357,11 @@ class ImageSetDataset:
             image, boxes, labels, mask = augment_sample(image, boxes, labels, mask, self.augment, g)
         out: dict[str, Any] = {"image": np.ascontiguousarray(image)}
         keys = self.info.target_keys
+        crowd = labels >= self.info.num_classes
+        if crowd.any():
+            if "boxes" in keys:
+                out["crowd_boxes"], out["crowd_labels"] = boxes[crowd], labels[crowd] - self.info.num_classes
+            boxes, labels = boxes[~crowd], labels[~crowd]
         if "boxes" in keys:
             out["boxes"], out["labels"] = boxes, labels
             out["count"] = len(labels)

@@ -55,7 +55,7 @@ def semantic_mask(
     order.sort(key=lambda item: -item[0])  # largest first: small objects stay on top
     for _area, label, own in order:
         mask[own] = label + 1
-    for box, seg in record.ignore:  # crowd regions: neither an object nor background
+    for box, seg, _label in record.ignore:  # crowd regions: neither an object nor background
         own = _decoded(seg, height, width)
         if own is None:
             x1, y1, x2, y2 = (float(v) for v in box)

@@ -169,6 +169,14 @@ class _DetectionMetrics(TaskMetrics):
             {"boxes": b.to(device).float().reshape(-1, 4), "labels": lab.to(device).long().reshape(-1)}
             for b, lab in zip(targets["boxes"], targets["labels"], strict=True)
         ]
+        if "crowd_boxes" in targets:  # pycocotools' iscrowd: a detection on one is ignored
+            for item, boxes, labels in zip(
+                truth, targets["crowd_boxes"], targets["crowd_labels"], strict=True
+            ):
+                n = len(item["labels"])
+                item["boxes"] = torch.cat([item["boxes"], boxes.to(device).float().reshape(-1, 4)])
+                item["labels"] = torch.cat([item["labels"], labels.to(device).long().reshape(-1)])
+                item["iscrowd"] = (torch.arange(len(item["labels"]), device=device) >= n).long()
         self.map.update(preds, truth)
         self.updated = True
 
