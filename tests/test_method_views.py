@@ -53,6 +53,8 @@ def test_conflict_view_shows_the_latest_matrix_and_each_pair(qtbot):
         )
     ]
     view.add_records([{"type": "step", "global_step": 0}, *records])
+    assert view.image.image is None  # a hidden view draws nothing (opening a run costs no drawing)
+    view.show()  # shown: drawn at once
     pairs = view.pairs()
     assert pairs["a × b"] == ([1, 21], [-0.5, 0.3])
     assert pairs["b × c"] == ([1, 21], [0.1, -0.1])
@@ -102,6 +104,7 @@ def test_conflict_view_shows_lookahead_affinity_when_measured(qtbot):
             for s, Z in ((1, Z1), (21, Z2))
         ]
     )
+    view.show()
     assert view.affinity_widget.isVisibleTo(view)
     assert view.affinity_image.image[0, 1] == pytest.approx(0.03)  # (x = column 0, y = row 1): b -> a
     assert view.affinity_image.levels == pytest.approx([-0.3, 0.3])  # symmetric about 0, the largest |Z|
@@ -230,3 +233,37 @@ def test_conflict_every_is_edited_in_the_setup_and_round_trips(window, qtbot):
 
     labels = [w.text() for w in window.setup.weighting.conflict_form.findChildren(QLabel)]
     assert any("Measure conflict every" in t for t in labels)  # the label declared with the field
+
+
+def test_conflict_view_of_a_long_run_draws_lines_without_dots(qtbot):
+    """Thousands of dots took seconds to draw (a 20,000-step run measured every step); past
+    MAX_DOTS measurements a pair is a line alone; its statistics still count every one."""
+    from workbench.gui.conflict_view import MAX_DOTS
+
+    view = ConflictView()
+    qtbot.addWidget(view)
+    view.show()
+
+    def record(step, c):
+        return {
+            "type": "step",
+            "global_step": step,
+            "conflict": {"tasks": ["a", "b"], "cos": [[1, c], [c, 1]], "norm_ratio": [1, 1]},
+        }
+
+    view.add_records([record(s, -0.5 if s % 4 == 0 else 0.5) for s in range(MAX_DOTS)])
+    assert view.curves["a × b"].opts["symbol"] == "o"
+    view.add_records([record(MAX_DOTS + s, 0.5) for s in range(MAX_DOTS)])
+    assert view.curves["a × b"].opts["symbol"] is None
+    # a quarter of the first MAX_DOTS are negative: 100 of 800 = 12 %; mean (100 x -0.5 + 700 x 0.5) / 800
+    assert "a × b: mean cosine +0.38, negative in 12% of measurements" in view.summary_text()
+    view.add_records(
+        [
+            {
+                "type": "step",
+                "global_step": 9,
+                "conflict": {"tasks": ["a", "b"], "cos": [[1]], "norm_ratio": []},
+            }
+        ]
+    )
+    assert len(view.steps) == 2 * MAX_DOTS  # a damaged measurement is left out

@@ -27,6 +27,9 @@ EMPTY_NOTE = (
 )
 
 
+MAX_DOTS = 400  # measurements per pair drawn with a dot each; more: the line alone
+
+
 class ConflictView(QWidget):
     """Heatmap of the latest task-gradient cosines and the cosine of each pair over steps."""
 
@@ -34,6 +37,10 @@ class ConflictView(QWidget):
         super().__init__(parent)
         self.steps: list[int] = []
         self.samples: list[dict[str, Any]] = []
+        # kept up to date per measurement, so a redraw never walks the whole run again
+        self._pairs: dict[str, tuple[list[int], list[float]]] = {}
+        self._negative: dict[str, int] = {}
+        self._affinity: dict[tuple[str, str], list[float]] = {}  # (source, target) -> [sum, count]
         self._dirty = False
         self._series_title = ""  # what the pair plot's title shows (set only when it changes)
         lay = QVBoxLayout(self)
@@ -81,6 +88,9 @@ class ConflictView(QWidget):
     def clear(self) -> None:
         self.steps.clear()
         self.samples.clear()
+        self._pairs.clear()
+        self._negative.clear()
+        self._affinity.clear()
         for curve in self.curves.values():
             self.series.removeItem(curve)
         self.curves.clear()
@@ -90,10 +100,35 @@ class ConflictView(QWidget):
         self._dirty = True
 
     def add(self, step: int, conflict: dict[str, Any] | None) -> None:
-        if isinstance(conflict, dict) and conflict.get("tasks") and conflict.get("cos"):
-            self.steps.append(int(step))
-            self.samples.append(conflict)
-            self._dirty = True
+        if not (isinstance(conflict, dict) and conflict.get("tasks") and conflict.get("cos")):
+            return
+        try:
+            tasks, cos = list(conflict["tasks"]), conflict["cos"]
+            pairs = [
+                (f"{tasks[i]} × {tasks[j]}", float(cos[i][j]))
+                for i in range(len(tasks))
+                for j in range(i + 1, len(tasks))
+            ]
+            Z = conflict.get("affinity")
+            affinity = (
+                [((a, b), float(Z[i][j])) for i, a in enumerate(tasks) for j, b in enumerate(tasks)]
+                if Z
+                else []
+            )
+        except (TypeError, ValueError, IndexError, KeyError):
+            return  # a damaged measurement (a hand-edited log): not drawn
+        self.steps.append(int(step))
+        self.samples.append(conflict)
+        for pair, value in pairs:
+            xs, ys = self._pairs.setdefault(pair, ([], []))
+            xs.append(int(step))
+            ys.append(value)
+            self._negative[pair] = self._negative.get(pair, 0) + (value < 0)
+        for key, value in affinity:
+            total = self._affinity.setdefault(key, [0.0, 0])
+            total[0] += value
+            total[1] += 1
+        self._dirty = True
 
     def on_step(self, event: Any) -> None:
         self.add(event.global_step, getattr(event, "conflict", None))
@@ -102,7 +137,7 @@ class ConflictView(QWidget):
         for r in records:
             if r.get("type") == "step" and "conflict" in r:
                 self.add(r.get("global_step", 0), r.get("conflict"))
-        self._redraw()
+        self._redraw_if_shown()  # a hidden tab draws when it is shown
 
     # -------------------------------------------------------------- drawing
     def _show_empty(self, empty: bool) -> None:
@@ -114,16 +149,8 @@ class ConflictView(QWidget):
         )
 
     def pairs(self) -> dict[str, tuple[list[int], list[float]]]:
-        """'a × b' -> (steps, cosines) over every measurement that had both tasks."""
-        out: dict[str, tuple[list[int], list[float]]] = {}
-        for step, s in zip(self.steps, self.samples, strict=True):
-            tasks = s["tasks"]
-            for i in range(len(tasks)):
-                for j in range(i + 1, len(tasks)):
-                    xs, ys = out.setdefault(f"{tasks[i]} × {tasks[j]}", ([], []))
-                    xs.append(step)
-                    ys.append(float(s["cos"][i][j]))
-        return out
+        """'a × b' -> (steps, cosines) over every measurement that had both tasks (copies)."""
+        return {pair: (list(xs), list(ys)) for pair, (xs, ys) in self._pairs.items()}
 
     def _redraw_if_shown(self) -> None:
         # a hidden tab costs nothing; showEvent brings it up to date
@@ -153,19 +180,19 @@ class ConflictView(QWidget):
                 self.affinity_plot, self.affinity_image, self.affinity_text, tasks, Z, bound, "{:+.2g}"
             )
         legend = []
-        for k, (pair, (xs, ys)) in enumerate(self.pairs().items()):
+        for k, (pair, (xs, ys)) in enumerate(self._pairs.items()):
             colour = TASK_COLOURS[k % len(TASK_COLOURS)]
             curve = self.curves.get(pair)
             if curve is None:
-                curve = self.series.plot(
-                    pen=pg.mkPen(colour, width=2),
-                    symbol="o",
-                    symbolSize=4,
-                    symbolBrush=colour,
-                    symbolPen=None,
-                )
+                curve = self.series.plot(pen=pg.mkPen(colour, width=2), symbolBrush=colour, symbolPen=None)
+                curve.setDownsampling(auto=True, method="peak")  # a long run: min/max per pixel
+                curve.setClipToView(True)
                 self.curves[pair] = curve
-            curve.setData(xs, ys)
+            # a dot per measurement while they can be told apart; thousands of dots cost
+            # seconds to draw and show nothing the line does not
+            curve.setSymbol("o" if len(xs) <= MAX_DOTS else None)
+            curve.setSymbolSize(4)
+            curve.setData(np.asarray(xs, np.float64), np.asarray(ys, np.float64))
             legend.append(f"<span style='color: rgb{colour}'>━━ {pair}</span>")
         # four pairs a line: six tasks have 15 pairs, which one line cut off at the edge
         title = "<br>".join("&nbsp;&nbsp;".join(legend[i : i + 4]) for i in range(0, len(legend), 4))
@@ -194,10 +221,9 @@ class ConflictView(QWidget):
         )
 
     def summary_text(self) -> str:
-        pairs = self.pairs()
         parts = []
-        for pair, (_, ys) in pairs.items():
-            negative = sum(1 for y in ys if y < 0) / len(ys)
+        for pair, (_, ys) in self._pairs.items():
+            negative = self._negative[pair] / len(ys)
             parts.append(
                 f"{pair}: mean cosine {np.mean(ys):+.2f}, negative in {negative:.0%} of measurements"
             )
@@ -225,15 +251,7 @@ class ConflictView(QWidget):
 
     def mean_affinity(self) -> dict[tuple[str, str], float]:
         """(source, target) -> mean of Z[source][target] over the measurements that had it."""
-        sums: dict[tuple[str, str], list[float]] = {}
-        for s in self.samples:
-            Z = s.get("affinity")
-            if Z is None:
-                continue
-            for i, a in enumerate(s["tasks"]):
-                for j, b in enumerate(s["tasks"]):
-                    sums.setdefault((a, b), []).append(float(Z[i][j]))
-        return {k: float(np.mean(v)) for k, v in sums.items()}
+        return {k: total / count for k, (total, count) in self._affinity.items()}
 
 
 def _heatmap(title: str) -> tuple[pg.GraphicsLayoutWidget, pg.PlotItem, pg.ImageItem]:

@@ -50,7 +50,8 @@ from workbench.gui.compare_view import CompareView
 from workbench.gui.conflict_view import ConflictView
 from workbench.gui.core_loader import CoreLoader
 from workbench.gui.inspector_panel import InspectorPanel
-from workbench.gui.plots_panel import PlotsPanel
+from workbench.gui.off_thread import off_thread
+from workbench.gui.plots_panel import PlotsPanel, series_from_records
 from workbench.gui.runs_panel import RunsPanel
 from workbench.gui.setup_panel import SetupPanel
 from workbench.gui.training_bar import TrainingBar, format_duration
@@ -762,10 +763,14 @@ class MainWindow(QMainWindow):
         try:
             summary = store.read_summary()
             follow = store.effective_status(summary) in ("running", "paused") and not self._is_live_run(path)
-            records = self._follow(path) if follow else store.read_metrics()
+            series = None
+            if follow:
+                records = self._follow(path)
+            else:  # a long log takes a second or more to parse: the window keeps painting
+                records, series = off_thread(lambda: _read_run(store))
             self.compare_view.clear()
             self.plots.clear()
-            self.plots.load_run(store, records)
+            self.plots.load_run(store, records, series)
             self.conflict_view.clear()
             self.conflict_view.add_records(records)
             self.inspector.clear()
@@ -878,15 +883,20 @@ class MainWindow(QMainWindow):
                 return
             current = paths[0]
         others = [p for p in paths if not _same_path(p, current)]
-        facts, records, problems = [], [], []
-        for path in [current, *others]:
-            try:
-                fact, log_records = self._compare_facts(path, with_records=path is not current)
-            except Exception as exc:
-                problems.append(f"{path}: {exc}")
-                continue
-            facts.append(fact)
-            records.append(log_records)
+
+        def read() -> tuple[list, list, list]:  # in a helper thread: logs of many runs are slow to parse
+            facts, series, problems = [], [], []
+            for path in [current, *others]:
+                try:
+                    fact, log_records = self._compare_facts(path, with_records=path is not current)
+                except Exception as exc:
+                    problems.append(f"{path}: {exc}")
+                    continue
+                facts.append(fact)
+                series.append(series_from_records(log_records, for_compare=True))
+            return facts, series, problems
+
+        facts, records, problems = off_thread(read)
         from workbench.analysis.compare import compare_table, run_labels
 
         if facts and _same_path(Path(facts[0].path), current):
@@ -1489,6 +1499,12 @@ class MainWindow(QMainWindow):
                     hook()
                 except Exception:
                     log.exception("%s.shutdown failed", type(panel).__name__)
+
+
+def _read_run(store: Any) -> tuple[list[dict[str, Any]], Any]:
+    """A run's metrics records and the plots' series built from them (Qt-free: off_thread)."""
+    records = store.read_metrics()
+    return records, series_from_records(records)
 
 
 def _same_path(a: str | Path, b: str | Path) -> bool:
