@@ -270,7 +270,7 @@ def test_export_dialog_offers_only_saved_checkpoints(qtbot, tmp_path):
 def test_export_action_needs_a_run_with_a_checkpoint(window, monkeypatch):
     shown = []
     monkeypatch.setattr(window, "show_error", lambda title, text: shown.append(title))
-    assert window.act_export.isEnabled()  # the core is loaded
+    assert window.act_export_model.isEnabled()  # the core is loaded
     window.export_model()
     assert shown == ["No checkpoint"]
 
@@ -297,3 +297,24 @@ def test_decode_json_is_named_after_the_export_in_any_spelling(all_kinds_run, tm
     for name in (".onnx", "m."):
         with pytest.raises(ExportError, match="not a file name to write"):
             export_run(all_kinds_run.path, "onnx", out=tmp_path / name, latency=False, log=lambda _: None)
+
+
+def test_a_stopped_export_removes_its_unfinished_file(all_kinds_run, tmp_path, monkeypatch, capsys):
+    """The app's Stop (SIGTERM) ended the export process at once and left a 0-byte
+    ``.model.onnx.*.part`` in the run's folder; the export now unwinds and removes it."""
+    import os
+    import signal
+
+    from workbench.cli import main
+
+    def stopped_while_writing(fmt, model, example, names, path, dynamic):
+        path.write_bytes(b"half")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(run_export_module, "_write", stopped_while_writing)
+    out = tmp_path / "model.onnx"
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["export", str(all_kinds_run.path), "--out", str(out), "--no-latency"]) == 143
+    assert list(tmp_path.iterdir()) == []
+    assert "SIGTERM: export stopped" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is before  # the process's own handler is back

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -267,3 +269,31 @@ def test_conflict_view_of_a_long_run_draws_lines_without_dots(qtbot):
         ]
     )
     assert len(view.steps) == 2 * MAX_DOTS  # a damaged measurement is left out
+
+
+def test_escape_on_a_running_command_asks_before_hiding_it(qtbot, tmp_path, monkeypatch):
+    """Escape used to hide a running baselines/sweep/export dialog without a word, leaving
+    its command running with no way to stop it. It asks now, as Close does."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from workbench.gui.command_dialog import CommandDialog
+
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    asked = []
+
+    def question(*args, **kwargs):
+        asked.append(args[1])
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    dialog = CommandDialog("sleep", ["config"])  # replaced below by a command that runs a while
+    qtbot.addWidget(dialog)
+    dialog.process.waitForFinished(60_000)
+    dialog.process.start(sys.executable, ["-c", "import time; time.sleep(60)"])
+    assert dialog.process.waitForStarted(30_000)
+    dialog.show()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert asked == ["Stop the command?"] and dialog.isVisible() and dialog.running()  # "No": stays
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert asked == ["Stop the command?"] * 2
+    assert not dialog.isVisible() and not dialog.running()  # "Yes": stopped, then closed

@@ -40,6 +40,17 @@ def run(args: argparse.Namespace) -> int:
     if args.images < 1:
         print("error: --images must be at least 1", file=sys.stderr)
         return 2
+    import signal
+
+    from workbench.cli import STOP_SIGNALS, signal_exit_status
+
+    stopped: list[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:  # unwinds, so the half-written file is removed
+        stopped.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     try:
         report = export_run(
             args.run_dir,
@@ -54,6 +65,13 @@ def run(args: argparse.Namespace) -> int:
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        signum = stopped[0] if stopped else signal.SIGINT
+        print(f"\n{signal.Signals(signum).name}: export stopped (a file it had not finished is removed)", file=sys.stderr)
+        return signal_exit_status(signum)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     for name, diff in report.differences.items():
         print(f"  {name:<24} max |export - PyTorch| {diff:.2e}")
     if report.latency:

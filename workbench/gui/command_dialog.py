@@ -2,7 +2,8 @@
 
 The command's output scrolls in the dialog; Stop sends SIGTERM, which the command handles
 like Ctrl-C (the current run stops after its step and keeps its checkpoint; a sweep
-continues from there next time). Closing the dialog while it runs asks first. A separate
+continues from there next time). Closing the dialog while it runs (Close, Escape, the
+window's close button) asks first. A separate
 process keeps the app responsive and leaves the app's own training thread alone.
 """
 
@@ -33,8 +34,15 @@ class CommandDialog(QDialog):
 
     done = Signal(int)
 
-    def __init__(self, title: str, args: Sequence[str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        args: Sequence[str],
+        parent: QWidget | None = None,
+        stopped_text: str = "Stopped. Run it again to continue where it stopped.",
+    ) -> None:
         super().__init__(parent)
+        self.stopped_text = stopped_text  # what the status says after Stop (a sweep continues; an export does not)
         self.setWindowTitle(title)
         self.resize(820, 460)
         lay = QVBoxLayout(self)
@@ -99,7 +107,7 @@ class CommandDialog(QDialog):
         if code == 0 and not signalled:
             text = "Finished."
         elif code in STOPPED_CODES or signalled:  # the CLI's exit status after Stop (SIGTERM) or Ctrl-C
-            text = "Stopped. Run it again to continue where it stopped."
+            text = self.stopped_text
         else:
             text = f"Ended with exit code {code}: see the last lines."
         self.status.setText(text)
@@ -111,13 +119,14 @@ class CommandDialog(QDialog):
             self.stop_button.setEnabled(False)
             self.done.emit(-1)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def reject(self) -> None:
+        """Close, Escape and the window's close button all end here: while the command runs,
+        ask first (a hidden dialog would leave it running with no way to stop it)."""
         if self.running():
             answer = QMessageBox.question(
                 self, "Stop the command?", "The command is still running. Stop it after its current step?"
             )
             if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
                 return
             self.stop_and_wait()
-        super().closeEvent(event)
+        super().reject()

@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
         self.act_runs_root = self._action(
             "Set runs &folder…", self.choose_runs_root, None, "Choose where new runs are written and listed"
         )
-        self.act_export = self._action(
+        self.act_export_plots = self._action(
             "&Export plots…",
             self.export_plots,
             "Ctrl+E",
@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
             "Train (or reuse) each task alone with the same data, backbone, budget and seed, and write the "
             "shown run's Δm",
         )
-        self.act_export = self._action(
+        self.act_export_model = self._action(
             "E&xport model…",
             self.export_model,
             None,
@@ -339,7 +339,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_open_run)
         file_menu.addAction(self.act_runs_root)
         file_menu.addSeparator()
-        file_menu.addAction(self.act_export)
+        file_menu.addAction(self.act_export_plots)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
 
@@ -348,7 +348,7 @@ class MainWindow(QMainWindow):
             run_menu.addAction(action)
         run_menu.addSeparator()
         run_menu.addAction(self.act_baselines)
-        run_menu.addAction(self.act_export)
+        run_menu.addAction(self.act_export_model)
         run_menu.addAction(self.act_sweep)
 
         self.view_menu = bar.addMenu("&View")
@@ -610,7 +610,9 @@ class MainWindow(QMainWindow):
         choice = ExportDialog(run, self)
         if choice.exec() != ExportDialog.DialogCode.Accepted:
             return
-        dialog = CommandDialog(f"Export of {run.name}", choice.args(), self)
+        dialog = CommandDialog(
+            f"Export of {run.name}", choice.args(), self, stopped_text="Stopped; the export was not written."
+        )
         dialog.show()
 
     def open_sweep(self) -> None:
@@ -1272,7 +1274,7 @@ class MainWindow(QMainWindow):
         self.act_pause.setIcon(self.style().standardIcon(sp.SP_MediaPlay if paused else sp.SP_MediaPause))
         self.act_stop.setEnabled(running and state != STOPPING)
         self.act_live.setEnabled(running and not self._live_view)
-        for action in (self.act_baselines, self.act_sweep, self.act_export):
+        for action in (self.act_baselines, self.act_sweep, self.act_export_model):
             action.setEnabled(self.core_ready)
 
     def _start_blocker(self) -> str:
