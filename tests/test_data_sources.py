@@ -285,3 +285,54 @@ def test_resume_notes_data_that_changed_since_the_run_started(exported, tmp_path
     summary = json.loads((run / "summary.json").read_text())
     assert any("1 of the run's 24 training images" in n for n in summary["notes"])
     assert summary["data_sizes"]["train"] == 24
+
+
+def test_data_export_sizes_generate_shapes_and_only_limit_a_set(tmp_path, capsys):
+    """--train-size 3000 was silently cut to the config's 64 shapes scenes: for the shapes
+    source it now sets how many are generated; a set on disk has what it has, and says so."""
+    assert (
+        main(
+            [
+                "data",
+                "export",
+                "--format",
+                "yolo",
+                "--train-size",
+                "70",
+                "--val-size",
+                "3",
+                str(tmp_path / "a"),
+            ]
+        )
+        == 0
+    )
+    assert len(list((tmp_path / "a" / "images" / "train").iterdir())) == 70
+    assert len(list((tmp_path / "a" / "images" / "val").iterdir())) == 3
+    capsys.readouterr()
+    config = tmp_path / "yolo.toml"
+    config.write_text(
+        'name = "y"\ntasks = [{ name = "objects", kind = "detection" }]\n'
+        f'[data]\nsource = "yolo"\npath = "{(tmp_path / "a" / "data.yaml").as_posix()}"\n'
+        "[data.options]\nimage_size = 64\n"
+    )
+    assert (
+        main(
+            [
+                "data",
+                "export",
+                "--format",
+                "coco",
+                "--config",
+                str(config),
+                "--val-size",
+                "5",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 0
+    )
+    captured = capsys.readouterr()
+    assert "note: --val-size 5: the val split has 3 images; all are written" in captured.err
+    assert "wrote 73 images as coco" in captured.out
+    assert main(["data", "export", "--format", "coco", "--train-size", "0", str(tmp_path / "c")]) == 2
+    assert "--train-size must be at least 1, got 0" in capsys.readouterr().err

@@ -297,3 +297,32 @@ def test_escape_on_a_running_command_asks_before_hiding_it(qtbot, tmp_path, monk
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert asked == ["Stop the command?"] * 2
     assert not dialog.isVisible() and not dialog.running()  # "Yes": stopped, then closed
+
+
+def test_enter_in_the_sweep_dialog_starts_nothing_and_dialogs_fit_the_screen(qtbot, tmp_path):
+    """Enter typed in Seeds accepted the dialog: fifteen trainings started by one key. The
+    sweep results asked for 900 x 800 px, below the bottom of a 768-pixel screen."""
+    from PySide6.QtWidgets import QDialog, QWidget
+
+    from workbench.config import default_experiment
+    from workbench.gui.dialog_fit import SCREEN_MARGIN, resize_within_screen
+    from workbench.gui.sweep_dialog import SweepDialog
+
+    dialog = SweepDialog(default_experiment(), 4, WEIGHTINGS.names(), tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.seeds.setFocus()
+    qtbot.keyClick(dialog.seeds, Qt.Key.Key_Return)
+    qtbot.keyClick(dialog.seeds, Qt.Key.Key_Enter)
+    assert dialog.isVisible() and dialog.result() == QDialog.DialogCode.Rejected
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)  # a click still runs it
+    assert dialog.result() == QDialog.DialogCode.Accepted
+
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    area = widget.screen().availableGeometry()
+    resize_within_screen(widget, area.width() + 500, area.height() + 500)
+    assert widget.width() == area.width() - SCREEN_MARGIN[0]
+    assert widget.height() == area.height() - SCREEN_MARGIN[1]
+    resize_within_screen(widget, 300, 200)  # what fits is kept as asked
+    assert (widget.width(), widget.height()) == (300, 200)

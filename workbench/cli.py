@@ -67,8 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     dx.add_argument("out", help="folder to write (created; must be empty or new)")
     dx.add_argument("--format", metavar="FORMAT", required=True, help="coco, voc or yolo")
     dx.add_argument("--config", help="experiment TOML whose data is written (default: the built-in one)")
-    dx.add_argument("--train-size", type=int, help="images of the training split (default: the source's)")
-    dx.add_argument("--val-size", type=int, help="images of the validation split (default: the source's)")
+    dx.add_argument(
+        "--train-size",
+        type=int,
+        help="images of the training split: scenes generated (shapes), or the first N of a set (default: all)",
+    )
+    dx.add_argument(
+        "--val-size",
+        type=int,
+        help="images of the validation split: scenes generated (shapes), or the first N of a set (default: all)",
+    )
 
     w = sub.add_parser(
         "weights", help="which backbones have ImageNet weights in torchvision's cache (never downloads)"
@@ -262,6 +270,17 @@ def _data_export(args: argparse.Namespace) -> int:
         print(f"error: {out}: exists and is not an empty folder; choose a new one", file=sys.stderr)
         return 2
     cfg = _load(args.config)
+    for split, limit in (("train", args.train_size), ("val", args.val_size)):
+        if limit is not None and limit < 1:
+            print(f"error: --{split}-size must be at least 1, got {limit}", file=sys.stderr)
+            return 2
+    if cfg.data.source == "shapes" and not cfg.data.sources:  # generated: as many scenes as asked
+        for key, size in (("train_size", args.train_size), ("val_size", args.val_size)):
+            if size is not None:
+                cfg.data.options[key] = size
+        from workbench.experiment_check import validate_experiment
+
+        validate_experiment(cfg)  # a size out of the source's limits: one line from main
     splits = {}
     for split, limit in (("train", args.train_size), ("val", args.val_size)):
         built = build_data(cfg, split).dataset
@@ -281,9 +300,11 @@ def _data_export(args: argparse.Namespace) -> int:
         if hasattr(dataset, "as_files"):
             dataset.as_files()  # as the files hold them: no augmentation, no stand-ins
         if limit is not None:
-            if limit < 1:
-                print(f"error: --{split}-size must be at least 1, got {limit}", file=sys.stderr)
-                return 2
+            if limit > len(dataset):  # a set on disk has what it has
+                print(
+                    f"note: --{split}-size {limit}: the {split} split has {len(dataset)} images; all are written",
+                    file=sys.stderr,
+                )
             dataset = _First(dataset, limit)
         splits[split] = dataset
     total = sum(len(d) for d in splits.values())

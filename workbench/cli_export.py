@@ -67,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         signum = stopped[0] if stopped else signal.SIGINT
-        print(f"\n{signal.Signals(signum).name}: export stopped (a file it had not finished is removed)", file=sys.stderr)
+        print(
+            f"\n{signal.Signals(signum).name}: export stopped (a file it had not finished is removed)",
+            file=sys.stderr,
+        )
         return signal_exit_status(signum)
     finally:
         for sig, handler in previous.items():

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.dialog_fit import resize_within_screen
+
 # 128 + SIGINT / SIGTERM / SIGHUP: how ``workbench`` exits when a signal stopped it (cli.signal_exit_status)
 STOPPED_CODES = (130, 143, 129)
 
@@ -42,9 +44,11 @@ class CommandDialog(QDialog):
         stopped_text: str = "Stopped. Run it again to continue where it stopped.",
     ) -> None:
         super().__init__(parent)
-        self.stopped_text = stopped_text  # what the status says after Stop (a sweep continues; an export does not)
+        self.stopped_text = (
+            stopped_text  # what the status says after Stop (a sweep continues; an export does not)
+        )
         self.setWindowTitle(title)
-        self.resize(820, 460)
+        resize_within_screen(self, 820, 460)
         lay = QVBoxLayout(self)
         self.status = QLabel(f"Running: workbench {' '.join(args)}")
         self.status.setWordWrap(True)

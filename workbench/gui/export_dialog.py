@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
 
+from workbench.gui.dialog_fit import no_enter_default
+
 
 class ExportDialog(QDialog):
     """Format, checkpoint and batch rule of an export of ``run``; ``args()`` once accepted."""
@@ -47,6 +49,7 @@ class ExportDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        no_enter_default(self)  # an export takes minutes: not from an Enter in a field
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.command_dialog import CommandDialog
+from workbench.gui.dialog_fit import no_enter_default, resize_within_screen
 
 
 class SweepDialog(QDialog):
@@ -92,6 +93,7 @@ class SweepDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Run sweep")
+        no_enter_default(self)  # Enter in Seeds must not start fifteen trainings
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -206,4 +208,4 @@ class SweepRunDialog(CommandDialog):
         scroll.setWidget(charts)
         scroll.setMinimumHeight(260)
         self.extra.addWidget(scroll)
-        self.resize(max(self.width(), 900), max(self.height(), 800))
+        resize_within_screen(self, max(self.width(), 900), max(self.height(), 800))
