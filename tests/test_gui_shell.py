@@ -546,10 +546,10 @@ def test_runs_panel_lists_opens_and_compares(qtbot, tmp_path):
     assert top["alpha"].text(COL_TASKS) == "scene, objects"
 
     with qtbot.waitSignal(panel.openRun) as opened:
-        panel.tree.itemDoubleClicked.emit(top["alpha"], 0)
+        panel.tree.itemActivated.emit(top["alpha"], 0)  # a double click, or Enter
     assert opened.args[0] == a
     with qtbot.assertNotEmitted(panel.openRun):
-        panel.tree.itemDoubleClicked.emit(top["broken"], 0)
+        panel.tree.itemActivated.emit(top["broken"], 0)
     panel.select_paths([a, b])
     assert panel.compare_button.isEnabled()
     with qtbot.waitSignal(panel.compareRuns) as compared:

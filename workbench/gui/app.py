@@ -70,8 +70,21 @@ def install_excepthook(window: MainWindow | None) -> None:
 
 
 def _handle_sigint(window: MainWindow) -> QTimer:
-    """Ctrl+C in the terminal closes the window the normal way (asking if a run is live)."""
+    """Ctrl+C in the terminal closes the window the normal way (asking if a run is live).
+    SIGTERM and SIGHUP (``kill``, a logout) close it without asking: the run stops with its
+    checkpoint, running commands are stopped, and the training process ends cleanly (the
+    default action killed the app at once and left the training process's semaphores to
+    the resource tracker's warning)."""
     signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+
+    def ended(*_: object) -> None:
+        window.confirm_close = lambda: True
+        window.confirm_stop_commands = lambda names: True
+        QTimer.singleShot(0, window.close)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), ended)
     timer = QTimer(window)  # lets the interpreter run its signal handlers while Qt idles
     timer.timeout.connect(lambda: None)
     timer.start(250)

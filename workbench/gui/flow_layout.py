@@ -8,7 +8,7 @@ past the screen. This one needs only its widest item and grows in height instead
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QLayout, QLayoutItem, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLayout, QLayoutItem, QWidget
 
 
 class FlowLayout(QLayout):
@@ -72,3 +72,42 @@ class FlowLayout(QLayout):
             x += hint.width() + self._gap
             line = max(line, hint.height())
         return y + line - rect.y() + margins.bottom()
+
+
+class FlowRow(QWidget):
+    """A row of controls that stays one line where there is room and wraps where there is
+    not: it asks for its one-line width but makes do with its widest item (a window of
+    1,024 pixels could not show a toolbar row that insisted on 770)."""
+
+    def __init__(self, parent: QWidget | None = None, spacing: int = 8) -> None:
+        super().__init__(parent)
+        self.flow = FlowLayout(self, spacing=spacing)
+        policy = self.sizePolicy()
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def addWidget(self, widget: QWidget) -> None:  # noqa: N802 - Qt naming
+        self.flow.addWidget(widget)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        shown = [
+            item.sizeHint()
+            for item in (self.flow.itemAt(i) for i in range(self.flow.count()))
+            if item.widget() is None or item.widget().isVisibleTo(self)
+        ]
+        width = sum(s.width() for s in shown) + self.flow._gap * max(0, len(shown) - 1)
+        return QSize(width, max((s.height() for s in shown), default=0))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return self.flow.minimumSize()
+
+
+def group_row(*widgets: QWidget) -> QWidget:
+    """Widgets kept on one line together (a label and its control) in a wrapping row."""
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(6)
+    for widget in widgets:
+        row.addWidget(widget)
+    return box

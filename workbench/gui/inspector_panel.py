@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.flow_layout import FlowRow, group_row
 from workbench.gui.image_view import ImageViewDialog
 from workbench.gui.spec_renderer import RenderOptions, SpecRenderer
 from workbench.training.events import SamplesReady
@@ -109,27 +110,28 @@ class InspectorPanel(QWidget):
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
-        controls = QHBoxLayout()
-        controls.setSpacing(8)
-        controls.addWidget(QLabel("Epoch"))
+        # one line where there is room, wrapped in a narrow window (never wider than it)
+        controls = FlowRow(spacing=8)
+        epoch = group_row(QLabel("Epoch"))
         self.epoch_combo = QComboBox()
         self.epoch_combo.setMinimumWidth(90)
         self.epoch_combo.setToolTip("Validation samples are stored at the end of each epoch")
         self.epoch_combo.currentIndexChanged.connect(self._on_epoch_selected)
-        controls.addWidget(self.epoch_combo)
+        epoch.layout().addWidget(self.epoch_combo)
+        controls.addWidget(epoch)
 
-        controls.addSpacing(8)
-        controls.addWidget(QLabel("Score ≥"))
+        score = group_row(QLabel("Score ≥"))
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
         self.threshold_slider.setRange(0, 100)
         self.threshold_slider.setValue(30)
         self.threshold_slider.setFixedWidth(100)
         self.threshold_slider.setToolTip("Hide predicted boxes scoring below this")
         self.threshold_slider.valueChanged.connect(self._on_threshold)
-        controls.addWidget(self.threshold_slider)
+        score.layout().addWidget(self.threshold_slider)
         self.threshold_label = QLabel("0.30")
         self.threshold_label.setMinimumWidth(self.threshold_label.fontMetrics().horizontalAdvance("0.000"))
-        controls.addWidget(self.threshold_label)
+        score.layout().addWidget(self.threshold_label)
+        controls.addWidget(score)
 
         self.truth_box = QCheckBox("Ground truth")
         self.truth_box.setChecked(True)
@@ -137,21 +139,21 @@ class InspectorPanel(QWidget):
         self.truth_box.toggled.connect(self._schedule)
         controls.addWidget(self.truth_box)
 
-        controls.addWidget(QLabel("Masks"))
+        masks = group_row(QLabel("Masks"))
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(45)
         self.opacity_slider.setFixedWidth(80)
         self.opacity_slider.setToolTip("Opacity of predicted segmentation masks")
         self.opacity_slider.valueChanged.connect(self._schedule)
-        controls.addWidget(self.opacity_slider)
+        masks.layout().addWidget(self.opacity_slider)
+        controls.addWidget(masks)
 
         self.errors_box = QCheckBox("Only errors")
         self.errors_box.setToolTip("Show only images where a visible task's prediction is wrong")
         self.errors_box.toggled.connect(self._schedule)
         controls.addWidget(self.errors_box)
 
-        controls.addStretch(1)
         self.open_button = QPushButton("Open image…")
         self.open_button.setToolTip("Run the model of this run on an image file (PNG/JPEG)")
         self.open_button.clicked.connect(self._open_dialog)
@@ -190,7 +192,7 @@ class InspectorPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
-        layout.addLayout(controls)
+        layout.addWidget(controls)
         layout.addLayout(self._tasks_row)
         layout.addWidget(self.stack, 1)
 

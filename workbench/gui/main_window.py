@@ -320,6 +320,9 @@ class MainWindow(QMainWindow):
         )
         self.act_curves = self._action("&Curves", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
         self.act_predictions = self._action("&Predictions", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
+        self.act_conflict = self._action(
+            "Task c&onflict", lambda: self.tabs.setCurrentWidget(self.conflict_view), "Ctrl+3"
+        )
 
         self.act_about = self._action(
             "&About MTL Workbench",
@@ -354,6 +357,7 @@ class MainWindow(QMainWindow):
         self.view_menu = bar.addMenu("&View")
         self.view_menu.addAction(self.act_curves)
         self.view_menu.addAction(self.act_predictions)
+        self.view_menu.addAction(self.act_conflict)
         self.view_menu.addSeparator()
         for dock in (self.setup_dock, self.runs_dock):
             toggle = dock.toggleViewAction()
@@ -398,6 +402,11 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.setup.validityChanged.connect(self._on_validity_changed)
+        from workbench.gui.typed_number import on_refused
+
+        # a number typed into any setup field that cannot be kept: said here as well as at the field
+        undo = on_refused(self._say_refused)
+        self.destroyed.connect(lambda *_: undo())
         self.setup.configChanged.connect(self._on_config_changed)
 
         b = self.bridge
@@ -1414,6 +1423,10 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.No,
         )
         return answer == QMessageBox.StandardButton.Yes
+
+    def _say_refused(self, line: str) -> None:
+        with contextlib.suppress(RuntimeError):  # a window already deleted by Qt
+            self.statusBar().showMessage(f"Not kept: {line}", 10_000)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Quit: during a run the window stays up, "stopping…", until the run thread has ended.

@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.curve_buffer import CurveBuffer
-from workbench.gui.flow_layout import FlowLayout
+from workbench.gui.flow_layout import FlowLayout, FlowRow, group_row
 from workbench.gui.plot_axis import PlotAxis, format_clock
 from workbench.gui.redraw_pacer import (
     BUDGET_CORES_SPARE,
@@ -477,19 +477,23 @@ class PlotsPanel(QWidget):
         self.run_label.setObjectName("runLabel")
         self._controls.addWidget(self.run_label, 1)
         self._controls.addSpacing(12)
+        # the controls wrap onto a second line in a narrow window instead of widening it
+        controls = FlowRow(spacing=8)
+        self._controls.addWidget(controls)
 
-        self._controls.addWidget(QLabel("Smoothing"))
+        smoothing = group_row(QLabel("Smoothing"))
         self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
         self.smoothing_slider.setRange(0, 99)
         self.smoothing_slider.setFixedWidth(120)
         self.smoothing_slider.setToolTip("Exponential moving average of per-step curves (0 = raw)")
         self.smoothing_slider.valueChanged.connect(self._on_smoothing)
-        self._controls.addWidget(self.smoothing_slider)
+        smoothing.layout().addWidget(self.smoothing_slider)
         self.smoothing_value = QLabel("0.00")
         self.smoothing_value.setMinimumWidth(self.smoothing_value.fontMetrics().horizontalAdvance("0.000"))
-        self._controls.addWidget(self.smoothing_value)
+        smoothing.layout().addWidget(self.smoothing_value)
+        controls.addWidget(smoothing)
 
-        self._controls.addWidget(QLabel("x axis"))
+        axis = group_row(QLabel("x axis"))
         self.axis_combo = QComboBox()
         self.axis_combo.setObjectName("axisCombo")
         for key in AXES:
@@ -499,7 +503,8 @@ class PlotsPanel(QWidget):
             "epochs) or training wall time"
         )
         self.axis_combo.currentIndexChanged.connect(lambda _i: self.set_x_axis(self.axis_combo.currentData()))
-        self._controls.addWidget(self.axis_combo)
+        axis.layout().addWidget(self.axis_combo)
+        controls.addWidget(axis)
 
         self.log_box = QCheckBox("Log y")
         self.log_box.setToolTip(
@@ -507,7 +512,7 @@ class PlotsPanel(QWidget):
             "negative are on those plots; points at or below 0 are left out."
         )
         self.log_box.toggled.connect(self.set_log_y)
-        self._controls.addWidget(self.log_box)
+        controls.addWidget(self.log_box)
 
         self.normalise_box = QCheckBox("Normalise")
         self.normalise_box.setToolTip(
@@ -517,12 +522,12 @@ class PlotsPanel(QWidget):
             "The objective Σ wᵢ·Lᵢ is divided by its own first value; the regulariser is not scaled."
         )
         self.normalise_box.toggled.connect(self.set_normalise)
-        self._controls.addWidget(self.normalise_box)
+        controls.addWidget(self.normalise_box)
 
         self.auto_button = QPushButton("Auto range")
         self.auto_button.setToolTip("Fit every plot to the data it shows again")
         self.auto_button.clicked.connect(self.auto_range)
-        self._controls.addWidget(self.auto_button)
+        controls.addWidget(self.auto_button)
 
         self.export_button = QToolButton()
         self.export_button.setText("Export")
@@ -532,7 +537,7 @@ class PlotsPanel(QWidget):
         menu.addAction("Plots as SVG…", lambda: self._export_dialog("svg"))
         menu.addAction("Points as CSV…", lambda: self._export_dialog("csv"))
         self.export_button.setMenu(menu)
-        self._controls.addWidget(self.export_button)
+        controls.addWidget(self.export_button)
 
         # second row: task show/hide boxes (coloured: the legend of every per-task plot),
         # then the crosshair read-out on the right
@@ -816,15 +821,22 @@ class PlotsPanel(QWidget):
             )
         ]
         self._set_title(self.loss_plot, "Loss per task", loss_legends)
+        # each with shorter variants: a narrow window (1,024 px screens) gives a plot ~220 px
         self._set_title(
             self.objective_plot,
             "Training objective",
-            self._legend_entry(OBJECTIVE_COLOUR, "Σ wᵢ·Lᵢ: the weighted sum of the task losses"),
+            [
+                self._legend_entry(OBJECTIVE_COLOUR, "Σ wᵢ·Lᵢ: the weighted sum of the task losses"),
+                self._legend_entry(OBJECTIVE_COLOUR, "Σ wᵢ·Lᵢ"),
+            ],
         )
         self._set_title(
             self.regulariser_plot,
             "Weighting regulariser (linear y)",
-            self._legend_entry(REGULARISER_COLOUR, "added to Σ wᵢ·Lᵢ in the total; can be below 0"),
+            [
+                self._legend_entry(REGULARISER_COLOUR, "added to Σ wᵢ·Lᵢ in the total; can be below 0"),
+                self._legend_entry(REGULARISER_COLOUR, "added to Σ wᵢ·Lᵢ"),
+            ],
         )
         self._set_title(self.weights_plot, "Task weights", task_legend)
         self._set_title(self.lr_plot, "Learning rate")

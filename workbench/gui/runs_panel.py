@@ -17,8 +17,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QFileSystemWatcher, QItemSelectionModel, QPoint, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QGuiApplication
+from PySide6.QtCore import (
+    QEvent,
+    QFileSystemWatcher,
+    QItemSelectionModel,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QAction, QBrush, QColor, QContextMenuEvent, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -199,7 +209,10 @@ class RunsPanel(QWidget):
         self.tree.sortByColumn(1, Qt.SortOrder.DescendingOrder)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
-        self.tree.itemDoubleClicked.connect(self._on_double_click)
+        self._menu_by_keyboard = False  # the Menu key / Shift+F10: the current row's menu
+        self.tree.viewport().installEventFilter(self)
+        # Enter as well as a double click (the platform's activation): a keyboard user opens runs too
+        self.tree.itemActivated.connect(self._on_double_click)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         header = self.tree.header()
         # every column as wide as its text (the metrics too): a horizontal scroll bar rather
@@ -525,8 +538,17 @@ class RunsPanel(QWidget):
         if paths:
             self.compareRuns.emit(paths)
 
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.ContextMenu and obj is self.tree.viewport():
+            self._menu_by_keyboard = event.reason() == QContextMenuEvent.Reason.Keyboard
+        return False
+
     def _context_menu(self, pos: QPoint) -> None:
         item = self.tree.itemAt(pos)
+        if self._menu_by_keyboard and self.tree.currentItem() is not None:
+            # the Menu key or Shift+F10: the menu of the current row, shown at that row
+            item = self.tree.currentItem()
+            pos = self.tree.visualItemRect(item).center()
         if item is None:
             return
         path = Path(item.data(0, PATH_ROLE))

@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.typed_number import RefusesAloud, parse_typed, typing_state
+
 INT_LIMIT = 2**31 - 1
 
 
@@ -60,12 +62,16 @@ def nice_step(value: float, steps: int) -> float:
     return current
 
 
-class FloatSpinBox(QDoubleSpinBox):
+class FloatSpinBox(RefusesAloud, QDoubleSpinBox):
     """A double spin box that keeps the exact value it is given and shows it shortest-form.
 
     ``log_step`` steps along 1-2-5 (learning rates, weight decay); otherwise it adds
-    ``step`` and rounds away float noise (0.1 + 0.2 shows as 0.3).
+    ``step`` and rounds away float noise (0.1 + 0.2 shows as 0.3). A decimal comma reads as
+    a point; a value that cannot be kept is refused aloud (``typed_number``).
     """
+
+    refused = Signal(str)
+    is_integer = False
 
     def __init__(
         self,
@@ -100,32 +106,27 @@ class FloatSpinBox(QDoubleSpinBox):
             text = text[: -len(self.suffix().strip())].strip()
         return text
 
+    def raw_text(self) -> str:
+        return self._strip(self.lineEdit().text())
+
+    def typed_value(self, raw: str) -> float | None:
+        return parse_typed(raw, integer=False)
+
     def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
         text = self._strip(text)
         if self.specialValueText() and text == self.specialValueText():
             return self.minimum()
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
+        value = parse_typed(text, integer=False)
+        return self.value() if value is None else value
 
     def validate(self, text: str, pos: int) -> QValidator.State:
         raw = self._strip(text)
         special = self.specialValueText()
         if special and raw == special:
             return QValidator.State.Acceptable
-        if special and special.startswith(raw):
+        if special and special.startswith(raw) and raw:
             return QValidator.State.Intermediate
-        try:
-            value = float(raw)
-        except ValueError:
-            partial = raw in ("", "-", "+", ".", "-.") or raw.lower().endswith(("e", "e-", "e+"))
-            return QValidator.State.Intermediate if partial else QValidator.State.Invalid
-        if not math.isfinite(value):
-            return QValidator.State.Invalid
-        if self.minimum() <= value <= self.maximum():
-            return QValidator.State.Acceptable
-        return QValidator.State.Intermediate
+        return typing_state(raw, parse_typed(raw, integer=False), self.minimum(), self.maximum())
 
     def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
         if self._log_step:
@@ -136,8 +137,45 @@ class FloatSpinBox(QDoubleSpinBox):
         self.selectAll()
 
 
+class IntSpinBox(RefusesAloud, QSpinBox):
+    """A spin box of whole numbers that refuses aloud what it cannot keep ("-5" where 1 is
+    the minimum, "1,5", "1e-12"): Qt's own dropped the minus or the comma and kept 5 or 15."""
+
+    refused = Signal(str)
+    is_integer = True
+
+    def _strip(self, text: str) -> str:
+        text = text.strip()
+        suffix = self.suffix().strip()
+        if suffix and text.endswith(suffix):
+            text = text[: -len(suffix)].strip()
+        return text
+
+    def raw_text(self) -> str:
+        return self._strip(self.lineEdit().text())
+
+    def typed_value(self, raw: str) -> int | None:
+        return parse_typed(raw, integer=True)
+
+    def valueFromText(self, text: str) -> int:  # noqa: N802 - Qt override
+        raw = self._strip(text)
+        if self.specialValueText() and raw == self.specialValueText():
+            return self.minimum()
+        value = parse_typed(raw, integer=True)
+        return self.value() if value is None else value
+
+    def validate(self, text: str, pos: int) -> QValidator.State:
+        raw = self._strip(text)
+        special = self.specialValueText()
+        if special and raw == special:
+            return QValidator.State.Acceptable
+        if special and special.startswith(raw) and raw:
+            return QValidator.State.Intermediate
+        return typing_state(raw, parse_typed(raw, integer=True), self.minimum(), self.maximum())
+
+
 def int_spin(minimum: int, maximum: int, step: int = 1, special: str = "", suffix: str = "") -> QSpinBox:
-    box = QSpinBox()
+    box = IntSpinBox()
     box.setRange(minimum, min(maximum, INT_LIMIT))
     box.setSingleStep(step)
     if special:
