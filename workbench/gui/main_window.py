@@ -794,6 +794,8 @@ class MainWindow(QMainWindow):
                     view.clear()
             self._shown_run = None
             self._update_actions()
+            self.setWindowTitle(APP_NAME)
+            self.statusBar().showMessage(f"Could not open run {path.name}.", 8000)  # not "Showing" the last one
             self.show_error(
                 "Cannot open run", f"Run {path} could not be loaded:\n{exc}", traceback.format_exc()
             )
@@ -809,6 +811,8 @@ class MainWindow(QMainWindow):
         )
         if self._follower is not None:
             note = "  It is being written by another process: the views follow it (read-only)."
+        if store.skipped_lines:  # damaged lines (a disk that filled, a hand edit): left out, said
+            note += f"  {store.skipped_lines} damaged line(s) of metrics.jsonl were left out."
         status = store.effective_status(summary)  # "interrupted" when its process is gone
         self.statusBar().showMessage(f"Showing run {path.name} ({status}).{note}", 8000)
         self._update_actions()

@@ -346,9 +346,12 @@ class RunStore:
 
     def effective_status(self, summary: dict[str, Any] | None = None) -> str:
         """The summary's status, or "interrupted" when it says running/paused but no live
-        process holds the run's lock (killed without a chance to say so)."""
+        process holds the run's lock (killed without a chance to say so); "unknown" for a
+        status that is none of ``STATUSES`` (a hand-edited or damaged summary)."""
         s = self.read_summary() if summary is None else summary
         status = s.get("status", "unknown")
+        if not isinstance(status, str) or status not in STATUSES:
+            return "unknown"
         if status in LIVE_STATUSES and not lock_is_live(read_lock(self.path)):
             return "interrupted"
         return status
