@@ -80,7 +80,40 @@ def test_the_app_follows_a_headless_run_until_it_stops(qtbot, window, tmp_path):
         assert job.wait(60) == 128 + signal.SIGTERM  # stopped, not finished
         after = {p.name for p in run_dir.iterdir() if p.is_file()}
         assert before <= after  # the app removed nothing
+        # resumed by another process while still shown: followed again (it stayed frozen)
+        job = subprocess.Popen(
+            [sys.executable, "-m", "workbench", "resume", str(run_dir), "--quiet"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        qtbot.waitUntil(lambda: window.following() == run_dir, timeout=GUI_RUN_TIMEOUT_MS)
+        job.send_signal(signal.SIGTERM)
+        qtbot.waitUntil(lambda: window.following() is None, timeout=GUI_RUN_TIMEOUT_MS)
+        assert job.wait(60) == 128 + signal.SIGTERM
     finally:
         if job.poll() is None:
             job.kill()
             job.wait()
+
+
+def test_a_followed_run_deleted_while_shown_is_said_and_let_go(qtbot, window, tmp_path):
+    import shutil
+
+    from workbench.gui.run_follower import RunFollower
+    from workbench.training.run_store import RunStore
+
+    run = tmp_path / "run"
+    run.mkdir()
+    RunStore(run).write_config(tiny_config())
+    follower = RunFollower(run)
+    follower.start()
+    shutil.rmtree(run)
+    with qtbot.waitSignal(follower.ended) as ended:
+        follower.poll()
+    assert ended.args == ["deleted"] and not follower.following()
+    window._shown_run = run
+    window._on_followed_end(run, "deleted")
+    assert window._shown_run is None and window.windowTitle().endswith("run (deleted)")
+    assert "was deleted while shown" in window.statusBar().currentMessage()

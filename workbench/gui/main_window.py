@@ -149,6 +149,10 @@ class MainWindow(QMainWindow):
         self._shown_run: Path | None = None
         self._remove_if_empty: Path | None = None  # a new run's folder when the run never started
         self._follower: Any = None  # RunFollower of a run another process writes
+        # after a followed run ended: a look every 3 s whether another process resumed it
+        self._rewatch = QTimer(self)
+        self._rewatch.setInterval(3000)
+        self._rewatch.timeout.connect(self._check_resumed)
         self._run_config: ExperimentConfig | None = None
         self._run_outcome = ""
         self._closing = False
@@ -766,6 +770,7 @@ class MainWindow(QMainWindow):
         from workbench.training.run_store import RunStore
 
         self._stop_following()
+        self._rewatch.stop()
         store = RunStore(path)
         if not store.summary_path.exists() and not store.config_path.exists():
             reason = store.not_a_run_reason() or f"{path} is not a run folder"
@@ -795,7 +800,9 @@ class MainWindow(QMainWindow):
             self._shown_run = None
             self._update_actions()
             self.setWindowTitle(APP_NAME)
-            self.statusBar().showMessage(f"Could not open run {path.name}.", 8000)  # not "Showing" the last one
+            self.statusBar().showMessage(
+                f"Could not open run {path.name}.", 8000
+            )  # not "Showing" the last one
             self.show_error(
                 "Cannot open run", f"Run {path} could not be loaded:\n{exc}", traceback.format_exc()
             )
@@ -857,9 +864,36 @@ class MainWindow(QMainWindow):
         self.plots.set_training(SimpleNamespace(config=config, device=device))
 
     def _on_followed_end(self, path: Path, status: str) -> None:
-        self.statusBar().showMessage(f"Run {path.name} ended ({status}).", 10000)
         self.runs.refresh()
         self._stop_following()
+        if status == "deleted":  # what was read stays drawn; nothing acts on a folder that is gone
+            self.statusBar().showMessage(
+                f"Run {path.name} was deleted while shown: its curves stay until another run opens.", 15000
+            )
+            self._shown_run = None
+            self.setWindowTitle(f"{APP_NAME} — {path.name} (deleted)")
+            self._update_actions()
+            return
+        self.statusBar().showMessage(f"Run {path.name} ended ({status}).", 10000)
+        self._rewatch.setProperty("path", str(path))
+        self._rewatch.start()  # resumed by another process: followed again
+
+    def _check_resumed(self) -> None:
+        """The run shown after its follower ended: is it live again (``workbench resume``)?"""
+        from workbench.training.run_store import LIVE_STATUSES, RunStore
+
+        path = Path(self._rewatch.property("path") or "")
+        if self._shown_run is None or not _same_path(self._shown_run, path) or self._follower is not None:
+            self._rewatch.stop()
+            return
+        try:
+            live = RunStore(path).effective_status() in LIVE_STATUSES
+        except Exception:  # noqa: BLE001 - a summary being rewritten: next tick
+            return
+        if live and not self._is_live_run(path):
+            self._rewatch.stop()
+            self._load_run(path)
+            self.statusBar().showMessage(f"Run {path.name} was resumed: following it again.", 8000)
 
     def _stop_following(self) -> None:
         if self._follower is not None:

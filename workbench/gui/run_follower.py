@@ -5,7 +5,7 @@ Every ``interval_ms`` the follower reads the lines added to ``metrics.jsonl``
 (``MetricsTail``), the sample files of new epochs and the summary's status, and emits them
 as the same events a run trained in the app produces, so the plots, the task-conflict view
 and the inspector follow it through their live code paths. It stops when the summary says
-the run is no longer running or paused.
+the run is no longer running or paused, or when the folder is gone (``ended("deleted")``).
 """
 
 from __future__ import annotations
@@ -62,9 +62,13 @@ class RunFollower(QObject):
         """One look at the folder (the timer's slot; callable directly)."""
         from workbench.training.run_store import record_to_event
 
+        if not self.store.path.is_dir():  # deleted (or moved) while followed: nothing more will come
+            self.stop()
+            self.ended.emit("deleted")
+            return
         try:
             summary = self.store.read_summary()
-        except Exception as exc:  # noqa: BLE001 - a summary being replaced, a folder gone: try again
+        except Exception as exc:  # noqa: BLE001 - a summary being replaced: try again
             log.debug("following %s: %s", self.store.path, exc)
             return
         records = self.tail.read_new()
