@@ -399,3 +399,48 @@ def test_a_one_task_experiment_with_a_gradient_method_trains_as_plain_training(t
     )
     a, b = final["nash_mtl"][0], final["equal_sum"][0]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("path", ["jacobian", "gramian"])
+def test_a_solver_failing_on_overflowing_gradients_stops_in_words(path, monkeypatch):
+    """Nash-MTL fed gradients of losses near 1e24 (finite) failed the run with cvxpy's bare
+    "ValueError: Parameter value must be real."; the method and the likely cause are named
+    (the trainer adds the epoch, the step and the losses), and non-finite weights never
+    reach the parameters."""
+    exp, model, images, targets = _setup("small_cnn", 4)
+    weighting = _build(exp, "upgrad", path=path)
+
+    def solver_fails(*_args, **_kwargs):
+        raise ValueError("Parameter value must be real.")
+
+    monkeypatch.setattr(weighting, "_from_gramian", solver_fails)
+    model.zero_grad(set_to_none=True)
+    with pytest.raises(
+        NonFiniteGradients, match=r"upgrad could not combine the task gradients \(ValueError: Parameter"
+    ):
+        weighting.backward(_losses(exp, model, images, targets), _ctx(model))
+    monkeypatch.setattr(
+        weighting, "_from_gramian", lambda *a: torch.tensor([float("nan")] * 3, dtype=torch.float64)
+    )
+    with pytest.raises(NonFiniteGradients, match="upgrad.*not finite"):  # its weights or its direction
+        weighting.backward(_losses(exp, model, images, targets), _ctx(model))
+
+
+def test_the_trainer_names_where_a_method_failed(tmp_path, monkeypatch):
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+    from workbench.weighting import gradient_weighting
+
+    def fails(self, losses, ctx, present=None):
+        raise NonFiniteGradients("nash_mtl could not combine the task gradients (ValueError: x)")
+
+    monkeypatch.setattr(gradient_weighting.GradientWeighting, "backward", fails)
+    cfg = tiny_config()
+    cfg.weighting = WeightingConfig(method="upgrad")
+    summary = Trainer(cfg, RunStore.create(tmp_path, "run")).run()
+    assert summary["status"] == "failed"
+    error = summary["error"]
+    assert error.startswith(
+        "nash_mtl could not combine the task gradients (ValueError: x) at epoch 1, step 1 (losses: "
+    )
+    assert "scene " in error and "; the run stopped" in error

@@ -88,6 +88,7 @@ from workbench.training.run_state import Position, TrainingState
 from workbench.training.run_store import RunStore, event_to_record
 from workbench.training.task_affinity import lookahead_affinity
 from workbench.weighting.base import BackwardContext
+from workbench.weighting.gradient_weighting import NonFiniteGradients
 from workbench.weighting.shared_jacobian import shared_jacobian
 
 log = logging.getLogger(__name__)
@@ -893,9 +894,16 @@ class Trainer:
                 before = (jacobian.double() @ jacobian.double().T, names)
             elif measure and not getattr(loop.weighting, "will_compute_gramian", lambda: False)():
                 before = self._conflict_gramian(loop, ctx, losses, present)
-            total, weights = loop.weighting.backward(
-                losses, ctx, None if len(present) == len(tasks) else present
-            )
+            try:
+                total, weights = loop.weighting.backward(
+                    losses, ctx, None if len(present) == len(tasks) else present
+                )
+            except NonFiniteGradients as exc:  # where, and which loss ran away
+                sizes = ", ".join(f"{t.name} {v:.3g}" for t, v in zip(tasks, values, strict=True))
+                raise NonFiniteLoss(
+                    f"{exc} at epoch {epoch + 1}, step {position.step + 1} (losses: {sizes}); "
+                    f"the run stopped{self._kept_clause()}"
+                ) from exc
             average_gradients(list(loop.weighting.parameters()), self.dist)
             regulariser = float(loop.weighting.last_regulariser)
             affinity = None

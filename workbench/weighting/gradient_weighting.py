@@ -59,7 +59,13 @@ UNWEIGHTED_METHODS = frozenset({"graddrop"})
 
 
 class NonFiniteGradients(FloatingPointError):
-    """The per-task gradients of the shared parameters hold NaN or inf (no loss scaler)."""
+    """The per-task gradients of the shared parameters hold NaN or inf (no loss scaler), or
+    the method could not combine them (its solver failed on overflowing values)."""
+
+
+def _solver_words(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclasses.dataclass
@@ -152,35 +158,59 @@ class GradientWeighting(Weighting):
         weights = self.weights if not due else None
         wrote = False  # the Jacobian path writes the shared update itself
         own_done = False
-        if due and self._engine is not None:
-            gramian = self._engine.gramian(scaled).double() / scale**2
-            if not torch.isfinite(gramian).all():
-                return self._skip(losses, scaled, shared, names, ctx)
-            weights = self._from_gramian(gramian, agg)
-            self._keep(weights, gramian, names)
-        elif due:
-            # each task's own layers get their gradient from the same backward passes
-            J = shared_jacobian(scaled, shared, [(ctx.task_params or {}).get(n, []) for n in names]) / scale
-            own_done = True
-            if group is not None:  # the global batch's Jacobian, the same on every process
-                group.sum_(J)
-                group.sum_grads(own)
-            if not torch.isfinite(J).all():
-                return self._skip(losses, scaled, shared, names, ctx)
-            Jd = J.double()
-            gramian = Jd @ Jd.T
-            if self.method in GRAMIAN_METHODS:
+        try:  # a solver fed overflowing gradients (finite losses near 1e30) fails in its own words
+            if due and self._engine is not None:
+                gramian = self._engine.gramian(scaled).double() / scale**2
+                if not torch.isfinite(gramian).all():
+                    return self._skip(losses, scaled, shared, names, ctx)
                 weights = self._from_gramian(gramian, agg)
-            elif self.method not in UNWEIGHTED_METHODS:
-                weights = agg.weighting(J).detach().double()
-            direction = (agg(J) if weights is None else weights.to(J.dtype) @ J).detach()
-            if group is not None:  # rank 0's combination everywhere: the parameters stay equal
-                group.agree_(direction)
-                if weights is not None:
-                    weights = group.agree_(weights.to(J.device)).cpu()
-            self._keep(weights, gramian, names)
-            write_direction(shared, direction * scale)
-            wrote = True
+                self._keep(weights, gramian, names)
+            elif due:
+                # each task's own layers get their gradient from the same backward passes
+                J = (
+                    shared_jacobian(scaled, shared, [(ctx.task_params or {}).get(n, []) for n in names])
+                    / scale
+                )
+                own_done = True
+                if group is not None:  # the global batch's Jacobian, the same on every process
+                    group.sum_(J)
+                    group.sum_grads(own)
+                if not torch.isfinite(J).all():
+                    return self._skip(losses, scaled, shared, names, ctx)
+                Jd = J.double()
+                gramian = Jd @ Jd.T
+                if self.method in GRAMIAN_METHODS:
+                    weights = self._from_gramian(gramian, agg)
+                elif self.method not in UNWEIGHTED_METHODS:
+                    weights = agg.weighting(J).detach().double()
+                direction = (agg(J) if weights is None else weights.to(J.dtype) @ J).detach()
+                if scale == 1.0 and not torch.isfinite(direction).all():  # (a scaler skips such a step)
+                    raise NonFiniteGradients(f"{self.method}'s combined gradient is not finite")
+                if group is not None:  # rank 0's combination everywhere: the parameters stay equal
+                    group.agree_(direction)
+                    if weights is not None:
+                        weights = group.agree_(weights.to(J.device)).cpu()
+                self._keep(weights, gramian, names)
+                write_direction(shared, direction * scale)
+                wrote = True
+        except (ValueError, ArithmeticError) as exc:
+            if isinstance(exc, NonFiniteGradients):
+                raise
+            raise NonFiniteGradients(
+                f"{self.method} could not combine the task gradients ({_solver_words(exc)}); "
+                "they are probably too large (the losses diverge)"
+            ) from exc
+        except Exception as exc:
+            if type(exc).__name__ != "SolverError":  # cvxpy's, without importing cvxpy here
+                raise
+            raise NonFiniteGradients(
+                f"{self.method}'s solver failed ({_solver_words(exc)}); the task gradients are probably "
+                "too large (the losses diverge)"
+            ) from exc
+        if weights is not None and not torch.isfinite(weights).all():
+            raise NonFiniteGradients(
+                f"{self.method} gave task weights that are not finite: {weights.tolist()}"
+            )
         if not wrote:
             # the Gramian path and reused weights: one weighted backward onto the shared parameters
             if not due and self._engine is not None:
