@@ -405,15 +405,21 @@ def test_odd_out_folders(tmp_path, capsys):
 def test_config_out_never_replaces_a_special_file_and_writes_through_links(tmp_path, capsys):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    assert main(["config", "--out", str(fifo)]) == 1
+    assert main(["config", "--out", str(fifo), "--force"]) == 1
     assert "not a regular file" in capsys.readouterr().err
     assert fifo.exists() and not fifo.is_file()
     target = tmp_path / "real.toml"
     target.write_text("old")
     link = tmp_path / "link.toml"
     link.symlink_to(target)
-    assert main(["config", "--out", str(link)]) == 0
+    # an existing file is an experiment someone edited: kept unless --force
+    assert main(["config", "--out", str(link)]) == 2
+    assert "exists; choose a new name, or add --force" in capsys.readouterr().err
+    assert target.read_text() == "old"
+    assert main(["config", "--out", str(link), "--force"]) == 0
     assert link.is_symlink() and "shapes-cls-det-seg" in target.read_text()
+    fresh = tmp_path / "new.toml"
+    assert main(["config", "--out", str(fresh)]) == 0 and "shapes-cls-det-seg" in fresh.read_text()
 
 
 def test_failed_save_leaves_a_summary_of_the_committed_epoch(tmp_path, monkeypatch):
@@ -529,6 +535,10 @@ def test_one_line_errors_name_the_file_not_the_exception_class(tmp_path):
     assert describe_error(moved) == "/tmp/out: Is a directory"  # the target, not the temp file
     assert describe_error(PermissionError(13, "Permission denied", "/r/x")) == "/r/x: Permission denied"
     assert describe_error(OSError(30, "Read-only file system")) == "Read-only file system"
+    deep = "/tmp/" + "/".join(["d" * 200] * 20) + "/config.toml"  # 4,000 characters
+    line = describe_error(OSError(36, "File name too long", deep))
+    assert len(line) <= 600 and line.endswith("d/config.toml: File name too long")  # the reason stays
+    assert line.startswith("/tmp/ddd") and " … " in line
     assert describe_error(MemoryError()).startswith("out of memory; ")
     store = RunStore.create(tmp_path, "r")
     for content in (b"", b"[1, 2]", b"\xff{"):
@@ -685,3 +695,26 @@ def test_a_weights_file_that_is_not_used_is_said_in_the_notes(tmp_path):
         f"model.weights_file is set but model.pretrained = 'none': {tmp_path / 'left-in-the-form.pth'} "
         "is not loaded" in summary["notes"]
     )
+
+
+def test_method_parameter_conflicts_are_config_errors(tmp_path, capsys):
+    """graddrop with every = 2 ended as "error: ValueError: ..." (exit 1) like a crash; it is
+    a wrong config value: "error: config: ..." and exit 2, no run folder."""
+    from workbench.config import WeightingConfig
+
+    for method, params, words in (
+        ("graddrop", {"every": 2}, "weighting.params.every: graddrop has no task weights to reuse"),
+        (
+            "excess_mtl",
+            {"path": "gramian"},
+            "weighting.params.path: excess_mtl's weights need the full Jacobian",
+        ),
+    ):
+        cfg = tiny_config()
+        cfg.weighting = WeightingConfig(method=method, params=params)
+        path = tmp_path / f"{method}.toml"
+        save_config(cfg, path)
+        assert main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"error: config: {words}" in err and "ValueError" not in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

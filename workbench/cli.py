@@ -89,7 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     cli_sweep.add_parser(sub, DEFAULT_RUNS)
     cli_export.add_parser(sub)
     c = sub.add_parser("config", help="print the built-in experiment as TOML")
-    c.add_argument("--out", help="write to this file instead of stdout")
+    c.add_argument("--out", help="write to this file instead of stdout (a new file, unless --force)")
+    c.add_argument("--force", action="store_true", help="replace an existing --out file")
     return p
 
 
@@ -604,7 +605,11 @@ def _config(args: argparse.Namespace) -> int:
     if args.out:
         from workbench.fsutil import atomic_write_text
 
-        atomic_write_text(Path(args.out), text)
+        out = Path(args.out)
+        if (out.exists() or out.is_symlink()) and not args.force:  # an edited experiment is not lost
+            print(f"error: {out} exists; choose a new name, or add --force to replace it", file=sys.stderr)
+            return 2
+        atomic_write_text(out, text)
     else:
         sys.stdout.write(text)
     return 0

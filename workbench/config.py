@@ -468,16 +468,24 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
+MAX_CONFIG_BYTES = 4 * 2**20  # an experiment is a few kB; /dev/zero would never end
+
+
 def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate an experiment TOML file.
+    """Read and validate an experiment TOML file (a regular file or a pipe, at most
+    ``MAX_CONFIG_BYTES``).
 
     Raises:
         ConfigError: the file cannot be read, is not UTF-8 or TOML (the message names the
             file), or a value is wrong (``path`` names the field).
     """
+    from workbench.fsutil import SmallFileError, read_small_file
+
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_small_file(path, MAX_CONFIG_BYTES)
+    except SmallFileError as exc:
+        raise ConfigError("", f"cannot read config file {exc}") from exc
     except OSError as exc:
         raise ConfigError("", f"cannot read config file {path}: {exc.strerror or exc}") from exc
     try:

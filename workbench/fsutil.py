@@ -140,3 +140,47 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 NULLED_KEY = "null_because_not_finite"
+
+
+class SmallFileError(OSError):
+    """A file that ``read_small_file`` will not read (its message says why)."""
+
+
+def read_small_file(path: Path, limit: int, wait_s: float = 15.0) -> bytes:
+    """The bytes of a small input file (a config): a regular file, or a pipe such as a
+    shell's ``<(...)``, read up to ``limit`` bytes.
+
+    Raises SmallFileError for a device (``/dev/zero`` would fill the memory), a socket, a
+    file over ``limit`` bytes, or a pipe nothing is written to within ``wait_s`` seconds (a
+    named pipe without a writer hung for ever); OSError as ``open`` raises it."""
+    import select
+    import stat
+
+    mode = os.stat(path).st_mode
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise SmallFileError(f"{path}: a device or socket, not a file")
+    if stat.S_ISREG(mode):
+        if os.stat(path).st_size > limit:
+            raise SmallFileError(f"{path}: larger than {limit // 2**20} MiB, not a file of this kind")
+        return Path(path).read_bytes()
+    if not stat.S_ISFIFO(mode):
+        return Path(path).read_bytes()  # a folder: open says so in its own words
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a named pipe without a writer must not hang here
+    chunks, size = [], 0
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], wait_s)
+            if not ready:
+                raise SmallFileError(f"{path}: a pipe that nothing was written to within {wait_s:g} s")
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise SmallFileError(f"{path}: gives more than {limit // 2**20} MiB, not a file of this kind")
+    finally:
+        os.close(fd)

@@ -243,7 +243,9 @@ def describe_error(exc: BaseException) -> str:
     else:
         text = f"{type(exc).__name__}: {exc}"
     line = _one_line(text, type(exc).__name__)
-    return line if len(line) <= 600 else line[:597] + "..."
+    # too long (a path thousands of characters deep): the middle goes, so the reason at the
+    # end stays ("... File name too long")
+    return line if len(line) <= 600 else line[:290] + " … " + line[-300:]
 
 
 def _one_line(text: str, fallback: str) -> str:

@@ -303,12 +303,14 @@ def _params_class(spec: GradientMethod) -> type:
     gramian = spec.name in GRAMIAN_METHODS
 
     def validate(self, path: str) -> None:
-        if self.every > 1 and not weighted:
-            raise ValueError(f"{path}.every: {spec.name} has no task weights to reuse; use every = 1")
+        from workbench.config import ConfigError
+
+        if self.every > 1 and not weighted:  # a config error (exit 2), not a failed run
+            raise ConfigError(f"{path}.every", f"{spec.name} has no task weights to reuse; use every = 1")
         if self.path == "gramian" and not gramian:
-            raise ValueError(
-                f"{path}.path: {spec.name}'s weights need the full Jacobian, not only its Gramian; "
-                "use jacobian or auto"
+            raise ConfigError(
+                f"{path}.path",
+                f"{spec.name}'s weights need the full Jacobian, not only its Gramian; use jacobian or auto",
             )
 
     return dataclasses.make_dataclass(
