@@ -718,3 +718,34 @@ def test_method_parameter_conflicts_are_config_errors(tmp_path, capsys):
         err = capsys.readouterr().err
         assert f"error: config: {words}" in err and "ValueError" not in err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_solver_installed_but_broken_is_named_before_training(tmp_path, monkeypatch, capsys):
+    """A cvxpy that fails on import passed the "installed?" check (find_spec) and the run
+    failed steps later with torchjd's "NameError: name 'np' is not defined"."""
+    import importlib
+
+    from workbench.config import WeightingConfig
+    from workbench.weighting.gradient_methods import GRADIENT_METHODS
+
+    spec = GRADIENT_METHODS["cagrad"]
+    if spec.missing():
+        pytest.skip("cvxpy is not installed here")
+    real = importlib.import_module
+
+    def import_module(name, *args, **kwargs):
+        if name == "cvxpy":
+            raise ImportError("libfoo.so: cannot open shared object file")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib, "import_module", import_module)
+    assert "cvxpy, which is installed but cannot be imported (ImportError: libfoo.so" in spec.broken()
+    cfg = tiny_config()
+    cfg.weighting = WeightingConfig(method="cagrad")
+    path = tmp_path / "c.toml"
+    save_config(cfg, path)
+    assert main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 1  # found as the run starts
+    err = capsys.readouterr().err
+    assert "error: config: weighting.method: cagrad needs cvxpy, which is installed but cannot be imported" in err
+    assert not list((tmp_path / "runs").glob("*/checkpoints/*.pt"))  # nothing trained
+    assert "pip install --force-reinstall cvxpy" in err

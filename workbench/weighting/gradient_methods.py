@@ -65,6 +65,22 @@ class GradientMethod:
         """The optional modules this method needs that are not installed."""
         return [m for m in self.requires if importlib.util.find_spec(m) is None]
 
+    def broken(self) -> str:
+        """Why a required module that is installed cannot be imported ('' when all import).
+        Imports them (cvxpy takes a second): called when a run builds the method, not while
+        the setup lists the methods."""
+        for module in self.requires:
+            try:
+                importlib.import_module(module)
+            except Exception as exc:  # noqa: BLE001 - a damaged install raises anything
+                words = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                return (
+                    f"{self.name} needs {module}, which is installed but cannot be imported "
+                    f"({type(exc).__name__}{': ' + words if words else ''}); reinstall it: "
+                    f"pip install --force-reinstall {' '.join(self.pip_names)}"
+                )
+        return ""
+
     def install_hint(self) -> str:
         """'pip install ...' for the missing modules ('' when none is missing)."""
         return f"pip install {' '.join(self.pip_names)}" if self.missing() else ""

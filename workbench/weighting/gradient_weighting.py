@@ -97,11 +97,16 @@ class GradientWeighting(Weighting):
     def __init__(self, task_names, params, static_weights, seed=0):
         super().__init__(task_names, params, static_weights, seed)
         knobs = {k.name: getattr(self.params, k.name) for k in self.spec.knobs}
+        from workbench.config import ConfigError
+
         missing = self.spec.missing()
         if missing:
-            raise ValueError(
-                f"weighting.method: {self.method} needs {', '.join(missing)}: {self.spec.install_hint()}"
+            raise ConfigError(
+                "weighting.method", f"{self.method} needs {', '.join(missing)}: {self.spec.install_hint()}"
             )
+        broken = self.spec.broken()
+        if broken:  # installed but failing on import: said now, not as a NameError steps later
+            raise ConfigError("weighting.method", broken)
         # not a registered submodule: its state travels through get_extra_state (see aggregator_state)
         object.__setattr__(self, "aggregator", self.spec.build(len(self.task_names), **knobs))
         self._knobs = knobs
