@@ -749,3 +749,24 @@ def test_a_solver_installed_but_broken_is_named_before_training(tmp_path, monkey
     assert "error: config: weighting.method: cagrad needs cvxpy, which is installed but cannot be imported" in err
     assert not list((tmp_path / "runs").glob("*/checkpoints/*.pt"))  # nothing trained
     assert "pip install --force-reinstall cvxpy" in err
+
+
+def test_requests_a_run_cannot_honour_are_noted(tmp_path):
+    """amp_dtype = "float16" on the CPU and lookahead affinity with one task were ignored
+    without a word (the summary said float32, the conflict entry was {})."""
+    from workbench.config import WeightingConfig
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+
+    cfg = tiny_config(tasks=(("scene", "classification"),))
+    cfg.train.epochs = 1
+    cfg.train.amp, cfg.train.amp_dtype = True, "float16"
+    cfg.weighting = WeightingConfig(method="equal_sum", conflict_every=1, lookahead_affinity=True)
+    summary = Trainer(cfg, RunStore.create(tmp_path, "r")).run()
+    notes = summary["notes"]
+    assert any("train.amp_dtype = 'float16' is not used on cpu" in n and "float32" in n for n in notes)
+    assert "lookahead task affinity is not measured: it needs two tasks or more" in notes
+    cfg.train.amp_dtype = "auto"  # the default: nothing to say
+    cfg.weighting.lookahead_affinity = False
+    summary = Trainer(cfg, RunStore.create(tmp_path, "r2")).run()
+    assert not any("amp_dtype" in n or "affinity" in n for n in summary.get("notes") or [])

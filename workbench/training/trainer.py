@@ -671,6 +671,12 @@ class Trainer:
         optimizer = build_optimizer(cfg, model, weighting)
         precision = Precision(self.device, cfg.train.amp, cfg.train.amp_dtype)
         self.precision_name = precision.name
+        if cfg.train.amp and cfg.train.amp_dtype != "auto" and not precision.enabled:
+            # the default (amp = true, auto) is meant for whatever device; an explicit dtype is a request
+            notes.append(
+                f"train.amp_dtype = {cfg.train.amp_dtype!r} is not used on {self.device.type}: mixed precision "
+                "is autocast on CUDA only; this run trains in float32"
+            )
         self.params = model.param_counts()
         loop = _Loop(
             exp=exp,
@@ -710,6 +716,8 @@ class Trainer:
             notes.append("lookahead task affinity is not measured under torchrun")
         elif cfg.weighting.lookahead_affinity and not loop.shared_params:
             notes.append("lookahead task affinity is not measured at sharing depth 0: no layer is shared")
+        elif cfg.weighting.lookahead_affinity and len(cfg.tasks) < 2:
+            notes.append("lookahead task affinity is not measured: it needs two tasks or more")
         weighting.attach(attach)
         needs = getattr(weighting, "needs", "losses")
         if needs != "losses" and not loop.shared_params:
