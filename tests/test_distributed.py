@@ -366,6 +366,9 @@ def test_weightings_and_batches_that_cannot_be_split_are_refused():
         DistributedSetupError, match="train.batch_size = 9 does not split evenly over 2 processes"
     ):
         two.check_batch(9)
+    with pytest.raises(DistributedSetupError) as refused:  # a resume cannot change its batch size
+        Distributed(rank=0, world_size=3).check_batch(16)
+    assert "a multiple of 3, or a number of processes that divides 16 (1, 2, 4, 8, 16;" in str(refused.value)
     assert two.shard([10, 11, 12, 13]) == [12, 13]  # rank 1 takes the second half of each batch
     assert Distributed().shard([1, 2, 3]) == [1, 2, 3]
 

@@ -138,10 +138,14 @@ class Distributed:
 
     # ------------------------------------------------------------------ the data
     def check_batch(self, batch_size: int) -> None:
+        """DistributedSetupError when ``batch_size`` does not split evenly over the processes;
+        it names both ways out (a resume keeps its batch size: only the process count can move)."""
         if self.enabled and batch_size % self.world_size:
+            counts = [n for n in range(1, min(batch_size, 64) + 1) if batch_size % n == 0]
             raise DistributedSetupError(
                 f"train.batch_size = {batch_size} does not split evenly over {self.world_size} processes; "
-                f"use a multiple of {self.world_size}"
+                f"use a batch size that is a multiple of {self.world_size}, or a number of processes that "
+                f"divides {batch_size} ({', '.join(map(str, counts))}; a resume keeps its batch size)"
             )
 
     def shard(self, indices: list[int]) -> list[int]:
