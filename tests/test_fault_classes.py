@@ -744,9 +744,14 @@ def test_a_solver_installed_but_broken_is_named_before_training(tmp_path, monkey
     cfg.weighting = WeightingConfig(method="cagrad")
     path = tmp_path / "c.toml"
     save_config(cfg, path)
-    assert main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 1  # found as the run starts
+    assert (
+        main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 1
+    )  # found as the run starts
     err = capsys.readouterr().err
-    assert "error: config: weighting.method: cagrad needs cvxpy, which is installed but cannot be imported" in err
+    assert (
+        "error: config: weighting.method: cagrad needs cvxpy, which is installed but cannot be imported"
+        in err
+    )
     assert not list((tmp_path / "runs").glob("*/checkpoints/*.pt"))  # nothing trained
     assert "pip install --force-reinstall cvxpy" in err
 
@@ -770,3 +775,22 @@ def test_requests_a_run_cannot_honour_are_noted(tmp_path):
     cfg.weighting.lookahead_affinity = False
     summary = Trainer(cfg, RunStore.create(tmp_path, "r2")).run()
     assert not any("amp_dtype" in n or "affinity" in n for n in summary.get("notes") or [])
+
+
+def test_a_runs_edited_config_is_named_in_its_errors(tmp_path, capsys):
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+
+    cfg = tiny_config()
+    cfg.train.epochs = 1
+    store = RunStore.create(tmp_path, "r")
+    Trainer(cfg, store).run()
+    text = store.config_path.read_text()
+    store.config_path.write_text(text.replace("[train]", "[train]\nbogus = 1"))
+    assert main(["resume", str(store.path)]) == 2
+    err = capsys.readouterr().err
+    assert "train.bogus" in err and f"(in {store.config_path})" in err
+    store.config_path.unlink()
+    store.config_path.mkdir()
+    assert main(["resume", str(store.path)]) == 1
+    assert f"{store.config_path} is not a file" in capsys.readouterr().err

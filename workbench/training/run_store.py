@@ -248,6 +248,8 @@ class RunStore:
                 f"{self.path} holds no run: it was stopped before it wrote config.toml, so nothing "
                 "was trained; start the experiment again with 'workbench train CONFIG.toml'"
             )
+        if self.config_path.exists() or self.config_path.is_symlink():  # a folder, a broken link
+            return f"{self.config_path} is not a file: the run's config must be a TOML file"
         return f"{self.path} is not a run directory (no config.toml)"
 
     @property
@@ -297,9 +299,17 @@ class RunStore:
         atomic_write_text(self.config_path, config_to_toml(cfg))
 
     def read_config(self) -> ExperimentConfig:
+        """The run's config.toml, checked; ConfigError names that file (an edit there is
+        easily taken for the experiment file's)."""
+        from workbench.config import ConfigError
         from workbench.experiment_check import load_config  # the registries: not at import time
 
-        return load_config(self.config_path)
+        try:
+            return load_config(self.config_path)
+        except ConfigError as exc:
+            if str(self.config_path) in exc.message:
+                raise
+            raise ConfigError(exc.path, f"{exc.message} (in {self.config_path})") from None
 
     def read_config_dict(self) -> dict[str, Any]:
         """config.toml as a plain dict without validation ({} when unreadable)."""
