@@ -30,7 +30,9 @@ def test_loop_watch_times_busy_turns_not_idle_waits(qtbot):
     assert turns[-1] >= 115  # the busy turn, in ms of CPU
     assert sum(turns) <= used_ms + 1  # turns are CPU time of this thread, never wall time
     assert sum(turns) < 0.6 * 900  # the waiting between turns is not counted
-    assert 2 <= len(watch.late) <= 4  # the 250 ms heartbeat: 3 ticks in 0.9 s
+    # the 250 ms heartbeat: 3 ticks in 0.9 s; on a loaded machine a tick comes late and Qt
+    # drops the ones it missed (one tick late by 388 ms was seen while the suite ran)
+    assert 1 <= len(watch.late) <= 4
     assert watch.longest() >= turns[-1]
 
 
