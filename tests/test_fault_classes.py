@@ -794,3 +794,10 @@ def test_a_runs_edited_config_is_named_in_its_errors(tmp_path, capsys):
     store.config_path.mkdir()
     assert main(["resume", str(store.path)]) == 1
     assert f"{store.config_path} is not a file" in capsys.readouterr().err
+
+
+def test_an_empty_device_option_is_refused_not_ignored(tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    save_config(tiny_config(), path)
+    assert main(["train", str(path), "--device", "", "--out", str(tmp_path / "runs")]) == 2
+    assert "--device: '' is not allowed; use auto, cpu, cuda, cuda:N or mps" in capsys.readouterr().err

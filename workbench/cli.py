@@ -177,7 +177,8 @@ def _train(args: argparse.Namespace) -> int:
     from workbench.training.run_store import RunStore
 
     cfg = _load(args.config)
-    if args.device:
+    if args.device is not None:  # "" is a value, and not a device
+        _check_device(args.device)
         cfg.train.device = args.device
     if args.epochs is not None:
         cfg.train.epochs = args.epochs
@@ -382,7 +383,7 @@ def _resume(args: argparse.Namespace) -> int:
         print(f"error: {reason}", file=sys.stderr)
         return 1
     cfg = store.read_config()
-    if args.device:
+    if args.device is not None:  # "" is a value, and not a device
         _check_device(args.device)
         cfg.train.device = args.device
     from workbench.training.distributed import Distributed
@@ -527,7 +528,7 @@ def _eval(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     cfg = store.read_config()
-    if args.device:
+    if args.device is not None:  # "" is a value, and not a device
         _check_device(args.device)
     path = store.best_checkpoint if args.checkpoint == "best" else store.last_checkpoint
     checkpoint = load_checkpoint(path, "best" if args.checkpoint == "best" else "last")

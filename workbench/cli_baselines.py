@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if len(cfg.tasks) < 2:
         print(f"error: {args.target} has one task: it is its own single-task baseline", file=sys.stderr)
         return 1
-    if args.device:
+    if args.device is not None:  # "" is a value, and not a device
         cfg.train.device = args.device
     again = shlex.join(
         ["workbench", "baselines", str(args.target), *(["--out", args.out] if args.out else [])]

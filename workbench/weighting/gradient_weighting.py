@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from workbench.config import setting
@@ -133,6 +134,9 @@ class GradientWeighting(Weighting):
         if self.uses_gramian and ctx.shared_modules and ctx.group is None:
             self._engine = GramianEngine(ctx.shared_modules)
 
+    # a solver's numpy arithmetic overflowing prints a bare warning line before the run's own
+    # message (NonFiniteGradients below says it in words)
+    @np.errstate(over="ignore", invalid="ignore", divide="ignore")
     def backward(self, losses, ctx, present=None):
         self.active = names = [n for n in self.task_names if present is None or n in present]
         self.last_gramian = None
