@@ -136,6 +136,19 @@ def _palette(num_classes: int) -> list[int]:
     return colours
 
 
+def _box_rle(mask: np.ndarray, box: list[float], value: int) -> dict[str, Any]:
+    """COCO's compressed RLE of the pixels of ``mask`` equal to ``value`` inside ``box``."""
+    from pycocotools import mask as mask_utils
+
+    x1, y1, x2, y2 = box
+    own = np.zeros(mask.shape, np.uint8, order="F")
+    r0, r1 = int(np.floor(y1)), int(np.ceil(y2))
+    c0, c1 = int(np.floor(x1)), int(np.ceil(x2))
+    own[r0:r1, c0:c1] = mask[r0:r1, c0:c1] == value
+    rle = mask_utils.encode(np.asfortranarray(own))
+    return {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+
+
 class _CocoWriter:
     def __init__(self, out: Path, names: list[str]) -> None:
         self.out, self.names = out, names
@@ -143,8 +156,6 @@ class _CocoWriter:
         self.next_ann = 1
 
     def add(self, split: str, stem: str, s: dict[str, Any]) -> None:
-        from pycocotools import mask as mask_utils
-
         d = self.data.setdefault(split, {"images": [], "annotations": []})
         image = s["image"]
         h, w = image.shape[:2]
@@ -153,7 +164,16 @@ class _CocoWriter:
         image_id = len(d["images"]) + 1
         d["images"].append({"id": image_id, "file_name": file_name, "width": w, "height": h})
         mask = s.get("mask")
-        for box, label in zip(s["boxes"].tolist(), s["labels"].tolist(), strict=True):
+        # objects, then crowd regions (a COCO source's iscrowd groups), each with its pixels
+        # inside its box: its class's for an object, the ignored ones for a crowd
+        regions = [
+            (box, label, 0) for box, label in zip(s["boxes"].tolist(), s["labels"].tolist(), strict=True)
+        ]
+        regions += [
+            ([float(v) for v in box], int(label), 1)
+            for box, label in zip(s.get("crowd_boxes", ()), s.get("crowd_labels", ()), strict=True)
+        ]
+        for box, label, crowd in regions:
             x1, y1, x2, y2 = box
             ann = {
                 "id": self.next_ann,
@@ -161,35 +181,13 @@ class _CocoWriter:
                 "category_id": int(label) + 1,
                 "bbox": [x1, y1, x2 - x1, y2 - y1],
                 "area": (x2 - x1) * (y2 - y1),
-                "iscrowd": 0,
+                "iscrowd": crowd,
                 "segmentation": [],
             }
             if mask is not None:
-                own = np.zeros((h, w), np.uint8, order="F")
-                r0, r1 = int(np.floor(y1)), int(np.ceil(y2))
-                c0, c1 = int(np.floor(x1)), int(np.ceil(x2))
-                own[r0:r1, c0:c1] = mask[r0:r1, c0:c1] == label + 1
-                rle = mask_utils.encode(np.asfortranarray(own))
-                ann["segmentation"] = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
-            d["annotations"].append(ann)
-            self.next_ann += 1
-        for box, label in zip(s.get("crowd_boxes", ()), s.get("crowd_labels", ()), strict=True):
-            x1, y1, x2, y2 = (float(v) for v in box)
-            ann = {
-                "id": self.next_ann,
-                "image_id": image_id,
-                "category_id": int(label) + 1,
-                "bbox": [x1, y1, x2 - x1, y2 - y1],
-                "area": (x2 - x1) * (y2 - y1),
-                "iscrowd": 1,
-            }
-            if mask is not None:  # the region's pixels: the ignored ones inside its box
-                own = np.zeros((h, w), np.uint8, order="F")
-                r0, r1 = int(np.floor(y1)), int(np.ceil(y2))
-                c0, c1 = int(np.floor(x1)), int(np.ceil(x2))
-                own[r0:r1, c0:c1] = mask[r0:r1, c0:c1] == IGNORE_INDEX
-                rle = mask_utils.encode(np.asfortranarray(own))
-                ann["segmentation"] = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+                ann["segmentation"] = _box_rle(mask, box, IGNORE_INDEX if crowd else label + 1)
+            elif crowd:
+                del ann["segmentation"]  # a crowd without pixels: its box (our reader's rule)
             d["annotations"].append(ann)
             self.next_ann += 1
 

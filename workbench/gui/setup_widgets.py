@@ -12,7 +12,7 @@ import typing
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QValidator
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.gui.typed_number import RefusesAloud, parse_typed, typing_state
+from workbench.gui.typed_number import RefusesAloud
 
 INT_LIMIT = 2**31 - 1
 
@@ -100,34 +100,6 @@ class FloatSpinBox(RefusesAloud, QDoubleSpinBox):
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
         return format_float(value)
 
-    def _strip(self, text: str) -> str:
-        text = text.strip()
-        if self.suffix() and text.endswith(self.suffix().strip()):
-            text = text[: -len(self.suffix().strip())].strip()
-        return text
-
-    def raw_text(self) -> str:
-        return self._strip(self.lineEdit().text())
-
-    def typed_value(self, raw: str) -> float | None:
-        return parse_typed(raw, integer=False)
-
-    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
-        text = self._strip(text)
-        if self.specialValueText() and text == self.specialValueText():
-            return self.minimum()
-        value = parse_typed(text, integer=False)
-        return self.value() if value is None else value
-
-    def validate(self, text: str, pos: int) -> QValidator.State:
-        raw = self._strip(text)
-        special = self.specialValueText()
-        if special and raw == special:
-            return QValidator.State.Acceptable
-        if special and special.startswith(raw) and raw:
-            return QValidator.State.Intermediate
-        return typing_state(raw, parse_typed(raw, integer=False), self.minimum(), self.maximum())
-
     def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
         if self._log_step:
             new = nice_step(self.value(), steps)
@@ -143,35 +115,6 @@ class IntSpinBox(RefusesAloud, QSpinBox):
 
     refused = Signal(str)
     is_integer = True
-
-    def _strip(self, text: str) -> str:
-        text = text.strip()
-        suffix = self.suffix().strip()
-        if suffix and text.endswith(suffix):
-            text = text[: -len(suffix)].strip()
-        return text
-
-    def raw_text(self) -> str:
-        return self._strip(self.lineEdit().text())
-
-    def typed_value(self, raw: str) -> int | None:
-        return parse_typed(raw, integer=True)
-
-    def valueFromText(self, text: str) -> int:  # noqa: N802 - Qt override
-        raw = self._strip(text)
-        if self.specialValueText() and raw == self.specialValueText():
-            return self.minimum()
-        value = parse_typed(raw, integer=True)
-        return self.value() if value is None else value
-
-    def validate(self, text: str, pos: int) -> QValidator.State:
-        raw = self._strip(text)
-        special = self.specialValueText()
-        if special and raw == special:
-            return QValidator.State.Acceptable
-        if special and special.startswith(raw) and raw:
-            return QValidator.State.Intermediate
-        return typing_state(raw, parse_typed(raw, integer=True), self.minimum(), self.maximum())
 
 
 def int_spin(minimum: int, maximum: int, step: int = 1, special: str = "", suffix: str = "") -> QSpinBox:

@@ -74,13 +74,44 @@ def _show(limit: float, integer: bool) -> str:
 
 
 class RefusesAloud:
-    """Mixin for a QAbstractSpinBox subclass that defines ``typed_value(raw)``,
-    ``raw_text()``, ``is_integer`` and a ``refused = Signal(str)``. A refused entry puts
-    back the value the field had before this edit (keyboard tracking applied "1" on the way
-    to "15"), not Qt's last valid prefix."""
+    """Mixin for a QSpinBox or QDoubleSpinBox subclass that sets ``is_integer`` and defines
+    ``refused = Signal(str)``: it reads typed text (``parse_typed``), judges it while typing
+    (``typing_state``) and refuses aloud on leaving. A refused entry puts back the value the
+    field had before this edit (keyboard tracking applied "1" on the way to "15"), not Qt's
+    last valid prefix."""
 
     last_refusal = ""
+    is_integer = False
     _before: float | int | None = None
+
+    def _strip(self: QAbstractSpinBox, text: str) -> str:
+        text = text.strip()
+        suffix = self.suffix().strip()
+        if suffix and text.endswith(suffix):
+            text = text[: -len(suffix)].strip()
+        return text
+
+    def raw_text(self: QAbstractSpinBox) -> str:
+        return self._strip(self.lineEdit().text())
+
+    def typed_value(self, raw: str) -> float | int | None:
+        return parse_typed(raw, integer=self.is_integer)
+
+    def valueFromText(self: QAbstractSpinBox, text: str) -> float | int:  # noqa: N802 - Qt override
+        raw = self._strip(text)
+        if self.specialValueText() and raw == self.specialValueText():
+            return self.minimum()
+        value = self.typed_value(raw)
+        return self.value() if value is None else value
+
+    def validate(self: QAbstractSpinBox, text: str, pos: int) -> QValidator.State:
+        raw = self._strip(text)
+        special = self.specialValueText()
+        if special and raw == special:
+            return QValidator.State.Acceptable
+        if special and special.startswith(raw) and raw:
+            return QValidator.State.Intermediate
+        return typing_state(raw, self.typed_value(raw), self.minimum(), self.maximum())
 
     def _refused_line(self: QAbstractSpinBox) -> str:
         raw = self.raw_text()
