@@ -32,7 +32,8 @@ def main() -> None:
     window = MainWindow(settings=QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat), runs_root=root)
     window.confirm_close = lambda: True
     if view != "compare":  # the comparison is shown at the default window size (90% of the screen)
-        window.resize(1440, 900)
+        area = app.primaryScreen().availableGeometry()  # a small screen gets a window that fits it
+        window.resize(min(1440, area.width()), min(900, area.height()))
     window.show()
 
     def ready(_info: object) -> None:
@@ -70,7 +71,9 @@ def main() -> None:
                 if key in window.setup.sections:
                     window.setup.sections[key].set_expanded(False)
             window.open_dataset(dataset)
-            QTimer.singleShot(6000, lambda: window.setup.scroll.ensureWidgetVisible(window.setup.preview, 20, 8))
+            QTimer.singleShot(
+                6000, lambda: window.setup.scroll.ensureWidgetVisible(window.setup.preview, 20, 8)
+            )
         if runs:
             window.open_run(runs[0])
         if view == "conflict":

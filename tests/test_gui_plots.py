@@ -503,3 +503,20 @@ def test_a_long_runs_legend_wraps_instead_of_widening_the_window(qtbot, plots):
     assert plots.runs_legend.minimumSizeHint().width() <= one_entry + 20
     layout = plots.runs_legend.layout()
     assert layout.heightForWidth(600) > layout.heightForWidth(6000)  # wrapped onto more lines
+
+
+def test_in_a_narrow_panel_the_controls_wrap_before_the_run_name_is_cut(qtbot, plots):
+    """At 1024x768 the run's name shrank to "sh…01" beside the controls row; the row
+    wraps onto a second line first, and the name is shown whole."""
+    name = "sharing_depth_2-20261201-0001"  # 29 characters: more than the 24 kept
+    plots.run_label.setText("depth2-0001")  # a short name always fits whole
+    plots.resize(640, 700)
+    qtbot.wait(50)
+    assert plots.run_label.text() == "depth2-0001"
+    plots.run_label.setText(name)
+    qtbot.wait(50)
+    metrics = plots.run_label.fontMetrics()
+    assert plots.run_label.width() >= metrics.averageCharWidth() * 24
+    shown = plots.run_label.text()
+    assert shown != name and "…" in shown and len(shown) >= 18
+    assert plots.run_label.full_text() == name and plots.run_label.toolTip() == name

@@ -580,3 +580,29 @@ def test_a_long_live_run_keeps_only_the_newest_epochs_of_samples_in_memory(qtbot
     for epoch in range(keep + 2):
         unsaved.on_samples(detection_samples(epoch=epoch))
     assert all(event is not None for event in unsaved._samples.values())
+
+
+def test_many_tasks_wrap_instead_of_widening_the_window(qtbot, inspector):
+    """Six tasks with long names made the Predictions tab (and the curves' task row) wider
+    than a 1,024-pixel screen: their boxes now wrap onto more lines."""
+    from workbench.data.base import DataInfo
+    from workbench.gui.plots_panel import PlotsPanel
+    from workbench.tasks.detection import Detection
+
+    info = DataInfo(image_size=64, num_classes=len(CLASS_NAMES), class_names=CLASS_NAMES)
+    names = [f"objects_in_the_scene_{i}" for i in range(6)]  # each box ~ 260 px wide
+    inspector.set_tasks([Detection(name, {}, info) for name in names])
+    boxes = list(inspector._task_boxes.values())
+    one_line = sum(b.sizeHint().width() for b in boxes)
+    assert one_line > 1200
+    assert inspector.minimumSizeHint().width() < 600
+    inspector.resize(560, 600)
+    qtbot.waitUntil(lambda: boxes[-1].y() > boxes[0].y())  # wrapped onto a second line
+    assert all(b.geometry().right() <= inspector.width() for b in boxes)
+
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    for name in names:
+        plots._ensure_task_box(name)
+    assert sum(b.sizeHint().width() for b in plots._task_boxes.values()) > 1000
+    assert plots.minimumSizeHint().width() < 600

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.elided_label import ElidedLabel
 from workbench.gui.flow_layout import FlowRow, group_row
 from workbench.gui.image_view import ImageViewDialog
 from workbench.gui.spec_renderer import RenderOptions, SpecRenderer
@@ -160,14 +161,16 @@ class InspectorPanel(QWidget):
         controls.addWidget(self.open_button)
         self._update_open_button()
 
+        # the task boxes wrap too; the count on the right keeps room for its usual text
         self._tasks_row = QHBoxLayout()
         self._tasks_row.setSpacing(10)
-        self._tasks_label = QLabel("Tasks:")
-        self._tasks_row.addWidget(self._tasks_label)
-        self._tasks_row.addStretch(1)
-        self.status = QLabel("")
+        self._task_flow = FlowRow(spacing=10)
+        self._task_flow.addWidget(QLabel("Tasks:"))
+        self._tasks_row.addWidget(self._task_flow)
+        self.status = ElidedLabel("", keep_chars=40)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.status.setObjectName("inspectorStatus")
-        self._tasks_row.addWidget(self.status)
+        self._tasks_row.addWidget(self.status, 1)
 
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListView.ViewMode.IconMode)
@@ -284,14 +287,14 @@ class InspectorPanel(QWidget):
         self._core_ready = True
         self._tasks = {t.name: t for t in tasks}
         for box in self._task_boxes.values():
-            self._tasks_row.removeWidget(box)
+            self._task_flow.flow.removeWidget(box)
             box.deleteLater()
         self._task_boxes = {}
-        for i, task in enumerate(tasks):
+        for task in tasks:
             box = QCheckBox(f"{task.name} ({task.kind})")
             box.setChecked(True)
             box.toggled.connect(self._schedule)
-            self._tasks_row.insertWidget(1 + i, box)
+            self._task_flow.addWidget(box)
             self._task_boxes[task.name] = box
         self.refresh()
 

@@ -43,7 +43,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSlider,
     QStackedWidget,
     QToolButton,
@@ -52,6 +51,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.curve_buffer import CurveBuffer
+from workbench.gui.elided_label import ElidedLabel
 from workbench.gui.flow_layout import FlowLayout, FlowRow, group_row
 from workbench.gui.plot_axis import PlotAxis, format_clock
 from workbench.gui.redraw_pacer import (
@@ -106,33 +106,6 @@ EMPTY_NOTE = "No curves yet: start a run (F5) or open one from the Runs panel."
 
 def _rgb(colour: tuple[int, int, int]) -> str:
     return f"rgb({colour[0]},{colour[1]},{colour[2]})"
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that shortens its text with "…" instead of demanding its full width."""
-
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._full = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setMinimumWidth(60)
-        self.setText(text)
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
-        self._full = text
-        self.setToolTip(text)
-        self._elide()
-
-    def full_text(self) -> str:
-        return self._full
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        width = max(10, self.width() - 2)
-        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
 
 
 # ---------------------------------------------------------------------------- data
@@ -473,7 +446,7 @@ class PlotsPanel(QWidget):
     def _build_controls(self) -> None:
         self._controls = QHBoxLayout()
         self._controls.setSpacing(8)
-        self.run_label = ElidedLabel("No run")
+        self.run_label = ElidedLabel("No run", keep_chars=24)
         self.run_label.setObjectName("runLabel")
         self._controls.addWidget(self.run_label, 1)
         self._controls.addSpacing(12)
@@ -541,17 +514,19 @@ class PlotsPanel(QWidget):
 
         # second row: task show/hide boxes (coloured: the legend of every per-task plot),
         # then the crosshair read-out on the right
+        # (the boxes wrap: six tasks with long names must not widen the window)
         self._tasks_row = QHBoxLayout()
         self._tasks_row.setSpacing(10)
+        self._task_flow = FlowRow(spacing=10)
         self._tasks_label = QLabel("Tasks:")
-        self._tasks_row.addWidget(self._tasks_label)
-        self._tasks_row.addStretch(1)
+        self._task_flow.addWidget(self._tasks_label)
+        self._tasks_row.addWidget(self._task_flow)
         self._tasks_label.setVisible(False)
-        self.readout = QLabel("")
+        self.readout = ElidedLabel("", keep_chars=0)
         self.readout.setObjectName("readout")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self._tasks_row.addWidget(self.readout)
+        self._tasks_row.addWidget(self.readout, 1)
 
         # third row (compare mode): which line style is which run
         # wraps onto more lines as runs are added: never wider than the window
@@ -914,7 +889,7 @@ class PlotsPanel(QWidget):
         box.setFont(font)
         box.setToolTip(f"Show or hide the curves of task {task!r}")
         box.toggled.connect(self._on_view_option)
-        self._tasks_row.insertWidget(self._tasks_row.count() - 2, box)  # before stretch + read-out
+        self._task_flow.addWidget(box)
         self._task_boxes[task] = box
         self._tasks_label.setVisible(True)
 
@@ -1073,7 +1048,7 @@ class PlotsPanel(QWidget):
         self._run = self._new_run()
         self._task_order = []
         for box in self._task_boxes.values():
-            self._tasks_row.removeWidget(box)
+            self._task_flow.flow.removeWidget(box)
             box.deleteLater()
         self._task_boxes.clear()
         self._tasks_label.setVisible(False)

@@ -1,0 +1,41 @@
+"""A one-line label that shortens its text with "…" rather than widening its window."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with "…" instead of demanding its full width.
+
+    It keeps room for up to ``keep_chars`` average characters of its text, so that in a
+    narrow window the controls beside it wrap before the name shrinks to "sh…00".
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, keep_chars: int = 0) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._keep_chars = keep_chars
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(60)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        self._full = text
+        self.setToolTip(text)
+        metrics = self.fontMetrics()
+        keep = min(metrics.horizontalAdvance(text) + 4, metrics.averageCharWidth() * self._keep_chars)
+        self.setMinimumWidth(max(60, keep))
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(10, self.width() - 2)
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
