@@ -58,3 +58,76 @@ def test_runs_open_with_enter_and_their_menu_comes_with_the_menu_key(qtbot, tmp_
     menus = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
     assert menus and "Resume training" in [a.text() for a in menus[-1].actions()]
     menus[-1].close()
+
+
+def test_reading_order_goes_row_by_row_whatever_the_order_of_creation(qtbot):
+    """Widgets made bottom-right first still come top-left first; a field and a check box a
+    few pixels lower share a row; a tall box beside them is not on their row."""
+    from PySide6.QtWidgets import QCheckBox, QLineEdit, QPlainTextEdit, QWidget
+
+    from workbench.gui.tab_order import reading_order
+
+    top = QWidget()
+    qtbot.addWidget(top)
+    top.resize(400, 300)
+    made = {}
+    for name, cls, (x, y, w, h) in [
+        ("bottom_right", QLineEdit, (200, 100, 100, 24)),
+        ("bottom_left", QCheckBox, (10, 103, 100, 20)),  # 3 px lower, same row
+        ("tall", QPlainTextEdit, (320, 0, 70, 200)),  # starts at the top, spans both rows
+        ("top_right", QLineEdit, (200, 10, 100, 24)),
+        ("top_left", QLineEdit, (10, 10, 100, 24)),
+    ]:
+        widget = cls(top)
+        widget.setGeometry(x, y, w, h)
+        made[name] = widget
+    top.show()
+    qtbot.waitExposed(top)
+    names = {id(w): n for n, w in made.items()}
+    order = [names[id(w)] for w in reading_order(top, [])]
+    assert order == ["tall", "top_left", "top_right", "bottom_left", "bottom_right"]
+    made["top_right"].setEnabled(False)
+    made["tall"].hide()
+    assert [names[id(w)] for w in reading_order(top, [])] == ["top_left", "bottom_left", "bottom_right"]
+
+
+def test_tab_goes_through_the_setup_top_to_bottom_then_the_tabs_then_the_runs(window, qtbot):
+    """The plot controls came before the experiment's name and the task rows (built once
+    PyTorch had loaded) after the runs list: Qt's order is the order of creation."""
+    window.activateWindow()
+    setup = window.setup
+    setup.name_edit.setFocus()
+    content = setup.scroll.widget()
+    regions = [window.run_toolbar, window.setup_dock, window.tabs, window.runs_dock]
+
+    def region(widget) -> int:
+        return next(i for i, r in enumerate(regions) if r is widget or r.isAncestorOf(widget))
+
+    seen = [QApplication.focusWidget()]
+    for _ in range(200):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+        if seen[-1] is setup.name_edit:
+            break
+    assert seen[-1] is setup.name_edit, "Tab came back to the name field after one round"
+    kinds = [region(w) for w in seen[:-1]]
+    # setup, then the tabs, the runs, the toolbar, and round to the setup again
+    changes = [kinds[0]] + [b for a, b in zip(kinds, kinds[1:], strict=False) if a != b]
+    assert changes == [1, 2, 3, 0, 1]  # the last: the setup's scroll area, just above the name
+    in_setup = [w for w in seen[:-1] if region(w) == 1 and content.isAncestorOf(w)]
+    tops = [w.mapTo(content, w.rect().topLeft()).y() for w in in_setup]
+    assert all(b >= a - 6 for a, b in zip(tops, tops[1:], strict=False)), tops  # never back up a row
+
+    def text(widget) -> str:
+        return widget.text() if hasattr(widget, "text") else ""
+
+    headers = [text(w) for w in in_setup if w.objectName() == "sectionHeader"]
+    assert headers[:3] == ["Data", "Backbone", "Tasks"]
+    task_names = [text(w) for w in in_setup if text(w) in ("scene", "objects", "masks")]
+    assert task_names == ["scene", "objects", "masks"]
+    after_tasks = in_setup.index(next(w for w in in_setup if text(w) == "masks"))
+    sharing = in_setup.index(next(w for w in in_setup if text(w) == "Parameter sharing"))
+    assert after_tasks < sharing
+    # Shift+Tab walks back the same way
+    qtbot.keyClick(setup.name_edit, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is seen[-2]

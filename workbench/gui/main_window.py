@@ -54,6 +54,7 @@ from workbench.gui.off_thread import off_thread
 from workbench.gui.plots_panel import PlotsPanel, series_from_records
 from workbench.gui.runs_panel import RunsPanel
 from workbench.gui.setup_panel import SetupPanel
+from workbench.gui.tab_order import focus_next
 from workbench.gui.training_bar import TrainingBar, format_duration
 from workbench.gui.worker import PAUSED, PAUSING, STARTING, STOPPING, TrainingBridge
 
@@ -1465,6 +1466,11 @@ class MainWindow(QMainWindow):
     def _say_refused(self, line: str) -> None:
         with contextlib.suppress(RuntimeError):  # a window already deleted by Qt
             self.statusBar().showMessage(f"Not kept: {line}", 10_000)
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 - Qt override
+        # Tab in reading order (toolbar, setup, tabs, runs), not in the order of creation
+        regions = [self.run_toolbar, self.setup_dock, self.tabs, self.runs_dock]
+        return focus_next(self, regions, next) or super().focusNextPrevChild(next)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Quit: during a run the window stays up, "stopping…", until the run thread has ended.
