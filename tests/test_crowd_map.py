@@ -167,3 +167,74 @@ def test_data_export_counts_written_images_apart_from_notes(crowd_set, tmp_path,
     out, err = capsys.readouterr()
     assert "wrote 2 images as yolo" in out
     assert "warning: 1 crowd region(s) (COCO iscrowd) not written: YOLO has no crowd regions" in err
+
+
+def detection_task():
+    from workbench.data.base import DataInfo
+    from workbench.tasks.detection import Detection
+
+    info = DataInfo(image_size=200, num_classes=2, class_names=["person", "car"])
+    return Detection("objects", {}, info)
+
+
+def test_predictions_view_draws_crowd_regions_and_spares_detections_on_them():
+    """As pycocotools: an unmatched detection of the crowd's class lying at least half inside
+    the region (intersection over the detection's area) is no error; the region is drawn."""
+    task = detection_task()
+    target = {
+        "boxes": np.array([[150, 150, 190, 190]], np.float32),
+        "labels": np.array([1]),
+        "crowd_boxes": np.array([[0, 0, 100, 100]], np.float32),
+        "crowd_labels": np.array([0]),
+    }
+    prediction = {
+        "boxes": np.array(
+            [
+                [150, 150, 190, 190],  # the car: a hit
+                [50, 50, 150, 70],  # 50 x 20 of its 100 x 20 inside the crowd: share 0.5
+                [60, 50, 160, 70],  # 40 x 20 of 100 x 20 inside: share 0.4
+                [10, 10, 40, 40],  # wholly inside, but a car on a crowd of people
+            ],
+            np.float32,
+        ),
+        "scores": np.array([0.9, 0.8, 0.7, 0.6], np.float32),
+        "labels": np.array([1, 0, 0, 1]),
+    }
+    spec = task.draw(prediction, target, score_threshold=0.5)
+    drawn = {b.xyxy: b for b in spec.boxes if not b.truth}
+    assert drawn[(150.0, 150.0, 190.0, 190.0)].error == ""
+    assert drawn[(50.0, 50.0, 150.0, 70.0)].error == ""
+    assert drawn[(60.0, 50.0, 160.0, 70.0)].error == "false positive"
+    assert drawn[(10.0, 10.0, 40.0, 40.0)].error == "false positive"
+    crowd = [b for b in spec.boxes if b.truth and b.label == "person (crowd)"]
+    assert len(crowd) == 1 and crowd[0].xyxy == (0.0, 0.0, 100.0, 100.0) and crowd[0].error == ""
+    # the same detection without the crowd region is an error
+    plain = {k: v for k, v in target.items() if not k.startswith("crowd")}
+    alone = {b.xyxy: b for b in task.draw(prediction, plain, score_threshold=0.5).boxes if not b.truth}
+    assert alone[(50.0, 50.0, 150.0, 70.0)].error == "false positive"
+
+
+def test_crowd_regions_reach_the_stored_samples(crowd_set, tmp_path):
+    from workbench.training.evaluation import _SampleCollector
+    from workbench.training.run_store import RunStore
+
+    ds = ImageSetDataset(crowd_set, ImageSetOptions(image_size=64, val_fraction=0.5), "val")
+    ds.pin(["a.png", "b.png"])
+    images, targets = collate([ds.sample(0), ds.sample(1)])
+    task = detection_task()
+    collector = _SampleCollector([task], limit=4, epoch=0)
+    empty = {
+        "heatmap": torch.zeros(2, 2, 16, 16),
+        "size": torch.zeros(2, 2, 16, 16),
+        "offset": torch.zeros(2, 2, 16, 16),
+    }
+    task.decode = lambda output: (
+        [{"boxes": np.zeros((0, 4)), "scores": np.zeros(0), "labels": np.zeros(0)}] * 2
+    )
+    collector.add(images, targets, {"objects": empty})
+    (tmp_path / "run").mkdir()
+    store = RunStore(tmp_path / "run")
+    store.save_samples(collector.result())
+    loaded = store.load_samples(0).targets["objects"]
+    assert loaded[0]["crowd_boxes"].tolist() == [pytest.approx(CROWD)]
+    assert loaded[0]["crowd_labels"].tolist() == [0] and len(loaded[1]["crowd_boxes"]) == 0

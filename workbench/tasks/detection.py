@@ -34,6 +34,20 @@ from workbench.tasks.registry import TASK_KINDS
 HEATMAP_PRIOR_BIAS = -2.19  # sigmoid(-2.19) ~ 0.1: the usual CenterNet prior
 NMS_IOU = 0.5
 MATCH_IOU = 0.5  # IoU for a prediction to count as finding a ground-truth box (drawing)
+
+
+def _share_inside(boxes: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """(N, M) share of each box's area (xyxy, (N, 4)) inside each region ((M, 4)); 0 for a
+    box of no area. pycocotools' IoU against a crowd region is this share."""
+    x1 = np.maximum(boxes[:, None, 0], regions[None, :, 0])
+    y1 = np.maximum(boxes[:, None, 1], regions[None, :, 1])
+    x2 = np.minimum(boxes[:, None, 2], regions[None, :, 2])
+    y2 = np.minimum(boxes[:, None, 3], regions[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return np.divide(inter, area[:, None], out=np.zeros_like(inter), where=area[:, None] > 0)
+
+
 RADIUS_FRACTION = 0.4  # Gaussian radius per axis, as a fraction of the box side
 MAX_LOG_SIZE = 8.0  # clamp of the predicted log size (in cells) before exp
 FOCAL_ALPHA = 2.0
@@ -319,14 +333,24 @@ class Detection(TaskKind):
         ]
 
     def target_items(self, targets: dict[str, Any], count: int) -> list[dict[str, np.ndarray]]:
+        """Per image: ``boxes`` (N, 4) float32 xyxy pixels, ``labels`` (N,) int64, and where
+        the set marks crowd regions (COCO ``iscrowd``) ``crowd_boxes`` / ``crowd_labels``."""
+
+        def boxes_of(value: Any) -> np.ndarray:
+            return value.detach().cpu().numpy().astype(np.float32).reshape(-1, 4)
+
+        def labels_of(value: Any) -> np.ndarray:
+            return value.detach().cpu().numpy().astype(np.int64).reshape(-1)
+
         items = []
-        for boxes, labels in list(zip(targets["boxes"], targets["labels"], strict=True))[:count]:
-            items.append(
-                {
-                    "boxes": boxes.detach().cpu().numpy().astype(np.float32).reshape(-1, 4),
-                    "labels": labels.detach().cpu().numpy().astype(np.int64).reshape(-1),
-                }
-            )
+        for i, (boxes, labels) in enumerate(
+            list(zip(targets["boxes"], targets["labels"], strict=True))[:count]
+        ):
+            item = {"boxes": boxes_of(boxes), "labels": labels_of(labels)}
+            if "crowd_boxes" in targets:
+                item["crowd_boxes"] = boxes_of(targets["crowd_boxes"][i])
+                item["crowd_labels"] = labels_of(targets["crowd_labels"][i])
+            items.append(item)
         return items
 
     # -- drawing
@@ -341,6 +365,10 @@ class Detection(TaskKind):
         Predictions are matched greedily, highest score first, to the unmatched truth box of
         highest IoU (>= 0.5), preferring one of the same class. Unmatched truth is "missed",
         an unmatched prediction a "false positive", a match of another class "wrong class".
+        A crowd region (COCO ``iscrowd``) is drawn as truth labelled "(crowd)" and is never
+        missed; an unmatched prediction of its class lying at least half inside it is no
+        error, as pycocotools ignores it (its crowd IoU: intersection over the prediction's
+        area).
         """
         prediction, target = prediction or None, target or None  # {} = not labelled
         threshold = self.options.score_threshold if score_threshold is None else score_threshold
@@ -378,6 +406,18 @@ class Detection(TaskKind):
                 if true_labels[t] != pred_labels[p]:
                     pred_errors[p] = "wrong class"
 
+        crowd_boxes = np.zeros((0, 4), np.float32)
+        crowd_labels = np.zeros(0, np.int64)
+        if target is not None and "crowd_boxes" in target:
+            crowd_boxes = np.asarray(target["crowd_boxes"], np.float32).reshape(-1, 4)
+            crowd_labels = np.asarray(target["crowd_labels"], np.int64).reshape(-1)
+        if target is not None and len(crowd_boxes) and len(pred_boxes):
+            inside = _share_inside(pred_boxes, crowd_boxes)
+            for p in range(len(pred_boxes)):
+                same = crowd_labels == pred_labels[p]
+                if pred_errors[p] == "false positive" and bool((inside[p][same] >= MATCH_IOU).any()):
+                    pred_errors[p] = ""
+
         boxes = [
             DrawBox(
                 tuple(float(v) for v in pred_boxes[p]),
@@ -397,6 +437,15 @@ class Detection(TaskKind):
                 error=true_errors[t],
             )
             for t in range(len(true_boxes))
+        ]
+        boxes += [
+            DrawBox(
+                tuple(float(v) for v in crowd_boxes[c]),
+                f"{self.class_name(int(crowd_labels[c]))} (crowd)",
+                class_colour(int(crowd_labels[c])),
+                truth=True,
+            )
+            for c in range(len(crowd_boxes))
         ]
         has_error = any(pred_errors) or any(true_errors)
         return DrawSpec(task=self.name, boxes=tuple(boxes), has_error=has_error)
