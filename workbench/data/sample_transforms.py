@@ -12,7 +12,8 @@ images serves every epoch: scale jitter (zoom by a random factor in ``scale_rang
 then a random ``size`` x ``size`` crop, or padding at a random place when zoomed out),
 horizontal flip, colour jitter (brightness, contrast, saturation; hue is left alone
 because colour can be a class cue). Boxes are clipped to the crop; boxes that end up with
-no area are removed with their labels (``SanitizeBoundingBoxes``).
+no area are removed with their labels (``SanitizeBoundingBoxes``); boxes that keep some
+area but shrink under 1 px a side are grown to 1 px, so small objects are never lost.
 """
 
 from __future__ import annotations
@@ -52,14 +53,14 @@ def fit_sample(
 
     image (H, W, 3) uint8; boxes (N, 4) float32 x1, y1, x2, y2 in pixels; labels (N,) int64;
     mask (H, W) uint8 class map or None. Returns them in the same forms at the new size
-    (boxes that lost their area removed with their labels). ``generator`` makes the
+    (boxes under 1 px a side grown to 1 px; boxes with no area removed with their labels). ``generator`` makes the
     augmentation reproducible. Raises ValueError for an unknown ``mode``.
     """
     if mode not in ("letterbox", "stretch"):
         raise ValueError(f"mode must be 'letterbox' or 'stretch', got {mode!r}")
     out = _fit(_as_tv(image, boxes, labels, mask), size, mode)
     if _may_degenerate(out["boxes"]):
-        out = _SANITIZE(out)
+        out = _SANITIZE(_grow_tiny(out))
     fitted = _as_numpy(out, mask is not None)
     if augment is None:
         return fitted
@@ -87,7 +88,7 @@ def augment_sample(
     try:
         out = v2.Compose([*_zoom(augment, size), *steps])(_as_tv(image, boxes, labels, mask))
         out = v2.ClampBoundingBoxes()(out)
-        out = v2.SanitizeBoundingBoxes(labels_getter=lambda s: s["labels"])(out)
+        out = _SANITIZE(_grow_tiny(out))
     finally:
         if generator is not None:
             generator.set_state(torch.get_rng_state())
@@ -96,6 +97,30 @@ def augment_sample(
 
 
 _SANITIZE = v2.SanitizeBoundingBoxes(labels_getter=lambda s: s["labels"])
+
+
+def _grow_tiny(sample: dict) -> dict:
+    """Boxes that still have some area but less than 1 px a side (a 12 px object of a
+    1,024 px photo at 64 px, or one zoomed out) grown to 1 px about their centre, inside
+    the image: SanitizeBoundingBoxes would drop them, and the image's object count (the
+    counting task's target) with them, without a word. Boxes with no area at all (cropped
+    away) are left for it to drop."""
+    boxes = sample["boxes"]
+    if boxes.numel() == 0:
+        return sample
+    height, width = boxes.canvas_size
+    data = boxes.as_subclass(torch.Tensor).clone()
+    sides = data[:, 2:] - data[:, :2]
+    tiny = torch.isfinite(data).all(dim=1) & (sides > 0).all(dim=1) & (sides < 1.0).any(dim=1)
+    if not bool(tiny.any()):
+        return sample
+    for axis, limit in ((0, width), (1, height)):
+        low, high = data[tiny, axis], data[tiny, axis + 2]
+        short = high - low < 1.0
+        start = ((low + high) / 2 - 0.5).clamp(0.0, max(0.0, limit - 1.0))
+        data[tiny, axis] = torch.where(short, start, low)
+        data[tiny, axis + 2] = torch.where(short, start + 1.0, high)
+    return {**sample, "boxes": tv_tensors.wrap(data, like=boxes)}
 
 
 def _may_degenerate(boxes: torch.Tensor) -> bool:
