@@ -145,3 +145,71 @@ def test_crowd_regions_are_no_objects_and_their_pixels_are_ignored(tmp_path):
     assert (mask[10:20, 10:20] == 1).all()  # the person
     assert (mask[0:10, 30:50] == IGNORE_INDEX).all() and (mask[30:35, 0:5] == IGNORE_INDEX).all()
     assert (mask == IGNORE_INDEX).sum() == 200 + 25 and (mask == 1).sum() == 100
+
+
+def test_images_without_a_declared_size_are_checked_against_the_file(tmp_path):
+    """Width and height may be left out (the file tells), but then no box was clipped, no
+    RLE size compared: counts came out wrong and one RLE decoded 3.8 GB. The checks now
+    run against the file's real size."""
+    from PIL import Image
+
+    from workbench.data.coco_source import read_coco_set
+
+    Image.new("RGB", (80, 60)).save(tmp_path / "a.png")
+    data = {
+        "images": [{"id": 1, "file_name": "a.png"}],  # no width, no height
+        "categories": [{"id": 1, "name": "cell"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [70, 50, 30, 30]},  # cut to 70-80, 50-60
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [200, 200, 30, 30]},  # wholly outside
+            {"id": 3, "image_id": 1, "category_id": 1, "bbox": [-50, -50, 10, 10]},  # wholly outside
+            {
+                "id": 4,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [10, 10, 10, 10],
+                "segmentation": {"size": [40000, 40000], "counts": [0, 1_600_000_000]},
+            },
+        ],
+    }
+    (tmp_path / "instances.json").write_text(json.dumps(data))
+    result = read_coco_set(tmp_path / "instances.json")
+    (record,) = result.splits["all"]
+    assert record.boxes.tolist() == [[70, 50, 80, 60], [10, 10, 20, 20]]
+    assert result.summary("all").objects == 2
+    lines = "\n".join(result.report.lines())
+    assert lines.count("box entirely outside the image") == 2 and "box outside the image" in lines
+    assert "RLE size [40000, 40000] is not the image's [60, 80]; mask left out" in lines
+    assert list(record.segmentations) == [None, None]  # the oversized RLE is not decoded
+
+
+def test_polygons_reaching_far_outside_the_image_are_left_out(tmp_path):
+    """pycocotools rasterises a polygon's whole outline: vertices at 1e30 crashed the process
+    (SIGSEGV) and at 1e8 took 72 s and 15 GB. A vertex more than 4 image sides out is an
+    error; one a little outside is kept (the mask is cut to the image)."""
+    far = [[0, 0, 1e30, 0, 1e30, 1e30, 0, 1e30]]
+    near = [[-10, -10, 100, -10, 100, 50, -10, 50]]  # 64 x 48 image: within reach
+    limit = [[0, 0, 64 + 4 * 64 + 1, 0, 10, 10]]  # one pixel past 4 sides to the right
+    data = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 64, "height": 48}],
+        "categories": [{"id": 1, "name": "cell"}],
+        "annotations": [
+            {"id": k, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "segmentation": seg}
+            for k, seg in ((1, far), (2, near), (3, limit))
+        ],
+    }
+    coco, report, _ = write(tmp_path, data)
+    (image,) = coco.images
+    assert image.segmentations == [None, near, None]
+    lines = "\n".join(report.lines())
+    assert "polygon coordinates (up to 1e+30) lie far outside the 64x48 image; mask part left out" in lines
+    assert lines.count("lie far outside") == 2
+    assert decode_mask(near, 48, 64).sum() == 64 * 48  # the near one covers the whole image
+
+
+def test_a_box_with_a_negative_corner_marks_only_its_own_pixels_ignored():
+    from workbench.data.semantic_mask import _box_slice
+
+    assert _box_slice([-5, -5, 3.5, 3], 10, 12) == (slice(0, 3), slice(0, 4))
+    assert _box_slice([-50, -50, -40, -40], 10, 12) == (slice(0, 0), slice(0, 0))
+    assert _box_slice([8, 9, 30, 30], 10, 12) == (slice(9, 10), slice(8, 12))

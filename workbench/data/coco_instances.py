@@ -155,6 +155,33 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
     return CocoSet(names, [c["id"] for c in categories], list(images.values()))
 
 
+# Polygon vertices may lie outside the image (the mask is cut to it), but pycocotools
+# rasterises the whole outline: coordinates of 1e8 took 72 s and 15 GB for one object, and
+# 1e9 crashed the process. A vertex further out than this many image sides is an error.
+POLYGON_REACH = 4
+UNKNOWN_SIDE = 25_000  # the side assumed while an image's size is not known yet
+
+
+def polygon_too_far(poly: list[float], width: int, height: int) -> bool:
+    """Whether a vertex of ``poly`` ([x1, y1, x2, y2, ...] pixels) lies more than
+    POLYGON_REACH image sides outside a ``width`` x ``height`` image (0: not known)."""
+    side = max(width, height) or UNKNOWN_SIDE
+    reach = POLYGON_REACH * side
+    xs, ys = poly[0::2], poly[1::2]
+    return (
+        min(xs) < -reach
+        or min(ys) < -reach
+        or max(xs) > (width or side) + reach
+        or max(ys) > (height or side) + reach
+    )
+
+
+def far_polygon_message(poly: list[float], width: int, height: int) -> str:
+    extreme = max((abs(float(v)) for v in poly), default=0.0)
+    size = f"the {width}x{height} image" if width and height else "any image"
+    return f"polygon coordinates (up to {extreme:.4g}) lie far outside {size}; mask part left out"
+
+
 def decode_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
     """A COCO segmentation (polygons or RLE) as a (height, width) bool mask."""
     if isinstance(segmentation, list):
@@ -301,18 +328,21 @@ def _segmentation(
         return None
     if isinstance(seg, list):
         polygons = []
+        width, height = (image.width, image.height) if image is not None else (0, 0)
         for poly in seg:
-            if (
+            if not (
                 isinstance(poly, list)
                 and len(poly) >= 6
                 and len(poly) % 2 == 0
                 and all(_number(v) is not None for v in poly)
             ):
-                polygons.append(poly)
-            else:
                 report.add(
                     path, where, "polygon with too few points (or not numbers); mask part left out", SKIPPED
                 )
+            elif polygon_too_far(poly, width, height):
+                report.add(path, where, far_polygon_message(poly, width, height), SKIPPED)
+            else:
+                polygons.append(poly)
         return polygons or None
     report.add(path, where, f"segmentation of an unknown form: {str(seg)[:60]}", SKIPPED)
     return None

@@ -18,10 +18,10 @@ import numpy as np
 
 from workbench.config import setting
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
-from workbench.data.coco_instances import CocoError, load_coco
+from workbench.data.coco_instances import CocoError, far_polygon_message, load_coco, polygon_too_far
 from workbench.data.file_probe import is_file, probe_size
 from workbench.data.image_set_options import ImageSetOptions
-from workbench.data.import_report import NOTED, ImportReport, clip_box
+from workbench.data.import_report import NOTED, SKIPPED, ImportReport, clip_box
 from workbench.data.real_dataset import register_image_source
 from workbench.data.source import DataSourceError
 
@@ -117,8 +117,10 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
                 f"declared {im.width}x{im.height} but the file is {width}x{height}; annotations kept as written",
                 NOTED,
             )
-            # checked against the file's real (upright) size: what lies outside it is cut or
-            # left out, and said, instead of vanishing when the image is fitted
+        if (im.width, im.height) != (width, height):
+            # declared otherwise or not at all: checked against the file's real (upright)
+            # size, what lies outside it is cut or left out, and said, instead of vanishing
+            # (or of a mask of another size being decoded) when the image is fitted
             boxes, labels, segmentations = _fit_to_file(
                 boxes, labels, segmentations, width, height, report, json_path, f"image {im.image_id}"
             )
@@ -144,7 +146,38 @@ def _fit_to_file(boxes, labels, segmentations, width, height, report, json_path,
     index = [k for k, _ in kept]
     fitted_boxes = np.array([b for _, b in kept], np.float32).reshape(-1, 4)
     masks = [segmentations[k] for k in index] if len(segmentations) == len(boxes) else segmentations
+    masks = (
+        [
+            _mask_for_file(m, width, height, report, json_path, f"{where}, object {k + 1}")
+            for k, m in zip(index, masks, strict=False)
+        ]
+        if len(masks) == len(index)
+        else masks
+    )
     return fitted_boxes, labels[index], masks
+
+
+def _mask_for_file(segmentation, width, height, report, json_path, where):
+    """The segmentation checked against the image file's real size (the JSON did not give
+    it, or gave another): an RLE of another size, or a polygon reaching far outside,
+    is left out (the object keeps its box)."""
+    if isinstance(segmentation, dict) and segmentation.get("size") != [height, width]:
+        report.add(
+            json_path,
+            where,
+            f"RLE size {segmentation.get('size')} is not the image's [{height}, {width}]; mask left out",
+            SKIPPED,
+        )
+        return None
+    if isinstance(segmentation, list):
+        kept = []
+        for poly in segmentation:
+            if polygon_too_far(poly, width, height):
+                report.add(json_path, where, far_polygon_message(poly, width, height), SKIPPED)
+            else:
+                kept.append(poly)
+        return kept or None
+    return segmentation
 
 
 def _val_partner(json_path: Path) -> Path | None:

@@ -48,8 +48,7 @@ def semantic_mask(
     for box, label, seg in zip(record.boxes, record.labels.tolist(), record.segmentations, strict=False):
         own = _decoded(seg, height, width)
         if own is None:  # no mask, or one that cannot be used: the box is not known to be background
-            x1, y1, x2, y2 = (float(v) for v in box)
-            mask[int(y1) : int(np.ceil(y2)), int(x1) : int(np.ceil(x2))] = IGNORE_INDEX
+            mask[_box_slice(box, height, width)] = IGNORE_INDEX
         else:
             order.append((int(own.sum()), label, own))
     order.sort(key=lambda item: -item[0])  # largest first: small objects stay on top
@@ -58,11 +57,19 @@ def semantic_mask(
     for box, seg, _label in record.ignore:  # crowd regions: neither an object nor background
         own = _decoded(seg, height, width)
         if own is None:
-            x1, y1, x2, y2 = (float(v) for v in box)
-            mask[int(y1) : int(np.ceil(y2)), int(x1) : int(np.ceil(x2))] = IGNORE_INDEX
+            mask[_box_slice(box, height, width)] = IGNORE_INDEX
         else:
             mask[own] = IGNORE_INDEX
     return mask
+
+
+def _box_slice(box, height: int, width: int) -> tuple[slice, slice]:
+    """The pixels a box (x1, y1, x2, y2) covers, cut to the image: a negative corner must
+    not count from the far edge as Python's slices do."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    top, left = min(max(int(y1), 0), height), min(max(int(x1), 0), width)
+    bottom, right = min(max(int(np.ceil(y2)), 0), height), min(max(int(np.ceil(x2)), 0), width)
+    return slice(top, bottom), slice(left, right)
 
 
 def _decoded(seg: object, height: int, width: int) -> np.ndarray | None:
