@@ -257,17 +257,22 @@ def test_declared_coco_sizes_that_are_nonsense_are_noted(tmp_path):
     assert result.summary("all").images == 2
 
 
-def test_a_yolo_label_path_that_is_a_folder_is_reported(tmp_path):
+@pytest.mark.parametrize("kind", ["folder", "latin-1"])
+def test_an_image_whose_yolo_label_file_cannot_be_read_is_left_out(tmp_path, kind):
+    """Its objects are unknown, not absent: kept as an image without objects, it taught
+    detection and counting that there is nothing there."""
     image(tmp_path / "images/train/a.jpg")
     image(tmp_path / "images/train/b.jpg")
     text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
-    (tmp_path / "labels/train/b.txt").mkdir()
+    if kind == "folder":
+        (tmp_path / "labels/train/b.txt").mkdir()
+    else:
+        (tmp_path / "labels/train/b.txt").write_bytes("0 0.5 0.5 0.2 0.2 # café\n".encode("latin-1"))
     text(tmp_path / "data.yaml", "train: images/train\nnames: [cat]\n")
     result = check_dataset(tmp_path)
-    assert [p.message for p in result.report.problems] == [
-        "not a label file (a folder or special file); image kept without objects"
-    ]
-    assert result.summary("train").images == 2 and dict(result.summary("train").per_class) == {"cat": 1}
+    reason = "not a label file (a folder or special file)" if kind == "folder" else "not a text file (not UTF-8)"
+    assert [p.message for p in result.report.problems] == [reason, "its label file b.txt cannot be read"]
+    assert result.summary("train").images == 1 and dict(result.summary("train").per_class) == {"cat": 1}
 
 
 def _voc_xml(size: str, objects: str) -> str:

@@ -65,17 +65,18 @@ def _split(
             labels_file = labels_file.with_suffix(".TXT")  # exported on a case-insensitive system
         labels_seen.add(labels_file)
         has_labels = is_file(labels_file)
-        if not has_labels and labels_file.exists():  # a folder (or a device) where the labels belong
-            report.add(
-                labels_file,
-                "",
-                "not a label file (a folder or special file); image kept without objects",
-                REFUSED,
-            )
         found += has_labels
+        if not has_labels and labels_file.exists():  # a folder (or a device) where the labels belong
+            report.add(labels_file, "", "not a label file (a folder or special file)", REFUSED)
+            # its objects are unknown, not absent: kept, the image would teach "nothing here"
+            report.add(image, "", f"its label file {labels_file.name} cannot be read", SKIPPED)
+            continue
         if size is None:
             continue
-        objects = (parse_label_file(labels_file, *size, num_classes, report) if has_labels else []) or []
+        objects = parse_label_file(labels_file, *size, num_classes, report) if has_labels else []
+        if objects is None:  # an unreadable label file: its objects are unknown, not absent
+            report.add(image, "", f"its label file {labels_file.name} cannot be read", SKIPPED)
+            continue
         records.append(
             ImageRecord(
                 image,
