@@ -270,7 +270,9 @@ def test_an_image_whose_yolo_label_file_cannot_be_read_is_left_out(tmp_path, kin
         (tmp_path / "labels/train/b.txt").write_bytes("0 0.5 0.5 0.2 0.2 # café\n".encode("latin-1"))
     text(tmp_path / "data.yaml", "train: images/train\nnames: [cat]\n")
     result = check_dataset(tmp_path)
-    reason = "not a label file (a folder or special file)" if kind == "folder" else "not a text file (not UTF-8)"
+    reason = (
+        "not a label file (a folder or special file)" if kind == "folder" else "not a text file (not UTF-8)"
+    )
     assert [p.message for p in result.report.problems] == [reason, "its label file b.txt cannot be read"]
     assert result.summary("train").images == 1 and dict(result.summary("train").per_class) == {"cat": 1}
 

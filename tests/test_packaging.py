@@ -52,6 +52,58 @@ def test_install_desktop_puts_entry_icons_and_metainfo_under_a_prefix(tmp_path):
     assert (share / "metainfo" / "io.github.mtl_workbench.metainfo.xml").is_file()
 
 
+@pytest.mark.parametrize(
+    ("program", "exec_line", "try_exec"),
+    [
+        ("/opt/mtl/mtl-workbench", "/opt/mtl/mtl-workbench", "/opt/mtl/mtl-workbench"),
+        # a space: launchers ran /opt/My; & and | were sed's own ("/opt/RExec=workbenchD/...")
+        ("/opt/My Apps/mtl-workbench", '"/opt/My Apps/mtl-workbench"', "/opt/My Apps/mtl-workbench"),
+        ("/opt/R&D/mtl-workbench", '"/opt/R&D/mtl-workbench"', "/opt/R&D/mtl-workbench"),
+        ("/opt/a|b/x", '"/opt/a|b/x"', "/opt/a|b/x"),
+        ("/opt/100%/x", '"/opt/100%%/x"', "/opt/100%/x"),  # % is a field code: doubled
+        # inside the quotes \ and $ are escaped (\\, \$), then the file's escape doubles each \
+        ("/opt/a\\b$c/x", '"/opt/a\\\\\\\\b\\\\$c/x"', "/opt/a\\\\b$c/x"),
+    ],
+)
+def test_install_desktop_quotes_the_program_as_the_desktop_entry_spec_says(
+    tmp_path, program, exec_line, try_exec
+):
+    env = {**os.environ, "PREFIX": str(tmp_path), "EXEC": program}
+    out = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "install-desktop.sh")], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    lines = (tmp_path / "share" / "applications" / "mtl-workbench.desktop").read_text().splitlines()
+    assert f"Exec={exec_line}" in lines and f"TryExec={try_exec}" in lines
+    assert len(lines) == len((ROOT / "resources" / "mtl-workbench.desktop").read_text().splitlines())
+
+
+def test_install_desktop_refuses_a_program_with_a_newline(tmp_path):
+    env = {**os.environ, "PREFIX": str(tmp_path), "EXEC": "/opt/x\nName=evil"}
+    out = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "install-desktop.sh")], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 2 and "control character" in out.stderr
+    assert not (tmp_path / "share" / "applications" / "mtl-workbench.desktop").exists()
+
+
+def test_dialog_commands_run_the_bundle_itself_when_frozen(monkeypatch):
+    """The bundle's executable is the workbench command and knows no ``-m``: the baselines,
+    sweep and export dialogs could not start their commands in it."""
+    from workbench.gui.command_dialog import workbench_command
+
+    assert workbench_command(["sweep", "a.toml"]) == (sys.executable, ["-m", "workbench", "sweep", "a.toml"])
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert workbench_command(["sweep", "a.toml"]) == (sys.executable, ["sweep", "a.toml"])
+
+
+def test_every_core_folder_is_a_package_the_bundle_finds():
+    """collect_submodules walks packages: a folder without __init__.py (workbench/training
+    was one) is skipped, and its modules, loaded by name, were missing from the bundle."""
+    folders = [p for p in (ROOT / "workbench").rglob("*") if p.is_dir() and p.name != "__pycache__"]
+    assert folders and [p for p in folders if not (p / "__init__.py").is_file()] == []
+
+
 def test_spec_is_python_and_names_files_that_exist():
     text = (ROOT / "packaging" / "mtl-workbench.spec").read_text()
     compile(text, "mtl-workbench.spec", "exec")

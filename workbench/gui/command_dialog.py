@@ -31,6 +31,15 @@ from workbench.gui.dialog_fit import resize_within_screen
 STOPPED_CODES = (130, 143, 129)
 
 
+def workbench_command(args: list[str]) -> tuple[str, list[str]]:
+    """The program and arguments that run ``workbench ARGS`` in a process of its own: this
+    Python with ``-m workbench``, or in the packaged app (PyInstaller, ``sys.frozen``) its
+    own executable, which is the ``workbench`` command and knows no ``-m``."""
+    if getattr(sys, "frozen", False):
+        return sys.executable, list(args)
+    return sys.executable, ["-m", "workbench", *args]
+
+
 class CommandDialog(QDialog):
     """Runs ``python -m workbench ARGS`` and shows its output; ``done(exit code)`` at the end."""
 
@@ -76,7 +85,7 @@ class CommandDialog(QDialog):
         self.process.finished.connect(self._finished)
         self.process.errorOccurred.connect(self._error)
         self._stop_asked = False
-        self.process.start(sys.executable, ["-m", "workbench", *args])
+        self.process.start(*workbench_command(args))
 
     def running(self) -> bool:
         return self.process.state() != QProcess.ProcessState.NotRunning
@@ -119,7 +128,8 @@ class CommandDialog(QDialog):
 
     def _error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
-            self.status.setText(f"Could not start {sys.executable} -m workbench")
+            program, arguments = workbench_command([])
+            self.status.setText(f"Could not start {' '.join([program, *arguments])}")
             self.stop_button.setEnabled(False)
             self.done.emit(-1)
 
