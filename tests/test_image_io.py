@@ -112,3 +112,39 @@ def test_bad_files_name_the_file_and_the_reason(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64 x 64 = 4,096 pixels
     with pytest.raises(ImageError, match="too large: more than 1,000 pixels"):
         load_rgb(good)
+
+
+def test_data_check_and_training_agree_on_very_large_images(tmp_path, monkeypatch):
+    """A 10,000 x 10,000 JPEG passed the check (with Pillow's raw warning on the terminal)
+    and was refused in training. Both now judge what would be decoded: a JPEG decodes
+    reduced and is taken, another format past the limit is refused, by both, silently."""
+    import warnings
+
+    from PIL import Image
+
+    from workbench.config import ModelConfig, field_meta
+    from workbench.data.file_probe import probe_size
+    from workbench.data.image_io import MAX_INPUT_SIDE, ImageError, load_rgb
+    from workbench.data.image_set_options import ImageSetOptions
+    from workbench.data.import_report import ImportReport
+
+    assert (
+        MAX_INPUT_SIDE
+        == field_meta(ImageSetOptions, "image_size").le
+        == field_meta(ModelConfig, "input_size").le
+    )
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 9_000_000)  # a small stand-in for Pillow's 89 M
+    # 12 M: decoded at 1/2 (both sides stay >= 1,024), 3 M
+    Image.new("RGB", (4000, 3000), (10, 200, 30)).save(tmp_path / "big.jpg")
+    Image.new("RGB", (3100, 3100), (10, 200, 30)).save(tmp_path / "big.png")  # 9.61 M, decoded whole
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw DecompressionBombWarning
+        report = ImportReport()
+        assert probe_size(tmp_path / "big.jpg", report) == (4000, 3000)
+        decoded = load_rgb(tmp_path / "big.jpg", max_side=1024, resample=False)
+        assert decoded.original_size == (4000, 3000) and decoded.pixels.shape == (1500, 2000, 3)
+        assert probe_size(tmp_path / "big.png", report) is None
+        with pytest.raises(ImageError, match="too large"):
+            load_rgb(tmp_path / "big.png", max_side=1024, resample=False)
+    (line,) = report.lines()
+    assert "big.png" in line and "too large: 3100x3100 is more than 9,000,000 pixels" in line

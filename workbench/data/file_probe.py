@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from workbench.data.image_io import orientation
+from workbench.data.image_io import orientation, too_large_to_decode
 from workbench.data.import_report import REFUSED, SKIPPED, ImportReport
 
 
@@ -15,9 +16,22 @@ def probe_size(image: Path, report: ImportReport) -> tuple[int, int] | None:
     frame annotation tools show and annotate), or None with the reason reported (missing,
     not an image, too large, unreadable)."""
     try:
-        with Image.open(image) as img:
-            width, height = img.size
-            return (height, width) if orientation(img) in (5, 6, 7, 8) else (width, height)
+        with warnings.catch_warnings():
+            # judged as training judges it (a large JPEG decodes reduced), without Pillow's
+            # raw warning on the terminal
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(image) as img:
+                width, height = img.size
+                if too_large_to_decode(img):
+                    report.add(
+                        image,
+                        "",
+                        f"too large: {width}x{height} is more than {Image.MAX_IMAGE_PIXELS:,} pixels "
+                        "(only JPEGs are decoded reduced)",
+                        SKIPPED,
+                    )
+                    return None
+                return (height, width) if orientation(img) in (5, 6, 7, 8) else (width, height)
     except FileNotFoundError:
         report.add(image, "", "missing image", SKIPPED)
     except UnidentifiedImageError:

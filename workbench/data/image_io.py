@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")
+MAX_INPUT_SIDE = 1024  # the largest image_size a real data set takes (ImageSetOptions)
 
 
 class ImageError(ValueError):
@@ -55,7 +56,9 @@ def load_rgb(path: str | Path, max_side: int | None = None, resample: bool = Tru
     path = Path(path)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns past MAX_IMAGE_PIXELS when it opens the file; what counts is
+            # what is decoded (a reduced JPEG is far smaller), judged below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 img.seek(0)  # animated GIF/PNG/WebP: the first frame
                 width, height = img.size
@@ -64,6 +67,8 @@ def load_rgb(path: str | Path, max_side: int | None = None, resample: bool = Tru
                 if max_side is not None and max(width, height) > max_side and img.format == "JPEG":
                     # decode at 1/2, 1/4 or 1/8 scale straight from the DCT coefficients
                     img.draft("RGB", (max_side, max_side))
+                if img.size[0] * img.size[1] > Image.MAX_IMAGE_PIXELS:
+                    raise Image.DecompressionBombError(img.size)
                 img.load()
                 img = _apply_orientation(img, turn)
                 rgb = _to_rgb(img)
@@ -87,6 +92,21 @@ def load_rgb(path: str | Path, max_side: int | None = None, resample: bool = Tru
         rgb.thumbnail((limit, limit), Image.Resampling.LANCZOS)
     pixels = np.asarray(rgb, dtype=np.uint8)
     return DecodedImage(pixels=pixels, original_size=original, scale=pixels.shape[1] / original[0])
+
+
+def too_large_to_decode(img: Image.Image) -> bool:
+    """Whether the opened ``img`` would be refused by ``load_rgb`` as too large when the
+    model's input is at most MAX_INPUT_SIDE: more than ``Image.MAX_IMAGE_PIXELS`` pixels,
+    unless it is a JPEG, which decodes at down to 1/8 scale."""
+    width, height = img.size
+    if width * height <= Image.MAX_IMAGE_PIXELS:
+        return False
+    if img.format != "JPEG":
+        return True
+    # Pillow's draft: the largest of 1/8, 1/4, 1/2 that keeps both sides at least the request
+    fits = min(width // MAX_INPUT_SIDE, height // MAX_INPUT_SIDE)
+    scale = next((s for s in (8, 4, 2) if s <= fits), 1)
+    return -(-width // scale) * -(-height // scale) > Image.MAX_IMAGE_PIXELS
 
 
 def orientation(img: Image.Image) -> int:
