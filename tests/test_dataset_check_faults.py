@@ -413,3 +413,37 @@ def test_a_damaged_train_file_beside_a_good_val_file_is_named_not_skipped(tmp_pa
     (tmp_path / "annotations" / "instances_train.json").write_text(text[:40])  # cut short
     with pytest.raises(DataSourceError, match=r"instances_train\.json: not valid JSON.*training annotations"):
         check_dataset(tmp_path)
+
+
+def test_a_pipe_among_the_files_is_reported_not_waited_on(tmp_path):
+    """A COCO file_name naming a FIFO made the check wait for ever (Pillow opened it); the
+    same for a FIFO named like an annotation file or a data.yaml beside the set."""
+    import os
+
+    from workbench.data.image_io import ImageError, load_rgb
+
+    image(tmp_path / "a.png")
+    os.mkfifo(tmp_path / "pipe.png")
+    os.mkfifo(tmp_path / "zz.json")  # found by the search for the annotation file
+    box = {"category_id": 1, "bbox": [5, 5, 10, 10]}
+    coco(
+        tmp_path,
+        [{"id": 1, "file_name": "a.png"}, {"id": 2, "file_name": "pipe.png"}],
+        [{"id": 1, "image_id": 1, **box}, {"id": 2, "image_id": 2, **box}],
+    )
+    result = check_dataset(tmp_path)
+    messages = [(Path(str(p.file)).name, p.message) for p in result.report.problems]
+    assert ("pipe.png", "not a regular file (a pipe or device): reading it could wait for ever") in messages
+    assert result.summary("all").images == 1
+    with pytest.raises(ImageError, match="not a regular file"):
+        load_rgb(tmp_path / "pipe.png")
+
+
+def test_yaml_nested_too_deeply_is_named(tmp_path):
+    from workbench.data.source import DataSourceError
+
+    image(tmp_path / "images/train/a.jpg")
+    text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+    text(tmp_path / "data.yaml", "train: images/train\nnames: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(DataSourceError, match=r"data\.yaml: .*nested too deeply"):
+        check_dataset(tmp_path)

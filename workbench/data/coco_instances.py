@@ -55,6 +55,8 @@ class CocoSet:
 def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
     """Read a COCO instances file. Raises CocoError for unreadable or non-COCO JSON."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO or a device: reading it could wait for ever
+        raise CocoError(f"{path}: not a regular file (a folder, pipe or device)")
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:

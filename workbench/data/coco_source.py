@@ -46,6 +46,7 @@ def find_coco_json(folder: Path) -> Path | None:
     """A COCO instances file in ``folder`` or its ``annotations/`` folder (instances_* first;
     captions and keypoint files without categories are passed over)."""
     candidates = [*sorted(folder.glob("*.json")), *sorted((folder / "annotations").glob("*.json"))]
+    candidates = [p for p in candidates if is_file(p)]  # opening a FIFO named x.json waits for ever
     candidates.sort(key=lambda p: not p.name.startswith("instances"))
     for candidate in candidates:
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from workbench.data.image_io import orientation, too_large_to_decode
+from workbench.data.image_io import orientation, special_file, too_large_to_decode
 from workbench.data.import_report import REFUSED, SKIPPED, ImportReport
 
 
@@ -15,6 +15,11 @@ def probe_size(image: Path, report: ImportReport) -> tuple[int, int] | None:
     """The image's (width, height) from its header, upright (after EXIF orientation, the
     frame annotation tools show and annotate), or None with the reason reported (missing,
     not an image, too large, unreadable)."""
+    if special_file(image):
+        report.add(
+            image, "", "not a regular file (a pipe or device): reading it could wait for ever", SKIPPED
+        )
+        return None
     try:
         with warnings.catch_warnings():
             # judged as training judges it (a large JPEG decodes reduced), without Pillow's

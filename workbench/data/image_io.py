@@ -54,6 +54,8 @@ def load_rgb(path: str | Path, max_side: int | None = None, resample: bool = Tru
     truncated or damaged, or has more than Pillow's ``Image.MAX_IMAGE_PIXELS``.
     """
     path = Path(path)
+    if special_file(path):  # Pillow would wait for ever on a FIFO with no writer
+        raise ImageError(path, "not a regular file (a pipe or device)")
     try:
         with warnings.catch_warnings():
             # Pillow warns past MAX_IMAGE_PIXELS when it opens the file; what counts is
@@ -92,6 +94,14 @@ def load_rgb(path: str | Path, max_side: int | None = None, resample: bool = Tru
         rgb.thumbnail((limit, limit), Image.Resampling.LANCZOS)
     pixels = np.asarray(rgb, dtype=np.uint8)
     return DecodedImage(pixels=pixels, original_size=original, scale=pixels.shape[1] / original[0])
+
+
+def special_file(path: Path) -> bool:
+    """Whether ``path`` is a FIFO, socket or device: not a regular file, folder or nothing."""
+    try:
+        return path.exists() and not path.is_file() and not path.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def too_large_to_decode(img: Image.Image) -> bool:

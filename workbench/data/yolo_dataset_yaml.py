@@ -49,9 +49,14 @@ def read_data_yaml(path: str | Path, report: ImportReport) -> YoloSpec:
         raise YoloYamlError(f"{path}: not a text file (not UTF-8)") from None
     except OSError as exc:
         raise YoloYamlError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise YoloYamlError(f"{path}: YAML nested too deeply to be a data set description") from None
     if not isinstance(data, dict):
         raise YoloYamlError(f"{path}: expected a mapping with 'names' and 'train' / 'val'")
-    names = _names(data, path, report)
+    try:
+        names = _names(data, path, report)
+    except RecursionError:
+        raise YoloYamlError(f"{path}: 'names' nested too deeply") from None
     root = path.parent
     if data.get("path"):
         given = Path(str(data["path"]))

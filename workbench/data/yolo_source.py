@@ -37,12 +37,12 @@ def find_yolo_yaml(folder: Path) -> Path | None:
             return candidate
     for candidate in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
         try:
-            if candidate.stat().st_size < 1_000_000:
+            if is_file(candidate) and candidate.stat().st_size < 1_000_000:  # never a FIFO
                 with candidate.open(encoding="utf-8-sig", errors="replace") as f:
                     data = yaml.safe_load(f)
                 if isinstance(data, dict) and "names" in data:
                     return candidate
-        except (OSError, yaml.YAMLError):
+        except (OSError, yaml.YAMLError, RecursionError):
             continue
     return None
 

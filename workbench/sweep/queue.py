@@ -46,9 +46,10 @@ def _read_queue(path: Path) -> dict[str, str]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
         raise ValueError(
-            f"{path}: unreadable sweep queue ({exc}); move it away to start the sweep afresh"
+            f"{path}: unreadable sweep queue ({reason}); move it away to start the sweep afresh"
         ) from None
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise ValueError(f"{path}: not a sweep queue (expected key -> run folder)")

@@ -42,7 +42,7 @@ def read_lock(run_dir: Path) -> LockInfo | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         touched = path.stat().st_mtime
         return LockInfo(int(data["pid"]), str(data["host"]), float(data["started"]), touched)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
