@@ -336,3 +336,19 @@ def test_data_export_sizes_generate_shapes_and_only_limit_a_set(tmp_path, capsys
     assert "wrote 73 images as coco" in captured.out
     assert main(["data", "export", "--format", "coco", "--train-size", "0", str(tmp_path / "c")]) == 2
     assert "--train-size must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_auto_takes_the_coco_options_and_refuses_them_for_another_format(exported):
+    """The README lists image_root and val_annotations for auto too; auto refused them as
+    unknown keys. They now work on a COCO set and are refused, naming the format, on others."""
+    from workbench.data.source import DataSourceError
+
+    coco = exported["coco"]
+    root = coco.parent.parent / "images"  # file_name entries read train/000000.png
+    data = _imported("auto", coco, image_root=str(root))
+    assert len(data) > 0
+    with pytest.raises(
+        DataSourceError, match=r"data\.options\.image_root applies to COCO sets only; .* Pascal VOC"
+    ):
+        _imported("auto", exported["voc"], image_root=str(root))
+    assert len(_imported("auto", exported["voc"], image_root="")) == 8  # left at its default: fine

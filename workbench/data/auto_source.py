@@ -8,26 +8,38 @@ from pathlib import Path
 from typing import Any
 
 from workbench.data.annotated_set import AnnotatedSet
+from workbench.data.coco_source import CocoOptions
 from workbench.data.format_detect import detect_format
-from workbench.data.image_set_options import ImageSetOptions
 from workbench.data.real_dataset import register_image_source
-from workbench.data.source import DATASETS
+from workbench.data.source import DATASETS, DataSourceError
+
+
+@dataclasses.dataclass
+class AutoOptions(CocoOptions):
+    """The options every format takes, and COCO's own (``image_root``, ``val_annotations``):
+    which ones apply is known only once the format is detected."""
 
 
 def read_detected(path: str | Path, options: Any = None) -> AnnotatedSet:
-    """Detect the format of ``path`` and read it. Raises DataSourceError."""
-    spec = DATASETS.get(detect_format(path))
+    """Detect the format of ``path`` and read it. Raises DataSourceError, also for an option
+    of another format's set (``image_root`` given for a VOC folder)."""
+    fmt = detect_format(path)
+    spec = DATASETS.get(fmt)
     shared = dataclasses.asdict(options) if options is not None else {}
-    own = spec.Options(
-        **{k: v for k, v in shared.items() if k in {f.name for f in dataclasses.fields(spec.Options)}}
-    )
-    return spec.read(path, own)
+    known = {f.name for f in dataclasses.fields(spec.Options)}
+    defaults = {f.name: f.default for f in dataclasses.fields(AutoOptions)}
+    stray = [k for k, v in shared.items() if k not in known and v != defaults.get(k)]
+    if stray:
+        raise DataSourceError(
+            f"data.options.{stray[0]} applies to COCO sets only; {path} was detected as {spec.label}"
+        )
+    return spec.read(path, spec.Options(**{k: v for k, v in shared.items() if k in known}))
 
 
 _spec = register_image_source(
     "auto",
     "Detect from the path",
     "COCO, Pascal VOC, YOLO or image folders, recognised from the files at the path.",
-    ImageSetOptions,
+    AutoOptions,
     read_detected,
 )
