@@ -447,3 +447,71 @@ def test_yaml_nested_too_deeply_is_named(tmp_path):
     text(tmp_path / "data.yaml", "train: images/train\nnames: " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(DataSourceError, match=r"data\.yaml: .*nested too deeply"):
         check_dataset(tmp_path)
+
+
+def _rare_set(tmp_path, n_common: int = 9):
+    """A COCO set of ``n_common`` images of a common class and one image of a rare one."""
+    images, annotations = [], []
+    for k in range(n_common + 1):
+        image(tmp_path / f"{k:02d}.png")
+        images.append({"id": k + 1, "file_name": f"{k:02d}.png"})
+        category = 2 if k == n_common else 1
+        annotations.append({"id": k + 1, "image_id": k + 1, "category_id": category, "bbox": [5, 5, 10, 10]})
+    coco(tmp_path, images, annotations, [{"id": 1, "name": "common"}, {"id": 2, "name": "rare"}])
+    return tmp_path / "instances.json"
+
+
+def test_a_class_left_out_of_training_by_the_held_out_split_is_noted(tmp_path):
+    """The rare class's only image fell into validation: nothing said it is never trained."""
+    from workbench.data.annotated_set import split_records
+    from workbench.data.coco_source import CocoOptions, read_coco_set
+    from workbench.data.real_dataset import ImageSetDataset
+
+    path = _rare_set(tmp_path)
+    data = read_coco_set(path)
+    # a seed that puts the rare image (the last file) into the validation share
+    seed = next(
+        s
+        for s in range(100)
+        if "09.png" in {r.image.name for r in split_records(data.splits["all"], 0.2, s)[1]}
+    )
+    train = ImageSetDataset(data, CocoOptions(image_size=64, val_fraction=0.2, split_seed=seed), "train")
+    lines = train.report_lines
+    note = (
+        "class 'rare' has no training annotations in the training share of the held-out split "
+        f"(val_fraction 0.2, split_seed {seed})"
+    )
+    assert any(note in line for line in lines)
+    held = lines.index(f"held-out split used (val_fraction 0.2, split_seed {seed}):")
+    assert lines[held + 1] == "  train: 8 images, 8 objects; per class: common 8, rare 0"
+    assert lines[held + 2] == "  val: 2 images, 2 objects; per class: common 1, rare 1"
+    # a seed that trains on it says nothing of the kind
+    other = next(
+        s
+        for s in range(100)
+        if "09.png" in {r.image.name for r in split_records(data.splits["all"], 0.2, s)[0]}
+    )
+    fresh = ImageSetDataset(
+        read_coco_set(path), CocoOptions(image_size=64, val_fraction=0.2, split_seed=other), "train"
+    )
+    assert not any("has no training annotations" in line for line in fresh.report_lines)
+
+
+def test_many_classes_without_annotations_make_one_line_each_not_thousands(tmp_path):
+    from workbench.data.coco_source import read_coco_set
+
+    image(tmp_path / "a.png")
+    categories = [{"id": k, "name": f"c{k}"} for k in range(1, 31)]
+    coco(
+        tmp_path,
+        [{"id": 1, "file_name": "a.png"}],
+        [{"id": 1, "image_id": 1, "category_id": 3, "bbox": [5, 5, 10, 10]}],
+        categories,
+    )
+    data = read_coco_set(tmp_path / "instances.json")
+    notes = [p.message for p in data.report.problems if "no annotations" in p.message]
+    assert notes == [
+        "29 classes have no annotations: 'c1', 'c2', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9', 'c10', 'c11', ..."
+    ]
+    per_class = next(line for line in data.lines() if line.startswith("  per class:"))
+    assert per_class == "  per class: c3 1, 29 other classes 0"

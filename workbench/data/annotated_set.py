@@ -108,12 +108,9 @@ class AnnotatedSet:
                 self.report.add(
                     self.path, "splits", f"{len(both)} image(s) in both train and val, e.g. {both[0]}", NOTED
                 )
-            trained = self.summary("train").per_class
-            for name in self.class_names:
-                if not trained.get(name):
-                    self.report.add(
-                        self.path, "classes", f"class {name!r} has no training annotations", NOTED
-                    )
+            note_untrained(self, self.summary("train").per_class, "")
+        elif self.format != "folder" and set(self.splits) == {"all"}:
+            note_untrained(self, self.summary("all").per_class, "", "annotations")
         folded: dict[str, list[str]] = {}
         for name in self.class_names:
             folded.setdefault(" ".join(name.split()).casefold(), []).append(name)
@@ -124,8 +121,12 @@ class AnnotatedSet:
         return self
 
     def summary(self, split: str) -> SplitSummary:
+        return self.summarise(self.splits[split])
+
+    def summarise(self, records: list[ImageRecord]) -> SplitSummary:
+        """Counts of ``records`` (any list of this set's records: a split, a held-out share)."""
         s = SplitSummary()
-        for r in self.splits[split]:
+        for r in records:
             names = [self.class_names[i] for i in r.labels.tolist()]
             if r.image_class is not None:
                 s.per_class[self.class_names[r.image_class]] += 1
@@ -169,8 +170,7 @@ class AnnotatedSet:
                 f"{_count(s.without_annotations, 'image')} without annotations"
             )
             if self.format != "folder" or s.per_class:
-                counts = ", ".join(f"{name} {s.per_class.get(name, 0)}" for name in self.class_names)
-                out.append(f"  per class: {counts}")
+                out.append(f"  per class: {per_class_text(s.per_class, self.class_names)}")
         out.append(f"tasks these annotations support: {', '.join(self.tasks) or 'none'}")
         problems = self.report.problems
         if problems:
@@ -183,6 +183,35 @@ class AnnotatedSet:
         else:
             out.append("problems: none")
         return out
+
+
+MAX_LISTED_ZEROS = 20  # past this many classes, those with none are counted, not listed
+
+
+def per_class_text(counts: dict, class_names: list[str]) -> str:
+    """``cat 3, dog 0, ...`` in class order; with more than MAX_LISTED_ZEROS classes those
+    with none are counted at the end instead (2,000 COCO-style categories made one 50 KB line)."""
+    if len(class_names) <= MAX_LISTED_ZEROS:
+        return ", ".join(f"{name} {counts.get(name, 0)}" for name in class_names)
+    shown = [f"{name} {counts[name]}" for name in class_names if counts.get(name)]
+    zeros = len(class_names) - len(shown)
+    return ", ".join(shown + ([f"{zeros} other classes 0"] if zeros else []))
+
+
+MAX_NAMED_UNTRAINED = 5  # more classes without annotations are said in one line
+
+
+def note_untrained(data: AnnotatedSet, counts: dict, where: str, what: str = "training annotations") -> None:
+    """Note the classes of ``data`` that ``counts`` (class name -> objects or images) has
+    none of: one line per class for a few, one line naming the first ten for many (a set
+    of 2,000 categories with 1,988 unused ones)."""
+    missing = [name for name in data.class_names if not counts.get(name)]
+    if len(missing) <= MAX_NAMED_UNTRAINED:
+        for name in missing:
+            data.report.add(data.path, "classes", f"class {name!r} has no {what}{where}", NOTED)
+    else:
+        shown = ", ".join(repr(n) for n in missing[:10]) + (", ..." if len(missing) > 10 else "")
+        data.report.add(data.path, "classes", f"{len(missing)} classes have no {what}{where}: {shown}", NOTED)
 
 
 def split_records(

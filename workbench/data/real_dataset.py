@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from workbench.data.annotated_set import AnnotatedSet, ImageRecord, empty_named_split, split_records
+from workbench.data.annotated_set import (
+    AnnotatedSet,
+    ImageRecord,
+    empty_named_split,
+    note_untrained,
+    per_class_text,
+    split_records,
+)
 from workbench.data.base import DataInfo
 from workbench.data.image_cache import ImageCache
 from workbench.data.image_io import ImageError, load_rgb
@@ -107,6 +114,14 @@ def choose_split(data: AnnotatedSet, split: str, val_fraction: float, seed: int)
             data.path, "splits", "only 1 usable image: it is used for training and validation", NOTED
         )
     train, val = split_records(pool, val_fraction, seed)
+    if len(pool) > 1 and data.format != "folder":
+        # a class whose every example fell into the held-out share is never trained on
+        in_pool, trained = data.summarise(pool).per_class, data.summarise(train).per_class
+        lost = {n: 0 if in_pool.get(n) and not trained.get(n) else 1 for n in data.class_names}
+        where = (
+            f" in the training share of the held-out split (val_fraction {val_fraction:g}, split_seed {seed})"
+        )
+        note_untrained(data, lost, where)
     return train if split == "train" else val
 
 
@@ -200,8 +215,23 @@ class ImageSetDataset:
 
     @property
     def report_lines(self) -> list[str]:
-        """The import report of the set (``workbench data check``'s text, every problem)."""
-        return self.set.lines(max_problems=None)
+        """The import report of the set (``workbench data check``'s text, every problem),
+        with the counts of the held-out split this run uses when it made one."""
+        lines = self.set.lines(max_problems=None)
+        if "train" in self.set.splits and "val" in self.set.splits:
+            return lines
+        pool = self.set.splits.get("train") or self.set.splits.get("val") or self.set.splits.get("all") or []
+        train, val = split_records(pool, self.options.val_fraction, self.options.split_seed)
+        held = [
+            f"held-out split used (val_fraction {self.options.val_fraction:g}, "
+            f"split_seed {self.options.split_seed}):"
+        ]
+        for name, records in (("train", train), ("val", val)):
+            s = self.set.summarise(records)
+            counts = per_class_text(s.per_class, self.set.class_names)
+            held.append(f"  {name}: {s.images} images, {s.objects} objects; per class: {counts}")
+        at = next((i for i, line in enumerate(lines) if line.startswith("tasks these")), len(lines))
+        return [*lines[:at], *held, *lines[at:]]
 
     def as_files(self) -> None:
         """Samples as the files hold them, for writing out: no augmentation, and a broken
