@@ -213,3 +213,14 @@ def test_a_box_with_a_negative_corner_marks_only_its_own_pixels_ignored():
     assert _box_slice([-5, -5, 3.5, 3], 10, 12) == (slice(0, 3), slice(0, 4))
     assert _box_slice([-50, -50, -40, -40], 10, 12) == (slice(0, 0), slice(0, 0))
     assert _box_slice([8, 9, 30, 30], 10, 12) == (slice(9, 10), slice(8, 12))
+
+
+def test_a_duplicate_image_id_names_both_files(tmp_path):
+    data = {
+        "images": [{"id": 1, "file_name": "a.png"}, {"id": 1, "file_name": "b.png"}],
+        "categories": [{"id": 1, "name": "cell"}],
+        "annotations": [],
+    }
+    coco, report, _ = write(tmp_path, data)
+    assert [im.file_name for im in coco.images] == ["a.png"]
+    assert [p.message for p in report.problems] == ["duplicate image id (b.png; the id is a.png's)"]

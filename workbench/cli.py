@@ -40,17 +40,22 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("eval", help="re-evaluate a run's checkpoint on its validation set")
-    e.add_argument("run_dir")
-    e.add_argument("--checkpoint", choices=["best", "last"], default="best")
-    e.add_argument("--device")
+    e.add_argument("run_dir", help="the run's folder (holding config.toml and checkpoints/)")
+    e.add_argument(
+        "--checkpoint",
+        choices=["best", "last"],
+        default="best",
+        help="best: the epoch of the best validation score; last: the latest epoch (default: best)",
+    )
+    e.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: the run's train.device)")
 
     r = sub.add_parser(
         "resume",
         help="continue a stopped or killed run from its last checkpoint (from the start if it ended before its first one)",
     )
-    r.add_argument("run_dir")
-    r.add_argument("--device")
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument("run_dir", help="the run's folder (holding config.toml and checkpoints/)")
+    r.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: the run's train.device)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
 
     d = sub.add_parser("data", help="annotated image sets")
     dsub = d.add_subparsers(dest="data_command", required=True)
@@ -263,13 +268,19 @@ def _weights(args: argparse.Namespace) -> int:
 
 
 def _data_export(args: argparse.Namespace) -> int:
-    from workbench.data.export import boxes_part, export_dataset
+    from workbench.data.export import EXPORT_FORMATS, boxes_part, export_dataset
     from workbench.fsutil import SaveFailed
     from workbench.training.experiment import build_data
 
+    if args.format not in EXPORT_FORMATS:  # worded as data check words it
+        print(f"error: --format: {args.format!r} is not one of {', '.join(EXPORT_FORMATS)}", file=sys.stderr)
+        return 2
     out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        print(f"error: {out}: exists and is not an empty folder; choose a new one", file=sys.stderr)
+    if out.exists() and not out.is_dir():
+        print(f"error: {out}: is a file, not a folder; choose a new folder", file=sys.stderr)
+        return 2
+    if out.exists() and any(out.iterdir()):
+        print(f"error: {out}: is a folder that is not empty; choose a new one", file=sys.stderr)
         return 2
     cfg = _load(args.config)
     for split, limit in (("train", args.train_size), ("val", args.val_size)):

@@ -17,9 +17,16 @@ def add_parser(sub: Any) -> None:
         "decode each output), checks the export against PyTorch on the run's validation images (refused "
         "above 1e-3) and times eager PyTorch, TorchScript and onnxruntime at batch 1 and 32.",
     )
-    x.add_argument("run_dir")
-    x.add_argument("--format", choices=["onnx", "torchscript"], default="onnx")
-    x.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    x.add_argument("run_dir", help="the run's folder (holding config.toml and checkpoints/)")
+    x.add_argument(
+        "--format", choices=["onnx", "torchscript"], default="onnx", help="the file to write (default: onnx)"
+    )
+    x.add_argument(
+        "--checkpoint",
+        choices=["best", "last"],
+        default="best",
+        help="best: the epoch of the best validation score; last: the latest epoch (default: best)",
+    )
     x.add_argument("--dynamic-batch", action="store_true", help="any batch size (default: batch 1)")
     x.add_argument(
         "--out", help="file to write (default: RUN/export/model-CHECKPOINT.onnx or .torchscript.pt)"

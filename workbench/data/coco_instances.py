@@ -97,7 +97,8 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
             report.add(path, where, "image entry without an integer 'id' and a usable 'file_name'", SKIPPED)
             continue
         if im["id"] in images:
-            report.add(path, where, "duplicate image id", SKIPPED)
+            first = images[im["id"]].file_name
+            report.add(path, where, f"duplicate image id ({im['file_name']}; the id is {first}'s)", SKIPPED)
             continue
         width, height = _int(im.get("width")), _int(im.get("height"))
         unusable = [

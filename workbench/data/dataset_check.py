@@ -38,7 +38,11 @@ def check_dataset(path: str | Path, fmt: str | None = None, images: str | Path |
     if fmt not in image_formats():
         raise DatasetError(f"--format: {fmt!r} is not one of {', '.join(image_formats())}")
     spec = DATASETS.get(fmt)
-    options = spec.Options(image_root=str(images)) if images and fmt == "coco" else spec.Options()
+    if images and fmt != "coco":
+        raise DatasetError(f"--images applies to COCO files only; {path} is {spec.label}")
+    if images and not Path(images).is_dir():
+        raise DatasetError(f"--images: {images}: no such folder")
+    options = spec.Options(image_root=str(images)) if images else spec.Options()
     try:
         result = spec.read(path, options)
     except DataSourceError as exc:
