@@ -78,3 +78,18 @@ def test_data_export_says_what_is_in_the_way(tmp_path, capsys, kind):
         expected = f"error: {target}: is a folder that is not empty; choose a new one\n"
     assert main(["data", "export", str(target), "--format", "coco"]) == 2
     assert capsys.readouterr().err == expected
+
+
+@pytest.mark.parametrize(("rank", "said"), [("0", True), ("1", False), ("", True)])
+def test_a_config_error_in_a_torchrun_job_is_said_once(tmp_path, capsys, monkeypatch, rank, said):
+    """Every process of the job reads the same file and failed alike: the error came once per
+    process. Only the first (RANK 0, or no torchrun) says it; all exit 2."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[train]\nepochs = -3\n")
+    if rank:
+        monkeypatch.setenv("RANK", rank)
+    else:
+        monkeypatch.delenv("RANK", raising=False)
+    assert main(["train", str(bad), "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert ("train.epochs" in err) is said and (err == "") is not said

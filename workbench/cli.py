@@ -136,10 +136,22 @@ def main(argv: list[str] | None = None) -> int:
         from workbench.training.trainer import describe_error
 
         if isinstance(exc, ConfigError):
-            print(f"error: config: {exc}", file=sys.stderr)
+            # every process of a torchrun job reads the same file: the first says it
+            if _rank() == 0:
+                print(f"error: config: {exc}", file=sys.stderr)
             return 2
         print(f"error: {describe_error(exc)}", file=sys.stderr)
         return 1
+
+
+def _rank() -> int:
+    """This process's rank in a torchrun job (RANK), 0 outside one or when unreadable."""
+    import os
+
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
 
 
 def _export(args: argparse.Namespace) -> int:
