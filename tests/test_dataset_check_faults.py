@@ -515,3 +515,36 @@ def test_many_classes_without_annotations_make_one_line_each_not_thousands(tmp_p
     ]
     per_class = next(line for line in data.lines() if line.startswith("  per class:"))
     assert per_class == "  per class: c3 1, 29 other classes 0"
+
+
+def test_a_coco_link_to_a_missing_image_is_named_as_a_link(tmp_path):
+    import os
+
+    image(tmp_path / "a.png")
+    os.symlink(tmp_path / "gone.png", tmp_path / "b.png")
+    box = {"category_id": 1, "bbox": [5, 5, 10, 10]}
+    coco(
+        tmp_path,
+        [{"id": 1, "file_name": "a.png"}, {"id": 2, "file_name": "b.png"}],
+        [{"id": 1, "image_id": 1, **box}, {"id": 2, "image_id": 2, **box}],
+    )
+    result = check_dataset(tmp_path)
+    assert [p.message for p in result.report.problems] == [
+        f"link to a missing file ({tmp_path / 'gone.png'})"
+    ]
+
+
+def test_a_folder_holding_several_layouts_says_which_it_read(tmp_path):
+    """A data.yaml beside VOC XML files: read as YOLO without a word."""
+    image(tmp_path / "images/train/a.jpg")
+    text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+    text(tmp_path / "data.yaml", "train: images/train\nnames: [cat]\n")
+    text(
+        tmp_path / "Annotations/a.xml",
+        "<annotation><filename>a.jpg</filename><object><name>cat</name><bndbox><xmin>1</xmin>"
+        "<ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>",
+    )
+    result = check_dataset(tmp_path)
+    assert result.format == "yolo"
+    assert "the folder also holds Pascal VOC (XML) files; read as YOLO" in "\n".join(result.report.lines())
+    assert not any("also holds" in line for line in check_dataset(tmp_path, "yolo").report.lines())

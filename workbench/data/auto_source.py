@@ -33,7 +33,11 @@ def read_detected(path: str | Path, options: Any = None) -> AnnotatedSet:
         raise DataSourceError(
             f"data.options.{stray[0]} applies to COCO sets only; {path} was detected as {spec.label}"
         )
-    return spec.read(path, spec.Options(**{k: v for k, v in shared.items() if k in known}))
+    result = spec.read(path, spec.Options(**{k: v for k, v in shared.items() if k in known}))
+    from workbench.data.dataset_check import note_other_layouts
+
+    note_other_layouts(result, fmt, path)
+    return result
 
 
 _spec = register_image_source(

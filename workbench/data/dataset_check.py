@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.data.annotated_set import TASK_ORDER, AnnotatedSet, SplitSummary, empty_named_split
-from workbench.data.format_detect import detect_format, image_formats
+from workbench.data.format_detect import detect_format, image_formats, other_layouts
+from workbench.data.import_report import NOTED
 from workbench.data.source import DATASETS, DataSourceError
 
 CheckResult = AnnotatedSet  # what a check returns: the set as training would read it
@@ -25,12 +26,27 @@ class DatasetError(DataSourceError):
     """The set cannot be used: one line naming the path and the reason."""
 
 
+def note_other_layouts(result: AnnotatedSet, fmt: str, path: str | Path) -> None:
+    """Note, in the set's report, the other formats whose files the folder ``path`` (the
+    one given, its format detected) also holds."""
+    others = other_layouts(path, fmt)
+    if others:
+        result.report.add(
+            path,
+            "",
+            f"the folder also holds {' and '.join(others)} files; read as {DATASETS.get(fmt).label} "
+            "(choose the format to read it as another)",
+            NOTED,
+        )
+
+
 def check_dataset(path: str | Path, fmt: str | None = None, images: str | Path | None = None) -> AnnotatedSet:
     """Check the set at ``path`` (format detected unless ``fmt``); ``images``: the image
     folder of a COCO file when it is not beside the file or in an ``images/`` folder.
 
     Raises DatasetError (one line) when the set cannot be read or has nothing usable."""
     path = Path(path)
+    fmt_given = bool(fmt)
     try:
         fmt = fmt or detect_format(path)
     except DataSourceError as exc:
@@ -48,6 +64,8 @@ def check_dataset(path: str | Path, fmt: str | None = None, images: str | Path |
     except DataSourceError as exc:
         raise DatasetError(str(exc)) from None
     report = result.report
+    if not fmt_given:
+        note_other_layouts(result, fmt, path)
     if not result.class_names:
         raise DatasetError(f"{path}: no classes found ({fmt})")
     if not any(result.splits.values()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -38,7 +39,10 @@ def probe_size(image: Path, report: ImportReport) -> tuple[int, int] | None:
                     return None
                 return (height, width) if orientation(img) in (5, 6, 7, 8) else (width, height)
     except FileNotFoundError:
-        report.add(image, "", "missing image", SKIPPED)
+        if image.is_symlink():  # said as the folder readers say it
+            report.add(image, "", f"link to a missing file ({os.readlink(image)})", SKIPPED)
+        else:
+            report.add(image, "", "missing image", SKIPPED)
     except UnidentifiedImageError:
         report.add(image, "", "file content is not an image", SKIPPED)
     except Image.DecompressionBombError as exc:

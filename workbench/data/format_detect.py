@@ -15,12 +15,26 @@ def image_formats() -> list[str]:
     return [n for n in DATASETS.names() if DATASETS.get(n).read is not None and n != "auto"]
 
 
+def other_layouts(path: str | Path, chosen: str) -> list[str]:
+    """The annotation formats besides ``chosen`` whose files a folder also holds (a YOLO
+    data.yaml beside VOC XML files): the set is read as ``chosen``, and that is worth saying."""
+    path = Path(path)
+    if not path.is_dir():
+        return []
+    found = {
+        "yolo": find_yolo_yaml(path) is not None,
+        "voc": has_voc_xml(path),
+        "coco": find_coco_json(path) is not None,
+    }
+    return [DATASETS.get(name).label for name, present in found.items() if present and name != chosen]
+
+
 def detect_format(path: str | Path) -> str:
     """coco, voc, yolo or folder for ``path``; raises DataSourceError when it cannot tell.
 
     A .json file is COCO and a .yaml YOLO; a folder is YOLO when it holds a data.yaml,
     VOC when it has Annotations/ or VOC XML files, COCO when it holds an instances JSON,
-    else image folders when it has sub-folders."""
+    else image folders when it has sub-folders (``other_layouts`` says what else it holds)."""
     path = Path(path)
     if path.is_file():
         if path.suffix.lower() == ".json":
