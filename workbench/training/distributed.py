@@ -114,6 +114,9 @@ class Distributed:
         if world <= 1:
             return cls()
         rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+        from workbench.training.parent_death import stop_with_parent
+
+        stop_with_parent()  # a launcher killed with SIGKILL must not leave its workers training
         if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
             backend = "gloo"
         else:
