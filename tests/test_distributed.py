@@ -395,7 +395,7 @@ def test_the_process_group_waits_an_hour_for_rank_zeros_validation(monkeypatch):
     monkeypatch.setenv(distributed.DIST_TIMEOUT_ENV, "90.5")
     Distributed.from_env("cpu")
     assert seen["timeout"] == timedelta(minutes=90.5)
-    for bad in ("0", "-3", "soon", "nan"):
+    for bad in ("0", "-3", "soon", "nan", "0.01", "0.99"):  # 0.01: 0.6 s, gloo timed out mid-epoch
         monkeypatch.setenv(distributed.DIST_TIMEOUT_ENV, bad)
         with pytest.raises(DistributedSetupError, match=f"WORKBENCH_DIST_TIMEOUT_MIN='{bad}'"):
             Distributed.from_env("cpu")
