@@ -131,3 +131,13 @@ def test_tab_goes_through_the_setup_top_to_bottom_then_the_tabs_then_the_runs(wi
     # Shift+Tab walks back the same way
     qtbot.keyClick(setup.name_edit, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
     assert QApplication.focusWidget() is seen[-2]
+
+
+def test_tab_never_stays_inside_a_table(window):
+    """The comparison table took Tab from cell to cell (77 presses and still inside it):
+    no view of the window keeps Tab for itself; arrows move within it."""
+    from PySide6.QtWidgets import QAbstractItemView
+
+    views = window.findChildren(QAbstractItemView)
+    assert window.compare_view.grid in views
+    assert [v.objectName() or type(v).__name__ for v in views if v.tabKeyNavigation()] == []

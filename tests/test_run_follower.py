@@ -115,5 +115,5 @@ def test_a_followed_run_deleted_while_shown_is_said_and_let_go(qtbot, window, tm
     assert ended.args == ["deleted"] and not follower.following()
     window._shown_run = run
     window._on_followed_end(run, "deleted")
-    assert window._shown_run is None and window.windowTitle().endswith("run (deleted)")
-    assert "was deleted while shown" in window.statusBar().currentMessage()
+    assert window._shown_run is None and window.windowTitle().endswith("run (moved or deleted)")
+    assert "was moved or deleted while shown" in window.statusBar().currentMessage()

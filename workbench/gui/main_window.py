@@ -768,12 +768,19 @@ class MainWindow(QMainWindow):
         self._when_core_ready(lambda: self._load_run(path), f"Run {path.name} opens")
 
     def _load_run(self, path: Path) -> bool:
-        from workbench.training.run_store import RunStore
+        from workbench.fsutil import os_reason
+        from workbench.training.run_store import RunFileError, RunStore
 
         self._stop_following()
         self._rewatch.stop()
         store = RunStore(path)
-        if not store.summary_path.exists() and not store.config_path.exists():
+        try:
+            looks_like_a_run = store.summary_path.exists() or store.config_path.exists()
+        except OSError as exc:  # a folder it may not look into: one line, no traceback
+            self._open_failed(path)
+            self.show_error("Cannot open run", f"Cannot open run {path}: {os_reason(exc)}.")
+            return False
+        if not looks_like_a_run:
             reason = store.not_a_run_reason() or f"{path} is not a run folder"
             self.show_error("Cannot open run", f"{reason}.")
             return False
@@ -792,18 +799,14 @@ class MainWindow(QMainWindow):
             self.conflict_view.add_records(records)
             self.inspector.clear()
             self.inspector.load_run(store)  # also hands the run's checkpoint to "Open image…"
+        except (OSError, RunFileError) as exc:  # a file it cannot read: said in one line
+            self._open_failed(path)
+            where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
+            self.show_error("Cannot open run", f"Run {path} could not be loaded: {where}{os_reason(exc)}")
+            return False
         except Exception as exc:
             log.exception("opening run %s failed", path)
-            # nothing half-shown of it (or of the run before) stays in the views
-            for view in (self.plots, self.conflict_view, self.inspector):
-                with contextlib.suppress(Exception):
-                    view.clear()
-            self._shown_run = None
-            self._update_actions()
-            self.setWindowTitle(APP_NAME)
-            self.statusBar().showMessage(
-                f"Could not open run {path.name}.", 8000
-            )  # not "Showing" the last one
+            self._open_failed(path)
             self.show_error(
                 "Cannot open run", f"Run {path} could not be loaded:\n{exc}", traceback.format_exc()
             )
@@ -825,6 +828,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Showing run {path.name} ({status}).{note}", 8000)
         self._update_actions()
         return True
+
+    def _open_failed(self, path: Path) -> None:
+        """Nothing half-shown of a run that failed to open (or of the run before) stays."""
+        for view in (self.plots, self.conflict_view, self.inspector):
+            with contextlib.suppress(Exception):
+                view.clear()
+        self._shown_run = None
+        self._update_actions()
+        self.setWindowTitle(APP_NAME)
+        self.statusBar().showMessage(f"Could not open run {path.name}.", 8000)  # not "Showing" the last one
 
     def _follow(self, path: Path) -> list[dict[str, Any]]:
         """Follow a run another process writes (a headless or torchrun job); its records so far."""
@@ -869,10 +882,12 @@ class MainWindow(QMainWindow):
         self._stop_following()
         if status == "deleted":  # what was read stays drawn; nothing acts on a folder that is gone
             self.statusBar().showMessage(
-                f"Run {path.name} was deleted while shown: its curves stay until another run opens.", 15000
+                f"Run {path.name} was moved or deleted while shown (its folder is gone): its curves "
+                "stay until another run opens.",
+                15000,
             )
             self._shown_run = None
-            self.setWindowTitle(f"{APP_NAME} — {path.name} (deleted)")
+            self.setWindowTitle(f"{APP_NAME} — {path.name} (moved or deleted)")
             self._update_actions()
             return
         self.statusBar().showMessage(f"Run {path.name} ended ({status}).", 10000)

@@ -315,7 +315,7 @@ class RunsPanel(QWidget):
 
     # ------------------------------------------------------------------ internals
     def _refresh(self) -> None:
-        from workbench.training.run_store import list_runs, sweep_runs
+        from workbench.training.run_store import list_runs, runs_root_problem, sweep_runs
 
         selected = set(self.selected_paths())
         current = self.tree.currentItem()
@@ -323,6 +323,8 @@ class RunsPanel(QWidget):
         infos = sorted(list_runs(self._root) + sweep_runs(self._root), key=lambda r: r.created, reverse=True)
         self._watch_root()
         if infos == self._listed and self.tree.topLevelItemCount() == len(infos):
+            if not infos:  # the folder itself may have gone or come back: say which
+                self.show_message(runs_root_problem(self._root) or "")
             return  # nothing changed (the live poll mostly): no rebuild, no repaint
         self._listed = list(infos)
         self.rebuild_count += 1
@@ -357,7 +359,10 @@ class RunsPanel(QWidget):
         self.tree.setSortingEnabled(True)
         self._apply_live_marker()  # bold first: the live run's text is wider
         self._fit_columns()
-        if problems:
+        root_problem = runs_root_problem(self._root)
+        if root_problem:  # an empty list must say why: deleted, unreadable, not yet made
+            self.show_message(root_problem)
+        elif problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             self.show_message(f"Unreadable run: {problems[0]}{more}")
         else:

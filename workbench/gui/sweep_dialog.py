@@ -185,6 +185,7 @@ class SweepRunDialog(CommandDialog):
         header, body = rows[0], rows[1:]
         shown = [i for i, h in enumerate(header) if not h.endswith("_std")]
         table = QTableWidget(len(body), len(shown))
+        table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move between cells
         table.setHorizontalHeaderLabels([header[i] for i in shown])
         for r, row in enumerate(body):
             for c, i in enumerate(shown):

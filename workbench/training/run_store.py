@@ -402,17 +402,21 @@ class RunStore:
         atomic_write_text(self.metrics_path, "".join(dumps_json_line(r) + "\n" for r in records))
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        """Every usable record of metrics.jsonl, in order. Lines that are not UTF-8 JSON
-        objects with a "type" (a line being written right now, damage) are skipped and
-        counted in ``skipped_lines``."""
+        """Every usable record of metrics.jsonl, in order ([] when there is none yet). Lines
+        that are not UTF-8 JSON objects with a "type" (a line being written right now,
+        damage) are skipped and counted in ``skipped_lines``.
+
+        Raises RunFileError naming the file when it exists but cannot be read (no
+        permission, a folder): read as empty, the run looked as if it had logged nothing,
+        and a resume rewrote the log without its history."""
         records: list[dict[str, Any]] = []
         self.skipped_lines = 0
         try:
             raw = self.metrics_path.read_bytes()
         except FileNotFoundError:
             return records
-        except OSError:
-            return records
+        except OSError as exc:
+            raise RunFileError(f"{self.metrics_path} cannot be read: {os_reason(exc)}") from None
         records, self.skipped_lines = parse_metrics_lines(raw)
         return records
 
@@ -628,11 +632,17 @@ _INFO_CACHE: dict[Path, tuple[tuple[int, ...], RunInfo]] = {}
 def _stat_key(path: Path) -> tuple[int, ...] | None:
     """(mtime ns, change time ns, size, inode) of summary.json and config.toml; None without
     a summary. The change time moves on every write, even one that keeps the modification
-    time (``cp -p``, ``rsync -t``), and cannot be set back."""
+    time (``cp -p``, ``rsync -t``), and cannot be set back. Raises PermissionError for a
+    folder that cannot be looked into (it may be a run)."""
     key: list[int] = []
     for name in ("summary.json", "config.toml"):
         try:
             st = (path / name).stat()
+        except PermissionError:
+            if name == "summary.json":
+                raise
+            key += [-1, -1, -1, -1]
+            continue
         except OSError:
             if name == "summary.json":
                 return None
@@ -661,6 +671,21 @@ def cached_run_info(path: Path) -> RunInfo | None:
     return info
 
 
+def runs_root_problem(runs_root: str | Path) -> str | None:
+    """Why the runs folder cannot be listed (missing, not a folder, no permission), one
+    line; None when it can. ``list_runs`` gives no runs for all of these alike."""
+    root = Path(runs_root)
+    try:
+        if not root.exists():
+            return f"Runs folder {root} does not exist (yet): a run started here creates it"
+        if not root.is_dir():
+            return f"Runs folder {root} is a file, not a folder"
+        next(iter(os.scandir(root)), None)
+    except OSError as exc:
+        return f"Runs folder {root} cannot be read: {os_reason(exc)}"
+    return None
+
+
 def list_runs(runs_root: str | Path) -> list[RunInfo]:
     """Runs under ``runs_root``, newest first; unreadable runs are listed as such."""
     root = Path(runs_root)
@@ -674,6 +699,8 @@ def list_runs(runs_root: str | Path) -> list[RunInfo]:
     for path in entries:
         try:
             info = cached_run_info(path)
+        except PermissionError as exc:  # a folder it may not look into: listed, with why
+            info = RunInfo(path, path.name, _mtime(path), "unreadable", (), {}, f"{path}: {os_reason(exc)}")
         except OSError:
             continue
         except Exception as exc:  # a summary with fields of the wrong type: listed, not fatal
