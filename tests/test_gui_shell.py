@@ -680,6 +680,10 @@ def test_compare_table_and_the_shown_run_drawn_once(qtbot, window, tmp_path):
     assert view.isVisible() and view.grid.rowCount() == 3
     assert view.is_best(1, "metric:scene/accuracy")  # 0.95
     assert view.is_best(2, "wall")  # 100 s
+    # a best cell brings its own dark text with its light background (a dark theme's light
+    # text was unreadable on it)
+    best = view.grid.item(1, view._table.column("metric:scene/accuracy"))
+    assert best.foreground().color().lightness() < 60 < best.background().color().lightness()
     assert [view.is_best(r, "params") for r in range(3)] == [False, True, False]  # 6000, 3000, 5000
     assert view.cell_text(0, "config:model.sharing_depth") == "4"
     assert view.cell_text(2, "wall") == "1:40"

@@ -116,3 +116,20 @@ def test_an_installed_wheel_carries_the_resources(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     sizes = [int(v) for v in run.stdout.split()]
     assert all(v > 100 for v in sizes)
+
+
+def test_stylesheet_text_colours_follow_the_palette_unless_they_bring_their_background():
+    """Fixed greys (#303030 on a dark theme's #2b2b2b) made the comparison's title and the
+    runs legend invisible: a rule that fixes a text colour fixes its background too."""
+    import re
+
+    qss = (Path(__file__).parents[1] / "resources" / "workbench.qss").read_text()
+    qss = re.sub(r"/\*.*?\*/", "", qss, flags=re.S)
+    rules = re.findall(r"([^{}]+)\{([^}]*)\}", qss)
+    assert rules
+    for selector, body in rules:
+        colour = re.search(r"(?<![-\w])color:\s*([^;]+)", body)
+        if colour and not colour.group(1).strip().startswith("palette("):
+            # the banner's states: its base rule sets the background
+            own = "background" in body or selector.strip().startswith("QLabel#banner")
+            assert own, f"{selector.strip()}: color {colour.group(1).strip()} without a background"

@@ -141,7 +141,10 @@ def test_the_runs_list_says_why_it_is_empty(qtbot, tmp_path):
     shutil.rmtree(root)  # deleted while shown: the list went empty without a word
     panel.refresh()
     assert panel.tree.topLevelItemCount() == 0
-    assert panel.message_label.text() == f"Runs folder {root} does not exist (yet): a run started here creates it"
+    assert (
+        panel.message_label.text()
+        == f"Runs folder {root} does not exist (yet): a run started here creates it"
+    )
     panel.refresh()  # nothing changed since: the message stays
     assert "does not exist" in panel.message_label.text()
     root.mkdir()

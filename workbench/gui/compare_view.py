@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from workbench.gui.runs_panel import STATUS_COLOURS
 
 BEST_BACKGROUND = QColor(220, 242, 222)
+BEST_FOREGROUND = QColor(20, 20, 20)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -149,6 +150,8 @@ class CompareView(QWidget):
                     font.setBold(True)
                     item.setFont(font)
                     item.setBackground(QBrush(BEST_BACKGROUND))
+                    # its own dark text: a dark theme's light text was unreadable on it
+                    item.setForeground(QBrush(BEST_FOREGROUND))
                     item.setToolTip(f"best {column.title}")
                 if column.key == "status" and table.rows[r][c] in STATUS_COLOURS:
                     item.setForeground(QBrush(QColor(STATUS_COLOURS[table.rows[r][c]])))
