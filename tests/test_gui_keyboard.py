@@ -141,3 +141,27 @@ def test_tab_never_stays_inside_a_table(window):
     views = window.findChildren(QAbstractItemView)
     assert window.compare_view.grid in views
     assert [v.objectName() or type(v).__name__ for v in views if v.tabKeyNavigation()] == []
+
+
+def test_every_control_has_a_name_a_screen_reader_can_say(window, qtbot):
+    """Task rows' name fields and weights, icon buttons, sliders and tables had no
+    accessible name: a screen reader said "edit", "0.60" or nothing."""
+    from workbench.config import TaskConfig
+    from workbench.gui.accessible_names import unnamed_controls
+
+    cfg = window.setup.config()
+    cfg.tasks.append(TaskConfig(name="count", kind="counting"))  # a row added later
+    cfg.weighting.method = "dwa"  # a method's parameter fields, built later
+    window.setup.set_config(cfg)
+    for section in window.setup.sections.values():
+        section.set_expanded(True)
+    qtbot.wait(50)
+    unnamed = [
+        f"{type(w).__name__} {w.objectName()!r} {w.toolTip()[:30]!r}" for w in unnamed_controls(window)
+    ]
+    assert unnamed == [], unnamed
+    rows = window.setup.task_rows if hasattr(window.setup, "task_rows") else None
+    names = {w.accessibleName() for w in window.findChildren(type(window.setup.name_edit))}
+    assert "counting task name" in names and "detection task name" in names
+    assert window.compare_view.grid.accessibleName() == "Run comparison"
+    assert rows is None or rows

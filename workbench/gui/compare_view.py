@@ -97,6 +97,7 @@ class CompareView(QWidget):
 
         self.grid = QTableWidget(self)
         self.grid.setObjectName("compareTable")
+        self.grid.setAccessibleName("Run comparison")
         self.grid.setTabKeyNavigation(False)  # Tab leaves the table; arrows move between cells
         self.grid.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.grid.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

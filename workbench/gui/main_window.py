@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from workbench import __version__
 from workbench.config import ExperimentConfig, from_dict
+from workbench.gui.accessible_names import name_unnamed
 from workbench.gui.compare_view import CompareView
 from workbench.gui.conflict_view import ConflictView
 from workbench.gui.core_loader import CoreLoader
@@ -413,6 +414,13 @@ class MainWindow(QMainWindow):
         undo = on_refused(self._say_refused)
         self.destroyed.connect(lambda *_: undo())
         self.setup.configChanged.connect(self._on_config_changed)
+        # forms add rows as the setup changes: name their controls for screen readers again
+        self._naming = QTimer(self, singleShot=True, interval=0)
+        self._naming.timeout.connect(lambda: name_unnamed(self))
+        self.setup.configChanged.connect(lambda *_: self._naming.start())
+        self.setup.validityChanged.connect(lambda *_: self._naming.start())  # also after set_config
+        self.coreLoaded.connect(lambda *_: self._naming.start())
+        self._naming.start()
 
         b = self.bridge
         b.runStarted.connect(self._on_run_started)

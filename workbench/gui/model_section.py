@@ -56,6 +56,7 @@ class ModelSection(QWidget):
         self.weights_edit.setPlaceholderText("state dict (.pt / .pth)")
         self.weights_button = QToolButton()
         self.weights_button.setText("…")
+        self.weights_button.setAccessibleName("Choose weights file")
         self.weights_button.setToolTip("choose a weights file")
         self.weights_button.clicked.connect(self.choose_weights)
         form.addRow("Weights file", _edit_row(self.weights_edit, self.weights_button))

@@ -458,6 +458,7 @@ class PlotsPanel(QWidget):
         self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
         self.smoothing_slider.setRange(0, 99)
         self.smoothing_slider.setFixedWidth(120)
+        self.smoothing_slider.setAccessibleName("Smoothing")
         self.smoothing_slider.setToolTip("Exponential moving average of per-step curves (0 = raw)")
         self.smoothing_slider.valueChanged.connect(self._on_smoothing)
         smoothing.layout().addWidget(self.smoothing_slider)
@@ -469,6 +470,7 @@ class PlotsPanel(QWidget):
         axis = group_row(QLabel("x axis"))
         self.axis_combo = QComboBox()
         self.axis_combo.setObjectName("axisCombo")
+        self.axis_combo.setAccessibleName("x axis")
         for key in AXES:
             self.axis_combo.addItem(AXIS_NAMES[key], key)
         self.axis_combo.setToolTip(

@@ -197,6 +197,7 @@ class RunsPanel(QWidget):
         top.addWidget(self.root_label, 1)
 
         self.tree = QTreeWidget(self)
+        self.tree.setAccessibleName("Runs")
         self.tree.setObjectName("runsTable")
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))

@@ -230,6 +230,7 @@ class SetupPanel(QWidget):
         col.addStretch(1)
 
         self.scroll = QScrollArea()
+        self.scroll.setAccessibleName("Experiment setup")
         self.scroll.setWidget(content)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)

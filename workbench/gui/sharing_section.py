@@ -35,6 +35,7 @@ class SharingSection(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.depth_slider = QSlider(Qt.Orientation.Horizontal)
+        self.depth_slider.setAccessibleName("Sharing depth")
         self.depth_slider.setRange(0, 4)
         self.depth_slider.setPageStep(1)
         self.depth_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
