@@ -67,7 +67,7 @@ def test_conflict_view_shows_the_latest_matrix_and_each_pair(qtbot):
     assert [v for _s, vs in step_axis.tickValues(20.6, 21.4, 300) for v in vs] == [21.0]
     assert not view.affinity_widget.isVisibleTo(view)  # not measured in this run
     titles = []
-    view.series.setTitle = lambda *a, **k: titles.append(a)  # a new title re-lays out the plot
+    view.series_legend.setText = lambda *a, **k: titles.append(a)  # a new legend re-lays out the view
     view.add_records([{"type": "step", "global_step": 41, "conflict": records[1]["conflict"]}])
     view._redraw()
     assert titles == [] and "3 measurements" in view.stats.text()  # same pairs: the title stays
@@ -326,3 +326,39 @@ def test_enter_in_the_sweep_dialog_starts_nothing_and_dialogs_fit_the_screen(qtb
     assert widget.height() == area.height() - SCREEN_MARGIN[1]
     resize_within_screen(widget, 300, 200)  # what fits is kept as asked
     assert (widget.width(), widget.height()) == (300, 200)
+
+
+def test_conflict_view_fits_a_narrow_window(qtbot):
+    """At 1,024 x 768 the heatmap lost its last column and the pairs' legend its last pair:
+    their titles, inside the plots, made the plots wider than the room they had. The
+    captions now wrap above the plots."""
+    from workbench.gui.conflict_view import ConflictView
+
+    view = ConflictView()
+    qtbot.addWidget(view)
+    tasks = ["scene", "objects", "masks"]
+    cos = [[1, 0.06, 0.1], [0.06, 1, 0.07], [0.1, 0.07, 1]]
+    view.add_records(
+        [
+            {
+                "type": "step",
+                "global_step": 1,
+                "conflict": {"tasks": tasks, "cos": cos, "norm_ratio": [1, 1, 1]},
+            }
+        ]
+    )
+    view.resize(560, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view._redraw()
+    qtbot.wait(50)
+    assert view.minimumSizeHint().width() <= 560
+    heat = view.heat.getViewBox()
+    shown = heat.viewRange()[0]
+    assert shown[0] <= 0.0 and shown[1] >= 3.0  # every column of the 3 x 3 matrix is in view
+    legend = view.series_legend.text()
+    assert all(
+        pair.replace(" ", "&nbsp;") in legend
+        for pair in ("scene × objects", "scene × masks", "objects × masks")
+    )
+    assert view.series_legend.wordWrap() and view.series_legend.width() <= view.width()

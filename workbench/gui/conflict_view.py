@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -62,11 +62,22 @@ class ConflictView(QWidget):
         )
         self.affinity_text: list[pg.TextItem] = []
         left.addWidget(self.affinity_widget, 1)
-        self.series_widget = pg.GraphicsLayoutWidget()
-        self.series_widget.setBackground("w")
+        # the pairs' legend in a label that wraps: as the plot's title it set the plot's
+        # minimum width, and a 1,024 px window cut off its last pairs
+        self.series_widget = QWidget()
+        series_box = QVBoxLayout(self.series_widget)
+        series_box.setContentsMargins(0, 0, 0, 0)
+        series_box.setSpacing(2)
+        self.series_legend = QLabel("")
+        self.series_legend.setWordWrap(True)
+        self.series_legend.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        series_box.addWidget(self.series_legend)
+        series_plot = pg.GraphicsLayoutWidget()
+        series_plot.setBackground("w")
+        series_box.addWidget(series_plot, 1)
         step_axis = PlotAxis("bottom")
         step_axis.whole_numbers = True  # the first measurement alone must not tick step 99.8
-        self.series = self.series_widget.addPlot(axisItems={"bottom": step_axis})
+        self.series = series_plot.addPlot(axisItems={"bottom": step_axis})
         self.series.setLabel("bottom", "step")
         self.series.setLabel("left", "cosine")
         self.series.setYRange(-1.0, 1.0)
@@ -94,7 +105,7 @@ class ConflictView(QWidget):
         for curve in self.curves.values():
             self.series.removeItem(curve)
         self.curves.clear()
-        self.series.setTitle("")
+        self.series_legend.setText("")
         self._series_title = ""
         self.stats.setText("")
         self._dirty = True
@@ -193,12 +204,13 @@ class ConflictView(QWidget):
             curve.setSymbol("o" if len(xs) <= MAX_DOTS else None)
             curve.setSymbolSize(4)
             curve.setData(np.asarray(xs, np.float64), np.asarray(ys, np.float64))
-            legend.append(f"<span style='color: rgb{colour}'>━━ {pair}</span>")
-        # four pairs a line: six tasks have 15 pairs, which one line cut off at the edge
-        title = "<br>".join("&nbsp;&nbsp;".join(legend[i : i + 4]) for i in range(0, len(legend), 4))
-        if title != self._series_title:  # a new title lays out the whole plot (the soak's longest stall)
+            entry = f"━━ {pair}".replace(" ", "&nbsp;")  # a pair never splits over two lines
+            legend.append(f"<span style='color: rgb{colour}'>{entry}</span>")
+        # the label wraps between pairs: six tasks have 15, which one line cut off at the edge
+        title = " &nbsp; ".join(legend)
+        if title != self._series_title:  # set only when it changes: a new text lays the view out
             self._series_title = title
-            self.series.setTitle(title, size="9pt")
+            self.series_legend.setText(title)
         self.stats.setText(self._stats_html())
         self.stats.setToolTip(self.summary_text())
 
@@ -254,13 +266,23 @@ class ConflictView(QWidget):
         return {k: total / count for k, (total, count) in self._affinity.items()}
 
 
-def _heatmap(title: str) -> tuple[pg.GraphicsLayoutWidget, pg.PlotItem, pg.ImageItem]:
-    """A square task x task heatmap with a diverging colour map (blue - white - red)."""
+def _heatmap(title: str) -> tuple[QWidget, pg.PlotItem, pg.ImageItem]:
+    """A square task x task heatmap with a diverging colour map (blue - white - red),
+    under its caption. The caption is a label that wraps: as the plot's title it made the
+    plot wider than a 1,024 px window left it, and the last column was cut off."""
+    box = QWidget()
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(2)
+    caption = QLabel(title)
+    caption.setWordWrap(True)
+    caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    lay.addWidget(caption)
     widget = pg.GraphicsLayoutWidget()
     widget.setBackground("w")
-    widget.setMinimumWidth(260)
+    widget.setMinimumWidth(180)
+    lay.addWidget(widget, 1)
     plot = widget.addPlot()
-    plot.setTitle(title, size="9pt")
     plot.setAspectLocked(True)
     plot.invertY(True)
     plot.hideButtons()
@@ -269,7 +291,7 @@ def _heatmap(title: str) -> tuple[pg.GraphicsLayoutWidget, pg.PlotItem, pg.Image
     image.setLookupTable(pg.colormap.get("CET-D1").getLookupTable(nPts=256))
     image.setLevels((-1.0, 1.0))
     plot.addItem(image)
-    return widget, plot, image
+    return box, plot, image
 
 
 def _draw_matrix(
