@@ -520,3 +520,16 @@ def test_in_a_narrow_panel_the_controls_wrap_before_the_run_name_is_cut(qtbot, p
     shown = plots.run_label.text()
     assert shown != name and "…" in shown and len(shown) >= 18
     assert plots.run_label.full_text() == name and plots.run_label.toolTip() == name
+
+
+def test_a_short_panel_never_squeezes_the_wrapped_controls(qtbot, plots):
+    """At 200 % scaling the panel had 147 logical pixels: the controls row needed three
+    lines and got two, so Auto range and Export sat outside it, unseen."""
+    row = plots.auto_button.parentWidget()
+    plots.resize(420, 150)
+    qtbot.wait(100)
+    lines_needed = row.flow.heightForWidth(row.width())
+    assert lines_needed > plots.auto_button.height() * 2  # three lines at this width
+    assert row.height() >= lines_needed
+    for button in (plots.auto_button, plots.export_button):
+        assert button.geometry().bottom() <= row.height()  # inside the row: seen

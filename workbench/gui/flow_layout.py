@@ -99,7 +99,17 @@ class FlowRow(QWidget):
         return QSize(width, max((s.height() for s in shown), default=0))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return self.flow.minimumSize()
+        # as tall as its lines need at its width: a short window (200 % scaling, 540 logical
+        # pixels) squeezed a three-line row into two, and its last buttons vanished
+        base = self.flow.minimumSize()
+        if self.width() > 0:
+            return QSize(base.width(), max(base.height(), self.flow.heightForWidth(self.width())))
+        return base
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.flow.heightForWidth(self.width()) != self.height():
+            self.updateGeometry()  # its number of lines changed: ask the layout again
 
 
 def group_row(*widgets: QWidget) -> QWidget:
