@@ -179,6 +179,12 @@ class SetupPanel(QWidget):
         self._sources_job.failed.connect(self._on_sources_failed)
         self._sources_key: Any = None
         self._sources_read: tuple[Any, Any] = (None, None)  # (key, summaries list or failure text)
+        # a chosen weights file is loaded off the GUI thread: what it holds, said in the
+        # banner when it is chosen rather than when Start refuses it
+        self._weights_job = LatestJob(self)
+        self._weights_job.done.connect(self._on_weights_checked)
+        self._weights_job.failed.connect(self._on_weights_checked)
+        self._weights_checked: dict[tuple, str] = {}  # (path, mtime, size, backbone) -> problem or ""
 
         self._last_edited = ""  # config path of the field the user changed last
         self._banner_text = ""
@@ -767,7 +773,40 @@ class SetupPanel(QWidget):
                 return ConfigError("model.pretrained", why)
         if m.pretrained == "file" and not Path(m.weights_file).expanduser().is_file():
             return ConfigError("model.weights_file", f"file not found: {m.weights_file}")
+        if m.pretrained == "file" and (problem := self._weights_problem(m.weights_file, m.backbone)):
+            return ConfigError("model.weights_file", problem)
         return None
+
+    def _weights_problem(self, weights_file: str, backbone: str) -> str:
+        """What the weights file holds that a run would refuse ("" when fine or still being
+        read: the check runs off the GUI thread and validates again when it is done)."""
+        path = Path(weights_file).expanduser()
+        try:
+            st = path.stat()
+        except OSError:
+            return ""  # said as "file not found" above
+        key = (str(path), st.st_mtime_ns, st.st_size, backbone)
+        if key in self._weights_checked:
+            return self._weights_checked[key]
+        if self._weights_job.running_key() != key:
+
+            def check() -> str:
+                from workbench.config import ConfigError
+                from workbench.training.preflight import check_weights_file
+
+                try:
+                    check_weights_file(path, backbone)
+                except ConfigError as exc:
+                    return exc.message
+                return ""
+
+            self._weights_job.submit(key, check)
+        return ""
+
+    def _on_weights_checked(self, key: Any, problem: Any) -> None:
+        self._weights_checked[key] = str(problem or "")
+        if problem:
+            self._after_change(user=False)
 
     def is_valid(self) -> bool:
         return self._valid

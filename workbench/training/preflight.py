@@ -95,7 +95,7 @@ def check_sources(cfg: ExperimentConfig, task_infos, init_from: str | Path | Non
         ConfigError: naming ``train.device``, ``model.pretrained`` or ``model.weights_file``.
         ValueError: "--init-from: ..." for the command-line option.
     """
-    from workbench.models.backbones import BACKBONES, WeightsUnavailable, _load_state, imagenet_cache_path
+    from workbench.models.backbones import BACKBONES, imagenet_cache_path
     from workbench.models.multitask import MultiTaskNet
     from workbench.tasks import build_task
     from workbench.training.checkpoint import CheckpointError, matching_tensors
@@ -116,16 +116,7 @@ def check_sources(cfg: ExperimentConfig, task_infos, init_from: str | Path | Non
                 "never downloads; copy the file there, or use 'none' or 'file'",
             )
     elif m.pretrained == "file":
-        try:
-            state = _load_state(Path(m.weights_file).expanduser(), "weights file")
-        except WeightsUnavailable as exc:
-            raise ConfigError("model.weights_file", str(exc).removeprefix("weights file: ")) from None
-        with META_LOCK, torch.device("meta"):  # see workbench.models.meta_lock
-            own = entry.build_model().state_dict()
-        if not any(k in own and tuple(v.shape) == tuple(own[k].shape) for k, v in state.items()):
-            raise ConfigError(
-                "model.weights_file", f"no tensor in {m.weights_file} matches the layers of {m.backbone}"
-            )
+        check_weights_file(m.weights_file, m.backbone)
     if init_from is not None:
         with META_LOCK, torch.device("meta"):  # see workbench.models.meta_lock
             tasks = [build_task(t, task_infos[t.name]) for t in cfg.tasks]
@@ -134,3 +125,26 @@ def check_sources(cfg: ExperimentConfig, task_infos, init_from: str | Path | Non
             matching_tensors(own, Path(init_from))
         except CheckpointError as exc:
             raise ValueError(f"--init-from: {exc}") from None
+
+
+def check_weights_file(weights_file: str | Path, backbone: str) -> None:
+    """The file of ``model.weights_file`` loads as a state dict (``weights_only=True``)
+    and holds at least one tensor of ``backbone``'s layers by name and shape. Run before a
+    run folder exists, and by the setup form when the file is chosen (off the GUI thread:
+    it loads the file).
+
+    Raises ConfigError naming ``model.weights_file``: missing, unreadable, not a state
+    dict (a pickled module, a text file named .pt), or matching none of the layers."""
+    from workbench.models.backbones import BACKBONES, WeightsUnavailable, _load_state
+
+    entry = BACKBONES.get(backbone)
+    try:
+        state = _load_state(Path(weights_file).expanduser(), "weights file")
+    except WeightsUnavailable as exc:
+        raise ConfigError("model.weights_file", str(exc).removeprefix("weights file: ")) from None
+    with META_LOCK, torch.device("meta"):  # see workbench.models.meta_lock
+        own = entry.build_model().state_dict()
+    if not any(k in own and tuple(v.shape) == tuple(own[k].shape) for k, v in state.items()):
+        raise ConfigError(
+            "model.weights_file", f"no tensor in {weights_file} matches the layers of {backbone}"
+        )
