@@ -117,3 +117,30 @@ def test_a_followed_run_deleted_while_shown_is_said_and_let_go(qtbot, window, tm
     window._on_followed_end(run, "deleted")
     assert window._shown_run is None and window.windowTitle().endswith("run (moved or deleted)")
     assert "was moved or deleted while shown" in window.statusBar().currentMessage()
+
+
+def test_a_summary_garbled_while_its_trainer_runs_does_not_end_the_following(qtbot, tmp_path):
+    """A summary.json replaced by JSON of the wrong types (status 42, name ["a"]) read as
+    "ended (unknown)", and the app stopped following a run that went on training."""
+    import json
+
+    from workbench.gui.run_follower import RunFollower
+    from workbench.training.run_lock import RunLock
+    from workbench.training.run_store import RunStore, read_run_info
+
+    run = tmp_path / "run"
+    run.mkdir()
+    RunStore(run).write_config(tiny_config())
+    (run / "summary.json").write_text(json.dumps({"schema_version": 1, "status": 42, "name": ["a"]}))
+    lock = RunLock(run)
+    lock.acquire()  # this process stands for the trainer
+    follower = RunFollower(run)
+    ended = []
+    follower.ended.connect(ended.append)
+    follower.start()
+    follower.poll()
+    assert ended == [] and follower.following()
+    assert read_run_info(run).name == "run"  # not "['a']"
+    lock.release()
+    follower.poll()  # no trainer left: a status nobody will correct ends it
+    assert ended == ["unknown"]

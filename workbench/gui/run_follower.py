@@ -60,6 +60,7 @@ class RunFollower(QObject):
 
     def poll(self) -> None:
         """One look at the folder (the timer's slot; callable directly)."""
+        from workbench.training.run_lock import lock_is_live, read_lock
         from workbench.training.run_store import record_to_event
 
         if not self.store.path.is_dir():  # deleted (or moved) while followed: nothing more will come
@@ -89,6 +90,8 @@ class RunFollower(QObject):
                     self._epochs_seen.discard(epoch)
                     log.debug("samples of epoch %d not readable yet: %s", epoch, exc)
         status = self.store.effective_status(summary)
+        if status == "unknown" and lock_is_live(read_lock(self.store.path)):
+            return  # a summary replaced by something else while its trainer still runs: it rewrites it
         if status not in LIVE:
             self.stop()
             self.ended.emit(status)

@@ -574,7 +574,7 @@ def read_run_info(path: Path) -> RunInfo | None:
     status = s.get("status")
     return RunInfo(
         path=path,
-        name=str(s.get("name", path.name)),
+        name=s["name"] if isinstance(s.get("name"), str) and s["name"] else path.name,
         created=created,
         status=store.effective_status(s) if isinstance(status, str) else "unknown",
         tasks=tuple(str(t) for t in tasks) if isinstance(tasks, list) else (),
