@@ -112,3 +112,9 @@ def test_a_background_read_error_is_its_file_and_reason_not_a_class_name():
         "/x/data.yaml: 'names' must be a non-empty list"
     )
     assert job_error(KeyError("boxes")) == "KeyError: 'boxes'"
+    from workbench.training.checkpoint import CheckpointError
+
+    # every error of our own names its file and reason: no class name before it
+    assert job_error(CheckpointError("/r/best.pt cannot be read: truncated or corrupt")) == (
+        "/r/best.pt cannot be read: truncated or corrupt"
+    )

@@ -51,12 +51,8 @@ class _FnThread(QThread):
 def job_error(exc: BaseException) -> str:
     """One line for a failed background read: our own errors speak for themselves (they
     name their file), an OS error is its file and reason, anything else keeps its type."""
-    from workbench.config import ConfigError
-    from workbench.data.image_io import ImageError
-    from workbench.data.source import DataSourceError
-
-    if isinstance(exc, (DataSourceError, ConfigError, ImageError)):
-        return str(exc)
+    if type(exc).__module__.startswith("workbench.") and str(exc):
+        return str(exc)  # ConfigError, DataSourceError, ImageError, CheckpointError, RunFileError...
     if isinstance(exc, OSError) and exc.strerror:
         where = exc.filename if exc.filename is not None else ""
         return f"{where}: {exc.strerror}" if where else exc.strerror
