@@ -290,8 +290,14 @@ def test_compare_runs_legend_and_line_styles(plots):
     assert plots.curve_item("train_loss", "scene", "depth 2").opts["pen"].style() == Qt.PenStyle.DashLine
     assert plots.curve_item("train_loss", "scene", "dwa").opts["pen"].style() == Qt.PenStyle.DotLine
     assert plots.curve_item("train_loss", "scene").opts["pen"].style() == Qt.PenStyle.SolidLine
-    # compared runs bring losses and metrics only, drawn at once
-    assert plots.curve_item("lr", "", "dwa") is None
+    # compared runs bring their losses, objective, task weights, learning rate and metrics
+    # (only the losses and metrics, before: weighting methods could not be compared by their
+    # weights), drawn at once and dashed like their losses
+    for kind, task in (("lr", ""), ("weighted_loss", ""), ("weight", "scene"), ("weight", "objects")):
+        item = plots.curve_item(kind, task, "dwa")
+        assert item is not None and item.opts["pen"].style() == Qt.PenStyle.DotLine, (kind, task)
+    np.testing.assert_array_equal(plots.drawn_points("weighted_loss", "", "dwa")[0], np.arange(1, 11.0))
+    assert plots.curve_item("total_loss", "", "dwa") is None  # drawn as its two parts
     np.testing.assert_array_equal(plots.drawn_points("val_loss", "scene", "dwa")[0], [10.0])
     plots.set_compare_runs([])
     assert not plots.runs_legend.isVisible()

@@ -95,7 +95,10 @@ SMOOTHED_KINDS = frozenset({"train_loss", "weighted_loss", "weight", "regularise
 NORMALISED_KINDS = frozenset({"train_loss", "val_loss", "weighted_loss"})
 RUN_WIDE_KINDS = frozenset({"lr", "total_loss", "weighted_loss", "regulariser"})  # stored under task ""
 STORED_ONLY_KINDS = frozenset({"total_loss"})  # kept (CSV, tests); drawn as its two parts
-COMPARED_KINDS = frozenset({"train_loss", "val_loss"})  # plus every metric
+# what a compared run overlays: its losses, the objective and its regulariser, the task
+# weights and the learning rate (what sets weighting methods and sharing depths apart),
+# plus every metric; its total loss is drawn as those two parts, as for the shown run
+COMPARED_KINDS = frozenset({"train_loss", "val_loss", "weighted_loss", "regulariser", "weight", "lr"})
 
 _FG = "#303030"
 _MUTED = "#6a6a6a"
@@ -124,7 +127,7 @@ class RunSeries:
     """Every point of one run, each with its step, epoch and wall-time x.
 
     ``on_new(kind, task, buffer)`` is called when a series gets its first point; ``accept``
-    limits which kinds are kept (compared runs keep losses and metrics only).
+    limits which kinds are kept (compared runs keep COMPARED_KINDS and metrics).
     """
 
     def __init__(
@@ -320,7 +323,7 @@ class RunSeries:
 
 
 def compared(kind: str) -> bool:
-    """Whether a compared run keeps series ``kind`` (its losses and validation metrics)."""
+    """Whether a compared run keeps series ``kind`` (COMPARED_KINDS and the metrics)."""
     return kind in COMPARED_KINDS or kind.startswith("metric:")
 
 
