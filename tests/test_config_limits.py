@@ -267,3 +267,30 @@ def test_the_sweep_dialogs_seeds_follow_the_seed_fields_limits(qtbot, tmp_path):
         assert dialog.count.text().startswith("Seeds: must be"), dialog.count.text()
     dialog.seeds.setText(f"0, {SEED_MAX}")
     assert dialog.ok.isEnabled()
+
+
+def test_the_sweep_dialog_checks_what_the_sweep_checks_before_writing_anything(qtbot, tmp_path):
+    """Name "ünï" or "..", or no seeds, enabled "Run sweep"; the sweep then refused them
+    (exit 2) after the dialog had written ünï.toml or a hidden ...toml into runs/sweeps/."""
+    import tomllib
+    from conftest import tiny_config
+
+    from workbench.gui.sweep_dialog import SweepDialog
+    from workbench.weighting import WEIGHTINGS
+
+    dialog = SweepDialog(tiny_config(), 4, list(WEIGHTINGS.names()), tmp_path)
+    qtbot.addWidget(dialog)
+    for typed, expected in (("ünï", "n"), ("..", "sweep"), ("../x y", "x-y"), ("ok-1", "ok-1")):
+        dialog.name.setText(typed)
+        assert dialog.sweep_name() == expected, typed
+        assert dialog.ok.isEnabled()
+    dialog.name.setText("x" * 300)
+    assert not dialog.ok.isEnabled() and dialog.count.text().startswith("Name: must be at most")
+    dialog.name.setText("..")
+    dialog.seeds.setText("")
+    assert dialog.ok.isEnabled() and "as 'sweep'" in dialog.count.text()
+    assert not (tmp_path / "sweeps").exists()  # nothing written while choosing
+    path = dialog.sweep_file()
+    data = tomllib.loads(path.read_text())
+    assert path.name == "sweep.toml" and "seeds" not in data  # the base's seed: not an empty list
+    assert sorted(p.name for p in (tmp_path / "sweeps").iterdir()) == ["sweep.base.toml", "sweep.toml"]

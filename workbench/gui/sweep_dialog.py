@@ -102,6 +102,7 @@ class SweepDialog(QDialog):
             box.toggled.connect(self._update_count)
         self.methods.itemChanged.connect(self._update_count)
         self.seeds.textChanged.connect(self._update_count)
+        self.name.textChanged.connect(self._update_count)
         self.alone.toggled.connect(self._update_count)
         self._update_count()
 
@@ -113,19 +114,28 @@ class SweepDialog(QDialog):
                 seeds.append(int(part))  # ValueError: reported by _update_count
         tasks = [t.name for t in self.config.tasks]
         task_sets = [tasks] + ([[t] for t in tasks] if self.alone.isChecked() and len(tasks) > 1 else [])
-        return {
+        axes = {
             "sharing_depth": [d for d, box in self.depths if box.isChecked()],
             "methods": [
                 self.methods.item(i).text()
                 for i in range(self.methods.count())
                 if self.methods.item(i).checkState() == Qt.CheckState.Checked
             ],
-            "seeds": seeds,
             "task_sets": task_sets,
         }
+        if seeds:  # none given: the key is left out and the base's seed is used (as the sweep reads it)
+            axes["seeds"] = seeds
+        return axes
+
+    def sweep_name(self) -> str:
+        """The typed name as a run-folder name: ASCII letters, digits and ._+- (others become
+        -), starting and ending with a letter or digit; "sweep" when nothing is left."""
+        typed = self.name.text().strip()
+        name = "".join(c if (c.isascii() and c.isalnum()) or c in "._+-" else "-" for c in typed)
+        return name.strip("._+-") or "sweep"
 
     def _update_count(self) -> None:
-        from workbench.config import ConfigError, TrainConfig, check_value, field_meta
+        from workbench.config import ConfigError, TrainConfig, check_value, field_meta, validate_name
 
         try:
             axes = self.axes()
@@ -133,21 +143,27 @@ class SweepDialog(QDialog):
             self.count.setText("Seeds: whole numbers separated by commas.")
             self.ok.setEnabled(False)
             return
-        try:  # the experiment field's own limits, as the sweep will check them
-            for seed in axes["seeds"]:
+        try:  # the checks the sweep itself makes, before any file is written
+            for seed in axes.get("seeds", []):
                 check_value("seeds", seed, field_meta(TrainConfig, "seed"))
+            validate_name("name", self.sweep_name())
         except ConfigError as exc:
-            self.count.setText(f"Seeds: {exc.message}")
+            self.count.setText(f"{'Seeds' if exc.path == 'seeds' else 'Name'}: {exc.message}")
             self.ok.setEnabled(False)
             return
         n = (
             len(axes["sharing_depth"])
             * len(axes["methods"])
-            * max(1, len(axes["seeds"]))
+            * max(1, len(axes.get("seeds", [])))
             * len(axes["task_sets"])
         )
         self.ok.setEnabled(n > 0)
-        self.count.setText(f"{n} experiments" if n else "Pick at least one depth and one method.")
+        shown = f" as {self.sweep_name()!r}" if self.sweep_name() != self.name.text().strip() else ""
+        self.count.setText(
+            f"{n} experiment{'' if n == 1 else 's'}{shown}"
+            if n
+            else "Pick at least one depth and one method."
+        )
 
     def sweep_file(self) -> Path:
         """Write the current experiment and SWEEP.toml into RUNS/sweeps/; returns the sweep file."""
@@ -157,7 +173,7 @@ class SweepDialog(QDialog):
 
         folder = self.runs_root / "sweeps"
         folder.mkdir(parents=True, exist_ok=True)
-        name = "".join(c if c.isalnum() or c in "._+-" else "-" for c in self.name.text().strip()) or "sweep"
+        name = self.sweep_name()
         base = folder / f"{name}.base.toml"
         save_config(self.config, base)
         data = {"name": name, "base": base.name, "baselines": self.baselines.isChecked(), **self.axes()}
