@@ -65,6 +65,9 @@ def test_opening_a_data_set_shows_what_is_in_it(panel, qtbot, tmp_path):
         row = panel._rows[kind]
         assert row.check.isChecked() and row.isEnabled() and "untick it" in row.toolTip()
     assert "'mask'" in panel._rows["segmentation"].toolTip()
+    # both are said at once, not one fix at a time
+    message = panel.error_message()
+    assert "cannot label 2 tasks" in message and "'scene_class'" in message and "'mask'" in message
     panel._rows["classification"].check.setChecked(False)
     assert not panel._rows["classification"].isEnabled()  # unticked: greyed out, with the reason
     assert panel._rows["classification"].toolTip().startswith("this data has no 'scene_class' annotations")
@@ -118,3 +121,13 @@ def test_a_background_read_error_is_its_file_and_reason_not_a_class_name():
     assert job_error(CheckpointError("/r/best.pt cannot be read: truncated or corrupt")) == (
         "/r/best.pt cannot be read: truncated or corrupt"
     )
+
+
+def test_a_long_banner_is_cut_at_a_word_not_inside_one(panel):
+    words = ["annotations", "classification", "segmentation", "detection", "other", "data"] * 12
+    text = " ".join(words)
+    panel._set_banner(text, "error", link=True)
+    shown = panel.banner.text().split(" &nbsp;<a")[0]
+    assert shown.endswith("…") and shown != text
+    assert shown[:-1].split()[-1] in words  # the last word shown is whole
+    assert text.startswith(shown[:-1])

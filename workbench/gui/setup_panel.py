@@ -521,16 +521,26 @@ class SetupPanel(QWidget):
         summary = section.current_summary()
         if summary is None:
             return None  # still being read: the run checks it again
+        unfed = []  # every task the data cannot label, said at once (not one fix at a time)
         for i, task in enumerate(cfg.tasks):
             if task.kind not in self._task_kinds:
                 continue
             key = self._task_kinds.get(task.kind).target_key
             if key not in summary.target_keys:
-                return ConfigError(
-                    f"tasks[{i}].kind",
-                    f"this data has no '{key}' annotations for the {task.kind} task {task.name!r}; "
-                    "untick it or choose other data",
-                )
+                unfed.append((i, task, key))
+        if len(unfed) == 1:
+            i, task, key = unfed[0]
+            return ConfigError(
+                f"tasks[{i}].kind",
+                f"this data has no '{key}' annotations for the {task.kind} task {task.name!r}; "
+                "untick it or choose other data",
+            )
+        if unfed:
+            listed = ", ".join(f"{task.name!r} ({task.kind}: no '{key}')" for _i, task, key in unfed)
+            return ConfigError(
+                f"tasks[{unfed[0][0]}].kind",
+                f"this data cannot label {len(unfed)} tasks: {listed}; untick them or choose other data",
+            )
         return None
 
     def _build_task_rows(self) -> None:
@@ -917,7 +927,11 @@ class SetupPanel(QWidget):
                     lo = mid
                 else:
                     hi = mid - 1
-            shown = text[:lo].rstrip() + "…"
+            cut = text[:lo]
+            space = cut.rfind(" ")
+            if space > lo - 25 and space > 0:  # at a word's end, not in the middle of "data"
+                cut = cut[:space]
+            shown = cut.rstrip(" ,;:") + "…"
         body = html.escape(shown)
         if link:
             body += ' &nbsp;<a href="show">show</a>'
