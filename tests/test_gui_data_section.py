@@ -131,3 +131,20 @@ def test_a_long_banner_is_cut_at_a_word_not_inside_one(panel):
     assert shown.endswith("…") and shown != text
     assert shown[:-1].split()[-1] in words  # the last word shown is whole
     assert text.startswith(shown[:-1])
+
+
+def test_data_gone_since_it_was_read_is_read_again_on_request(panel, qtbot, tmp_path):
+    """A data set deleted after it was read kept "Ready" and its counts, also after Start
+    had refused it: a refused start reads the data again (``reread``)."""
+    import shutil
+
+    root = _yolo(tmp_path / "set")
+    panel.open_dataset(str(root))
+    section = panel.data_section
+    qtbot.waitUntil(lambda: section.summary is not None, timeout=20000)
+    shutil.rmtree(root)
+    section.request_summary()  # same settings: the reading is reused
+    assert section.current_failure() == ""
+    section.reread()
+    qtbot.waitUntil(lambda: section.current_failure() != "", timeout=20000)
+    assert "cannot use this data" in panel.error_message()

@@ -287,6 +287,12 @@ class DataSection(QWidget):
         self.summary_label.setText("reading the data set…")  # at once: what was shown is not this data
         self._timer.start()
 
+    def reread(self) -> None:
+        """Read the data again although its settings did not change (files changed on disk:
+        a run refused data that this section had read as fine)."""
+        self._summary_key = None
+        self.request_summary()
+
     def _submit(self) -> None:
         from workbench.config import DataConfig
         from workbench.data.set_summary import summarise

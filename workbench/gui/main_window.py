@@ -751,6 +751,7 @@ class MainWindow(QMainWindow):
         try:
             save_config(cfg, path)
         except OSError as exc:
+            self.statusBar().showMessage(f"Not saved: {path}", 8000)  # never "Saved" from before
             self.show_error("Cannot save config", f"{path}:\n{exc.strerror or exc}")
             return
         self._config_path = path
@@ -1270,7 +1271,10 @@ class MainWindow(QMainWindow):
             # removed once the run has ended (its lock file goes last); only when empty, so
             # a resumed run's folder stays
             self._remove_if_empty = Path(run_dir) if run_dir is not None else None
-            self.show_error("Run not started", event.error, f"Run: {run_dir}" if run_dir else "")
+            if self.setup.data_section is not None:  # the files may have changed since they were read
+                self.setup.data_section.reread()
+            details = f"Run folder (removed if empty): {run_dir}" if run_dir else ""
+            self.show_error("Run not started", event.error, details)
             self.statusBar().showMessage(f"Run not started: {event.error}", 15000)
             self._after_run_ended(offer_checkpoint=False)
             return
