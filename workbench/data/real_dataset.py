@@ -100,6 +100,12 @@ def target_keys(data: AnnotatedSet) -> frozenset[str]:
     return frozenset(keys)
 
 
+def held_out_pool(data: AnnotatedSet) -> list[ImageRecord]:
+    """The records a set without both named splits is split from: its train split, else its
+    val split, else all it has."""
+    return data.splits.get("train") or data.splits.get("val") or data.splits.get("all") or []
+
+
 def choose_split(data: AnnotatedSet, split: str, val_fraction: float, seed: int) -> list[ImageRecord]:
     """The set's own train/val split when it has both, else a seeded held-out share of
     what it has (train, else val, else all). Raises DataSourceError (``empty_named_split``)."""
@@ -108,7 +114,7 @@ def choose_split(data: AnnotatedSet, split: str, val_fraction: float, seed: int)
         if problem:
             raise DataSourceError(problem)
         return data.splits[split]
-    pool = data.splits.get("train") or data.splits.get("val") or data.splits.get("all") or []
+    pool = held_out_pool(data)
     if len(pool) == 1:
         data.report.add(
             data.path, "splits", "only 1 usable image: it is used for training and validation", NOTED
@@ -220,8 +226,9 @@ class ImageSetDataset:
         lines = self.set.lines(max_problems=None)
         if "train" in self.set.splits and "val" in self.set.splits:
             return lines
-        pool = self.set.splits.get("train") or self.set.splits.get("val") or self.set.splits.get("all") or []
-        train, val = split_records(pool, self.options.val_fraction, self.options.split_seed)
+        train, val = split_records(
+            held_out_pool(self.set), self.options.val_fraction, self.options.split_seed
+        )
         held = [
             f"held-out split used (val_fraction {self.options.val_fraction:g}, "
             f"split_seed {self.options.split_seed}):"
