@@ -259,6 +259,7 @@ def test_resume_before_the_first_checkpoint_restarts(tmp_path):
     _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
     assert summary["status"] == "finished"
     assert "restarted from the beginning" in events[0].note
+    assert f"with {store.config_path} as it is now" in events[0].note
     steps = [r["global_step"] for r in store.read_metrics() if r["type"] == "step"]
     assert steps == list(range(1, 7))  # the two lost steps were not kept twice
     a, b = (

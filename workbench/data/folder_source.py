@@ -56,8 +56,10 @@ def _classes_with_images(aset: AnnotatedSet) -> AnnotatedSet:
     if len(used) == len(aset.class_names) or not used:  # no image at all: the callers say why
         return aset
     dropped = [n for i, n in enumerate(aset.class_names) if i not in set(used)]
+    said = {p.file for p in aset.report.problems}
     for name in dropped:
-        aset.report.add(aset.path / name, "", "no usable image of its own: not a class", NOTED)
+        if str(aset.path / name) not in said:  # an empty folder is said once, as empty
+            aset.report.add(aset.path / name, "", "no usable image of its own: not a class", NOTED)
     if len(used) < 2:
         raise DataSourceError(
             f"{aset.path}: {len(used)} class folder(s) with usable images; a classification set needs "

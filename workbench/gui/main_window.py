@@ -1525,12 +1525,15 @@ class MainWindow(QMainWindow):
             return
         self._closing = False
         self._close_when_stopped = False
-        self._join_loader()
         try:
             if self.remember_layout:
                 self.write_settings()
         except Exception:
             log.exception("could not write the settings")
+        # a data set still being read (seconds for a large one) is waited for with the window
+        # already gone, so Quit answers at once
+        self.hide()
+        self._join_loader()
         self._shutdown_panels()
         for box in self._error_boxes:
             box.close()

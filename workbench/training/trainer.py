@@ -657,7 +657,11 @@ class Trainer:
             self._check_epochs_left(ckpt["position"], previous.get("status", ""))
         elif self.resume:
             self._refuse_restart_over_history()
-            notes.append("restarted from the beginning: the run ended before its first checkpoint")
+            # nothing holds the config it started with: the restart is a new start with this one
+            notes.append(
+                "restarted from the beginning: the run ended before its first checkpoint; it trains "
+                f"with {self.store.config_path} as it is now"
+            )
             if previous.get("init_from"):  # the restart starts from the same weights
                 init_from = Path(previous["init_from"])
         if init_from is not None and ckpt is None:
