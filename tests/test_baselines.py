@@ -200,3 +200,89 @@ def test_an_undefined_delta_m_is_one_line_and_keeps_the_baselines(tmp_path, caps
         "change; the baselines are kept"
     )
     assert stl.path.is_dir()
+
+
+def _yolo_set(root, n=16):
+    """A YOLO set without its own split (a seeded draw holds 25 % out), 3 classes."""
+    from PIL import Image
+
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    for i in range(n):
+        Image.new("RGB", (32, 32), (15 * i, 90, 40)).save(root / "images" / f"{i:02d}.png")
+        (root / "labels" / f"{i:02d}.txt").write_text(f"{i % 3} 0.5 0.5 0.4 0.4\n")
+    (root / "data.yaml").write_text("names: [red, green, blue]\ntrain: images\n")
+    return root
+
+
+def _yolo_run(tmp_path, capsys):
+    from workbench.config import DataConfig, TaskConfig
+
+    root = _yolo_set(tmp_path / "set")
+    cfg = _cfg()
+    cfg.data = DataConfig(source="yolo", path=str(root), options={"image_size": 32, "val_fraction": 0.25})
+    cfg.tasks = [TaskConfig(name="present", kind="multilabel"), TaskConfig(name="n", kind="counting")]
+    cfg.train.batch_size = 4
+    cfg_path = tmp_path / "exp.toml"
+    save_config(cfg, cfg_path)
+    runs = tmp_path / "runs"
+    assert main(["train", str(cfg_path), "--out", str(runs), "--quiet"]) == 0
+    (run,) = list_runs(runs)
+    capsys.readouterr()
+    return root, runs, run.path
+
+
+def test_baselines_train_on_the_runs_own_images_and_reuse_only_such_runs(tmp_path, capsys):
+    """Images added to the data folder since the run would redraw the held-out split: the
+    baseline keeps to the run's images (its split.json), and a finished run of the same
+    config that saw other images is no baseline of this run."""
+    from PIL import Image
+
+    from workbench.training.run_split import SPLIT_FILE
+
+    root, runs, run = _yolo_run(tmp_path, capsys)
+    kept = json.loads((run / SPLIT_FILE).read_text())
+    # a finished run of the very config the baseline has, on the data as it is now
+    for i in range(16, 24):
+        Image.new("RGB", (32, 32), (200, 10 * i, 40)).save(root / "images" / f"{i:02d}.png")
+        (root / "labels" / f"{i:02d}.txt").write_text("1 0.5 0.5 0.4 0.4\n")
+    plan = baseline_plan(RunStore(run).read_config())[0].config
+    other = RunStore.create(runs, plan.name)
+    assert Trainer(plan, other).run()["status"] == "finished"
+    assert json.loads((other.path / SPLIT_FILE).read_text()) != kept
+    assert main(["baselines", str(run), "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert "reusing" not in out and "8 image(s) added since the run started are not used" in err
+    baseline = json.loads((run / "summary.json").read_text())["delta_m"]["baseline_runs"]["present"]
+    assert baseline != str(other.path)
+    assert json.loads((RunStore(baseline).path / SPLIT_FILE).read_text()) == kept
+    assert main(["baselines", str(run), "--quiet"]) == 0  # now that one is reused
+    assert f"reusing {baseline}" in capsys.readouterr().out
+
+
+def test_baselines_of_a_run_whose_data_lost_validation_images_or_changed_classes_are_refused(
+    tmp_path, capsys
+):
+    from workbench.training.run_split import SPLIT_FILE
+
+    root, runs, run = _yolo_run(tmp_path, capsys)
+    (entry,) = json.loads((run / SPLIT_FILE).read_text())["sources"]
+    n_val = len(entry["val"])
+    gone = root / entry["val"][0]
+    moved = gone.read_bytes()
+    gone.unlink()
+    before = len(list_runs(runs))
+    assert main(["baselines", str(run), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: 1 of the {n_val} validation images {run} was scored on are no longer in its data: its baselines "
+        "would be scored on other images, and Δm would compare the two. Restore them"
+    )
+    gone.write_bytes(moved)
+    (root / "data.yaml").write_text("names: [red, verde, blue]\ntrain: images\n")  # a class renamed
+    assert main(["baselines", str(run), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: the baselines of {run} must train on the images and classes it used: ")
+    assert "the run learned the classes red, green, blue" in err
+    assert len(list_runs(runs)) == before  # nothing trained, no folder left
+    assert "delta_m" not in json.loads((run / "summary.json").read_text())

@@ -280,10 +280,10 @@ def test_resume_notes_data_that_changed_since_the_run_started(exported, tmp_path
     err = capsys.readouterr().err
     # the run keeps its split: the image gone is named and keeps its place (the next image
     # stands in for it), so the epoch keeps its 4 steps and nothing moves between splits
-    assert "1 of the run's 24 training images are no longer in the set" in err
+    assert "of the run's 24 training images, 1 is still there but no longer read as part of it" in err
     assert "the next image stands in for each, so an epoch keeps its length" in err
     summary = json.loads((run / "summary.json").read_text())
-    assert any("1 of the run's 24 training images" in n for n in summary["notes"])
+    assert any("of the run's 24 training images, 1 is still there" in n for n in summary["notes"])
     assert summary["data_sizes"]["train"] == 24
 
 

@@ -83,12 +83,12 @@ def test_a_resume_after_the_folder_changed_trains_and_validates_on_the_images_it
     assert seen["labelled"] == {"train": 15, "val": 4}
     notes = [n for n in summary["notes"] if str(root) in n]
     assert notes == [
-        f"{root}: 1 of the run's 5 validation images are no longer in the set ({gone}); it validates on the 4 left",
+        f"{root}: of the run's 5 validation images, 1 is no longer in the set ({gone}); it validates on the 4 left",
         f"{root}: 3 image(s) added since the run started are not used (red/new0.png, red/new1.png, "
         "red/new2.png); a new run uses them",
     ]
     report = (store.path / "import_report.txt").read_text(encoding="utf-8")
-    assert "1 of the run's 5 validation images are no longer in the set" in report
+    assert "of the run's 5 validation images, 1 is no longer in the set" in report
     assert json.loads((store.path / SPLIT_FILE).read_text()) == kept  # the stored split is never redrawn
 
 
@@ -104,7 +104,7 @@ def test_eval_scores_the_runs_validation_images_and_says_what_is_gone(tmp_path, 
     capsys.readouterr()
     assert main(["eval", str(store.path)]) == 0
     out, err = capsys.readouterr()
-    assert "2 of the run's 5 validation images are no longer in the set" in err
+    assert "of the run's 5 validation images, 2 are no longer in the set" in err
     assert "scored 3 validation image(s)" in out
     assert "colour (3 labelled): loss" in out
     written = json.loads((store.path / "eval_best.json").read_text())
@@ -234,7 +234,7 @@ def test_a_training_image_gone_keeps_its_place_so_the_resume_fits(tmp_path):
     summary = resumed.run()
     assert summary["status"] == "finished", summary.get("error")
     assert len(resumed.exp.train_set) == 30 and resumed.exp.train_set.split_names() == entry["train"]
-    assert any("5 of the run's 30 training images are no longer in the set" in n for n in summary["notes"])
+    assert any("of the run's 30 training images, 5 are no longer in the set" in n for n in summary["notes"])
 
 
 def test_several_sources_keep_their_images_each_once(tmp_path):
@@ -349,3 +349,28 @@ def test_eval_names_the_validation_images_it_cannot_read(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "scored 4 validation image(s)" in out
     assert f"warning: 1 validation image(s) cannot be read and are left out: {damaged}" in err
+
+
+def test_eval_tells_a_file_gone_from_one_that_cannot_be_used_now(tmp_path, capsys):
+    """A validation image removed and one overwritten with text are both left out, but only
+    the first is "no longer in the set"; the second is named as unusable, and the problem
+    found reading the set is said."""
+    root = tmp_path / "set"
+    _folder_set(root)
+    store = RunStore.create(tmp_path / "runs", "split")
+    assert Trainer(_cfg(root, epochs=1), store).run()["status"] == "finished"
+    (entry,) = json.loads((store.path / SPLIT_FILE).read_text())["sources"]
+    removed, garbled = entry["val"][0], entry["val"][1]
+    (root / removed).unlink()
+    (root / garbled).write_text("not an image any more")
+    capsys.readouterr()
+    assert main(["eval", str(store.path)]) == 0
+    out, err = capsys.readouterr()
+    assert (
+        f"note: {root}: of the run's 5 validation images, 1 is no longer in the set ({removed}) and 1 is still "
+        f"there but no longer read as part of it ({garbled}: not an image now, or its annotation gone or "
+        "unreadable); it validates on the 3 left"
+    ) in err
+    assert f"note: {root}: 1 problem(s) in its files as they are now, e.g. {root / garbled}: " in err
+    assert f"workbench data check {root} lists them" in err
+    assert "scored 3 validation image(s)" in out

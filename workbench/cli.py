@@ -581,6 +581,8 @@ def _eval(args: argparse.Namespace) -> int:
     exp = build_experiment(cfg, with_data=False, split_file=store.path / SPLIT_FILE)
     for note in exp.split_notes:  # the run's validation images, as the data folder changed
         print(f"note: {note}", file=sys.stderr)
+    for line in _data_problems(exp.val_set):
+        print(f"note: {line}", file=sys.stderr)
     load_model_state(exp.model, checkpoint["model"], path)
     model = exp.model.to(device)
     if cfg.model.channels_last:
@@ -620,6 +622,23 @@ def _eval(args: argparse.Namespace) -> int:
             + ", ".join(f"{k} {_fmt(v)}" for k, v in values.items())
         )
     return 0
+
+
+def _data_problems(val_set: Any) -> list[str]:
+    """One line per data source whose files had problems as they were read now (skipped
+    label lines, boxes cut, images left out): what was scored may differ from what the run
+    saw. The run split's own notes are said apart."""
+    from workbench.training.run_split import real_parts
+
+    lines = []
+    for part in real_parts(val_set):
+        problems = [p for p in part.set.report.problems if p.where != "run split"]
+        if problems:
+            lines.append(
+                f"{part.set.path}: {len(problems)} problem(s) in its files as they are now, e.g. {problems[0]}; "
+                f"workbench data check {part.set.path} lists them"
+            )
+    return lines
 
 
 def _config(args: argparse.Namespace) -> int:

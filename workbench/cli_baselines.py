@@ -37,6 +37,36 @@ def train_with_progress(quiet: bool, again: str | None = None) -> Callable[[Any,
     return train
 
 
+def _split_problem(cfg: Any, run_dir: Path) -> str | None:
+    """Why the baselines cannot train on the images and classes the run used (its
+    ``split.json`` against the data folder as it is now), or None; the changes that still
+    allow it (images gone or added) are printed as notes."""
+    from workbench.data.source import DataSourceError
+    from workbench.training import run_split
+    from workbench.training.experiment import build_experiment
+    from workbench.training.run_split import SPLIT_FILE, SplitFileError
+
+    gone = [s.path for s in cfg.data.source_list() if s.path and not Path(s.path).exists()]
+    if gone:
+        return f"{gone[0]}: the run's data is not there any more; if it moved, set its new place in {run_dir}/config.toml"
+    try:
+        exp = build_experiment(cfg, with_data=False, pretrained=False, split_file=run_dir / SPLIT_FILE)
+    except (SplitFileError, DataSourceError) as exc:
+        return f"the baselines of {run_dir} must train on the images and classes it used: {exc}"
+    stored = run_split.read(run_dir / SPLIT_FILE)
+    if stored is not None:
+        listed = sum(len(entry["val"]) for entry in stored["sources"] if entry is not None)
+        left = sum(len(part.records) for part in run_split.real_parts(exp.val_set))
+        if left < listed:  # the run's metrics are over images its baselines would not see
+            return (
+                f"{listed - left} of the {listed} validation images {run_dir} was scored on are no longer in its "
+                "data: its baselines would be scored on other images, and Δm would compare the two. Restore them"
+            )
+    for note in exp.split_notes:
+        print(f"note: {note}", file=sys.stderr)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from workbench.cli import _load
     from workbench.training.baselines import delta_m_entry, ensure_baselines
@@ -65,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
             return 1
         cfg = store.read_config()
         runs_root = Path(args.out) if args.out else store.path.parent
+        if (problem := _split_problem(cfg, store.path)) is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
     else:
         cfg = _load(args.target)
         runs_root = Path(args.out or "runs")
@@ -76,7 +109,14 @@ def run(args: argparse.Namespace) -> int:
     again = shlex.join(
         ["workbench", "baselines", str(args.target), *(["--out", args.out] if args.out else [])]
     )
-    baselines = ensure_baselines(cfg, runs_root, train_with_progress(args.quiet, again))
+    from workbench.training.run_split import SPLIT_FILE
+
+    split_from = (
+        store.path / SPLIT_FILE if store is not None and (store.path / SPLIT_FILE).is_file() else None
+    )
+    baselines = ensure_baselines(
+        cfg, runs_root, train_with_progress(args.quiet, again), split_from=split_from
+    )
     if baselines is None:
         from workbench import cli
 

@@ -186,6 +186,10 @@ class ImageSetDataset:
         same images when it is resumed or evaluated after the folder changed."""
         return [self._name(r) for r in self.records]
 
+    def file_of(self, name: str) -> Path:
+        """The file a ``split_names`` entry names."""
+        return self._root / name
+
     def set_names(self) -> set[str]:
         """Every usable image of the set (all its splits), named as ``split_names`` does."""
         return {self._name(r) for records in self.set.splits.values() for r in records}

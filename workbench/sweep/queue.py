@@ -210,6 +210,7 @@ def _write_delta_m(items: list[SweepItem], queue: dict[str, str], runs: Path, tr
     """Δm of every finished multi-task run against its baselines (trained or reused)."""
     from workbench.training.baselines import delta_m_entry, ensure_baselines
     from workbench.training.outcome import has_result
+    from workbench.training.run_split import SPLIT_FILE
     from workbench.training.run_store import RunStore
 
     for item in items:
@@ -222,7 +223,10 @@ def _write_delta_m(items: list[SweepItem], queue: dict[str, str], runs: Path, tr
         # other sweeps in the same folder may hold the baselines already (e.g. a depth sweep's
         # depth-0 runs for a methods sweep)
         siblings = sorted(p for p in runs.parent.parent.glob("*/runs") if p != runs)
-        baselines = ensure_baselines(item.config, runs, train, log, also_search=siblings)
+        split = store.path / SPLIT_FILE  # the baselines see the run's images and classes
+        baselines = ensure_baselines(
+            item.config, runs, train, log, also_search=siblings, split_from=split if split.is_file() else None
+        )
         if baselines is None:
             log(f"[Δm] {item.key}: a baseline did not finish; no Δm")
             continue

@@ -14,6 +14,7 @@ and no selection on the validation set that one run could profit from.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,11 +76,30 @@ def comparable_config(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in flat.items() if k not in _IGNORED}
 
 
-def find_finished_run(runs_roots: str | Path | list[Path], cfg: ExperimentConfig) -> Path | None:
+def _split_sources(path: Path) -> list[Any] | None:
+    """The ``sources`` of a run's ``split.json`` (its classes and images), None when it has
+    none or it cannot be read (then it matches no split)."""
+    from workbench.training import run_split
+
+    try:
+        stored = run_split.read(path)
+    except run_split.SplitFileError:
+        return None
+    return None if stored is None else stored["sources"]
+
+
+def find_finished_run(
+    runs_roots: str | Path | list[Path], cfg: ExperimentConfig, split: list[Any] | None = None
+) -> Path | None:
     """The newest run in ``runs_roots`` (one runs folder or several) trained with ``cfg``
     (up to ``_IGNORED``) that finished, or spent its time limit after a validation (the
-    same limit: it is part of the config; ``workbench.training.outcome``)."""
+    same limit: it is part of the config; ``workbench.training.outcome``).
+
+    ``split``: the ``sources`` of a ``split.json``; then only a run that trained and
+    validated on exactly those classes and images matches (the same config may have
+    read a data folder that changed since)."""
     from workbench.training.outcome import has_result
+    from workbench.training.run_split import SPLIT_FILE
     from workbench.training.run_store import RunStore, list_runs
 
     want = comparable_config(to_dict(cfg))
@@ -91,8 +111,11 @@ def find_finished_run(runs_roots: str | Path | list[Path], cfg: ExperimentConfig
             if info.status == "stopped" and not has_result(RunStore(info.path).read_summary()):
                 continue
             data = RunStore(info.path).read_config_dict()
-            if data and comparable_config(data) == want:
-                return Path(info.path)
+            if not data or comparable_config(data) != want:
+                continue
+            if split is not None and _split_sources(Path(info.path) / SPLIT_FILE) != split:
+                continue
+            return Path(info.path)
     return None
 
 
@@ -138,19 +161,29 @@ def ensure_baselines(
     train: Callable[[ExperimentConfig, Any, bool], dict[str, Any]],
     log: Callable[[str], None] = print,
     also_search: list[Path] | None = None,
+    split_from: Path | None = None,
 ) -> dict[str, dict[str, Any]] | None:
     """task -> the summary (with ``run_dir``) of its baseline with a result, reusing such runs
     under ``runs_root`` (and ``also_search``) and training the others in ``runs_root`` with
     ``train(config, store, resume)``; None when one has no result (stopped, failed, or its
-    time limit came before its first validation)."""
+    time limit came before its first validation).
+
+    ``split_from``: the multi-task run's ``split.json``. Its baselines train and validate on
+    exactly its classes and images (the file is copied into each new baseline's folder,
+    which a new run then uses: ``Trainer``), and a finished run is reused only when it did
+    too: a Δm over two different validation sets, or two class lists, means nothing."""
+    import shutil
+
     from workbench.experiment_check import validate_experiment
     from workbench.training.experiment import absolute_paths
     from workbench.training.outcome import budget_spent, has_result, no_result_reason
+    from workbench.training.run_split import SPLIT_FILE
     from workbench.training.run_store import RunStore
 
+    split = _split_sources(split_from) if split_from is not None else None
     out: dict[str, dict[str, Any]] = {}
     for plan in baseline_plan(cfg):
-        found = find_finished_run([Path(runs_root), *(also_search or [])], plan.config)
+        found = find_finished_run([Path(runs_root), *(also_search or [])], plan.config, split)
         if found is not None:
             log(f"baseline for {', '.join(plan.tasks)}: reusing {found}")
             store = RunStore(found)
@@ -160,7 +193,15 @@ def ensure_baselines(
             validate_experiment(plan.config)
             absolute_paths(plan.config)
             store = RunStore.create(runs_root, plan.config.name)
+            if split is not None and split_from is not None:
+                shutil.copyfile(split_from, store.path / SPLIT_FILE)
             summary = train(plan.config, store, False)
+            if not _wrote_anything(store.path):  # refused before it started (its error was said)
+                (store.path / SPLIT_FILE).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    store.path.rmdir()
+                log(f"baseline for {', '.join(plan.tasks)} did not start; nothing of it is kept")
+                return None
         if not has_result(summary):
             log(f"baseline {store.path} has no result: {no_result_reason(summary)}")
             return None
@@ -172,3 +213,13 @@ def ensure_baselines(
         for task in plan.tasks:
             out[task] = {**summary, "run_dir": str(store.path)}
     return out
+
+
+def _wrote_anything(folder: Path) -> bool:
+    """Whether a new run wrote into its folder (beyond the ``split.json`` it was given)."""
+    from workbench.training.run_split import SPLIT_FILE
+
+    try:
+        return any(p.name != SPLIT_FILE for p in folder.iterdir())
+    except OSError:
+        return True  # cannot tell: keep it

@@ -42,6 +42,11 @@ def _parts(dataset: Any) -> list[Any]:
     return [d for d, _ in parts] if parts is not None else [dataset]
 
 
+def real_parts(dataset: Any) -> list[Any]:
+    """The parts of ``dataset`` that read image files (the ones a split pins)."""
+    return [d for d in _parts(dataset) if hasattr(d, "pin")]
+
+
 def describe(train_set: Any, val_set: Any) -> dict[str, Any]:
     """The ``split.json`` content of an experiment's two datasets."""
     sources: list[dict[str, list[str]] | None] = []
@@ -149,15 +154,29 @@ def apply(stored: dict[str, Any], path: Path, val_set: Any, train_set: Any | Non
                 continue
             names = entry["val" if split == "validation" else "train"]
             gone = dataset.pin(names, keep_places=split == "training")
+            # a file still there was left out on reading (not an image now, its annotation
+            # gone or unreadable): not the same as a file removed
+            unusable = [n for n in gone if dataset.file_of(n).exists()]
+            removed = [n for n in gone if n not in unusable]
+            what = []
+            if removed:
+                verb = "is" if len(removed) == 1 else "are"
+                what.append(f"{len(removed)} {verb} no longer in the set ({_listed(removed)})")
+            if unusable:
+                verb = "is" if len(unusable) == 1 else "are"
+                what.append(
+                    f"{len(unusable)} {verb} still there but no longer read as part of it ({_listed(unusable)}: "
+                    "not an image now, or its annotation gone or unreadable)"
+                )
             if gone and split == "training":
                 said.append(
-                    f"{len(gone)} of the run's {len(names)} training images are no longer in the set "
-                    f"({_listed(gone)}); the next image stands in for each, so an epoch keeps its length"
+                    f"of the run's {len(names)} training images, {' and '.join(what)}; the next image stands in "
+                    "for each, so an epoch keeps its length"
                 )
             elif gone:
                 said.append(
-                    f"{len(gone)} of the run's {len(names)} validation images are no longer in the set "
-                    f"({_listed(gone)}); it validates on the {len(names) - len(gone)} left"
+                    f"of the run's {len(names)} validation images, {' and '.join(what)}; it validates on the "
+                    f"{len(names) - len(gone)} left"
                 )
         added = sorted(val.set_names() - set(entry["train"]) - set(entry["val"]))
         if added:

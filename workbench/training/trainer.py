@@ -624,8 +624,11 @@ class Trainer:
         self.device = resolve_device(self.dist.device_name(cfg.train.device))
         has_checkpoint = self.resume and self.store.last_checkpoint.exists()
         # A checkpoint holds every weight: a resume never reloads the pretrained file.
-        # a resume trains and validates on the images the run started with (run_split)
-        split_file = self.store.path / SPLIT_FILE if self.resume else None
+        # a resume trains and validates on the images the run started with (run_split); so
+        # does a new run whose folder was given another run's split (a single-task baseline)
+        split_file = self.store.path / SPLIT_FILE
+        if not self.resume and not split_file.is_file():
+            split_file = None
         try:
             exp = build_experiment(cfg, pretrained=not has_checkpoint, split_file=split_file)
         except Exception:
