@@ -266,8 +266,78 @@ def test_a_signalled_sweep_exits_as_stopped_and_says_to_run_it_again(tmp_path):
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 143, stderr
     again = f"workbench sweep {sweep} --out {out}"
-    assert f"stopped; continue with: {again}" in stdout.splitlines()
-    assert stdout.splitlines()[-1].startswith("sweep s: 0 finished, 0 failed, 2 not run")
+    assert stdout.splitlines()[-1] == f"stopped; continue with: {again}"  # said once, at the end
+    assert stdout.splitlines()[-2].startswith("sweep s: 0 finished, 0 failed, 2 not run")
+    assert stdout.count("continue with") == 1
+
+
+def _signal_after_run(monkeypatch, when=lambda trainer: True):
+    """Make ``Trainer.run`` send this process SIGTERM as the run returns (while the CLI's
+    handler of that run is still in place): the signal of a Ctrl-C just after the last
+    step, which the run no longer needs."""
+    import os
+    import signal
+
+    original = Trainer.run
+
+    def run_then_signal(self):
+        summary = original(self)
+        if when(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+        return summary
+
+    monkeypatch.setattr(Trainer, "run", run_then_signal)
+
+
+def test_a_stop_signal_that_comes_as_a_member_finishes_ends_the_sweep(tmp_path, monkeypatch, capsys):
+    base = _base(tmp_path)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'name = "s"\nbase = "{base.name}"\nseeds = [0, 1]\nbaselines = false\n')
+    out = tmp_path / "out"
+    _signal_after_run(monkeypatch)
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 143
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].startswith("sweep s: 1 finished, 0 failed, 1 not run")
+    assert lines[-1] == f"stopped; continue with: workbench sweep {sweep} --out {out}"
+    assert len(list((out / "s" / "runs").iterdir())) == 1  # the second member never started
+    monkeypatch.undo()
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 0
+    assert "sweep s: 2 finished" in capsys.readouterr().out
+
+
+def test_a_stop_during_the_baselines_ends_the_sweep_and_the_stopped_baseline_is_resumed(
+    tmp_path, monkeypatch, capsys
+):
+    import os
+    import signal
+
+    base = _base(tmp_path)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'name = "s"\nbase = "{base.name}"\nsharing_depth = [2, 4]\n')
+    out = tmp_path / "out"
+    original = Trainer.run
+
+    def stop_the_first_baseline(self):  # a SIGTERM as the baseline starts: it stops after a step
+        if self.config.name.endswith("-stl") and not self.resume:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "run", stop_the_first_baseline)
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 143
+    out_text = capsys.readouterr().out
+    assert out_text.count("baseline for scene, n: training") == 1  # no second baseline after the stop
+    runs = out / "s" / "runs"
+    (stl,) = [p for p in runs.iterdir() if "-stl-" in p.name]
+    assert json.loads((stl / "summary.json").read_text())["status"] == "stopped"
+    monkeypatch.undo()
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 0
+    out_text = capsys.readouterr().out
+    assert f"baseline for scene, n: resuming {stl}" in out_text
+    assert [p for p in runs.iterdir() if "-stl-" in p.name] == [stl]  # resumed, not trained anew
+    assert json.loads((stl / "summary.json").read_text())["status"] == "finished"
+    for run in runs.iterdir():
+        if "-stl-" not in run.name:
+            assert "delta_m" in json.loads((run / "summary.json").read_text())
 
 
 class _BudgetSpentAt(Trainer):

@@ -8,6 +8,7 @@ import contextlib
 import json
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command is None:
         return _gui(smoke_test=args.smoke_test)
-    global last_stop_signal
+    global last_stop_signal, command_stop_signal
     last_stop_signal = None  # per command (tests call main several times in one process)
+    command_stop_signal = None
     try:
         commands = {
             "train": _train,
@@ -432,6 +434,34 @@ STOP_SIGNALS = tuple(
 last_stop_signal: int | None = None
 
 
+# The first stop signal of this command, kept across its runs: a sweep or `baselines`
+# starts no further run after it, also when the run it came in still finished.
+command_stop_signal: int | None = None
+
+
+@contextlib.contextmanager
+def stop_between_runs(on_stop: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """For commands that run several trainings: a stop signal that comes between two runs
+    (or while results are written) is kept in ``command_stop_signal`` instead of ending the
+    process mid-write, and ``on_stop`` is called (runs in other threads stop after their
+    step); a second one aborts (KeyboardInterrupt)."""
+
+    def on_signal(signum: int, frame: Any) -> None:
+        global command_stop_signal
+        if command_stop_signal is not None:
+            raise KeyboardInterrupt
+        command_stop_signal = signum
+        print(f"\n{signal.Signals(signum).name}: no further run starts (again to abort)...", file=sys.stderr)
+        on_stop()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def signal_exit_status(signum: int) -> int:
     """The shell's convention for a command ended by a signal: 128 + its number (130 for
     Ctrl-C, 143 for SIGTERM), so that `timeout` and scripts tell a stop from a finish."""
@@ -467,8 +497,9 @@ def _train_and_report(
     last_stop_signal = None
 
     def on_signal(signum: int, frame: Any) -> None:
-        global last_stop_signal
+        global last_stop_signal, command_stop_signal
         last_stop_signal = last_stop_signal or signum
+        command_stop_signal = command_stop_signal or signum
         if control.stop_requested:
             raise KeyboardInterrupt  # the trainer marks the run "interrupted" on its way out
         name = signal.Signals(signum).name
@@ -506,8 +537,10 @@ def _train_and_report(
             "time limit reached: this run's budget is spent; "
             + ("its last validated epoch is its result" if has_result(summary) else "it validated no epoch")
         )
-    elif status in ("stopped", "interrupted"):
-        print(f"{status}; continue with: {again or f'workbench resume {store.path}'}")
+    elif (
+        status in ("stopped", "interrupted") and again is None
+    ):  # a sweep or `baselines` says it once, at its end
+        print(f"{status}; continue with: workbench resume {store.path}")
     return signal_exit_status(last_stop_signal) if signalled else 0
 
 

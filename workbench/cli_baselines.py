@@ -114,13 +114,21 @@ def run(args: argparse.Namespace) -> int:
     split_from = (
         store.path / SPLIT_FILE if store is not None and (store.path / SPLIT_FILE).is_file() else None
     )
-    baselines = ensure_baselines(
-        cfg, runs_root, train_with_progress(args.quiet, again), split_from=split_from
-    )
-    if baselines is None:
-        from workbench import cli
+    from workbench import cli
 
-        return cli.signal_exit_status(cli.last_stop_signal) if cli.last_stop_signal else 1
+    with cli.stop_between_runs():
+        baselines = ensure_baselines(
+            cfg,
+            runs_root,
+            train_with_progress(args.quiet, again),
+            split_from=split_from,
+            stop=lambda: cli.command_stop_signal is not None,
+        )
+    if cli.command_stop_signal:  # no Δm from a stopped set of baselines; running it again continues
+        print(f"stopped; continue with: {again}")
+        return cli.signal_exit_status(cli.command_stop_signal)
+    if baselines is None:
+        return 1
     if store is None:
         return 0
     summary = store.read_summary()

@@ -28,11 +28,26 @@ def add_parser(sub: Any, default_runs: str) -> None:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+_running: set[Any] = set()  # the RunControl of each run training in a thread
+
+
 def _threaded_train(cfg: Any, store: Any, resume: bool) -> dict[str, Any]:
-    """Several devices: a plain Trainer per thread (signals belong to the main thread)."""
+    """Several devices: a plain Trainer per thread (signals belong to the main thread, whose
+    handler stops these runs through their controls)."""
+    from workbench.training.control import RunControl
     from workbench.training.trainer import Trainer
 
-    return Trainer(cfg, store, resume=resume).run()
+    control = RunControl()
+    _running.add(control)
+    try:
+        return Trainer(cfg, store, control, resume=resume).run()
+    finally:
+        _running.discard(control)
+
+
+def _stop_threads() -> None:
+    for control in list(_running):
+        control.request_stop()
 
 
 def parse_devices(text: str | None) -> list[str] | None:
@@ -76,13 +91,22 @@ def run(args: argparse.Namespace) -> int:
 
     again = shlex.join(["workbench", "sweep", str(args.sweep), "--out", str(args.out)])
     train = _threaded_train if devices and len(devices) > 1 else train_with_progress(args.quiet, again)
-    outcome = run_sweep(spec, args.out, train, devices=devices, retry_failed=args.retry_failed)
+    with cli.stop_between_runs(_stop_threads):
+        outcome = run_sweep(
+            spec,
+            args.out,
+            train,
+            devices=devices,
+            retry_failed=args.retry_failed,
+            stop=lambda: cli.command_stop_signal is not None,
+        )
     print(
         f"sweep {spec.name}: {len(outcome.finished)} finished, {len(outcome.failed)} failed, "
         f"{len(outcome.skipped)} not run; folder {outcome.folder}"
     )
     for key, error in outcome.failed.items():
         print(f"  failed {key}: {error}", file=sys.stderr)
-    if outcome.skipped and cli.last_stop_signal:  # stopped by Ctrl-C / SIGTERM: not a finish
-        return cli.signal_exit_status(cli.last_stop_signal)
+    if cli.command_stop_signal:  # stopped by Ctrl-C / SIGTERM: not a finish, even if every run did
+        print(f"stopped; continue with: {again}")
+        return cli.signal_exit_status(cli.command_stop_signal)
     return 1 if outcome.failed else 0

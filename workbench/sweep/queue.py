@@ -199,15 +199,18 @@ def run_sweep(
             work(item, devices[0] if devices else None)
 
     if spec.baselines and not stop():
-        _write_delta_m(items, queue, runs, train, log)
+        _write_delta_m(items, queue, runs, train, log, stop)
     from workbench.sweep.results import write_results
 
     write_results(folder, items, queue, log)
     return outcome
 
 
-def _write_delta_m(items: list[SweepItem], queue: dict[str, str], runs: Path, train: TrainFn, log) -> None:
-    """Δm of every finished multi-task run against its baselines (trained or reused)."""
+def _write_delta_m(
+    items: list[SweepItem], queue: dict[str, str], runs: Path, train: TrainFn, log, stop: Callable[[], bool]
+) -> None:
+    """Δm of every finished multi-task run against its baselines (trained or reused); a stop
+    ends it before the next baseline (the sweep run again continues it)."""
     from workbench.training.baselines import delta_m_entry, ensure_baselines
     from workbench.training.outcome import has_result
     from workbench.training.run_split import SPLIT_FILE
@@ -225,8 +228,16 @@ def _write_delta_m(items: list[SweepItem], queue: dict[str, str], runs: Path, tr
         siblings = sorted(p for p in runs.parent.parent.glob("*/runs") if p != runs)
         split = store.path / SPLIT_FILE  # the baselines see the run's images and classes
         baselines = ensure_baselines(
-            item.config, runs, train, log, also_search=siblings, split_from=split if split.is_file() else None
+            item.config,
+            runs,
+            train,
+            log,
+            also_search=siblings,
+            split_from=split if split.is_file() else None,
+            stop=stop,
         )
+        if stop():
+            return
         if baselines is None:
             log(f"[Δm] {item.key}: a baseline did not finish; no Δm")
             continue

@@ -89,7 +89,10 @@ def _split_sources(path: Path) -> list[Any] | None:
 
 
 def find_finished_run(
-    runs_roots: str | Path | list[Path], cfg: ExperimentConfig, split: list[Any] | None = None
+    runs_roots: str | Path | list[Path],
+    cfg: ExperimentConfig,
+    split: list[Any] | None = None,
+    stopped: bool = False,
 ) -> Path | None:
     """The newest run in ``runs_roots`` (one runs folder or several) trained with ``cfg``
     (up to ``_IGNORED``) that finished, or spent its time limit after a validation (the
@@ -97,8 +100,11 @@ def find_finished_run(
 
     ``split``: the ``sources`` of a ``split.json``; then only a run that trained and
     validated on exactly those classes and images matches (the same config may have
-    read a data folder that changed since)."""
-    from workbench.training.outcome import has_result
+    read a data folder that changed since).
+
+    ``stopped``: instead, the newest such run that was stopped or interrupted before its
+    budget was spent (one to resume)."""
+    from workbench.training.outcome import budget_spent, has_result
     from workbench.training.run_split import SPLIT_FILE
     from workbench.training.run_store import RunStore, list_runs
 
@@ -106,9 +112,16 @@ def find_finished_run(
     roots = runs_roots if isinstance(runs_roots, list) else [Path(runs_roots)]
     for root in roots:
         for info in list_runs(root):  # newest first
-            if info.status not in ("finished", "stopped"):
-                continue
-            if info.status == "stopped" and not has_result(RunStore(info.path).read_summary()):
+            if stopped:
+                if info.status not in ("stopped", "interrupted") or budget_spent(
+                    RunStore(info.path).read_summary()
+                ):
+                    continue
+            elif (
+                info.status not in ("finished", "stopped")
+                or info.status == "stopped"
+                and not has_result(RunStore(info.path).read_summary())
+            ):
                 continue
             data = RunStore(info.path).read_config_dict()
             if not data or comparable_config(data) != want:
@@ -162,6 +175,7 @@ def ensure_baselines(
     log: Callable[[str], None] = print,
     also_search: list[Path] | None = None,
     split_from: Path | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, dict[str, Any]] | None:
     """task -> the summary (with ``run_dir``) of its baseline with a result, reusing such runs
     under ``runs_root`` (and ``also_search``) and training the others in ``runs_root`` with
@@ -171,7 +185,10 @@ def ensure_baselines(
     ``split_from``: the multi-task run's ``split.json``. Its baselines train and validate on
     exactly its classes and images (the file is copied into each new baseline's folder,
     which a new run then uses: ``Trainer``), and a finished run is reused only when it did
-    too: a Δm over two different validation sets, or two class lists, means nothing."""
+    too: a Δm over two different validation sets, or two class lists, means nothing.
+
+    A baseline that was stopped or interrupted (a stop signal, a kill) is resumed, not
+    trained again in a new folder. ``stop()`` true: no further baseline starts (None)."""
     import shutil
 
     from workbench.experiment_check import validate_experiment
@@ -184,10 +201,21 @@ def ensure_baselines(
     out: dict[str, dict[str, Any]] = {}
     for plan in baseline_plan(cfg):
         found = find_finished_run([Path(runs_root), *(also_search or [])], plan.config, split)
+        halted = (
+            None
+            if found is not None
+            else find_finished_run(Path(runs_root), plan.config, split, stopped=True)
+        )
+        if (found is None) and stop():
+            return None
         if found is not None:
             log(f"baseline for {', '.join(plan.tasks)}: reusing {found}")
             store = RunStore(found)
             summary = store.read_summary()
+        elif halted is not None:
+            log(f"baseline for {', '.join(plan.tasks)}: resuming {halted}")
+            store = RunStore(halted)
+            summary = train(store.read_config(), store, True)
         else:
             log(f"baseline for {', '.join(plan.tasks)}: training {plan.config.name}")
             validate_experiment(plan.config)
