@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("run_dir", help="the run's folder (holding config.toml and checkpoints/)")
     r.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: the run's train.device)")
+    r.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="train at most this many more seconds; 0 lifts the limit (default: the run's train.time_limit_s, "
+        "which counts all of its training)",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
     d = sub.add_parser("data", help="annotated image sets")
@@ -411,10 +418,15 @@ def _resume(args: argparse.Namespace) -> int:
     if args.device is not None:  # "" is a value, and not a device
         _check_device(args.device)
         cfg.train.device = args.device
+    if args.time_limit is not None:
+        from workbench.config import ConfigError
+
+        if not (0 <= args.time_limit <= 30 * 24 * 3600):  # NaN fails too
+            raise ConfigError("--time-limit", f"{args.time_limit:g} is not between 0 and 2592000 seconds")
     from workbench.training.distributed import Distributed
 
     dist = Distributed.from_env(cfg.train.device)  # a resume may use another number of processes
-    return _run_trainer(cfg, store, resume=True, quiet=args.quiet, dist=dist)
+    return _run_trainer(cfg, store, resume=True, quiet=args.quiet, dist=dist, more_time_s=args.time_limit)
 
 
 def _check_device(device: str) -> None:
@@ -469,7 +481,14 @@ def signal_exit_status(signum: int) -> int:
 
 
 def _run_trainer(
-    cfg, store, resume: bool, quiet: bool, init_from: str | None = None, dist=None, again: str | None = None
+    cfg,
+    store,
+    resume: bool,
+    quiet: bool,
+    init_from: str | None = None,
+    dist=None,
+    again: str | None = None,
+    more_time_s: float | None = None,
 ) -> int:
     """Train and report; exit status 0 (finished, or stopped by its time limit), 1 (failed),
     or ``signal_exit_status`` when a signal stopped it. ``again`` replaces the command the
@@ -478,13 +497,20 @@ def _run_trainer(
 
     dist = dist or Distributed()
     try:
-        return _train_and_report(cfg, store, resume, quiet, init_from, dist, again)
+        return _train_and_report(cfg, store, resume, quiet, init_from, dist, again, more_time_s)
     finally:
         dist.close()
 
 
 def _train_and_report(
-    cfg, store, resume: bool, quiet: bool, init_from: str | None, dist, again: str | None = None
+    cfg,
+    store,
+    resume: bool,
+    quiet: bool,
+    init_from: str | None,
+    dist,
+    again: str | None = None,
+    more_time_s: float | None = None,
 ) -> int:
     global last_stop_signal
     from workbench.cli_progress import ProgressPrinter
@@ -508,7 +534,16 @@ def _train_and_report(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     try:
-        summary = Trainer(cfg, store, control, [printer], resume=resume, init_from=init_from, dist=dist).run()
+        summary = Trainer(
+            cfg,
+            store,
+            control,
+            [printer],
+            resume=resume,
+            init_from=init_from,
+            dist=dist,
+            more_time_s=more_time_s,
+        ).run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -537,9 +572,11 @@ def _train_and_report(
             "time limit reached: this run's budget is spent; "
             + ("its last validated epoch is its result" if has_result(summary) else "it validated no epoch")
         )
-    elif (
-        status in ("stopped", "interrupted") and again is None
-    ):  # a sweep or `baselines` says it once, at its end
+    elif again is not None:  # a sweep or `baselines` says how to continue once, at its end
+        pass
+    elif budget_spent(summary):  # the limit counts all of the run's training
+        print(f"time limit reached; to train further: workbench resume {store.path} --time-limit SECONDS")
+    elif status in ("stopped", "interrupted"):
         print(f"{status}; continue with: workbench resume {store.path}")
     return signal_exit_status(last_stop_signal) if signalled else 0
 

@@ -317,8 +317,8 @@ class TrainConfig:
     time_limit_s: float = setting(
         0.0,
         "Time limit",
-        "Stop cleanly after this much training time (resume continues; in a sweep or for "
-        "baselines it is each run's budget); 0 disables.",
+        "Stop cleanly after this much training time, counted over all of the run's training "
+        "(resume --time-limit gives more; in a sweep or for baselines it is each run's budget); 0 disables.",
         unit="s",
         ge=0.0,
         le=30 * 24 * 3600.0,

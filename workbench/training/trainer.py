@@ -371,6 +371,8 @@ class Trainer:
         init_from: for a new run, start from the weights of this checkpoint or weights
             file where names and shapes match.
         dist: the ``torchrun`` process group (``training/distributed``); one process if omitted.
+        more_time_s: for a resume, train at most this many more seconds (``train.time_limit_s``
+            counts all of a run's training, across resumes); 0 lifts the limit.
     """
 
     def __init__(
@@ -382,6 +384,7 @@ class Trainer:
         resume: bool = False,
         init_from: str | Path | None = None,
         dist: Distributed | None = None,
+        more_time_s: float | None = None,
     ) -> None:
         self.config = config
         self.dist = dist or Distributed()
@@ -391,6 +394,7 @@ class Trainer:
         self.subscribers = list(subscribers or [])
         self.resume = resume
         self.init_from = Path(init_from).resolve() if init_from else None
+        self.more_time_s = more_time_s
         self.summary: dict[str, Any] = {}
         self.lock = RunLock(store.path)
         self._wrote = False  # has this run changed anything in its directory yet?
@@ -501,6 +505,20 @@ class Trainer:
                 f"{self.store.last_checkpoint}"
             )
         return [describe(c) for c in allowed]
+
+    def _apply_time_limit(self, elapsed: float) -> None:
+        """``more_time_s`` as the new limit; ResumeRefused when the run's limit is spent
+        (a resume would train one step and stop again)."""
+        limit = self.config.train
+        if self.more_time_s is not None:
+            limit.time_limit_s = elapsed + self.more_time_s if self.more_time_s > 0 else 0.0
+        if limit.time_limit_s and elapsed >= limit.time_limit_s:
+            raise ResumeRefused(
+                f"{self.store.path} has spent its time limit: {elapsed:.0f} s of training, train.time_limit_s = "
+                f"{limit.time_limit_s:g} s in {self.store.config_path} (it counts all of the run's training). "
+                f"To train further: workbench resume {self.store.path} --time-limit SECONDS (that many more; 0 for "
+                "no limit), or raise train.time_limit_s there"
+            )
 
     def _check_epochs_left(self, position: dict[str, int], status: str) -> None:
         """ResumeRefused when nothing is left to train. A run whose checkpoint holds every
@@ -653,6 +671,7 @@ class Trainer:
         if has_checkpoint:
             path = self.store.last_checkpoint
             ckpt = load_checkpoint(path, "last")
+            self._apply_time_limit(float(ckpt["state"]["elapsed"]))
             changes = self._check_resume_config(ckpt)
             check_fits(model, ckpt["model"], path)
             check_fits(weighting, ckpt["weighting"], path, "loss weighting")
@@ -1227,8 +1246,11 @@ class Trainer:
             return self.summary
         if stop is StopReason.TIME_LIMIT and position.epoch < loop.epochs:
             # the run's budget: a sweep or a baseline takes its last validated epoch as its
-            # result (workbench.training.outcome), on its own a resume continues it
-            reason = f"time limit reached ({cfg.train.time_limit_s:g} s); resume continues"
+            # result (workbench.training.outcome); on its own, a resume given more time continues it
+            reason = (
+                f"time limit reached ({cfg.train.time_limit_s:g} s of training); resume with --time-limit "
+                "SECONDS continues it"
+            )
             latency = measure_latency(loop.model, loop.exp.val_set, self.device, loop.precision)
             self.summary = self._write_summary(
                 "stopped", state, position, note=reason, stop_reason="time_limit", latency_ms=latency

@@ -1,0 +1,43 @@
+"""``train.time_limit_s`` counts all of a run's training: a resume of a run that spent it is
+refused with what to do, and ``resume --time-limit S`` trains S more seconds (0: no limit)."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import tiny_config
+
+from workbench.cli import main
+from workbench.experiment_check import save_config
+from workbench.training.run_store import list_runs
+
+
+def test_a_spent_time_limit_refuses_the_resume_and_more_time_continues_it(tmp_path, capsys):
+    cfg = tiny_config()
+    cfg.train.epochs, cfg.train.batch_size, cfg.train.num_samples = 2, 8, 0
+    cfg.data.options.update(image_size=32, train_size=16, val_size=8)
+    path = tmp_path / "exp.toml"
+    save_config(cfg, path)
+    runs = tmp_path / "runs"
+    assert main(["train", str(path), "--out", str(runs), "--quiet", "--time-limit", "0.001"]) == 0
+    (run,) = list_runs(runs)
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == (
+        f"time limit reached; to train further: workbench resume {run.path} --time-limit SECONDS"
+    )
+    before = (run.path / "summary.json").read_text()
+    assert json.loads(before)["stop_reason"] == "time_limit"
+
+    assert main(["resume", str(run.path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {run.path} has spent its time limit: " in err
+    assert "--time-limit SECONDS (that many more; 0 for no limit)" in err
+    assert (run.path / "summary.json").read_text() == before  # a refused resume changes nothing
+
+    assert main(["resume", str(run.path), "--quiet", "--time-limit", "nan"]) == 2
+    assert "--time-limit: nan is not between 0 and 2592000 seconds" in capsys.readouterr().err
+
+    assert main(["resume", str(run.path), "--quiet", "--time-limit", "0"]) == 0
+    summary = json.loads((run.path / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["epochs_done"] == 2
+    assert any(c.startswith("train.time_limit_s: 0.001 -> 0") for c in summary["config_changes"])
