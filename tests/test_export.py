@@ -87,6 +87,12 @@ def test_decode_json_is_enough_to_decode_the_raw_outputs(all_kinds_run):
     assert spec["tasks"]["masks"]["class_names"][0] == "background"
     assert spec["verification"]["images"] == 6 and spec["verification"]["tolerance"] == 1e-3
     assert spec["epoch"] == 1 and spec["checkpoint"] == "best.pt"
+    assert (
+        spec["epoch_index"]
+        == 0
+        == json.loads((all_kinds_run.path / "summary.json").read_text())["best_epoch"]
+    )
+    assert spec["run"] == str(all_kinds_run.path.resolve())
 
     # Decode by the JSON's words alone, in numpy, and compare with the workbench's own decode.
     exp, model, images = _model_and_images(all_kinds_run, 1)
@@ -117,9 +123,38 @@ def test_torchscript_export_keeps_output_names(all_kinds_run):
     module = torch.jit.load(str(report.path)).eval()
     _, model, images = _model_and_images(all_kinds_run, 2)
     with torch.no_grad():
-        got, want = module(images), model(images)
+        got, want = module(images[:1]), model(images[:1])
     assert list(got) == OUTPUTS
     assert torch.allclose(got["objects.size"], want["objects"]["size"], atol=1e-5)
+    # what the file says it takes, it checks, as ONNX does: a trace alone ran a batch of 2,
+    # and an image of another size gave a mask of the training size without a word
+    with pytest.raises(torch.jit.Error, match="this export takes a batch of 1"):
+        module(images)
+    with pytest.raises(torch.jit.Error, match="images must be float32 N x 3 x 64 x 64"):
+        module(torch.zeros(1, 3, 80, 80))
+
+
+def test_an_export_after_config_toml_changed_the_network_is_refused(tmp_path, all_kinds_run, capsys):
+    import shutil
+
+    from workbench.cli import main
+
+    copy = tmp_path / "copy"
+    shutil.copytree(all_kinds_run.path, copy)
+    shutil.rmtree(copy / "export", ignore_errors=True)  # what other tests exported
+    text = (copy / "config.toml").read_text()
+    (copy / "config.toml").write_text(
+        text.replace("image_size = 64", "image_size = 96").replace("epochs = 1", "epochs = 5")
+    )
+    assert main(["export", str(copy), "--no-latency"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {copy / 'config.toml'} changed since best.pt was saved (data.options.image_size: 64 -> 96); "
+        "the export would describe another network than the one trained. Undo the change to export this run"
+    )
+    assert not (copy / "export").exists()
+    (copy / "config.toml").write_text(text.replace("epochs = 1", "epochs = 5"))  # a resume's change: fine
+    assert main(["export", str(copy), "--no-latency"]) == 0
 
 
 @pytest.mark.parametrize("backbone", ["resnet18", "mobilenet_v3_small"])

@@ -14,13 +14,16 @@ BATCHES = (1, 32)
 
 @dataclass(frozen=True)
 class LatencyRow:
-    """One cell of the table: ``ms`` is the median milliseconds per batch, None with a ``note``."""
+    """One cell of the table: ``ms`` is the median milliseconds per batch, None with a
+    ``note``; ``spread_ms`` the interquartile range of the ``runs`` timed runs."""
 
     runtime: str  # "PyTorch eager", "TorchScript", "onnxruntime"
     device: str  # "cpu" or "cuda"
     batch: int
     ms: float | None
     note: str = ""
+    spread_ms: float | None = None
+    runs: int = 0
 
     @property
     def images_per_s(self) -> float | None:
@@ -28,7 +31,14 @@ class LatencyRow:
 
 
 def median_ms(fn: Callable[[], object], device: str, budget_s: float = 2.0, max_runs: int = 50) -> float:
-    """Median wall milliseconds of ``fn()`` after one warm-up call: at least 3 runs, more
+    """Median wall milliseconds of ``fn()`` (``timed_runs``)."""
+    return statistics.median(timed_runs(fn, device, budget_s, max_runs))
+
+
+def timed_runs(
+    fn: Callable[[], object], device: str, budget_s: float = 2.0, max_runs: int = 50
+) -> list[float]:
+    """Wall milliseconds of each run of ``fn()`` after one warm-up call: at least 3 runs, more
     while the runs fit ``budget_s`` (at most ``max_runs``). CUDA work is waited for."""
 
     def timed() -> float:
@@ -43,15 +53,30 @@ def median_ms(fn: Callable[[], object], device: str, budget_s: float = 2.0, max_
     started = time.perf_counter()
     while len(runs) < max_runs and time.perf_counter() - started + statistics.median(runs) / 1000 < budget_s:
         runs.append(timed())
-    return statistics.median(runs)
+    return runs
+
+
+def interquartile_ms(runs: list[float]) -> float:
+    """Q3 - Q1 of the runs (statistics.quantiles, "inclusive"): how steady the timing was."""
+    q1, _, q3 = statistics.quantiles(runs, n=4, method="inclusive")
+    return q3 - q1
 
 
 def format_table(rows: list[LatencyRow]) -> str:
-    """The rows as a fixed-width text table (ms per batch and images per second)."""
-    lines = [f"{'runtime':<14} {'device':<6} {'batch':>5} {'ms/batch':>10} {'img/s':>9}"]
+    """The rows as a fixed-width text table: median ms per batch, the interquartile range of
+    the runs (ms), how many runs, and images per second at the median."""
+    lines = [
+        f"{'runtime':<14} {'device':<6} {'batch':>5} {'ms/batch':>10} {'IQR ms':>8} {'runs':>4} {'img/s':>9}"
+    ]
     for r in rows:
         if r.ms is None:
-            lines.append(f"{r.runtime:<14} {r.device:<6} {r.batch:>5} {'–':>10} {'–':>9}  {r.note}")
+            lines.append(
+                f"{r.runtime:<14} {r.device:<6} {r.batch:>5} {'–':>10} {'–':>8} {'–':>4} {'–':>9}  {r.note}"
+            )
         else:
-            lines.append(f"{r.runtime:<14} {r.device:<6} {r.batch:>5} {r.ms:>10.2f} {r.images_per_s:>9.1f}")
+            spread = f"{r.spread_ms:.2f}" if r.spread_ms is not None else "–"
+            lines.append(
+                f"{r.runtime:<14} {r.device:<6} {r.batch:>5} {r.ms:>10.2f} {spread:>8} {r.runs:>4} "
+                f"{r.images_per_s:>9.1f}"
+            )
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import statistics
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from workbench.export.formats import (
     write_torchscript,
 )
 from workbench.export.graph import flatten, output_names
-from workbench.export.latency import BATCHES, LatencyRow, median_ms
+from workbench.export.latency import BATCHES, LatencyRow, interquartile_ms, timed_runs
 from workbench.export.verify import TOLERANCE, max_differences
 
 
@@ -143,6 +144,8 @@ def export_run(
     state = load_checkpoint(ckpt_path, checkpoint)
     from workbench.training.run_split import SPLIT_FILE
 
+    _refuse_changed_config(store, cfg, state, ckpt_path)
+
     exp = build_experiment(cfg, with_data=False, pretrained=False, split_file=store.path / SPLIT_FILE)
     for note in exp.split_notes:
         log(f"note: {note}")
@@ -182,9 +185,12 @@ def export_run(
             dynamic_batch,
             {
                 "format": fmt,
-                "run": str(store.path),
+                "run": str(store.path.resolve()),
                 "checkpoint": ckpt_path.name,
+                # 1-based, as the app and `eval` say it; summary.json's best_epoch, metrics.jsonl
+                # and samples/epoch_NNN.npz count from 0: epoch_index
                 "epoch": checkpoint_epoch(state),
+                "epoch_index": checkpoint_epoch(state) - 1,
             },
             resize=_resize_mode(cfg),
         )
@@ -252,10 +258,39 @@ def export_run(
     log(
         f"wrote {target} and {decode_path.name}; largest difference from PyTorch {worst:.2e} on {count} images"
     )
+    for name, diff in differences.items():
+        log(f"  {name:<24} max |export - PyTorch| {diff:.2e}")
     report = ExportReport(target, decode_path, fmt, count, differences)
     if latency:
         report.latency = _latency(model, fmt, target, names, size, dynamic_batch, example, log)
     return report
+
+
+def _refuse_changed_config(store: Any, cfg: Any, state: dict[str, Any], ckpt_path: Path) -> None:
+    """ExportError when ``config.toml`` changed since the checkpoint in what a resume would
+    refuse too (input size, tasks, backbone ...): the decode description would not be the
+    network's. Changes a resume allows (epochs, device, a moved data folder) pass."""
+    from workbench.config import to_dict
+    from workbench.training.resume_check import describe, split_changes
+    from workbench.training.run_split import SPLIT_FILE
+    from workbench.training.trainer import normalised_config
+
+    before = state.get("config")
+    if not isinstance(before, dict):
+        return  # a checkpoint from before configs were stored: the model fit is checked
+    _, refused = split_changes(
+        normalised_config(before),
+        normalised_config(to_dict(cfg)),
+        moved_data=(store.path / SPLIT_FILE).is_file(),
+    )
+    if refused:
+        shown = ", ".join(describe(c) for c in refused[:4]) + (
+            f" and {len(refused) - 4} more" if len(refused) > 4 else ""
+        )
+        raise ExportError(
+            f"{store.config_path} changed since {ckpt_path.name} was saved ({shown}); the export would describe "
+            "another network than the one trained. Undo the change to export this run"
+        )
 
 
 def _write(
@@ -265,7 +300,7 @@ def _write(
         if fmt == "onnx":
             write_onnx(model, example, names, path, dynamic)
         else:
-            write_torchscript(model, example, path)
+            write_torchscript(model, example, path, dynamic)
     except ExportError:
         raise
     except Exception as exc:  # the exporter's own failure, in one line
@@ -300,22 +335,34 @@ def _latency(
             files.pop(other)
             log(f"(no {other} timing: {exc})")
         ort_devices = onnxruntime_devices() if "onnx" in files else []
+        # Each runtime is timed on its own, one after the other, and its model let go before
+        # the next: runtimes interleaved compete for the cores (onnxruntime's spinning threads).
         for device in devices:
+            inputs = {b: torch.rand(b, 3, size, size, device=device) * 255 for b in BATCHES}
             eager = copy.deepcopy(model).to(device)
-            script = load_torchscript(files["torchscript"], device) if "torchscript" in files else None
-            session = onnx_session(files["onnx"], device) if device in ort_devices else None
-            for batch in BATCHES:
-                x = torch.rand(batch, 3, size, size, device=device) * 255
+            for batch, x in inputs.items():
                 rows.append(_row("PyTorch eager", device, batch, lambda m=eager, x=x: _no_grad(m, x)))
-                fixed = not dynamic and batch != 1
+            del eager
+            script = load_torchscript(files["torchscript"], device) if "torchscript" in files else None
+            for batch, x in inputs.items():
                 if script is None:
                     rows.append(LatencyRow("TorchScript", device, batch, None, "not exported"))
+                elif not dynamic and batch != 1:
+                    rows.append(
+                        LatencyRow(
+                            "TorchScript", device, batch, None, "exported for batch 1 (--dynamic-batch)"
+                        )
+                    )
                 else:
                     rows.append(_row("TorchScript", device, batch, lambda s=script, x=x: _no_grad(s, x)))
+            del script
+            threads = torch.get_num_threads()  # the same cores as PyTorch had
+            session = onnx_session(files["onnx"], device, threads) if device in ort_devices else None
+            for batch, x in inputs.items():
                 if session is None:
                     note = "no CUDA provider in onnxruntime" if "onnx" in files else "not exported"
                     rows.append(LatencyRow("onnxruntime", device, batch, None, note))
-                elif fixed:
+                elif not dynamic and batch != 1:
                     rows.append(
                         LatencyRow(
                             "onnxruntime", device, batch, None, "exported for batch 1 (--dynamic-batch)"
@@ -324,13 +371,17 @@ def _latency(
                 else:
                     feed = {"images": x.cpu().numpy()}
                     rows.append(_row("onnxruntime", device, batch, lambda s=session, f=feed: s.run(None, f)))
-            del eager, script, session
-    return rows
+            del session
+    order = {"PyTorch eager": 0, "TorchScript": 1, "onnxruntime": 2}  # the table by device, batch, runtime
+    return sorted(rows, key=lambda r: (devices.index(r.device), r.batch, order[r.runtime]))
 
 
 def _row(runtime: str, device: str, batch: int, fn: Callable[[], Any]) -> LatencyRow:
     try:
-        return LatencyRow(runtime, device, batch, median_ms(fn, device))
+        runs = timed_runs(fn, device)
+        return LatencyRow(
+            runtime, device, batch, statistics.median(runs), spread_ms=interquartile_ms(runs), runs=len(runs)
+        )
     except Exception as exc:  # e.g. a trace that fixed the batch size
         first = str(exc).strip().splitlines()[0][:80] if str(exc).strip() else type(exc).__name__
         return LatencyRow(runtime, device, batch, None, f"failed: {first}")
