@@ -200,6 +200,13 @@ def test_an_undefined_delta_m_is_one_line_and_keeps_the_baselines(tmp_path, caps
         "change; the baselines are kept"
     )
     assert stl.path.is_dir()
+    # the old Δm is not left standing: a null, and why
+    written = json.loads((run.path / "summary.json").read_text())
+    assert written["delta_m"] is None
+    assert (
+        written["delta_m_note"]
+        == "undefined: scene: the single-task value is 0, so there is no relative change"
+    )
 
 
 def _yolo_set(root, n=16):

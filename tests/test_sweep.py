@@ -132,7 +132,7 @@ def test_queue_continues_after_a_stop_and_writes_results(tmp_path):
     # the depth-0 plain-sum runs are the single-task baselines: their Δm against themselves is 0
     for r in rows:
         if r["method"] == "equal_sum" and r["sharing_depth"] == "0":
-            assert float(r["delta_m"]) == 0.0
+            assert r["delta_m"] == "0.0"  # not "-0.0"
         assert r["delta_m"] != ""
     assert (out / "s" / "depth-scene_n.png").stat().st_size > 5000
     assert (out / "s" / "pareto-scene_n.png").stat().st_size > 5000
@@ -450,3 +450,60 @@ def test_the_cli_says_a_sweep_runs_budget_is_spent_not_to_continue_it(tmp_path, 
     assert "time limit reached: this run's budget is spent; it validated no epoch" in out
     assert "continue with" not in out and "resume continues" not in out and "is its result" not in out
     assert "no result: its time limit was reached before the first validation" in err
+
+
+def test_a_solver_that_cannot_be_imported_refuses_the_sweep_before_anything_is_written(
+    tmp_path, monkeypatch, capsys
+):
+    from workbench.weighting.gradient_methods import GradientMethod
+
+    def broken(self):
+        return f"{self.name} needs cvxpy, which is installed but cannot be imported (ImportError: probe)"
+
+    monkeypatch.setattr(GradientMethod, "missing", lambda self: [])
+    monkeypatch.setattr(GradientMethod, "broken", broken)
+    base = _base(tmp_path)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'name = "s"\nbase = "{base.name}"\nmethods = ["equal_sum", "cagrad"]\n')
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "weighting.method: cagrad needs cvxpy, which is installed but cannot be imported" in err
+    assert "(experiment scene+n-cagrad-d-1-s0)" in err
+    assert not out.exists()
+
+
+def test_a_member_that_does_not_start_is_failed_and_leaves_no_folder(tmp_path):
+    spec = parse_sweep({"name": "s", "base": str(_base(tmp_path)), "seeds": [0, 1], "baselines": False})
+    out = tmp_path / "out"
+
+    def train(cfg, store, resume):  # refused before it wrote anything (e.g. its data went away)
+        if cfg.train.seed == 0:
+            return {"status": "failed", "error": "data: gone", "not_started": True}
+        return Trainer(cfg, store, resume=resume).run()
+
+    outcome = run_sweep(spec, out, train, log=lambda m: None)
+    assert outcome.failed == {"scene+n-equal_sum-d-1-s0": "data: gone"}
+    assert outcome.finished == ["scene+n-equal_sum-d-1-s1"]
+    runs = list((out / "s" / "runs").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("s-scene+n-equal_sum-d-1-s1")
+    assert list(json.loads((out / "s" / "queue.json").read_text())) == ["scene+n-equal_sum-d-1-s1"]
+
+
+def test_one_seed_has_no_standard_deviation_and_undefined_columns_stay():
+    """The sample std (n - 1) of one value is undefined, not 0; a column undefined in every
+    row (Δm without baselines) keeps its place in the header."""
+    from workbench.sweep.results import aggregate
+
+    rows = [
+        {"tasks": "a+b", "method": "dwa", "sharing_depth": 2, "seed": 0, "a/acc": 0.5, "delta_m": None},
+        {"tasks": "a+b", "method": "mgda", "sharing_depth": 2, "seed": 0, "a/acc": 0.25, "delta_m": None},
+        {"tasks": "a+b", "method": "mgda", "sharing_depth": 2, "seed": 3, "a/acc": 0.75, "delta_m": None},
+    ]
+    dwa, mgda = aggregate(rows)
+    assert (
+        dwa["a/acc"] == 0.5 and dwa["a/acc_std"] is None and dwa["seeds"] == 1 and dwa["seed_values"] == "0"
+    )
+    assert mgda["a/acc"] == 0.5 and mgda["a/acc_std"] == pytest.approx(0.3535533906)  # |0.25-0.75|/sqrt(2)
+    assert mgda["seed_values"] == "0, 3"
+    assert "delta_m" in mgda and mgda["delta_m"] is None and mgda["delta_m_std"] is None

@@ -186,12 +186,14 @@ def _gui(smoke_test: bool = False) -> int:
 
 def _load(path: str | None):
     from workbench.config import default_experiment
-    from workbench.experiment_check import load_config, validate_experiment
+    from workbench.experiment_check import check_method_imports, load_config, validate_experiment
 
     if path:
-        return load_config(path)
-    cfg = default_experiment()
-    validate_experiment(cfg)
+        cfg = load_config(path)
+    else:
+        cfg = default_experiment()
+        validate_experiment(cfg)
+    check_method_imports(cfg)  # a damaged solver install is a config error now, not a run that fails
     return cfg
 
 

@@ -138,8 +138,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         entry = delta_m_entry(summary, baselines)
     except ValueError as exc:  # e.g. a single-task metric of 0: no relative change exists
+        summary["delta_m"], summary["delta_m_note"] = None, f"undefined: {exc}"  # said, as a null with why
+        store.write_summary(summary)
         print(f"error: Δm of {store.path} is undefined: {exc}; the baselines are kept", file=sys.stderr)
         return 1
+    summary.pop("delta_m_note", None)
     summary["delta_m"] = entry
     store.write_summary(summary)
     print(f"Δm (Maninis, lower is better): {entry['maninis']:+.2f} %")

@@ -35,6 +35,16 @@ def _choice(path: str, value: str, allowed: list[str]) -> None:
         raise ConfigError(path, f"{value!r} is not allowed; choose one of: {', '.join(allowed)}")
 
 
+def check_method_imports(cfg: ExperimentConfig) -> None:
+    """ConfigError when the weighting method's optional solver is installed but cannot be
+    imported (a damaged install). Imports it (cvxpy takes a second), so it is not part of
+    ``validate_experiment``, which the setup runs on every edit; the commands call it before
+    any run folder exists."""
+    spec = GRADIENT_METHODS.get(cfg.weighting.method)
+    if spec is not None and not spec.missing() and (broken := spec.broken()):
+        raise ConfigError("weighting.method", broken)
+
+
 def validate_experiment(cfg: ExperimentConfig) -> None:
     """Every field against its limits, then the rules across fields and registries.
 

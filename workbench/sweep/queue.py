@@ -17,6 +17,7 @@ runs per device at a time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -85,6 +86,7 @@ def run_sweep(
 ) -> SweepOutcome:
     """Run every experiment of ``spec`` not finished yet; then Δm and the results files."""
     from workbench.fsutil import atomic_write_text
+    from workbench.training.baselines import wrote_anything
     from workbench.training.outcome import budget_spent, has_result, no_result_reason
     from workbench.training.run_store import RunStore
 
@@ -165,7 +167,13 @@ def run_sweep(
         log(f"[{spec.name}] {item.key}: {'resuming' if resume else 'training'} in {store.path}")
         summary = train(cfg, store, resume)
         with lock:
-            if summary.get("status") == "finished" or budget_spent(summary):
+            if not resume and not wrote_anything(store.path):  # refused before it started: no empty folder
+                with contextlib.suppress(OSError):
+                    store.path.rmdir()
+                queue.pop(item.key, None)
+                atomic_write_text(queue_path, json.dumps(queue, indent=1))
+                outcome.failed[item.key] = str(summary.get("error") or "did not start (its error is above)")
+            elif summary.get("status") == "finished" or budget_spent(summary):
                 done(item, summary)
                 if budget_spent(summary):
                     log(
@@ -243,7 +251,8 @@ def _write_delta_m(
             continue
         try:
             summary["delta_m"] = delta_m_entry(summary, baselines)
-        except ValueError as exc:
+            summary.pop("delta_m_note", None)
+        except ValueError as exc:  # kept as a null with why, as the summary says any undefined value
             log(f"[Δm] {item.key}: {exc}")
-            continue
+            summary["delta_m"], summary["delta_m_note"] = None, f"undefined: {exc}"
         store.write_summary(summary)

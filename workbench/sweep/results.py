@@ -59,17 +59,21 @@ def collect_rows(items: Sequence[SweepItem], queue: dict[str, str]) -> list[dict
 
 
 def _numeric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The columns holding numbers, also those undefined (None) in every row: Δm undefined
+    everywhere keeps its column, so every sweep's table has the same header."""
     seen: list[str] = []
     for row in rows:
         for k, v in row.items():
-            if k not in CONFIG_COLUMNS and k != "run_dir" and k not in seen and isinstance(v, (int, float)):
+            numeric = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+            if k not in CONFIG_COLUMNS and k != "run_dir" and k not in seen and numeric:
                 seen.append(k)
     return seen
 
 
 def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows grouped by (tasks, method, sharing_depth): ``<col>`` the mean over seeds,
-    ``<col>_std`` the sample standard deviation (0 with one seed), ``seeds`` their number."""
+    ``<col>_std`` the sample standard deviation (n - 1; undefined, None, with one seed),
+    ``seeds`` their number and ``seed_values`` the seeds themselves ("0, 1")."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["tasks"], row["method"], row["sharing_depth"]), []).append(row)
@@ -81,12 +85,13 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "method": method,
             "sharing_depth": depth,
             "seeds": len(members),
+            "seed_values": ", ".join(str(m["seed"]) for m in members),
         }
         for col in columns:
             values = [float(m[col]) for m in members if isinstance(m.get(col), (int, float))]
             values = [v for v in values if math.isfinite(v)]
             agg[col] = statistics.fmean(values) if values else None
-            agg[f"{col}_std"] = statistics.stdev(values) if len(values) > 1 else (0.0 if values else None)
+            agg[f"{col}_std"] = statistics.stdev(values) if len(values) > 1 else None
         out.append(agg)
     out.sort(key=lambda r: (r["tasks"], r["method"], r["sharing_depth"]))
     return out

@@ -63,7 +63,7 @@ class SweepSpec:
 
     def items(self) -> list[SweepItem]:
         """Every experiment, checked; raises ConfigError naming the experiment and field."""
-        from workbench.experiment_check import validate_experiment
+        from workbench.experiment_check import check_method_imports, validate_experiment
 
         base = self.base
         seeds = self.seeds or [base.train.seed]
@@ -72,6 +72,7 @@ class SweepSpec:
         depths = self.sharing_depth or [base.model.sharing_depth]
         _distinct_depths(depths, base.model.backbone)
         out = []
+        imported: set[str] = set()
         for seed, tasks, method, depth in itertools.product(seeds, task_sets, methods, depths):
             cfg = copy.deepcopy(base)
             cfg.train.seed = seed
@@ -85,6 +86,9 @@ class SweepSpec:
             cfg.name = f"{self.name}-{key}"[:100]
             try:
                 validate_experiment(cfg)
+                if method not in imported:  # once per method: an import can take a second
+                    check_method_imports(cfg)
+                    imported.add(method)
             except ConfigError as exc:
                 raise ConfigError(exc.path, f"{exc.message} (experiment {key})") from None
             out.append(SweepItem(key, axes, cfg))

@@ -159,10 +159,10 @@ def delta_m_entry(summary: dict[str, Any], baselines: dict[str, dict[str, Any]])
     flags = {t: bool(higher.get(t, True)) for t in mtl}
     maninis = delta_m(mtl, stl, flags, "maninis")
     libmtl = delta_m(mtl, stl, flags, "libmtl")
-    return {
-        "maninis": maninis.value,
-        "libmtl": libmtl.value,
-        "per_task": maninis.per_task,
+    return {  # + 0.0: a run against itself gives -0.0, which reads as a sign
+        "maninis": maninis.value + 0.0,
+        "libmtl": libmtl.value + 0.0,
+        "per_task": {t: v + 0.0 for t, v in maninis.per_task.items()},
         "metric": dict(primary),
         "baseline_runs": {t: baselines[t].get("run_dir", "") for t in mtl},
     }
@@ -224,7 +224,7 @@ def ensure_baselines(
             if split is not None and split_from is not None:
                 shutil.copyfile(split_from, store.path / SPLIT_FILE)
             summary = train(plan.config, store, False)
-            if not _wrote_anything(store.path):  # refused before it started (its error was said)
+            if not wrote_anything(store.path):  # refused before it started (its error was said)
                 (store.path / SPLIT_FILE).unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     store.path.rmdir()
@@ -243,7 +243,7 @@ def ensure_baselines(
     return out
 
 
-def _wrote_anything(folder: Path) -> bool:
+def wrote_anything(folder: Path) -> bool:
     """Whether a new run wrote into its folder (beyond the ``split.json`` it was given)."""
     from workbench.training.run_split import SPLIT_FILE
 

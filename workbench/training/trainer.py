@@ -635,6 +635,7 @@ class Trainer:
         self.summary.pop("schema_version", None)
         # Δm compared the final metrics of then; training on changes them (`baselines` again)
         self.summary.pop("delta_m", None)
+        self.summary.pop("delta_m_note", None)
         if self.main:
             self.lock.acquire()
         if cfg.train.threads:
