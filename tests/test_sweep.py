@@ -507,3 +507,29 @@ def test_one_seed_has_no_standard_deviation_and_undefined_columns_stay():
     assert mgda["a/acc"] == 0.5 and mgda["a/acc_std"] == pytest.approx(0.3535533906)  # |0.25-0.75|/sqrt(2)
     assert mgda["seed_values"] == "0, 3"
     assert "delta_m" in mgda and mgda["delta_m"] is None and mgda["delta_m_std"] is None
+
+
+def test_a_second_sweep_into_the_same_folder_is_refused_while_the_first_runs(tmp_path, capsys):
+    """Two sweeps into one folder trained the same baselines twice and rewrote each other's
+    Δm. The folder is locked as a run is: a live process holding it refuses the second."""
+    import os
+    import socket
+
+    base = _base(tmp_path)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'name = "s"\nbase = "{base.name}"\nseeds = [0, 1]\nbaselines = false\n')
+    out = tmp_path / "out"
+    (out / "s").mkdir(parents=True)
+    other = os.getppid()  # alive for as long as this test runs
+    (out / "s" / ".lock").write_text(json.dumps({"pid": other, "host": socket.gethostname(), "started": 0}))
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {out / 's'}: process {other} on {socket.gethostname()} is running this sweep now; wait for it "
+        "to end, or stop it (it continues where it stopped when run again)"
+    )
+    assert not list((out / "s" / "runs").iterdir())
+    (out / "s" / ".lock").write_text(
+        json.dumps({"pid": 2**22 + 7, "host": socket.gethostname(), "started": 0})
+    )
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 0  # a dead process's lock is stale
+    assert not (out / "s" / ".lock").exists()

@@ -28,6 +28,7 @@ from typing import Any
 
 from workbench.config import ExperimentConfig
 from workbench.sweep.spec import SweepItem, SweepSpec
+from workbench.training.run_lock import RunBusy
 
 # train(config, run folder, resume) -> the run's summary; must be safe to call from threads
 # when several devices are given
@@ -84,16 +85,61 @@ def run_sweep(
     devices: list[str] | None = None,
     retry_failed: bool = False,
 ) -> SweepOutcome:
-    """Run every experiment of ``spec`` not finished yet; then Δm and the results files."""
+    """Run every experiment of ``spec`` not finished yet; then Δm and the results files.
+
+    Raises ConfigError for a bad experiment (before anything is written), SweepBusy when
+    another process runs a sweep into the same folder."""
+    items = spec.items()  # every experiment checked before anything is written
+    folder = Path(out_root) / spec.name
+    runs = folder / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    sweep_lock = _lock_folder(folder)
+    try:
+        return _run_locked(spec, items, folder, runs, train, log, stop, devices, retry_failed, sweep_lock)
+    finally:
+        sweep_lock.release()
+
+
+class SweepBusy(RunBusy):  # a RunBusy: said as it is, in one line
+    """Another live process runs a sweep into the same folder."""
+
+
+def _lock_folder(folder: Path) -> Any:
+    """The sweep folder's lock (``.lock``, as a run's: pid, host, heartbeat). Two sweeps into
+    one folder would train the same experiments and baselines twice and rewrite each other's
+    Δm. Raises SweepBusy naming the other process."""
+    from workbench.training.run_lock import RunLock, read_lock
+
+    lock = RunLock(folder)
+    try:
+        lock.acquire()
+    except RunBusy:
+        info = read_lock(folder)
+        who = f"process {info.pid} on {info.host}" if info else "another process"
+        raise SweepBusy(
+            f"{folder}: {who} is running this sweep now; wait for it to end, or stop it (it continues "
+            "where it stopped when run again)"
+        ) from None
+    return lock
+
+
+def _run_locked(
+    spec: SweepSpec,
+    items: list[SweepItem],
+    folder: Path,
+    runs: Path,
+    train: TrainFn,
+    log: Callable[[str], None],
+    stop: Callable[[], bool],
+    devices: list[str] | None,
+    retry_failed: bool,
+    sweep_lock: Any,
+) -> SweepOutcome:
     from workbench.fsutil import atomic_write_text
     from workbench.training.baselines import wrote_anything
     from workbench.training.outcome import budget_spent, has_result, no_result_reason
     from workbench.training.run_store import RunStore
 
-    items = spec.items()  # every experiment checked before anything is written
-    folder = Path(out_root) / spec.name
-    runs = folder / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
     queue_path = folder / "queue.json"
     queue = _read_queue(queue_path)
     lock = threading.Lock()
@@ -114,6 +160,7 @@ def run_sweep(
 
     def claim(item: SweepItem) -> tuple[Any, bool] | None:
         """(run folder, resume) for the item, or None when there is nothing to do."""
+        sweep_lock.beat()
         with lock:
             known = queue.get(item.key)
             if known and Path(known).is_dir() and (changed := _changed_since(item, RunStore(known))):
