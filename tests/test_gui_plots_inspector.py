@@ -606,3 +606,44 @@ def test_many_tasks_wrap_instead_of_widening_the_window(qtbot, inspector):
         plots._ensure_task_box(name)
     assert sum(b.sizeHint().width() for b in plots._task_boxes.values()) > 1000
     assert plots.minimumSizeHint().width() < 600
+
+
+def test_open_image_uses_the_runs_classes_and_says_when_the_data_changed(qtbot, inspector, tmp_path, monkeypatch):
+    """The model is built for the classes the run learned (its split.json): a class added to
+    the data folder since gave heads of another shape and a message about backbones."""
+    from PIL import Image
+
+    from workbench.config import DataConfig, ExperimentConfig, TaskConfig, TrainConfig
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+
+    root = tmp_path / "set"
+    for c, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
+        (root / c).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (24, 24), colour).save(root / c / f"{i}.png")
+    cfg = ExperimentConfig(
+        name="classes",
+        data=DataConfig(source="folder", path=str(root), options={"image_size": 32}),
+        tasks=[TaskConfig(name="colour", kind="classification")],
+        train=TrainConfig(epochs=1, batch_size=4, device="cpu", num_samples=0),
+    )
+    store = RunStore.create(tmp_path / "runs", "classes")
+    assert Trainer(cfg, store).run()["status"] == "finished"
+    (root / "green").mkdir()
+    for i in range(6):
+        Image.new("RGB", (24, 24), (30, 200, 30)).save(root / "green" / f"{i}.png")
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a, **k: shown.append(a[2])))
+    inspector.set_checkpoint(store.best_checkpoint, store.read_config())
+    photo = root / "red" / "0.png"
+    assert inspector.open_image(photo) is True
+    qtbot.waitUntil(lambda: not inspector.predicting() and bool(shown), timeout=60_000)
+    assert "the run learned the classes blue, red" in shown[0]
+    assert "does not fit this model" not in shown[0]
+    # back as it was: the run's own classes, predictions drawn
+    import shutil
+
+    shutil.rmtree(root / "green")
+    with qtbot.waitSignal(inspector.imageOpened, timeout=60_000):
+        assert inspector.open_image(photo) is True

@@ -691,7 +691,12 @@ class InspectorPanel(QWidget):
             from workbench.training.checkpoint import load_checkpoint, load_model_state
             from workbench.training.experiment import build_experiment
 
-            experiment = build_experiment(self._config, with_data=False)
+            from workbench.training.run_split import SPLIT_FILE
+
+            # the run's classes (its split.json), not the data folder's as it is now: a class
+            # added since would give heads of another shape, one renamed the wrong names
+            split = self._checkpoint.parent.parent / SPLIT_FILE
+            experiment = build_experiment(self._config, with_data=False, pretrained=False, split_file=split)
             # Checked load: a wrong or foreign file is one line naming it and what is wrong.
             kind = "last" if self._checkpoint.name == "last.pt" else "best"
             state = load_checkpoint(self._checkpoint, kind)
