@@ -608,7 +608,9 @@ def test_many_tasks_wrap_instead_of_widening_the_window(qtbot, inspector):
     assert plots.minimumSizeHint().width() < 600
 
 
-def test_open_image_uses_the_runs_classes_and_says_when_the_data_changed(qtbot, inspector, tmp_path, monkeypatch):
+def test_open_image_uses_the_runs_classes_and_says_when_the_data_changed(
+    qtbot, inspector, tmp_path, monkeypatch
+):
     """The model is built for the classes the run learned (its split.json): a class added to
     the data folder since gave heads of another shape and a message about backbones."""
     from PIL import Image

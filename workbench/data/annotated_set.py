@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.data.class_names import names_text, shown_name
 from workbench.data.import_report import NOTED, SKIPPED, ImportReport, one_line
 
 # The task kinds a set can feed, in the order reports list them.
@@ -160,7 +161,7 @@ class AnnotatedSet:
 
     def lines(self, max_problems: int | None = 50) -> list[str]:
         """The import report as text lines (problems beyond ``max_problems`` are counted)."""
-        names = one_line(", ".join(self.class_names))
+        names = one_line(names_text(self.class_names))
         count = f"{len(self.class_names)} class{'es' if len(self.class_names) != 1 else ''}"
         out = [f"format: {self.format} ({self.path}); {count}: {names}"]
         for split in self.splits:
@@ -192,8 +193,8 @@ def per_class_text(counts: dict, class_names: list[str]) -> str:
     """``cat 3, dog 0, ...`` in class order; with more than MAX_LISTED_ZEROS classes those
     with none are counted at the end instead (2,000 COCO-style categories made one 50 KB line)."""
     if len(class_names) <= MAX_LISTED_ZEROS:
-        return ", ".join(f"{name} {counts.get(name, 0)}" for name in class_names)
-    shown = [f"{name} {counts[name]}" for name in class_names if counts.get(name)]
+        return ", ".join(f"{shown_name(name)} {counts.get(name, 0)}" for name in class_names)
+    shown = [f"{shown_name(name)} {counts[name]}" for name in class_names if counts.get(name)]
     zeros = len(class_names) - len(shown)
     return ", ".join(shown + ([f"{zeros} other classes 0"] if zeros else []))
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from workbench.config import setting
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
+from workbench.data.class_names import names_text
 from workbench.data.coco_instances import CocoError, far_polygon_message, load_coco, polygon_too_far
 from workbench.data.file_probe import is_file, probe_size
 from workbench.data.image_set_options import ImageSetOptions
@@ -215,8 +216,8 @@ def read_coco_set(path: str | Path, options: CocoOptions | None = None) -> Annot
         val_names, val_records = _records(val_path, options.image_root, report)
         if val_names != names:
             raise DataSourceError(
-                f"{val_path}: its categories ({', '.join(val_names[:5])}...) differ from "
-                f"{json_path.name}'s ({', '.join(names[:5])}...)"
+                f"{val_path}: its categories ({names_text(val_names, 5)}) differ from "
+                f"{json_path.name}'s ({names_text(names, 5)})"
             )
         splits = {"train": records, "val": val_records}
     return AnnotatedSet("coco", json_path, names, splits, report).audit()

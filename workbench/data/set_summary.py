@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.data.base import DataInfo
+from workbench.data.class_names import names_text
 from workbench.data.source import DATASETS
 
 
@@ -36,7 +37,7 @@ class DataSummary:
 
     def headline(self) -> str:
         """One line: format, classes, split sizes and problem count."""
-        names = ", ".join(self.class_names[:6]) + (", …" if len(self.class_names) > 6 else "")
+        names = names_text(self.class_names[:6]) + (", …" if len(self.class_names) > 6 else "")
         sizes = " / ".join(f"{n} {split}" for split, n in self.splits.items())
         problems = (
             f"; {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}" if self.problems else ""

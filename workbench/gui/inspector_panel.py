@@ -690,7 +690,6 @@ class InspectorPanel(QWidget):
         if self._model is None or self._model[2] != key:  # rebuilt when best.pt is rewritten
             from workbench.training.checkpoint import load_checkpoint, load_model_state
             from workbench.training.experiment import build_experiment
-
             from workbench.training.run_split import SPLIT_FILE
 
             # the run's classes (its split.json), not the data folder's as it is now: a class

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torchmetrics.classification import MultilabelAveragePrecision, MultilabelF1Score
 
 from workbench.config import setting
+from workbench.data.class_names import names_text, shown_name
 from workbench.tasks.base import TaskKind, TaskMetrics, mean_over_present
 from workbench.tasks.drawing import DrawSpec, DrawText
 from workbench.tasks.heads import PooledHead
@@ -101,12 +102,12 @@ class Multilabel(TaskKind):
         truth = None if target is None else {i for i, p in enumerate(target["presence"]) if p > 0.5}
         if prediction is not None:
             names = ", ".join(
-                f"{self.class_name(i)} {prediction['scores'][i]:.2f}" for i in sorted(predicted)
+                f"{shown_name(self.class_name(i))} {prediction['scores'][i]:.2f}" for i in sorted(predicted)
             )
             wrong = truth is not None and predicted != truth
             texts.append(DrawText(f"{self.name}: {names or '(none)'}", error=wrong))
         if truth is not None:
             texts.append(
-                DrawText(f"{self.name} truth: {', '.join(self.class_name(i) for i in sorted(truth))}")
+                DrawText(f"{self.name} truth: {names_text(self.class_name(i) for i in sorted(truth))}")
             )
         return DrawSpec(task=self.name, texts=tuple(texts), has_error=wrong)

@@ -27,6 +27,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from workbench.data.class_names import names_text, shown_name
 from workbench.data.import_report import NOTED
 
 SPLIT_FILE = "split.json"
@@ -106,6 +107,24 @@ def read(path: Path) -> dict[str, Any] | None:
     return data
 
 
+def class_change(before: list[str], after: list[str]) -> str:
+    """What changed between two class lists, in words: "added yellow", "removed green",
+    "green renamed verde" or "reordered: class 3 was blue, is now red"."""
+    added = [n for n in after if n not in before]
+    removed = [n for n in before if n not in after]
+    if len(added) == len(removed) == 1 and before.index(removed[0]) == after.index(added[0]):
+        return f"{shown_name(removed[0])} renamed {shown_name(added[0])}"
+    parts = []
+    if added:
+        parts.append(f"added {names_text(added, 4)}")
+    if removed:
+        parts.append(f"removed {names_text(removed, 4)}")
+    if not parts:  # the same names, in another order
+        i = next(i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b)
+        parts.append(f"reordered: class {i} was {shown_name(before[i])}, is now {shown_name(after[i])}")
+    return "; ".join(parts)
+
+
 def _first_repeated(names: list[str]) -> str | None:
     seen: set[str] = set()
     for name in names:
@@ -144,9 +163,9 @@ def apply(stored: dict[str, Any], path: Path, val_set: Any, train_set: Any | Non
         if classes is not None and list(classes) != list(val.set.class_names):
             # a class index would now mean another class: every label permuted
             raise SplitFileError(
-                f"{path}: the run learned the classes {', '.join(classes[:8])}; {val.set.path} now has "
-                f"{', '.join(list(val.set.class_names)[:8])} (added, removed or reordered), so its labels "
-                "would mean other classes. Restore the annotations, or train a new run"
+                f"{path}: the run learned the classes {names_text(classes, 8)}; {val.set.path} now has "
+                f"{names_text(val.set.class_names, 8)} ({class_change(classes, list(val.set.class_names))}), so "
+                "its labels would mean other classes. Restore the annotations, or train a new run"
             )
         said: list[str] = []
         for split, dataset in (("validation", val), ("training", train)):
