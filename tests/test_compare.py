@@ -303,3 +303,23 @@ def test_labels_say_at_most_four_differences_and_paths_by_their_last_part():
         ]
     )
     assert paths == ["path voc2007", "no path"]
+
+
+def test_runs_of_one_config_whose_classes_differ_say_so():
+    """The same config on a data folder whose classes changed in between: the classes are a
+    difference (a column and the label), so a best mark over two class sets is not silent."""
+    a = summary(4, 0.9, 0.5, 1, 100, 1.0, 60.0)
+    b = summary(4, 0.95, 0.5, 1, 100, 1.0, 60.0)
+    a["task_classes"] = {"scene": ["red", "green", "blue"], "n": ["red", "green", "blue"]}
+    b["task_classes"] = {"scene": ["red", "green", "blue", "rouge, vif"], "n": ["red", "green", "blue"]}
+    facts = [
+        facts_from_summary("runs/exp-20261128-100000", a, config()),
+        facts_from_summary("runs/exp-20261128-110000", b, config()),
+    ]
+    table = compare_table(facts)
+    titles = [c.title for c in table.columns]
+    assert "scene: classes" in titles and "n: classes" not in titles
+    col = titles.index("scene: classes")
+    assert table.text(0, col) == "3: red, green, blue"
+    assert table.text(1, col) == '4: red, green, blue, "rouge, vif"'
+    assert run_labels(facts) == ["scene 3 classes", "scene 4 classes"]

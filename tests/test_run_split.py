@@ -90,6 +90,7 @@ def test_a_resume_after_the_folder_changed_trains_and_validates_on_the_images_it
     report = (store.path / "import_report.txt").read_text(encoding="utf-8")
     assert "of the run's 5 validation images, 1 is no longer in the set" in report
     assert json.loads((store.path / SPLIT_FILE).read_text()) == kept  # the stored split is never redrawn
+    assert summary["task_classes"] == {"colour": ["blue", "red"]}  # what the compare view tells apart
 
 
 def test_eval_scores_the_runs_validation_images_and_says_what_is_gone(tmp_path, capsys):

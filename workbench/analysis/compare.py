@@ -121,6 +121,8 @@ class RunFacts:
     # deviation per column key ("metric:task/metric", "delta_m", "wall", ...)
     seeds: tuple[int, ...] = ()
     spread: Mapping[str, float] = field(default_factory=dict)
+    # task -> the classes it learned (summary.json's task_classes; empty for runs from before)
+    task_classes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def folder(self) -> str:
@@ -173,7 +175,16 @@ def facts_from_summary(path: str | Path, summary: Mapping[str, Any], config: Map
         sharing_depth=_int(params.get("sharing_depth"), -1),
         created=_number(summary.get("created")) or 0.0,
         delta_m=_number((summary.get("delta_m") or {}).get("maninis")),
+        task_classes=_task_classes(summary.get("task_classes")),
     )
+
+
+def _task_classes(value: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {
+        str(task): tuple(str(n) for n in names) for task, names in value.items() if isinstance(names, list)
+    }
 
 
 def facts_from_info(info: Any) -> RunFacts:
@@ -204,6 +215,7 @@ def facts_from_info(info: Any) -> RunFacts:
         sharing_depth=_int(getattr(info, "sharing_depth", -1), -1),
         created=_number(getattr(info, "created", 0.0)) or 0.0,
         delta_m=_number((getattr(info, "delta_m", None) or {}).get("maninis")),
+        task_classes=_task_classes(getattr(info, "task_classes", None)),
     )
 
 
@@ -304,6 +316,10 @@ def value_text(key: str, value: Any) -> str:
         return DASH
     if key == "model.sharing_depth" and value == -1:
         return "full"
+    if key.endswith(".classes") and isinstance(value, tuple):
+        from workbench.data.class_names import names_text
+
+        return f"{len(value)}: {names_text(value, 6)}"
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, float):
@@ -328,6 +344,8 @@ def short_label(key: str, value: Any) -> str:
         return f"{name} {PurePath(value).name}" if value else f"no {name}"
     if key == "train.time_limit_s" and value in (0, 0.0):
         return "no time limit"
+    if key.endswith(".classes") and isinstance(value, tuple):
+        return f"{key.split('.')[1]} {len(value)} classes"
     text = value_text(key, value)
     fmt = LABEL_FORMATS.get(key)
     if fmt:
@@ -349,6 +367,8 @@ def column_title(key: str) -> str:
     parts = key.split(".")
     task = _task_of(key)
     if task is not None:
+        if parts[2] == "classes":
+            return f"{task}: classes"
         if parts[2] == "options":
             return f"{task}: {_pretty('.'.join(parts[3:]))}"
         return f"{task}: {_field_label('tasks[0].' + '.'.join(parts[2:])).split(': ', 1)[-1]}"
@@ -393,7 +413,15 @@ def folder_suffixes(folders: Sequence[str]) -> list[str]:
 
 
 def _flats(facts: Sequence[RunFacts]) -> list[dict[str, Any]]:
-    return [flatten_config(f.config, f.sharing_depth) for f in facts]
+    """The flattened configs, and each task's classes as ``tasks.NAME.classes``: runs of one
+    config on a data folder whose classes changed in between differ, and say so."""
+    out = []
+    for f in facts:
+        flat = flatten_config(f.config, f.sharing_depth)
+        for task, names in f.task_classes.items():
+            flat[f"tasks.{task}.classes"] = names
+        out.append(flat)
+    return out
 
 
 def run_labels(facts: Sequence[RunFacts], max_parts: int = 2) -> list[str]:

@@ -797,6 +797,8 @@ class Trainer:
             )
         extra: dict[str, Any] = {"config_changes": changes} if changes else {}
         extra["data_sizes"] = sizes
+        # what each task learned: the compare view tells runs of one config on changed data apart
+        extra["task_classes"] = {name: list(info.class_names) for name, info in exp.task_infos.items()}
         if init_from is not None and ckpt is None:
             extra["init_from"] = str(init_from)
         if notes:
