@@ -350,6 +350,21 @@ def test_renderer_masks_boxes_and_text(qtbot):
     assert (thumb.width(), thumb.height()) == (32, 32)
 
 
+def test_a_word_wider_than_the_image_wraps_instead_of_being_cut(qtbot):
+    """A 168-letter class name under a thumbnail showed its first 30 letters and no sign of
+    the rest: word wrapping cannot break a word. Such a line wraps anywhere; the band grows."""
+    from workbench.gui.spec_renderer import RenderOptions, SpecRenderer
+    from workbench.tasks.drawing import DrawSpec, DrawText
+
+    image = np.zeros((64, 64, 3), np.uint8)
+    renderer = SpecRenderer(RenderOptions(scale=1.0, show_text=True, font_px=10))
+    short = renderer.render(image, [DrawSpec(task="t", texts=(DrawText("t truth: cat"),))])
+    long_name = "very_long_class_name_" * 8
+    long = renderer.render(image, [DrawSpec(task="t", texts=(DrawText(f"t truth: {long_name}"),))])
+    line = short.height() - 64  # one line's band
+    assert long.height() - 64 >= 4 * (line - 6)  # 168 letters of ~6 px in 58 px: many lines
+
+
 # ---------------------------------------------------------------------------- inspector
 
 

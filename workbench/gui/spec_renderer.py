@@ -163,9 +163,9 @@ class SpecRenderer:
                 painter.setPen(QPen(QColor(210, 210, 210)))
                 painter.drawLine(0, height, width, height)
                 y = height + 3
-                flags = Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap
                 for text, error, line_h in lines:
                     painter.setPen(QPen(ERROR_COLOUR if error else TEXT_COLOUR))
+                    flags = int(Qt.AlignmentFlag.AlignVCenter) | _wrap_flag(text, metrics, max(10, width - 6))
                     painter.drawText(QRectF(3, y, width - 6, line_h), flags, text)
                     y += line_h
         finally:
@@ -182,7 +182,9 @@ class SpecRenderer:
         for text, error in lines:
             shown = ("✗ " if error else "") + text
             if wrap:
-                rect = metrics.boundingRect(QRect(0, 0, avail, 100000), int(Qt.TextFlag.TextWordWrap), shown)
+                rect = metrics.boundingRect(
+                    QRect(0, 0, avail, 100000), _wrap_flag(shown, metrics, avail), shown
+                )
                 out.append((shown, error, rect.height() + 1))
             else:
                 out.append(
@@ -249,3 +251,11 @@ class SpecRenderer:
             painter.drawText(
                 QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r), Qt.AlignmentFlag.AlignCenter, "!"
             )
+
+
+def _wrap_flag(text: str, metrics: QFontMetrics, width: int) -> int:
+    """Wrap at spaces; a line with a word wider than ``width`` (a 168-letter class name) is
+    wrapped anywhere instead, which word wrapping alone cut off without a sign."""
+    if any(metrics.horizontalAdvance(word) > width for word in text.split()):
+        return int(Qt.TextFlag.TextWrapAnywhere)
+    return int(Qt.TextFlag.TextWordWrap)
