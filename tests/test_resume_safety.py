@@ -129,6 +129,21 @@ def test_resume_refuses_another_backbone_in_one_line(tmp_path):
     assert len(events[-1].error) < 800  # not a dump of state-dict keys
 
 
+def test_a_changed_task_list_is_one_change_and_a_removed_field_is_not_none(tmp_path):
+    from workbench.training.resume_check import config_changes, describe
+
+    store = stopped_run(tmp_path)
+    edit_config(store, lambda c: c.tasks.pop())
+    _, events, _ = run(store.read_config(), store=RunStore(store.path), resume=True)
+    error = events[-1].error
+    assert "tasks: 'scene+n' -> 'scene'" in error
+    assert "None" not in error and "(count)" not in error and "tasks[1]" not in error
+    before = {"optim": {"lr": 0.1, "nesterov": True}}
+    assert [describe(c) for c in config_changes(before, {"optim": {"lr": 0.1}})] == [
+        "optim.nesterov: True -> (not set)"
+    ]
+
+
 def test_resume_allows_and_logs_more_epochs_and_another_device(tmp_path):
     store = stopped_run(tmp_path)
     edit_config(store, lambda c: (setattr(c.train, "epochs", 3), setattr(c.train, "device", "auto")))

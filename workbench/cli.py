@@ -628,7 +628,6 @@ def _eval(args: argparse.Namespace) -> int:
     path = store.best_checkpoint if args.checkpoint == "best" else store.last_checkpoint
     checkpoint = load_checkpoint(path, "best" if args.checkpoint == "best" else "last")
     epoch = checkpoint_epoch(checkpoint)
-    print(f"{path}: the weights of epoch {epoch}")
     if isinstance(checkpoint.get("config"), dict):
         from workbench.training.resume_check import config_changes, describe
         from workbench.training.trainer import normalised_config
@@ -651,6 +650,7 @@ def _eval(args: argparse.Namespace) -> int:
         )
         return 1
     exp = build_experiment(cfg, with_data=False, split_file=store.path / SPLIT_FILE)
+    print(f"{path}: the weights of epoch {epoch}")  # said once the evaluation can run
     for note in exp.split_notes:  # the run's validation images, as the data folder changed
         print(f"note: {note}", file=sys.stderr)
     for line in _data_problems(exp.val_set):

@@ -44,21 +44,40 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+class _Absent:
+    """A field one side does not have (a task removed, an option not written)."""
+
+    def __repr__(self) -> str:
+        return "(not set)"
+
+
+ABSENT = _Absent()
+
+
+def _task_names(config: dict[str, Any]) -> list[str] | None:
+    tasks = config.get("tasks")
+    if not isinstance(tasks, list):
+        return None
+    return [str(t.get("name")) if isinstance(t, dict) else "?" for t in tasks]
+
+
 def config_changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(field, value before, value after) of every field that differs, in field order."""
+    """(field, value before, value after) of every field that differs, in field order; a
+    field only one side has is ``ABSENT`` on the other. When the task list itself changed
+    (added, removed, renamed, reordered) it is one change, ``tasks``: "scene+n" -> "scene",
+    not a field-by-field comparison of tasks that are no longer the same."""
     a, b = flatten(before), flatten(after)
-    missing = object()
+    names_a, names_b = _task_names(before), _task_names(after)
+    retasked = names_a is not None and names_b is not None and names_a != names_b
     changes = []
+    if retasked:
+        changes.append(("tasks", "+".join(names_a), "+".join(names_b)))
     for key in list(a) + [k for k in b if k not in a]:
-        va, vb = a.get(key, missing), b.get(key, missing)
+        if retasked and key.startswith(("tasks[", "tasks#")):
+            continue
+        va, vb = a.get(key, ABSENT), b.get(key, ABSENT)
         if va != vb:
-            changes.append(
-                (
-                    key.replace("#len", " (count)"),
-                    None if va is missing else va,
-                    None if vb is missing else vb,
-                )
-            )
+            changes.append((key.replace("#len", " (count)"), va, vb))
     return changes
 
 
