@@ -244,7 +244,11 @@ def test_refused_resume_does_not_say_the_run_failed(tmp_path, capsys):
 NOT_A_RUN = {
     "missing": (lambda d: None, "does not exist"),
     "a file": (lambda d: d.write_text("x"), "is a file, not a run directory"),
-    "empty": (lambda d: d.mkdir(), "holds no run: it was stopped before it wrote config.toml"),
+    "empty": (lambda d: d.mkdir(), "is an empty folder, not a run (if an experiment was started here"),
+    "a sweep folder": (
+        lambda d: (d.mkdir(), (d / "queue.json").write_text("{}"), (d / "runs").mkdir()),
+        "is a sweep folder, not a run directory; its runs are in",
+    ),
     "lock and temp file only": (
         lambda d: (d.mkdir(), (d / ".lock").write_text("{}"), (d / ".summary.json.abc.tmp").write_text("")),
         "holds no run: it was stopped before it wrote config.toml",
@@ -744,15 +748,14 @@ def test_a_solver_installed_but_broken_is_named_before_training(tmp_path, monkey
     cfg.weighting = WeightingConfig(method="cagrad")
     path = tmp_path / "c.toml"
     save_config(cfg, path)
-    assert (
-        main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 1
-    )  # found as the run starts
+    # a config error, found before any run folder is made
+    assert main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert (
         "error: config: weighting.method: cagrad needs cvxpy, which is installed but cannot be imported"
         in err
     )
-    assert not list((tmp_path / "runs").glob("*/checkpoints/*.pt"))  # nothing trained
+    assert not (tmp_path / "runs").exists()  # nothing made, nothing trained
     assert "pip install --force-reinstall cvxpy" in err
 
 
@@ -801,3 +804,16 @@ def test_an_empty_device_option_is_refused_not_ignored(tmp_path, capsys):
     save_config(tiny_config(), path)
     assert main(["train", str(path), "--device", "", "--out", str(tmp_path / "runs")]) == 2
     assert "--device: '' is not allowed; use auto, cpu, cuda, cuda:N or mps" in capsys.readouterr().err
+
+
+def test_a_sweep_file_given_where_an_experiment_belongs_says_so(tmp_path, capsys):
+    from workbench.cli import main
+
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('name = "s"\nbase = "exp.toml"\nseeds = [0, 1]\n')
+    for command in (["train", str(sweep)], ["baselines", str(sweep)]):
+        assert main(command) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"error: config: {sweep} is a sweep file (it has 'base'), not an experiment; run it with "
+            f"'workbench sweep {sweep}'"
+        )

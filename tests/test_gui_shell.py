@@ -572,6 +572,7 @@ def test_window_compares_and_opens_runs_from_disk(qtbot, window, tmp_path, monke
     assert list(np_x) == [1.0, 2.0, 3.0]
     # a folder that is no run: a message naming it, no crash
     (root / "junk").mkdir()
+    (root / "junk" / ".lock").write_text("{}")  # what a run killed before its config leaves
     with qtbot.waitSignal(w.errorShown, timeout=5_000) as shown:
         w.runs.openRun.emit(root / "junk")
     assert shown.args[1] == f"{root / 'junk'} holds no run: it was stopped before it wrote config.toml, " + (

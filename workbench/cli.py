@@ -552,8 +552,9 @@ def _train_and_report(
         printer.close()
     status = summary.get("status")
     if status == "failed" and summary.get("not_started"):  # refused before anything was written
-        print(f"error: {summary.get('error', 'unknown error')}", file=sys.stderr)
-        return 1
+        error = str(summary.get("error", "unknown error"))
+        print(f"error: {error}", file=sys.stderr)
+        return 2 if error.startswith("config: ") else 1  # a config error is one, however late found
     signalled = status in ("stopped", "interrupted") and last_stop_signal is not None
     if not dist.is_main:  # rank 0 reports for the job
         if status == "failed":

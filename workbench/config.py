@@ -493,6 +493,11 @@ def load_config(path: str | Path) -> ExperimentConfig:
     except UnicodeDecodeError as exc:
         raise ConfigError("", f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     data = _parse_toml(text, str(path))
+    if "base" in data and "tasks" not in data:  # what a sweep file holds: the experiment it varies
+        raise ConfigError(
+            "",
+            f"{path} is a sweep file (it has 'base'), not an experiment; run it with 'workbench sweep {path}'",
+        )
     cfg = from_dict(ExperimentConfig, upgrade_legacy(data))
     validate_config(cfg)
     return cfg

@@ -243,6 +243,11 @@ class RunStore:
             left = [p.name for p in self.path.iterdir()]
         except OSError as exc:
             return f"{self.path}: {os_reason(exc)}"
+        if not left:  # nothing says a run was ever started here (a killed one leaves its lock)
+            return (
+                f"{self.path} is an empty folder, not a run (if an experiment was started here, it stopped "
+                "before it wrote anything; start it again with 'workbench train CONFIG.toml')"
+            )
         if all(name == ".lock" or (name.startswith(".") and name.endswith(TEMP_SUFFIX)) for name in left):
             return (
                 f"{self.path} holds no run: it was stopped before it wrote config.toml, so nothing "
@@ -250,6 +255,8 @@ class RunStore:
             )
         if self.config_path.exists() or self.config_path.is_symlink():  # a folder, a broken link
             return f"{self.config_path} is not a file: the run's config must be a TOML file"
+        if "queue.json" in left:  # what `workbench sweep` writes
+            return f"{self.path} is a sweep folder, not a run directory; its runs are in {self.path / 'runs'}"
         return f"{self.path} is not a run directory (no config.toml)"
 
     @property
