@@ -151,6 +151,19 @@ def test_compare_merges_seeds_into_mean_and_std():
     assert len(single.rows) == 4
 
 
+def test_a_row_merged_over_seeds_is_named_for_all_of_them():
+    from dataclasses import replace
+
+    from workbench.analysis.seed_groups import merge_seeds
+
+    sweep = [replace(_facts(s, 0.5, None), name=f"s-a+b-dwa-d2-s{s}") for s in (1, 0)]
+    assert merge_seeds(sweep).name == "s-a+b-dwa-d2-s0/1"  # not seed 0's name alone
+    same = [replace(_facts(s, 0.5, None), name="exp") for s in (0, 1)]
+    assert merge_seeds(same).name == "exp"
+    other = [replace(_facts(s, 0.5, None), name=n) for s, n in ((0, "x"), (1, "y"), (2, "z"))]
+    assert merge_seeds(other).name == "x (+2 more)"
+
+
 def test_sweep_dialog_writes_a_sweep_the_cli_reads(qtbot, tmp_path):
     from workbench.config import default_experiment
     from workbench.gui.sweep_dialog import SweepDialog

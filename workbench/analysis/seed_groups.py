@@ -63,7 +63,7 @@ def merge_seeds(group: Sequence[RunFacts]) -> RunFacts:
     statuses = {f.status for f in group}
     return RunFacts(
         path=first.path,
-        name=first.name,
+        name=_merged_name(group),
         status=first.status if len(statuses) == 1 else "mixed",
         config=first.config,
         primary_metrics=first.primary_metrics,
@@ -79,4 +79,20 @@ def merge_seeds(group: Sequence[RunFacts]) -> RunFacts:
         delta_m=scalars["delta_m"],
         seeds=seeds,
         spread=spread,
+        task_classes=first.task_classes,
     )
+
+
+def _merged_name(group: Sequence[RunFacts]) -> str:
+    """The name of a row merged over seeds: the runs' name when they share one; names that
+    differ only in a "-s<seed>" ending (a sweep's) as one name with every seed ("...-s0/1");
+    else the first name and how many others."""
+    names = [f.name for f in group]
+    if len(set(names)) == 1:
+        return names[0]
+    endings = [f"-s{_seed(f)}" for f in group]
+    if all(n.endswith(e) for n, e in zip(names, endings, strict=True)):
+        stems = {n[: -len(e)] for n, e in zip(names, endings, strict=True)}
+        if len(stems) == 1:
+            return f"{stems.pop()}-s{'/'.join(str(s) for s in sorted(_seed(f) for f in group))}"
+    return f"{names[0]} (+{len(names) - 1} more)"
