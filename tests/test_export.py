@@ -353,3 +353,23 @@ def test_a_stopped_export_removes_its_unfinished_file(all_kinds_run, tmp_path, m
     assert list(tmp_path.iterdir()) == []
     assert "SIGTERM: export stopped" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGTERM) is before  # the process's own handler is back
+
+
+def test_exporting_a_run_still_training_says_its_checkpoint_may_change(tmp_path, all_kinds_run):
+    import os
+    import shutil
+    import socket
+
+    copy = tmp_path / "copy"
+    shutil.copytree(all_kinds_run.path, copy)
+    summary = json.loads((copy / "summary.json").read_text())
+    summary["status"] = "running"
+    (copy / "summary.json").write_text(json.dumps(summary))
+    (copy / ".lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": 0}))
+    said = []
+    report = export_run(copy, "onnx", out=tmp_path / "m.onnx", latency=False, log=said.append)
+    assert report.path.is_file()
+    assert said[0] == (
+        f"warning: {copy} is still training: its best.pt may be replaced after this export (the decode JSON "
+        "names the epoch exported)"
+    )

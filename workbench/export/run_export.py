@@ -134,7 +134,12 @@ def export_run(
     if (reason := store.not_a_run_reason()) is not None:
         raise ExportError(reason)
     try:
-        store.read_summary()  # a run of a newer schema is refused here
+        summary = store.read_summary()  # a run of a newer schema is refused here
+        if store.effective_status(summary) in ("running", "paused"):
+            log(
+                f"warning: {store.path} is still training: its {checkpoint}.pt may be replaced after this "
+                "export (the decode JSON names the epoch exported)"
+            )
     except RunFileError as exc:  # damaged: not needed, the config and checkpoint are
         log(f"warning: {exc}; exporting from config.toml and the checkpoint")
     cfg = store.read_config()
