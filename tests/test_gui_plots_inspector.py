@@ -623,11 +623,14 @@ def test_many_tasks_wrap_instead_of_widening_the_window(qtbot, inspector):
     assert plots.minimumSizeHint().width() < 600
 
 
-def test_open_image_uses_the_runs_classes_and_says_when_the_data_changed(
+def test_open_image_uses_the_runs_classes_whatever_became_of_its_data(
     qtbot, inspector, tmp_path, monkeypatch
 ):
-    """The model is built for the classes the run learned (its split.json): a class added to
-    the data folder since gave heads of another shape and a message about backbones."""
+    """The network is built for the classes the run learned (summary.json), without reading
+    the data folder: a class added there since gave heads of another shape, and a folder
+    moved away made the finished run impossible to open at all."""
+    import shutil
+
     from PIL import Image
 
     from workbench.config import DataConfig, ExperimentConfig, TaskConfig, TrainConfig
@@ -643,24 +646,27 @@ def test_open_image_uses_the_runs_classes_and_says_when_the_data_changed(
         name="classes",
         data=DataConfig(source="folder", path=str(root), options={"image_size": 32}),
         tasks=[TaskConfig(name="colour", kind="classification")],
-        train=TrainConfig(epochs=1, batch_size=4, device="cpu", num_samples=0),
+        train=TrainConfig(epochs=1, batch_size=4, device="cpu", num_samples=2),
     )
     store = RunStore.create(tmp_path / "runs", "classes")
     assert Trainer(cfg, store).run()["status"] == "finished"
-    (root / "green").mkdir()
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (24, 24), (200, 30, 30)).save(photo)
+    monkeypatch.setattr(
+        QMessageBox, "warning", staticmethod(lambda *a, **k: pytest.fail(f"message: {a[1:3]}"))
+    )
+
+    (root / "green").mkdir()  # a class added since the run
     for i in range(6):
         Image.new("RGB", (24, 24), (30, 200, 30)).save(root / "green" / f"{i}.png")
-    shown = []
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a, **k: shown.append(a[2])))
-    inspector.set_checkpoint(store.best_checkpoint, store.read_config())
-    photo = root / "red" / "0.png"
-    assert inspector.open_image(photo) is True
-    qtbot.waitUntil(lambda: not inspector.predicting() and bool(shown), timeout=60_000)
-    assert "the run learned the classes blue, red" in shown[0]
-    assert "does not fit this model" not in shown[0]
-    # back as it was: the run's own classes, predictions drawn
-    import shutil
+    inspector.load_run(store)
+    with qtbot.waitSignal(inspector.imageOpened, timeout=60_000):
+        assert inspector.open_image(photo) is True
+    (task,) = inspector._model[1]
+    assert task.data.class_names == ("blue", "red")
 
-    shutil.rmtree(root / "green")
+    shutil.move(root, tmp_path / "elsewhere")  # the data folder gone
+    inspector.load_run(store)
+    assert inspector.epochs() == [0]  # the run opens: its saved predictions are there
     with qtbot.waitSignal(inspector.imageOpened, timeout=60_000):
         assert inspector.open_image(photo) is True

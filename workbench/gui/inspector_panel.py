@@ -337,7 +337,7 @@ class InspectorPanel(QWidget):
         self.clear()
         self._store = store
         cfg = store.read_config()
-        self.set_tasks(self._build_tasks(cfg))
+        self.set_tasks(self._build_tasks(cfg, store.path))
         for path in (store.best_checkpoint, store.last_checkpoint):
             if Path(path).exists():
                 self.set_checkpoint(path, cfg)
@@ -396,10 +396,10 @@ class InspectorPanel(QWidget):
 
     # ------------------------------------------------------------------ epochs and drawing
     @staticmethod
-    def _build_tasks(cfg: Any) -> list[Any]:
-        from workbench.training.experiment import build_tasks
+    def _build_tasks(cfg: Any, run_dir: Any) -> list[Any]:
+        from workbench.training.experiment import run_tasks
 
-        return build_tasks(cfg)
+        return run_tasks(cfg, run_dir)  # the run's classes: its data folder may be gone
 
     def _add_epoch(self, epoch: int, select: bool) -> None:
         index = self.epoch_combo.findData(epoch)
@@ -689,19 +689,18 @@ class InspectorPanel(QWidget):
         key = (str(self._checkpoint), self._checkpoint.stat().st_mtime_ns)
         if self._model is None or self._model[2] != key:  # rebuilt when best.pt is rewritten
             from workbench.training.checkpoint import load_checkpoint, load_model_state
-            from workbench.training.experiment import build_experiment
-            from workbench.training.run_split import SPLIT_FILE
+            from workbench.training.experiment import run_network
 
-            # the run's classes (its split.json), not the data folder's as it is now: a class
-            # added since would give heads of another shape, one renamed the wrong names
-            split = self._checkpoint.parent.parent / SPLIT_FILE
-            experiment = build_experiment(self._config, with_data=False, pretrained=False, split_file=split)
+            # the classes the run learned, not the data folder's as it is now (a class added
+            # since gave heads of another shape; one renamed, wrong names), and no data read:
+            # the folder may be gone
+            model, tasks = run_network(self._config, self._checkpoint.parent.parent)
             # Checked load: a wrong or foreign file is one line naming it and what is wrong.
             kind = "last" if self._checkpoint.name == "last.pt" else "best"
             state = load_checkpoint(self._checkpoint, kind)
-            load_model_state(experiment.model, state["model"], self._checkpoint)
-            experiment.model.eval()
-            self._model = (experiment.model, experiment.tasks, key)
+            load_model_state(model, state["model"], self._checkpoint)
+            model.eval()
+            self._model = (model, tasks, key)
         model, tasks, _ = self._model
         batch = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0)
         with torch.no_grad():

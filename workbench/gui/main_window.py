@@ -1068,7 +1068,7 @@ class MainWindow(QMainWindow):
             if store.sample_epochs():
                 self.inspector.load_run(store)
             elif self._run_config is not None:
-                self.inspector.set_tasks(self._build_tasks(self._run_config))
+                self.inspector.set_tasks(self._build_tasks(self._run_config, store.path))
         self._live_view = True
         self._shown_run = self.bridge.run_dir
         self._update_title()
@@ -1158,11 +1158,11 @@ class MainWindow(QMainWindow):
         self.training_bar.set_message("Stopping… (saving the checkpoint)", sticky=True)
         self.statusBar().showMessage("Stopping after the current step; the checkpoint is saved…")
 
-    def _build_tasks(self, cfg: ExperimentConfig) -> list:
-        """TaskKind objects of ``cfg`` on its validation data (for the inspector)."""
-        from workbench.training.experiment import build_tasks
+    def _build_tasks(self, cfg: ExperimentConfig, run_dir: Any) -> list:
+        """TaskKind objects of a run on the classes it learned (for the inspector)."""
+        from workbench.training.experiment import run_tasks
 
-        return build_tasks(cfg)
+        return run_tasks(cfg, run_dir)
 
     # -- bridge slots (GUI thread)
     @guarded
@@ -1191,7 +1191,7 @@ class MainWindow(QMainWindow):
             if event.start_step > 0:  # resumed: show the samples of the epochs done so far
                 self.inspector.load_run(RunStore(event.run_dir))
             else:
-                self.inspector.set_tasks(self._build_tasks(cfg))
+                self.inspector.set_tasks(self._build_tasks(cfg, event.run_dir))
                 self.inspector.set_run_folder(RunStore(event.run_dir))
         except Exception as exc:  # the run goes on; only the predictions view is affected
             log.exception("could not prepare the predictions view")

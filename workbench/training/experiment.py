@@ -114,6 +114,60 @@ def build_tasks(cfg: ExperimentConfig) -> list[TaskKind]:
     return [build_task(t, infos[t.name], dropout=cfg.model.dropout) for t in cfg.tasks]
 
 
+def recorded_task_infos(cfg: ExperimentConfig, run_dir: str | Path) -> dict[str, DataInfo] | None:
+    """The classes each task of a run learned, as the run recorded them (``summary.json``'s
+    ``task_classes``; for a run from before, the single data source's classes in its
+    ``split.json``), without reading the data folder: a run whose data moved, vanished or
+    changed its classes can still be shown and run on an image. None when the run recorded
+    neither (the data must be read)."""
+    import json
+
+    from workbench.training.run_split import SPLIT_FILE
+
+    run_dir = Path(run_dir)
+    side = image_size(cfg)
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        summary = {}
+    recorded = summary.get("task_classes") if isinstance(summary, dict) else None
+    if isinstance(recorded, dict) and all(
+        isinstance(recorded.get(t.name), list) and all(isinstance(n, str) for n in recorded[t.name])
+        for t in cfg.tasks
+    ):
+        return {t.name: DataInfo(side, len(recorded[t.name]), tuple(recorded[t.name])) for t in cfg.tasks}
+    if len(cfg.data.source_list()) != 1:
+        return None
+    from workbench.training import run_split
+
+    try:
+        stored = run_split.read(run_dir / SPLIT_FILE)
+    except run_split.SplitFileError:
+        return None
+    entry = stored["sources"][0] if stored else None
+    if not entry or not isinstance(entry.get("classes"), list):
+        return None  # a generated source (the same for the same seed) or no split kept
+    names = tuple(entry["classes"])
+    return {t.name: DataInfo(side, len(names), names) for t in cfg.tasks}
+
+
+def run_tasks(cfg: ExperimentConfig, run_dir: str | Path) -> list[TaskKind]:
+    """The task kinds of a run, on the classes it learned (``recorded_task_infos``; else its
+    validation data's). Raises like ``build_data`` when the data must be read."""
+    infos = recorded_task_infos(cfg, run_dir)
+    if infos is None:
+        return build_tasks(cfg)
+    return [build_task(t, infos[t.name], dropout=cfg.model.dropout) for t in cfg.tasks]
+
+
+def run_network(cfg: ExperimentConfig, run_dir: str | Path) -> tuple[MultiTaskNet, list[TaskKind]]:
+    """A run's network (untrained weights, no pretrained file read) and tasks, on the classes
+    it learned: what its checkpoint is loaded into to predict on an image."""
+    torch.manual_seed(cfg.train.seed)
+    tasks = run_tasks(cfg, run_dir)
+    return MultiTaskNet(cfg.model.backbone, tasks, cfg.model.sharing_depth, pretrained="none"), tasks
+
+
 @dataclass
 class Experiment:
     config: ExperimentConfig
