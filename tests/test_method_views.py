@@ -177,11 +177,32 @@ def test_sweep_dialog_writes_a_sweep_the_cli_reads(qtbot, tmp_path):
     assert dialog.count.text() == f"{4 * 1 * 3 * 4} experiments"  # depths x methods x seeds x task sets
     dialog.seeds.setText("0, x")
     assert not dialog.ok.isEnabled() and "whole numbers" in dialog.count.text()
+    dialog.seeds.setText("0, 0")  # the sweep refuses a seed listed twice: so does the form
+    assert not dialog.ok.isEnabled() and dialog.count.text() == "Seeds: 0 is listed twice"
     dialog.seeds.setText("3")
     spec = load_sweep(dialog.sweep_file())
     assert spec.sharing_depth == [0, 2, 3, 4] and spec.seeds == [3] and spec.methods == ["equal_sum"]
     assert spec.task_sets[0] == ["scene", "objects", "masks"] and spec.task_sets[1] == ["scene"]
     assert len(spec.items()) == 16
+
+
+def test_a_sweep_that_fails_at_once_shows_no_older_sweeps_results(qtbot, tmp_path):
+    import os
+
+    from PySide6.QtWidgets import QLabel
+
+    from workbench.gui.sweep_dialog import SweepRunDialog
+
+    folder = tmp_path / "out" / "s"
+    folder.mkdir(parents=True)
+    (folder / "table.csv").write_text("tasks,method,seeds\na+b,dwa,1\n")  # an earlier sweep's
+    os.utime(folder / "table.csv", (1, 1))
+    dialog = SweepRunDialog(tmp_path / "missing.toml", tmp_path / "out", "s")
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.done, timeout=60_000) as done:
+        pass
+    assert done.args[0] == 2
+    assert not [w for w in dialog.findChildren(QLabel) if w.text().startswith("Results in")]
 
 
 def test_command_dialog_shows_output_and_exit_code(qtbot):

@@ -10,6 +10,7 @@ process keeps the app responsive and leaves the app's own training thread alone.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 
 from PySide6.QtCore import QProcess, QProcessEnvironment, Signal
@@ -85,6 +86,7 @@ class CommandDialog(QDialog):
         self.process.finished.connect(self._finished)
         self.process.errorOccurred.connect(self._error)
         self._stop_asked = False
+        self.started_at = time.time()  # wall clock, as file times are: what this command wrote
         self.process.start(*workbench_command(args))
 
     def running(self) -> bool:

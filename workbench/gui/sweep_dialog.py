@@ -143,9 +143,12 @@ class SweepDialog(QDialog):
             self.count.setText("Seeds: whole numbers separated by commas.")
             self.ok.setEnabled(False)
             return
+        from workbench.sweep.spec import check_distinct
+
         try:  # the checks the sweep itself makes, before any file is written
             for seed in axes.get("seeds", []):
                 check_value("seeds", seed, field_meta(TrainConfig, "seed"))
+            check_distinct("seeds", axes.get("seeds", []))
             validate_name("name", self.sweep_name())
         except ConfigError as exc:
             self.count.setText(f"{'Seeds' if exc.path == 'seeds' else 'Name'}: {exc.message}")
@@ -188,9 +191,21 @@ class SweepRunDialog(CommandDialog):
     def __init__(self, sweep_file: Path, out: Path, name: str, parent=None) -> None:
         super().__init__(f"Sweep {name}", ["sweep", str(sweep_file), "--out", str(out), "--quiet"], parent)
         self.folder = out / name
-        self.done.connect(lambda _code: self.show_results())
+        self.done.connect(self._on_done)
 
-    def show_results(self) -> None:
+    def _on_done(self, code: int) -> None:
+        # a sweep refused at once (or stopped) wrote nothing new: an older sweep's table in the
+        # same folder is not this one's result. A stopped sweep's table is current, and says so.
+        if code == 0 or (self.folder / "table.csv").is_file() and self._wrote_table():
+            self.show_results(partial=code != 0)
+
+    def _wrote_table(self) -> bool:
+        try:
+            return (self.folder / "table.csv").stat().st_mtime >= self.started_at
+        except OSError:
+            return False
+
+    def show_results(self, partial: bool = False) -> None:
         table_path = self.folder / "table.csv"
         if not table_path.is_file():
             return
@@ -212,7 +227,8 @@ class SweepRunDialog(CommandDialog):
                         text = f"{float(row[i]):.4g} ± {float(row[header.index(std_col)]):.2g}"
                 table.setItem(r, c, QTableWidgetItem(text))
         table.resizeColumnsToContents()
-        self.extra.addWidget(QLabel(f"Results in {self.folder} (mean ± std over seeds):"))
+        note = " so far (the sweep did not finish)" if partial else ""
+        self.extra.addWidget(QLabel(f"Results in {self.folder}{note} (mean ± std over seeds):"))
         self.extra.addWidget(table)
         charts = QWidget()
         grid = QGridLayout(charts)

@@ -103,6 +103,11 @@ def _list(data: dict[str, Any], key: str, kind: type) -> list[Any]:
     return value
 
 
+def check_distinct(key: str, values: list[Any]) -> None:
+    """ConfigError when a value of the sweep axis ``key`` is listed twice (also for forms)."""
+    _distinct(key, values, values)
+
+
 def _distinct(key: str, values: list[Any], shown: list[Any]) -> None:
     """Refuse a value named twice: the same run would count as two (two seeds of one
     experiment give a std of 0 that means nothing)."""
