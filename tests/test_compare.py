@@ -323,3 +323,24 @@ def test_runs_of_one_config_whose_classes_differ_say_so():
     assert table.text(0, col) == "3: red, green, blue"
     assert table.text(1, col) == '4: red, green, blue, "rouge, vif"'
     assert run_labels(facts) == ["scene 3 classes", "scene 4 classes"]
+
+
+def test_best_marks_follow_what_the_cells_show():
+    """1,180,988 and 1,181,245 parameters both read "1.18M": marking one of them best marked
+    a difference nobody could see. Latency of a second or more reads in seconds."""
+    facts = three_runs()
+    from dataclasses import replace
+
+    facts = [
+        replace(facts[0], params_total=1_180_988, latency_ms=1330.0),
+        replace(facts[1], params_total=1_181_245, latency_ms=12.5),
+        replace(facts[2], params_total=2_000_000, latency_ms=999.4),
+    ]
+    table = compare_table(facts)
+    col = table.column("params")
+    assert [table.text(r, col) for r in range(3)] == ["1.18M", "1.18M", "2M"]
+    assert table.best_rows(col) == {0, 1}
+    lat = table.column("latency")
+    assert [table.text(r, lat) for r in range(3)] == ["1.33 s", "12.5 ms", "999 ms"]
+    same = [replace(f, params_total=1_180_988 + i) for i, f in enumerate(facts)]
+    assert compare_table(same).best_rows(col) == set()  # every cell reads "1.18M"

@@ -511,7 +511,14 @@ class CompareTable:
         if len(values) < 2 or len(set(values.values())) < 2:
             return set()
         target = max(values.values()) if better == "higher" else min(values.values())
-        return {i for i, v in values.items() if v == target}
+        best = {i for i, v in values.items() if v == target}
+        # marked as the cells read: a best that reads like others ("1.18M" and "1.18M") marks
+        # them all, and none when every cell reads the same
+        shown = {i: self.text(i, column) for i in values}
+        best_texts = {shown[i] for i in best}
+        if len(set(shown.values())) < 2:
+            return set()
+        return {i for i in values if shown[i] in best_texts}
 
     def text(self, row: int, column: int) -> str:
         """The cell as shown: numbers rounded, times as h:mm:ss, unknown as "—"."""
@@ -535,8 +542,8 @@ class CompareTable:
             return f"{value} of {done}" if done else str(value)
         if col.kind == "params":
             return human_count(value)
-        if col.kind == "ms":
-            return f"{value:.3g} ms"
+        if col.kind == "ms":  # "1.33e+03 ms" read as a typo: a second or more in seconds
+            return f"{value:.3g} ms" if value < 999.5 else f"{value / 1000:.3g} s"
         if col.kind == "seconds":
             return format_seconds(value)
         return str(value)

@@ -165,9 +165,11 @@ class CompareView(QWidget):
                 grid.setItem(r, c, item)
         grid.setSortingEnabled(True)
         n = len(table.rows)
+        runs = sum(max(1, len(f.seeds)) for f in table.facts)  # a row merged over seeds holds several
+        merged = f" in {n} rows (seeds merged)" if runs != n else ""
         self._title_parts = (
             (
-                f"Comparing {n} run{'s' if n != 1 else ''}",
+                f"Comparing {runs} run{'s' if runs != 1 else ''}{merged}",
                 f" · solid lines: {table.labels[0]} · best value per column in bold",
             )
             if n
