@@ -674,7 +674,8 @@ def test_compare_table_and_the_shown_run_drawn_once(qtbot, window, tmp_path):
     c = _depth_run(root, "shapes-20261128-120000", 0, 0.80, 100.0)
     w.runs.refresh()
     w.show_run(a)
-    w.runs.compareRuns.emit([a, b, c])  # the shown run is among them: drawn once, solid
+    # the shown run is among them: drawn once, solid; a run named twice is compared once
+    w.runs.compareRuns.emit([a, b, c, b, tmp_path / ".." / tmp_path.name / b.relative_to(tmp_path)])
     assert w.plots.compare_labels() == ["depth 2", "depth 0"]
     assert tuple(w.compare_view.cell_text(r, "run") for r in range(3)) == ("depth 4", "depth 2", "depth 0")
     view = w.compare_view

@@ -956,7 +956,10 @@ class MainWindow(QMainWindow):
             if not self._load_run(paths[0]):
                 return
             current = paths[0]
-        others = [p for p in paths if not _same_path(p, current)]
+        others: list[Path] = []
+        for p in paths:  # a run named twice is compared once (it would be marked best twice)
+            if not _same_path(p, current) and not any(_same_path(p, o) for o in others):
+                others.append(p)
 
         def read() -> tuple[list, list, list]:  # in a helper thread: logs of many runs are slow to parse
             facts, series, problems = [], [], []
