@@ -947,6 +947,11 @@ def test_quitting_stops_a_running_command_and_a_stop_at_its_start_reads_stopped(
     assert w.running_commands() == [dialog]
     w.close()
     assert asked == ["Long training"]
+    # the window stays up, responsive, saying it is stopping, and closes once the command ended
+    assert w.isVisible() and "stopping" in w.windowTitle()
+    w.close()  # a second Quit while it stops is no second question
+    assert asked == ["Long training"]
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=60_000)
     assert not dialog.running()
     (run,) = (tmp_path / "b").iterdir()
     assert json.loads((run / "summary.json").read_text())["status"] == "stopped"

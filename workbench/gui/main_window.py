@@ -150,6 +150,7 @@ class MainWindow(QMainWindow):
         self._live_floor = (0, -1)  # (global step, epoch) already drawn from disk
         self._shown_run: Path | None = None
         self._remove_if_empty: Path | None = None  # a new run's folder when the run never started
+        self._stopping_commands = False  # Quit asked the running commands to stop
         self._follower: Any = None  # RunFollower of a run another process writes
         # after a followed run ended: a look every 3 s whether another process resumed it
         self._rewatch = QTimer(self)
@@ -1511,12 +1512,26 @@ class MainWindow(QMainWindow):
         """
         commands = self.running_commands()
         if commands and not self._closing:
+            if self._stopping_commands:  # a second Quit while they stop: they are on their way
+                event.ignore()
+                return
             names = ", ".join(d.windowTitle() for d in commands)
             if not self.confirm_stop_commands(names):
                 event.ignore()
                 return
-            for dialog in commands:  # a command never goes on training without its window
-                dialog.stop_and_wait()
+            # a command never goes on training without its window: each is asked to stop (it
+            # saves its checkpoint), and the window closes once the last has ended; until
+            # then it stays responsive and says so (waiting here froze it for 10-30 s)
+            self._stopping_commands = True
+            for dialog in commands:
+                dialog.done.connect(self._close_when_commands_end)
+                dialog.stop()
+            QTimer.singleShot(self.command_stop_ms, self._kill_commands)
+            self.statusBar().showMessage(f"Stopping {names}; the window closes when they have stopped…")
+            self.setWindowTitle(f"{APP_NAME} — stopping…")
+            event.ignore()
+            return
+        self._stopping_commands = False
         if self.bridge.is_running():
             event.ignore()
             if self._closing:
@@ -1543,6 +1558,16 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     STOPPING_TEXT = "Stopping the run and saving its checkpoint; the window closes when it has stopped…"
+    command_stop_ms = 30_000  # a command still running after this on Quit is killed
+
+    def _close_when_commands_end(self, *_: object) -> None:
+        if self._stopping_commands and not self.running_commands():
+            self._stopping_commands = False
+            self.close()
+
+    def _kill_commands(self) -> None:
+        for dialog in self.running_commands():
+            dialog.process.kill()
 
     def running_commands(self) -> list[Any]:
         """The command dialogs (baselines, sweep, export) whose process still runs."""
