@@ -403,7 +403,12 @@ def test_the_compare_title_counts_runs_not_merged_rows(qtbot):
 
     view = CompareView()
     qtbot.addWidget(view)
-    facts = [_facts(0, 0.5, None), _facts(1, 0.7, None), _facts(0, 0.9, None, depth=0), _facts(1, 0.8, None, depth=0)]
+    facts = [
+        _facts(0, 0.5, None),
+        _facts(1, 0.7, None),
+        _facts(0, 0.9, None, depth=0),
+        _facts(1, 0.8, None, depth=0),
+    ]
     view.set_table(compare_table(facts))
     assert view._title_parts[0] == "Comparing 4 runs in 2 rows (seeds merged)"
     view.set_table(compare_table(facts[:1] + facts[2:3]))

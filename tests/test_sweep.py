@@ -533,3 +533,50 @@ def test_a_second_sweep_into_the_same_folder_is_refused_while_the_first_runs(tmp
     )
     assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 0  # a dead process's lock is stale
     assert not (out / "s" / ".lock").exists()
+
+
+def test_a_signal_that_comes_as_the_next_member_starts_stops_it_at_once(tmp_path, monkeypatch, capsys):
+    """The signal landed after the sweep decided to start the next run and before that run's
+    handler was in place: the run trained to its end. It stops at once now, resumable."""
+    import signal
+
+    from workbench import cli
+
+    base = _base(tmp_path)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'name = "s"\nbase = "{base.name}"\nseeds = [0, 1]\nbaselines = false\n')
+    out = tmp_path / "out"
+    original = cli._train_and_report
+    calls = []
+
+    def late_signal(cfg, store, *args, **kwargs):
+        calls.append(store.path)
+        if len(calls) == 2:
+            cli.command_stop_signal = signal.SIGTERM  # as the between-runs handler records it
+        return original(cfg, store, *args, **kwargs)
+
+    monkeypatch.setattr(cli, "_train_and_report", late_signal)
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 143
+    second = json.loads((calls[1] / "summary.json").read_text())
+    assert second["status"] == "stopped" and second.get("epochs_done", 0) == 0
+    log = calls[1] / "metrics.jsonl"
+    assert not log.exists() or '"step"' not in log.read_text()  # not one step trained after the stop
+
+
+def test_a_second_signal_exits_with_its_own_number_and_says_how_to_continue(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    base = _base(tmp_path)
+    original = Trainer.run
+
+    def two_signals(self):
+        os.kill(os.getpid(), signal.SIGTERM)  # stop after this step ...
+        os.kill(os.getpid(), signal.SIGTERM)  # ... no: abort
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "run", two_signals)
+    assert main(["train", str(base), "--out", str(tmp_path / "runs"), "--quiet"]) == 143  # not 130
+    err = capsys.readouterr().err
+    (run,) = (tmp_path / "runs").iterdir()
+    assert err.strip().splitlines()[-1] == f"interrupted; continue with: workbench resume {run}"

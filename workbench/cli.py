@@ -116,9 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command is None:
         return _gui(smoke_test=args.smoke_test)
-    global last_stop_signal, command_stop_signal
+    global last_stop_signal, command_stop_signal, continue_hint
     last_stop_signal = None  # per command (tests call main several times in one process)
     command_stop_signal = None
+    continue_hint = None
     try:
         commands = {
             "train": _train,
@@ -132,9 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             "export": _export,
         }
         return commands[args.command](args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # a second stop signal, or Ctrl-C outside a run's handler
+        print("interrupted" + (f"; continue with: {continue_hint}" if continue_hint else ""), file=sys.stderr)
+        signum = command_stop_signal or last_stop_signal or signal.SIGINT
+        return signal_exit_status(signum)
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
         import os
 
@@ -448,6 +450,10 @@ STOP_SIGNALS = tuple(
 last_stop_signal: int | None = None
 
 
+# What continues the work after an abort (a second signal): "workbench resume RUN", or the
+# sweep or baselines command itself.
+continue_hint: str | None = None
+
 # The first stop signal of this command, kept across its runs: a sweep or `baselines`
 # starts no further run after it, also when the run it came in still finished.
 command_stop_signal: int | None = None
@@ -535,6 +541,12 @@ def _train_and_report(
         control.request_stop()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+    global continue_hint
+    continue_hint = again or f"workbench resume {store.path}"
+    if command_stop_signal is not None:
+        # a signal that came after a sweep or `baselines` decided to start this run (before
+        # this handler was in place): the run stops at once, resumable, instead of training
+        control.request_stop()
     try:
         summary = Trainer(
             cfg,

@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from workbench import cli
 
+    cli.continue_hint = again  # said if a second signal aborts
     with cli.stop_between_runs():
         baselines = ensure_baselines(
             cfg,

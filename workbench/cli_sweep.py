@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     again = shlex.join(["workbench", "sweep", str(args.sweep), "--out", str(args.out)])
     train = _threaded_train if devices and len(devices) > 1 else train_with_progress(args.quiet, again)
+    cli.continue_hint = again  # said if a second signal aborts
     with cli.stop_between_runs(_stop_threads):
         outcome = run_sweep(
             spec,
