@@ -282,8 +282,9 @@ def test_baselines_of_a_run_whose_data_lost_validation_images_or_changed_classes
     assert main(["baselines", str(run), "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == (
-        f"error: 1 of the {n_val} validation images {run} was scored on are no longer in its data: its baselines "
-        "would be scored on other images, and Δm would compare the two. Restore them"
+        f"error: 1 of the {n_val} validation images {run} was scored on are no longer in its data "
+        f"({entry['val'][0]}): its baselines would be scored on other images, and Δm would compare the two. "
+        "Restore them"
     )
     gone.write_bytes(moved)
     (root / "data.yaml").write_text("names: [red, verde, blue]\ntrain: images\n")  # a class renamed

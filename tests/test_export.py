@@ -79,7 +79,11 @@ def test_decode_json_is_enough_to_decode_the_raw_outputs(all_kinds_run):
 
     report = export_run(all_kinds_run.path, "onnx", latency=False, log=lambda _: None)
     spec = json.loads(report.decode_path.read_text())
-    assert report.decode_path.name == "model-best.decode.json"
+    assert report.decode_path.name == "model-best.onnx.decode.json"
+    # the TorchScript export beside it has its own description: the ONNX one is kept
+    other = export_run(all_kinds_run.path, "torchscript", latency=False, log=lambda _: None)
+    assert other.decode_path.name == "model-best.torchscript.decode.json"
+    assert json.loads(report.decode_path.read_text())["verification"]["runtime"] == "onnxruntime"
     assert spec["input"]["shape"] == [1, 3, 64, 64] and spec["input"]["range"] == [0, 255]
     assert [o["name"] for o in spec["outputs"]][:2] == ["scene", "n"]
     assert spec["tasks"]["objects"]["outputs"] == ["objects.heatmap", "objects.size", "objects.offset"]
@@ -149,8 +153,9 @@ def test_an_export_after_config_toml_changed_the_network_is_refused(tmp_path, al
     assert main(["export", str(copy), "--no-latency"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == (
-        f"error: {copy / 'config.toml'} changed since best.pt was saved (data.options.image_size: 64 -> 96); "
-        "the export would describe another network than the one trained. Undo the change to export this run"
+        f"error: {copy / 'config.toml'} changed since best.pt was saved (data.options.image_size: 64 -> 96), "
+        "as a resume may not either; the export and its decode JSON must describe the checkpoint's training. "
+        "Undo the change to export this run"
     )
     assert not (copy / "export").exists()
     (copy / "config.toml").write_text(text.replace("epochs = 1", "epochs = 5"))  # a resume's change: fine

@@ -37,7 +37,10 @@ def test_a_spent_time_limit_refuses_the_resume_and_more_time_continues_it(tmp_pa
     assert main(["resume", str(run.path), "--quiet", "--time-limit", "nan"]) == 2
     assert "--time-limit: nan is not between 0 and 2592000 seconds" in capsys.readouterr().err
 
+    assert main(["resume", str(run.path), "--quiet", "--time-limit", "0.001"]) == 0  # one more step or so
     assert main(["resume", str(run.path), "--quiet", "--time-limit", "0"]) == 0
     summary = json.loads((run.path / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["epochs_done"] == 2
-    assert any(c.startswith("train.time_limit_s: 0.001 -> 0") for c in summary["config_changes"])
+    changes = summary["config_changes"]  # both resumes' changes, in order
+    assert len(changes) == 2 and changes[0].startswith("train.time_limit_s: 0.001 -> ")  # spent + 0.001
+    assert changes[1].endswith("-> 0.0")

@@ -56,11 +56,21 @@ def _split_problem(cfg: Any, run_dir: Path) -> str | None:
     stored = run_split.read(run_dir / SPLIT_FILE)
     if stored is not None:
         listed = sum(len(entry["val"]) for entry in stored["sources"] if entry is not None)
-        left = sum(len(part.records) for part in run_split.real_parts(exp.val_set))
+        parts = run_split.real_parts(exp.val_set)
+        left = sum(len(part.records) for part in parts)
         if left < listed:  # the run's metrics are over images its baselines would not see
+            kept = {str(r.image) for part in parts for r in part.records}
+            gone = [
+                name
+                for entry, part in zip((e for e in stored["sources"] if e is not None), parts, strict=False)
+                for name in entry["val"]
+                if str(part.file_of(name)) not in kept
+            ]
+            shown = ", ".join(gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
             return (
                 f"{listed - left} of the {listed} validation images {run_dir} was scored on are no longer in its "
-                "data: its baselines would be scored on other images, and Δm would compare the two. Restore them"
+                f"data ({shown}): its baselines would be scored on other images, and Δm would compare the two. "
+                "Restore them"
             )
     for note in exp.split_notes:
         print(f"note: {note}", file=sys.stderr)

@@ -109,7 +109,8 @@ def export_run(
 ) -> ExportReport:
     """Export the network of ``run_dir``'s ``checkpoint`` ("best" or "last") as ``fmt``
     ("onnx" or "torchscript") to ``out`` (default ``RUN/export/model-CHECKPOINT.onnx`` or
-    ``.torchscript.pt``), with ``decode.json`` beside it (same stem, ``.decode.json``).
+    ``.torchscript.pt``, described by ``model-CHECKPOINT.FORMAT.decode.json`` beside it), or
+    to ``out`` with ``decode.json`` beside it (same stem, ``.decode.json``).
     The default files are replaced by a new export; a file given as ``out`` (or its
     decode.json) that exists is refused unless ``replace``, and nothing is ever written
     among the run's own records (only under ``RUN/export/``).
@@ -213,7 +214,11 @@ def export_run(
             f"{target}: that name says another format than {fmt}; name it *{SUFFIX[fmt]} "
             f"(e.g. {target.with_name(target.name.split('.')[0] + SUFFIX[fmt])})"
         )
-    decode_path = target.with_name(_stem(target.name, fmt) + ".decode.json")
+    # the default folder holds both formats side by side: each its own description (one
+    # shared name let a TorchScript export replace the ONNX file's, verification included)
+    decode_path = target.with_name(
+        _stem(target.name, fmt) + (f".{fmt}" if out is None else "") + ".decode.json"
+    )
     if not _stem(target.name, fmt).strip(".") or target.name.endswith("."):
         raise ExportError(f"{target}: not a file name to write; give one such as model{SUFFIX[fmt]}")
     _refuse_overwrite(store.path, target, decode_path, replace=replace or out is None)
@@ -293,8 +298,9 @@ def _refuse_changed_config(store: Any, cfg: Any, state: dict[str, Any], ckpt_pat
             f" and {len(refused) - 4} more" if len(refused) > 4 else ""
         )
         raise ExportError(
-            f"{store.config_path} changed since {ckpt_path.name} was saved ({shown}); the export would describe "
-            "another network than the one trained. Undo the change to export this run"
+            f"{store.config_path} changed since {ckpt_path.name} was saved ({shown}), as a resume may not "
+            "either; the export and its decode JSON must describe the checkpoint's training. Undo the change "
+            "to export this run"
         )
 
 

@@ -795,7 +795,9 @@ class Trainer:
                     f"{k} {before.get(k)} -> {v} images" for k, v in sizes.items() if before.get(k) != v
                 )
             )
-        extra: dict[str, Any] = {"config_changes": changes} if changes else {}
+        # every resume's changes, in order (a second resume's list replaced the first's)
+        before_changes = [c for c in previous.get("config_changes") or [] if isinstance(c, str)]
+        extra: dict[str, Any] = {"config_changes": [*before_changes, *changes]} if changes else {}
         extra["data_sizes"] = sizes
         # what each task learned: the compare view tells runs of one config on changed data apart
         extra["task_classes"] = {name: list(info.class_names) for name, info in exp.task_infos.items()}
