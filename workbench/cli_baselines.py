@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
 
     target = Path(args.target)
     store = None
+    if not target.exists():  # neither a run folder nor an experiment: say so, not "cannot read config"
+        print(f"error: {target} does not exist; give a run folder or an experiment TOML", file=sys.stderr)
+        return 2
     if target.is_dir():
         store = RunStore(target)
         if (reason := store.not_a_run_reason()) is not None:
