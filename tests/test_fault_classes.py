@@ -817,3 +817,16 @@ def test_a_sweep_file_given_where_an_experiment_belongs_says_so(tmp_path, capsys
             f"error: config: {sweep} is a sweep file (it has 'base'), not an experiment; run it with "
             f"'workbench sweep {sweep}'"
         )
+
+
+def test_a_data_path_that_is_not_there_names_its_field(tmp_path, capsys):
+    from workbench.cli import main
+    from workbench.config import DataConfig
+
+    cfg = tiny_config()
+    cfg.data = DataConfig(source="folder", path=str(tmp_path / "nodata"), options={"image_size": 32})
+    path = tmp_path / "exp.toml"
+    save_config(cfg, path)
+    assert main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    assert capsys.readouterr().err == f"error: config: data.path: {tmp_path / 'nodata'} does not exist\n"
+    assert not (tmp_path / "runs").exists()

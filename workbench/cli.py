@@ -216,6 +216,10 @@ def _train(args: argparse.Namespace) -> int:
         cfg.train.time_limit_s = args.time_limit
     validate_experiment(cfg)
     absolute_paths(cfg)  # the run folder's config must not depend on where it was started
+    for i, source in enumerate(cfg.data.source_list()):  # a data path not there: its field, not an OS error
+        if source.path and not Path(source.path).exists():
+            field = "data.path" if not cfg.data.sources else f"data.sources[{i}].path"
+            raise ConfigError(field, f"{source.path} does not exist")
     # What the model cannot train, and what it cannot read, is refused before a run folder exists.
     infos = build_data(cfg, "val").task_infos
     n_train = len(build_data(cfg, "train").dataset)
