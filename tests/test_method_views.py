@@ -158,6 +158,7 @@ def test_a_row_merged_over_seeds_is_named_for_all_of_them():
 
     sweep = [replace(_facts(s, 0.5, None), name=f"s-a+b-dwa-d2-s{s}") for s in (1, 0)]
     assert merge_seeds(sweep).name == "s-a+b-dwa-d2-s0/1"  # not seed 0's name alone
+    assert merge_seeds(sweep).config["name"] == "s-a+b-dwa-d2-s0/1"  # as the name column shows it
     same = [replace(_facts(s, 0.5, None), name="exp") for s in (0, 1)]
     assert merge_seeds(same).name == "exp"
     other = [replace(_facts(s, 0.5, None), name=n) for s, n in ((0, "x"), (1, "y"), (2, "z"))]

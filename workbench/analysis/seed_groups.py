@@ -61,11 +61,12 @@ def merge_seeds(group: Sequence[RunFacts]) -> RunFacts:
             spread[key] = std
     seeds = tuple(sorted(_seed(f) for f in group))
     statuses = {f.status for f in group}
+    name = _merged_name(group)
     return RunFacts(
         path=first.path,
-        name=_merged_name(group),
+        name=name,
         status=first.status if len(statuses) == 1 else "mixed",
-        config=first.config,
+        config={**first.config, "name": name},  # the name column reads it: every seed's, not seed 0's
         primary_metrics=first.primary_metrics,
         higher_is_better=first.higher_is_better,
         metrics=metrics,
