@@ -580,3 +580,22 @@ def test_a_second_signal_exits_with_its_own_number_and_says_how_to_continue(tmp_
     err = capsys.readouterr().err
     (run,) = (tmp_path / "runs").iterdir()
     assert err.strip().splitlines()[-1] == f"interrupted; continue with: workbench resume {run}"
+
+
+def test_a_sweep_file_of_the_same_name_says_the_folder_holds_other_experiments(tmp_path):
+    base = _base(tmp_path)
+    spec = parse_sweep({"name": "s", "base": str(base), "seeds": [0, 1], "baselines": False})
+    out = tmp_path / "out"
+    run_sweep(
+        spec, out, lambda cfg, store, resume: Trainer(cfg, store, resume=resume).run(), log=lambda m: None
+    )
+    other = parse_sweep({"name": "s", "base": str(base), "seeds": [1, 2], "baselines": False})
+    logged = []
+    run_sweep(
+        other, out, lambda cfg, store, resume: Trainer(cfg, store, resume=resume).run(), log=logged.append
+    )
+    assert logged[0] == (
+        f"[s] 1 experiment(s) in {out / 's'} are not in this sweep (scene+n-equal_sum-d-1-s0): their runs are "
+        "kept, and results.csv and table.csv hold this sweep's experiments only"
+    )
+    assert len(json.loads((out / "s" / "queue.json").read_text())) == 3  # nothing forgotten

@@ -142,6 +142,13 @@ def _run_locked(
 
     queue_path = folder / "queue.json"
     queue = _read_queue(queue_path)
+    others = sorted(set(queue) - {item.key for item in items})
+    if others:  # another sweep file of the same name: its runs stay, the results are this one's
+        log(
+            f"[{spec.name}] {len(others)} experiment(s) in {folder} are not in this sweep ({others[0]}"
+            f"{' ...' if len(others) > 1 else ''}): their runs are kept, and results.csv and table.csv "
+            "hold this sweep's experiments only"
+        )
     lock = threading.Lock()
     outcome = SweepOutcome(folder)
     halted = threading.Event()  # a run was stopped (Ctrl-C, SIGTERM, Stop): the sweep stops too
