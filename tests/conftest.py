@@ -42,6 +42,29 @@ def tiny_config(tasks=(("scene", "classification"), ("n", "counting")), **train)
     return cfg
 
 
+def finished_folder_run(root, runs_root, name="classes"):
+    """A finished one-epoch run on a class-folder set of red and blue squares made in
+    ``root`` (6 images each); returns its RunStore."""
+    from PIL import Image
+
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+
+    for c, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
+        (root / c).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (24, 24), colour).save(root / c / f"{i}.png")
+    cfg = ExperimentConfig(
+        name=name,
+        data=DataConfig(source="folder", path=str(root), options={"image_size": 32}),
+        tasks=[TaskConfig(name="colour", kind="classification")],
+        train=TrainConfig(epochs=1, batch_size=4, device="cpu", num_samples=2),
+    )
+    store = RunStore.create(runs_root, name)
+    assert Trainer(cfg, store).run()["status"] == "finished"
+    return store
+
+
 @pytest.fixture
 def tiny():
     return tiny_config()

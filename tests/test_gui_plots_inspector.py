@@ -631,25 +631,11 @@ def test_open_image_uses_the_runs_classes_whatever_became_of_its_data(
     moved away made the finished run impossible to open at all."""
     import shutil
 
+    from conftest import finished_folder_run
     from PIL import Image
 
-    from workbench.config import DataConfig, ExperimentConfig, TaskConfig, TrainConfig
-    from workbench.training.run_store import RunStore
-    from workbench.training.trainer import Trainer
-
     root = tmp_path / "set"
-    for c, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
-        (root / c).mkdir(parents=True)
-        for i in range(6):
-            Image.new("RGB", (24, 24), colour).save(root / c / f"{i}.png")
-    cfg = ExperimentConfig(
-        name="classes",
-        data=DataConfig(source="folder", path=str(root), options={"image_size": 32}),
-        tasks=[TaskConfig(name="colour", kind="classification")],
-        train=TrainConfig(epochs=1, batch_size=4, device="cpu", num_samples=2),
-    )
-    store = RunStore.create(tmp_path / "runs", "classes")
-    assert Trainer(cfg, store).run()["status"] == "finished"
+    store = finished_folder_run(root, tmp_path / "runs")
     photo = tmp_path / "photo.png"
     Image.new("RGB", (24, 24), (200, 30, 30)).save(photo)
     monkeypatch.setattr(

@@ -984,26 +984,11 @@ def test_a_finished_run_whose_data_folder_is_gone_still_opens(qtbot, window, tmp
     "Cannot open run ... No such file or directory" and nothing shown."""
     import shutil
 
-    from PIL import Image
-
-    from workbench.config import DataConfig, ExperimentConfig, TaskConfig, TrainConfig
-    from workbench.training.run_store import RunStore
-    from workbench.training.trainer import Trainer
+    from conftest import finished_folder_run
 
     w = window
     root = tmp_path / "set"
-    for c, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
-        (root / c).mkdir(parents=True)
-        for i in range(6):
-            Image.new("RGB", (24, 24), colour).save(root / c / f"{i}.png")
-    cfg = ExperimentConfig(
-        name="moved",
-        data=DataConfig(source="folder", path=str(root), options={"image_size": 32}),
-        tasks=[TaskConfig(name="colour", kind="classification")],
-        train=TrainConfig(epochs=1, batch_size=4, device="cpu", num_samples=2),
-    )
-    store = RunStore.create(w.runs_root(), "moved")
-    assert Trainer(cfg, store).run()["status"] == "finished"
+    store = finished_folder_run(root, w.runs_root(), "moved")
     shutil.move(root, tmp_path / "elsewhere")
     errors = []
     w.errorShown.connect(lambda *args: errors.append(args))
