@@ -120,17 +120,17 @@ def recorded_task_infos(cfg: ExperimentConfig, run_dir: str | Path) -> dict[str,
     ``split.json``), without reading the data folder: a run whose data moved, vanished or
     changed its classes can still be shown and run on an image. None when the run recorded
     neither (the data must be read)."""
-    import json
-
     from workbench.training.run_split import SPLIT_FILE
 
     run_dir = Path(run_dir)
     side = image_size(cfg)
+    from workbench.training.run_store import RunStore
+
     try:
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        summary = RunStore(run_dir).read_summary()
+    except (OSError, ValueError):  # damaged, or another schema: the split or the data then
         summary = {}
-    recorded = summary.get("task_classes") if isinstance(summary, dict) else None
+    recorded = summary.get("task_classes")
     if isinstance(recorded, dict) and all(
         isinstance(recorded.get(t.name), list) and all(isinstance(n, str) for n in recorded[t.name])
         for t in cfg.tasks
