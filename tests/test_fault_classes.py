@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from conftest import tiny_config
 from workbench.cli import main
 from workbench.config import ConfigError, default_experiment
 from workbench.experiment_check import config_from_toml_text, load_config, save_config
+from workbench.fsutil import SaveFailed
 from workbench.training.checkpoint import load_checkpoint
 from workbench.training.control import RunControl
 from workbench.training.events import RunStarted, StepEnded
@@ -404,6 +406,29 @@ def test_odd_out_folders(tmp_path, capsys):
     save_config(tiny_config(), path)
     assert main(["train", str(path), "--out", "", "--quiet"]) == 1
     assert "must not be empty" in capsys.readouterr().err
+
+
+def test_unwritable_destinations_say_which_part_of_the_path_is_wrong(tmp_path, capsys):
+    """The operating system's "Not a directory", "File exists" and "No such file or
+    directory" (for /proc, which exists) are turned into what the user must change."""
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    cases = {
+        ("config", "--out", str(plain / "sub" / "e.toml")): f"{plain} is a file, not a folder",
+        ("config", "--out", str(tmp_path / "none" / "e.toml")): f"there is no folder {tmp_path / 'none'}",
+        ("config", "--out", "/proc/e.toml"): "/proc does not allow new files in it",
+    }
+    for argv, reason in cases.items():
+        assert main(list(argv)) == 1
+        assert capsys.readouterr().err.strip() == f"error: cannot write {argv[-1]}: {reason}"
+    assert not (tmp_path / "none").exists() and plain.read_text() == "x"
+    for root, reason in (
+        (plain / "runs", f"{plain} is a file, not a folder"),
+        (Path("/proc/runs"), "/proc does not allow new files in it"),
+    ):
+        with pytest.raises(SaveFailed) as caught:
+            RunStore.create(root, "e")
+        assert str(caught.value) == f"cannot write {root}: {reason}"
 
 
 def test_config_out_never_replaces_a_special_file_and_writes_through_links(tmp_path, capsys):
@@ -830,3 +855,27 @@ def test_a_data_path_that_is_not_there_names_its_field(tmp_path, capsys):
     assert main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
     assert capsys.readouterr().err == f"error: config: data.path: {tmp_path / 'nodata'} does not exist\n"
     assert not (tmp_path / "runs").exists()
+
+
+def test_early_stopping_follows_the_metrics_own_direction(tmp_path, monkeypatch):
+    """Counting's MAE is lower-is-better but its exact-count rate higher-is-better: the
+    monitored metric's direction, not the task kind's, decides the best epoch."""
+    from workbench.tasks.counting import Counting
+
+    assert not Counting.metric_higher_is_better("mae") and Counting.metric_higher_is_better("exact")
+    rates = [0.3, 0.6, 0.9]  # rising every epoch: each is the best so far
+    real = Trainer._validate
+
+    def validate(self, loop, epoch):
+        result = real(self, loop, epoch)
+        result.metrics["n"]["exact"] = rates[epoch]
+        return result
+
+    monkeypatch.setattr(Trainer, "_validate", validate)
+    cfg = tiny_config()
+    cfg.train.epochs = 3
+    cfg.train.early_stopping_metric = "n/exact"
+    cfg.train.patience = 1  # one epoch "without improvement" would stop the run at epoch 2
+    _, _, summary = run(cfg, tmp_path)
+    assert summary["status"] == "finished" and summary["epochs_done"] == 3
+    assert summary["best_epoch"] == 2

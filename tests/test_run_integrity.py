@@ -16,6 +16,7 @@ import pytest
 import torch
 from conftest import tiny_config
 
+from workbench import cli
 from workbench.experiment_check import save_config
 from workbench.training import checkpoint as checkpoint_module
 from workbench.training.checkpoint import load_checkpoint
@@ -274,3 +275,20 @@ def test_file_size_limit_fails_the_run_in_one_line(tmp_path):
     assert errors[0].startswith("error: run failed: cannot write ") and ".pt: File too large" in errors[0]
     run_dir = next((tmp_path / "runs").iterdir())
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "failed"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_before_the_run_starts_says_interrupted(monkeypatch, capsys, sig):
+    """Before a run installs its handlers (torch still importing, a sweep reading its file),
+    the default action killed the command without a word; now it says so and exits 128+N."""
+    before = signal.getsignal(sig)
+
+    def slow_config(args):
+        os.kill(os.getpid(), sig)
+        time.sleep(5)  # the handler interrupts this at once
+        return 0
+
+    monkeypatch.setattr(cli, "_config", slow_config)
+    assert cli.main(["config"]) == 128 + sig
+    assert capsys.readouterr().err.strip() == "interrupted"
+    assert signal.getsignal(sig) is before  # handed back: the caller's own handling is kept

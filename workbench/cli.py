@@ -8,6 +8,7 @@ import contextlib
 import json
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     last_stop_signal = None  # per command (tests call main several times in one process)
     command_stop_signal = None
     continue_hint = None
+    previous = _stop_signals_abort()
     try:
         commands = {
             "train": _train,
@@ -153,6 +155,25 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"error: {describe_error(exc)}", file=sys.stderr)
         return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_signals_abort() -> dict:
+    """Until a run installs its own handlers (stop after the step, keep a checkpoint), a
+    SIGTERM or SIGHUP ends the command as Ctrl-C does: one "interrupted" line and 128 + N,
+    where the default action killed it in silence (for instance while torch was imported).
+    Returns the handlers it replaced."""
+
+    def on_signal(signum: int, frame: Any) -> None:
+        global command_stop_signal
+        command_stop_signal = command_stop_signal or signum
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS if sig != signal.SIGINT}
 
 
 def _rank() -> int:

@@ -36,6 +36,27 @@ def os_reason(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+def write_reason(path: Path | str, exc: BaseException) -> str:
+    """Why ``path`` (a file or folder to create) cannot be written, in the user's terms where
+    the operating system's words mislead: "Not a directory" becomes which part of the path
+    is a file, and "No such file or directory" for a folder that exists (/proc and other
+    file systems that take no new files) says so."""
+    import errno
+
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOTDIR, errno.ENOENT, errno.EEXIST):
+        path = Path(path)
+        existing = next((p for p in (path, *path.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir() and (existing != path or code != errno.ENOENT):
+            return f"{existing} is a file, not a folder"
+        if code == errno.ENOENT and existing is not None and existing.is_dir():
+            if existing == path.parent:
+                return f"{existing} does not allow new files in it"
+            if existing != path:
+                return f"there is no folder {path.parent}"
+    return os_reason(exc)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -83,7 +104,7 @@ def atomic_write(
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         if isinstance(exc, Exception) and not isinstance(exc, SaveFailed):
-            raise SaveFailed(path, os_reason(exc)) from exc
+            raise SaveFailed(path, write_reason(path, exc)) from exc
         raise
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from workbench.data.base import IGNORE_INDEX
-from workbench.fsutil import SaveFailed, atomic_write, atomic_write_text, os_reason
+from workbench.fsutil import SaveFailed, atomic_write, atomic_write_text, write_reason
 
 EXPORT_FORMATS = ("coco", "voc", "yolo")
 
@@ -106,7 +106,7 @@ def _folder(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SaveFailed(path.parent, os_reason(exc)) from exc
+        raise SaveFailed(path.parent, write_reason(path.parent, exc)) from exc
 
 
 def _save_png(path: Path, pixels: np.ndarray, palette: list[int] | None = None) -> None:

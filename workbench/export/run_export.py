@@ -226,7 +226,12 @@ def export_run(
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as exc:
-        raise ExportError(f"{target.parent}: cannot write the export there: {exc.strerror or exc}") from None
+        from workbench.fsutil import write_reason
+
+        where = exc.filename if isinstance(exc.filename, str) else target.parent
+        raise ExportError(
+            f"{target.parent}: cannot write the export there: {write_reason(where, exc)}"
+        ) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -710,8 +710,15 @@ class SetupPanel(QWidget):
                 for task, source in zip(tasks, sources, strict=True):
                     if task.kind not in self._task_kinds:
                         continue
-                    for metric in self._task_kinds.get(task.kind).metric_names:
+                    kind = self._task_kinds.get(task.kind)
+                    for metric in kind.metric_names:
                         combo.addItem(f"{task.name}/{metric}", f"{task.name}/{metric}")
+                        better = "higher" if kind.metric_higher_is_better(metric) else "lower"
+                        combo.setItemData(
+                            combo.count() - 1,
+                            f"{kind.metric_label(metric)}: {better} is better",
+                            Qt.ToolTipRole,
+                        )
                         # which task row and metric this entry is: survives a rename
                         combo.setItemData(combo.count() - 1, (id(source), metric), EXTRA_ROLE + 1)
             index = -1

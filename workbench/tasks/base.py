@@ -83,7 +83,10 @@ class TaskKind:
     metric_names: ClassVar[tuple[str, ...]]
     metric_labels: ClassVar[dict[str, str]] = {}  # metric name -> label in tables and plots
     primary_metric: ClassVar[str]
+    # the primary metric's direction, and every other metric's unless named in
+    # ``metric_directions`` (counting: MAE is lower-is-better, the exact-count rate higher)
     higher_is_better: ClassVar[bool] = True
+    metric_directions: ClassVar[dict[str, bool]] = {}
 
     @dataclass
     class Options:
@@ -110,6 +113,11 @@ class TaskKind:
     @classmethod
     def supported_by(cls, data: DataInfo) -> bool:
         return cls.target_key in data.target_keys
+
+    @classmethod
+    def metric_higher_is_better(cls, name: str) -> bool:
+        """Whether a larger value of metric ``name`` is better (early stopping, best marks)."""
+        return cls.metric_directions.get(name, cls.higher_is_better)
 
     @classmethod
     def metric_label(cls, name: str) -> str:

@@ -46,6 +46,7 @@ class Counting(TaskKind):
     metric_labels = {"mae": "MAE", "exact": "exact-count rate"}
     primary_metric = "mae"
     higher_is_better = False
+    metric_directions = {"exact": True}
 
     @dataclass
     class Options(TaskKind.Options):

@@ -42,6 +42,7 @@ from workbench.fsutil import (
     dumps_json_line,
     os_reason,
     remove_temp_files,
+    write_reason,
 )
 from workbench.training.events import EpochEnded, SamplesReady, StepEnded
 from workbench.training.run_lock import lock_is_live, read_lock
@@ -201,7 +202,7 @@ class RunStore:
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise SaveFailed(root, os_reason(exc)) from exc
+            raise SaveFailed(root, write_reason(root, exc)) from exc
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = f"{name}-{stamp}"
         if Path(base).name != base or base.startswith("."):
@@ -216,7 +217,7 @@ class RunStore:
                 n += 1
                 path = root / f"{base}-{n}"
             except OSError as exc:
-                raise SaveFailed(path, os_reason(exc)) from exc
+                raise SaveFailed(path, write_reason(path, exc)) from exc
         if path.resolve().parent != root.resolve():
             raise SaveFailed(path, "outside the runs folder")
         return cls(path)

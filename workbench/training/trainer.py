@@ -1372,7 +1372,9 @@ class Trainer:
         ``TrainingState.record_validation``)."""
         task, _, name = self.monitor.partition("/")
         kind = next(t for t in self.exp.tasks if t.name == task)
-        return state.record_validation(metrics, epoch, metrics[task][name], kind.higher_is_better)
+        return state.record_validation(
+            metrics, epoch, metrics[task][name], kind.metric_higher_is_better(name)
+        )
 
     def _checkpoint(self, loop: _Loop) -> None:
         if not self.main:
