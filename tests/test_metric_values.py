@@ -171,6 +171,27 @@ def test_detection_without_any_object_is_undefined():
     assert result == {"map_50": None, "map": None, "mar_100": None}
 
 
+def test_detection_cells_that_are_no_peak_are_no_boxes():
+    """16 px image, 4x4 cells of 4 px; one object centred in cell (2, 2). A strong peak at
+    (0, 0) and a weak one at (2, 3) leave cell (2, 2) no peak: with fewer peaks than
+    max_detections it was still taken, at score 0, and "found" the object (mAR 1)."""
+    t = TASK_KINDS.get("detection")("d", {}, DataInfo(16, 1, ("a",)))
+    heat = torch.full((1, 1, 4, 4), -30.0)
+    heat[0, 0, 0, 0], heat[0, 0, 2, 3] = 5.0, -10.0
+    out = {"heatmap": heat, "size": torch.zeros(1, 2, 4, 4), "offset": torch.full((1, 2, 4, 4), 0.5)}
+    truth = {"boxes": [torch.tensor([[8.0, 8.0, 12.0, 12.0]])], "labels": [torch.tensor([0])]}
+    (pred,) = t.decode_tensors(out)
+    # the peaks: (0, 0), (2, 3) and the 6 plateau cells at -30 whose 3x3 neighbourhood holds
+    # neither; the 3 + 5 cells next to the two peaks are left out
+    assert len(pred["scores"]) == 8 and bool((pred["scores"] > 0).all())
+    assert measure(t, out, truth) == {"map_50": 0.0, "map": 0.0, "mar_100": 0.0}
+    heat[0, 0, 2, 2] = 3.0  # now the object's cell is a peak: found exactly, but ranked below
+    # the false positive at (0, 0): precision 1/2 at recall 1, so AP 0.5 at every threshold
+    assert measure(t, out, truth) == pytest.approx({"map_50": 0.5, "map": 0.5, "mar_100": 1.0})
+    heat[0, 0, 2, 2] = 6.0  # ranked first: precision 1 at recall 1
+    assert measure(t, out, truth) == pytest.approx({"map_50": 1.0, "map": 1.0, "mar_100": 1.0})
+
+
 def inv_sigmoid(p: float) -> float:
     return math.log(p / (1 - p))
 

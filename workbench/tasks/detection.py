@@ -274,11 +274,16 @@ class Detection(TaskKind):
     # -- predictions
     @torch.no_grad()
     def decode_tensors(self, output: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
-        """Per-image {"boxes" (K, 4) xyxy pixels, "scores" (K,), "labels" (K,)} on the output's device."""
+        """Per-image {"boxes" (K, 4) xyxy pixels, "scores" (K,), "labels" (K,)} on the output's
+        device: the heatmap's peaks (cells equal to their 3x3 max-pool), at most
+        ``max_detections``, after per-class NMS (CenterNet, Zhou et al. 2019)."""
         heat = output["heatmap"].detach().float().sigmoid()
         batch, classes, height, width = heat.shape
         peaks = F.max_pool2d(heat, kernel_size=3, stride=1, padding=1)
-        heat = torch.where(peaks == heat, heat, torch.zeros_like(heat))
+        # a cell that is no peak is no detection: -1 (below any score) rather than 0, so that
+        # with fewer peaks than max_detections none of them is taken as a box of score 0
+        # (such boxes still matched objects and counted in mAP and mAR)
+        heat = torch.where(peaks == heat, heat, torch.full_like(heat, -1.0))
         k = min(self.options.max_detections, classes * height * width)
         scores, flat = heat.reshape(batch, -1).topk(k, dim=1)
         labels = flat // (height * width)
@@ -298,8 +303,10 @@ class Detection(TaskKind):
         boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=2).clamp(0.0, limit)
         results = []
         for i in range(batch):
-            keep = batched_nms(boxes[i], scores[i], labels[i], NMS_IOU)  # sorted by score
-            results.append({"boxes": boxes[i][keep], "scores": scores[i][keep], "labels": labels[i][keep]})
+            peak = scores[i] >= 0
+            b, sc, lab = boxes[i][peak], scores[i][peak], labels[i][peak]
+            keep = batched_nms(b, sc, lab, NMS_IOU)  # sorted by score
+            results.append({"boxes": b[keep], "scores": sc[keep], "labels": lab[keep]})
         return results
 
     def export_decode(self) -> dict[str, Any]:
