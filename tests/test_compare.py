@@ -44,7 +44,9 @@ def summary(depth, acc, mae, best_epoch, total, latency, elapsed, status="finish
         "status": status,
         "primary_metrics": {"scene": "accuracy", "n": "mae"},
         "higher_is_better": {"scene": True, "n": False},
-        "best_metrics": {"scene": {"accuracy": acc, "macro_f1": 0.1}, "n": {"mae": mae, "exact": 0.5}},
+        "final_metrics": {"scene": {"accuracy": acc, "macro_f1": 0.1}, "n": {"mae": mae, "exact": 0.5}},
+        # the best epoch's (picked by scene alone) are not what the table shows
+        "best_metrics": {"scene": {"accuracy": 0.99, "macro_f1": 0.2}, "n": {"mae": 9.0, "exact": 0.1}},
         "best_epoch": best_epoch,
         "epochs_done": 3,
         "params": {"total": total, "sharing_depth": depth, "num_stages": 4},

@@ -639,6 +639,7 @@ def _depth_run(root: Path, folder: str, depth: int, metric: float, elapsed: floa
             "primary_metrics": {"scene": "accuracy"},
             "higher_is_better": {"scene": True},
             "best_metrics": {"scene": {"accuracy": metric}},
+            "final_metrics": {"scene": {"accuracy": metric}},
             "best_epoch": 1,
             "epochs_done": 2,
             "params": {

@@ -236,3 +236,100 @@ def test_masked_loss_is_the_loss_of_the_labelled_samples():
     assert count == 0 and loss.item() == 0.0
     loss.backward()  # connected to the graph, with zero gradient
     assert torch.equal(out.grad, torch.zeros_like(out))
+
+
+class _TwoMasks:
+    """Image 0: two labelled pixels (the rest ignored), both object; image 1: 64 labelled
+    pixels, all background; image 2 (when asked for): every pixel ignored."""
+
+    def __init__(self, images: int = 2):
+        import numpy as np
+
+        first = np.full((8, 8), 255, np.uint8)
+        first[0, :2] = 1
+        self.masks = [first, np.zeros((8, 8), np.uint8), np.full((8, 8), 255, np.uint8)][:images]
+
+    def __len__(self):
+        return len(self.masks)
+
+    def sample(self, i):
+        import numpy as np
+
+        return {"image": np.full((8, 8, 3), i, np.uint8), "mask": self.masks[i]}
+
+
+class _Background(torch.nn.Module):
+    def forward(self, x):
+        out = torch.zeros(x.shape[0], 2, 8, 8)
+        out[:, 0] = 2.0  # logits (2, 0): background everywhere
+        return {"m": out}
+
+
+def test_validation_loss_is_a_mean_per_image_at_any_batch_size():
+    """Wrong pixel: -log softmax(2, 0)[1] = log(1 + e^2) = 2.1269; right pixel:
+    log(1 + e^-2) = 0.1269. Per image 2.1269 and 0.1269: mean 1.1269 whether the images come
+    one per batch or together (a batch mean weighted by images gave 0.1875 at batch 2). An
+    image whose mask is all ignore pixels has no loss and is not counted."""
+    from workbench.training.device import Precision
+    from workbench.training.evaluation import evaluate
+
+    seg = task("segmentation", classes=1, size=8)
+    seg.name = "m"
+    cpu = torch.device("cpu")
+    expected = (math.log(1 + math.e**2) + math.log(1 + math.e**-2)) / 2
+    for images in (2, 3):
+        for batch in (1, 2, 3):
+            result = evaluate(_Background(), [seg], _TwoMasks(images), batch, cpu, Precision(cpu, False), 0)
+            assert result.losses["m"] == pytest.approx(expected, abs=1e-5), (images, batch)
+            assert result.counts["m"] == 2
+
+
+def test_a_mask_of_ignore_pixels_only_has_no_training_loss():
+    seg = task("segmentation", classes=1, size=4)
+    logits = torch.zeros(2, 2, 4, 4, requires_grad=True)
+    mask = torch.full((2, 4, 4), 255)
+    loss, count = seg.masked_loss(logits, {"mask": mask})
+    assert count == 0 and float(loss.detach()) == 0.0  # was NaN, which stopped the run
+    loss.backward()
+    assert bool(torch.isfinite(logits.grad).all())
+    mask[1, 0, 0] = 1  # one labelled pixel in image 1: its loss alone, log(1 + e^0) = log 2
+    loss, count = seg.masked_loss(logits, {"mask": mask})
+    assert count == 1 and float(loss.detach()) == pytest.approx(math.log(2))
+
+
+def test_detection_validation_loss_is_each_images_loss_averaged():
+    """The one-pass per-image loss equals the loss of each image alone, averaged; the batch
+    loss differs from it (it normalises by all the batch's objects at once)."""
+    torch.manual_seed(0)
+    t = task("detection", classes=2, size=32)
+    out = {
+        "heatmap": torch.randn(3, 2, 8, 8),
+        "size": torch.randn(3, 2, 8, 8) * 0.3,
+        "offset": torch.rand(3, 2, 8, 8),
+    }
+    targets = {  # 2 objects, none, 1 object
+        "boxes": [
+            torch.tensor([[2.0, 2.0, 12.0, 14.0], [16.0, 16.0, 30.0, 28.0]]),
+            torch.zeros(0, 4),
+            torch.tensor([[5.0, 20.0, 15.0, 31.0]]),
+        ],
+        "labels": [torch.tensor([0, 1]), torch.zeros(0, dtype=torch.int64), torch.tensor([1])],
+    }
+    alone = []
+    for i in range(3):
+        one = {k: v[i : i + 1] for k, v in out.items()}
+        alone.append(float(t.loss(one, {k: v[i : i + 1] for k, v in targets.items()})))
+    total, count = t.image_losses(out, targets)
+    assert count == 3 and total == pytest.approx(sum(alone), rel=1e-5)
+    assert float(t.loss(out, targets)) * 3 != pytest.approx(sum(alone), rel=1e-3)
+
+
+def test_multilabel_drawing_and_f1_agree_at_the_threshold():
+    """p = 0.5 exactly at threshold 0.5: absent for the F1 score (torchmetrics: p > t), so
+    absent in the drawing and the export's description too."""
+    t = task("multilabel", classes=2)
+    spec = t.draw({"scores": [0.5, 0.75]}, {"presence": [1.0, 1.0]})
+    assert spec.texts[0].text == "t: c1 0.75" and spec.has_error
+    metrics = measure(t, torch.tensor([[0.0, inv_sigmoid(0.75)]]), {"presence": torch.tensor([[1.0, 1.0]])})
+    assert metrics["f1"] == pytest.approx(0.5)  # class 0 missed (F1 0), class 1 found (F1 1)
+    assert "> threshold" in t.export_decode()["steps"][1]

@@ -599,3 +599,32 @@ def test_a_sweep_file_of_the_same_name_says_the_folder_holds_other_experiments(t
         "kept, and results.csv and table.csv hold this sweep's experiments only"
     )
     assert len(json.loads((out / "s" / "queue.json").read_text())) == 3  # nothing forgotten
+
+
+def test_a_value_undefined_for_one_seed_is_undefined_for_the_row():
+    """Δm of seed 0 is -10 and of seed 1 undefined: a mean of seed 0 alone beside "0, 1"
+    read as both seeds' mean. The sweep table and the compare view's merged row say None."""
+    from workbench.analysis.compare import RunFacts
+    from workbench.analysis.seed_groups import merge_seeds
+    from workbench.sweep.results import aggregate
+
+    rows = [
+        {"tasks": "a+b", "method": "dwa", "sharing_depth": 2, "seed": s, "a/acc": acc, "delta_m": dm}
+        for s, acc, dm in ((0, 0.5, -10.0), (1, 0.7, None))
+    ]
+    (row,) = aggregate(rows)
+    assert row["delta_m"] is None and row["delta_m_std"] is None and row["seed_values"] == "0, 1"
+    assert row["a/acc"] == pytest.approx(0.6) and row["a/acc_std"] == pytest.approx(0.1414213562)
+    facts = [
+        RunFacts(
+            path=f"/r{s}",
+            config={"train": {"seed": s}},
+            primary_metrics={"a": "acc"},
+            metrics={"a": acc},
+            delta_m=dm,
+        )
+        for s, acc, dm in ((0, 0.5, -10.0), (1, None, -12.0))
+    ]
+    merged = merge_seeds(facts)
+    assert merged.seeds == (0, 1) and merged.metrics["a"] is None and "metric:a/acc" not in merged.spread
+    assert merged.delta_m == pytest.approx(-11.0) and merged.spread["delta_m"] == pytest.approx(1.4142135624)

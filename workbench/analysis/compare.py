@@ -14,7 +14,9 @@ What comes out:
     ``compare_table``: one row per run; columns Run (a label naming what differs, e.g.
     "depth 2 · dwa"), one column per config field whose value differs between the runs
     (``config_differences`` of the flattened configs), each task's primary metric at the
-    run's best epoch, best epoch, parameters, latency, wall time and status.
+    run's last validated epoch (the epoch Δm and a sweep's tables use: every run after its
+    whole budget, where the best epoch is picked by one task's metric alone), best epoch,
+    parameters, latency, wall time and status.
     ``CompareTable.best_rows(column)`` marks the best value of a column, respecting
     ``higher_is_better`` of metrics (costs: lower is better).
     ``run_labels`` / ``distinguishing_names``: short names saying what differs.
@@ -97,7 +99,7 @@ MAX_LABEL_PARTS = 4  # a label says at most this many differences; the table has
 class RunFacts:
     """What the comparison needs of one run.
 
-    ``metrics`` maps a task to its primary metric's value at the best epoch (None when
+    ``metrics`` maps a task to its primary metric's value at the last validated epoch (None when
     undefined); ``best_epoch`` is 0-based (-1: none yet); ``sharing_depth`` is resolved
     (full sharing as the number of stages; -1 when unknown).
     """
@@ -153,10 +155,10 @@ def facts_from_summary(path: str | Path, summary: Mapping[str, Any], config: Map
     summary = summary or {}
     params = summary.get("params") if isinstance(summary.get("params"), Mapping) else {}
     primary = dict(summary.get("primary_metrics") or {})
-    best = summary.get("best_metrics") or {}
+    final = summary.get("final_metrics") or {}
     metrics: dict[str, float | None] = {}
     for task, metric in primary.items():
-        values = best.get(task) if isinstance(best, Mapping) else None
+        values = final.get(task) if isinstance(final, Mapping) else None
         metrics[task] = _number(values.get(metric)) if isinstance(values, Mapping) else None
     total = params.get("total")
     return RunFacts(
@@ -603,7 +605,7 @@ def _metric_columns(facts: Iterable[RunFacts]) -> list[Column]:
                 key=f"metric:{task}/{metric}",
                 title=f"{task} {metric}",
                 better=direction,
-                tip=f"{task}/{metric} at the run's best epoch ({direction} is better)",
+                tip=f"{task}/{metric} at the run's last epoch, the one Δm compares ({direction} is better)",
                 kind="metric",
             )
     return list(seen.values())

@@ -1,7 +1,8 @@
 """Runs that differ only in their seed, merged into one row of mean ± standard deviation.
 
 Pure Python (no Qt, no torch). The spread is the sample standard deviation (n - 1 in the
-denominator) over the seeds that have a value; a row of one seed has no spread.
+denominator) over the seeds; a row of one seed has no spread. A value undefined for one
+seed (an mAP without objects, a Δm without baselines) is undefined for the row.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def _seed(f: RunFacts) -> int:
 
 def _mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
     present = [v for v in values if v is not None]
-    if not present:
+    if not present or len(present) < len(values):
+        # undefined for a seed: a mean of the others would sit beside "seeds 0, 1" as if
+        # it were theirs
         return None, None
     return statistics.fmean(present), (statistics.stdev(present) if len(present) > 1 else None)
 

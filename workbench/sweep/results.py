@@ -72,7 +72,8 @@ def _numeric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows grouped by (tasks, method, sharing_depth): ``<col>`` the mean over seeds,
-    ``<col>_std`` the sample standard deviation (n - 1; undefined, None, with one seed),
+    ``<col>_std`` the sample standard deviation (n - 1; undefined, None, with one seed);
+    both None when a seed's value is undefined;
     ``seeds`` their number and ``seed_values`` the seeds themselves ("0, 1")."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for row in rows:
@@ -90,6 +91,8 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         for col in columns:
             values = [float(m[col]) for m in members if isinstance(m.get(col), (int, float))]
             values = [v for v in values if math.isfinite(v)]
+            if len(values) < len(members):  # undefined for a seed: not a mean over "seeds"
+                values = []
             agg[col] = statistics.fmean(values) if values else None
             agg[f"{col}_std"] = statistics.stdev(values) if len(values) > 1 else None
         out.append(agg)

@@ -87,6 +87,9 @@ class TaskKind:
     # ``metric_directions`` (counting: MAE is lower-is-better, the exact-count rate higher)
     higher_is_better: ClassVar[bool] = True
     metric_directions: ClassVar[dict[str, bool]] = {}
+    # False where the batch loss is a mean over pixels or objects, not over samples: the
+    # validation loss then takes each image's own loss (``image_losses``)
+    loss_is_mean_over_samples: ClassVar[bool] = True
 
     @dataclass
     class Options:
@@ -131,15 +134,40 @@ class TaskKind:
             return None
         return has
 
+    def loss_present(self, targets: dict[str, Any]) -> torch.Tensor | None:
+        """Bool (B,) of the samples that have a loss for this task; None when all have one.
+        ``present`` by default; a kind whose target can be wholly ignored (a mask of
+        ignore pixels only) leaves those samples out too, as its loss is undefined there."""
+        return self.present(targets)
+
     def masked_loss(self, output: Any, targets: dict[str, Any]) -> tuple[torch.Tensor, int]:
         """(mean loss over the labelled samples, their number); a zero loss when there are none."""
-        keep = self.present(targets)
+        keep = self.loss_present(targets)
         if keep is None:
             return self.loss(output, targets), _batch_size(output)
         count = int(keep.sum())
         if count == 0:
             return zero_loss(output), 0
         return self.loss(select(output, keep), subset_targets(targets, keep)), count
+
+    def image_losses(self, output: Any, targets: dict[str, Any]) -> tuple[float, int]:
+        """(sum over the labelled samples of each one's own loss, their number), for the
+        validation loss: a mean per image that does not depend on how images are batched.
+        (A batch's loss is a mean over its pixels or objects, so the batch mean times the
+        batch's images changed with the batch size, 6x in one case.)"""
+        if self.loss_is_mean_over_samples:  # each sample weighs the same in the batch mean
+            loss, count = self.masked_loss(output, targets)
+            return float(loss) * count, count
+        keep = self.loss_present(targets)
+        n = _batch_size(output)
+        rows = list(range(n)) if keep is None else keep.nonzero().flatten().tolist()
+        losses = []
+        for i in rows:
+            one = torch.zeros(n, dtype=torch.bool)
+            one[i] = True
+            losses.append(self.loss(select(output, one), subset_targets(targets, one)).float())
+        # one transfer per batch, not one per image
+        return (float(torch.stack(losses).sum()) if losses else 0.0), len(rows)
 
     def masked_update(self, metrics: TaskMetrics, output: Any, targets: dict[str, Any]) -> int:
         """Update ``metrics`` with the labelled samples only; returns how many there were."""

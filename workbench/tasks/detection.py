@@ -26,7 +26,8 @@ from torchmetrics.detection import MeanAveragePrecision
 from torchvision.ops import batched_nms, box_iou
 
 from workbench.config import setting
-from workbench.tasks.base import TaskKind, TaskMetrics
+from workbench.data.base import subset_targets
+from workbench.tasks.base import TaskKind, TaskMetrics, _batch_size, select
 from workbench.tasks.drawing import DrawBox, DrawSpec, class_colour
 from workbench.tasks.fusion import FeatureFusion
 from workbench.tasks.registry import TASK_KINDS
@@ -123,8 +124,9 @@ def build_targets(
     )
 
 
-def focal_loss(logits: torch.Tensor, heatmap: torch.Tensor) -> torch.Tensor:
-    """Penalty-reduced pixel-wise focal loss (CenterNet), normalised by the object count."""
+def focal_sums(logits: torch.Tensor, heatmap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image (B,): the penalty-reduced focal loss (CenterNet, Zhou et al. 2019) summed
+    over classes and cells, and the number of positive cells (objects' centres)."""
     logits = logits.float()
     prob = logits.sigmoid()
     positive = heatmap.eq(1.0)
@@ -132,8 +134,14 @@ def focal_loss(logits: torch.Tensor, heatmap: torch.Tensor) -> torch.Tensor:
     log_not_p = F.logsigmoid(-logits)
     pos_term = log_p * (1 - prob) ** FOCAL_ALPHA
     neg_term = log_not_p * prob**FOCAL_ALPHA * (1 - heatmap) ** FOCAL_BETA
-    total = torch.where(positive, pos_term, neg_term).sum()
-    return -total / positive.sum().clamp(min=1)
+    total = torch.where(positive, pos_term, neg_term).flatten(1).sum(dim=1)
+    return -total, positive.flatten(1).sum(dim=1)
+
+
+def focal_loss(logits: torch.Tensor, heatmap: torch.Tensor) -> torch.Tensor:
+    """Penalty-reduced pixel-wise focal loss (CenterNet), normalised by the object count."""
+    sums, positives = focal_sums(logits, heatmap)
+    return sums.sum() / positives.sum().clamp(min=1)
 
 
 # ------------------------------------------------------------------------------------ head
@@ -217,6 +225,7 @@ class Detection(TaskKind):
     metric_names = ("map_50", "map", "mar_100")
     metric_labels = {"map_50": "mAP@0.5", "map": "mAP@[.5:.95]", "mar_100": "mAR@100"}
     primary_metric = "map_50"
+    loss_is_mean_over_samples = False  # normalised by the batch's objects
     higher_is_better = True
 
     @dataclass
@@ -255,18 +264,53 @@ class Detection(TaskKind):
         )
 
     # -- training
-    def loss(self, output: dict[str, torch.Tensor], targets: dict[str, Any]) -> torch.Tensor:
+    def _loss_terms(
+        self, output: dict[str, torch.Tensor], targets: dict[str, Any]
+    ) -> tuple[torch.Tensor, ...]:
+        """Per image (B,): focal sum, positive cells, size L1 sum, offset L1 sum, objects."""
         heat_logits = output["heatmap"]
         map_size = (heat_logits.shape[-2], heat_logits.shape[-1])
         enc = self.encode(targets, map_size)
-        heat_loss = focal_loss(heat_logits, enc.heatmap.to(heat_logits.device))
-        count = max(len(enc.batch), 1)
+        heat, positives = focal_sums(heat_logits, enc.heatmap.to(heat_logits.device))
+        batch = enc.batch.to(heat.device)
         size = output["size"].float().flatten(2)[enc.batch, :, enc.index]
         offset = output["offset"].float().flatten(2)[enc.batch, :, enc.index]
-        size_loss = F.l1_loss(size, enc.size, reduction="sum") / count
-        offset_loss = F.l1_loss(offset, enc.offset, reduction="sum") / count
+
+        def per_image(values: torch.Tensor) -> torch.Tensor:
+            return torch.zeros_like(heat).index_add(0, batch, values.to(heat.dtype))
+
+        size_l1 = per_image(F.l1_loss(size, enc.size, reduction="none").sum(dim=1))
+        offset_l1 = per_image(F.l1_loss(offset, enc.offset, reduction="none").sum(dim=1))
+        objects = per_image(torch.ones(len(batch), device=heat.device))
+        return heat, positives, size_l1, offset_l1, objects
+
+    def loss(self, output: dict[str, torch.Tensor], targets: dict[str, Any]) -> torch.Tensor:
+        heat, positives, size_l1, offset_l1, objects = self._loss_terms(output, targets)
         o = self.options
-        return o.heatmap_weight * heat_loss + o.size_weight * size_loss + o.offset_weight * offset_loss
+        count = objects.sum().clamp(min=1)
+        return (
+            o.heatmap_weight * heat.sum() / positives.sum().clamp(min=1)
+            + o.size_weight * size_l1.sum() / count
+            + o.offset_weight * offset_l1.sum() / count
+        )
+
+    def image_losses(self, output: dict[str, torch.Tensor], targets: dict[str, Any]) -> tuple[float, int]:
+        """Each image's loss, its terms normalised by its own objects (see
+        ``TaskKind.image_losses``), summed, in one pass."""
+        keep = self.loss_present(targets)
+        if keep is not None:
+            output, targets = select(output, keep), subset_targets(targets, keep)
+        if not _batch_size(output):
+            return 0.0, 0
+        heat, positives, size_l1, offset_l1, objects = self._loss_terms(output, targets)
+        o = self.options
+        count = objects.clamp(min=1)
+        per_image = (
+            o.heatmap_weight * heat / positives.clamp(min=1)
+            + o.size_weight * size_l1 / count
+            + o.offset_weight * offset_l1 / count
+        )
+        return float(per_image.sum()), len(per_image)
 
     def make_metrics(self) -> TaskMetrics:
         return _DetectionMetrics(self)

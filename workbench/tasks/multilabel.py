@@ -79,7 +79,10 @@ class Multilabel(TaskKind):
     def export_decode(self) -> dict[str, Any]:
         return {
             "output": "logits (B, C)",
-            "steps": ["sigmoid", "class c is present where its probability >= threshold"],
+            "steps": [
+                "sigmoid",
+                "class c is present where its probability > threshold (as the F1 score counts it)",
+            ],
             "threshold": self.options.threshold,
             "class_names": list(self.data.class_names),
         }
@@ -98,7 +101,8 @@ class Multilabel(TaskKind):
         wrong = False
         predicted = set()
         if prediction is not None:
-            predicted = {i for i, s in enumerate(prediction["scores"]) if s >= thr}
+            # strictly above, as torchmetrics' F1 counts a class present (p > threshold)
+            predicted = {i for i, s in enumerate(prediction["scores"]) if s > thr}
         truth = None if target is None else {i for i, p in enumerate(target["presence"]) if p > 0.5}
         if prediction is not None:
             names = ", ".join(

@@ -96,6 +96,7 @@ class Segmentation(TaskKind):
         "pixel_acc": "pixel accuracy",
     }
     primary_metric = "miou"
+    loss_is_mean_over_samples = False  # a mean over labelled pixels
     higher_is_better = True
 
     @dataclass
@@ -123,9 +124,35 @@ class Segmentation(TaskKind):
             channels, strides, self.num_outputs, self.data.image_size, self.options.head_width, self.dropout
         )
 
+    def loss_present(self, targets: dict[str, Any]) -> torch.Tensor | None:
+        """Labelled samples with at least one pixel that is not ``IGNORE_INDEX``: a mask
+        wholly covered by crowd regions has no loss (cross-entropy over no pixel is NaN)."""
+        has = self.present(targets)
+        if "mask" not in targets or (has is not None and not bool(has.any())):
+            return has  # no sample of the batch has a mask
+        some = (targets["mask"] != IGNORE_INDEX).flatten(1).any(dim=1)
+        if has is not None:
+            some = some & has.to(some.device)
+        return None if bool(some.all()) else some
+
     def loss(self, output: torch.Tensor, targets: dict[str, Any]) -> torch.Tensor:
         mask = targets["mask"].long()
         return F.cross_entropy(_match_size(output.float(), mask), mask, ignore_index=IGNORE_INDEX)
+
+    def image_losses(self, output: torch.Tensor, targets: dict[str, Any]) -> tuple[float, int]:
+        """Each image's mean cross-entropy over its labelled pixels, summed (see
+        ``TaskKind.image_losses``), in one pass."""
+        keep = self.loss_present(targets)
+        if keep is not None and not bool(keep.any()):
+            return 0.0, 0
+        mask = targets["mask"].long()
+        logits = _match_size(output.float(), mask)
+        if keep is not None:
+            keep = keep.to(mask.device)
+            logits, mask = logits[keep], mask[keep]
+        pixels = F.cross_entropy(logits, mask, ignore_index=IGNORE_INDEX, reduction="none")
+        labelled = (mask != IGNORE_INDEX).flatten(1).sum(dim=1)
+        return float((pixels.flatten(1).sum(dim=1) / labelled).sum()), len(mask)
 
     def make_metrics(self) -> TaskMetrics:
         return _SegmentationMetrics(self.num_outputs)

@@ -30,8 +30,9 @@ def needed_targets(tasks: list[TaskKind]) -> frozenset[str]:
 class Validation:
     """What one validation pass measured.
 
-    ``losses[task]`` is the mean loss over the images that have the task's target (None
-    when none has); ``metrics[task][name]`` a float or None (undefined, see TaskMetrics);
+    ``losses[task]`` is the mean over the images that have the task's target of each
+    image's own loss (``TaskKind.image_losses``: the same at any batch size), None when
+    none has; ``metrics[task][name]`` a float or None (undefined, see TaskMetrics);
     ``samples`` the first ``num_samples`` images with targets and predictions, or None.
     """
 
@@ -185,12 +186,11 @@ def accumulate(
             targets = move_targets(targets, device)
             with META_LOCK, precision.autocast():  # see workbench.models.meta_lock
                 outputs = model(images)
-                losses = {t.name: t.masked_loss(outputs[t.name], targets) for t in tasks}
+                losses = {t.name: t.image_losses(outputs[t.name], targets) for t in tasks}
             for t in tasks:
-                loss, count = losses[t.name]
-                if count:
-                    loss_sums[t.name] += float(loss) * count
-                    counts[t.name] += count
+                loss_sum, count = losses[t.name]
+                loss_sums[t.name] += loss_sum
+                counts[t.name] += count
                 t.masked_update(metrics[t.name], outputs[t.name], targets)
             if not collector.full:
                 collector.add(images, targets, outputs)
