@@ -10,7 +10,7 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from workbench.data.coco_instances import CocoError, decode_mask, load_coco
-from workbench.data.import_report import CLIPPED, DROPPED, SKIPPED, ImportReport
+from workbench.data.import_report import DROPPED, SKIPPED, ImportReport
 
 SQUARE = [[10, 10, 20, 10, 20, 20, 10, 20]]  # covers pixels 10-19 in x and y: 100 pixels
 
@@ -55,9 +55,18 @@ def test_categories_boxes_masks_and_problems(tmp_path):
     assert coco.category_ids == [0, 3, 7]
     a, b = coco.images
     assert (a.file_name, a.width, a.height) == ("sub/a.png", 50, 40)
-    assert a.boxes.tolist() == [[10, 5, 30, 15], [45, 30, 50, 40], [0, 5, 1, 15], [2, 2, 6, 6]]
-    assert a.labels.tolist() == [1, 2, 0, 0]
-    assert a.crowd.tolist() == [False, False, True, False]
+    # boxes as written: the reader cuts them to the file's real size (annotations 2 and 9
+    # reach past the declared 50x40, which may be wrong)
+    assert a.boxes.tolist() == [
+        [10, 5, 30, 15],
+        [45, 30, 55, 50],
+        [0, 5, 1, 15],
+        [2, 2, 6, 6],
+        [60, 0, 65, 5],
+    ]
+    assert a.labels.tolist() == [1, 2, 0, 0, 0]
+    assert a.crowd.tolist() == [False, False, True, False, False]
+    assert a.places == ["annotation 1", "annotation 2", "annotation 7", "annotation 8", "annotation 9"]
     assert a.segmentations[1] is None and a.segmentations[3] is None  # empty list: no mask
     assert decode_mask(a.segmentations[0], 40, 50).sum() == 100
     assert decode_mask(a.segmentations[2], 40, 50).sum() == 10  # RLE counts: 5 off, 10 on
@@ -65,13 +74,11 @@ def test_categories_boxes_masks_and_problems(tmp_path):
     found = {(p.where, p.action) for p in report.problems}
     assert found == {
         ("image 3", SKIPPED),
-        ("annotation 2", CLIPPED),
         ("annotation 3", SKIPPED),
         ("annotation 4", SKIPPED),
         ("annotation 5", DROPPED),
         ("annotation 6", SKIPPED),
         ("annotation 8", SKIPPED),
-        ("annotation 9", DROPPED),
     }
     assert all(p.file == str(path) and "\n" not in str(p) for p in report.problems)
 
@@ -224,3 +231,33 @@ def test_a_duplicate_image_id_names_both_files(tmp_path):
     coco, report, _ = write(tmp_path, data)
     assert [im.file_name for im in coco.images] == ["a.png"]
     assert [p.message for p in report.problems] == ["duplicate image id (b.png; the id is a.png's)"]
+
+
+@pytest.mark.parametrize(
+    ("iscrowd", "crowd", "noted"),
+    [
+        (0, False, False),
+        (1, True, False),
+        ("0", False, False),
+        ("1", True, False),
+        (True, True, False),
+        ("false", False, False),
+        (2, False, True),
+        ("yes", False, True),
+        (None, False, True),
+    ],
+)
+def test_iscrowd_as_converters_write_it(tmp_path, iscrowd, crowd, noted):
+    """``bool("0")`` is True: a file that wrote iscrowd as a string made every object a
+    crowd region, which no task trains on. 0/1 in any spelling is read; other values are
+    objects, with a note."""
+    data = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 50, "height": 40}],
+        "categories": [{"id": 1, "name": "cat"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "iscrowd": iscrowd}],
+    }
+    coco, report, _ = write(tmp_path, data)
+    assert coco.images[0].crowd.tolist() == [crowd]
+    assert [p.message for p in report.problems] == (
+        [f"iscrowd {iscrowd!r} is not 0 or 1; read as 0 (an object)"] if noted else []
+    )

@@ -29,7 +29,10 @@ def test_voc_size_difficult_and_case_variant_names(tmp_path):
         "</bndbox></object></annotation>"
     )
     messages = _messages(check_dataset(tmp_path))
-    assert "size: declares 80x60 but the image is 40x30; boxes kept as written (noted)" in messages
+    assert (
+        "size: declares 80x60 but the image is 40x30; boxes checked against the image's size (noted)"
+        in messages
+    )
     assert "object 1: <difficult> 'yes' is not 0 or 1; read as 0 (noted)" in messages
     assert "classes: classes 'Cat', 'cat' differ only in case or spaces (noted)" in messages
 

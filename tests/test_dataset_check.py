@@ -107,10 +107,17 @@ def test_yolo_labels_missing_labels_and_orphans(tmp_path):
     result = check_dataset(tmp_path)
     assert result.format == "yolo"
     train, val = result.summary("train"), result.summary("val")
-    assert (train.images, train.objects, train.without_annotations) == (2, 2, 1)
-    assert dict(train.per_class) == {"ant": 1, "bee": 1} and val.objects == 1
+    # a.jpg holds an object of unknown class (line 3): what it holds is unknown, so it is
+    # left out rather than trained as two objects (a count of 2, background over the third)
+    assert (train.images, train.objects, train.without_annotations) == (1, 0, 1)
+    assert val.objects == 1
     found = [(Path(p.file).name, p.where, p.message) for p in result.report.problems]
     assert ("a.txt", "line 3", "class id 5 out of range 0-1") in found
+    assert (
+        "a.txt",
+        "",
+        "1 object(s) of a.jpg could not be read (above), so what the image holds is unknown: left out",
+    ) in found
     assert ("orphan.txt", "", "label file without an image") in found
 
 
@@ -157,11 +164,13 @@ def test_cli_exit_codes_and_output(tmp_path, capsys):
 
 def test_a_problem_found_for_two_splits_is_listed_once(tmp_path):
     image(tmp_path / "images/a.jpg", (64, 48))
+    image(tmp_path / "images/b.jpg", (64, 48))
     text(tmp_path / "labels/a.txt", "0 0.5 0.5 0.3\n")
+    text(tmp_path / "labels/b.txt", "0 0.5 0.5 0.3 0.3\n")
     text(tmp_path / "data.yaml", "train: images\nval: images\nnames: {0: person}\n")
     result = check_dataset(tmp_path)
-    bad_lines = [p for p in result.report.problems if p.file.endswith("a.txt")]
-    assert len(bad_lines) == 1
+    about_a = [p.message for p in result.report.problems if p.file.endswith("a.txt")]
+    assert len(about_a) == 2 and about_a[0].startswith("4 values") and "left out" in about_a[1]
     # the same images for train and val: noted, as validation would measure training images
     assert any("1 image(s) in both train and val" in p.message for p in result.report.problems)
     assert result.lines()[0] == f"format: yolo ({tmp_path / 'data.yaml'}); 1 class: person"

@@ -42,9 +42,11 @@ def problems(result) -> list[str]:
 
 def test_coco_values_of_the_wrong_type_are_skipped_not_crashes(tmp_path):
     image(tmp_path / "a.png")
+    image(tmp_path / "b.png")
     good = {"id": 1, "file_name": "a.png", "width": 50, "height": 40}
     images = [
         good,
+        {"id": 5, "file_name": "b.png"},  # holds the unreadable objects: left out
         {"id": 2, "file_name": "x\u0000.png"},
         {"id": 3, "file_name": "y" * 5000},
         {"id": True, "file_name": "a.png"},
@@ -52,9 +54,9 @@ def test_coco_values_of_the_wrong_type_are_skipped_not_crashes(tmp_path):
     annotations = [
         {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]},
         {"id": 2, "image_id": [1], "category_id": 1, "bbox": [1, 1, 5, 5]},
-        {"id": 3, "image_id": 1, "category_id": {"a": 1}, "bbox": [1, 1, 5, 5]},
-        {"id": 4, "image_id": 1, "category_id": 1, "bbox": [10**400, 0, 10**400, 5]},
-        {"id": 5, "image_id": 1, "category_id": 1, "bbox": [True, True, True, True]},
+        {"id": 3, "image_id": 5, "category_id": {"a": 1}, "bbox": [1, 1, 5, 5]},
+        {"id": 4, "image_id": 5, "category_id": 1, "bbox": [10**400, 0, 10**400, 5]},
+        {"id": 5, "image_id": 5, "category_id": 1, "bbox": [True, True, True, True]},
         {
             "id": 6,
             "image_id": 1,
@@ -74,6 +76,7 @@ def test_coco_values_of_the_wrong_type_are_skipped_not_crashes(tmp_path):
     assert sum("4 finite numbers" in m for m in found) == 2
     assert any("RLE segmentation needs" in m for m in found)
     assert "duplicate category id 1" in found
+    assert "3 object(s) of b.png could not be read (above), so what the image holds is unknown: left out" in found
 
 
 @pytest.mark.parametrize(
@@ -378,8 +381,8 @@ def test_boxes_are_checked_against_the_files_real_size_when_it_differs_from_the_
     split = next(iter(result.splits))
     assert result.summary(split).objects == 2
     text = "\n".join(result.report.lines())
-    assert "image 1, object 1: box entirely outside the image (dropped)" in text
-    assert "image 1, object 2: box outside the image (clipped)" in text
+    assert "annotation 1: box entirely outside the image (dropped)" in text
+    assert "annotation 2: box outside the image (clipped)" in text
     record = result.splits[split][0]
     assert record.boxes.tolist() == [[70.0, 50.0, 80.0, 60.0], [10.0, 10.0, 20.0, 20.0]]
 
@@ -548,3 +551,53 @@ def test_a_folder_holding_several_layouts_says_which_it_read(tmp_path):
     assert result.format == "yolo"
     assert "the folder also holds Pascal VOC (XML) files; read as YOLO" in "\n".join(result.report.lines())
     assert not any("also holds" in line for line in check_dataset(tmp_path, "yolo").report.lines())
+
+
+@pytest.mark.parametrize("fmt", ["coco", "voc"])
+def test_a_declared_size_smaller_than_the_file_loses_no_box(tmp_path, fmt):
+    """Declared 50x40, the file is 100x80: a box at (60, 45)-(90, 75) lies inside the
+    picture. It was cut (or dropped) to the declaration before the file's size was known,
+    while the report said "kept as written"."""
+    Image.new("RGB", (100, 80)).save(tmp_path / "a.jpg")
+    if fmt == "coco":
+        coco = {
+            "images": [{"id": 1, "file_name": "a.jpg", "width": 50, "height": 40}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [60, 45, 30, 30]}],
+            "categories": [{"id": 1, "name": "thing"}],
+        }
+        (tmp_path / "instances.json").write_text(json.dumps(coco))
+        target = tmp_path / "instances.json"
+    else:
+        (tmp_path / "a.xml").write_text(
+            "<annotation><filename>a.jpg</filename><size><width>50</width><height>40</height></size>"
+            "<object><name>thing</name><bndbox><xmin>61</xmin><ymin>46</ymin><xmax>90</xmax>"
+            "<ymax>75</ymax></bndbox></object></annotation>"
+        )
+        target = tmp_path
+    result = check_dataset(target)
+    split = next(iter(result.splits))
+    assert result.splits[split][0].boxes.tolist() == [[60.0, 45.0, 90.0, 75.0]]
+    text = "\n".join(result.report.lines())
+    assert "outside the image" not in text and "checked against the" in text
+
+
+def test_a_voc_image_with_an_unreadable_object_is_left_out_not_trained_as_empty(tmp_path):
+    """An <object> without a <bndbox> is an object of unknown place: the image was trained
+    as holding nothing (count 0, background over the object). It is left out, and said."""
+    for name in ("a", "b"):
+        Image.new("RGB", (40, 30)).save(tmp_path / f"{name}.jpg")
+    (tmp_path / "a.xml").write_text(
+        "<annotation><filename>a.jpg</filename><object><name>cat</name></object></annotation>"
+    )
+    (tmp_path / "b.xml").write_text(
+        "<annotation><filename>b.jpg</filename><object><name>cat</name><bndbox><xmin>1</xmin>"
+        "<ymin>1</ymin><xmax>10</xmax><ymax>10</ymax></bndbox></object></annotation>"
+    )
+    result = check_dataset(tmp_path)
+    split = next(iter(result.splits))
+    assert [r.image.name for r in result.splits[split]] == ["b.jpg"]
+    assert (result.summary(split).images, result.summary(split).without_annotations) == (1, 0)
+    assert (
+        "1 object(s) of a.jpg could not be read (above), so what the image holds is unknown: left out"
+        in problems(result)
+    )

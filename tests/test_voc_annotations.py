@@ -52,17 +52,20 @@ def test_size_zero_means_unknown_and_nothing_is_clipped(tmp_path):
             DROPPED,
             "zero-area box",
         ),  # xmax = xmin - 1: width 0 (1-based, inclusive)
-        (obj(box=("600", "1", "700", "5")), DROPPED, "entirely outside"),
-        (obj(box=("480", "1", "520", "5")), CLIPPED, "outside the image"),
     ],
 )
 def test_bad_objects_are_named(tmp_path, body, action, words):
     record, report = read(tmp_path, obj() + body)
     (problem,) = report.problems
     assert (problem.where, problem.action) == ("object 2", action) and words in problem.message
-    assert len(record.boxes) == (2 if action == CLIPPED else 1)
-    if action == CLIPPED:
-        assert record.boxes[1].tolist() == [479, 0, 500, 5]
+    assert len(record.boxes) == 1
+
+
+def test_boxes_past_the_declared_size_are_kept_for_the_file_to_decide(tmp_path):
+    """<size> may be wrong (or the stored frame of an EXIF-rotated photo): the reader cuts
+    boxes to the image file's real size, not this parser to the declaration."""
+    record, report = read(tmp_path, obj(box=("600", "1", "700", "5")) + obj(box=("480", "1", "520", "5")))
+    assert record.boxes.tolist() == [[599, 0, 700, 5], [479, 0, 520, 5]] and report.problems == []
 
 
 def test_malformed_xml_and_wrong_root_are_refused(tmp_path):

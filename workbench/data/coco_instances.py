@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from workbench.data.import_report import DROPPED, NOTED, SKIPPED, ImportReport, clip_box
+from workbench.data.import_report import DROPPED, NOTED, SKIPPED, ImportReport
 
 
 class CocoError(ValueError):
@@ -43,6 +43,8 @@ class CocoImage:
     labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
     segmentations: list[Any] = field(default_factory=list)
     crowd: np.ndarray = field(default_factory=lambda: np.zeros((0,), bool))
+    places: list[str] = field(default_factory=list)  # "annotation 7" per object, for messages
+    lost: int = 0  # its annotations that could not be read: what the image holds is unknown
 
 
 @dataclass
@@ -140,14 +142,16 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
             continue
         if not _is_int(category_id) or category_id not in index:
             report.add(path, where, f"unknown category_id {_short(category_id)}", SKIPPED)
+            image.lost += 1
             continue
-        box = _box(ann.get("bbox"), image, path, where, report)
+        skipped = report.skipped_in(path)
+        box = _box(ann.get("bbox"), path, where, report)
         if box is None:
+            image.lost += report.skipped_in(path) > skipped  # unreadable, not a zero-area box
             continue
         segmentation = _segmentation(ann.get("segmentation"), path, where, report, image)
-        rows[image.image_id].append(
-            (box, index[ann["category_id"]], segmentation, bool(ann.get("iscrowd", 0)))
-        )
+        crowd = _crowd(ann.get("iscrowd", 0), path, where, report)
+        rows[image.image_id].append((box, index[ann["category_id"]], segmentation, crowd, where))
 
     for image_id, image in images.items():
         if rows[image_id]:
@@ -155,6 +159,7 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
             image.labels = np.array([r[1] for r in rows[image_id]], np.int64)
             image.segmentations = [r[2] for r in rows[image_id]]
             image.crowd = np.array([r[3] for r in rows[image_id]], bool)
+            image.places = [r[4] for r in rows[image_id]]
     return CocoSet(names, [c["id"] for c in categories], list(images.values()))
 
 
@@ -278,7 +283,23 @@ def _int(value: Any) -> int:
     return int(number) if number is not None and 0 < number < 2**31 else 0
 
 
-def _box(bbox: Any, image: CocoImage, path: Path, where: str, report: ImportReport) -> list[float] | None:
+def _crowd(value: Any, path: Path, where: str, report: ImportReport) -> bool:
+    """COCO's ``iscrowd``: 0 or 1 (false/true, and "0"/"1" as some converters write them).
+    Anything else is read as 0, with a note: ``bool("0")`` made every object of such a file
+    a crowd region, which no task trains on."""
+    if isinstance(value, bool):
+        return value
+    if _is_int(value) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("0", "1", "true", "false"):
+        return value.strip().lower() in ("1", "true")
+    report.add(path, where, f"iscrowd {_short(value)} is not 0 or 1; read as 0 (an object)", NOTED)
+    return False
+
+
+def _box(bbox: Any, path: Path, where: str, report: ImportReport) -> list[float] | None:
+    """[x1, y1, x2, y2] of a COCO bbox, not yet cut to the image: its declared size may be
+    wrong (or in the stored frame of an EXIF-rotated photo); the file's size decides."""
     numbers = [_number(v) for v in bbox] if isinstance(bbox, list) and len(bbox) == 4 else [None]
     if any(v is None for v in numbers):
         report.add(
@@ -289,7 +310,7 @@ def _box(bbox: Any, image: CocoImage, path: Path, where: str, report: ImportRepo
     if w <= 0 or h <= 0:
         report.add(path, where, f"zero-area box (width {w:g}, height {h:g})", DROPPED)
         return None
-    return clip_box([x, y, x + w, y + h], image.width, image.height, report, path, where)
+    return [x, y, x + w, y + h]
 
 
 def _segmentation(

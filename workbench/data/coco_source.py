@@ -22,7 +22,7 @@ from workbench.data.class_names import names_text
 from workbench.data.coco_instances import CocoError, far_polygon_message, load_coco, polygon_too_far
 from workbench.data.file_probe import is_file, probe_size
 from workbench.data.image_set_options import ImageSetOptions
-from workbench.data.import_report import NOTED, SKIPPED, ImportReport, clip_box
+from workbench.data.import_report import NOTED, SKIPPED, ImportReport, clip_box, objects_unknown
 from workbench.data.real_dataset import register_image_source
 from workbench.data.source import DataSourceError
 
@@ -98,34 +98,42 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
         path = root / im.file_name
         if "\\" in im.file_name and not path.exists():  # written on Windows: sub\a.png
             path = root / im.file_name.replace("\\", "/")
+        if im.lost:
+            objects_unknown(report, json_path, path, im.lost)
+            continue
         size = probe_size(path, report)
         if size is None:
             continue
         width, height = size
-        boxes, labels, segmentations = im.boxes, im.labels, list(im.segmentations)
-        ignore = []
-        if len(im.crowd) == len(labels) and im.crowd.any():  # as pycocotools: a crowd is no object
-            crowds += int(im.crowd.sum())
-            ignore = [(boxes[k], segmentations[k], int(labels[k])) for k in np.flatnonzero(im.crowd)]
-            keep = np.flatnonzero(~im.crowd)
-            boxes, labels = boxes[keep], labels[keep]
-            segmentations = (
-                [segmentations[k] for k in keep] if len(segmentations) == len(im.crowd) else segmentations
-            )
         if (im.width and im.width != width) or (im.height and im.height != height):
             report.add(
                 json_path,
                 f"image {im.image_id}",
-                f"declared {im.width}x{im.height} but the file is {width}x{height}; annotations kept as written",
+                f"declared {im.width}x{im.height} but the file is {width}x{height}; "
+                "annotations checked against the file's size",
                 NOTED,
             )
+        # every box is cut to the file's real (upright) size, not to the declared one: a
+        # wrong declaration (or the stored frame of an EXIF-rotated photo) lost boxes that
+        # lie inside the picture; what lies outside it is cut or left out, and said
+        keep, boxes = _fit_boxes(im, width, height, report, json_path)
+        labels, crowd = im.labels[keep], im.crowd[keep] if len(im.crowd) == len(im.labels) else im.crowd
+        segmentations = [im.segmentations[k] for k in keep] if len(im.segmentations) == len(im.labels) else []
         if (im.width, im.height) != (width, height):
-            # declared otherwise or not at all: checked against the file's real (upright)
-            # size, what lies outside it is cut or left out, and said, instead of vanishing
-            # (or of a mask of another size being decoded) when the image is fitted
-            boxes, labels, segmentations = _fit_to_file(
-                boxes, labels, segmentations, width, height, report, json_path, f"image {im.image_id}"
-            )
+            # a mask of another size would be decoded wrongly when the image is fitted
+            segmentations = [
+                _mask_for_file(
+                    m, width, height, report, json_path, im.places[k] if k < len(im.places) else ""
+                )
+                for k, m in zip(keep, segmentations, strict=True)
+            ]
+        ignore = []
+        if len(crowd) == len(labels) and crowd.any():  # as pycocotools: a crowd is no object
+            crowds += int(crowd.sum())
+            ignore = [(boxes[k], segmentations[k], int(labels[k])) for k in np.flatnonzero(crowd)]
+            objects = np.flatnonzero(~crowd)
+            boxes, labels = boxes[objects], labels[objects]
+            segmentations = [segmentations[k] for k in objects]
         records.append(ImageRecord(path, width, height, boxes, labels, segmentations, ignore=ignore))
     if crowds:
         report.add(
@@ -139,24 +147,17 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
     return coco.class_names, records
 
 
-def _fit_to_file(boxes, labels, segmentations, width, height, report, json_path, where):
-    kept = []
-    for k, box in enumerate(boxes.tolist()):
-        fitted = clip_box(box, width, height, report, json_path, f"{where}, object {k + 1}")
-        if fitted is not None:
-            kept.append((k, fitted))
-    index = [k for k, _ in kept]
-    fitted_boxes = np.array([b for _, b in kept], np.float32).reshape(-1, 4)
-    masks = [segmentations[k] for k in index] if len(segmentations) == len(boxes) else segmentations
-    masks = (
-        [
-            _mask_for_file(m, width, height, report, json_path, f"{where}, object {k + 1}")
-            for k, m in zip(index, masks, strict=False)
-        ]
-        if len(masks) == len(index)
-        else masks
-    )
-    return fitted_boxes, labels[index], masks
+def _fit_boxes(im, width, height, report, json_path) -> tuple[list[int], np.ndarray]:
+    """The objects of ``im`` with a box inside the ``width`` x ``height`` file (their
+    indices) and those boxes cut to it."""
+    kept, fitted = [], []
+    for k, box in enumerate(im.boxes.tolist()):
+        where = im.places[k] if k < len(im.places) else f"image {im.image_id}, object {k + 1}"
+        box = clip_box(box, width, height, report, json_path, where)
+        if box is not None:
+            kept.append(k)
+            fitted.append(box)
+    return kept, np.array(fitted, np.float32).reshape(-1, 4)
 
 
 def _mask_for_file(segmentation, width, height, report, json_path, where):

@@ -39,6 +39,7 @@ class ImportReport:
 
     problems: list[Problem] = field(default_factory=list)
     _seen: set[Problem] = field(default_factory=set, repr=False, compare=False)
+    _skipped: Counter = field(default_factory=Counter, repr=False, compare=False)
 
     def add(self, file: object, where: str, message: str, action: str) -> None:
         """Record a problem; the same problem found again (a file read for two splits) is
@@ -47,6 +48,13 @@ class ImportReport:
         if problem not in self._seen:
             self._seen.add(problem)
             self.problems.append(problem)
+            if action == SKIPPED and where:  # a line or object within the file, not the file
+                self._skipped[problem.file] += 1
+
+    def skipped_in(self, file: object) -> int:
+        """How many places in ``file`` (lines, objects, annotations) were left out as
+        unreadable (SKIPPED problems with a ``where``)."""
+        return self._skipped.get(str(file), 0)
 
     def by_action(self) -> dict[str, int]:
         return dict(Counter(p.action for p in self.problems))
@@ -71,3 +79,16 @@ def clip_box(
         return None
     report.add(file, where, "box outside the image", CLIPPED)
     return clipped
+
+
+def objects_unknown(report: ImportReport, file: object, image: object, lost: int) -> None:
+    """Say that ``image`` is left out because ``lost`` of its objects could not be read:
+    what it holds is unknown, and kept it would teach "no object here" where one is (a
+    count too low, a mask of background over the object)."""
+    report.add(
+        file,
+        "",
+        f"{lost} object(s) of {getattr(image, 'name', image)} could not be read (above), so what "
+        "the image holds is unknown: left out",
+        SKIPPED,
+    )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.data.import_report import DROPPED, NOTED, REFUSED, SKIPPED, ImportReport, clip_box
+from workbench.data.import_report import DROPPED, NOTED, REFUSED, SKIPPED, ImportReport
 
 
 @dataclass
@@ -36,6 +36,7 @@ class VocRecord:
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
     names: list[str] = field(default_factory=list)
     difficult: np.ndarray = field(default_factory=lambda: np.zeros((0,), bool))
+    lost: int = 0  # objects that could not be read: what the image holds is unknown
 
 
 def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
@@ -66,7 +67,7 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
         if not name:
             report.add(path, where, "object without a <name>", SKIPPED)
             continue
-        box = _box(obj.find("bndbox"), width, height, path, where, report)
+        box = _box(obj.find("bndbox"), path, where, report)
         if box is None:
             continue
         boxes.append(box)
@@ -75,6 +76,7 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
         if flag not in ("0", "1", "true", "false", ""):
             report.add(path, where, f"<difficult> {flag!r} is not 0 or 1; read as 0", NOTED)
         difficult.append(flag in ("1", "true"))
+    record.lost = report.skipped_in(path)  # objects that could not be read
     if boxes:
         record.boxes = np.array(boxes, np.float32)
         record.names = names
@@ -99,9 +101,7 @@ def _size(size: ET.Element | None, tag: str, path: Path, report: ImportReport) -
     return 0
 
 
-def _box(
-    bndbox: ET.Element | None, width: int, height: int, path: Path, where: str, report: ImportReport
-) -> list[float] | None:
+def _box(bndbox: ET.Element | None, path: Path, where: str, report: ImportReport) -> list[float] | None:
     if bndbox is None:
         report.add(path, where, "object without a <bndbox>", SKIPPED)
         return None
@@ -132,4 +132,6 @@ def _box(
             DROPPED,
         )
         return None
-    return clip_box(box, width, height, report, path, where)
+    # not cut to <size> here: a wrong declaration (or the stored frame of an EXIF-rotated
+    # photo) lost boxes inside the picture; the reader cuts them to the file's real size
+    return box

@@ -25,7 +25,7 @@ from PIL import Image
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
 from workbench.data.file_probe import is_file, probe_size, read_list
 from workbench.data.image_set_options import ImageSetOptions
-from workbench.data.import_report import NOTED, SKIPPED, ImportReport, clip_box
+from workbench.data.import_report import NOTED, SKIPPED, ImportReport, clip_box, objects_unknown
 from workbench.data.real_dataset import register_image_source
 from workbench.data.source import DataSourceError
 from workbench.data.voc_annotations import VocRecord, read_voc_xml
@@ -216,6 +216,9 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
             if image is None:
                 report.add(voc.xml_path, "", f"its image ({voc.filename or image_id}) is missing", SKIPPED)
                 continue
+            if voc.lost:
+                objects_unknown(report, voc.xml_path, image, voc.lost)
+                continue
             size = probe_size(image, report)
             if size is None:
                 continue
@@ -224,7 +227,7 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
                 report.add(
                     voc.xml_path,
                     "size",
-                    f"declares {voc.width}x{voc.height} but the image is {width}x{height}; boxes kept as written",
+                    f"declares {voc.width}x{voc.height} but the image is {width}x{height}; boxes checked against the image's size",
                     NOTED,
                 )
             boxes, labels = [], []

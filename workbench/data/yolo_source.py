@@ -18,7 +18,7 @@ import yaml
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
 from workbench.data.file_probe import is_file, probe_size
 from workbench.data.image_set_options import ImageSetOptions
-from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport
+from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, objects_unknown
 from workbench.data.real_dataset import register_image_source
 from workbench.data.source import DataSourceError
 from workbench.data.yolo_dataset_yaml import YoloYamlError, label_path, read_data_yaml
@@ -76,6 +76,10 @@ def _split(
         objects = parse_label_file(labels_file, *size, num_classes, report) if has_labels else []
         if objects is None:  # an unreadable label file: its objects are unknown, not absent
             report.add(image, "", f"its label file {labels_file.name} cannot be read", SKIPPED)
+            continue
+        lost = report.skipped_in(labels_file)
+        if lost:  # lines that could not be read are objects of unknown place and class
+            objects_unknown(report, labels_file, image, lost)
             continue
         records.append(
             ImageRecord(
