@@ -5,6 +5,7 @@ files that used to change the detected format, and what an exit 2 tells."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,10 @@ def test_coco_values_of_the_wrong_type_are_skipped_not_crashes(tmp_path):
     assert sum("4 finite numbers" in m for m in found) == 2
     assert any("RLE segmentation needs" in m for m in found)
     assert "duplicate category id 1" in found
-    assert "3 object(s) of b.png could not be read (above), so what the image holds is unknown: left out" in found
+    assert (
+        "3 object(s) of b.png could not be read (above), so what the image holds is unknown: left out"
+        in found
+    )
 
 
 @pytest.mark.parametrize(
@@ -208,7 +212,10 @@ def test_an_empty_named_split_fails_the_check_as_it_fails_training(tmp_path, cap
     image(yolo / "images/val/b.jpg")
     text(yolo / "labels/val/b.txt", "0 .5 .5 .1 .1\n")
     text(yolo / "data.yaml", "train: images/train\nval: images/val\nnames: [cat]\n")
-    with pytest.raises(DatasetError, match=r"train split has no usable image; the first problem: .*a\.jpg"):
+    with pytest.raises(
+        DatasetError,
+        match=r"train split has no usable image \(1 image\(s\) or file\(s\) left out, the first: .*a\.jpg",
+    ):
         check_dataset(yolo)
 
 
@@ -601,3 +608,45 @@ def test_a_voc_image_with_an_unreadable_object_is_left_out_not_trained_as_empty(
         "1 object(s) of a.jpg could not be read (above), so what the image holds is unknown: left out"
         in problems(result)
     )
+
+
+def test_an_unusable_set_names_what_left_its_images_out_in_check_and_training(tmp_path):
+    """Every VOC image is missing; the first problem in the file is an inverted box. The
+    refusal named that box (a cause of nothing); it names the missing images now. A COCO
+    file whose category ids are strings has no class: said so, in training too (it said a
+    detection task "needs boxes, which this data does not provide")."""
+    from workbench.data.real_dataset import ImageSetDataset
+    from workbench.data.source import DATASETS, DataSourceError
+
+    voc = tmp_path / "voc" / "Annotations"
+    voc.mkdir(parents=True)
+    box = "<bndbox><xmin>{}</xmin><ymin>5</ymin><xmax>{}</xmax><ymax>20</ymax></bndbox>"
+    (voc / "a0.xml").write_text(
+        f"<annotation><filename>a0.jpg</filename><object><name>c</name>{box.format(30, 10)}</object>"
+        f"<object><name>c</name>{box.format(1, 10)}</object></annotation>"
+    )
+    with pytest.raises(DatasetError) as info:
+        check_dataset(tmp_path / "voc")
+    assert str(info.value).endswith(
+        f"no usable images found (voc; 1 image(s) or file(s) left out, the first: {voc / 'a0.xml'}: "
+        "its image (a0.jpg) is missing (skipped); 3 problem(s) in all)"  # + "class 'c' has no annotations"
+    )
+    coco = tmp_path / "coco"
+    coco.mkdir()
+    image(coco / "a.png")
+    (coco / "instances.json").write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1, "file_name": "a.png"}],
+                "categories": [{"id": "a", "name": "red"}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": "a", "bbox": [1, 1, 5, 5]}],
+            }
+        )
+    )
+    said = "no classes found (coco; {}, categories: category without an integer id: {{'id': 'a', 'name': 'red'}} (skipped))"
+    with pytest.raises(DatasetError, match=re.escape(said.format(coco / "instances.json"))):
+        check_dataset(coco)
+    spec = DATASETS.get("coco")
+    data = spec.read(coco / "instances.json", spec.Options())
+    with pytest.raises(DataSourceError, match=re.escape(said.format(coco / "instances.json"))):
+        ImageSetDataset(data, spec.Options(), "train")

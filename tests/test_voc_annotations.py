@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.data.import_report import CLIPPED, DROPPED, REFUSED, SKIPPED, ImportReport
+from workbench.data.import_report import DROPPED, REFUSED, SKIPPED, ImportReport
 from workbench.data.voc_annotations import read_voc_xml
 
 

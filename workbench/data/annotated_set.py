@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from workbench.data.class_names import names_text, shown_name
-from workbench.data.import_report import NOTED, SKIPPED, ImportReport, one_line
+from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, one_line
 
 # The task kinds a set can feed, in the order reports list them.
 TASK_ORDER = ("classification", "detection", "segmentation", "multilabel", "counting", "localization")
@@ -239,9 +239,31 @@ def empty_named_split(data: AnnotatedSet, split: str) -> str | None:
     ``split`` has no usable image (a named split is never silently replaced by a held-out
     share); None otherwise. Training and ``data check`` both ask this."""
     if "train" in data.splits and "val" in data.splits and not data.splits[split]:
-        first = f"; the first problem: {data.report.problems[0]}" if data.report.problems else ""
-        return f"{data.path}: the set's {split} split has no usable image{first}"
+        return f"{data.path}: the set's {split} split has no usable image ({why_no_images(data.report)})"
     return None
+
+
+def unusable(data: AnnotatedSet) -> str | None:
+    """Why nothing of ``data`` can be trained on, in one line naming the cause (no class, no
+    image); None when something can. ``data check`` and training both ask this."""
+    if not data.class_names:
+        about = [p for p in data.report.problems if "categor" in p.where or "categor" in p.message]
+        why = f"; {about[0]}" if about else ""
+        return f"{data.path}: no classes found ({data.format}{why})"
+    if not any(data.splits.values()):
+        return f"{data.path}: no usable images found ({data.format}; {why_no_images(data.report)})"
+    return None
+
+
+def why_no_images(report: ImportReport) -> str:
+    """What left images out: the problems about whole images or files (missing,
+    unreadable, objects unknown) and the first of them, rather than the first problem of any
+    kind (a clipped box says nothing about why no image remained)."""
+    whole = [p for p in report.problems if not p.where and p.action in (SKIPPED, REFUSED)]
+    if not whole:
+        first = f"; the first: {report.problems[0]}" if report.problems else ""
+        return f"{len(report.problems)} problem(s){first}"
+    return f"{len(whole)} image(s) or file(s) left out, the first: {whole[0]}; {len(report.problems)} problem(s) in all"
 
 
 def _count(n: int, noun: str) -> str:

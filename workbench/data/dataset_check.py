@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.data.annotated_set import TASK_ORDER, AnnotatedSet, SplitSummary, empty_named_split
+from workbench.data.annotated_set import TASK_ORDER, AnnotatedSet, SplitSummary, empty_named_split, unusable
 from workbench.data.format_detect import detect_format, image_formats, other_layouts
 from workbench.data.import_report import NOTED
 from workbench.data.source import DATASETS, DataSourceError
@@ -63,18 +63,14 @@ def check_dataset(path: str | Path, fmt: str | None = None, images: str | Path |
         result = spec.read(path, options)
     except DataSourceError as exc:
         raise DatasetError(str(exc)) from None
-    report = result.report
     if not fmt_given:
         note_other_layouts(result, fmt, path)
-    if not result.class_names:
-        raise DatasetError(f"{path}: no classes found ({fmt})")
-    if not any(result.splits.values()):
-        first = f"; the first: {report.problems[0]}" if report.problems else ""
-        raise DatasetError(
-            f"{path}: no usable images found ({fmt}; {len(report.problems)} problem(s){first})"
-        )
+    problem = unusable(result)
+    if problem:
+        raise DatasetError(problem)
     for split in ("train", "val"):  # the one training would refuse, refused here too
         problem = empty_named_split(result, split)
         if problem:
             raise DatasetError(problem)
     return result
+

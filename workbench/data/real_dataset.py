@@ -33,6 +33,7 @@ from workbench.data.annotated_set import (
     note_untrained,
     per_class_text,
     split_records,
+    unusable,
 )
 from workbench.data.base import DataInfo
 from workbench.data.image_cache import ImageCache
@@ -137,6 +138,9 @@ class ImageSetDataset:
     def __init__(self, data: AnnotatedSet, options: Any, split: str) -> None:
         if split not in ("train", "val"):
             raise ValueError(f"unknown split {split!r}; choose 'train' or 'val'")
+        problem = unusable(data)
+        if problem:  # the cause, not "no usable images for the val split" or "needs boxes"
+            raise DataSourceError(problem)
         records = choose_split(data, split, options.val_fraction, options.split_seed)
         if options.max_images:
             records = records[: options.max_images]
