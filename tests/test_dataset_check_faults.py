@@ -650,3 +650,30 @@ def test_an_unusable_set_names_what_left_its_images_out_in_check_and_training(tm
     data = spec.read(coco / "instances.json", spec.Options())
     with pytest.raises(DataSourceError, match=re.escape(said.format(coco / "instances.json"))):
         ImageSetDataset(data, spec.Options(), "train")
+
+
+def test_an_unusable_detected_layout_names_the_other_one_the_folder_holds(tmp_path):
+    """A stray Annotations/ folder (its images missing) beside a usable COCO file: the
+    folder is read as VOC and refused, and the refusal now names the COCO file's format and
+    how to choose it, in `data check` and for source "auto" alike."""
+    from workbench.data.source import DATASETS, DataSourceError
+
+    (tmp_path / "Annotations").mkdir()
+    (tmp_path / "Annotations" / "a1.xml").write_text(
+        "<annotation><filename>a1.jpg</filename><object><name>c</name><bndbox><xmin>1</xmin>"
+        "<ymin>1</ymin><xmax>10</xmax><ymax>20</ymax></bndbox></object></annotation>"
+    )
+    image(tmp_path / "images" / "a.png")
+    coco(
+        tmp_path,
+        [{"id": 1, "file_name": "a.png"}],
+        [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+        [{"id": 1, "name": "red"}],
+    )
+    hint = 'but the folder also holds COCO instances (JSON) files: choose that format (--format coco, or data.source = "coco")'
+    with pytest.raises(DatasetError, match=re.escape(hint)):
+        check_dataset(tmp_path)
+    assert check_dataset(tmp_path, "coco").summary("all").objects == 1
+    spec = DATASETS.get("auto")
+    with pytest.raises(DataSourceError, match=re.escape(hint)):
+        spec.read(tmp_path, spec.Options())

@@ -33,9 +33,16 @@ def read_detected(path: str | Path, options: Any = None) -> AnnotatedSet:
         raise DataSourceError(
             f"data.options.{stray[0]} applies to COCO sets only; {path} was detected as {spec.label}"
         )
-    result = spec.read(path, spec.Options(**{k: v for k, v in shared.items() if k in known}))
-    from workbench.data.dataset_check import note_other_layouts
+    from workbench.data.annotated_set import unusable
+    from workbench.data.dataset_check import note_other_layouts, other_layouts_hint
 
+    try:
+        result = spec.read(path, spec.Options(**{k: v for k, v in shared.items() if k in known}))
+    except DataSourceError as exc:
+        raise DataSourceError(other_layouts_hint(str(exc), path, fmt)) from None
+    problem = unusable(result)
+    if problem:  # refused here, naming the other layouts, before a split says "no images"
+        raise DataSourceError(other_layouts_hint(problem, path, fmt))
     note_other_layouts(result, fmt, path)
     return result
 

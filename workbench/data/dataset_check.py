@@ -40,6 +40,24 @@ def note_other_layouts(result: AnnotatedSet, fmt: str, path: str | Path) -> None
         )
 
 
+def other_layouts_hint(problem: str, path: str | Path, fmt: str) -> str:
+    """``problem`` (the detected format's set is unusable) with the other formats the folder
+    holds and how to choose one: a stray Annotations/ folder was read as VOC and refused
+    without a word of the COCO file beside it."""
+    others = [
+        name
+        for name in ("coco", "yolo", "voc")
+        if name != fmt and DATASETS.get(name).label in other_layouts(path, fmt)
+    ]
+    if not others:
+        return problem
+    labels = " and ".join(DATASETS.get(name).label for name in others)
+    return (
+        f"{problem}; read as {DATASETS.get(fmt).label}, but the folder also holds {labels} files: "
+        f'choose that format (--format {others[0]}, or data.source = "{others[0]}")'
+    )
+
+
 def check_dataset(path: str | Path, fmt: str | None = None, images: str | Path | None = None) -> AnnotatedSet:
     """Check the set at ``path`` (format detected unless ``fmt``); ``images``: the image
     folder of a COCO file when it is not beside the file or in an ``images/`` folder.
@@ -62,15 +80,14 @@ def check_dataset(path: str | Path, fmt: str | None = None, images: str | Path |
     try:
         result = spec.read(path, options)
     except DataSourceError as exc:
-        raise DatasetError(str(exc)) from None
+        raise DatasetError(str(exc) if fmt_given else other_layouts_hint(str(exc), path, fmt)) from None
     if not fmt_given:
         note_other_layouts(result, fmt, path)
     problem = unusable(result)
     if problem:
-        raise DatasetError(problem)
+        raise DatasetError(problem if fmt_given else other_layouts_hint(problem, path, fmt))
     for split in ("train", "val"):  # the one training would refuse, refused here too
         problem = empty_named_split(result, split)
         if problem:
             raise DatasetError(problem)
     return result
-

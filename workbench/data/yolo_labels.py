@@ -55,6 +55,11 @@ def parse_label_file(
     return objects
 
 
+# A normalised coordinate or size above this is no fraction of the image: a box partly
+# outside reaches a little past 1, a value of 35 is a pixel.
+PIXELS_ABOVE = 2.0
+
+
 def parse_line(
     line: str, width: int, height: int, num_classes: int, report: ImportReport, path: object, number: int
 ) -> YoloObject | None:
@@ -87,6 +92,18 @@ def parse_line(
         return None
     if not 0 <= cls < num_classes:
         report.add(path, where, f"class id {int(cls)} out of range 0-{num_classes - 1}", SKIPPED)
+        return None
+    largest = max(abs(v) for v in values[1:])
+    if largest > PIXELS_ABOVE:
+        # no fraction of the image is that large: pixels (or another tool's format), so the
+        # object's place is unknown, not outside the image
+        report.add(
+            path,
+            where,
+            f"coordinates up to {largest:g} are not fractions 0-1 of the image size "
+            "(pixel values? YOLO lines are normalised)",
+            SKIPPED,
+        )
         return None
     scale = np.array([width, height], dtype=np.float64)
     if n == 5:
