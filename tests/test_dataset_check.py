@@ -204,3 +204,32 @@ def test_tasks_follow_the_annotations(tmp_path):
     image(folders / "cat/1.png")
     image(folders / "dog/1.png")
     assert check_dataset(folders).tasks == ["classification"]
+
+
+def test_a_yolo_list_file_chooses_images_without_calling_the_others_orphans(tmp_path):
+    """train.txt lists a.png (twice, spelled two ways) but not b.png, whose labels are there:
+    b is not read (the list chooses), which is said once, not as "label file without an
+    image"; the second listing is noted; a label file with no image at all is an orphan."""
+    for name in ("a", "b"):
+        image(tmp_path / f"images/train/{name}.png", (40, 30))
+        text(tmp_path / f"labels/train/{name}.txt", "0 0.5 0.5 0.2 0.2\n")
+    text(tmp_path / "labels/train/ghost.txt", "0 0.5 0.5 0.2 0.2\n")
+    text(tmp_path / "train.txt", "./images/train/a.png\nimages/train/a.png\n")
+    text(tmp_path / "data.yaml", "train: train.txt\nval: train.txt\nnames: [ant]\n")
+    result = check_dataset(tmp_path)
+    assert [r.image.name for r in result.splits["train"]] == ["a.png"]
+    found = [(Path(p.file).name, p.where, p.message, p.action) for p in result.report.problems]
+    assert (
+        "train.txt",
+        "line 2",
+        "lists images/train/a.png again (first on line 1); read once",
+        "noted",
+    ) in found
+    assert (
+        "train",
+        "",
+        "1 labelled image(s) are in no split's list, e.g. b (not read: the data.yaml's .txt lists choose the images)",
+        "noted",
+    ) in found
+    assert ("ghost.txt", "", "label file without an image", "skipped") in found
+    assert not any(f[0] == "b.txt" for f in found)

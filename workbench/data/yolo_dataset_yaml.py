@@ -78,6 +78,17 @@ def read_data_yaml(path: str | Path, report: ImportReport) -> YoloSpec:
     return YoloSpec(root, names, splits)
 
 
+def image_candidates(labels: Path) -> list[Path]:
+    """``.../labels/a/b.txt`` -> the images it would label, ``.../images/a/b.<suffix>``."""
+    parts = list(labels.parts)
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "labels":
+            parts[i] = "images"
+            break
+    stem = Path(*parts).with_suffix("")
+    return [stem.with_name(stem.name + s) for s in (*IMAGE_SUFFIXES, *(x.upper() for x in IMAGE_SUFFIXES))]
+
+
 def label_path(image: Path) -> Path:
     """``.../images/a/b.jpg`` -> ``.../labels/a/b.txt`` (the last ``images`` part)."""
     parts = list(image.parts)
@@ -167,12 +178,22 @@ def _listed(list_file: Path, root: Path, report: ImportReport) -> list[Path]:
     except OSError as exc:
         report.add(list_file, "", f"cannot read: {exc.strerror or exc}", REFUSED)
         return []
+    first_line: dict[Path, int] = {}
     for number, line in enumerate(lines, start=1):
         name = line.strip()
         if not name:
             continue
         image = Path(name)
         image = Path(os.path.normpath(image if image.is_absolute() else root / image))  # './a' == 'a'
+        if image in first_line:
+            report.add(
+                list_file,
+                f"line {number}",
+                f"lists {name} again (first on line {first_line[image]}); read once",
+                NOTED,
+            )
+            continue
+        first_line[image] = number
         if image.is_file():
             images.append(image)
         else:

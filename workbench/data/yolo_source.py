@@ -21,7 +21,7 @@ from workbench.data.image_set_options import ImageSetOptions
 from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, objects_unknown
 from workbench.data.real_dataset import register_image_source
 from workbench.data.source import DataSourceError
-from workbench.data.yolo_dataset_yaml import YoloYamlError, label_path, read_data_yaml
+from workbench.data.yolo_dataset_yaml import YoloYamlError, image_candidates, label_path, read_data_yaml
 from workbench.data.yolo_labels import parse_label_file
 
 
@@ -102,8 +102,20 @@ def _report_orphans(labels_seen: set[Path], report: ImportReport) -> None:
     files may share one labels/ folder: another split's labels are no orphans)."""
     seen = {Path(os.path.normpath(p)) for p in labels_seen}  # './labels/a.txt' is 'labels/a.txt'
     for folder in sorted({p.parent for p in seen}):
+        unlisted = []
         for orphan in sorted({*folder.glob("*.txt"), *folder.glob("*.TXT")} - seen):
-            report.add(orphan, "", "label file without an image", SKIPPED)
+            if any(is_file(image) for image in image_candidates(orphan)):
+                unlisted.append(orphan)  # its image is there, in no split's list: not an orphan
+            else:
+                report.add(orphan, "", "label file without an image", SKIPPED)
+        if unlisted:
+            report.add(
+                folder,
+                "",
+                f"{len(unlisted)} labelled image(s) are in no split's list, e.g. {unlisted[0].stem} "
+                "(not read: the data.yaml's .txt lists choose the images)",
+                NOTED,
+            )
 
 
 def read_yolo_set(path: str | Path, options: YoloOptions | None = None) -> AnnotatedSet:
