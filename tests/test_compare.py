@@ -44,6 +44,10 @@ def summary(depth, acc, mae, best_epoch, total, latency, elapsed, status="finish
         "status": status,
         "primary_metrics": {"scene": "accuracy", "n": "mae"},
         "higher_is_better": {"scene": True, "n": False},
+        "metric_labels": {
+            "scene": {"accuracy": "accuracy"},
+            "n": {"mae": "MAE", "exact": "exact-count rate"},
+        },
         "final_metrics": {"scene": {"accuracy": acc, "macro_f1": 0.1}, "n": {"mae": mae, "exact": 0.5}},
         # the best epoch's (picked by scene alone) are not what the table shows
         "best_metrics": {"scene": {"accuracy": 0.99, "macro_f1": 0.2}, "n": {"mae": 9.0, "exact": 0.1}},
@@ -142,7 +146,7 @@ def test_table_columns_values_and_best_marks():
         "Weighting",
         "Weighting: temperature",
         "scene accuracy",
-        "n mae",
+        "n MAE",  # the metric's label, from summary.json
         "Best epoch",
         "Parameters",
         "Latency",
@@ -184,8 +188,8 @@ def test_csv_holds_raw_values():
     table = compare_table(three_runs())
     lines = table.to_csv().splitlines()
     assert lines[0] == (
-        "Run,Sharing depth,Weighting,Weighting: temperature,scene accuracy,n mae,Best epoch,"
-        "Parameters,Latency,Wall time,Status,Folder"
+        "Run,Sharing depth,Weighting,Weighting: temperature,scene accuracy,n MAE,Best epoch,"
+        "Parameters,Latency (ms),Wall time (s),Status,Folder"
     )
     assert (
         lines[1]

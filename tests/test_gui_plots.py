@@ -539,3 +539,23 @@ def test_a_short_panel_never_squeezes_the_wrapped_controls(qtbot, plots):
     assert row.height() >= lines_needed
     for button in (plots.auto_button, plots.export_button):
         assert button.geometry().bottom() <= row.height()  # inside the row: seen
+
+
+def test_metric_legends_use_the_metrics_labels(plots):
+    """ "map_50" is read as "mAP@0.5" wherever a metric is named, as in summary.json."""
+    import workbench.tasks  # noqa: F401 - the kinds' labels (the app loads the core in the background)
+
+    started = SimpleNamespace(
+        run_dir="/runs/exp-1", task_names=("scene", "objects"), steps_per_epoch=SPE, start_step=0,
+        config={"tasks": [{"name": "scene", "kind": "classification"}, {"name": "objects", "kind": "detection"}]},
+    )  # fmt: skip
+    plots.on_run_started(started)
+    for g in range(1, SPE + 1):
+        plots.on_step(step(g))
+    event = epoch(0, 0)
+    event.val_metrics["objects"] = {"map_50": 0.2, "mar_100": 0.1}
+    plots.on_epoch(event)
+    plots._update_titles()
+    text = plots.metric_plot("objects").titleLabel.text
+    assert "mAP@0.5" in text and "mAR@100" in text and "map_50" not in text
+    assert "macro-F1" in plots.metric_plot("scene").titleLabel.text  # "f1", made at the start

@@ -125,6 +125,8 @@ class RunFacts:
     spread: Mapping[str, float] = field(default_factory=dict)
     # task -> the classes it learned (summary.json's task_classes; empty for runs from before)
     task_classes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # task -> metric name -> its label ("map_50" -> "mAP@0.5"; summary.json's metric_labels)
+    metric_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def folder(self) -> str:
@@ -178,7 +180,18 @@ def facts_from_summary(path: str | Path, summary: Mapping[str, Any], config: Map
         created=_number(summary.get("created")) or 0.0,
         delta_m=_number((summary.get("delta_m") or {}).get("maninis")),
         task_classes=_task_classes(summary.get("task_classes")),
+        metric_labels=_metric_labels(summary.get("metric_labels")),
     )
+
+
+def _metric_labels(value: Any) -> dict[str, dict[str, str]]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {
+        str(task): {str(m): str(label) for m, label in names.items() if isinstance(label, str)}
+        for task, names in value.items()
+        if isinstance(names, Mapping)
+    }
 
 
 def _task_classes(value: Any) -> dict[str, tuple[str, ...]]:
@@ -487,6 +500,10 @@ class Column:
     kind: str = "text"  # text, metric, epoch, params, ms, seconds, config
 
 
+# The unit of a raw value in the CSV, where the table's cells show it formatted ("4:26")
+CSV_UNITS = {"ms": " (ms)", "seconds": " (s)", "percent": " (%)"}
+
+
 @dataclass
 class CompareTable:
     columns: list[Column]
@@ -566,7 +583,7 @@ class CompareTable:
         """Raw values (full precision, seconds, 1-based best epoch) with a header row, plus the folder."""
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([c.title for c in self.columns] + ["Folder"])
+        writer.writerow([c.title + CSV_UNITS.get(c.kind, "") for c in self.columns] + ["Folder"])
         for r in range(len(self.rows)):
             writer.writerow([self.csv_value(r, c) for c in range(len(self.columns))] + [self.facts[r].path])
         return buf.getvalue()
@@ -601,9 +618,10 @@ def _metric_columns(facts: Iterable[RunFacts]) -> list[Column]:
                 continue
             higher = f.higher_is_better.get(task, True)
             direction = "higher" if higher else "lower"
+            label = (f.metric_labels.get(task) or {}).get(metric, metric)
             seen[(task, metric)] = Column(
                 key=f"metric:{task}/{metric}",
-                title=f"{task} {metric}",
+                title=f"{task} {label}",
                 better=direction,
                 tip=f"{task}/{metric} at the run's last epoch, the one Δm compares ({direction} is better)",
                 kind="metric",
@@ -650,7 +668,12 @@ def compare_table(
             if any(f.seeds for f in facts)
             else []
         ),
-        Column("best_epoch", "Best epoch", tip="the epoch the metrics are from (1-based)", kind="epoch"),
+        Column(
+            "best_epoch",
+            "Best epoch",
+            tip="the epoch of best.pt by the monitored metric (1-based); the metrics are the last epoch's",
+            kind="epoch",
+        ),
         Column("params", "Parameters", "lower", "parameters of the whole multi-task model", "params"),
         Column("latency", "Latency", "lower", "inference time per image (batch 1)", "ms"),
         Column("wall", "Wall time", "lower", "training time, validation included", "seconds"),

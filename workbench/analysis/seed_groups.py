@@ -84,6 +84,7 @@ def merge_seeds(group: Sequence[RunFacts]) -> RunFacts:
         seeds=seeds,
         spread=spread,
         task_classes=first.task_classes,
+        metric_labels=first.metric_labels,
     )
 
 

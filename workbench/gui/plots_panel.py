@@ -387,6 +387,7 @@ class PlotsPanel(QWidget):
         self._task_boxes: dict[str, QCheckBox] = {}
         self._metric_plots: dict[str, pg.PlotItem] = {}
         self._metric_order: dict[str, list[str]] = {}  # task -> metric names (colour index)
+        self._kinds: dict[str, str] = {}  # task -> kind, for the metrics' labels
         self._compare: dict[str, RunSeries] = {}
         self._compare_labels: list[str] = []
         self._current_label = ""
@@ -822,7 +823,9 @@ class PlotsPanel(QWidget):
         self._set_title(self.lr_plot, "Learning rate")
         for task, plot in self._metric_plots.items():
             names = self._metric_order.get(task, [])
-            entries = [self._legend_entry(self._metric_colour(task, n), n) for n in names]
+            entries = [
+                self._legend_entry(self._metric_colour(task, n), self._metric_label(task, n)) for n in names
+            ]
             legends = (
                 [" &nbsp; ".join([*entries, best]), " &nbsp; ".join(entries)]
                 if entries
@@ -833,6 +836,14 @@ class PlotsPanel(QWidget):
                 n = f"labelled: {counts.get('train', 0):,} train / {counts.get('val', 0):,} val"
                 legends = [" &nbsp; ".join([*entries, best, n]), *legends]
             self._set_title(plot, f"Validation metrics: {task}", legends)
+
+    def _metric_label(self, task: str, name: str) -> str:
+        """The metric's label ("map_50" -> "mAP@0.5") from its task kind, else its name."""
+        registry = sys.modules.get("workbench.tasks")  # loaded with the core; never imported here
+        try:
+            return registry.TASK_KINDS.get(self._kinds[task]).metric_label(name)
+        except Exception:  # noqa: BLE001 - an unknown task or kind keeps the name
+            return name
 
     def _rebuild_runs_legend(self) -> None:
         layout = self._runs_legend_layout
@@ -1099,6 +1110,7 @@ class PlotsPanel(QWidget):
         kinds = {
             t.get("name"): t.get("kind") for t in (event.config or {}).get("tasks", []) if isinstance(t, dict)
         }
+        self._kinds = dict(kinds)
         registry = sys.modules.get("workbench.tasks")  # loaded by now; never imported from here
         # Every curve the run will have, now (empty): creating plot items costs milliseconds
         # each, which at the first epoch's end (a dozen at once) would stall the window.
@@ -1181,6 +1193,7 @@ class PlotsPanel(QWidget):
         self.clear()
         try:
             cfg = store.read_config()
+            self._kinds = {t.name: t.kind for t in cfg.tasks}
             for task in cfg.tasks:
                 self._task_colour(task.name)
                 self._ensure_task_box(task.name)
