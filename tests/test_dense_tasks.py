@@ -209,6 +209,8 @@ def test_detection_draw_marks_errors() -> None:
     assert preds[0].label == "circle 0.90" and preds[0].score == pytest.approx(0.9)
     assert [b.error for b in truth] == ["", "missed"]
     assert spec.has_error
+    # the caption: 1 of 2 objects found, 1 false positive (the 0.1 box is below 0.3)
+    assert [t.text for t in spec.texts] == ["objects: 1/2 found, 1 false or wrong-class"]
 
     prediction["labels"] = np.array([2, 2, 1])
     spec = task.draw(prediction, target, score_threshold=0.05)
@@ -218,6 +220,8 @@ def test_detection_draw_marks_errors() -> None:
         {k: v[[0, 2]] for k, v in prediction.items()} | {"labels": np.array([0, 1])}, target, 0.05
     )
     assert not clean.has_error and all(b.error == "" for b in clean.boxes)
+    assert [t.text for t in clean.texts] == ["objects: 2/2 found"]
+    assert [t.text for t in task.draw(prediction, None, 0.05).texts] == ["objects: 3 box(es) above 0.05"]
     only_truth = task.draw(None, target)
     assert len(only_truth.boxes) == 2 and not only_truth.has_error
 

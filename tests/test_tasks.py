@@ -109,3 +109,12 @@ def expected_metrics(kind, out, targets, info):
         fn = int((~pred & (truth[:, c] == 1)).sum())
         f1s.append(2 * tp / (2 * tp + fp + fn))
     return {"map": sum(aps) / len(aps), "f1": sum(f1s) / len(f1s)}
+
+
+def test_a_count_just_below_zero_reads_zero_not_minus_zero():
+    from workbench.data.base import DataInfo
+    from workbench.tasks import TASK_KINDS
+
+    task = TASK_KINDS.get("counting")("n", {}, DataInfo(32, 1, ("a",)))
+    assert task.draw({"count": -0.04}, {"count": 0.0}).texts[0].text == "n: 0.0 (truth: 0)"
+    assert task.draw({"count": -0.06}, None).texts[0].text == "n: -0.1"

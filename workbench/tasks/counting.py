@@ -88,7 +88,7 @@ class Counting(TaskKind):
         text = f"{self.name}:"
         if prediction is not None:
             value = float(prediction["count"])
-            text += f" {value:.1f}"
+            text += f" {round(value, 1) + 0.0:.1f}"  # + 0.0: -0.04 reads 0.0, not "-0.0"
             if target is not None:
                 wrong = round(value) != round(float(target["count"]))
         if target is not None:

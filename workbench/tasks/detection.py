@@ -28,7 +28,7 @@ from torchvision.ops import batched_nms, box_iou
 from workbench.config import setting
 from workbench.data.base import subset_targets
 from workbench.tasks.base import TaskKind, TaskMetrics, _batch_size, select
-from workbench.tasks.drawing import DrawBox, DrawSpec, class_colour
+from workbench.tasks.drawing import DrawBox, DrawSpec, DrawText, class_colour
 from workbench.tasks.fusion import FeatureFusion
 from workbench.tasks.registry import TASK_KINDS
 
@@ -499,4 +499,12 @@ class Detection(TaskKind):
             for c in range(len(crowd_boxes))
         ]
         has_error = any(pred_errors) or any(true_errors)
-        return DrawSpec(task=self.name, boxes=tuple(boxes), has_error=has_error)
+        texts = ()
+        if prediction is not None and target is not None:  # the caption's one line: what was found
+            found = true_errors.count("")
+            wrong = pred_errors.count("false positive") + pred_errors.count("wrong class")
+            extra = f", {wrong} false or wrong-class" if wrong else ""
+            texts = (DrawText(f"{self.name}: {found}/{len(true_boxes)} found{extra}", error=has_error),)
+        elif prediction is not None:
+            texts = (DrawText(f"{self.name}: {len(pred_boxes)} box(es) above {threshold:g}"),)
+        return DrawSpec(task=self.name, boxes=tuple(boxes), texts=texts, has_error=has_error)
