@@ -30,7 +30,8 @@ def panel(qtbot):
 
 
 def _yolo(root):
-    """4 train + 2 val images; one label line is bad, one label file has no image."""
+    """4 train + 2 val images; one label line is bad (its image is left out), one label file
+    has no image."""
     for split, n in (("train", 4), ("val", 2)):
         (root / "images" / split).mkdir(parents=True)
         (root / "labels" / split).mkdir(parents=True)
@@ -52,8 +53,9 @@ def test_opening_a_data_set_shows_what_is_in_it(panel, qtbot, tmp_path):
     assert cfg.data.source == "auto" and cfg.data.path == str(root)
     summary = section.summary
     assert summary.format == "yolo" and summary.class_names == ("car", "person")
-    assert summary.splits == {"train": 4, "val": 2}
-    assert dict(section.histogram.counts()) == {"car": 6, "person": 5}  # one 'class 7' line left out
+    # train image 0 holds an object of class 7: its objects are unknown, so it is left out
+    assert summary.splits == {"train": 3, "val": 2}
+    assert dict(section.histogram.counts()) == {"car": 5, "person": 5}
     problems = [section.problems.item(i).text() for i in range(section.problems.count())]
     assert any("0.txt" in p and "line 2" in p for p in problems)
     assert any("orphan.txt" in p and "without an image" in p for p in problems)

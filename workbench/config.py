@@ -265,7 +265,12 @@ class WeightingConfig:
 
 @dataclass
 class OptimConfig:
-    optimizer: str = setting("adamw", "Optimiser", "", choices=("adamw", "adam", "sgd"))
+    optimizer: str = setting(
+        "adamw",
+        "Optimiser",
+        "AdamW (decoupled weight decay), Adam, or SGD with Nesterov momentum.",
+        choices=("adamw", "adam", "sgd"),
+    )
     lr: float = setting(2e-3, "Learning rate", "Peak learning rate after warm-up.", gt=0.0, le=10.0)
     weight_decay: float = setting(
         1e-4, "Weight decay", "On conv and linear weights only (decoupled for AdamW).", ge=0.0, le=1.0

@@ -116,6 +116,9 @@ class DataSection(QWidget):
                 self.source_combo.count() - 1, spec.description, Qt.ItemDataRole.ToolTipRole
             )
         self.source_combo.activated.connect(lambda *_: self._on_source())
+        from workbench.config import DataConfig, field_meta  # plain Python: no torch
+
+        self.source_combo.setToolTip(field_meta(DataConfig, "source").help)
         form.addRow("Source", self.source_combo)
 
         self.path_edit = QLineEdit()

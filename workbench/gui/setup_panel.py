@@ -252,10 +252,14 @@ class SetupPanel(QWidget):
         """Spin-box ranges and tooltips from the config's field metadata (declared once, in the core)."""
         for path, binding in self._bindings.items():
             widget = binding.widget
-            if not isinstance(widget, (QSpinBox, FloatSpinBox)):
-                continue
             meta = _field_meta(path)
             if meta is None:
+                continue
+            if not isinstance(widget, (QSpinBox, FloatSpinBox)):
+                # combo boxes, check boxes, text fields: the declared help where the form
+                # gave none of its own (16 controls had no tooltip at all)
+                if meta.help and not widget.toolTip():
+                    widget.setToolTip(meta.help)
                 continue
             integer = isinstance(widget, QSpinBox)
             low = meta.ge if meta.ge is not None else meta.gt
@@ -272,6 +276,8 @@ class SetupPanel(QWidget):
             if high is not None:
                 high = max([high, *specials])
                 widget.setMaximum(int(min(high, INT_LIMIT)) if integer else float(high))
+            if meta.unit and not widget.suffix():  # the declared unit: "every 20 steps"
+                widget.setSuffix(f" {meta.unit}")
             if meta.help:
                 widget.setToolTip(meta.help)
 

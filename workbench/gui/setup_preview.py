@@ -171,6 +171,7 @@ class SamplePreview(QWidget):
         super().__init__(parent)
         self.strip = _Strip(columns, rows)
         self.mask_box = QCheckBox("show masks")
+        self.mask_box.setToolTip("draw the segmentation masks over the preview images")
         self.mask_box.toggled.connect(self._on_mask)
         self.note = QLabel()
         small = QFont(self.note.font())

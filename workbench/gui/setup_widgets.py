@@ -163,6 +163,7 @@ class CollapsibleSection(QWidget):
         super().__init__(parent)
         self.header = QToolButton()
         self.header.setText(title)
+        self.header.setToolTip(f"show or hide the {title.lower()} settings")
         self.header.setCheckable(True)
         self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.header.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -222,6 +223,8 @@ def _apply_meta(editor: QWidget, meta: Any) -> None:
         if high is not None:
             high = max([high, *specials])
             editor.setMaximum(int(min(high, INT_LIMIT)) if integer else float(high))
+        if getattr(meta, "unit", "") and not editor.suffix():  # "128 px", not a bare "128"
+            editor.setSuffix(f" {meta.unit}")
     if getattr(meta, "help", ""):
         editor.setToolTip(meta.help)
 
