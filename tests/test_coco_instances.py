@@ -205,12 +205,22 @@ def test_polygons_reaching_far_outside_the_image_are_left_out(tmp_path):
             for k, seg in ((1, far), (2, near), (3, limit))
         ],
     }
-    coco, report, _ = write(tmp_path, data)
+    coco, report, path = write(tmp_path, data)
     (image,) = coco.images
-    assert image.segmentations == [None, near, None]
-    lines = "\n".join(report.lines())
-    assert "polygon coordinates (up to 1e+30) lie far outside the 64x48 image; mask part left out" in lines
-    assert lines.count("lie far outside") == 2
+    # parsing does not trust the declared size: only what is far outside any image goes
+    assert image.segmentations == [None, near, limit]
+    assert "polygon coordinates (up to 1e+30) lie far outside any image" in "\n".join(report.lines())
+    # the reader, knowing the file's real size, leaves out the one past 4 sides too
+    from PIL import Image
+
+    from workbench.data.dataset_check import check_dataset
+
+    Image.new("RGB", (64, 48)).save(tmp_path / "a.png")
+    result = check_dataset(path)
+    (record,) = result.splits["all"]
+    assert record.segmentations == [None, near, None]
+    lines = "\n".join(result.report.lines())
+    assert "annotation 3: polygon coordinates (up to 321) lie far outside the 64x48 image" in lines
     assert decode_mask(near, 48, 64).sum() == 64 * 48  # the near one covers the whole image
 
 

@@ -189,7 +189,7 @@ def test_coco_rle_of_another_size_is_left_out(tmp_path):
                 "image_id": 1,
                 "category_id": 1,
                 "bbox": [1, 1, 5, 5],
-                "segmentation": {"size": [5, 5], "counts": "abc"},
+                "segmentation": {"size": [5, 5], "counts": [25]},  # a whole 5 x 5 mask
             }
         ],
         "categories": [{"id": 1, "name": "x"}],

@@ -116,7 +116,8 @@ def test_yolo_labels_missing_labels_and_orphans(tmp_path):
     assert (
         "a.txt",
         "",
-        "1 object(s) of a.jpg could not be read (above), so what the image holds is unknown: left out",
+        "1 object(s) of a.jpg could not be read (line 3: class id 5 out of range 0-1), so what the "
+        "image holds is unknown: left out",
     ) in found
     assert ("orphan.txt", "", "label file without an image") in found
 

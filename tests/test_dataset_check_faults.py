@@ -78,8 +78,8 @@ def test_coco_values_of_the_wrong_type_are_skipped_not_crashes(tmp_path):
     assert any("RLE segmentation needs" in m for m in found)
     assert "duplicate category id 1" in found
     assert (
-        "3 object(s) of b.png could not be read (above), so what the image holds is unknown: left out"
-        in found
+        "3 object(s) of b.png could not be read (annotation 3: unknown category_id {'a': 1}, ...), so what "
+        "the image holds is unknown: left out" in found
     )
 
 
@@ -605,8 +605,8 @@ def test_a_voc_image_with_an_unreadable_object_is_left_out_not_trained_as_empty(
     assert [r.image.name for r in result.splits[split]] == ["b.jpg"]
     assert (result.summary(split).images, result.summary(split).without_annotations) == (1, 0)
     assert (
-        "1 object(s) of a.jpg could not be read (above), so what the image holds is unknown: left out"
-        in problems(result)
+        "1 object(s) of a.jpg could not be read (object 1: object without a <bndbox>), so what the image "
+        "holds is unknown: left out" in problems(result)
     )
 
 
@@ -677,3 +677,43 @@ def test_an_unusable_detected_layout_names_the_other_one_the_folder_holds(tmp_pa
     spec = DATASETS.get("auto")
     with pytest.raises(DataSourceError, match=re.escape(hint)):
         spec.read(tmp_path, spec.Options())
+
+
+def test_coco_ids_spelled_otherwise_and_repeated_problems_lose_no_object(tmp_path):
+    """Found by trying the fixes again: an image_id "1" or 3.0 and a category_id 1.0 lost
+    their object while the image was kept; the same bad bbox under one annotation id on two
+    images left only the first image out (the report lists identical words once); an RLE
+    sized as the file, not as the (wrong) declaration, was thrown away."""
+    for name in ("a", "b", "c", "d"):
+        image(tmp_path / f"{name}.png", (50, 40))
+    box = [1, 1, 10, 10]
+    images = [
+        {"id": 1, "file_name": "a.png"},
+        {"id": 2, "file_name": "b.png"},
+        {"id": 3, "file_name": "c.png"},
+        {"id": 4, "file_name": "d.png", "width": 20, "height": 10},  # declared wrong
+    ]
+    annotations = [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": box},
+        {"id": 2, "image_id": "1", "category_id": 1.0, "bbox": [20, 20, 5, 5], "iscrowd": 0.0},
+        {"id": 3, "image_id": 3.0, "category_id": 1, "bbox": box, "iscrowd": 1.0},
+        {"id": 5, "image_id": 2, "category_id": 1, "bbox": box},
+        {"id": 5, "image_id": 2, "category_id": 1, "bbox": "bad"},
+        {"id": 5, "image_id": 3, "category_id": 1, "bbox": "bad"},
+        {
+            "id": 6,
+            "image_id": 4,
+            "category_id": 1,
+            "bbox": box,
+            "segmentation": {"size": [40, 50], "counts": [2000]},
+        },
+    ]
+    coco(tmp_path, images, annotations)
+    result = check_dataset(tmp_path)
+    records = {r.image.name: r for r in result.splits["all"]}
+    assert sorted(records) == ["a.png", "d.png"]  # b and c each hold an unreadable bbox
+    assert records["a.png"].boxes.tolist() == [[1, 1, 11, 11], [20, 20, 25, 25]]
+    assert records["d.png"].segmentations[0] == {"size": [40, 50], "counts": [2000]}
+    found = problems(result)
+    assert sum("could not be read (annotation 5: bbox must be 4 finite numbers" in m for m in found) == 2
+    assert not any("iscrowd" in m or "not among the images" in m or "RLE size" in m for m in found)

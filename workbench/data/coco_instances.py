@@ -45,6 +45,13 @@ class CocoImage:
     crowd: np.ndarray = field(default_factory=lambda: np.zeros((0,), bool))
     places: list[str] = field(default_factory=list)  # "annotation 7" per object, for messages
     lost: int = 0  # its annotations that could not be read: what the image holds is unknown
+    first_lost: str = ""  # the first of them, "annotation 3: unknown category_id 5"
+
+    def unreadable(self, where: str, why: str) -> None:
+        """One of its objects cannot be read (counted even when the same words were said
+        of another object: the report lists identical problems once)."""
+        self.lost += 1
+        self.first_lost = self.first_lost or f"{where}: {why}"
 
 
 @dataclass
@@ -77,7 +84,9 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
         if data.get(key) is not None and not isinstance(data[key], list):
             raise CocoError(f"{path}: '{key}' must be a list, got {type(data[key]).__name__}")
 
-    categories = [c for c in data.get("categories") or [] if _category_ok(c, path, report)]
+    categories = [
+        {**c, "id": _as_id(c["id"])} for c in data.get("categories") or [] if _category_ok(c, path, report)
+    ]
     categories.sort(key=lambda c: c["id"])
     unique = []
     for c in categories:
@@ -95,9 +104,10 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
     images: dict[int, CocoImage] = {}
     for i, im in enumerate(data["images"]):
         where = f"image {_short(im.get('id', f'#{i}'))}" if isinstance(im, dict) else f"images[{i}]"
-        if not isinstance(im, dict) or not _is_int(im.get("id")) or not _file_name_ok(im.get("file_name")):
+        if not isinstance(im, dict) or _as_id(im.get("id")) is None or not _file_name_ok(im.get("file_name")):
             report.add(path, where, "image entry without an integer 'id' and a usable 'file_name'", SKIPPED)
             continue
+        im = {**im, "id": _as_id(im["id"])}  # 3, 3.0 and "3" are one id, as a reader of the file means
         if im["id"] in images:
             first = images[im["id"]].file_name
             report.add(path, where, f"duplicate image id ({im['file_name']}; the id is {first}'s)", SKIPPED)
@@ -136,22 +146,26 @@ def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
         elif _is_int(ann_id):
             seen_ids[ann_id] = ann
         image_id, category_id = ann.get("image_id"), ann.get("category_id")
-        image = images.get(image_id) if _is_int(image_id) else None
+        image = images.get(_as_id(image_id))
         if image is None:
             report.add(path, where, f"image_id {_short(image_id)} is not among the images", SKIPPED)
             continue
-        if not _is_int(category_id) or category_id not in index:
+        if _as_id(category_id) not in index:
+            image.unreadable(where, f"unknown category_id {_short(category_id)}")
             report.add(path, where, f"unknown category_id {_short(category_id)}", SKIPPED)
-            image.lost += 1
             continue
-        skipped = report.skipped_in(path)
-        box = _box(ann.get("bbox"), path, where, report)
+        box, why = _box(ann.get("bbox"))
         if box is None:
-            image.lost += report.skipped_in(path) > skipped  # unreadable, not a zero-area box
+            if why.startswith("zero-area"):  # a degenerate box: the object has no extent
+                report.add(path, where, why, DROPPED)
+            else:  # an object of unknown place: its image's objects are unknown
+                image.unreadable(where, why)
+                report.add(path, where, why, SKIPPED)
             continue
-        segmentation = _segmentation(ann.get("segmentation"), path, where, report, image)
+        # not checked against the declared size: the file's real size decides (the reader)
+        segmentation = _segmentation(ann.get("segmentation"), path, where, report)
         crowd = _crowd(ann.get("iscrowd", 0), path, where, report)
-        rows[image.image_id].append((box, index[ann["category_id"]], segmentation, crowd, where))
+        rows[image.image_id].append((box, index[_as_id(category_id)], segmentation, crowd, where))
 
     for image_id, image in images.items():
         if rows[image_id]:
@@ -249,6 +263,18 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _as_id(value: Any) -> int | None:
+    """An image or category id: an integer, a whole float (3.0, as numpy-based exporters
+    write it; pycocotools matches it to 3) or a string of digits ("3"); else None."""
+    if _is_int(value):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 def _number(value: Any) -> float | None:
     """A finite float from a JSON number (not a bool), else None (also for 10**400)."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -271,7 +297,7 @@ def _file_name_ok(name: Any) -> bool:
 
 
 def _category_ok(c: Any, path: Path, report: ImportReport) -> bool:
-    if isinstance(c, dict) and _is_int(c.get("id")):
+    if isinstance(c, dict) and _as_id(c.get("id")) is not None:
         return True
     report.add(path, "categories", f"category without an integer id: {_short(c)}", SKIPPED)
     return False
@@ -289,28 +315,28 @@ def _crowd(value: Any, path: Path, where: str, report: ImportReport) -> bool:
     a crowd region, which no task trains on."""
     if isinstance(value, bool):
         return value
-    if _is_int(value) and value in (0, 1):
+    if isinstance(value, (int, float)) and value in (0, 1):  # 1.0 too, as numpy writes it
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("0", "1", "true", "false"):
-        return value.strip().lower() in ("1", "true")
+    if isinstance(value, str) and value.strip().lower() in ("0", "1", "0.0", "1.0", "true", "false"):
+        return value.strip().lower() in ("1", "1.0", "true")
     report.add(path, where, f"iscrowd {_short(value)} is not 0 or 1; read as 0 (an object)", NOTED)
     return False
 
 
-def _box(bbox: Any, path: Path, where: str, report: ImportReport) -> list[float] | None:
-    """[x1, y1, x2, y2] of a COCO bbox, not yet cut to the image: its declared size may be
-    wrong (or in the stored frame of an EXIF-rotated photo); the file's size decides."""
+def _box(bbox: Any) -> tuple[list[float] | None, str]:
+    """([x1, y1, x2, y2], "") of a COCO bbox, not yet cut to the image (its declared size
+    may be wrong, or in the stored frame of an EXIF-rotated photo: the file's size decides),
+    or (None, why): "zero-area ..." for a degenerate box, else an unreadable one (not 4
+    finite numbers, or a negative width or height: no box at all)."""
     numbers = [_number(v) for v in bbox] if isinstance(bbox, list) and len(bbox) == 4 else [None]
     if any(v is None for v in numbers):
-        report.add(
-            path, where, f"bbox must be 4 finite numbers [x, y, width, height], got {_short(bbox)}", SKIPPED
-        )
-        return None
+        return None, f"bbox must be 4 finite numbers [x, y, width, height], got {_short(bbox)}"
     x, y, w, h = numbers
-    if w <= 0 or h <= 0:
-        report.add(path, where, f"zero-area box (width {w:g}, height {h:g})", DROPPED)
-        return None
-    return [x, y, x + w, y + h]
+    if w < 0 or h < 0:
+        return None, f"negative box size (width {w:g}, height {h:g})"
+    if w == 0 or h == 0:
+        return None, f"zero-area box (width {w:g}, height {h:g})"
+    return [x, y, x + w, y + h], ""
 
 
 def _segmentation(

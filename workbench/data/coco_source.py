@@ -99,7 +99,7 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
         if "\\" in im.file_name and not path.exists():  # written on Windows: sub\a.png
             path = root / im.file_name.replace("\\", "/")
         if im.lost:
-            objects_unknown(report, json_path, path, im.lost)
+            objects_unknown(report, json_path, path, im.lost, im.first_lost)
             continue
         size = probe_size(path, report)
         if size is None:
@@ -119,14 +119,11 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
         keep, boxes = _fit_boxes(im, width, height, report, json_path)
         labels, crowd = im.labels[keep], im.crowd[keep] if len(im.crowd) == len(im.labels) else im.crowd
         segmentations = [im.segmentations[k] for k in keep] if len(im.segmentations) == len(im.labels) else []
-        if (im.width, im.height) != (width, height):
-            # a mask of another size would be decoded wrongly when the image is fitted
-            segmentations = [
-                _mask_for_file(
-                    m, width, height, report, json_path, im.places[k] if k < len(im.places) else ""
-                )
-                for k, m in zip(keep, segmentations, strict=True)
-            ]
+        # every mask against the file's real (upright) size too: a declared one may be wrong
+        segmentations = [
+            _mask_for_file(m, width, height, report, json_path, im.places[k] if k < len(im.places) else "")
+            for k, m in zip(keep, segmentations, strict=True)
+        ]
         ignore = []
         if len(crowd) == len(labels) and crowd.any():  # as pycocotools: a crowd is no object
             crowds += int(crowd.sum())

@@ -40,6 +40,7 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     _seen: set[Problem] = field(default_factory=set, repr=False, compare=False)
     _skipped: Counter = field(default_factory=Counter, repr=False, compare=False)
+    _first: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, file: object, where: str, message: str, action: str) -> None:
         """Record a problem; the same problem found again (a file read for two splits) is
@@ -50,6 +51,11 @@ class ImportReport:
             self.problems.append(problem)
             if action == SKIPPED and where:  # a line or object within the file, not the file
                 self._skipped[problem.file] += 1
+                self._first.setdefault(problem.file, f"{where}: {message}")
+
+    def first_skipped(self, file: object) -> str:
+        """The first place in ``file`` left out as unreadable, "line 3: ..." ("" if none)."""
+        return self._first.get(str(file), "")
 
     def skipped_in(self, file: object) -> int:
         """How many places in ``file`` (lines, objects, annotations) were left out as
@@ -81,14 +87,17 @@ def clip_box(
     return clipped
 
 
-def objects_unknown(report: ImportReport, file: object, image: object, lost: int) -> None:
-    """Say that ``image`` is left out because ``lost`` of its objects could not be read:
-    what it holds is unknown, and kept it would teach "no object here" where one is (a
-    count too low, a mask of background over the object)."""
+def objects_unknown(report: ImportReport, file: object, image: object, lost: int, example: str = "") -> None:
+    """Say that ``image`` is left out because ``lost`` of its objects could not be read
+    (``example``: the first, "line 3: ...", else the file's first such place): what it
+    holds is unknown, and kept it would teach "no object here" where one is (a count too
+    low, a mask of background over the object)."""
+    example = example or report.first_skipped(file)
     report.add(
         file,
         "",
-        f"{lost} object(s) of {getattr(image, 'name', image)} could not be read (above), so what "
-        "the image holds is unknown: left out",
+        f"{lost} object(s) of {getattr(image, 'name', image)} could not be read"
+        + (f" ({example}{', ...' if lost > 1 else ''})" if example else "")
+        + ", so what the image holds is unknown: left out",
         SKIPPED,
     )

@@ -73,7 +73,9 @@ class WeightingSection(QWidget):
         self.combo = _combo([])
         from workbench.config import WeightingConfig, field_meta  # plain Python: no torch
 
-        self.combo.setToolTip(field_meta(WeightingConfig, "method").help + " Each method's own help is below.")
+        self.combo.setToolTip(
+            field_meta(WeightingConfig, "method").help + " Each method's own help is below."
+        )
         form.addRow("Method", self.combo)
         lay.addLayout(form)
         self.info = _hint("")

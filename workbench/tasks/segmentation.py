@@ -199,7 +199,8 @@ class Segmentation(TaskKind):
             has_error = object_acc < self.options.error_threshold
             texts.append(
                 DrawText(
-                    f"{self.name}: pixel acc {pixel_acc:.2f}, object-pixel acc {object_acc:.2f}", error=has_error
+                    f"{self.name}: pixel acc {pixel_acc:.2f}, object-pixel acc {object_acc:.2f}",
+                    error=has_error,
                 )
             )
         return DrawSpec(task=self.name, masks=tuple(masks), texts=tuple(texts), has_error=has_error)
