@@ -670,7 +670,7 @@ def test_an_unusable_detected_layout_names_the_other_one_the_folder_holds(tmp_pa
         [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
         [{"id": 1, "name": "red"}],
     )
-    hint = 'but the folder also holds COCO instances (JSON) files: choose that format (--format coco, or data.source = "coco")'
+    hint = 'but the folder also holds the layout of COCO instances (JSON): choose that format (--format coco, or data.source = "coco")'
     with pytest.raises(DatasetError, match=re.escape(hint)):
         check_dataset(tmp_path)
     assert check_dataset(tmp_path, "coco").summary("all").objects == 1
@@ -717,3 +717,27 @@ def test_coco_ids_spelled_otherwise_and_repeated_problems_lose_no_object(tmp_pat
     found = problems(result)
     assert sum("could not be read (annotation 5: bbox must be 4 finite numbers" in m for m in found) == 2
     assert not any("iscrowd" in m or "not among the images" in m or "RLE size" in m for m in found)
+
+
+def test_voc_messages_number_objects_as_the_file_does(tmp_path):
+    """Object 1 is zero-area (dropped); object 2 reaches past the 50 x 40 image: its
+    clipping was reported as "object 1", numbered among the boxes kept."""
+    image(tmp_path / "a.jpg", (50, 40))
+    box = "<object><name>c</name><bndbox><xmin>{}</xmin><ymin>{}</ymin><xmax>{}</xmax><ymax>{}</ymax></bndbox></object>"
+    (tmp_path / "a.xml").write_text(
+        f"<annotation><filename>a.jpg</filename>{box.format(5, 5, 4, 20)}{box.format(40, 30, 60, 50)}</annotation>"
+    )
+    found = [(p.where, p.message.split(" (")[0]) for p in check_dataset(tmp_path).report.problems]
+    assert ("object 1", "zero-area box") in found and ("object 2", "box outside the image") in found
+
+
+def test_class_folders_beside_a_data_yaml_are_named_as_the_other_layout(tmp_path):
+    for c in ("cat", "dog"):
+        for i in range(2):
+            image(tmp_path / c / f"{i}.png")
+    text(tmp_path / "data.yaml", "names: [a]\ntrain: images/train\nval: images/val\n")
+    with pytest.raises(
+        DatasetError, match=re.escape('choose that format (--format folder, or data.source = "folder")')
+    ):
+        check_dataset(tmp_path)
+    assert dict(check_dataset(tmp_path, "folder").summary("all").per_class) == {"cat": 2, "dog": 2}

@@ -55,7 +55,7 @@ def test_empty_file_and_bom_are_fine(tmp_path):
         ("0 0.1 0.1", SKIPPED, "polygon with too few points"),
         ("0", SKIPPED, "1 values"),
         ("0 0.5 0.5 0 0.2", DROPPED, "zero-area box (width 0, height 0.2)"),
-        ("0 0.5 0.5 0.2 -0.1", DROPPED, "zero-area box"),
+        ("0 0.5 0.5 0.2 -0.1", SKIPPED, "negative box size (width 0.2, height -0.1)"),
         ("0 1.5 0.5 0.2 0.2", DROPPED, "box entirely outside the image"),
         ("0 0.1 0.1 0.2 0.2 0.3 0.3", DROPPED, "polygon with zero area"),
         # pixels, not fractions: the object's place is unknown (not "outside the image")

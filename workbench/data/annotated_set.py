@@ -248,6 +248,8 @@ def unusable(data: AnnotatedSet) -> str | None:
     image); None when something can. ``data check`` and training both ask this."""
     if not data.class_names:
         about = [p for p in data.report.problems if "categor" in p.where or "categor" in p.message]
+        # else what left annotations out (a VOC file whose every object lacks its box)
+        about = about or [p for p in data.report.problems if p.action in (SKIPPED, REFUSED)]
         why = f"; {about[0]}" if about else ""
         return f"{data.path}: no classes found ({data.format}{why})"
     if not any(data.splits.values()):

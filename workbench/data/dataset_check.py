@@ -46,14 +46,14 @@ def other_layouts_hint(problem: str, path: str | Path, fmt: str) -> str:
     without a word of the COCO file beside it."""
     others = [
         name
-        for name in ("coco", "yolo", "voc")
+        for name in ("coco", "yolo", "voc", "folder")
         if name != fmt and DATASETS.get(name).label in other_layouts(path, fmt)
     ]
     if not others:
         return problem
     labels = " and ".join(DATASETS.get(name).label for name in others)
     return (
-        f"{problem}; read as {DATASETS.get(fmt).label}, but the folder also holds {labels} files: "
+        f"{problem}; read as {DATASETS.get(fmt).label}, but the folder also holds the layout of {labels}: "
         f'choose that format (--format {others[0]}, or data.source = "{others[0]}")'
     )
 

@@ -25,8 +25,35 @@ def other_layouts(path: str | Path, chosen: str) -> list[str]:
         "yolo": find_yolo_yaml(path) is not None,
         "voc": has_voc_xml(path),
         "coco": find_coco_json(path) is not None,
+        "folder": has_class_folders(path),
     }
     return [DATASETS.get(name).label for name, present in found.items() if present and name != chosen]
+
+
+# Folders of the other layouts, never a class
+_LAYOUT_FOLDERS = frozenset(
+    {"images", "labels", "annotations", "jpegimages", "imagesets", "segmentationclass", "segmentationobject"}
+)
+
+
+def has_class_folders(path: Path) -> bool:
+    """Whether ``path`` holds a sub-folder with image files in it (class folders), one that
+    is no part of another layout (images/, labels/, Annotations/ ...). Looks at a few
+    entries of each folder only: a check, not a scan."""
+    from itertools import islice
+
+    from workbench.data.yolo_dataset_yaml import IMAGE_SUFFIXES
+
+    try:
+        for sub in islice((d for d in path.iterdir() if d.is_dir()), 50):
+            name = sub.name.lower()
+            if name.startswith(".") or name in _LAYOUT_FOLDERS or name.startswith(("train", "val", "test")):
+                continue  # another layout's folder, or a split's (COCO's val2017/)
+            if any(f.suffix.lower() in IMAGE_SUFFIXES for f in islice(sub.iterdir(), 50)):
+                return True
+    except OSError:
+        return False
+    return False
 
 
 def detect_format(path: str | Path) -> str:

@@ -37,6 +37,7 @@ class VocRecord:
     names: list[str] = field(default_factory=list)
     difficult: np.ndarray = field(default_factory=lambda: np.zeros((0,), bool))
     lost: int = 0  # objects that could not be read: what the image holds is unknown
+    places: list[str] = field(default_factory=list)  # "object 2" per kept box, for messages
 
 
 def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
@@ -72,6 +73,7 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
             continue
         boxes.append(box)
         names.append(name)
+        record.places.append(where)
         flag = (obj.findtext("difficult") or "0").strip().lower()
         if flag not in ("0", "1", "true", "false", ""):
             report.add(path, where, f"<difficult> {flag!r} is not 0 or 1; read as 0", NOTED)
@@ -129,7 +131,9 @@ def _box(bndbox: ET.Element | None, path: Path, where: str, report: ImportReport
             path,
             where,
             f"{'inverted' if inverted else 'zero-area'} box (xmin {xmin:g}, xmax {xmax:g}, ymin {ymin:g}, ymax {ymax:g})",
-            DROPPED,
+            # corners the wrong way round are no box: an object of unknown place (its image is
+            # left out); a box of zero width is degenerate, dropped alone
+            SKIPPED if inverted else DROPPED,
         )
         return None
     # not cut to <size> here: a wrong declaration (or the stored frame of an EXIF-rotated

@@ -232,7 +232,9 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
                 )
             boxes, labels = [], []
             for number, (box, name) in enumerate(zip(voc.boxes.tolist(), voc.names, strict=True), start=1):
-                box = clip_box(box, width, height, report, voc.xml_path, f"object {number}")
+                # the object's number in the file, not among the boxes kept
+                where = voc.places[number - 1] if number <= len(voc.places) else f"object {number}"
+                box = clip_box(box, width, height, report, voc.xml_path, where)
                 if box is not None:
                     boxes.append(box)
                     labels.append(index[name])

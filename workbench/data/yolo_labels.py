@@ -108,7 +108,10 @@ def parse_line(
     scale = np.array([width, height], dtype=np.float64)
     if n == 5:
         cx, cy, w, h = values[1:]
-        if w <= 0 or h <= 0:
+        if w < 0 or h < 0:  # no box at all: an object of unknown place (its image is left out)
+            report.add(path, where, f"negative box size (width {w:g}, height {h:g})", SKIPPED)
+            return None
+        if w == 0 or h == 0:
             report.add(path, where, f"zero-area box (width {w:g}, height {h:g})", DROPPED)
             return None
         corners = np.array([[cx - w / 2, cy - h / 2], [cx + w / 2, cy + h / 2]])
