@@ -234,3 +234,32 @@ def test_a_yolo_list_file_chooses_images_without_calling_the_others_orphans(tmp_
     ) in found
     assert ("ghost.txt", "", "label file without an image", "skipped") in found
     assert not any(f[0] == "b.txt" for f in found)
+
+
+def test_yolo_list_files_spell_one_image_many_ways(tmp_path):
+    """train.txt names c.png relatively and d.png absolutely; train2.txt names both again.
+    One image each, read once, the second naming noted; no label file called an orphan and
+    no image called "in no list" for being spelled another way."""
+    for name in ("c", "d"):
+        image(tmp_path / f"images/{name}.png", (40, 30))
+        text(tmp_path / f"labels/{name}.txt", "0 0.5 0.5 0.2 0.2\n")
+    text(tmp_path / "train.txt", f"images/c.png\n{tmp_path / 'images' / 'd.png'}\n")
+    text(tmp_path / "train2.txt", "./images/c.png\nimages/d.png\n")
+    text(tmp_path / "data.yaml", "train: [train.txt, train2.txt]\nval: train.txt\nnames: [ant]\n")
+    result = check_dataset(tmp_path)
+    assert sorted(r.image.name for r in result.splits["train"]) == ["c.png", "d.png"]
+    messages = [(Path(p.file).name, p.where, p.message) for p in result.report.problems]
+    assert (
+        "train2.txt",
+        "line 1",
+        "lists ./images/c.png again (first on another list of the split); read once",
+    ) in messages
+    assert (
+        "train2.txt",
+        "line 2",
+        "lists images/d.png again (first on another list of the split); read once",
+    ) in messages
+    assert not any(
+        "orphan" in m or "no split's list" in m or "without an image" in m or "listed again" in m
+        for _, _, m in messages
+    )

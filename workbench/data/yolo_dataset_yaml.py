@@ -139,7 +139,9 @@ def _class_number(key: Any) -> int | None:
 
 def _images(entry: Any, root: Path, path: Path, split: str, report: ImportReport) -> list[Path]:
     entries = entry if isinstance(entry, list) else [entry]
-    found: set[Path] = set()
+    # resolved path -> the path as read: "images/a.png", "./images/a.png" and its absolute
+    # spelling are one image, in one list file or in two of the split
+    found: dict[str, Path] = {}
     for item in entries:
         if not isinstance(item, str) or not item or "\0" in item:
             report.add(path, split, f"{item!r} is not a path", SKIPPED)
@@ -154,48 +156,49 @@ def _images(entry: Any, root: Path, path: Path, split: str, report: ImportReport
         try:
             if where.is_dir():
                 named = [p for p in where.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
-                found.update(p for p in named if p.is_file())
+                for p in named:
+                    if p.is_file():
+                        found.setdefault(os.path.realpath(p), p)
                 for broken in sorted(p for p in named if p.is_symlink() and not p.exists()):
                     report.add(broken, split, f"link to a missing file ({os.readlink(broken)})", SKIPPED)
             elif where.is_file() and where.suffix.lower() == ".txt":
-                found.update(_listed(where, root, report))
+                _listed(where, root, report, found)
             elif not where.exists():
                 report.add(path, split, f"{where} does not exist", SKIPPED)
             else:
                 report.add(path, split, f"{where} is neither a folder of images nor a .txt list", SKIPPED)
         except OSError as exc:
             report.add(path, split, f"cannot read {where}: {exc.strerror or exc}", SKIPPED)
-    return sorted(found)
+    return sorted(found.values())
 
 
-def _listed(list_file: Path, root: Path, report: ImportReport) -> list[Path]:
-    images = []
+def _listed(list_file: Path, root: Path, report: ImportReport, found: dict[str, Path]) -> None:
+    """Add the images ``list_file`` names to ``found`` (resolved path -> path); a second
+    naming of one image (here or in another list of the split) is noted and read once."""
     try:
         lines = list_file.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
         report.add(list_file, "", "not a text file (not UTF-8)", REFUSED)
-        return []
+        return
     except OSError as exc:
         report.add(list_file, "", f"cannot read: {exc.strerror or exc}", REFUSED)
-        return []
-    first_line: dict[Path, int] = {}
+        return
+    first: dict[str, str] = {}  # resolved path -> where it was first named
     for number, line in enumerate(lines, start=1):
         name = line.strip()
         if not name:
             continue
         image = Path(name)
         image = Path(os.path.normpath(image if image.is_absolute() else root / image))  # './a' == 'a'
-        if image in first_line:
+        key = os.path.realpath(image)
+        if key in first or key in found:
+            earlier = first.get(key) or "another list of the split"
             report.add(
-                list_file,
-                f"line {number}",
-                f"lists {name} again (first on line {first_line[image]}); read once",
-                NOTED,
+                list_file, f"line {number}", f"lists {name} again (first on {earlier}); read once", NOTED
             )
             continue
-        first_line[image] = number
+        first[key] = f"line {number}"
         if image.is_file():
-            images.append(image)
+            found[key] = image
         else:
             report.add(list_file, f"line {number}", f"names a missing image {name}", SKIPPED)
-    return images

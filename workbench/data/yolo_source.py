@@ -100,7 +100,8 @@ def _split(
 def _report_orphans(labels_seen: set[Path], report: ImportReport) -> None:
     """Label files beside the ones read that no image of any split reads (splits listed by
     files may share one labels/ folder: another split's labels are no orphans)."""
-    seen = {Path(os.path.normpath(p)) for p in labels_seen}  # './labels/a.txt' is 'labels/a.txt'
+    # resolved: './labels/a.txt', 'labels/a.txt' and the absolute path are one file
+    seen = {Path(os.path.realpath(p)) for p in labels_seen}
     for folder in sorted({p.parent for p in seen}):
         unlisted = []
         for orphan in sorted({*folder.glob("*.txt"), *folder.glob("*.TXT")} - seen):
