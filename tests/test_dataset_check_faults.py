@@ -741,3 +741,23 @@ def test_class_folders_beside_a_data_yaml_are_named_as_the_other_layout(tmp_path
     ):
         check_dataset(tmp_path)
     assert dict(check_dataset(tmp_path, "folder").summary("all").per_class) == {"cat": 2, "dog": 2}
+
+
+def test_a_misspelt_voc_name_that_changes_the_mask_order_is_said(tmp_path):
+    """With SegmentationClass masks, names all among VOC's 20 keep VOC's order (dog = 12);
+    one misspelt "persn" switches to the names sorted, and every mask index means another
+    class. That was silent."""
+    (tmp_path / "Annotations").mkdir()
+    (tmp_path / "JPEGImages").mkdir()
+    (tmp_path / "SegmentationClass").mkdir()
+    obj = "<object><name>{}</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object>"
+    for i, name in enumerate(("dog", "persn")):
+        image(tmp_path / "JPEGImages" / f"{i}.jpg", (20, 20))
+        (tmp_path / "Annotations" / f"{i}.xml").write_text(
+            f"<annotation><filename>{i}.jpg</filename>{obj.format(name)}</annotation>"
+        )
+    result = check_dataset(tmp_path)
+    assert result.class_names == ["dog", "persn"]
+    assert any(m.startswith("'persn' is not among VOC's 20 classes") for m in problems(result)), problems(
+        result
+    )

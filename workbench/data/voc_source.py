@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
+from workbench.data.class_names import names_text
 from workbench.data.file_probe import is_file, probe_size, read_list
 from workbench.data.image_set_options import ImageSetOptions
 from workbench.data.import_report import NOTED, SKIPPED, ImportReport, clip_box, objects_unknown
@@ -197,6 +198,17 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
         names = list(VOC_CLASSES)
     else:
         names = sorted(found)
+        strangers = sorted(found - set(VOC_CLASSES))
+        if with_masks and found & set(VOC_CLASSES) and strangers:
+            # one misspelt name changes what every mask index means: said, with the way out
+            report.add(
+                path,
+                "classes",
+                f"{names_text(strangers, 3)} {'is' if len(strangers) == 1 else 'are'} not among VOC's 20 "
+                "classes, so the classes are the names sorted, not VOC's order, and the "
+                "SegmentationClass indices are read in that order; a labelmap.txt gives the order",
+                NOTED,
+            )
     index = {n: i for i, n in enumerate(names)}
     colours = (
         {colour: names.index(name) + 1 for name, colour in labelmap if colour is not None}
