@@ -758,6 +758,6 @@ def test_a_misspelt_voc_name_that_changes_the_mask_order_is_said(tmp_path):
         )
     result = check_dataset(tmp_path)
     assert result.class_names == ["dog", "persn"]
-    assert any(m.startswith("'persn' is not among VOC's 20 classes") for m in problems(result)), problems(
+    assert any(m.startswith("persn is not among VOC's 20 classes") for m in problems(result)), problems(
         result
     )
