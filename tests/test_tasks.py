@@ -118,3 +118,10 @@ def test_a_count_just_below_zero_reads_zero_not_minus_zero():
     task = TASK_KINDS.get("counting")("n", {}, DataInfo(32, 1, ("a",)))
     assert task.draw({"count": -0.04}, {"count": 0.0}).texts[0].text == "n: 0.0 (truth: 0)"
     assert task.draw({"count": -0.06}, None).texts[0].text == "n: -0.1"
+
+
+def test_progress_numbers_never_read_minus_zero():
+    from workbench.cli_progress import _metric, _number
+
+    assert [_number(v) for v in (-0.0, -0.0004, 0.1234, -0.25)] == ["0.000", "0.000", "0.123", "-0.250"]
+    assert _metric(None) == "undefined" and _metric(-0.0) == "0.000"

@@ -38,7 +38,7 @@ class ProgressPrinter:
             )
         elif isinstance(event, StepEnded) and self.bar is not None:
             self.bar.update(event.global_step - self.bar.n)
-            losses = " ".join(f"{k} {v:.3f}" for k, v in event.losses.items())
+            losses = " ".join(f"{k} {_number(v)}" for k, v in event.losses.items())
             self.bar.set_description(f"epoch {event.epoch + 1}", refresh=False)
             self.bar.set_postfix_str(f"{losses} | {event.images_per_s:.0f} img/s", refresh=False)
         elif isinstance(event, EpochEnded):
@@ -68,5 +68,10 @@ class ProgressPrinter:
             self.bar = None
 
 
+def _number(value: float) -> str:
+    """Three decimals, never "-0.000" (a zero loss of a batch without the task's labels)."""
+    return f"{round(float(value), 3) + 0.0:.3f}"
+
+
 def _metric(value: Any) -> str:
-    return "undefined" if value is None else f"{value:.3f}"
+    return "undefined" if value is None else _number(value)
