@@ -325,6 +325,9 @@ def test_plots_are_never_shown_cut_in_half(qtbot, plots):
                 assert rect.right() <= plots.layout_widget.width() + 1, (plot._short_name, rect.right())
     # comparing: the losses sit beside the first metrics, not across the whole width
     plots.set_compare_runs([("depth 2", other)], current_label="depth 4")
+    plots.resize(1000, 700)  # two columns (one below TWO_COLUMNS_PX)
+    qtbot.waitUntil(lambda: plots._arrangement[2] == 2, timeout=2000)
+    plots.layout_widget.ci.layout.activate()
     assert plots.loss_plot.sceneBoundingRect().width() < 0.6 * plots.layout_widget.width()
 
 
@@ -559,3 +562,51 @@ def test_metric_legends_use_the_metrics_labels(plots):
     text = plots.metric_plot("objects").titleLabel.text
     assert "mAP@0.5" in text and "mAR@100" in text and "map_50" not in text
     assert "macro-F1" in plots.metric_plot("scene").titleLabel.text  # "f1", made at the start
+
+
+def test_a_narrow_area_shows_one_plot_per_row_and_cuts_none_off(qtbot, plots):
+    """Comparing runs of four tasks at 1,024 x 700 left 560 px for the plots: two columns
+    asked for 636, and the right column's titles, legends and axes were cut off."""
+    tasks = {
+        "scene": ("accuracy", "f1"),
+        "objects": ("map_50", "map", "mar_100"),
+        "masks": ("miou", "miou_fg", "pixel_acc"),
+        "count": ("mae", "exact"),
+    }
+    for g in range(1, 2 * SPE + 1):
+        plots.on_step(step(g))
+        if g % SPE == 0:
+            event = epoch(g // SPE - 1, 0)
+            event.val_metrics = {t: dict.fromkeys(names, 0.5) for t, names in tasks.items()}
+            plots.on_epoch(event)
+    other = [vars(step(g)) | {"type": "step"} for g in range(1, 11)]
+    plots.set_compare_runs([("depth 2", other), ("dwa", other)], current_label="depth 4")
+    for width, columns in ((580, 1), (1000, 2), (580, 1)):
+        plots.resize(width, 700)
+        qtbot.waitUntil(lambda w=width: abs(plots._scroll.viewport().width() - (w - 20)) < 60, timeout=2000)
+        qtbot.waitUntil(lambda c=columns: plots._arrangement[2] == c, timeout=2000)
+        plots._update_titles()
+        ci = plots.layout_widget.ci
+        ci.layout.activate()
+        assert ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width() <= plots.layout_widget.width() + 1, width
+        for plot in plots._all_plots():
+            assert plot.titleLabel.minimumWidth() <= plots._title_room(plot) + 1, (width, plot._short_name)
+
+
+def test_every_compared_task_gets_a_checkbox(plots):
+    """The shown run has scene and objects; a compared one also "count": its curves were
+    drawn but could not be hidden, as only the shown run's tasks had a checkbox."""
+    feed(plots)
+    other = []
+    for g in range(1, 11):
+        record = vars(step(g)) | {"type": "step"}
+        record["losses"] = {**record["losses"], "count": 1.0 / g}
+        other.append(record)
+    plots.set_compare_runs([("depth 2", other)], current_label="depth 4")
+    assert set(plots._task_boxes) == {"scene", "objects", "count"}
+    plots._flush_curves()
+    assert plots.curve_item("train_loss", "count", "depth 2") is not None
+    plots.set_task_visible("count", False)
+    assert not plots.task_visible("count")
+    plots.redraw()
+    assert not plots.curve_item("train_loss", "count", "depth 2").isVisible()

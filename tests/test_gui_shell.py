@@ -694,7 +694,7 @@ def test_compare_table_and_the_shown_run_drawn_once(qtbot, window, tmp_path):
     view.export_csv(csv_path)
     lines = csv_path.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith(
-        "Run,Sharing depth,scene accuracy,Best epoch,Parameters,Latency,Wall time,Status"
+        "Run,Sharing depth,scene accuracy,Best epoch,Parameters,Latency (ms),Wall time (s),Status"
     )
     assert lines[2].startswith("depth 2,2,0.95,2,3000,2.0,200.0,finished,")
     # the current run's own curve is not overlaid again

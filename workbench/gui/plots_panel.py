@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -427,6 +427,7 @@ class PlotsPanel(QWidget):
         self._stack = QStackedWidget()
         self._stack.addWidget(self._empty_note)
         self._stack.addWidget(self._scroll)
+        self._stack.installEventFilter(self)  # its width decides the columns while plots are hidden
         layout.addWidget(self._stack, 1)
 
         self._timer = QTimer(self)
@@ -591,7 +592,7 @@ class PlotsPanel(QWidget):
 
     def _title_room(self, plot: pg.PlotItem) -> float:
         """Pixels a title line of ``plot`` may take (its column, less the axis and margins)."""
-        columns = 1 if plot is self.loss_plot and not self._compare_labels else 2
+        columns = 1 if plot is self.loss_plot and not self._compare_labels else self._columns()
         return max(120.0, self.layout_widget.width() / columns - 62 - 30)
 
     def _fitting(self, plot: pg.PlotItem, variants: list[str]) -> str:
@@ -600,11 +601,31 @@ class PlotsPanel(QWidget):
         font.setPointSizeF(8.5)
         metrics = QFontMetrics(font)
         room = self._title_room(plot)
-        for legend in variants:
+
+        doc = QTextDocument()
+        doc.setDefaultFont(font)
+        doc.setDocumentMargin(0)
+
+        def width(legend: str) -> float:
+            # laid out as the title draws it: glyphs such as "━━" come from a fallback font
+            # whose widths plain font metrics miss (a legend "fitting" 480 px took 488)
+            doc.setHtml(legend)
             plain = html.unescape(re.sub(r"<[^>]+>", "", legend.replace("&nbsp;", " ")))
-            if metrics.horizontalAdvance(plain) <= room:
+            return max(doc.idealWidth(), metrics.horizontalAdvance(plain))
+
+        for legend in variants:
+            if width(legend) <= room:
                 return legend
-        return variants[-1]
+        # none fits: the last one's entries, as many as fit, and "…" for the rest (the
+        # title row would otherwise widen the plot past its column, which is cut off)
+        entries = variants[-1].split(" &nbsp; ")
+        while len(entries) > 1 and width(" &nbsp; ".join([*entries, "…"])) > room:
+            entries.pop()
+        return (
+            " &nbsp; ".join([*entries, "…"])
+            if len(entries) < len(variants[-1].split(" &nbsp; "))
+            else variants[-1]
+        )
 
     def _set_title(self, plot: pg.PlotItem, title: str, legend: str | list[str] = "") -> None:
         """Title and legend line above the plot (never over its data, never wider than the plot)."""
@@ -663,26 +684,41 @@ class PlotsPanel(QWidget):
         # comparing: the plots that hold every run (losses, metrics) come first
         return metrics + grid if self._compare_labels else grid + metrics
 
+    # Two plots per row from this width of the visible area on; below it one, so that a
+    # title and its legend fit (at 560 px, two columns cut the right one off)
+    TWO_COLUMNS_PX = 660
+
+    def _columns(self) -> int:
+        # hidden behind the "waiting" note, the viewport keeps a stale size: the stack's tells
+        shown = self._scroll.isVisible()
+        stack = getattr(self, "_stack", None)
+        if stack is None:  # the first layout, while the panel is built: as at its usual size
+            return 2
+        width = self._scroll.viewport().width() if shown else stack.width() - 20
+        return 2 if width >= self.TWO_COLUMNS_PX else 1
+
     def _relayout(self) -> None:
-        """Loss plot across the top, then the others two per row (comparing: all two per row).
+        """Loss plot across the top, then the others two per row (comparing: all two per
+        row); one per row where the area is narrower than ``TWO_COLUMNS_PX``.
 
         Laying the grid out again repaints every plot: done only when the arrangement changed.
         """
-        arrangement = (bool(self._compare_labels), tuple(id(p) for p in self._grid_plots()))
+        columns = self._columns()
+        arrangement = (bool(self._compare_labels), tuple(id(p) for p in self._grid_plots()), columns)
         if arrangement == self._arrangement:
             self._fit_rows()
             return
         old, self._arrangement = self._arrangement, arrangement
         ci = self.layout_widget.ci
-        if old and old[0] == arrangement[0] and arrangement[1][: len(old[1])] == old[1]:
+        if old and old[0] == arrangement[0] and old[2] == columns and arrangement[1][: len(old[1])] == old[1]:
             # plots only appended (a new task's metrics): place them, leave the others be
             grid = self._grid_plots()
             first = 0 if self._compare_labels else 1
             offset = 1 if self._compare_labels else 0  # comparing: the loss plot is cell 0
             for i in range(len(old[1]), len(grid)):
                 j = i + offset
-                ci.addItem(grid[i], row=first + j // 2, col=j % 2)
-            self._rows = first + (len(grid) + offset + 1) // 2
+                ci.addItem(grid[i], row=first + j // columns, col=j % columns)
+            self._rows = first + (len(grid) + offset + columns - 1) // columns
             self._fit_rows()
             return
         self.relayout_count += 1
@@ -693,14 +729,14 @@ class PlotsPanel(QWidget):
             grid = [self.loss_plot, *grid]
             first = 0
         else:
-            ci.addItem(self.loss_plot, row=0, col=0, colspan=2)
+            ci.addItem(self.loss_plot, row=0, col=0, colspan=columns)
             first = 1
         for i, plot in enumerate(grid):
-            ci.addItem(plot, row=first + i // 2, col=i % 2)
-        for column in (0, 1):  # two equal columns, whatever the titles' lengths
-            ci.layout.setColumnStretchFactor(column, 1)
-            ci.layout.setColumnPreferredWidth(column, 10)
-        self._rows = first + (len(grid) + 1) // 2
+            ci.addItem(plot, row=first + i // columns, col=i % columns)
+        for column in (0, 1):  # equal columns, whatever the titles' lengths; an unused one empty
+            ci.layout.setColumnStretchFactor(column, 1 if column < columns else 0)
+            ci.layout.setColumnPreferredWidth(column, 10 if column < columns else 0)
+        self._rows = first + (len(grid) + columns - 1) // columns
         self._fit_rows()
 
     MIN_ROW_PX = 175
@@ -718,7 +754,9 @@ class PlotsPanel(QWidget):
             self.layout_widget.setMinimumHeight(height)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
-        if obj is self._scroll.viewport() and event.type() == event.Type.Resize:
+        if obj in (self._scroll.viewport(), self._stack) and event.type() == event.Type.Resize:
+            if self._arrangement and self._arrangement[2] != self._columns():
+                self._relayout()  # crossed TWO_COLUMNS_PX: one column or two
             self._fit_rows()
         elif obj is self.layout_widget and event.type() == event.Type.Resize:
             self._update_titles()  # legends shorten to the new width
@@ -1252,6 +1290,8 @@ class PlotsPanel(QWidget):
         for label, given in runs:
             series = given if isinstance(given, RunSeries) else series_from_records(given, for_compare=True)
             self._compare[label] = self._adopt(label, series)
+            for _kind, task in list(series.buffers):  # the other runs' tasks can be hidden too
+                self._ensure_task_box(task)
         self._rebuild_runs_legend()
         self._update_titles()
         if runs:
