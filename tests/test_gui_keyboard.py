@@ -164,4 +164,6 @@ def test_every_control_has_a_name_a_screen_reader_can_say(window, qtbot):
     names = {w.accessibleName() for w in window.findChildren(type(window.setup.name_edit))}
     assert "counting task name" in names and "detection task name" in names
     assert window.compare_view.grid.accessibleName() == "Run comparison"
+    # the plots' scroll area and plot widget take the focus once a run is shown
+    assert window.plots._scroll.accessibleName() and window.plots.layout_widget.accessibleName()
     assert rows is None or rows

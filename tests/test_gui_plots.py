@@ -97,7 +97,7 @@ def test_x_axis_step_epoch_time_change_labels_and_data_together(plots):
     tx, _ = plots.drawn_points("train_loss", "scene")
     np.testing.assert_allclose(tx, np.arange(1, 31) / 10)  # epoch e, step s -> e + (s + 1) / 10
     plots.set_x_axis("time")
-    assert axis_label(plots.lr_plot) == "wall time"
+    assert axis_label(plots.lr_plot) == "wall time (m:ss)"
     np.testing.assert_array_equal(plots.drawn_points("val_loss", "scene")[0], [21.5, 41.5, 61.5])
     np.testing.assert_array_equal(plots.drawn_points("lr")[0], 2.0 * np.arange(1, 31))
     assert plots.loss_plot.getAxis("bottom").tickStrings([90.0, 3725.0], 1.0, 10.0) == ["1:30", "1:02:05"]
@@ -125,7 +125,15 @@ def test_step_and_time_axes_tick_whole_numbers_only(qtbot, plots):
     assert _ticks(metric, 14.6, 15.4) == [15.0]
     plots.set_x_axis("time")  # whole seconds: a tick at 0.2 s would print "0:00" twice
     assert all(v == int(v) for v in _ticks(metric, 20.0, 23.0))
-    assert _ticks(metric, 21.6, 21.9) == []  # nothing rather than "0:22" on three ticks
+    # a range of under 3 s (a short run): tenths, labelled as such, not one "0:22" thrice
+    # or a lone "0:01" on the whole axis
+    ticks = _ticks(metric, 21.6, 21.9)
+    axis = metric.getAxis("bottom")
+    labels = axis.tickStrings(ticks, 1.0, 0.1)
+    assert len(ticks) >= 2 and len(set(labels)) == len(labels) and labels[0].startswith("0:21.")
+    from workbench.gui.plot_axis import format_clock_tenths
+
+    assert [format_clock_tenths(v) for v in (0.5, 61.25, -0.5)] == ["0:00.5", "1:01.2", "-0:00.5"]
     plots.set_x_axis("epoch")  # epochs are fractional within a run: 0.8 is step 8 of 10
     assert 0.8 in [round(v, 6) for v in _ticks(metric, 0.6, 1.4)]
     plots.set_x_axis("step")
@@ -610,3 +618,15 @@ def test_every_compared_task_gets_a_checkbox(plots):
     assert not plots.task_visible("count")
     plots.redraw()
     assert not plots.curve_item("train_loss", "count", "depth 2").isVisible()
+
+
+def test_the_best_epoch_line_is_drawn_only_on_the_shown_runs_tasks(plots):
+    feed(plots)
+    other = [vars(step(g)) | {"type": "step"} for g in range(1, 11)]
+    record = vars(epoch(0, 0)) | {"type": "epoch"}
+    record["val_metrics"] = {**record["val_metrics"], "count": {"mae": 1.0}}
+    other.append(record)
+    plots.set_compare_runs([("depth 2", other)], current_label="depth 4")
+    plots.redraw(force=True)
+    assert plots.metric_plot("scene")._best_line.isVisible()
+    assert plots.metric_plot("count") is not None and not plots.metric_plot("count")._best_line.isVisible()

@@ -22,6 +22,15 @@ def format_clock(seconds: float) -> str:
     return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
 
 
+def format_clock_tenths(seconds: float) -> str:
+    """Seconds as "m:ss.s" (ticks less than a second apart)."""
+    if not math.isfinite(seconds):
+        return ""
+    sign = "-" if seconds < 0 else ""
+    minutes, secs = divmod(round(abs(seconds), 1), 60)
+    return f"{sign}{int(minutes)}:{secs:04.1f}"
+
+
 class PlotAxis(pg.AxisItem):
     """Log y: label only the 1-2-5 ticks of a decade. Time x: ticks as m:ss. Step and time x:
     whole-number ticks only."""
@@ -36,11 +45,17 @@ class PlotAxis(pg.AxisItem):
         levels = super().tickSpacing(minVal, maxVal, size)
         if not self.whole_numbers or self.logMode or not levels:
             return levels
+        if self.time_mode and maxVal - minVal < 3:
+            # a run of a second or two: tenths, not one lone "0:01" tick (and no finer: a
+            # label shows tenths)
+            return [(spacing, offset) for spacing, offset in levels if spacing >= 0.1] or [(0.1, 0.0)]
         whole = [(spacing, offset) for spacing, offset in levels if spacing >= 1]
         return whole or [(1.0, 0.0)]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
         if self.time_mode and not self.logMode:
+            if spacing * scale < 1:  # sub-second ticks: "0:00.5"
+                return [format_clock_tenths(float(v) * scale) for v in values]
             return [format_clock(float(v) * scale) for v in values]
         return super().tickStrings(values, scale, spacing)
 

@@ -88,7 +88,7 @@ REGULARISER_COLOUR = (148, 103, 189)
 
 # The x axes every point carries: index into a CurveBuffer's x columns.
 AXES = ("step", "epoch", "time")
-AXIS_NAMES = {"step": "step", "epoch": "epoch", "time": "wall time"}
+AXIS_NAMES = {"step": "step", "epoch": "epoch", "time": "wall time (m:ss)"}
 
 KINDS = ("train_loss", "val_loss", "weight", "lr", "total_loss", "weighted_loss", "regulariser")
 SMOOTHED_KINDS = frozenset({"train_loss", "weighted_loss", "weight", "regulariser"})  # per-step series
@@ -651,6 +651,9 @@ class PlotsPanel(QWidget):
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self._scroll.setWidget(self.layout_widget)
+        # both take the focus (arrow keys scroll): a screen reader names them by these
+        self._scroll.setAccessibleName("Training curves")
+        self.layout_widget.setAccessibleName("Plots of the losses, task weights and metrics")
         self._scroll.viewport().installEventFilter(self)
         self._scroll.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.layout_widget.installEventFilter(self)
@@ -1487,12 +1490,14 @@ class PlotsPanel(QWidget):
     def _update_best_lines(self) -> None:
         best = self._run.best_epoch
         xs = self._run.epoch_x.get(best) if best >= 0 else None
-        for plot in [self.loss_plot, *self._metric_plots.values()]:
+        own = {task for _kind, task in self._run.buffers}  # the shown run's tasks
+        plots = [(None, self.loss_plot), *self._metric_plots.items()]
+        for task, plot in plots:
             line = plot._best_line
             if line is None:
                 continue
-            if xs is None:
-                line.setVisible(False)
+            if xs is None or (task is not None and own and task not in own):
+                line.setVisible(False)  # a compared run's task: not the shown run's best epoch
                 continue
             line.setValue(xs[AXES.index(self._axis)])
             line.setVisible(True)
