@@ -999,3 +999,20 @@ def test_a_finished_run_whose_data_folder_is_gone_still_opens(qtbot, window, tmp
     assert errors == []
     assert len(w.plots.curve_points("train_loss", "colour")[0]) > 0
     assert w.inspector.epochs() == [0]
+
+
+def test_a_shown_run_whose_folder_is_removed_is_said_once(qtbot, window):
+    """Deleting the folder of the run shown left its curves and name up without a word."""
+    import shutil
+
+    w = window
+    run = _fake_run(w.runs_root(), "gone", "finished", 1_700_000_000.0, 0.5)
+    w.runs.openRun.emit(run)
+    qtbot.waitUntil(lambda: w._shown_run is not None and w._shown_run.name == "gone", timeout=10_000)
+    shutil.rmtree(run)
+    w._check_shown_run_still_there()
+    assert w.plots.run_label.text() == "gone (folder removed)"
+    assert "The folder of run gone was removed" in w.statusBar().currentMessage()
+    w.statusBar().clearMessage()
+    w._check_shown_run_still_there()  # said once, not every 2 s
+    assert w.statusBar().currentMessage() == ""

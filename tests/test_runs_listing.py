@@ -81,3 +81,22 @@ def test_out_of_range_numbers_in_a_summary_read_as_unknown(tmp_path):
     (info,) = list_runs(tmp_path)
     assert info.best_epoch == -1
     assert abs(info.created - (store.path / "summary.json").stat().st_mtime) < 5  # the folder's time instead
+
+
+def test_an_unreadable_run_keeps_its_start_time(tmp_path):
+    """A damaged summary.json listed the run as started when the file was damaged (its
+    modification time): the folder's name holds when it started."""
+    import time
+
+    from workbench.training.run_store import list_runs
+
+    run = tmp_path / "exp-20261201-094117"
+    run.mkdir()
+    (run / "summary.json").write_text("{not json")
+    (info,) = list_runs(tmp_path)
+    assert info.status == "unreadable"
+    assert info.created == time.mktime((2026, 12, 1, 9, 41, 17, 0, 0, -1))
+    other = tmp_path / "no-stamp"
+    other.mkdir()
+    (other / "summary.json").write_text("{not json")
+    assert {i.path.name: i.created for i in list_runs(tmp_path)}["no-stamp"] == other.stat().st_mtime

@@ -156,6 +156,12 @@ class MainWindow(QMainWindow):
         self._rewatch = QTimer(self)
         self._rewatch.setInterval(3000)
         self._rewatch.timeout.connect(self._check_resumed)
+        # the run shown, still on disk? (one stat every 2 s; a deleted folder went unsaid)
+        self._gone_said: Path | None = None
+        self._gone_check = QTimer(self)
+        self._gone_check.setInterval(2000)
+        self._gone_check.timeout.connect(self._check_shown_run_still_there)
+        self._gone_check.start()
         self._run_config: ExperimentConfig | None = None
         self._run_outcome = ""
         self._closing = False
@@ -920,6 +926,26 @@ class MainWindow(QMainWindow):
             self._rewatch.stop()
             self._load_run(path)
             self.statusBar().showMessage(f"Run {path.name} was resumed: following it again.", 8000)
+
+    def _check_shown_run_still_there(self) -> None:
+        """Say once when the folder of the run shown (or of a compared one) is removed: the
+        curves and predictions stay as read, but nothing more can be read from it."""
+        run = self._shown_run
+        if run is None or (self._live_view and self.bridge.is_running()):
+            return
+        if run.exists():
+            self._gone_said = None
+            return
+        if self._gone_said == run:
+            return
+        self._gone_said = run
+        self.plots.run_label.setText(f"{run.name} (folder removed)")
+        self.plots.run_label.setToolTip(f"{run} was removed from disk")
+        self.statusBar().showMessage(
+            f"The folder of run {run.name} was removed: what is shown is what was read before "
+            "(it cannot be resumed, exported or opened again).",
+            0,
+        )
 
     def _stop_following(self) -> None:
         if self._follower is not None:

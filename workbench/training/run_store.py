@@ -24,6 +24,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -563,7 +564,7 @@ def read_run_info(path: Path) -> RunInfo | None:
     try:
         s = store.read_summary()
     except ValueError as exc:
-        return RunInfo(path, path.name, _mtime(path), "unreadable", (), {}, str(exc))
+        return RunInfo(path, path.name, _started(path), "unreadable", (), {}, str(exc))
     config = store.read_config_dict()
     primary = {str(k): str(v) for k, v in _dict(s.get("primary_metrics")).items()}
     best = _dict(s.get("best_metrics"))
@@ -577,7 +578,7 @@ def read_run_info(path: Path) -> RunInfo | None:
     stages = _int(params.get("num_stages"), 0)
     if depth == -1 and stages:
         depth = stages
-    created = _timestamp(s.get("created")) or _mtime(path)
+    created = _timestamp(s.get("created")) or _started(path)
     tasks = s.get("tasks")
     status = s.get("status")
     return RunInfo(
@@ -604,6 +605,20 @@ def read_run_info(path: Path) -> RunInfo | None:
         if _number(_dict(s.get("delta_m")).get("maninis")) is not None
         else {},
     )
+
+
+_STAMP = re.compile(r"-(\d{8}-\d{6})(?:-\d+)?$")
+
+
+def _started(path: Path) -> float:
+    """When the run started, for a run whose summary cannot say: the stamp in its folder's
+    name (``RunStore.create`` writes NAME-YYYYMMDD-HHMMSS, local time), else the folder's
+    modification time (which a damaged or edited file moves to the present)."""
+    match = _STAMP.search(path.name)
+    if match:
+        with contextlib.suppress(ValueError, OverflowError):
+            return time.mktime(time.strptime(match.group(1), "%Y%m%d-%H%M%S"))
+    return _mtime(path)
 
 
 def _mtime(path: Path) -> float:
@@ -708,12 +723,12 @@ def list_runs(runs_root: str | Path) -> list[RunInfo]:
         try:
             info = cached_run_info(path)
         except PermissionError as exc:  # a folder it may not look into: listed, with why
-            info = RunInfo(path, path.name, _mtime(path), "unreadable", (), {}, f"{path}: {os_reason(exc)}")
+            info = RunInfo(path, path.name, _started(path), "unreadable", (), {}, f"{path}: {os_reason(exc)}")
         except OSError:
             continue
         except Exception as exc:  # a summary with fields of the wrong type: listed, not fatal
             info = RunInfo(
-                path, path.name, _mtime(path), "unreadable", (), {}, f"{path / 'summary.json'}: {exc}"
+                path, path.name, _started(path), "unreadable", (), {}, f"{path / 'summary.json'}: {exc}"
             )
         if info is not None:
             runs.append(info)
