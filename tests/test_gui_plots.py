@@ -200,7 +200,9 @@ def test_normalise_divides_validation_by_the_first_training_loss(plots):
     _, objective = plots.drawn_points("weighted_loss")
     assert objective[0] == pytest.approx(1.0)
     assert "first training loss" in plots.normalise_box.toolTip()
-    assert plots.loss_plot.getAxis("left").labelText == "loss / task's first training loss"
+    assert (
+        plots.loss_plot.getAxis("left").labelText == "loss ÷ first loss"
+    )  # short enough for its axis; the box's tooltip says more
 
 
 def test_hiding_a_task_rescales_y(qtbot, plots):

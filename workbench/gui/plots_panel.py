@@ -1392,9 +1392,7 @@ class PlotsPanel(QWidget):
             return
         self._normalise = bool(on)
         for plot in self._log_plots:
-            plot.setLabel(
-                "left", "loss / task's first training loss" if self._normalise else "loss", color=_FG
-            )
+            plot.setLabel("left", "loss ÷ first loss" if self._normalise else "loss", color=_FG)
         self._full_redraw(autorange=True)
 
     def auto_range(self) -> None:
