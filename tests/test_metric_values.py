@@ -182,9 +182,14 @@ def test_detection_cells_that_are_no_peak_are_no_boxes():
     truth = {"boxes": [torch.tensor([[8.0, 8.0, 12.0, 12.0]])], "labels": [torch.tensor([0])]}
     (pred,) = t.decode_tensors(out)
     # the peaks: (0, 0), (2, 3) and the 6 plateau cells at -30 whose 3x3 neighbourhood holds
-    # neither; the 3 + 5 cells next to the two peaks are left out
-    assert len(pred["scores"]) == 8 and bool((pred["scores"] > 0).all())
+    # neither; the 3 + 5 cells next to the two peaks are no peaks; of the peaks only (0, 0)
+    # scores above MIN_SCORE (sigmoid(-10) = 4.5e-5, sigmoid(-30) = 9e-14)
+    assert pred["scores"].tolist() == pytest.approx([1 / (1 + math.exp(-5))])
     assert measure(t, out, truth) == {"map_50": 0.0, "map": 0.0, "mar_100": 0.0}
+    # an object on the flat background (cell (3, 0), a plateau "peak") is not found either:
+    # it was, by a box of score 9e-14 (mAR 1.0)
+    corner = {"boxes": [torch.tensor([[0.0, 12.0, 4.0, 16.0]])], "labels": [torch.tensor([0])]}
+    assert measure(t, out, corner) == {"map_50": 0.0, "map": 0.0, "mar_100": 0.0}
     heat[0, 0, 2, 2] = 3.0  # now the object's cell is a peak: found exactly, but ranked below
     # the false positive at (0, 0): precision 1/2 at recall 1, so AP 0.5 at every threshold
     assert measure(t, out, truth) == pytest.approx({"map_50": 0.5, "map": 0.5, "mar_100": 1.0})
@@ -333,3 +338,33 @@ def test_multilabel_drawing_and_f1_agree_at_the_threshold():
     metrics = measure(t, torch.tensor([[0.0, inv_sigmoid(0.75)]]), {"presence": torch.tensor([[1.0, 1.0]])})
     assert metrics["f1"] == pytest.approx(0.5)  # class 0 missed (F1 0), class 1 found (F1 1)
     assert "> threshold" in t.export_decode()["steps"][1]
+
+
+def test_detection_keeps_max_detections_after_nms_not_before():
+    """max_detections 2; peaks at cells (4, 4) 0.98 and (4, 6) 0.95 overlap (IoU 0.71, 48 px
+    boxes on a 64 px image); a third at (12, 12) 0.88 is another object. Top-2 before NMS
+    kept the two overlapping ones, NMS removed one: one box, the second object missed."""
+    t = TASK_KINDS.get("detection")("d", {"max_detections": 2}, DataInfo(64, 1, ("a",)))
+    heat = torch.full((1, 1, 16, 16), -10.0)
+    for (y, x), p in (((4, 4), 0.98), ((4, 6), 0.95), ((12, 12), 0.88)):
+        heat[0, 0, y, x] = inv_sigmoid(p)
+    size = torch.full((1, 2, 16, 16), math.log(12.0))  # 12 cells of 4 px: 48 px boxes
+    out = {"heatmap": heat, "size": size, "offset": torch.full((1, 2, 16, 16), 0.5)}
+    (pred,) = t.decode_tensors(out)
+    assert pred["scores"].tolist() == pytest.approx([0.98, 0.88])
+    truth = {
+        "boxes": [torch.tensor([[-6.0, -6.0, 42.0, 42.0], [26.0, 26.0, 74.0, 74.0]]).clamp(0, 64)],
+        "labels": [torch.tensor([0, 0])],
+    }
+    assert measure(t, out, truth) == pytest.approx({"map_50": 1.0, "map": 1.0, "mar_100": 1.0})
+
+
+def test_detection_peaks_are_found_on_logits_not_saturated_scores():
+    """Logits 30 and 18 side by side both have sigmoid 1.0 in float32: both were "peaks",
+    a duplicate box of the same object."""
+    t = TASK_KINDS.get("detection")("d", {}, DataInfo(16, 1, ("a",)))
+    heat = torch.full((1, 1, 4, 4), -10.0)
+    heat[0, 0, 1, 1], heat[0, 0, 1, 2] = 30.0, 18.0
+    out = {"heatmap": heat, "size": torch.zeros(1, 2, 4, 4), "offset": torch.full((1, 2, 4, 4), 0.5)}
+    (pred,) = t.decode_tensors(out)
+    assert len(pred["scores"]) == 1

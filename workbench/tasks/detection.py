@@ -34,6 +34,11 @@ from workbench.tasks.registry import TASK_KINDS
 
 HEATMAP_PRIOR_BIAS = -2.19  # sigmoid(-2.19) ~ 0.1: the usual CenterNet prior
 NMS_IOU = 0.5
+# Decoding: peaks scoring below MIN_SCORE are no detection (a flat background is all
+# "peaks" of score ~1e-13, which still matched objects in mAR); at most PRE_NMS_TOP peaks
+# go into NMS, and max_detections are kept after it (torchvision's order: NMS, then top-K)
+MIN_SCORE = 1e-3
+PRE_NMS_TOP = 1000
 MATCH_IOU = 0.5  # IoU for a prediction to count as finding a ground-truth box (drawing)
 
 
@@ -230,7 +235,7 @@ class Detection(TaskKind):
 
     @dataclass
     class Options(TaskKind.Options):
-        max_detections: int = setting(50, "Max detections", "Boxes kept per image.", ge=1, le=1000)
+        max_detections: int = setting(50, "Max detections", "Boxes kept per image: the best after NMS.", ge=1, le=1000)
         # Boxes drawn in the sample view; the metrics keep all top-K boxes.
         score_threshold: float = setting(
             0.3, "Score threshold", "Boxes below this score are not drawn.", ge=0.0, le=1.0
@@ -319,16 +324,17 @@ class Detection(TaskKind):
     @torch.no_grad()
     def decode_tensors(self, output: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         """Per-image {"boxes" (K, 4) xyxy pixels, "scores" (K,), "labels" (K,)} on the output's
-        device: the heatmap's peaks (cells equal to their 3x3 max-pool), at most
-        ``max_detections``, after per-class NMS (CenterNet, Zhou et al. 2019)."""
-        heat = output["heatmap"].detach().float().sigmoid()
-        batch, classes, height, width = heat.shape
-        peaks = F.max_pool2d(heat, kernel_size=3, stride=1, padding=1)
-        # a cell that is no peak is no detection: -1 (below any score) rather than 0, so that
-        # with fewer peaks than max_detections none of them is taken as a box of score 0
-        # (such boxes still matched objects and counted in mAP and mAR)
-        heat = torch.where(peaks == heat, heat, torch.full_like(heat, -1.0))
-        k = min(self.options.max_detections, classes * height * width)
+        device: the heatmap's peaks (cells equal to their 3x3 max-pool) scoring at least
+        ``MIN_SCORE``, per-class NMS, then the best ``max_detections`` (CenterNet, Zhou et
+        al. 2019; NMS before the top-K as torchvision's detectors)."""
+        logits = output["heatmap"].detach().float()
+        batch, classes, height, width = logits.shape
+        # peaks on the logits: sigmoid saturates to 1.0 past ~17, making neighbours "peaks"
+        peak = F.max_pool2d(logits, kernel_size=3, stride=1, padding=1) == logits
+        heat = logits.sigmoid()
+        # no peak (or one below MIN_SCORE) is no detection: -1, below any score
+        heat = torch.where(peak & (heat >= MIN_SCORE), heat, torch.full_like(heat, -1.0))
+        k = min(max(PRE_NMS_TOP, self.options.max_detections), classes * height * width)
         scores, flat = heat.reshape(batch, -1).topk(k, dim=1)
         labels = flat // (height * width)
         cell_index = flat % (height * width)
@@ -347,9 +353,11 @@ class Detection(TaskKind):
         boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=2).clamp(0.0, limit)
         results = []
         for i in range(batch):
-            peak = scores[i] >= 0
-            b, sc, lab = boxes[i][peak], scores[i][peak], labels[i][peak]
-            keep = batched_nms(b, sc, lab, NMS_IOU)  # sorted by score
+            kept = scores[i] >= 0
+            b, sc, lab = boxes[i][kept], scores[i][kept], labels[i][kept]
+            # NMS first, then the top max_detections (the other order lost a second object
+            # to a box NMS then removed)
+            keep = batched_nms(b, sc, lab, NMS_IOU)[: self.options.max_detections]  # by score
             results.append({"boxes": b[keep], "scores": sc[keep], "labels": lab[keep]})
         return results
 
@@ -358,14 +366,18 @@ class Detection(TaskKind):
             "output": "heatmap (B, C, h, w) logits; size (B, 2, h, w) log width and height in cells; "
             "offset (B, 2, h, w) centre offset within the cell (CenterNet, Zhou et al. 2019)",
             "steps": [
-                "sigmoid of heatmap; keep the cells equal to their 3x3 max-pool (peaks)",
-                "take the top max_detections peaks over classes and cells: score, class, cell (x, y)",
+                "peaks: the heatmap cells equal to their 3x3 max-pool (on the logits)",
+                "score = sigmoid of the peak's logit; keep peaks scoring >= min_score, at most "
+                "pre_nms_top of them (highest first): score, class, cell (x, y)",
                 "cell size in pixels: input_size / w across, input_size / h down",
                 "centre = (cell + offset) * cell size; width, height = exp(min(size, 8)) * cell size",
                 "box x1 y1 x2 y2 = centre -/+ half the size, clipped to [0, input_size]",
-                "non-maximum suppression per class at IoU nms_iou; draw boxes scoring >= score_threshold",
+                "non-maximum suppression per class at IoU nms_iou, then the max_detections best",
+                "draw boxes scoring >= score_threshold",
             ],
             "max_detections": self.options.max_detections,
+            "min_score": MIN_SCORE,
+            "pre_nms_top": PRE_NMS_TOP,
             "score_threshold": self.options.score_threshold,
             "nms_iou": NMS_IOU,
             "max_log_size": MAX_LOG_SIZE,
