@@ -100,3 +100,28 @@ def test_an_unreadable_run_keeps_its_start_time(tmp_path):
     other.mkdir()
     (other / "summary.json").write_text("{not json")
     assert {i.path.name: i.created for i in list_runs(tmp_path)}["no-stamp"] == other.stat().st_mtime
+
+
+def test_key_metrics_are_the_last_epochs_as_delta_m(tmp_path):
+    """The Runs panel showed the best epoch's value beside Δm, which compares the last's."""
+    import json
+
+    from workbench.analysis.compare import facts_from_info
+    from workbench.training.run_store import list_runs
+
+    run = tmp_path / "exp-20261201-100000"
+    run.mkdir()
+    (run / "summary.json").write_text(
+        json.dumps(
+            {
+                "status": "finished",
+                "primary_metrics": {"cls": "accuracy"},
+                "best_metrics": {"cls": {"accuracy": 0.9}},
+                "final_metrics": {"cls": {"accuracy": 0.7}},
+                "delta_m": {"maninis": -12.0},
+            }
+        )
+    )
+    (info,) = list_runs(tmp_path)
+    assert info.key_metrics == {"cls/accuracy": 0.7}
+    assert facts_from_info(info).metrics == {"cls": 0.7}

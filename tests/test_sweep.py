@@ -628,3 +628,15 @@ def test_a_value_undefined_for_one_seed_is_undefined_for_the_row():
     merged = merge_seeds(facts)
     assert merged.seeds == (0, 1) and merged.metrics["a"] is None and "metric:a/acc" not in merged.spread
     assert merged.delta_m == pytest.approx(-11.0) and merged.spread["delta_m"] == pytest.approx(1.4142135624)
+
+
+def test_seeds_of_runs_that_learned_other_classes_are_not_merged():
+    from workbench.analysis.compare import RunFacts, compare_table
+
+    facts = [
+        RunFacts(path=f"/r{s}", config={"train": {"seed": s}}, primary_metrics={"n": "mae"},
+                 metrics={"n": float(s + 1)}, task_classes={"n": classes})
+        for s, classes in ((0, ("a", "b")), (1, ("a", "b", "c")))
+    ]  # fmt: skip
+    table = compare_table(facts)
+    assert len(table.rows) == 2  # two experiments, not "seeds 0, 1" with MAE 1.5

@@ -15,7 +15,13 @@ from workbench.analysis.compare import INCIDENTAL, RunFacts, flatten_config
 
 def _key(f: RunFacts) -> tuple:
     flat = flatten_config(f.config, f.sharing_depth)
-    return tuple(sorted((k, repr(v)) for k, v in flat.items() if k != "train.seed" and k not in INCIDENTAL))
+    # the classes a task learned too: one config on a data folder whose classes changed
+    # between the seeds is two experiments, not one row of two seeds
+    classes = tuple(sorted((task, names) for task, names in f.task_classes.items()))
+    return (
+        tuple(sorted((k, repr(v)) for k, v in flat.items() if k != "train.seed" and k not in INCIDENTAL)),
+        classes,
+    )
 
 
 def group_by_seed(facts: Sequence[RunFacts]) -> list[list[RunFacts]]:

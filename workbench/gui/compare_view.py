@@ -1,7 +1,7 @@
 """The comparison table: compared runs side by side above their overlaid curves.
 
 One row per run (the run shown with solid lines first), the columns of
-``workbench.analysis.compare.compare_table``: per-task primary metrics at the best epoch,
+``workbench.analysis.compare.compare_table``: per-task primary metrics at the last epoch,
 best epoch, parameters, latency, wall time and each config field that differs. The best
 value of a column is bold on a green ground (``higher_is_better`` respected). "Export
 CSV…" writes the table with full-precision values.

@@ -235,7 +235,9 @@ class Detection(TaskKind):
 
     @dataclass
     class Options(TaskKind.Options):
-        max_detections: int = setting(50, "Max detections", "Boxes kept per image: the best after NMS.", ge=1, le=1000)
+        max_detections: int = setting(
+            50, "Max detections", "Boxes kept per image: the best after NMS.", ge=1, le=1000
+        )
         # Boxes drawn in the sample view; the metrics keep all top-K boxes.
         score_threshold: float = setting(
             0.3, "Score threshold", "Boxes below this score are not drawn.", ge=0.0, le=1.0

@@ -507,7 +507,7 @@ class RunInfo:
     created: float
     status: str  # the summary's, or "interrupted" / "unreadable"
     tasks: tuple[str, ...]
-    key_metrics: dict[str, float | None]  # "task/metric" -> best value (primary metric of each task)
+    key_metrics: dict[str, float | None]  # "task/metric" -> last epoch's value (each task's primary metric)
     error: str = ""
     backbone: str = ""
     sharing_depth: int = -1  # resolved: hard sharing is the number of stages; -1 unknown
@@ -567,10 +567,12 @@ def read_run_info(path: Path) -> RunInfo | None:
         return RunInfo(path, path.name, _started(path), "unreadable", (), {}, str(exc))
     config = store.read_config_dict()
     primary = {str(k): str(v) for k, v in _dict(s.get("primary_metrics")).items()}
-    best = _dict(s.get("best_metrics"))
+    # the last validated epoch's, as the compare table and Δm (a summary from before
+    # final_metrics has its best only)
+    final = _dict(s.get("final_metrics")) or _dict(s.get("best_metrics"))
     key: dict[str, float | None] = {}
     for task, metric in primary.items():
-        key[f"{task}/{metric}"] = _number(_dict(best.get(task)).get(metric))
+        key[f"{task}/{metric}"] = _number(_dict(final.get(task)).get(metric))
     params = _dict(s.get("params"))
     model = _dict(config.get("model"))
     weighting = _dict(config.get("weighting"))
