@@ -114,6 +114,7 @@ def test_key_metrics_are_the_last_epochs_as_delta_m(tmp_path):
     (run / "summary.json").write_text(
         json.dumps(
             {
+                "schema_version": 1,
                 "status": "finished",
                 "primary_metrics": {"cls": "accuracy"},
                 "best_metrics": {"cls": {"accuracy": 0.9}},
