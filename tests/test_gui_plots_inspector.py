@@ -567,6 +567,12 @@ def test_inspector_load_run_from_disk(qtbot, tmp_path):
     assert panel._checkpoint == store.best_checkpoint and panel.open_button.isEnabled()
     panel.select_epoch(0)
     assert boxes_of(panel)[1] == 2
+    # the run's own detection threshold is the slider's (it stayed at 0.30, while the
+    # export and the run's drawing used the option)
+    cfg.tasks[0].options = {"score_threshold": 0.6}
+    store.write_config(cfg)
+    panel.load_run(store)
+    assert panel.score_threshold() == pytest.approx(0.6)
 
 
 def test_a_long_live_run_keeps_only_the_newest_epochs_of_samples_in_memory(qtbot, tmp_path):

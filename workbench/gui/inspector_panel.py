@@ -338,6 +338,10 @@ class InspectorPanel(QWidget):
         self._store = store
         cfg = store.read_config()
         self.set_tasks(self._build_tasks(cfg, store.path))
+        for task in cfg.tasks:  # the run's own detection threshold, as its export says
+            if task.kind == "detection" and isinstance(task.options.get("score_threshold"), (int, float)):
+                self.set_score_threshold(float(task.options["score_threshold"]))
+                break
         for path in (store.best_checkpoint, store.last_checkpoint):
             if Path(path).exists():
                 self.set_checkpoint(path, cfg)
