@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -350,3 +351,23 @@ def test_best_marks_follow_what_the_cells_show():
     assert [table.text(r, lat) for r in range(3)] == ["1.33 s", "12.5 ms", "999 ms"]
     same = [replace(f, params_total=1_180_988 + i) for i, f in enumerate(facts)]
     assert compare_table(same).best_rows(col) == set()  # every cell reads "1.18M"
+
+
+def test_merged_rows_keep_the_delta_m_column_and_write_their_std():
+    """One config, seeds 0 and 1: Δm -10 for seed 0, none for seed 1. The merged row's Δm
+    is undefined, and the column stayed away as if no run had one; the CSV left the ± std
+    of merged rows out."""
+    facts = [
+        RunFacts(path=f"/r{s}", config={"train": {"seed": s}}, primary_metrics={"a": "acc"},
+                 higher_is_better={"a": True}, metrics={"a": acc}, delta_m=dm)
+        for s, acc, dm in ((0, 0.5, -10.0), (1, 0.7, None))
+    ]  # fmt: skip
+    table = compare_table(facts)
+    assert len(table.rows) == 1 and table.rows[0][table.column("delta_m")] is None
+    header, row = table.to_csv().splitlines()
+    assert (
+        header
+        == "Run,a acc,a acc std,Δm (%),Seeds,Best epoch,Parameters,Latency (ms),Wall time (s),Status,Folder"
+    )
+    mean, std = (float(v) for v in row.split(",")[1:3])
+    assert mean == pytest.approx(0.6) and std == pytest.approx(math.sqrt(0.02))  # (0.1² + 0.1²) / (2 - 1)

@@ -583,9 +583,22 @@ class CompareTable:
         """Raw values (full precision, seconds, 1-based best epoch) with a header row, plus the folder."""
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([c.title + CSV_UNITS.get(c.kind, "") for c in self.columns] + ["Folder"])
+        # rows merged over seeds: each spread column's standard deviation beside it
+        spread = {c for c, col in enumerate(self.columns) if any(col.key in f.spread for f in self.facts)}
+        header = []
+        for c, col in enumerate(self.columns):
+            header.append(col.title + CSV_UNITS.get(col.kind, ""))
+            if c in spread:
+                header.append(f"{col.title} std" + CSV_UNITS.get(col.kind, ""))
+        writer.writerow([*header, "Folder"])
         for r in range(len(self.rows)):
-            writer.writerow([self.csv_value(r, c) for c in range(len(self.columns))] + [self.facts[r].path])
+            cells = []
+            for c, col in enumerate(self.columns):
+                cells.append(self.csv_value(r, c))
+                if c in spread:
+                    std = self.facts[r].spread.get(col.key)
+                    cells.append("" if std is None else repr(float(std)))
+            writer.writerow([*cells, self.facts[r].path])
         return buf.getvalue()
 
     def write_csv(self, path: str | Path) -> None:
@@ -635,6 +648,8 @@ def compare_table(
     """The comparison of ``facts``, one row per run (see the module docstring); with
     ``by_seed``, runs that differ only in their seed become one row of mean ± std."""
     facts = list(facts)
+    any_delta_m = any(f.delta_m is not None for f in facts)  # before merging: a merged
+    # row's Δm may be undefined (a seed without one), its column must stay to say so
     if by_seed:
         from workbench.analysis.seed_groups import group_by_seed, merge_seeds
 
@@ -660,7 +675,7 @@ def compare_table(
                     "percent",
                 )
             ]
-            if any(f.delta_m is not None for f in facts)
+            if any_delta_m
             else []
         ),
         *(
