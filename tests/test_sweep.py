@@ -640,3 +640,12 @@ def test_seeds_of_runs_that_learned_other_classes_are_not_merged():
     ]  # fmt: skip
     table = compare_table(facts)
     assert len(table.rows) == 2  # two experiments, not "seeds 0, 1" with MAE 1.5
+
+
+def test_sweep_chart_titles_say_which_way_is_better():
+    from workbench.sweep.results import _title
+
+    assert _title("n/mae") == "n MAE (lower is better)"
+    assert _title("n/exact") == "n exact-count rate (higher is better)"
+    assert _title("objects/map_50") == "objects mAP@0.5 (higher is better)"
+    assert _title("masks/miou") == "masks miou (higher is better)"  # two kinds, two labels

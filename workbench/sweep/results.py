@@ -217,11 +217,29 @@ def write_charts(folder: Path, table: Sequence[dict[str, Any]]) -> list[Path]:
 
 
 def _title(col: str) -> str:
-    return {
+    fixed = {
         "delta_m": "Δm % (Maninis; lower is better)",
         "params": "parameters",
         "latency_ms": "latency (ms / image)",
-    }.get(col, col)
+    }
+    if col in fixed:
+        return fixed[col]
+    task, _, metric = col.partition("/")
+    said = _metric_words(metric)
+    return f"{task} {said[0]} ({said[1]} is better)" if said else col
+
+
+def _metric_words(metric: str) -> tuple[str, str] | None:
+    """(label, "higher" / "lower") of a metric name, from the task kinds that have it (None
+    when they disagree or none has it): "mae" -> ("MAE", "lower")."""
+    from workbench.tasks import TASK_KINDS
+
+    kinds = [k for k in (TASK_KINDS.get(n) for n in TASK_KINDS.names()) if metric in k.metric_names]
+    labels = {k.metric_label(metric) for k in kinds}
+    directions = {"higher" if k.metric_higher_is_better(metric) else "lower" for k in kinds}
+    if len(directions) != 1:
+        return None
+    return (labels.pop() if len(labels) == 1 else metric), directions.pop()
 
 
 def _slug(text: str) -> str:
