@@ -632,3 +632,23 @@ def test_the_best_epoch_line_is_drawn_only_on_the_shown_runs_tasks(plots):
     plots.redraw(force=True)
     assert plots.metric_plot("scene")._best_line.isVisible()
     assert plots.metric_plot("count") is not None and not plots.metric_plot("count")._best_line.isVisible()
+
+
+def test_a_long_run_name_is_shortened_before_its_start_time(qtbot):
+    from workbench.gui.elided_label import ElidedLabel
+
+    label = ElidedLabel(keep_chars=10)
+    qtbot.addWidget(label)
+    label.setText("cls-count-uncertainty-depth-4-20261201-094049")
+    label.resize(label.fontMetrics().horizontalAdvance("cls-count-20261201-094049"), 20)
+    label._elide()
+    shown = label.text()
+    assert shown.endswith("-20261201-094049") and "…" in shown and shown.startswith("cls")
+    label.setText("gone-20261201-094049 (folder removed)")
+    label.resize(label.fontMetrics().horizontalAdvance("go…-20261201-094049 (folder removed)") + 4, 20)
+    label._elide()
+    assert label.text().endswith("-20261201-094049 (folder removed)")
+    label.setText("plain name without a stamp, long enough to be cut")
+    label.resize(80, 20)
+    label._elide()
+    assert "…" in label.text()  # elided in the middle, as before

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+
+# The stamp ``RunStore.create`` ends a run folder's name with (and what follows it)
+_RUN_STAMP = re.compile(r"-\d{8}-\d{6}(?:-\d+)?(?: \(.*\))?$")
 
 
 class ElidedLabel(QLabel):
@@ -38,4 +44,15 @@ class ElidedLabel(QLabel):
 
     def _elide(self) -> None:
         width = max(10, self.width() - 2)
-        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
+        metrics = self.fontMetrics()
+        stamp = _RUN_STAMP.search(self._full)
+        if stamp and metrics.horizontalAdvance(self._full) > width:
+            # a run folder's name: shorten the name, keep when it started (eliding the middle
+            # cut "cls-count-…201-094049", the date half gone)
+            tail = self._full[stamp.start() :]
+            room = width - metrics.horizontalAdvance(tail)
+            head = metrics.elidedText(self._full[: stamp.start()], Qt.TextElideMode.ElideRight, room)
+            if room > metrics.horizontalAdvance("ab…"):
+                super().setText(head + tail)
+                return
+        super().setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
