@@ -7,7 +7,6 @@ import re
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-
 # The stamp ``RunStore.create`` ends a run folder's name with (and what follows it)
 _RUN_STAMP = re.compile(r"-\d{8}-\d{6}(?:-\d+)?(?: \(.*\))?$")
 
