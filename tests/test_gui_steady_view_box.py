@@ -105,3 +105,15 @@ def test_a_zoom_by_the_user_is_left_alone(view):
     view.vb.setRange(xRange=(10, 20), yRange=(10, 20), padding=0)
     assert view.vb.viewRange()[0] == pytest.approx([10, 20])
     assert view.vb.autoRangeEnabled()[0] is False
+
+
+def test_a_flat_metric_at_zero_is_not_shown_around_minus_one_half(view):
+    """pyqtgraph widens a flat line at 0 to -0.5..0.5: an mAP axis read "-0.4". A view of
+    values that are never negative keeps only a sliver below 0 (log axes are left alone)."""
+    view.vb.nonnegative_y = True
+    view.plot([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
+    lo, hi = _fit(view)[1]
+    assert -0.02 <= lo < 0 < hi
+    view.vb.nonnegative_y = False
+    view.vb.snap()
+    assert _fit(view)[1][0] < -0.4  # pyqtgraph's own fit, for comparison

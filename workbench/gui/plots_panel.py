@@ -785,6 +785,7 @@ class PlotsPanel(QWidget):
     def _new_metric_plot(self) -> pg.PlotItem:
         plot = self._styled_plot("metrics", "value")
         plot.vb.setLimits(minYRange=1e-3)
+        plot.vb.nonnegative_y = True  # every metric is >= 0
         self._add_best_line(plot)
         # says why the plot is empty until the first validation (hidden once there are values)
         note = pg.TextItem("values come after the first epoch's validation", color=_MUTED, anchor=(0.5, 0.5))

@@ -50,6 +50,10 @@ def steady_range(current: tuple[float, float], fitted: tuple[float, float]) -> t
 class SteadyViewBox(pg.ViewBox):
     """``pg.ViewBox`` with ``steady_range`` applied to its automatic fits (see module doc)."""
 
+    # values that are never below 0 (metrics): an automatic fit does not show much below 0
+    # (pyqtgraph widens a flat line at 0 to -0.5..0.5, an mAP "of -0.4" on the axis)
+    nonnegative_y = False
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._fitting = False
@@ -76,6 +80,13 @@ class SteadyViewBox(pg.ViewBox):
         if not self._fitting or rect is not None:
             super().setRange(rect, xRange, yRange, *args, **kwargs)
             return
+        if yRange is not None and self.nonnegative_y and not self.state["logMode"][1]:
+            lo, hi = (float(v) for v in yRange)
+            if lo == hi and 0 <= lo < 0.5:  # flat: pyqtgraph would make it lo - 0.5 .. lo + 0.5
+                top = max(2 * lo, 1.0)
+                yRange = (-0.02 * top, top)  # noqa: N806 - a sliver below 0: a line at 0 shows whole
+            elif lo < 0 < hi:  # keep a sliver below 0, so that a line at 0 stays visible
+                yRange = (max(lo, -0.02 * (hi - max(lo, 0.0))), hi)  # noqa: N806
         exact, self._exact_next = self._exact_next, False
         if not exact:
             current = self.viewRange()
