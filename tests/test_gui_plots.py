@@ -632,23 +632,27 @@ def test_the_best_epoch_line_is_drawn_only_on_the_shown_runs_tasks(plots):
     plots.redraw(force=True)
     assert plots.metric_plot("scene")._best_line.isVisible()
     assert plots.metric_plot("count") is not None and not plots.metric_plot("count")._best_line.isVisible()
+    import workbench.tasks  # noqa: F401 - the kinds' labels (the app loads the core in the background)
+
+    plots._update_titles()
+    title = plots.metric_plot("count").titleLabel.text
+    assert "MAE" in title and "best epoch" not in title  # labelled; no line, so none said
+    # closing the comparison: the compared run's task leaves with it
+    plots.set_compare_runs([])
+    assert plots.metric_plot("count") is None and set(plots._task_boxes) == {"scene", "objects"}
 
 
-def test_a_long_run_name_is_shortened_before_its_start_time(qtbot):
+def test_a_long_run_name_keeps_its_name_before_its_start_time(qtbot):
     from workbench.gui.elided_label import ElidedLabel
 
     label = ElidedLabel(keep_chars=10)
     qtbot.addWidget(label)
-    label.setText("cls-count-uncertainty-depth-4-20261201-094049")
-    label.resize(label.fontMetrics().horizontalAdvance("cls-count-20261201-094049"), 20)
+    label.setText("cls-count-uncertainty-20261201-094049")
+    label.resize(label.fontMetrics().horizontalAdvance("cls-count-uncertainty-2026") + 12, 20)
     label._elide()
     shown = label.text()
-    assert shown.endswith("-20261201-094049") and "…" in shown and shown.startswith("cls")
-    label.setText("gone-20261201-094049 (folder removed)")
-    label.resize(label.fontMetrics().horizontalAdvance("go…-20261201-094049 (folder removed)") + 4, 20)
-    label._elide()
-    assert label.text().endswith("-20261201-094049 (folder removed)")
+    assert shown.startswith("cls-count-uncertainty-") and shown.endswith("…")
     label.setText("plain name without a stamp, long enough to be cut")
     label.resize(80, 20)
     label._elide()
-    assert "…" in label.text()  # elided in the middle, as before
+    assert "…" in label.text() and not label.text().endswith("…")  # the middle, as before

@@ -1011,8 +1011,24 @@ def test_a_shown_run_whose_folder_is_removed_is_said_once(qtbot, window):
     qtbot.waitUntil(lambda: w._shown_run is not None and w._shown_run.name == "gone", timeout=10_000)
     shutil.rmtree(run)
     w._check_shown_run_still_there()
-    assert w.plots.run_label.text() == "gone (folder removed)"
-    assert "The folder of run gone was removed" in w.statusBar().currentMessage()
+    assert w.plots.run_label.full_text() == "(removed) gone"
+    assert w.statusBar().currentMessage() == "Run folder gone was removed: showing what was read before."
     w.statusBar().clearMessage()
     w._check_shown_run_still_there()  # said once, not every 2 s
     assert w.statusBar().currentMessage() == ""
+
+
+def test_a_compared_run_whose_folder_is_removed_is_said(qtbot, window):
+    import shutil
+
+    w = window
+    first = _fake_run(w.runs_root(), "first", "finished", 1_700_000_000.0, 0.5)
+    second = _fake_run(w.runs_root(), "second", "finished", 1_700_000_100.0, 0.6)
+    w.compare_runs([first, second])
+    qtbot.waitUntil(lambda: w.compare_view.table() is not None, timeout=10_000)
+    shutil.rmtree(second)
+    w._check_shown_run_still_there()
+    assert (
+        w.statusBar().currentMessage()
+        == "Run folder second (compared) was removed: showing what was read before."
+    )

@@ -44,14 +44,9 @@ class ElidedLabel(QLabel):
     def _elide(self) -> None:
         width = max(10, self.width() - 2)
         metrics = self.fontMetrics()
-        stamp = _RUN_STAMP.search(self._full)
-        if stamp and metrics.horizontalAdvance(self._full) > width:
-            # a run folder's name: shorten the name, keep when it started (eliding the middle
-            # cut "cls-count-…201-094049", the date half gone)
-            tail = self._full[stamp.start() :]
-            room = width - metrics.horizontalAdvance(tail)
-            head = metrics.elidedText(self._full[: stamp.start()], Qt.TextElideMode.ElideRight, room)
-            if room > metrics.horizontalAdvance("ab…"):
-                super().setText(head + tail)
-                return
+        if _RUN_STAMP.search(self._full):
+            # a run folder's name: the name first, then as much of its start time as fits
+            # (eliding the middle cut "cls-count-…201-094049", the name and the date halved)
+            super().setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideRight, width))
+            return
         super().setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))

@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         self._rewatch.timeout.connect(self._check_resumed)
         # the run shown, still on disk? (one stat every 2 s; a deleted folder went unsaid)
         self._gone_said: Path | None = None
+        self._compared_gone: set[Path] = set()  # compared runs whose removal was said
         self._gone_check = QTimer(self)
         self._gone_check.setInterval(2000)
         self._gone_check.timeout.connect(self._check_shown_run_still_there)
@@ -930,6 +931,14 @@ class MainWindow(QMainWindow):
     def _check_shown_run_still_there(self) -> None:
         """Say once when the folder of the run shown (or of a compared one) is removed: the
         curves and predictions stay as read, but nothing more can be read from it."""
+        table = self.compare_view.table()
+        for facts in getattr(table, "facts", None) or []:
+            compared = Path(facts.path)
+            if not compared.exists() and compared != self._shown_run and compared not in self._compared_gone:
+                self._compared_gone.add(compared)
+                self.statusBar().showMessage(
+                    f"Run folder {compared.name} (compared) was removed: showing what was read before.", 0
+                )
         run = self._shown_run
         if run is None or (self._live_view and self.bridge.is_running()):
             return
@@ -939,13 +948,10 @@ class MainWindow(QMainWindow):
         if self._gone_said == run:
             return
         self._gone_said = run
-        self.plots.run_label.setText(f"{run.name} (folder removed)")
+        self.plots.run_label.setText(f"(removed) {run.name}")
         self.plots.run_label.setToolTip(f"{run} was removed from disk")
-        self.statusBar().showMessage(
-            f"The folder of run {run.name} was removed: what is shown is what was read before "
-            "(it cannot be resumed, exported or opened again).",
-            0,
-        )
+        # short: a status bar cuts what does not fit
+        self.statusBar().showMessage(f"Run folder {run.name} was removed: showing what was read before.", 0)
 
     def _stop_following(self) -> None:
         if self._follower is not None:

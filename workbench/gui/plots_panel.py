@@ -82,7 +82,7 @@ COMPARE_DASHES = (
     Qt.PenStyle.DashDotLine,
     Qt.PenStyle.DashDotDotLine,
 )
-BEST_COLOUR = (46, 158, 68)
+BEST_COLOUR = (20, 20, 20)  # no task's or metric's colour (the palette's green hid it)
 OBJECTIVE_COLOUR = (60, 60, 60)
 REGULARISER_COLOUR = (148, 103, 189)
 
@@ -835,6 +835,7 @@ class PlotsPanel(QWidget):
         tasks = [t for t in self._task_order]
         task_legend = " &nbsp; ".join(self._legend_entry(self._task_colour(t), t) for t in tasks)
         best = self._legend_entry(BEST_COLOUR, "best epoch", "┆")
+        own = {task for _kind, task in self._run.buffers if task}  # the shown run's tasks
         loss_legends = [
             " &nbsp; ".join(p for p in parts if p)
             for parts in (
@@ -868,8 +869,10 @@ class PlotsPanel(QWidget):
             entries = [
                 self._legend_entry(self._metric_colour(task, n), self._metric_label(task, n)) for n in names
             ]
+            # a task only compared runs have: no best-epoch line (the shown run's), none said
+            mark = best if not own or task in own else ""
             legends = (
-                [" &nbsp; ".join([*entries, best]), " &nbsp; ".join(entries)]
+                [" &nbsp; ".join([*entries, mark]).removesuffix(" &nbsp; "), " &nbsp; ".join(entries)]
                 if entries
                 else ["values follow the first epoch's validation"]
             )
@@ -883,7 +886,15 @@ class PlotsPanel(QWidget):
         """The metric's label ("map_50" -> "mAP@0.5") from its task kind, else its name."""
         registry = sys.modules.get("workbench.tasks")  # loaded with the core; never imported here
         try:
-            return registry.TASK_KINDS.get(self._kinds[task]).metric_label(name)
+            if task in self._kinds:
+                return registry.TASK_KINDS.get(self._kinds[task]).metric_label(name)
+            # a compared run's task: the label every kind with this metric agrees on
+            labels = {
+                kind.metric_label(name)
+                for kind in (registry.TASK_KINDS.get(n) for n in registry.TASK_KINDS.names())
+                if name in kind.metric_names
+            }
+            return labels.pop() if len(labels) == 1 else name
         except Exception:  # noqa: BLE001 - an unknown task or kind keeps the name
             return name
 
@@ -1286,6 +1297,8 @@ class PlotsPanel(QWidget):
         for key in [k for k in self._curves if k[0]]:
             self._remove_curve(key)
         self._compare.clear()
+        if not runs:
+            self._drop_compared_tasks()
         reorder = bool(self._compare_labels) != bool(runs)
         self._compare_labels = [label for label, _ in runs]
         self._current_label = current_label
@@ -1302,6 +1315,22 @@ class PlotsPanel(QWidget):
             self._show_plots()
         self._full_redraw(autorange=True)
         self._update_empty_notes()
+
+    def _drop_compared_tasks(self) -> None:
+        """Closing a comparison: the checkboxes and metric plots of tasks only the compared
+        runs had go (they stayed, empty, with the curves' legends)."""
+        own = {task for _kind, task in self._run.buffers if task}
+        if not own:
+            return
+        for task in [t for t in self._task_boxes if t not in own]:
+            box = self._task_boxes.pop(task)
+            self._task_flow.flow.removeWidget(box)
+            box.deleteLater()
+        if task_plots := [t for t in self._metric_plots if t not in own]:
+            self._stale_metric_plots.update(task_plots)
+            self._prune_metric_plots()
+        self._task_order = [t for t in self._task_order if t in own]
+        self._update_titles()
 
     def compare_labels(self) -> list[str]:
         return list(self._compare_labels)

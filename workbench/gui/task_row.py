@@ -34,7 +34,7 @@ class TaskRow(QWidget):
         self.kind = kind_cls.kind
         self.check = QCheckBox(self.kind)
         self.check.setToolTip(
-            f"{self.kind}: {kind_cls.description}\nmetrics: {', '.join(kind_cls.metric_names)}"
+            f"{self.kind}: {kind_cls.description}\nmetrics: {', '.join(kind_cls.metric_label(m) for m in kind_cls.metric_names)}"
         )
         if check_width:
             self.check.setFixedWidth(check_width)

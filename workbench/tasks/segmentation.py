@@ -199,7 +199,7 @@ class Segmentation(TaskKind):
             has_error = object_acc < self.options.error_threshold
             texts.append(
                 DrawText(
-                    f"{self.name}: pixel acc {pixel_acc:.2f}, object-pixel acc {object_acc:.2f}",
+                    f"{self.name}: pixel acc {pixel_acc:.2f} (on objects {object_acc:.2f})",
                     error=has_error,
                 )
             )
