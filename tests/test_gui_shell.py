@@ -1032,3 +1032,17 @@ def test_a_compared_run_whose_folder_is_removed_is_said(qtbot, window):
         w.statusBar().currentMessage()
         == "Run folder second (compared) was removed: showing what was read before."
     )
+
+
+def test_a_long_comparison_leaves_the_plots_most_of_the_tab(qtbot, window):
+    """Eight runs at 1,024 x 700: the table took all but ~100 px of the tab."""
+    w = window
+    w.resize(1024, 700)
+    runs = [
+        _fake_run(w.runs_root(), f"r{i}", "finished", 1_700_000_000.0 + i, 0.5 + i / 100) for i in range(8)
+    ]
+    w.compare_runs(runs)
+    qtbot.waitUntil(lambda: w.compare_view.table() is not None, timeout=10_000)
+    table, plots = w.curves_tab.sizes()
+    assert w.compare_view.sizeHint().height() > table  # it scrolls instead
+    assert table <= max(120, (table + plots) // 3) + 2

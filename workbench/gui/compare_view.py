@@ -221,10 +221,11 @@ class CompareView(QWidget):
     def _fit_height(self) -> None:
         grid = self.grid
         rows = grid.rowCount()
-        height = grid.horizontalHeader().sizeHint().height() + 2 * grid.frameWidth()
-        height += sum(grid.rowHeight(r) for r in range(min(rows, 6)))
-        height += grid.horizontalScrollBar().sizeHint().height()  # room for it when columns overflow
-        grid.setFixedHeight(height)
+        base = grid.horizontalHeader().sizeHint().height() + 2 * grid.frameWidth()
+        base += grid.horizontalScrollBar().sizeHint().height()  # room for it when columns overflow
+        # up to 6 rows when there is room; down to 2 (it scrolls) when the plots need it
+        grid.setMaximumHeight(base + sum(grid.rowHeight(r) for r in range(min(rows, 6))))
+        grid.setMinimumHeight(base + sum(grid.rowHeight(r) for r in range(min(rows, 2))))
 
     def _export_dialog(self) -> None:
         if self._table is None:

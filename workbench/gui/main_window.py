@@ -1012,9 +1012,10 @@ class MainWindow(QMainWindow):
         if facts and _same_path(Path(facts[0].path), current):
             labels = run_labels(facts)
             self.compare_view.set_table(compare_table(facts, labels))
-            # the table as tall as its rows, the plots below get the rest
-            wanted = self.compare_view.sizeHint().height()
+            # the table as tall as its rows, at most a third of the tab (it scrolls): on a
+            # 1,024 x 700 screen it took all but 100 px, and no plot could be read
             total = sum(self.curves_tab.sizes())
+            wanted = min(self.compare_view.sizeHint().height(), max(120, total // 3))
             self.curves_tab.setSizes([wanted, max(0, total - wanted)])
             self.plots.set_compare_runs(
                 list(zip(labels[1:], records[1:], strict=True)), current_label=labels[0]
