@@ -66,6 +66,14 @@ def feed(panel, epochs: int = 3, best=(0, 1, 1), reg=lambda g: 0.0) -> None:
             panel.on_epoch(epoch(g // SPE - 1, best[g // SPE - 1]))
 
 
+def run_started() -> SimpleNamespace:
+    """A RunStarted-like event of a run of scene (classification) and objects (detection)."""
+    return SimpleNamespace(
+        run_dir="/runs/exp-1", task_names=("scene", "objects"), steps_per_epoch=SPE, start_step=0,
+        config={"tasks": [{"name": "scene", "kind": "classification"}, {"name": "objects", "kind": "detection"}]},
+    )  # fmt: skip
+
+
 @pytest.fixture
 def plots(qtbot):
     from workbench.gui.plots_panel import PlotsPanel
@@ -360,10 +368,7 @@ def test_legends_shorten_to_the_plot_width(qtbot, plots):
 
 
 def test_a_starting_run_shows_a_note_until_its_first_step(plots):
-    started = SimpleNamespace(
-        run_dir="/runs/exp-1", task_names=("scene", "objects"), steps_per_epoch=SPE, start_step=0,
-        config={"tasks": [{"name": "scene", "kind": "classification"}, {"name": "objects", "kind": "detection"}]},
-    )  # fmt: skip
+    started = run_started()
     plots.on_run_started(started)
     assert plots._stack.currentWidget() is plots._empty_note  # no grid of empty plots meanwhile
     assert "exp-1" in plots._empty_note.text()
@@ -374,10 +379,7 @@ def test_a_starting_run_shows_a_note_until_its_first_step(plots):
 
 
 def test_a_new_run_of_the_same_tasks_reuses_the_plots(plots):
-    started = SimpleNamespace(
-        run_dir="/runs/exp-1", task_names=("scene", "objects"), steps_per_epoch=SPE, start_step=0,
-        config={"tasks": [{"name": "scene", "kind": "classification"}, {"name": "objects", "kind": "detection"}]},
-    )  # fmt: skip
+    started = run_started()
     plots.on_run_started(started)
     feed(plots, epochs=1, best=(0,))
     first = plots.metric_plot("scene")
@@ -395,10 +397,7 @@ def test_a_new_run_of_the_same_tasks_reuses_the_plots(plots):
 
 
 def test_new_series_get_their_plot_items_a_few_per_turn(qtbot, plots):
-    started = SimpleNamespace(
-        run_dir="/runs/exp-1", task_names=("scene", "objects"), steps_per_epoch=SPE, start_step=0,
-        config={"tasks": [{"name": "scene", "kind": "classification"}, {"name": "objects", "kind": "detection"}]},
-    )  # fmt: skip
+    started = run_started()
     plots.on_run_started(started)
     assert len(plots._pending_curves) > plots.CURVES_PER_TURN  # not all made in one go
     made = len(plots._curves)
@@ -558,10 +557,7 @@ def test_metric_legends_use_the_metrics_labels(plots):
     """ "map_50" is read as "mAP@0.5" wherever a metric is named, as in summary.json."""
     import workbench.tasks  # noqa: F401 - the kinds' labels (the app loads the core in the background)
 
-    started = SimpleNamespace(
-        run_dir="/runs/exp-1", task_names=("scene", "objects"), steps_per_epoch=SPE, start_step=0,
-        config={"tasks": [{"name": "scene", "kind": "classification"}, {"name": "objects", "kind": "detection"}]},
-    )  # fmt: skip
+    started = run_started()
     plots.on_run_started(started)
     for g in range(1, SPE + 1):
         plots.on_step(step(g))
