@@ -321,6 +321,30 @@ def test_compare_runs_legend_and_line_styles(plots):
     assert not plots.runs_legend.isVisible()
 
 
+def test_a_task_keeps_its_colour_whichever_run_is_shown_first(plots):
+    """Colours followed the order of appearance in the shown view, so comparing A with B
+    and then B with A swapped the colours of the tasks both runs had."""
+
+    def records(tasks: tuple[str, ...]) -> list[dict]:
+        out = []
+        for g in range(1, SPE + 1):
+            rec = vars(step(g)) | {"type": "step"}
+            rec["losses"] = {t: 1.0 / g for t in tasks}
+            rec["weights"] = {t: 1.0 for t in tasks}
+            out.append(rec)
+        return out
+
+    def pen_colour(task: str, label: str) -> tuple[int, int, int]:
+        return plots.curve_item("train_loss", task, label).opts["pen"].color().getRgb()[:3]
+
+    plots.set_compare_runs([("A", records(("seg", "count"))), ("B", records(("count", "scene")))])
+    first = {t: pen_colour(t, lab) for t, lab in (("seg", "A"), ("count", "A"), ("scene", "B"))}
+    assert len(set(first.values())) == 3  # three tasks, three colours
+    plots.clear()
+    plots.set_compare_runs([("B", records(("count", "scene"))), ("A", records(("seg", "count")))])
+    assert {t: pen_colour(t, lab) for t, lab in (("seg", "A"), ("count", "B"), ("scene", "B"))} == first
+
+
 def test_plots_are_never_shown_cut_in_half(qtbot, plots):
     feed(plots)
     other = [vars(step(g)) | {"type": "step"} for g in range(1, 11)]
@@ -365,6 +389,21 @@ def test_legends_shorten_to_the_plot_width(qtbot, plots):
     qtbot.waitUntil(lambda: plots.layout_widget.width() > 1200, timeout=2000)
     plots._update_titles()
     assert "thin: training" in plots.loss_plot.titleLabel.text  # room enough: the whole legend
+    assert plots.loss_plot.titleLabel.toolTip() == ""
+    # too narrow for the key: the shortened legend ends in "…" and the whole is its tooltip
+    shortened = 0
+    for width in (680, 760, 900):  # two columns
+        plots.resize(width, 700)
+        qtbot.waitUntil(lambda w=width: abs(plots.layout_widget.width() - w) < 40, timeout=2000)
+        plots._update_titles()
+        for plot in plots._all_plots():
+            text, tip = plot.titleLabel.text, plot.titleLabel.toolTip()
+            if tip:
+                shortened += 1
+                assert text.endswith("…</span>") and "<" not in tip, (width, plot._short_name)
+        if "thin: training" not in plots.loss_plot.titleLabel.text:
+            assert "thin: training" in plots.loss_plot.titleLabel.toolTip()
+    assert shortened > 0
 
 
 def test_a_starting_run_shows_a_note_until_its_first_step(plots):
@@ -489,7 +528,7 @@ def test_a_plots_first_points_do_not_wait_for_the_pacer(qtbot, plots):
     def drawn(kinds: tuple[str, ...]) -> list:
         return [c for c in plots._curves.values() if c.kind in kinds and c.state and c.state[0] > 0]
 
-    step_kinds = ("train_loss", "weighted_loss", "lr")
+    step_kinds = ("train_loss", "weighted_loss", "lr", "weight")  # every per-step plot
     qtbot.waitUntil(
         lambda: (
             len(drawn(step_kinds)) == len([c for c in plots._curves.values() if c.kind in step_kinds]) > 0

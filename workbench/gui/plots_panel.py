@@ -107,6 +107,11 @@ _TITLE_ROW_PX = 44  # title line + legend line
 EMPTY_NOTE = "No curves yet: start a run (F5) or open one from the Runs panel."
 
 
+def _plain(legend: str) -> str:
+    """A legend's HTML as plain text (its tooltip)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", legend.replace("&nbsp;", " "))).strip()
+
+
 def _rgb(colour: tuple[int, int, int]) -> str:
     return f"rgb({colour[0]},{colour[1]},{colour[2]})"
 
@@ -383,7 +388,10 @@ class PlotsPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("PlotsPanel")
         self._curves: dict[tuple[str, str, str], _Curve] = {}  # (compare label, kind, task)
-        self._task_order: list[str] = []
+        self._task_order: list[str] = []  # the legend's order (the shown run's tasks first)
+        # a task keeps its colour for the whole session, whichever run is shown or compared
+        # first (cleared never: the slot is the order in which the session met the name)
+        self._colour_slots: dict[str, int] = {}
         self._task_boxes: dict[str, QCheckBox] = {}
         self._metric_plots: dict[str, pg.PlotItem] = {}
         self._metric_order: dict[str, list[str]] = {}  # task -> metric names (colour index)
@@ -610,12 +618,13 @@ class PlotsPanel(QWidget):
             # laid out as the title draws it: glyphs such as "━━" come from a fallback font
             # whose widths plain font metrics miss (a legend "fitting" 480 px took 488)
             doc.setHtml(legend)
-            plain = html.unescape(re.sub(r"<[^>]+>", "", legend.replace("&nbsp;", " ")))
-            return max(doc.idealWidth(), metrics.horizontalAdvance(plain))
+            return max(doc.idealWidth(), metrics.horizontalAdvance(_plain(legend)))
 
-        for legend in variants:
-            if width(legend) <= room:
-                return legend
+        for i, legend in enumerate(variants):
+            # a shorter variant says it left something out: "…", the whole in the tooltip
+            shown = legend if i == 0 or legend.endswith("…") else f"{legend} &nbsp; …"
+            if width(shown) <= room:
+                return shown
         # none fits: the last one's entries, as many as fit, and "…" for the rest (the
         # title row would otherwise widen the plot past its column, which is cut off)
         entries = variants[-1].split(" &nbsp; ")
@@ -629,8 +638,11 @@ class PlotsPanel(QWidget):
 
     def _set_title(self, plot: pg.PlotItem, title: str, legend: str | list[str] = "") -> None:
         """Title and legend line above the plot (never over its data, never wider than the plot)."""
+        whole = legend[0] if isinstance(legend, list) and legend else legend
         if isinstance(legend, list):
             legend = self._fitting(plot, legend)
+        # the whole legend on hover when the title row had to shorten it
+        plot.titleLabel.setToolTip(_plain(whole) if legend != whole else "")
         if self._titles.get(plot) == (title, legend):
             return
         self._titles[plot] = (title, legend)
@@ -933,7 +945,8 @@ class PlotsPanel(QWidget):
             return OBJECTIVE_COLOUR
         if task not in self._task_order:
             self._task_order.append(task)
-        return TASK_COLOURS[self._task_order.index(task) % len(TASK_COLOURS)]
+        slot = self._colour_slots.setdefault(task, len(self._colour_slots))
+        return TASK_COLOURS[slot % len(TASK_COLOURS)]
 
     def _metric_colour(self, task: str, metric: str) -> tuple[int, int, int]:
         names = self._metric_order.setdefault(task, [])
