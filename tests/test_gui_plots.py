@@ -153,6 +153,27 @@ def test_step_and_time_axes_tick_whole_numbers_only(qtbot, plots):
     )
 
 
+def test_log_y_inside_one_decade_still_has_labelled_ticks(qtbot):
+    """pyqtgraph ticks a log axis only at 1..9 x 10^k: a loss between 1.2 and 1.9 had no
+    tick at all, one between 0.9 and 1.3 a lone "1"."""
+    from workbench.gui.plot_axis import PlotAxis
+
+    axis = PlotAxis("left")
+    axis.setLogMode(False, True)
+
+    def labels(lo: float, hi: float) -> list[str]:
+        levels = axis.tickValues(math.log10(lo), math.log10(hi), 300)
+        values = [v for _spacing, vs in levels for v in vs]
+        return [t for t in axis.logTickStrings(values, 1.0, None) if t]
+
+    assert labels(1.2, 1.9) == ["1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8"]  # step 0.1
+    assert labels(0.9, 1.3) == ["0.9", "1.0", "1.1", "1.2", "1.3"]
+    assert labels(0.021, 0.029) == ["0.022", "0.024", "0.026", "0.028"]  # step 0.002
+    assert labels(2.05, 2.3) == ["2.05", "2.10", "2.15", "2.20", "2.25"]  # step 0.05
+    # ranges over a decade keep pyqtgraph's ticks, labelled at 1-2-5 only
+    assert labels(0.1, 10.0) == ["0.2", "0.5", "1", "2", "5"]
+
+
 def test_axis_combo_drives_the_axis(plots):
     feed(plots)
     plots.axis_combo.setCurrentIndex(plots.axis_combo.findData("epoch"))

@@ -1,6 +1,7 @@
 """The x and y axes of the workbench's live plots (pyqtgraph ``AxisItem``).
 
-Log y labels only the 1-2-5 ticks of a decade; a wall-time x axis reads "m:ss"; step and
+Log y labels only the 1-2-5 ticks of a decade (evenly spaced ticks when the range is
+inside one decade); a wall-time x axis reads "m:ss"; step and
 wall-time axes tick whole numbers only. Torch-free.
 """
 
@@ -59,7 +60,35 @@ class PlotAxis(pg.AxisItem):
             return [format_clock(float(v) * scale) for v in values]
         return super().tickStrings(values, scale, spacing)
 
+    # the value-space step of the ticks logTickValues made for a range inside one decade
+    # (None: pyqtgraph's own decade ticks); read by logTickStrings of the same draw
+    _fine_step: float | None = None
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph override
+        """Log y: pyqtgraph ticks only 1..9 x 10^k, so a range such as 1.2-1.9 had no tick
+        at all (and 0.9-1.3 one). Then: evenly spaced ticks in value space, 2 or more."""
+        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
+        self._fine_step = None
+        if sum(len(values) for _spacing, values in ticks) >= 2 or not maxVal > minVal:
+            return ticks
+        lo, hi = 10.0**minVal, 10.0**maxVal
+        if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+            return ticks
+        # the 1-2-5 step giving 2 to ~size/40 ticks (labels ~40 px apart on a y axis)
+        most = max(2, int(size // 40))
+        exponent = math.floor(math.log10(hi - lo))
+        for step in (m * 10.0**e for e in range(exponent - 2, exponent + 1) for m in (1, 2, 5)):
+            first = math.ceil(lo / step)
+            count = math.floor(hi / step) - first + 1
+            if 2 <= count <= most:
+                self._fine_step = step
+                return [(None, [math.log10((first + i) * step) for i in range(count)])]
+        return ticks
+
     def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
+        if self._fine_step is not None:
+            decimals = max(0, -math.floor(math.log10(self._fine_step) + 1e-9))
+            return [f"{10.0 ** float(v) * scale:.{decimals}f}" for v in values]
         strings = super().logTickStrings(values, scale, spacing)
         if len(values) <= 3:
             return strings
