@@ -11,7 +11,7 @@ from conftest import tiny_config
 from workbench.analysis.delta_m import delta_m
 from workbench.cli import main
 from workbench.experiment_check import save_config
-from workbench.training.baselines import baseline_plan, find_finished_run
+from workbench.training.baselines import baseline_plan, delta_m_entry, find_finished_run
 from workbench.training.checkpoint import load_checkpoint
 from workbench.training.run_store import RunStore, list_runs
 from workbench.training.trainer import Trainer
@@ -68,9 +68,7 @@ def test_cli_trains_then_reuses_and_writes_delta_m(tmp_path, capsys):
     stl_values = {t: stl["final_metrics"][t][m] for t, m in primary.items()}
     want = delta_m(mtl_values, stl_values, summary["higher_is_better"])
     assert entry["maninis"] == pytest.approx(want.value)
-    assert entry["libmtl"] == pytest.approx(
-        delta_m(mtl_values, stl_values, summary["higher_is_better"], "libmtl").value
-    )
+    assert entry["libmtl_metrics"] == {t: list(m) for t, m in summary["final_metrics"].items()}
     assert "Δm (Maninis" in capsys.readouterr().out
     n_runs = len(list_runs(runs))
     assert main(["baselines", str(run.path), "--quiet"]) == 0  # the finished baseline is reused
@@ -296,3 +294,34 @@ def test_baselines_of_a_run_whose_data_lost_validation_images_or_changed_classes
     assert "the run learned the classes red, green, blue" in err
     assert len(list_runs(runs)) == before  # nothing trained, no folder left
     assert "delta_m" not in json.loads((run / "summary.json").read_text())
+
+
+def _summary(finals: dict, run_dir: str = "") -> dict:
+    return {
+        "primary_metrics": {"scene": "accuracy", "n": "mae"},
+        "higher_is_better": {"scene": True, "n": False},
+        "task_kinds": {"scene": "classification", "n": "counting"},
+        "final_metrics": finals,
+        "run_dir": run_dir,
+    }
+
+
+def test_delta_p_is_over_every_metric_each_with_its_own_direction():
+    """Δm over the primary metrics only; Δp (LibMTL) over every metric both runs measured,
+    per task first: over the primary metrics alone it was exactly −Δm, no information."""
+    mtl = _summary({"scene": {"accuracy": 0.6, "f1": 0.5}, "n": {"mae": 0.9, "exact": 0.5}})
+    stl_scene = _summary({"scene": {"accuracy": 0.5, "f1": 0.4}})
+    stl_n = _summary({"n": {"mae": 1.0, "exact": 0.4}})
+    entry = delta_m_entry(mtl, {"scene": stl_scene, "n": stl_n})
+    # by hand: accuracy +20 %, mae (lower is better) 0.9 vs 1.0: +10 %; Δm = -(20 + 10) / 2
+    assert entry["maninis"] == pytest.approx(-15.0)
+    # f1 +25 %, exact (higher is better, unlike mae) +25 %:
+    # Δp = mean(mean(20, 25), mean(10, 25)) = mean(22.5, 17.5) = 20
+    assert entry["libmtl"] == pytest.approx(20.0)
+    assert entry["libmtl_metrics"] == {"scene": ["accuracy", "f1"], "n": ["mae", "exact"]}
+    assert entry["per_task"] == pytest.approx({"scene": 20.0, "n": 10.0})  # primary metric
+    # a secondary metric of 0 in a baseline: Δp undefined (said), Δm still written
+    stl_n["final_metrics"]["n"]["exact"] = 0.0
+    entry = delta_m_entry(mtl, {"scene": stl_scene, "n": stl_n})
+    assert entry["maninis"] == pytest.approx(-15.0)
+    assert entry["libmtl"] is None and "single-task value is 0" in entry["libmtl_note"]

@@ -329,6 +329,24 @@ def test_pickled_code_is_named_as_pickled_objects(tmp_path):
         safe_torch_load(path)
 
 
+def test_a_plain_pickle_is_refused_in_one_line_without_torchs_warning(tmp_path, recwarn):
+    """pickle.dump (protocol 4, not torch.save) drew torch's "please file an issue"
+    UserWarning before the refusal."""
+    import pickle
+
+    from workbench.safe_load import LoadError, safe_torch_load
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("true",))
+
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps({"model": Evil()}, protocol=4))
+    with pytest.raises(LoadError, match="not a PyTorch tensor file, or it is corrupt"):
+        safe_torch_load(path)
+    assert [str(w.message) for w in recwarn] == []
+
+
 # ------------------------------------------------------------------ names, files, JSON
 
 
@@ -724,6 +742,20 @@ def test_a_weights_file_that_is_not_used_is_said_in_the_notes(tmp_path):
         f"model.weights_file is set but model.pretrained = 'none': {tmp_path / 'left-in-the-form.pth'} "
         "is not loaded" in summary["notes"]
     )
+
+
+def test_the_run_notes_are_said_with_quiet_too(tmp_path, capsys):
+    """--quiet drops the progress bar, not the warnings: a weights file left in the config
+    but not loaded was said only in summary.json."""
+
+    cfg = tiny_config()
+    cfg.train.epochs = 1
+    cfg.model.weights_file = str(tmp_path / "left-in-the-form.pth")
+    save_config(cfg, tmp_path / "c.toml")
+    assert main(["train", str(tmp_path / "c.toml"), "--out", str(tmp_path / "runs"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "note: " in err and "left-in-the-form.pth is not loaded" in err
+    assert "it/s" not in err and "step/s" not in err  # still no progress bar
 
 
 def test_method_parameter_conflicts_are_config_errors(tmp_path, capsys):

@@ -13,6 +13,7 @@ from workbench.training.experiment import build_experiment
 from workbench.training.trainer import epoch_order, iter_batches
 from workbench.weighting import WEIGHTINGS
 from workbench.weighting.base import BackwardContext
+from workbench.weighting.gradient_methods import GRADIENT_METHODS
 from workbench.weighting.gradient_weighting import NonFiniteGradients
 
 # a dense task (its head fuses strides 4-32), a box task and a global one
@@ -444,3 +445,25 @@ def test_the_trainer_names_where_a_method_failed(tmp_path, monkeypatch):
         "nash_mtl could not combine the task gradients (ValueError: x) at epoch 1, step 1 (losses: "
     )
     assert "scene " in error and "; the run stopped" in error
+
+
+@pytest.mark.parametrize("method", ["nash_mtl", "fairgrad", "imtl_g"])
+def test_shared_gradients_all_zero_are_a_zero_shared_step(method):
+    """Nothing to combine: the sum's weights of 1, no shared update, each task's own layers
+    trained as usual (Nash-MTL's programme failed on them, reported as gradients "too
+    large"; FairGrad logged weights of 512)."""
+    spec = GRADIENT_METHODS[method]
+    if spec.missing():
+        pytest.skip(f"{method} needs {spec.missing()}")
+    exp, model, _images, _targets = _setup("small_cnn", 2)
+    weighting = _build(exp, method)
+    model.zero_grad(set_to_none=True)
+    ctx = _ctx(model)
+    weighting.attach(ctx)
+    # losses of the task-specific layers alone: the shared parameters get no gradient
+    losses = {n: sum(p.square().sum() for p in model.heads[n].parameters()) for n in model.task_names}
+    _, weights = weighting.backward(losses, ctx)
+    assert weights == {n: 1.0 for n in model.task_names}
+    assert all(p.grad is None or not p.grad.any() for p in model.shared_parameters())
+    head = next(iter(model.heads[model.task_names[0]].parameters()))
+    assert head.grad is not None and head.grad.any()

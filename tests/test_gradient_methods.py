@@ -127,3 +127,43 @@ def test_nash_mtl_needs_two_gradients_and_keeps_cvxpy_advice_to_itself():
         _, weights = combine_gradients("nash_mtl", np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]]))
     assert weights is not None and (weights > 0).all()
     assert not [w for w in seen if "DPP" in str(w.message)]
+
+
+def test_the_weights_returned_give_the_direction_returned_for_every_weighing_method():
+    """Random draws, PCGrad's random order and GradVac's state once per call: computing the
+    direction and then the weights again returned weights of another draw (|w G - d| up to
+    0.49)."""
+    g3 = np.array([[1.0, 0.0, 0.5], [-0.8, 1.0, 0.0], [0.2, -0.5, 1.0]])
+    checked = []
+    for method, spec in GRADIENT_METHODS.items():
+        if spec.missing() or method == "graddrop":
+            continue
+        for _ in range(3):  # the random ones: several draws
+            direction, weights = combine_gradients(method, g3)
+            if weights is None:
+                break
+            np.testing.assert_allclose(weights @ g3, direction, atol=1e-9, err_msg=method)
+        checked.append(method)
+    assert {"random_grad", "pcgrad", "gradvac"} <= set(checked)
+
+
+def test_a_solver_installed_but_broken_is_a_value_error(monkeypatch):
+    spec = GRADIENT_METHODS["upgrad"]
+    monkeypatch.setattr(
+        type(spec),
+        "broken",
+        lambda self: f"{self.name} needs qpsolvers, which is installed but cannot be imported",
+    )
+    with pytest.raises(ValueError, match="installed but cannot be imported"):
+        combine_gradients("upgrad", G)
+
+
+def test_all_zero_gradients_are_the_zero_step_for_every_method():
+    """Nash-MTL's programme failed on them ("Parameter value must be real", reported in
+    training as gradients "too large"); FairGrad returned weights of 512."""
+    for method, spec in GRADIENT_METHODS.items():
+        if spec.missing():
+            continue
+        direction, weights = combine_gradients(method, np.zeros((2, 3)))
+        np.testing.assert_array_equal(direction, np.zeros(3), err_msg=method)
+        assert weights is None or list(weights) == [1.0, 1.0], method

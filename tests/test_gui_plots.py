@@ -174,6 +174,19 @@ def test_log_y_inside_one_decade_still_has_labelled_ticks(qtbot):
     assert labels(0.1, 10.0) == ["0.2", "0.5", "1", "2", "5"]
 
 
+def test_small_and_large_y_ticks_are_short_and_alike(qtbot):
+    """A warming-up learning rate ticked "5e-05" beside "0.00025": mixed forms, and too wide
+    for the fixed-width axis (they ran into its title)."""
+    from workbench.gui.plot_axis import PlotAxis
+
+    left, bottom = PlotAxis("left"), PlotAxis("bottom")
+    assert left.tickStrings([5e-5, 1e-4, 1.5e-4, 2.5e-4], 1.0, 5e-5) == ["5e-5", "1e-4", "1.5e-4", "2.5e-4"]
+    assert left.tickStrings([-0.003, 0.0, 0.003], 1.0, 0.003) == ["-3e-3", "0", "3e-3"]
+    assert left.tickStrings([100000.0, 150000.0], 1.0, 50000.0) == ["1e5", "1.5e5"]
+    assert left.tickStrings([0.5, 1.0], 1.0, 0.5) == ["0.5", "1.0"]  # ordinary values as before
+    assert bottom.tickStrings([100000.0, 150000.0], 1.0, 50000.0) == ["100000", "150000"]  # steps
+
+
 def test_axis_combo_drives_the_axis(plots):
     feed(plots)
     plots.axis_combo.setCurrentIndex(plots.axis_combo.findData("epoch"))
@@ -340,6 +353,23 @@ def test_compare_runs_legend_and_line_styles(plots):
     np.testing.assert_array_equal(plots.drawn_points("val_loss", "scene", "dwa")[0], [10.0])
     plots.set_compare_runs([])
     assert not plots.runs_legend.isVisible()
+
+
+def test_past_the_dash_patterns_compared_runs_are_named_not_drawn(plots):
+    """36 compared runs drew each of 4 dash patterns 9 times: no run could be told apart."""
+    from workbench.gui.plots_panel import COMPARE_DASHES
+
+    feed(plots)
+    other = [vars(step(g)) | {"type": "step"} for g in range(1, 11)]
+    runs = [(f"run {i}", other) for i in range(len(COMPARE_DASHES) + 3)]
+    plots.set_compare_runs(runs, current_label="shown")
+    assert plots.compare_labels() == [f"run {i}" for i in range(len(COMPARE_DASHES))]
+    assert plots.curve_item("train_loss", "scene", f"run {len(COMPARE_DASHES)}") is None
+    (more,) = plots.runs_legend.findChildren(QLabel, "runLegendNotDrawn")
+    assert more.text() == "+ 3 more, in the table only"
+    assert f"run {len(COMPARE_DASHES) + 2}" in more.toolTip()
+    plots.set_compare_runs(runs[:2])
+    assert plots._not_drawn == [] and plots.compare_labels() == ["run 0", "run 1"]
 
 
 def test_a_task_keeps_its_colour_whichever_run_is_shown_first(plots):

@@ -234,6 +234,35 @@ def test_bridge_reports_a_run_dir_that_cannot_resume(qtbot, bridge, tmp_path):
     assert "config.toml" in failed.args[0].error
 
 
+def test_resuming_a_run_that_spent_its_time_limit_asks_for_more_time(qtbot, window, tmp_path):
+    """Its resume was refused (it would stop at once) and the app offered no way on but
+    the CLI's --time-limit: it asks for more minutes, cancelling starts nothing."""
+    from conftest import tiny_config
+
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import StopReason, Trainer
+
+    class SpentAt(Trainer):  # the limit strikes as epoch 1 begins (made deterministic)
+        def _train_epoch(self, loop, epoch):
+            return StopReason.TIME_LIMIT if epoch == 1 else super()._train_epoch(loop, epoch)
+
+    w = window
+    cfg = tiny_config()
+    cfg.train.epochs, cfg.train.time_limit_s = 2, 0.001  # spent: a plain resume is refused
+    store = RunStore.create(w.runs_root(), "budget")
+    assert SpentAt(cfg, store).run()["stop_reason"] == "time_limit"
+    asked = []
+    w.ask_more_time = lambda path, summary: asked.append(path) or None  # cancelled
+    w.resume_run(store.path)
+    assert asked == [store.path] and not w.bridge.is_running()
+    w.ask_more_time = lambda path, summary: 3600.0
+    with qtbot.waitSignal(w.bridge.finished, timeout=RUN_TIMEOUT_MS):
+        w.resume_run(store.path)
+    assert w.bridge.wait(30_000)
+    summary = store.read_summary()
+    assert summary["status"] == "finished" and summary["epochs_done"] == 2
+
+
 # ---------------------------------------------------------------------------- window
 
 
@@ -917,6 +946,23 @@ def test_a_run_with_a_damaged_samples_file_opens_and_names_it(qtbot, window, tmp
     assert str(bad) in w.inspector.last_error and "not a readable samples file" in w.inspector.last_error
     w.inspector.select_epoch(0)  # the other epoch's samples still show
     qtbot.waitUntil(lambda: len(w.inspector.shown_indices()) > 0, timeout=10_000)
+
+
+def test_a_finished_run_whose_log_is_empty_says_so_not_no_steps_yet(qtbot, window, tmp_path):
+    from conftest import tiny_config
+
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+
+    w = window
+    store = RunStore.create(w.runs_root(), "emptied")
+    assert Trainer(tiny_config(), store).run()["status"] == "finished"
+    steps = store.read_summary()["global_step"]
+    store.metrics_path.write_bytes(b"")
+    w.show_run(store.path)
+    said = f"metrics.jsonl is empty or missing, though the run trained {steps} step(s)"
+    assert said in w.plots._empty_note.text() and "yet" not in w.plots._empty_note.text()
+    assert said in w.statusBar().currentMessage()
 
 
 def test_quitting_stops_a_running_command_and_a_stop_at_its_start_reads_stopped(qtbot, window, tmp_path):

@@ -206,6 +206,35 @@ def test_a_sweep_that_fails_at_once_shows_no_older_sweeps_results(qtbot, tmp_pat
     assert not [w for w in dialog.findChildren(QLabel) if w.text().startswith("Results in")]
 
 
+def test_sweep_charts_take_the_dialogs_width_not_more(qtbot, tmp_path):
+    """Charts were scaled to 760 px whatever the dialog's width: on a 1,024 px screen they
+    ran past it, behind a sideways scroll bar."""
+    from PySide6.QtGui import QColor, QPixmap
+    from PySide6.QtWidgets import QScrollArea
+
+    from workbench.gui.sweep_dialog import FitWidthImage, SweepRunDialog
+
+    folder = tmp_path / "out" / "s"
+    folder.mkdir(parents=True)
+    (folder / "table.csv").write_text("tasks,method,seeds\na+b,dwa,1\n")
+    chart = QPixmap(1600, 800)
+    chart.fill(QColor("white"))
+    chart.save(str(folder / "depth-a_b.png"))
+    dialog = SweepRunDialog(tmp_path / "missing.toml", tmp_path / "out", "s")
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.done, timeout=60_000):
+        pass
+    dialog.show_results()
+    dialog.show()
+    dialog.resize(620, 700)
+    (image,) = dialog.findChildren(FitWidthImage)
+    scroll = next(a for a in dialog.findChildren(QScrollArea) if a.widget().isAncestorOf(image))
+    qtbot.waitUntil(lambda: image.pixmap().width() < 620, timeout=5000)
+    assert image.pixmap().width() <= scroll.viewport().width()
+    assert abs(image.pixmap().height() - image.pixmap().width() / 2) <= 1  # the chart's aspect kept
+    assert not scroll.horizontalScrollBar().isVisible()
+
+
 def test_command_dialog_shows_output_and_exit_code(qtbot):
     from workbench.gui.command_dialog import CommandDialog
 

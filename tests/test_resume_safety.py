@@ -359,6 +359,26 @@ def test_resume_reads_around_malformed_log_lines(tmp_path, line):
     assert summary["status"] == "finished", summary.get("error")
 
 
+def test_resume_keeps_a_damaged_log_and_says_how_many_lines_it_could_not_read(tmp_path):
+    """Unreadable lines were rewritten away by the resume without a word: the run's logged
+    history lost (a log of random bytes resumed "finished", epoch 0 gone)."""
+    store = stopped_run(tmp_path)
+    damaged = store.metrics_path.read_bytes() + b"\xff\xfe not json\n" + b'{"type": "st\n'
+    store.metrics_path.write_bytes(damaged)
+    _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert summary["status"] == "finished", summary.get("error")
+    kept = store.path / "metrics.jsonl.damaged"
+    assert kept.read_bytes() == damaged  # the log as it was, byte for byte
+    (started,) = [e for e in events if isinstance(e, RunStarted)]
+    said = f"2 line(s) of {store.metrics_path} could not be read and are not in the resumed log"
+    assert said in started.note and str(kept) in started.note
+    assert any(said in n for n in summary["notes"])
+    # a later damaged resume keeps its own copy beside the first, never over it
+    from workbench.training.run_store import _free_name
+
+    assert _free_name(kept) == kept.with_name("metrics.jsonl.damaged.1")
+
+
 def test_out_pointing_to_a_file_says_so(tmp_path, capsys):
     target = tmp_path / "afile"
     target.write_text("x")

@@ -19,6 +19,11 @@ from workbench.training.control import RunControl
 from workbench.training.trainer import Trainer
 
 
+def _queue(folder):
+    """queue.json's runs as paths (written relative to the sweep folder)."""
+    return {k: str(folder / v) for k, v in json.loads((folder / "queue.json").read_text()).items()}
+
+
 def _base(tmp_path):
     cfg = tiny_config()
     cfg.train.epochs, cfg.train.batch_size, cfg.train.num_samples = 1, 8, 0
@@ -136,7 +141,7 @@ def test_queue_continues_after_a_stop_and_writes_results(tmp_path):
         assert r["delta_m"] != ""
     assert (out / "s" / "depth-scene_n.png").stat().st_size > 5000
     assert (out / "s" / "pareto-scene_n.png").stat().st_size > 5000
-    queue = json.loads((out / "s" / "queue.json").read_text())
+    queue = _queue(out / "s")
     assert len(queue) == 8
 
 
@@ -191,7 +196,7 @@ def test_a_second_sweep_reuses_finished_runs_of_the_same_configuration(tmp_path)
     outcome = run_sweep(second, out, train, log=lambda m: None)
     assert trained == ["a-scene+n-equal_sum-d0-s0", "a-scene+n-equal_sum-d4-s0", "b-scene+n-mgda-d4-s0"]
     assert len(outcome.finished) == 2
-    queue = json.loads((out / "b" / "queue.json").read_text())
+    queue = _queue(out / "b")
     assert "/a/runs/" in queue["scene+n-equal_sum-d4-s0"]
     rows = list(csv.DictReader((out / "b" / "results.csv").open()))
     assert {r["method"] for r in rows} == {"equal_sum", "mgda"}
@@ -212,12 +217,12 @@ def test_an_edited_sweep_trains_what_it_now_says_and_keeps_the_old_runs(tmp_path
 
     sweep = {"name": "a", "base": str(base), "sharing_depth": [4], "baselines": False}
     run_sweep(parse_sweep(sweep), out, train, log=logged.append)
-    old = json.loads((out / "a" / "queue.json").read_text())["scene+n-equal_sum-d4-s0"]
+    old = _queue(out / "a")["scene+n-equal_sum-d4-s0"]
     edited = {**sweep, "overrides": {"optim": {"lr": 1e-4}}}
     outcome = run_sweep(parse_sweep(edited), out, train, log=logged.append)
     assert trained == [("a-scene+n-equal_sum-d4-s0", 1e-3, False), ("a-scene+n-equal_sum-d4-s0", 1e-4, False)]
     assert outcome.finished == ["scene+n-equal_sum-d4-s0"]
-    new = json.loads((out / "a" / "queue.json").read_text())["scene+n-equal_sum-d4-s0"]
+    new = _queue(out / "a")["scene+n-equal_sum-d4-s0"]
     assert new != old and (tmp_path / old / "config.toml").is_file()  # the old run is kept
     said = [m for m in logged if "changed since" in m]
     assert said == [
@@ -232,7 +237,7 @@ def test_an_edited_sweep_trains_what_it_now_says_and_keeps_the_old_runs(tmp_path
     # back to the first settings: the first run is found again (the same configuration)
     run_sweep(parse_sweep(sweep), out, train, log=logged.append)
     assert len(trained) == 2
-    assert json.loads((out / "a" / "queue.json").read_text())["scene+n-equal_sum-d4-s0"] == old
+    assert _queue(out / "a")["scene+n-equal_sum-d4-s0"] == old
 
 
 @pytest.mark.slow
@@ -389,7 +394,7 @@ def test_a_run_that_spends_its_time_limit_is_a_result_and_the_sweep_goes_on(tmp_
         f"[t] scene+n-equal_sum-d4-s{s}: time limit reached after 1 epoch(s): its budget is spent"
         for s in (0, 1)
     ]
-    queue = json.loads((out / "t" / "queue.json").read_text())
+    queue = _queue(out / "t")
     spent = json.loads((tmp_path / queue["scene+n-equal_sum-d4-s0"] / "summary.json").read_text())
     assert spent["status"] == "stopped" and spent["stop_reason"] == "time_limit"
     assert spent["epochs_done"] == 1 and spent["latency_ms"] > 0
@@ -487,7 +492,7 @@ def test_a_member_that_does_not_start_is_failed_and_leaves_no_folder(tmp_path):
     assert outcome.finished == ["scene+n-equal_sum-d-1-s1"]
     runs = list((out / "s" / "runs").iterdir())
     assert len(runs) == 1 and runs[0].name.startswith("s-scene+n-equal_sum-d-1-s1")
-    assert list(json.loads((out / "s" / "queue.json").read_text())) == ["scene+n-equal_sum-d-1-s1"]
+    assert list(_queue(out / "s")) == ["scene+n-equal_sum-d-1-s1"]
 
 
 def test_one_seed_has_no_standard_deviation_and_undefined_columns_stay():
@@ -598,7 +603,7 @@ def test_a_sweep_file_of_the_same_name_says_the_folder_holds_other_experiments(t
         f"[s] 1 experiment(s) in {out / 's'} are not in this sweep (scene+n-equal_sum-d-1-s0): their runs are "
         "kept, and results.csv and table.csv hold this sweep's experiments only"
     )
-    assert len(json.loads((out / "s" / "queue.json").read_text())) == 3  # nothing forgotten
+    assert len(_queue(out / "s")) == 3  # nothing forgotten
 
 
 def test_a_value_undefined_for_one_seed_is_undefined_for_the_row():
@@ -649,3 +654,42 @@ def test_sweep_chart_titles_say_which_way_is_better():
     assert _title("n/exact") == "n exact-count rate (higher is better)"
     assert _title("objects/map_50") == "objects mAP@0.5 (higher is better)"
     assert _title("masks/miou") == "masks miou (higher is better)"  # two kinds, two labels
+    # the task's own kind known (as a sweep knows it): its label
+    kinds = {"masks": "segmentation", "box": "localization"}
+    assert _title("masks/miou", kinds) == "masks mIoU incl. background (higher is better)"
+    assert _title("box/miou", kinds) == "box mean IoU (higher is better)"
+
+
+def test_a_sweep_run_again_from_another_working_directory_or_moved_finds_its_runs(tmp_path, monkeypatch):
+    """queue.json held the run folders as the first process named them, relative to its
+    working directory: the app (or a shell elsewhere) running the sweep again found none
+    and trained every experiment again. They are relative to the sweep folder now, and old
+    queues are looked up in the sweep's runs/ by name."""
+    import shutil
+
+    base = _base(tmp_path)
+    trained = []
+
+    def train(cfg, store, resume):
+        trained.append(cfg.name)
+        return Trainer(cfg, store, resume=resume).run()
+
+    sweep = parse_sweep({"name": "a", "base": str(base), "sharing_depth": [0, 4], "baselines": False})
+    monkeypatch.chdir(tmp_path)
+    run_sweep(sweep, "out", train, log=lambda m: None)  # --out given relative
+    assert len(trained) == 2
+    written = json.loads((tmp_path / "out" / "a" / "queue.json").read_text())
+    assert all(v.startswith("runs/") for v in written.values())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    outcome = run_sweep(sweep, tmp_path / "out", train, log=lambda m: None)
+    assert len(trained) == 2 and len(outcome.finished) == 2  # nothing trained again
+    # a queue of the old kind (relative to the writer's working directory), in a moved folder
+    shutil.move(tmp_path / "out", tmp_path / "moved")
+    queue = tmp_path / "moved" / "a" / "queue.json"
+    queue.write_text(json.dumps({k: f"out/a/{v}" for k, v in written.items()}))
+    outcome = run_sweep(sweep, tmp_path / "moved", train, log=lambda m: None)
+    assert len(trained) == 2 and len(outcome.finished) == 2
+    rows = list(csv.DictReader((tmp_path / "moved" / "a" / "results.csv").open()))
+    assert all(r["run_dir"].startswith(str(tmp_path / "moved" / "a" / "runs")) for r in rows)

@@ -551,7 +551,7 @@ def _train_and_report(
     from workbench.training.trainer import Trainer
 
     control = RunControl()
-    printer = ProgressPrinter(enabled=not quiet and dist.is_main)
+    printer = ProgressPrinter(enabled=not quiet and dist.is_main, notes=dist.is_main)
 
     last_stop_signal = None
 

@@ -160,7 +160,10 @@ def run(args: argparse.Namespace) -> int:
     summary["delta_m"] = entry
     store.write_summary(summary)
     print(f"Δm (Maninis, lower is better): {entry['maninis']:+.2f} %")
-    print(f"Δp (LibMTL, higher is better): {entry['libmtl']:+.2f} %")
+    if entry["libmtl"] is None:
+        print(f"Δp (LibMTL, over every metric) is {entry.get('libmtl_note', 'undefined')}")
+    else:
+        print(f"Δp (LibMTL, over every metric, higher is better): {entry['libmtl']:+.2f} %")
     for task, change in entry["per_task"].items():
         print(f"  {task} {entry['metric'][task]}: {change:+.2f} % against {entry['baseline_runs'][task]}")
     return 0

@@ -12,13 +12,20 @@ from workbench.training.outcome import unlabelled_note
 
 
 class ProgressPrinter:
-    def __init__(self, enabled: bool = True) -> None:
+    """``enabled``: the bar and the epoch lines (off with --quiet). ``notes``: the run's
+    notes as it starts ("weights_file is set but not loaded", "the data changed"), said
+    with --quiet too: --quiet drops the progress, not the warnings."""
+
+    def __init__(self, enabled: bool = True, notes: bool = True) -> None:
         self.enabled = enabled
+        self.notes = notes
         self.bar: tqdm | None = None
         self._unlabelled_said: set[str] = set()
 
     def __call__(self, event: Any) -> None:
         if not self.enabled:
+            if self.notes and isinstance(event, RunStarted) and event.note:
+                print(f"note: {event.note}", file=sys.stderr)
             return
         if isinstance(event, RunStarted):
             print(

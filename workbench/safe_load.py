@@ -7,6 +7,7 @@ which would run whatever code the file carries; this module never suggests that.
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,11 @@ def safe_torch_load(path: str | Path) -> Any:
             "weights file; load it with torch.jit.load"
         )
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # a plain pickle (protocol 4) drew torch's "please file an issue" UserWarning
+            # before our one line: the refusal below says all there is
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
         lowered = text.lower()

@@ -842,6 +842,12 @@ class MainWindow(QMainWindow):
         if store.skipped_lines:  # damaged lines (a disk that filled, a hand edit): left out, said
             note += f"  {store.skipped_lines} damaged line(s) of metrics.jsonl were left out."
         status = store.effective_status(summary)  # "interrupted" when its process is gone
+        steps = summary.get("global_step")
+        if not records and isinstance(steps, int) and steps > 0:
+            # a log emptied or lost (a disk that filled, a copy without it) is not "no steps yet"
+            lost = f"Its log metrics.jsonl is empty or missing, though the run trained {steps} step(s)"
+            self.plots.set_empty_note(f"{lost}: no curves to draw.")
+            note += f"  {lost}: no curves (its summary's metrics are in the Runs table)."
         self.statusBar().showMessage(f"Showing run {path.name} ({status}).{note}", 8000)
         self._update_actions()
         return True
@@ -1021,7 +1027,12 @@ class MainWindow(QMainWindow):
                 list(zip(labels[1:], records[1:], strict=True)), current_label=labels[0]
             )
             self.tabs.setCurrentWidget(self.curves_tab)
-            self.statusBar().showMessage(f"Comparing {len(facts)} run(s)", 5000)
+            drawn = 1 + len(self.plots.compare_labels())
+            self.statusBar().showMessage(
+                f"Comparing {len(facts)} run(s)"
+                + (f": the curves of the first {drawn}, the table of all" if drawn < len(facts) else ""),
+                8000,
+            )
         if problems:
             self.show_error("Some runs could not be compared", "\n".join(problems))
 
@@ -1151,15 +1162,47 @@ class MainWindow(QMainWindow):
             return
 
         def go() -> None:
+            from workbench.training.outcome import budget_spent
             from workbench.training.run_store import RunStore
 
             store = RunStore(path)
             if not store.last_checkpoint.exists() and not self.runs.can_resume(path):
                 self.show_error("Cannot resume", f"{store.last_checkpoint} does not exist.")
                 return
-            self._begin_run(lambda: self.bridge.start(None, None, resume_dir=path), None)
+            more_time_s = None
+            try:
+                summary = store.read_summary()
+            except Exception:  # noqa: BLE001 - the resume itself names a damaged summary
+                summary = {}
+            if budget_spent(summary):  # it would stop at once: ask for more time, as --time-limit
+                more_time_s = self.ask_more_time(path, summary)
+                if more_time_s is None:
+                    return
+            self._begin_run(
+                lambda: self.bridge.start(None, None, resume_dir=path, more_time_s=more_time_s), None
+            )
 
         self._when_core_ready(go, f"Run {path.name} resumes")
+
+    def ask_more_time(self, path: Path, summary: dict[str, Any]) -> float | None:
+        """How many more seconds a run that spent its time limit may train (0: no limit);
+        None when the user cancels. (A resume of it was refused, with only the CLI's
+        ``--time-limit`` named as the way on.)"""
+        from PySide6.QtWidgets import QInputDialog
+
+        elapsed = summary.get("elapsed_s")
+        spent = f" after {elapsed / 60:.1f} min of training" if isinstance(elapsed, (int, float)) else ""
+        minutes, ok = QInputDialog.getDouble(
+            self,
+            "More time",
+            f"Run {path.name} stopped at its time limit{spent}.\n"
+            "Train it for how many more minutes? (0: no limit)",
+            10.0,
+            0.0,
+            7 * 24 * 60.0,
+            1,
+        )
+        return minutes * 60.0 if ok else None
 
     def _begin_run(self, start: Callable[[], Path], cfg: ExperimentConfig | None) -> None:
         try:

@@ -2,7 +2,8 @@
 
 Log y labels only the 1-2-5 ticks of a decade (evenly spaced ticks when the range is
 inside one decade); a wall-time x axis reads "m:ss"; step and
-wall-time axes tick whole numbers only. Torch-free.
+wall-time axes tick whole numbers only; y ticks under 0.01 or from 1e5 read "1.5e-4".
+Torch-free.
 """
 
 from __future__ import annotations
@@ -32,6 +33,18 @@ def format_clock_tenths(seconds: float) -> str:
     return f"{sign}{int(minutes)}:{secs:04.1f}"
 
 
+def format_scientific(value: float, spacing: float) -> str:
+    """A tick as "1.5e-4": the mantissa's digits just enough for ticks ``spacing`` apart,
+    no "+" or leading zero in the exponent."""
+    if value == 0 or not math.isfinite(value):
+        return "0" if value == 0 else ""
+    digits = max(0, math.floor(math.log10(abs(value))) - math.floor(math.log10(spacing) + 1e-9))
+    mantissa, exponent = f"{value:.{digits}e}".split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
 class PlotAxis(pg.AxisItem):
     """Log y: label only the 1-2-5 ticks of a decade. Time x: ticks as m:ss. Step and time x:
     whole-number ticks only."""
@@ -58,6 +71,13 @@ class PlotAxis(pg.AxisItem):
             if spacing * scale < 1:  # sub-second ticks: "0:00.5"
                 return [format_clock_tenths(float(v) * scale) for v in values]
             return [format_clock(float(v) * scale) for v in values]
+        scaled = [float(v) * scale for v in values]
+        biggest = max((abs(v) for v in scaled), default=0.0)
+        vertical = self.orientation in ("left", "right")
+        if vertical and not self.logMode and biggest and (biggest < 1e-2 or biggest >= 1e5) and spacing > 0:
+            # a learning rate's "0.00015" beside "5e-05" ran into the axis title in the
+            # fixed-width axis: one short form for every tick, "1.5e-4"
+            return [format_scientific(v, spacing * scale) for v in scaled]
         return super().tickStrings(values, scale, spacing)
 
     # the value-space step of the ticks logTickValues made for a range inside one decade

@@ -117,6 +117,13 @@ def delta_text(delta: dict[str, Any] | None) -> str:
     return f"{value:+.2f} %" if isinstance(value, (int, float)) else "–"
 
 
+def _delta_p_line(delta: dict[str, Any]) -> str:
+    value = delta.get("libmtl")
+    if isinstance(value, (int, float)):
+        return f"Δp {value:+.2f} % (LibMTL, over every metric; higher is better)"
+    return f"Δp undefined (LibMTL){': ' + delta['libmtl_note'] if delta.get('libmtl_note') else ''}"
+
+
 def delta_tip(delta: dict[str, Any] | None) -> str:
     if not delta:
         return (
@@ -124,7 +131,7 @@ def delta_tip(delta: dict[str, Any] | None) -> str:
         )
     lines = [
         f"Δm {delta['maninis']:+.2f} % (Maninis et al. 2019; lower is better)",
-        f"Δp {delta.get('libmtl', float('nan')):+.2f} % (LibMTL; higher is better)",
+        _delta_p_line(delta),
         "per task, positive = better than single-task:",
     ]
     for task, change in (delta.get("per_task") or {}).items():

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QScrollArea,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -185,6 +186,35 @@ class SweepDialog(QDialog):
         return path
 
 
+class FitWidthImage(QLabel):
+    """A chart as wide as its column (never wider than the image), its height following:
+    charts drawn 760 px wide overflowed a dialog on a 1,024 px screen."""
+
+    def __init__(self, pixmap: QPixmap, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = pixmap
+        self.setMinimumWidth(160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        return not self._full.isNull()
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
+        if self._full.isNull() or self._full.width() == 0:
+            return 0
+        return round(self._full.height() * min(width, self._full.width()) / self._full.width())
+
+    def sizeHint(self):  # noqa: N802 - Qt override
+        return self._full.size() if not self._full.isNull() else super().sizeHint()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if not self._full.isNull():
+            width = min(self.width(), self._full.width())
+            if self.pixmap().isNull() or self.pixmap().width() != width:
+                self.setPixmap(self._full.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
+
+
 class SweepRunDialog(CommandDialog):
     """The sweep's log, then its table and charts."""
 
@@ -233,11 +263,12 @@ class SweepRunDialog(CommandDialog):
         charts = QWidget()
         grid = QGridLayout(charts)
         for k, png in enumerate(sorted(self.folder.glob("*.png"))):
-            label = QLabel()
-            label.setPixmap(QPixmap(str(png)).scaledToWidth(760, Qt.TransformationMode.SmoothTransformation))
+            label = FitWidthImage(QPixmap(str(png)))
             label.setToolTip(str(png))
             grid.addWidget(label, k, 0)
         scroll = QScrollArea()
+        scroll.setWidgetResizable(True)  # the charts take the dialog's width: no sideways scrolling
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(charts)
         scroll.setMinimumHeight(260)
         self.extra.addWidget(scroll)

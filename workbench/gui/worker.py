@@ -207,9 +207,14 @@ class TrainingBridge(QObject):
 
     # ------------------------------------------------------------------ control
     def start(
-        self, config: Any, runs_root: str | Path | None = None, resume_dir: str | Path | None = None
+        self,
+        config: Any,
+        runs_root: str | Path | None = None,
+        resume_dir: str | Path | None = None,
+        more_time_s: float | None = None,
     ) -> Path:
-        """Start a new run of ``config`` under ``runs_root``, or resume ``resume_dir``.
+        """Start a new run of ``config`` under ``runs_root``, or resume ``resume_dir``
+        (``more_time_s``: its new time budget, as ``resume --time-limit``).
 
         Returns the run directory. Raises RuntimeError if a run is already in progress
         and OSError if the run directory cannot be made.
@@ -220,7 +225,7 @@ class TrainingBridge(QObject):
         from workbench.training.run_store import RunStore
 
         if self.in_process:
-            return self._start_in_process(config, runs_root, resume_dir)
+            return self._start_in_process(config, runs_root, resume_dir, more_time_s)
 
         control = RunControl()
         if resume_dir is not None:
@@ -229,7 +234,9 @@ class TrainingBridge(QObject):
             def make(emit: Callable[[Any], None]) -> Any:
                 from workbench.training.trainer import Trainer
 
-                return Trainer.for_run_dir(run_dir, control=control, subscribers=[emit])
+                return Trainer.for_run_dir(
+                    run_dir, control=control, subscribers=[emit], more_time_s=more_time_s
+                )
         else:
             if config is None or runs_root is None:
                 raise ValueError("a new run needs a config and a runs folder")
@@ -252,7 +259,11 @@ class TrainingBridge(QObject):
             idle_worker()
 
     def _start_in_process(
-        self, config: Any, runs_root: str | Path | None, resume_dir: str | Path | None
+        self,
+        config: Any,
+        runs_root: str | Path | None,
+        resume_dir: str | Path | None,
+        more_time_s: float | None = None,
     ) -> Path:
         from workbench.training.run_store import RunStore
 
@@ -264,7 +275,7 @@ class TrainingBridge(QObject):
             cfg = copy.deepcopy(config)
             run_dir = RunStore.create(runs_root, cfg.name).path
         worker = self.worker = idle_worker()
-        job_id = worker.submit(str(run_dir), cfg, resume=resume_dir is not None)
+        job_id = worker.submit(str(run_dir), cfg, resume=resume_dir is not None, more_time_s=more_time_s)
         reader = _WorkerReader(worker, job_id, self)
         reader.setObjectName(f"trainer-events:{run_dir.name}")
         return self._launch(reader, worker.control, run_dir)

@@ -55,7 +55,33 @@ def _read_queue(path: Path) -> dict[str, str]:
         ) from None
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise ValueError(f"{path}: not a sweep queue (expected key -> run folder)")
-    return data
+    return {key: str(_run_folder(path.parent, value)) for key, value in data.items()}
+
+
+def _run_folder(folder: Path, written: str) -> Path:
+    """A queue entry as an absolute run folder. Entries are written relative to the sweep
+    folder (``runs/NAME``); older ones were relative to the working directory of the process
+    that wrote them, so a sweep run again from elsewhere (the app, another shell) found none
+    of its runs and trained every experiment again. Those are looked up in the sweep's
+    ``runs/`` by name."""
+    path = Path(written)
+    if path.is_absolute():
+        return path
+    for candidate in (folder / path, folder / "runs" / path.name, path):
+        if candidate.is_dir():
+            return candidate.absolute()
+    return (folder / path).absolute()
+
+
+def _queue_text(queue: dict[str, str], folder: Path) -> str:
+    """queue.json: runs under the sweep folder relative to it (the folder can be moved or
+    reached from any working directory), others absolute."""
+    base = folder.absolute()
+    out = {}
+    for key, value in queue.items():
+        path = Path(value).absolute()
+        out[key] = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+    return json.dumps(out, indent=1)
 
 
 def _changed_since(item: SweepItem, store: Any) -> str:
@@ -197,14 +223,14 @@ def _run_locked(
                 siblings = sorted(p for p in runs.parent.parent.glob("*/runs") if p != runs)
                 found = find_finished_run([runs, *siblings], item.config)
                 if found is not None:
-                    queue[item.key] = str(found)
-                    atomic_write_text(queue_path, json.dumps(queue, indent=1))
+                    queue[item.key] = str(Path(found).absolute())
+                    atomic_write_text(queue_path, _queue_text(queue, folder))
                     log(f"[{spec.name}] {item.key}: reusing the finished run {found}")
                     outcome.finished.append(item.key)
                     return None
             store = RunStore.create(runs, item.config.name)
-            queue[item.key] = str(store.path)
-            atomic_write_text(queue_path, json.dumps(queue, indent=1))
+            queue[item.key] = str(Path(store.path).absolute())
+            atomic_write_text(queue_path, _queue_text(queue, folder))
             return store, False
 
     def work(item: SweepItem, device: str | None) -> None:
@@ -225,7 +251,7 @@ def _run_locked(
                 with contextlib.suppress(OSError):
                     store.path.rmdir()
                 queue.pop(item.key, None)
-                atomic_write_text(queue_path, json.dumps(queue, indent=1))
+                atomic_write_text(queue_path, _queue_text(queue, folder))
                 outcome.failed[item.key] = str(summary.get("error") or "did not start (its error is above)")
             elif summary.get("status") == "finished" or budget_spent(summary):
                 done(item, summary)

@@ -127,7 +127,8 @@ def write_results(
     write_csv(folder / "results.csv", rows)
     table = aggregate(rows)
     write_csv(folder / "table.csv", table)
-    for path in write_charts(folder, table):
+    kinds = {t.name: t.kind for item in items for t in item.config.tasks}
+    for path in write_charts(folder, table, kinds):
         log(f"chart: {path}")
     log(f"results: {folder / 'results.csv'}, {folder / 'table.csv'}")
     return table
@@ -137,7 +138,12 @@ def _metric_columns(table: Sequence[dict[str, Any]]) -> list[str]:
     return [c for c in _numeric_columns(table) if "/" in c and not c.endswith("_std")]
 
 
-def write_charts(folder: Path, table: Sequence[dict[str, Any]]) -> list[Path]:
+def write_charts(
+    folder: Path, table: Sequence[dict[str, Any]], kinds: dict[str, str] | None = None
+) -> list[Path]:
+    """The depth and Pareto charts of ``table``; ``kinds`` (task -> task kind) names each
+    metric as its own task kind does ("masks mIoU incl. background", not "masks miou",
+    where two kinds label "miou" differently)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -172,7 +178,7 @@ def write_charts(folder: Path, table: Sequence[dict[str, Any]]) -> list[Path]:
                             capsize=3,
                             label=method,
                         )
-                ax.set_title(_title(col), fontsize=9)
+                ax.set_title(_title(col, kinds), fontsize=9)
                 ax.set_xticks(depths)
                 ax.set_xlabel("sharing depth (stages)", fontsize=8)
                 ax.tick_params(labelsize=7)
@@ -202,8 +208,8 @@ def write_charts(folder: Path, table: Sequence[dict[str, Any]]) -> list[Path]:
                     capsize=2,
                     label=f"{r['method']}, depth {r['sharing_depth']}",
                 )
-            ax.set_xlabel(_title(a), fontsize=8)
-            ax.set_ylabel(_title(b), fontsize=8)
+            ax.set_xlabel(_title(a, kinds), fontsize=8)
+            ax.set_ylabel(_title(b, kinds), fontsize=8)
             ax.set_title(f"{tasks}: one point per configuration, ± std", fontsize=9)
             ax.grid(alpha=0.3)
             # the names in a legend beside the plot: labels on the points overlap in a cluster
@@ -216,7 +222,7 @@ def write_charts(folder: Path, table: Sequence[dict[str, Any]]) -> list[Path]:
     return written
 
 
-def _title(col: str) -> str:
+def _title(col: str, kinds: dict[str, str] | None = None) -> str:
     fixed = {
         "delta_m": "Δm % (Maninis; lower is better)",
         "params": "parameters",
@@ -225,16 +231,18 @@ def _title(col: str) -> str:
     if col in fixed:
         return fixed[col]
     task, _, metric = col.partition("/")
-    said = _metric_words(metric)
+    said = _metric_words(metric, (kinds or {}).get(task))
     return f"{task} {said[0]} ({said[1]} is better)" if said else col
 
 
-def _metric_words(metric: str) -> tuple[str, str] | None:
-    """(label, "higher" / "lower") of a metric name, from the task kinds that have it (None
-    when they disagree or none has it): "mae" -> ("MAE", "lower")."""
+def _metric_words(metric: str, kind: str | None = None) -> tuple[str, str] | None:
+    """(label, "higher" / "lower") of a metric name, from its task's ``kind`` when known,
+    else from the task kinds that have it (None when they disagree or none has it): "mae"
+    -> ("MAE", "lower")."""
     from workbench.tasks import TASK_KINDS
 
-    kinds = [k for k in (TASK_KINDS.get(n) for n in TASK_KINDS.names()) if metric in k.metric_names]
+    names = [kind] if kind in TASK_KINDS.names() else TASK_KINDS.names()
+    kinds = [k for k in (TASK_KINDS.get(n) for n in names) if metric in k.metric_names]
     labels = {k.metric_label(metric) for k in kinds}
     directions = {"higher" if k.metric_higher_is_better(metric) else "lower" for k in kinds}
     if len(directions) != 1:

@@ -135,37 +135,91 @@ def find_finished_run(
 def delta_m_entry(summary: dict[str, Any], baselines: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The ``delta_m`` entry of a run's summary.
 
+    Δm (Maninis) is over each task's **primary** metric (K = T: one relative change per
+    task, the workbench's documented choice, which the sweep tables use). Δp (LibMTL's
+    ``count_improvement``) is over **every** metric both runs measured, each with its own
+    direction, averaged over each task's metrics first and then over tasks, as LibMTL does;
+    over the primary metrics alone it would only be −Δm.
+
     Args:
         summary: the multi-task run's summary (``final_metrics``, ``primary_metrics``,
-            ``higher_is_better``).
+            ``higher_is_better``, ``task_kinds``).
         baselines: task -> the summary of the run holding its single-task metrics.
 
     Returns:
-        {"maninis": %, "libmtl": %, "per_task": {task: % (positive = better)},
-        "metric": {task: name}, "baseline_runs": {task: path}}.
+        {"maninis": %, "libmtl": % or None, "per_task": {task: % (positive = better)},
+        "metric": {task: name}, "libmtl_metrics": {task: [names]}, "baseline_runs":
+        {task: path}}, with "libmtl_note" saying why when Δp is undefined (a secondary
+        metric of 0 in a baseline) while Δm is defined.
 
     Raises:
         ValueError: a task without a primary metric value in either run, or Δm's own errors.
     """
     primary = summary.get("primary_metrics") or {}
     higher = summary.get("higher_is_better") or {}
+    finals = summary.get("final_metrics") or {}
     mtl, stl = {}, {}
     for task, metric in primary.items():
-        value = (summary.get("final_metrics") or {}).get(task, {}).get(metric)
+        value = finals.get(task, {}).get(metric)
         base = (baselines.get(task, {}).get("final_metrics") or {}).get(task, {}).get(metric)
         if value is None or base is None:
             raise ValueError(f"{task}: no final {metric} in {'the run' if value is None else 'its baseline'}")
         mtl[task], stl[task] = value, base
     flags = {t: bool(higher.get(t, True)) for t in mtl}
     maninis = delta_m(mtl, stl, flags, "maninis")
-    libmtl = delta_m(mtl, stl, flags, "libmtl")
-    return {  # + 0.0: a run against itself gives -0.0, which reads as a sign
+    entry: dict[str, Any] = {  # + 0.0: a run against itself gives -0.0, which reads as a sign
         "maninis": maninis.value + 0.0,
-        "libmtl": libmtl.value + 0.0,
+        "libmtl": None,
         "per_task": {t: v + 0.0 for t, v in maninis.per_task.items()},
         "metric": dict(primary),
+        "libmtl_metrics": {},
         "baseline_runs": {t: baselines[t].get("run_dir", "") for t in mtl},
     }
+    every = _every_metric(summary, baselines, primary, flags)
+    entry["libmtl_metrics"] = {t: names for t, (names, _m, _s, _f) in every.items()}
+    try:
+        libmtl = delta_m(
+            {t: m for t, (_n, m, _s, _f) in every.items()},
+            {t: s for t, (_n, _m, s, _f) in every.items()},
+            {t: f for t, (_n, _m, _s, f) in every.items()},
+            "libmtl",
+        )
+        entry["libmtl"] = libmtl.value + 0.0
+    except ValueError as exc:  # a secondary metric's baseline of 0: Δm stands, Δp does not
+        entry["libmtl_note"] = f"undefined: {exc}"
+    return entry
+
+
+def _every_metric(
+    summary: dict[str, Any],
+    baselines: dict[str, dict[str, Any]],
+    primary: dict[str, str],
+    flags: dict[str, bool],
+) -> dict[str, tuple[list[str], list[float], list[float], list[bool]]]:
+    """task -> (names, multi-task values, single-task values, higher-is-better) of every
+    final metric both runs hold (the primary alone where the task kind is unknown)."""
+    from workbench.tasks import TASK_KINDS
+
+    finals = summary.get("final_metrics") or {}
+    kinds = summary.get("task_kinds") or {}
+    out = {}
+    for task, metric in primary.items():
+        base = (baselines[task].get("final_metrics") or {}).get(task, {})
+        own = finals.get(task, {})
+        try:
+            kind = TASK_KINDS.get(str(kinds.get(task)))
+        except (KeyError, ValueError):
+            kind = None
+        names = [n for n in own if own.get(n) is not None and base.get(n) is not None] if kind else []
+        if metric not in names:  # an old summary without kinds, or a stray entry
+            names = [metric]
+        out[task] = (
+            names,
+            [own[n] for n in names],
+            [base[n] for n in names],
+            [kind.metric_higher_is_better(n) if kind else flags[task] for n in names],
+        )
+    return out
 
 
 def ensure_baselines(

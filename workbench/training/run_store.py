@@ -25,6 +25,7 @@ import io
 import json
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,6 +184,7 @@ class RunStore:
         self.path = Path(path)
         self._metrics_fh: io.TextIOBase | None = None
         self.skipped_lines = 0  # metrics.jsonl lines the last read_metrics could not use
+        self.kept_damaged_log: Path | None = None  # where truncate_metrics_after kept a damaged log
 
     # -- creation
     @classmethod
@@ -408,6 +410,13 @@ class RunStore:
 
         records = [r for r in self.read_metrics() if keep(r)]
         self.close()
+        if self.skipped_lines:
+            # lines it cannot read are not rewritten away unsaid: the file as it was stays
+            # beside the log (the run's notes say so); ``kept_damaged_log`` names it
+            self.kept_damaged_log = _free_name(
+                self.metrics_path.with_name(self.metrics_path.name + ".damaged")
+            )
+            shutil.copy2(self.metrics_path, self.kept_damaged_log)
         atomic_write_text(self.metrics_path, "".join(dumps_json_line(r) + "\n" for r in records))
 
     def read_metrics(self) -> list[dict[str, Any]]:
@@ -736,3 +745,13 @@ def list_runs(runs_root: str | Path) -> list[RunInfo]:
             runs.append(info)
     runs.sort(key=lambda r: r.created, reverse=True)
     return runs
+
+
+def _free_name(path: Path) -> Path:
+    """``path``, or ``path.1``, ``path.2`` ... the first that does not exist (never
+    overwrites a file kept earlier)."""
+    candidate, n = path, 0
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.{n}")
+    return candidate

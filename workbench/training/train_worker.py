@@ -57,6 +57,7 @@ class Job:
     run_dir: str
     config: Any = None  # ExperimentConfig (picklable dataclasses)
     resume: bool = False
+    more_time_s: float | None = None  # a resume's new time budget (as resume --time-limit)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,9 @@ class TrainWorker:
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def submit(self, run_dir: str, config: Any = None, resume: bool = False) -> int:
+    def submit(
+        self, run_dir: str, config: Any = None, resume: bool = False, more_time_s: float | None = None
+    ) -> int:
         """Start a run in the worker; returns its job id. Raises RuntimeError when the
         worker is busy or has died."""
         if self.busy_with is not None:
@@ -113,7 +116,7 @@ class TrainWorker:
         self._next_id += 1
         self.control.reset()
         self.busy_with = self._next_id
-        self.jobs.put(Job(self._next_id, str(run_dir), config, resume))
+        self.jobs.put(Job(self._next_id, str(run_dir), config, resume, more_time_s))
         return self._next_id
 
     def wait_ready(self, timeout: float = 120.0) -> bool:
@@ -235,7 +238,9 @@ def run_job(job: Job, control: Any, emit: Any) -> None:
         from workbench.training.trainer import Trainer
 
         if job.resume:
-            trainer = Trainer.for_run_dir(job.run_dir, control=control, subscribers=[emit])
+            trainer = Trainer.for_run_dir(
+                job.run_dir, control=control, subscribers=[emit], more_time_s=job.more_time_s
+            )
         else:
             trainer = Trainer(job.config, RunStore(job.run_dir), control, subscribers=[emit])
         trainer.run()  # never raises: failures arrive as RunFailed

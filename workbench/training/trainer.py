@@ -770,6 +770,11 @@ class Trainer:
             self.store.remove_temp_files()
             if ckpt is not None:
                 self._repair(loop.state, loop.position)
+                if self.store.kept_damaged_log is not None:
+                    notes.append(
+                        f"{self.store.skipped_lines} line(s) of {self.store.metrics_path} could not be read "
+                        f"and are not in the resumed log; the log as it was is kept as {self.store.kept_damaged_log}"
+                    )
             elif self.resume:  # start over in the same folder
                 self.store.truncate_metrics_after(0, 0)
                 self.store.remove_samples_from(0)

@@ -299,7 +299,9 @@ def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, n
         (direction, weights): direction (P,) float64, the update that replaces the sum of
         the gradients; weights (T,) float64 with ``direction == weights @ G`` for the
         methods that weigh the task gradients (ConFIG's are computed through the Gramian,
-        see ``gramian_reduction``), None for GradDrop, which does not.
+        see ``gramian_reduction``), None for GradDrop, which does not. An all-zero G gives
+        the zero direction and weights of 1 (the plain sum's) for every method, as in
+        training.
 
     Raises:
         ValueError: an unknown method, a loss-based weighting (they never see
@@ -320,6 +322,8 @@ def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, n
     missing = spec.missing()
     if missing:
         raise ValueError(f"{method} needs {', '.join(missing)}: pip install {' '.join(spec.pip_names)}")
+    if broken := spec.broken():  # installed but failing to import: torchjd's own error is a NameError
+        raise ValueError(broken)
     matrix = torch.as_tensor(np.asarray(G, dtype=np.float64))
     if matrix.ndim != 2 or 0 in matrix.shape:
         raise ValueError(f"G must be a (tasks x parameters) matrix, got shape {tuple(matrix.shape)}")
@@ -337,13 +341,17 @@ def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, n
             "in training, a step with one labelled task takes that task's gradient as it is"
         )
     aggregator = spec.build(matrix.shape[0], **{**spec.defaults, **params})
+    if not matrix.any():  # nothing to combine (Nash-MTL's programme fails, FairGrad gave 512s)
+        return np.zeros(matrix.shape[1]), np.ones(matrix.shape[0])
     if spec.through_gramian:
         from workbench.weighting.gramian_reduction import weights_through_gramian
 
         weights = weights_through_gramian(aggregator, matrix @ matrix.T)
         return (weights @ matrix).numpy(), weights.numpy()
-    direction = aggregator(matrix)
-    weights = None
-    if isinstance(aggregator, WeightedAggregator):  # direction = weights @ G
-        weights = aggregator.weighting(matrix).detach().numpy().astype(np.float64)
-    return direction.detach().numpy().astype(np.float64), weights
+    if isinstance(aggregator, WeightedAggregator):
+        # the weighting once, the direction from it: calling the aggregator and then its
+        # weighting drew PCGrad's order and Random's weights twice and advanced GradVac's
+        # and Nash-MTL's state twice, so the weights returned did not give the direction
+        weights = aggregator.weighting(matrix).detach()
+        return (weights @ matrix).numpy().astype(np.float64), weights.numpy().astype(np.float64)
+    return aggregator(matrix).detach().numpy().astype(np.float64), None

@@ -188,7 +188,7 @@ class GradientWeighting(Weighting):
                     return self._skip(losses, scaled, shared, names, ctx)
                 Jd = J.double()
                 gramian = Jd @ Jd.T
-                if self.method in GRAMIAN_METHODS:
+                if self.method in GRAMIAN_METHODS or not gramian.any():  # (all 0: the sum's 1s)
                     weights = self._from_gramian(gramian, agg)
                 elif self.method not in UNWEIGHTED_METHODS:
                     weights = agg.weighting(J).detach().double()
@@ -252,6 +252,8 @@ class GradientWeighting(Weighting):
         return self.spec.build(len(names), **self._knobs)
 
     def _from_gramian(self, gramian: torch.Tensor, agg: Any) -> torch.Tensor:
+        if not gramian.any():  # every task's shared gradient is 0: nothing to combine
+            return torch.ones(gramian.shape[0], dtype=torch.float64)
         if self.spec.through_gramian:
             return weights_through_gramian(agg, gramian)
         weighting = getattr(agg, "gramian_weighting", None)

@@ -3,7 +3,9 @@ IMTL-L and FAMO.
 
 A scalarizer maps the vector of task losses to one number, not always a weighted sum.
 The weight reported for a task (for the plots) is ∂total/∂L_i at this step: the factor
-its loss gradient enters the update with. With partial labels, a task missing from the
+its loss gradient enters the update with. What the objective holds beyond Σ wᵢ·Lᵢ with
+these weights is reported as the regulariser (IMTL-L: −Σ sᵢ; STCH and FAMO: the rest of
+their non-linear objective; the geometric mean: 0). With partial labels, a task missing from the
 batch enters with its last seen loss, detached (it adds no gradient, and the stateful
 scalarizers keep a stable input); before it was ever seen, with 1.
 """
@@ -54,12 +56,22 @@ class ScalarizerWeighting(Weighting):
         self.active = [n for n in self.task_names if present is None or n in present]
         values = self._values(losses)
         total = self.scalarizer(values)
-        self.last_regulariser = 0.0
         grads = torch.autograd.grad(total, values, retain_graph=True, allow_unused=True)[0]
         weights = grads.detach().cpu().tolist() if grads is not None else [0.0] * len(self.task_names)
+        self.last_regulariser = self._rest(float(total.detach()), weights, values.detach().cpu().tolist())
         return total, {
             n: (float(w) if n in self.active else 0.0) for n, w in zip(self.task_names, weights, strict=True)
         }
+
+    def _rest(self, total: float, weights: list[float], values: list[float]) -> float:
+        """What the objective adds beyond Σ wᵢ·Lᵢ with the reported weights (the plots'
+        regulariser): IMTL-L's −Σ sᵢ; 0 for the geometric mean, which is Σ wᵢ·Lᵢ itself.
+        Before, it was 0 for all, and IMTL-L's −Σ sᵢ sat inside the logged Σ wᵢ·Lᵢ."""
+        weighted = sum(
+            w * v for n, w, v in zip(self.task_names, weights, values, strict=True) if n in self.active
+        )
+        rest = total - weighted
+        return 0.0 if abs(rest) <= 1e-6 * max(1.0, abs(total)) else rest  # rounding, not a term
 
     def get_extra_state(self) -> Any:
         return {"last_seen": dict(self.last_seen)}
