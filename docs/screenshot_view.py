@@ -10,6 +10,7 @@ Settings go to a temporary file, so the user's own are untouched.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -58,7 +59,7 @@ def main() -> None:
             QTimer.singleShot(800, lambda: window.setup.scroll.ensureWidgetVisible(window.setup.architecture))
         if view == "methods":
             cfg = window.setup.config()
-            cfg.weighting.method = "nash_mtl"
+            cfg.weighting.method = os.environ.get("SHOT_METHOD", "nash_mtl")
             cfg.weighting.params = {}
             cfg.model.sharing_depth = 0
             window.setup.set_config(cfg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -52,16 +53,18 @@ def test_depth_zero_run_is_the_single_task_network(tmp_path):
         assert torch.equal(value, sb[other]), key
 
 
-def test_cli_trains_then_reuses_and_writes_delta_m(tmp_path, capsys):
+def test_cli_trains_then_reuses_and_writes_delta_m(tmp_path, capsys, monkeypatch):
     cfg_path = tmp_path / "exp.toml"
     save_config(_cfg(), cfg_path)
-    runs = tmp_path / "runs"
+    monkeypatch.chdir(tmp_path)
+    runs = Path("runs")  # relative: the baselines' paths in the summary must not be
     assert main(["train", str(cfg_path), "--out", str(runs), "--quiet"]) == 0
     (run,) = list_runs(runs)
     assert main(["baselines", str(run.path), "--quiet"]) == 0
     summary = json.loads((run.path / "summary.json").read_text())
     entry = summary["delta_m"]
     stl_dir = entry["baseline_runs"]["scene"]
+    assert Path(stl_dir).is_absolute() and ".." not in Path(stl_dir).parts
     stl = json.loads((RunStore(stl_dir).path / "summary.json").read_text())
     primary = summary["primary_metrics"]
     mtl_values = {t: summary["final_metrics"][t][m] for t, m in primary.items()}
@@ -196,7 +199,7 @@ def test_an_undefined_delta_m_is_one_line_and_keeps_the_baselines(tmp_path, caps
     assert main(["baselines", str(run.path), "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == (
-        f"error: Δm of {run.path} is undefined: scene: the single-task value is 0, so there is no relative "
+        f"error: Δm of {run.path} is undefined: scene/accuracy: the single-task value is 0, so there is no relative "
         "change; the baselines are kept"
     )
     assert stl.path.is_dir()
@@ -205,7 +208,7 @@ def test_an_undefined_delta_m_is_one_line_and_keeps_the_baselines(tmp_path, caps
     assert written["delta_m"] is None
     assert (
         written["delta_m_note"]
-        == "undefined: scene: the single-task value is 0, so there is no relative change"
+        == "undefined: scene/accuracy: the single-task value is 0, so there is no relative change"
     )
 
 
@@ -324,4 +327,12 @@ def test_delta_p_is_over_every_metric_each_with_its_own_direction():
     stl_n["final_metrics"]["n"]["exact"] = 0.0
     entry = delta_m_entry(mtl, {"scene": stl_scene, "n": stl_n})
     assert entry["maninis"] == pytest.approx(-15.0)
-    assert entry["libmtl"] is None and "single-task value is 0" in entry["libmtl_note"]
+    assert entry["libmtl"] is None
+    assert (
+        entry["libmtl_note"]
+        == "undefined: n/exact: the single-task value is 0, so there is no relative change"
+    )
+    # Δm undefined: named by task and metric too
+    stl_scene["final_metrics"]["scene"]["accuracy"] = 0.0
+    with pytest.raises(ValueError, match=r"^scene/accuracy: the single-task value is 0"):
+        delta_m_entry(mtl, {"scene": stl_scene, "n": stl_n})

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import tiny_config
@@ -345,6 +346,29 @@ def test_a_plain_pickle_is_refused_in_one_line_without_torchs_warning(tmp_path, 
     with pytest.raises(LoadError, match="not a PyTorch tensor file, or it is corrupt"):
         safe_torch_load(path)
     assert [str(w.message) for w in recwarn] == []
+
+
+@pytest.mark.parametrize("kind", ["npz", "zip", "protocol-2"])
+def test_files_that_are_no_checkpoint_are_said_without_torchs_internals(tmp_path, kind):
+    """A numpy .npz renamed .pt gave "cannot be read: [enforce fail at
+    inline_container.cc:180]", an old-protocol pickle "Invalid magic number; corrupt file?"."""
+    import pickle
+    import zipfile
+
+    from workbench.safe_load import LoadError, safe_torch_load
+
+    path = tmp_path / "x.pt"
+    if kind == "npz":
+        np.savez(tmp_path / "x.npz", a=np.zeros(3))
+        (tmp_path / "x.npz").rename(path)
+    elif kind == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("hello.txt", "hello")
+    else:
+        path.write_bytes(pickle.dumps({"a": [1, 2]}, protocol=2))
+    with pytest.raises(LoadError) as err:
+        safe_torch_load(path)
+    assert str(err.value).endswith("not a PyTorch tensor file, or it is corrupt"), str(err.value)
 
 
 # ------------------------------------------------------------------ names, files, JSON

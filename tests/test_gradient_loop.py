@@ -467,3 +467,19 @@ def test_shared_gradients_all_zero_are_a_zero_shared_step(method):
     assert all(p.grad is None or not p.grad.any() for p in model.shared_parameters())
     head = next(iter(model.heads[model.task_names[0]].parameters()))
     assert head.grad is not None and head.grad.any()
+
+
+def test_upgrad_weights_in_training_do_not_change_with_the_loss_scale():
+    """Late in training the shared gradients are short: under torchjd's 1e-4 on the
+    Gramian's trace UPGrad's weights became the mean's. Scaled losses give the same weights."""
+    exp, model, images, targets = _setup("small_cnn", 2)
+    got = []
+    for factor in (1.0, 1e-4):
+        weighting = _build(exp, "upgrad")
+        model.zero_grad(set_to_none=True)
+        ctx = _ctx(model)
+        weighting.attach(ctx)
+        losses = {n: factor * v for n, v in _losses(exp, model, images, targets).items()}
+        _, weights = weighting.backward(losses, ctx)
+        got.append(weights)
+    assert got[1] == pytest.approx(got[0], rel=1e-6)

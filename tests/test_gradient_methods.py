@@ -167,3 +167,25 @@ def test_all_zero_gradients_are_the_zero_step_for_every_method():
         direction, weights = combine_gradients(method, np.zeros((2, 3)))
         np.testing.assert_array_equal(direction, np.zeros(3), err_msg=method)
         assert weights is None or list(weights) == [1.0, 1.0], method
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e-6, 1e20])
+def test_scale_free_methods_give_the_same_weights_at_any_scale(scale):
+    """torchjd zeroes a Gramian whose trace is under 1e-4: UPGrad fell back to the mean and
+    CAGrad to a zero step once every task gradient was shorter than ~0.006 (late in
+    training), and IMTL-G gave zero weights at 1e20. Their weights depend on directions
+    and ratios only."""
+    from workbench.weighting.gradient_methods import SCALE_FREE_METHODS
+
+    g3 = np.random.default_rng(1).standard_normal((3, 20))
+    for method in sorted(SCALE_FREE_METHODS):
+        if GRADIENT_METHODS[method].missing():
+            continue
+        direction, weights = combine_gradients(method, g3)
+        scaled_direction, scaled_weights = combine_gradients(method, scale * g3)
+        np.testing.assert_allclose(scaled_weights, weights, rtol=1e-5, atol=1e-9, err_msg=method)
+        np.testing.assert_allclose(
+            scaled_direction, scale * direction, rtol=1e-5, atol=1e-9 * scale, err_msg=method
+        )
+    # UPGrad here is not the mean (the gradients conflict): it was, at 1e-3
+    assert not np.allclose(combine_gradients("upgrad", 1e-3 * g3)[1], [1 / 3] * 3)

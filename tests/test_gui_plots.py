@@ -366,7 +366,7 @@ def test_past_the_dash_patterns_compared_runs_are_named_not_drawn(plots):
     assert plots.compare_labels() == [f"run {i}" for i in range(len(COMPARE_DASHES))]
     assert plots.curve_item("train_loss", "scene", f"run {len(COMPARE_DASHES)}") is None
     (more,) = plots.runs_legend.findChildren(QLabel, "runLegendNotDrawn")
-    assert more.text() == "+ 3 more, in the table only"
+    assert more.text() == "+ 3 more, not drawn"
     assert f"run {len(COMPARE_DASHES) + 2}" in more.toolTip()
     plots.set_compare_runs(runs[:2])
     assert plots._not_drawn == [] and plots.compare_labels() == ["run 0", "run 1"]
@@ -394,6 +394,15 @@ def test_a_task_keeps_its_colour_whichever_run_is_shown_first(plots):
     plots.clear()
     plots.set_compare_runs([("B", records(("count", "scene"))), ("A", records(("seg", "count")))])
     assert {t: pen_colour(t, lab) for t, lab in (("seg", "A"), ("count", "B"), ("scene", "B"))} == first
+    # past ten task names in a session, tasks in view still get colours of their own
+    for k in range(4):
+        plots.clear()
+        plots.set_compare_runs([("C", records(tuple(f"t{k}{i}" for i in range(3))))])
+    plots.clear()
+    plots.set_compare_runs([("D", records(("seg", "t30", "t31", "new")))])
+    colours = [pen_colour(t, "D") for t in ("seg", "t30", "t31", "new")]
+    assert len(set(colours)) == 4
+    assert colours[0] == first["seg"]  # a task met before keeps its colour where it can
 
 
 def test_plots_are_never_shown_cut_in_half(qtbot, plots):

@@ -963,6 +963,15 @@ def test_a_finished_run_whose_log_is_empty_says_so_not_no_steps_yet(qtbot, windo
     said = f"metrics.jsonl is empty or missing, though the run trained {steps} step(s)"
     assert said in w.plots._empty_note.text() and "yet" not in w.plots._empty_note.text()
     assert said in w.statusBar().currentMessage()
+    # compared beside a run with a log: in the table, not in the legend as drawn, and said
+    other = RunStore.create(w.runs_root(), "logged")
+    assert Trainer(tiny_config(), other).run()["status"] == "finished"
+    w.show_run(other.path)
+    w.compare_runs([other.path, store.path])
+    assert w.plots.compare_labels() == []
+    assert w.compare_view.grid.rowCount() == 2
+    assert "no curves for" in w.statusBar().currentMessage()
+    assert "metrics.jsonl is empty or missing" in w.statusBar().currentMessage()
 
 
 def test_quitting_stops_a_running_command_and_a_stop_at_its_start_reads_stopped(qtbot, window, tmp_path):

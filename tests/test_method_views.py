@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -38,6 +39,21 @@ def test_methods_are_grouped_and_a_missing_solver_is_greyed_with_its_hint(qtbot,
     section.set_values("dwa", {})
     assert "At sharing depth 0" not in section.info.text()
     assert set(section.forms["upgrad"].editors) >= {"every", "path"}
+    # help in words: what each gradient method does, not only its paper (upgrad and
+    # dualproj read the same), no docstring spacing or reST markup
+    section.set_values("upgrad", {})
+    upgrad = section.info.text()
+    section.set_values("dualproj", {})
+    assert upgrad != section.info.text() and upgrad.startswith("Projects each task gradient")
+    for name in WEIGHTINGS.names():
+        section.set_values(name, {})
+        assert "  " not in section.info.text() and "``" not in section.info.text(), name
+    # the parameters' stack as tall as the shown form, not the tallest
+    section.show()
+    section.set_values("nash_mtl", {})
+    tall = section.stack.sizeHint().height()
+    section.set_values("upgrad", {})
+    assert section.stack.sizeHint().height() < tall
 
 
 def test_conflict_view_shows_the_latest_matrix_and_each_pair(qtbot):
@@ -87,6 +103,38 @@ def test_conflict_view_shows_the_latest_matrix_and_each_pair(qtbot):
     assert view.note.isVisibleTo(view) and not view.pairs()
 
 
+def test_conflict_matrix_numbers_and_names_fit_their_cells(qtbot):
+    """Five tasks at 1,024 px: the cell numbers ran into each other and the names under the
+    columns too. Numbers that do not fit go (the colour stays); names become 1..T."""
+    from workbench.gui.conflict_view import _fit_matrix
+
+    tasks = ["scene", "objects", "masks", "count", "labels"]
+    view = ConflictView()
+    qtbot.addWidget(view)
+    cos = np.eye(5).tolist()
+    view.add_records(
+        [
+            {
+                "type": "step",
+                "global_step": 1,
+                "conflict": {"tasks": tasks, "cos": cos, "norm_ratio": [1.0] * 5},
+            }
+        ]
+    )
+    view.resize(1400, 900)
+    view.show()
+    qtbot.waitUntil(lambda: len(view.cell_text) == 25, timeout=5000)
+    view.heat.vb.resize(500, 500)  # wide cells: every number and name
+    _fit_matrix(view.heat)
+    assert all(t.isVisible() for t in view.cell_text)
+    assert [name for _x, name in view.heat.getAxis("bottom")._tickLevels[0]] == tasks
+    view.heat.vb.resize(120, 120)  # 24 px cells
+    _fit_matrix(view.heat)
+    assert not any(t.isVisible() for t in view.cell_text)
+    assert [name for _x, name in view.heat.getAxis("bottom")._tickLevels[0]] == ["1", "2", "3", "4", "5"]
+    assert [name for _x, name in view.heat.getAxis("left")._tickLevels[0]][0] == "1 scene"
+
+
 def test_conflict_view_shows_lookahead_affinity_when_measured(qtbot):
     view = ConflictView()
     qtbot.addWidget(view)
@@ -123,6 +171,13 @@ def test_delta_m_cell_and_tip():
     }
     assert delta_text(delta) == "-1.23 %" and delta_text({}) == "–"
     assert "a acc: +2.00 %" in delta_tip(delta) and "workbench baselines" in delta_tip({})
+    # baselines compared but Δm undefined: said, not "run workbench baselines" again
+    note = "undefined: objects/map_50: the single-task value is 0, so there is no relative change"
+    assert delta_text(None, note) == "undefined"
+    assert delta_tip({}, note) == f"Δm against single-task baselines is {note}"
+    undefined_p = {**delta, "libmtl": None, "libmtl_note": "undefined: n/exact: the single-task value is 0"}
+    assert "Δp (LibMTL) undefined: n/exact: the single-task value is 0" in delta_tip(undefined_p)
+    assert "undefined: undefined" not in delta_tip(undefined_p)
 
 
 def _facts(seed, value, delta, depth=2):
@@ -173,6 +228,14 @@ def test_sweep_dialog_writes_a_sweep_the_cli_reads(qtbot, tmp_path):
     cfg = default_experiment()
     dialog = SweepDialog(cfg, 4, WEIGHTINGS.names(), tmp_path)
     qtbot.addWidget(dialog)
+    dialog.show()
+    # the setup's method, ticked, is in view (it sat below the list's fold, none ticked in sight)
+    (ticked,) = [
+        dialog.methods.item(i)
+        for i in range(dialog.methods.count())
+        if dialog.methods.item(i).checkState() == Qt.CheckState.Checked
+    ]
+    assert dialog.methods.viewport().rect().contains(dialog.methods.visualItemRect(ticked))
     dialog.depths[1][1].setChecked(False)  # depths 0, 2, 3, 4
     dialog.alone.setChecked(True)
     assert dialog.count.text() == f"{4 * 1 * 3 * 4} experiments"  # depths x methods x seeds x task sets

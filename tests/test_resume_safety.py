@@ -379,6 +379,63 @@ def test_resume_keeps_a_damaged_log_and_says_how_many_lines_it_could_not_read(tm
     assert _free_name(kept) == kept.with_name("metrics.jsonl.damaged.1")
 
 
+def test_the_damaged_lines_are_counted_at_an_epoch_boundary_and_on_a_restart(tmp_path):
+    """The note said "0 line(s)" when the checkpoint sat on an epoch boundary (a second read
+    of the log reset the count), and a restart (no last.pt) kept the damaged log unsaid."""
+    cfg = tiny_config()
+    cfg.train.epochs = 1
+    store, _, _ = run(cfg, tmp_path / "a")
+    cfg_more = store.read_config()
+    cfg_more.train.epochs = 2
+    store.write_config(cfg_more)
+    with open(store.metrics_path, "a") as fh:
+        fh.write("junk\n")
+    _, events, summary = run(cfg_more, store=RunStore(store.path), resume=True)
+    (started,) = [e for e in events if isinstance(e, RunStarted)]
+    assert summary["status"] == "finished" and "1 line(s) of" in started.note
+    # a restart from the beginning (killed before its first checkpoint)
+    fresh = stopped_run(tmp_path / "b", at_step=1)
+    for path in fresh.path.joinpath("checkpoints").iterdir():
+        path.unlink()
+    fresh.metrics_path.write_text("not json\nnor this\n")
+    _, events, _ = run(fresh.read_config(), store=RunStore(fresh.path), resume=True)
+    (started,) = [e for e in events if isinstance(e, RunStarted)]
+    assert "restarted from the beginning" in started.note and "2 line(s) of" in started.note
+    assert (fresh.path / "metrics.jsonl.damaged").read_text() == "not json\nnor this\n"
+
+
+def test_a_restart_takes_the_resumes_time_limit(tmp_path):
+    """`resume --time-limit 0` (no limit) was ignored when the run restarted from the
+    beginning: it stopped at the config's limit again."""
+    fresh = stopped_run(tmp_path, at_step=1)
+    for path in fresh.path.joinpath("checkpoints").iterdir():
+        path.unlink()
+    cfg = fresh.read_config()
+    cfg.train.time_limit_s = 0.001
+    fresh.write_config(cfg)
+    summary = Trainer(cfg, RunStore(fresh.path), resume=True, more_time_s=0.0).run()
+    assert summary["status"] == "finished", summary.get("stop_reason")
+
+
+@pytest.mark.parametrize("damage", ["folder", "dangling link"])
+def test_a_log_that_is_no_file_refuses_the_resume_and_changes_nothing(tmp_path, damage):
+    """A metrics.jsonl that is a folder (or a link to nothing) failed the run after it had
+    started: its summary said "failed"."""
+    store = stopped_run(tmp_path)
+    store.metrics_path.unlink()
+    if damage == "folder":
+        store.metrics_path.mkdir()
+    else:
+        store.metrics_path.symlink_to(tmp_path / "nowhere" / "metrics.jsonl")
+    before = snapshot(store)
+    summary = Trainer(store.read_config(), RunStore(store.path), resume=True).run()
+    assert "metrics.jsonl" in summary["error"] and (
+        "a folder" in summary["error"] or "does not exist" in summary["error"]
+    )
+    assert json.loads(store.summary_path.read_text())["status"] == "stopped"  # refused, not failed
+    assert snapshot(store) == before
+
+
 def test_out_pointing_to_a_file_says_so(tmp_path, capsys):
     target = tmp_path / "afile"
     target.write_text("x")

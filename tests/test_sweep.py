@@ -693,3 +693,33 @@ def test_a_sweep_run_again_from_another_working_directory_or_moved_finds_its_run
     assert len(trained) == 2 and len(outcome.finished) == 2
     rows = list(csv.DictReader((tmp_path / "moved" / "a" / "results.csv").open()))
     assert all(r["run_dir"].startswith(str(tmp_path / "moved" / "a" / "runs")) for r in rows)
+
+
+def test_a_reused_sibling_run_is_found_again_after_the_sweeps_folder_moved(tmp_path):
+    """A run reused from a sibling sweep is queued by its absolute path; after the whole
+    folder moved that entry pointed nowhere and the experiment was trained again, though the
+    same finished run sat in the moved sibling."""
+    import shutil
+
+    base = _base(tmp_path)
+    trained = []
+
+    def train(cfg, store, resume):
+        trained.append(cfg.name)
+        return Trainer(cfg, store, resume=resume).run()
+
+    run_sweep(
+        parse_sweep({"name": "a", "base": str(base), "sharing_depth": [4], "baselines": False}),
+        tmp_path / "out",
+        train,
+        log=lambda m: None,
+    )
+    b = parse_sweep({"name": "b", "base": str(base), "sharing_depth": [4], "baselines": False})
+    run_sweep(b, tmp_path / "out", train, log=lambda m: None)
+    assert len(trained) == 1  # b reused a's run
+    shutil.move(tmp_path / "out", tmp_path / "moved")
+    logged = []
+    outcome = run_sweep(b, tmp_path / "moved", train, log=logged.append)
+    assert len(trained) == 1 and len(outcome.finished) == 1
+    assert any("reusing the finished run" in m and "moved" in m for m in logged)
+    assert "/moved/a/runs/" in _queue(tmp_path / "moved" / "b")["scene+n-equal_sum-d4-s0"]

@@ -60,7 +60,10 @@ def safe_torch_load(path: str | Path) -> Any:
         if isinstance(exc, OSError) and exc.strerror:
             reason = exc.strerror
         first = str(reason).splitlines()[0].split(". ")[0].rstrip(".")
-        if "weights_only" in first:  # torch's advice about its loader, never ours to repeat
+        # torch's advice about its loader, never ours to repeat, and its internals ("[enforce
+        # fail at inline_container.cc:180]" for a zip of other files, "Invalid magic number"
+        # for an old-style pickle): each means the same to the user
+        if any(words in first for words in ("weights_only", "enforce fail", "magic number")):
             first = "not a PyTorch tensor file, or it is corrupt"
         raise LoadError(f"{path} cannot be read: {first}") from None
     except MemoryError:

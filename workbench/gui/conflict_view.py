@@ -319,8 +319,35 @@ def _draw_matrix(
             text.setPos(j + 0.5, i + 0.5)
             plot.addItem(text)
             cells.append(text)
-    ticks = [(k + 0.5, t) for k, t in enumerate(tasks)]
-    plot.getAxis("bottom").setTicks([ticks])
-    plot.getAxis("left").setTicks([ticks])
+    plot._matrix_tasks = list(tasks)  # type: ignore[attr-defined]  # for _fit_matrix
+    plot._matrix_cells = cells  # type: ignore[attr-defined]
+    if not getattr(plot, "_fits_on_resize", False):
+        plot.vb.sigResized.connect(lambda _vb, p=plot: _fit_matrix(p))
+        plot._fits_on_resize = True  # type: ignore[attr-defined]
     plot.setRange(xRange=(0, len(tasks)), yRange=(0, len(tasks)), padding=0.02)
+    _fit_matrix(plot)
     return cells
+
+
+def _fit_matrix(plot: pg.PlotItem) -> None:
+    """Cell numbers and task names as the cells' size allows: with five tasks at 1,024 px
+    the numbers ran into each other ("+1.0-0.1+0.1") and so did the names under the columns.
+    Numbers that do not fit are left out (the colour stays); names that do not fit under
+    their column become 1..T there, and the rows say "1 scene" ..."""
+    from PySide6.QtGui import QFontMetrics
+
+    tasks: list[str] = getattr(plot, "_matrix_tasks", [])
+    if not tasks:
+        return
+    cell_px = plot.vb.width() / len(tasks)
+    font = QFont()
+    font.setPointSize(9)
+    metrics = QFontMetrics(font)
+    for text in getattr(plot, "_matrix_cells", []):
+        text.setVisible(metrics.horizontalAdvance(text.toPlainText()) + 4 <= cell_px)
+    axis_font = QFontMetrics(
+        plot.getAxis("bottom").font() if hasattr(plot.getAxis("bottom"), "font") else font
+    )
+    fits = all(axis_font.horizontalAdvance(t) + 6 <= cell_px for t in tasks)
+    plot.getAxis("bottom").setTicks([[(k + 0.5, t if fits else str(k + 1)) for k, t in enumerate(tasks)]])
+    plot.getAxis("left").setTicks([[(k + 0.5, t if fits else f"{k + 1} {t}") for k, t in enumerate(tasks)]])

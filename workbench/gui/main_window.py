@@ -1023,15 +1023,22 @@ class MainWindow(QMainWindow):
             total = sum(self.curves_tab.sizes())
             wanted = min(self.compare_view.sizeHint().height(), max(120, total // 3))
             self.curves_tab.setSizes([wanted, max(0, total - wanted)])
-            self.plots.set_compare_runs(
-                list(zip(labels[1:], records[1:], strict=True)), current_label=labels[0]
-            )
+            # a run without any logged record (its log emptied or lost) has no curves: it
+            # stays in the table, and is said, not listed in the legend as drawn
+            pairs = list(zip(labels[1:], records[1:], strict=True))
+            no_log = [label for label, series in pairs if not any(len(b) for b in series.buffers.values())]
+            self.plots.set_compare_runs([p for p in pairs if p[0] not in no_log], current_label=labels[0])
             self.tabs.setCurrentWidget(self.curves_tab)
             drawn = 1 + len(self.plots.compare_labels())
             self.statusBar().showMessage(
                 f"Comparing {len(facts)} run(s)"
-                + (f": the curves of the first {drawn}, the table of all" if drawn < len(facts) else ""),
-                8000,
+                + (f": the curves of {drawn}, the table of all" if drawn < len(facts) else "")
+                + (
+                    f"; no curves for {', '.join(no_log)}: its log metrics.jsonl is empty or missing"
+                    if no_log
+                    else ""
+                ),
+                10000,
             )
         if problems:
             self.show_error("Some runs could not be compared", "\n".join(problems))

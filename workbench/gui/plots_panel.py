@@ -949,11 +949,12 @@ class PlotsPanel(QWidget):
             row.addWidget(text)
             layout.addWidget(entry)
         if self._not_drawn:
-            more = QLabel(f"+ {len(self._not_drawn)} more, in the table only")
+            more = QLabel(f"+ {len(self._not_drawn)} more, not drawn")
             more.setObjectName("runLegendNotDrawn")
             more.setToolTip(
                 f"One dash pattern per run: the curves of the first {len(COMPARE_DASHES)} compared runs are "
-                "drawn. Not drawn: " + ", ".join(self._not_drawn) + ". Compare fewer runs to see theirs."
+                "drawn; the compare table holds every run (runs that differ only in their seed in one "
+                "row). Not drawn: " + ", ".join(self._not_drawn) + ". Compare fewer runs to see theirs."
             )
             layout.addWidget(more)
         self.runs_legend.setVisible(True)
@@ -964,8 +965,17 @@ class PlotsPanel(QWidget):
             return OBJECTIVE_COLOUR
         if task not in self._task_order:
             self._task_order.append(task)
-        slot = self._colour_slots.setdefault(task, len(self._colour_slots))
-        return TASK_COLOURS[slot % len(TASK_COLOURS)]
+        slot = self._colour_slots.get(task)
+        n = len(TASK_COLOURS)
+        shown = {self._colour_slots[t] % n for t in self._task_order if t != task and t in self._colour_slots}
+        if slot is None or (slot % n in shown and len(shown) < n):
+            # a colour no task in view has; first one no other name of the session had (past
+            # ten names the slots wrapped, and "f" took "scene"'s blue beside it)
+            remembered = {s % n for t, s in self._colour_slots.items() if t != task}
+            free = [i for i in range(n) if i not in shown]
+            slot = min(free, key=lambda i: (i in remembered, i)) if free else len(self._colour_slots)
+            self._colour_slots[task] = slot
+        return TASK_COLOURS[slot % n]
 
     def _metric_colour(self, task: str, metric: str) -> tuple[int, int, int]:
         names = self._metric_order.setdefault(task, [])

@@ -111,20 +111,26 @@ def _absolute(path: str | Path) -> Path:
     return Path(os.path.abspath(os.path.expanduser(str(path))))
 
 
-def delta_text(delta: dict[str, Any] | None) -> str:
-    """Δm (Maninis convention, %) for a table cell; '–' before baselines were compared."""
+def delta_text(delta: dict[str, Any] | None, note: str = "") -> str:
+    """Δm (Maninis convention, %) for a table cell; 'undefined' when the baselines were
+    compared and it has none (``note`` says why); '–' before."""
     value = (delta or {}).get("maninis")
-    return f"{value:+.2f} %" if isinstance(value, (int, float)) else "–"
+    if isinstance(value, (int, float)):
+        return f"{value:+.2f} %"
+    return "undefined" if note else "–"
 
 
 def _delta_p_line(delta: dict[str, Any]) -> str:
     value = delta.get("libmtl")
     if isinstance(value, (int, float)):
         return f"Δp {value:+.2f} % (LibMTL, over every metric; higher is better)"
-    return f"Δp undefined (LibMTL){': ' + delta['libmtl_note'] if delta.get('libmtl_note') else ''}"
+    why = str(delta.get("libmtl_note") or "undefined").removeprefix("undefined: ")
+    return f"Δp (LibMTL) undefined: {why}" if why != "undefined" else "Δp (LibMTL) undefined"
 
 
-def delta_tip(delta: dict[str, Any] | None) -> str:
+def delta_tip(delta: dict[str, Any] | None, note: str = "") -> str:
+    if not delta and note:  # the baselines were compared: why there is no Δm
+        return f"Δm against single-task baselines is {note}"
     if not delta:
         return (
             "Δm against single-task baselines: run 'workbench baselines RUN' (or Run → Single-task baselines)"
@@ -416,7 +422,7 @@ class RunsPanel(QWidget):
             weighting,
             ", ".join(info.tasks),
             best_text,
-            delta_text(getattr(info, "delta_m", None)),
+            delta_text(getattr(info, "delta_m", None), getattr(info, "delta_m_note", "")),
             metrics or "–",
         )
         item = _RunItem([str(t) for t in texts])
@@ -427,7 +433,7 @@ class RunsPanel(QWidget):
         delta = getattr(info, "delta_m", None) or {}
         maninis = delta.get("maninis")
         item.setData(COL_DELTA, SORT_ROLE, float(maninis) if isinstance(maninis, (int, float)) else None)
-        item.setToolTip(COL_DELTA, delta_tip(delta))
+        item.setToolTip(COL_DELTA, delta_tip(delta, getattr(info, "delta_m_note", "")))
         first = next(iter(info.key_metrics.values()), None)
         item.setData(COL_METRICS, SORT_ROLE, float(first) if isinstance(first, (int, float)) else None)
         tip = f"{info.name}\n{info.path}"

@@ -71,6 +71,7 @@ class SweepDialog(QDialog):
         form.addRow("Sharing depths", depths)
         self.methods = QListWidget()
         self.methods.setMaximumHeight(140)
+        checked = None
         for m in methods:
             item = QListWidgetItem(m)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -78,6 +79,11 @@ class SweepDialog(QDialog):
                 Qt.CheckState.Checked if m == config.weighting.method else Qt.CheckState.Unchecked
             )
             self.methods.addItem(item)
+            if m == config.weighting.method:
+                checked = item
+        if checked is not None:  # the setup's method in view: it sat below the list's fold
+            self.methods.setCurrentItem(checked)
+            self.methods.scrollToItem(checked, QListWidget.ScrollHint.PositionAtCenter)
         form.addRow("Methods", self.methods)
         self.seeds = QLineEdit("0, 1, 2")
         self.seeds.setToolTip("Comma-separated seeds; comparisons show mean ± std over them")

@@ -111,7 +111,7 @@ class WeightingSection(QWidget):
         self.methods[name] = cls
         self.combo.addItem(f"   {name}", name)
         index = self.combo.count() - 1
-        tip = (cls.__doc__ or "").strip()
+        tip = _plain_doc(cls.__doc__ or "")
         spec = getattr(cls, "spec", None)
         missing = spec.missing() if spec is not None else []
         if missing:
@@ -180,7 +180,15 @@ class WeightingSection(QWidget):
         method = self.combo.currentData()
         params_form = self.forms.get(method)
         if params_form is not None:
-            self.stack.setCurrentWidget(params_form.parentWidget())
+            page = params_form.parentWidget()
+            self.stack.setCurrentWidget(page)
+            # the stack as tall as the shown form: it took the tallest (Nash-MTL's five
+            # fields), an 80 px gap under a one-field form
+            for i in range(self.stack.count()):
+                shown = self.stack.widget(i) is page
+                policy = QSizePolicy.Policy.Preferred if shown else QSizePolicy.Policy.Ignored
+                self.stack.widget(i).setSizePolicy(policy, policy)
+            self.stack.adjustSize()
             self.stack.setVisible(not params_form.is_empty())
         else:
             self.stack.setVisible(False)
@@ -188,7 +196,7 @@ class WeightingSection(QWidget):
         if cls is None:
             self.info.setText("")
             return
-        doc = (cls.__doc__ or "").strip()
+        doc = _plain_doc(cls.__doc__ or "")
         first = doc.split("\n\n")[0].replace("\n", " ")
         needs = _NEEDS.get(getattr(cls, "needs", "losses"), "")
         text = (first.rstrip(".") + ". " + needs).strip()
@@ -201,3 +209,10 @@ class WeightingSection(QWidget):
             text += " At sharing depth 0 no layer is shared: the task losses are summed instead."
         self.info.setText(text)
         self.info.setToolTip(doc)
+
+
+def _plain_doc(doc: str) -> str:
+    """A method's docstring as help text: its paragraphs each on one line, single spaces,
+    no reST markup ("with     partial labels", "``loss_weight``" showed as written)."""
+    paragraphs = [" ".join(p.split()) for p in doc.strip().split("\n\n")]
+    return "\n\n".join(p for p in paragraphs if p).replace("``", "")

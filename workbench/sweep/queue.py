@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -69,17 +70,17 @@ def _run_folder(folder: Path, written: str) -> Path:
         return path
     for candidate in (folder / path, folder / "runs" / path.name, path):
         if candidate.is_dir():
-            return candidate.absolute()
-    return (folder / path).absolute()
+            return Path(os.path.normpath(candidate.absolute()))
+    return Path(os.path.normpath((folder / path).absolute()))
 
 
 def _queue_text(queue: dict[str, str], folder: Path) -> str:
     """queue.json: runs under the sweep folder relative to it (the folder can be moved or
     reached from any working directory), others absolute."""
-    base = folder.absolute()
+    base = Path(os.path.normpath(folder.absolute()))
     out = {}
     for key, value in queue.items():
-        path = Path(value).absolute()
+        path = Path(os.path.normpath(Path(value).absolute()))
         out[key] = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
     return json.dumps(out, indent=1)
 
@@ -204,7 +205,12 @@ def _run_locked(
                     f"({changed}); it is not reused"
                 )
                 known = None
-            if known and Path(known).is_dir():
+            if known and not Path(known).is_dir():
+                # its run is gone from there (a reused sibling's, after the folder moved; or
+                # deleted): a finished run of the same experiment is looked for, as for a new one
+                log(f"[{spec.name}] {item.key}: its run {known} is not there any more")
+                known = None
+            if known:
                 store = RunStore(known)
                 summary = store.read_summary()
                 status = summary.get("status", "")
@@ -216,20 +222,20 @@ def _run_locked(
                     return None
                 if status != "failed" and store.config_path.is_file():
                     return store, True
-            elif known is None:
+            else:
                 # the same experiment finished in this or another sweep of the folder: reuse it
                 from workbench.training.baselines import find_finished_run
 
                 siblings = sorted(p for p in runs.parent.parent.glob("*/runs") if p != runs)
                 found = find_finished_run([runs, *siblings], item.config)
                 if found is not None:
-                    queue[item.key] = str(Path(found).absolute())
+                    queue[item.key] = os.path.normpath(Path(found).absolute())
                     atomic_write_text(queue_path, _queue_text(queue, folder))
                     log(f"[{spec.name}] {item.key}: reusing the finished run {found}")
                     outcome.finished.append(item.key)
                     return None
             store = RunStore.create(runs, item.config.name)
-            queue[item.key] = str(Path(store.path).absolute())
+            queue[item.key] = os.path.normpath(Path(store.path).absolute())
             atomic_write_text(queue_path, _queue_text(queue, folder))
             return store, False
 

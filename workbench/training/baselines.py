@@ -166,14 +166,19 @@ def delta_m_entry(summary: dict[str, Any], baselines: dict[str, dict[str, Any]])
             raise ValueError(f"{task}: no final {metric} in {'the run' if value is None else 'its baseline'}")
         mtl[task], stl[task] = value, base
     flags = {t: bool(higher.get(t, True)) for t in mtl}
-    maninis = delta_m(mtl, stl, flags, "maninis")
+    try:
+        maninis = delta_m(mtl, stl, flags, "maninis")
+    except ValueError as exc:  # named by task and metric ("objects/map_50: ..."), not task alone
+        raise ValueError(_which_metric(exc, {t: ([primary[t]], [mtl[t]], [stl[t]]) for t in mtl})) from None
     entry: dict[str, Any] = {  # + 0.0: a run against itself gives -0.0, which reads as a sign
         "maninis": maninis.value + 0.0,
         "libmtl": None,
         "per_task": {t: v + 0.0 for t, v in maninis.per_task.items()},
         "metric": dict(primary),
         "libmtl_metrics": {},
-        "baseline_runs": {t: baselines[t].get("run_dir", "") for t in mtl},
+        # absolute: a path relative to the working folder of whoever ran it pointed nowhere
+        # from anywhere else ("../sa/runs/...")
+        "baseline_runs": {t: _absolute(baselines[t].get("run_dir", "")) for t in mtl},
     }
     every = _every_metric(summary, baselines, primary, flags)
     entry["libmtl_metrics"] = {t: names for t, (names, _m, _s, _f) in every.items()}
@@ -186,8 +191,32 @@ def delta_m_entry(summary: dict[str, Any], baselines: dict[str, dict[str, Any]])
         )
         entry["libmtl"] = libmtl.value + 0.0
     except ValueError as exc:  # a secondary metric's baseline of 0: Δm stands, Δp does not
-        entry["libmtl_note"] = f"undefined: {exc}"
+        named = _which_metric(exc, {t: (n, m, b) for t, (n, m, b, _f) in every.items()})
+        entry["libmtl_note"] = f"undefined: {named}"
     return entry
+
+
+def _absolute(path: str) -> str:
+    import os
+
+    return os.path.normpath(os.path.abspath(path)) if path else ""
+
+
+def _which_metric(exc: ValueError, values: dict[str, tuple[list[str], list[Any], list[Any]]]) -> str:
+    """``delta_m``'s reason with the metric named: "count/exact: the single-task value is
+    0 ..." where it said "count: ..." (the task's primary metric was not the 0)."""
+    import math
+
+    text = str(exc)
+    task = text.split(":", 1)[0]
+    if task not in values:
+        return text
+    names, own, base = values[task]
+    for name, m, b in zip(names, own, base, strict=True):
+        finite = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (m, b))
+        if not finite or b == 0:
+            return f"{task}/{name}:{text.split(':', 1)[1]}"
+    return text
 
 
 def _every_metric(

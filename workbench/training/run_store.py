@@ -185,6 +185,7 @@ class RunStore:
         self._metrics_fh: io.TextIOBase | None = None
         self.skipped_lines = 0  # metrics.jsonl lines the last read_metrics could not use
         self.kept_damaged_log: Path | None = None  # where truncate_metrics_after kept a damaged log
+        self.damaged_lines = 0  # and how many lines of it it could not read
 
     # -- creation
     @classmethod
@@ -412,10 +413,12 @@ class RunStore:
         self.close()
         if self.skipped_lines:
             # lines it cannot read are not rewritten away unsaid: the file as it was stays
-            # beside the log (the run's notes say so); ``kept_damaged_log`` names it
+            # beside the log (the run's notes say so); ``kept_damaged_log`` names it and
+            # ``damaged_lines`` counts them (``skipped_lines`` is reset by every later read)
             self.kept_damaged_log = _free_name(
                 self.metrics_path.with_name(self.metrics_path.name + ".damaged")
             )
+            self.damaged_lines = self.skipped_lines
             shutil.copy2(self.metrics_path, self.kept_damaged_log)
         atomic_write_text(self.metrics_path, "".join(dumps_json_line(r) + "\n" for r in records))
 
@@ -533,6 +536,7 @@ class RunInfo:
     # Δm against single-task baselines (``workbench baselines``): {"maninis", "libmtl",
     # "per_task", "metric", "baseline_runs"}; {} before baselines were compared
     delta_m: dict[str, Any] = field(default_factory=dict)
+    delta_m_note: str = ""  # why Δm is undefined ("undefined: objects/map_50: ...")
     sweep: str = ""  # the sweep folder's name for a run of RUNS/sweeps/NAME/runs/ (``sweep_runs``)
 
 
@@ -615,6 +619,7 @@ def read_run_info(path: Path) -> RunInfo | None:
         delta_m=_dict(s.get("delta_m"))
         if _number(_dict(s.get("delta_m")).get("maninis")) is not None
         else {},
+        delta_m_note=s["delta_m_note"] if isinstance(s.get("delta_m_note"), str) else "",
     )
 
 

@@ -23,6 +23,7 @@ import copy
 import dataclasses
 import enum
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -36,6 +37,7 @@ import torch
 
 from workbench.config import ConfigError, ExperimentConfig, to_dict
 from workbench.data.base import collate, move_targets
+from workbench.fsutil import os_reason
 from workbench.models.meta_lock import META_LOCK
 from workbench.training.checkpoint import (
     CheckpointError,
@@ -604,6 +606,26 @@ class Trainer:
         cfg = self.config.train
         return bool(cfg.early_stopping_metric) and loop.state.bad_epochs >= cfg.patience
 
+    def _check_log_usable(self) -> None:
+        """ResumeRefused (nothing written) when metrics.jsonl is there but not a file the
+        resume can read and rewrite: a folder, a link to nothing, unreadable. The run failed
+        on it after it had started, its summary marked "failed"."""
+        path = self.store.metrics_path
+        if path.is_symlink() and not path.exists():
+            raise ResumeRefused(
+                f"{path} is a link to {os.readlink(path)}, which does not exist; mend or remove it"
+            )
+        if path.exists() and not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file"
+            raise ResumeRefused(f"{path} is {what}, not the run's log; move it away to resume")
+        try:
+            with open(path, "rb"):
+                pass
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise ResumeRefused(f"{path} cannot be read: {os_reason(exc)}") from None
+
     def _refuse_restart_over_history(self) -> None:
         """A resume without ``last.pt`` starts again from epoch 1, which is right for a run
         killed before its first checkpoint and wrong for one whose ``last.pt`` was lost
@@ -678,8 +700,11 @@ class Trainer:
             check_fits(weighting, ckpt["weighting"], path, "loss weighting")
             check_position(path, ckpt, task_names, steps_per_epoch)
             self._check_epochs_left(ckpt["position"], previous.get("status", ""))
+            self._check_log_usable()
         elif self.resume:
             self._refuse_restart_over_history()
+            self._apply_time_limit(0.0)  # `resume --time-limit` holds for a restart too
+            self._check_log_usable()
             # nothing holds the config it started with: the restart is a new start with this one
             notes.append(
                 "restarted from the beginning: the run ended before its first checkpoint; it trains "
@@ -770,11 +795,6 @@ class Trainer:
             self.store.remove_temp_files()
             if ckpt is not None:
                 self._repair(loop.state, loop.position)
-                if self.store.kept_damaged_log is not None:
-                    notes.append(
-                        f"{self.store.skipped_lines} line(s) of {self.store.metrics_path} could not be read "
-                        f"and are not in the resumed log; the log as it was is kept as {self.store.kept_damaged_log}"
-                    )
             elif self.resume:  # start over in the same folder
                 self.store.truncate_metrics_after(0, 0)
                 self.store.remove_samples_from(0)
@@ -782,6 +802,11 @@ class Trainer:
                 self.store.pending_best.unlink(missing_ok=True)
             else:
                 self.store.write_config(cfg)
+            if self.store.kept_damaged_log is not None:  # a resume and a restart alike
+                notes.append(
+                    f"{self.store.damaged_lines} line(s) of {self.store.metrics_path} could not be read "
+                    f"and are not in the resumed log; the log as it was is kept as {self.store.kept_damaged_log}"
+                )
             if not (self.store.path / SPLIT_FILE).exists():  # a new run (or one from before runs kept it)
                 keep_split(self.store.path, exp.train_set, exp.val_set)
             self._write_import_report(exp)

@@ -11,6 +11,7 @@ needs. ``workbench.weighting.gradient_weighting`` runs the same entries in the t
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import warnings
 from collections.abc import Callable
@@ -56,6 +57,7 @@ class GradientMethod:
     # run on a T x r factor of the Gramian (``gramian_reduction``): exact for aggregators
     # that commute with isometries, and torchjd's ConFIG fails on the full float32 matrix
     through_gramian: bool = False
+    summary: str = ""  # what the method does, in a sentence (the setup's help)
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -102,6 +104,38 @@ def _agg(name: str) -> Callable[..., Any]:
 
     return build
 
+
+# What each method does, in a sentence (shown in the setup with its paper).
+SUMMARIES = {
+    "sum": "Adds the task gradients: plain multi-task training.",
+    "mean": "Averages the task gradients.",
+    "random_grad": "Weighs the task gradients with random weights drawn anew at every step.",
+    "upgrad": "Projects each task gradient onto the dual cone of all of them and averages the "
+    "projections: no task's loss rises, to first order.",
+    "dualproj": "Projects the mean gradient onto the dual cone of the task gradients: no task's "
+    "loss rises, to first order.",
+    "mgda": "Takes the shortest vector in the convex hull of the task gradients: a direction "
+    "that lowers every task's loss.",
+    "pcgrad": "Removes from each task gradient its part along every task gradient it conflicts "
+    "with (negative cosine), in random order, then adds them.",
+    "imtl_g": "Chooses weights that give the update the same projection on every task "
+    "gradient's unit vector.",
+    "aligned_mtl": "Aligns the principal components of the task gradients (equal singular "
+    "values), scaled by the smallest one.",
+    "cagrad": "Moves from the mean gradient towards the direction that most improves the worst "
+    "task, within a ball of radius c·|mean gradient|.",
+    "nash_mtl": "Weighs the tasks by a Nash bargaining solution between them (GGᵀα = 1/α).",
+    "fairgrad": "Shares the improvement between tasks by α-fairness (α = 1 is proportional "
+    "fairness, as Nash-MTL).",
+    "config": "Takes the direction with the same positive cosine to every task gradient, as long "
+    "as the sum of their projections on it.",
+    "graddrop": "Keeps, per coordinate, only the gradients of one sign, drawn at random by how "
+    "much the tasks agree on it.",
+    "gradvac": "Lifts the cosine of conflicting task pairs to a target that follows their past "
+    "cosines, by mixing their gradients.",
+    "excess_mtl": "Weighs the tasks by their estimated excess risk (how far each is from its "
+    "best), updated multiplicatively.",
+}
 
 _QP = ("quadprog", "qpsolvers")
 _JD = "Quinton and Layne, Jacobian Descent for Multi-Objective Optimization, 2024"
@@ -284,6 +318,16 @@ GRADIENT_METHODS: dict[str, GradientMethod] = {
         ),
     )
 }
+# each with its sentence (kept apart: the table above stays one line per method's facts)
+GRADIENT_METHODS = {
+    n: dataclasses.replace(m, summary=SUMMARIES.get(n, "")) for n, m in GRADIENT_METHODS.items()
+}
+
+
+# Methods whose task weights do not change when every gradient is scaled by the same
+# factor (their papers' weights depend on directions and ratios only): they are computed on
+# the gradients brought to a unit scale, away from torchjd's absolute epsilons.
+SCALE_FREE_METHODS = frozenset({"upgrad", "dualproj", "cagrad", "mgda", "imtl_g", "aligned_mtl"})
 
 
 def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, np.ndarray | None]:
@@ -349,9 +393,13 @@ def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, n
         weights = weights_through_gramian(aggregator, matrix @ matrix.T)
         return (weights @ matrix).numpy(), weights.numpy()
     if isinstance(aggregator, WeightedAggregator):
+        # scale-free methods see G at a unit scale: torchjd zeroes a Gramian whose trace is
+        # under 1e-4, so UPGrad fell back to the mean and CAGrad to a zero step once the
+        # task gradients' norms were below ~0.006 (and IMTL-G broke at 1e20)
+        seen = matrix / matrix.abs().max() if method in SCALE_FREE_METHODS else matrix
         # the weighting once, the direction from it: calling the aggregator and then its
         # weighting drew PCGrad's order and Random's weights twice and advanced GradVac's
         # and Nash-MTL's state twice, so the weights returned did not give the direction
-        weights = aggregator.weighting(matrix).detach()
+        weights = aggregator.weighting(seen).detach()
         return (weights @ matrix).numpy().astype(np.float64), weights.numpy().astype(np.float64)
     return aggregator(matrix).detach().numpy().astype(np.float64), None

@@ -42,7 +42,7 @@ import torch
 from workbench.config import setting
 from workbench.weighting.aggregator_state import capture, restore
 from workbench.weighting.base import BackwardContext, Weighting
-from workbench.weighting.gradient_methods import GRADIENT_METHODS, GradientMethod
+from workbench.weighting.gradient_methods import GRADIENT_METHODS, SCALE_FREE_METHODS, GradientMethod
 from workbench.weighting.gramian_reduction import weights_through_gramian
 from workbench.weighting.registry import WEIGHTINGS
 from workbench.weighting.shared_jacobian import GramianEngine, shared_jacobian, write_direction
@@ -254,6 +254,8 @@ class GradientWeighting(Weighting):
     def _from_gramian(self, gramian: torch.Tensor, agg: Any) -> torch.Tensor:
         if not gramian.any():  # every task's shared gradient is 0: nothing to combine
             return torch.ones(gramian.shape[0], dtype=torch.float64)
+        if self.method in SCALE_FREE_METHODS:  # at a unit scale, away from torchjd's epsilons
+            gramian = gramian / gramian.diagonal().sum()
         if self.spec.through_gramian:
             return weights_through_gramian(agg, gramian)
         weighting = getattr(agg, "gramian_weighting", None)
@@ -333,8 +335,11 @@ def _params_class(spec: GradientMethod) -> type:
 
 
 def _register(spec: GradientMethod) -> type:
+    cited = any(c.isdigit() for c in spec.paper)  # a paper, not sum's or mean's own words
+    paper = f"{spec.paper[:1].upper()}{spec.paper[1:]}."
+    source = f"{spec.summary} {paper if cited else ''}".strip() if spec.summary else paper
     doc = (
-        f"{spec.paper}.\n\nGradient method on the shared parameters (cost: {spec.cost}). "
+        f"{source}\n\nGradient method on the shared parameters (cost: {spec.cost}). "
         "Each task's own layers get its unweighted gradient."
     )
     cls = type(
