@@ -782,6 +782,21 @@ def test_the_run_notes_are_said_with_quiet_too(tmp_path, capsys):
     assert "it/s" not in err and "step/s" not in err  # still no progress bar
 
 
+def test_config_errors_name_the_file_they_came_from(tmp_path, capsys):
+    """ "error: config: bogus: unknown key" did not say whether the sweep file or its base
+    config held it."""
+    base = tmp_path / "base.toml"
+    save_config(tiny_config(), base)
+    sweep = tmp_path / "sw.toml"
+    sweep.write_text(f'name = "s"\nbase = "{base}"\nbogus = 2\n')
+    assert main(["sweep", str(sweep), "--list"]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"(in {sweep})")
+    base.write_text(base.read_text() + "\nbogus = 1\n")
+    assert main(["train", str(base), "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: config: train.bogus: unknown key") and err.endswith(f"(in {base})")
+
+
 def test_method_parameter_conflicts_are_config_errors(tmp_path, capsys):
     """graddrop with every = 2 ended as "error: ValueError: ..." (exit 1) like a crash; it is
     a wrong config value: "error: config: ..." and exit 2, no run folder."""

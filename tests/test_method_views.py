@@ -228,14 +228,25 @@ def test_sweep_dialog_writes_a_sweep_the_cli_reads(qtbot, tmp_path):
     cfg = default_experiment()
     dialog = SweepDialog(cfg, 4, WEIGHTINGS.names(), tmp_path)
     qtbot.addWidget(dialog)
-    dialog.show()
     # the setup's method, ticked, is in view (it sat below the list's fold, none ticked in sight)
+    deep = default_experiment()
+    deep.weighting.method = "gradvac"
+    other = SweepDialog(deep, 4, WEIGHTINGS.names(), tmp_path)
+    qtbot.addWidget(other)
+    other.show()
     (ticked,) = [
-        dialog.methods.item(i)
-        for i in range(dialog.methods.count())
-        if dialog.methods.item(i).checkState() == Qt.CheckState.Checked
+        other.methods.item(i)
+        for i in range(other.methods.count())
+        if other.methods.item(i).checkState() == Qt.CheckState.Checked
     ]
-    assert dialog.methods.viewport().rect().contains(dialog.methods.visualItemRect(ticked))
+    assert ticked.text() == "gradvac" and other.methods.row(ticked) > 20
+    shown = other.methods.visualItemRect(ticked)
+    assert shown.top() >= 0 and shown.bottom() <= other.methods.viewport().height()
+    # grouped as in the setup: headings that cannot be ticked
+    texts = [dialog.methods.item(i).text() for i in range(dialog.methods.count())]
+    assert texts[0] == "Loss weightings" and "Gradient methods (per-task gradients)" in texts
+    assert texts.index("dwa") < texts.index("Gradient methods (per-task gradients)") < texts.index("upgrad")
+    assert dialog.methods.item(0).flags() == Qt.ItemFlag.NoItemFlags
     dialog.depths[1][1].setChecked(False)  # depths 0, 2, 3, 4
     dialog.alone.setChecked(True)
     assert dialog.count.text() == f"{4 * 1 * 3 * 4} experiments"  # depths x methods x seeds x task sets

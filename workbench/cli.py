@@ -208,11 +208,14 @@ def _gui(smoke_test: bool = False) -> int:
 
 
 def _load(path: str | None):
-    from workbench.config import default_experiment
+    from workbench.config import ConfigError, default_experiment
     from workbench.experiment_check import check_method_imports, load_config, validate_experiment
 
     if path:
-        cfg = load_config(path)
+        try:
+            cfg = load_config(path)
+        except ConfigError as exc:  # which file: a sweep's base or the user's own
+            raise exc.in_file(path) from None
     else:
         cfg = default_experiment()
         validate_experiment(cfg)

@@ -78,10 +78,14 @@ def parse_devices(text: str | None) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     from workbench.cli_baselines import train_with_progress
+    from workbench.config import ConfigError
     from workbench.sweep.queue import run_sweep
     from workbench.sweep.spec import load_sweep
 
-    spec = load_sweep(args.sweep)
+    try:
+        spec = load_sweep(args.sweep)
+    except ConfigError as exc:  # the sweep file's own field, or its base config's
+        raise exc.in_file(args.sweep) from None
     devices = parse_devices(args.devices)
     if args.list:
         for item in spec.items():

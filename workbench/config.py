@@ -41,6 +41,13 @@ class ConfigError(ValueError):
         self.message = message
         super().__init__(f"{path}: {message}" if path else message)
 
+    def in_file(self, file: str | Path) -> ConfigError:
+        """The same error naming the file it came from ("tasks: unknown key (in exp.toml)"),
+        unless its message names it already."""
+        if str(file) in str(self):
+            return self
+        return ConfigError(self.path, f"{self.message} (in {file})")
+
 
 # --------------------------------------------------------------------------- metadata
 

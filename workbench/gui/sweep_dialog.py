@@ -72,7 +72,15 @@ class SweepDialog(QDialog):
         self.methods = QListWidget()
         self.methods.setMaximumHeight(140)
         checked = None
-        for m in methods:
+        for m in self._grouped(methods):
+            if m.startswith("#"):  # a group's heading, as in the setup's list
+                heading = QListWidgetItem(m[1:])
+                heading.setFlags(Qt.ItemFlag.NoItemFlags)
+                font = heading.font()
+                font.setBold(True)
+                heading.setFont(font)
+                self.methods.addItem(heading)
+                continue
             item = QListWidgetItem(m)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(
@@ -112,6 +120,25 @@ class SweepDialog(QDialog):
         self.name.textChanged.connect(self._update_count)
         self.alone.toggled.connect(self._update_count)
         self._update_count()
+
+    @staticmethod
+    def _grouped(methods: list[str]) -> list[str]:
+        """The method names in the setup's groups and order, each group after "#heading"
+        (as they are given when the weighting registry cannot be read)."""
+        import sys
+
+        from workbench.gui.weighting_section import method_groups
+
+        registry = sys.modules.get("workbench.weighting")  # loaded with the core
+        if registry is None:
+            return list(methods)
+        try:
+            classes = [registry.WEIGHTINGS.get(m) for m in methods]
+        except KeyError:
+            return list(methods)
+        return [
+            n for title, group in method_groups(classes) for n in (f"#{title}", *(c.method for c in group))
+        ]
 
     def axes(self) -> dict[str, Any]:
         seeds = []

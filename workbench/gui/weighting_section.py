@@ -12,9 +12,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFormLayout, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QSizePolicy,
+    QStackedWidget,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
+    QVBoxLayout,
+    QWidget,
+)
 
-from workbench.gui.setup_bindings import _combo, _form, _hint, _select_data
+from workbench.gui.setup_bindings import _form, _hint, _select_data
 from workbench.gui.setup_widgets import DataclassForm, guard_wheel
 
 _NEEDS = {
@@ -23,7 +33,7 @@ _NEEDS = {
 }
 
 
-def _groups(methods: Sequence[Any]) -> list[tuple[str, list[Any]]]:
+def method_groups(methods: Sequence[Any]) -> list[tuple[str, list[Any]]]:
     """(heading, classes): the loss weightings, then the methods that need per-task gradients
     of the shared layers (torchjd's aggregators, the plain sum and mean first, and GradNorm)."""
     loss = [c for c in methods if getattr(c, "needs", "losses") == "losses"]
@@ -70,7 +80,7 @@ class WeightingSection(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
         form: QFormLayout = _form()
-        self.combo = _combo([])
+        self.combo = _name_combo()
         from workbench.config import WeightingConfig, field_meta  # plain Python: no torch
 
         self.combo.setToolTip(
@@ -96,7 +106,7 @@ class WeightingSection(QWidget):
         the pip command in its tooltip."""
         self.combo.clear()
         model = self.combo.model()
-        for title, group in _groups(methods):
+        for title, group in method_groups(methods):
             self.combo.addItem(title)
             header = model.item(self.combo.count() - 1)
             header.setFlags(Qt.ItemFlag.NoItemFlags)  # a heading, not a choice
@@ -216,3 +226,23 @@ def _plain_doc(doc: str) -> str:
     no reST markup ("with     partial labels", "``loss_weight``" showed as written)."""
     paragraphs = [" ".join(p.split()) for p in doc.strip().split("\n\n")]
     return "\n\n".join(p for p in paragraphs if p).replace("``", "")
+
+
+class _IndentedListCombo(QComboBox):
+    """The methods indented under their group's heading in the open list; the closed box
+    shows the name alone (it showed the list's indentation, "   upgrad")."""
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        option.currentText = option.currentText.strip()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+
+def _name_combo() -> QComboBox:
+    combo = _IndentedListCombo()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(10)
+    return guard_wheel(combo)
