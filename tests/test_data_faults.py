@@ -278,6 +278,31 @@ def test_class_folders_without_an_image_of_their_own_are_no_classes(tmp_path):
         build_dataset(DataConfig(source="folder", path=str(tmp_path)), "val")
 
 
+def test_split_class_folders_that_are_no_class_are_named_where_they_are(tmp_path):
+    """train/ and val/ split folders: a class folder with only broken files is named at its
+    real place (train/broken, not root/broken), an empty one once as empty, and neither
+    is then said to be a class without training images; a real class that only val has
+    is."""
+    for split, classes in (("train", ("cat", "dog", "empty", "broken")), ("val", ("cat", "dog", "owl"))):
+        for cls in classes:
+            (tmp_path / split / cls).mkdir(parents=True)
+    for split in ("train", "val"):
+        for cls in ("cat", "dog"):
+            Image.new("RGB", (20, 20)).save(tmp_path / split / cls / "0.png")
+    Image.new("RGB", (20, 20)).save(tmp_path / "val" / "owl" / "0.png")
+    (tmp_path / "train" / "broken" / "x.jpg").write_text("not an image")
+    result = check_dataset(tmp_path)
+    assert result.class_names == ["cat", "dog", "owl"]
+    lines = result.report.lines()
+    assert f"{tmp_path / 'train' / 'broken'}: no usable image of its own: not a class (noted)" in lines
+    assert not any(line.startswith(f"{tmp_path / 'broken'}:") for line in lines)
+    assert [line for line in lines if "empty" in line] == [
+        f"{tmp_path / 'train' / 'empty'}: class folder without images (skipped)"
+    ]
+    untrained = [line for line in lines if "has no training" in line]
+    assert untrained == [f"{tmp_path}, classes: class 'owl' has no training images (noted)"]
+
+
 def test_check_piped_into_head_ends_quietly(voc):
     code = f"import sys; from workbench.cli import main; sys.exit(main(['data', 'check', {str(voc)!r}]))"
     shell = f'{sys.executable} -c "{code}" | head -1'

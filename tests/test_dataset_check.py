@@ -78,7 +78,7 @@ def test_voc_layout_with_split_files(tmp_path):
     text(tmp_path / "Annotations/2.xml", voc_xml("2", "2.jpg", [("dog", 1, 1, 10, 10)]))
     text(tmp_path / "Annotations/3.xml", "<annotation><object>")  # malformed
     image(tmp_path / "JPEGImages/1.jpg")
-    text(tmp_path / "ImageSets/Main/train.txt", "1\n2\n4\n")
+    text(tmp_path / "ImageSets/Main/train.txt", "1\n2\n4\n3\n")
     result = check_dataset(tmp_path)
     assert result.format == "voc" and result.class_names == ["cat", "dog"]
     s = result.summary("train")
@@ -87,6 +87,10 @@ def test_voc_layout_with_split_files(tmp_path):
     assert ("3.xml", "line 1, column 20", "refused") in found
     assert ("2.xml", "", "skipped") in found  # its image is missing
     assert ("train.txt", "line 3", "skipped") in found  # 4 has no annotation
+    said = {p.where: p.message for p in result.report.problems if Path(p.file).name == "train.txt"}
+    assert said["line 3"] == "names 4, which has no annotation"
+    # 3 has one, refused: the line says so rather than that there is none
+    assert said["line 4"] == "names 3, whose annotation Annotations/3.xml could not be used"
 
 
 def test_voc_xml_beside_each_image(tmp_path):

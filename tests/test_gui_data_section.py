@@ -150,3 +150,33 @@ def test_data_gone_since_it_was_read_is_read_again_on_request(panel, qtbot, tmp_
     section.reread()
     qtbot.waitUntil(lambda: section.current_failure() != "", timeout=20000)
     assert "cannot use this data" in panel.error_message()
+
+
+def test_histogram_of_many_classes_shows_the_largest_and_says_how_many_more(qtbot):
+    """20 classes (VOC): the 11 largest, largest first, and a row for the 9 others; a class
+    with objects past the 12th index is not hidden while empty ones are drawn."""
+    from PySide6.QtGui import QImage
+
+    from workbench.gui.data_section import ClassHistogram
+
+    hist = ClassHistogram()
+    qtbot.addWidget(hist)
+    counts = {f"c{i:02d}": 0 for i in range(20)}
+    counts.update({"c15": 8, "c03": 5, "c00": 5, "c19": 1})
+    hist.set_counts(counts)
+    shown, more = hist.rows()
+    assert shown[:4] == [("c15", 8), ("c00", 5), ("c03", 5), ("c19", 1)]  # ties in class order
+    assert len(shown) == 11
+    assert more == "+ 9 more classes without objects (hover for all)"
+    assert hist.height() == 12 * ClassHistogram.ROW + 4
+    assert hist.toolTip().count("\n") == 19  # every class in the tooltip
+    hist.resize(300, hist.height())
+    image = QImage(hist.size(), QImage.Format.Format_ARGB32)
+    hist.render(image)  # paints without error, the note row included
+
+    few = ClassHistogram()
+    qtbot.addWidget(few)
+    few.set_counts({"a": 1, "b": 2})
+    assert few.rows() == ([("a", 1), ("b", 2)], "") and few.height() == 2 * ClassHistogram.ROW + 4
+    few.set_counts({f"k{i}": i for i in range(14)})
+    assert few.rows()[1] == "+ 3 more classes with at most 2 objects each (hover for all)"

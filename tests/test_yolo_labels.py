@@ -94,3 +94,23 @@ def test_a_file_that_is_not_text_is_refused(tmp_path):
 def test_polygon_box_is_float32_pixels(tmp_path):
     objects, _ = parse(tmp_path, "0 0.0 0.0 1.0 0.0 1.0 1.0 0.0 1.0\n")
     assert objects[0].box.dtype == np.float32 and objects[0].box.tolist() == [0.0, 0.0, 200.0, 100.0]
+
+
+def test_polygon_mask_is_rasterised_as_coco_polygons(tmp_path):
+    """A YOLO polygon and the same polygon in COCO give one mask (pycocotools' rule): the
+    rectangle x 50..150, y 25..75 of the 200 x 100 image covers 100 x 50 = 5,000 pixels,
+    columns 50-149 and rows 25-74 (PIL's outline added column 150 and row 75: 5,151)."""
+    from workbench.data.annotated_set import ImageRecord
+    from workbench.data.semantic_mask import semantic_mask
+
+    (obj,), report = parse(tmp_path, "1 0.25 0.25 0.75 0.25 0.75 0.75 0.25 0.75\n")
+    assert report.problems == []
+    record = ImageRecord(tmp_path / "img.png", W, H, obj.box[None], np.array([obj.class_id]), [obj.polygon])
+    mask = semantic_mask(record, CLASSES)
+    assert int((mask == 2).sum()) == 100 * 50
+    rows, cols = np.nonzero(mask == 2)
+    assert (cols.min(), cols.max(), rows.min(), rows.max()) == (50, 149, 25, 74)
+    coco = ImageRecord(
+        tmp_path / "img.png", W, H, obj.box[None], np.array([1]), [[[50, 25, 150, 25, 150, 75, 50, 75]]]
+    )
+    assert np.array_equal(semantic_mask(coco, CLASSES), mask)

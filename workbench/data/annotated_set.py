@@ -76,11 +76,13 @@ class AnnotatedSet:
     # RGB mask colour -> mask index (a CVAT labelmap.txt), for masks saved as RGB images
     colours: dict[tuple[int, int, int], int] | None = None
 
-    def audit(self) -> AnnotatedSet:
+    def audit(self, classes: bool = True) -> AnnotatedSet:
         """Add what is legal in every format but probably not meant to the report (noted):
         one image file listed twice in a split (the second is skipped) or in two splits
         (validation then measures on training images), a class without training
-        annotations, and class names that differ only in case or spaces."""
+        annotations (unless ``classes`` is False: a caller that still leaves classes out
+        calls ``note_untrained_classes`` after), and class names that differ only in case
+        or spaces."""
         seen: dict = {}
         for split, records in self.splits.items():
             kept = []
@@ -109,9 +111,8 @@ class AnnotatedSet:
                 self.report.add(
                     self.path, "splits", f"{len(both)} image(s) in both train and val, e.g. {both[0]}", NOTED
                 )
-            note_untrained(self, self.summary("train").per_class, "")
-        elif self.format != "folder" and set(self.splits) == {"all"}:
-            note_untrained(self, self.summary("all").per_class, "", "annotations")
+        if classes:
+            self.note_untrained_classes()
         folded: dict[str, list[str]] = {}
         for name in self.class_names:
             folded.setdefault(" ".join(name.split()).casefold(), []).append(name)
@@ -120,6 +121,15 @@ class AnnotatedSet:
                 shown = ", ".join(repr(n) for n in names)
                 self.report.add(self.path, "classes", f"classes {shown} differ only in case or spaces", NOTED)
         return self
+
+    def note_untrained_classes(self) -> None:
+        """Note the classes without training annotations (without any annotation in an
+        unsplit annotation set; an unsplit folder set holds out a share of each class)."""
+        if "train" in self.splits and "val" in self.splits:
+            what = "training images" if self.format == "folder" else "training annotations"
+            note_untrained(self, self.summary("train").per_class, "", what)
+        elif self.format != "folder" and set(self.splits) == {"all"}:
+            note_untrained(self, self.summary("all").per_class, "", "annotations")
 
     def summary(self, split: str) -> SplitSummary:
         return self.summarise(self.splits[split])

@@ -40,9 +40,13 @@ def read_folder_set(path: str | Path, options: FolderOptions | None = None) -> A
             if size is not None:
                 records.append(ImageRecord(image, size[0], size[1], image_class=cls))
         splits[split] = records
-    return _classes_with_images(
-        AnnotatedSet("folder", Path(path), folders.class_names, splits, report).audit()
-    )
+    aset = AnnotatedSet("folder", Path(path), folders.class_names, splits, report)
+    # the audit first (a class folder of links to another's images is empty after it),
+    # then the classes left out, then the note of classes without training images: a
+    # folder that is no class is no class without training images either
+    aset = _classes_with_images(aset.audit(classes=False))
+    aset.note_untrained_classes()
+    return aset
 
 
 def _classes_with_images(aset: AnnotatedSet) -> AnnotatedSet:
@@ -58,8 +62,11 @@ def _classes_with_images(aset: AnnotatedSet) -> AnnotatedSet:
     dropped = [n for i, n in enumerate(aset.class_names) if i not in set(used)]
     said = {p.file for p in aset.report.problems}
     for name in dropped:
-        if str(aset.path / name) not in said:  # an empty folder is said once, as empty
-            aset.report.add(aset.path / name, "", "no usable image of its own: not a class", NOTED)
+        # the class's folders: root/<class>, or <split>/<class> in each split folder
+        folders = [f for f in (aset.path / name, *(d / name for d in _subfolders(aset.path))) if f.is_dir()]
+        for folder in folders or [aset.path / name]:
+            if str(folder) not in said:  # an empty folder is said once, as empty
+                aset.report.add(folder, "", "no usable image of its own: not a class", NOTED)
     if len(used) < 2:
         raise DataSourceError(
             f"{aset.path}: {len(used)} class folder(s) with usable images; a classification set needs "
@@ -72,6 +79,13 @@ def _classes_with_images(aset: AnnotatedSet) -> AnnotatedSet:
         for split, records in aset.splits.items()
     }
     return aset
+
+
+def _subfolders(path: Path) -> list[Path]:
+    try:
+        return sorted(d for d in path.iterdir() if d.is_dir())
+    except OSError:
+        return []
 
 
 register_image_source(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from workbench.data.annotated_set import ImageRecord
 from workbench.data.base import IGNORE_INDEX
@@ -83,10 +83,10 @@ def _decoded(seg: object, height: int, width: int) -> np.ndarray | None:
 
 
 def _object_mask(seg: object, height: int, width: int) -> np.ndarray:
-    if isinstance(seg, np.ndarray):  # a YOLO polygon (k, 2) in pixels
-        canvas = Image.new("1", (width, height), 0)
-        ImageDraw.Draw(canvas).polygon([(float(x), float(y)) for x, y in seg], fill=1, outline=1)
-        return np.asarray(canvas, dtype=bool)
+    if isinstance(seg, np.ndarray):  # a YOLO polygon (k >= 3, 2) in pixels
+        # rasterised as COCO polygons are (pycocotools): PIL's outline took the right and
+        # bottom edge pixels too, so one object's mask grew by a pixel on two sides as YOLO
+        return decode_mask([seg.astype(np.float64).reshape(-1).tolist()], height, width)
     return decode_mask(seg, height, width)
 
 

@@ -91,9 +91,12 @@ def summarise(source: Any, input_size: int = 0) -> DataSummary:
 
 
 def _relative(line: str, path: Any) -> str:
-    """A report line with the data set's own folder left out of file names (shorter to read)."""
+    """A report line with the data set's own folder left out of file names (shorter to
+    read); a line about the folder itself names it by its last part, as the others do."""
     from pathlib import Path
 
     root = Path(path)
     root = root if root.is_dir() else root.parent
+    if line.startswith((f"{root}, ", f"{root}: ")):
+        line = root.name + line[len(str(root)) :]
     return line.replace(f"{root}/", "")

@@ -96,6 +96,14 @@ def _split_ids(path: Path, records: dict[str, VocRecord], report: ImportReport) 
                     report.add(listing, f"line {number}", f"{image_id} is listed again", SKIPPED)
                 elif image_id in records:
                     ids.append(image_id)
+                elif is_file(xml := path / "Annotations" / f"{image_id}.xml"):
+                    # it has one, refused above (malformed, no usable size ...): say that
+                    report.add(
+                        listing,
+                        f"line {number}",
+                        f"names {image_id}, whose annotation {xml.relative_to(path)} could not be used",
+                        SKIPPED,
+                    )
                 else:
                     report.add(
                         listing, f"line {number}", f"names {image_id}, which has no annotation", SKIPPED

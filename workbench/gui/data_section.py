@@ -39,9 +39,15 @@ MAX_PROBLEMS_SHOWN = 500
 
 
 class ClassHistogram(QWidget):
-    """Horizontal bars: one per class, its count written at the bar's end."""
+    """Horizontal bars: one per class, its count written at the bar's end.
+
+    Up to ``MAX_ROWS`` classes are drawn in the set's class order. A set with more shows
+    its ``MAX_ROWS - 1`` largest classes, largest first, and a last row saying how many
+    more there are and their largest count (every class is in the tooltip): cutting the
+    list at a fixed class index hid classes with objects while showing empty ones."""
 
     ROW = 16
+    MAX_ROWS = 12
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,12 +56,24 @@ class ClassHistogram(QWidget):
 
     def set_counts(self, counts: dict[str, int]) -> None:
         self._counts = list(counts.items())
-        self.setFixedHeight(self.ROW * min(len(self._counts), 12) + 4 if self._counts else 0)
+        shown, more = self.rows()
+        rows = len(shown) + (1 if more else 0)
+        self.setFixedHeight(self.ROW * rows + 4 if self._counts else 0)
         self.setToolTip("\n".join(f"{name}: {n}" for name, n in self._counts))
         self.update()
 
     def counts(self) -> list[tuple[str, int]]:
         return list(self._counts)
+
+    def rows(self) -> tuple[list[tuple[str, int]], str]:
+        """The (name, count) rows drawn, and the note of the classes left out ("" if none)."""
+        if len(self._counts) <= self.MAX_ROWS:
+            return list(self._counts), ""
+        ranked = sorted(self._counts, key=lambda item: -item[1])  # stable: ties keep class order
+        shown, rest = ranked[: self.MAX_ROWS - 1], ranked[self.MAX_ROWS - 1 :]
+        most = max(n for _, n in rest)
+        each = "without objects" if most == 0 else f"with at most {most} objects each"
+        return shown, f"+ {len(rest)} more classes {each} (hover for all)"
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(200, self.height())
@@ -65,7 +83,7 @@ class ClassHistogram(QWidget):
             return
         p = QPainter(self)
         fm = p.fontMetrics()
-        shown = self._counts[:12]
+        shown, more = self.rows()
         label_w = min(max(fm.horizontalAdvance(n) for n, _ in shown) + 6, self.width() // 3)
         number_w = fm.horizontalAdvance(str(max(n for _, n in shown))) + 6
         bar_w = max(1, self.width() - label_w - number_w)
@@ -73,16 +91,27 @@ class ClassHistogram(QWidget):
         colour = self.palette().color(QPalette.ColorRole.Highlight)
         for i, (name, n) in enumerate(shown):
             y = 2 + i * self.ROW
-            text = fm.elidedText(name, Qt.TextElideMode.ElideRight, label_w - 6)
+            # elidedText measures in fractions of a pixel: asked for the widest name's own
+            # rounded width it cut that name; only a name wider than the column is elided
+            if fm.horizontalAdvance(name) > label_w - 6:
+                name = fm.elidedText(name, Qt.TextElideMode.ElideRight, label_w - 6)
             p.drawText(
-                QRectF(0, y, label_w - 4, self.ROW),
+                QRectF(0, y, label_w - 2, self.ROW),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                text,
+                name,
             )
             width = bar_w * n / top
             p.fillRect(QRectF(label_w, y + 3, width, self.ROW - 6), colour)
             p.drawText(
                 QRectF(label_w + width + 3, y, number_w, self.ROW), Qt.AlignmentFlag.AlignVCenter, str(n)
+            )
+        if more:
+            p.setPen(self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText))
+            y = 2 + len(shown) * self.ROW
+            p.drawText(
+                QRectF(0, y, self.width(), self.ROW),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                fm.elidedText(more, Qt.TextElideMode.ElideRight, self.width()),
             )
         p.end()
 
