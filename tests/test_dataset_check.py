@@ -267,3 +267,17 @@ def test_yolo_list_files_spell_one_image_many_ways(tmp_path):
         "orphan" in m or "no split's list" in m or "without an image" in m or "listed again" in m
         for _, _, m in messages
     )
+
+
+def test_a_folder_read_as_class_folders_by_elimination_says_so(tmp_path):
+    """No annotation layout recognised (an extension's format without a layout test, say):
+    the folder is read as class folders, and the refusal says that it was a guess."""
+    image(tmp_path / "images" / "a.png")
+    text(tmp_path / "labels.csv", "a.png,1,1,10,10,dog\n")
+    with pytest.raises(Exception) as info:
+        check_dataset(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path}: found 1 class folder(s); a classification set needs at least 2 (read as Image "
+        "folders (classification), as no annotation layout was recognised; choose the format if it is "
+        "another: coco | voc | yolo | folder)"
+    )

@@ -59,7 +59,7 @@ def test_onnx_export_of_every_task_kind_has_named_outputs_equal_to_pytorch(all_k
     import onnxruntime as ort
 
     report = export_run(all_kinds_run.path, "onnx", dynamic_batch=True, latency=False, log=lambda _: None)
-    assert report.path == all_kinds_run.path / "export" / "model-best.onnx" and report.images == 6
+    assert report.path == all_kinds_run.path / "export" / "model-best-dynamic.onnx" and report.images == 6
     session = ort.InferenceSession(str(report.path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     assert names == OUTPUTS
@@ -83,6 +83,16 @@ def test_decode_json_is_enough_to_decode_the_raw_outputs(all_kinds_run):
     # the TorchScript export beside it has its own description: the ONNX one is kept
     other = export_run(all_kinds_run.path, "torchscript", latency=False, log=lambda _: None)
     assert other.decode_path.name == "model-best.torchscript.decode.json"
+    # a dynamic-batch export is a file of its own: the batch-1 model beside it is kept
+    batch_one = report.path.read_bytes()
+    dynamic = export_run(all_kinds_run.path, "onnx", dynamic_batch=True, latency=False, log=lambda _: None)
+    assert (dynamic.path.name, dynamic.decode_path.name) == (
+        "model-best-dynamic.onnx",
+        "model-best-dynamic.onnx.decode.json",
+    )
+    assert report.path.read_bytes() == batch_one and json.loads(report.decode_path.read_text())["input"][
+        "shape"
+    ] == [1, 3, 64, 64]
     assert json.loads(report.decode_path.read_text())["verification"]["runtime"] == "onnxruntime"
     assert spec["input"]["shape"] == [1, 3, 64, 64] and spec["input"]["range"] == [0, 255]
     assert [o["name"] for o in spec["outputs"]][:2] == ["scene", "n"]

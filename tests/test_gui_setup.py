@@ -497,3 +497,73 @@ def test_every_control_has_help_and_numbers_carry_their_declared_unit(panel):
     forms = panel.data_section.forms
     assert forms["shapes"].editors["image_size"].suffix() == " px"
     assert forms["coco"].editors["image_size"].suffix() == " px"
+
+
+def test_seeds_past_32_bits_are_shown_and_typed_as_the_cli_takes_them(panel, qtbot):
+    """Seeds go to 2**32 - 1 (config.SEED_MAX): a QSpinBox stops at 2**31 - 1, so 4294967295
+    showed as 0 while the run used 4294967295, and typing it was refused."""
+    from PySide6.QtCore import Qt
+
+    from workbench.config import SEED_MAX
+
+    cfg = default_experiment()
+    cfg.train.seed = SEED_MAX
+    cfg.data.options["data_seed"] = 3_000_000_000
+    panel.set_config(cfg)
+    assert panel.seed.text() == "4294967295" and panel.seed.maximum() == SEED_MAX
+    data_seed = panel.data_section.forms["shapes"].editors["data_seed"]
+    assert data_seed.text() == "3000000000" and data_seed.maximum() == SEED_MAX
+    assert panel.config().train.seed == SEED_MAX and panel.config().data.options["data_seed"] == 3_000_000_000
+    # typed: the largest is kept, one more is refused aloud naming the limit
+    panel.seed.lineEdit().selectAll()
+    qtbot.keyClicks(panel.seed.lineEdit(), "4294967294")
+    qtbot.keyClick(panel.seed.lineEdit(), Qt.Key.Key_Return)
+    assert panel.config().train.seed == 4294967294
+    panel.seed.lineEdit().selectAll()
+    qtbot.keyClicks(panel.seed.lineEdit(), "4294967296")
+    qtbot.keyClick(panel.seed.lineEdit(), Qt.Key.Key_Return)
+    assert "above the maximum 4294967295" in panel.seed.last_refusal
+    assert panel.config().train.seed == 4294967294
+    panel.seed.stepBy(1)
+    assert panel.config().train.seed == SEED_MAX and isinstance(panel.config().train.seed, int)
+
+
+def test_form_labels_are_the_declared_ones_that_messages_use(panel):
+    """A message names a field by its declared label ("Gamma: must be > 0"): the form's row
+    shows that label ("Decay factor" in messages beside "Gamma" in the form before)."""
+    from PySide6.QtWidgets import QFormLayout, QLabel
+
+    from workbench.config import path_meta
+
+    labels = {}
+    for form in panel.findChildren(QFormLayout):
+        for row in range(form.rowCount()):
+            label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+            if label and field and isinstance(label.widget(), QLabel) and field.widget() is not None:
+                labels[id(field.widget())] = label.widget().text()
+    for path, binding in panel._bindings.items():
+        meta = path_meta(path)
+        shown = labels.get(id(binding.widget))
+        if meta is None or shown is None:
+            continue  # check boxes carry their own text; rows made of several widgets
+        assert shown == meta.label, path
+    assert labels[id(panel.gamma)] == "Gamma" and labels[id(panel.seed)] == "Seed"
+
+
+def test_a_device_this_machine_lacks_is_refused_before_start(panel):
+    """As a run refuses it (training.device.resolve_device): Start was enabled for cuda:3
+    on a machine without CUDA, and the run then failed."""
+    panel._devices = [("cpu", "CPU")]
+    cfg = default_experiment()
+    cfg.train.device = "cuda:3"
+    panel.set_config(cfg)
+    assert not panel.is_valid()
+    assert "device 'cuda:3' was asked for but CUDA is not available here" in panel._message
+    assert panel.device_combo in panel.invalid_widgets()
+    panel._devices = [("cpu", "CPU"), ("cuda:0", "cuda:0 H200 (140 GiB)")]
+    panel.set_config(cfg)
+    assert "does not exist; this machine has 1 CUDA device(s)" in panel._message
+    cfg.train.device = "cuda"
+    panel.set_config(cfg)
+    assert "device" not in panel._message

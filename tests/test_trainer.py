@@ -207,6 +207,49 @@ def test_nan_loss_fails_naming_the_task_and_keeps_checkpoint(tmp_path, monkeypat
     assert load_checkpoint(store.last_checkpoint)["position"]["epoch"] == 1
 
 
+def test_a_nan_weight_from_the_weighting_stops_before_the_update_naming_the_method(tmp_path, monkeypatch):
+    """Finite losses, a NaN weight (a new method's bug) at epoch 2, step 2: the run stops at
+    that step, before the optimiser applies it, naming the method and the task; it was
+    reported as the next step's task loss after one NaN update."""
+    from workbench.weighting.methods import EqualSum
+
+    calls = {"n": 0}
+
+    def weights(self, losses):
+        calls["n"] += 1
+        return {n: (float("nan") if calls["n"] == 5 and n == "n" else 1.0) for n in self.task_names}
+
+    monkeypatch.setattr(EqualSum, "task_weights", weights)
+    seen = []
+    monkeypatch.setattr(torch.optim.AdamW, "step", lambda self, *a, **k: seen.append(calls["n"]))
+    store, events, summary = run(tiny_config(), tmp_path)
+    failed = events[-1]
+    assert isinstance(failed, RunFailed)
+    assert failed.error.startswith(
+        "weighting 'equal_sum' gave a non-finite weight for task 'n' (nan) at epoch 2, step 2 from finite losses"
+    )
+    assert "nothing was updated" in failed.error and "loss became" not in failed.error
+    assert seen == [1, 2, 3, 4]  # the optimiser never stepped on the NaN
+    assert summary["status"] == "failed"
+    assert load_checkpoint(store.last_checkpoint)["position"]["epoch"] == 1
+
+
+def test_an_error_in_a_task_loss_names_the_task_and_its_output_shape(tmp_path, monkeypatch):
+    """A task kind whose loss fails on the head's output (an extension with a head of the
+    wrong width) says which task and what shape, before torch's own words."""
+    from workbench.tasks.counting import Counting
+
+    def broken(self, output, targets):
+        raise IndexError("Target 1 is out of bounds.")
+
+    monkeypatch.setattr(Counting, "loss", broken)
+    _, events, summary = run(tiny_config(), tmp_path)
+    assert isinstance(events[-1], RunFailed)
+    assert summary["error"] == (
+        "task 'n' (counting): its loss on the head's output (16, 1) failed: IndexError: Target 1 is out of bounds."
+    )
+
+
 def test_a_failed_run_keeps_the_task_conflict_measured_up_to_the_failure(tmp_path, monkeypatch):
     """The conflict section of a failed run's summary counts every measured step, those
     after the last saved epoch included (the committed state alone missed them)."""

@@ -146,8 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # one clear line instead of a traceback
         from workbench.config import ConfigError
-        from workbench.training.trainer import describe_error
 
+        try:
+            from workbench.training.trainer import describe_error
+        except Exception:  # the error is in importing the project itself (an extension's clash)
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         if isinstance(exc, ConfigError):
             # every process of a torchrun job reads the same file: the first says it
             if _rank() == 0:

@@ -29,10 +29,14 @@ def add_parser(sub: Any) -> None:
     )
     x.add_argument("--dynamic-batch", action="store_true", help="any batch size (default: batch 1)")
     x.add_argument(
-        "--out", help="file to write (default: RUN/export/model-CHECKPOINT.onnx or .torchscript.pt)"
+        "--out",
+        help="file to write (default: RUN/export/model-CHECKPOINT.onnx or .torchscript.pt; "
+        "model-CHECKPOINT-dynamic.* with --dynamic-batch)",
     )
     x.add_argument(
-        "--force", action="store_true", help="replace an existing --out file (the default files always are)"
+        "--force",
+        action="store_true",
+        help="replace an existing --out file (a default file is always made again from its checkpoint)",
     )
     x.add_argument("--images", type=int, default=32, help="validation images to verify on (default 32)")
     x.add_argument("--no-latency", action="store_true", help="skip the latency table")

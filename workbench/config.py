@@ -90,6 +90,23 @@ def field_meta(cls: type, name: str) -> FieldMeta:
     raise KeyError(f"{cls.__name__} has no field {name!r}")
 
 
+def path_meta(path: str) -> FieldMeta | None:
+    """The ``FieldMeta`` of a dotted path of ``ExperimentConfig`` ("optim.gamma",
+    "train.seed", "name"); None when the path names no declared dataclass field."""
+    import typing
+
+    cls: Any = ExperimentConfig
+    *head, last = path.split(".")
+    try:
+        for part in head:
+            cls = typing.get_type_hints(cls)[part]
+        if not dataclasses.is_dataclass(cls):
+            return None
+        return field_meta(cls, last)
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
 def _pretty(name: str) -> str:
     return name.replace("_", " ")
 
@@ -219,7 +236,7 @@ class ModelConfig:
     )
     pretrained: str = setting(
         "none",
-        "Pretrained weights",
+        "Pretrained",
         "Initial backbone weights: none (random), ImageNet from torchvision's "
         "cache (never downloaded), or a weights file.",
         choices=("none", "imagenet", "file"),
@@ -290,14 +307,24 @@ class OptimConfig:
         choices=("constant", "cosine", "step"),
     )
     warmup_steps: int = setting(
-        50, "Warm-up steps", "Linear ramp from 0 to the learning rate.", ge=0, le=1_000_000
+        50, "Warm-up", "Linear ramp from 0 to the learning rate, in steps.", ge=0, le=1_000_000
     )
     step_size: int = setting(
         10, "Step size", "Epochs between decays of the 'step' schedule.", unit="epochs", ge=1, le=10_000
     )
-    gamma: float = setting(0.1, "Decay factor", "Factor of each 'step' decay.", gt=0.0, le=1.0)
+    gamma: float = setting(
+        0.1,
+        "Gamma",
+        "Decay factor of each 'step' decay (the learning rate is multiplied by it).",
+        gt=0.0,
+        le=1.0,
+    )
     grad_clip: float = setting(
-        0.0, "Gradient clipping", "Largest global gradient norm; 0 disables clipping.", ge=0.0, le=1e6
+        0.0,
+        "Grad clip",
+        "Gradient clipping: the largest global gradient norm; 0 disables clipping.",
+        ge=0.0,
+        le=1e6,
     )
 
 
@@ -309,7 +336,7 @@ class TrainConfig:
     amp: bool = setting(True, "Mixed precision", "Autocast on CUDA (bfloat16 where supported, else float16).")
     amp_dtype: str = setting(
         "auto",
-        "Mixed-precision type",
+        "Precision",
         "auto: bfloat16 where the GPU supports it, else float16; float16 always scales the loss (GradScaler).",
         choices=("auto", "bfloat16", "float16"),
     )
@@ -319,7 +346,7 @@ class TrainConfig:
     )
     early_stopping_metric: str = setting(
         "",
-        "Early stopping metric",
+        "Early stopping",
         "'task/metric' to stop on and pick the best epoch by; empty: the "
         "first task's primary metric, no early stop.",
     )
@@ -338,14 +365,16 @@ class TrainConfig:
     num_samples: int = setting(
         16, "Sample images", "Validation images saved with predictions every epoch.", ge=0, le=256
     )
-    threads: int = setting(0, "Threads", "torch intra-op threads; 0 keeps torch's default.", ge=0, le=1024)
+    threads: int = setting(
+        0, "CPU threads", "torch intra-op threads; 0 keeps torch's default.", ge=0, le=1024
+    )
 
 
 @dataclass
 class ExperimentConfig:
     name: str = setting(
         "experiment",
-        "Experiment name",
+        "Experiment",
         f"Names the run folder: letters, digits, '.', '_', '+' or '-', at most {NAME_MAX} characters.",
     )
     data: DataConfig = field(default_factory=DataConfig)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+
+class RegistryError(ValueError):
+    """A name registered twice in one registry (two extensions, or an extension and a
+    built-in); the message names both modules."""
 
 
 class Registry(Generic[T]):
@@ -14,14 +20,20 @@ class Registry(Generic[T]):
     def __init__(self, what: str) -> None:
         self.what = what
         self._items: dict[str, T] = {}
+        self._modules: dict[str, str] = {}  # name -> the module that registered it
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator: ``@REG.register("name")`` adds the decorated object under ``name``."""
 
         def add(obj: T) -> T:
+            module = sys._getframe(1).f_globals.get("__name__", "?")  # the registering module
             if name in self._items:
-                raise ValueError(f"{self.what} {name!r} is already registered")
+                raise RegistryError(
+                    f"{self.what} {name!r} is registered twice: by {self._modules[name]} and again by "
+                    f"{module}; rename one of them"
+                )
             self._items[name] = obj
+            self._modules[name] = module
             return obj
 
         return add

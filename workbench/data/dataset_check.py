@@ -49,6 +49,11 @@ def other_layouts_hint(problem: str, path: str | Path, fmt: str) -> str:
         for name in ("coco", "yolo", "voc", "folder")
         if name != fmt and DATASETS.get(name).label in other_layouts(path, fmt)
     ]
+    if not others and fmt == "folder":  # the last guess: no annotation layout was recognised
+        return (
+            f"{problem} (read as {DATASETS.get(fmt).label}, as no annotation layout was recognised; "
+            f"choose the format if it is another: {' | '.join(image_formats())})"
+        )
     if not others:
         return problem
     labels = " and ".join(DATASETS.get(name).label for name in others)

@@ -109,11 +109,13 @@ def export_run(
 ) -> ExportReport:
     """Export the network of ``run_dir``'s ``checkpoint`` ("best" or "last") as ``fmt``
     ("onnx" or "torchscript") to ``out`` (default ``RUN/export/model-CHECKPOINT.onnx`` or
-    ``.torchscript.pt``, described by ``model-CHECKPOINT.FORMAT.decode.json`` beside it), or
-    to ``out`` with ``decode.json`` beside it (same stem, ``.decode.json``).
-    The default files are replaced by a new export; a file given as ``out`` (or its
-    decode.json) that exists is refused unless ``replace``, and nothing is ever written
-    among the run's own records (only under ``RUN/export/``).
+    ``.torchscript.pt``, ``model-CHECKPOINT-dynamic...`` with ``dynamic_batch``, described by
+    ``model-CHECKPOINT[-dynamic].FORMAT.decode.json`` beside it), or to ``out`` with
+    ``decode.json`` beside it (same stem, ``.decode.json``).
+    A default file is replaced by a new export of the same checkpoint, format and batch
+    rule (it is made again from the checkpoint; the other variants stay); a file given as
+    ``out`` (or its decode.json) that exists is refused unless ``replace``, and nothing is
+    ever written among the run's own records (only under ``RUN/export/``).
 
     The export is run on up to ``images`` validation images of the run (one at a time, or
     in one batch with ``dynamic_batch``) and compared with the PyTorch model; it is kept
@@ -203,7 +205,9 @@ def export_run(
     except NotImplementedError as exc:
         raise ExportError(str(exc)) from None
 
-    target = Path(out) if out else store.path / "export" / f"model-{checkpoint}{SUFFIX[fmt]}"
+    # a batch-1 and a dynamic-batch export are two files: one must not replace the other
+    variant = f"model-{checkpoint}{'-dynamic' if dynamic_batch else ''}"
+    target = Path(out) if out else store.path / "export" / f"{variant}{SUFFIX[fmt]}"
     if target.is_dir():
         raise ExportError(
             f"{target} is a folder; give the file to write, e.g. {target / ('model' + SUFFIX[fmt])}"

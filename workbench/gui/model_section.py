@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.config import path_meta
 from workbench.gui.setup_bindings import (
     _bind_bool,
     _bind_combo,
@@ -29,6 +30,12 @@ from workbench.gui.setup_bindings import (
 from workbench.gui.setup_widgets import FloatSpinBox, guard_wheel, int_spin
 
 
+def _declared(path: str) -> str:
+    """The label declared with the field (validation's messages name it the same)."""
+    meta = path_meta(path)
+    return meta.label if meta is not None else path.rsplit(".", 1)[-1]
+
+
 class ModelSection(QWidget):
     """``[model]`` but the sharing depth (its own section). The backbone list is filled
     by the panel once the registry is loaded."""
@@ -40,18 +47,18 @@ class ModelSection(QWidget):
         form = _form()
         self.backbone_combo = _combo([])
         self.backbone_combo.setMinimumContentsLength(14)
-        form.addRow("Backbone", self.backbone_combo)
+        form.addRow(_declared("model.backbone"), self.backbone_combo)
         self.backbone_info = _hint("")
         self.backbone_info.setVisible(False)
         form.addRow(self.backbone_info)
         self.input_size = int_spin(0, 1024, 16, special="data size", suffix=" px")
         self.input_size.setToolTip("image side fed to the network; 'data size' uses the data's image size")
         guard_wheel(self.input_size)
-        form.addRow("Input size", self.input_size)
+        form.addRow(_declared("model.input_size"), self.input_size)
         self.pretrained_combo = _combo(
             [("none", "none (random init)"), ("imagenet", "ImageNet"), ("file", "weights file")]
         )
-        form.addRow("Pretrained", self.pretrained_combo)
+        form.addRow(_declared("model.pretrained"), self.pretrained_combo)
         self.weights_edit = QLineEdit()
         self.weights_edit.setPlaceholderText("state dict (.pt / .pth)")
         self.weights_button = QToolButton()
@@ -59,11 +66,11 @@ class ModelSection(QWidget):
         self.weights_button.setAccessibleName("Choose weights file")
         self.weights_button.setToolTip("choose a weights file")
         self.weights_button.clicked.connect(self.choose_weights)
-        form.addRow("Weights file", _edit_row(self.weights_edit, self.weights_button))
+        form.addRow(_declared("model.weights_file"), _edit_row(self.weights_edit, self.weights_button))
         self.dropout = FloatSpinBox(0.0, 0.9, 0.05)
         self.dropout.setToolTip("dropout in the task heads")
         guard_wheel(self.dropout)
-        form.addRow("Dropout", self.dropout)
+        form.addRow(_declared("model.dropout"), self.dropout)
         self.channels_last = QCheckBox("channels-last memory format")
         form.addRow(self.channels_last)
         lay = QVBoxLayout(self)

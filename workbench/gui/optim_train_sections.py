@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QVBoxLayout, QWidget
 
+from workbench.config import SEED_MAX, path_meta
 from workbench.gui.setup_bindings import (
     _bind_bool,
     _bind_combo,
@@ -27,8 +28,9 @@ def _rows(
     bindings = {}
     for label, path, widget, binder in rows:
         guard_wheel(widget)
-        if label:
-            form.addRow(label, widget)
+        if label:  # the label declared with the field: validation's messages use the same
+            meta = path_meta(path)
+            form.addRow(meta.label if meta is not None and meta.label else label, widget)
         else:
             form.addRow(widget)
         bindings[path] = binder(widget)
@@ -98,7 +100,7 @@ class TrainSection(QWidget):
             ]
         )
         self.amp.toggled.connect(self.amp_dtype.setEnabled)
-        self.seed = int_spin(0, INT_LIMIT)
+        self.seed = int_spin(0, SEED_MAX)  # past a QSpinBox's 2**31 - 1: a wide box
         self.seed.setToolTip("seed of the weights, data order and random weighting")
         self.workers = int_spin(0, 256, special="main thread")
         self.workers.setToolTip("data loader worker processes")

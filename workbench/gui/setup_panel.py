@@ -32,6 +32,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
+    QDoubleSpinBox,
     QFrame,
     QLabel,
     QLineEdit,
@@ -59,9 +60,8 @@ from workbench.gui.setup_bindings import (
 from workbench.gui.setup_jobs import LatestJob, make_previews
 from workbench.gui.setup_preview import SamplePreview
 from workbench.gui.setup_widgets import (
-    INT_LIMIT,
     CollapsibleSection,
-    FloatSpinBox,
+    apply_field_meta,
     mark_invalid,
 )
 from workbench.gui.sharing_section import SharingSection
@@ -111,21 +111,9 @@ BANNER_LINES = 2
 
 def _field_meta(path: str) -> Any:
     """The ``FieldMeta`` of a dotted config path (None when it has none)."""
-    import dataclasses
-    import typing
+    from workbench.config import path_meta
 
-    from workbench.config import field_meta
-
-    cls: Any = ExperimentConfig
-    *head, last = path.split(".")
-    try:
-        for part in head:
-            cls = typing.get_type_hints(cls)[part]
-        if not dataclasses.is_dataclass(cls):
-            return None
-        return field_meta(cls, last)
-    except (KeyError, TypeError, AttributeError):
-        return None
+    return path_meta(path)
 
 
 def _get_path(obj: Any, path: str) -> Any:
@@ -222,7 +210,7 @@ class SetupPanel(QWidget):
         self.name_edit = QLineEdit()
         self.name_edit.setToolTip("run name; the run folder is named after it")
         top = _form()
-        top.addRow("Experiment", self.name_edit)
+        top.addRow(_field_meta("name").label, self.name_edit)
         col.addLayout(top)
         self._bind("name", _bind_text(self.name_edit))
 
@@ -255,31 +243,13 @@ class SetupPanel(QWidget):
             meta = _field_meta(path)
             if meta is None:
                 continue
-            if not isinstance(widget, (QSpinBox, FloatSpinBox)):
+            if not isinstance(widget, (QSpinBox, QDoubleSpinBox)):
                 # combo boxes, check boxes, text fields: the declared help where the form
                 # gave none of its own (16 controls had no tooltip at all)
                 if meta.help and not widget.toolTip():
                     widget.setToolTip(meta.help)
                 continue
-            integer = isinstance(widget, QSpinBox)
-            low = meta.ge if meta.ge is not None else meta.gt
-            high = meta.le if meta.le is not None else meta.lt
-            if integer:
-                if meta.ge is None and meta.gt is not None:
-                    low = meta.gt + 1
-                if meta.le is None and meta.lt is not None:
-                    high = meta.lt - 1
-            specials = [v for v, _ in meta.special if isinstance(v, (int, float)) and not isinstance(v, bool)]
-            if low is not None:
-                low = min([low, *specials])
-                widget.setMinimum(int(low) if integer else float(low))
-            if high is not None:
-                high = max([high, *specials])
-                widget.setMaximum(int(min(high, INT_LIMIT)) if integer else float(high))
-            if meta.unit and not widget.suffix():  # the declared unit: "every 20 steps"
-                widget.setSuffix(f" {meta.unit}")
-            if meta.help:
-                widget.setToolTip(meta.help)
+            apply_field_meta(widget, meta)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         """Wide enough for the form and its vertical scroll bar, no horizontal one."""
@@ -415,7 +385,8 @@ class SetupPanel(QWidget):
                 )
             self.device_combo.clear()
             self.device_combo.addItem("auto", "auto")
-            for value, label in list_devices():
+            self._devices = list_devices()
+            for value, label in self._devices:
                 self.device_combo.addItem(label, value)
             self._build_data_section()
             self._build_task_rows()
@@ -789,6 +760,8 @@ class SetupPanel(QWidget):
             return ConfigError("", f"{type(exc).__name__}: {exc}")
         if (problem := self._data_problem(cfg)) is not None:
             return problem
+        if (problem := self._device_problem(cfg.train.device)) is not None:
+            return problem
         m = cfg.model
         if m.pretrained == "imagenet":
             ok, why = self._imagenet_state(m.backbone)
@@ -799,6 +772,26 @@ class SetupPanel(QWidget):
         if m.pretrained == "file" and (problem := self._weights_problem(m.weights_file, m.backbone)):
             return ConfigError("model.weights_file", problem)
         return None
+
+    def _device_problem(self, device: str) -> ConfigError | None:
+        """A device this machine does not have, refused here as a run would refuse it
+        (``training.device.resolve_device``): Start was enabled and the run then failed."""
+        have = [value for value, _ in getattr(self, "_devices", [])]
+        if device in ("auto", "cpu") or device in have or not have:
+            return None
+        cuda = [v for v in have if v.startswith("cuda")]
+        if device == "cuda" and cuda:
+            return None
+        if device.startswith("cuda"):
+            if not cuda:
+                why = f"device {device!r} was asked for but CUDA is not available here"
+            else:
+                why = f"device {device!r} does not exist; this machine has {len(cuda)} CUDA device(s)"
+        elif device == "mps":
+            why = "device 'mps' was asked for but MPS is not available here"
+        else:
+            return None  # validation names a device it does not know
+        return ConfigError("train.device", why)
 
     def _weights_problem(self, weights_file: str, backbone: str) -> str:
         """What the weights file holds that a run would refuse ("" when fine or still being

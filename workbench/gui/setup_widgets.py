@@ -117,9 +117,32 @@ class IntSpinBox(RefusesAloud, QSpinBox):
     is_integer = True
 
 
-def int_spin(minimum: int, maximum: int, step: int = 1, special: str = "", suffix: str = "") -> QSpinBox:
-    box = IntSpinBox()
-    box.setRange(minimum, min(maximum, INT_LIMIT))
+class WideIntSpinBox(RefusesAloud, QDoubleSpinBox):
+    """Whole numbers past Qt's 32-bit QSpinBox (seeds up to 2**32 - 1): a double spin box
+    without decimals, exact to 2**53. A seed of 4294967295 showed as 0 in a QSpinBox
+    while the run used 4294967295, and typing it was refused."""
+
+    refused = Signal(str)
+    is_integer = True
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(0)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        return str(int(value))
+
+    def int_value(self) -> int:
+        return int(self.value())
+
+
+def int_spin(
+    minimum: int, maximum: int, step: int = 1, special: str = "", suffix: str = ""
+) -> QAbstractSpinBox:
+    """A whole-number box from ``minimum`` to ``maximum``: a QSpinBox, or a
+    ``WideIntSpinBox`` when ``maximum`` is past what a QSpinBox holds (``INT_LIMIT``)."""
+    box = WideIntSpinBox() if maximum > INT_LIMIT else IntSpinBox()
+    box.setRange(minimum, maximum)
     box.setSingleStep(step)
     if special:
         box.setSpecialValueText(special)
@@ -206,23 +229,35 @@ def _field_types(cls: type) -> dict[str, Any]:
         return {}
 
 
-def _apply_meta(editor: QWidget, meta: Any) -> None:
-    """Spin-box range and tooltip from a field's metadata (``workbench.config.FieldMeta``)."""
+def is_integer_box(editor: QWidget) -> bool:
+    """Whether ``editor`` is a spin box of whole numbers (QSpinBox or WideIntSpinBox)."""
+    return isinstance(editor, QSpinBox) or bool(getattr(editor, "is_integer", False))
+
+
+def apply_field_meta(editor: QWidget, meta: Any) -> None:
+    """Spin-box range, unit and tooltip from a field's metadata (``workbench.config.FieldMeta``):
+    the limits are declared once, with the field, and every form reads them here."""
     if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
-        integer = isinstance(editor, QSpinBox)
+        integer = is_integer_box(editor)
         low = meta.ge if meta.ge is not None else meta.gt
         high = meta.le if meta.le is not None else meta.lt
         if integer and meta.ge is None and meta.gt is not None:
             low = meta.gt + 1
         if integer and meta.le is None and meta.lt is not None:
             high = meta.lt - 1
-        specials = [v for v, _ in getattr(meta, "special", ()) if isinstance(v, (int, float))]
+        specials = [
+            v
+            for v, _ in getattr(meta, "special", ())
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        ]
         if low is not None:
             low = min([low, *specials])
             editor.setMinimum(int(low) if integer else float(low))
         if high is not None:
             high = max([high, *specials])
-            editor.setMaximum(int(min(high, INT_LIMIT)) if integer else float(high))
+            if isinstance(editor, QSpinBox):
+                high = min(high, INT_LIMIT)  # a wider field gets a WideIntSpinBox (int_spin)
+            editor.setMaximum(int(high) if integer else float(high))
         if getattr(meta, "unit", "") and not editor.suffix():  # "128 px", not a bare "128"
             editor.setSuffix(f" {meta.unit}")
     if getattr(meta, "help", ""):
@@ -262,11 +297,13 @@ class DataclassForm(QWidget):
                 default = f.default_factory()  # type: ignore[misc]
             tp = hints.get(f.name, type(default))
             meta = f.metadata.get("workbench")
-            editor = self._make_editor(f.name, tp, default, getattr(meta, "choices", ()))
+            editor = self._make_editor(
+                f.name, tp, default, getattr(meta, "choices", ()), getattr(meta, "le", None)
+            )
             if editor is None:
                 continue
             if meta is not None:  # limits, label and help declared once, with the field
-                _apply_meta(editor, meta)
+                apply_field_meta(editor, meta)
             self.defaults[f.name] = default
             self.editors[f.name] = editor
             self._kinds[f.name] = tp
@@ -274,7 +311,9 @@ class DataclassForm(QWidget):
             form.addRow(label, editor)
         self._form = form
 
-    def _make_editor(self, name: str, tp: Any, default: Any, choices: tuple = ()) -> QWidget | None:
+    def _make_editor(
+        self, name: str, tp: Any, default: Any, choices: tuple = (), high: float | None = None
+    ) -> QWidget | None:
         if tp is str and choices:
             combo = QComboBox()
             for choice in choices:
@@ -287,8 +326,8 @@ class DataclassForm(QWidget):
             box.setChecked(bool(default))
             box.toggled.connect(lambda _=None, n=name: self._edited(n))
             return box
-        if tp is int:
-            box = int_spin(-1_000_000_000, 1_000_000_000)
+        if tp is int:  # a declared maximum past a QSpinBox's (a seed) makes a wide box
+            box = int_spin(-1_000_000_000, max(1_000_000_000, int(high or 0)))
             box.setValue(int(default or 0))
             box.valueChanged.connect(lambda _=None, n=name: self._edited(n))
             return guard_wheel(box)
@@ -325,7 +364,9 @@ class DataclassForm(QWidget):
                 return False
             editor.setChecked(value)
         elif tp is int:
-            if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 1_000_000_000:
+            if isinstance(value, bool) or not isinstance(value, int):
+                return False
+            if not editor.minimum() <= value <= editor.maximum():  # kept as given: validation says it
                 return False
             editor.setValue(value)
         elif tp is float:

@@ -43,6 +43,11 @@ class Backbone:
 BACKBONES: Registry[BackboneEntry] = Registry("backbone")
 
 
+class BackboneError(ValueError):
+    """A registered backbone whose entry does not describe what it builds: a stage count
+    other than its cut's, or a stage that does not output an (N, C, H, W) feature map."""
+
+
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
@@ -197,20 +202,36 @@ def build_backbone(name: str, pretrained: str = "none", weights_file: str = "") 
         path = Path(weights_file).expanduser()
         _apply_state(model, _load_state(path, "model.weights_file"), "model.weights_file", path)
     stages = entry.cut(model)
-    channels, strides = probe_stages(stages)
+    if len(stages) != entry.num_stages:
+        # the setup, the sweeps and config validation offer sharing depths 0..num_stages
+        raise BackboneError(
+            f"backbone {name!r} declares {entry.num_stages} stages but its cut gives {len(stages)}; "
+            "make its BackboneEntry's num_stages match"
+        )
+    channels, strides = probe_stages(stages, name=name)
     return Backbone(stages, channels, strides)
 
 
-def probe_stages(stages: list[nn.Module], size: int = 64) -> tuple[list[int], list[int]]:
-    """Output channels and strides of each stage, measured with a dummy forward pass."""
+def probe_stages(stages: list[nn.Module], size: int = 64, name: str = "") -> tuple[list[int], list[int]]:
+    """Output channels and strides of each stage, measured with a dummy forward pass.
+
+    Raises BackboneError naming the backbone ``name`` and the stage when a stage does not
+    output a 4-d (N, C, H, W) feature map (a trunk that ends in pooling or a flatten)."""
     x = torch.zeros(1, 3, size, size)
     channels, strides = [], []
     with torch.no_grad():
-        for stage in stages:
+        for number, stage in enumerate(stages, start=1):
             was_training = stage.training
             stage.eval()
             x = stage(x)
             stage.train(was_training)
+            if not isinstance(x, torch.Tensor) or x.dim() != 4:
+                got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+                raise BackboneError(
+                    f"backbone {name or '?'!r}: stage {number} outputs {got} for a 1x3x{size}x{size} "
+                    "image; every stage must output a feature map (N, C, H, W) (cut off pooling and "
+                    "flatten layers)"
+                )
             channels.append(int(x.shape[1]))
             strides.append(size // int(x.shape[-1]))
     return channels, strides

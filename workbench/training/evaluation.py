@@ -14,6 +14,7 @@ import torch
 from workbench.data.base import collate, move_targets
 from workbench.models.meta_lock import META_LOCK
 from workbench.tasks.base import TaskKind
+from workbench.tasks.task_errors import in_task
 from workbench.training.device import Precision
 from workbench.training.events import SamplesReady
 
@@ -186,12 +187,16 @@ def accumulate(
             targets = move_targets(targets, device)
             with META_LOCK, precision.autocast():  # see workbench.models.meta_lock
                 outputs = model(images)
-                losses = {t.name: t.image_losses(outputs[t.name], targets) for t in tasks}
+                losses = {}
+                for t in tasks:
+                    with in_task(t, outputs.get(t.name), "validation loss"):
+                        losses[t.name] = t.image_losses(outputs[t.name], targets)
             for t in tasks:
                 loss_sum, count = losses[t.name]
                 loss_sums[t.name] += loss_sum
                 counts[t.name] += count
-                t.masked_update(metrics[t.name], outputs[t.name], targets)
+                with in_task(t, outputs.get(t.name), "metrics"):
+                    t.masked_update(metrics[t.name], outputs[t.name], targets)
             if not collector.full:
                 collector.add(images, targets, outputs)
             if tick is not None:

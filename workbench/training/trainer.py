@@ -39,6 +39,7 @@ from workbench.config import ConfigError, ExperimentConfig, to_dict
 from workbench.data.base import collate, move_targets
 from workbench.fsutil import os_reason
 from workbench.models.meta_lock import META_LOCK
+from workbench.tasks.task_errors import in_task, task_context
 from workbench.training.checkpoint import (
     CheckpointError,
     check_fits,
@@ -230,7 +231,13 @@ def describe_error(exc: BaseException) -> str:
             ImageError,
             DistributedSetupError,
         ),
-    ) or type(exc).__name__ in ("SchemaError", "RunFileError", "SplitFileError"):
+    ) or type(exc).__name__ in (
+        "SchemaError",
+        "RunFileError",
+        "SplitFileError",
+        "RegistryError",
+        "BackboneError",
+    ):
         return _one_line(str(exc), type(exc).__name__)  # our own: whole (it may end in a command to run)
     elif isinstance(exc, OSError) and exc.strerror:  # the file and the system's reason, no class name
         where = exc.filename2 if exc.filename2 is not None else exc.filename
@@ -245,6 +252,8 @@ def describe_error(exc: BaseException) -> str:
     else:
         text = f"{type(exc).__name__}: {exc}"
     line = _one_line(text, type(exc).__name__)
+    if task_context(exc):  # a task kind's loss or metrics: which task, on what output
+        line = f"{task_context(exc)}: {line}"
     # too long (a path thousands of characters deep): the middle goes, so the reason at the
     # end stays ("... File name too long")
     return line if len(line) <= 600 else line[:290] + " … " + line[-300:]
@@ -937,7 +946,10 @@ class Trainer:
         draws = self._generator_states() if self._lookahead_due(position.global_step) else None
         with loop.precision.autocast():
             outputs = loop.train_model(images)
-            scored = {t.name: t.masked_loss(outputs[t.name], targets) for t in tasks}
+            scored = {}
+            for t in tasks:
+                with in_task(t, outputs.get(t.name), "loss"):
+                    scored[t.name] = t.masked_loss(outputs[t.name], targets)
         losses = {name: loss for name, (loss, _) in scored.items()}
         labelled = local = {name: count for name, (_, count) in scored.items()}
         values = torch.stack([losses[t.name].detach().float() for t in tasks]).cpu().tolist()
@@ -975,6 +987,7 @@ class Trainer:
                     f"{exc} at epoch {epoch + 1}, step {position.step + 1} (losses: {sizes}); "
                     f"the run stopped{self._kept_clause()}"
                 ) from exc
+            self._check_objective(epoch, position.step, total, weights, tasks, values)
             average_gradients(list(loop.weighting.parameters()), self.dist)
             regulariser = float(loop.weighting.last_regulariser)
             affinity = None
@@ -1026,6 +1039,33 @@ class Trainer:
                 elapsed_s=time.perf_counter() - loop.started,
                 conflict=conflict.as_dict() if conflict else None,
             )
+        )
+
+    def _check_objective(
+        self,
+        epoch: int,
+        step: int,
+        total: float,
+        weights: dict[str, float],
+        tasks: list[Any],
+        values: list[float],
+    ) -> None:
+        """Stop before the optimiser step when the weighting made the objective non-finite
+        from finite losses (a NaN weight of a new method): one NaN update ruined the weights
+        and was then reported as the next step's task loss."""
+        bad = {name: w for name, w in weights.items() if not np.isfinite(float(w))}
+        if not bad and np.isfinite(float(total)):
+            return
+        method = self.config.weighting.method
+        sizes = ", ".join(f"{t.name} {v:.3g}" for t, v in zip(tasks, values, strict=True))
+        what = (
+            "a non-finite weight for " + ", ".join(f"task {name!r} ({w})" for name, w in bad.items())
+            if bad
+            else f"a non-finite objective ({total})"
+        )
+        raise NonFiniteLoss(
+            f"weighting {method!r} gave {what} at epoch {epoch + 1}, step {step + 1} from finite losses "
+            f"({sizes}); nothing was updated; the run stopped{self._kept_clause()}"
         )
 
     def _global_losses(
