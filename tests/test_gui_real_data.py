@@ -118,6 +118,9 @@ def test_a_run_whose_data_is_gone_at_start_is_not_started_and_leaves_no_folder(q
     assert shown.args[0] == "Run not started" and str(data) in shown.args[1]
     qtbot.waitUntil(lambda: not w.bridge.is_running(), timeout=RUN_TIMEOUT_MS)
     qtbot.waitUntil(lambda: not any((w.runs_root()).iterdir()), timeout=10_000)
+    # the app removed that empty folder itself: not said as a folder someone deleted
+    w._check_shown_run_still_there()
+    assert "was removed" not in w.statusBar().currentMessage()
 
 
 def test_start_waits_while_a_new_data_set_is_read(qtbot, window, tmp_path):

@@ -567,3 +567,22 @@ def test_a_device_this_machine_lacks_is_refused_before_start(panel):
     cfg.train.device = "cuda"
     panel.set_config(cfg)
     assert "device" not in panel._message
+
+
+def test_what_the_cli_preflight_refuses_disables_start_too(panel, qtbot):
+    """32 px images in batches of one: BatchNorm sees one value per channel at the deepest
+    stage. `workbench train` refuses it before a run folder exists; the form said "valid"
+    and the run was then refused. The same check runs off the GUI thread and marks the field."""
+    cfg = default_experiment()
+    cfg.tasks = [TaskConfig(name="scene", kind="classification")]
+    cfg.data.options.update(image_size=32, train_size=16)
+    cfg.train.batch_size = 1
+    panel.set_config(cfg)
+    qtbot.waitUntil(lambda: not panel.is_valid() and "BatchNorm" in panel._message, timeout=30_000)
+    assert panel._message.startswith(
+        "Batch size: small_cnn's BatchNorm needs more than one value per channel"
+    )
+    assert panel.batch_size in panel.invalid_widgets()
+    cfg.train.batch_size = 2
+    panel.set_config(cfg)
+    qtbot.waitUntil(lambda: panel.is_valid(), timeout=30_000)

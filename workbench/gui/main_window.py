@@ -1390,6 +1390,12 @@ class MainWindow(QMainWindow):
         if not running and self._remove_if_empty is not None:
             with contextlib.suppress(OSError):
                 self._remove_if_empty.rmdir()
+                # removed here, by the app: not a folder someone deleted ("was removed:
+                # showing what was read before" followed the "Run not started" dialog)
+                self._gone_said = self._remove_if_empty
+                if self._shown_run == self._remove_if_empty:
+                    self.plots.run_label.setText(f"(not started) {self._remove_if_empty.name}")
+                    self.plots.run_label.setToolTip("the run was refused before it wrote anything")
             self._remove_if_empty = None
         if not running:
             self.plots.set_training(None)

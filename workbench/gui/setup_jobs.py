@@ -206,3 +206,21 @@ def make_previews(source: Any, input_size: int = 0, count: int = 4) -> list[dict
             }
         )
     return out
+
+
+def preflight_problem(cfg: Any, train_size: int, num_classes: int, size: int) -> tuple[str, str] | None:
+    """What ``workbench.training.preflight`` (the CLI's check before a run folder exists)
+    refuses in ``cfg`` as (field path, message), or None: a model that cannot train these
+    batches at this image size (BatchNorm on one value per channel). Runs the forward pass
+    on the meta device, in a job thread."""
+    from workbench.config import ConfigError
+    from workbench.data.base import DataInfo
+    from workbench.training.preflight import preflight
+
+    names = tuple(f"class{i}" for i in range(num_classes))
+    info = DataInfo(image_size=size, num_classes=num_classes, class_names=names)
+    try:
+        preflight(cfg, train_size, {t.name: info for t in cfg.tasks})
+    except ConfigError as exc:
+        return (exc.path, exc.message)
+    return None

@@ -173,6 +173,12 @@ class SetupPanel(QWidget):
         self._weights_job.done.connect(self._on_weights_checked)
         self._weights_job.failed.connect(self._on_weights_checked)
         self._weights_checked: dict[tuple, str] = {}  # (path, mtime, size, backbone) -> problem or ""
+        # the CLI's preflight (a model BatchNorm cannot train at this batch and size), off the
+        # GUI thread: Start was enabled for what the run then refused
+        self._preflight_job = LatestJob(self)
+        self._preflight_job.done.connect(self._on_preflight)
+        self._preflight_job.failed.connect(lambda key, _error: self._on_preflight(key, None))
+        self._preflight_checked: dict[tuple, tuple[str, str] | None] = {}
 
         self._last_edited = ""  # config path of the field the user changed last
         self._banner_text = ""
@@ -762,6 +768,8 @@ class SetupPanel(QWidget):
             return problem
         if (problem := self._device_problem(cfg.train.device)) is not None:
             return problem
+        if (found := self._preflight(cfg)) is not None:
+            return ConfigError(*found)
         m = cfg.model
         if m.pretrained == "imagenet":
             ok, why = self._imagenet_state(m.backbone)
@@ -772,6 +780,57 @@ class SetupPanel(QWidget):
         if m.pretrained == "file" and (problem := self._weights_problem(m.weights_file, m.backbone)):
             return ConfigError("model.weights_file", problem)
         return None
+
+    def _preflight(self, cfg: ExperimentConfig) -> tuple[str, str] | None:
+        """The preflight's refusal of ``cfg`` when known (None while it runs: it validates
+        again when it is done), from a cache keyed by what the check depends on."""
+        from workbench.gui.setup_jobs import preflight_problem
+
+        if (
+            cfg.data.sources
+            or not cfg.tasks
+            or self._bb is None
+            or cfg.model.backbone not in self._bb.BACKBONES
+        ):
+            return None
+        summary = self.data_section.summary if self.data_section is not None else None
+        if cfg.data.source == "shapes":
+            train_size = cfg.data.options.get("train_size") if isinstance(cfg.data.options, dict) else None
+            if not isinstance(train_size, int):
+                form = self.data_section.forms.get("shapes") if self.data_section is not None else None
+                train_size = int(form.defaults.get("train_size", 1)) if form is not None else 1
+        elif summary is not None:
+            train_size = int(summary.splits.get("train", 1) or 1)
+        else:
+            return None  # not read yet: the run's own check stays
+        num_classes = len(summary.class_names) if summary is not None and summary.class_names else 4
+        size = self._image_size(cfg)
+        specs = tuple(
+            (t.name, t.kind, repr(sorted(t.options.items())) if isinstance(t.options, dict) else "")
+            for t in cfg.tasks
+        )
+        key = (
+            cfg.model.backbone,
+            repr(cfg.model.sharing_depth),
+            specs,
+            num_classes,
+            size,
+            min(int(cfg.train.batch_size), max(1, int(train_size))),
+            int(train_size),
+            cfg.data.source,
+            bool(cfg.model.input_size),
+        )
+        if key in self._preflight_checked:
+            return self._preflight_checked[key]
+        if self._preflight_job.running_key() != key:
+            job = functools.partial(preflight_problem, copy.deepcopy(cfg), int(train_size), num_classes, size)
+            self._preflight_job.submit(key, job)
+        return None
+
+    def _on_preflight(self, key: Any, found: Any) -> None:
+        self._preflight_checked[key] = tuple(found) if found else None
+        if found:
+            self._after_change(user=False)
 
     def _device_problem(self, device: str) -> ConfigError | None:
         """A device this machine does not have, refused here as a run would refuse it
