@@ -163,6 +163,9 @@ def test_every_control_has_a_name_a_screen_reader_can_say(window, qtbot):
     rows = window.setup.task_rows if hasattr(window.setup, "task_rows") else None
     names = {w.accessibleName() for w in window.findChildren(type(window.setup.name_edit))}
     assert "counting task name" in names and "detection task name" in names
+    # a field sharing its form row with a button is named by the row's label, not its help
+    assert window.setup.model_section.weights_edit.accessibleName() == "Weights file"
+    assert window.setup.data_section.path_edit.accessibleName() == "Path"
     assert window.compare_view.grid.accessibleName() == "Run comparison"
     # the plots' scroll area and plot widget take the focus once a run is shown
     assert window.plots._scroll.accessibleName() and window.plots.layout_widget.accessibleName()

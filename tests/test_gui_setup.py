@@ -434,6 +434,9 @@ def test_form_limits_come_from_the_config_metadata(panel):
     assert s["min_objects"].minimum() == field_meta(ShapesOptions, "min_objects").ge == 0
     assert s["max_objects"].maximum() == 20
     assert panel.lr.maximum() == 10.0
+    # lr > 0 and gamma in (0, 1]: the excluded ends are refused on leaving the field
+    assert panel.lr.open_low and panel.gamma.open_low and not panel.gamma.open_high
+    assert not panel.weight_decay.open_low and not panel.seed.open_low
     assert panel.input_size.minimum() == 0 and panel.input_size.specialValueText() == "data size"
     assert s["train_size"].toolTip() == field_meta(ShapesOptions, "train_size").help
 

@@ -42,6 +42,12 @@ def test_refusal_reasons():
     assert refusal("1,5", None, 1, 1000, True) == "not a whole number"
     assert refusal("x", None, 0.0, 1.0, False) == "not a number"
     assert refusal(" ", None, 0.0, 1.0, False) == "a value is needed"
+    assert refusal("nan", None, 0.0, 1.0, False) == "not a finite number"
+    assert refusal("-inf", None, 0.0, 1.0, False) == "not a finite number"
+    # an excluded end (a limit declared gt / lt): the end itself is refused
+    assert refusal("0", 0.0, 0.0, 1.0, False, open_low=True) == "must be above 0"
+    assert refusal("1", 1.0, 0.0, 1.0, False, open_high=True) == "must be below 1"
+    assert refusal("-1", -1.0, 0.0, 1.0, False, open_low=True) == "must be above 0"
 
 
 @pytest.fixture
@@ -83,10 +89,17 @@ def type_into(qtbot, box, other, text, leave="tab"):
         ("0,005", 0.005, ""),
         ("15", 0.002, "Learning rate: “15”: above the maximum 1; kept 0.002"),
         ("99999999999", 0.002, "Learning rate: “99999999999”: above the maximum 1; kept 0.002"),
+        # letters of a non-finite number stay while typed, then are refused naming them
+        ("nan", 0.002, "Learning rate: “nan”: not a finite number; kept 0.002"),
+        ("inf", 0.002, "Learning rate: “inf”: not a finite number; kept 0.002"),
+        # the declared limit is lr > 0: 0 is refused aloud like any other value out of range
+        ("0", 0.002, "Learning rate: “0”: must be above 0; kept 0.002"),
+        ("1e-400", 0.002, "Learning rate: “1e-400”: must be above 0; kept 0.002"),
     ],
 )
 def test_float_fields(qtbot, boxes, text, value, said):
     lr, _epochs, other = boxes
+    lr.open_low = True  # as apply_field_meta sets for optim.lr (gt=0)
     heard = []
     lr.refused.connect(heard.append)
     type_into(qtbot, lr, other, text)

@@ -11,7 +11,7 @@ after they change; a name set by hand is never replaced.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QFormLayout, QLabel, QLineEdit, QTabBar, QWidget
+from PySide6.QtWidgets import QAbstractButton, QFormLayout, QLabel, QLayout, QLineEdit, QTabBar, QWidget
 
 
 def _label_text(label: QLabel) -> str:
@@ -19,13 +19,29 @@ def _label_text(label: QLabel) -> str:
 
 
 def _form_label(widget: QWidget) -> str:
-    parent = widget.parentWidget()
-    layout = parent.layout() if parent is not None else None
-    if isinstance(layout, QFormLayout):
-        label = layout.labelForField(widget)
-        if isinstance(label, QLabel):
-            return _label_text(label)
+    """The label of ``widget``'s form row, also where the row's field is a container of
+    several controls (a path field and its "File…" button): the field gets the label, not
+    its tooltip's help text."""
+    for field in (widget, widget.parentWidget()):
+        parent = field.parentWidget() if field is not None else None
+        for form in _forms(parent.layout() if parent is not None else None):
+            label = form.labelForField(field)
+            if isinstance(label, QLabel):
+                return _label_text(label)
     return ""
+
+
+def _forms(layout: QLayout | None) -> list[QFormLayout]:
+    """The form layouts in ``layout`` and the layouts nested in it (a section's form sits
+    inside its box layout)."""
+    if layout is None:
+        return []
+    found = [layout] if isinstance(layout, QFormLayout) else []
+    for i in range(layout.count()):
+        child = layout.itemAt(i).layout()
+        if child is not None:
+            found += _forms(child)
+    return found
 
 
 def accessible_name_for(widget: QWidget, buddies: dict[int, str]) -> str:

@@ -253,8 +253,11 @@ def apply_field_meta(editor: QWidget, meta: Any) -> None:
         if low is not None:
             low = min([low, *specials])
             editor.setMinimum(int(low) if integer else float(low))
+            # an excluded end (lr > 0) is refused aloud on leaving, as the others are
+            editor.open_low = not integer and meta.ge is None and meta.gt is not None and low == meta.gt
         if high is not None:
             high = max([high, *specials])
+            editor.open_high = not integer and meta.le is None and meta.lt is not None and high == meta.lt
             if isinstance(editor, QSpinBox):
                 high = min(high, INT_LIMIT)  # a wider field gets a WideIntSpinBox (int_spin)
             editor.setMaximum(int(high) if integer else float(high))

@@ -49,23 +49,64 @@ def parse_typed(text: str, integer: bool) -> float | int | None:
     return value if value == value and abs(value) != float("inf") else None
 
 
-def typing_state(raw: str, value: float | int | None, minimum: float, maximum: float) -> QValidator.State:
+# what a float field reads as a number that is not finite: kept as typed until the field is
+# left, then refused naming it (the letters were dropped as typed: "nan" read as empty)
+_NOT_FINITE = ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
+
+
+def in_range(
+    value: float, minimum: float, maximum: float, open_low: bool = False, open_high: bool = False
+) -> bool:
+    """``minimum <= value <= maximum``, an end excluded where the field's limit is one
+    (a learning rate > 0: 0 is out)."""
+    above = value > minimum if open_low else value >= minimum
+    below = value < maximum if open_high else value <= maximum
+    return above and below
+
+
+def typing_state(
+    raw: str,
+    value: float | int | None,
+    minimum: float,
+    maximum: float,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> QValidator.State:
     """Acceptable for a number in range; Intermediate for what may become one, or one out
     of range (refused aloud when the field is left); Invalid (the keystroke is dropped) for
     anything else, such as letters."""
     if value is not None:
-        return QValidator.State.Acceptable if minimum <= value <= maximum else QValidator.State.Intermediate
-    return QValidator.State.Intermediate if _NUMBER_CHARS.fullmatch(raw) else QValidator.State.Invalid
+        ok = in_range(value, minimum, maximum, open_low, open_high)
+        return QValidator.State.Acceptable if ok else QValidator.State.Intermediate
+    if _NUMBER_CHARS.fullmatch(raw) or any(word.startswith(raw.strip().lower()) for word in _NOT_FINITE):
+        return QValidator.State.Intermediate
+    return QValidator.State.Invalid
 
 
-def refusal(raw: str, value: float | int | None, minimum: float, maximum: float, integer: bool) -> str:
+def refusal(
+    raw: str,
+    value: float | int | None,
+    minimum: float,
+    maximum: float,
+    integer: bool,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> str:
     """Why ``raw`` cannot be kept (one phrase)."""
     if not raw.strip():
         return "a value is needed"
     if value is None:
+        if not integer and raw.strip().lower() in _NOT_FINITE:
+            return "not a finite number"
         return "not a whole number" if integer else "not a number"
-    if value < minimum:
-        return f"below the minimum {_show(minimum, integer)}"
+    if value < minimum or (open_low and value == minimum):
+        return (
+            f"must be above {_show(minimum, integer)}"
+            if open_low
+            else f"below the minimum {_show(minimum, integer)}"
+        )
+    if open_high and value == maximum:
+        return f"must be below {_show(maximum, integer)}"
     return f"above the maximum {_show(maximum, integer)}"
 
 
@@ -82,6 +123,8 @@ class RefusesAloud:
 
     last_refusal = ""
     is_integer = False
+    open_low = False  # the minimum itself is out (a limit declared as gt, not ge)
+    open_high = False  # the maximum itself is out (lt)
     _before: float | int | None = None
 
     def _strip(self: QAbstractSpinBox, text: str) -> str:
@@ -111,7 +154,9 @@ class RefusesAloud:
             return QValidator.State.Acceptable
         if special and special.startswith(raw) and raw:
             return QValidator.State.Intermediate
-        return typing_state(raw, self.typed_value(raw), self.minimum(), self.maximum())
+        return typing_state(
+            raw, self.typed_value(raw), self.minimum(), self.maximum(), self.open_low, self.open_high
+        )
 
     def _refused_line(self: QAbstractSpinBox) -> str:
         raw = self.raw_text()
@@ -119,12 +164,17 @@ class RefusesAloud:
         if special and raw == special:
             return ""
         value = self.typed_value(raw)
-        if value is not None and self.minimum() <= value <= self.maximum():
+        if value is not None and in_range(
+            value, self.minimum(), self.maximum(), self.open_low, self.open_high
+        ):
             return ""
         before = self.value() if self._before is None else self._before
         kept = special if special and before == self.minimum() else self.textFromValue(before)
         shown = f"“{raw}”" if raw.strip() else "An empty field"
-        return f"{shown}: {refusal(raw, value, self.minimum(), self.maximum(), self.is_integer)}; kept {kept}"
+        why = refusal(
+            raw, value, self.minimum(), self.maximum(), self.is_integer, self.open_low, self.open_high
+        )
+        return f"{shown}: {why}; kept {kept}"
 
     def _leave(self: QAbstractSpinBox, event, base) -> None:
         line = self._refused_line()
