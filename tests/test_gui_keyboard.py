@@ -170,3 +170,11 @@ def test_every_control_has_a_name_a_screen_reader_can_say(window, qtbot):
     # the plots' scroll area and plot widget take the focus once a run is shown
     assert window.plots._scroll.accessibleName() and window.plots.layout_widget.accessibleName()
     assert rows is None or rows
+
+
+def test_keyboard_focus_starts_in_the_setup_once_it_is_editable(window, qtbot):
+    """While PyTorch loaded the setup was disabled and Qt gave the focus to the first
+    enabled control, the curves' smoothing slider; the first thing to fill in is the setup."""
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5_000)
+    assert QApplication.focusWidget() is window.setup.name_edit

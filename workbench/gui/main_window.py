@@ -512,6 +512,11 @@ class MainWindow(QMainWindow):
                 except Exception as exc:
                     self.report_exception(f"{type(panel).__name__}.core_loaded", exc)
         self._apply_pending_config()
+        # keyboard focus starts in the setup, the first thing to fill in: while it was
+        # disabled (loading), Qt gave it to the first enabled control, the curves' slider
+        focus = QApplication.focusWidget()
+        if focus is None or self.plots.isAncestorOf(focus):
+            self.setup.name_edit.setFocus(Qt.FocusReason.OtherFocusReason)
         self.statusBar().showMessage(f"PyTorch loaded in {info.get('seconds', 0):.1f} s", 5000)
         pending, self._after_core = self._after_core, []
         for action in pending:
