@@ -94,6 +94,29 @@ def test_weights_file_that_matches_nothing_is_refused(tmp_path, capsys):
     assert "no tensor in" in capsys.readouterr().err and not (tmp_path / "runs").exists()
 
 
+def test_weights_file_that_fills_part_of_the_backbone_says_how_much(tmp_path, capsys):
+    """A file of another backbone loads where names and shapes happen to match (98 of
+    resnet50's 320 tensors from a resnet18 file), and nothing said how little loaded."""
+    from workbench.models.backbones import BACKBONES
+
+    own = BACKBONES.get("small_cnn").build_model().state_dict()
+    keys = sorted(own)
+    kept = {k: own[k] for k in keys[: len(keys) // 2]}
+    weights = tmp_path / "half.pth"
+    torch.save(kept, weights)
+    cfg = tiny_config()
+    cfg.train.epochs = 1
+    cfg.model.pretrained = "file"
+    cfg.model.weights_file = str(weights)
+    assert cli(tmp_path, cfg=cfg) == 0
+    out = capsys.readouterr()
+    said = (
+        f"model.weights_file: {len(kept)} of the {len(own)} tensors of small_cnn matched {weights} by name "
+        "and shape and were loaded; the others keep their random initial values"
+    )
+    assert said in out.out + out.err
+
+
 def test_imagenet_for_a_backbone_without_it_is_a_config_error():
     cfg = default_experiment()
     cfg.model.pretrained = "imagenet"

@@ -260,12 +260,18 @@ def test_invalid_lr_marks_field(panel, qtbot):
     assert not panel.lr.property("invalid")
 
 
-def test_typed_lr_zero_is_invalid(panel, qtbot):
+def test_typed_lr_zero_is_refused_aloud_and_the_rate_kept(panel, qtbot):
+    """lr > 0 is declared: 0 is out of range like 15 is, refused when the field is left
+    with the value it had kept (it was taken, and only the banner said it was wrong)."""
+    from PySide6.QtCore import Qt
+
+    before = panel.config().optim.lr
     panel.lr.setFocus()
     panel.lr.lineEdit().selectAll()
-    with qtbot.waitSignal(panel.validityChanged, timeout=2000) as blocker:
-        qtbot.keyClicks(panel.lr.lineEdit(), "0")
-    assert blocker.args[0] is False and blocker.args[1].startswith("Learning rate:")
+    qtbot.keyClicks(panel.lr.lineEdit(), "0")
+    qtbot.keyClick(panel.lr.lineEdit(), Qt.Key.Key_Return)
+    assert panel.lr.last_refusal.endswith(f"“0”: must be above 0; kept {before:g}")
+    assert panel.config().optim.lr == before and panel.is_valid()
 
 
 def test_unchecking_all_tasks_is_invalid(panel, qtbot):
@@ -289,10 +295,7 @@ def test_task_option_error_points_at_editor(panel):
     assert editor.maximum() == 0.5  # the option's declared range
     row.options.set_values({"label_smoothing": 0.7})  # e.g. from a config file: kept, reported
     row.options.changed.emit()
-    assert (
-        panel.error_message()
-        == "classification task option 'label_smoothing': must be between 0 and 0.5, got 0.7"
-    )
+    assert panel.error_message() == "classification task: Label smoothing: must be between 0 and 0.5, got 0.7"
     assert editor.property("invalid") is True
     assert row.body.isVisible()  # the options opened to show the problem
 
@@ -589,3 +592,20 @@ def test_what_the_cli_preflight_refuses_disables_start_too(panel, qtbot):
     cfg.train.batch_size = 2
     panel.set_config(cfg)
     qtbot.waitUntil(lambda: panel.is_valid(), timeout=30_000)
+
+
+def test_messages_name_task_options_and_method_parameters_by_their_row_labels(panel):
+    """The banner said "classification task option 'hidden'" and "stch parameter 'mu'"
+    beside rows labelled "Hidden units" and "Smoothing mu"."""
+    cfg = default_experiment()
+    cfg.tasks = [TaskConfig(name="scene", kind="classification", options={"hidden": 5000})]
+    panel.set_config(cfg)
+    assert panel._message.startswith("classification task: Hidden units: "), panel._message
+    row = panel._task_sources[0]
+    assert row.options.editors["hidden"].accessibleName() == "classification task: Hidden units"
+    cfg = default_experiment()
+    cfg.weighting.method = "stch"
+    cfg.weighting.params = {"mu": 0.0}
+    panel.set_config(cfg)
+    label = panel.weighting.forms["stch"].label_of("mu")
+    assert label != "mu" and panel._message.startswith(f"stch: {label}: "), panel._message

@@ -22,6 +22,9 @@ from workbench.gui.typed_number import parse_typed, refusal  # noqa: E402
         ("0.005", False, 0.005),
         ("1e-3", False, 0.001),
         ("1,000.5", False, None),  # a thousands separator: ambiguous, refused
+        ("1,000", False, None),  # a thousand, or 1.0 with a decimal comma: refused
+        ("12,5", False, 12.5),
+        ("1,0005", False, 1.0005),
         ("nan", False, None),
         ("inf", False, None),
         ("12", True, 12),
@@ -43,6 +46,10 @@ def test_refusal_reasons():
     assert refusal("x", None, 0.0, 1.0, False) == "not a number"
     assert refusal(" ", None, 0.0, 1.0, False) == "a value is needed"
     assert refusal("nan", None, 0.0, 1.0, False) == "not a finite number"
+    assert refusal("1,000", None, 0.0, 1e9, False) == "1000 or 1.000? write it without the comma"
+    # limits as validation writes them: 2592000, not 2.592e+06
+    assert refusal("2592000.5", 2592000.5, 0.0, 2592000.0, False) == "above the maximum 2592000"
+    assert refusal("2", 2.0, 0.0, 1e-6, False) == "above the maximum 1e-06"
     assert refusal("-inf", None, 0.0, 1.0, False) == "not a finite number"
     # an excluded end (a limit declared gt / lt): the end itself is refused
     assert refusal("0", 0.0, 0.0, 1.0, False, open_low=True) == "must be above 0"

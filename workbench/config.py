@@ -111,8 +111,9 @@ def _pretty(name: str) -> str:
     return name.replace("_", " ")
 
 
-def _num(value: float) -> str:
-    """Bounds as people write them: 4294967295, 1000000, 0.5, 1e-06."""
+def format_bound(value: float) -> str:
+    """Bounds as people write them: 4294967295, 1000000, 0.5, 1e-06 (validation's messages
+    and the forms' refusals write them alike)."""
     if float(value).is_integer() and abs(value) < 1e16:
         return str(int(value))
     return f"{value:g}"
@@ -120,16 +121,16 @@ def _num(value: float) -> str:
 
 def _describe_bounds(m: FieldMeta) -> str:
     if m.ge is not None and m.le is not None:
-        return f"between {_num(m.ge)} and {_num(m.le)}"
+        return f"between {format_bound(m.ge)} and {format_bound(m.le)}"
     parts = []
     if m.ge is not None:
-        parts.append(f">= {_num(m.ge)}")
+        parts.append(f">= {format_bound(m.ge)}")
     if m.gt is not None:
-        parts.append(f"> {_num(m.gt)}")
+        parts.append(f"> {format_bound(m.gt)}")
     if m.le is not None:
-        parts.append(f"<= {_num(m.le)}")
+        parts.append(f"<= {format_bound(m.le)}")
     if m.lt is not None:
-        parts.append(f"< {_num(m.lt)}")
+        parts.append(f"< {format_bound(m.lt)}")
     return " and ".join(parts)
 
 

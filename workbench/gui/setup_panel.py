@@ -940,13 +940,19 @@ class SetupPanel(QWidget):
         except Exception:  # an odd path: still a readable name
             label = path.rsplit(".", 1)[-1].replace("_", " ")
         if path.startswith("weighting.params."):
+            # the label of the parameter's row ("stch: Smoothing mu"), not its key
             method = self.weighting_combo.currentData() or "weighting"
-            return f"{method} parameter '{path.split('.', 2)[2]}'"
+            key = path.split(".", 2)[2]
+            form = self.weighting.forms.get(method)
+            return f"{method}: {form.label_of(key) if form is not None else key}"
         m = _TASK_PATH.match(path)
         if m:
             index = int(m.group(1))
             source = self._task_sources[index] if index < len(self._task_sources) else None
             kind = source.kind if isinstance(source, TaskRow) else getattr(source, "kind", "")
+            if kind and m.group(2) == "options" and m.group(3) and isinstance(source, TaskRow):
+                # an option's row label ("classification task: Hidden units"), not its key
+                return f"{kind} task: {source.options.label_of(m.group(3))}"
             if kind:  # "Task 2: Task name" -> "detection task name"
                 rest = re.sub(r"^Task \d+: ", "", label)
                 rest = rest[5:] if rest.startswith("Task ") else rest

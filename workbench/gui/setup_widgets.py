@@ -287,6 +287,7 @@ class DataclassForm(QWidget):
         self.defaults: dict[str, Any] = {}
         self.editors: dict[str, QWidget] = {}
         self._kinds: dict[str, type] = {}
+        self._labels: dict[str, str] = {}
         self._given: dict[str, Any] = {}
         self._raw: dict[str, Any] = {}
         self._filling = False
@@ -311,8 +312,13 @@ class DataclassForm(QWidget):
             self.editors[f.name] = editor
             self._kinds[f.name] = tp
             label = getattr(meta, "label", "") or _label(f.name)
+            self._labels[f.name] = label
             form.addRow(label, editor)
         self._form = form
+
+    def label_of(self, name: str) -> str:
+        """The label of field ``name``'s row (its declared label), or the name itself."""
+        return self._labels.get(name, name)
 
     def _make_editor(
         self, name: str, tp: Any, default: Any, choices: tuple = (), high: float | None = None

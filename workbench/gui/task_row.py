@@ -84,8 +84,10 @@ class TaskRow(QWidget):
         self.name_edit.textEdited.connect(self.changed)
         self.weight.valueChanged.connect(self.changed)
         self.options.changed.connect(self.changed)
-        for editor in self.options.editors.values():
+        for name, editor in self.options.editors.items():
             guard_wheel(editor)
+            # read out, and named in a refusal, with the task ("Hidden units" in four rows)
+            editor.setAccessibleName(f"{self.kind} task: {self.options.label_of(name)}")
         self._sync_enabled()
 
     def show_options(self, on: bool) -> None:

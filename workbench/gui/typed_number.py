@@ -32,6 +32,9 @@ def on_refused(callback: Callable[[str], None]) -> Callable[[], None]:
 # characters of a number being typed: digits, sign, point or comma, exponent
 _NUMBER_CHARS = re.compile(r"[0-9+\-.,eE]*")
 _WHOLE = re.compile(r"[+-]?\d+")
+# one to three digits (not starting with 0), a comma, three digits: a decimal comma or a
+# thousands separator? ("0,005" is not ambiguous: no thousands group starts with 0)
+_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}")
 
 
 def parse_typed(text: str, integer: bool) -> float | int | None:
@@ -40,6 +43,8 @@ def parse_typed(text: str, integer: bool) -> float | int | None:
     raw = text.strip()
     if integer:
         return int(raw) if _WHOLE.fullmatch(raw) else None
+    if _THOUSANDS.fullmatch(raw):  # "1,000": a thousand in English, 1.0 with a decimal comma
+        return None
     if raw.count(",") == 1 and "." not in raw:
         raw = raw.replace(",", ".")
     try:
@@ -98,6 +103,9 @@ def refusal(
     if value is None:
         if not integer and raw.strip().lower() in _NOT_FINITE:
             return "not a finite number"
+        if not integer and _THOUSANDS.fullmatch(raw.strip()):
+            whole, part = raw.strip().split(",")
+            return f"{whole}{part} or {whole}.{part}? write it without the comma"
         return "not a whole number" if integer else "not a number"
     if value < minimum or (open_low and value == minimum):
         return (
@@ -111,7 +119,9 @@ def refusal(
 
 
 def _show(limit: float, integer: bool) -> str:
-    return str(int(limit)) if integer else f"{limit:g}"
+    from workbench.config import format_bound  # plain Python
+
+    return str(int(limit)) if integer else format_bound(limit)
 
 
 class RefusesAloud:

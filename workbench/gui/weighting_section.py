@@ -86,7 +86,7 @@ class WeightingSection(QWidget):
         self.combo.setToolTip(
             field_meta(WeightingConfig, "method").help + " Each method's own help is below."
         )
-        form.addRow("Method", self.combo)
+        form.addRow(field_meta(WeightingConfig, "method").label, self.combo)  # as messages name it
         lay.addLayout(form)
         self.info = _hint("")
         lay.addWidget(self.info)

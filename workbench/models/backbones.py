@@ -38,6 +38,8 @@ class Backbone:
     stages: list[nn.Module]
     channels: list[int]
     strides: list[int]
+    # (tensors loaded, tensors of the full model) from pretrained weights; None without
+    loaded: tuple[int, int] | None = None
 
 
 BACKBONES: Registry[BackboneEntry] = Registry("backbone")
@@ -172,12 +174,15 @@ def _load_state(path: Path, what: str) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def _apply_state(model: nn.Module, state: dict[str, torch.Tensor], what: str, path: Path) -> None:
+def _apply_state(model: nn.Module, state: dict[str, torch.Tensor], what: str, path: Path) -> tuple[int, int]:
+    """Load the tensors of ``state`` that match ``model``'s by name and shape; returns
+    (tensors loaded, tensors of the model). Raises WeightsUnavailable when none match."""
     own = model.state_dict()
     matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     if not matched:
         raise WeightsUnavailable(f"{what}: no tensor in {path} matches the model's layers")
     model.load_state_dict(matched, strict=False)
+    return len(matched), len(own)
 
 
 def build_backbone(name: str, pretrained: str = "none", weights_file: str = "") -> Backbone:
@@ -195,12 +200,14 @@ def build_backbone(name: str, pretrained: str = "none", weights_file: str = "") 
                 f"ImageNet weights for {name} are not in torchvision's cache ({path}) and this app never "
                 "downloads at run time; copy the file there, or choose pretrained = 'file' or 'none'"
             )
-        _apply_state(
+        loaded = _apply_state(
             model, _load_state(path, f"ImageNet weights for {name}"), f"ImageNet weights for {name}", path
         )
     elif pretrained == "file":
         path = Path(weights_file).expanduser()
-        _apply_state(model, _load_state(path, "model.weights_file"), "model.weights_file", path)
+        loaded = _apply_state(model, _load_state(path, "model.weights_file"), "model.weights_file", path)
+    else:
+        loaded = None
     stages = entry.cut(model)
     if len(stages) != entry.num_stages:
         # the setup, the sweeps and config validation offer sharing depths 0..num_stages
@@ -209,7 +216,7 @@ def build_backbone(name: str, pretrained: str = "none", weights_file: str = "") 
             "make its BackboneEntry's num_stages match"
         )
     channels, strides = probe_stages(stages, name=name)
-    return Backbone(stages, channels, strides)
+    return Backbone(stages, channels, strides, loaded)
 
 
 def probe_stages(stages: list[nn.Module], size: int = 64, name: str = "") -> tuple[list[int], list[int]]:

@@ -36,6 +36,7 @@ class MultiTaskNet(nn.Module):
         super().__init__()
         trunk = build_backbone(backbone, pretrained, weights_file)
         self.backbone_name = backbone
+        self.weights_loaded = trunk.loaded  # (loaded, of) tensors of pretrained weights, or None
         self.num_stages = len(trunk.stages)
         depth = self.num_stages if sharing_depth == -1 else sharing_depth
         if not 0 <= depth <= self.num_stages:

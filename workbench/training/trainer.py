@@ -791,6 +791,14 @@ class Trainer:
                 f"{cfg.weighting.method} combines the gradients of several tasks, and this experiment has "
                 "one: its gradient is used as it is"
             )
+        loaded = getattr(exp.model, "weights_loaded", None)
+        if cfg.model.pretrained == "file" and loaded is not None and loaded[0] < loaded[1]:
+            # a file of another backbone loads where names and shapes happen to match: say how much
+            notes.append(
+                f"model.weights_file: {loaded[0]} of the {loaded[1]} tensors of {cfg.model.backbone} "
+                f"matched {cfg.model.weights_file} by name and shape and were loaded; the others keep "
+                "their random initial values"
+            )
         if cfg.model.weights_file and cfg.model.pretrained != "file":  # a path left in a form
             notes.append(
                 f"model.weights_file is set but model.pretrained = {cfg.model.pretrained!r}: "
