@@ -57,3 +57,31 @@ def test_the_cli_says_it_in_one_line(monkeypatch, capsys, tmp_path):
         == "error: backbone 'two' declares 3 stages but its cut gives 2; make its BackboneEntry's num_stages match"
     )
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # no run folder
+
+
+@pytest.mark.parametrize(
+    ("build", "cut", "said"),
+    [
+        (
+            lambda: (_ for _ in ()).throw(RuntimeError("no weights")),
+            lambda m: [],
+            "building the model failed: RuntimeError: no weights",
+        ),
+        (
+            _two_convs,
+            lambda m: [m[0], print],
+            "its cut must return a list of nn.Module stages, got Conv2d, builtin_function_or_method",
+        ),
+        (_two_convs, lambda m: None, "its cut failed: TypeError: 'NoneType' object is not iterable"),
+        (
+            _two_convs,
+            lambda m: [m[1], m[0]],
+            "stage 1 failed on an input of shape (1, 3, 64, 64): RuntimeError: ",
+        ),
+    ],
+)
+def test_a_backbone_that_cannot_be_built_is_named(monkeypatch, build, cut, said):
+    monkeypatch.setitem(BACKBONES._items, "odd", BackboneEntry("odd", 2, "", build, cut))
+    with pytest.raises(BackboneError) as info:
+        build_backbone("odd")
+    assert str(info.value).startswith(f"backbone 'odd': {said}")

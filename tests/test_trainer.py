@@ -250,6 +250,71 @@ def test_an_error_in_a_task_loss_names_the_task_and_its_output_shape(tmp_path, m
     )
 
 
+@pytest.mark.parametrize(
+    ("returned", "said"),
+    [
+        (lambda names: {n: 1.0 for n in names if n != "n"}, "its task weights have no weight for task 'n'"),
+        (lambda names: [1.0 for _ in names], "its task weights must be a dict {task: weight}, got list"),
+        (lambda names: {n: "x" for n in names}, "its weight for task 'scene' is not a number: str"),
+        (
+            lambda names: {n: torch.ones(3) for n in names},
+            "its weight for task 'scene' is not a number: Tensor (3)",
+        ),
+    ],
+)
+def test_a_weighting_whose_weights_are_wrong_is_named(tmp_path, monkeypatch, returned, said):
+    """A KeyError 'n' or torch's words said nothing of which method gave what."""
+    from workbench.weighting.base import Weighting
+
+    original = Weighting.backward
+
+    def backward(self, losses, ctx, present=None):
+        total, _ = original(self, losses, ctx, present)
+        return total, returned(self.task_names)
+
+    monkeypatch.setattr(Weighting, "backward", backward)
+    _, events, summary = run(tiny_config(), tmp_path)
+    assert isinstance(events[-1], RunFailed)
+    assert summary["error"] == f"weighting 'equal_sum' failed: {said}"
+
+
+def test_a_weighting_backward_that_leaves_no_gradient_is_refused_at_the_first_step(tmp_path, monkeypatch):
+    from workbench.weighting.base import Weighting
+
+    def backward(self, losses, ctx, present=None):
+        return 0.0, {n: 1.0 for n in self.task_names}  # no backward call: nothing would learn
+
+    monkeypatch.setattr(Weighting, "backward", backward)
+    _, events, summary = run(tiny_config(), tmp_path)
+    assert summary["error"].startswith(
+        "weighting 'equal_sum': its backward left no gradient on any parameter"
+    )
+    assert summary["global_step"] == 0
+
+
+@pytest.mark.parametrize(
+    ("loss", "said"),
+    [
+        (lambda value: float(value), "a loss must be a 0-d tensor (the batch mean), got float"),
+        (lambda value: value.repeat(8), "a loss must be a 0-d tensor (the batch mean), got shape (8)"),
+        (
+            lambda value: value.detach(),
+            "the loss is detached from the head's output: nothing would be learned",
+        ),
+    ],
+)
+def test_a_task_loss_of_the_wrong_kind_names_the_task(tmp_path, monkeypatch, loss, said):
+    from workbench.tasks.counting import Counting
+
+    original = Counting.loss
+    monkeypatch.setattr(Counting, "loss", lambda self, output, targets: loss(original(self, output, targets)))
+    _, _, summary = run(tiny_config(), tmp_path)
+    assert (
+        summary["error"]
+        == f"task 'n' (counting): its loss on the head's output (16, 1) failed: TypeError: {said}"
+    )
+
+
 def test_a_failed_run_keeps_the_task_conflict_measured_up_to_the_failure(tmp_path, monkeypatch):
     """The conflict section of a failed run's summary counts every measured step, those
     after the last saved epoch included (the committed state alone missed them)."""

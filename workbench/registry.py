@@ -14,6 +14,19 @@ class RegistryError(ValueError):
     built-in); the message names both modules."""
 
 
+def _registering_module() -> str:
+    """The module that registered: the first caller outside this file and outside helpers
+    named ``register...`` / ``_register...`` (``register_image_source``, the backbones'
+    ``_register``), which register on their caller's behalf."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_name
+        if frame.f_globals.get("__name__") != __name__ and not name.startswith(("register", "_register")):
+            return frame.f_globals.get("__name__", "?")
+        frame = frame.f_back
+    return "?"
+
+
 class Registry(Generic[T]):
     """Maps names to objects; refuses duplicates and names the choices on a miss."""
 
@@ -26,7 +39,7 @@ class Registry(Generic[T]):
         """Decorator: ``@REG.register("name")`` adds the decorated object under ``name``."""
 
         def add(obj: T) -> T:
-            module = sys._getframe(1).f_globals.get("__name__", "?")  # the registering module
+            module = _registering_module()
             if name in self._items:
                 raise RegistryError(
                     f"{self.what} {name!r} is registered twice: by {self._modules[name]} and again by "

@@ -223,4 +223,8 @@ def preflight_problem(cfg: Any, train_size: int, num_classes: int, size: int) ->
         preflight(cfg, train_size, {t.name: info for t in cfg.tasks})
     except ConfigError as exc:
         return (exc.path, exc.message)
+    except Exception as exc:  # an extension that cannot be built: the run would refuse it too
+        from workbench.training.trainer import describe_error
+
+        return ("", describe_error(exc))
     return None

@@ -188,7 +188,12 @@ def _apply_state(model: nn.Module, state: dict[str, torch.Tensor], what: str, pa
 def build_backbone(name: str, pretrained: str = "none", weights_file: str = "") -> Backbone:
     """Build backbone ``name`` cut into stages, optionally with pretrained weights."""
     entry = BACKBONES.get(name)
-    model = entry.build_model()
+    try:
+        model = entry.build_model()
+    except Exception as exc:  # an extension's builder: name it (torch's words alone did not)
+        raise BackboneError(
+            f"backbone {name!r}: building the model failed: {type(exc).__name__}: {exc}"
+        ) from exc
     if pretrained == "imagenet":
         if not entry.torchvision_name:
             raise WeightsUnavailable(
@@ -208,7 +213,13 @@ def build_backbone(name: str, pretrained: str = "none", weights_file: str = "") 
         loaded = _apply_state(model, _load_state(path, "model.weights_file"), "model.weights_file", path)
     else:
         loaded = None
-    stages = entry.cut(model)
+    try:
+        stages = list(entry.cut(model))
+    except Exception as exc:
+        raise BackboneError(f"backbone {name!r}: its cut failed: {type(exc).__name__}: {exc}") from exc
+    if not all(isinstance(stage, nn.Module) for stage in stages):
+        kinds = ", ".join(type(stage).__name__ for stage in stages)
+        raise BackboneError(f"backbone {name!r}: its cut must return a list of nn.Module stages, got {kinds}")
     if len(stages) != entry.num_stages:
         # the setup, the sweeps and config validation offer sharing depths 0..num_stages
         raise BackboneError(
@@ -230,8 +241,16 @@ def probe_stages(stages: list[nn.Module], size: int = 64, name: str = "") -> tup
         for number, stage in enumerate(stages, start=1):
             was_training = stage.training
             stage.eval()
-            x = stage(x)
-            stage.train(was_training)
+            try:
+                x = stage(x)
+            except Exception as exc:  # channels of one stage not those of the next, say
+                given = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+                raise BackboneError(
+                    f"backbone {name or '?'!r}: stage {number} failed on an input of shape {given}: "
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                ) from exc
+            finally:
+                stage.train(was_training)
             if not isinstance(x, torch.Tensor) or x.dim() != 4:
                 got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
                 raise BackboneError(

@@ -15,6 +15,7 @@ from torch import nn
 
 from workbench.models.backbones import build_backbone
 from workbench.tasks.base import TaskKind
+from workbench.tasks.task_errors import in_task
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -50,7 +51,11 @@ class MultiTaskNet(nn.Module):
         self.branches = nn.ModuleDict(
             {t.name: nn.ModuleList(copy.deepcopy(trunk.stages[depth:])) for t in tasks}
         )
-        self.heads = nn.ModuleDict({t.name: t.build_head(trunk.channels, trunk.strides) for t in tasks})
+        heads = {}
+        for t in tasks:
+            with in_task(t, None, "head (build_head)"):
+                heads[t.name] = t.build_head(trunk.channels, trunk.strides)
+        self.heads = nn.ModuleDict(heads)
         self._backbone_params = sum(count_params(s) for s in trunk.stages)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255, persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255, persistent=False)

@@ -34,15 +34,86 @@ def in_task(task: Any, output: Any, what: str) -> Iterator[None]:
     except Exception as exc:
         if getattr(exc, ATTRIBUTE, None) is None:
             with contextlib.suppress(AttributeError):  # a type without __dict__ keeps its words
-                setattr(
-                    exc,
-                    ATTRIBUTE,
-                    f"task {task.name!r} ({task.kind}): its {what} on the head's output "
-                    f"{output_shape(output)} failed",
-                )
+                on = "" if output is None else f" on the head's output {output_shape(output)}"
+                setattr(exc, ATTRIBUTE, f"task {task.name!r} ({task.kind}): its {what}{on} failed")
         raise
 
 
 def task_context(exc: BaseException) -> str:
     """Where ``in_task`` saw ``exc`` ("" when it did not)."""
     return getattr(exc, ATTRIBUTE, None) or ""
+
+
+def check_loss(loss: Any, count: int) -> None:
+    """Raise TypeError (inside ``in_task``, which names the task) when a task kind's loss is
+    not a 0-d tensor, or is cut off from the graph while it has labelled samples: a Python
+    float failed in torch's words, and a detached loss trained nothing without a word."""
+    import torch
+
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        got = f"shape {output_shape(loss)}" if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise TypeError(f"a loss must be a 0-d tensor (the batch mean), got {got}")
+    if count > 0 and torch.is_grad_enabled() and not loss.requires_grad:
+        raise TypeError("the loss is detached from the head's output: nothing would be learned")
+
+
+class WeightingError(ValueError):
+    """A weighting method's mistake (an extension's), named with the method."""
+
+
+WEIGHTING_ATTRIBUTE = "workbench_weighting_context"
+
+
+@contextlib.contextmanager
+def in_weighting(method: str) -> Iterator[None]:
+    """Record on an ``Exception`` raised inside a weighting's backward that it came from
+    ``method`` (a KeyError 'cnt' said nothing of which method)."""
+    try:
+        yield
+    except Exception as exc:
+        if getattr(exc, ATTRIBUTE, None) is None:
+            with contextlib.suppress(AttributeError):
+                setattr(exc, ATTRIBUTE, f"weighting {method!r} failed")
+        raise
+
+
+def check_weights(weights: Any, tasks: list[str]) -> dict[str, float]:
+    """The task weights a weighting's backward returned, as {task: float}; WeightingError
+    for anything else (a list, a weight missing for one of ``tasks``, the tasks labelled in
+    the batch, or a weight that is no number)."""
+    if not isinstance(weights, dict):
+        raise WeightingError(
+            f"its task weights must be a dict {{task: weight}}, got {type(weights).__name__}"
+        )
+    missing = [t for t in tasks if t not in weights]
+    if missing:
+        raise WeightingError(f"its task weights have no weight for task {missing[0]!r}")
+    out = {}
+    for task, value in weights.items():
+        try:
+            out[task] = float(value.detach() if hasattr(value, "detach") else value)
+        except (TypeError, ValueError, RuntimeError):
+            shape = f" {output_shape(value)}" if hasattr(value, "shape") else ""
+            raise WeightingError(
+                f"its weight for task {task!r} is not a number: {type(value).__name__}{shape}"
+            ) from None
+    return out
+
+
+def check_metric_values(values: Any) -> dict[str, float | None]:
+    """A task kind's ``compute()`` result: {metric: float or None}; TypeError (inside
+    ``in_task``) for anything else (numpy failed on a string in its own words)."""
+    if not isinstance(values, dict):
+        raise TypeError(
+            f"compute() must return a dict {{metric: float or None}}, got {type(values).__name__}"
+        )
+    out: dict[str, float | None] = {}
+    for key, value in values.items():
+        if value is None:
+            out[key] = None
+            continue
+        try:
+            out[key] = float(value)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"metric {key!r} must be a number or None, got {type(value).__name__}") from None
+    return out

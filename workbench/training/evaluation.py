@@ -6,6 +6,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import torch
 from workbench.data.base import collate, move_targets
 from workbench.models.meta_lock import META_LOCK
 from workbench.tasks.base import TaskKind
-from workbench.tasks.task_errors import in_task
+from workbench.tasks.task_errors import check_metric_values, in_task
 from workbench.training.device import Precision
 from workbench.training.events import SamplesReady
 
@@ -69,7 +70,8 @@ class _SampleCollector:
                 flags = has[:k].tolist()
                 items = [item if ok else {} for item, ok in zip(items, flags, strict=True)]
             self.targets[t.name].extend(items)
-            self.predictions[t.name].extend(t.decode(_first(outputs[t.name], k)))
+            with in_task(t, outputs.get(t.name), "decode"):
+                self.predictions[t.name].extend(t.decode(_first(outputs[t.name], k)))
         self.count += k
 
     def result(self) -> SamplesReady | None:
@@ -117,7 +119,10 @@ class Accumulated:
         losses = {
             name: (s / self.counts[name] if self.counts[name] else None) for name, s in self.loss_sums.items()
         }
-        metrics = {name: m.compute() for name, m in self.metrics.items()}
+        metrics = {}
+        for name, m in self.metrics.items():
+            with in_task(SimpleNamespace(name=name, kind=getattr(m, "kind", "?")), None, "metrics (compute)"):
+                metrics[name] = check_metric_values(m.compute())
         return Validation(losses, metrics, self.samples, dict(self.counts))
 
 

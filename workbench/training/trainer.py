@@ -39,7 +39,14 @@ from workbench.config import ConfigError, ExperimentConfig, to_dict
 from workbench.data.base import collate, move_targets
 from workbench.fsutil import os_reason
 from workbench.models.meta_lock import META_LOCK
-from workbench.tasks.task_errors import in_task, task_context
+from workbench.tasks.task_errors import (
+    WeightingError,
+    check_loss,
+    check_weights,
+    in_task,
+    in_weighting,
+    task_context,
+)
 from workbench.training.checkpoint import (
     CheckpointError,
     check_fits,
@@ -237,8 +244,10 @@ def describe_error(exc: BaseException) -> str:
         "SplitFileError",
         "RegistryError",
         "BackboneError",
+        "WeightingError",
     ):
-        return _one_line(str(exc), type(exc).__name__)  # our own: whole (it may end in a command to run)
+        line = _one_line(str(exc), type(exc).__name__)  # our own: whole (it may end in a command to run)
+        return f"{task_context(exc)}: {line}" if task_context(exc) else line
     elif isinstance(exc, OSError) and exc.strerror:  # the file and the system's reason, no class name
         where = exc.filename2 if exc.filename2 is not None else exc.filename
         text = f"{where}: {exc.strerror}" if where is not None else exc.strerror
@@ -958,6 +967,7 @@ class Trainer:
             for t in tasks:
                 with in_task(t, outputs.get(t.name), "loss"):
                     scored[t.name] = t.masked_loss(outputs[t.name], targets)
+                    check_loss(*scored[t.name])
         losses = {name: loss for name, (loss, _) in scored.items()}
         labelled = local = {name: count for name, (_, count) in scored.items()}
         values = torch.stack([losses[t.name].detach().float() for t in tasks]).cpu().tolist()
@@ -986,9 +996,11 @@ class Trainer:
             elif measure and not getattr(loop.weighting, "will_compute_gramian", lambda: False)():
                 before = self._conflict_gramian(loop, ctx, losses, present)
             try:
-                total, weights = loop.weighting.backward(
-                    losses, ctx, None if len(present) == len(tasks) else present
-                )
+                with in_weighting(cfg.weighting.method):
+                    total, weights = loop.weighting.backward(
+                        losses, ctx, None if len(present) == len(tasks) else present
+                    )
+                    weights = check_weights(weights, [t.name for t in tasks if t.name in present])
             except NonFiniteGradients as exc:  # where, and which loss ran away
                 sizes = ", ".join(f"{t.name} {v:.3g}" for t, v in zip(tasks, values, strict=True))
                 raise NonFiniteLoss(
@@ -996,6 +1008,9 @@ class Trainer:
                     f"the run stopped{self._kept_clause()}"
                 ) from exc
             self._check_objective(epoch, position.step, total, weights, tasks, values)
+            if not getattr(self, "_gradients_checked", False):  # once: a backward that left none
+                self._check_gradients(loop)
+                self._gradients_checked = True
             average_gradients(list(loop.weighting.parameters()), self.dist)
             regulariser = float(loop.weighting.last_regulariser)
             affinity = None
@@ -1048,6 +1063,15 @@ class Trainer:
                 conflict=conflict.as_dict() if conflict else None,
             )
         )
+
+    def _check_gradients(self, loop: _Loop) -> None:
+        """After the first backward: some parameter must have a gradient (a weighting's
+        ``backward`` that computed none trained nothing and the run "finished")."""
+        if not any(p.grad is not None for p in loop.model.parameters()):
+            raise WeightingError(
+                f"weighting {self.config.weighting.method!r}: its backward left no gradient on any "
+                "parameter; it must call backward on the objective (see Weighting.backward)"
+            )
 
     def _check_objective(
         self,
