@@ -345,7 +345,8 @@ def test_failing_run_shows_error_and_window_stays_usable(qtbot, window, tiny, mo
 
     from workbench.tasks.counting import Counting
 
-    monkeypatch.setattr(Counting, "loss", lambda self, output, targets: torch.tensor(float("nan")))
+    # connected to the head's output (a detached loss is refused as such, before its value)
+    monkeypatch.setattr(Counting, "loss", lambda self, output, targets: output.sum() * float("nan"))
     w = window
     w.bridge.in_process = False  # the patch above lives in this process only
     set_setup(qtbot, w, small(tiny, epochs=1))
