@@ -341,7 +341,6 @@ def test_closing_mid_run_stops_and_joins(qtbot, window, tiny):
 
 
 def test_failing_run_shows_error_and_window_stays_usable(qtbot, window, tiny, monkeypatch):
-    import torch
 
     from workbench.tasks.counting import Counting
 
