@@ -189,6 +189,52 @@ def test_a_mismatch_is_refused_and_leaves_nothing(all_kinds_run, tmp_path, monke
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("described", "said"),
+    [
+        (
+            {"classes": {"a", "b"}},
+            "task 'n' (counting): its export_decode() failed: TypeError: export_decode()'s 'classes' "
+            "holds a value JSON cannot hold (set); give numbers, text, lists or dicts",
+        ),
+        (
+            {"scale": [1.0, torch.tensor(2.0)]},
+            "task 'n' (counting): its export_decode() failed: TypeError: export_decode()'s 'scale' "
+            "holds a value JSON cannot hold (Tensor); give numbers, text, lists or dicts",
+        ),
+        (
+            ["scale"],
+            "task 'n' (counting): its export_decode() failed: TypeError: export_decode() must return a dict, got list",
+        ),
+    ],
+)
+def test_an_export_decode_json_cannot_hold_is_named_and_nothing_is_written(
+    all_kinds_run, tmp_path, monkeypatch, described, said
+):
+    """An extension kind's export_decode that returns a set or a tensor failed in json.dumps
+    after the model file was written: a model without its decode.json, and a traceback."""
+    from workbench.tasks.counting import Counting
+
+    monkeypatch.setattr(Counting, "export_decode", lambda self: described)
+    with pytest.raises(ExportError) as caught:
+        export_run(all_kinds_run.path, "onnx", out=tmp_path / "m.onnx", latency=False, log=lambda _: None)
+    assert str(caught.value) == said
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_numpy_values_in_export_decode_are_written_as_plain_json(all_kinds_run, tmp_path, monkeypatch):
+    from workbench.tasks.counting import Counting
+
+    monkeypatch.setattr(
+        Counting, "export_decode", lambda self: {"scale": np.float32(0.5), "bins": np.arange(3)}
+    )
+    report = export_run(
+        all_kinds_run.path, "onnx", out=tmp_path / "m.onnx", latency=False, log=lambda _: None
+    )
+    task = json.loads(report.decode_path.read_text())["tasks"]["n"]
+    assert task["scale"] == 0.5 and task["bins"] == [0, 1, 2]
+
+
 def test_exports_get_the_users_file_mode_and_a_folder_is_not_a_file(all_kinds_run, tmp_path):
     import os
 

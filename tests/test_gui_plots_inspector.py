@@ -459,6 +459,53 @@ def test_hidden_inspector_renders_only_when_shown(qtbot, inspector, monkeypatch)
     assert inspector.gallery.count() == 2 and inspector.shown_indices() == [0, 1]
 
 
+@pytest.mark.parametrize(
+    ("draw", "said"),
+    [
+        (
+            lambda *a: 1 / 0,
+            "task 'objects' (detection) cannot draw image 1: ZeroDivisionError: division by zero",
+        ),
+        (
+            lambda *a: "boxes",
+            "task 'objects' (detection) cannot draw image 1: TypeError: draw() must return a DrawSpec, got str",
+        ),
+    ],
+)
+def test_a_task_whose_draw_fails_is_named_in_the_status_and_the_gallery_still_shows(
+    qtbot, inspector, monkeypatch, draw, said
+):
+    """A task kind's draw is extension code: any exception (not only the four it used to
+    catch) is named once in the status line, the images are still shown without that task,
+    and nothing escapes into Qt's paint (a traceback on stderr, nothing in the window)."""
+    task = inspector._tasks["objects"]
+    monkeypatch.setattr(task, "draw", draw)
+    inspector.refresh(force=True)
+    assert inspector.shown_indices() == [0, 1] and inspector.gallery.count() == 2
+    assert inspector.status.full_text() == f"2 of 2 images · 0 with errors · ⚠ {said}"
+    assert inspector.status.toolTip() == said
+    assert inspector.last_error == said
+    monkeypatch.undo()
+    inspector.refresh(force=True)  # fixed: the warning goes with the next gallery
+    assert "⚠" not in inspector.status.full_text()
+
+
+def test_a_spec_that_cannot_be_painted_leaves_the_bare_image_and_says_so(qtbot, inspector, monkeypatch):
+    from workbench.tasks.drawing import DrawBox, DrawSpec
+
+    task = inspector._tasks["objects"]
+    bad = DrawSpec(task="objects", boxes=[DrawBox(xyxy=("a", 0, 1, 1), label="x", colour=(1, 2, 3))])
+    monkeypatch.setattr(task, "draw", lambda *a: bad)
+    inspector.refresh(force=True)
+    assert inspector.gallery.count() == 2
+    assert "⚠ the drawing of image 1 could not be painted: " in inspector.status.full_text()
+    inspector._view_index = 0  # the large view of the same image: bare, the reason in its title
+    inspector._refresh_view()
+    assert "image 1 of 2 · ⚠ the drawing could not be painted: " in inspector.view.title.text()
+    assert inspector.view.pixmap().width() >= 64
+    inspector.view.close()
+
+
 def test_inspector_epochs_and_large_view(qtbot, inspector):
     inspector.on_samples(detection_samples(epoch=2))
     assert inspector.epochs() == [0, 2] and inspector.current_epoch() == 2

@@ -234,6 +234,39 @@ def test_a_nan_weight_from_the_weighting_stops_before_the_update_naming_the_meth
     assert load_checkpoint(store.last_checkpoint)["position"]["epoch"] == 1
 
 
+@pytest.mark.parametrize("grad_clip", [0.0, 1.0])
+def test_nan_gradients_from_finite_losses_stop_before_the_update(tmp_path, monkeypatch, grad_clip):
+    """A weighting whose backward writes NaN into a gradient (an extension's bug) at epoch 2,
+    step 2: the run stops at that step, before the optimiser applies it; it was reported one
+    step later as "task ... loss became nan" after the update ruined the weights. With
+    clipping on, clip_grad_norm_'s own norm is what is checked."""
+    from workbench.weighting.base import Weighting
+
+    original = Weighting.backward
+    calls = {"n": 0}
+
+    def backward(self, losses, ctx, present=None):
+        out = original(self, losses, ctx, present)
+        calls["n"] += 1
+        if calls["n"] == 5:
+            next(p for p in ctx.task_params["n"] if p.grad is not None).grad.view(-1)[0] = float("nan")
+        return out
+
+    monkeypatch.setattr(Weighting, "backward", backward)
+    seen = []
+    monkeypatch.setattr(torch.optim.AdamW, "step", lambda self, *a, **k: seen.append(calls["n"]))
+    cfg = tiny_config()
+    cfg.optim.grad_clip = grad_clip
+    store, events, summary = run(cfg, tmp_path)
+    assert summary["status"] == "failed"
+    assert summary["error"].startswith(
+        "the gradients became non-finite at epoch 2, step 2 from finite losses (scene "
+    )
+    assert "with weighting 'equal_sum'; nothing was updated" in summary["error"]
+    assert seen == [1, 2, 3, 4]
+    assert load_checkpoint(store.last_checkpoint)["position"]["epoch"] == 1
+
+
 def test_an_error_in_a_task_loss_names_the_task_and_its_output_shape(tmp_path, monkeypatch):
     """A task kind whose loss fails on the head's output (an extension with a head of the
     wrong width) says which task and what shape, before torch's own words."""
@@ -259,6 +292,10 @@ def test_an_error_in_a_task_loss_names_the_task_and_its_output_shape(tmp_path, m
         (
             lambda names: {n: torch.ones(3) for n in names},
             "its weight for task 'scene' is not a number: Tensor (3)",
+        ),
+        (
+            lambda names: {**{n: 1.0 for n in names}, "secne": 1.0},
+            "its task weights name 'secne', which is not a task of this run (tasks: scene, n)",
         ),
     ],
 )

@@ -47,11 +47,64 @@ def decode_spec(
             task.name: {
                 "kind": task.kind,
                 "outputs": [n for n in names if n == task.name or n.startswith(f"{task.name}.")],
-                **task.export_decode(),
+                **_task_decode(task),
             }
             for task in tasks
         },
     }
+
+
+def _task_decode(task: Any) -> dict[str, Any]:
+    """``task.export_decode()``, checked before anything is written: a dict of values JSON can
+    hold (numbers, text, lists, dicts; numpy scalars and arrays as lists). Raises
+    NotImplementedError as the kind does, TypeError naming the task and the key otherwise
+    (a set or a tensor failed in ``json.dumps`` after the model file was already written)."""
+    import json
+
+    import numpy as np
+
+    from workbench.fsutil import json_safe
+    from workbench.tasks.task_errors import in_task
+
+    with in_task(task, None, "export_decode()"):
+        described = task.export_decode()
+        if not isinstance(described, dict):
+            raise TypeError(f"export_decode() must return a dict, got {type(described).__name__}")
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, np.ndarray | np.generic):
+                return value.tolist()
+            if isinstance(value, dict):
+                return {str(k): plain(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [plain(v) for v in value]
+            return value
+
+        described = plain(described)
+        for key, value in described.items():
+            try:
+                json.dumps(json_safe(value), allow_nan=False)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"export_decode()'s {key!r} holds a value JSON cannot hold ({_kind_of(value)}); "
+                    "give numbers, text, lists or dicts"
+                ) from None
+    return described
+
+
+def _kind_of(value: Any) -> str:
+    """The first value in ``value`` JSON cannot hold, by type name."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            found = _kind_of(item)
+            if found:
+                return found
+        return ""
+    if value is None or isinstance(value, str | int | float | bool):
+        return ""
+    return type(value).__name__
 
 
 def _resize_text(mode: str, size: int) -> str:

@@ -204,6 +204,12 @@ def export_run(
         )
     except NotImplementedError as exc:
         raise ExportError(str(exc)) from None
+    except Exception as exc:  # an extension kind's export_decode: named before anything is written
+        from workbench.tasks.task_errors import task_context
+
+        if not task_context(exc):
+            raise
+        raise ExportError(f"{task_context(exc)}: {type(exc).__name__}: {exc}") from None
 
     # a batch-1 and a dynamic-batch export are two files: one must not replace the other
     variant = f"model-{checkpoint}{'-dynamic' if dynamic_batch else ''}"
@@ -265,8 +271,10 @@ def export_run(
 
         try:
             os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; an export is shared like any file
-            os.replace(tmp, target)
+            # the description first: a model without (or beside an older) decode.json is
+            # not left behind when the description cannot be written
             atomic_write_json(decode_path, spec)
+            os.replace(tmp, target)
         except OSError as exc:
             raise ExportError(
                 f"{exc.filename2 or exc.filename or target}: cannot write the export: {exc.strerror or exc}"

@@ -127,7 +127,13 @@ class ImageViewDialog(QDialog):
     def _render(self, *_: object) -> None:
         if self._image is None:
             return
-        pixmap = self._renderer.render_pixmap(self._image, self._specs, scale=self.scale())
+        try:
+            pixmap = self._renderer.render_pixmap(self._image, self._specs, scale=self.scale())
+        except Exception as exc:  # noqa: BLE001 - specs come from task kinds' draw (extension code)
+            # the bare image and the reason in the title, not a traceback from inside a slot
+            pixmap = self._renderer.render_pixmap(self._image, (), scale=self.scale())
+            title = self.title.text().split(" · ⚠ ")[0]
+            self.title.setText(f"{title} · ⚠ the drawing could not be painted: {type(exc).__name__}: {exc}")
         self.picture.setPixmap(pixmap)
 
     def pixmap(self) -> QPixmap:

@@ -9,6 +9,7 @@ Torch-free at import: the task kinds, the model and torch are imported inside me
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,8 @@ from workbench.training.events import SamplesReady
 
 if TYPE_CHECKING:  # workbench.tasks' package import loads torch; only the types are needed
     from workbench.tasks.drawing import DrawBox, DrawSpec
+
+_log = logging.getLogger(__name__)
 
 THUMB_PX = 180
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)"
@@ -92,6 +95,7 @@ class InspectorPanel(QWidget):
         self._opened: tuple[str, np.ndarray, list[DrawSpec]] | None = None
         self._opened_predictions: dict[str, dict[str, np.ndarray]] | None = None
         self.last_error = ""
+        self._draw_errors: dict[str, str] = {}  # task -> why its draw failed (this gallery)
         self._unreadable_epoch: int | None = None  # the epoch whose samples file failed to load
         self.view: ImageViewDialog | None = None
         self._pending_open: tuple[Path, np.ndarray] | None = None
@@ -454,11 +458,53 @@ class InspectorPanel(QWidget):
             target = targets[index] if targets is not None and index < len(targets) else None
             if prediction is None and target is None:
                 continue
-            try:
-                specs.append(task.draw(prediction, target, threshold))
-            except (KeyError, ValueError, IndexError, TypeError) as exc:
-                self.last_error = f"task {name!r} cannot draw image {index}: {exc}"
+            spec = self._draw(task, prediction, target, threshold, f"image {index + 1}")
+            if spec is not None:
+                specs.append(spec)
         return specs
+
+    def _draw(self, task: Any, prediction: Any, target: Any, threshold: float, where: str) -> Any:
+        """``task.draw``'s spec, or None after recording why it failed: a task kind's draw is
+        extension code and may raise anything; it was a traceback on stderr from inside a
+        paint, and the gallery silently lacked the task."""
+        from workbench.tasks.drawing import DrawSpec  # (loaded with the task kinds already)
+
+        try:
+            spec = task.draw(prediction, target, threshold)
+            if not isinstance(spec, DrawSpec):
+                raise TypeError(f"draw() must return a DrawSpec, got {type(spec).__name__}")
+            return spec
+        except Exception as exc:  # noqa: BLE001 - extension code: named, the rest still drawn
+            words = str(exc).strip().splitlines()
+            text = f"{type(exc).__name__}: {words[0]}" if words else type(exc).__name__
+            if task.name not in self._draw_errors:
+                self._draw_errors[task.name] = f"task {task.name!r} ({task.kind}) cannot draw {where}: {text}"
+                self.last_error = self._draw_errors[task.name]
+                _log.warning("%s", self.last_error)
+            return None
+
+    def _render(self, renderer: Any, image: np.ndarray, specs: list[DrawSpec], where: str, **kw: Any) -> Any:
+        """The image with its specs painted, or bare (the failure recorded) when a spec holds
+        values that cannot be painted (an extension's draw that returned text for a box)."""
+        try:
+            return renderer.render(image, specs, **kw)
+        except Exception as exc:  # noqa: BLE001 - a spec from extension code
+            key = "(painting)"
+            if key not in self._draw_errors:
+                self._draw_errors[key] = (
+                    f"the drawing of {where} could not be painted: {type(exc).__name__}: {exc}"
+                )
+                self.last_error = self._draw_errors[key]
+                _log.warning("%s", self.last_error)
+            return renderer.render(image, [], **kw)
+
+    def _draw_problem(self) -> str:
+        """The status line's warning for draws that failed in this gallery ("" if none)."""
+        if not self._draw_errors:
+            return ""
+        first = next(iter(self._draw_errors.values()))
+        more = len(self._draw_errors) - 1
+        return f" · ⚠ {first}" + (f" (and {more} more)" if more else "")
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -485,6 +531,7 @@ class InspectorPanel(QWidget):
         self.gallery.clear()
         self._shown = []
         self._specs = {}
+        self._draw_errors = {}
         event = self._current_event
         if event is None:
             self.status.setText("")
@@ -505,7 +552,9 @@ class InspectorPanel(QWidget):
                 continue
             self._specs[i] = specs
             self._shown.append(i)
-            thumbs.append((i, wrong, renderer.render(event.images[i], specs, scale=scale)))
+            thumbs.append(
+                (i, wrong, self._render(renderer, event.images[i], specs, f"image {i + 1}", scale=scale))
+            )
         if thumbs:
             # Captions wrap to different heights: pad every thumbnail to the tallest, so
             # the grid's cells (and the labels under them) line up.
@@ -523,7 +572,9 @@ class InspectorPanel(QWidget):
         self.status.setText(
             f"{len(self._shown)} of {n} images · {errors} with errors"
             + ("" if self._tasks else " · tasks not loaded")
+            + self._draw_problem()
         )
+        self.status.setToolTip("\n".join(self._draw_errors.values()))
         self._update_placeholder()
         if self.view is not None and self.view.isVisible():
             self._refresh_view()
@@ -683,7 +734,9 @@ class InspectorPanel(QWidget):
             if box is not None and not box.isChecked():
                 continue
             if task.name in predictions:
-                specs.append(task.draw(predictions[task.name], None, threshold))
+                spec = self._draw(task, predictions[task.name], None, threshold, "the opened image")
+                if spec is not None:
+                    specs.append(spec)
         return specs
 
     def _predict(self, image: np.ndarray) -> dict[str, dict[str, np.ndarray]]:

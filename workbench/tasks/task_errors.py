@@ -77,10 +77,12 @@ def in_weighting(method: str) -> Iterator[None]:
         raise
 
 
-def check_weights(weights: Any, tasks: list[str]) -> dict[str, float]:
+def check_weights(weights: Any, tasks: list[str], known: list[str] | None = None) -> dict[str, float]:
     """The task weights a weighting's backward returned, as {task: float}; WeightingError
     for anything else (a list, a weight missing for one of ``tasks``, the tasks labelled in
-    the batch, or a weight that is no number)."""
+    the batch, a weight for a task not among ``known``, the run's tasks, or a weight that
+    is no number). A weight for an unknown name was a typo that left the real task at no
+    weight in the logs and curves, without a word."""
     if not isinstance(weights, dict):
         raise WeightingError(
             f"its task weights must be a dict {{task: weight}}, got {type(weights).__name__}"
@@ -88,6 +90,12 @@ def check_weights(weights: Any, tasks: list[str]) -> dict[str, float]:
     missing = [t for t in tasks if t not in weights]
     if missing:
         raise WeightingError(f"its task weights have no weight for task {missing[0]!r}")
+    unknown = [str(t) for t in weights if known is not None and t not in known]
+    if unknown:
+        raise WeightingError(
+            f"its task weights name {unknown[0]!r}, which is not a task of this run "
+            f"(tasks: {', '.join(known or [])})"
+        )
     out = {}
     for task, value in weights.items():
         try:
