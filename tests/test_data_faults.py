@@ -308,3 +308,85 @@ def test_check_piped_into_head_ends_quietly(voc):
     shell = f'{sys.executable} -c "{code}" | head -1'
     out = subprocess.run(shell, shell=True, capture_output=True, text=True, env=dict(os.environ), timeout=120)
     assert out.stdout.startswith("format: voc") and "Error" not in out.stderr
+
+
+@pytest.fixture
+def own_format(monkeypatch, tmp_path):
+    """Register format "mine" (an extension's reader, as the README's recipe) for one test;
+    ``reader[0]`` is what its read does. The registry is restored afterwards."""
+    from workbench.data.annotated_set import AnnotatedSet, ImageRecord
+    from workbench.data.image_set_options import ImageSetOptions
+    from workbench.data.import_report import ImportReport
+    from workbench.data.real_dataset import register_image_source
+    from workbench.data.source import DATASETS
+
+    monkeypatch.setattr(DATASETS, "_items", dict(DATASETS._items))
+    monkeypatch.setattr(DATASETS, "_modules", dict(DATASETS._modules))
+    image = tmp_path / "a.png"
+    Image.new("RGB", (20, 10), (9, 9, 9)).save(image)
+
+    def record(labels, boxes=None):
+        boxes = np.array(boxes if boxes is not None else [[0, 0, 5, 5]] * len(labels), np.float32)
+        return ImageRecord(image, 20, 10, boxes.reshape(-1, 4), np.array(labels, np.int64))
+
+    def good_set(path, records):
+        return AnnotatedSet("mine", path, ["cat", "dog", "fox"], {"train": records}, ImportReport())
+
+    reader = [lambda path, options: good_set(tmp_path, [record([0, 2])])]
+    register_image_source("mine", "My format", "a test format", ImageSetOptions, lambda p, o: reader[0](p, o))
+    return DATASETS.get("mine"), reader, record, good_set, image
+
+
+@pytest.mark.parametrize(
+    ("read", "said"),
+    [
+        (lambda path, options: {}["cls"], "PATH: the My format reader failed: KeyError: 'cls'"),
+        (
+            lambda path, options: [],
+            "the reader returned list, not an AnnotatedSet (as the My format reader gave it)",
+        ),
+    ],
+)
+def test_a_new_formats_reader_that_fails_is_named_with_the_path(own_format, tmp_path, read, said):
+    spec, reader, *_ = own_format
+    reader[0] = read
+    with pytest.raises(DataSourceError) as caught:
+        spec.read(str(tmp_path), spec.Options())
+    assert str(caught.value) == said.replace("PATH", str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("labels", "boxes", "said"),
+    [
+        ([0, 3], None, "class index 3 is not one of the set's 3 classes (0-2)"),
+        ([-1], None, "class index -1 is not one of the set's 3 classes (0-2)"),
+        ([0, 1], [[0, 0, 5, 5]], "1 boxes but labels of shape (2,)"),
+        ([0], [0, 0, 5], "boxes must be an (N, 4) array, got shape (1, 3)"),
+    ],
+)
+def test_a_new_formats_records_that_do_not_fit_its_classes_are_named_at_the_image(
+    own_format, tmp_path, capsys, labels, boxes, said
+):
+    """A label past the class list was an IndexError when its sample was drawn, mid-training,
+    naming neither the image nor the reader; `data check` and training now refuse the set
+    in one line naming both."""
+    from workbench.data.annotated_set import ImageRecord
+
+    spec, reader, record, good_set, image = own_format
+    if boxes is not None and len(boxes) == 3:  # a malformed box array, built by hand
+        bad = ImageRecord(image, 20, 10, np.array([boxes], np.float32), np.array(labels, np.int64))
+    else:
+        bad = record(labels, boxes)
+    reader[0] = lambda path, options: good_set(tmp_path, [record([0]), bad])
+    with pytest.raises(DataSourceError) as caught:
+        spec.read(str(tmp_path), spec.Options())
+    assert str(caught.value) == f"{image} (train): {said} (as the My format reader gave it)"
+    assert main(["data", "check", str(tmp_path), "--format", "mine"]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_new_formats_well_formed_set_is_read(own_format, tmp_path):
+    spec, *_ = own_format
+    data = spec.read(str(tmp_path), spec.Options())
+    assert [r.labels.tolist() for r in data.splits["train"]] == [[0, 2]]

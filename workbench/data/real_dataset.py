@@ -447,7 +447,12 @@ def register_image_source(
     options_cls: type,
     read: Callable[[str, Any], AnnotatedSet],
 ) -> DataSource:
-    """Register a format reader as data source ``name`` (see the module docstring)."""
+    """Register a format reader as data source ``name`` (see the module docstring).
+
+    The reader is used through ``checked_reader``: what it raises beyond DataSourceError
+    and what it returns are checked, so a new format's mistake is one line naming the
+    format and the file, never an IndexError from a sample deep inside training."""
+    read = checked_reader(name, label, read)
 
     def build(options: Any, path: str, split: str) -> ImageSetDataset:
         return ImageSetDataset(read_cached(name, read, path, options), options, split)
@@ -455,6 +460,70 @@ def register_image_source(
     spec = DataSource(name, label, description, options_cls, build, needs_path=True, read=read)
     DATASETS.register(name)(spec)
     return spec
+
+
+def checked_reader(
+    name: str, label: str, read: Callable[[str, Any], AnnotatedSet]
+) -> Callable[[str, Any], AnnotatedSet]:
+    """``read`` with its failures and its result checked.
+
+    DataSourceError, OSError and MemoryError pass as they are (they name the file); any
+    other exception becomes a DataSourceError naming the format and the path. The result
+    must be an ``AnnotatedSet`` whose records hold (N, 4) boxes, N labels and at most N
+    segmentations, with every label and image class a class index of the set: otherwise a
+    DataSourceError names the image and the reader (a label past the class list was an
+    IndexError when its sample was drawn, mid-training)."""
+
+    def checked(path: str, options: Any) -> AnnotatedSet:
+        try:
+            data = read(path, options)
+        except (DataSourceError, OSError, MemoryError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a new format's reader: named, not a traceback
+            words = str(exc).strip().splitlines()
+            raise DataSourceError(
+                f"{path}: the {label} reader failed: {type(exc).__name__}"
+                + (f": {words[0]}" if words else "")
+            ) from exc
+        problem = reader_output_problem(data)
+        if problem:
+            raise DataSourceError(f"{problem} (as the {label} reader gave it)")
+        return data
+
+    checked.__wrapped__ = read  # type: ignore[attr-defined]
+    checked.__name__ = getattr(read, "__name__", name)
+    return checked
+
+
+def reader_output_problem(data: Any) -> str:
+    """ "" when ``data`` is a well-formed AnnotatedSet, else the first problem in one line
+    naming the image (see ``checked_reader``)."""
+    if not isinstance(data, AnnotatedSet):
+        return f"the reader returned {type(data).__name__}, not an AnnotatedSet"
+    n_classes = len(data.class_names)
+    for split, records in data.splits.items():
+        for r in records:
+            where = f"{r.image} ({split})"
+            boxes = np.asarray(r.boxes)
+            labels = np.asarray(r.labels)
+            if boxes.ndim != 2 or boxes.shape[1] != 4:
+                return f"{where}: boxes must be an (N, 4) array, got shape {tuple(boxes.shape)}"
+            if labels.shape != (len(boxes),):
+                return f"{where}: {len(boxes)} boxes but labels of shape {tuple(labels.shape)}"
+            if len(r.segmentations) > len(boxes):
+                return f"{where}: {len(r.segmentations)} segmentations for {len(boxes)} objects"
+            out_of_range = labels.size and (labels.min() < 0 or labels.max() >= n_classes)
+            bad = [int(v) for v in labels if not 0 <= int(v) < n_classes] if out_of_range else []
+            if r.image_class is not None and not 0 <= int(r.image_class) < n_classes:
+                bad.insert(0, int(r.image_class))
+            if bad:
+                return (
+                    f"{where}: class index {bad[0]} is not one of the set's {n_classes} classes "
+                    f"(0-{n_classes - 1})"
+                    if n_classes
+                    else f"{where}: class index {bad[0]}, but the set names no classes"
+                )
+    return ""
 
 
 __all__ = ["ImageError", "ImageSetDataset", "register_image_source", "read_cached", "choose_split"]
