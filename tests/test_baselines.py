@@ -80,6 +80,28 @@ def test_cli_trains_then_reuses_and_writes_delta_m(tmp_path, capsys, monkeypatch
     assert find_finished_run(runs, baseline_plan(RunStore(run.path).read_config())[0].config) is not None
 
 
+def test_a_baseline_whose_resume_is_refused_says_why_and_how_to_start_it_again(tmp_path, capsys):
+    """A baseline killed mid-run (summary "running") whose last.pt is then damaged was
+    "has no result: it is running", with nothing running and no way out."""
+    cfg_path = tmp_path / "exp.toml"
+    save_config(_cfg(), cfg_path)
+    runs = tmp_path / "runs"
+    assert main(["train", str(cfg_path), "--out", str(runs), "--quiet"]) == 0
+    (run,) = list_runs(runs)
+    assert main(["baselines", str(run.path), "--quiet"]) == 0
+    stl = Path(json.loads((run.path / "summary.json").read_text())["delta_m"]["baseline_runs"]["scene"])
+    summary = json.loads((stl / "summary.json").read_text())
+    (stl / "summary.json").write_text(json.dumps({**summary, "status": "running"}))  # as kill -9 leaves it
+    last = stl / "checkpoints" / "last.pt"
+    last.write_bytes(last.read_bytes()[:100])
+    capsys.readouterr()
+    assert main(["baselines", str(run.path), "--quiet"]) == 1
+    out, err = capsys.readouterr()
+    assert f"baseline {stl} has no result: it could not be resumed: {last} cannot be read" in out + err
+    assert f"to train it again from the start, delete or move {stl} and run the command again" in out + err
+    assert "it is running" not in out + err and "Traceback" not in err
+
+
 def test_one_task_or_a_missing_target_is_one_line(tmp_path, capsys):
     one = _cfg()
     one.tasks = one.tasks[:1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import statistics
+from pathlib import Path
 
 import pytest
 import torch
@@ -345,6 +346,39 @@ def test_a_stop_during_the_baselines_ends_the_sweep_and_the_stopped_baseline_is_
             assert "delta_m" in json.loads((run / "summary.json").read_text())
 
 
+def test_a_member_whose_resume_is_refused_fails_and_the_others_and_delta_m_go_on(tmp_path, capsys):
+    """A member killed mid-run (summary "running") whose last.pt is then damaged: its resume
+    is refused. It stopped the whole sweep, was "not run", exited 0 and skipped Δm, on every
+    run of the sweep after; now it fails with the reason and what to do, the members after
+    it train, and Δm is written for the finished runs."""
+    import shutil
+
+    base = _base(tmp_path)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'name = "s"\nbase = "{base.name}"\nsharing_depth = [2, 4]\n')
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 0
+    folder = out / "s"
+    queue = _queue(folder)
+    (first_key, first), (second_key, second) = sorted(queue.items())
+    assert "-d2-" in first_key
+    summary = json.loads((Path(first) / "summary.json").read_text())
+    (Path(first) / "summary.json").write_text(json.dumps({**summary, "status": "running"}))  # kill -9
+    last = Path(first) / "checkpoints" / "last.pt"
+    last.write_bytes(last.read_bytes()[:100])
+    shutil.rmtree(second)  # the member after it has to train again
+    capsys.readouterr()
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 1
+    out_text, err = capsys.readouterr()
+    assert "sweep s: 1 finished, 1 failed, 0 not run" in out_text
+    assert f"failed {first_key}: could not be resumed: {last} cannot be read" in err
+    assert f"; to train it again from the start, delete or move {first} and run the command again" in err
+    again = _queue(folder)[second_key]
+    assert json.loads((Path(again) / "summary.json").read_text())["status"] == "finished"
+    assert "delta_m" in json.loads((Path(again) / "summary.json").read_text())
+    assert "Traceback" not in err
+
+
 class _BudgetSpentAt(Trainer):
     """A trainer whose time limit strikes as ``epoch`` begins (the check after a step,
     made deterministic): epoch 0 ends the run before any validation, epoch 1 after one."""
@@ -658,6 +692,23 @@ def test_sweep_chart_titles_say_which_way_is_better():
     kinds = {"masks": "segmentation", "box": "localization"}
     assert _title("masks/miou", kinds) == "masks mIoU incl. background (higher is better)"
     assert _title("box/miou", kinds) == "box mean IoU (higher is better)"
+
+
+def test_charts_an_earlier_sweep_of_the_same_name_wrote_are_removed(tmp_path):
+    """An edited sweep with one depth writes no depth chart: the earlier file's chart (with
+    its depth-0 runs) stayed, and the app showed it beside a table without those rows."""
+    from workbench.sweep.results import write_charts
+
+    def row(depth, acc, seed=0):
+        return {"tasks": "a+b", "method": "dwa", "sharing_depth": depth, "a/acc": acc, "b/acc": 1 - acc}
+
+    assert sorted(p.name for p in write_charts(tmp_path, [row(0, 0.5), row(2, 0.7)])) == [
+        "depth-a_b.png",
+        "pareto-a_b.png",
+    ]
+    (tmp_path / "notes.png").write_bytes(b"mine")  # not a chart of ours: kept
+    assert [p.name for p in write_charts(tmp_path, [row(2, 0.7)])] == ["pareto-a_b.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.png", "pareto-a_b.png"]
 
 
 def test_a_sweep_run_again_from_another_working_directory_or_moved_finds_its_runs(tmp_path, monkeypatch):

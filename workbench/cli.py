@@ -485,6 +485,10 @@ last_stop_signal: int | None = None
 # What continues the work after an abort (a second signal): "workbench resume RUN", or the
 # sweep or baselines command itself.
 continue_hint: str | None = None
+# the summary the last ``_run_trainer`` returned: a resume refused before anything was
+# written leaves the run's summary.json as it was ("running" after a kill), so callers
+# that read the file back (sweeps, baselines) need this one to know why
+last_run_summary: dict[str, Any] = {}
 
 # The first stop signal of this command, kept across its runs: a sweep or `baselines`
 # starts no further run after it, also when the run it came in still finished.
@@ -594,6 +598,8 @@ def _train_and_report(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         printer.close()
+    global last_run_summary
+    last_run_summary = summary
     status = summary.get("status")
     if status == "failed" and summary.get("not_started"):  # refused before anything was written
         error = str(summary.get("error", "unknown error"))

@@ -28,10 +28,13 @@ def add_parser(sub: Any, default_runs: str) -> None:
 def train_with_progress(quiet: bool, again: str | None = None) -> Callable[[Any, Any, bool], dict[str, Any]]:
     """A ``train(config, store, resume)`` for the CLI: progress bar, Ctrl-C stops cleanly;
     ``again`` is the command a stopped run says to continue with."""
-    from workbench.cli import _run_trainer
+    from workbench import cli
 
     def train(cfg: Any, store: Any, resume: bool) -> dict[str, Any]:
-        _run_trainer(cfg, store, resume=resume, quiet=quiet, again=again)
+        cli.last_run_summary = {}
+        cli._run_trainer(cfg, store, resume=resume, quiet=quiet, again=again)
+        if cli.last_run_summary.get("not_started"):  # refused: the file still says what it said
+            return cli.last_run_summary
         return store.read_summary()
 
     return train

@@ -266,6 +266,16 @@ def _run_locked(
                         f"[{spec.name}] {item.key}: time limit reached after {summary.get('epochs_done', 0)} "
                         "epoch(s): its budget is spent"
                     )
+            elif summary.get("not_started"):
+                # a resume refused (an unreadable checkpoint): this experiment failed; the
+                # others still run and Δm is still written (it stopped the whole sweep,
+                # said "not run" and exited 0, on every run of the sweep after)
+                from workbench.training.outcome import fresh_start_hint
+
+                outcome.failed[item.key] = (
+                    f"could not be resumed: {summary.get('error') or 'its error is above'}"
+                    + fresh_start_hint(summary, store.path)
+                )
             elif summary.get("status") == "failed":
                 outcome.failed[item.key] = str(summary.get("error", "failed"))
             else:

@@ -14,6 +14,7 @@ matplotlib's Agg backend, no display needed):
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import statistics
@@ -122,6 +123,7 @@ def write_results(
     """results.csv, table.csv and the charts; returns the aggregated table."""
     rows = collect_rows(items, queue)
     if not rows:
+        _remove_other_charts(folder, [])
         log(f"{folder}: no finished run yet, no results")
         return []
     write_csv(folder / "results.csv", rows)
@@ -219,7 +221,20 @@ def write_charts(
             fig.savefig(path, dpi=110)
             plt.close(fig)
             written.append(path)
+    _remove_other_charts(folder, written)
     return written
+
+
+def _remove_other_charts(folder: Path, written: Sequence[Path]) -> None:
+    """Delete the depth and Pareto charts this call did not write: an earlier sweep file of
+    the same name (other depths, other tasks) left its charts, and the app showed them
+    beside a table without their rows. The charts are made from the runs, which stay."""
+    keep = {Path(p).name for p in written}
+    for pattern in ("depth-*.png", "pareto-*.png"):
+        for old in folder.glob(pattern):
+            if old.name not in keep:
+                with contextlib.suppress(OSError):
+                    old.unlink()
 
 
 def _title(col: str, kinds: dict[str, str] | None = None) -> str:

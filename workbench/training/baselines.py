@@ -314,7 +314,12 @@ def ensure_baselines(
                 log(f"baseline for {', '.join(plan.tasks)} did not start; nothing of it is kept")
                 return None
         if not has_result(summary):
-            log(f"baseline {store.path} has no result: {no_result_reason(summary)}")
+            from workbench.training.outcome import fresh_start_hint
+
+            log(
+                f"baseline {store.path} has no result: {no_result_reason(summary)}"
+                + fresh_start_hint(summary, store.path)
+            )
             return None
         if budget_spent(summary):
             log(

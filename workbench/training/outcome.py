@@ -31,7 +31,17 @@ def no_result_reason(summary: dict[str, Any]) -> str:
         return ""
     if budget_spent(summary):
         return "its time limit was reached before the first validation; raise train.time_limit_s"
+    if summary.get("not_started"):  # a resume refused: the file may still say "running"
+        return f"it could not be resumed: {summary.get('error') or 'its error is above'}"
     return f"it is {summary.get('status') or 'not started'}"
+
+
+def fresh_start_hint(summary: dict[str, Any], folder: Any) -> str:
+    """What to do about a run whose resume was refused for good (an unreadable checkpoint,
+    a changed config): "" for refusals that pass (another process training it)."""
+    if not summary.get("refusal_lasts"):
+        return ""
+    return f"; to train it again from the start, delete or move {folder} and run the command again"
 
 
 def unlabelled_note(tasks: list[str]) -> str:

@@ -475,6 +475,14 @@ class Trainer:
                 log.debug("could not mark the run failed on disk: %s", describe_error(write_error))
         else:
             summary["not_started"] = True
+            from workbench.safe_load import LoadError
+
+            summary["refused_by"] = type(exc).__name__
+            # a checkpoint that cannot be read, a changed config: trying again does not help
+            summary["refusal_lasts"] = isinstance(exc, (LoadError, ResumeRefused)) or type(exc).__name__ in (
+                "RunFileError",
+                "SchemaError",
+            )
         self.summary = summary
         self.emit(RunFailed(error=error, origin=origin, summary=summary))
         return summary
