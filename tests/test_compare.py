@@ -113,6 +113,51 @@ def test_labels_name_what_differs():
     assert run_labels(facts[:1]) == ["exp"]
 
 
+def test_labels_name_the_setting_that_alone_sets_a_run_apart():
+    """Runs that share depth and method and differ in the learning rate or the seed were
+    all labelled "depth 4 · equal_sum" and told apart by start time only."""
+    seeded = config()
+    seeded["train"] = {**seeded["train"], "seed": 1}
+    facts = [
+        RunFacts("r/exp-20261128-100000", "exp", config=config(2, "dwa")),
+        RunFacts("r/exp-20261128-110000", "exp", config=config(lr=0.005)),
+        RunFacts("r/exp-20261128-120000", "exp", config=seeded),
+        RunFacts("r/exp-20261128-130000", "exp", config=config()),
+        RunFacts("r/exp-20261128-140000", "exp", config=config()),  # a copy: its start time
+    ]
+    assert run_labels(facts) == [
+        "depth 2 · lr 0.002 · seed —",
+        "depth full · lr 0.005 · seed —",
+        "depth full · lr 0.002 · seed 1",
+        "depth full · lr 0.002 · seed — · 13:00:00",
+        "depth full · lr 0.002 · seed — · 14:00:00",
+    ]
+
+
+def test_written_out_defaults_of_another_source_and_unreadable_configs_are_no_differences():
+    """A run whose config.toml cannot be read made every setting a difference ("—" against
+    the value); the options of another data source are that source's, not differences."""
+    shapes = config()
+    shapes["data"] = {"source": "shapes", "options": {"noise": 0.08}}
+    yolo = config()
+    yolo["data"] = {"source": "yolo", "options": {"val_fraction": 0.2}}
+    shapes2 = config(lr=0.005)
+    shapes2["data"] = {"source": "shapes", "options": {"noise": 0.08}}
+    assert config_differences([flatten_config(c) for c in (shapes, yolo, shapes2)]) == [
+        "optim.lr",
+        "data.source",
+    ]
+    shapes2["data"]["options"]["noise"] = 0.1
+    assert "data.options.noise" in config_differences([flatten_config(c) for c in (shapes, yolo, shapes2)])
+    facts = [
+        RunFacts("r/exp-20261128-100000", "exp", config=config(2)),
+        RunFacts("r/exp-20261128-110000", "exp", config=config()),
+        RunFacts("r/bad-20261128-120000", "bad", config={}),
+    ]
+    assert config_differences([flatten_config(f.config) for f in facts]) == ["model.sharing_depth"]
+    assert run_labels(facts) == ["depth 2", "depth full", "12:00:00"]
+
+
 def test_labels_of_identical_configs_fall_back_to_start_times():
     same = [
         RunFacts("r/exp-20261128-143737", "exp", config=config()),
@@ -160,7 +205,8 @@ def test_table_columns_values_and_best_marks():
     assert table.best_rows(col("metric:n/mae")) == {2}  # lower is better: 0.4
     assert table.best_rows(col("params")) == {0}  # 100 parameters
     assert table.best_rows(col("latency")) == {0}  # 1.0 ms; run 2 has none
-    assert table.best_rows(col("wall")) == {2}  # 30 s
+    # 60 s: the stopped run's 30 s is not a run's wall time (it was marked best)
+    assert table.best_rows(col("wall")) == {0}
     assert table.best_rows(col("best_epoch")) == set()  # not a better/worse column
     assert table.best_rows(col("config:model.sharing_depth")) == set()
     texts = [[table.text(r, c) for c in range(len(table.columns))] for r in range(3)]
@@ -170,6 +216,29 @@ def test_table_columns_values_and_best_marks():
     assert texts[1][8] == "—"  # latency unknown
     assert texts[2][4:7] == ["0.800", "0.400", "1 of 3"]
     assert texts[2][1:4] == ["0", "dwa", "2"] and texts[2][-1] == "stopped"
+
+
+def test_a_failed_or_killed_run_is_never_marked_best_and_an_empty_setting_is_an_empty_csv_cell():
+    runs = three_runs()
+    runs[1] = facts_from_summary(
+        runs[1].path, summary(2, 0.99, 0.1, 2, 150, None, 90.0, status="failed"), dict(runs[1].config)
+    )
+    table = compare_table(runs)
+    assert table.best_rows(table.column("metric:scene/accuracy")) == {
+        0
+    }  # 0.9; the failed 0.99 is not a result
+    assert table.best_rows(table.column("metric:n/mae")) == {2}  # 0.4; not the failed 0.1
+    empty = [
+        facts_from_summary(
+            "r/a-20261128-100000", summary(4, 0.9, 0.5, 1, 100, 1.0, 60.0), {"data": {"path": ""}}
+        ),
+        facts_from_summary(
+            "r/b-20261128-100000", summary(4, 0.9, 0.5, 1, 100, 1.0, 60.0), {"data": {"path": "/d/x"}}
+        ),
+    ]
+    table = compare_table(empty)
+    column = table.column("config:data.path")
+    assert [table.csv_value(r, column) for r in range(2)] == ["", "/d/x"]
 
 
 def test_best_marks_ties_and_no_spread():
@@ -275,8 +344,42 @@ def test_a_killed_run_compares_as_interrupted(tmp_path):
     store = RunStore(tmp_path / "killed")
     store.path.mkdir()
     store.write_summary({"name": "killed", "status": "running", "tasks": ["a"]})
-    facts, _ = MainWindow._compare_facts(store.path, False)
-    assert facts.status == "interrupted"
+    facts, _, note = MainWindow._compare_facts(store.path, False)
+    assert facts.status == "interrupted" and "config.toml: cannot be read (No such file" in note
+
+
+def test_compare_reads_configs_with_their_defaults_and_names_one_it_cannot_read(tmp_path):
+    """Writing out a default option ("noise = 0.08", as the README's example does) made a
+    column of "—" against 0.08 and kept two seeds from merging; a config.toml that is not
+    TOML made every setting a difference, without a word."""
+    pytest.importorskip("PySide6")
+    from workbench.analysis.compare import config_differences, flatten_config
+    from workbench.gui.main_window import MainWindow
+    from workbench.training.run_store import RunStore
+
+    facts = []
+    for name, options in (("plain", ""), ("spelled", "noise = 0.08\nmin_objects = 1\n")):
+        store = RunStore(tmp_path / name)
+        store.path.mkdir()
+        store.write_summary({"name": name, "status": "finished"})
+        store.config_path.write_text(
+            f'name = "x"\n[data]\nsource = "shapes"\n[data.options]\n{options}', encoding="utf-8"
+        )
+        fact, _, note = MainWindow._compare_facts(store.path, False)
+        assert note == ""
+        facts.append(fact)
+    assert facts[0].config["data"]["options"]["noise"] == 0.08
+    assert config_differences([flatten_config(f.config) for f in facts]) == []
+    bad = RunStore(tmp_path / "bad")
+    bad.path.mkdir()
+    bad.write_summary({"name": "bad", "status": "finished"})
+    bad.config_path.write_text("name = = 1\n", encoding="utf-8")
+    fact, _, note = MainWindow._compare_facts(bad.path, False)
+    assert fact.config == {} and fact.status == "finished"
+    assert note.startswith(f"{bad.config_path}: cannot be read (")
+    assert note.endswith("); the run's settings are left out of the comparison")
+    with pytest.raises(ValueError, match="the folder is not there any more"):
+        MainWindow._compare_facts(tmp_path / "gone", False)
 
 
 def test_labels_say_at_most_four_differences_and_paths_by_their_last_part():

@@ -586,6 +586,36 @@ def test_letterbox_keeps_the_aspect_ratio():
     assert (letterbox(square, 60) == 7).all()  # a square image fills the square
 
 
+def test_a_run_without_samples_or_with_a_damaged_config_says_so(qtbot, tmp_path):
+    """A finished run whose samples/ is gone said "No predictions yet. Start a run"; one whose
+    config.toml is damaged raised into the window's open (a traceback on stderr)."""
+    from workbench.config import DataConfig, ExperimentConfig, TaskConfig
+    from workbench.gui.inspector_panel import InspectorPanel
+    from workbench.training.run_store import RunStore
+
+    cfg = ExperimentConfig(
+        name="disk",
+        data=DataConfig(options=dict(image_size=64, train_size=8, val_size=8)),
+        tasks=[TaskConfig(name="objects", kind="detection")],
+    )
+    store = RunStore.create(tmp_path, "disk")
+    store.write_config(cfg)
+    store.write_summary({"name": "disk", "status": "finished", "epochs_done": 2})
+    panel = InspectorPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.core_loaded()
+    panel.load_run(store)
+    text = panel.placeholder.text()
+    assert text.startswith(
+        f"This run validated 2 epoch(s), but {store.path / 'samples'} holds no samples file"
+    )
+    store.config_path.write_text("name = = 1\n", encoding="utf-8")
+    panel.load_run(store)  # no exception
+    assert "config.toml" in panel.placeholder.text() and "fix the file" in panel.placeholder.text()
+    assert not panel.open_button.isEnabled()
+
+
 def test_inspector_load_run_from_disk(qtbot, tmp_path):
     from workbench.config import DataConfig, ExperimentConfig, TaskConfig
     from workbench.gui.inspector_panel import InspectorPanel

@@ -206,6 +206,18 @@ def test_compare_merges_seeds_into_mean_and_std():
     assert len(single.rows) == 4
 
 
+def test_a_stopped_or_failed_seed_is_not_averaged_with_finished_ones():
+    """A seed stopped after one epoch was averaged with a finished seed ("mixed")."""
+    from dataclasses import replace
+
+    finished = [replace(_facts(s, 0.5 + s / 10, None), status="finished", epochs_done=5) for s in (0, 1)]
+    stopped = replace(_facts(2, 0.1, None), status="stopped", epochs_done=1)
+    table = compare_table([*finished, stopped])
+    assert sorted(f.seeds for f in table.facts) == [(), (0, 1)]
+    early = [replace(f, epochs_done=3 + i) for i, f in enumerate(finished)]  # early stopping
+    assert len(compare_table(early).rows) == 1
+
+
 def test_a_row_merged_over_seeds_is_named_for_all_of_them():
     from dataclasses import replace
 
@@ -517,3 +529,5 @@ def test_the_compare_title_counts_runs_not_merged_rows(qtbot):
     assert view._title_parts[0] == "Comparing 4 runs in 2 rows (seeds merged)"
     view.set_table(compare_table(facts[:1] + facts[2:3]))
     assert view._title_parts[0] == "Comparing 2 runs"
+    view.set_table(compare_table(facts[:2]))
+    assert view._title_parts[0] == "Comparing 2 runs in 1 row (seeds merged)"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from workbench.config import default_experiment
 from workbench.training import run_store
 from workbench.training.run_lock import RunLock
@@ -126,3 +128,32 @@ def test_key_metrics_are_the_last_epochs_as_delta_m(tmp_path):
     (info,) = list_runs(tmp_path)
     assert info.key_metrics == {"cls/accuracy": 0.7}
     assert facts_from_info(info).metrics == {"cls": 0.7}
+
+
+def test_a_run_that_lost_its_summary_is_listed_with_why(tmp_path):
+    """A run folder with its config, checkpoints and log but no summary.json was left out
+    of the list without a word; a folder that only has a config (a run being created) is
+    still not a run."""
+    run = tmp_path / "exp-20261201-094117"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.toml").write_text('name = "exp"\n')
+    starting = tmp_path / "exp-20261201-100000"
+    starting.mkdir()
+    (starting / "config.toml").write_text('name = "exp"\n')
+    (info,) = list_runs(tmp_path)
+    assert info.path == run and info.status == "unreadable"
+    assert info.error == (
+        f"{run / 'summary.json'} is missing (deleted or moved); the run's checkpoints and log are still there"
+    )
+
+
+@pytest.mark.parametrize(("content", "said"), [(b"garbage", "not an .npz (zip) archive"), (b"", "empty")])
+def test_a_samples_file_that_is_no_archive_is_named_without_numpys_unpickling_advice(tmp_path, content, said):
+    from workbench.training.run_store import RunFileError
+
+    store = RunStore.create(tmp_path, "x")
+    store.samples_path(0).parent.mkdir(parents=True, exist_ok=True)
+    store.samples_path(0).write_bytes(content)
+    with pytest.raises(RunFileError) as caught:
+        store.load_samples(0)
+    assert str(caught.value) == f"{store.samples_path(0)}: not a readable samples file ({said})"

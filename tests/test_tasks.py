@@ -58,6 +58,15 @@ def test_classification_draw_flags_wrong_class():
     assert not task.draw(pred, {"label": np.int64(1)}).has_error
 
 
+def test_multilabel_draw_says_none_for_an_image_without_classes():
+    from workbench.data.base import DataInfo
+
+    task = TASK_KINDS.get("multilabel")("present", {}, DataInfo(64, 2, ("a", "b")))
+    spec = task.draw({"scores": np.array([0.1, 0.9], np.float32)}, {"presence": np.zeros(2, np.float32)})
+    assert [t.text for t in spec.texts] == ["present: b 0.90", "present truth: (none)"]
+    assert spec.has_error
+
+
 def test_localization_metric_is_one_for_exact_box():
     from workbench.data.base import DataInfo
 

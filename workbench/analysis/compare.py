@@ -302,6 +302,7 @@ def config_differences(flats: Sequence[Mapping[str, Any]]) -> list[str]:
     A task's own settings count only among the runs that have the task: a run without
     task "masks" does not make every "masks" setting a difference (``"tasks"`` says it).
     """
+    flats = [f for f in flats if f]  # an unreadable config.toml: unknown, not "all different"
     keys: dict[str, None] = {}
     for flat in flats:
         for key in flat:
@@ -310,10 +311,18 @@ def config_differences(flats: Sequence[Mapping[str, Any]]) -> list[str]:
     for key in keys:
         task = _task_of(key)
         if task is not None:
-            values = [f.get(key, MISSING) for f in flats if f"tasks.{task}.kind" in f]
+            groups = [[f.get(key, MISSING) for f in flats if f"tasks.{task}.kind" in f]]
+        elif key.startswith("data.options."):
+            # a source's own options count among the runs of that source ("data.source" says
+            # the rest): a shapes run and a YOLO run differ in source, not in 15 options
+            sources = {f.get("data.source", MISSING) for f in flats}
+            groups = [
+                [f.get(key, MISSING) for f in flats if f.get("data.source", MISSING) == src]
+                for src in sources
+            ]
         else:
-            values = [f.get(key, MISSING) for f in flats]
-        if len(set(map(_comparable, values))) > 1:
+            groups = [[f.get(key, MISSING) for f in flats]]
+        if any(len(set(map(_comparable, values))) > 1 for values in groups):
             different.append(key)
     order = {key: i for i, key in enumerate(different)}
     return sorted(different, key=lambda k: (_rank(k), order[k]))
@@ -458,16 +467,38 @@ def run_labels(facts: Sequence[RunFacts], max_parts: int = 2) -> list[str]:
     def join(keys: list[str], flat: Mapping[str, Any]) -> str:
         return " · ".join(short_label(k, flat.get(k, MISSING)) for k in keys)
 
-    # the fewest differences that tell the runs apart, and never more than MAX_LABEL_PARTS
-    # (eight runs of a mixed folder once made labels of 12 settings, 1,100 px wide)
+    # the differences that tell the runs apart, picked greedily (each the one that splits
+    # the most runs still sharing a label, the most telling first on a tie), never more
+    # than MAX_LABEL_PARTS (eight runs of a mixed folder once made labels of 12 settings,
+    # 1,100 px wide); the first two by priority were taken whether they told runs apart or
+    # not, so a learning rate or seed that alone set a run apart was never named
     telling = main or extra
-    for k in range(min(max_parts, len(telling)), min(len(telling), MAX_LABEL_PARTS) + 1):
-        labels = [join(telling[:k], flat) for flat in flats]
-        if all(labels) and len(set(labels)) == len(labels):
-            return labels
-    labels = [join(telling[:max_parts], flat) for flat in flats]
+    known = [flat for flat in flats if flat]  # a run whose config.toml could not be read: none
+
+    def groups(keys: list[str]) -> int:
+        return len({tuple(_comparable(flat.get(k, MISSING)) for k in keys) for flat in known})
+
+    chosen: list[str] = []
+    while len(chosen) < MAX_LABEL_PARTS and groups(chosen) < len(known):
+        gains = [(groups([*chosen, k]), -i, k) for i, k in enumerate(telling) if k not in chosen]
+        if not gains or max(gains)[0] <= groups(chosen):
+            break
+        chosen.append(max(gains)[2])
+    for k in telling:  # at least ``max_parts`` differences, the most telling, when there are
+        if len(chosen) >= max_parts:
+            break
+        if k not in chosen:
+            chosen.append(k)
+    chosen.sort(key=telling.index)
+    labels = [join(chosen, flat) if flat else "" for flat in flats]
+    if all(labels) and len(set(labels)) == len(labels):
+        return labels
+    # runs with the same settings (or an unreadable config): their start times tell them apart
     suffixes = folder_suffixes([f.folder for f in facts])
-    return [f"{label} · {s}" if label else s for label, s in zip(labels, suffixes, strict=True)]
+    return [
+        label if label and labels.count(label) == 1 else (f"{label} · {s}" if label else s)
+        for label, s in zip(labels, suffixes, strict=True)
+    ]
 
 
 def distinguishing_names(facts: Sequence[RunFacts]) -> list[str]:
@@ -525,7 +556,18 @@ class CompareTable:
         better = self.columns[column].better
         if not better:
             return set()
-        values = {i: _number(r[column]) for i, r in enumerate(self.rows)}
+        # a failed, killed or still running run's values are not results: the failed
+        # run's accuracy was marked best, and a run stopped after one epoch "best" in time
+        unfinished = ("failed", "interrupted", "running", "paused", "mixed")
+        values = {
+            i: _number(r[column])
+            for i, r in enumerate(self.rows)
+            if i >= len(self.facts) or self.facts[i].status not in unfinished
+        }
+        if self.columns[column].key == "wall":  # a stopped run's time is not its run's time
+            values = {
+                i: v for i, v in values.items() if i >= len(self.facts) or self.facts[i].status == "finished"
+            }
         values = {i: v for i, v in values.items() if v is not None}
         if len(values) < 2 or len(set(values.values())) < 2:
             return set()
@@ -571,6 +613,8 @@ class CompareTable:
         col = self.columns[column]
         value = self.rows[row][column]
         if col.kind == "config":
+            if value == "":  # an empty setting is an empty cell (it was the text '""')
+                return ""
             text = value_text(col.key.split(":", 1)[1], value)
             return "" if text == DASH else text
         if value is None:

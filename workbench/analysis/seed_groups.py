@@ -18,9 +18,16 @@ def _key(f: RunFacts) -> tuple:
     # the classes a task learned too: one config on a data folder whose classes changed
     # between the seeds is two experiments, not one row of two seeds
     classes = tuple(sorted((task, names) for task, names in f.task_classes.items()))
+    if not f.config:  # a config.toml that could not be read: the run is like no other
+        return (f.path,)
     return (
         tuple(sorted((k, repr(v)) for k, v in flat.items() if k != "train.seed" and k not in INCIDENTAL)),
         classes,
+        # a run stopped after one epoch of five (or failed) is another result than the
+        # finished seeds: their mean was taken over both, and only "mixed" hinted at it
+        # (finished seeds that stopped early at different epochs are still one experiment)
+        f.status,
+        None if f.status == "finished" else f.epochs_done,
     )
 
 

@@ -166,7 +166,7 @@ class CompareView(QWidget):
         grid.setSortingEnabled(True)
         n = len(table.rows)
         runs = sum(max(1, len(f.seeds)) for f in table.facts)  # a row merged over seeds holds several
-        merged = f" in {n} rows (seeds merged)" if runs != n else ""
+        merged = f" in {n} row{'' if n == 1 else 's'} (seeds merged)" if runs != n else ""
         self._title_parts = (
             (
                 f"Comparing {runs} run{'s' if runs != 1 else ''}{merged}",

@@ -95,6 +95,7 @@ class InspectorPanel(QWidget):
         self._opened: tuple[str, np.ndarray, list[DrawSpec]] | None = None
         self._opened_predictions: dict[str, dict[str, np.ndarray]] | None = None
         self.last_error = ""
+        self._run_problem = ""  # why the opened run's predictions cannot be shown at all
         self._draw_errors: dict[str, str] = {}  # task -> why its draw failed (this gallery)
         self._unreadable_epoch: int | None = None  # the epoch whose samples file failed to load
         self.view: ImageViewDialog | None = None
@@ -213,8 +214,17 @@ class InspectorPanel(QWidget):
             return
         if not self._core_ready:
             text = "Loading PyTorch…"
+        elif self._run_problem:
+            text = self._run_problem
         elif self._unreadable_epoch is not None and self._unreadable_epoch == self.current_epoch():
             text = self.last_error
+        elif not self._samples and self._store is not None and self._finished_epochs(self._store):
+            folder = Path(self._store.path) / "samples"
+            text = (
+                f"This run validated {self._finished_epochs(self._store)} epoch(s), but {folder} holds no "
+                "samples file (epoch_NNN.npz): it was deleted or moved, or the run kept no samples "
+                "(train.num_samples = 0)."
+            )
         elif not self._samples:
             text = "No predictions yet.\nStart a run (samples appear after each epoch) or open a run from the Runs list."
         elif self.errors_box.isChecked():
@@ -269,6 +279,7 @@ class InspectorPanel(QWidget):
 
     def clear(self) -> None:
         self._samples.clear()
+        self._run_problem = ""
         self._unreadable_epoch = None
         self._store = None
         self._current_event = None
@@ -340,7 +351,16 @@ class InspectorPanel(QWidget):
         """Show a run from disk: its sample epochs (loaded on demand), tasks and checkpoint."""
         self.clear()
         self._store = store
-        cfg = store.read_config()
+        try:
+            cfg = store.read_config()
+        except Exception as exc:  # noqa: BLE001 - a damaged config.toml: the curves still open
+            words = str(exc).strip().splitlines()
+            self._run_problem = (
+                f"{words[0] if words else type(exc).__name__}\n\nThe predictions are drawn with the run's "
+                "tasks, which its config.toml holds: fix the file and open the run again."
+            )
+            self._update_placeholder()
+            return
         self.set_tasks(self._build_tasks(cfg, store.path))
         for task in cfg.tasks:  # the run's own detection threshold, as its export says
             if task.kind == "detection" and isinstance(task.options.get("score_threshold"), (int, float)):
@@ -359,6 +379,15 @@ class InspectorPanel(QWidget):
             self.epoch_combo.setCurrentIndex(self.epoch_combo.count() - 1)
             self._on_epoch_selected(self.epoch_combo.currentIndex())
         self._update_placeholder()
+
+    @staticmethod
+    def _finished_epochs(store: Any) -> int:
+        """The epochs the opened run validated (summary.json), 0 when unknown."""
+        try:
+            done = store.read_summary().get("epochs_done", 0)
+        except Exception:  # noqa: BLE001 - a damaged summary: nothing to say from it
+            return 0
+        return done if isinstance(done, int) and done > 0 else 0
 
     def set_checkpoint(self, path: str | Path | None, config: Any) -> None:
         """The weights "Open image…" runs (built lazily on first use)."""

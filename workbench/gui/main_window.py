@@ -1009,10 +1009,12 @@ class MainWindow(QMainWindow):
             facts, series, problems = [], [], []
             for path in [current, *others]:
                 try:
-                    fact, log_records = self._compare_facts(path, with_records=path is not current)
+                    fact, log_records, note = self._compare_facts(path, with_records=path is not current)
                 except Exception as exc:
                     problems.append(f"{path}: {exc}")
                     continue
+                if note:
+                    problems.append(note)
                 facts.append(fact)
                 series.append(series_from_records(log_records, for_compare=True))
             return facts, series, problems
@@ -1055,24 +1057,37 @@ class MainWindow(QMainWindow):
         return False
 
     @staticmethod
-    def _compare_facts(path: Path, with_records: bool) -> tuple[Any, list[dict]]:
-        """A run's RunFacts (summary.json + config.toml, torch-free) and, if asked, its metric records."""
+    def _compare_facts(path: Path, with_records: bool) -> tuple[Any, list[dict], str]:
+        """A run's RunFacts (summary.json + config.toml with its defaults filled in), its
+        metric records if asked, and a note ("" if none) when its config cannot be read:
+        the run stays in the table with its results, its settings unknown (they were "—"
+        in every column, each a difference, and nothing said why)."""
         import tomllib
 
         from workbench.analysis.compare import facts_from_summary
         from workbench.training.run_store import RunStore
 
         store = RunStore(path)
+        if not Path(path).is_dir():
+            raise ValueError("the folder is not there any more (deleted or moved)")
         if not store.summary_path.exists() and not store.config_path.exists():
             raise ValueError("not a run folder (no summary.json or config.toml)")
         summary = store.read_summary()
         summary = {**summary, "status": store.effective_status(summary)}  # a killed run: "interrupted"
+        note = ""
         try:
             config = tomllib.loads(store.config_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             config = {}
+            why = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+            note = f"{store.config_path}: cannot be read ({why}); the run's settings are left out of the comparison"
+        if config:
+            from workbench.training.trainer import normalised_config
+
+            # a default written out ("noise = 0.08") is no difference from one left out
+            config = normalised_config(config)
         records = store.read_metrics() if with_records else []
-        return facts_from_summary(path, summary, config), records
+        return facts_from_summary(path, summary, config), records, note
 
     @guarded
     def clear_comparison(self) -> None:

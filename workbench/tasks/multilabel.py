@@ -112,6 +112,8 @@ class Multilabel(TaskKind):
             texts.append(DrawText(f"{self.name}: {names or '(none)'}", error=wrong))
         if truth is not None:
             texts.append(
-                DrawText(f"{self.name} truth: {names_text(self.class_name(i) for i in sorted(truth))}")
+                DrawText(
+                    f"{self.name} truth: {names_text(self.class_name(i) for i in sorted(truth)) or '(none)'}"
+                )
             )
         return DrawSpec(task=self.name, texts=tuple(texts), has_error=wrong)

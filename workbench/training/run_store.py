@@ -493,6 +493,11 @@ class RunStore:
         file (any decoding error: a truncated zip, a missing array, bad JSON)."""
         path = self.samples_path(epoch)
         try:
+            with open(path, "rb") as fh:
+                head = fh.read(4)
+            if head[:2] != b"PK":  # not a zip: numpy's words would advise unpickling it
+                kind = "empty" if not head else "not an .npz (zip) archive"
+                raise RunFileError(f"{path}: not a readable samples file ({kind})")
             with np.load(path, allow_pickle=False) as data:
                 index = json.loads(data["index"].tobytes().decode())
                 groups: dict[str, dict[str, list[dict[str, np.ndarray]]]] = {"targets": {}, "predictions": {}}
@@ -506,6 +511,8 @@ class RunStore:
             return SamplesReady(epoch=index["epoch"], images=images, **groups)
         except OSError as exc:
             raise RunFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        except RunFileError:
+            raise
         except Exception as exc:  # zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError ...
             raise RunFileError(f"{path}: not a readable samples file ({type(exc).__name__}: {exc})") from None
 
@@ -572,6 +579,18 @@ def read_run_info(path: Path) -> RunInfo | None:
     """The RunInfo of one run directory; None when it is not a run. Fields of the wrong
     type in summary.json (edited by hand, another tool) read as unknown, never raise."""
     if not (path / "summary.json").exists():
+        if (path / "config.toml").is_file() and (
+            (path / "checkpoints").is_dir() or (path / "metrics.jsonl").is_file()
+        ):  # a run that trained and lost its summary: listed, with why (it vanished)
+            return RunInfo(
+                path,
+                path.name,
+                _started(path),
+                "unreadable",
+                (),
+                {},
+                f"{path / 'summary.json'} is missing (deleted or moved); the run's checkpoints and log are still there",
+            )
         return None
     store = RunStore(path)
     try:
@@ -696,9 +715,9 @@ def cached_run_info(path: Path) -> RunInfo | None:
     are unchanged on disk. A run whose summary says it is live is always read again: its
     status also depends on whether its process is still alive."""
     key = _stat_key(path)
-    if key is None:
+    if key is None:  # no summary: a run that lost it is still listed (``read_run_info``)
         _INFO_CACHE.pop(path, None)
-        return None
+        return read_run_info(path) if (path / "config.toml").is_file() else None
     hit = _INFO_CACHE.get(path)
     if hit is not None and hit[0] == key:
         return hit[1]
