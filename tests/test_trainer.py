@@ -267,6 +267,34 @@ def test_nan_gradients_from_finite_losses_stop_before_the_update(tmp_path, monke
     assert load_checkpoint(store.last_checkpoint)["position"]["epoch"] == 1
 
 
+@pytest.mark.parametrize(
+    ("computed", "said"),
+    [
+        (lambda values: {k: v for k, v in values.items() if k != "exact"}, "compute() left out metric 'exact'"),
+        (lambda values: list(values.values()), "compute() must return a dict {metric: float or None}, got list"),
+        (lambda values: {**values, "mae": "low"}, "metric 'mae' must be a number or None, got str"),
+    ],
+)
+def test_a_task_kinds_compute_that_leaves_out_a_metric_or_gives_no_numbers_is_named(
+    tmp_path, monkeypatch, computed, said
+):
+    """A metric left out of compute() vanished from the curves and the summary."""
+    from workbench.tasks.counting import Counting
+
+    original = Counting.make_metrics
+
+    def make_metrics(self):
+        metrics = original(self)
+        real = metrics.compute
+        metrics.compute = lambda: computed(real())
+        return metrics
+
+    monkeypatch.setattr(Counting, "make_metrics", make_metrics)
+    _, events, summary = run(tiny_config(), tmp_path)
+    assert isinstance(events[-1], RunFailed)
+    assert summary["error"].startswith(f"task 'n' (counting): its metrics (compute) failed: TypeError: {said}")
+
+
 def test_an_error_in_a_task_loss_names_the_task_and_its_output_shape(tmp_path, monkeypatch):
     """A task kind whose loss fails on the head's output (an extension with a head of the
     wrong width) says which task and what shape, before torch's own words."""

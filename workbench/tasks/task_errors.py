@@ -108,12 +108,20 @@ def check_weights(weights: Any, tasks: list[str], known: list[str] | None = None
     return out
 
 
-def check_metric_values(values: Any) -> dict[str, float | None]:
+def check_metric_values(values: Any, expected: tuple[str, ...] | None = None) -> dict[str, float | None]:
     """A task kind's ``compute()`` result: {metric: float or None}; TypeError (inside
-    ``in_task``) for anything else (numpy failed on a string in its own words)."""
+    ``in_task``) for anything else (numpy failed on a string in its own words), and for a
+    result without one of ``expected`` (the kind's ``metric_names``): a metric left out
+    vanished from the curves and the summary (None says "undefined")."""
     if not isinstance(values, dict):
         raise TypeError(
             f"compute() must return a dict {{metric: float or None}}, got {type(values).__name__}"
+        )
+    missing = [name for name in expected or () if name not in values]
+    if missing:
+        raise TypeError(
+            f"compute() left out metric {missing[0]!r} of its metric_names ({', '.join(expected or ())}); "
+            "give None where it is undefined"
         )
     out: dict[str, float | None] = {}
     for key, value in values.items():
