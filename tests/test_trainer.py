@@ -270,8 +270,14 @@ def test_nan_gradients_from_finite_losses_stop_before_the_update(tmp_path, monke
 @pytest.mark.parametrize(
     ("computed", "said"),
     [
-        (lambda values: {k: v for k, v in values.items() if k != "exact"}, "compute() left out metric 'exact'"),
-        (lambda values: list(values.values()), "compute() must return a dict {metric: float or None}, got list"),
+        (
+            lambda values: {k: v for k, v in values.items() if k != "exact"},
+            "compute() left out metric 'exact'",
+        ),
+        (
+            lambda values: list(values.values()),
+            "compute() must return a dict {metric: float or None}, got list",
+        ),
         (lambda values: {**values, "mae": "low"}, "metric 'mae' must be a number or None, got str"),
     ],
 )
@@ -292,7 +298,9 @@ def test_a_task_kinds_compute_that_leaves_out_a_metric_or_gives_no_numbers_is_na
     monkeypatch.setattr(Counting, "make_metrics", make_metrics)
     _, events, summary = run(tiny_config(), tmp_path)
     assert isinstance(events[-1], RunFailed)
-    assert summary["error"].startswith(f"task 'n' (counting): its metrics (compute) failed: TypeError: {said}")
+    assert summary["error"].startswith(
+        f"task 'n' (counting): its metrics (compute) failed: TypeError: {said}"
+    )
 
 
 def test_an_error_in_a_task_loss_names_the_task_and_its_output_shape(tmp_path, monkeypatch):
