@@ -571,6 +571,11 @@ def test_open_image_runs_the_checkpoint(qtbot, inspector, tmp_path, monkeypatch)
     assert (image[6:57] == (200, 30, 30)).all()
     assert {s.task for s in specs} == {"scene", "objects"}
     assert not any(b.truth for s in specs for b in s.boxes)  # predictions only
+    # best.pt removed since the run was opened: last.pt runs ("No such file" before)
+    ckpt.rename(tmp_path / "last.pt")
+    with qtbot.waitSignal(inspector.imageOpened, timeout=60_000):
+        assert inspector.open_image(photo) is True
+    assert "predictions of last.pt" in inspector.view.title.text()
 
 
 def test_letterbox_keeps_the_aspect_ratio():

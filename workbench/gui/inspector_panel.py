@@ -772,6 +772,10 @@ class InspectorPanel(QWidget):
         """Runs in the job thread (one at a time): never on the GUI thread."""
         import torch
 
+        if not self._checkpoint.exists():  # best.pt removed since the run was opened: last.pt
+            other = self._checkpoint.with_name("last.pt" if self._checkpoint.name == "best.pt" else "best.pt")
+            if other.exists():
+                self._checkpoint = other
         key = (str(self._checkpoint), self._checkpoint.stat().st_mtime_ns)
         if self._model is None or self._model[2] != key:  # rebuilt when best.pt is rewritten
             from workbench.training.checkpoint import load_checkpoint, load_model_state
@@ -782,8 +786,8 @@ class InspectorPanel(QWidget):
             # the folder may be gone
             model, tasks = run_network(self._config, self._checkpoint.parent.parent)
             # Checked load: a wrong or foreign file is one line naming it and what is wrong.
-            kind = "last" if self._checkpoint.name == "last.pt" else "best"
-            state = load_checkpoint(self._checkpoint, kind)
+            # inference needs the model alone: last.pt is checked as a best checkpoint is
+            state = load_checkpoint(self._checkpoint, "best")
             load_model_state(model, state["model"], self._checkpoint)
             model.eval()
             self._model = (model, tasks, key)
