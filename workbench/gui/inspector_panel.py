@@ -701,7 +701,11 @@ class InspectorPanel(QWidget):
             # decoded as training decodes: by content, EXIF orientation applied, any mode to RGB
             rgb = load_rgb(path).pixels
         except Exception as exc:  # noqa: BLE001 - one message for every way a file can be bad
-            self._error("Cannot open image", f"{path} could not be read as an image:\n{exc}")
+            words = str(exc)  # the reader's message names the file already: not twice
+            self._error(
+                "Cannot open image",
+                words if str(path) in words else f"{path} could not be read as an image:\n{words}",
+            )
             return False
         if self._config is None or self._checkpoint is None:
             self._error(
@@ -741,7 +745,8 @@ class InspectorPanel(QWidget):
         self._restore_open_button()
         pending, self._pending_open = self._pending_open, None
         name = pending[0].name if pending is not None else key[0]
-        self._error("Inference failed", f"Running {self._checkpoint} on {name} failed:\n{message}")
+        where = f"Running {self._checkpoint.name if self._checkpoint else 'the model'} on {name} failed"
+        self._error("Inference failed", f"{where}:\n{message}")
 
     def _restore_open_button(self) -> None:
         self.open_button.setText("Open image…")
