@@ -152,10 +152,25 @@ def test_written_out_defaults_of_another_source_and_unreadable_configs_are_no_di
     facts = [
         RunFacts("r/exp-20261128-100000", "exp", config=config(2)),
         RunFacts("r/exp-20261128-110000", "exp", config=config()),
-        RunFacts("r/bad-20261128-120000", "bad", config={}),
+        # as summary.json gives them: a depth and classes, but no config
+        RunFacts("r/bad-20261128-120000", "bad", config={}, sharing_depth=4, task_classes={"scene": ("a",)}),
     ]
     assert config_differences([flatten_config(f.config) for f in facts]) == ["model.sharing_depth"]
     assert run_labels(facts) == ["depth 2", "depth full", "12:00:00"]
+    assert [c.key for c in compare_table(facts).columns if c.kind == "config"] == [
+        "config:model.sharing_depth"
+    ]
+
+
+def test_a_methods_params_differ_only_among_runs_of_that_method():
+    runs = [
+        config(method="dwa", params={"temperature": 2.0}),
+        config(),
+        config(method="dwa", params={"temperature": 2.0}),
+    ]
+    assert config_differences([flatten_config(c) for c in runs]) == ["weighting.method"]
+    runs[2]["weighting"]["params"] = {"temperature": 4.0}
+    assert "weighting.params.temperature" in config_differences([flatten_config(c) for c in runs])
 
 
 def test_labels_of_identical_configs_fall_back_to_start_times():
@@ -189,8 +204,7 @@ def test_table_columns_values_and_best_marks():
     assert [c.title for c in table.columns] == [
         "Run",
         "Sharing depth",
-        "Weighting",
-        "Weighting: temperature",
+        "Weighting",  # dwa's temperature is no difference: no other run uses dwa
         "scene accuracy",
         "n MAE",  # the metric's label, from summary.json
         "Best epoch",
@@ -211,11 +225,11 @@ def test_table_columns_values_and_best_marks():
     assert table.best_rows(col("config:model.sharing_depth")) == set()
     texts = [[table.text(r, c) for c in range(len(table.columns))] for r in range(3)]
     assert texts[0] == [
-        "depth 4 · equal_sum", "4", "equal_sum", "—", "0.900", "0.500", "2 of 3", "100", "1 ms", "1:00", "finished",
+        "depth 4 · equal_sum", "4", "equal_sum", "0.900", "0.500", "2 of 3", "100", "1 ms", "1:00", "finished",
     ]  # fmt: skip
-    assert texts[1][8] == "—"  # latency unknown
-    assert texts[2][4:7] == ["0.800", "0.400", "1 of 3"]
-    assert texts[2][1:4] == ["0", "dwa", "2"] and texts[2][-1] == "stopped"
+    assert texts[1][7] == "—"  # latency unknown
+    assert texts[2][3:6] == ["0.800", "0.400", "1 of 3"]
+    assert texts[2][1:3] == ["0", "dwa"] and texts[2][-1] == "stopped"
 
 
 def test_a_failed_or_killed_run_is_never_marked_best_and_an_empty_setting_is_an_empty_csv_cell():
@@ -258,17 +272,16 @@ def test_csv_holds_raw_values():
     table = compare_table(three_runs())
     lines = table.to_csv().splitlines()
     assert lines[0] == (
-        "Run,Sharing depth,Weighting,Weighting: temperature,scene accuracy,n MAE,Best epoch,"
+        "Run,Sharing depth,Weighting,scene accuracy,n MAE,Best epoch,"
         "Parameters,Latency (ms),Wall time (s),Status,Folder"
     )
     assert (
-        lines[1]
-        == "depth 4 · equal_sum,4,equal_sum,,0.9,0.5,2,100,1.0,60.0,finished,runs/exp-20261128-100000"
+        lines[1] == "depth 4 · equal_sum,4,equal_sum,0.9,0.5,2,100,1.0,60.0,finished,runs/exp-20261128-100000"
     )
     assert (
-        lines[2] == "depth 2 · equal_sum,2,equal_sum,,0.95,0.7,3,150,,90.0,finished,runs/exp-20261128-110000"
+        lines[2] == "depth 2 · equal_sum,2,equal_sum,0.95,0.7,3,150,,90.0,finished,runs/exp-20261128-110000"
     )
-    assert lines[3] == "depth 0 · dwa,0,dwa,2,0.8,0.4,1,200,3.0,30.0,stopped,runs/exp-20261128-120000"
+    assert lines[3] == "depth 0 · dwa,0,dwa,0.8,0.4,1,200,3.0,30.0,stopped,runs/exp-20261128-120000"
 
 
 def test_undefined_metric_and_old_summaries():

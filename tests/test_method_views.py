@@ -216,6 +216,19 @@ def test_a_stopped_or_failed_seed_is_not_averaged_with_finished_ones():
     assert sorted(f.seeds for f in table.facts) == [(), (0, 1)]
     early = [replace(f, epochs_done=3 + i) for i, f in enumerate(finished)]  # early stopping
     assert len(compare_table(early).rows) == 1
+    # a loss weight written 1 in one seed's config and 1.0 in the other's is one setting
+    weights = [
+        replace(f, config={**f.config, "tasks": [{"name": "a", "loss_weight": w}]})
+        for f, w in zip(finished, (1, 1.0))
+    ]
+    assert len(compare_table(weights).rows) == 1
+
+
+def test_a_row_merged_over_seeds_is_labelled_by_all_its_seeds():
+    """It was labelled "seed 0" beside a Seeds column of "0, 1"."""
+    rows = [_facts(0, 0.5, None), _facts(1, 0.7, None), _facts(2, 0.6, None, depth=0)]
+    table = compare_table(rows)
+    assert sorted(table.labels) == ["depth 0 · seed 2", "depth 2 · seed 0, 1"]
 
 
 def test_a_row_merged_over_seeds_is_named_for_all_of_them():

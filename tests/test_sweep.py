@@ -335,6 +335,8 @@ def test_a_stop_during_the_baselines_ends_the_sweep_and_the_stopped_baseline_is_
     runs = out / "s" / "runs"
     (stl,) = [p for p in runs.iterdir() if "-stl-" in p.name]
     assert json.loads((stl / "summary.json").read_text())["status"] == "stopped"
+    # named for what it is, a depth-0 plain-sum run of the tasks and seed, not "...-d2-s0-stl"
+    assert stl.name.startswith("s-scene+n-s0-stl-")
     monkeypatch.undo()
     assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 0
     out_text = capsys.readouterr().out

@@ -312,14 +312,13 @@ def config_differences(flats: Sequence[Mapping[str, Any]]) -> list[str]:
         task = _task_of(key)
         if task is not None:
             groups = [[f.get(key, MISSING) for f in flats if f"tasks.{task}.kind" in f]]
-        elif key.startswith("data.options."):
-            # a source's own options count among the runs of that source ("data.source" says
-            # the rest): a shapes run and a YOLO run differ in source, not in 15 options
-            sources = {f.get("data.source", MISSING) for f in flats}
-            groups = [
-                [f.get(key, MISSING) for f in flats if f.get("data.source", MISSING) == src]
-                for src in sources
-            ]
+        elif key.startswith(("data.options.", "weighting.params.")):
+            # a source's own options count among the runs of that source, a method's params
+            # among the runs of that method ("data.source", "weighting.method" say the rest):
+            # a shapes run and a YOLO run differ in source, not in 15 options
+            owner = "data.source" if key.startswith("data.") else "weighting.method"
+            owners = {f.get(owner, MISSING) for f in flats}
+            groups = [[f.get(key, MISSING) for f in flats if f.get(owner, MISSING) == o] for o in owners]
         else:
             groups = [[f.get(key, MISSING) for f in flats]]
         if any(len(set(map(_comparable, values))) > 1 for values in groups):
@@ -441,6 +440,9 @@ def _flats(facts: Sequence[RunFacts]) -> list[dict[str, Any]]:
     config on a data folder whose classes changed in between differ, and say so."""
     out = []
     for f in facts:
+        if not f.config:  # config.toml unreadable: its settings are unknown, none a difference
+            out.append({})
+            continue
         flat = flatten_config(f.config, f.sharing_depth)
         for task, names in f.task_classes.items():
             flat[f"tasks.{task}.classes"] = names

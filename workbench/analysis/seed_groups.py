@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from workbench.analysis.compare import INCIDENTAL, RunFacts, flatten_config
+from workbench.analysis.compare import INCIDENTAL, RunFacts, _comparable, flatten_config
 
 
 def _key(f: RunFacts) -> tuple:
@@ -21,7 +21,14 @@ def _key(f: RunFacts) -> tuple:
     if not f.config:  # a config.toml that could not be read: the run is like no other
         return (f.path,)
     return (
-        tuple(sorted((k, repr(v)) for k, v in flat.items() if k != "train.seed" and k not in INCIDENTAL)),
+        # as config_differences compares them: loss_weight 1 and 1.0 are one setting
+        tuple(
+            sorted(
+                (k, repr(_comparable(v)))
+                for k, v in flat.items()
+                if k != "train.seed" and k not in INCIDENTAL
+            )
+        ),
         classes,
         # a run stopped after one epoch of five (or failed) is another result than the
         # finished seeds: their mean was taken over both, and only "mixed" hinted at it
@@ -82,7 +89,13 @@ def merge_seeds(group: Sequence[RunFacts]) -> RunFacts:
         path=first.path,
         name=name,
         status=first.status if len(statuses) == 1 else "mixed",
-        config={**first.config, "name": name},  # the name column reads it: every seed's, not seed 0's
+        # the name column and the labels read it: every seed's, not seed 0's ("seed 0" named
+        # a row of seeds 0 and 1)
+        config={
+            **first.config,
+            "name": name,
+            "train": {**(first.config.get("train") or {}), "seed": ", ".join(str(s) for s in seeds)},
+        },
         primary_metrics=first.primary_metrics,
         higher_is_better=first.higher_is_better,
         metrics=metrics,

@@ -18,6 +18,7 @@ runs per device at a time.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import threading
@@ -331,8 +332,12 @@ def _write_delta_m(
         # depth-0 runs for a methods sweep)
         siblings = sorted(p for p in runs.parent.parent.glob("*/runs") if p != runs)
         split = store.path / SPLIT_FILE  # the baselines see the run's images and classes
+        # named for what they are: the member's method and depth are not theirs (a baseline
+        # named "...-equal_sum-d2-s0-stl" was a depth-0 run, shared by every depth)
+        named = copy.deepcopy(item.config)
+        named.name = f"{runs.parent.name}-{item.axes['tasks']}-s{item.axes['seed']}"[:100]
         baselines = ensure_baselines(
-            item.config,
+            named,
             runs,
             train,
             log,

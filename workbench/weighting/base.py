@@ -96,6 +96,7 @@ class Weighting(nn.Module):
         (None: all); the others add nothing and are reported with weight 0."""
         self.active = [n for n in self.task_names if present is None or n in present]
         weights = self.task_weights(losses)
+        _check_task_weights(weights, self.active, self.task_names)
         extra = self.extra_loss()
         self.last_regulariser = float(extra.detach()) if torch.is_tensor(extra) else float(extra)
         total = sum(weights[n] * losses[n] for n in self.active) + extra
@@ -127,3 +128,35 @@ class Weighting(nn.Module):
 
     def set_extra_state(self, state: Any) -> None:
         pass
+
+
+def _check_task_weights(weights: Any, active: list[str], tasks: list[str]) -> None:
+    """``task_weights``' result must be a dict with a weight (number or 0-d tensor, which may
+    carry gradients) for every task of ``active``, and no name outside ``tasks``: a weight
+    for a misspelt task was dropped without a word, a missing one was "KeyError: 'cnt'".
+    Raises WeightingError (the loop names the method)."""
+    import numbers
+
+    from workbench.tasks.task_errors import WeightingError
+
+    if not isinstance(weights, dict):
+        raise WeightingError(
+            f"task_weights() must return a dict {{task: weight}}, got {type(weights).__name__}"
+        )
+    unknown = [str(k) for k in weights if k not in tasks]
+    if unknown:
+        raise WeightingError(
+            f"task_weights() gave a weight for {unknown[0]!r}, which is not a task of this run "
+            f"(tasks: {', '.join(tasks)})"
+        )
+    for name in active:
+        if name not in weights:
+            raise WeightingError(f"task_weights() gave no weight for task {name!r}")
+        value = weights[name]
+        if isinstance(value, bool) or not (
+            isinstance(value, numbers.Real) or (torch.is_tensor(value) and value.numel() == 1)
+        ):
+            what = (
+                f"a tensor of shape {tuple(value.shape)}" if torch.is_tensor(value) else type(value).__name__
+            )
+            raise WeightingError(f"task_weights()' weight for task {name!r} is not a number: {what}")
