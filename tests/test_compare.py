@@ -173,6 +173,42 @@ def test_a_methods_params_differ_only_among_runs_of_that_method():
     assert "weighting.params.temperature" in config_differences([flatten_config(c) for c in runs])
 
 
+def test_runs_of_several_data_sources_compare_source_by_source():
+    """Each source was one tuple of a thousand characters in the labels and a column (the
+    window grew to 3,533 px), and the unused top-level shapes options were columns."""
+
+    def multi(seed, second="/d/folder_c"):
+        c = config()
+        c["data"] = {
+            "source": "shapes",
+            "options": {"image_size": 128},
+            "sources": [
+                {
+                    "source": "coco",
+                    "path": "/d/coco_a/c.json",
+                    "tasks": ["objects"],
+                    "options": {"split_seed": seed},
+                },
+                {"source": "folder", "path": second, "tasks": ["scene"], "options": {}},
+            ],
+        }
+        return c
+
+    flats = [flatten_config(c) for c in (multi(0), multi(1), multi(0, "/d/folder_d"))]
+    assert config_differences(flats) == ["data.sources.1.options.split_seed", "data.sources.2.path"]
+    facts = [
+        RunFacts(f"r/m-2026112{i}-100000", "m", config=c)
+        for i, c in enumerate((multi(0), multi(1), multi(0, "/d/folder_d")))
+    ]
+    assert run_labels(facts) == [
+        "source 1 split seed 0 · source 2 folder_c",
+        "source 1 split seed 1 · source 2 folder_c",
+        "source 1 split seed 0 · source 2 folder_d",
+    ]
+    titles = [c.title for c in compare_table(facts).columns if c.kind == "config"]
+    assert titles == ["Source 1: split seed", "Source 2: path"]
+
+
 def test_labels_of_identical_configs_fall_back_to_start_times():
     same = [
         RunFacts("r/exp-20261128-143737", "exp", config=config()),

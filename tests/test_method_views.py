@@ -219,7 +219,7 @@ def test_a_stopped_or_failed_seed_is_not_averaged_with_finished_ones():
     # a loss weight written 1 in one seed's config and 1.0 in the other's is one setting
     weights = [
         replace(f, config={**f.config, "tasks": [{"name": "a", "loss_weight": w}]})
-        for f, w in zip(finished, (1, 1.0))
+        for f, w in zip(finished, (1, 1.0), strict=True)
     ]
     assert len(compare_table(weights).rows) == 1
 

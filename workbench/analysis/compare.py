@@ -276,6 +276,22 @@ def flatten_config(config: Mapping[str, Any], sharing_depth: int = -1) -> dict[s
                     if sub not in ("name", "kind"):
                         _flatten_into(out, f"tasks.{name}.{sub}", sub_value)
             out["tasks"] = "+".join(names)
+        elif (
+            key == "data"
+            and isinstance(value, Mapping)
+            and isinstance(value.get("sources"), list)
+            and value["sources"]
+        ):
+            # several sources: each its own keys ("data.sources.2.path"), not one tuple of
+            # a thousand characters; the top-level source, path and options are unused then
+            for sub, sub_value in value.items():
+                if sub in ("source", "path", "options"):
+                    continue
+                if sub != "sources":
+                    _flatten_into(out, f"data.{sub}", sub_value)
+                    continue
+                for i, src in enumerate(sub_value):
+                    _flatten_into(out, f"data.sources.{i + 1}", src)
         else:
             _flatten_into(out, str(key), value)
     if sharing_depth >= 0:
@@ -364,6 +380,8 @@ def short_label(key: str, value: Any) -> str:
     last = key.split(".")[-1]
     if isinstance(value, str) and (last.endswith(("path", "file", "root")) or last.endswith("annotations")):
         name = _pretty(last)
+        if key.startswith("data.sources."):  # "source 2 coco_a"
+            name = f"source {key.split('.')[2]}" + ("" if last == "path" else f" {name}")
         return f"{name} {PurePath(value).name}" if value else f"no {name}"
     if key == "train.time_limit_s" and value in (0, 0.0):
         return "no time limit"
@@ -380,6 +398,8 @@ def short_label(key: str, value: Any) -> str:
         return f"{task} {_pretty(' '.join(rest))} {text}"
     if key.startswith("weighting.params."):
         return f"{_pretty(parts[-1])} {text}"
+    if key.startswith("data.sources."):  # "source 2 split seed 1"
+        return f"source {parts[2]} {_pretty(parts[-1])} {text}"
     return f"{_pretty(parts[-1])} {text}"
 
 
@@ -387,6 +407,9 @@ def column_title(key: str) -> str:
     """The heading of a config-difference column ("Sharing depth", "masks: Loss weight")."""
     if key == "tasks":
         return "Tasks"
+    if key.startswith("data.sources."):  # "Source 2: split seed"
+        parts = key.split(".")
+        return f"Source {parts[2]}: {_pretty(' '.join(p for p in parts[3:] if p != 'options'))}"
     parts = key.split(".")
     task = _task_of(key)
     if task is not None:
