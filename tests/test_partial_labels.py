@@ -93,6 +93,51 @@ def test_each_source_labels_only_its_tasks(tmp_path):
     assert has["scene_class"].tolist() == [False] * 3 + [True] * 2
 
 
+def test_one_set_read_by_two_sources_or_sources_of_two_sizes_are_refused_when_validated(tmp_path):
+    """The same folder as two sources (another split seed each) put 10 of 30 training images
+    into validation without a word; sources at 48 and 64 px passed validation (the setup
+    said "valid") and were refused only when Start built the data."""
+    from workbench.config import ConfigError
+
+    cfg = _as_config(_combined(tmp_path))
+    voc = cfg.data.sources[0]
+    cfg.data.sources.append(SourceConfig("voc", voc.path + "/", {"image_size": 64, "split_seed": 1}, ["n"]))
+    cfg.data.sources[0].tasks = ["boxes"]
+    with pytest.raises(ConfigError) as caught:
+        validate_experiment(cfg)
+    assert str(caught.value) == (
+        f"data.sources[2].path: {voc.path}/ is read by data.sources[0] already: its images would count "
+        "twice, and with another split a training image of one would be a validation image of the other; "
+        "name all the tasks it labels in one source"
+    )
+    cfg = _as_config(_combined(tmp_path / "b"))
+    cfg.data.sources[1].options["image_size"] = 48
+    with pytest.raises(ConfigError) as caught:
+        validate_experiment(cfg)
+    assert str(caught.value) == (
+        "data.sources[1].options.image_size: 48 px, but data.sources[0] fits its images to 64 px: give every "
+        "source one image_size, or set model.input_size"
+    )
+    cfg.model.input_size = 64
+    validate_experiment(cfg)
+
+
+def test_sources_of_one_task_with_other_classes_are_named_with_both_lists(tmp_path):
+    from workbench.config import ConfigError
+
+    cfg = _as_config(_combined(tmp_path))
+    other = _voc(tmp_path / "voc2")
+    (other / "labelmap.txt").write_text("background:0,0,0::\ncat:128,0,0::\nfox:0,128,0::\n")
+    first = cfg.data.sources[0]
+    cfg.data.sources.append(SourceConfig("voc", str(other), first.options, list(first.tasks)))
+    with pytest.raises(ConfigError) as caught:
+        build_data(cfg, "val")
+    assert str(caught.value) == (
+        "data.sources[2].tasks: task 'boxes' is fed by sources with different classes: data.sources[0] has "
+        "cat, dog, data.sources[2] has cat, fox; one class list per task"
+    )
+
+
 def test_training_counts_the_labelled_samples_per_task(tmp_path):
     cfg = _as_config(_combined(tmp_path))
     validate_experiment(cfg)
@@ -228,7 +273,10 @@ def test_data_export_of_several_sources_writes_the_one_with_boxes(tmp_path, caps
 
     # two sources with boxes: refused in one line, nothing left behind
     twice = _as_config(_combined(tmp_path / "b"))
-    twice.data.sources[1] = twice.data.sources[0]
+    first = twice.data.sources[0]  # another VOC set (one set read twice is refused before)
+    twice.data.sources[1] = SourceConfig(
+        "voc", str(_voc(tmp_path / "b" / "voc2")), first.options, first.tasks
+    )
     twice.tasks = twice.tasks[:2]  # no source labels 'scene' now
     save_config(twice, tmp_path / "twice.toml")
     capsys.readouterr()

@@ -199,7 +199,7 @@ class SourceConfig:
     path: str = setting("", "Path", "The annotation file or the data set's folder.")
     options: dict[str, Any] = field(default_factory=dict)
     tasks: list[str] = setting(
-        [], "Tasks", "Names of the tasks this source labels; empty: every task its annotations support."
+        [], "Tasks", "Names of the tasks this source labels (each source names at least one)."
     )
 
 

@@ -15,6 +15,7 @@ from workbench.config import (
     ConfigError,
     DataConfig,
     ExperimentConfig,
+    SourceConfig,
     config_to_toml,
     validate_config,
 )
@@ -128,10 +129,12 @@ def _validate_data(cfg: ExperimentConfig) -> None:
                 if first[1] != names:
                     raise ConfigError(
                         f"data.sources[{src_i}].tasks",
-                        f"tasks {', '.join(sorted(names))} read '{key}' targets, as {', '.join(sorted(first[1]))} "
-                        f"of source {first[0] + 1} do: tasks that read the same targets must be fed by the "
-                        "same sources",
+                        f"{', '.join(sorted(names))} here and {', '.join(sorted(first[1]))} of "
+                        f"data.sources[{first[0]}] both read '{key}' targets: tasks that read the same "
+                        "targets must be fed by the same sources",
                     )
+        _refuse_a_set_read_twice(d.sources)
+        _refuse_different_sizes(d.sources, cfg.model.input_size)
         for src_i, src in enumerate(d.sources):
             if not src.tasks:
                 raise ConfigError(
@@ -143,6 +146,48 @@ def _validate_data(cfg: ExperimentConfig) -> None:
             raise ConfigError(
                 "data.sources", f"no source labels task {missing[0]!r}; add it to a source's tasks"
             )
+
+
+def _refuse_a_set_read_twice(sources: list[SourceConfig]) -> None:
+    """Two sources reading one path: every image counted twice, and with another split seed
+    a training image of one is a validation image of the other (metrics on training images,
+    without a word). ConfigError naming both entries."""
+    import os
+
+    seen: dict[str, int] = {}
+    for i, src in enumerate(sources):
+        if not src.path.strip():
+            continue
+        where = os.path.realpath(os.path.expanduser(src.path.strip()))
+        if where in seen:
+            raise ConfigError(
+                f"data.sources[{i}].path",
+                f"{src.path} is read by data.sources[{seen[where]}] already: its images would count twice, "
+                "and with another split a training image of one would be a validation image of the other; "
+                "name all the tasks it labels in one source",
+            )
+        seen[where] = i
+
+
+def _refuse_different_sizes(sources: list[SourceConfig], input_size: int) -> None:
+    """Sources whose ``image_size`` options differ, without ``model.input_size`` to fit them
+    to one size: refused here (the setup's banner says it) rather than when the data is
+    built (Start was enabled, then refused)."""
+    if input_size:
+        return
+    sizes: dict[int, int] = {}
+    for i, src in enumerate(sources):
+        options = DATASETS.get(src.source).parse_options(src.options, f"data.sources[{i}].options")
+        size = getattr(options, "image_size", None)
+        if isinstance(size, int) and size > 0:
+            sizes.setdefault(size, i)
+    if len(sizes) > 1:
+        (a, i), (b, j) = sorted(sizes.items(), key=lambda kv: kv[1])[:2]
+        raise ConfigError(
+            f"data.sources[{j}].options.image_size",
+            f"{b} px, but data.sources[{i}] fits its images to {a} px: give every source one image_size, "
+            "or set model.input_size",
+        )
 
 
 def _validate_early_stopping(cfg: ExperimentConfig) -> None:

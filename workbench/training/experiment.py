@@ -46,17 +46,23 @@ def build_data(cfg: ExperimentConfig, split: str) -> ExperimentData:
         infos = {t.name: dataset.info for t in cfg.tasks}
         _check_supported(cfg, infos, "data.source")
         return ExperimentData(dataset, infos)
-    parts, infos = [], {}
+    parts, infos, fed_by = [], {}, {}
     for i, src in enumerate(sources):
         dataset = build_dataset(src, split, size)
         keys = set()
         for name in src.tasks:
             info = dataset.info
             if name in infos and infos[name].class_names != info.class_names:
+                from workbench.data.class_names import names_text
+
                 raise ConfigError(
-                    f"data.sources[{i}].tasks", f"task {name!r} is fed by sources with different classes"
+                    f"data.sources[{i}].tasks",
+                    f"task {name!r} is fed by sources with different classes: data.sources[{fed_by[name]}] has "
+                    f"{names_text(infos[name].class_names, 6)}, data.sources[{i}] has "
+                    f"{names_text(info.class_names, 6)}; one class list per task",
                 )
             infos[name] = info
+            fed_by.setdefault(name, i)
             keys.add(kinds[name].target_key)
         _check_supported(cfg, {n: dataset.info for n in src.tasks}, f"data.sources[{i}].tasks")
         parts.append((dataset, frozenset(keys)))
