@@ -156,6 +156,23 @@ def test_training_counts_the_labelled_samples_per_task(tmp_path):
     assert "source 1:" in report and "format: voc" in report and "format: folder" in report
 
 
+def test_a_task_no_image_of_a_batch_labels_has_no_step_loss_not_zero(tmp_path):
+    """Its masked mean, 0 (logged -0.0), made the loss curve dip to 0 on such steps."""
+    cfg = _as_config(_combined(tmp_path))
+    cfg.train.batch_size = 2  # 6 full batches of the 13 images, 3 with boxes: 3 or more without
+    store = RunStore.create(tmp_path / "runs", cfg.name)
+    Trainer(cfg, store).run()
+    steps = [
+        r
+        for r in map(json.loads, (store.path / "metrics.jsonl").read_text().splitlines())
+        if r["type"] == "step"
+    ]
+    boxes = [r["losses"]["boxes"] for r in steps]
+    assert len(steps) == 6 and sum(v is None for v in boxes) >= 3
+    assert all(v is None or v > 0 for v in boxes)
+    assert all((r["losses"]["boxes"] is None) == (r["losses"]["n"] is None) for r in steps)  # one source
+
+
 def test_weighting_sees_only_the_tasks_in_the_batch():
     losses = {"a": torch.tensor(2.0, requires_grad=True), "b": torch.tensor(0.0, requires_grad=True)}
     mean = WEIGHTINGS.get("equal_mean")(["a", "b"], {}, {})

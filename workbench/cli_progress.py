@@ -45,7 +45,7 @@ class ProgressPrinter:
             )
         elif isinstance(event, StepEnded) and self.bar is not None:
             self.bar.update(event.global_step - self.bar.n)
-            losses = " ".join(f"{k} {_number(v)}" for k, v in event.losses.items())
+            losses = " ".join(f"{k} {'—' if v is None else _number(v)}" for k, v in event.losses.items())
             self.bar.set_description(f"epoch {event.epoch + 1}", refresh=False)
             self.bar.set_postfix_str(f"{losses} | {event.images_per_s:.0f} img/s", refresh=False)
         elif isinstance(event, EpochEnded):

@@ -1051,7 +1051,9 @@ class Trainer:
             with torch.no_grad(), loop.precision.autocast():
                 after = loop.model(images)
                 loop.weighting.after_step({t.name: t.masked_loss(after[t.name], targets)[0] for t in tasks})
-        step_losses = {t.name: v for t, v in zip(tasks, values, strict=True)}
+        # a task no image of the batch labels has no loss on this step: None (null in the
+        # log, a gap in the curve), not the 0 its masked mean gives (the curves dipped to 0)
+        step_losses = {t.name: (v if t.name in present else None) for t, v in zip(tasks, values, strict=True)}
         loop.state.add_step(step_losses, labelled)
         position.global_step += 1
         position.step += 1
