@@ -362,6 +362,9 @@ def test_a_new_formats_reader_that_fails_is_named_with_the_path(own_format, tmp_
         ([-1], None, "class index -1 is not one of the set's 3 classes (0-2)"),
         ([0, 1], [[0, 0, 5, 5]], "1 boxes but labels of shape (2,)"),
         ([0], [0, 0, 5], "boxes must be an (N, 4) array, got shape (1, 3)"),
+        ([0.7], None, "labels must be integer class indices, got float64"),
+        ([0], [[0, 0, float("nan"), 5]], "a box holds a value that is not a finite number"),
+        ([0], [[9, 0, 5, 5]], "box 1 [9.0, 0.0, 5.0, 5.0] ends before it starts (x1, y1, x2, y2 expected)"),
     ],
 )
 def test_a_new_formats_records_that_do_not_fit_its_classes_are_named_at_the_image(
@@ -375,6 +378,8 @@ def test_a_new_formats_records_that_do_not_fit_its_classes_are_named_at_the_imag
     spec, reader, record, good_set, image = own_format
     if boxes is not None and len(boxes) == 3:  # a malformed box array, built by hand
         bad = ImageRecord(image, 20, 10, np.array([boxes], np.float32), np.array(labels, np.int64))
+    elif isinstance(labels[0], float):  # labels of the wrong type, built by hand
+        bad = ImageRecord(image, 20, 10, np.zeros((1, 4), np.float32), np.array(labels))
     else:
         bad = record(labels, boxes)
     reader[0] = lambda path, options: good_set(tmp_path, [record([0]), bad])

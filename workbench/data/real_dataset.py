@@ -485,7 +485,10 @@ def checked_reader(
                 f"{path}: the {label} reader failed: {type(exc).__name__}"
                 + (f": {words[0]}" if words else "")
             ) from exc
-        problem = reader_output_problem(data)
+        try:
+            problem = reader_output_problem(data)
+        except Exception as exc:  # noqa: BLE001 - a shape no check foresaw: still named
+            problem = f"the reader's result could not be checked ({type(exc).__name__}: {exc})"
         if problem:
             raise DataSourceError(f"{problem} (as the {label} reader gave it)")
         return data
@@ -497,32 +500,62 @@ def checked_reader(
 
 def reader_output_problem(data: Any) -> str:
     """ "" when ``data`` is a well-formed AnnotatedSet, else the first problem in one line
-    naming the image (see ``checked_reader``)."""
+    naming the image (see ``checked_reader``): the set's class names and splits, and each
+    record's image, boxes ((N, 4) finite float array, x1 <= x2, y1 <= y2), labels ((N,)
+    integer array of class indices), segmentations (at most N) and image class."""
     if not isinstance(data, AnnotatedSet):
         return f"the reader returned {type(data).__name__}, not an AnnotatedSet"
+    if not isinstance(data.class_names, list | tuple) or not all(
+        isinstance(n, str) for n in data.class_names
+    ):
+        return f"class_names must be a list of names, got {type(data.class_names).__name__}"
+    if not isinstance(data.splits, dict) or not all(isinstance(v, list) for v in data.splits.values()):
+        return f"splits must be a dict {{split: [ImageRecord, ...]}}, got {type(data.splits).__name__}"
     n_classes = len(data.class_names)
     for split, records in data.splits.items():
-        for r in records:
-            where = f"{r.image} ({split})"
-            boxes = np.asarray(r.boxes)
-            labels = np.asarray(r.labels)
-            if boxes.ndim != 2 or boxes.shape[1] != 4:
-                return f"{where}: boxes must be an (N, 4) array, got shape {tuple(boxes.shape)}"
-            if labels.shape != (len(boxes),):
-                return f"{where}: {len(boxes)} boxes but labels of shape {tuple(labels.shape)}"
-            if len(r.segmentations) > len(boxes):
-                return f"{where}: {len(r.segmentations)} segmentations for {len(boxes)} objects"
-            out_of_range = labels.size and (labels.min() < 0 or labels.max() >= n_classes)
-            bad = [int(v) for v in labels if not 0 <= int(v) < n_classes] if out_of_range else []
-            if r.image_class is not None and not 0 <= int(r.image_class) < n_classes:
-                bad.insert(0, int(r.image_class))
-            if bad:
-                return (
-                    f"{where}: class index {bad[0]} is not one of the set's {n_classes} classes "
-                    f"(0-{n_classes - 1})"
-                    if n_classes
-                    else f"{where}: class index {bad[0]}, but the set names no classes"
-                )
+        for k, r in enumerate(records):
+            if not isinstance(r, ImageRecord):
+                return f"{split} record {k + 1} is a {type(r).__name__}, not an ImageRecord"
+            if not isinstance(r.image, str | os.PathLike) or not str(r.image).strip():
+                return f"{split} record {k + 1}: its image is {r.image!r}, not the path of an image file"
+            problem = _record_problem(r, n_classes)
+            if problem:
+                return f"{r.image} ({split}): {problem}"
+    return ""
+
+
+def _record_problem(r: ImageRecord, n_classes: int) -> str:
+    boxes, labels = r.boxes, r.labels
+    if not isinstance(boxes, np.ndarray) or not isinstance(labels, np.ndarray):
+        wrong = boxes if not isinstance(boxes, np.ndarray) else labels
+        return f"boxes and labels must be numpy arrays, got {type(wrong).__name__}"
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        return f"boxes must be an (N, 4) array, got shape {tuple(boxes.shape)}"
+    if labels.shape != (len(boxes),):
+        return f"{len(boxes)} boxes but labels of shape {tuple(labels.shape)}"
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        return f"labels must be integer class indices, got {labels.dtype}"
+    if not np.issubdtype(boxes.dtype, np.number) or not np.isfinite(boxes).all():
+        return "a box holds a value that is not a finite number"
+    if len(boxes) and ((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])).any():
+        i = int(np.flatnonzero((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1]))[0])
+        return f"box {i + 1} {boxes[i].tolist()} ends before it starts (x1, y1, x2, y2 expected)"
+    if not isinstance(r.segmentations, list) or len(r.segmentations) > len(boxes):
+        return f"segmentations must be a list of at most {len(boxes)} entries (one per object)"
+    if r.image_class is not None and (
+        isinstance(r.image_class, bool) or not isinstance(r.image_class, int | np.integer)
+    ):
+        return f"image_class must be a class index, got {type(r.image_class).__name__}"
+    out_of_range = labels.size and (labels.min() < 0 or labels.max() >= n_classes)
+    bad = [int(v) for v in labels if not 0 <= int(v) < n_classes] if out_of_range else []
+    if r.image_class is not None and not 0 <= int(r.image_class) < n_classes:
+        bad.insert(0, int(r.image_class))
+    if bad:
+        return (
+            f"class index {bad[0]} is not one of the set's {n_classes} classes (0-{n_classes - 1})"
+            if n_classes
+            else f"class index {bad[0]}, but the set names no classes"
+        )
     return ""
 
 
