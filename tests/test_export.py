@@ -203,6 +203,16 @@ def test_a_mismatch_is_refused_and_leaves_nothing(all_kinds_run, tmp_path, monke
             "holds a value JSON cannot hold (Tensor); give numbers, text, lists or dicts",
         ),
         (
+            {"scale": float("nan")},
+            "task 'n' (counting): its export_decode() failed: TypeError: export_decode()'s 'scale' "
+            "holds a value that is not finite (NaN or inf)",
+        ),
+        (
+            {"bins": {("a", 1): 2}},
+            "task 'n' (counting): its export_decode() failed: TypeError: export_decode() has a key ('a', 1) "
+            "that is not text; JSON keys are text",
+        ),
+        (
             ["scale"],
             "task 'n' (counting): its export_decode() failed: TypeError: export_decode() must return a dict, got list",
         ),

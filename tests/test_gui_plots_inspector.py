@@ -482,7 +482,7 @@ def test_a_task_whose_draw_fails_is_named_in_the_status_and_the_gallery_still_sh
     monkeypatch.setattr(task, "draw", draw)
     inspector.refresh(force=True)
     assert inspector.shown_indices() == [0, 1] and inspector.gallery.count() == 2
-    assert inspector.status.full_text() == f"2 of 2 images · 0 with errors · ⚠ {said}"
+    assert inspector.status.full_text() == f"⚠ {said} · 2 of 2 images · 0 with errors"
     assert inspector.status.toolTip() == said
     assert inspector.last_error == said
     monkeypatch.undo()
@@ -498,7 +498,9 @@ def test_a_spec_that_cannot_be_painted_leaves_the_bare_image_and_says_so(qtbot, 
     monkeypatch.setattr(task, "draw", lambda *a: bad)
     inspector.refresh(force=True)
     assert inspector.gallery.count() == 2
-    assert "⚠ the drawing of image 1 could not be painted: " in inspector.status.full_text()
+    assert inspector.status.full_text().startswith(
+        "⚠ task 'objects': its drawing of image 1 could not be painted: "
+    )
     inspector._view_index = 0  # the large view of the same image: bare, the reason in its title
     inspector._refresh_view()
     assert "image 1 of 2 · ⚠ the drawing could not be painted: " in inspector.view.title.text()

@@ -75,13 +75,22 @@ def _task_decode(task: Any) -> dict[str, Any]:
             if isinstance(value, np.ndarray | np.generic):
                 return value.tolist()
             if isinstance(value, dict):
-                return {str(k): plain(v) for k, v in value.items()}
+                if not all(
+                    isinstance(k, str) for k in value
+                ):  # JSON keys are text: ('a', 1) became "('a', 1)"
+                    key = next(k for k in value if not isinstance(k, str))
+                    raise TypeError(f"export_decode() has a key {key!r} that is not text; JSON keys are text")
+                return {k: plain(v) for k, v in value.items()}
             if isinstance(value, list | tuple):
                 return [plain(v) for v in value]
             return value
 
         described = plain(described)
         for key, value in described.items():
+            nulled: list[str] = []
+            json_safe(value, nulled)
+            if nulled:  # a NaN scale was written as null: a reader cannot decode with it
+                raise TypeError(f"export_decode()'s {key!r} holds a value that is not finite (NaN or inf)")
             try:
                 json.dumps(json_safe(value), allow_nan=False)
             except (TypeError, ValueError):

@@ -517,15 +517,22 @@ class InspectorPanel(QWidget):
         values that cannot be painted (an extension's draw that returned text for a box)."""
         try:
             return renderer.render(image, specs, **kw)
-        except Exception as exc:  # noqa: BLE001 - a spec from extension code
-            key = "(painting)"
-            if key not in self._draw_errors:
-                self._draw_errors[key] = (
-                    f"the drawing of {where} could not be painted: {type(exc).__name__}: {exc}"
-                )
-                self.last_error = self._draw_errors[key]
-                _log.warning("%s", self.last_error)
-            return renderer.render(image, [], **kw)
+        except Exception:  # noqa: BLE001 - a spec from extension code: find whose, keep the rest
+            good = []
+            for spec in specs:
+                try:
+                    renderer.render(image, [spec], **kw)
+                    good.append(spec)
+                except Exception as exc:  # noqa: BLE001
+                    key = f"{spec.task} (painting)"
+                    if key not in self._draw_errors:
+                        self._draw_errors[key] = (
+                            f"task {spec.task!r}: its drawing of {where} could not be painted: "
+                            f"{type(exc).__name__}: {exc}"
+                        )
+                        self.last_error = self._draw_errors[key]
+                        _log.warning("%s", self.last_error)
+            return renderer.render(image, good, **kw)
 
     def _draw_problem(self) -> str:
         """The status line's warning for draws that failed in this gallery ("" if none)."""
@@ -533,7 +540,7 @@ class InspectorPanel(QWidget):
             return ""
         first = next(iter(self._draw_errors.values()))
         more = len(self._draw_errors) - 1
-        return f" · ⚠ {first}" + (f" (and {more} more)" if more else "")
+        return f"⚠ {first}" + (f" (and {more} more)" if more else "") + " · "
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -598,10 +605,10 @@ class InspectorPanel(QWidget):
             self.gallery.addItem(item)
             if i == selected:
                 item.setSelected(True)
-        self.status.setText(
-            f"{len(self._shown)} of {n} images · {errors} with errors"
+        self.status.setText(  # the warning first: a narrow status line elides its middle
+            self._draw_problem()
+            + f"{len(self._shown)} of {n} images · {errors} with errors"
             + ("" if self._tasks else " · tasks not loaded")
-            + self._draw_problem()
         )
         self.status.setToolTip("\n".join(self._draw_errors.values()))
         self._update_placeholder()
