@@ -609,3 +609,19 @@ def test_messages_name_task_options_and_method_parameters_by_their_row_labels(pa
     panel.set_config(cfg)
     label = panel.weighting.forms["stch"].label_of("mu")
     assert label != "mu" and panel._message.startswith(f"stch: {label}: "), panel._message
+
+
+def test_the_input_size_of_several_sources_is_the_first_sources(panel, tmp_path):
+    """128 px (the unused top-level shapes default) was shown for sources at 48 px."""
+    from workbench.config import DataConfig, SourceConfig
+
+    cfg = default_experiment()
+    cfg.data = DataConfig(
+        sources=[
+            SourceConfig("shapes", "", {"image_size": 48}, [cfg.tasks[0].name]),
+            SourceConfig("shapes", "", {"image_size": 48}, [t.name for t in cfg.tasks[1:]]),
+        ]
+    )
+    assert panel._image_size(cfg) == 48
+    cfg.model.input_size = 64
+    assert panel._image_size(cfg) == 64

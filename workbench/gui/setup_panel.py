@@ -1142,10 +1142,14 @@ class SetupPanel(QWidget):
         """The model's input side: model.input_size, else the source's image_size option."""
         if cfg.model.input_size:
             return int(cfg.model.input_size)
-        value = cfg.data.options.get("image_size") if isinstance(cfg.data.options, dict) else None
+        # several sources: the first's, as training takes it (the unused top-level shapes
+        # default, 128, was shown for sources at 48 px)
+        source = cfg.data.sources[0] if cfg.data.sources else cfg.data
+        options = source.options
+        value = options.get("image_size") if isinstance(options, dict) else None
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        form = self.data_section.forms.get(cfg.data.source) if self.data_section is not None else None
+        form = self.data_section.forms.get(source.source) if self.data_section is not None else None
         default = form.defaults.get("image_size") if form is not None else None
         return int(default) if isinstance(default, int) else 128
 
