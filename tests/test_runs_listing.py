@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -157,3 +158,21 @@ def test_a_samples_file_that_is_no_archive_is_named_without_numpys_unpickling_ad
     with pytest.raises(RunFileError) as caught:
         store.load_samples(0)
     assert str(caught.value) == f"{store.samples_path(0)}: not a readable samples file ({said})"
+
+
+def test_runs_panel_names_do_not_count_a_default_written_out():
+    """Two runs of one config, one spelling out the shapes defaults, were named "tiny · noise —"
+    and "tiny · noise 0.08"; once the core is loaded they are told apart by start time."""
+    pytest.importorskip("PySide6")
+    import workbench.training.trainer  # noqa: F401 - the core, loaded as in the app
+    from workbench.gui.runs_panel import RunsPanel
+    from workbench.training.run_store import RunInfo
+
+    plain = {"name": "tiny", "data": {"source": "shapes", "options": {}}}
+    spelled = {"name": "tiny", "data": {"source": "shapes", "options": {"noise": 0.08, "clutter": 2}}}
+    infos = [
+        RunInfo(Path(f"/r/tiny-20261201-10000{i}"), "tiny", 0.0, "finished", (), {}, config=c)
+        for i, c in enumerate((plain, spelled))
+    ]
+    names = RunsPanel._names(infos)
+    assert names == ["tiny · 10:00:00", "tiny · 10:00:01"]

@@ -481,11 +481,25 @@ class RunsPanel(QWidget):
 
     @staticmethod
     def _names(infos: list[Any]) -> list[str]:
-        """Names that tell runs of one experiment apart ("exp · depth 2", else the start time)."""
+        """Names that tell runs of one experiment apart ("exp · depth 2", else the start time).
+
+        Once the core is loaded the configs are compared with their defaults filled in (as
+        Compare does): a default written out ("noise = 0.08") named the run as different.
+        Before, torch is not imported for a name."""
+        import dataclasses
+        import sys
+
         from workbench.analysis.compare import distinguishing_names, facts_from_info
 
+        trainer = sys.modules.get("workbench.training.trainer")
         try:
-            return distinguishing_names([facts_from_info(info) for info in infos])
+            facts = [facts_from_info(info) for info in infos]
+            if trainer is not None:
+                facts = [
+                    dataclasses.replace(f, config=_normalised(trainer, info)) if f.config else f
+                    for f, info in zip(facts, infos, strict=True)
+                ]
+            return distinguishing_names(facts)
         except Exception:  # never lose the list over a name
             log.exception("could not name the runs")
             return [str(info.name) for info in infos]
@@ -592,3 +606,19 @@ class RunsPanel(QWidget):
         add("Copy path", lambda: QGuiApplication.clipboard().setText(str(path.resolve())))
         add("Show folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.resolve()))))
         menu.popup(self.tree.viewport().mapToGlobal(pos))
+
+
+_NORMALISED: dict[int, tuple[Any, dict[str, Any]]] = {}  # id(RunInfo) -> (info, its filled config)
+
+
+def _normalised(trainer: Any, info: Any) -> dict[str, Any]:
+    """``info.config`` with its defaults filled in, remembered per RunInfo object (the listing
+    reuses the object while the run's files are unchanged): a refresh costs nothing more."""
+    hit = _NORMALISED.get(id(info))
+    if hit is not None and hit[0] is info:
+        return hit[1]
+    if len(_NORMALISED) > 4096:
+        _NORMALISED.clear()
+    filled = trainer.normalised_config(dict(info.config))
+    _NORMALISED[id(info)] = (info, filled)
+    return filled
