@@ -312,6 +312,24 @@ def test_start_follows_setup_validity(qtbot, window, tiny):
     assert "Cannot start" not in w.act_start.toolTip()
 
 
+def test_a_run_stopped_after_the_runs_folder_changed_says_where_it_is(qtbot, window, tiny, tmp_path):
+    """The status said "resume it from the Runs panel", which no longer listed it."""
+    w = window
+    set_setup(qtbot, w, small(tiny, epochs=50))
+    with qtbot.waitSignal(w.bridge.stepEnded, timeout=RUN_TIMEOUT_MS):
+        w.start_run()
+    run_dir = w.bridge.run_dir
+    other = tmp_path / "other-runs"
+    other.mkdir()
+    w.set_runs_root(other)
+    with qtbot.waitSignal(w.bridge.runningChanged, timeout=RUN_TIMEOUT_MS):
+        w.stop_run()
+    qtbot.waitUntil(lambda: "Run stopped" in w.statusBar().currentMessage(), timeout=RUN_TIMEOUT_MS)
+    assert f"it is in {run_dir} (the Runs panel shows {other}): open that folder to resume it" in (
+        w.statusBar().currentMessage()
+    )
+
+
 def test_closing_mid_run_stops_and_joins(qtbot, window, tiny):
     w = window
     set_setup(qtbot, w, small(tiny, epochs=50))

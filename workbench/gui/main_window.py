@@ -1364,7 +1364,13 @@ class MainWindow(QMainWindow):
         self._run_outcome = "Stopped"
         kept = "checkpoint kept" if self._has_checkpoint() else "no checkpoint yet"
         self.training_bar.finish(f"Stopped at step {s.get('global_step', '?')} — {kept}")
-        self.statusBar().showMessage(f"Run stopped ({event.reason}); resume it from the Runs panel", 15000)
+        run_dir = self.bridge.run_dir
+        if run_dir is not None and not _same_path(Path(run_dir).parent, self.runs.root()):
+            # the runs folder was changed while it trained: the list does not show it
+            where = f"; it is in {run_dir} (the Runs panel shows {self.runs.root()}): open that folder to resume it"
+        else:
+            where = "; resume it from the Runs panel"
+        self.statusBar().showMessage(f"Run stopped ({event.reason}){where}", 15000)
         self._after_run_ended()
 
     @guarded
