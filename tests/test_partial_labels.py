@@ -110,6 +110,18 @@ def test_one_set_read_by_two_sources_or_sources_of_two_sizes_are_refused_when_va
         "twice, and with another split a training image of one would be a validation image of the other; "
         "name all the tasks it labels in one source"
     )
+    # a COCO file and the folder that holds it are one set too
+    coco = tmp_path / "coco"
+    coco.mkdir()
+    (coco / "instances.json").write_text("{}")
+    for pair in ((coco, coco / "instances.json"), (coco / "instances.json", coco)):
+        cfg = _as_config(_combined(tmp_path / f"c{len(str(pair[0]))}"))
+        cfg.data.sources[0] = SourceConfig("coco", str(pair[0]), {}, ["boxes"])
+        cfg.data.sources.append(SourceConfig("auto", str(pair[1]), {}, ["n"]))
+        with pytest.raises(
+            ConfigError, match=r"data.sources\[2\].path: .* is read by data.sources\[0\] already"
+        ):
+            validate_experiment(cfg)
     cfg = _as_config(_combined(tmp_path / "b"))
     cfg.data.sources[1].options["image_size"] = 48
     with pytest.raises(ConfigError) as caught:
@@ -171,6 +183,8 @@ def test_a_task_no_image_of_a_batch_labels_has_no_step_loss_not_zero(tmp_path):
     assert len(steps) == 6 and sum(v is None for v in boxes) >= 3
     assert all(v is None or v > 0 for v in boxes)
     assert all((r["losses"]["boxes"] is None) == (r["losses"]["n"] is None) for r in steps)  # one source
+    # its weight likewise (the Task weights curve swung between 0 and 1)
+    assert all((r["weights"]["boxes"] is None) == (r["losses"]["boxes"] is None) for r in steps)
 
 
 def test_weighting_sees_only_the_tasks_in_the_batch():

@@ -381,6 +381,30 @@ def test_a_member_whose_resume_is_refused_fails_and_the_others_and_delta_m_go_on
     assert "Traceback" not in err
 
 
+def test_a_member_whose_summary_is_unreadable_fails_and_the_others_go_on(tmp_path, capsys):
+    """One member's damaged summary.json was one error line: no other member ran, no
+    results, no Δm."""
+    import shutil
+
+    base = _base(tmp_path)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'name = "s"\nbase = "{base.name}"\nsharing_depth = [2, 4]\n')
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 0
+    (first_key, first), (second_key, second) = sorted(_queue(out / "s").items())
+    (Path(first) / "summary.json").write_text("garbage")
+    shutil.rmtree(second)
+    capsys.readouterr()
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 1
+    out_text, err = capsys.readouterr()
+    assert "sweep s: 1 finished, 1 failed, 0 not run" in out_text
+    assert f"failed {first_key}: {Path(first) / 'summary.json'}" in err
+    assert f"to train it again from the start, delete or move {first} and run the command again" in err
+    again = _queue(out / "s")[second_key]
+    assert "delta_m" in json.loads((Path(again) / "summary.json").read_text())
+    assert (out / "s" / "results.csv").is_file()
+
+
 class _BudgetSpentAt(Trainer):
     """A trainer whose time limit strikes as ``epoch`` begins (the check after a step,
     made deterministic): epoch 0 ends the run before any validation, epoch 1 after one."""

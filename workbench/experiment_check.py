@@ -159,6 +159,14 @@ def _refuse_a_set_read_twice(sources: list[SourceConfig]) -> None:
         if not src.path.strip():
             continue
         where = os.path.realpath(os.path.expanduser(src.path.strip()))
+        # an annotation file and the folder holding it are one set (coco on the folder finds
+        # its instances.json; yolo on the folder its data.yaml)
+        parent = os.path.dirname(where) if os.path.isfile(where) else None
+        if where not in seen and parent is not None and parent in seen:
+            where = parent
+        elif where not in seen and os.path.isdir(where):
+            inside = [p for p in seen if os.path.isfile(p) and os.path.dirname(p) == where]
+            where = inside[0] if inside else where
         if where in seen:
             raise ConfigError(
                 f"data.sources[{i}].path",

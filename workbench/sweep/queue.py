@@ -213,13 +213,20 @@ def _run_locked(
                 known = None
             if known:
                 store = RunStore(known)
-                summary = store.read_summary()
+                try:
+                    summary = store.read_summary()
+                except (OSError, ValueError) as exc:  # damaged: this member fails, the others run
+                    outcome.failed[item.key] = (
+                        f"{exc}; to train it again from the start, delete or move {store.path} "
+                        "and run the command again"
+                    )
+                    return None
                 status = summary.get("status", "")
                 if status == "finished" or budget_spent(summary):
                     done(item, summary)
                     return None
                 if status == "failed" and not retry_failed:
-                    outcome.failed[item.key] = str(store.read_summary().get("error", "failed"))
+                    outcome.failed[item.key] = str(summary.get("error", "failed"))
                     return None
                 if status != "failed" and store.config_path.is_file():
                     return store, True
@@ -325,7 +332,10 @@ def _write_delta_m(
         if len(item.config.tasks) < 2 or item.key not in queue:
             continue
         store = RunStore(queue[item.key])
-        summary = store.read_summary()
+        try:
+            summary = store.read_summary()
+        except (OSError, ValueError):  # damaged: failed in the queue already
+            continue
         if not has_result(summary):
             continue
         # other sweeps in the same folder may hold the baselines already (e.g. a depth sweep's

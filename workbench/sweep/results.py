@@ -37,7 +37,10 @@ def collect_rows(items: Sequence[SweepItem], queue: dict[str, str]) -> list[dict
     for item in items:
         if item.key not in queue:
             continue
-        summary = RunStore(queue[item.key]).read_summary()
+        try:
+            summary = RunStore(queue[item.key]).read_summary()
+        except (OSError, ValueError):  # unreadable: reported as failed by the queue, no row
+            continue
         if not has_result(summary):  # finished, or its time budget spent after a validation
             continue
         row: dict[str, Any] = dict(item.axes)

@@ -35,8 +35,8 @@ class StepEnded:
     step: int  # step within the epoch, 0-based
     global_step: int  # 1-based count of optimiser steps so far
     steps_per_epoch: int
-    losses: dict[str, float]  # raw per-task training loss
-    weights: dict[str, float]  # weight the method gave each task
+    losses: dict[str, float | None]  # raw per-task training loss (None: no image of the batch labels it)
+    weights: dict[str, float | None]  # weight the method gave each task (None: not in the batch)
     total_loss: float  # weighted_loss + regulariser: what was backpropagated
     lr: float
     images_per_s: float

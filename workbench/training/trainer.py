@@ -1054,6 +1054,7 @@ class Trainer:
         # a task no image of the batch labels has no loss on this step: None (null in the
         # log, a gap in the curve), not the 0 its masked mean gives (the curves dipped to 0)
         step_losses = {t.name: (v if t.name in present else None) for t, v in zip(tasks, values, strict=True)}
+        logged_weights = {name: (w if name in present else None) for name, w in weights.items()}  # likewise
         loop.state.add_step(step_losses, labelled)
         position.global_step += 1
         position.step += 1
@@ -1067,7 +1068,7 @@ class Trainer:
                 global_step=position.global_step,
                 steps_per_epoch=loop.steps_per_epoch,
                 losses=step_losses,
-                weights=weights,
+                weights=logged_weights,
                 total_loss=total,
                 lr=lr,
                 images_per_s=len(images) * self.dist.world_size / loop.step_seconds,
