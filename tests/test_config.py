@@ -41,6 +41,17 @@ def test_every_field_survives_toml(tmp_path):
             "between 0.01 and 100",
         ),
         ("[train]\nearly_stopping_metric = 'scene/bogus'\n", "train.early_stopping_metric", "accuracy"),
+        # a task alone was "task 'scene' has no metric ''"
+        (
+            "[train]\nearly_stopping_metric = 'scene'\n",
+            "train.early_stopping_metric",
+            "'scene' must be 'task/metric', e.g. 'scene/accuracy'",
+        ),
+        (
+            "[train]\nearly_stopping_metric = 'scene/'\n",
+            "train.early_stopping_metric",
+            "e.g. 'scene/accuracy'",
+        ),
     ],
 )
 def test_bad_values_name_the_field(toml, path, words):

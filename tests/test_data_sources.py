@@ -352,3 +352,47 @@ def test_auto_takes_the_coco_options_and_refuses_them_for_another_format(exporte
     ):
         _imported("auto", exported["voc"], image_root=str(root))
     assert len(_imported("auto", exported["voc"], image_root="")) == 8  # left at its default: fine
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("val_annotations", "nope.json"), ("image_root", "images/nothere")],
+)
+def test_a_path_option_that_is_not_there_is_a_config_error_naming_it(
+    exported, tmp_path, capsys, option, value
+):
+    """Every file or folder a source reads, not only its path: exit 2 and the field, before
+    any run folder (a missing val_annotations was "cannot read", exit 1)."""
+    missing = tmp_path / value
+    config = tmp_path / "exp.toml"
+    config.write_text(
+        f"[data]\nsource = 'coco'\npath = '{exported['coco']}'\n[data.options]\nimage_size = 64\n"
+        f"{option} = '{missing}'\n[[tasks]]\nname = 'n'\nkind = 'counting'\n"
+    )
+    assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: config: data.options.{option}: {missing} does not exist (in {config})\n"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_backslash_escape_in_a_path_is_refused_with_the_way_out(tmp_path):
+    """ "images\\train" in double quotes is images, a tab, "rain": refused, naming the field,
+    rather than read as a path that is missing later with a tab inside it."""
+    text = (
+        '[data]\nsource = "coco"\npath = "C:\\\\data\\\\x.json"\n[data.options]\nimage_root = "images\\train"\n'
+        "[[tasks]]\nname = 'n'\nkind = 'counting'\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        validate_experiment(config_from_toml_text(text))
+    assert err.value.path == "data.options.image_root"
+    assert (
+        err.value.message.startswith("'images\\train' holds a tab (\\t)")
+        and "single quotes" in err.value.message
+    )
+    line_break = "[data]\nsource = 'voc'\npath = \"set\\nfolder\"\n[[tasks]]\nname = 'n'\nkind = 'counting'\n"
+    with pytest.raises(ConfigError) as err:
+        validate_experiment(config_from_toml_text(line_break))
+    assert err.value.path == "data.path" and "a line break (\\n)" in err.value.message
+    # an escaped backslash is a backslash, and a path may hold one
+    validate_experiment(config_from_toml_text(text.replace("images\\train", "images\\\\train")))

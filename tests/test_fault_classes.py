@@ -947,7 +947,10 @@ def test_a_data_path_that_is_not_there_names_its_field(tmp_path, capsys):
     path = tmp_path / "exp.toml"
     save_config(cfg, path)
     assert main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
-    assert capsys.readouterr().err == f"error: config: data.path: {tmp_path / 'nodata'} does not exist\n"
+    assert (
+        capsys.readouterr().err
+        == f"error: config: data.path: {tmp_path / 'nodata'} does not exist (in {path})\n"
+    )
     assert not (tmp_path / "runs").exists()
 
 

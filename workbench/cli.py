@@ -230,7 +230,7 @@ def _load(path: str | None):
 def _train(args: argparse.Namespace) -> int:
     from workbench.config import ConfigError
     from workbench.experiment_check import validate_experiment
-    from workbench.training.experiment import absolute_paths, build_data
+    from workbench.training.experiment import absolute_paths, build_data, missing_path
     from workbench.training.preflight import check_sources, preflight
     from workbench.training.run_store import RunStore
 
@@ -244,10 +244,10 @@ def _train(args: argparse.Namespace) -> int:
         cfg.train.time_limit_s = args.time_limit
     validate_experiment(cfg)
     absolute_paths(cfg)  # the run folder's config must not depend on where it was started
-    for i, source in enumerate(cfg.data.source_list()):  # a data path not there: its field, not an OS error
-        if source.path and not Path(source.path).exists():
-            field = "data.path" if not cfg.data.sources else f"data.sources[{i}].path"
-            raise ConfigError(field, f"{source.path} does not exist")
+    gone = missing_path(cfg)  # a data path not there: its field, not an OS error
+    if gone is not None:
+        error = ConfigError(gone[0], f"{gone[1]} does not exist")
+        raise error.in_file(args.config) if args.config else error
     # What the model cannot train, and what it cannot read, is refused before a run folder exists.
     infos = build_data(cfg, "val").task_infos
     n_train = len(build_data(cfg, "train").dataset)
@@ -654,7 +654,7 @@ def _eval(args: argparse.Namespace) -> int:
     from workbench.training.checkpoint import checkpoint_epoch, load_checkpoint, load_model_state
     from workbench.training.device import Precision, resolve_device
     from workbench.training.evaluation import evaluate
-    from workbench.training.experiment import build_experiment
+    from workbench.training.experiment import build_experiment, missing_path
     from workbench.training.run_split import SPLIT_FILE
     from workbench.training.run_store import RunFileError, RunStore
 
@@ -692,11 +692,11 @@ def _eval(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     device = resolve_device(args.device or cfg.train.device)
-    gone = [s.path for s in cfg.data.source_list() if s.path and not Path(s.path).exists()]
-    if gone:  # as resume says it: a moved data folder is found again through config.toml
+    gone = missing_path(cfg, weights=False)
+    if gone is not None:  # as resume says it: a moved data folder is found again through config.toml
         print(
-            f"error: {gone[0]}: the run's data is not there any more; if it moved, set its new place as the "
-            f"data path in {store.config_path}",
+            f"error: {gone[1]}: the run's data is not there any more; if it moved, set its new place as "
+            f"{gone[0]} in {store.config_path}",
             file=sys.stderr,
         )
         return 1

@@ -46,12 +46,15 @@ def _split_problem(cfg: Any, run_dir: Path) -> str | None:
     allow it (images gone or added) are printed as notes."""
     from workbench.data.source import DataSourceError
     from workbench.training import run_split
-    from workbench.training.experiment import build_experiment
+    from workbench.training.experiment import build_experiment, missing_path
     from workbench.training.run_split import SPLIT_FILE, SplitFileError
 
-    gone = [s.path for s in cfg.data.source_list() if s.path and not Path(s.path).exists()]
-    if gone:
-        return f"{gone[0]}: the run's data is not there any more; if it moved, set its new place in {run_dir}/config.toml"
+    gone = missing_path(cfg, weights=False)
+    if gone is not None:
+        return (
+            f"{gone[1]}: the run's data is not there any more; if it moved, set its new place as {gone[0]} "
+            f"in {run_dir}/config.toml"
+        )
     try:
         exp = build_experiment(cfg, with_data=False, pretrained=False, split_file=run_dir / SPLIT_FILE)
     except (SplitFileError, DataSourceError) as exc:

@@ -9,6 +9,7 @@ metric names a real metric. Every error is a ``ConfigError`` naming the dotted f
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from workbench.config import (
@@ -108,6 +109,11 @@ def _validate_data(cfg: ExperimentConfig) -> None:
         if not spec.needs_path and src.path:
             raise ConfigError(f"{where}.path", f"the {src.source} source reads no path; leave it empty")
         spec.parse_options(src.options, f"{where}.options")
+        _refuse_control_characters(f"{where}.path", src.path)
+        for f in dataclasses.fields(spec.Options):
+            meta = f.metadata.get("workbench")
+            if meta is not None and meta.is_path and isinstance(src.options.get(f.name), str):
+                _refuse_control_characters(f"{where}.options.{f.name}", src.options[f.name])
         for name in src.tasks:
             if name not in task_names:
                 raise ConfigError(
@@ -145,6 +151,23 @@ def _validate_data(cfg: ExperimentConfig) -> None:
         if missing:
             raise ConfigError(
                 "data.sources", f"no source labels task {missing[0]!r}; add it to a source's tasks"
+            )
+
+
+_CONTROL_NAMES = {"\t": "a tab (\\t)", "\n": "a line break (\\n)", "\r": "a carriage return (\\r)"}
+
+
+def _refuse_control_characters(field: str, path: str) -> None:
+    """A path holding a control character: in a double-quoted TOML string a Windows
+    backslash starts an escape ("images\\train" reads as images, a tab, "rain"), and the
+    path would be missing later with the tab inside it. ConfigError naming the field."""
+    for ch in path:
+        if ord(ch) < 32 or ord(ch) == 127:
+            what = _CONTROL_NAMES.get(ch, f"the control character {ch!r}")
+            raise ConfigError(
+                field,
+                f"{path!r} holds {what}: in double quotes TOML reads a backslash as an escape; write the "
+                "path with / or in single quotes ('C:\\data\\train')",
             )
 
 
@@ -203,7 +226,13 @@ def _validate_early_stopping(cfg: ExperimentConfig) -> None:
     if not metric_path:
         return
     names = [t.name for t in cfg.tasks]
-    task, _, metric = metric_path.partition("/")
+    task, slash, metric = metric_path.partition("/")
+    if not slash or not metric:
+        raise ConfigError(
+            "train.early_stopping_metric",
+            f"{metric_path!r} must be 'task/metric', e.g. '{names[0] if names else 'scene'}/"
+            f"{_first_metric(cfg, task)}'",
+        )
     if task not in names:
         raise ConfigError(
             "train.early_stopping_metric",
@@ -216,6 +245,14 @@ def _validate_early_stopping(cfg: ExperimentConfig) -> None:
             f"task {task!r} ({kind.kind}) has no metric {metric!r}; choose one of: "
             + ", ".join(kind.metric_names),
         )
+
+
+def _first_metric(cfg: ExperimentConfig, task: str) -> str:
+    """The primary metric of ``task`` (or of the first task) for an example in a message."""
+    chosen = next((t for t in cfg.tasks if t.name == task), cfg.tasks[0] if cfg.tasks else None)
+    if chosen is None or chosen.kind not in TASK_KINDS:
+        return "accuracy"
+    return TASK_KINDS.get(chosen.kind).primary_metric
 
 
 def field_label(path: str, source: str = "") -> str:

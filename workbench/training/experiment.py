@@ -105,6 +105,37 @@ def absolute_paths(cfg: ExperimentConfig) -> None:
                 src.options[f.name] = str(Path(value).expanduser().resolve())
 
 
+def path_fields(cfg: ExperimentConfig, weights: bool = True) -> list[tuple[str, str]]:
+    """(field, path) for every non-empty file or folder the experiment reads: each data
+    source's ``path``, its options marked ``is_path`` and (``weights``) the weights file
+    when it is used. Paths are as written (absolute after ``absolute_paths``)."""
+    out: list[tuple[str, str]] = []
+    if weights and cfg.model.pretrained == "file" and cfg.model.weights_file:
+        out.append(("model.weights_file", cfg.model.weights_file))
+    for i, src in enumerate(cfg.data.source_list()):
+        where = f"data.sources[{i}]" if cfg.data.sources else "data"
+        if src.path:
+            out.append((f"{where}.path", src.path))
+        if src.source not in DATASETS or not isinstance(src.options, dict):
+            continue
+        for f in dataclasses.fields(DATASETS.get(src.source).Options):
+            meta = f.metadata.get("workbench")
+            value = src.options.get(f.name)
+            if meta is not None and meta.is_path and isinstance(value, str) and value:
+                out.append((f"{where}.options.{f.name}", value))
+    return out
+
+
+def missing_path(cfg: ExperimentConfig, weights: bool = True) -> tuple[str, str] | None:
+    """The first (field, path) of ``path_fields`` that is not there, or None: a data file
+    or folder not there is a config error naming its field, not an OS error mid-read.
+    ``weights=False`` for a run's checkpoint, which holds every weight already."""
+    for field, path in path_fields(cfg, weights):
+        if not Path(path).expanduser().exists():
+            return field, path
+    return None
+
+
 def image_size(cfg: ExperimentConfig) -> int:
     """The side of the model's input images: ``model.input_size``, else the first
     source's ``image_size`` option (no data is read)."""

@@ -619,12 +619,14 @@ class Trainer:
         data path is gone (a moved folder: the run finds its images at the new place)."""
         if not self.resume:
             return
-        gone = [s.path for s in self.config.data.source_list() if s.path and not Path(s.path).exists()]
-        if gone:
+        from workbench.training.experiment import missing_path
+
+        gone = missing_path(self.config, weights=False)  # a checkpoint holds every weight
+        if gone is not None:
             movable = (self.store.path / SPLIT_FILE).is_file()
             raise ResumeRefused(
-                f"{gone[0]}: the run's data is not there any more; if it moved, set its new place as the "
-                f"data path in {self.store.config_path}"
+                f"{gone[1]}: the run's data is not there any more; if it moved, set its new place as "
+                f"{gone[0]} in {self.store.config_path}"
                 + (" (the run finds the images it used there)" if movable else "")
             )
 
