@@ -1019,6 +1019,8 @@ class Trainer:
                     f"{exc} at epoch {epoch + 1}, step {position.step + 1} (losses: {sizes}); "
                     f"the run stopped{self._kept_clause()}"
                 ) from exc
+            if self.dist.enabled:  # each process's total is its own slice's
+                total = self._global_objective(loop, total, weights, tasks, values)
             self._check_objective(epoch, position.step, total, weights, tasks, values)
             if not getattr(self, "_gradients_checked", False):  # once: a backward that left none
                 self._check_gradients(loop)
@@ -1144,6 +1146,23 @@ class Trainer:
             f"weighting {method!r} gave {what} at epoch {epoch + 1}, step {step + 1} from finite losses "
             f"({sizes}); nothing was updated; the run stopped{self._kept_clause()}"
         )
+
+    def _global_objective(
+        self, loop: _Loop, total: Any, weights: dict[str, float], tasks: list[Any], values: list[float]
+    ) -> float:
+        """The step's objective over the global batch (the same on every process).
+
+        A gradient method combines the gradients of the global batch's losses (``values``):
+        its objective is the weighted sum of those. Under DistributedDataParallel a loss
+        weighting's gradient is the mean over the processes of each one's own objective's:
+        the objective optimised is that mean (with the same labelled share in every slice,
+        also the weighted sum of the global losses plus the regulariser)."""
+        if needs_task_gradients(loop.weighting):
+            regulariser = float(loop.weighting.last_regulariser)
+            return regulariser + sum(
+                float(weights[t.name]) * v for t, v in zip(tasks, values, strict=True) if t.name in weights
+            )
+        return self.dist.sum([float(total)], self.device)[0] / self.dist.world_size
 
     def _global_losses(
         self, tasks: list[Any], values: list[float], labelled: dict[str, int]
