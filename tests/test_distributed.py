@@ -383,6 +383,11 @@ def test_weightings_and_batches_that_cannot_be_split_are_refused():
     with pytest.raises(DistributedSetupError) as refused:  # a resume cannot change its batch size
         Distributed(rank=0, world_size=3).check_batch(16)
     assert "a multiple of 3, or a number of processes that divides 16 (1, 2, 4, 8, 16;" in str(refused.value)
+    with pytest.raises(DistributedSetupError) as refused:  # the batch the user set is named too
+        Distributed(rank=0, world_size=3).check_batch(4, 6)
+    assert str(refused.value).startswith(
+        "batches of 4 (train.batch_size = 6, cut to the 4 training images) do not split evenly over 3 processes"
+    )
     assert two.shard([10, 11, 12, 13]) == [12, 13]  # rank 1 takes the second half of each batch
     assert Distributed().shard([1, 2, 3]) == [1, 2, 3]
 

@@ -73,6 +73,28 @@ def test_preflight_refuses_a_batchnorm_batch_of_one_pixel(backbone):
     preflight(cfg, 48, info)  # two images are enough
 
 
+def test_preflight_runs_each_processs_slice_of_the_batch():
+    """Under torchrun each process runs batch_size / processes images: a batch of 2 on 2
+    processes is one image each, a 1x1 map (it died at step 1 with PyTorch's own message)."""
+    cfg = tiny_config(tasks=(("scene", "classification"),))
+    cfg.model.backbone = "small_cnn"
+    cfg.data.options["image_size"] = 32
+    cfg.train.batch_size = 2
+    from workbench.training.experiment import build_data
+
+    info = build_data(cfg, "val").task_infos
+    preflight(cfg, 48, info)  # one process: two images
+    with pytest.raises(ConfigError) as err:
+        preflight(cfg, 48, info, processes=2)
+    assert err.value.path == "train.batch_size"
+    assert "batches of 1 32 px image in each of 2 processes" in err.value.message
+    assert "use batches of 4 or more over 2 processes" in err.value.message
+    cfg.train.batch_size = 4
+    preflight(cfg, 48, info, processes=2)
+    cfg.train.batch_size = 3  # does not split: left to Distributed.check_batch's message
+    preflight(cfg, 48, info, processes=2)
+
+
 def test_preflight_names_the_training_set_when_it_makes_the_batch(tmp_path):
     cfg = tiny_config(tasks=(("scene", "classification"),))
     cfg.data.options["image_size"] = 32

@@ -180,6 +180,16 @@ def _stop_signals_abort() -> dict:
     return {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS if sig != signal.SIGINT}
 
 
+def _world_size() -> int:
+    """The processes of this torchrun job (WORLD_SIZE), 1 outside one or when unreadable."""
+    import os
+
+    try:
+        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError:
+        return 1
+
+
 def _rank() -> int:
     """This process's rank in a torchrun job (RANK), 0 outside one or when unreadable."""
     import os
@@ -251,7 +261,7 @@ def _train(args: argparse.Namespace) -> int:
     # What the model cannot train, and what it cannot read, is refused before a run folder exists.
     infos = build_data(cfg, "val").task_infos
     n_train = len(build_data(cfg, "train").dataset)
-    preflight(cfg, n_train, infos)
+    preflight(cfg, n_train, infos, processes=_world_size())
     try:
         check_sources(cfg, infos, args.init_from)
     except ValueError as exc:
@@ -265,7 +275,7 @@ def _train(args: argparse.Namespace) -> int:
     if dist.enabled:  # what cannot run on several processes is refused before a run folder exists
         try:
             check_weighting(cfg.weighting.method)
-            dist.check_batch(min(cfg.train.batch_size, n_train))
+            dist.check_batch(min(cfg.train.batch_size, n_train), cfg.train.batch_size)
         except DistributedSetupError as exc:
             if dist.is_main:  # one line for the job, not one per process
                 print(f"error: {exc}", file=sys.stderr)

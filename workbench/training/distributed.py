@@ -147,13 +147,20 @@ class Distributed:
         return f"cuda:{self.local_rank}" if self.backend == "nccl" else configured
 
     # ------------------------------------------------------------------ the data
-    def check_batch(self, batch_size: int) -> None:
+    def check_batch(self, batch_size: int, configured: int | None = None) -> None:
         """DistributedSetupError when ``batch_size`` does not split evenly over the processes;
-        it names both ways out (a resume keeps its batch size: only the process count can move)."""
+        it names both ways out (a resume keeps its batch size: only the process count can move).
+        ``configured`` is ``train.batch_size`` where the batch was cut to the training set's size."""
         if self.enabled and batch_size % self.world_size:
             counts = [n for n in range(1, min(batch_size, 64) + 1) if batch_size % n == 0]
+            what = (
+                f"batches of {batch_size} (train.batch_size = {configured}, cut to the {batch_size} training "
+                "images) do"
+                if configured is not None and configured != batch_size
+                else f"train.batch_size = {batch_size} does"
+            )
             raise DistributedSetupError(
-                f"train.batch_size = {batch_size} does not split evenly over {self.world_size} processes; "
+                f"{what} not split evenly over {self.world_size} processes; "
                 f"use a batch size that is a multiple of {self.world_size}, or a number of processes that "
                 f"divides {batch_size} ({', '.join(map(str, counts))}; a resume keeps its batch size)"
             )

@@ -36,13 +36,15 @@ def train_size_field(cfg: ExperimentConfig) -> str:
     return f"{_data_prefix(cfg)}.options.{name or 'max_images'}"
 
 
-def preflight(cfg: ExperimentConfig, train_size: int, task_infos) -> None:
+def preflight(cfg: ExperimentConfig, train_size: int, task_infos, processes: int = 1) -> None:
     """Dry-run one training step's forward pass on meta tensors.
 
     Args:
         cfg: a validated experiment.
         train_size: images in the training set (the batch is ``min(batch_size, train_size)``).
         task_infos: each task's ``DataInfo`` (classes, image size), by task name.
+        processes: the processes of a ``torchrun`` job; each runs its slice of the batch
+            (a batch that does not split evenly is refused by ``Distributed.check_batch``).
 
     Raises:
         ConfigError: the model cannot run this batch / image size; the path names the
@@ -52,6 +54,10 @@ def preflight(cfg: ExperimentConfig, train_size: int, task_infos) -> None:
     from workbench.tasks import build_task
 
     batch = min(cfg.train.batch_size, max(1, train_size))
+    if processes > 1:
+        if batch % processes:
+            return  # refused as a batch that does not split, with its own way out
+        batch //= processes
     size = int(next(iter(task_infos.values())).image_size)
     with META_LOCK, torch.device("meta"):  # see workbench.models.meta_lock
         tasks = [build_task(t, task_infos[t.name], dropout=cfg.model.dropout) for t in cfg.tasks]
@@ -61,10 +67,12 @@ def preflight(cfg: ExperimentConfig, train_size: int, task_infos) -> None:
         try:
             model(images)
         except (ValueError, RuntimeError) as exc:
-            raise _explain(cfg, exc, batch, size, train_size) from None
+            raise _explain(cfg, exc, batch, size, train_size, processes) from None
 
 
-def _explain(cfg: ExperimentConfig, exc: Exception, batch: int, size: int, train_size: int) -> ConfigError:
+def _explain(
+    cfg: ExperimentConfig, exc: Exception, batch: int, size: int, train_size: int, processes: int = 1
+) -> ConfigError:
     text = str(exc).splitlines()[0]
     size_field = image_size_field(cfg)
     backbone = cfg.model.backbone
@@ -77,11 +85,13 @@ def _explain(cfg: ExperimentConfig, exc: Exception, batch: int, size: int, train
                 f"use 2 or more training images, or raise {size_field} to {2 * size} px or more",
             )
         where = train_size_field(cfg) if train_size < cfg.train.batch_size else "train.batch_size"
+        each = f" in each of {processes} processes" if processes > 1 else ""
+        wanted = f"{2 * processes} or more over {processes} processes" if processes > 1 else "2 or more"
         return ConfigError(
             where,
             f"{backbone}'s BatchNorm needs more than one value per channel, but batches of {batch} "
-            f"{size} px image{'s' if batch > 1 else ''} leave a 1x1 map at the deepest stage; use batches "
-            f"of 2 or more, or raise {size_field} to {2 * size} px or more",
+            f"{size} px image{'s' if batch > 1 else ''}{each} leave a 1x1 map at the deepest stage; use "
+            f"batches of {wanted}, or raise {size_field} to {2 * size} px or more",
         )
     return ConfigError(size_field, f"{backbone} cannot run on {size} px images with this setup: {text}")
 

@@ -704,7 +704,7 @@ class Trainer:
             self._refuse_if_data_moved()
             raise
         self.exp = exp
-        preflight(cfg, len(exp.train_set), exp.task_infos)
+        preflight(cfg, len(exp.train_set), exp.task_infos, processes=self.dist.world_size)
         model = exp.model
         weighting = exp.weighting
         n_train = len(exp.train_set)
@@ -712,7 +712,7 @@ class Trainer:
         steps_per_epoch = max(1, n_train // batch_size)
         if self.dist.enabled:
             check_weighting(cfg.weighting.method)
-            self.dist.check_batch(batch_size)
+            self.dist.check_batch(batch_size, cfg.train.batch_size)
         task_names = [t.name for t in exp.tasks]
 
         ckpt = None
