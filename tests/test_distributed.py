@@ -418,3 +418,22 @@ def test_the_process_group_waits_an_hour_for_rank_zeros_validation(monkeypatch):
         monkeypatch.setenv(distributed.DIST_TIMEOUT_ENV, bad)
         with pytest.raises(DistributedSetupError, match=f"WORKBENCH_DIST_TIMEOUT_MIN='{bad}'"):
             Distributed.from_env("cpu")
+
+
+@pytest.mark.parametrize(
+    "argv", [["sweep", "s.toml"], ["baselines", "run"], ["eval", "run"], ["data", "export", "out", "--format", "coco"], []]
+)
+def test_commands_that_do_not_train_refuse_torchrun_once_for_the_job(monkeypatch, capsys, argv):
+    """A sweep under torchrun ran in one process, was refused in the other ("process N
+    is running this sweep", N its sibling) and stopped by that failure: one line instead,
+    from rank 0 alone, and nothing run."""
+    from workbench.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for rank, said in (("1", ""), ("0", "error: ")):
+        monkeypatch.setenv("RANK", rank)
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(said) and len(err.splitlines()) == (1 if said else 0)
+    what = "the app" if not argv else f"'workbench {argv[0]}'"
+    assert err.startswith(f"error: {what} does not run under torchrun, only 'workbench train' and")

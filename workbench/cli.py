@@ -115,8 +115,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print("\n".join(version_lines()))
         return 0
+    if args.command is None and _world_size() > 1:
+        return _not_under_torchrun("the app")
     if args.command is None:
         return _gui(smoke_test=args.smoke_test)
+    if args.command not in DISTRIBUTED_COMMANDS and _world_size() > 1:
+        return _not_under_torchrun(f"'workbench {args.command}'")
     global last_stop_signal, command_stop_signal, continue_hint
     last_stop_signal = None  # per command (tests call main several times in one process)
     command_stop_signal = None
@@ -178,6 +182,22 @@ def _stop_signals_abort() -> dict:
     if threading.current_thread() is not threading.main_thread():
         return {}
     return {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS if sig != signal.SIGINT}
+
+
+# What a torchrun job runs: each process trains its slice. Every other command would run
+# once per process (a sweep took its lock in one and was stopped by the other's failure).
+DISTRIBUTED_COMMANDS = ("train", "resume")
+
+
+def _not_under_torchrun(what: str) -> int:
+    if _rank() == 0:  # one line for the job
+        print(
+            f"error: {what} does not run under torchrun, only 'workbench train' and 'workbench resume' do; "
+            "start it without torchrun (a sweep or baselines trains its runs one after another in one "
+            "process)",
+            file=sys.stderr,
+        )
+    return 2
 
 
 def _world_size() -> int:
