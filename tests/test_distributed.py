@@ -116,6 +116,9 @@ def test_two_gloo_processes_match_one_process_and_resume_in_one(tmp_path):
     _assert_same_objectives(single, ddp)
     resumed = json.loads((ddp / "summary.json").read_text())
     assert resumed["status"] == "finished" and resumed["epochs_done"] == 2 and "processes" not in resumed
+    assert resumed["notes"][-1] == (
+        "resumed from epoch 2 on 1 process; it trained on 2 processes before (its notes on that part hold for it)"
+    )
 
 
 def test_a_gradient_method_on_two_gloo_processes_matches_one_process(tmp_path):

@@ -177,6 +177,29 @@ def test_resume_allows_and_logs_more_epochs_and_another_device(tmp_path):
     assert "train.epochs: 2 -> 3" in summary["config_changes"]
 
 
+def test_a_note_each_resume_says_again_is_kept_once(tmp_path):
+    """Notes of every part of a run are kept, in order; one that each resume says again
+    (a weights file left set while not used; under torchrun "data-parallel over ...") was
+    listed once per resume."""
+    cfg = tiny_config()
+    cfg.model.weights_file = str(tmp_path / "unused.pt")  # pretrained = "none": not loaded, noted
+    controls = [RunControl() for _ in range(3)]
+    steps: list[int] = []
+
+    def stop_after_two_more(e):
+        if isinstance(e, StepEnded):
+            steps.append(e.global_step)
+            if len(steps) % 2 == 0:
+                controls[len(steps) // 2 - 1].request_stop()
+
+    store, _, summary = run(cfg, tmp_path, [stop_after_two_more], controls[0])
+    for control in controls[1:]:
+        assert summary["status"] == "stopped"
+        _, _, summary = run(store.read_config(), None, [stop_after_two_more], control, RunStore(store.path), True)
+    noted = [n for n in summary["notes"] if n.startswith("model.weights_file is set but")]
+    assert len(noted) == 1 and steps == [1, 2, 3, 4, 5, 6]
+
+
 def test_resume_of_an_old_checkpoint_without_config_checks_the_tensors(tmp_path):
     store = stopped_run(tmp_path)
     ckpt = load_checkpoint(store.last_checkpoint)

@@ -869,8 +869,10 @@ class Trainer:
         extra["task_classes"] = {name: list(info.class_names) for name, info in exp.task_infos.items()}
         if init_from is not None and ckpt is None:
             extra["init_from"] = str(init_from)
-        if notes:
-            extra["notes"] = [*(previous.get("notes") or []), *notes]
+        if ckpt is not None:
+            notes += self._process_count_note(previous, ckpt)
+        if notes:  # a note said again by a later resume (the data-parallel one) is kept once
+            extra["notes"] = list(dict.fromkeys([*(previous.get("notes") or []), *notes]))
         self.summary = self._write_summary(
             "running", loop.state, loop.position, params=self.params, note="", **extra
         )
@@ -891,6 +893,22 @@ class Trainer:
         )
         loop.started = time.perf_counter() - loop.state.elapsed
         return loop
+
+    def _process_count_note(self, previous: dict[str, Any], ckpt: dict[str, Any]) -> list[str]:
+        """A resume on another number of processes: from where on (the notes of the run's
+        first part, "task conflict is not measured" under torchrun, hold for that part only)."""
+        before = previous.get("processes", 1)
+        before = before if isinstance(before, int) and before > 0 else 1
+        now = self.dist.world_size
+        if before == now:
+            return []
+        position = ckpt.get("position") or {}
+        where = f"epoch {int(position.get('epoch', 0)) + 1}"
+        if position.get("step"):
+            where += f", step {int(position['step']) + 1}"
+        count = "1 process" if now == 1 else f"{now} processes"
+        earlier = "1 process" if before == 1 else f"{before} processes"
+        return [f"resumed from {where} on {count}; it trained on {earlier} before (its notes on that part hold for it)"]
 
     def _restore(self, loop: _Loop, ckpt: dict[str, Any]) -> None:
         """Weights, optimiser, scaler, generators and position from a checkpoint."""
