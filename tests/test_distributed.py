@@ -424,7 +424,14 @@ def test_the_process_group_waits_an_hour_for_rank_zeros_validation(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "argv", [["sweep", "s.toml"], ["baselines", "run"], ["eval", "run"], ["data", "export", "out", "--format", "coco"], []]
+    "argv",
+    [
+        ["sweep", "s.toml"],
+        ["baselines", "run"],
+        ["eval", "run"],
+        ["data", "export", "out", "--format", "coco"],
+        [],
+    ],
 )
 def test_commands_that_do_not_train_refuse_torchrun_once_for_the_job(monkeypatch, capsys, argv):
     """A sweep under torchrun ran in one process, was refused in the other ("process N

@@ -195,7 +195,9 @@ def test_a_note_each_resume_says_again_is_kept_once(tmp_path):
     store, _, summary = run(cfg, tmp_path, [stop_after_two_more], controls[0])
     for control in controls[1:]:
         assert summary["status"] == "stopped"
-        _, _, summary = run(store.read_config(), None, [stop_after_two_more], control, RunStore(store.path), True)
+        _, _, summary = run(
+            store.read_config(), None, [stop_after_two_more], control, RunStore(store.path), True
+        )
     noted = [n for n in summary["notes"] if n.startswith("model.weights_file is set but")]
     assert len(noted) == 1 and steps == [1, 2, 3, 4, 5, 6]
 

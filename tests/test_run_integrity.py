@@ -292,3 +292,9 @@ def test_a_signal_before_the_run_starts_says_interrupted(monkeypatch, capsys, si
     assert cli.main(["config"]) == 128 + sig
     assert capsys.readouterr().err.strip() == "interrupted"
     assert signal.getsignal(sig) is before  # handed back: the caller's own handling is kept
+    monkeypatch.setattr(cli, "_train", slow_config)  # reading the data, before the run folder
+    assert cli.main(["train"]) == 128 + sig
+    assert capsys.readouterr().err.strip() == "interrupted before the run began; nothing was saved"
+    monkeypatch.setenv("RANK", "1")  # a torchrun job's other processes: rank 0 says it
+    assert cli.main(["train"]) == 128 + sig
+    assert capsys.readouterr().err == ""

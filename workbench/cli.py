@@ -140,7 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         }
         return commands[args.command](args)
     except KeyboardInterrupt:  # a second stop signal, or Ctrl-C outside a run's handler
-        print("interrupted" + (f"; continue with: {continue_hint}" if continue_hint else ""), file=sys.stderr)
+        if _rank() == 0:  # one line for a torchrun job, whose every process got the signal
+            print(
+                "interrupted"
+                + (f"; continue with: {continue_hint}" if continue_hint else _nothing_begun(args)),
+                file=sys.stderr,
+            )
         signum = command_stop_signal or last_stop_signal or signal.SIGINT
         return signal_exit_status(signum)
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
@@ -182,6 +187,13 @@ def _stop_signals_abort() -> dict:
     if threading.current_thread() is not threading.main_thread():
         return {}
     return {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS if sig != signal.SIGINT}
+
+
+def _nothing_begun(args: argparse.Namespace) -> str:
+    """Said with "interrupted" when no run had begun (reading the data, importing torch)."""
+    if args.command == "train":
+        return " before the run began; nothing was saved"
+    return ""
 
 
 # What a torchrun job runs: each process trains its slice. Every other command would run
@@ -603,7 +615,8 @@ def _train_and_report(
         if control.stop_requested:
             raise KeyboardInterrupt  # the trainer marks the run "interrupted" on its way out
         name = signal.Signals(signum).name
-        print(f"\n{name}: stopping after this step (again to abort)...", file=sys.stderr)
+        if dist.is_main:  # torchrun forwards the signal to every process: one line for the job
+            print(f"\n{name}: stopping after this step (again to abort)...", file=sys.stderr)
         control.request_stop()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}

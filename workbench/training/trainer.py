@@ -908,7 +908,9 @@ class Trainer:
             where += f", step {int(position['step']) + 1}"
         count = "1 process" if now == 1 else f"{now} processes"
         earlier = "1 process" if before == 1 else f"{before} processes"
-        return [f"resumed from {where} on {count}; it trained on {earlier} before (its notes on that part hold for it)"]
+        return [
+            f"resumed from {where} on {count}; it trained on {earlier} before (its notes on that part hold for it)"
+        ]
 
     def _restore(self, loop: _Loop, ckpt: dict[str, Any]) -> None:
         """Weights, optimiser, scaler, generators and position from a checkpoint."""
