@@ -181,7 +181,9 @@ def test_scale_free_methods_give_the_same_weights_at_any_scale(scale):
     for method in sorted(SCALE_FREE_METHODS):
         if GRADIENT_METHODS[method].missing():
             continue
+        torch.manual_seed(0)  # GradVac draws each task's order of the others
         direction, weights = combine_gradients(method, g3)
+        torch.manual_seed(0)
         scaled_direction, scaled_weights = combine_gradients(method, scale * g3)
         np.testing.assert_allclose(scaled_weights, weights, rtol=1e-5, atol=1e-9, err_msg=method)
         np.testing.assert_allclose(
@@ -189,3 +191,48 @@ def test_scale_free_methods_give_the_same_weights_at_any_scale(scale):
         )
     # UPGrad here is not the mean (the gradients conflict): it was, at 1e-3
     assert not np.allclose(combine_gradients("upgrad", 1e-3 * g3)[1], [1 / 3] * 3)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-4, 1e-9])
+def test_gradvac_on_a_conflicting_pair_projects_at_any_scale(scale):
+    """cos(g1, g2) = -1/sqrt(2) below GradVac's first target 0: each gradient moves to be
+    orthogonal to the other, g1 + 0.5 g2 and g2 + g1 (PCGrad's step at target 0), so the
+    weights are (2, 1.5). torchjd's eps of 1e-8 beside the squared norms made them
+    (1.014, 1.007) at scale 1e-5 and the plain sum's below."""
+    direction, weights = combine_gradients("gradvac", scale * np.array([[1.0, 0.0], [-1.0, 1.0]]))
+    np.testing.assert_allclose(weights, [2.0, 1.5], rtol=1e-6)
+    np.testing.assert_allclose(direction, scale * np.array([0.5, 1.5]), rtol=1e-6)
+
+
+@pytest.mark.skipif(GRADIENT_METHODS["nash_mtl"].missing() != [], reason="cvxpy is not installed")
+def test_nash_mtl_solves_a_pair_whose_first_step_has_no_linearisation():
+    """G = [[1, 0], [-1, 1]]: at torchjd's start alpha = (1, 1), (G Gᵀ alpha)_1 = 0 and the
+    programme's log has no value; torchjd kept alpha = 1 (the plain sum). The bargaining
+    solution of G Gᵀ alpha = 1/alpha, by hand: alpha_1 - alpha_2 = 1/alpha_1,
+    2 alpha_2 - alpha_1 = 1/alpha_2, so alpha_1 = sqrt(2 + sqrt(2)) = 1.8478 and
+    alpha_2 = alpha_1 - 1/alpha_1 = 1.3066; the update d = alpha @ G = (0.5412, 1.3066),
+    of norm sqrt(2), clipped to max_norm 1: d = (sin(pi/8), cos(pi/8)), weights alpha / sqrt(2)."""
+    G = np.array([[1.0, 0.0], [-1.0, 1.0]])
+    direction, weights = combine_gradients("nash_mtl", G)
+    np.testing.assert_allclose(direction, [np.sin(np.pi / 8), np.cos(np.pi / 8)], atol=1e-4)
+    np.testing.assert_allclose(weights, [1.30656, 0.92388], atol=1e-4)
+    _, alpha = combine_gradients("nash_mtl", G, max_norm=0.0)  # unclipped
+    np.testing.assert_allclose(alpha, [np.sqrt(2 + np.sqrt(2)), 1.30656], rtol=1e-3)
+    np.testing.assert_allclose(G @ G.T @ alpha, 1 / alpha, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "method, params, message",
+    [
+        ("cagrad", {"c": 5.0}, "cagrad.c: must be >= 0 and < 1, got 5.0"),
+        ("mgda", {"epsilon": float("nan")}, "mgda.epsilon: must be a finite number, got nan"),
+        ("gradvac", {"beta": 7}, "gradvac.beta: must be between 0 and 1, got 7.0"),
+    ],
+)
+def test_combine_gradients_holds_parameters_to_the_configs_limits(method, params, message):
+    """A config refuses cagrad c = 5; combine_gradients took it, and NaN, without a word."""
+    if GRADIENT_METHODS[method].missing():
+        pytest.skip(f"{method}'s solver is not installed")
+    with pytest.raises(ValueError) as err:
+        combine_gradients(method, np.eye(2), **params)
+    assert str(err.value) == message

@@ -327,7 +327,37 @@ GRADIENT_METHODS = {
 # Methods whose task weights do not change when every gradient is scaled by the same
 # factor (their papers' weights depend on directions and ratios only): they are computed on
 # the gradients brought to a unit scale, away from torchjd's absolute epsilons.
-SCALE_FREE_METHODS = frozenset({"upgrad", "dualproj", "cagrad", "mgda", "imtl_g", "aligned_mtl"})
+SCALE_FREE_METHODS = frozenset({"upgrad", "dualproj", "cagrad", "mgda", "imtl_g", "aligned_mtl", "gradvac"})
+
+
+def nash_feasible_start(aggregator: Any, matrix: torch.Tensor) -> None:
+    """Give torchjd's Nash-MTL a starting point its programme can take, before a solve.
+
+    Its sequential convex programme linearises log(Gα) at the previous α (the weights of
+    1 at the first step) and has no value where some (GGᵀα)_i <= 0: ECOS fails, and torchjd
+    keeps the previous α without a word (the plain sum on G = [[1, 0], [-1, 1]], where the
+    bargaining solution is α = (1.848, 1.307)). When the previous α is such a point, the
+    start becomes the solution of GGᵀα = 1 (on torchjd's normalised Gramian), where every
+    (GGᵀα)_i = 1 > 0, if its entries are positive. Deterministic: a resume stays exact.
+
+    Args:
+        aggregator: torchjd's NashMTL (its weighting holds ``prvs_alpha``, ``step``).
+        matrix: (T, P) the task gradients the weighting is about to see.
+    """
+    weighting = getattr(aggregator, "weighting", aggregator)
+    alpha = getattr(weighting, "prvs_alpha", None)
+    if alpha is None or getattr(weighting, "step", 0) % max(1, getattr(weighting, "update_weights_every", 1)):
+        return  # not a solving step: the previous weights are reused as they are
+    K = matrix.detach().double() @ matrix.detach().double().T
+    norm = torch.linalg.norm(K)
+    if not torch.isfinite(norm) or norm <= 0 or K.shape[0] != len(alpha):
+        return
+    K = K / norm
+    if bool((K @ torch.as_tensor(np.asarray(alpha), dtype=torch.float64) > 0).all()):
+        return
+    start = torch.linalg.lstsq(K, torch.ones(K.shape[0], dtype=torch.float64)).solution
+    if bool((start > 0).all()) and bool((K @ start > 1e-9).all()):
+        weighting.prvs_alpha = start.numpy()
 
 
 def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, np.ndarray | None]:
@@ -377,6 +407,12 @@ def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, n
     if unknown:
         allowed = ", ".join(spec.defaults) or "none"
         raise ValueError(f"{method} takes no parameter {sorted(unknown)[0]!r}; its parameters: {allowed}")
+    from workbench.config import ConfigError
+
+    try:  # the limits a config's [weighting.params] is held to (cagrad c < 1, no NaN)
+        WEIGHTINGS.get(method).parse_params(dict(params), method)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
     from torchjd.aggregation import WeightedAggregator
 
     if method == "nash_mtl" and matrix.shape[0] < 2:  # torchjd's programme fails on one row
@@ -400,6 +436,8 @@ def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, n
         # the weighting once, the direction from it: calling the aggregator and then its
         # weighting drew PCGrad's order and Random's weights twice and advanced GradVac's
         # and Nash-MTL's state twice, so the weights returned did not give the direction
+        if method == "nash_mtl":
+            nash_feasible_start(aggregator, seen)
         weights = aggregator.weighting(seen).detach()
         return (weights @ matrix).numpy().astype(np.float64), weights.numpy().astype(np.float64)
     return aggregator(matrix).detach().numpy().astype(np.float64), None

@@ -42,7 +42,12 @@ import torch
 from workbench.config import setting
 from workbench.weighting.aggregator_state import capture, restore
 from workbench.weighting.base import BackwardContext, Weighting
-from workbench.weighting.gradient_methods import GRADIENT_METHODS, SCALE_FREE_METHODS, GradientMethod
+from workbench.weighting.gradient_methods import (
+    GRADIENT_METHODS,
+    SCALE_FREE_METHODS,
+    GradientMethod,
+    nash_feasible_start,
+)
 from workbench.weighting.gramian_reduction import weights_through_gramian
 from workbench.weighting.registry import WEIGHTINGS
 from workbench.weighting.shared_jacobian import GramianEngine, shared_jacobian, write_direction
@@ -191,6 +196,8 @@ class GradientWeighting(Weighting):
                 if self.method in GRAMIAN_METHODS or not gramian.any():  # (all 0: the sum's 1s)
                     weights = self._from_gramian(gramian, agg)
                 elif self.method not in UNWEIGHTED_METHODS:
+                    if self.method == "nash_mtl":
+                        nash_feasible_start(agg, J)
                     weights = agg.weighting(J).detach().double()
                 direction = (agg(J) if weights is None else weights.to(J.dtype) @ J).detach()
                 if scale == 1.0 and not torch.isfinite(direction).all():  # (a scaler skips such a step)
