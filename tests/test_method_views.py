@@ -135,6 +135,42 @@ def test_conflict_matrix_numbers_and_names_fit_their_cells(qtbot):
     assert [name for _x, name in view.heat.getAxis("left")._tickLevels[0]][0] == "1 scene"
 
 
+def test_conflict_matrix_in_a_short_pane_and_long_task_names(qtbot):
+    """The cells are square, so a wide, short pane makes them small: sized by the width,
+    all the numbers stayed and ran together ("+1.0-0.0+0.07"), and the row names over each
+    other. Names of 40 letters made the window wider than the screen: shortened in the
+    panel, whole in the tooltips."""
+    from workbench.gui.conflict_view import _fit_matrix
+
+    tasks = ["scene_classification_of_the_whole_image", "objects", "masks"]
+    view = ConflictView()
+    qtbot.addWidget(view)
+    view.add_records(
+        [
+            {
+                "type": "step",
+                "global_step": 1,
+                "conflict": {"tasks": tasks, "cos": np.eye(3).tolist(), "norm_ratio": [1.0] * 3},
+            }
+        ]
+    )
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitUntil(lambda: len(view.cell_text) == 9, timeout=5000)
+    view.heat.vb.resize(500, 36)  # 12 px cells: too low for a line of text
+    _fit_matrix(view.heat)
+    assert not any(t.isVisible() for t in view.cell_text)
+    assert [name for _x, name in view.heat.getAxis("left")._tickLevels[0]] == ["1", "2", "3"]
+    assert view.heat.vb.toolTip() == "1 scene_classification_of_the_whole_image\n2 objects\n3 masks"
+    view.heat.vb.resize(480, 480)  # 160 px cells: the names, shortened to 16 characters
+    _fit_matrix(view.heat)
+    assert [name for _x, name in view.heat.getAxis("bottom")._tickLevels[0]][0] == "scene_classific…"
+    legend = view.series_legend.text()
+    assert "scene_classific…&nbsp;×&nbsp;objects" in legend and "whole_image" not in legend
+    assert "scene_classification_of_the_whole_image × objects" in view.series_legend.toolTip()
+    assert "whole_image" not in view.stats.text() and "whole_image" in view.stats.toolTip()
+
+
 def test_conflict_view_shows_lookahead_affinity_when_measured(qtbot):
     view = ConflictView()
     qtbot.addWidget(view)

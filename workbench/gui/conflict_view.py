@@ -204,13 +204,14 @@ class ConflictView(QWidget):
             curve.setSymbol("o" if len(xs) <= MAX_DOTS else None)
             curve.setSymbolSize(4)
             curve.setData(np.asarray(xs, np.float64), np.asarray(ys, np.float64))
-            entry = f"━━ {pair}".replace(" ", "&nbsp;")  # a pair never splits over two lines
+            entry = f"━━ {html.escape(_short_pair(pair))}".replace(" ", "&nbsp;")  # a pair never splits
             legend.append(f"<span style='color: rgb{colour}'>{entry}</span>")
         # the label wraps between pairs: six tasks have 15, which one line cut off at the edge
         title = " &nbsp; ".join(legend)
         if title != self._series_title:  # set only when it changes: a new text lays the view out
             self._series_title = title
             self.series_legend.setText(title)
+            self.series_legend.setToolTip("\n".join(self._pairs))  # the full names
         self.stats.setText(self._stats_html())
         self.stats.setToolTip(self.summary_text())
 
@@ -222,7 +223,21 @@ class ConflictView(QWidget):
         if self.mean_affinity():  # the affinity line follows the norm ratios
             pairs, tail = lines[1:-2], lines[-2:]
         columns = 3 if len(pairs) > 4 else 1
-        cells = [html.escape(p) for p in pairs]
+        # long task names shortened (the tooltip has them whole): one name of 40 letters,
+        # which does not wrap, made the window wider than a 1,024 px screen
+        if columns == 1:
+            cells = [
+                html.escape(_short_pair(p.split(": ", 1)[0]) + ": " + p.split(": ", 1)[1]) for p in pairs
+            ]
+        else:  # many pairs: the numbers alone, the words said once (ten pairs filled the panel)
+            head += " Per pair: the mean cosine, and the share of measurements with a negative one."
+            cells = [
+                html.escape(f"{_short_pair(pair)}: {np.mean(ys):+.2f}, {self._negative[pair] / len(ys):.0%}")
+                for pair, (_, ys) in self._pairs.items()
+            ]
+        tasks = list(self.samples[-1]["tasks"])
+        if any(_short(t) != t for t in tasks):
+            tail = [_shorten_names(t, tasks) for t in tail]
         rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
         table = "".join(
             "<tr>" + "".join(f"<td style='padding-right: 18px'>{c}</td>" for c in row) + "</tr>"
@@ -264,6 +279,24 @@ class ConflictView(QWidget):
     def mean_affinity(self) -> dict[tuple[str, str], float]:
         """(source, target) -> mean of Z[source][target] over the measurements that had it."""
         return {k: total / count for k, (total, count) in self._affinity.items()}
+
+
+NAME_CHARS = 16  # a task name longer than this is shortened in the panel (whole in tooltips)
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+
+
+def _short_pair(pair: str) -> str:
+    """'a × b' with each task name shortened (task names hold no spaces)."""
+    return " × ".join(_short(p) for p in pair.split(" × "))
+
+
+def _shorten_names(text: str, tasks: list[str]) -> str:
+    for t in sorted(tasks, key=len, reverse=True):  # a name inside another is replaced after it
+        text = text.replace(t, _short(t))
+    return text
 
 
 def _heatmap(title: str) -> tuple[QWidget, pg.PlotItem, pg.ImageItem]:
@@ -339,7 +372,10 @@ def _fit_matrix(plot: pg.PlotItem) -> None:
     tasks: list[str] = getattr(plot, "_matrix_tasks", [])
     if not tasks:
         return
-    cell_px = plot.vb.width() / len(tasks)
+    # the view keeps its cells square: their side is set by the shorter of width and height
+    # (the width alone took cells of 49.6 px where they were 14.7 px, in a short pane)
+    x_px, y_px = plot.vb.viewPixelSize()
+    cell_px = 1.0 / max(x_px, y_px) if x_px > 0 and y_px > 0 else plot.vb.width() / len(tasks)
     font = QFont()
     font.setPointSize(9)
     metrics = QFontMetrics(font)
@@ -348,6 +384,12 @@ def _fit_matrix(plot: pg.PlotItem) -> None:
     axis_font = QFontMetrics(
         plot.getAxis("bottom").font() if hasattr(plot.getAxis("bottom"), "font") else font
     )
-    fits = all(axis_font.horizontalAdvance(t) + 6 <= cell_px for t in tasks)
-    plot.getAxis("bottom").setTicks([[(k + 0.5, t if fits else str(k + 1)) for k, t in enumerate(tasks)]])
-    plot.getAxis("left").setTicks([[(k + 0.5, t if fits else f"{k + 1} {t}") for k, t in enumerate(tasks)]])
+    names = [_short(t) for t in tasks]
+    fits = all(axis_font.horizontalAdvance(t) + 6 <= cell_px for t in names)
+    # rows lower than a line of text: numbers alone (the names ran over each other)
+    tall = axis_font.height() <= cell_px
+    plot.getAxis("bottom").setTicks([[(k + 0.5, t if fits else str(k + 1)) for k, t in enumerate(names)]])
+    plot.getAxis("left").setTicks(
+        [[(k + 0.5, t if fits else f"{k + 1} {t}" if tall else str(k + 1)) for k, t in enumerate(names)]]
+    )
+    plot.vb.setToolTip("\n".join(f"{k + 1} {t}" for k, t in enumerate(tasks)))
