@@ -283,6 +283,19 @@ def test_damaged_files_are_one_line(tmp_path, damage):
     assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("keep", [5000, 0.5, 0.99])
+def test_a_cut_off_checkpoint_says_so_wherever_it_was_cut(tmp_path, keep):
+    """Cut after its first 5,000 bytes, torch seeks past the end and raises OSError(EINVAL):
+    the message was "Invalid argument", which read like a wrong command line."""
+    path = tmp_path / "best.pt"
+    torch.save({"model": {"w": torch.zeros(100_000)}}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: keep if isinstance(keep, int) else int(len(data) * keep)])
+    with pytest.raises(LoadError) as err:
+        safe_torch_load(path)
+    assert str(err.value) == f"{path} cannot be read: truncated or corrupt"
+
+
 def test_failed_resume_and_eval_leave_a_finished_run_alone(tmp_path, capsys):
     store, _, _ = run(tiny_config(), tmp_path)
     edit_config(store, lambda c: setattr(c.train, "epochs", 3))  # a resume would be allowed...

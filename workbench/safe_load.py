@@ -6,6 +6,7 @@ which would run whatever code the file carries; this module never suggests that.
 
 from __future__ import annotations
 
+import errno
 import pickle
 import warnings
 from pathlib import Path
@@ -58,7 +59,9 @@ def safe_torch_load(path: str | Path) -> Any:
     except (RuntimeError, KeyError, ValueError, OSError, AttributeError) as exc:
         reason = "truncated or corrupt" if ("zip" in str(exc) or isinstance(exc, KeyError)) else exc
         if isinstance(exc, OSError) and exc.strerror:
-            reason = exc.strerror
+            # EINVAL is torch seeking past the end of a cut-off file: a damaged file, not a
+            # file-system error ("Invalid argument" read like a wrong command line)
+            reason = "truncated or corrupt" if exc.errno == errno.EINVAL else exc.strerror
         first = str(reason).splitlines()[0].split(". ")[0].rstrip(".")
         # torch's advice about its loader, never ours to repeat, and its internals ("[enforce
         # fail at inline_container.cc:180]" for a zip of other files, "Invalid magic number"
