@@ -144,3 +144,43 @@ def test_a_summary_garbled_while_its_trainer_runs_does_not_end_the_following(qtb
     lock.release()
     follower.poll()  # no trainer left: a status nobody will correct ends it
     assert ended == ["unknown"]
+
+
+def test_a_damaged_line_of_a_followed_log_is_said_once_it_appears(qtbot, tmp_path):
+    """Opening a run says "N damaged line(s) of metrics.jsonl were left out"; following
+    one left such a line out without a word (MetricsTail counted it, nobody read the count)."""
+    import json
+
+    from workbench.gui.run_follower import RunFollower
+    from workbench.training.run_lock import RunLock
+    from workbench.training.run_store import RunStore
+
+    run = tmp_path / "run"
+    run.mkdir()
+    RunStore(run).write_config(tiny_config())
+    (run / "summary.json").write_text(json.dumps({"schema_version": 1, "status": "running", "name": "run"}))
+    lock = RunLock(run)
+    lock.acquire()
+    step = {
+        "type": "step",
+        "epoch": 0,
+        "step": 0,
+        "global_step": 1,
+        "losses": {"scene": 1.0},
+        "total_loss": 1.0,
+    }
+    (run / "metrics.jsonl").write_text(json.dumps(step) + "\n")
+    follower = RunFollower(run)
+    damaged: list[int] = []
+    follower.damaged.connect(damaged.append)
+    follower.start()
+    follower.poll()
+    assert damaged == []
+    with (run / "metrics.jsonl").open("a") as log:
+        log.write('{"type": "step", "glob\n' + json.dumps({**step, "global_step": 2}) + "\n")
+    follower.poll()
+    assert damaged == [1]
+    follower.poll()  # nothing new: not said again
+    assert damaged == [1]
+    lock.release()
+    follower.stop()

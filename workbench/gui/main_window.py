@@ -878,6 +878,11 @@ class MainWindow(QMainWindow):
         follower.samples.connect(self.inspector.on_samples)
         follower.restarted.connect(lambda: self._load_run(path))  # resumed: its log was cut back
         follower.ended.connect(lambda status: self._on_followed_end(path, status))
+        follower.damaged.connect(
+            lambda n: self.statusBar().showMessage(
+                f"Run {path.name}: {n} damaged line(s) of metrics.jsonl were left out.", 15000
+            )
+        )
         self._follower = follower
         records = follower.start()
         self._budget_for_followed(path)

@@ -24,13 +24,15 @@ LIVE = ("running", "paused")
 class RunFollower(QObject):
     """Signals: ``step(StepEnded)``, ``epoch(EpochEnded)``, ``samples(SamplesReady)``,
     ``restarted()`` (the log shrank: a resume; reload the run), ``ended(str)`` (the final
-    status)."""
+    status), ``damaged(int)`` (lines of the log that are not records, left out: the count
+    so far, each time it grows)."""
 
     step = Signal(object)
     epoch = Signal(object)
     samples = Signal(object)
     restarted = Signal()
     ended = Signal(str)
+    damaged = Signal(int)  # damaged lines of metrics.jsonl left out so far (said when it grows)
 
     def __init__(self, run_dir: str | Path, interval_ms: int = 2000, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -72,10 +74,13 @@ class RunFollower(QObject):
         except Exception as exc:  # noqa: BLE001 - a summary being replaced: try again
             log.debug("following %s: %s", self.store.path, exc)
             return
+        skipped = self.tail.skipped
         records = self.tail.read_new()
         if self.tail.restarted:
             self.restarted.emit()
             return
+        if self.tail.skipped > skipped:  # a fresh open says it; following said nothing
+            self.damaged.emit(self.tail.skipped)
         for record in records:
             event = record_to_event(record, self._steps_per_epoch(summary))
             if event is None:
