@@ -472,6 +472,29 @@ def test_new_open_save_config(qtbot, window, tiny, tmp_path):
     assert "bad.toml" in shown.args[1]
 
 
+def test_an_opened_configs_relative_paths_are_read_from_its_folder(
+    qtbot, window, tiny, tmp_path, monkeypatch
+):
+    """The app's working folder is a desktop launcher's: `path = "../sets/voc"`, right from
+    the config's folder (where `workbench train` is run), was looked for there and refused."""
+    from workbench.config import DataConfig
+
+    cfg = small(tiny)
+    cfg.data = DataConfig(source="voc", path="../sets/voc", options={"image_size": 32})
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    from workbench.experiment_check import save_config
+
+    save_config(cfg, tmp_path / "configs" / "rel.toml")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    window.open_config(tmp_path / "configs" / "rel.toml")
+    assert window.setup.config().data.path == str((tmp_path / "sets" / "voc").resolve())
+    message = window.statusBar().currentMessage()
+    assert message.startswith(
+        f"Opened {tmp_path / 'configs' / 'rel.toml'}; its relative paths (data.path) are read"
+    )
+
+
 # ---------------------------------------------------------------------------- runs panel
 
 

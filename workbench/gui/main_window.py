@@ -738,9 +738,21 @@ class MainWindow(QMainWindow):
         except (ConfigError, OSError) as exc:
             self.show_error("Cannot open config", f"{path}:\n{exc}")
             return
+        from workbench.training.experiment import absolute_paths
+
+        # the app's working folder is wherever it was started from (a desktop launcher's):
+        # a config's relative data paths are read from the config's own folder
+        relative = absolute_paths(cfg, base=path.parent.resolve())
         self.setup.set_config(cfg)
         self._config_path = path
-        self.statusBar().showMessage(f"Opened {path}", 5000)
+        if relative:
+            self.statusBar().showMessage(
+                f"Opened {path}; its relative paths ({', '.join(relative)}) are read from its folder "
+                f"{path.parent.resolve()} and saved as absolute paths",
+                15000,
+            )
+        else:
+            self.statusBar().showMessage(f"Opened {path}", 5000)
 
     @guarded
     def save_config(self, path: str | Path | None = None) -> None:

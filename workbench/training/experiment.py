@@ -88,21 +88,33 @@ def _check_supported(cfg: ExperimentConfig, infos: dict[str, DataInfo], where: s
             )
 
 
-def absolute_paths(cfg: ExperimentConfig) -> None:
+def absolute_paths(cfg: ExperimentConfig, base: Path | None = None) -> list[str]:
     """Make the weights file, data paths and path options absolute (from the current
-    folder), so that a run folder's config reads the same files wherever it is resumed."""
+    folder, or ``base``), so that a run folder's config reads the same files wherever it is
+    resumed. Returns the fields that were relative."""
+    changed: list[str] = []
+
+    def resolve(field: str, value: str) -> str:
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            changed.append(field)
+            path = (base / path) if base is not None else path
+        return str(path.resolve())
+
     if cfg.model.pretrained == "file" and cfg.model.weights_file:
-        cfg.model.weights_file = str(Path(cfg.model.weights_file).expanduser().resolve())
-    for src in [cfg.data, *cfg.data.sources]:
+        cfg.model.weights_file = resolve("model.weights_file", cfg.model.weights_file)
+    entries = [("data", cfg.data), *((f"data.sources[{i}]", s) for i, s in enumerate(cfg.data.sources))]
+    for where, src in entries:  # the config's own objects (source_list makes new ones for one source)
         if src.path:
-            src.path = str(Path(src.path).expanduser().resolve())
+            src.path = resolve(f"{where}.path", src.path)
         if src.source not in DATASETS or not isinstance(src.options, dict):
             continue
         for f in dataclasses.fields(DATASETS.get(src.source).Options):
             meta = f.metadata.get("workbench")
             value = src.options.get(f.name)
             if meta is not None and meta.is_path and isinstance(value, str) and value:
-                src.options[f.name] = str(Path(value).expanduser().resolve())
+                src.options[f.name] = resolve(f"{where}.options.{f.name}", value)
+    return changed
 
 
 def path_fields(cfg: ExperimentConfig, weights: bool = True) -> list[tuple[str, str]]:
