@@ -52,6 +52,13 @@ def test_every_field_survives_toml(tmp_path):
             "train.early_stopping_metric",
             "e.g. 'scene/accuracy'",
         ),
+        # a control character in any path field (a bell; a tab from "C:\temp.pt" in double quotes)
+        (
+            '[model]\npretrained = "file"\nweights_file = "w\\u0007.pt"\n',
+            "model.weights_file",
+            "holds the control",
+        ),
+        ('[model]\npretrained = "file"\nweights_file = "C:\\temp.pt"\n', "model.weights_file", "holds a tab"),
     ],
 )
 def test_bad_values_name_the_field(toml, path, words):

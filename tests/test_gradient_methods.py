@@ -236,3 +236,23 @@ def test_combine_gradients_holds_parameters_to_the_configs_limits(method, params
     with pytest.raises(ValueError) as err:
         combine_gradients(method, np.eye(2), **params)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize("scale", [1e3, 1e-3, 1e-6])
+@pytest.mark.parametrize(
+    "method, params, power", [("nash_mtl", {"max_norm": 0.0}, 1.0), ("fairgrad", {"alpha": 2.0}, 4 / 3)]
+)
+def test_nash_mtl_and_fairgrad_weights_go_as_their_power_of_one_over_the_scale(scale, method, params, power):
+    """G = [[1, 0], [-0.5, 1]] times s: Nash-MTL's alpha solves G Gᵀ alpha = 1/alpha, so
+    alpha(sG) = alpha(G) / s; FairGrad's w solves G Gᵀ w = w^(-1/a), so w(sG) = w(G) s^(-2a/(a+1))
+    (4/3 at a = 2). At s = 1e-3 torchjd's programmes stopped short (Nash-MTL residual 0.5,
+    FairGrad 0.12) and at 1e-6 Nash-MTL returned the plain sum's 1s."""
+    if GRADIENT_METHODS[method].missing():
+        pytest.skip(f"{method}'s solver is not installed")
+    G = np.array([[1.0, 0.0], [-0.5, 1.0]])
+    _, unit = combine_gradients(method, G, **params)
+    _, scaled = combine_gradients(method, scale * G, **params)
+    np.testing.assert_allclose(scaled, unit * scale ** (-power), rtol=1e-4)
+    K = scale**2 * G @ G.T
+    exponent = -1.0 if method == "nash_mtl" else -1 / params["alpha"]
+    np.testing.assert_allclose(K @ scaled, scaled**exponent, rtol=1e-4)  # the method's own equation

@@ -169,6 +169,7 @@ def test_conflict_matrix_in_a_short_pane_and_long_task_names(qtbot):
     assert "scene_classific…&nbsp;×&nbsp;objects" in legend and "whole_image" not in legend
     assert "scene_classification_of_the_whole_image × objects" in view.series_legend.toolTip()
     assert "whole_image" not in view.stats.text() and "whole_image" in view.stats.toolTip()
+    assert "Tasks: 1 scene_classific…, 2 objects, 3 masks." in view.stats.text()  # the key to 1..T
 
 
 def test_conflict_view_shows_lookahead_affinity_when_measured(qtbot):

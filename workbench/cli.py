@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.version:
         from workbench.versions import version_lines
 
-        print("\n".join(version_lines()))
+        if _rank() == 0:  # once for a torchrun job
+            print("\n".join(version_lines()))
         return 0
     if args.command is None and _world_size() > 1:
         return _not_under_torchrun("the app")
@@ -743,7 +744,8 @@ def _eval(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    exp = build_experiment(cfg, with_data=False, split_file=store.path / SPLIT_FILE)
+    # the checkpoint holds every weight: the pretrained file (which may be gone) is not read
+    exp = build_experiment(cfg, with_data=False, pretrained=False, split_file=store.path / SPLIT_FILE)
     print(f"{path}: the weights of epoch {epoch}")  # said once the evaluation can run
     for note in exp.split_notes:  # the run's validation images, as the data folder changed
         print(f"note: {note}", file=sys.stderr)

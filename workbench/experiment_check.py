@@ -52,6 +52,7 @@ def validate_experiment(cfg: ExperimentConfig) -> None:
 
     Raises ConfigError naming the first bad field."""
     validate_config(cfg)
+    _refuse_control_characters("model.weights_file", cfg.model.weights_file)
     _validate_data(cfg)
     m = cfg.model
     _choice("model.backbone", m.backbone, BACKBONES.names())

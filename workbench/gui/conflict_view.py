@@ -238,6 +238,8 @@ class ConflictView(QWidget):
         tasks = list(self.samples[-1]["tasks"])
         if any(_short(t) != t for t in tasks):
             tail = [_shorten_names(t, tasks) for t in tail]
+        if len(tasks) >= 4 or any(_short(t) != t for t in tasks):  # the matrix may say 1..T alone
+            head += " Tasks: " + ", ".join(f"{k + 1} {_short(t)}" for k, t in enumerate(tasks)) + "."
         rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
         table = "".join(
             "<tr>" + "".join(f"<td style='padding-right: 18px'>{c}</td>" for c in row) + "</tr>"

@@ -330,6 +330,23 @@ GRADIENT_METHODS = {
 SCALE_FREE_METHODS = frozenset({"upgrad", "dualproj", "cagrad", "mgda", "imtl_g", "aligned_mtl", "gradvac"})
 
 
+def inverse_scale_power(method: str, params: dict[str, Any]) -> float | None:
+    """For the methods whose weights go as a power of 1/|g| (G scaled by s: weights times
+    s^-power), that power; None for the others.
+
+    Nash-MTL solves GGᵀα = 1/α: α(sG) = α(G)/s. FairGrad solves GGᵀw = w^(-1/a): w(sG) =
+    w(G) s^(-2a/(a+1)). Their solvers see G at the scale of its longest task gradient and
+    the weights are scaled back: torchjd's programmes stopped short (Nash-MTL α = 399 for
+    1000, FairGrad 512 for 10,000) or returned the plain sum once every task gradient was
+    about 1e-3 or shorter, late in training."""
+    if method == "nash_mtl":
+        return 1.0
+    if method == "fairgrad":
+        a = float(params.get("alpha", 1.0))
+        return 2 * a / (a + 1)
+    return None
+
+
 def nash_feasible_start(aggregator: Any, matrix: torch.Tensor) -> None:
     """Give torchjd's Nash-MTL a starting point its programme can take, before a solve.
 
@@ -436,8 +453,14 @@ def combine_gradients(method: str, G: Any, **params: Any) -> tuple[np.ndarray, n
         # the weighting once, the direction from it: calling the aggregator and then its
         # weighting drew PCGrad's order and Random's weights twice and advanced GradVac's
         # and Nash-MTL's state twice, so the weights returned did not give the direction
+        power = inverse_scale_power(method, {**spec.defaults, **params})
+        longest = float(matrix.norm(dim=1).max())
+        if power is not None:
+            seen = matrix / longest
         if method == "nash_mtl":
             nash_feasible_start(aggregator, seen)
         weights = aggregator.weighting(seen).detach()
+        if power is not None:
+            weights = weights * longest ** (-power)
         return (weights @ matrix).numpy().astype(np.float64), weights.numpy().astype(np.float64)
     return aggregator(matrix).detach().numpy().astype(np.float64), None

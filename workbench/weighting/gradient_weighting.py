@@ -46,6 +46,7 @@ from workbench.weighting.gradient_methods import (
     GRADIENT_METHODS,
     SCALE_FREE_METHODS,
     GradientMethod,
+    inverse_scale_power,
     nash_feasible_start,
 )
 from workbench.weighting.gramian_reduction import weights_through_gramian
@@ -196,9 +197,14 @@ class GradientWeighting(Weighting):
                 if self.method in GRAMIAN_METHODS or not gramian.any():  # (all 0: the sum's 1s)
                     weights = self._from_gramian(gramian, agg)
                 elif self.method not in UNWEIGHTED_METHODS:
+                    power = inverse_scale_power(self.method, self._knobs)
+                    longest = float(gramian.diagonal().max().sqrt()) if power is not None else 1.0
+                    seen = J / longest if power is not None else J
                     if self.method == "nash_mtl":
-                        nash_feasible_start(agg, J)
-                    weights = agg.weighting(J).detach().double()
+                        nash_feasible_start(agg, seen)
+                    weights = agg.weighting(seen).detach().double()
+                    if power is not None:
+                        weights = weights * longest ** (-power)
                 direction = (agg(J) if weights is None else weights.to(J.dtype) @ J).detach()
                 if scale == 1.0 and not torch.isfinite(direction).all():  # (a scaler skips such a step)
                     raise NonFiniteGradients(f"{self.method}'s combined gradient is not finite")
@@ -263,6 +269,11 @@ class GradientWeighting(Weighting):
             return torch.ones(gramian.shape[0], dtype=torch.float64)
         if self.method in SCALE_FREE_METHODS:  # at a unit scale, away from torchjd's epsilons
             gramian = gramian / gramian.diagonal().sum()
+        power = inverse_scale_power(self.method, self._knobs)
+        if power is not None:  # FairGrad: solved at the longest task gradient's scale, scaled back
+            longest_sq = float(gramian.diagonal().max())
+            weighting = getattr(agg, "gramian_weighting", None) or agg.weighting
+            return weighting(gramian / longest_sq).detach().double() * longest_sq ** (-power / 2)
         if self.spec.through_gramian:
             return weights_through_gramian(agg, gramian)
         weighting = getattr(agg, "gramian_weighting", None)
