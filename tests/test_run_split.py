@@ -173,13 +173,13 @@ def test_a_run_whose_data_folder_moved_resumes_from_the_new_place(tmp_path, caps
     capsys.readouterr()
     assert main(["eval", str(store.path)]) == 1
     assert capsys.readouterr().err.strip() == (
-        f"error: {root}: the run's data is not there any more; if it moved, set its new place as the data "
-        f"path in {store.config_path}"
+        f"error: {root}: the run's data is not there any more; if it moved, set its new place as data.path "
+        f"in {store.config_path}"
     )
     assert main(["resume", str(store.path), "--quiet"]) == 1
     assert capsys.readouterr().err.strip() == (
-        f"error: {root}: the run's data is not there any more; if it moved, set its new place as the data "
-        f"path in {store.config_path} (the run finds the images it used there)"
+        f"error: {root}: the run's data is not there any more; if it moved, set its new place as data.path "
+        f"in {store.config_path} (the run finds the images it used there)"
     )
     cfg = store.read_config()
     cfg.data.path = str(moved)
