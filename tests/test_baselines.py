@@ -115,6 +115,26 @@ def test_one_task_or_a_missing_target_is_one_line(tmp_path, capsys):
     )
 
 
+def test_a_folder_that_cannot_be_written_is_said_before_any_training(tmp_path, capsys, monkeypatch):
+    """The baselines trained (for hours), then failed writing the Δm into a run on a
+    read-only disk; a read-only runs folder failed at the first baseline. Both are now
+    said first, with the way out. (As root, a read-only folder is not read-only:
+    os.access is made to answer as for one.)"""
+    import os
+
+    save_config(_cfg(), tmp_path / "exp.toml")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != locked and real_access(p, mode))
+    assert main(["baselines", str(tmp_path / "exp.toml"), "--out", str(locked / "runs")]) == 1
+    assert capsys.readouterr().err == (
+        f"error: cannot write the baselines into {locked / 'runs'}: {locked} is not writable (no permission); "
+        "give --out DIR\n"
+    )
+    assert list(locked.iterdir()) == []
+
+
 def test_a_run_from_before_a_config_field_existed_still_matches():
     """Runs made before a field was added (their config.toml lacks it) match a config that
     has the field at its default, and only then: a sweep reuses them as baselines."""

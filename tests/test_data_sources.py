@@ -376,6 +376,30 @@ def test_a_path_option_that_is_not_there_is_a_config_error_naming_it(
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize(
+    "option, make, said",
+    [
+        ("val_annotations", lambda p: p.mkdir(), "is a folder; a file is needed here"),
+        ("image_root", lambda p: p.write_text("x"), "is not a folder"),
+    ],
+)
+def test_a_path_option_of_the_wrong_kind_is_a_config_error_naming_it(
+    exported, tmp_path, capsys, option, make, said
+):
+    """A folder where a JSON must be, or a file where the image folder must be: the same
+    class as a missing path (it was "cannot read", exit 1): exit 2, the field, no folder."""
+    wrong = tmp_path / "wrong"
+    make(wrong)
+    config = tmp_path / "exp.toml"
+    config.write_text(
+        f"[data]\nsource = 'coco'\npath = '{exported['coco']}'\n[data.options]\nimage_size = 64\n"
+        f"{option} = '{wrong}'\n[[tasks]]\nname = 'n'\nkind = 'counting'\n"
+    )
+    assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    assert capsys.readouterr().err == f"error: config: data.options.{option}: {wrong} {said} (in {config})\n"
+    assert not (tmp_path / "runs").exists()
+
+
 def test_a_backslash_escape_in_a_path_is_refused_with_the_way_out(tmp_path):
     """ "images\\train" in double quotes is images, a tab, "rain": refused, naming the field,
     rather than read as a path that is missing later with a tab inside it."""

@@ -413,7 +413,7 @@ def test_a_stopped_export_removes_its_unfinished_file(all_kinds_run, tmp_path, m
 
     from workbench.cli import main
 
-    def stopped_while_writing(fmt, model, example, names, path, dynamic):
+    def stopped_while_writing(fmt, model, example, names, path, dynamic, target):
         path.write_bytes(b"half")
         os.kill(os.getpid(), signal.SIGTERM)
 
@@ -424,6 +424,40 @@ def test_a_stopped_export_removes_its_unfinished_file(all_kinds_run, tmp_path, m
     assert list(tmp_path.iterdir()) == []
     assert "SIGTERM: export stopped" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGTERM) is before  # the process's own handler is back
+
+
+def test_an_exporter_failure_names_the_file_asked_for_not_the_temporary_one(
+    all_kinds_run, tmp_path, monkeypatch
+):
+    """TorchScript without the source (a bundle kept only bytecode) said
+    "model-best.torchscript.pt.4y3twzfi: ... could not get source code"."""
+
+    def no_source(*args, **kwargs):
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(run_export_module, "write_torchscript", no_source)
+    out = tmp_path / "model.pt"
+    with pytest.raises(ExportError) as raised:
+        export_run(all_kinds_run.path, "torchscript", out=out, latency=False)
+    assert str(raised.value) == f"{out}: the torchscript exporter failed: could not get source code"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_export_into_a_run_that_cannot_be_written_says_where_else(all_kinds_run, monkeypatch):
+    """A run on a read-only disk: the default export (into RUN/export/) names --out."""
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(ExportError) as raised:
+        export_run(all_kinds_run.path, latency=False)
+    assert str(raised.value) == (
+        f"{all_kinds_run.path / 'export'}: cannot write the export there: Read-only file system; "
+        "write it elsewhere with --out FILE"
+    )
 
 
 def test_exporting_a_run_still_training_says_its_checkpoint_may_change(tmp_path, all_kinds_run):

@@ -548,6 +548,47 @@ def test_failed_save_leaves_a_summary_of_the_committed_epoch(tmp_path, monkeypat
 # ------------------------------------------------------------------ the lock
 
 
+def test_a_run_folder_that_cannot_be_written_says_the_way_out(tmp_path, monkeypatch, capsys):
+    """A run on a read-only disk: resume said "cannot write RUN/.lock: Read-only file
+    system" and no more; eval scored every image, then said the same and showed nothing.
+    Resume names the folder and the way out; eval shows its results, then says they are
+    not saved (exit 1). (As root, a read-only folder is not read-only: os.open is made to
+    answer as a read-only file system does.)"""
+    import errno
+    import os
+
+    store = stopped_run(tmp_path)
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if str(path).startswith(str(store.path)) and flags & (os.O_WRONLY | os.O_RDWR):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(OSError) as raised:
+        RunLock(store.path).acquire()
+    assert str(raised.value) == (
+        f"cannot write {store.path}: Read-only file system; a run trains in its own folder: copy the "
+        "folder to one you can write and resume the copy"
+    )
+    import tempfile
+
+    monkeypatch.setattr(
+        tempfile,
+        "mkstemp",
+        lambda *a, **k: (_ for _ in ()).throw(OSError(errno.EROFS, "Read-only file system")),
+    )
+    capsys.readouterr()
+    assert main(["eval", str(store.path)]) == 1
+    out, err = capsys.readouterr()
+    assert "scene (16 labelled): loss " in out  # the results are shown
+    assert err.endswith(
+        f"error: cannot write {store.path / 'eval_best.json'}: Read-only file system; the results above are not saved\n"
+    )
+    assert not (store.path / "eval_best.json").exists()
+
+
 def test_one_process_cannot_take_a_lock_it_holds(tmp_path):
     a = RunLock(tmp_path)
     a.acquire()

@@ -312,6 +312,24 @@ def test_start_follows_setup_validity(qtbot, window, tiny):
     assert "Cannot start" not in w.act_start.toolTip()
 
 
+def test_start_refuses_a_path_that_is_not_there_naming_its_field(qtbot, window, tiny, tmp_path, monkeypatch):
+    """In `workbench train`'s words: a weights file (or data path) not there, or a folder
+    where a file must be, is the setup's fault, named by its field; F5 starts nothing."""
+    w = window
+    for weights, said in [
+        (tmp_path / "nowhere.pth", f"{tmp_path / 'nowhere.pth'} does not exist"),
+        (tmp_path, f"{tmp_path} is a folder; a file is needed here"),
+    ]:
+        cfg = small(tiny)
+        model = dataclasses.replace(cfg.model, pretrained="file", weights_file=str(weights))
+        w.setup.set_config(dataclasses.replace(cfg, model=model))
+        qtbot.waitUntil(lambda said=said: said in w.act_start.toolTip(), timeout=10_000)
+        assert f"Cannot start: Weights file: {said}" in w.act_start.toolTip()  # the form's label
+        w.start_run()
+        assert not w.bridge.is_running()
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
 def test_a_run_stopped_after_the_runs_folder_changed_says_where_it_is(qtbot, window, tiny, tmp_path):
     """The status said "resume it from the Runs panel", which no longer listed it."""
     w = window

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import numpy as np
@@ -237,10 +238,38 @@ def test_compare_merges_seeds_into_mean_and_std():
     col = table.column("metric:a/acc")
     assert table.rows[row][col] == pytest.approx(0.6)
     assert table.text(row, col) == "0.600 ± 0.100"  # sample std of 0.5, 0.6, 0.7
-    assert table.text(row, table.column("delta_m")) == "1.00 ± 2.00 %"
+    assert table.text(row, table.column("delta_m")) == "+1.00 ± 2.00 %"  # signed, as a single run's
     assert table.value(row, "seeds") == "0, 1, 2"
     single = compare_table(facts, by_seed=False)
     assert len(single.rows) == 4
+
+
+def test_a_merged_rows_cells_read_like_single_runs_in_the_same_column():
+    """Latency read "642 ± 1.04e+03 ms" and wall time "33.5 ± 9.61 s" beside "0:52"."""
+    facts = [
+        dataclasses.replace(_facts(0, 2.0e10, None), latency_ms=100.0, elapsed_s=20.0),
+        dataclasses.replace(_facts(1, 3.0e10, None), latency_ms=2000.0, elapsed_s=47.0),
+        dataclasses.replace(_facts(0, 0.5, None, depth=0), latency_ms=40.0, elapsed_s=52.0),
+    ]
+    table = compare_table(facts)
+    row = next(i for i, f in enumerate(table.facts) if f.seeds == (0, 1))
+    # mean 1,050 ms, sample std sqrt(2 * 950^2) = 1,343.5 ms: seconds, as a single run's 1 s+
+    assert table.text(row, table.column("latency")) == "1.05 ± 1.34 s"
+    # mean 33.5 s, std sqrt(2 * 13.5^2) = 19.09 s: m:ss, as the single run's "0:52"
+    assert table.text(row, table.column("wall")) == "0:34 ± 0:19"
+    single = 1 - row
+    assert table.text(single, table.column("wall")) == "0:52"
+    assert table.text(single, table.column("latency")) == "40 ms"
+    # a mean of 2.5e10 (a diverged metric): the single run's form, not 26 digits
+    assert table.text(row, table.column("metric:a/acc")) == "2.5e+10 ± 7.071e+09"
+    import csv
+    import io
+
+    records = list(csv.DictReader(io.StringIO(table.to_csv())))
+    merged = next(r for r in records if r["Seeds"] == "0, 1")
+    assert merged["Folder"] == "/runs/r0-2; /runs/r1-2"  # every seed's folder, not the first's
+    assert "Seed" not in records[0]  # the Seeds column says them once
+    assert "sample standard deviation (n − 1)" in table.columns[table.column("seeds")].tip
 
 
 def test_a_stopped_or_failed_seed_is_not_averaged_with_finished_ones():
@@ -262,10 +291,39 @@ def test_a_stopped_or_failed_seed_is_not_averaged_with_finished_ones():
 
 
 def test_a_row_merged_over_seeds_is_labelled_by_all_its_seeds():
-    """It was labelled "seed 0" beside a Seeds column of "0, 1"."""
+    """It was labelled "seed 0" beside a Seeds column of "0, 1". The seed is named only
+    where the settings leave rows alike: the depth tells these apart, the Seeds column
+    says which draws each row holds."""
     rows = [_facts(0, 0.5, None), _facts(1, 0.7, None), _facts(2, 0.6, None, depth=0)]
     table = compare_table(rows)
-    assert sorted(table.labels) == ["depth 0 · seed 2", "depth 2 · seed 0, 1"]
+    assert sorted(table.labels) == ["depth 0", "depth 2"]
+    merged = table.labels.index("depth 2")
+    assert table.value(merged, "seeds") == "0, 1"
+    alike = [_facts(0, 0.5, None), _facts(1, 0.7, None), _facts(2, 0.6, None)]
+    alike[2] = dataclasses.replace(alike[2], status="stopped")  # not merged with the finished seeds
+    assert sorted(compare_table(alike).labels) == ["seed 0, 1", "seed 2"]
+
+
+def test_a_task_set_that_differs_is_named_before_the_seed():
+    """A run without one task beside a row of seeds 0, 2 was labelled "lr 0.002 · seed 0"
+    against "lr 0.002 · seed 0, 2": the seed told them apart, the task set went unsaid."""
+    from workbench.analysis.compare import run_labels
+
+    def cfg(seed, tasks=("a", "b"), lr=0.002):
+        return {
+            "tasks": [{"name": t, "kind": "classification"} for t in tasks],
+            "optim": {"lr": lr},
+            "train": {"seed": seed},
+        }
+
+    facts = [
+        RunFacts("r/x-1", "x", config=cfg("0, 2")),  # a merged row
+        RunFacts("r/x-2", "x", config=cfg(0, tasks=("a",))),
+        RunFacts("r/x-3", "x", config=cfg(1, lr=0.005)),
+    ]
+    labels = run_labels(facts)
+    assert "seed" not in " ".join(labels), labels
+    assert len(set(labels)) == 3 and labels[1].split(" · ")[0] == "a", labels
 
 
 def test_a_row_merged_over_seeds_is_named_for_all_of_them():

@@ -31,60 +31,128 @@ def test_metainfo_names_the_desktop_entry_and_its_icon():
     assert root.find("launchable").text == "mtl-workbench.desktop"
     assert root.find("icon").text == _desktop()["Icon"]
     assert root.find("provides/binary").text == _desktop()["Exec"].split()[0]
+    # one main category (Science): two made menus list the app twice
+    assert [c.text for c in root.findall("categories/category")] == _desktop()["Categories"].strip(";").split(
+        ";"
+    )
+    assert _desktop()["Categories"].split(";")[0] == "Science" and "Education" not in _desktop()["Categories"]
     version = root.find("releases/release").get("version")
     from workbench import __version__
 
     assert version == __version__
 
 
-def test_install_desktop_puts_entry_icons_and_metainfo_under_a_prefix(tmp_path):
-    env = {**os.environ, "PREFIX": str(tmp_path), "EXEC": "/opt/mtl/mtl-workbench"}
-    out = subprocess.run(
-        ["bash", str(ROOT / "packaging" / "install-desktop.sh")], env=env, capture_output=True, text=True
+def test_the_entry_matches_the_windows_class_of_pip_app_and_bundle():
+    """X11 matches a window to its entry by WM_CLASS: Qt sets it to (argv[0]'s name, the
+    application name), "workbench" or "mtl-workbench", and "MTL Workbench" for both; the
+    entry named "workbench", which the bundle's window never has."""
+    from workbench.gui.main_window import APP_NAME
+
+    assert _desktop()["StartupWMClass"] == APP_NAME
+
+
+def _program(root: Path, relative: str) -> Path:
+    """An executable file at root/relative (what EXEC names must exist)."""
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return path
+
+
+def _install(tmp_path: Path, program: str | None, path: str | None = None, cwd: Path | None = None):
+    env = {**os.environ, "PREFIX": str(tmp_path / "prefix")}
+    env.pop("EXEC", None)
+    if program is not None:
+        env["EXEC"] = program
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        ["bash", str(ROOT / "packaging" / "install-desktop.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
     )
+
+
+def _entry_lines(tmp_path: Path) -> list[str]:
+    return (tmp_path / "prefix" / "share" / "applications" / "mtl-workbench.desktop").read_text().splitlines()
+
+
+def test_install_desktop_puts_entry_icons_and_metainfo_under_a_prefix(tmp_path):
+    program = _program(tmp_path, "opt/mtl/mtl-workbench")
+    out = _install(tmp_path, str(program))
     assert out.returncode == 0, out.stderr
-    share = tmp_path / "share"
+    share = tmp_path / "prefix" / "share"
     entry = (share / "applications" / "mtl-workbench.desktop").read_text()
-    assert "Exec=/opt/mtl/mtl-workbench\n" in entry and "Icon=mtl-workbench" in entry
+    assert f"Exec={program}\n" in entry and "Icon=mtl-workbench" in entry
     for size in (16, 24, 32, 48, 64, 128, 256):
         assert (share / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "mtl-workbench.png").is_file()
     assert (share / "icons" / "hicolor" / "scalable" / "apps" / "mtl-workbench.svg").is_file()
-    assert (share / "metainfo" / "io.github.mtl_workbench.metainfo.xml").is_file()
+    # the bundle is not on PATH: the metainfo provides no binary of that name
+    meta = ET.parse(share / "metainfo" / "io.github.mtl_workbench.metainfo.xml").getroot()
+    assert meta.find("provides") is None and meta.find("launchable").text == "mtl-workbench.desktop"
 
 
 @pytest.mark.parametrize(
-    ("program", "exec_line", "try_exec"),
+    ("relative", "exec_line", "try_exec"),
     [
-        ("/opt/mtl/mtl-workbench", "/opt/mtl/mtl-workbench", "/opt/mtl/mtl-workbench"),
+        ("opt/mtl/mtl-workbench", "{d}/opt/mtl/mtl-workbench", "{d}/opt/mtl/mtl-workbench"),
         # a space: launchers ran /opt/My; & and | were sed's own ("/opt/RExec=workbenchD/...")
-        ("/opt/My Apps/mtl-workbench", '"/opt/My Apps/mtl-workbench"', "/opt/My Apps/mtl-workbench"),
-        ("/opt/R&D/mtl-workbench", '"/opt/R&D/mtl-workbench"', "/opt/R&D/mtl-workbench"),
-        ("/opt/a|b/x", '"/opt/a|b/x"', "/opt/a|b/x"),
-        ("/opt/100%/x", '"/opt/100%%/x"', "/opt/100%/x"),  # % is a field code: doubled
+        ("opt/My Apps/mtl-workbench", '"{d}/opt/My Apps/mtl-workbench"', "{d}/opt/My Apps/mtl-workbench"),
+        ("opt/R&D/mtl-workbench", '"{d}/opt/R&D/mtl-workbench"', "{d}/opt/R&D/mtl-workbench"),
+        ("opt/a|b/x", '"{d}/opt/a|b/x"', "{d}/opt/a|b/x"),
         # inside the quotes \ and $ are escaped (\\, \$), then the file's escape doubles each \
-        ("/opt/a\\b$c/x", '"/opt/a\\\\\\\\b\\\\$c/x"', "/opt/a\\\\b$c/x"),
+        ("opt/a\\b$c/x", '"{d}/opt/a\\\\\\\\b\\\\$c/x"', "{d}/opt/a\\\\b$c/x"),
     ],
 )
 def test_install_desktop_quotes_the_program_as_the_desktop_entry_spec_says(
-    tmp_path, program, exec_line, try_exec
+    tmp_path, relative, exec_line, try_exec
 ):
-    env = {**os.environ, "PREFIX": str(tmp_path), "EXEC": program}
-    out = subprocess.run(
-        ["bash", str(ROOT / "packaging" / "install-desktop.sh")], env=env, capture_output=True, text=True
-    )
+    program = _program(tmp_path, relative)
+    out = _install(tmp_path, str(program))
     assert out.returncode == 0, out.stderr
-    lines = (tmp_path / "share" / "applications" / "mtl-workbench.desktop").read_text().splitlines()
-    assert f"Exec={exec_line}" in lines and f"TryExec={try_exec}" in lines
+    lines = _entry_lines(tmp_path)
+    assert (
+        f"Exec={exec_line.format(d=tmp_path)}" in lines and f"TryExec={try_exec.format(d=tmp_path)}" in lines
+    )
     assert len(lines) == len((ROOT / "resources" / "mtl-workbench.desktop").read_text().splitlines())
 
 
-def test_install_desktop_refuses_a_program_with_a_newline(tmp_path):
-    env = {**os.environ, "PREFIX": str(tmp_path), "EXEC": "/opt/x\nName=evil"}
-    out = subprocess.run(
-        ["bash", str(ROOT / "packaging" / "install-desktop.sh")], env=env, capture_output=True, text=True
-    )
-    assert out.returncode == 2 and "control character" in out.stderr
-    assert not (tmp_path / "share" / "applications" / "mtl-workbench.desktop").exists()
+def test_install_desktop_writes_the_programs_absolute_path(tmp_path):
+    """A relative EXEC (from where the script was started), a bare name on PATH, and no
+    EXEC (workbench on PATH): the entry holds the absolute path, which a desktop session
+    finds whatever its PATH (`Exec=workbench` from a venv was hidden without a word)."""
+    program = _program(tmp_path, "dist/mtl-workbench/mtl-workbench")
+    out = _install(tmp_path, "dist/mtl-workbench/mtl-workbench", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert f"Exec={program}" in _entry_lines(tmp_path)
+    assert f"(the entry runs {program})" in out.stdout
+    bin_dir = tmp_path / "bin"
+    on_path = _program(tmp_path, "bin/workbench")
+    for given in ("workbench", None):
+        out = _install(tmp_path, given, path=f"{bin_dir}:{os.environ['PATH']}")
+        assert out.returncode == 0, out.stderr
+        assert f"Exec={on_path}" in _entry_lines(tmp_path)
+        meta = ET.parse(tmp_path / "prefix" / "share" / "metainfo" / "io.github.mtl_workbench.metainfo.xml")
+        assert meta.getroot().find("provides/binary").text == "workbench"  # it is on PATH
+
+
+@pytest.mark.parametrize(
+    ("program", "said"),
+    [
+        ("/opt/x\nName=evil", "control character"),
+        ("{d}/nothing/here", "is not a program file (not there, or not executable)"),
+        ("not-on-path-xyz", "EXEC=not-on-path-xyz is not on PATH; give its absolute path"),
+        ("{d}/100%/x", "holds %, which desktop launchers refuse"),  # GLib refuses it even as %%
+    ],
+)
+def test_install_desktop_refuses_a_program_launchers_cannot_run(tmp_path, program, said):
+    _program(tmp_path, "100%/x")
+    out = _install(tmp_path, program.format(d=tmp_path))
+    assert out.returncode == 2 and said in out.stderr and out.stderr.count("\n") == 1
+    assert not (tmp_path / "prefix" / "share" / "applications" / "mtl-workbench.desktop").exists()
 
 
 def test_dialog_commands_run_the_bundle_itself_when_frozen(monkeypatch):

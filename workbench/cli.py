@@ -273,7 +273,7 @@ def _load(path: str | None):
 def _train(args: argparse.Namespace) -> int:
     from workbench.config import ConfigError
     from workbench.experiment_check import validate_experiment
-    from workbench.training.experiment import absolute_paths, build_data, missing_path
+    from workbench.training.experiment import absolute_paths, build_data, path_problem
     from workbench.training.preflight import check_sources, preflight
     from workbench.training.run_store import RunStore
 
@@ -287,9 +287,9 @@ def _train(args: argparse.Namespace) -> int:
         cfg.train.time_limit_s = args.time_limit
     validate_experiment(cfg)
     absolute_paths(cfg)  # the run folder's config must not depend on where it was started
-    gone = missing_path(cfg)  # a data path not there: its field, not an OS error
-    if gone is not None:
-        error = ConfigError(gone[0], f"{gone[1]} does not exist")
+    problem = path_problem(cfg)  # a data path not there, or of the wrong kind: its field, not an OS error
+    if problem is not None:
+        error = ConfigError(*problem)
         raise error.in_file(args.config) if args.config else error
     # What the model cannot train, and what it cannot read, is refused before a run folder exists.
     infos = build_data(cfg, "val").task_infos
@@ -757,7 +757,7 @@ def _eval(args: argparse.Namespace) -> int:
         model = model.to(memory_format=torch.channels_last)
     precision = Precision(device, cfg.train.amp, cfg.train.amp_dtype)
     result = evaluate(model, exp.tasks, exp.val_set, cfg.train.batch_size, device, precision, 0)
-    from workbench.fsutil import atomic_write_json
+    from workbench.fsutil import SaveFailed, atomic_write_json
 
     # an image that cannot be decoded (gone, damaged) is left out of validation, not replaced
     parts = [d for d, _ in exp.val_set.parts] if hasattr(exp.val_set, "parts") else [exp.val_set]
@@ -770,25 +770,31 @@ def _eval(args: argparse.Namespace) -> int:
         print(
             f"warning: {broken} validation image(s) cannot be read and are left out: {shown}", file=sys.stderr
         )
-    # Only this file is written: a failed or repeated eval never touches the run's status.
-    atomic_write_json(
-        store.path / f"eval_{args.checkpoint}.json",
-        {
-            "checkpoint": str(path),
-            "epoch": epoch,
-            "images": scored,
-            "images_left_out": broken,
-            "labelled": result.counts,
-            "notes": exp.split_notes,
-            "val_losses": result.losses,
-            "val_metrics": result.metrics,
-        },
-    )
     for task, values in result.metrics.items():
         print(
             f"{task} ({result.counts.get(task, 0)} labelled): loss {_fmt(result.losses[task])}, "
             + ", ".join(f"{k} {_fmt(v)}" for k, v in values.items())
         )
+    # Only this file is written: a failed or repeated eval never touches the run's status.
+    # It is written after the results are shown: a run folder that cannot be written
+    # (read-only, full) still gives them.
+    try:
+        atomic_write_json(
+            store.path / f"eval_{args.checkpoint}.json",
+            {
+                "checkpoint": str(path),
+                "epoch": epoch,
+                "images": scored,
+                "images_left_out": broken,
+                "labelled": result.counts,
+                "notes": exp.split_notes,
+                "val_losses": result.losses,
+                "val_metrics": result.metrics,
+            },
+        )
+    except SaveFailed as exc:
+        print(f"error: {exc}; the results above are not saved", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -40,6 +40,28 @@ def train_with_progress(quiet: bool, again: str | None = None) -> Callable[[Any,
     return train
 
 
+def _unwritable(runs_root: Path, store: Any, out: str | None) -> str | None:
+    """Why the baselines' runs folder, or the run whose summary takes the Δm, cannot be
+    written (a read-only disk, no permission), with the way out; None when both can."""
+    import os
+
+    def why(folder: Path) -> str:
+        try:
+            return "a read-only file system" if os.statvfs(folder).f_flag & os.ST_RDONLY else "no permission"
+        except OSError:
+            return "no permission"
+
+    if store is not None and not os.access(store.path, os.W_OK):
+        return (
+            f"cannot write {store.path} ({why(store.path)}): its summary.json takes the Δm; copy the run "
+            "to a folder you can write and give the copy"
+        )
+    existing = next((p for p in (runs_root, *runs_root.absolute().parents) if p.exists()), None)
+    if existing is not None and existing.is_dir() and not os.access(existing, os.W_OK):
+        return f"cannot write the baselines into {runs_root}: {existing} is not writable ({why(existing)}); give --out DIR"
+    return None
+
+
 def _split_problem(cfg: Any, run_dir: Path) -> str | None:
     """Why the baselines cannot train on the images and classes the run used (its
     ``split.json`` against the data folder as it is now), or None; the changes that still
@@ -125,6 +147,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.device is not None:  # "" is a value, and not a device
         cfg.train.device = args.device
+    # said before hours of training, not after them: where the baselines and Δm are written
+    if (problem := _unwritable(runs_root, store, args.out)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     again = shlex.join(
         ["workbench", "baselines", str(args.target), *(["--out", args.out] if args.out else [])]
     )

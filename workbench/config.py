@@ -71,6 +71,7 @@ class FieldMeta:
     choices: tuple[Any, ...] = ()
     special: tuple[tuple[Any, str], ...] = ()
     is_path: bool = False  # a file or folder: made absolute when a run starts, picked with a dialog
+    path_kind: str = ""  # "file" or "folder" when only one of them will do (checked before a run)
 
 
 def setting(default: Any = dataclasses.MISSING, label: str = "", help: str = "", **limits: Any) -> Any:

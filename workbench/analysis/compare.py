@@ -89,6 +89,7 @@ LABEL_FORMATS = {
     "data.source": "source {}",
     "train.time_limit_s": "time limit {} s",
 }
+SEED = "train.seed"
 MAX_LABEL_PARTS = 4  # a label says at most this many differences; the table has them all
 
 
@@ -123,6 +124,7 @@ class RunFacts:
     # deviation per column key ("metric:task/metric", "delta_m", "wall", ...)
     seeds: tuple[int, ...] = ()
     spread: Mapping[str, float] = field(default_factory=dict)
+    member_paths: tuple[str, ...] = ()  # a merged row's run folders, one per seed
     # task -> the classes it learned (summary.json's task_classes; empty for runs from before)
     task_classes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # task -> metric name -> its label ("map_50" -> "mAP@0.5"; summary.json's metric_labels)
@@ -486,7 +488,10 @@ def run_labels(facts: Sequence[RunFacts], max_parts: int = 2) -> list[str]:
         return [facts[0].name or facts[0].folder]
     flats = _flats(facts)
     diffs = config_differences(flats)
-    main = [k for k in diffs if k not in INCIDENTAL]
+    # the seed says which draw, not which experiment: it is named only where the settings
+    # leave runs alike (a row of seeds 0, 2 beside a run of seed 0 with another task set
+    # was labelled by seed, and the task set went unsaid)
+    main = [k for k in diffs if k not in INCIDENTAL and k != SEED]
     extra = [k for k in diffs if k in INCIDENTAL]
 
     def join(keys: list[str], flat: Mapping[str, Any]) -> str:
@@ -497,24 +502,30 @@ def run_labels(facts: Sequence[RunFacts], max_parts: int = 2) -> list[str]:
     # than MAX_LABEL_PARTS (eight runs of a mixed folder once made labels of 12 settings,
     # 1,100 px wide); the first two by priority were taken whether they told runs apart or
     # not, so a learning rate or seed that alone set a run apart was never named
-    telling = main or extra
+    seed = [SEED] if SEED in diffs else []
+    telling, later = (main, seed) if main else ([*seed, *extra], [])
     known = [flat for flat in flats if flat]  # a run whose config.toml could not be read: none
 
     def groups(keys: list[str]) -> int:
         return len({tuple(_comparable(flat.get(k, MISSING)) for k in keys) for flat in known})
 
     chosen: list[str] = []
-    while len(chosen) < MAX_LABEL_PARTS and groups(chosen) < len(known):
-        gains = [(groups([*chosen, k]), -i, k) for i, k in enumerate(telling) if k not in chosen]
-        if not gains or max(gains)[0] <= groups(chosen):
-            break
-        chosen.append(max(gains)[2])
-    for k in telling:  # at least ``max_parts`` differences, the most telling, when there are
+
+    def pick(keys: list[str]) -> None:
+        while len(chosen) < MAX_LABEL_PARTS and groups(chosen) < len(known):
+            gains = [(groups([*chosen, k]), -i, k) for i, k in enumerate(keys) if k not in chosen]
+            if not gains or max(gains)[0] <= groups(chosen):
+                break
+            chosen.append(max(gains)[2])
+
+    pick(telling)
+    for k in main or seed:  # at least ``max_parts`` differences, the most telling, when there are
         if len(chosen) >= max_parts:
             break
         if k not in chosen:
             chosen.append(k)
-    chosen.sort(key=telling.index)
+    pick([*telling, *later])
+    chosen.sort(key=[*telling, *later].index)
     labels = [join(chosen, flat) if flat else "" for flat in flats]
     if all(labels) and len(set(labels)) == len(labels):
         return labels
@@ -616,9 +627,17 @@ class CompareTable:
             return DASH
         spread = self.facts[row].spread.get(col.key)
         if spread is not None and col.kind in ("metric", "percent", "ms", "seconds"):
-            digits = ".3f" if col.kind == "metric" else ".2f" if col.kind == "percent" else ".3g"
-            unit = {"percent": " %", "ms": " ms", "seconds": " s"}.get(col.kind, "")
-            return f"{value:{digits}} ± {spread:{digits}}{unit}"
+            # mean ± std in the unit and form the column's single runs are shown in
+            if col.kind == "metric":
+                digits = ".3f" if max(abs(value), abs(spread)) < 1000 else ".4g"
+                return f"{value:{digits}} ± {spread:{digits}}"
+            if col.kind == "percent":
+                return f"{value:+.2f} ± {spread:.2f} %"
+            if col.kind == "ms":
+                if max(value, spread) < 999.5:
+                    return f"{value:.3g} ± {spread:.3g} ms"
+                return f"{value / 1000:.3g} ± {spread / 1000:.3g} s"
+            return f"{format_seconds(value)} ± {format_seconds(spread)}"
         if col.kind == "metric":
             return f"{value:.3f}" if abs(value) < 1000 else f"{value:.4g}"
         if col.kind == "percent":
@@ -667,7 +686,8 @@ class CompareTable:
                 if c in spread:
                     std = self.facts[r].spread.get(col.key)
                     cells.append("" if std is None else repr(float(std)))
-            writer.writerow([*cells, self.facts[r].path])
+            facts = self.facts[r]  # a merged row: every seed's folder
+            writer.writerow([*cells, "; ".join(facts.member_paths) if facts.member_paths else facts.path])
         return buf.getvalue()
 
     def write_csv(self, path: str | Path) -> None:
@@ -730,6 +750,8 @@ def compare_table(
     metric_cols = _metric_columns(facts)
     flats = _flats(facts)
     diffs = config_differences(flats) if len(facts) > 1 else []
+    if any(f.seeds for f in facts):  # the Seeds column says them (a Seed column said them again)
+        diffs = [k for k in diffs if k != SEED]
     columns = [
         Column("run", "Run", tip="what differs between the runs (or the run's name)"),
         *(Column(f"config:{k}", column_title(k), tip=k, kind="config") for k in diffs),
@@ -748,7 +770,14 @@ def compare_table(
             else []
         ),
         *(
-            [Column("seeds", "Seeds", tip="the seeds averaged in this row")]
+            [
+                Column(
+                    "seeds",
+                    "Seeds",
+                    tip="the seeds averaged in this row: its cells are the mean ± the sample standard "
+                    "deviation (n − 1) over them",
+                )
+            ]
             if any(f.seeds for f in facts)
             else []
         ),

@@ -109,6 +109,7 @@ def merge_seeds(group: Sequence[RunFacts]) -> RunFacts:
         delta_m=scalars["delta_m"],
         seeds=seeds,
         spread=spread,
+        member_paths=tuple(f.path for f in sorted(group, key=_seed)),
         task_classes=first.task_classes,
         metric_labels=first.metric_labels,
     )

@@ -34,12 +34,14 @@ class CocoOptions(ImageSetOptions):
         "Image folder",
         "Folder the file_name entries are relative to; empty: found beside the JSON.",
         is_path=True,
+        path_kind="folder",
     )
     val_annotations: str = setting(
         "",
         "Validation JSON",
         "A second COCO file for validation; empty: a held-out share of the first.",
         is_path=True,
+        path_kind="file",
     )
 
 

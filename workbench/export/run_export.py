@@ -239,14 +239,15 @@ def export_run(
         from workbench.fsutil import write_reason
 
         where = exc.filename if isinstance(exc.filename, str) else target.parent
+        elsewhere = "; write it elsewhere with --out FILE" if out is None else ""
         raise ExportError(
-            f"{target.parent}: cannot write the export there: {write_reason(where, exc)}"
+            f"{target.parent}: cannot write the export there: {write_reason(where, exc)}{elsewhere}"
         ) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         log(f"exporting {ckpt_path} (epoch {spec['epoch']}) as {fmt}, input {size} x {size} px")
-        _write(fmt, model, example, names, tmp, dynamic_batch)
+        _write(fmt, model, example, names, tmp, dynamic_batch, target)
         run = onnx_runner(tmp, names) if fmt == "onnx" else torchscript_runner(tmp)
         try:
             differences = max_differences(run, model, batch_images, count if dynamic_batch else 1)
@@ -322,8 +323,15 @@ def _refuse_changed_config(store: Any, cfg: Any, state: dict[str, Any], ckpt_pat
 
 
 def _write(
-    fmt: str, model: torch.nn.Module, example: torch.Tensor, names: list[str], path: Path, dynamic: bool
+    fmt: str,
+    model: torch.nn.Module,
+    example: torch.Tensor,
+    names: list[str],
+    path: Path,
+    dynamic: bool,
+    target: Path,
 ) -> None:
+    """Write the export to ``path`` (a temporary file); a failure names ``target``."""
     try:
         if fmt == "onnx":
             write_onnx(model, example, names, path, dynamic)
@@ -333,9 +341,7 @@ def _write(
         raise
     except Exception as exc:  # the exporter's own failure, in one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExportError(
-            f"{path.name.split('.part')[0].lstrip('.')}: the {fmt} exporter failed: {first}"
-        ) from None
+        raise ExportError(f"{target}: the {fmt} exporter failed: {first}") from None
 
 
 def _latency(

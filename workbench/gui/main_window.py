@@ -1185,7 +1185,7 @@ class MainWindow(QMainWindow):
             return
         from workbench.config import ConfigError, config_to_toml
         from workbench.experiment_check import validate_experiment
-        from workbench.training.experiment import absolute_paths
+        from workbench.training.experiment import absolute_paths, path_problem
 
         cfg = self.setup.config()
         try:
@@ -1194,6 +1194,10 @@ class MainWindow(QMainWindow):
             self.show_error("The setup is not valid", str(exc))
             return
         absolute_paths(cfg)  # the run folder's config reads the same files from anywhere
+        problem = path_problem(cfg)  # said before a run folder exists, naming the field
+        if problem is not None:
+            self.show_error("The setup is not valid", str(ConfigError(*problem)))
+            return
         self.settings.setValue(KEY_CONFIG, config_to_toml(cfg))
         self._begin_run(lambda: self.bridge.start(cfg, self.runs_root()), cfg)
 

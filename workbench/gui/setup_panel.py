@@ -764,6 +764,10 @@ class SetupPanel(QWidget):
             return exc
         except Exception as exc:  # a registry raising something else: still report, never crash
             return ConfigError("", f"{type(exc).__name__}: {exc}")
+        from workbench.training.experiment import path_problem
+
+        if (found := path_problem(cfg)) is not None:  # in `workbench train`'s words
+            return ConfigError(*found)
         if (problem := self._data_problem(cfg)) is not None:
             return problem
         if (problem := self._device_problem(cfg.train.device)) is not None:
@@ -775,8 +779,6 @@ class SetupPanel(QWidget):
             ok, why = self._imagenet_state(m.backbone)
             if not ok:
                 return ConfigError("model.pretrained", why)
-        if m.pretrained == "file" and not Path(m.weights_file).expanduser().is_file():
-            return ConfigError("model.weights_file", f"file not found: {m.weights_file}")
         if m.pretrained == "file" and (problem := self._weights_problem(m.weights_file, m.backbone)):
             return ConfigError("model.weights_file", problem)
         return None

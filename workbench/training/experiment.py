@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -88,32 +89,51 @@ def _check_supported(cfg: ExperimentConfig, infos: dict[str, DataInfo], where: s
             )
 
 
-def absolute_paths(cfg: ExperimentConfig, base: Path | None = None) -> list[str]:
-    """Make the weights file, data paths and path options absolute (from the current
-    folder, or ``base``), so that a run folder's config reads the same files wherever it is
-    resumed. Returns the fields that were relative."""
-    changed: list[str] = []
-
-    def resolve(field: str, value: str) -> str:
-        path = Path(value).expanduser()
-        if not path.is_absolute():
-            changed.append(field)
-            path = (base / path) if base is not None else path
-        return str(path.resolve())
-
-    if cfg.model.pretrained == "file" and cfg.model.weights_file:
-        cfg.model.weights_file = resolve("model.weights_file", cfg.model.weights_file)
-    entries = [("data", cfg.data), *((f"data.sources[{i}]", s) for i, s in enumerate(cfg.data.sources))]
-    for where, src in entries:  # the config's own objects (source_list makes new ones for one source)
+def _path_slots(cfg: ExperimentConfig, weights: bool = True):
+    """(field, path, kind, set) for every non-empty file or folder the experiment reads:
+    each data source's ``path``, its options marked ``is_path`` and (``weights``) the
+    weights file when it is used. ``kind`` is "file" or "folder" when only one will do,
+    else ""; ``set(new)`` writes a new path into the config's own objects."""
+    if weights and cfg.model.pretrained == "file" and cfg.model.weights_file:
+        yield (
+            "model.weights_file",
+            cfg.model.weights_file,
+            "file",
+            partial(setattr, cfg.model, "weights_file"),
+        )
+    data = cfg.data
+    # the config's own objects (source_list makes a new one for a single source)
+    entries = (
+        [(f"data.sources[{i}]", s) for i, s in enumerate(data.sources)] if data.sources else [("data", data)]
+    )
+    for where, src in entries:
         if src.path:
-            src.path = resolve(f"{where}.path", src.path)
+            yield f"{where}.path", src.path, "", partial(setattr, src, "path")
         if src.source not in DATASETS or not isinstance(src.options, dict):
             continue
         for f in dataclasses.fields(DATASETS.get(src.source).Options):
             meta = f.metadata.get("workbench")
             value = src.options.get(f.name)
             if meta is not None and meta.is_path and isinstance(value, str) and value:
-                src.options[f.name] = resolve(f"{where}.options.{f.name}", value)
+                yield (
+                    f"{where}.options.{f.name}",
+                    value,
+                    meta.path_kind,
+                    partial(src.options.__setitem__, f.name),
+                )
+
+
+def absolute_paths(cfg: ExperimentConfig, base: Path | None = None) -> list[str]:
+    """Make the weights file, data paths and path options absolute (from the current
+    folder, or ``base``), so that a run folder's config reads the same files wherever it is
+    resumed. Returns the fields that were relative."""
+    changed: list[str] = []
+    for field, value, _, assign in list(_path_slots(cfg)):
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            changed.append(field)
+            path = (base / path) if base is not None else path
+        assign(str(path.resolve()))
     return changed
 
 
@@ -121,21 +141,7 @@ def path_fields(cfg: ExperimentConfig, weights: bool = True) -> list[tuple[str, 
     """(field, path) for every non-empty file or folder the experiment reads: each data
     source's ``path``, its options marked ``is_path`` and (``weights``) the weights file
     when it is used. Paths are as written (absolute after ``absolute_paths``)."""
-    out: list[tuple[str, str]] = []
-    if weights and cfg.model.pretrained == "file" and cfg.model.weights_file:
-        out.append(("model.weights_file", cfg.model.weights_file))
-    for i, src in enumerate(cfg.data.source_list()):
-        where = f"data.sources[{i}]" if cfg.data.sources else "data"
-        if src.path:
-            out.append((f"{where}.path", src.path))
-        if src.source not in DATASETS or not isinstance(src.options, dict):
-            continue
-        for f in dataclasses.fields(DATASETS.get(src.source).Options):
-            meta = f.metadata.get("workbench")
-            value = src.options.get(f.name)
-            if meta is not None and meta.is_path and isinstance(value, str) and value:
-                out.append((f"{where}.options.{f.name}", value))
-    return out
+    return [(field, value) for field, value, _, _ in _path_slots(cfg, weights)]
 
 
 def missing_path(cfg: ExperimentConfig, weights: bool = True) -> tuple[str, str] | None:
@@ -145,6 +151,24 @@ def missing_path(cfg: ExperimentConfig, weights: bool = True) -> tuple[str, str]
     for field, path in path_fields(cfg, weights):
         if not Path(path).expanduser().exists():
             return field, path
+    return None
+
+
+def path_problem(cfg: ExperimentConfig, weights: bool = True) -> tuple[str, str] | None:
+    """(field, what is wrong) for the first path the experiment reads that is not there or
+    is a folder where a file must be (or the other way round), else None: said before a
+    run folder exists, naming the field, instead of an OS error mid-read."""
+    for field, value, kind, _ in _path_slots(cfg, weights):
+        path = Path(value).expanduser()
+        try:
+            if not path.exists():
+                return field, f"{value} does not exist"
+            if kind == "file" and path.is_dir():
+                return field, f"{value} is a folder; a file is needed here"
+            if kind == "folder" and not path.is_dir():
+                return field, f"{value} is not a folder"
+        except OSError as exc:  # no permission on a parent, a name too long
+            return field, f"{value} cannot be read ({exc.strerror or exc})"
     return None
 
 

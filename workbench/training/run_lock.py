@@ -11,6 +11,7 @@ processes from resuming one run at once.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -111,6 +112,12 @@ class RunLock:
                     self.path.unlink()
                 continue
             except OSError as exc:
+                if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):  # the folder, not the lock
+                    raise SaveFailed(
+                        self.path.parent,
+                        f"{os_reason(exc)}; a run trains in its own folder: copy the folder to one you "
+                        "can write and resume the copy",
+                    ) from exc
                 raise SaveFailed(self.path, os_reason(exc)) from exc
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
