@@ -9,7 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-"$PY" -m pip show -q pyinstaller >/dev/null 2>&1 || "$PY" -m pip install -q "pyinstaller>=6.6"
+# PyInstaller is a build tool, not one of the app's requirements: the first build adds it to
+# the environment of $PY, and says so.
+if ! "$PY" -m pip show -q pyinstaller >/dev/null 2>&1; then
+  echo "packaging/build.sh: installing PyInstaller into the environment of $PY (pip install 'pyinstaller>=6.6')"
+  if ! "$PY" -m pip install -q "pyinstaller>=6.6"; then
+    echo "packaging/build.sh: PyInstaller could not be installed (no package index?); install it, then build again: $PY -m pip install 'pyinstaller>=6.6'" >&2
+    exit 1
+  fi
+fi
 "$PY" -m PyInstaller --noconfirm --log-level WARN \
   --distpath dist --workpath build/pyinstaller packaging/mtl-workbench.spec
 du -sh dist/mtl-workbench

@@ -43,6 +43,59 @@ def _imported(fmt, path, split="val", **options):
     return build_dataset(DataConfig(source=fmt, path=str(path), options={"image_size": 64, **options}), split)
 
 
+def test_exporting_a_set_from_files_names_each_images_original_and_says_it_resamples(
+    exported, tmp_path, capsys
+):
+    """A COCO set exported again came out as 64 px letterboxed PNGs renamed 000000.png,
+    with "supercategory": "shape" invented, and only "wrote 8 images" said."""
+    config = tmp_path / "coco.toml"
+    config.write_text(
+        f"[data]\nsource = 'coco'\npath = '{exported['coco']}'\n[data.options]\nimage_size = 48\n"
+        "[[tasks]]\nname = 'n'\nkind = 'counting'\n"
+    )
+    out = tmp_path / "again"
+    assert (
+        main(["data", "export", str(out), "--format", "coco", "--config", str(config), "--val-size", "3"])
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert (
+        "note: the images are written as the model sees them: letterboxed to 48 x 48 px, PNG, renamed "
+        f"000000.png ...; {out / 'sources.csv'} names each one's original file"
+    ) in err
+    import csv
+
+    rows = list(csv.DictReader((out / "sources.csv").open()))
+    val = [r for r in rows if r["split"] == "val"]
+    originals = build_dataset(
+        DataConfig(source="coco", path=str(exported["coco"]), options={"image_size": 48}), "val"
+    ).records
+    assert [(r["exported"], r["source"]) for r in val] == [
+        (f"{i:06d}.png", str(originals[i].image)) for i in range(3)
+    ]
+    assert len(rows) == len(val) + len([r for r in rows if r["split"] == "train"]) and len(val) == 3
+    categories = json.loads((out / "annotations" / "instances_val.json").read_text())["categories"]
+    assert {c["supercategory"] for c in categories} == {""}  # none invented
+    # generated scenes have no original files: no sources.csv, no note
+    assert (
+        main(
+            [
+                "data",
+                "export",
+                str(tmp_path / "shapes"),
+                "--format",
+                "yolo",
+                "--train-size",
+                "2",
+                "--val-size",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert "sources.csv" not in capsys.readouterr().err and not (tmp_path / "shapes" / "sources.csv").exists()
+
+
 @pytest.mark.parametrize("fmt", ["coco", "voc", "yolo", "auto"])
 def test_export_and_import_give_the_same_targets(exported, fmt):
     path = exported["voc" if fmt == "auto" else fmt]

@@ -83,6 +83,29 @@ def test_coco_values_of_the_wrong_type_are_skipped_not_crashes(tmp_path):
     )
 
 
+@pytest.mark.parametrize("lost_first", [True, False])
+def test_a_file_left_out_for_unreadable_objects_is_left_out_under_every_listing(tmp_path, lost_first):
+    """b.png listed as images 1 and 2, image 1 with an unreadable box: image 2 came back
+    as b.png with no object (what the file holds is unknown), without a word."""
+    for name in ("b.png", "c.png", "d.png"):
+        image(tmp_path / name)
+    listings = [{"id": 1, "file_name": "b.png"}, {"id": 2, "file_name": "b.png"}]
+    images = [*(listings if lost_first else listings[::-1]), {"id": 3, "file_name": "c.png"}]
+    images.append({"id": 4, "file_name": "d.png"})
+    annotations = [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, "x"]},
+        {"id": 2, "image_id": 3, "category_id": 1, "bbox": [1, 1, 10, 10]},
+        {"id": 3, "image_id": 4, "category_id": 1, "bbox": [1, 1, 10, 10]},
+    ]
+    coco(tmp_path, images, annotations)
+    result = check_dataset(tmp_path)
+    summary = result.summary("all")
+    assert (summary.images, summary.objects) == (2, 2)  # c.png and d.png, one box each
+    assert "b.png is listed again as image 1, whose objects cannot be read: left out under both" in problems(
+        result
+    )
+
+
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
@@ -219,6 +242,41 @@ def test_an_empty_named_split_fails_the_check_as_it_fails_training(tmp_path, cap
         check_dataset(yolo)
 
 
+def test_a_split_whose_folder_is_not_there_is_named_not_another_splits_image(tmp_path, capsys):
+    """`val: images/vall` (a typo) said "the val split has no usable image (... the first:
+    images/train/empty.png: file content is not an image)", blaming a train file."""
+    yolo = tmp_path / "yolo"
+    text(yolo / "images/train/empty.png", b"")
+    image(yolo / "images/train/a.png")
+    text(yolo / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+    text(yolo / "data.yaml", "train: images/train\nval: images/vall\nnames: [cat]\n")
+    assert main(["data", "check", str(yolo)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {yolo / 'data.yaml'}: the set's val split has no usable image: {yolo / 'data.yaml'}, val: "
+        f"{yolo / 'images/vall'} does not exist (skipped)\n"
+    )
+
+
+def test_a_link_to_a_yolo_image_is_said_as_a_second_name(tmp_path):
+    """images/train/link.png -> a0.png with labels/train/link.txt was "in no split's list
+    (not read: the data.yaml's .txt lists choose the images)", with no list in the set."""
+    for stem in ("a0", "a1"):
+        image(tmp_path / f"images/train/{stem}.png")
+        text(tmp_path / f"labels/train/{stem}.txt", "0 .5 .5 .2 .2\n")
+    (tmp_path / "images/train/link.png").symlink_to("a0.png")
+    (tmp_path / "images/train/0link.png").symlink_to("a1.png")  # first by name, read under a1.png still
+    text(tmp_path / "labels/train/link.txt", "0 .5 .5 .1 .1\n")
+    text(tmp_path / "labels/train/0link.txt", "0 .5 .5 .1 .1\n")
+    text(tmp_path / "data.yaml", "train: images/train\nnames: [cat]\n")
+    result = check_dataset(tmp_path)
+    assert sorted(r.image.name for r in result.splits["train"]) == ["a0.png", "a1.png"]
+    found = problems(result)
+    assert sorted(found) == [
+        "not read: 0link.png is the same image as a1.png (a link), which is read once, with its own label file",
+        "not read: link.png is the same image as a0.png (a link), which is read once, with its own label file",
+    ]
+
+
 def test_damaged_coco_rle_counts_are_reported_not_dropped_quietly(tmp_path):
     import numpy as np
     from pycocotools import mask as mask_utils
@@ -315,6 +373,23 @@ def test_voc_sizes_that_are_no_sizes_are_noted_and_the_image_size_used(tmp_path,
     lines = [p for p in result.report.lines() if "size/" in p]
     assert len(lines) == len(noted) and all(w in line for w, line in zip(noted, lines, strict=True))
     assert all(line.endswith("the image's own size is used (noted)") for line in lines)
+
+
+def test_a_voc_id_with_a_space_is_read_whole(tmp_path):
+    """`ä b 02` in ImageSets/Main/val.txt was cut to "ä" at the space: "names ä, which has
+    no annotation", and the image left the set. A class list's "id flag" still reads its id."""
+    for stem in ("a", "ä b 02", "c"):
+        image(tmp_path / "JPEGImages" / f"{stem}.png")
+        text(
+            tmp_path / "Annotations" / f"{stem}.xml",
+            _voc_xml("", _voc_object()).replace("a.png", f"{stem}.png"),
+        )
+    text(tmp_path / "ImageSets/Main/train.txt", "a  1\nc -1\n")
+    text(tmp_path / "ImageSets/Main/val.txt", "ä b 02\nno such one\n")
+    result = check_dataset(tmp_path)
+    assert [r.image.name for r in result.splits["val"]] == ["ä b 02.png"]
+    assert [r.image.name for r in result.splits["train"]] == ["a.png", "c.png"]
+    assert "names no such one, which has no annotation" in problems(result)  # the line as written
 
 
 def test_difficult_objects_are_counted_once_for_the_set(tmp_path):

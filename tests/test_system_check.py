@@ -48,3 +48,30 @@ def test_the_app_entry_point_prints_one_line_instead_of_a_qt_abort(monkeypatch, 
     assert cli.main([]) == 1
     err = capsys.readouterr().err
     assert err == "error: the desktop app needs system libraries that are missing: x\n"
+
+
+def test_a_display_no_x_server_answers_is_one_line_not_a_qt_abort(monkeypatch):
+    """DISPLAY=:77 with no server: Qt aborted (exit 134) blaming libxcb-cursor0, which was
+    installed. A display that answers (here a TCP listener standing in for an X server's
+    port 6000 + N) passes; one that refuses is said, with what to do."""
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        assert system_check.x_server_problem(f"127.0.0.1:{port - 6000}") == ""
+    closed = system_check.x_server_problem(f"127.0.0.1:{port - 6000}.0")
+    assert closed.startswith(f"no display: no X server answers at DISPLAY=127.0.0.1:{port - 6000}.0 (")
+    assert closed.endswith("start one, or set DISPLAY to a running one (or run it under xvfb-run)")
+    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    assert system_check.x_server_problem(f":{number}") == (
+        f"no display: no X server answers at DISPLAY=:{number} (nothing listens on /tmp/.X11-unix/X{number}); "
+        "start one, or set DISPLAY to a running one (or run it under xvfb-run)"
+    )
+    assert system_check.x_server_problem("wayland-0") == ""  # a form it does not know: left to Qt
+    monkeypatch.setattr(system_check, "XCB_LIBRARIES", {})
+    monkeypatch.setattr(system_check, "needs_x11", lambda: True)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", f":{number}")
+    assert system_check.problem().startswith(f"no display: no X server answers at DISPLAY=:{number} ")

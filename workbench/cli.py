@@ -76,7 +76,13 @@ def _parser() -> argparse.ArgumentParser:
     dc.add_argument("--images", help="image folder of a COCO file (default: beside it or images/)")
     dc.add_argument("--all", action="store_true", help="list every problem (default: the first 50)")
     dx = dsub.add_parser(
-        "export", help="write an experiment's data (default: the built-in shapes scenes) as COCO, VOC or YOLO"
+        "export",
+        help="write an experiment's data (default: the built-in shapes scenes) as COCO, VOC or YOLO",
+        description="Write an experiment's data as its model sees it: each image letterboxed to the "
+        "experiment's image size, as a PNG named by its place in the split (000000.png ...), with "
+        "class ids in the experiment's class order. A set read from files gets sources.csv beside "
+        "it, naming each written image's original file. Meant to try another tool or importer on "
+        "the same samples, not to convert a set at its full resolution.",
     )
     dx.add_argument("out", help="folder to write (created; must be empty or new)")
     dx.add_argument("--format", metavar="FORMAT", required=True, help="coco, voc or yolo")
@@ -368,9 +374,9 @@ def _weights(args: argparse.Namespace) -> int:
 
 
 def _data_export(args: argparse.Namespace) -> int:
-    from workbench.data.export import EXPORT_FORMATS, boxes_part, export_dataset
+    from workbench.data.export import EXPORT_FORMATS, SOURCES_FILE, boxes_part, export_dataset
     from workbench.fsutil import SaveFailed
-    from workbench.training.experiment import build_data
+    from workbench.training.experiment import build_data, image_size
 
     if args.format not in EXPORT_FORMATS:  # worded as data check words it
         print(f"error: --format: {args.format!r} is not one of {', '.join(EXPORT_FORMATS)}", file=sys.stderr)
@@ -457,6 +463,13 @@ def _data_export(args: argparse.Namespace) -> int:
     for line in skipped + notes:
         print(f"warning: {line}", file=sys.stderr)
     written = total - len(skipped)
+    if (out / SOURCES_FILE).is_file():  # a set from files: it is not copied, it is resampled
+        side = image_size(cfg)
+        print(
+            f"note: the images are written as the model sees them: letterboxed to {side} x {side} px, "
+            f"PNG, renamed 000000.png ...; {out / SOURCES_FILE} names each one's original file",
+            file=sys.stderr,
+        )
     print(f"wrote {written} images as {args.format} to {out}; check it with: workbench data check {path}")
     return 0
 
@@ -472,6 +485,10 @@ class _First:
 
     def sample(self, index: int) -> dict[str, Any]:
         return self.dataset.sample(index)
+
+    @property
+    def records(self) -> Any:  # a set from files: its images' original files
+        return getattr(self.dataset, "records", None)
 
 
 def _baselines(args: argparse.Namespace) -> int:

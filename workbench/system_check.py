@@ -85,7 +85,50 @@ def problem() -> str:
         )
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         return "no display: DISPLAY is not set (run it in a desktop session, or under xvfb-run)"
+    if not os.environ.get("WAYLAND_DISPLAY"):
+        return x_server_problem(os.environ["DISPLAY"])
     return ""
+
+
+def x_server_problem(display: str, timeout_s: float = 2.0) -> str:
+    """ "" when the X server ``display`` names ("[host]:N[.S]") takes a connection, else one
+    line saying so: Qt aborts on a display that does not answer, blaming missing libraries
+    (a stale DISPLAY after an SSH session or a closed Xvfb is the common case). A form this
+    does not know is left to Qt."""
+    import re
+    import socket
+
+    if display.startswith("/"):  # a socket path (XQuartz's launchd DISPLAY)
+        path = display.rsplit(":", 1)[0]
+        return (
+            "" if os.path.exists(path) else f"no display: DISPLAY={display} names a socket that is not there"
+        )
+    match = re.fullmatch(r"(?:(?P<host>[^:/]*)/?(?:unix)?)?:(?P<number>\d+)(?:\.\d+)?", display)
+    if match is None:
+        return ""
+    host, number = match.group("host") or "", int(match.group("number"))
+    try:
+        if host in ("", "unix"):
+            path = f"/tmp/.X11-unix/X{number}"
+            addresses = [f"\0{path}", path] if sys.platform.startswith("linux") else [path]
+            for address in addresses:  # Xorg listens on the abstract socket and the file
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                    sock.settimeout(timeout_s)
+                    try:
+                        sock.connect(address)
+                        return ""
+                    except OSError:
+                        continue
+            reason = f"nothing listens on {path}"
+        else:
+            with socket.create_connection((host, 6000 + number), timeout=timeout_s):
+                return ""
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+    return (
+        f"no display: no X server answers at DISPLAY={display} ({reason}); "
+        "start one, or set DISPLAY to a running one (or run it under xvfb-run)"
+    )
 
 
 def main() -> int:

@@ -249,6 +249,12 @@ def empty_named_split(data: AnnotatedSet, split: str) -> str | None:
     ``split`` has no usable image (a named split is never silently replaced by a held-out
     share); None otherwise. Training and ``data check`` both ask this."""
     if "train" in data.splits and "val" in data.splits and not data.splits[split]:
+        # what the set says of this split itself (its folder or list not there) before the
+        # first image left out anywhere (which may be another split's)
+        own = [p for p in data.report.problems if p.where == split and p.action in (SKIPPED, REFUSED)]
+        if own:
+            more = f"; {len(own) - 1} more about it" if len(own) > 1 else ""
+            return f"{data.path}: the set's {split} split has no usable image: {own[0]}{more}"
         return f"{data.path}: the set's {split} split has no usable image ({why_no_images(data.report)})"
     return None
 

@@ -96,12 +96,29 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
     )
     records = []
     crowds = 0
+    paths = []
     for im in coco.images:
         path = root / im.file_name
         if "\\" in im.file_name and not path.exists():  # written on Windows: sub\a.png
             path = root / im.file_name.replace("\\", "/")
+        paths.append(path)
+    # a file with objects that cannot be read is left out under every listing of it: kept
+    # under another image id, it would teach background over those objects all the same
+    unknown = {
+        _same_file_key(path): im.image_id for im, path in zip(coco.images, paths, strict=True) if im.lost
+    }
+    for im, path in zip(coco.images, paths, strict=True):
         if im.lost:
             objects_unknown(report, json_path, path, im.lost, im.first_lost)
+            continue
+        if (other := unknown.get(_same_file_key(path))) is not None:
+            report.add(
+                json_path,
+                f"image {im.image_id}",
+                f"{path.name} is listed again as image {other}, whose objects cannot be read: left out "
+                "under both",
+                SKIPPED,
+            )
             continue
         size = probe_size(path, report)
         if size is None:
@@ -144,6 +161,14 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
             NOTED,
         )
     return coco.class_names, records
+
+
+def _same_file_key(path: Path) -> str:
+    """One key for every name of one file (a link, ``a/../b``), as the audit compares them."""
+    try:
+        return str(path.resolve())
+    except OSError:  # a link loop: its own name
+        return str(path)
 
 
 def _fit_boxes(im, width, height, report, json_path) -> tuple[list[int], np.ndarray]:

@@ -31,6 +31,7 @@ from workbench.data.base import IGNORE_INDEX
 from workbench.fsutil import SaveFailed, atomic_write, atomic_write_text, write_reason
 
 EXPORT_FORMATS = ("coco", "voc", "yolo")
+SOURCES_FILE = "sources.csv"  # split, the written image's name, its original file (a set from files)
 
 
 def export_dataset(
@@ -60,7 +61,9 @@ def export_dataset(
     writer = {"coco": _CocoWriter, "voc": _VocWriter, "yolo": _YoloWriter}[fmt](out, names)
     skipped = []
     crowds = 0
+    sources: list[tuple[str, str, str]] = []
     for split, dataset in splits.items():
+        records = getattr(dataset, "records", None)  # a set from files (generated scenes have none)
         for i in range(len(dataset)):
             try:
                 sample = dataset.sample(i)
@@ -69,6 +72,12 @@ def export_dataset(
             else:
                 writer.add(split, f"{i:06d}", sample)
                 crowds += len(sample.get("crowd_boxes", ()))
+                if (
+                    records is not None
+                    and i < len(records)
+                    and getattr(records[i], "image", None) is not None
+                ):
+                    sources.append((split, f"{i:06d}.png", str(records[i].image)))
             if progress is not None:
                 progress(split, i + 1, len(dataset))
     notes = []
@@ -76,7 +85,17 @@ def export_dataset(
         notes.append(
             f"{crowds} crowd region(s) (COCO iscrowd) not written: {fmt.upper()} has no crowd regions"
         )
-    return writer.finish(), skipped, notes
+    path = writer.finish()
+    if sources:  # the written names are places in the split: say which file each one was
+        import csv
+        import io
+
+        buf = io.StringIO()
+        table = csv.writer(buf, lineterminator="\n")
+        table.writerow(["split", "exported", "source"])
+        table.writerows(sources)
+        _write_text(out / SOURCES_FILE, buf.getvalue())
+    return path, skipped, notes
 
 
 def boxes_part(dataset: Any) -> Any:
@@ -193,7 +212,8 @@ class _CocoWriter:
 
     def finish(self) -> Path:
         folder = self.out / "annotations"
-        categories = [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(self.names)]
+        # COCO's categories carry a supercategory; the workbench knows none, and invents none
+        categories = [{"id": i + 1, "name": n, "supercategory": ""} for i, n in enumerate(self.names)]
         for split, d in self.data.items():
             d["categories"] = categories
             _write_text(folder / f"instances_{split}.json", json.dumps(d))

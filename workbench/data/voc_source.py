@@ -91,7 +91,12 @@ def _split_ids(path: Path, records: dict[str, VocRecord], report: ImportReport) 
             for number, line in enumerate(lines, start=1):
                 if not line.strip() or line.lstrip().startswith("#"):
                     continue
-                image_id = line.split()[0]
+                # an id is the line's first word ("2008_000123 -1" in a class list), unless
+                # the whole line names an image: ids with spaces ("ä b 02") were cut
+                whole = line.strip()
+                image_id = whole if whole in records else line.split()[0]
+                if image_id not in records and whole != image_id:
+                    image_id = whole  # say the line as written, not its first word
                 if image_id in ids:
                     report.add(listing, f"line {number}", f"{image_id} is listed again", SKIPPED)
                 elif image_id in records:

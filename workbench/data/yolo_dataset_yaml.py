@@ -155,7 +155,11 @@ def _images(entry: Any, root: Path, path: Path, split: str, report: ImportReport
         where = Path(os.path.normpath(where))
         try:
             if where.is_dir():
-                named = [p for p in where.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
+                # a file before a link to it: an image with two names is read under its own
+                named = sorted(
+                    (p for p in where.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES),
+                    key=lambda p: (p.is_symlink(), str(p)),
+                )
                 for p in named:
                     if p.is_file():
                         found.setdefault(os.path.realpath(p), p)

@@ -97,15 +97,26 @@ def _split(
     return records
 
 
-def _report_orphans(labels_seen: set[Path], report: ImportReport) -> None:
+def _report_orphans(labels_seen: set[Path], report: ImportReport, read: set[str]) -> None:
     """Label files beside the ones read that no image of any split reads (splits listed by
-    files may share one labels/ folder: another split's labels are no orphans)."""
+    files may share one labels/ folder: another split's labels are no orphans). ``read``:
+    the real paths of the images read (a link to one of them is read once, under one name)."""
     # resolved: './labels/a.txt', 'labels/a.txt' and the absolute path are one file
     seen = {Path(os.path.realpath(p)) for p in labels_seen}
     for folder in sorted({p.parent for p in seen}):
         unlisted = []
         for orphan in sorted({*folder.glob("*.txt"), *folder.glob("*.TXT")} - seen):
-            if any(is_file(image) for image in image_candidates(orphan)):
+            images = [image for image in image_candidates(orphan) if is_file(image)]
+            twin = next((image for image in images if os.path.realpath(image) in read), None)
+            if twin is not None:  # a second name of an image read under its other name
+                report.add(
+                    orphan,
+                    "",
+                    f"not read: {twin.name} is the same image as {os.path.basename(os.path.realpath(twin))} "
+                    "(a link), which is read once, with its own label file",
+                    NOTED,
+                )
+            elif images:
                 unlisted.append(orphan)  # its image is there, in no split's list: not an orphan
             else:
                 report.add(orphan, "", "label file without an image", SKIPPED)
@@ -135,7 +146,8 @@ def read_yolo_set(path: str | Path, options: YoloOptions | None = None) -> Annot
         split: _split(yaml_path, split, images, len(spec.names), report, labels_seen)
         for split, images in spec.splits.items()
     }
-    _report_orphans(labels_seen, report)
+    read = {os.path.realpath(image) for images in spec.splits.values() for image in images}
+    _report_orphans(labels_seen, report, read)
     return AnnotatedSet("yolo", yaml_path, spec.names, splits, report).audit()
 
 
