@@ -52,6 +52,12 @@ def test_every_field_survives_toml(tmp_path):
             "train.early_stopping_metric",
             "e.g. 'scene/accuracy'",
         ),
+        # the example names the task given, with its own metric ('cnt/' suggested 'scene/mae')
+        (
+            "[[tasks]]\nname = 'masks'\nkind = 'segmentation'\n[train]\nearly_stopping_metric = 'masks/'\n",
+            "train.early_stopping_metric",
+            "e.g. 'masks/miou'",
+        ),
         # a control character in any path field (a bell; a tab from "C:\temp.pt" in double quotes)
         (
             '[model]\npretrained = "file"\nweights_file = "w\\u0007.pt"\n',

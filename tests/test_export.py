@@ -413,7 +413,7 @@ def test_a_stopped_export_removes_its_unfinished_file(all_kinds_run, tmp_path, m
 
     from workbench.cli import main
 
-    def stopped_while_writing(fmt, model, example, names, path, dynamic, target):
+    def stopped_while_writing(fmt, model, example, names, path, dynamic, target=None):
         path.write_bytes(b"half")
         os.kill(os.getpid(), signal.SIGTERM)
 
@@ -452,8 +452,13 @@ def test_an_export_into_a_run_that_cannot_be_written_says_where_else(all_kinds_r
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    built = []  # said before the model is built and run (a minute of work in the app)
+    monkeypatch.setattr(
+        "workbench.training.experiment.build_experiment", lambda *a, **k: built.append(1) or 1 / 0
+    )
     with pytest.raises(ExportError) as raised:
         export_run(all_kinds_run.path, latency=False)
+    assert built == []
     assert str(raised.value) == (
         f"{all_kinds_run.path / 'export'}: cannot write the export there: Read-only file system; "
         "write it elsewhere with --out FILE"

@@ -1021,3 +1021,70 @@ def test_early_stopping_follows_the_metrics_own_direction(tmp_path, monkeypatch)
     _, _, summary = run(cfg, tmp_path)
     assert summary["status"] == "finished" and summary["epochs_done"] == 3
     assert summary["best_epoch"] == 2
+
+
+def test_resuming_a_run_that_stopped_early_says_why_and_how_on(tmp_path, monkeypatch):
+    """It exited 0 having trained nothing and said nothing. It is refused like a run that
+    trained all its epochs, with the way on (raise train.patience), and a raised patience
+    trains on."""
+    rates = [0.5, 0.4, 0.45, 0.3, 0.2]  # falling after epoch 0: patience 1 stops after epoch 1
+    real = Trainer._validate
+
+    def validate(self, loop, epoch):
+        result = real(self, loop, epoch)
+        result.metrics["n"]["exact"] = rates[epoch]
+        return result
+
+    monkeypatch.setattr(Trainer, "_validate", validate)
+    cfg = tiny_config()
+    cfg.train.epochs = 5
+    cfg.train.early_stopping_metric = "n/exact"
+    cfg.train.patience = 1
+    store, _, summary = run(cfg, tmp_path)
+    assert summary["status"] == "finished" and summary["epochs_done"] == 2
+    assert "early stopping: no better n/exact for 1 epoch" in str(summary.get("notes") or summary.get("note"))
+    _, _, again = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert again.get("not_started") and again["error"] == (
+        f"{store.path} stopped early: no better n/exact for 1 epoch (train.patience = 1); raise "
+        f"train.patience in {store.config_path} to train further"
+    )
+    assert RunStore(store.path).read_summary()["status"] == "finished"  # untouched
+    raised = store.read_config()
+    raised.train.patience = 3
+    save_config(raised, store.config_path)
+    _, _, more = run(store.read_config(), store=RunStore(store.path), resume=True)
+    # epochs 1, 2 and 3 (0.4, 0.45, 0.3) are no better than epoch 0 (0.5): it stops after epoch 3
+    assert more["status"] == "finished" and more["epochs_done"] == 4
+
+
+def test_more_epochs_on_resume_say_what_they_do_to_a_cosine_schedule(tmp_path):
+    """A finished cosine run given more epochs jumped from its last rate back up, with only
+    "train.epochs: 3 -> 5" said. lr 0.01, warm-up 3, 3 epochs of 3 steps: the last step
+    (index 8) ran at 0.005 (1 + cos(pi (8 - 3) / 6)) = 0.000670; over 5 epochs (15 steps)
+    step index 9 runs at 0.005 (1 + cos(pi (9 - 3) / 12)) = 0.005."""
+    cfg = tiny_config()
+    cfg.optim.lr, cfg.optim.schedule, cfg.optim.warmup_steps = 0.01, "cosine", 3
+    cfg.train.epochs = 3
+    store, _, summary = run(cfg, tmp_path)
+    assert summary["status"] == "finished"
+    more = store.read_config()
+    more.train.epochs = 5
+    save_config(more, store.config_path)
+    _, events, resumed = run(store.read_config(), store=RunStore(store.path), resume=True)
+    said = "train.epochs 3 -> 5: the cosine schedule is laid out again over 5 epochs, so the learning rate goes from 0.00067 (step 9) to 0.005 (step 10)"
+    assert said in resumed["notes"]
+    steps = [r for r in RunStore(store.path).read_metrics() if r["type"] == "step"]
+    assert [round(r["lr"], 6) for r in steps if r["global_step"] in (9, 10)] == [0.00067, 0.005]
+
+
+def test_a_warm_up_longer_than_the_run_is_said(tmp_path):
+    """warmup_steps = 20 on a 6-step run: the rate rose to 0.01 * 6 / 20 = 0.003 and never
+    reached lr = 0.01, without a word."""
+    cfg = tiny_config()
+    cfg.optim.lr, cfg.optim.schedule, cfg.optim.warmup_steps = 0.01, "cosine", 20
+    cfg.train.epochs = 2
+    _, _, summary = run(cfg, tmp_path)
+    assert (
+        "optim.warmup_steps = 20 is more than the run's 6 steps: the learning rate rises to 0.003 and "
+        "never reaches optim.lr = 0.01, and the cosine decay never starts"
+    ) in summary["notes"]

@@ -178,3 +178,33 @@ def test_keyboard_focus_starts_in_the_setup_once_it_is_editable(window, qtbot):
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5_000)
     assert QApplication.focusWidget() is window.setup.name_edit
+
+
+def test_dialogs_controls_are_named_as_each_is_shown(window, qtbot, tmp_path):
+    """The sweep dialog's Name, Methods and Seeds, the export dialog's two combo boxes and
+    Qt's file dialogs had no accessible name: only the main window's controls were named."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from workbench.config import default_experiment
+    from workbench.gui.accessible_names import unnamed_controls
+    from workbench.gui.export_dialog import ExportDialog
+    from workbench.gui.sweep_dialog import SweepDialog
+    from workbench.weighting import WEIGHTINGS
+
+    run = tmp_path / "run-1"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.pt").write_bytes(b"")
+    files = QFileDialog(window, "Open")
+    files.setOption(QFileDialog.Option.DontUseNativeDialog)  # Qt's own widgets, as on most Linux desktops
+    for dialog in (
+        SweepDialog(default_experiment(), 4, list(WEIGHTINGS.names()), tmp_path),
+        ExportDialog(run),
+        files,
+    ):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        unnamed = [f"{type(w).__name__} {w.objectName()!r}" for w in unnamed_controls(dialog)]
+        assert unnamed == [], (type(dialog).__name__, unnamed)
+        dialog.close()
+    assert window.tabs.tabBar().accessibleName() == "Views"

@@ -567,6 +567,14 @@ def test_runs_panel_lists_the_runs_of_sweeps_under_its_folder(qtbot, tmp_path):
     assert panel.info(swept).sweep == "depths" and panel.info(plain).sweep == ""
     names = [panel.tree.topLevelItem(i).text(0) for i in range(panel.tree.topLevelItemCount())]
     assert names == ["depths › d2", "alpha"]
+    from PySide6.QtCore import Qt
+
+    from workbench.gui.runs_panel import sweep_member_name
+
+    # the sweep's name said once; long names cut in the middle, where members differ at the end
+    assert sweep_member_name("s", "s-a+b+c-equal_sum-d3-s0") == "s › a+b+c-equal_sum-d3-s0"
+    assert sweep_member_name("s", "other") == "s › other" and sweep_member_name("", "s-x") == "s-x"
+    assert panel.tree.textElideMode() == Qt.TextElideMode.ElideMiddle
     assert str(root / "sweeps" / "depths" / "runs") in panel._watcher.directories()  # new sweep runs show up
     later = _fake_run(root / "sweeps" / "depths" / "runs", "d3", "finished", 1_700_000_300.0, 0.6)
     panel.refresh()

@@ -304,6 +304,18 @@ def test_a_row_merged_over_seeds_is_labelled_by_all_its_seeds():
     assert sorted(compare_table(alike).labels) == ["seed 0, 1", "seed 2"]
 
 
+def test_a_baselines_conflict_setting_does_not_label_it():
+    """A single-task baseline (depth 0, conflict off: nothing is shared) was labelled
+    "depth 0 · conflict every 0": a measurement setting named as if it changed the run."""
+    from workbench.analysis.compare import run_labels
+
+    def cfg(depth, every):
+        return {"model": {"sharing_depth": depth}, "weighting": {"conflict_every": every}}
+
+    facts = [RunFacts("r/x-1", "x", config=cfg(2, 20)), RunFacts("r/x-2", "x", config=cfg(0, 0))]
+    assert run_labels(facts) == ["depth 2", "depth 0"]
+
+
 def test_a_task_set_that_differs_is_named_before_the_seed():
     """A run without one task beside a row of seeds 0, 2 was labelled "lr 0.002 · seed 0"
     against "lr 0.002 · seed 0, 2": the seed told them apart, the task set went unsaid."""

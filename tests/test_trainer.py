@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 
 import pytest
 import torch
@@ -174,6 +175,36 @@ def test_pause_and_resume(tmp_path):
     kinds = [type(e) for e in events]
     assert kinds.index(Paused) < kinds.index(Resumed) and len(events) > n
     assert isinstance(events[-1], RunFinished)
+
+
+def test_a_pause_is_no_training_time(tmp_path):
+    """Paused longer than its time limit, a run stopped for the time limit one step after
+    Resume, and logged the pause as training time (elapsed_s 25.8 s for 2 steps): the
+    limit and the logged time both read the clock the pause now moves on."""
+    control = RunControl()
+    paused = threading.Event()
+
+    def on_event(e):
+        if isinstance(e, StepEnded) and e.global_step == 1:
+            control.pause()
+        if isinstance(e, Paused):
+            paused.set()
+
+    store = RunStore.create(tmp_path, "tiny")
+    summary = {}
+    trainer = Trainer(tiny_config(), store, control, [on_event])
+    thread = threading.Thread(target=lambda: summary.update(trainer.run()))
+    started = time.perf_counter()
+    thread.start()
+    assert paused.wait(60)
+    time.sleep(2.0)
+    control.resume()
+    thread.join(120)
+    wall = time.perf_counter() - started
+    assert summary["status"] == "finished"
+    steps = [r for r in store.read_metrics() if r["type"] == "step"]
+    assert max(r["elapsed_s"] for r in steps) <= wall - 2.0 + 0.1
+    assert summary["elapsed_s"] <= wall - 2.0 + 0.1
 
 
 def _counting_loss_nan_at_training_call(monkeypatch, call: int) -> None:

@@ -231,7 +231,7 @@ def _validate_early_stopping(cfg: ExperimentConfig) -> None:
     if not slash or not metric:
         raise ConfigError(
             "train.early_stopping_metric",
-            f"{metric_path!r} must be 'task/metric', e.g. '{names[0] if names else 'scene'}/"
+            f"{metric_path!r} must be 'task/metric', e.g. '{_example_task(cfg, task)}/"
             f"{_first_metric(cfg, task)}'",
         )
     if task not in names:
@@ -246,6 +246,13 @@ def _validate_early_stopping(cfg: ExperimentConfig) -> None:
             f"task {task!r} ({kind.kind}) has no metric {metric!r}; choose one of: "
             + ", ".join(kind.metric_names),
         )
+
+
+def _example_task(cfg: ExperimentConfig, task: str) -> str:
+    """The task named in a message's example: ``task`` when the config has it, else the
+    first task (so that the example's metric is that task's: 'cnt/' suggested 'scene/mae')."""
+    names = [t.name for t in cfg.tasks]
+    return task if task in names else names[0] if names else "scene"
 
 
 def _first_metric(cfg: ExperimentConfig, task: str) -> str:

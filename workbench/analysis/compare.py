@@ -69,7 +69,17 @@ PRIORITY = (
 )
 # Differences that do not change what is learned; they name a run only as a last resort.
 INCIDENTAL = frozenset(
-    {"name", "train.device", "train.workers", "train.threads", "train.num_samples", "train.amp"}
+    {
+        "name",
+        "train.device",
+        "train.workers",
+        "train.threads",
+        "train.num_samples",
+        "train.amp",
+        # measured, not learned from: a single-task baseline turns conflict off (nothing is
+        # shared), and was labelled "depth 0 · conflict every 0"
+        "weighting.conflict_every",
+    }
 )
 LABEL_FORMATS = {
     "name": "{}",

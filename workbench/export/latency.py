@@ -77,6 +77,20 @@ def format_table(rows: list[LatencyRow]) -> str:
             spread = f"{r.spread_ms:.2f}" if r.spread_ms is not None else "–"
             lines.append(
                 f"{r.runtime:<14} {r.device:<6} {r.batch:>5} {r.ms:>10.2f} {spread:>8} {r.runs:>4} "
-                f"{r.images_per_s:>9.1f}"
+                f"{r.images_per_s:>9.1f}" + ("  !" if unsteady(r) else "")
             )
+    if any(unsteady(r) for r in rows):
+        lines.append(
+            f"! unsteady: the runs' IQR is over {UNSTEADY:.0%} of their median (other work on the machine?); "
+            "time it again when the machine is quiet before comparing runtimes"
+        )
     return "\n".join(lines)
+
+
+UNSTEADY = 0.25  # IQR / median above which a row's median is not to be trusted
+
+
+def unsteady(row: LatencyRow) -> bool:
+    """Whether ``row``'s repeats spread so widely that its median says little (a busy
+    machine: threads waiting for cores can make one model run 100x slower than the next)."""
+    return bool(row.ms) and row.spread_ms is not None and row.spread_ms > UNSTEADY * row.ms

@@ -154,6 +154,31 @@ def export_run(
 
     _refuse_changed_config(store, cfg, state, ckpt_path)
 
+    # a batch-1 and a dynamic-batch export are two files: one must not replace the other
+    variant = f"model-{checkpoint}{'-dynamic' if dynamic_batch else ''}"
+    target = Path(out) if out else store.path / "export" / f"{variant}{SUFFIX[fmt]}"
+    if target.is_dir():
+        raise ExportError(
+            f"{target} is a folder; give the file to write, e.g. {target / ('model' + SUFFIX[fmt])}"
+        )
+    if target.name.lower().endswith(_OTHER_FORMATS_SUFFIXES[fmt]):
+        # a TorchScript file named .onnx (or the reverse) is misread by whatever trusts the name
+        raise ExportError(
+            f"{target}: that name says another format than {fmt}; name it *{SUFFIX[fmt]} "
+            f"(e.g. {target.with_name(target.name.split('.')[0] + SUFFIX[fmt])})"
+        )
+    # the default folder holds both formats side by side: each its own description (one
+    # shared name let a TorchScript export replace the ONNX file's, verification included)
+    decode_path = target.with_name(
+        _stem(target.name, fmt) + (f".{fmt}" if out is None else "") + ".decode.json"
+    )
+    if not _stem(target.name, fmt).strip(".") or target.name.endswith("."):
+        raise ExportError(f"{target}: not a file name to write; give one such as model{SUFFIX[fmt]}")
+    _refuse_overwrite(store.path, target, decode_path, replace=replace or out is None)
+    # where the export goes, and that it can be written there: said before a minute of
+    # loading, exporting and checking (a read-only run, a file named export/)
+    _open_temp(target, out).unlink()
+
     exp = build_experiment(cfg, with_data=False, pretrained=False, split_file=store.path / SPLIT_FILE)
     for note in exp.split_notes:
         log(f"note: {note}")
@@ -211,40 +236,7 @@ def export_run(
             raise
         raise ExportError(f"{task_context(exc)}: {type(exc).__name__}: {exc}") from None
 
-    # a batch-1 and a dynamic-batch export are two files: one must not replace the other
-    variant = f"model-{checkpoint}{'-dynamic' if dynamic_batch else ''}"
-    target = Path(out) if out else store.path / "export" / f"{variant}{SUFFIX[fmt]}"
-    if target.is_dir():
-        raise ExportError(
-            f"{target} is a folder; give the file to write, e.g. {target / ('model' + SUFFIX[fmt])}"
-        )
-    if target.name.lower().endswith(_OTHER_FORMATS_SUFFIXES[fmt]):
-        # a TorchScript file named .onnx (or the reverse) is misread by whatever trusts the name
-        raise ExportError(
-            f"{target}: that name says another format than {fmt}; name it *{SUFFIX[fmt]} "
-            f"(e.g. {target.with_name(target.name.split('.')[0] + SUFFIX[fmt])})"
-        )
-    # the default folder holds both formats side by side: each its own description (one
-    # shared name let a TorchScript export replace the ONNX file's, verification included)
-    decode_path = target.with_name(
-        _stem(target.name, fmt) + (f".{fmt}" if out is None else "") + ".decode.json"
-    )
-    if not _stem(target.name, fmt).strip(".") or target.name.endswith("."):
-        raise ExportError(f"{target}: not a file name to write; give one such as model{SUFFIX[fmt]}")
-    _refuse_overwrite(store.path, target, decode_path, replace=replace or out is None)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    except OSError as exc:
-        from workbench.fsutil import write_reason
-
-        where = exc.filename if isinstance(exc.filename, str) else target.parent
-        elsewhere = "; write it elsewhere with --out FILE" if out is None else ""
-        raise ExportError(
-            f"{target.parent}: cannot write the export there: {write_reason(where, exc)}{elsewhere}"
-        ) from None
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _open_temp(target, out)
     try:
         log(f"exporting {ckpt_path} (epoch {spec['epoch']}) as {fmt}, input {size} x {size} px")
         _write(fmt, model, example, names, tmp, dynamic_batch, target)
@@ -322,6 +314,24 @@ def _refuse_changed_config(store: Any, cfg: Any, state: dict[str, Any], ckpt_pat
         )
 
 
+def _open_temp(target: Path, out: str | Path | None) -> Path:
+    """A new empty temporary file beside ``target`` (its folder made); ExportError naming
+    the folder and the way out when it cannot be written there."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        from workbench.fsutil import write_reason
+
+        where = exc.filename if isinstance(exc.filename, str) else target.parent
+        elsewhere = "; write it elsewhere with --out FILE" if out is None else ""
+        raise ExportError(
+            f"{target.parent}: cannot write the export there: {write_reason(where, exc)}{elsewhere}"
+        ) from None
+    os.close(fd)
+    return Path(tmp_name)
+
+
 def _write(
     fmt: str,
     model: torch.nn.Module,
@@ -329,9 +339,10 @@ def _write(
     names: list[str],
     path: Path,
     dynamic: bool,
-    target: Path,
+    target: Path | None = None,
 ) -> None:
-    """Write the export to ``path`` (a temporary file); a failure names ``target``."""
+    """Write the export to ``path``; a failure names ``target`` (the file asked for, when
+    ``path`` is its temporary file), else ``path``."""
     try:
         if fmt == "onnx":
             write_onnx(model, example, names, path, dynamic)
@@ -341,7 +352,11 @@ def _write(
         raise
     except Exception as exc:  # the exporter's own failure, in one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExportError(f"{target}: the {fmt} exporter failed: {first}") from None
+        raise ExportError(f"{target or path}: the {fmt} exporter failed: {first}") from None
+
+
+# what to do, not only why the cell is empty
+BATCH_ONE_NOTE = "exported for batch 1: export with --dynamic-batch to time this batch"
 
 
 def _latency(
@@ -382,11 +397,7 @@ def _latency(
                 if script is None:
                     rows.append(LatencyRow("TorchScript", device, batch, None, "not exported"))
                 elif not dynamic and batch != 1:
-                    rows.append(
-                        LatencyRow(
-                            "TorchScript", device, batch, None, "exported for batch 1 (--dynamic-batch)"
-                        )
-                    )
+                    rows.append(LatencyRow("TorchScript", device, batch, None, BATCH_ONE_NOTE))
                 else:
                     rows.append(_row("TorchScript", device, batch, lambda s=script, x=x: _no_grad(s, x)))
             del script
@@ -397,11 +408,7 @@ def _latency(
                     note = "no CUDA provider in onnxruntime" if "onnx" in files else "not exported"
                     rows.append(LatencyRow("onnxruntime", device, batch, None, note))
                 elif not dynamic and batch != 1:
-                    rows.append(
-                        LatencyRow(
-                            "onnxruntime", device, batch, None, "exported for batch 1 (--dynamic-batch)"
-                        )
-                    )
+                    rows.append(LatencyRow("onnxruntime", device, batch, None, BATCH_ONE_NOTE))
                 else:
                     feed = {"images": x.cpu().numpy()}
                     rows.append(_row("onnxruntime", device, batch, lambda s=session, f=feed: s.run(None, f)))

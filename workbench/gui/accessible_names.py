@@ -10,8 +10,17 @@ after they change; a name set by hand is never replaced.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QFormLayout, QLabel, QLayout, QLineEdit, QTabBar, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QDialog,
+    QFormLayout,
+    QLabel,
+    QLayout,
+    QLineEdit,
+    QTabBar,
+    QWidget,
+)
 
 
 def _label_text(label: QLabel) -> str:
@@ -97,3 +106,13 @@ def unnamed_controls(root: QWidget) -> list[QWidget]:
             continue
         out.append(widget)
     return out
+
+
+class DialogNamer(QObject):
+    """Names the controls of every dialog as it is shown (the sweep and export dialogs,
+    Qt's own file dialogs): installed on the application, as the main window names its own."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Show and isinstance(watched, QDialog):
+            name_unnamed(watched)
+        return False

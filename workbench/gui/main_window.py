@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 
 from workbench import __version__
 from workbench.config import ExperimentConfig, from_dict
-from workbench.gui.accessible_names import name_unnamed
+from workbench.gui.accessible_names import DialogNamer, name_unnamed
 from workbench.gui.compare_view import CompareView
 from workbench.gui.conflict_view import ConflictView
 from workbench.gui.core_loader import CoreLoader
@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("centralTabs")
         self.tabs.setDocumentMode(True)
+        self.tabs.tabBar().setAccessibleName("Views")
         self.tabs.addTab(self.curves_tab, "Curves")
         self.tabs.addTab(self.inspector, "Predictions")
         self.conflict_view = ConflictView(self)
@@ -425,6 +426,8 @@ class MainWindow(QMainWindow):
         # forms add rows as the setup changes: name their controls for screen readers again
         self._naming = QTimer(self, singleShot=True, interval=0)
         self._naming.timeout.connect(lambda: name_unnamed(self))
+        self._dialog_namer = DialogNamer(self)  # dialogs too, as each is shown
+        QApplication.instance().installEventFilter(self._dialog_namer)
         self.setup.configChanged.connect(lambda *_: self._naming.start())
         self.setup.validityChanged.connect(lambda *_: self._naming.start())  # also after set_config
         self.coreLoaded.connect(lambda *_: self._naming.start())

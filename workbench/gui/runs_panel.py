@@ -111,6 +111,15 @@ def _absolute(path: str | Path) -> Path:
     return Path(os.path.abspath(os.path.expanduser(str(path))))
 
 
+def sweep_member_name(sweep: str, name: str) -> str:
+    """``sweep › rest`` for a sweep's member, the sweep's name said once ("s › s-a-d3-s0"
+    became "s › a-d3-s0"); ``name`` for a run of no sweep."""
+    if not sweep:
+        return name
+    rest = name[len(sweep) + 1 :] if name.startswith(f"{sweep}-") and len(name) > len(sweep) + 1 else name
+    return f"{sweep} › {rest}"
+
+
 def delta_text(delta: dict[str, Any] | None, note: str = "") -> str:
     """Δm (Maninis convention, %) for a table cell; 'undefined' when the baselines were
     compared and it has none (``note`` says why); '–' before."""
@@ -234,7 +243,9 @@ class RunsPanel(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # the middle: runs of one experiment or sweep share their names' start and differ
+        # at the end ("…-equal_sum-d3-s0" against "…-d4-s0"), which must stay in sight
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
 
         self.message_label = QLabel(self)
         self.message_label.setObjectName("runsMessage")
@@ -348,7 +359,7 @@ class RunsPanel(QWidget):
         self._infos = {}
         problems = []
         names = [
-            f"{info.sweep} › {name}" if getattr(info, "sweep", "") else name
+            sweep_member_name(getattr(info, "sweep", ""), name)
             for info, name in zip(infos, self._names(infos), strict=True)
         ]
         for info, name in zip(infos, names, strict=True):

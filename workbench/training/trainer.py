@@ -567,6 +567,46 @@ class Trainer:
                 f"raise train.epochs in {self.store.config_path} to train further"
             )
 
+    def _schedule_jump(self, ckpt: dict[str, Any], steps_per_epoch: int) -> str | None:
+        """What a changed train.epochs does to a cosine schedule, which spans the run's
+        epochs: it is laid out again over the new total, and the learning rate jumps (a
+        finished 3-epoch run given 5: 0.0003 at its last step, 0.0045 at the next)."""
+        before = ckpt.get("config")
+        cfg = self.config
+        if not isinstance(before, dict) or cfg.optim.schedule != "cosine":
+            return None
+        old_epochs = (before.get("train") or {}).get("epochs")
+        if not isinstance(old_epochs, int) or old_epochs == cfg.train.epochs:
+            return None
+        step = int(ckpt["position"]["global_step"])
+        if step == 0:
+            return None
+        old_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=old_epochs))
+        last = learning_rate(old_cfg, step - 1, steps_per_epoch)
+        next_ = learning_rate(cfg, step, steps_per_epoch)
+        return (
+            f"train.epochs {old_epochs} -> {cfg.train.epochs}: the cosine schedule is laid out again over "
+            f"{cfg.train.epochs} epochs, so the learning rate goes from {last:.3g} (step {step}) to "
+            f"{next_:.3g} (step {step + 1})"
+        )
+
+    def _check_not_stopped_early(self, ckpt: dict[str, Any], status: str) -> None:
+        """ResumeRefused for a run that finished by early stopping and would stop again at
+        once (it exited 0 and said nothing): raising train.patience continues it."""
+        cfg = self.config.train
+        bad = int(ckpt["state"]["bad_epochs"])
+        if (
+            status == "finished"
+            and cfg.early_stopping_metric
+            and bad >= cfg.patience
+            and ckpt["position"]["step"] == 0
+        ):
+            raise ResumeRefused(
+                f"{self.store.path} stopped early: no better {cfg.early_stopping_metric} for {bad} "
+                f"epoch{'s' if bad != 1 else ''} (train.patience = {cfg.patience}); raise train.patience in "
+                f"{self.store.config_path} to train further"
+            )
+
     # ------------------------------------------------------------------ the loop
     def _write_import_report(self, exp: Any) -> None:
         """The data's import report (what ``workbench data check`` prints) into the run folder."""
@@ -718,6 +758,14 @@ class Trainer:
         ckpt = None
         changes: list[str] = []
         notes: list[str] = list(exp.split_notes)
+        total_steps = cfg.train.epochs * steps_per_epoch
+        if cfg.optim.warmup_steps > total_steps:  # the rate the user chose is never reached
+            top = learning_rate(cfg, total_steps - 1, steps_per_epoch)
+            notes.append(
+                f"optim.warmup_steps = {cfg.optim.warmup_steps} is more than the run's {total_steps} steps: "
+                f"the learning rate rises to {top:.3g} and never reaches optim.lr = {cfg.optim.lr:g}"
+                + (", and the cosine decay never starts" if cfg.optim.schedule == "cosine" else "")
+            )
         init_from = self.init_from
         if has_checkpoint:
             path = self.store.last_checkpoint
@@ -728,7 +776,10 @@ class Trainer:
             check_fits(weighting, ckpt["weighting"], path, "loss weighting")
             check_position(path, ckpt, task_names, steps_per_epoch)
             self._check_epochs_left(ckpt["position"], previous.get("status", ""))
+            self._check_not_stopped_early(ckpt, previous.get("status", ""))
             self._check_log_usable()
+            if (jump := self._schedule_jump(ckpt, steps_per_epoch)) is not None:
+                notes.append(jump)
         elif self.resume:
             self._refuse_restart_over_history()
             self._apply_time_limit(0.0)  # `resume --time-limit` holds for a restart too
@@ -1450,7 +1501,10 @@ class Trainer:
             return self.summary
         note_text = ""
         if stop is StopReason.EARLY:
-            note_text = f"early stopping: no better {self.monitor} for {cfg.train.patience} epochs"
+            patience = cfg.train.patience
+            note_text = (
+                f"early stopping: no better {self.monitor} for {patience} epoch{'s' if patience != 1 else ''}"
+            )
         elif stop is StopReason.TIME_LIMIT:
             note_text = stop.value
         latency = measure_latency(loop.model, loop.exp.val_set, self.device, loop.precision)
@@ -1462,8 +1516,14 @@ class Trainer:
     def _pause(self, loop: _Loop) -> None:
         self._write_summary("paused", loop.state, loop.position)
         self.emit(Paused(loop.position.global_step))
+        paused_at = time.perf_counter()
         while not self.control.wait_while_paused(timeout=1.0):
             self.lock.beat()  # the lock stays fresh while paused
+        # a pause is no training time: neither the time limit nor the logged elapsed time
+        # count it (a run paused for longer than its limit stopped at the next step)
+        pause = time.perf_counter() - paused_at
+        loop.started += pause
+        loop.epoch_started += pause
         if not self.control.stop_requested:
             self._write_summary("running", loop.state, loop.position)
             self.emit(Resumed(loop.position.global_step))
