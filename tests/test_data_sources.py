@@ -453,6 +453,37 @@ def test_a_path_option_of_the_wrong_kind_is_a_config_error_naming_it(
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("field", ["path", "val_annotations"])
+@pytest.mark.parametrize("kind", ["loop", "fifo"])
+def test_a_path_that_is_a_loop_of_links_or_a_pipe_is_a_config_error_naming_it(
+    exported, tmp_path, capsys, field, kind
+):
+    """A loop of links was a raw "RuntimeError: Symlink loop" (CLI and app); a pipe as
+    val_annotations was "not a regular file", exit 1, no field; as data.path "no COCO
+    instances .json found"."""
+    import os
+
+    bad = tmp_path / "bad"
+    if kind == "loop":
+        os.symlink(tmp_path / "other", bad)
+        os.symlink(bad, tmp_path / "other")
+        said = "is a link to nothing (or a loop of links)"
+    else:
+        os.mkfifo(bad)
+        said = "is not a regular file or folder (a pipe or a device)"
+    path = bad if field == "path" else exported["coco"]
+    option = f"val_annotations = '{bad}'\n" if field == "val_annotations" else ""
+    config = tmp_path / "exp.toml"
+    config.write_text(
+        f"[data]\nsource = 'coco'\npath = '{path}'\n[data.options]\nimage_size = 64\n{option}"
+        "[[tasks]]\nname = 'n'\nkind = 'counting'\n"
+    )
+    assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    where = "data.path" if field == "path" else "data.options.val_annotations"
+    assert capsys.readouterr().err == f"error: config: {where}: {bad} {said} (in {config})\n"
+    assert not (tmp_path / "runs").exists()
+
+
 def test_a_backslash_escape_in_a_path_is_refused_with_the_way_out(tmp_path):
     """ "images\\train" in double quotes is images, a tab, "rain": refused, naming the field,
     rather than read as a path that is missing later with a tab inside it."""

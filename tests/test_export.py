@@ -461,8 +461,28 @@ def test_an_export_into_a_run_that_cannot_be_written_says_where_else(all_kinds_r
     assert built == []
     assert str(raised.value) == (
         f"{all_kinds_run.path / 'export'}: cannot write the export there: Read-only file system; "
-        "write it elsewhere with --out FILE"
+        "write it elsewhere (--out FILE), or copy the run to a folder you can write"
     )
+
+
+def test_a_torchscript_export_on_a_full_disk_is_one_line_and_leaves_nothing(
+    all_kinds_run, tmp_path, monkeypatch
+):
+    """torch.jit.save's own writer aborted the process on a full disk (a C++ exception,
+    exit 134) and left a .part file; the file is now written by Python."""
+    import errno
+
+    from workbench.export import formats
+
+    def full(path, mode="r", *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(formats, "open", full, raising=False)
+    out = tmp_path / "model.torchscript.pt"
+    with pytest.raises(ExportError) as raised:
+        export_run(all_kinds_run.path, "torchscript", out=out, latency=False)
+    assert str(raised.value) == f"{out}: cannot write the export: No space left on device"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_exporting_a_run_still_training_says_its_checkpoint_may_change(tmp_path, all_kinds_run):

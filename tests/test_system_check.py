@@ -69,7 +69,11 @@ def test_a_display_no_x_server_answers_is_one_line_not_a_qt_abort(monkeypatch):
         f"no display: no X server answers at DISPLAY=:{number} (nothing listens on /tmp/.X11-unix/X{number}); "
         "start one, or set DISPLAY to a running one (or run it under xvfb-run)"
     )
-    assert system_check.x_server_problem("wayland-0") == ""  # a form it does not know: left to Qt
+    # no colon: no display name Xlib reads (Qt aborted on DISPLAY=garbage)
+    assert system_check.x_server_problem("garbage") == (
+        "no display: DISPLAY=garbage is not a display name ([host]:N[.S], e.g. :0)"
+    )
+    assert system_check.x_server_problem("decnet::0") == ""  # a form it does not know: left to Qt
     monkeypatch.setattr(system_check, "XCB_LIBRARIES", {})
     monkeypatch.setattr(system_check, "needs_x11", lambda: True)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)

@@ -103,6 +103,8 @@ def x_server_problem(display: str, timeout_s: float = 2.0) -> str:
         return (
             "" if os.path.exists(path) else f"no display: DISPLAY={display} names a socket that is not there"
         )
+    if ":" not in display:  # Xlib reads nothing else as a display; Qt aborts on it
+        return f"no display: DISPLAY={display} is not a display name ([host]:N[.S], e.g. :0)"
     match = re.fullmatch(r"(?:(?P<host>[^:/]*)/?(?:unix)?)?:(?P<number>\d+)(?:\.\d+)?", display)
     if match is None:
         return ""

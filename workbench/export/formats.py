@@ -9,6 +9,7 @@ verified.
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -90,7 +91,17 @@ def write_torchscript(
         warnings.simplefilter("ignore")  # torch.jit's deprecation notes
         traced = torch.jit.trace(graph, (example,), strict=False, check_trace=False)
         checked = torch.jit.script(_CheckedInput(traced, int(example.shape[-1]), 0 if dynamic else 1))
-        torch.jit.save(checked, str(path))
+        # saved to memory, then written by Python: torch.jit.save's own writer aborts the
+        # process (a C++ exception, exit 134) when the disk fills mid-write
+        buffer = io.BytesIO()
+        torch.jit.save(checked, buffer)
+    try:
+        with open(path, "wb") as fh:
+            fh.write(buffer.getbuffer())
+    except OSError as exc:
+        from workbench.fsutil import SaveFailed, os_reason
+
+        raise SaveFailed(path, os_reason(exc)) from exc
 
 
 def onnx_session(path: Path, device: str = "cpu", threads: int = 0) -> Any:

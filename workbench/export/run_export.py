@@ -29,6 +29,7 @@ from workbench.export.formats import (
 from workbench.export.graph import flatten, output_names
 from workbench.export.latency import BATCHES, LatencyRow, interquartile_ms, timed_runs
 from workbench.export.verify import TOLERANCE, max_differences
+from workbench.fsutil import SaveFailed
 
 
 class ExportError(RuntimeError):
@@ -324,7 +325,11 @@ def _open_temp(target: Path, out: str | Path | None) -> Path:
         from workbench.fsutil import write_reason
 
         where = exc.filename if isinstance(exc.filename, str) else target.parent
-        elsewhere = "; write it elsewhere with --out FILE" if out is None else ""
+        elsewhere = (
+            "; write it elsewhere (--out FILE), or copy the run to a folder you can write"
+            if out is None
+            else ""
+        )
         raise ExportError(
             f"{target.parent}: cannot write the export there: {write_reason(where, exc)}{elsewhere}"
         ) from None
@@ -350,6 +355,8 @@ def _write(
             write_torchscript(model, example, path, dynamic)
     except ExportError:
         raise
+    except SaveFailed as exc:  # a full disk, said as a write: not as the exporter's failure
+        raise ExportError(f"{target or path}: cannot write the export: {exc.reason}") from None
     except Exception as exc:  # the exporter's own failure, in one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportError(f"{target or path}: the {fmt} exporter failed: {first}") from None

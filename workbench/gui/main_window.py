@@ -1410,7 +1410,12 @@ class MainWindow(QMainWindow):
             self._remove_if_empty = Path(run_dir) if run_dir is not None else None
             if self.setup.data_section is not None:  # the files may have changed since they were read
                 self.setup.data_section.reread()
-            details = f"Run folder (removed if empty): {run_dir}" if run_dir else ""
+            # said of a new run's empty folder only: a resumed run's folder holds its results
+            details = (
+                f"Run folder: {run_dir}" + (" (empty: it is removed)" if _empty_run_folder(run_dir) else "")
+                if run_dir
+                else ""
+            )
             self.show_error("Run not started", event.error, details)
             self.statusBar().showMessage(f"Run not started: {event.error}", 15000)
             self._after_run_ended(offer_checkpoint=False)
@@ -1776,3 +1781,11 @@ def _html_escape_keep_bold(line: str) -> str:
     if line.startswith("<b>"):
         return line
     return html.escape(line)
+
+
+def _empty_run_folder(run_dir: str | Path | None) -> bool:
+    """Whether ``run_dir`` holds nothing but its lock file (a run that never began)."""
+    try:
+        return run_dir is not None and not any(p.name != ".lock" for p in Path(run_dir).iterdir())
+    except OSError:
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -133,7 +134,13 @@ def absolute_paths(cfg: ExperimentConfig, base: Path | None = None) -> list[str]
         if not path.is_absolute():
             changed.append(field)
             path = (base / path) if base is not None else path
-        assign(str(path.resolve()))
+        try:
+            assign(str(path.resolve()))
+        except (
+            OSError,
+            RuntimeError,
+        ):  # a loop of links (RuntimeError before Python 3.13): path_problem says it
+            assign(os.path.abspath(path))
     return changed
 
 
@@ -162,11 +169,15 @@ def path_problem(cfg: ExperimentConfig, weights: bool = True) -> tuple[str, str]
         path = Path(value).expanduser()
         try:
             if not path.exists():
+                if path.is_symlink():
+                    return field, f"{value} is a link to nothing (or a loop of links)"
                 return field, f"{value} does not exist"
             if kind == "file" and path.is_dir():
                 return field, f"{value} is a folder; a file is needed here"
             if kind == "folder" and not path.is_dir():
                 return field, f"{value} is not a folder"
+            if not path.is_dir() and not path.is_file():  # reading a pipe waits for ever
+                return field, f"{value} is not a regular file or folder (a pipe or a device)"
         except OSError as exc:  # no permission on a parent, a name too long
             return field, f"{value} cannot be read ({exc.strerror or exc})"
     return None
