@@ -1088,3 +1088,22 @@ def test_a_warm_up_longer_than_the_run_is_said(tmp_path):
         "optim.warmup_steps = 20 is more than the run's 6 steps: the learning rate rises to 0.003 and "
         "never reaches optim.lr = 0.01, and the cosine decay never starts"
     ) in summary["notes"]
+
+
+def test_a_full_disk_at_the_best_checkpoint_names_best_pt(tmp_path, monkeypatch):
+    """It named the staging file: "cannot write .../checkpoints/best.next.pt: No space left
+    on device"; the user knows best.pt."""
+    from workbench.fsutil import SaveFailed
+    from workbench.training import trainer as trainer_module
+
+    real = trainer_module.save_checkpoint
+
+    def full(path, *args, **kwargs):
+        if Path(path).name == "best.next.pt":
+            raise SaveFailed(path, "No space left on device")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "save_checkpoint", full)
+    store, _, summary = run(tiny_config(), tmp_path)
+    assert summary["status"] == "failed"
+    assert f"cannot write {store.best_checkpoint}: No space left on device" in summary["error"]

@@ -45,6 +45,19 @@ def _sweep_file(tmp_path, body=""):
     return path
 
 
+def test_a_sweep_folder_that_cannot_be_made_says_cannot_write(tmp_path, capsys):
+    """"error: ro/runsdir/swp: Read-only file system" lacked what failed ("cannot write"),
+    which `train --out` says."""
+    from workbench.cli import main
+
+    in_the_way = tmp_path / "afile"
+    in_the_way.write_text("")
+    assert main(["sweep", str(_sweep_file(tmp_path)), "--out", str(in_the_way)]) == 1
+    assert capsys.readouterr().err.endswith(
+        f"error: cannot write {in_the_way / 's' / 'runs'}: {in_the_way} is a file, not a folder\n"
+    )
+
+
 def test_expansion_is_the_product_with_seeds_outermost(tmp_path):
     spec = load_sweep(_sweep_file(tmp_path))
     keys = [i.key for i in spec.items()]

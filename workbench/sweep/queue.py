@@ -120,7 +120,12 @@ def run_sweep(
     items = spec.items()  # every experiment checked before anything is written
     folder = Path(out_root) / spec.name
     runs = folder / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # worded as a run's folder that cannot be made (train --out)
+        from workbench.fsutil import SaveFailed, write_reason
+
+        raise SaveFailed(runs, write_reason(runs, exc)) from exc
     sweep_lock = _lock_folder(folder)
     try:
         return _run_locked(spec, items, folder, runs, train, log, stop, devices, retry_failed, sweep_lock)

@@ -37,7 +37,7 @@ import torch
 
 from workbench.config import ConfigError, ExperimentConfig, to_dict
 from workbench.data.base import collate, move_targets
-from workbench.fsutil import os_reason
+from workbench.fsutil import SaveFailed, os_reason
 from workbench.models.meta_lock import META_LOCK
 from workbench.tasks.task_errors import (
     WeightingError,
@@ -1545,16 +1545,19 @@ class Trainer:
         if samples is not None:
             self.store.save_samples(samples)
         if event.is_best:
-            save_checkpoint(
-                self.store.pending_best,
-                {
-                    "model": loop.model.state_dict(),
-                    "epoch": event.epoch,
-                    "metrics": event.val_metrics,
-                    "config": to_dict(self.config),
-                },
-                "best",
-            )
+            try:
+                save_checkpoint(
+                    self.store.pending_best,
+                    {
+                        "model": loop.model.state_dict(),
+                        "epoch": event.epoch,
+                        "metrics": event.val_metrics,
+                        "config": to_dict(self.config),
+                    },
+                    "best",
+                )
+            except SaveFailed as exc:  # named as the user knows it: best.pt, not its staging file
+                raise SaveFailed(self.store.best_checkpoint, exc.reason) from exc
         loop.state.epoch_record = record
         self._checkpoint(loop)  # the commit point
         self._committed = (copy.deepcopy(loop.state), copy.deepcopy(loop.position))
