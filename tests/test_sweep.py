@@ -46,7 +46,7 @@ def _sweep_file(tmp_path, body=""):
 
 
 def test_a_sweep_folder_that_cannot_be_made_says_cannot_write(tmp_path, capsys):
-    """"error: ro/runsdir/swp: Read-only file system" lacked what failed ("cannot write"),
+    """ "error: ro/runsdir/swp: Read-only file system" lacked what failed ("cannot write"),
     which `train --out` says."""
     from workbench.cli import main
 
