@@ -373,6 +373,31 @@ def test_export_dialog_offers_only_saved_checkpoints(qtbot, tmp_path):
     ]
 
 
+def test_export_dialog_writes_where_the_user_chooses(qtbot, tmp_path, monkeypatch):
+    """A run on a read-only disk: the export's message named --out, which the app's dialog
+    did not offer. Its Output file is passed as --out; a file the save dialog asked to
+    replace (and the user agreed) is replaced (--force), one typed by hand is not."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from workbench.gui.export_dialog import ExportDialog
+
+    run = tmp_path / "run-1"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "best.pt").write_bytes(b"")
+    dialog = ExportDialog(run)
+    qtbot.addWidget(dialog)
+    base = ["export", str(run), "--format", "onnx", "--checkpoint", "best"]
+    assert dialog.args() == base  # empty: the run's own export/ folder
+    typed = tmp_path / "typed.onnx"
+    dialog.out.setText(str(typed))
+    assert dialog.args() == [*base, "--out", str(typed)]
+    chosen = tmp_path / "chosen.onnx"
+    chosen.write_bytes(b"old")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(chosen), ""))
+    dialog._choose_out()
+    assert dialog.args() == [*base, "--out", str(chosen), "--force"]
+
+
 def test_export_action_needs_a_run_with_a_checkpoint(window, monkeypatch):
     shown = []
     monkeypatch.setattr(window, "show_error", lambda title, text: shown.append(title))
