@@ -392,6 +392,24 @@ def test_a_voc_id_with_a_space_is_read_whole(tmp_path):
     assert "names no such one, which has no annotation" in problems(result)  # the line as written
 
 
+def test_voc_class_lists_without_a_split_list_are_said(tmp_path):
+    """Only circle_train.txt / circle_val.txt ("id  1" lines): read as one unsplit set,
+    re-split at random, without a word."""
+    for stem in ("a", "b"):
+        image(tmp_path / "JPEGImages" / f"{stem}.png")
+        text(
+            tmp_path / "Annotations" / f"{stem}.xml",
+            _voc_xml("", _voc_object()).replace("a.png", f"{stem}.png"),
+        )
+    text(tmp_path / "ImageSets/Main/cat_train.txt", "a  1\n")
+    text(tmp_path / "ImageSets/Main/cat_val.txt", "b  1\n")
+    result = check_dataset(tmp_path)
+    assert (
+        "per-class lists (cat_train.txt ...) but no train.txt or val.txt: the set is split by val_fraction "
+        "instead; write train.txt and val.txt (an image id a line) to keep this split"
+    ) in problems(result)
+
+
 def test_difficult_objects_are_counted_once_for_the_set(tmp_path):
     for stem, flags in (("a", ["1", "0"]), ("b", ["1"])):
         image(tmp_path / "JPEGImages" / f"{stem}.png")

@@ -114,6 +114,19 @@ def _split_ids(path: Path, records: dict[str, VocRecord], report: ImportReport) 
                         listing, f"line {number}", f"names {image_id}, which has no annotation", SKIPPED
                     )
             splits[split] = ids
+    main = path / "ImageSets" / "Main"
+    if not splits and main.is_dir():
+        per_class = sorted(
+            p.name for p in main.glob("*_*.txt") if p.stem.rsplit("_", 1)[-1] in ("train", "val")
+        )
+        if per_class:  # VOC's class lists hold the split too, but only train.txt / val.txt are read
+            report.add(
+                main,
+                "",
+                f"per-class lists ({per_class[0]} ...) but no train.txt or val.txt: the set is split by "
+                "val_fraction instead; write train.txt and val.txt (an image id a line) to keep this split",
+                NOTED,
+            )
     return splits
 
 
