@@ -316,6 +316,24 @@ def test_a_baselines_conflict_setting_does_not_label_it():
     assert run_labels(facts) == ["depth 2", "depth 0"]
 
 
+def test_runs_alike_but_for_the_device_are_told_apart_by_it_before_start_times():
+    """Two seed-0 runs on device "cpu" and "auto" beside a run of another backbone were
+    "small_cnn · seed 0 · 03:25:05" and "· 03:26:02"."""
+    from workbench.analysis.compare import run_labels
+
+    def cfg(backbone, device):
+        return {"model": {"backbone": backbone}, "train": {"device": device, "seed": 0}}
+
+    facts = [
+        RunFacts("r/x-1", "x", config=cfg("small_cnn", "cpu")),
+        RunFacts("r/x-2", "x", config=cfg("small_cnn", "auto")),
+        RunFacts("r/x-3", "x", config=cfg("resnet18", "cpu")),
+    ]
+    labels = run_labels(facts)
+    assert len(set(labels)) == 3 and not any(":" in label for label in labels), labels
+    assert "auto" in labels[1] and "small_cnn" in labels[1]
+
+
 def test_a_task_set_that_differs_is_named_before_the_seed():
     """A run without one task beside a row of seeds 0, 2 was labelled "lr 0.002 · seed 0"
     against "lr 0.002 · seed 0, 2": the seed told them apart, the task set went unsaid."""

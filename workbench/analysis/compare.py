@@ -534,8 +534,10 @@ def run_labels(facts: Sequence[RunFacts], max_parts: int = 2) -> list[str]:
             break
         if k not in chosen:
             chosen.append(k)
-    pick([*telling, *later])
-    chosen.sort(key=[*telling, *later].index)
+    # then what does not change what is learned (the device), before start times
+    last = [k for k in extra if k not in telling]
+    pick([*telling, *later, *last])
+    chosen.sort(key=[*telling, *later, *last].index)
     labels = [join(chosen, flat) if flat else "" for flat in flats]
     if all(labels) and len(set(labels)) == len(labels):
         return labels
