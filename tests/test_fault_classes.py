@@ -999,13 +999,9 @@ def test_a_data_path_that_is_not_there_names_its_field(tmp_path, capsys):
     assert not (tmp_path / "runs").exists()
 
 
-def test_early_stopping_follows_the_metrics_own_direction(tmp_path, monkeypatch):
-    """Counting's MAE is lower-is-better but its exact-count rate higher-is-better: the
-    monitored metric's direction, not the task kind's, decides the best epoch."""
-    from workbench.tasks.counting import Counting
-
-    assert not Counting.metric_higher_is_better("mae") and Counting.metric_higher_is_better("exact")
-    rates = [0.3, 0.6, 0.9]  # rising every epoch: each is the best so far
+def _exact_rates_each_epoch(monkeypatch, rates: list[float], patience: int):
+    """A tiny config of len(rates) epochs monitoring n/exact, which validation reports as
+    ``rates[epoch]``."""
     real = Trainer._validate
 
     def validate(self, loop, epoch):
@@ -1015,9 +1011,21 @@ def test_early_stopping_follows_the_metrics_own_direction(tmp_path, monkeypatch)
 
     monkeypatch.setattr(Trainer, "_validate", validate)
     cfg = tiny_config()
-    cfg.train.epochs = 3
+    cfg.train.epochs = len(rates)
     cfg.train.early_stopping_metric = "n/exact"
-    cfg.train.patience = 1  # one epoch "without improvement" would stop the run at epoch 2
+    cfg.train.patience = patience
+    return cfg
+
+
+def test_early_stopping_follows_the_metrics_own_direction(tmp_path, monkeypatch):
+    """Counting's MAE is lower-is-better but its exact-count rate higher-is-better: the
+    monitored metric's direction, not the task kind's, decides the best epoch."""
+    from workbench.tasks.counting import Counting
+
+    assert not Counting.metric_higher_is_better("mae") and Counting.metric_higher_is_better("exact")
+    # rising every epoch: each is the best so far; one epoch "without improvement" would
+    # stop the run at epoch 2
+    cfg = _exact_rates_each_epoch(monkeypatch, [0.3, 0.6, 0.9], patience=1)
     _, _, summary = run(cfg, tmp_path)
     assert summary["status"] == "finished" and summary["epochs_done"] == 3
     assert summary["best_epoch"] == 2
@@ -1027,19 +1035,8 @@ def test_resuming_a_run_that_stopped_early_says_why_and_how_on(tmp_path, monkeyp
     """It exited 0 having trained nothing and said nothing. It is refused like a run that
     trained all its epochs, with the way on (raise train.patience), and a raised patience
     trains on."""
-    rates = [0.5, 0.4, 0.45, 0.3, 0.2]  # falling after epoch 0: patience 1 stops after epoch 1
-    real = Trainer._validate
-
-    def validate(self, loop, epoch):
-        result = real(self, loop, epoch)
-        result.metrics["n"]["exact"] = rates[epoch]
-        return result
-
-    monkeypatch.setattr(Trainer, "_validate", validate)
-    cfg = tiny_config()
-    cfg.train.epochs = 5
-    cfg.train.early_stopping_metric = "n/exact"
-    cfg.train.patience = 1
+    # falling after epoch 0: patience 1 stops after epoch 1
+    cfg = _exact_rates_each_epoch(monkeypatch, [0.5, 0.4, 0.45, 0.3, 0.2], patience=1)
     store, _, summary = run(cfg, tmp_path)
     assert summary["status"] == "finished" and summary["epochs_done"] == 2
     assert "early stopping: no better n/exact for 1 epoch" in str(summary.get("notes") or summary.get("note"))
