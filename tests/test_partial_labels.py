@@ -293,7 +293,11 @@ def test_data_export_of_several_sources_writes_the_one_with_boxes(tmp_path, caps
     )
     said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
     scenes = tmp_path / "scenes"
-    assert said == [f"note: data.sources[0] (folder {scenes}, tasks scene) has no boxes and is not written"]
+    assert said[0] == f"note: data.sources[0] (folder {scenes}, tasks scene) has no boxes and is not written"
+    assert said[1:] == [  # a set from files, resampled: said, with each image's original file
+        "note: the images are written as the model sees them: letterboxed to 64 x 64 px, PNG, renamed "
+        f"000000.png ...; {out / 'sources.csv'} names each one's original file"
+    ]
     written = {
         split: json.loads((out / "annotations" / f"instances_{split}.json").read_text())
         for split in ("train", "val")
