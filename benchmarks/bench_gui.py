@@ -628,6 +628,7 @@ def main() -> None:
                 f"round {r + 1}: headless {headless[-1]:.1f} img/s, app {gui[-1]:.1f} img/s, "
                 f"ratio {gui[-1] / headless[-1]:.3f}, longest stall {ROUND_MAX_STALL[-1]:.0f} ms, "
                 f"headless {STEP_GAPS[-2]}, app {STEP_GAPS[-1]}, "
+                f"GUI thread {GUI_SHARE[-1] * 100:.1f} % of a core, app process {APP_SHARE[-1] * 100:.1f} %, "
                 f"load {os.getloadavg()[0]:.2f}"
             )
         h, g = statistics.median(headless), statistics.median(gui)

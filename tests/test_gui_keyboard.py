@@ -180,9 +180,10 @@ def test_keyboard_focus_starts_in_the_setup_once_it_is_editable(window, qtbot):
     assert QApplication.focusWidget() is window.setup.name_edit
 
 
-def test_dialogs_controls_are_named_as_each_is_shown(window, qtbot, tmp_path):
+def test_dialogs_controls_are_named_as_the_focus_enters_each(window, qtbot, tmp_path):
     """The sweep dialog's Name, Methods and Seeds, the export dialog's two combo boxes and
-    Qt's file dialogs had no accessible name: only the main window's controls were named."""
+    Qt's file dialogs had no accessible name: only the main window's controls were named.
+    They are named as the focus enters the dialog, before a screen reader hears of it."""
     from PySide6.QtWidgets import QFileDialog
 
     from workbench.config import default_experiment
@@ -204,6 +205,9 @@ def test_dialogs_controls_are_named_as_each_is_shown(window, qtbot, tmp_path):
         qtbot.addWidget(dialog)
         dialog.show()
         qtbot.waitExposed(dialog)
+        assert unnamed_controls(dialog), "named before the focus entered it: the test shows nothing"
+        dialog.activateWindow()  # as a window manager does with a new dialog
+        qtbot.waitUntil(lambda d=dialog: d.isAncestorOf(QApplication.focusWidget()), timeout=5_000)
         unnamed = [f"{type(w).__name__} {w.objectName()!r}" for w in unnamed_controls(dialog)]
         assert unnamed == [], (type(dialog).__name__, unnamed)
         dialog.close()

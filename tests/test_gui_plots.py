@@ -751,3 +751,30 @@ def test_a_long_run_name_keeps_its_name_before_its_start_time(qtbot):
     label.resize(80, 20)
     label._elide()
     assert "…" in label.text() and not label.text().endswith("…")  # the middle, as before
+
+
+def test_eight_tasks_legends_never_widen_the_plots_past_what_is_seen(qtbot, plots):
+    """Eight tasks at 1,280 x 800 left the plots about 830 px: the loss plot's and the task
+    weights' title rows asked for more, the plots grew wider than the viewport and were cut
+    off at the right, and the room for the titles was then measured on the widened plots,
+    so they stayed too wide (count and count_l1 never named in the weights' legend)."""
+    names = ["scene", "scene_ls", "present", "where", "objects", "masks", "count", "count_l1"]
+    for g in range(1, 2 * SPE + 1):
+        event = step(g)
+        event.losses = {t: 1.0 + k / g for k, t in enumerate(names)}
+        event.weights = dict.fromkeys(names, 1.0)
+        plots.on_step(event)
+        if g % SPE == 0:
+            plots.on_epoch(epoch(g // SPE - 1, 0))
+    for width in (1400, 840, 700, 840):
+        plots.resize(width, 600)
+        qtbot.waitUntil(lambda w=width: abs(plots._scroll.viewport().width() - (w - 28)) < 40, timeout=3000)
+        qtbot.wait(50)
+        viewport = plots._scroll.viewport().width()
+        assert plots.layout_widget.width() <= viewport + 1, (width, plots.layout_widget.width(), viewport)
+        for plot in (plots.loss_plot, plots.weights_plot):
+            shown, whole = plot.titleLabel.text, plot.titleLabel.toolTip() or plot.titleLabel.text
+            assert plot.titleLabel.minimumWidth() <= plots._title_room(plot) + 1, (width, plot._short_name)
+            # each task is named: in the title row, else in its tooltip, which says "…" is there
+            assert all(t in whole for t in names), (width, plot._short_name)
+            assert shown.endswith("…</span>") or all(t in shown for t in names)

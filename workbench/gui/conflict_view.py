@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from workbench.gui.plot_axis import PlotAxis
 from workbench.gui.plots_panel import TASK_COLOURS
+from workbench.gui.plotting_lib import pg
 
 EMPTY_NOTE = (
     "No task-conflict measurements yet. They are taken every <i>Measure conflict every</i> steps "
@@ -48,43 +48,18 @@ class ConflictView(QWidget):
         self.note = QLabel(EMPTY_NOTE)
         self.note.setWordWrap(True)
         lay.addWidget(self.note)
-        row = QHBoxLayout()
-        lay.addLayout(row, 1)
-        left = QVBoxLayout()
-        row.addLayout(left, 2)
-        self.heat_widget, self.heat, self.image = _heatmap(
-            "Latest cosine of task gradients on the shared layers<br>red: aligned (+1), blue: conflicting (-1)"
-        )
+        # the plots are made when the tab is first shown: most sessions never open it, and
+        # making them cost a tenth of a second of the window's first show
+        self._row = QHBoxLayout()
+        lay.addLayout(self._row, 1)
+        self._plots: dict[str, Any] | None = None
         self.cell_text: list[pg.TextItem] = []
-        left.addWidget(self.heat_widget, 1)
-        self.affinity_widget, self.affinity_plot, self.affinity_image = _heatmap(
-            "Latest lookahead task affinity (TAG)<br>red: the row task's step lowers the column's loss"
-        )
         self.affinity_text: list[pg.TextItem] = []
-        left.addWidget(self.affinity_widget, 1)
-        # the pairs' legend in a label that wraps: as the plot's title it set the plot's
-        # minimum width, and a 1,024 px window cut off its last pairs
-        self.series_widget = QWidget()
-        series_box = QVBoxLayout(self.series_widget)
-        series_box.setContentsMargins(0, 0, 0, 0)
-        series_box.setSpacing(2)
+        self.curves: dict[str, pg.PlotDataItem] = {}
         self.series_legend = QLabel("")
         self.series_legend.setWordWrap(True)
         self.series_legend.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        series_box.addWidget(self.series_legend)
-        series_plot = pg.GraphicsLayoutWidget()
-        series_plot.setBackground("w")
-        series_box.addWidget(series_plot, 1)
-        step_axis = PlotAxis("bottom")
-        step_axis.whole_numbers = True  # the first measurement alone must not tick step 99.8
-        self.series = series_plot.addPlot(axisItems={"bottom": step_axis})
-        self.series.setLabel("bottom", "step")
-        self.series.setLabel("left", "cosine")
-        self.series.setYRange(-1.0, 1.0)
-        self.series.showGrid(x=True, y=True, alpha=0.3)
-        self.series.addLine(y=0.0, pen=pg.mkPen((120, 120, 120), style=pg.QtCore.Qt.PenStyle.DashLine))
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        row.addWidget(self.series_widget, 3)
+        self.series_legend.hide()  # shown with the plots it names
         self.stats = QLabel("")
         self.stats.setWordWrap(True)
         self.stats.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
@@ -94,6 +69,62 @@ class ConflictView(QWidget):
         self.timer.timeout.connect(self._redraw_if_shown)
         self.timer.start()
         self._show_empty(True)
+
+    # -------------------------------------------------------------- plots, made once
+    def _ensure_plots(self) -> dict[str, Any]:
+        if self._plots is not None:
+            return self._plots
+        left = QVBoxLayout()
+        self._row.addLayout(left, 2)
+        heat_widget, heat, image = _heatmap(
+            "Latest cosine of task gradients on the shared layers<br>red: aligned (+1), blue: conflicting (-1)"
+        )
+        left.addWidget(heat_widget, 1)
+        affinity_widget, affinity_plot, affinity_image = _heatmap(
+            "Latest lookahead task affinity (TAG)<br>red: the row task's step lowers the column's loss"
+        )
+        left.addWidget(affinity_widget, 1)
+        # the pairs' legend in a label that wraps: as the plot's title it set the plot's
+        # minimum width, and a 1,024 px window cut off its last pairs
+        series_widget = QWidget()
+        series_box = QVBoxLayout(series_widget)
+        series_box.setContentsMargins(0, 0, 0, 0)
+        series_box.setSpacing(2)
+        series_box.addWidget(self.series_legend)
+        self.series_legend.show()
+        series_plot = pg.GraphicsLayoutWidget()
+        series_plot.setBackground("w")
+        series_box.addWidget(series_plot, 1)
+        step_axis = PlotAxis("bottom")
+        step_axis.whole_numbers = True  # the first measurement alone must not tick step 99.8
+        series = series_plot.addPlot(axisItems={"bottom": step_axis})
+        series.setLabel("bottom", "step")
+        series.setLabel("left", "cosine")
+        series.setYRange(-1.0, 1.0)
+        series.showGrid(x=True, y=True, alpha=0.3)
+        series.addLine(y=0.0, pen=pg.mkPen((120, 120, 120), style=pg.QtCore.Qt.PenStyle.DashLine))
+        self._row.addWidget(series_widget, 3)
+        self._plots = {
+            "heat_widget": heat_widget,
+            "heat": heat,
+            "image": image,
+            "affinity_widget": affinity_widget,
+            "affinity_plot": affinity_plot,
+            "affinity_image": affinity_image,
+            "series_widget": series_widget,
+            "series": series,
+        }
+        self._show_empty(not self.samples)
+        return self._plots
+
+    heat_widget = property(lambda self: self._ensure_plots()["heat_widget"])
+    heat = property(lambda self: self._ensure_plots()["heat"])
+    image = property(lambda self: self._ensure_plots()["image"])
+    affinity_widget = property(lambda self: self._ensure_plots()["affinity_widget"])
+    affinity_plot = property(lambda self: self._ensure_plots()["affinity_plot"])
+    affinity_image = property(lambda self: self._ensure_plots()["affinity_image"])
+    series_widget = property(lambda self: self._ensure_plots()["series_widget"])
+    series = property(lambda self: self._ensure_plots()["series"])
 
     # -------------------------------------------------------------- input
     def clear(self) -> None:
@@ -153,6 +184,8 @@ class ConflictView(QWidget):
     # -------------------------------------------------------------- drawing
     def _show_empty(self, empty: bool) -> None:
         self.note.setVisible(empty)
+        if self._plots is None:
+            return  # nothing to hide yet
         self.heat_widget.setVisible(not empty)
         self.series_widget.setVisible(not empty)
         self.affinity_widget.setVisible(
@@ -170,6 +203,7 @@ class ConflictView(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        self._ensure_plots()
         self._redraw()
 
     def _redraw(self) -> None:

@@ -426,8 +426,7 @@ class MainWindow(QMainWindow):
         # forms add rows as the setup changes: name their controls for screen readers again
         self._naming = QTimer(self, singleShot=True, interval=0)
         self._naming.timeout.connect(lambda: name_unnamed(self))
-        self._dialog_namer = DialogNamer(self)  # dialogs too, as each is shown
-        QApplication.instance().installEventFilter(self._dialog_namer)
+        self._dialog_namer = DialogNamer(self)  # dialogs too, as the focus enters each
         self.setup.configChanged.connect(lambda *_: self._naming.start())
         self.setup.validityChanged.connect(lambda *_: self._naming.start())  # also after set_config
         self.coreLoaded.connect(lambda *_: self._naming.start())

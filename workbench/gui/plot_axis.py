@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-import pyqtgraph as pg
+from workbench.gui.plotting_lib import pg
 
 
 def format_clock(seconds: float) -> str:

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap, QTextDocument
 from PySide6.QtWidgets import (
@@ -54,6 +53,7 @@ from workbench.gui.curve_buffer import CurveBuffer
 from workbench.gui.elided_label import ElidedLabel
 from workbench.gui.flow_layout import FlowLayout, FlowRow, group_row
 from workbench.gui.plot_axis import PlotAxis, format_clock
+from workbench.gui.plotting_lib import pg
 from workbench.gui.redraw_pacer import (
     BUDGET_CORES_SPARE,
     MeteredLayoutWidget,
@@ -603,7 +603,11 @@ class PlotsPanel(QWidget):
     def _title_room(self, plot: pg.PlotItem) -> float:
         """Pixels a title line of ``plot`` may take (its column, less the axis and margins)."""
         columns = 1 if plot is self.loss_plot and not self._compare_labels else self._columns()
-        return max(120.0, self.layout_widget.width() / columns - 62 - 30)
+        # the width seen, not the plots' own: a title too wide had widened them past the
+        # viewport (8 tasks' legends), and a room measured on them then kept it too wide
+        seen = self._visible_width()
+        width = self.layout_widget.width() if seen is None else seen
+        return max(120.0, width / columns - 62 - 30)
 
     def _fitting(self, plot: pg.PlotItem, variants: list[str]) -> str:
         """The first legend variant that fits the plot's width on one line (else the last)."""
@@ -714,13 +718,18 @@ class PlotsPanel(QWidget):
     # title and its legend fit (at 560 px, two columns cut the right one off)
     TWO_COLUMNS_PX = 660
 
-    def _columns(self) -> int:
+    def _visible_width(self) -> int | None:
+        """The width the plots are seen in; None while the panel is being built."""
         # hidden behind the "waiting" note, the viewport keeps a stale size: the stack's tells
-        shown = self._scroll.isVisible()
         stack = getattr(self, "_stack", None)
-        if stack is None:  # the first layout, while the panel is built: as at its usual size
+        if stack is None:
+            return None
+        return self._scroll.viewport().width() if self._scroll.isVisible() else stack.width() - 20
+
+    def _columns(self) -> int:
+        width = self._visible_width()
+        if width is None:  # the first layout, while the panel is built: as at its usual size
             return 2
-        width = self._scroll.viewport().width() if shown else stack.width() - 20
         return 2 if width >= self.TWO_COLUMNS_PX else 1
 
     def _relayout(self) -> None:
@@ -784,6 +793,7 @@ class PlotsPanel(QWidget):
             if self._arrangement and self._arrangement[2] != self._columns():
                 self._relayout()  # crossed TWO_COLUMNS_PX: one column or two
             self._fit_rows()
+            self._update_titles()  # the plots may be held wider than what is seen
         elif obj is self.layout_widget and event.type() == event.Type.Resize:
             self._update_titles()  # legends shorten to the new width
         return super().eventFilter(obj, event)
@@ -885,7 +895,7 @@ class PlotsPanel(QWidget):
                 self._legend_entry(REGULARISER_COLOUR, "added to Σ wᵢ·Lᵢ"),
             ],
         )
-        self._set_title(self.weights_plot, "Task weights", task_legend)
+        self._set_title(self.weights_plot, "Task weights", [task_legend])  # fitted like the rest
         self._set_title(self.lr_plot, "Learning rate")
         for task, plot in self._metric_plots.items():
             names = self._metric_order.get(task, [])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pyqtgraph as pg
+from workbench.gui.plotting_lib import pg
 
 # Share of one core drawing may take. While a run computes on the CPU with a thread per
 # core, every millisecond the GUI thread draws is taken from training (a parallel op waits

@@ -12,7 +12,7 @@ exact, as pyqtgraph would make it.
 
 from __future__ import annotations
 
-import pyqtgraph as pg
+from workbench.gui.plotting_lib import pg
 
 HEADROOM = 0.15  # of the fitted span, added on a side the data grew past
 SLACK = 0.35  # refit when the data fills less than 65 % of the view's span
