@@ -114,3 +114,34 @@ def test_polygon_mask_is_rasterised_as_coco_polygons(tmp_path):
         tmp_path / "img.png", W, H, obj.box[None], np.array([1]), [[[50, 25, 150, 25, 150, 75, 50, 75]]]
     )
     assert np.array_equal(semantic_mask(coco, CLASSES), mask)
+
+
+def test_rounding_past_the_edge_is_not_a_problem(tmp_path):
+    """A box drawn to the top edge of a 48 x 48 image, written with the 6 decimals every
+    YOLO exporter uses: y1 = 0.145833 - 0.291667 / 2 = -0.0000005 (-0.000024 px). It was
+    reported "outside the image (clipped)", 111 times in a set of 3,000 such boxes."""
+    from workbench.data.yolo_labels import parse_label_file
+
+    path = tmp_path / "edge.txt"
+    path.write_text("1 0.593750 0.145833 0.270833 0.291667\n")
+    report = ImportReport()
+    (obj,) = parse_label_file(path, 48, 48, CLASSES, report)
+    assert report.problems == []
+    # clipped all the same: x 0.458333..0.729167 of 48 px = 22.0..35.0, y 0..0.291666 = 0..14.0
+    assert obj.box.tolist() == pytest.approx([22.0, 0.0, 35.0, 14.0], abs=1e-3)
+    # on the 200 x 100 image: x2 = 0.951 + 0.05 = 1.001, 0.2 px past the right edge, is
+    # rounding; 0.954 + 0.05 = 1.004, 0.8 px, is not
+    objects, report = parse(tmp_path, "0 0.951 0.5 0.1 0.2\n0 0.954 0.5 0.1 0.2\n")
+    assert [o.box[2] for o in objects] == [200.0, 200.0]
+    assert [(p.where, p.action) for p in report.problems] == [("line 2", CLIPPED)]
+
+
+def test_coco_and_voc_boxes_past_the_edge_by_rounding_are_not_problems():
+    """The same rule for pixel boxes (COCO, VOC): 0.3 px past a 640 px edge is rounding."""
+    from workbench.data.import_report import clip_box
+
+    report = ImportReport()
+    assert clip_box([10.0, 10.0, 640.3, 50.0], 640, 480, report, "a.json", "annotation 1") == [10.0, 10.0, 640.0, 50.0]
+    assert report.problems == []
+    assert clip_box([-0.6, 10.0, 100.0, 50.0], 640, 480, report, "a.json", "annotation 2") == [0.0, 10.0, 100.0, 50.0]
+    assert [(p.where, p.action) for p in report.problems] == [("annotation 2", CLIPPED)]

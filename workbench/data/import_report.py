@@ -69,12 +69,23 @@ class ImportReport:
         return [str(p) for p in self.problems]
 
 
+# How far (pixels) a coordinate may pass the image's edge and still count as on it: the
+# rounding of annotation tools. A YOLO line's 6 decimals put a box drawn to the edge of a
+# 48 px image up to 0.00002 px outside, and 111 of 3,000 such boxes were reported clipped.
+ROUNDING_PX = 0.5
+
+
+def beyond_rounding(moved_px: float) -> bool:
+    """Whether cutting a coordinate to the image moved it by more than rounding explains."""
+    return moved_px > ROUNDING_PX
+
+
 def clip_box(
     box: list[float], width: int, height: int, report: ImportReport, file: object, where: str
 ) -> list[float] | None:
     """``box`` (x1, y1, x2, y2 pixels) cut to a ``width`` x ``height`` image (reported as
-    clipped), None when nothing of it is inside (reported as dropped); unchanged when the
-    size is unknown (0)."""
+    clipped when it passed the edge by more than ``ROUNDING_PX``), None when nothing of it
+    is inside (reported as dropped); unchanged when the size is unknown (0)."""
     if not (width and height):
         return box
     clipped = [min(max(v, 0.0), limit) for v, limit in zip(box, (width, height, width, height), strict=True)]
@@ -83,7 +94,8 @@ def clip_box(
     if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
         report.add(file, where, "box entirely outside the image", DROPPED)
         return None
-    report.add(file, where, "box outside the image", CLIPPED)
+    if beyond_rounding(max(abs(a - b) for a, b in zip(clipped, box, strict=True))):
+        report.add(file, where, "box outside the image", CLIPPED)
     return clipped
 
 

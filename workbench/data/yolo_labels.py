@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.data.import_report import CLIPPED, DROPPED, REFUSED, SKIPPED, ImportReport
+from workbench.data.import_report import CLIPPED, DROPPED, REFUSED, SKIPPED, ImportReport, beyond_rounding
 
 
 @dataclass(frozen=True)
@@ -120,12 +120,13 @@ def parse_line(
             if np.any(clipped[1] - clipped[0] <= 0):
                 report.add(path, where, "box entirely outside the image", DROPPED)
                 return None
-            report.add(path, where, "box outside the image", CLIPPED)
+            if beyond_rounding(float(np.abs((clipped - corners) * scale).max())):
+                report.add(path, where, "box outside the image", CLIPPED)
         box = (clipped * scale).reshape(4).astype(np.float32)
         return YoloObject(int(cls), box)
     points = np.array(values[1:], dtype=np.float64).reshape(-1, 2)
     clipped = np.clip(points, 0.0, 1.0)
-    if not np.array_equal(clipped, points):
+    if beyond_rounding(float(np.abs((clipped - points) * scale).max())):
         report.add(path, where, "polygon outside the image", CLIPPED)
     pixels = clipped * scale
     if _area(pixels) <= 0:
