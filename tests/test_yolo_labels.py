@@ -141,7 +141,17 @@ def test_coco_and_voc_boxes_past_the_edge_by_rounding_are_not_problems():
     from workbench.data.import_report import clip_box
 
     report = ImportReport()
-    assert clip_box([10.0, 10.0, 640.3, 50.0], 640, 480, report, "a.json", "annotation 1") == [10.0, 10.0, 640.0, 50.0]
+    assert clip_box([10.0, 10.0, 640.3, 50.0], 640, 480, report, "a.json", "annotation 1") == [
+        10.0,
+        10.0,
+        640.0,
+        50.0,
+    ]
     assert report.problems == []
-    assert clip_box([-0.6, 10.0, 100.0, 50.0], 640, 480, report, "a.json", "annotation 2") == [0.0, 10.0, 100.0, 50.0]
+    assert clip_box([-0.6, 10.0, 100.0, 50.0], 640, 480, report, "a.json", "annotation 2") == [
+        0.0,
+        10.0,
+        100.0,
+        50.0,
+    ]
     assert [(p.where, p.action) for p in report.problems] == [("annotation 2", CLIPPED)]

@@ -7,7 +7,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from workbench.training.events import EpochEnded, RunFailed, RunStarted, StepEnded
+from workbench.training.events import EpochEnded, RunFailed, RunStarted, StepEnded, rate_text
 from workbench.training.outcome import unlabelled_note
 
 
@@ -47,7 +47,7 @@ class ProgressPrinter:
             self.bar.update(event.global_step - self.bar.n)
             losses = " ".join(f"{k} {'—' if v is None else _number(v)}" for k, v in event.losses.items())
             self.bar.set_description(f"epoch {event.epoch + 1}", refresh=False)
-            self.bar.set_postfix_str(f"{losses} | {event.images_per_s:.0f} img/s", refresh=False)
+            self.bar.set_postfix_str(f"{losses} | {rate_text(event.images_per_s)}", refresh=False)
         elif isinstance(event, EpochEnded):
             parts = []
             for task, metrics in event.val_metrics.items():

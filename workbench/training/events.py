@@ -29,6 +29,18 @@ class RunStarted:
     note: str = ""
 
 
+def rate_text(images_per_s: float) -> str:
+    """Training speed as the CLI's bar and the app show it: "1,234 img/s", "3.4 img/s",
+    "0.12 img/s" (two significant digits below 1: a ResNet at 256 px on a loaded CPU ran
+    at 0.12 img/s and was shown as "0 img/s")."""
+    rate = float(images_per_s)
+    if rate >= 10:
+        return f"{rate:,.0f} img/s"
+    if rate >= 1:
+        return f"{rate:.1f} img/s"
+    return f"{rate:.2g} img/s"
+
+
 @dataclass(frozen=True)
 class StepEnded:
     epoch: int  # 0-based
