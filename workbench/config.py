@@ -349,7 +349,13 @@ class TrainConfig:
         "auto: bfloat16 where the GPU supports it, else float16; float16 always scales the loss (GradScaler).",
         choices=("auto", "bfloat16", "float16"),
     )
-    seed: int = setting(0, "Seed", "Seed of the initial weights and the sample order.", ge=0, le=SEED_MAX)
+    seed: int = setting(
+        0,
+        "Seed",
+        "Seed of the initial weights, the sample order and the augmentation of image files.",
+        ge=0,
+        le=SEED_MAX,
+    )
     workers: int = setting(
         0, "Loader workers", "DataLoader processes; 0 makes batches in the training thread.", ge=0, le=64
     )

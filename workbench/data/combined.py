@@ -87,10 +87,10 @@ class CombinedDataset:
             if owner is not None:
                 owner.note_problems([problem])
 
-    def set_epoch(self, epoch: int) -> None:
+    def set_epoch(self, epoch: int, seed: int = 0) -> None:
         for dataset, _ in self.parts:
             if hasattr(dataset, "set_epoch"):
-                dataset.set_epoch(epoch)
+                dataset.set_epoch(epoch, seed)
 
     def attach_run_dir(self, run_dir: Any) -> None:
         for i, (dataset, _) in enumerate(self.parts):

@@ -33,7 +33,13 @@ class ImageSetOptions:
         gt=0.0,
         lt=1.0,
     )
-    split_seed: int = setting(0, "Split seed", "Seed of that held-out split.", ge=0, le=SEED_MAX)
+    split_seed: int = setting(
+        0,
+        "Split seed",
+        "Seed of that held-out split; the augmentation draws follow it too.",
+        ge=0,
+        le=SEED_MAX,
+    )
     max_images: int = setting(
         0,
         "Image limit",

@@ -132,6 +132,15 @@ def choose_split(data: AnnotatedSet, split: str, val_fraction: float, seed: int)
     return train if split == "train" else val
 
 
+def augment_seed(split_seed: int, run_seed: int, epoch: int, index: int) -> int:
+    """The seed of image ``index``'s augmentation draws in ``epoch``: one per image, epoch,
+    split seed and run seed (``train.seed``), reduced to the 64 bits a torch generator
+    takes (a split seed of 2**32 - 1 overflowed it: every step failed). Run seed 0 gives
+    the draws of runs made before the run seed counted, so a resume of one continues them."""
+    value = (split_seed * 1_000_003 + epoch) * 10_000_019 + index + run_seed * 1_000_000_000_039
+    return value % 2**64
+
+
 class ImageSetDataset:
     """Samples of one split of an annotated set (the ``Dataset`` protocol of ``data.base``)."""
 
@@ -158,6 +167,7 @@ class ImageSetDataset:
         self._use_cache = options.cache_mb > 0
         self._fitted_boxes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.epoch = 0
+        self.run_seed = 0  # train.seed (set_epoch)
         self.broken: set[int] = set()  # records whose image failed to decode
         self.strict = False  # True: a broken image raises ImageError instead of being stood in for
         self.augment = (
@@ -254,9 +264,12 @@ class ImageSetDataset:
         self.augment = None
         self.strict = True
 
-    def set_epoch(self, epoch: int) -> None:
-        """Training augmentation draws differ per epoch (set by the trainer)."""
+    def set_epoch(self, epoch: int, seed: int = 0) -> None:
+        """Training augmentation draws differ per epoch and per run seed (``train.seed``;
+        set by the trainer). Two seeds of one experiment flipped, zoomed and jittered every
+        image alike, which understated the spread a seeds sweep measures."""
         self.epoch = int(epoch)
+        self.run_seed = int(seed)
 
     def attach_run_dir(self, run_dir: str | Path) -> None:
         """Fitted images that do not fit in memory go to ``run_dir/cache``."""
@@ -397,7 +410,7 @@ class ImageSetDataset:
         image, boxes, labels, mask = self.fitted(index)
         if self.augment is not None:
             g = torch.Generator().manual_seed(
-                (self.options.split_seed * 1_000_003 + self.epoch) * 10_000_019 + index
+                augment_seed(self.options.split_seed, self.run_seed, self.epoch, index)
             )
             image, boxes, labels, mask = augment_sample(image, boxes, labels, mask, self.augment, g)
         out: dict[str, Any] = {"image": np.ascontiguousarray(image)}

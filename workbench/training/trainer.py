@@ -993,7 +993,7 @@ class Trainer:
         loop.epoch_started = time.perf_counter()
         order = epoch_order(cfg.train.seed, epoch, len(loop.exp.train_set))
         if hasattr(loop.exp.train_set, "set_epoch"):  # per-epoch augmentation draws
-            loop.exp.train_set.set_epoch(epoch)
+            loop.exp.train_set.set_epoch(epoch, cfg.train.seed)
         loop.train_model.train()
         # the position is at this epoch: its start, or a step within it after a resume
         if loop.position.step == 0:
