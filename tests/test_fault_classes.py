@@ -782,7 +782,10 @@ def test_eval_names_the_epoch_it_scored_and_warns_while_the_run_trains(tmp_path,
     assert main(["eval", str(store.path)]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines()[0] == f"{store.best_checkpoint}: the weights of epoch {best_epoch}" and not err
-    assert json.loads((store.path / "eval_best.json").read_text())["epoch"] == best_epoch
+    written = json.loads((store.path / "eval_best.json").read_text())
+    assert written["epoch"] == best_epoch
+    # the summary's 0-based number, to join the files without an off-by-one
+    assert written["epoch_index"] == store.read_summary()["best_epoch"]
     assert main(["eval", str(store.path), "--checkpoint", "last"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == f"{store.last_checkpoint}: the weights of epoch 2"
     # the same run while a live process trains it (a lock held by this process)

@@ -800,7 +800,10 @@ def _eval(args: argparse.Namespace) -> int:
             store.path / f"eval_{args.checkpoint}.json",
             {
                 "checkpoint": str(path),
+                # 1-based, as printed; summary.json's best_epoch and metrics.jsonl count from
+                # 0: epoch_index joins them (as in an export's decode.json)
                 "epoch": epoch,
+                "epoch_index": epoch - 1 if isinstance(epoch, int) else None,
                 "images": scored,
                 "images_left_out": broken,
                 "labelled": result.counts,
