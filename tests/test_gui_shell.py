@@ -348,6 +348,24 @@ def test_a_run_stopped_after_the_runs_folder_changed_says_where_it_is(qtbot, win
     )
 
 
+def test_stop_before_the_first_step_says_what_happens(qtbot, window, tiny):
+    """Stop while the run read its data said "Stopping after the current step; the
+    checkpoint is saved" for 50 s, with no step to finish."""
+    w = window
+    set_setup(qtbot, w, small(tiny, epochs=50))
+    w.start_run()
+    assert w.bridge.state == "starting"
+    w.stop_run()
+    assert "once the data is read" in w.statusBar().currentMessage()
+    assert "current step" not in w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not w.bridge.is_running(), timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "Run stopped" in w.statusBar().currentMessage(), timeout=RUN_TIMEOUT_MS)
+    from workbench.training.run_store import RunStore
+
+    summary = RunStore(w.bridge.run_dir).read_summary()
+    assert summary["status"] == "stopped"  # before its first step, resumable as said
+
+
 def test_closing_mid_run_stops_and_joins(qtbot, window, tiny):
     w = window
     set_setup(qtbot, w, small(tiny, epochs=50))

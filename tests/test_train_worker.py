@@ -227,6 +227,8 @@ def test_killed_training_process_fails_the_run_and_the_next_one_works(qtbot, win
     with qtbot.waitSignal(w.errorShown, timeout=GUI_RUN_TIMEOUT_MS) as shown:
         os.kill(victim, signal.SIGKILL)
     assert "ended unexpectedly" in shown.args[1] and "-9" in shown.args[1]
+    if not (run_dir / "checkpoints" / "last.pt").exists():  # killed in its first epoch
+        assert "before its first checkpoint; resuming the run starts it again" in shown.args[1]
     assert w.bridge.wait(30_000)
     assert RunStore(run_dir).effective_status() == "interrupted"
     for box in w.error_dialogs():
@@ -257,3 +259,30 @@ def test_a_run_failing_in_the_process_shows_its_error(qtbot, window, tiny, tmp_p
     assert w.bridge.wait(30_000)
     assert w.bridge.worker.alive()  # the process serves the next run
     assert json.loads((store.path / "summary.json").read_text())["status"] == "stopped"
+
+
+def test_a_killed_training_process_says_what_its_run_folder_keeps(tmp_path):
+    """Killed before it wrote anything, the run was said to "keep what it had saved and can
+    be resumed"; `resume` then refused the folder as "an empty folder, not a run"."""
+    from workbench.gui.worker import process_died
+
+    empty = tmp_path / "run-empty"
+    empty.mkdir()
+    (empty / ".lock").write_text("12345")  # the dead process's lock
+    failed = process_died(-9, empty)
+    assert (
+        failed.error
+        == "the training process ended unexpectedly (exit code -9) before the run began; nothing was saved"
+    )
+    assert failed.summary == {"not_started": True}  # the app's "Run not started", its folder removed
+    assert list(empty.iterdir()) == []  # the stale lock went, so the folder can go
+    begun = tmp_path / "run-begun"
+    begun.mkdir()
+    (begun / "summary.json").write_text("{}")
+    assert process_died(-9, begun).error.endswith(
+        "before its first checkpoint; resuming the run starts it again from the beginning"
+    )
+    (begun / "checkpoints").mkdir()
+    (begun / "checkpoints" / "last.pt").write_bytes(b"x")
+    assert process_died(137, begun).error.endswith("; the run keeps what it had saved and can be resumed")
+    assert not process_died(-9, begun).summary

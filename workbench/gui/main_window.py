@@ -1284,7 +1284,16 @@ class MainWindow(QMainWindow):
     def stop_run(self) -> None:
         if not self.bridge.is_running():
             return
+        preparing = self.bridge.state == "starting"  # no step yet: "after the current step" was wrong
         self.bridge.stop()
+        if preparing:
+            # the trainer finishes reading the data, then stops before its first step with
+            # a checkpoint to resume from, as `workbench train` does on a signal at that time
+            self.training_bar.set_message("Stopping… (once the data is read)", sticky=True)
+            self.statusBar().showMessage(
+                "Stopping once the data is read: the run stops before its first step and can be resumed…"
+            )
+            return
         self.training_bar.set_message("Stopping… (saving the checkpoint)", sticky=True)
         self.statusBar().showMessage("Stopping after the current step; the checkpoint is saved…")
 

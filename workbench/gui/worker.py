@@ -21,6 +21,7 @@ Usable without a window::
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
@@ -79,10 +80,11 @@ class _WorkerReader(QThread):
 
     event = Signal(object)
 
-    def __init__(self, worker: Any, job_id: int, parent: QObject | None = None):
+    def __init__(self, worker: Any, job_id: int, parent: QObject | None = None, run_dir: Path | None = None):
         super().__init__(parent)
         self._worker = worker
         self._job_id = job_id
+        self._run_dir = run_dir
 
     def run(self) -> None:
         from workbench.training.train_worker import JobEnded, WorkerReady
@@ -94,14 +96,7 @@ class _WorkerReader(QThread):
                     continue
                 message = self._worker.next_event(0.5)  # what it said just before it ended
                 if message is None:
-                    code = self._worker.process.exitcode
-                    self.event.emit(
-                        RunFailed(
-                            error=f"the training process ended unexpectedly (exit code {code}); "
-                            "the run keeps what it had saved and can be resumed",
-                            origin="",
-                        )
-                    )
+                    self.event.emit(process_died(self._worker.process.exitcode, self._run_dir))
                     return
             if isinstance(message, JobEnded):
                 if message.job_id == self._job_id:
@@ -109,6 +104,33 @@ class _WorkerReader(QThread):
                 continue  # the end of an older job nobody waited for
             if not isinstance(message, WorkerReady):
                 self.event.emit(message)
+
+
+def process_died(code: int | None, run_dir: Path | None) -> Any:
+    """The ``RunFailed`` for a training process that ended without a word (killed, out of
+    memory), saying what its run folder keeps. It said "can be resumed" of a folder the
+    process had not written yet, which ``resume`` then refused as "an empty folder, not a
+    run"; such a run is "not started" now, and its folder goes, as for a refused start."""
+    from workbench.training.events import RunFailed
+
+    head = f"the training process ended unexpectedly (exit code {code})"
+    if run_dir is None or (run_dir / "checkpoints" / "last.pt").exists():
+        return RunFailed(error=f"{head}; the run keeps what it had saved and can be resumed", origin="")
+    try:
+        held = [p for p in run_dir.iterdir()]
+    except OSError:
+        held = []
+    if all(p.name == ".lock" for p in held):
+        for lock in held:  # the dead process's: nothing else trains a folder the app made
+            with contextlib.suppress(OSError):
+                lock.unlink()
+        return RunFailed(
+            error=f"{head} before the run began; nothing was saved", origin="", summary={"not_started": True}
+        )
+    return RunFailed(
+        error=f"{head} before its first checkpoint; resuming the run starts it again from the beginning",
+        origin="",
+    )
 
 
 # The app's training processes: one, unless several windows train at once.
@@ -276,7 +298,7 @@ class TrainingBridge(QObject):
             run_dir = RunStore.create(runs_root, cfg.name).path
         worker = self.worker = idle_worker()
         job_id = worker.submit(str(run_dir), cfg, resume=resume_dir is not None, more_time_s=more_time_s)
-        reader = _WorkerReader(worker, job_id, self)
+        reader = _WorkerReader(worker, job_id, self, run_dir)
         reader.setObjectName(f"trainer-events:{run_dir.name}")
         return self._launch(reader, worker.control, run_dir)
 
