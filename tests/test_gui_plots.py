@@ -778,3 +778,20 @@ def test_eight_tasks_legends_never_widen_the_plots_past_what_is_seen(qtbot, plot
             # each task is named: in the title row, else in its tooltip, which says "…" is there
             assert all(t in whole for t in names), (width, plot._short_name)
             assert shown.endswith("…</span>") or all(t in shown for t in names)
+
+
+def test_every_plot_is_final_when_the_run_ends(qtbot, plots):
+    """The pacer draws one plot per frame; at a run's end the loss per task still showed an
+    epoch-old picture while the plots beside it had the last step."""
+    from types import SimpleNamespace
+
+    plots.set_training(SimpleNamespace(config={"train": {"threads": 0}}, device="cpu"))
+    plots._timer.stop()  # no frame of the pacer's between the steps and the end
+    feed(plots, epochs=2, best=(0, 1))
+    assert plots._dirty
+    plots.set_training(None)  # the run ended
+    qtbot.waitUntil(lambda: not plots._dirty, timeout=2000)
+    for (label, kind, task), curve in plots._curves.items():
+        if label == "" and kind == "loss":
+            xs, _ys = curve.main.getData()
+            assert xs is not None and xs[-1] == 2 * SPE, (kind, task)  # the last step is drawn

@@ -1203,6 +1203,10 @@ class PlotsPanel(QWidget):
         ``draw_budget`` of a core, less while training keeps every core busy."""
         if event is None:
             self.pacer.budget = BUDGET_CORES_SPARE
+            # the run's end shows every plot final at once: one plot per frame left some
+            # (the loss per task) a frame or more behind the others when the run ended
+            if self._dirty or self._pending_curves:
+                self._full_timer.start()
         else:
             self.pacer.budget = draw_budget_for_run(event.config, event.device, os.cpu_count())
 
