@@ -669,3 +669,23 @@ def test_the_compare_title_counts_runs_not_merged_rows(qtbot):
     assert view._title_parts[0] == "Comparing 2 runs"
     view.set_table(compare_table(facts[:2]))
     assert view._title_parts[0] == "Comparing 2 runs in 1 row (seeds merged)"
+
+
+def test_eight_tasks_pairs_are_told_apart(qtbot):
+    """28 pairs from a palette of ten colours: three pairs were drawn in the same blue."""
+    from workbench.gui.conflict_view import ConflictView, pair_style
+
+    styles = [pair_style(k)[:2] for k in range(28)]
+    assert len(set(styles)) == 28
+    assert pair_style(0)[1] == Qt.PenStyle.SolidLine and pair_style(10)[1] == Qt.PenStyle.DashLine
+    assert pair_style(10)[0] == pair_style(0)[0]  # the same colour, another line
+    tasks = [f"t{i}" for i in range(8)]
+    cos = [[1.0 if i == j else 0.1 for j in range(8)] for i in range(8)]
+    view = ConflictView()
+    qtbot.addWidget(view)
+    view.add(20, {"tasks": tasks, "cos": cos, "norm_ratio": [1.0] * 8})
+    view.show()
+    qtbot.waitUntil(lambda: len(view.curves) == 28, timeout=5000)
+    drawn = {(c.opts["pen"].color().getRgb()[:3], c.opts["pen"].style()) for c in view.curves.values()}
+    assert len(drawn) == 28
+    assert "╺╸" in view.series_legend.text()  # the legend shows the line's style too

@@ -226,10 +226,12 @@ class ConflictView(QWidget):
             )
         legend = []
         for k, (pair, (xs, ys)) in enumerate(self._pairs.items()):
-            colour = TASK_COLOURS[k % len(TASK_COLOURS)]
+            colour, style, mark = pair_style(k)
             curve = self.curves.get(pair)
             if curve is None:
-                curve = self.series.plot(pen=pg.mkPen(colour, width=2), symbolBrush=colour, symbolPen=None)
+                curve = self.series.plot(
+                    pen=pg.mkPen(colour, width=2, style=style), symbolBrush=colour, symbolPen=None
+                )
                 curve.setDownsampling(auto=True, method="peak")  # a long run: min/max per pixel
                 curve.setClipToView(True)
                 self.curves[pair] = curve
@@ -238,7 +240,7 @@ class ConflictView(QWidget):
             curve.setSymbol("o" if len(xs) <= MAX_DOTS else None)
             curve.setSymbolSize(4)
             curve.setData(np.asarray(xs, np.float64), np.asarray(ys, np.float64))
-            entry = f"━━ {html.escape(_short_pair(pair))}".replace(" ", "&nbsp;")  # a pair never splits
+            entry = f"{mark} {html.escape(_short_pair(pair))}".replace(" ", "&nbsp;")  # a pair never splits
             legend.append(f"<span style='color: rgb{colour}'>{entry}</span>")
         # the label wraps between pairs: six tasks have 15, which one line cut off at the edge
         title = " &nbsp; ".join(legend)
@@ -315,6 +317,23 @@ class ConflictView(QWidget):
     def mean_affinity(self) -> dict[tuple[str, str], float]:
         """(source, target) -> mean of Z[source][target] over the measurements that had it."""
         return {k: total / count for k, (total, count) in self._affinity.items()}
+
+
+# Past the palette's ten colours (five tasks), pairs repeat a colour with another line
+# style: eight tasks have 28 pairs, and three of them were drawn in the same blue.
+PAIR_LINES = (
+    (Qt.PenStyle.SolidLine, "━━"),
+    (Qt.PenStyle.DashLine, "╺╸"),
+    (Qt.PenStyle.DotLine, "┅┅"),
+)
+
+
+def pair_style(k: int) -> tuple[tuple[int, int, int], Qt.PenStyle, str]:
+    """Colour, line style and legend mark of the ``k``-th pair (0-based): distinct for the
+    first 30 pairs (eight tasks have 28)."""
+    colours = len(TASK_COLOURS)
+    style, mark = PAIR_LINES[(k // colours) % len(PAIR_LINES)]
+    return TASK_COLOURS[k % colours], style, mark
 
 
 NAME_CHARS = 16  # a task name longer than this is shortened in the panel (whole in tooltips)
