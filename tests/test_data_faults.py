@@ -395,3 +395,36 @@ def test_a_new_formats_well_formed_set_is_read(own_format, tmp_path):
     spec, *_ = own_format
     data = spec.read(str(tmp_path), spec.Options())
     assert [r.labels.tolist() for r in data.splits["train"]] == [[0, 2]]
+
+
+def test_a_runs_start_says_what_reading_the_data_found():
+    """111 problems of a 3,000-image set went into import_report.txt without a word; the
+    run's start now says how many, of which kind, and where they are listed."""
+    from types import SimpleNamespace
+
+    from workbench.data.import_report import CLIPPED, DROPPED, ImportReport
+    from workbench.training.trainer import import_problem_note
+
+    report = ImportReport()
+    report.add("a.txt", "line 1", "box outside the image", CLIPPED)
+    report.add("b.txt", "line 2", "box outside the image", CLIPPED)
+    report.add("c.txt", "line 1", "zero-area box", DROPPED)
+    one_set = SimpleNamespace(report=report)
+    train, val = SimpleNamespace(set=one_set), SimpleNamespace(set=one_set)  # one set, split in two
+    exp = SimpleNamespace(train_set=train, val_set=val)
+    assert import_problem_note(exp) == (
+        "reading the data found 3 problems (2 clipped, 1 dropped): see import_report.txt in the run folder"
+    )
+    # several sources: each part's report counted once
+    other = ImportReport()
+    other.add("d.json", "annotation 4", "box entirely outside the image", DROPPED)
+    combined = SimpleNamespace(
+        parts=[(train, None), (SimpleNamespace(set=SimpleNamespace(report=other)), None)]
+    )
+    assert import_problem_note(SimpleNamespace(train_set=combined, val_set=val)).startswith(
+        "reading the data found 4 problems (2 clipped, 2 dropped)"
+    )
+    clean = SimpleNamespace(set=SimpleNamespace(report=ImportReport()))
+    assert import_problem_note(SimpleNamespace(train_set=clean, val_set=clean)) == ""
+    # the built-in scenes have no report
+    assert import_problem_note(SimpleNamespace(train_set=object(), val_set=object())) == ""

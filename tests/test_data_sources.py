@@ -531,3 +531,18 @@ def test_a_backslash_escape_in_a_path_is_refused_with_the_way_out(tmp_path):
     assert err.value.path == "data.path" and "a line break (\\n)" in err.value.message
     # an escaped backslash is a backslash, and a path may hold one
     validate_experiment(config_from_toml_text(text.replace("images\\train", "images\\\\train")))
+
+
+def test_cli_training_says_it_reads_the_data_first(exported, tmp_path, capsys):
+    """A 3,000-image set was read for 16 s (2 min under load) before the first line."""
+    config = tmp_path / "exp.toml"
+    config.write_text(
+        f"[data]\nsource = 'voc'\npath = '{exported['voc']}'\n[data.options]\nimage_size = 32\n"
+        "[[tasks]]\nname = 'n'\nkind = 'counting'\n[train]\nepochs = 1\nbatch_size = 8\nnum_samples = 0\n"
+        "device = 'cpu'\n"
+    )
+    assert main(["train", str(config), "--out", str(tmp_path / "runs")]) == 0
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == f"reading the data: {exported['voc']}…"
+    assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--quiet"]) == 0
+    assert "reading the data" not in capsys.readouterr().err

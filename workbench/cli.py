@@ -298,6 +298,9 @@ def _train(args: argparse.Namespace) -> int:
         error = ConfigError(*problem)
         raise error.in_file(args.config) if args.config else error
     # What the model cannot train, and what it cannot read, is refused before a run folder exists.
+    files = [s.path for s in cfg.data.source_list() if s.source != "shapes"]
+    if files and not args.quiet and _rank() == 0:  # a large set takes a while, said
+        print(f"reading the data: {', '.join(files)}…", file=sys.stderr, flush=True)
     infos = build_data(cfg, "val").task_infos
     n_train = len(build_data(cfg, "train").dataset)
     preflight(cfg, n_train, infos, processes=_world_size())
