@@ -177,6 +177,21 @@ def test_resume_allows_and_logs_more_epochs_and_another_device(tmp_path):
     assert "train.epochs: 2 -> 3" in summary["config_changes"]
 
 
+def test_a_resume_with_another_thread_count_says_it_is_no_longer_exact(tmp_path):
+    """threads = 1 against 0 changed the loss at the first step by 6e-7 and metrics by up to
+    0.135 after 12 steps: allowed on resume, but the run silently stopped matching one
+    trained without the interruption. The epochs alone change no arithmetic: no note."""
+    store = stopped_run(tmp_path)
+    edit_config(store, lambda c: setattr(c.train, "threads", 1))
+    _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
+    assert summary["status"] == "finished"
+    assert "train.threads changed: from here on the arithmetic runs in another order" in events[0].note
+    other = stopped_run(tmp_path / "b")
+    edit_config(other, lambda c: setattr(c.train, "epochs", 3))
+    _, events, _ = run(other.read_config(), store=RunStore(other.path), resume=True)
+    assert "arithmetic" not in (events[0].note or "")
+
+
 def test_a_note_each_resume_says_again_is_kept_once(tmp_path):
     """Notes of every part of a run are kept, in order; one that each resume says again
     (a weights file left set while not used; under torchrun "data-parallel over ...") was
