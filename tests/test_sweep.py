@@ -813,3 +813,27 @@ def test_a_reused_sibling_run_is_found_again_after_the_sweeps_folder_moved(tmp_p
     assert len(trained) == 1 and len(outcome.finished) == 1
     assert any("reusing the finished run" in m and "moved" in m for m in logged)
     assert "/moved/a/runs/" in _queue(tmp_path / "moved" / "b")["scene+n-equal_sum-d4-s0"]
+
+
+def test_latencies_measured_on_a_busy_machine_are_said(monkeypatch):
+    """A sweep's latency column put a 1.25 M-parameter model at 571 ms beside a 3.6 M one at
+    24 ms, the first measured at a load of 5 per core, without a word."""
+    import os
+
+    from workbench.sweep.results import busy_latency_note
+    from workbench.training.evaluation import machine_load
+
+    rows = [
+        {"latency_ms": 24.0, "latency_load": 0.4},
+        {"latency_ms": 571.1, "latency_load": 5.25},
+        {"latency_ms": 30.0, "latency_load": None},  # a run from before the load was kept
+    ]
+    assert busy_latency_note(rows) == (
+        "note: 1 of 3 runs measured their latency while the machine was busy (load per core up to "
+        "5.25, column latency_load): their latency_ms says more about the machine than the model; "
+        "measure again with `workbench export RUN` on a quiet machine"
+    )
+    assert busy_latency_note(rows[:1]) == ""
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.0, 1.0, 1.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert machine_load() == 1.5  # 3 processes wanting a core, 2 cores

@@ -47,6 +47,7 @@ def test_event_order_and_run_directory(tmp_path):
     assert summary["status"] == "finished" and summary["schema_version"] == 1
     assert set(summary["best_metrics"]) == {"scene", "n"}
     assert summary["latency_ms"] > 0
+    assert summary["latency_load"] is None or summary["latency_load"] >= 0  # load per core as measured
     assert summary["precision"] == "float32" and "gpu_peak_mib" not in summary  # CPU: no autocast
     assert summary["params"]["total"] < summary["params"]["independent"]
     for name in (

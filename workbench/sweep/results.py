@@ -55,11 +55,32 @@ def collect_rows(items: Sequence[SweepItem], queue: dict[str, str]) -> list[dict
         row["delta_p_libmtl"] = delta.get("libmtl")
         row["params"] = params.get("total")
         row["latency_ms"] = summary.get("latency_ms")
+        row["latency_load"] = summary.get("latency_load")  # load per core as it was measured
         row["wall_s"] = summary.get("elapsed_s")
         row["epochs"] = summary.get("epochs_done")
         row["run_dir"] = queue[item.key]
         rows.append(row)
     return rows
+
+
+BUSY_LOAD = 1.0  # load per core above which processes waited for a core
+
+
+def busy_latency_note(rows: Sequence[dict[str, Any]]) -> str:
+    """A note when some latencies were measured on a busy machine ("" otherwise): a sweep's
+    latency column put a 1.25 M-parameter model at 571 ms beside a 3.6 M one at 24 ms, the
+    first measured at a load of 5 per core, without a word."""
+    busy = [
+        r for r in rows if isinstance(r.get("latency_load"), (int, float)) and r["latency_load"] > BUSY_LOAD
+    ]
+    if not busy:
+        return ""
+    worst = max(r["latency_load"] for r in busy)
+    return (
+        f"note: {len(busy)} of {len(rows)} runs measured their latency while the machine was busy "
+        f"(load per core up to {worst:g}, column latency_load): their latency_ms says more about the "
+        "machine than the model; measure again with `workbench export RUN` on a quiet machine"
+    )
 
 
 def _numeric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -130,6 +151,8 @@ def write_results(
         log(f"{folder}: no finished run yet, no results")
         return []
     write_csv(folder / "results.csv", rows)
+    if note := busy_latency_note(rows):
+        log(note)
     table = aggregate(rows)
     write_csv(folder / "table.csv", table)
     kinds = {t.name: t.kind for item in items for t in item.config.tasks}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -248,6 +249,17 @@ def _first(output: Any, k: int) -> Any:
 
 
 @torch.no_grad()
+def machine_load() -> float | None:
+    """The machine's 1-minute load average per CPU core, as the latency is measured (None
+    where the system does not say). Above 1, processes waited for a core: a latency taken
+    then says more about the machine than the model (a sweep measured 571 ms for a model
+    that takes 24 ms, at a load of 5 per core)."""
+    try:
+        return round(os.getloadavg()[0] / (os.cpu_count() or 1), 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def measure_latency(
     model: torch.nn.Module, dataset: Any, device: torch.device, precision: Precision, budget_s: float = 1.0
 ) -> float:

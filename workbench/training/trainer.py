@@ -73,6 +73,7 @@ from workbench.training.evaluation import (
     Accumulated,
     Validation,
     accumulate,
+    machine_load,
     measure_latency,
     needed_targets,
 )
@@ -1532,7 +1533,13 @@ class Trainer:
             )
             latency = measure_latency(loop.model, loop.exp.val_set, self.device, loop.precision)
             self.summary = self._write_summary(
-                "stopped", state, position, note=reason, stop_reason="time_limit", latency_ms=latency
+                "stopped",
+                state,
+                position,
+                note=reason,
+                stop_reason="time_limit",
+                latency_ms=latency,
+                latency_load=machine_load(),
             )
             self.emit(RunStopped(summary=self.summary, reason=reason))
             return self.summary
@@ -1545,7 +1552,9 @@ class Trainer:
         elif stop is StopReason.TIME_LIMIT:
             note_text = stop.value
         latency = measure_latency(loop.model, loop.exp.val_set, self.device, loop.precision)
-        self.summary = self._write_summary("finished", state, position, note=note_text, latency_ms=latency)
+        self.summary = self._write_summary(
+            "finished", state, position, note=note_text, latency_ms=latency, latency_load=machine_load()
+        )
         self.emit(RunFinished(summary=self.summary))
         return self.summary
 
