@@ -413,7 +413,8 @@ def test_a_runs_start_says_what_reading_the_data_found():
     train, val = SimpleNamespace(set=one_set), SimpleNamespace(set=one_set)  # one set, split in two
     exp = SimpleNamespace(train_set=train, val_set=val)
     assert import_problem_note(exp) == (
-        "reading the data found 3 problems (2 clipped, 1 dropped): see import_report.txt in the run folder"
+        "reading the data found 3 problems (2 clipped, 1 dropped) before training; import_report.txt in the "
+        "run folder lists them, and any image found broken while training"
     )
     # several sources: each part's report counted once
     other = ImportReport()

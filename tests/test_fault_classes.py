@@ -776,6 +776,29 @@ def test_static_weighting_with_every_weight_zero_is_refused():
     validate_experiment(cfg)
 
 
+def test_eval_of_a_last_checkpoint_saved_within_an_epoch_names_that_epoch(tmp_path, capsys):
+    """A run stopped after 8 steps of 4 an epoch, before it validated its second epoch, was
+    said to hold "the weights of epoch 1"; one stopped in its first epoch "epoch 0", and
+    eval_last.json had epoch_index -1."""
+    from workbench.training.checkpoint import load_checkpoint
+
+    store = stopped_run(tmp_path, at_step=4)  # 3 steps an epoch: stopped after step 1 of epoch 2
+    position = load_checkpoint(store.last_checkpoint)["position"]
+    assert (position["epoch"], position["step"]) == (1, 1)
+    assert main(["eval", str(store.path), "--checkpoint", "last"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        out.splitlines()[0]
+        == f"{store.last_checkpoint}: the weights of epoch 2, after step 1 of it (not validated)"
+    )
+    written = json.loads((store.path / "eval_last.json").read_text())
+    assert (written["epoch"], written["epoch_index"]) == (2, 1)
+    first = stopped_run(tmp_path / "first", at_step=1)  # in its first epoch
+    assert main(["eval", str(first.path), "--checkpoint", "last"]) == 0
+    assert "the weights of epoch 1, after step 1 of it (not validated)" in capsys.readouterr().out
+    assert json.loads((first.path / "eval_last.json").read_text())["epoch_index"] == 0
+
+
 def test_eval_names_the_epoch_it_scored_and_warns_while_the_run_trains(tmp_path, capsys):
     store, _, _ = run(tiny_config(), tmp_path)
     best_epoch = store.read_summary()["best_epoch"] + 1  # 0-based in the summary

@@ -181,15 +181,30 @@ def test_a_resume_with_another_thread_count_says_it_is_no_longer_exact(tmp_path)
     """threads = 1 against 0 changed the loss at the first step by 6e-7 and metrics by up to
     0.135 after 12 steps: allowed on resume, but the run silently stopped matching one
     trained without the interruption. The epochs alone change no arithmetic: no note."""
+    from workbench.training import trainer
+
     store = stopped_run(tmp_path)
-    edit_config(store, lambda c: setattr(c.train, "threads", 1))
+    other_count = 1 if trainer._DEFAULT_THREADS != 1 else 2  # not PyTorch's own count
+    edit_config(store, lambda c: setattr(c.train, "threads", other_count))
     _, events, summary = run(store.read_config(), store=RunStore(store.path), resume=True)
     assert summary["status"] == "finished"
     assert "train.threads changed: from here on the arithmetic runs in another order" in events[0].note
-    other = stopped_run(tmp_path / "b")
-    edit_config(other, lambda c: setattr(c.train, "epochs", 3))
-    _, events, _ = run(other.read_config(), store=RunStore(other.path), resume=True)
-    assert "arithmetic" not in (events[0].note or "")
+    # changes of spelling only: no note (threads 0 is PyTorch's own count, "auto" is this
+    # CPU, amp does nothing off CUDA), nor for more epochs
+    import torch
+
+    for change in (
+        lambda c: setattr(c.train, "epochs", 3),
+        lambda c: setattr(c.train, "threads", trainer._DEFAULT_THREADS),
+        lambda c: setattr(c.train, "device", "auto"),
+        lambda c: setattr(c.train, "amp", not c.train.amp),
+    ):
+        if not torch.cuda.is_available():
+            other = stopped_run(tmp_path / f"b{id(change)}")
+            edit_config(other, change)
+            _, events, _ = run(other.read_config(), store=RunStore(other.path), resume=True)
+            assert "arithmetic" not in (events[0].note or ""), events[0].changes
+    assert torch.get_num_threads() == trainer._DEFAULT_THREADS  # threads = 0 after 1: the default again
 
 
 def test_a_note_each_resume_says_again_is_kept_once(tmp_path):

@@ -58,6 +58,8 @@ def test_empty_file_and_bom_are_fine(tmp_path):
         ("0 0.5 0.5 0.2 -0.1", SKIPPED, "negative box size (width 0.2, height -0.1)"),
         ("0 1.5 0.5 0.2 0.2", DROPPED, "box entirely outside the image"),
         ("0 0.1 0.1 0.2 0.2 0.3 0.3", DROPPED, "polygon with zero area"),
+        # wholly outside: one report, not "clipped" and then "zero area"
+        ("0 1.2 1.2 1.5 1.2 1.5 1.5", DROPPED, "polygon entirely outside the image"),
         # pixels, not fractions: the object's place is unknown (not "outside the image")
         ("0 35 25 30 30", SKIPPED, "coordinates up to 35 are not fractions 0-1 of the image size"),
         ("0 0.5 0.5 2.5 0.2", SKIPPED, "coordinates up to 2.5 are not fractions"),

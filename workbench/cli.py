@@ -715,7 +715,12 @@ def _eval(args: argparse.Namespace) -> int:
     import torch
 
     from workbench.config import to_dict
-    from workbench.training.checkpoint import checkpoint_epoch, load_checkpoint, load_model_state
+    from workbench.training.checkpoint import (
+        checkpoint_epoch,
+        checkpoint_weights_text,
+        load_checkpoint,
+        load_model_state,
+    )
     from workbench.training.device import Precision, resolve_device
     from workbench.training.evaluation import evaluate
     from workbench.training.experiment import build_experiment, missing_path
@@ -766,7 +771,7 @@ def _eval(args: argparse.Namespace) -> int:
         return 1
     # the checkpoint holds every weight: the pretrained file (which may be gone) is not read
     exp = build_experiment(cfg, with_data=False, pretrained=False, split_file=store.path / SPLIT_FILE)
-    print(f"{path}: the weights of epoch {epoch}")  # said once the evaluation can run
+    print(f"{path}: the weights of {checkpoint_weights_text(checkpoint)}")  # said once the evaluation can run
     for note in exp.split_notes:  # the run's validation images, as the data folder changed
         print(f"note: {note}", file=sys.stderr)
     for line in _data_problems(exp.val_set):
@@ -805,8 +810,8 @@ def _eval(args: argparse.Namespace) -> int:
                 "checkpoint": str(path),
                 # 1-based, as printed; summary.json's best_epoch and metrics.jsonl count from
                 # 0: epoch_index joins them (as in an export's decode.json)
-                "epoch": epoch,
-                "epoch_index": epoch - 1 if isinstance(epoch, int) else None,
+                "epoch": epoch or None,  # 0: no step trained yet
+                "epoch_index": epoch - 1 if epoch else None,
                 "images": scored,
                 "images_left_out": broken,
                 "labelled": result.counts,

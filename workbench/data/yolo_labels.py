@@ -126,12 +126,20 @@ def parse_line(
         return YoloObject(int(cls), box)
     points = np.array(values[1:], dtype=np.float64).reshape(-1, 2)
     clipped = np.clip(points, 0.0, 1.0)
-    if beyond_rounding(float(np.abs((clipped - points) * scale).max())):
-        report.add(path, where, "polygon outside the image", CLIPPED)
     pixels = clipped * scale
     if _area(pixels) <= 0:
-        report.add(path, where, "polygon with zero area", DROPPED)
+        # one report per object: nothing of it inside, or nothing of it to begin with (it was
+        # said twice, first as "clipped")
+        outside = _area(points * scale) > 0
+        report.add(
+            path,
+            where,
+            "polygon entirely outside the image" if outside else "polygon with zero area",
+            DROPPED,
+        )
         return None
+    if beyond_rounding(float(np.abs((clipped - points) * scale).max())):
+        report.add(path, where, "polygon outside the image", CLIPPED)
     box = np.concatenate([pixels.min(axis=0), pixels.max(axis=0)]).astype(np.float32)
     return YoloObject(int(cls), box, pixels.astype(np.float32))
 

@@ -223,8 +223,8 @@ def export_run(
                 "checkpoint": ckpt_path.name,
                 # 1-based, as the app and `eval` say it; summary.json's best_epoch, metrics.jsonl
                 # and samples/epoch_NNN.npz count from 0: epoch_index
-                "epoch": checkpoint_epoch(state),
-                "epoch_index": checkpoint_epoch(state) - 1,
+                "epoch": checkpoint_epoch(state) or None,  # 0: no step trained yet
+                "epoch_index": checkpoint_epoch(state) - 1 if checkpoint_epoch(state) else None,
             },
             resize=_resize_mode(cfg),
         )

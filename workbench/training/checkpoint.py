@@ -286,7 +286,20 @@ def matching_tensors(own: dict[str, torch.Tensor], path: Path) -> dict[str, torc
 
 def checkpoint_epoch(state: dict[str, Any]) -> int:
     """The 1-based epoch whose weights a loaded checkpoint holds (``best.pt``: its ``epoch``
-    index; ``last.pt``: the epochs done at its position; 0 before the first epoch)."""
+    index; ``last.pt``: the epochs done at its position, and the one in progress when it
+    was saved within an epoch; 0 before the first step). A run stopped after 8 steps of 4
+    an epoch, before validating its second, was said to hold epoch 1's weights."""
     if "epoch" in state:
         return int(state["epoch"]) + 1
-    return int(state.get("position", {}).get("epoch", 0))
+    position = state.get("position", {})
+    return int(position.get("epoch", 0)) + (1 if int(position.get("step", 0)) > 0 else 0)
+
+
+def checkpoint_weights_text(state: dict[str, Any]) -> str:
+    """What a checkpoint's weights are, in words: "epoch 3", "epoch 2, after step 4 of it
+    (not validated)", "no step trained yet (the initial weights)"."""
+    epoch = checkpoint_epoch(state)
+    if epoch == 0:
+        return "no step trained yet (the initial weights)"
+    step = int(state.get("position", {}).get("step", 0)) if "epoch" not in state else 0
+    return f"epoch {epoch}, after step {step} of it (not validated)" if step else f"epoch {epoch}"

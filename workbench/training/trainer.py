@@ -115,9 +115,14 @@ class ResumeRefused(RuntimeError):
     """A resume cannot go on (changed config, nothing left to train); nothing was written."""
 
 
-# Resumable settings whose change alters the numbers (a thread count splits sums otherwise:
-# the loss differed from step 1 by 6e-7, and metrics by up to 0.135 after 12 steps).
-ARITHMETIC_SETTINGS = ("train.threads", "train.device", "train.amp", "train.amp_dtype")
+# PyTorch's own thread count, before a run sets one (train.threads = 0 keeps it). A changed
+# count splits sums otherwise: the loss differed from step 1 by 6e-7, and metrics by up to
+# 0.135 after 12 steps.
+_DEFAULT_THREADS = torch.get_num_threads()
+
+
+def _effective_threads(value: Any) -> Any:
+    return _DEFAULT_THREADS if value in (0, None) else value
 
 
 class StopReason(str, enum.Enum):
@@ -234,7 +239,10 @@ def import_problem_note(exp: Any) -> str:
     if not total:
         return ""
     actions = ", ".join(f"{n} {action}" for action, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    return f"reading the data found {total} problem{'s' if total != 1 else ''} ({actions}): see import_report.txt in the run folder"
+    return (
+        f"reading the data found {total} problem{'s' if total != 1 else ''} ({actions}) before training; "
+        "import_report.txt in the run folder lists them, and any image found broken while training"
+    )
 
 
 def describe_error(exc: BaseException) -> str:
@@ -561,8 +569,24 @@ class Trainer:
             )
         # settings that change how the same numbers are computed: each is exact on its own,
         # but the resumed run no longer matches one trained without the interruption
-        self._arithmetic_changes = [c[0] for c in allowed if c[0] in ARITHMETIC_SETTINGS]
+        self._arithmetic_changes = [c[0] for c in allowed if self._changes_arithmetic(c)]
         return [describe(c) for c in allowed]
+
+    def _changes_arithmetic(self, change: tuple[str, Any, Any]) -> bool:
+        """Whether an allowed change alters the values in effect, not only their spelling:
+        threads 0 -> 2 where the default is 2, device "cpu" -> "auto" on a CPU machine, or
+        amp where it does nothing (off CUDA) change nothing, and were said to."""
+        key, before, after = change
+        if key == "train.threads":
+            return _effective_threads(before) != _effective_threads(after)
+        if key == "train.device":
+            try:
+                return str(resolve_device(self.dist.device_name(str(before)))) != str(self.device)
+            except Exception:  # noqa: BLE001 - a device gone since: it did change
+                return True
+        if key in ("train.amp", "train.amp_dtype"):
+            return self.device.type == "cuda"  # autocast runs on CUDA only
+        return False
 
     def _apply_time_limit(self, elapsed: float) -> None:
         """``more_time_s`` as the new limit; ResumeRefused when the run's limit is spent
@@ -758,8 +782,9 @@ class Trainer:
         self.summary.pop("delta_m_note", None)
         if self.main:
             self.lock.acquire()
-        if cfg.train.threads:
-            torch.set_num_threads(cfg.train.threads)
+        # 0 is PyTorch's own count, set again: the app's training process keeps the count
+        # of its previous run otherwise (threads = 1, then 0, trained the second on one)
+        torch.set_num_threads(_effective_threads(cfg.train.threads))
         self.device = resolve_device(self.dist.device_name(cfg.train.device))
         has_checkpoint = self.resume and self.store.last_checkpoint.exists()
         # A checkpoint holds every weight: a resume never reloads the pretrained file.
