@@ -6,7 +6,9 @@
    its own) and from the app (its training process, live curves, inspector), in rounds of
    alternating order (ABBA);
    images/s comes from the step timestamps in each run's metrics.jsonl (goal >= 0.97 in
-   every round).
+   every round). ``--bracket N`` puts each app run between two headless runs and, in turn,
+   a headless run in the app's place: the null that says whether this host can judge a
+   3 % effect in a single round at all.
 3. Stall (goal: none over 100 ms), measured without waking the GUI thread more often than
    the app does (``LoopWatch``): the CPU time of every turn of its event loop (input waits
    at least that long), and the lateness of a 250 ms heartbeat timer (a woken GUI thread
@@ -419,6 +421,85 @@ def host_verdict(headless: list[float]) -> str:
     )
 
 
+def bracket_ratios(headless: list[float], middles: list[float]) -> list[float]:
+    """Each middle run's speed against the geometric mean of the headless runs either side
+    of it: ``middles[i] / sqrt(headless[i] * headless[i + 1])``. A drift of the host that is
+    linear in time over the three runs cancels (to first order), which a ratio against one
+    neighbour does not. Raises ValueError unless there is one more headless run than middles."""
+    if len(headless) != len(middles) + 1:
+        raise ValueError(
+            f"{len(middles)} middle runs need {len(middles) + 1} headless runs, not {len(headless)}"
+        )
+    return [m / (a * b) ** 0.5 for m, a, b in zip(middles, headless, headless[1:], strict=False)]
+
+
+def bracket_verdict(app: list[float], null: list[float], goal: float = 0.97) -> str:
+    """What a bracketed run shows: the app's median ratio against ``goal``, and how many
+    rounds fall below it for the app and for an identical headless run in the app's place
+    (the null). When the null itself falls below the goal in some rounds, a per-round goal
+    is finer than this host can measure, and the median is what can be judged."""
+    below_app = sum(r < goal for r in app)
+    below_null = sum(r < goal for r in null)
+    head = (
+        f"app/headless (bracketed) median {statistics.median(app):.3f}, rounds {min(app):.3f}-{max(app):.3f}; "
+        f"headless/headless in the same places median {statistics.median(null):.3f}, "
+        f"rounds {min(null):.3f}-{max(null):.3f}; below {goal}: app {below_app} of {len(app)}, "
+        f"null {below_null} of {len(null)}"
+    )
+    met = statistics.median(app) >= goal
+    if below_null:
+        tail = (
+            f"; the identical null falls below {goal} too, so single rounds cannot judge the goal: "
+            f"the median {'meets' if met else 'misses'} it"
+        )
+    else:
+        tail = f"; every round {'meets' if below_app == 0 else 'does not meet'} the goal"
+    return head + tail
+
+
+def bracket_rounds(window, app, cfg, root: Path, pairs: int, settle_s: float) -> None:
+    """``pairs`` app runs and ``pairs`` headless runs alternate in the middle of a chain of
+    headless runs (H M H M H ...): each middle's ratio is against its two neighbours
+    (``bracket_ratios``), and the headless middles measure, in the same run and at the same
+    places, how far an identical run strays (the null)."""
+    headless: list[float] = []
+    middles: list[float] = []
+    kinds: list[str] = []
+    stalls: list[float] = []
+    settle(app, settle_s)
+    headless.append(headless_round(cfg, root))
+    for i in range(2 * pairs):
+        settle(app, settle_s)
+        if i % 2 == 0:
+            busy: list[float] = []
+            middles.append(gui_round(window, app, cfg, busy))
+            kinds.append("app")
+            stalls.append(ROUND_MAX_STALL[-1])
+        else:
+            middles.append(headless_round(cfg, root))
+            kinds.append("headless")
+        settle(app, settle_s)
+        headless.append(headless_round(cfg, root))
+        ratio = bracket_ratios(headless[-2:], middles[-1:])[0]
+        extra = (
+            f", longest stall {stalls[-1]:.0f} ms, GUI thread {GUI_SHARE[-1] * 100:.1f} % of a core"
+            if kinds[-1] == "app"
+            else ""
+        )
+        print(
+            f"middle {i + 1} ({kinds[-1]}): {middles[-1]:.1f} img/s between headless {headless[-2]:.1f} and "
+            f"{headless[-1]:.1f}: ratio {ratio:.3f}{extra}, load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+    ratios = bracket_ratios(headless, middles)
+    app_r = [r for r, k in zip(ratios, kinds, strict=True) if k == "app"]
+    null_r = [r for r, k in zip(ratios, kinds, strict=True) if k == "headless"]
+    print(bracket_verdict(app_r, null_r))
+    print(
+        f"longest event-loop stall per app run: {', '.join(f'{x:.0f}' for x in stalls)} ms; goal: none over 100 ms"
+    )
+
+
 def settle(app, seconds: float) -> None:
     """Before a measured run: write back what the last run left dirty, then let the app's
     event loop idle for ``seconds`` (the last run's checkpoints are flushed by the kernel up to
@@ -513,6 +594,14 @@ def main() -> None:
         help="the noise floor: two headless runs per round, no app; the ratio of the second to the first",
     )
     parser.add_argument(
+        "--bracket",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N app runs and N headless runs alternating between headless runs (H A H H H A H ...): "
+        "each against its two neighbours, the headless middles as the null",
+    )
+    parser.add_argument(
         "--settle",
         type=float,
         default=0.0,
@@ -599,6 +688,11 @@ def main() -> None:
                 f"training speed with the window live / hidden: median {statistics.median(ratios):.3f}, "
                 f"rounds {min(ratios):.3f}-{max(ratios):.3f}"
             )
+            window.close()
+            app.processEvents()
+            return
+        if args.bracket:
+            bracket_rounds(window, app, cfg, root, args.bracket, args.settle)
             window.close()
             app.processEvents()
             return

@@ -60,3 +60,32 @@ def test_host_verdict_refuses_to_judge_when_identical_baselines_disagree():
     verdict = bench_gui.host_verdict([157.4, 148.5, 165.1, 147.6])
     assert "spread 11.4 %" in verdict and "cannot judge" in verdict
     assert "unknown" in bench_gui.host_verdict([150.0])
+
+
+def test_bracket_ratios_are_against_the_geometric_mean_of_both_neighbours():
+    import bench_gui
+    import pytest
+
+    # H 100, M 99, H 121, M 110, H 100: 99 / sqrt(100 * 121) = 99 / 110 = 0.9;
+    # 110 / sqrt(121 * 100) = 110 / 110 = 1.0
+    assert bench_gui.bracket_ratios([100.0, 121.0, 100.0], [99.0, 110.0]) == pytest.approx([0.9, 1.0])
+    # a host speeding up linearly, 100 -> 120, with a middle run at its mid-point speed 110:
+    # sqrt(100 * 120) = 109.54..., ratio 1.0042 (a one-sided ratio would say 1.10 or 0.917)
+    assert bench_gui.bracket_ratios([100.0, 120.0], [110.0])[0] == pytest.approx(110 / 12000**0.5)
+    with pytest.raises(ValueError, match="2 middle runs need 3 headless runs, not 2"):
+        bench_gui.bracket_ratios([100.0, 120.0], [1.0, 2.0])
+
+
+def test_bracket_verdict_judges_the_median_when_the_null_misses_single_rounds():
+    import bench_gui
+
+    # the null (identical headless runs) dips below 0.97 once: single rounds cannot judge
+    text = bench_gui.bracket_verdict([0.99, 0.96, 1.01, 0.98], [1.00, 0.95, 1.02, 0.99])
+    assert "median 0.985" in text  # (0.98 + 0.99) / 2
+    assert "app 1 of 4, null 1 of 4" in text
+    assert "single rounds cannot judge the goal: the median meets it" in text
+    # a clean null and an app below the goal in one round: that round counts
+    text = bench_gui.bracket_verdict([0.99, 0.96, 1.01, 0.98], [1.00, 0.99, 1.02, 0.99])
+    assert "every round does not meet the goal" in text
+    assert "misses" not in bench_gui.bracket_verdict([0.98, 0.99], [0.98, 0.99])
+    assert "median misses it" in bench_gui.bracket_verdict([0.90, 0.99], [0.95, 0.99])

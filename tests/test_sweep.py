@@ -392,6 +392,14 @@ def test_a_member_whose_resume_is_refused_fails_and_the_others_and_delta_m_go_on
     assert json.loads((Path(again) / "summary.json").read_text())["status"] == "finished"
     assert "delta_m" in json.loads((Path(again) / "summary.json").read_text())
     assert "Traceback" not in err
+    # the failed member keeps its row in results.csv (it vanished from it), with the reason
+    rows = {r["sharing_depth"]: r for r in csv.DictReader((folder / "results.csv").open())}
+    assert rows["2"]["status"] == "running"  # what its summary says: killed, not resumable
+    assert rows["2"]["error"].startswith(f"could not be resumed: {last} cannot be read")
+    metric = next(k for k in rows["4"] if k.startswith("scene/"))
+    assert rows["2"][metric] == "" and rows["2"]["delta_m"] == ""
+    assert rows["4"]["status"] == "finished" and rows["4"]["error"] == "" and float(rows["4"][metric]) >= 0
+    assert len(list(csv.DictReader((folder / "table.csv").open()))) == 1  # the mean is of results only
 
 
 def test_a_member_whose_summary_is_unreadable_fails_and_the_others_go_on(tmp_path, capsys):
@@ -415,7 +423,9 @@ def test_a_member_whose_summary_is_unreadable_fails_and_the_others_go_on(tmp_pat
     assert f"to train it again from the start, delete or move {first} and run the command again" in err
     again = _queue(out / "s")[second_key]
     assert "delta_m" in json.loads((Path(again) / "summary.json").read_text())
-    assert (out / "s" / "results.csv").is_file()
+    rows = list(csv.DictReader((out / "s" / "results.csv").open()))
+    assert [(r["sharing_depth"], r["status"]) for r in rows] == [("2", "unreadable"), ("4", "finished")]
+    assert str(Path(first) / "summary.json") in rows[0]["error"]
 
 
 class _BudgetSpentAt(Trainer):

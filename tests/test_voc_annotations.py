@@ -89,3 +89,20 @@ def test_swapped_corners_are_called_inverted_not_zero_area(tmp_path):
     assert messages[0].startswith("inverted box (xmin 30, xmax 10") and messages[1].startswith(
         "zero-area box"
     )
+
+
+def test_a_zero_min_coordinate_of_a_zero_based_writer_is_the_edge_not_outside(tmp_path):
+    """CVAT and most converters write VOC 0-based: xmin 0 read as 1-based is x1 = -1, one
+    pixel past the edge, and every box drawn to the left or top edge was reported clipped."""
+    from workbench.data.import_report import CLIPPED, clip_box
+
+    record, report = read(tmp_path, obj(box=("0", "0.5", "120", "80")) + obj(box=("-3", "1", "10", "10")))
+    assert report.problems == []
+    # 0 and 0.5 are the edge (x1 = 0, y1 = 0); -3 is no writer's edge: x1 = -4, 4 px outside
+    assert record.boxes.tolist() == [[0, 0, 120, 80], [-4, 0, 10, 10]]
+    boxes = [
+        clip_box(list(map(float, b)), 500, 375, report, "a.xml", f"object {k + 1}")
+        for k, b in enumerate(record.boxes)
+    ]
+    assert boxes == [[0, 0, 120, 80], [0, 0, 10, 10]]
+    assert [(p.where, p.action) for p in report.problems] == [("object 2", CLIPPED)]

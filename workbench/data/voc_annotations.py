@@ -3,7 +3,8 @@
 Reference: the VOC2012 development kit, section "Annotation". Boxes are ``<bndbox>`` with
 ``xmin ymin xmax ymax`` in 1-based pixel numbers (the first column is 1); they become
 0-based continuous corners as Detectron2 reads them: x1 = xmin - 1, y1 = ymin - 1,
-x2 = xmax, y2 = ymax. Coordinates may be written as floats. A ``<size>`` of 0 x 0 (or none)
+x2 = xmax, y2 = ymax; an ``xmin`` or ``ymin`` below 1 but not negative (the 0 of the many
+tools that write 0-based VOC) is the image's edge, x1 = 0. Coordinates may be written as floats. A ``<size>`` of 0 x 0 (or none)
 means the size comes from the image file. ``<difficult>1</difficult>`` objects are kept and
 flagged (VOC's evaluation ignores them).
 
@@ -123,6 +124,10 @@ def _box(bndbox: ET.Element | None, path: Path, where: str, report: ImportReport
             return None
         values.append(value)
     xmin, ymin, xmax, ymax = values
+    # A 0 is a 0-based writer's first column or row (CVAT, most converters): VOC's own
+    # numbering starts at 1, so read as 1-based it is one pixel past the edge, and every box
+    # drawn to the left or top edge was reported "outside the image (clipped)". It is the edge.
+    xmin, ymin = (1.0 if 0.0 <= v < 1.0 else v for v in (xmin, ymin))
     box = [xmin - 1.0, ymin - 1.0, xmax, ymax]
     if box[2] <= box[0] or box[3] <= box[1]:
         # swapped corners, not a degenerate box (1-based and inclusive: xmax = xmin - 1 is width 0)

@@ -3,7 +3,7 @@
 SWEEP_FOLDER/
     queue.json     experiment key -> its run folder, written before the run starts
     runs/          the runs (ordinary run folders: the app's runs browser opens them)
-    results.csv    one row per run; table.csv: mean ± std over seeds; *.png charts
+    results.csv    one row per member (status, error); table.csv: mean ± std over seeds; *.png charts
 
 A killed sweep continues where it stopped: finished runs are kept, a stopped or
 interrupted run is resumed from its last checkpoint, a failed run is reported and
@@ -319,7 +319,7 @@ def _run_locked(
         _write_delta_m(items, queue, runs, train, log, stop)
     from workbench.sweep.results import write_results
 
-    write_results(folder, items, queue, log)
+    write_results(folder, items, queue, log, outcome.failed)
     return outcome
 
 

@@ -1,7 +1,8 @@
 """A sweep's results: one row per run, mean ± std over seeds, CSV files and charts.
 
 Metrics are the last epoch's (``final_metrics``), as Δm uses. ``results.csv`` has one row
-per run; ``table.csv`` one row per configuration (tasks, method, sharing depth) with the
+per member of the sweep, with its ``status`` and ``error`` (a failed or unfinished member
+has no metrics); ``table.csv`` one row per configuration (tasks, method, sharing depth) with the
 mean and the sample standard deviation over its seeds and their number. Charts (PNG,
 matplotlib's Agg backend, no display needed):
 
@@ -27,23 +28,44 @@ from workbench.sweep.spec import SweepItem
 CONFIG_COLUMNS = ("tasks", "method", "sharing_depth", "seed")
 
 
-def collect_rows(items: Sequence[SweepItem], queue: dict[str, str]) -> list[dict[str, Any]]:
-    """One dict per run with a result: its axes, ``<task>/<metric>`` values, Δm, costs and
-    ``epochs`` (the epochs it trained: fewer than configured when its time limit ended it)."""
-    from workbench.training.outcome import has_result
+RESULT_STATUSES = ("finished", "budget spent")  # rows whose metrics the table aggregates
+
+
+def collect_rows(
+    items: Sequence[SweepItem], queue: dict[str, str], failed: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """One dict per sweep member, in the sweep's order: its axes, ``status`` and ``error``,
+    and for a member with a result (``status`` in ``RESULT_STATUSES``: finished, or its time
+    budget spent after a validation) its ``<task>/<metric>`` values, Δm, costs and
+    ``epochs`` (the epochs it trained: fewer than configured when its time limit ended it).
+
+    A member without a result keeps its row (it was left out, so a failed experiment
+    vanished from results.csv): ``status`` is its run's (``failed``, ``stopped``, ...),
+    ``not run`` when the sweep never reached it, ``unreadable`` for a damaged summary;
+    ``error`` says why, from ``failed`` (the queue's reasons by key) where it has one."""
+    from workbench.training.outcome import budget_spent, has_result, no_result_reason
     from workbench.training.run_store import RunStore
 
+    failed = failed or {}
     rows = []
     for item in items:
+        row: dict[str, Any] = dict(item.axes)
         if item.key not in queue:
+            rows.append({**row, "status": "not run", "error": failed.get(item.key, "")})
             continue
         try:
             summary = RunStore(queue[item.key]).read_summary()
-        except (OSError, ValueError):  # unreadable: reported as failed by the queue, no row
+        except (OSError, ValueError) as err:  # damaged: reported as failed by the queue too
+            reason = failed.get(item.key) or f"its summary.json cannot be read ({err})"
+            rows.append({**row, "status": "unreadable", "error": reason, "run_dir": queue[item.key]})
             continue
-        if not has_result(summary):  # finished, or its time budget spent after a validation
+        if not has_result(summary):
+            reason = failed.get(item.key) or str(summary.get("error") or no_result_reason(summary))
+            status = str(summary.get("status") or "not started")
+            rows.append({**row, "status": status, "error": reason, "run_dir": queue[item.key]})
             continue
-        row: dict[str, Any] = dict(item.axes)
+        row["status"] = "budget spent" if budget_spent(summary) else "finished"
+        row["error"] = ""
         params = summary.get("params") or {}
         depth = params.get("sharing_depth")
         if isinstance(depth, int):
@@ -61,6 +83,11 @@ def collect_rows(items: Sequence[SweepItem], queue: dict[str, str]) -> list[dict
         row["run_dir"] = queue[item.key]
         rows.append(row)
     return rows
+
+
+def with_result(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of members that have a result (what means, charts and notes are made of)."""
+    return [r for r in rows if r.get("status") in RESULT_STATUSES]
 
 
 BUSY_LOAD = 1.0  # load per core above which processes waited for a core
@@ -126,10 +153,12 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """``rows`` as CSV (atomically); the columns in the order they first appear, those of
+    rows with a result first (a failed member's row has no metric columns of its own)."""
     from workbench.fsutil import atomic_write_text
 
     columns: list[str] = []
-    for row in rows:
+    for row in [*with_result(rows), *rows]:
         columns += [k for k in row if k not in columns]
     import io
 
@@ -142,18 +171,24 @@ def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def write_results(
-    folder: Path, items: Sequence[SweepItem], queue: dict[str, str], log: Callable[[str], None] = print
+    folder: Path,
+    items: Sequence[SweepItem],
+    queue: dict[str, str],
+    log: Callable[[str], None] = print,
+    failed: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """results.csv, table.csv and the charts; returns the aggregated table."""
-    rows = collect_rows(items, queue)
-    if not rows:
+    """results.csv (every member, its status and error), table.csv (members with a result)
+    and the charts; returns the aggregated table. ``failed``: the queue's reasons by key."""
+    rows = collect_rows(items, queue, failed)
+    done = with_result(rows)
+    if not done:
         _remove_other_charts(folder, [])
         log(f"{folder}: no finished run yet, no results")
         return []
     write_csv(folder / "results.csv", rows)
-    if note := busy_latency_note(rows):
+    if note := busy_latency_note(done):
         log(note)
-    table = aggregate(rows)
+    table = aggregate(done)
     write_csv(folder / "table.csv", table)
     kinds = {t.name: t.kind for item in items for t in item.config.tasks}
     for path in write_charts(folder, table, kinds):
