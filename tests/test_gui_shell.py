@@ -356,14 +356,44 @@ def test_stop_before_the_first_step_says_what_happens(qtbot, window, tiny):
     w.start_run()
     assert w.bridge.state == "starting"
     w.stop_run()
-    assert "once the data is read" in w.statusBar().currentMessage()
+    assert "before the run's first step" in w.statusBar().currentMessage()
     assert "current step" not in w.statusBar().currentMessage()
     qtbot.waitUntil(lambda: not w.bridge.is_running(), timeout=RUN_TIMEOUT_MS)
     qtbot.waitUntil(lambda: "Run stopped" in w.statusBar().currentMessage(), timeout=RUN_TIMEOUT_MS)
     from workbench.training.run_store import RunStore
 
     summary = RunStore(w.bridge.run_dir).read_summary()
-    assert summary["status"] == "stopped"  # before its first step, resumable as said
+    assert summary["status"] == "stopped"  # synthetic data has no files to read: stopped at step 0
+
+
+def test_stop_while_image_files_are_read_ends_at_once_with_nothing_saved(qtbot, window, tmp_path):
+    """Stop while a run read 3,000 image files waited for all of them (16 s, minutes on a
+    loaded machine); it is honoured at the next file, and the new run's empty folder goes."""
+    from PIL import Image
+
+    from workbench.config import DataConfig, TaskConfig
+
+    root = tmp_path / "set"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    for i in range(40):
+        Image.new("RGB", (32, 32), (5 * i, 90, 40)).save(root / "images" / f"{i:02d}.png")
+        (root / "labels" / f"{i:02d}.txt").write_text(f"{i % 2} 0.5 0.5 0.4 0.4\n")
+    (root / "data.yaml").write_text("names: [red, green]\ntrain: images\n")
+    from conftest import tiny_config
+
+    cfg = small(tiny_config(), epochs=2)
+    cfg.data = DataConfig(source="yolo", path=str(root), options={"image_size": 32, "val_fraction": 0.25})
+    cfg.tasks = [TaskConfig(name="present", kind="multilabel"), TaskConfig(name="n", kind="counting")]
+    w = window
+    set_setup(qtbot, w, cfg)
+    w.start_run()
+    run_dir = w.bridge.run_dir
+    w.stop_run()  # before the trainer probed its first image
+    qtbot.waitUntil(lambda: not w.bridge.is_running(), timeout=RUN_TIMEOUT_MS)
+    assert "nothing was saved" in w.statusBar().currentMessage()
+    assert w.state_label.text() == "Not started"
+    assert not run_dir.exists()  # the new run's empty folder is removed
 
 
 def test_closing_mid_run_stops_and_joins(qtbot, window, tiny):

@@ -578,6 +578,27 @@ def test_a_member_that_does_not_start_is_failed_and_leaves_no_folder(tmp_path):
     assert list(_queue(out / "s")) == ["scene+n-equal_sum-d-1-s1"]
 
 
+def test_a_member_stopped_while_reading_its_data_halts_the_sweep_and_is_trained_next_time(tmp_path):
+    """A stop during a member's data read (nothing written) was taken for a refusal: the
+    member "failed" with "did not start", and the sweep went on to the next one."""
+    spec = parse_sweep({"name": "s", "base": str(_base(tmp_path)), "seeds": [0, 1], "baselines": False})
+    out = tmp_path / "out"
+    calls = []
+
+    def train(cfg, store, resume):
+        calls.append((cfg.train.seed, resume))
+        if len(calls) == 1:  # what Trainer.run returns for a stop during the read
+            return {"status": "stopped", "stop_reason": "user", "not_started": True}
+        return Trainer(cfg, store, resume=resume).run()
+
+    outcome = run_sweep(spec, out, train, log=lambda m: None)
+    assert outcome.failed == {} and outcome.finished == []
+    assert outcome.skipped[0] == "scene+n-equal_sum-d-1-s0" and calls == [(0, False)]  # halted
+    assert not (out / "s" / "runs").exists() or not any((out / "s" / "runs").iterdir())  # no empty folder
+    again = run_sweep(spec, out, train, log=lambda m: None)
+    assert calls[1:] == [(0, False), (1, False)] and len(again.finished) == 2
+
+
 def test_one_seed_has_no_standard_deviation_and_undefined_columns_stay():
     """The sample std (n - 1) of one value is undefined, not 0; a column undefined in every
     row (Δm without baselines) keeps its place in the header."""

@@ -693,6 +693,15 @@ def _train_and_report(
         pass
     elif budget_spent(summary):  # the limit counts all of the run's training
         print(f"time limit reached; to train further: workbench resume {store.path} --time-limit SECONDS")
+    elif status == "stopped" and summary.get("not_started"):  # stopped while the data was read
+        print(
+            "stopped while reading the data; "
+            + (
+                f"the run is as it was; continue with: workbench resume {store.path}"
+                if resume
+                else "nothing was saved"
+            )
+        )
     elif status in ("stopped", "interrupted"):
         print(f"{status}; continue with: workbench resume {store.path}")
     return signal_exit_status(last_stop_signal) if signalled else 0

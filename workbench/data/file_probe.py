@@ -10,12 +10,17 @@ from PIL import Image, UnidentifiedImageError
 
 from workbench.data.image_io import orientation, special_file, too_large_to_decode
 from workbench.data.import_report import REFUSED, SKIPPED, ImportReport
+from workbench.data.read_stop import check_stop
 
 
 def probe_size(image: Path, report: ImportReport) -> tuple[int, int] | None:
     """The image's (width, height) from its header, upright (after EXIF orientation, the
     frame annotation tools show and annotate), or None with the reason reported (missing,
-    not an image, too large, unreadable)."""
+    not an image, too large, unreadable).
+
+    Raises ReadStopped when the read was asked to stop (``workbench.data.read_stop``):
+    every format's reader probes each image, so a stop waits for one file, not the set."""
+    check_stop()
     if special_file(image):
         report.add(
             image, "", "not a regular file (a pipe or device): reading it could wait for ever", SKIPPED

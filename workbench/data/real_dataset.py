@@ -39,6 +39,7 @@ from workbench.data.base import DataInfo
 from workbench.data.image_cache import ImageCache
 from workbench.data.image_io import ImageError, load_rgb
 from workbench.data.import_report import NOTED, SKIPPED
+from workbench.data.read_stop import ReadStopped
 from workbench.data.sample_transforms import Augment, augment_sample, fit_sample
 from workbench.data.semantic_mask import semantic_mask
 from workbench.data.source import DATASETS, DataSource, DataSourceError
@@ -490,7 +491,7 @@ def checked_reader(
     def checked(path: str, options: Any) -> AnnotatedSet:
         try:
             data = read(path, options)
-        except (DataSourceError, OSError, MemoryError):
+        except (DataSourceError, OSError, MemoryError, ReadStopped):
             raise
         except Exception as exc:  # noqa: BLE001 - a new format's reader: named, not a traceback
             words = str(exc).strip().splitlines()

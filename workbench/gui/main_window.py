@@ -1287,12 +1287,11 @@ class MainWindow(QMainWindow):
         preparing = self.bridge.state == "starting"  # no step yet: "after the current step" was wrong
         self.bridge.stop()
         if preparing:
-            # the trainer finishes reading the data, then stops before its first step with
-            # a checkpoint to resume from, as `workbench train` does on a signal at that time
-            self.training_bar.set_message("Stopping… (once the data is read)", sticky=True)
-            self.statusBar().showMessage(
-                "Stopping once the data is read: the run stops before its first step and can be resumed…"
-            )
+            # a run still reading image files stops at the next file with nothing saved;
+            # one past its read (synthetic data, or read already) stops before its first
+            # step with a checkpoint: the run's end says which
+            self.training_bar.set_message("Stopping… (before the first step)", sticky=True)
+            self.statusBar().showMessage("Stopping before the run's first step…")
             return
         self.training_bar.set_message("Stopping… (saving the checkpoint)", sticky=True)
         self.statusBar().showMessage("Stopping after the current step; the checkpoint is saved…")
@@ -1393,10 +1392,19 @@ class MainWindow(QMainWindow):
     @guarded
     def _on_stopped(self, event: Any) -> None:
         s = event.summary
+        run_dir = self.bridge.run_dir
+        if s.get("not_started"):  # stopped while its data was read: nothing was written
+            self._run_outcome = "Not started"
+            self.training_bar.finish("Stopped while reading the data — nothing saved")
+            self._remove_if_empty = Path(run_dir) if run_dir is not None else None  # a new run's folder
+            self.statusBar().showMessage(
+                "Run stopped while reading the data, before its first step; nothing was saved", 15000
+            )
+            self._after_run_ended(offer_checkpoint=False)
+            return
         self._run_outcome = "Stopped"
         kept = "checkpoint kept" if self._has_checkpoint() else "no checkpoint yet"
         self.training_bar.finish(f"Stopped at step {s.get('global_step', '?')} — {kept}")
-        run_dir = self.bridge.run_dir
         if run_dir is not None and not _same_path(Path(run_dir).parent, self.runs.root()):
             # the runs folder was changed while it trained: the list does not show it
             where = f"; it is in {run_dir} (the Runs panel shows {self.runs.root()}): open that folder to resume it"
@@ -1458,7 +1466,9 @@ class MainWindow(QMainWindow):
                 self._gone_said = self._remove_if_empty
                 if self._shown_run == self._remove_if_empty:
                     self.plots.run_label.setText(f"(not started) {self._remove_if_empty.name}")
-                    self.plots.run_label.setToolTip("the run was refused before it wrote anything")
+                    self.plots.run_label.setToolTip(
+                        "the run ended before it wrote anything (refused, or stopped while its data was read)"
+                    )
             self._remove_if_empty = None
         if not running:
             self.plots.set_training(None)

@@ -266,7 +266,17 @@ def _run_locked(
         log(f"[{spec.name}] {item.key}: {'resuming' if resume else 'training'} in {store.path}")
         summary = train(cfg, store, resume)
         with lock:
-            if not resume and not wrote_anything(store.path):  # refused before it started: no empty folder
+            if summary.get("status") == "stopped" and summary.get("not_started"):
+                # stopped while its data was read: a new run's empty folder goes, a resumed
+                # one is as it was; either way the sweep halts here, as for any stop
+                if not resume and not wrote_anything(store.path):
+                    with contextlib.suppress(OSError):
+                        store.path.rmdir()
+                    queue.pop(item.key, None)
+                    atomic_write_text(queue_path, _queue_text(queue, folder))
+                outcome.skipped.append(item.key)
+                halted.set()
+            elif not resume and not wrote_anything(store.path):  # refused before it started: no empty folder
                 with contextlib.suppress(OSError):
                     store.path.rmdir()
                 queue.pop(item.key, None)

@@ -31,6 +31,8 @@ def no_result_reason(summary: dict[str, Any]) -> str:
         return ""
     if budget_spent(summary):
         return "its time limit was reached before the first validation; raise train.time_limit_s"
+    if summary.get("not_started") and summary.get("status") == "stopped":
+        return "it was stopped while reading its data; run the command again to continue"
     if summary.get("not_started"):  # a resume refused: the file may still say "running"
         return f"it could not be resumed: {summary.get('error') or 'its error is above'}"
     return f"it is {summary.get('status') or 'not started'}"

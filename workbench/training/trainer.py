@@ -37,6 +37,7 @@ import torch
 
 from workbench.config import ConfigError, ExperimentConfig, to_dict
 from workbench.data.base import collate, move_targets
+from workbench.data.read_stop import ReadStopped, stop_reading_when
 from workbench.fsutil import SaveFailed, os_reason
 from workbench.models.meta_lock import META_LOCK
 from workbench.tasks.task_errors import (
@@ -485,6 +486,8 @@ class Trainer:
         propagates."""
         try:
             return self._run()
+        except ReadStopped as exc:
+            return self._stopped_before_start(exc)
         except Exception as exc:
             return self._fail(exc)
         except BaseException:
@@ -520,6 +523,21 @@ class Trainer:
             )
         self.summary = summary
         self.emit(RunFailed(error=error, origin=origin, summary=summary))
+        return summary
+
+    def _stopped_before_start(self, exc: ReadStopped) -> dict[str, Any]:
+        """A stop while the data was read: nothing was written (the run folder is touched
+        only after the read), so a new run has nothing to resume and a resumed one is as it
+        was. The summary says "stopped" with ``not_started``; the files are not changed."""
+        summary = {
+            **self.summary,
+            "status": "stopped",
+            "stop_reason": "user",
+            "not_started": True,
+            "note": f"{exc}; nothing was saved",
+        }
+        self.summary = summary
+        self.emit(RunStopped(summary=summary, reason="stopped while reading the data; nothing was saved"))
         return summary
 
     def _conflict_so_far(self) -> dict[str, Any]:
@@ -793,8 +811,19 @@ class Trainer:
         split_file = self.store.path / SPLIT_FILE
         if not self.resume and not split_file.is_file():
             split_file = None
+        # Stop is honoured between two images of the read (it waited for the whole set);
+        # under torchrun every process must read to the end, or the others would wait for
+        # it at the first collective
+        stoppable = (
+            contextlib.nullcontext()
+            if self.dist.enabled
+            else stop_reading_when(lambda: self.control.stop_requested)
+        )
         try:
-            exp = build_experiment(cfg, pretrained=not has_checkpoint, split_file=split_file)
+            with stoppable:
+                exp = build_experiment(cfg, pretrained=not has_checkpoint, split_file=split_file)
+        except ReadStopped:
+            raise
         except Exception:
             self._refuse_if_data_moved()
             raise
