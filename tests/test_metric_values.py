@@ -166,6 +166,48 @@ def test_detection_loose_box_counts_at_low_iou_thresholds_only():
     assert result["mar_100"] == pytest.approx(0.3)
 
 
+def test_detection_recall_and_iou_exactly_at_a_threshold_reach_it_as_in_pycocotools():
+    """torchmetrics' default thresholds are float32 (0.8 -> 0.80000001): a recall ending at
+    exactly 0.8 lost a level (80/101 instead of 81/101), an IoU of exactly 0.6 missed 0.6."""
+    # 10 objects of one class, 8 found exactly, no false positive: precision 1 up to recall
+    # 0.8, and COCO's 101 recall levels 0, 0.01, ..., 0.8 are 81 of them
+    truth = [[10.0 * i, 0.0, 10.0 * i + 4, 4.0] for i in range(10)]
+    result = detection_metrics(
+        [det(truth[:8], [0.9 - 0.01 * i for i in range(8)], [0] * 8)], [truth], [[0] * 10]
+    )
+    assert result["map_50"] == pytest.approx(81 / 101, abs=1e-9)
+    assert result["mar_100"] == pytest.approx(0.8)
+    # IoU exactly 0.6 (a 10 x 6 box inside a 10 x 10 one): a hit at 0.50, 0.55 and 0.60
+    result = detection_metrics([det([[0, 0, 10, 6]], [0.9], [1])], [[[0, 0, 10, 10]]], [[1]])
+    assert result["map"] == pytest.approx(0.3) and result["mar_100"] == pytest.approx(0.3)
+
+
+def test_detection_thresholds_are_pycocotools_own():
+    from pycocotools.cocoeval import Params
+
+    from workbench.tasks.detection import COCO_IOU_THRESHOLDS, COCO_RECALL_THRESHOLDS
+
+    params = Params(iouType="bbox")
+    assert params.iouThrs.tolist() == COCO_IOU_THRESHOLDS  # bit for bit
+    assert params.recThrs.tolist() == COCO_RECALL_THRESHOLDS
+
+
+def test_detection_keeps_cocos_100_boxes_per_image_by_default():
+    """60 objects found exactly in one image: 50 boxes kept (the old default) capped a
+    perfect model at mAP@0.5 0.83; COCO's maxDets is 100."""
+    t = TASK_KINDS.get("detection")("d", {}, DataInfo(256, 1, ("a",)))
+    assert t.options.max_detections == 100
+    heat = torch.full((1, 1, 64, 64), -10.0)
+    cells = [(4 * (k // 10) + 2, 4 * (k % 10) + 2) for k in range(60)]
+    for k, (y, x) in enumerate(cells):
+        heat[0, 0, y, x] = 5.0 - 0.01 * k
+    out = {"heatmap": heat, "size": torch.zeros(1, 2, 64, 64), "offset": torch.full((1, 2, 64, 64), 0.5)}
+    # a 1-cell (4 px) box centred in each peak's cell: [4x, 4y, 4x + 4, 4y + 4]
+    boxes = [[4.0 * x, 4.0 * y, 4.0 * x + 4, 4.0 * y + 4] for y, x in cells]
+    truth = {"boxes": [torch.tensor(boxes)], "labels": [torch.zeros(60, dtype=torch.int64)]}
+    assert measure(t, out, truth) == pytest.approx({"map_50": 1.0, "map": 1.0, "mar_100": 1.0})
+
+
 def test_detection_without_any_object_is_undefined():
     result = detection_metrics([det([[0, 0, 5, 5]], [0.5], [0])], [[]], [[]])
     assert result == {"map_50": None, "map": None, "mar_100": None}
@@ -224,6 +266,17 @@ def test_counting_hand_computed_skipping_unlabelled():
     result = measure(t, out, targets)
     assert result["mae"] == pytest.approx((0.2 + 1.0) / 2)
     assert result["exact"] == pytest.approx(0.5)
+
+
+def test_counting_halves_round_up_in_the_metric_and_the_drawing():
+    """torch.round rounds halves to even: 2.5 counted as 2 (exact against 2) but 3.5 as 4."""
+    t = task("counting")
+    out = torch.tensor([[2.5], [3.5], [2.49], [-0.4]])
+    targets = {"count": torch.tensor([2.0, 4.0, 2.0, 0.0]), "has": {"count": torch.ones(4, dtype=torch.bool)}}
+    # whole counts floor(x + 0.5): 3, 4, 2, 0 -> exact for the 2nd, 3rd and 4th
+    assert measure(t, out, targets)["exact"] == pytest.approx(3 / 4)
+    drawn = [t.draw({"count": v}, {"count": c}).has_error for v, c in ((2.5, 2.0), (3.5, 4.0), (2.5, 3.0))]
+    assert drawn == [True, False, False]
 
 
 def test_masked_loss_is_the_loss_of_the_labelled_samples():

@@ -1,7 +1,13 @@
-"""Counting: how many objects are in the image (regression; MAE)."""
+"""Counting: how many objects are in the image (regression; MAE).
+
+The exact-count rate and the drawing take the predicted count's nearest whole number with
+halves rounded up, floor(value + 0.5): torch.round and Python's round round halves to
+even, so 2.5 counted as 2 but 3.5 as 4.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +34,7 @@ class _CountingMetrics(TaskMetrics):
         self.exact = self.exact.to(output.device)
         pred = output.float().squeeze(1)
         self.mae.update(pred, targets["count"])
-        self.exact.update((pred.round() == targets["count"]).float())
+        self.exact.update((torch.floor(pred + 0.5) == targets["count"]).float())
         self.seen += len(pred)
 
     def compute(self) -> dict[str, float | None]:
@@ -73,7 +79,7 @@ class Counting(TaskKind):
     def export_decode(self) -> dict[str, Any]:
         return {
             "output": "count (B, 1), float",
-            "steps": ["the value is the count; round it for a whole number"],
+            "steps": ["the value is the count; its whole number is floor(value + 0.5) (halves up)"],
         }
 
     def decode(self, output: torch.Tensor) -> list[dict[str, np.ndarray]]:
@@ -90,7 +96,7 @@ class Counting(TaskKind):
             value = float(prediction["count"])
             text += f" {round(value, 1) + 0.0:.1f}"  # + 0.0: -0.04 reads 0.0, not "-0.0"
             if target is not None:
-                wrong = round(value) != round(float(target["count"]))
+                wrong = math.floor(value + 0.5) != round(float(target["count"]))
         if target is not None:
             text += f" (truth: {float(target['count']):.0f})"
         return DrawSpec(task=self.name, texts=(DrawText(text, error=wrong),), has_error=wrong)

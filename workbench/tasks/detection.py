@@ -40,6 +40,12 @@ NMS_IOU = 0.5
 MIN_SCORE = 1e-3
 PRE_NMS_TOP = 1000
 MATCH_IOU = 0.5  # IoU for a prediction to count as finding a ground-truth box (drawing)
+# COCO's thresholds as pycocotools' ``Params`` makes them, in float64. torchmetrics' own
+# defaults come from torch.linspace in float32, where 0.8 is 0.80000001: a class whose
+# recall ends exactly at 0.8 (8 of 10 objects) lost a recall level, 1/101 of its AP, and an
+# IoU of exactly 0.6 missed the 0.6 threshold (mAP@[.5:.95] 0.2 against COCO's 0.3).
+COCO_IOU_THRESHOLDS = np.linspace(0.5, 0.95, round((0.95 - 0.5) / 0.05) + 1).tolist()
+COCO_RECALL_THRESHOLDS = np.linspace(0.0, 1.0, round(1.0 / 0.01) + 1).tolist()
 
 
 def _share_inside(boxes: np.ndarray, regions: np.ndarray) -> np.ndarray:
@@ -185,7 +191,13 @@ class DetectionHead(nn.Module):
 class _DetectionMetrics(TaskMetrics):
     def __init__(self, task: Detection) -> None:
         self.task = task
-        self.map = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", backend="pycocotools")
+        self.map = MeanAveragePrecision(
+            box_format="xyxy",
+            iou_type="bbox",
+            backend="pycocotools",
+            iou_thresholds=list(COCO_IOU_THRESHOLDS),
+            rec_thresholds=list(COCO_RECALL_THRESHOLDS),
+        )
         self.updated = False
 
     def update(self, output: dict[str, torch.Tensor], targets: dict[str, Any]) -> None:
@@ -235,8 +247,15 @@ class Detection(TaskKind):
 
     @dataclass
     class Options(TaskKind.Options):
+        # 100 is COCO's maxDets: the metrics see only the boxes kept, so mAP and mAR@100
+        # of a crowded image were capped (60 objects, 50 kept: 0.83 for a perfect model)
         max_detections: int = setting(
-            50, "Max detections", "Boxes kept per image: the best after NMS.", ge=1, le=1000
+            100,
+            "Max detections",
+            "Boxes kept per image: the best after NMS. The metrics see only these; COCO's mAP "
+            "and mAR@100 count up to 100.",
+            ge=1,
+            le=1000,
         )
         # Boxes drawn in the sample view; the metrics keep all top-K boxes.
         score_threshold: float = setting(
