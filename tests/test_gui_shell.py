@@ -396,6 +396,36 @@ def test_stop_while_image_files_are_read_ends_at_once_with_nothing_saved(qtbot, 
     assert not run_dir.exists()  # the new run's empty folder is removed
 
 
+def test_the_apps_stopped_run_resumed_in_a_terminal_is_shown_as_it_is_now(qtbot, window, tiny):
+    """The app's own run, stopped, then resumed with `workbench resume` while shown: it
+    stayed "Stopped at step 12" with 12 steps drawn after the terminal had finished it."""
+    from workbench.training.run_store import RunStore
+
+    w = window
+    set_setup(qtbot, w, small(tiny, epochs=2))
+    with qtbot.waitSignal(w.bridge.stepEnded, timeout=RUN_TIMEOUT_MS):
+        w.start_run()
+    run_dir = w.bridge.run_dir
+    with qtbot.waitSignal(w.bridge.runningChanged, timeout=RUN_TIMEOUT_MS):
+        w.stop_run()
+    assert w.state_label.text() == "Stopped" and w._rewatch.isActive()
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", "resume", str(run_dir), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert RunStore(run_dir).read_summary()["status"] == "finished"
+    # finished between two looks (or followed while it trained): read again as it is now
+    qtbot.waitUntil(lambda: not w._rewatch.isActive() and w._follower is None, timeout=30_000)
+    qtbot.waitUntil(lambda: "finished" in w.statusBar().currentMessage(), timeout=30_000)
+    assert w.state_label.text() == "Idle"
+    assert "Stopped at step" not in w.training_bar.progress.format()
+    losses = [b for (kind, _task), b in w.plots._run.buffers.items() if kind == "train_loss"]
+    assert losses and all(len(b) == 8 for b in losses)  # 2 epochs of 4 steps, not the 1 before the stop
+
+
 def test_closing_mid_run_stops_and_joins(qtbot, window, tiny):
     w = window
     set_setup(qtbot, w, small(tiny, epochs=50))

@@ -149,4 +149,34 @@ def test_the_runs_list_says_why_it_is_empty(qtbot, tmp_path):
     assert "does not exist" in panel.message_label.text()
     root.mkdir()
     panel.refresh()
+    assert panel.message_label.text() == f"No runs in {root} yet: a run started here is listed"
+
+
+def test_a_terminals_sweep_is_listed_and_runs_one_folder_down_are_pointed_to(qtbot, tmp_path):
+    """`workbench sweep FILE --out RUNS` writes RUNS/NAME/runs/; the app listed only
+    RUNS/sweeps/NAME/runs/, so with both at their defaults the list stayed empty, silently."""
+    from test_off_thread import _records, _write_run
+
+    from workbench.gui.runs_panel import RunsPanel
+
+    root = tmp_path / "runs"
+    _write_run(root / "depths" / "runs" / "a", _records(3))
+    _write_run(root / "sweeps" / "methods" / "runs" / "b", _records(3))
+    panel = RunsPanel(root)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    assert panel.tree.topLevelItemCount() == 1  # no queue.json yet: not a sweep folder
     assert panel.message_label.text() == ""
+    (root / "depths" / "queue.json").write_text("{}")
+    panel.refresh()
+    assert panel.tree.topLevelItemCount() == 2
+    # runs one folder down, the parent chosen: said where they are
+    other = tmp_path / "parent"
+    _write_run(other / "runs" / "c", _records(3))
+    _write_run(other / "runs" / "d", _records(3))
+    panel.set_root(other)
+    panel.refresh()
+    assert panel.tree.topLevelItemCount() == 0
+    assert panel.message_label.text() == (
+        f"No runs directly in {other}; {other / 'runs'} holds 2: choose it as the runs folder (File ▸ Runs folder…)"
+    )

@@ -44,10 +44,12 @@ class ProgressPrinter:
                 mininterval=0.5,
             )
         elif isinstance(event, StepEnded) and self.bar is not None:
-            self.bar.update(event.global_step - self.bar.n)
             losses = " ".join(f"{k} {'—' if v is None else _number(v)}" for k, v in event.losses.items())
+            # the words first, then the count: update() draws the bar, and drawn before them
+            # it showed "epoch 1: 62% 5/8" for epoch 2's first step
             self.bar.set_description(f"epoch {event.epoch + 1}", refresh=False)
             self.bar.set_postfix_str(f"{losses} | {rate_text(event.images_per_s)}", refresh=False)
+            self.bar.update(event.global_step - self.bar.n)
         elif isinstance(event, EpochEnded):
             parts = []
             for task, metrics in event.val_metrics.items():

@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         self._follower: Any = None  # RunFollower of a run another process writes
         # after a followed run ended: a look every 3 s whether another process resumed it
         self._rewatch = QTimer(self)
+        self._rewatch_seen: tuple[Any, ...] = ()  # the watched run's (status, step) when armed
         self._rewatch.setInterval(3000)
         self._rewatch.timeout.connect(self._check_resumed)
         # the run shown, still on disk? (one stat every 2 s; a deleted folder went unsaid)
@@ -869,6 +870,8 @@ class MainWindow(QMainWindow):
             note += f"  {lost}: no curves (its summary's metrics are in the Runs table)."
         self.statusBar().showMessage(f"Showing run {path.name} ({status}).{note}", 8000)
         self._update_actions()
+        if self._follower is None and status != "finished":
+            self._watch_for_resume(path)  # `workbench resume` in a terminal: followed when it starts
         return True
 
     def _open_failed(self, path: Path) -> None:
@@ -938,25 +941,51 @@ class MainWindow(QMainWindow):
             self._update_actions()
             return
         self.statusBar().showMessage(f"Run {path.name} ended ({status}).", 10000)
+        self._watch_for_resume(path)
+
+    def _watch_for_resume(self, path: Path) -> None:
+        """Look every 3 s whether the shown, unfinished run ``path`` is trained again by
+        another process (``workbench resume``), and follow it then. Armed for a followed
+        run that ended, a stopped run opened from the list, and the app's own run once it
+        stopped: that one stayed "Stopped at step 12" while a terminal finished it."""
         self._rewatch.setProperty("path", str(path))
-        self._rewatch.start()  # resumed by another process: followed again
+        self._rewatch_seen = _progress_mark(path)
+        self._rewatch.start()
 
     def _check_resumed(self) -> None:
-        """The run shown after its follower ended: is it live again (``workbench resume``)?"""
+        """The unfinished run shown: is it live again (``workbench resume``)? Or did another
+        process train it on between two looks (a short resume that began and ended within
+        3 s): then it is read again as it is now."""
         from workbench.training.run_store import LIVE_STATUSES, RunStore
 
         path = Path(self._rewatch.property("path") or "")
-        if self._shown_run is None or not _same_path(self._shown_run, path) or self._follower is not None:
+        if (
+            self._shown_run is None
+            or not _same_path(self._shown_run, path)
+            or self._follower is not None
+            or self._is_live_run(path)  # the app trains it again itself
+        ):
             self._rewatch.stop()
             return
         try:
             live = RunStore(path).effective_status() in LIVE_STATUSES
         except Exception:  # noqa: BLE001 - a summary being rewritten: next tick
             return
-        if live and not self._is_live_run(path):
+        moved_on = _progress_mark(path) != self._rewatch_seen
+        if (live or moved_on) and not self._is_live_run(path):
             self._rewatch.stop()
+            if not self.bridge.is_running():  # the bar and state spoke of the app's run that stopped
+                self.training_bar.reset(f"{path.name}: trained by another process")
+                self.state_label.setText("Idle")
             self._load_run(path)
-            self.statusBar().showMessage(f"Run {path.name} was resumed: following it again.", 8000)
+            if live:
+                self.statusBar().showMessage(f"Run {path.name} was resumed: following it again.", 8000)
+            else:
+                status = RunStore(path).effective_status()
+                self.statusBar().showMessage(
+                    f"Run {path.name} was trained on by another process: showing it as it is now ({status}).",
+                    15000,
+                )
 
     def _check_shown_run_still_there(self) -> None:
         """Say once when the folder of the run shown (or of a compared one) is removed: the
@@ -1476,6 +1505,10 @@ class MainWindow(QMainWindow):
             self.runs.set_live_run(None)
             self.runs.refresh()
             self.state_label.setText(self._run_outcome or "Idle")
+            ended = self.bridge.run_dir
+            if self._run_outcome in ("Stopped", "Failed") and ended is not None and self._shown_run is not None:
+                if _same_path(self._shown_run, ended) and Path(ended).is_dir():
+                    self._watch_for_resume(Path(ended))
             if self._close_when_stopped:
                 self._close_when_stopped = False
                 self._closing = False
@@ -1784,6 +1817,18 @@ def _read_run(store: Any) -> tuple[list[dict[str, Any]], Any]:
     """A run's metrics records and the plots' series built from them (Qt-free: off_thread)."""
     records = store.read_metrics()
     return records, series_from_records(records)
+
+
+def _progress_mark(path: Path) -> tuple[Any, ...]:
+    """What says a run was trained on: its summary's status and step (an empty tuple when
+    it cannot be read)."""
+    from workbench.training.run_store import RunStore
+
+    try:
+        summary = RunStore(path).read_summary()
+    except Exception:  # noqa: BLE001 - being rewritten or gone: compared as unreadable
+        return ()
+    return (summary.get("status"), summary.get("global_step"))
 
 
 def _same_path(a: str | Path, b: str | Path) -> bool:

@@ -340,7 +340,7 @@ class RunsPanel(QWidget):
 
     # ------------------------------------------------------------------ internals
     def _refresh(self) -> None:
-        from workbench.training.run_store import list_runs, runs_root_problem, sweep_runs
+        from workbench.training.run_store import list_runs, no_runs_reason, runs_root_problem, sweep_runs
 
         selected = set(self.selected_paths())
         current = self.tree.currentItem()
@@ -349,7 +349,7 @@ class RunsPanel(QWidget):
         self._watch_root()
         if infos == self._listed and self.tree.topLevelItemCount() == len(infos):
             if not infos:  # the folder itself may have gone or come back: say which
-                self.show_message(runs_root_problem(self._root) or "")
+                self.show_message(runs_root_problem(self._root) or no_runs_reason(self._root))
             return  # nothing changed (the live poll mostly): no rebuild, no repaint
         self._listed = list(infos)
         self.rebuild_count += 1
@@ -390,6 +390,8 @@ class RunsPanel(QWidget):
         elif problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             self.show_message(f"Unreadable run: {problems[0]}{more}")
+        elif not infos:
+            self.show_message(no_runs_reason(self._root))
         else:
             self.show_message("")
         live = any(info.status in LIVE_STATUSES for info in infos)
@@ -527,13 +529,10 @@ class RunsPanel(QWidget):
 
     def _watch_root(self) -> None:
         # the runs folder, its sweeps folder and each sweep's runs: a new run anywhere shows up
-        sweeps = self._root / "sweeps"
-        targets = [self._root, sweeps]
-        try:
-            if sweeps.is_dir():
-                targets += [p / "runs" for p in sorted(sweeps.iterdir())]
-        except OSError:
-            pass
+        from workbench.training.run_store import SWEEPS_FOLDER, sweep_folders
+
+        targets = [self._root, self._root / SWEEPS_FOLDER]
+        targets += [p / "runs" for p in sweep_folders(self._root)]
         wanted = sorted(str(p) for p in targets if p.is_dir())
         watched = sorted(self._watcher.directories())
         if watched == wanted:

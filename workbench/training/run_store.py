@@ -664,18 +664,36 @@ def _mtime(path: Path) -> float:
 
 
 SWEEPS_FOLDER = "sweeps"  # RUNS/sweeps/NAME/runs/: where the app's Sweep dialog puts a sweep
+SWEEP_QUEUE = "queue.json"  # what marks a sweep folder (workbench.sweep.queue writes it)
+
+
+def sweep_folders(runs_root: str | Path) -> list[Path]:
+    """The sweep folders the app lists runs from: every folder under ``runs_root/sweeps/``
+    (the app's Sweep dialog), and ``runs_root`` itself or any folder directly under it that
+    holds a ``queue.json`` (``workbench sweep FILE --out RUNS`` writes RUNS/NAME/: with the
+    app and the CLI at their defaults a terminal's sweep was invisible in the runs list)."""
+    root = Path(runs_root)
+    found: list[Path] = []
+    with contextlib.suppress(OSError):
+        if (root / SWEEP_QUEUE).is_file():
+            found.append(root)
+        for child in sorted(root.iterdir()) if root.is_dir() else []:
+            if child.name != SWEEPS_FOLDER and (child / SWEEP_QUEUE).is_file():
+                found.append(child)
+    with contextlib.suppress(OSError):
+        shelf = root / SWEEPS_FOLDER
+        if shelf.is_dir():
+            found += sorted(p for p in shelf.iterdir() if p.is_dir())
+    return found
 
 
 def sweep_runs(runs_root: str | Path) -> list[RunInfo]:
-    """The runs of every sweep under ``runs_root/sweeps/*/runs/``, newest first, each with
-    ``sweep`` set to its sweep folder's name."""
-    root = Path(runs_root) / SWEEPS_FOLDER
-    try:
-        sweeps = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    except OSError:
-        return []
+    """The runs of every sweep folder (``sweep_folders``) in its ``runs/``, newest first,
+    each with ``sweep`` set to its sweep folder's name."""
     runs = [
-        dataclasses.replace(info, sweep=sweep.name) for sweep in sweeps for info in list_runs(sweep / "runs")
+        dataclasses.replace(info, sweep=sweep.name)
+        for sweep in sweep_folders(runs_root)
+        for info in list_runs(sweep / "runs")
     ]
     runs.sort(key=lambda r: r.created, reverse=True)
     return runs
@@ -742,6 +760,23 @@ def runs_root_problem(runs_root: str | Path) -> str | None:
     except OSError as exc:
         return f"Runs folder {root} cannot be read: {os_reason(exc)}"
     return None
+
+
+def no_runs_reason(runs_root: str | Path) -> str:
+    """What an empty runs list says of a readable ``runs_root`` (one line): where runs are
+    when a folder inside holds some (the parent of the runs folder was chosen), else that
+    there are none yet."""
+    root = Path(runs_root)
+    with contextlib.suppress(OSError):
+        for child in sorted(p for p in root.iterdir() if p.is_dir()):
+            with contextlib.suppress(OSError):
+                held = sum(1 for p in child.iterdir() if (p / "summary.json").is_file())
+                if held:
+                    return (
+                        f"No runs directly in {root}; {child} holds {held}: choose it as the runs folder "
+                        "(File ▸ Runs folder…)"
+                    )
+    return f"No runs in {root} yet: a run started here is listed"
 
 
 def list_runs(runs_root: str | Path) -> list[RunInfo]:

@@ -98,6 +98,7 @@ from workbench.training.run_split import SPLIT_FILE
 from workbench.training.run_split import keep as keep_split
 from workbench.training.run_state import Position, TrainingState
 from workbench.training.run_store import RunStore, event_to_record
+from workbench.training.step_rate import StepRate
 from workbench.training.task_affinity import lookahead_affinity
 from workbench.weighting.base import BackwardContext
 from workbench.weighting.gradient_weighting import NonFiniteGradients
@@ -150,7 +151,8 @@ class _Loop:
     position: Position = field(default_factory=Position)
     started: float = 0.0  # perf_counter at training second 0 (across resumes)
     epoch_started: float = 0.0
-    step_seconds: float = 0.0  # smoothed step time, for images/s and the ETA
+    rate: StepRate = field(default_factory=StepRate)  # images/s and the ETA
+    fetch_started: float = 0.0  # when the step in progress asked for its batch
     # the gradient seam's parts (the modules do not change during a run)
     shared_modules: list[torch.nn.Module] = field(default_factory=list)
     shared_params: list[torch.nn.Parameter] = field(default_factory=list)
@@ -1107,6 +1109,7 @@ class Trainer:
                 self._pause(loop)
             if self.dist.any(self.control.stop_requested, self.device):  # every process stops here
                 return StopReason.USER
+            loop.fetch_started = time.perf_counter()  # the batch's loading is part of the step
             batch = next(batches)
             with META_LOCK:  # no meta-device build in another thread during a step (see meta_lock)
                 self._train_step(loop, epoch, batch)
@@ -1225,8 +1228,7 @@ class Trainer:
         loop.state.add_step(step_losses, labelled)
         position.global_step += 1
         position.step += 1
-        dt = time.perf_counter() - t0
-        loop.step_seconds = dt if loop.step_seconds == 0 else 0.9 * loop.step_seconds + 0.1 * dt
+        loop.rate.add(time.perf_counter() - min(t0, loop.fetch_started or t0))
         remaining = loop.epochs * loop.steps_per_epoch - position.global_step
         self._log_and_emit(
             StepEnded(
@@ -1238,8 +1240,8 @@ class Trainer:
                 weights=logged_weights,
                 total_loss=total,
                 lr=lr,
-                images_per_s=len(images) * self.dist.world_size / loop.step_seconds,
-                eta_s=remaining * loop.step_seconds,
+                images_per_s=loop.rate.images_per_s(len(images) * self.dist.world_size),
+                eta_s=remaining * loop.rate.seconds_per_step,
                 weighted_loss=total - regulariser,
                 regulariser=regulariser,
                 elapsed_s=time.perf_counter() - loop.started,
