@@ -1506,9 +1506,14 @@ class MainWindow(QMainWindow):
             self.runs.refresh()
             self.state_label.setText(self._run_outcome or "Idle")
             ended = self.bridge.run_dir
-            if self._run_outcome in ("Stopped", "Failed") and ended is not None and self._shown_run is not None:
-                if _same_path(self._shown_run, ended) and Path(ended).is_dir():
-                    self._watch_for_resume(Path(ended))
+            if (
+                self._run_outcome in ("Stopped", "Failed")
+                and ended is not None
+                and self._shown_run is not None
+                and _same_path(self._shown_run, ended)
+                and Path(ended).is_dir()
+            ):
+                self._watch_for_resume(Path(ended))  # `workbench resume` in a terminal
             if self._close_when_stopped:
                 self._close_when_stopped = False
                 self._closing = False
