@@ -466,6 +466,31 @@ def test_legends_shorten_to_the_plot_width(qtbot, plots):
     assert shortened > 0
 
 
+def test_the_loss_legend_takes_a_second_line_before_it_drops_the_line_styles(qtbot, plots):
+    """Six tasks at 1,024 px cut the loss plot's key to the task names and "…": which line
+    is training and which validation was in a tooltip only. Alone in its row, the loss plot
+    now puts its whole legend on two lines when one is too short."""
+    feed(plots)
+    plots.resize(1400, 700)
+    qtbot.waitUntil(lambda: plots.layout_widget.width() > 1200, timeout=2000)
+    plots._update_titles()
+    wide = plots.loss_plot.titleLabel.text
+    assert "<br>" not in wide.split("</b><br>", 1)[1] and "thin: training" in wide  # one line when it fits
+    for width in (430, 470):
+        plots.resize(width, 700)
+        qtbot.waitUntil(lambda w=width: abs(plots.layout_widget.width() - w) < 40, timeout=2000)
+        plots._update_titles()
+        legend = plots.loss_plot.titleLabel.text.split("</b><br>", 1)[1]
+        assert "<br>" in legend and "…" not in legend, (width, legend)
+        for key in ("scene", "objects", "thin: training", "●: validation", "best epoch"):
+            assert key in legend
+        assert plots.loss_plot.titleLabel.toolTip() == ""  # nothing left out
+        room = plots._title_room(plots.loss_plot)
+        assert plots.loss_plot.titleLabel.minimumWidth() <= room + 1
+        # the title row grew by one line: the legend is not clipped
+        assert plots.loss_plot.titleLabel.maximumHeight() == 44 + 15
+
+
 def test_a_starting_run_shows_a_note_until_its_first_step(plots):
     started = run_started()
     plots.on_run_started(started)

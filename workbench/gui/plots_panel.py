@@ -104,6 +104,7 @@ _FG = "#303030"
 _MUTED = "#6a6a6a"
 _BG = "w"
 _TITLE_ROW_PX = 44  # title line + legend line
+_LEGEND_LINE_PX = 15  # each further legend line (8.5 pt)
 EMPTY_NOTE = "No curves yet: start a run (F5) or open one from the Runs panel."
 
 
@@ -610,17 +611,20 @@ class PlotsPanel(QWidget):
         return max(120.0, width / columns - 62 - 30)
 
     def _fitting(self, plot: pg.PlotItem, variants: list[str]) -> str:
-        """The first legend variant that fits the plot's width on one line (else the last)."""
+        """The first legend variant that fits the plot's width on one line (else the last).
+        The loss plot, alone in its row, may take two lines for the whole legend: its line
+        styles (thin: training, ●: validation) were cut to "…" with six tasks at 1,024 px."""
         room = self._title_room(plot)
-        key = (tuple(variants), round(room))
+        lines = 2 if plot is self.loss_plot and not self._compare_labels else 1
+        key = (tuple(variants), round(room), lines)
         if (known := self._fitted.get(key)) is not None:  # measuring is the costly part
             return known
         if len(self._fitted) > 500:
             self._fitted.clear()
-        self._fitted[key] = fitted = self._fit(variants, room)
+        self._fitted[key] = fitted = self._fit(variants, room, lines)
         return fitted
 
-    def _fit(self, variants: list[str], room: float) -> str:
+    def _fit(self, variants: list[str], room: float, lines: int = 1) -> str:
         font = QFont(self.font())
         font.setPointSizeF(8.5)
         metrics = QFontMetrics(font)
@@ -640,6 +644,12 @@ class PlotsPanel(QWidget):
             shown = legend if i == 0 or legend.endswith("…") else f"{legend} &nbsp; …"
             if width(shown) <= room:
                 return shown
+            if i == 0 and lines == 2:  # the whole legend on two lines, entries kept whole
+                entries = legend.split(" &nbsp; ")
+                for cut in range(len(entries) - 1, 0, -1):
+                    first, second = " &nbsp; ".join(entries[:cut]), " &nbsp; ".join(entries[cut:])
+                    if width(first) <= room and width(second) <= room:
+                        return f"{first}<br>{second}"
         # none fits: the last one's entries, as many as fit, and "…" for the rest (the
         # title row would otherwise widen the plot past its column, which is cut off)
         entries = variants[-1].split(" &nbsp; ")
@@ -657,7 +667,8 @@ class PlotsPanel(QWidget):
         if isinstance(legend, list):
             legend = self._fitting(plot, legend)
         # the whole legend on hover when the title row had to shorten it
-        plot.titleLabel.setToolTip(_plain(whole) if legend != whole else "")
+        cut = legend.replace("<br>", " &nbsp; ") != whole  # two lines leave nothing out
+        plot.titleLabel.setToolTip(_plain(whole) if cut else "")
         if self._titles.get(plot) == (title, legend):
             return
         self._titles[plot] = (title, legend)
@@ -665,8 +676,9 @@ class PlotsPanel(QWidget):
         if legend:
             text += f"<br><span style='font-size:8.5pt; color:{_MUTED}'>{legend}</span>"
         plot.setTitle(text, color=_FG, size="9.5pt")
-        plot.titleLabel.setMaximumHeight(_TITLE_ROW_PX)
-        plot.layout.setRowFixedHeight(0, _TITLE_ROW_PX)
+        height = _TITLE_ROW_PX + _LEGEND_LINE_PX * legend.count("<br>")  # a legend on two lines
+        plot.titleLabel.setMaximumHeight(height)
+        plot.layout.setRowFixedHeight(0, height)
 
     def _build_plots(self) -> None:
         # drawing's share of a core: redraw_pacer.draw_budget, set per run (set_training)
@@ -754,6 +766,7 @@ class PlotsPanel(QWidget):
                 j = i + offset
                 ci.addItem(grid[i], row=first + j // columns, col=j % columns)
             self._rows = first + (len(grid) + offset + columns - 1) // columns
+            self._equal_rows()
             self._fit_rows()
             return
         self.relayout_count += 1
@@ -772,7 +785,24 @@ class PlotsPanel(QWidget):
             ci.layout.setColumnStretchFactor(column, 1 if column < columns else 0)
             ci.layout.setColumnPreferredWidth(column, 10 if column < columns else 0)
         self._rows = first + (len(grid) + columns - 1) // columns
+        self._equal_rows()
         self._fit_rows()
+
+    def _equal_rows(self, height: float | None = None) -> None:
+        """Every row the same height, whatever its titles: the layout shared the height out
+        by the plots' preferred heights, so a loss legend on two lines made its row 29 px
+        taller than the visible area, and its x axis was cut off. ``height``: the grid's."""
+        layout = self.layout_widget.ci.layout
+        rows = getattr(self, "_rows", 1)
+        height = self.layout_widget.minimumHeight() if height is None else height
+        _left, top, _right, bottom = layout.getContentsMargins()
+        row = (height - top - bottom - layout.verticalSpacing() * (rows - 1)) / max(1, rows)
+        for r in range(max(rows, layout.rowCount())):
+            if r < rows and row > 0:
+                layout.setRowFixedHeight(r, row)
+            else:
+                layout.setRowMinimumHeight(r, 0)
+                layout.setRowMaximumHeight(r, 0)
 
     MIN_ROW_PX = 175
 
@@ -787,6 +817,7 @@ class PlotsPanel(QWidget):
             height = int(rows * visible / fit)
         if self.layout_widget.minimumHeight() != height:
             self.layout_widget.setMinimumHeight(height)
+            self._equal_rows(height)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
         if obj in (self._scroll.viewport(), self._stack) and event.type() == event.Type.Resize:
