@@ -138,9 +138,14 @@ def test_list_files_that_are_not_utf8_are_refused(tmp_path):
     image(tmp_path / "JPEGImages/a.jpg")
     text(tmp_path / "ImageSets/Main/train.txt", "a\n".encode("utf-16"))
     text(tmp_path / "ImageSets/Main/val.txt", "# held out\na\na\n")
+    # the train split is named but cannot be read: the set is refused, naming the list (it
+    # used to vanish, leaving a set of its val split alone)
+    with pytest.raises(DatasetError, match=r"train split has no usable image .*train\.txt: not a text file"):
+        check_dataset(tmp_path)
+    text(tmp_path / "ImageSets/Main/train.txt", "a\n")
     result = check_dataset(tmp_path)
-    assert "train" not in result.splits and result.summary("val").images == 1  # listed twice, counted once
-    assert "not a text file (not UTF-8)" in problems(result) and "a is listed again" in problems(result)
+    assert result.summary("val").images == 1  # listed twice, counted once
+    assert "a is listed again" in problems(result)
 
 
 def test_yolo_names_keys_duplicates_and_missing_labels(tmp_path):
@@ -338,9 +343,7 @@ def test_an_image_whose_yolo_label_file_cannot_be_read_is_left_out(tmp_path, kin
         (tmp_path / "labels/train/b.txt").write_bytes("0 0.5 0.5 0.2 0.2 # café\n".encode("latin-1"))
     text(tmp_path / "data.yaml", "train: images/train\nnames: [cat]\n")
     result = check_dataset(tmp_path)
-    reason = (
-        "not a label file (a folder or special file)" if kind == "folder" else "not a text file (not UTF-8)"
-    )
+    reason = "not a label file: a folder, not a file" if kind == "folder" else "not a text file (not UTF-8)"
     assert [p.message for p in result.report.problems] == [reason, "its label file b.txt cannot be read"]
     assert result.summary("train").images == 1 and dict(result.summary("train").per_class) == {"cat": 1}
 
@@ -854,3 +857,167 @@ def test_a_misspelt_voc_name_that_changes_the_mask_order_is_said(tmp_path):
     assert any(m.startswith("persn is not among VOC's 20 classes") for m in problems(result)), problems(
         result
     )
+
+
+# ---------------------------------------------------------------- special files, every reader
+def _special(path, kind):
+    """Put a FIFO, a folder or a link loop at ``path`` (where a file belongs)."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        os.symlink(path.name, path)  # points at itself
+
+
+SPECIAL_REASON = {
+    "fifo": "not a regular file (a pipe or device): reading it could wait for ever",
+    "folder": "a folder, not a file",
+    "loop": "a symbolic link loop",
+}
+
+
+def _voc_set(root, masks=False):
+    for i, name in enumerate(("cat", "dog", "bird")):
+        image(root / "JPEGImages" / f"im{i}.png")
+        text(
+            root / "Annotations" / f"im{i}.xml",
+            _voc_xml(
+                "<width>32</width><height>32</height>",
+                f"<object><name>{name}</name><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>20</xmax>"
+                "<ymax>20</ymax></bndbox></object>",
+            ),
+        )
+        if masks:
+            from PIL import Image
+
+            mask = Image.new("P", (32, 32), 0)
+            mask.putpalette([0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0] + [0] * 756)
+            mask.paste(i + 1, (2, 2, 20, 20))
+            (root / "SegmentationClass").mkdir(exist_ok=True)
+            mask.save(root / "SegmentationClass" / f"im{i}.png")
+    text(root / "ImageSets" / "Main" / "train.txt", "im0\nim1\n")
+    text(root / "ImageSets" / "Main" / "val.txt", "im2\n")
+    if masks:
+        text(root / "labelmap.txt", "background:0,0,0::\ncat:128,0,0::\ndog:0,128,0::\nbird:128,128,0::\n")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "loop"])
+def test_a_special_file_where_a_voc_annotation_belongs_is_refused_not_waited_on(tmp_path, kind):
+    """A FIFO named im0.xml hung `data check` and `train` for good."""
+    _voc_set(tmp_path)
+    _special(tmp_path / "Annotations" / "im0.xml", kind)
+    result = check_dataset(tmp_path)
+    assert (str(tmp_path / "Annotations" / "im0.xml"), SPECIAL_REASON[kind]) in [
+        (str(p.file), p.message) for p in result.report.problems
+    ]
+    assert result.summary("train").images == 1  # im1 still read
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "loop", "empty"])
+def test_a_labelmap_that_cannot_be_used_refuses_the_masks_not_their_meaning(tmp_path, kind):
+    """An unreadable or empty labelmap.txt fell back to VOC's 20 classes: mask index 1
+    (cat) trained as "aeroplane", and `data check` exited 0 without a word about it."""
+    _voc_set(tmp_path, masks=True)
+    if kind == "empty":
+        (tmp_path / "labelmap.txt").write_text("")
+    else:
+        _special(tmp_path / "labelmap.txt", kind)
+    result = check_dataset(tmp_path)
+    messages = [p.message for p in result.report.problems]
+    assert (SPECIAL_REASON.get(kind) or "lists no class") in messages
+    assert any(m.startswith("masks left out: labelmap.txt") for m in messages)
+    assert result.class_names == ["bird", "cat", "dog"]  # the names, not VOC's 20
+    assert all(r.mask_file is None for rs in result.splits.values() for r in rs)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "loop"])
+def test_a_voc_list_that_cannot_be_read_leaves_its_split_empty_and_says_so(tmp_path, kind):
+    """val.txt as a folder made the val split vanish: its images unused, nothing said."""
+    _voc_set(tmp_path)
+    _special(tmp_path / "ImageSets" / "Main" / "val.txt", kind)
+    listing = tmp_path / "ImageSets" / "Main" / "val.txt"
+    with pytest.raises(DatasetError, match=re.escape("val split has no usable image")) as refused:
+        check_dataset(tmp_path)
+    assert f"{listing}: {SPECIAL_REASON[kind]} (refused)" in str(refused.value)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "loop"])
+def test_a_special_file_as_a_voc_mask_is_said(tmp_path, kind):
+    _voc_set(tmp_path, masks=True)
+    _special(tmp_path / "SegmentationClass" / "im1.png", kind)
+    result = check_dataset(tmp_path)
+    assert f"{SPECIAL_REASON[kind]}; the image is kept without a mask" in [
+        p.message for p in result.report.problems
+    ]
+
+
+def test_a_yolo_label_file_that_loops_leaves_its_image_out(tmp_path):
+    """A label file linked to itself made its image background, "problems: none"."""
+    image(tmp_path / "images/train/a.jpg")
+    image(tmp_path / "images/train/b.jpg")
+    text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+    _special(tmp_path / "labels/train/b.txt", "loop")
+    text(tmp_path / "data.yaml", "train: images/train\nnames: [cat]\n")
+    result = check_dataset(tmp_path)
+    assert [p.message for p in result.report.problems] == [
+        "not a label file: a symbolic link loop",
+        "its label file b.txt cannot be read",
+    ]
+    assert result.summary("train").images == 1
+
+
+def test_one_coco_image_that_loops_is_skipped_not_the_whole_set(tmp_path):
+    """RuntimeError: Symlink loop from 'im1.png' refused the whole set."""
+    image(tmp_path / "a.png")
+    _special(tmp_path / "b.png", "loop")
+    box = {"category_id": 1, "bbox": [1, 1, 5, 5]}
+    coco(
+        tmp_path,
+        [{"id": 1, "file_name": "a.png"}, {"id": 2, "file_name": "b.png"}],
+        [{"id": 1, "image_id": 1, **box}, {"id": 2, "image_id": 2, **box}],
+    )
+    result = check_dataset(tmp_path)
+    assert result.summary("all").images == 1
+
+
+def test_a_voc_file_in_an_encoding_expat_cannot_read_is_refused_alone(tmp_path):
+    """ValueError: multi-byte encodings are not supported refused the whole set, unnamed."""
+    _voc_set(tmp_path)
+    xml = tmp_path / "Annotations" / "im0.xml"
+    xml.write_text('<?xml version="1.0" encoding="utf-32"?>' + xml.read_text())
+    result = check_dataset(tmp_path)
+    refused = [p for p in result.report.problems if str(p.file) == str(xml)]
+    assert refused and refused[0].message.startswith("cannot read its declared encoding")
+    assert result.summary("train").images == 1
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "loop"])
+@pytest.mark.parametrize("layout", ["folders", "yolo", "voc"])
+def test_a_special_file_named_like_an_image_is_said_as_what_it_is(tmp_path, kind, layout):
+    """A pipe or a folder named x.png was dropped without a word from class folders, and
+    said as "missing" (VOC) or only through its label file (YOLO)."""
+    if layout == "folders":
+        for name in ("cat", "dog"):
+            image(tmp_path / name / "a.png")
+        odd = tmp_path / "cat" / "b.png"
+    elif layout == "yolo":
+        image(tmp_path / "images/train/a.png")
+        text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+        odd = tmp_path / "images/train/b.png"
+        text(tmp_path / "data.yaml", "train: images/train\nnames: [cat]\n")
+    else:
+        _voc_set(tmp_path)
+        odd = tmp_path / "JPEGImages" / "im1.png"
+    _special(odd, kind)
+    result = check_dataset(tmp_path)
+    said = [(str(p.file), p.message) for p in result.report.problems]
+    if layout == "voc":
+        assert (str(tmp_path / "Annotations" / "im1.xml"), f"its image {odd} is {SPECIAL_REASON[kind]}") in said
+    else:
+        assert (str(odd), SPECIAL_REASON[kind]) in said

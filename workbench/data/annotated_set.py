@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from workbench.data.class_names import names_text, shown_name
+from workbench.data.file_probe import same_file_key
 from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, one_line
 
 # The task kinds a set can feed, in the order reports list them.
@@ -87,7 +88,7 @@ class AnnotatedSet:
         for split, records in self.splits.items():
             kept = []
             for r in records:
-                key = str(r.image.resolve()) if r.image is not None else id(r)
+                key = same_file_key(r.image) if r.image is not None else id(r)
                 if (split, key) in seen:
                     lost = len(r.labels)  # said, not merged: a copied listing would count twice
                     self.report.add(
@@ -102,7 +103,7 @@ class AnnotatedSet:
                 kept.append(r)
             self.splits[split] = kept
         files = {
-            split: {str(r.image.resolve()) for r in rs if r.image is not None}
+            split: {same_file_key(r.image) for r in rs if r.image is not None}
             for split, rs in self.splits.items()
         }
         if "train" in files and "val" in files:

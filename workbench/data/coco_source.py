@@ -20,7 +20,7 @@ from workbench.config import setting
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
 from workbench.data.class_names import names_text
 from workbench.data.coco_instances import CocoError, far_polygon_message, load_coco, polygon_too_far
-from workbench.data.file_probe import is_file, probe_size
+from workbench.data.file_probe import is_file, probe_size, same_file_key
 from workbench.data.image_set_options import ImageSetOptions
 from workbench.data.import_report import NOTED, SKIPPED, ImportReport, clip_box, objects_unknown
 from workbench.data.real_dataset import register_image_source
@@ -165,10 +165,7 @@ def _records(json_path: Path, image_root: str, report: ImportReport) -> tuple[li
 
 def _same_file_key(path: Path) -> str:
     """One key for every name of one file (a link, ``a/../b``), as the audit compares them."""
-    try:
-        return str(path.resolve())
-    except OSError:  # a link loop: its own name
-        return str(path)
+    return same_file_key(path)
 
 
 def _fit_boxes(im, width, height, report, json_path) -> tuple[list[int], np.ndarray]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -55,6 +57,48 @@ def probe_size(image: Path, report: ImportReport) -> tuple[int, int] | None:
     except (OSError, ValueError) as exc:  # unreadable, a folder, a name too long or with NUL
         report.add(image, "", f"unreadable image: {exc}", SKIPPED)
     return None
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file, in a few words ("a folder, not a file", "a
+    symbolic link loop", "not a regular file (a pipe or device) ..."); None for a regular
+    file. One answer for every reader: a FIFO where an annotation belonged hung the read,
+    and a folder, a loop or a device was taken for "no file" (an image without labels
+    became background, a list's split vanished) or stopped a whole set."""
+    try:
+        mode = path.stat().st_mode  # follows links
+    except FileNotFoundError:
+        if path.is_symlink():
+            return f"link to a missing file ({os.readlink(path)})"
+        return "missing"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        return f"cannot be read: {exc.strerror or exc}"
+    except ValueError:  # a NUL in the name
+        return "a name that cannot be used (a NUL character)"
+    if stat.S_ISDIR(mode):
+        return "a folder, not a file"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a pipe or device): reading it could wait for ever"
+    return None
+
+
+def same_file_key(path: Path) -> str:
+    """One key for every name of one file (a link, ``a/../b``); a path that cannot be
+    resolved (a link loop: RuntimeError on Python 3.11, OSError later) keeps its own name."""
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError, ValueError):
+        return str(path)
+
+
+def present(path: Path) -> bool:
+    """Whether anything is at ``path``, a broken or looping link included."""
+    try:
+        return os.path.lexists(path)
+    except (OSError, ValueError):
+        return False
 
 
 def is_file(path: Path) -> bool:

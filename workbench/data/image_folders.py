@@ -9,10 +9,10 @@ of the classes by ``folder_source``).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.data.file_probe import is_file, not_a_file
 from workbench.data.import_report import NOTED, SKIPPED, ImportReport
 from workbench.data.yolo_dataset_yaml import IMAGE_SUFFIXES
 
@@ -73,8 +73,10 @@ def read_image_folders(root: str | Path, report: ImportReport) -> FolderSet:
             report.add(stray, "", "image outside a class folder", SKIPPED)
         for folder in sorted(_visible_dirs(base)):
             images = sorted(p for p in folder.rglob("*") if _is_image(p) and not _hidden(p, folder))
-            for broken in sorted(p for p in folder.rglob("*") if _broken_image_link(p, folder)):
-                report.add(broken, "", f"link to a missing file ({os.readlink(broken)})", SKIPPED)
+            # named like an image but no file (a broken link, a loop, a folder, a pipe): said,
+            # where a pipe or a folder named x.png was dropped without a word
+            for odd in sorted(p for p in folder.rglob("*") if _odd_image_name(p, folder)):
+                report.add(odd, "", not_a_file(odd) or "not a file", SKIPPED)
             if not images:
                 report.add(folder, "", "class folder without images", SKIPPED)
             items.extend((p, index[folder.name]) for p in images)
@@ -87,15 +89,16 @@ def _visible_dirs(base: Path) -> list[Path]:
 
 
 def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and not path.name.startswith(".")
+    return path.suffix.lower() in IMAGE_SUFFIXES and is_file(path) and not path.name.startswith(".")
 
 
-def _broken_image_link(path: Path, below: Path) -> bool:
+def _odd_image_name(path: Path, below: Path) -> bool:
+    """Named like an image, not hidden, but not a regular file."""
     return (
         path.suffix.lower() in IMAGE_SUFFIXES
-        and path.is_symlink()
-        and not path.exists()
+        and not path.name.startswith(".")
         and not _hidden(path, below)
+        and not is_file(path)
     )
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.data.file_probe import not_a_file, present
 from workbench.data.import_report import DROPPED, NOTED, REFUSED, SKIPPED, ImportReport
 
 
@@ -45,8 +46,14 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
     """Parse one VOC XML file; None (reported as refused) when it is not well-formed XML
     or has no ``<annotation>`` root."""
     path = Path(path)
+    if present(path) and (problem := not_a_file(path)) is not None:  # a FIFO here hung the read
+        report.add(path, "", problem, REFUSED)
+        return None
     try:
         root = ET.parse(path).getroot()
+    except (ValueError, LookupError) as exc:  # a declared encoding expat cannot read (utf-32, utf-7)
+        report.add(path, "", f"cannot read its declared encoding: {exc}", REFUSED)
+        return None
     except ET.ParseError as exc:
         line, column = exc.position
         reason = str(exc).split(": line ")[0]  # expat's own words: "not well-formed (invalid token)"

@@ -24,9 +24,9 @@ from PIL import Image
 
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
 from workbench.data.class_names import names_text
-from workbench.data.file_probe import is_file, probe_size, read_list
+from workbench.data.file_probe import is_file, not_a_file, present, probe_size, read_list
 from workbench.data.image_set_options import ImageSetOptions
-from workbench.data.import_report import NOTED, SKIPPED, ImportReport, clip_box, objects_unknown
+from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, clip_box, objects_unknown
 from workbench.data.real_dataset import register_image_source
 from workbench.data.source import DataSourceError
 from workbench.data.voc_annotations import VocRecord, read_voc_xml
@@ -69,12 +69,35 @@ def _image_file(filename: str, image_id: str, folders: list[Path]) -> Path | Non
     return None
 
 
+def _unusable_image(filename: str, image_id: str, folders: list[Path]) -> tuple[Path, str] | None:
+    """The first path where ``_image_file`` looked that holds something other than a
+    regular file, and why it is no image; None when nothing is there."""
+    for folder in folders:
+        names = [filename] if filename else []
+        names += [f"{image_id}{s}" for s in IMAGE_SUFFIXES] + [
+            f"{image_id}{s.upper()}" for s in IMAGE_SUFFIXES
+        ]
+        for name in names:
+            candidate = folder / name
+            if present(candidate) and (why := not_a_file(candidate)) is not None:
+                return candidate, why
+    return None
+
+
 def _split_ids(path: Path, records: dict[str, VocRecord], report: ImportReport) -> dict[str, list[str]]:
     splits: dict[str, list[str]] = {}
     for folder in ("Main", "Segmentation"):
         for split in ("train", "val"):
             listing = path / "ImageSets" / folder / f"{split}.txt"
-            if not is_file(listing):
+            if not present(listing):
+                continue
+            if (problem := not_a_file(listing)) is not None and split not in splits:
+                # a folder, pipe or loop named like the list: the split is named but cannot
+                # be read, so it holds nothing (it vanished, its images unused, unsaid)
+                report.add(listing, "", problem, REFUSED)
+                splits[split] = []
+                continue
+            if problem is not None:
                 continue
             if split in splits:  # both Main/ and Segmentation/ list this split: Main's is used
                 report.add(
@@ -85,7 +108,8 @@ def _split_ids(path: Path, records: dict[str, VocRecord], report: ImportReport) 
                 )
                 continue
             lines = read_list(listing, report)
-            if lines is None:
+            if lines is None:  # reported: a named split that cannot be read holds nothing
+                splits[split] = []
                 continue
             ids: list[str] = []
             for number, line in enumerate(lines, start=1):
@@ -160,6 +184,9 @@ def _colour(text: str) -> tuple[int, int, int] | None:
 def _mask_ok(mask_file: Path, width: int, height: int, rgb_ok: bool, report: ImportReport) -> bool:
     """A SegmentationClass file fit to use (its header: a class mask of the image's size);
     else reported, and the image is kept without a mask."""
+    if (problem := not_a_file(mask_file)) is not None:
+        report.add(mask_file, "", f"{problem}; the image is kept without a mask", SKIPPED)
+        return False
     try:
         with Image.open(mask_file) as img:
             mode, size = img.mode, img.size
@@ -212,7 +239,26 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
             NOTED,
         )
     with_masks = standard and (path / "SegmentationClass").is_dir()
-    labelmap = _labelmap(path / "labelmap.txt", report) if is_file(path / "labelmap.txt") else None
+    labelmap_path = path / "labelmap.txt"
+    labelmap = None
+    if present(labelmap_path):
+        if (problem := not_a_file(labelmap_path)) is not None:
+            report.add(labelmap_path, "", problem, REFUSED)
+        else:
+            labelmap = _labelmap(labelmap_path, report)
+            if labelmap == []:
+                report.add(labelmap_path, "", "lists no class", REFUSED)
+        if not labelmap and with_masks:
+            # it says what each mask index means: without it VOC's 20 classes were assumed,
+            # and a cat/dog/bird set's index 1 trained as "aeroplane", without a word
+            with_masks = False
+            report.add(
+                path / "SegmentationClass",
+                "",
+                "masks left out: labelmap.txt, which says what their indices mean, cannot be used; "
+                "mend it or remove it",
+                REFUSED,
+            )
     listed = [name for name, _ in labelmap] if labelmap else None
     if listed:
         names = listed + sorted(found - set(listed))
@@ -252,7 +298,16 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
             voc = records[image_id]
             image = _image_file(voc.filename, Path(image_id).stem, image_dirs or [voc.xml_path.parent])
             if image is None:
-                report.add(voc.xml_path, "", f"its image ({voc.filename or image_id}) is missing", SKIPPED)
+                # something there by the name, but no file (a folder, pipe or loop): said as such
+                there = _unusable_image(
+                    voc.filename, Path(image_id).stem, image_dirs or [voc.xml_path.parent]
+                )
+                said = (
+                    f"its image {there[0]} is {there[1]}"
+                    if there
+                    else (f"its image ({voc.filename or image_id}) is missing")
+                )
+                report.add(voc.xml_path, "", said, SKIPPED)
                 continue
             if voc.lost:
                 objects_unknown(report, voc.xml_path, image, voc.lost)
@@ -279,7 +334,8 @@ def read_voc_set(path: str | Path, options: VocOptions | None = None) -> Annotat
             mask_file = path / "SegmentationClass" / f"{Path(image_id).stem}.png"
             has_mask = (
                 standard
-                and is_file(mask_file)
+                and with_masks
+                and present(mask_file)  # a folder, pipe or loop is said, not taken for no mask
                 and _mask_ok(mask_file, width, height, colours is not None, report)
             )
             out.append(

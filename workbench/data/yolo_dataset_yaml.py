@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from workbench.data.file_probe import is_file, not_a_file, present
 from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport
 
 # Files a folder listing takes as images (the decoder then reads them by content).
@@ -161,10 +162,11 @@ def _images(entry: Any, root: Path, path: Path, split: str, report: ImportReport
                     key=lambda p: (p.is_symlink(), str(p)),
                 )
                 for p in named:
-                    if p.is_file():
+                    if is_file(p):
                         found.setdefault(os.path.realpath(p), p)
-                for broken in sorted(p for p in named if p.is_symlink() and not p.exists()):
-                    report.add(broken, split, f"link to a missing file ({os.readlink(broken)})", SKIPPED)
+                # named like an image, but no file: a broken link, a loop, a folder, a pipe
+                for odd in sorted(p for p in named if not is_file(p)):
+                    report.add(odd, split, not_a_file(odd) or "not a file", SKIPPED)
             elif where.is_file() and where.suffix.lower() == ".txt":
                 _listed(where, root, report, found)
             elif not where.exists():
@@ -202,7 +204,11 @@ def _listed(list_file: Path, root: Path, report: ImportReport, found: dict[str, 
             )
             continue
         first[key] = f"line {number}"
-        if image.is_file():
+        if is_file(image):
             found[key] = image
+        elif present(image):  # a folder, pipe or loop by that name
+            report.add(
+                list_file, f"line {number}", f"names {name}: {not_a_file(image) or 'not a file'}", SKIPPED
+            )
         else:
             report.add(list_file, f"line {number}", f"names a missing image {name}", SKIPPED)

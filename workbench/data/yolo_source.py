@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
-from workbench.data.file_probe import is_file, probe_size
+from workbench.data.file_probe import is_file, not_a_file, present, probe_size
 from workbench.data.image_set_options import ImageSetOptions
 from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, objects_unknown
 from workbench.data.real_dataset import register_image_source
@@ -66,8 +66,10 @@ def _split(
         labels_seen.add(labels_file)
         has_labels = is_file(labels_file)
         found += has_labels
-        if not has_labels and labels_file.exists():  # a folder (or a device) where the labels belong
-            report.add(labels_file, "", "not a label file (a folder or special file)", REFUSED)
+        if not has_labels and present(labels_file):  # a folder, device or link loop where the labels belong
+            report.add(
+                labels_file, "", f"not a label file: {not_a_file(labels_file) or 'unreadable'}", REFUSED
+            )
             # its objects are unknown, not absent: kept, the image would teach "nothing here"
             report.add(image, "", f"its label file {labels_file.name} cannot be read", SKIPPED)
             continue
