@@ -45,6 +45,12 @@ def test_empty_file_and_bom_are_fine(tmp_path):
     ("line", "action", "words"),
     [
         ("3 0.5 0.5 0.2 0.2", SKIPPED, "class id 3 out of range 0-2"),
+        # quoted as written: a float round trip misquoted it as 99999999999999991611392
+        (
+            "99999999999999999999999 0.5 0.5 0.2 0.2",
+            SKIPPED,
+            "class id 99999999999999999999999 out of range 0-2",
+        ),
         ("-1 0.5 0.5 0.2 0.2", SKIPPED, "class id -1 out of range 0-2"),
         ("1.5 0.5 0.5 0.2 0.2", SKIPPED, "class id 1.5 is not a whole number"),
         ("0 abc 0.5 0.2 0.2", SKIPPED, "'abc' is not a number"),

@@ -91,7 +91,7 @@ def parse_line(
         report.add(path, where, f"class id {fields[0]} is not a whole number", SKIPPED)
         return None
     if not 0 <= cls < num_classes:
-        report.add(path, where, f"class id {int(cls)} out of range 0-{num_classes - 1}", SKIPPED)
+        report.add(path, where, f"class id {fields[0]} out of range 0-{num_classes - 1}", SKIPPED)
         return None
     largest = max(abs(v) for v in values[1:])
     if largest > PIXELS_ABOVE:
