@@ -333,14 +333,30 @@ class RunsPanel(QWidget):
         """The RunInfo of a listed run (None when not listed)."""
         return self._infos.get(Path(path))
 
-    def show_message(self, text: str) -> None:
-        """Show (or with "" hide) a one-line problem under the table."""
+    def show_message(self, text: str, note: bool = False) -> None:
+        """Show (or with "" hide) one line under the table: a problem (red), or with
+        ``note`` a plain remark (no runs yet: a first launch is no error)."""
         self.message_label.setText(text)
+        if self.message_label.property("kind") != ("note" if note else "problem"):
+            self.message_label.setProperty("kind", "note" if note else "problem")
+            self.message_label.style().unpolish(self.message_label)  # the style sheet reads the property
+            self.message_label.style().polish(self.message_label)
         self.message_label.setVisible(bool(text))
+
+    def _say_empty(self) -> None:
+        """Why the list is empty: the folder's problem (red), or a note (none yet, or runs
+        one folder down)."""
+        from workbench.training.run_store import no_runs_reason, runs_root_problem
+
+        problem = runs_root_problem(self._root)
+        if problem and not problem.endswith("a run started here creates it"):
+            self.show_message(problem)
+        else:
+            self.show_message(problem or no_runs_reason(self._root), note=True)
 
     # ------------------------------------------------------------------ internals
     def _refresh(self) -> None:
-        from workbench.training.run_store import list_runs, no_runs_reason, runs_root_problem, sweep_runs
+        from workbench.training.run_store import list_runs, sweep_runs
 
         selected = set(self.selected_paths())
         current = self.tree.currentItem()
@@ -349,7 +365,7 @@ class RunsPanel(QWidget):
         self._watch_root()
         if infos == self._listed and self.tree.topLevelItemCount() == len(infos):
             if not infos:  # the folder itself may have gone or come back: say which
-                self.show_message(runs_root_problem(self._root) or no_runs_reason(self._root))
+                self._say_empty()
             return  # nothing changed (the live poll mostly): no rebuild, no repaint
         self._listed = list(infos)
         self.rebuild_count += 1
@@ -384,14 +400,11 @@ class RunsPanel(QWidget):
         self.tree.setSortingEnabled(True)
         self._apply_live_marker()  # bold first: the live run's text is wider
         self._fit_columns()
-        root_problem = runs_root_problem(self._root)
-        if root_problem:  # an empty list must say why: deleted, unreadable, not yet made
-            self.show_message(root_problem)
+        if not infos:  # an empty list must say why: deleted, unreadable, not yet made, none yet
+            self._say_empty()
         elif problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             self.show_message(f"Unreadable run: {problems[0]}{more}")
-        elif not infos:
-            self.show_message(no_runs_reason(self._root))
         else:
             self.show_message("")
         live = any(info.status in LIVE_STATUSES for info in infos)
