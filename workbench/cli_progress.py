@@ -23,9 +23,11 @@ class ProgressPrinter:
         self._unlabelled_said: set[str] = set()
 
     def __call__(self, event: Any) -> None:
-        if not self.enabled:
+        if not self.enabled:  # --quiet drops the progress only: the notes are still said
             if self.notes and isinstance(event, RunStarted) and event.note:
                 print(f"note: {event.note}", file=sys.stderr)
+            elif self.notes and isinstance(event, EpochEnded) and (note := self._unlabelled_note(event)):
+                print(note, file=sys.stderr)
             return
         if isinstance(event, RunStarted):
             print(
@@ -55,14 +57,8 @@ class ProgressPrinter:
             for task, metrics in event.val_metrics.items():
                 parts.append(f"{task} " + " ".join(f"{k}={_metric(v)}" for k, v in metrics.items()))
             lines = [f"epoch {event.epoch + 1} ({event.seconds:.0f}s): " + "; ".join(parts)]
-            unlabelled = [
-                t
-                for t, n in (event.labelled or {}).items()
-                if not n.get("val") and t not in self._unlabelled_said
-            ]
-            if unlabelled:  # said once: every later epoch is the same
-                self._unlabelled_said.update(unlabelled)
-                lines.append(f"note: {unlabelled_note(unlabelled)}")
+            if note := self._unlabelled_note(event):
+                lines.append(note)
             for line in lines:
                 if self.bar is not None:
                     self.bar.write(line, file=sys.stderr)
@@ -70,6 +66,19 @@ class ProgressPrinter:
                     print(line, file=sys.stderr)
         elif isinstance(event, RunFailed):
             self.close()
+
+    def _unlabelled_note(self, event: Any) -> str:
+        """The note on tasks no validation image labels, once per task ("" otherwise):
+        every later epoch is the same."""
+        unlabelled = [
+            t
+            for t, n in (event.labelled or {}).items()
+            if not n.get("val") and t not in self._unlabelled_said
+        ]
+        if not unlabelled:
+            return ""
+        self._unlabelled_said.update(unlabelled)
+        return f"note: {unlabelled_note(unlabelled)}"
 
     def close(self) -> None:
         if self.bar is not None:

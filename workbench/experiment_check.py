@@ -91,6 +91,16 @@ def validate_experiment(cfg: ExperimentConfig) -> None:
             "is measured at the conflict measurements; set weighting.conflict_every above 0",
         )
     _validate_early_stopping(cfg)
+    o = cfg.optim
+    if o.optimizer in ("adamw", "sgd") and o.lr * o.weight_decay >= 1:
+        # the decay step multiplies every decayed weight by 1 - lr * wd: at 0 or below the
+        # weights flip sign or vanish each step (lr 10, wd 1: x -9), which no clipping bounds
+        raise ConfigError(
+            "optim.weight_decay",
+            f"with optim.lr = {o.lr:g} each {o.optimizer} step multiplies the weights by 1 - lr * "
+            f"weight_decay = {1 - o.lr * o.weight_decay:g}, so they blow up or vanish; keep lr * "
+            "weight_decay below 1 (e.g. a smaller optim.lr)",
+        )
 
 
 def _validate_data(cfg: ExperimentConfig) -> None:

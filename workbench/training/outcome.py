@@ -49,7 +49,12 @@ def fresh_start_hint(summary: dict[str, Any], folder: Any) -> str:
 def unlabelled_note(tasks: list[str]) -> str:
     """What a validation set that labels none of its images for ``tasks`` means for the run."""
     names = ", ".join(repr(t) for t in tasks)
+    if len(tasks) == 1:
+        return (
+            f"no validation image labels task {names}: its validation loss and metrics are undefined, and "
+            "when the best epoch is picked by one of them, best.pt follows the latest epoch"
+        )
     return (
-        f"no validation image labels task {names}: its validation loss and metrics are undefined, and "
+        f"no validation image labels tasks {names}: their validation losses and metrics are undefined, and "
         "when the best epoch is picked by one of them, best.pt follows the latest epoch"
     )

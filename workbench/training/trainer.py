@@ -844,6 +844,11 @@ class Trainer:
         ckpt = None
         changes: list[str] = []
         notes: list[str] = list(exp.split_notes)
+        if batch_size < cfg.train.batch_size:  # one step an epoch on every image, not none
+            notes.append(
+                f"train.batch_size = {cfg.train.batch_size} is more than the {n_train} training images: "
+                f"each step takes all {n_train}, one step an epoch"
+            )
         total_steps = cfg.train.epochs * steps_per_epoch
         if cfg.optim.warmup_steps > total_steps:  # the rate the user chose is never reached
             top = learning_rate(cfg, total_steps - 1, steps_per_epoch)
@@ -1524,7 +1529,7 @@ class Trainer:
         if validation is None:
             return False
         self.store.check_log_present()
-        self._check_finite(validation, epoch)
+        self._check_finite(validation, epoch, loop.state.train_losses())
         train_losses = loop.state.train_losses()
         loop.weighting.epoch_end(train_losses)
         is_best = self._update_best(validation.metrics, epoch, loop.state)
@@ -1694,20 +1699,37 @@ class Trainer:
             return f" and its last checkpoint ({self.store.last_checkpoint}) is kept"
         return "; no checkpoint had been written yet"
 
-    def _check_finite(self, validation: Validation, epoch: int) -> None:
-        """NonFiniteLoss for a NaN/inf validation loss or metric (None = undefined is fine)."""
+    # an epoch's mean training loss above this is a model that diverged, not one that learns
+    DIVERGED_LOSS = 1e6
+
+    def _check_finite(
+        self, validation: Validation, epoch: int, train_losses: dict[str, float] | None = None
+    ) -> None:
+        """NonFiniteLoss for a NaN/inf validation loss or metric (None = undefined is fine).
+        When training losses had already exploded (finite, but above ``DIVERGED_LOSS``) the
+        message says so and names the learning rate: at optim.lr = 10 the training losses
+        reached 5.5e9 without a NaN, and the run "failed" on one task's validation loss."""
+        blown = {
+            t: v for t, v in (train_losses or {}).items() if np.isfinite(v) and abs(v) > self.DIVERGED_LOSS
+        }
+        cause = (
+            f"; the training had diverged before it ({', '.join(f'{t} {v:.3g}' for t, v in blown.items())} mean "
+            f"training loss this epoch): lower optim.lr (now {self.config.optim.lr:g})"
+            if blown
+            else ""
+        )
         for task, value in validation.losses.items():
             if value is not None and not np.isfinite(value):
                 raise NonFiniteLoss(
-                    f"task {task!r} validation loss became {value} after epoch {epoch + 1}; the run stopped "
+                    f"task {task!r} validation loss became {value} after epoch {epoch + 1}{cause}; the run stopped "
                     f"before saving that epoch{self._kept_clause()}"
                 )
         for task, metrics in validation.metrics.items():
             for name, value in metrics.items():
                 if value is not None and not np.isfinite(value):
                     raise NonFiniteLoss(
-                        f"task {task!r} validation metric {name} became {value} after epoch {epoch + 1}; the run "
-                        f"stopped before saving that epoch{self._kept_clause()}"
+                        f"task {task!r} validation metric {name} became {value} after epoch {epoch + 1}{cause}; "
+                        f"the run stopped before saving that epoch{self._kept_clause()}"
                     )
 
     def _monitor_metric(self) -> str:
