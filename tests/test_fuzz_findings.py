@@ -77,3 +77,40 @@ def test_a_batch_larger_than_the_training_set_is_said(tmp_path):
         "train.batch_size = 8 is more than the 3 training images: each step takes all 3, one step an epoch"
         in summary["notes"]
     )
+
+
+def _yolo_one_class(root):
+    from PIL import Image
+
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    for i in range(6):
+        Image.new("RGB", (32, 32)).save(root / "images" / f"{i}.png")
+        (root / "labels" / f"{i}.txt").write_text("0 .5 .5 .2 .2\n")
+    (root / "data.yaml").write_text("names: [person]\ntrain: images\n")
+    return root
+
+
+@pytest.mark.parametrize("kind", ["classification", "multilabel"])
+def test_a_task_with_one_class_is_refused_up_front_naming_its_config_file(tmp_path, capsys, kind):
+    """A one-class set with a classification (or multilabel) task trained into a raw
+    "ValueError: Expected argument `num_classes` to be an integer larger than 1" at the
+    first validation; the refusal of a task the data cannot feed also lacked "(in FILE)"."""
+    from workbench.cli import main
+    from workbench.config import DataConfig, TaskConfig
+    from workbench.experiment_check import save_config
+
+    cfg = tiny_config()
+    cfg.tasks = [TaskConfig(name="t", kind=kind), TaskConfig(name="n", kind="counting")]
+    cfg.data = DataConfig(
+        source="yolo", path=str(_yolo_one_class(tmp_path / "set")), options={"image_size": 32}
+    )
+    path = tmp_path / "exp.toml"
+    save_config(cfg, path)
+    assert main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        f"error: config: data.source: task 't' ({kind}) needs at least 2 classes; this data has 1 (person) "
+        f"(in {path})"
+    )
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

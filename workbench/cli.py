@@ -301,9 +301,12 @@ def _train(args: argparse.Namespace) -> int:
     files = [s.path for s in cfg.data.source_list() if s.source != "shapes"]
     if files and not args.quiet and _rank() == 0:  # a large set takes a while, said
         print(f"reading the data: {', '.join(files)}…", file=sys.stderr, flush=True)
-    infos = build_data(cfg, "val").task_infos
-    n_train = len(build_data(cfg, "train").dataset)
-    preflight(cfg, n_train, infos, processes=_world_size())
+    try:  # what the data cannot feed is a config error of this file: named as the others are
+        infos = build_data(cfg, "val").task_infos
+        n_train = len(build_data(cfg, "train").dataset)
+        preflight(cfg, n_train, infos, processes=_world_size())
+    except ConfigError as exc:
+        raise exc.in_file(args.config) if args.config else exc from None
     try:
         check_sources(cfg, infos, args.init_from)
     except ValueError as exc:

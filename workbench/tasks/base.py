@@ -90,6 +90,9 @@ class TaskKind:
     # False where the batch loss is a mean over pixels or objects, not over samples: the
     # validation loss then takes each image's own loss (``image_losses``)
     loss_is_mean_over_samples: ClassVar[bool] = True
+    # the fewest classes the kind's metrics are defined for (a 1-class classification has
+    # no choice to score: torchmetrics refuses it, mid-run, as a raw ValueError)
+    min_classes: ClassVar[int] = 1
 
     @dataclass
     class Options:

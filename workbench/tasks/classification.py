@@ -48,6 +48,7 @@ class _ClassificationMetrics(TaskMetrics):
 @TASK_KINDS.register("classification")
 class Classification(TaskKind):
     kind = "classification"
+    min_classes = 2
     description = "class of the scene (its largest object)"
     target_key = "scene_class"
     metric_names = ("accuracy", "f1")

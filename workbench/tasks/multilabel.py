@@ -51,6 +51,7 @@ class _MultilabelMetrics(TaskMetrics):
 @TASK_KINDS.register("multilabel")
 class Multilabel(TaskKind):
     kind = "multilabel"
+    min_classes = 2
     description = "which classes are present"
     target_key = "presence"
     metric_names = ("map", "f1")

@@ -88,6 +88,14 @@ def _check_supported(cfg: ExperimentConfig, infos: dict[str, DataInfo], where: s
                 f"task {t.name!r} ({t.kind}) needs '{kind.target_key}' targets, which this data does not "
                 f"provide (it provides: {provided})",
             )
+        if info is not None and len(info.class_names) < kind.min_classes:
+            from workbench.data.class_names import names_text
+
+            raise ConfigError(
+                where,
+                f"task {t.name!r} ({t.kind}) needs at least {kind.min_classes} classes; this data has "
+                f"{len(info.class_names)} ({names_text(list(info.class_names), 3)})",
+            )
 
 
 def _path_slots(cfg: ExperimentConfig, weights: bool = True):
