@@ -1018,6 +1018,23 @@ def test_a_special_file_named_like_an_image_is_said_as_what_it_is(tmp_path, kind
     result = check_dataset(tmp_path)
     said = [(str(p.file), p.message) for p in result.report.problems]
     if layout == "voc":
-        assert (str(tmp_path / "Annotations" / "im1.xml"), f"its image {odd} is {SPECIAL_REASON[kind]}") in said
+        assert (
+            str(tmp_path / "Annotations" / "im1.xml"),
+            f"its image {odd} is {SPECIAL_REASON[kind]}",
+        ) in said
     else:
         assert (str(odd), SPECIAL_REASON[kind]) in said
+
+
+def test_a_data_yaml_key_given_twice_is_noted_with_its_line(tmp_path):
+    """Two `train:` lines: YAML keeps the last, and the set was read from it unsaid."""
+    image(tmp_path / "images/a/x.jpg")
+    image(tmp_path / "images/b/y.jpg")
+    text(tmp_path / "labels/a/x.txt", "0 .5 .5 .1 .1\n")
+    text(tmp_path / "labels/b/y.txt", "0 .5 .5 .1 .1\n")
+    text(tmp_path / "data.yaml", "train: images/a\nnames: [cat]\ntrain: images/b\n")
+    result = check_dataset(tmp_path)
+    assert (str(tmp_path / "data.yaml"), "line 3", "'train' is given again: this later value is used") in [
+        (str(p.file), p.where, p.message) for p in result.report.problems
+    ]
+    assert [r.image.name for rs in result.splits.values() for r in rs] == ["y.jpg"]

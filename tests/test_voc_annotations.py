@@ -106,3 +106,17 @@ def test_a_zero_min_coordinate_of_a_zero_based_writer_is_the_edge_not_outside(tm
     ]
     assert boxes == [[0, 0, 120, 80], [0, 0, 10, 10]]
     assert [(p.where, p.action) for p in report.problems] == [("object 2", CLIPPED)]
+
+
+def test_a_tag_given_twice_in_one_object_is_skipped_not_guessed(tmp_path):
+    """Two <name>, two <bndbox> or two <xmin> in one object: the first was used unsaid."""
+    two_names = "<object><name>dog</name><name>cat</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object>"
+    two_boxes = "<object><name>dog</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>8</xmax><ymax>8</ymax></bndbox></object>"
+    two_xmin = "<object><name>dog</name><bndbox><xmin>1</xmin><xmin>3</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object>"
+    record, report = read(tmp_path, two_names + two_boxes + two_xmin + obj())
+    assert [(p.where, p.message, p.action) for p in report.problems] == [
+        ("object 1", "2 <name> in one object", SKIPPED),
+        ("object 2", "2 <bndbox> in one object", SKIPPED),
+        ("object 3", "2 <xmin> in one <bndbox>", SKIPPED),
+    ]
+    assert record.names == ["dog"] and record.boxes.tolist() == [[47, 239, 195, 371]]

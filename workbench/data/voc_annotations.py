@@ -72,6 +72,10 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
     boxes, names, difficult = [], [], []
     for number, obj in enumerate(root.findall("object"), start=1):
         where = f"object {number}"
+        doubled = next((tag for tag in ("name", "bndbox") if len(obj.findall(tag)) > 1), None)
+        if doubled is not None:  # the first was used without a word; which is meant is unknown
+            report.add(path, where, f"{len(obj.findall(doubled))} <{doubled}> in one object", SKIPPED)
+            continue
         name = (obj.findtext("name") or "").strip()
         if not name:
             report.add(path, where, "object without a <name>", SKIPPED)
@@ -117,6 +121,9 @@ def _box(bndbox: ET.Element | None, path: Path, where: str, report: ImportReport
         return None
     values = []
     for tag in ("xmin", "ymin", "xmax", "ymax"):
+        if len(bndbox.findall(tag)) > 1:
+            report.add(path, where, f"{len(bndbox.findall(tag))} <{tag}> in one <bndbox>", SKIPPED)
+            return None
         text = (bndbox.findtext(tag) or "").strip()
         if not text:
             report.add(path, where, f"empty or missing <{tag}>", SKIPPED)

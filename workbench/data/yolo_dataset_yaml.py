@@ -35,11 +35,46 @@ class YoloSpec:
     splits: dict[str, list[Path]]  # "train" / "val" / "test" -> image files, sorted
 
 
+class _KeysSeenLoader(yaml.SafeLoader):
+    """A safe loader that records the top-level keys written twice (``doubled``): YAML
+    readers keep the last, and a data.yaml with two ``train:`` lines read one of them
+    without a word."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.doubled: list[tuple[str, int]] = []
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode) and node is getattr(self, "_top", None):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if key is not None and key in seen:
+                    self.doubled.append((str(key), key_node.start_mark.line + 1))
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_document(self, node: Any) -> Any:
+        self._top = node
+        return super().construct_document(node)
+
+
+def _load_yaml(text: str, path: Path, report: ImportReport) -> Any:
+    loader = _KeysSeenLoader(text)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    for key, line in loader.doubled:
+        report.add(path, f"line {line}", f"{key!r} is given again: this later value is used", NOTED)
+    return data
+
+
 def read_data_yaml(path: str | Path, report: ImportReport) -> YoloSpec:
     """Read ``path``; raises YoloYamlError for malformed YAML, bad names or no split."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        data = _load_yaml(path.read_text(encoding="utf-8-sig"), path, report)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
