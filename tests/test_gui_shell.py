@@ -874,6 +874,21 @@ def test_compare_table_and_the_shown_run_drawn_once(qtbot, window, tmp_path):
     # the current run's own curve is not overlaid again
     assert all(key[0] in ("", "depth 2", "depth 0") for key in w.plots._curves)
     assert not [k for k in w.plots._curves if k[0] == "depth 4"]
+    # columns as wide as their titles and cells (plus the sort arrow), not a square as tall
+    # as the two-line header beside each title: the Status column fell out of the table
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QFontMetrics
+
+    header = view.grid.horizontalHeader()
+    depth_column = view._table.column("config:model.sharing_depth")
+    title_width = QFontMetrics(header.font()).horizontalAdvance("Sharing")
+    assert header.sectionSize(depth_column) <= title_width + 14 + 24
+    # a click on a title still sorts: wall time, ascending
+    x = header.sectionViewportPosition(view._table.column("wall")) + 5
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+    walls = [view.grid.item(r, view._table.column("wall")).text() for r in range(3)]
+    assert walls in (["1:40", "3:20", "5:00"], ["5:00", "3:20", "1:40"])
+    assert header.sortIndicatorSection() == view._table.column("wall")
     w.clear_comparison()
     assert not view.isVisible() and w.plots.compare_labels() == []
 

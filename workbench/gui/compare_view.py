@@ -47,6 +47,21 @@ def _two_lines(title: str) -> str:
     return title[:cut] + "\n" + title[cut + 1 :]
 
 
+class _CompactHeader(QHeaderView):
+    """A header that keeps room for the sort arrow, not for a square as tall as itself:
+    Qt reserves the header's height again beside every title, so two-line titles made
+    each column about 35 px wider than its text, and the Status column fell out of the
+    table at the default window size."""
+
+    ARROW_PX = 14
+
+    def sectionSizeFromContents(self, logical_index: int):  # noqa: N802 - Qt override
+        size = super().sectionSizeFromContents(logical_index)
+        if self.isSortIndicatorShown() and self.orientation() == Qt.Orientation.Horizontal:
+            size.setWidth(size.width() - size.height() + self.ARROW_PX)
+        return size
+
+
 class _Item(QTableWidgetItem):
     """Sorts numbers as numbers (unknown values last)."""
 
@@ -96,6 +111,10 @@ class CompareView(QWidget):
         top.addWidget(self.close_button)
 
         self.grid = QTableWidget(self)
+        header = _CompactHeader(Qt.Orientation.Horizontal, self.grid)
+        header.setSectionsClickable(True)  # sorting by a click, as the table's own header does
+        header.setHighlightSections(True)
+        self.grid.setHorizontalHeader(header)
         self.grid.setObjectName("compareTable")
         self.grid.setAccessibleName("Run comparison")
         self.grid.setTabKeyNavigation(False)  # Tab leaves the table; arrows move between cells
