@@ -121,7 +121,7 @@ def test_a_run_whose_data_is_gone_at_start_is_not_started_and_leaves_no_folder(q
     assert not w.bridge.is_running()
     assert not w.runs_root().exists() or not any(w.runs_root().iterdir())
     w._check_shown_run_still_there()
-    assert "was removed" not in w.statusBar().currentMessage()
+    assert "was removed" not in w.statusBar().full_message()
 
 
 def test_start_waits_while_a_new_data_set_is_read(qtbot, window, tmp_path):

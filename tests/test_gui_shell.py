@@ -342,9 +342,9 @@ def test_a_run_stopped_after_the_runs_folder_changed_says_where_it_is(qtbot, win
     w.set_runs_root(other)
     with qtbot.waitSignal(w.bridge.runningChanged, timeout=RUN_TIMEOUT_MS):
         w.stop_run()
-    qtbot.waitUntil(lambda: "Run stopped" in w.statusBar().currentMessage(), timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "Run stopped" in w.statusBar().full_message(), timeout=RUN_TIMEOUT_MS)
     assert f"it is in {run_dir} (the Runs panel shows {other}): open that folder to resume it" in (
-        w.statusBar().currentMessage()
+        w.statusBar().full_message()
     )
 
 
@@ -356,10 +356,10 @@ def test_stop_before_the_first_step_says_what_happens(qtbot, window, tiny):
     w.start_run()
     assert w.bridge.state == "starting"
     w.stop_run()
-    assert "before the run's first step" in w.statusBar().currentMessage()
-    assert "current step" not in w.statusBar().currentMessage()
+    assert "before the run's first step" in w.statusBar().full_message()
+    assert "current step" not in w.statusBar().full_message()
     qtbot.waitUntil(lambda: not w.bridge.is_running(), timeout=RUN_TIMEOUT_MS)
-    qtbot.waitUntil(lambda: "Run stopped" in w.statusBar().currentMessage(), timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "Run stopped" in w.statusBar().full_message(), timeout=RUN_TIMEOUT_MS)
     from workbench.training.run_store import RunStore
 
     summary = RunStore(w.bridge.run_dir).read_summary()
@@ -391,7 +391,7 @@ def test_stop_while_image_files_are_read_ends_at_once_with_nothing_saved(qtbot, 
     run_dir = w.bridge.run_dir
     w.stop_run()  # before the trainer probed its first image
     qtbot.waitUntil(lambda: not w.bridge.is_running(), timeout=RUN_TIMEOUT_MS)
-    assert "nothing was saved" in w.statusBar().currentMessage()
+    assert "nothing was saved" in w.statusBar().full_message()
     assert w.state_label.text() == "Not started"
     assert not run_dir.exists()  # the new run's empty folder is removed
 
@@ -419,7 +419,7 @@ def test_the_apps_stopped_run_resumed_in_a_terminal_is_shown_as_it_is_now(qtbot,
     assert RunStore(run_dir).read_summary()["status"] == "finished"
     # finished between two looks (or followed while it trained): read again as it is now
     qtbot.waitUntil(lambda: not w._rewatch.isActive() and w._follower is None, timeout=30_000)
-    qtbot.waitUntil(lambda: "finished" in w.statusBar().currentMessage(), timeout=30_000)
+    qtbot.waitUntil(lambda: "finished" in w.statusBar().full_message(), timeout=30_000)
     assert w.state_label.text() == "Idle"
     assert "Stopped at step" not in w.training_bar.progress.format()
     losses = [b for (kind, _task), b in w.plots._run.buffers.items() if kind == "train_loss"]
@@ -585,7 +585,7 @@ def test_an_opened_configs_relative_paths_are_read_from_its_folder(
     monkeypatch.chdir(tmp_path / "elsewhere")
     window.open_config(tmp_path / "configs" / "rel.toml")
     assert window.setup.config().data.path == str((tmp_path / "sets" / "voc").resolve())
-    message = window.statusBar().currentMessage()
+    message = window.statusBar().full_message()
     assert message.startswith(
         f"Opened {tmp_path / 'configs' / 'rel.toml'}; its relative paths (data.path) are read"
     )
@@ -1122,7 +1122,7 @@ def test_a_finished_run_whose_log_is_empty_says_so_not_no_steps_yet(qtbot, windo
     w.show_run(store.path)
     said = f"metrics.jsonl is empty or missing, though the run trained {steps} step(s)"
     assert said in w.plots._empty_note.text() and "yet" not in w.plots._empty_note.text()
-    assert said in w.statusBar().currentMessage()
+    assert said in w.statusBar().full_message()
     # compared beside a run with a log: in the table, not in the legend as drawn, and said
     other = RunStore.create(w.runs_root(), "logged")
     assert Trainer(tiny_config(), other).run()["status"] == "finished"
@@ -1130,8 +1130,8 @@ def test_a_finished_run_whose_log_is_empty_says_so_not_no_steps_yet(qtbot, windo
     w.compare_runs([other.path, store.path])
     assert w.plots.compare_labels() == []
     assert w.compare_view.grid.rowCount() == 2
-    assert "no curves for" in w.statusBar().currentMessage()
-    assert "metrics.jsonl is empty or missing" in w.statusBar().currentMessage()
+    assert "no curves for" in w.statusBar().full_message()
+    assert "metrics.jsonl is empty or missing" in w.statusBar().full_message()
 
 
 def test_quitting_stops_a_running_command_and_a_stop_at_its_start_reads_stopped(qtbot, window, tmp_path):
@@ -1227,10 +1227,10 @@ def test_a_shown_run_whose_folder_is_removed_is_said_once(qtbot, window):
     shutil.rmtree(run)
     w._check_shown_run_still_there()
     assert w.plots.run_label.full_text() == "(removed) gone"
-    assert w.statusBar().currentMessage() == "Run folder gone was removed: showing what was read before."
+    assert w.statusBar().full_message() == "Run folder gone was removed: showing what was read before."
     w.statusBar().clearMessage()
     w._check_shown_run_still_there()  # said once, not every 2 s
-    assert w.statusBar().currentMessage() == ""
+    assert w.statusBar().full_message() == ""
 
 
 def test_a_compared_run_whose_folder_is_removed_is_said(qtbot, window):
@@ -1244,7 +1244,7 @@ def test_a_compared_run_whose_folder_is_removed_is_said(qtbot, window):
     shutil.rmtree(second)
     w._check_shown_run_still_there()
     assert (
-        w.statusBar().currentMessage()
+        w.statusBar().full_message()
         == "Run folder second (compared) was removed: showing what was read before."
     )
 

@@ -116,7 +116,7 @@ def test_a_followed_run_deleted_while_shown_is_said_and_let_go(qtbot, window, tm
     window._shown_run = run
     window._on_followed_end(run, "deleted")
     assert window._shown_run is None and window.windowTitle().endswith("run (moved or deleted)")
-    assert "was moved or deleted while shown" in window.statusBar().currentMessage()
+    assert "was moved or deleted while shown" in window.statusBar().full_message()
 
 
 def test_a_summary_garbled_while_its_trainer_runs_does_not_end_the_following(qtbot, tmp_path):

@@ -30,7 +30,7 @@ def test_opening_runs_says_what_it_left_out_and_what_failed(window, tmp_path, mo
     summary = json.loads((good / "summary.json").read_text())
     (good / "summary.json").write_text(json.dumps({**summary, "status": 5}))
     assert window._load_run(good)
-    message = window.statusBar().currentMessage()
+    message = window.statusBar().full_message()
     assert "(unknown)" in message and "(5)" not in message
     assert "3 damaged line(s) of metrics.jsonl were left out" in message  # _records has one too
 
@@ -39,7 +39,7 @@ def test_opening_runs_says_what_it_left_out_and_what_failed(window, tmp_path, mo
     _write_run(broken, _records(5))
     (broken / "summary.json").write_text('{"schema_version": 99}')
     assert not window._load_run(broken)
-    assert window.statusBar().currentMessage() == "Could not open run broken."
+    assert window.statusBar().full_message() == "Could not open run broken."
     assert "good" not in window.windowTitle()
 
 
@@ -122,7 +122,7 @@ def test_a_run_that_cannot_be_read_opens_with_one_line(window, tmp_path, monkeyp
     monkeypatch.setattr(pathlib.Path, "exists", exists)
     assert not window._load_run(run)
     assert said[-1][1] == f"Cannot open run {run}: Permission denied." and said[-1][2] == ""
-    assert window.statusBar().currentMessage() == "Could not open run run."
+    assert window.statusBar().full_message() == "Could not open run run."
 
 
 def test_the_runs_list_says_why_it_is_empty(qtbot, tmp_path):

@@ -139,7 +139,7 @@ def test_the_window_says_what_it_did_not_keep(window, qtbot):
     before = window.setup.config().optim.lr
     type_into(qtbot, box, window.setup._widget_for("train.epochs")[0], "15")
     assert window.setup.config().optim.lr == before
-    assert window.statusBar().currentMessage().startswith("Not kept: ")
-    assert "“15”: above the maximum" in window.statusBar().currentMessage()
+    assert window.statusBar().full_message().startswith("Not kept: ")
+    assert "“15”: above the maximum" in window.statusBar().full_message()
     type_into(qtbot, box, window.setup._widget_for("train.epochs")[0], "0,01")
     assert window.setup.config().optim.lr == 0.01

@@ -32,9 +32,22 @@ CORE_MODULES = (
 )
 
 
+def loaded_module(name: str) -> Any:
+    """The module ``name`` if it has been imported whole, else None; never imports it.
+
+    While the loader thread runs a module's body, ``sys.modules`` already holds it, half
+    made (``__spec__._initializing`` is True until its last line ran): a GUI-thread
+    reader then found names missing ("partially initialized module"), so every look at
+    a core module from the GUI goes through here."""
+    module = sys.modules.get(name)
+    if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
+        return None
+    return module
+
+
 def core_is_loaded() -> bool:
-    """True once every core module has been imported (by the loader or anyone else)."""
-    return all(name in sys.modules for name in CORE_MODULES)
+    """True once every core module has been imported whole (by the loader or anyone else)."""
+    return all(loaded_module(name) is not None for name in CORE_MODULES)
 
 
 def core_info() -> dict[str, Any]:
@@ -45,7 +58,7 @@ def core_info() -> dict[str, Any]:
 
     info: dict[str, Any] = {"torch": torch.__version__, "cuda": torch.version.cuda or ""}
     for name in ("torchvision", "torchmetrics"):
-        module = sys.modules.get(name)
+        module = loaded_module(name)
         info[name] = getattr(module, "__version__", "") if module else ""
     try:
         info["devices"] = list_devices()

@@ -21,7 +21,6 @@ import functools
 import inspect
 import logging
 import platform
-import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -49,12 +48,13 @@ from workbench.config import ExperimentConfig, from_dict
 from workbench.gui.accessible_names import DialogNamer, name_unnamed
 from workbench.gui.compare_view import CompareView
 from workbench.gui.conflict_view import ConflictView
-from workbench.gui.core_loader import CoreLoader
+from workbench.gui.core_loader import CoreLoader, loaded_module
 from workbench.gui.inspector_panel import InspectorPanel
 from workbench.gui.off_thread import off_thread
 from workbench.gui.plots_panel import PlotsPanel, series_from_records
 from workbench.gui.runs_panel import RunsPanel
 from workbench.gui.setup_panel import SetupPanel
+from workbench.gui.status_line import StatusLine
 from workbench.gui.tab_order import focus_next
 from workbench.gui.training_bar import TrainingBar, format_duration
 from workbench.gui.worker import PAUSED, PAUSING, STARTING, STOPPING, TrainingBridge
@@ -397,7 +397,8 @@ class MainWindow(QMainWindow):
         self.view_menu.insertAction(self._view_separator, self.run_toolbar.toggleViewAction())
 
     def _build_status_bar(self) -> None:
-        status = self.statusBar()
+        status = self.status_line = StatusLine(self)  # long messages shortened, marked "…"
+        self.setStatusBar(status)
         status.setObjectName("statusBar")
         self.core_busy = QProgressBar(self)
         self.core_busy.setRange(0, 0)  # busy indicator
@@ -868,7 +869,7 @@ class MainWindow(QMainWindow):
             lost = f"Its log metrics.jsonl is empty or missing, though the run trained {steps} step(s)"
             self.plots.set_empty_note(f"{lost}: no curves to draw.")
             note += f"  {lost}: no curves (its summary's metrics are in the Runs table)."
-        self.statusBar().showMessage(f"Showing run {path.name} ({status}).{note}", 8000)
+        self.status_line.show_named("Showing run ", path.name, f" ({status}).{note}", 8000)
         self._update_actions()
         if self._follower is None and status != "finished":
             self._watch_for_resume(path)  # `workbench resume` in a terminal: followed when it starts
@@ -882,7 +883,7 @@ class MainWindow(QMainWindow):
         self._shown_run = None
         self._update_actions()
         self.setWindowTitle(APP_NAME)
-        self.statusBar().showMessage(f"Could not open run {path.name}.", 8000)  # not "Showing" the last one
+        self.status_line.show_named("Could not open run ", path.name, ".", 8000)  # not "Showing" the last one
 
     def _follow(self, path: Path) -> list[dict[str, Any]]:
         """Follow a run another process writes (a headless or torchrun job); its records so far."""
@@ -940,7 +941,7 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(f"{APP_NAME} — {path.name} (moved or deleted)")
             self._update_actions()
             return
-        self.statusBar().showMessage(f"Run {path.name} ended ({status}).", 10000)
+        self.status_line.show_named("Run ", path.name, f" ended ({status}).", 10000)
         self._watch_for_resume(path)
 
     def _watch_for_resume(self, path: Path) -> None:
@@ -979,7 +980,7 @@ class MainWindow(QMainWindow):
                 self.state_label.setText("Idle")
             self._load_run(path)
             if live:
-                self.statusBar().showMessage(f"Run {path.name} was resumed: following it again.", 8000)
+                self.status_line.show_named("Run ", path.name, " was resumed: following it again.", 8000)
             else:
                 status = RunStore(path).effective_status()
                 self.statusBar().showMessage(
@@ -1010,7 +1011,7 @@ class MainWindow(QMainWindow):
         self.plots.run_label.setText(f"(removed) {run.name}")
         self.plots.run_label.setToolTip(f"{run} was removed from disk")
         # short: a status bar cuts what does not fit
-        self.statusBar().showMessage(f"Run folder {run.name} was removed: showing what was read before.", 0)
+        self.status_line.show_named("Run folder ", run.name, " was removed: showing what was read before.", 0)
 
     def _stop_following(self) -> None:
         if self._follower is not None:
@@ -1156,7 +1157,7 @@ class MainWindow(QMainWindow):
                 self.show_error("Cannot use config", f"{path / 'config.toml'}:\n{exc}")
                 return
             self.setup.set_config(cfg)
-            self.statusBar().showMessage(f"Setup loaded from run {path.name}", 5000)
+            self.status_line.show_named("Setup loaded from run ", path.name, "", 5000)
 
         self._when_core_ready(apply, "The run's config loads")
 
@@ -1299,7 +1300,7 @@ class MainWindow(QMainWindow):
         self.runs.set_live_run(run_dir)
         self.runs.refresh()
         self.tabs.setCurrentWidget(self.curves_tab)
-        self.statusBar().showMessage(f"Starting {run_dir.name}…")
+        self.status_line.show_named("Starting ", run_dir.name, "…")
         self._update_title()
         self._update_actions()
 
@@ -1364,7 +1365,9 @@ class MainWindow(QMainWindow):
             log.exception("could not prepare the predictions view")
             self.statusBar().showMessage(f"Predictions view unavailable: {exc}", 8000)
         resumed = f", resumed at step {event.start_step}" if event.start_step else ""
-        self.statusBar().showMessage(f"Training {Path(event.run_dir).name} on {event.device}{resumed}", 5000)
+        self.status_line.show_named(
+            "Training ", Path(event.run_dir).name, f" on {event.device}{resumed}", 5000
+        )
 
     def _on_step(self, event: Any) -> None:
         self.training_bar.on_step(event)
@@ -1613,15 +1616,15 @@ class MainWindow(QMainWindow):
             f"Qt {qVersion()} · PySide6 {pyside_version}",
         ]
         for name in ("pyqtgraph", "numpy"):
-            module = sys.modules.get(name)
+            module = loaded_module(name)
             if module is not None:
                 lines.append(f"{name} {getattr(module, '__version__', '?')}")
-        torch = sys.modules.get("torch")
+        torch = loaded_module("torch")
         if torch is not None and self.core_ready:
             cuda = f" (CUDA {torch.version.cuda})" if torch.version.cuda else " (no CUDA build)"
             lines.append(f"PyTorch {torch.__version__}{cuda}")
             for name in ("torchvision", "torchmetrics"):
-                module = sys.modules.get(name)
+                module = loaded_module(name)
                 if module is not None:
                     lines.append(f"{name} {getattr(module, '__version__', '?')}")
             devices = self.core_info.get("devices") or []

@@ -21,7 +21,6 @@ import html
 import math
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.core_loader import loaded_module
 from workbench.gui.curve_buffer import CurveBuffer
 from workbench.gui.elided_label import ElidedLabel
 from workbench.gui.flow_layout import FlowLayout, FlowRow, group_row
@@ -948,7 +948,7 @@ class PlotsPanel(QWidget):
 
     def _metric_label(self, task: str, name: str) -> str:
         """The metric's label ("map_50" -> "mAP@0.5") from its task kind, else its name."""
-        registry = sys.modules.get("workbench.tasks")  # loaded with the core; never imported here
+        registry = loaded_module("workbench.tasks")  # loaded with the core; never imported here
         try:
             if task in self._kinds:
                 return registry.TASK_KINDS.get(self._kinds[task]).metric_label(name)
@@ -1256,7 +1256,7 @@ class PlotsPanel(QWidget):
             t.get("name"): t.get("kind") for t in (event.config or {}).get("tasks", []) if isinstance(t, dict)
         }
         self._kinds = dict(kinds)
-        registry = sys.modules.get("workbench.tasks")  # loaded by now; never imported from here
+        registry = loaded_module("workbench.tasks")  # loaded by now; never imported from here
         # Every curve the run will have, now (empty): creating plot items costs milliseconds
         # each, which at the first epoch's end (a dozen at once) would stall the window.
         for task in event.task_names:

@@ -513,11 +513,11 @@ class RunsPanel(QWidget):
         Compare does): a default written out ("noise = 0.08") named the run as different.
         Before, torch is not imported for a name."""
         import dataclasses
-        import sys
 
         from workbench.analysis.compare import distinguishing_names, facts_from_info
+        from workbench.gui.core_loader import loaded_module
 
-        trainer = sys.modules.get("workbench.training.trainer")
+        trainer = loaded_module("workbench.training.trainer")  # None while it is being imported
         try:
             facts = [facts_from_info(info) for info in infos]
             if trainer is not None:

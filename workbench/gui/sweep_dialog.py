@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.command_dialog import CommandDialog
+from workbench.gui.core_loader import loaded_module
 from workbench.gui.dialog_fit import no_enter_default, resize_within_screen
 
 
@@ -125,11 +126,10 @@ class SweepDialog(QDialog):
     def _grouped(methods: list[str]) -> list[str]:
         """The method names in the setup's groups and order, each group after "#heading"
         (as they are given when the weighting registry cannot be read)."""
-        import sys
 
         from workbench.gui.weighting_section import method_groups
 
-        registry = sys.modules.get("workbench.weighting")  # loaded with the core
+        registry = loaded_module("workbench.weighting")  # loaded with the core
         if registry is None:
             return list(methods)
         try:
