@@ -268,7 +268,7 @@ def test_class_folders_without_an_image_of_their_own_are_no_classes(tmp_path):
         f"{tmp_path / 'empty'}: class folder without images (skipped)"
     ]
     assert (
-        f"{tmp_path / 'dog' / 'gone.jpg'}: link to a missing file ({tmp_path / 'nowhere.jpg'}) (skipped)"
+        f"{tmp_path / 'dog' / 'gone.jpg'}: a link to a missing file ({tmp_path / 'nowhere.jpg'}) (skipped)"
         in text
     )
     # fewer than two classes with images: refused, naming what was left out

@@ -450,7 +450,8 @@ def test_a_yolo_image_that_links_to_nothing_is_named(tmp_path):
     result = check_dataset(tmp_path)
     link = tmp_path / "images" / "train" / "b.png"
     assert (
-        f"{link}, train: link to a missing file ({tmp_path / 'gone.png'}) (skipped)" in result.report.lines()
+        f"{link}, train: a link to a missing file ({tmp_path / 'gone.png'}) (skipped)"
+        in result.report.lines()
     )
 
 
@@ -636,7 +637,7 @@ def test_a_coco_link_to_a_missing_image_is_named_as_a_link(tmp_path):
     )
     result = check_dataset(tmp_path)
     assert [p.message for p in result.report.problems] == [
-        f"link to a missing file ({tmp_path / 'gone.png'})"
+        f"a link to a missing file ({tmp_path / 'gone.png'})"
     ]
 
 
@@ -1038,3 +1039,142 @@ def test_a_data_yaml_key_given_twice_is_noted_with_its_line(tmp_path):
         (str(p.file), p.where, p.message) for p in result.report.problems
     ]
     assert [r.image.name for rs in result.splits.values() for r in rs] == ["y.jpg"]
+
+
+# ------------------------------------------- the second round of the same classes (stop 31)
+def _coco_pair(root: Path) -> None:
+    box = {"category_id": 1, "bbox": [1, 1, 5, 5]}
+    for split in ("train", "val"):
+        for i in range(2):
+            image(root / f"{split}{i}.png")
+        coco(
+            root,
+            [{"id": i + 1, "file_name": f"{split}{i}.png"} for i in range(2)],
+            [{"id": i + 1, "image_id": i + 1, **box} for i in range(2)],
+            name=f"instances_{split}.json",
+        )
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "loop", "dangling"])
+def test_a_coco_train_file_that_is_no_file_refuses_the_set_not_trains_on_val(tmp_path, kind):
+    """The train .json as a folder, pipe or broken link made the set its validation
+    images alone, split into train and val, "problems: none"."""
+    _coco_pair(tmp_path)
+    train = tmp_path / "instances_train.json"
+    if kind == "dangling":
+        train.unlink()
+        train.symlink_to(tmp_path / "gone.json")
+        reason = f"a link to a missing file ({tmp_path / 'gone.json'})"
+    else:
+        _special(train, kind)
+        reason = SPECIAL_REASON[kind]
+    with pytest.raises(DatasetError) as info:
+        check_dataset(tmp_path)
+    assert str(info.value) == f"{train}: {reason} (the training annotations beside instances_val.json)"
+
+
+def test_coco_validation_annotations_alone_are_said(tmp_path):
+    _coco_pair(tmp_path)
+    (tmp_path / "instances_train.json").unlink()
+    result = check_dataset(tmp_path)
+    assert (
+        "the only annotations found are validation ones (no instances_train.json beside it): "
+        "its images are split into train and val"
+    ) in problems(result)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "loop"])
+def test_a_data_yaml_that_is_no_file_is_said_as_what_it_is(tmp_path, capsys, kind):
+    """It was "looks like a YOLO set but has no data.yaml", or "no such file or folder"."""
+    image(tmp_path / "images/train/a.png")
+    text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+    _special(tmp_path / "data.yaml", kind)
+    with pytest.raises(DatasetError) as info:
+        check_dataset(tmp_path)
+    assert str(info.value) == f"{tmp_path / 'data.yaml'}: {SPECIAL_REASON[kind]}"
+    if kind == "loop":  # named itself
+        assert main(["data", "check", str(tmp_path / "data.yaml")]) == 2
+        assert capsys.readouterr().err.strip().endswith(f"{tmp_path / 'data.yaml'}: a symbolic link loop")
+
+
+def test_a_refusal_after_a_data_yaml_key_given_twice_names_the_key(tmp_path):
+    """Two `nc:` lines: "nc = 2 but 'names' has 4 entries" with no word of the first nc."""
+    image(tmp_path / "images/train/a.png")
+    text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+    text(tmp_path / "data.yaml", "train: images/train\nnc: 4\nnames: [a, b, c, d]\nnc: 2\n")
+    with pytest.raises(DatasetError) as info:
+        check_dataset(tmp_path)
+    assert str(info.value).endswith("(note: data.yaml line 4: 'nc' is given again: this later value is used)")
+
+
+def test_a_class_number_given_twice_in_names_is_noted(tmp_path):
+    image(tmp_path / "images/train/a.png")
+    text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+    text(tmp_path / "data.yaml", "train: images/train\nnames:\n  0: cat\n  1: dog\n  0: x\n")
+    result = check_dataset(tmp_path)
+    assert result.class_names == ["x", "dog"]  # YAML's rule, said
+    assert (
+        str(tmp_path / "data.yaml"),
+        "line 5",
+        "'names' → '0' is given again: this later value is used",
+    ) in [(str(p.file), p.where, p.message) for p in result.report.problems]
+
+
+def test_a_yolo_label_link_to_nothing_is_said_once(tmp_path):
+    """Besides the right two lines, it was also called a "second name" of its own image."""
+    for name in ("a", "b"):
+        image(tmp_path / f"images/train/{name}.png")
+    text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+    (tmp_path / "labels/train/b.txt").symlink_to(tmp_path / "gone.txt")
+    text(tmp_path / "data.yaml", "train: images/train\nnames: [cat]\n")
+    result = check_dataset(tmp_path)
+    assert problems(result) == [
+        f"not a label file: a link to a missing file ({tmp_path / 'gone.txt'})",
+        "its label file b.txt cannot be read",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("xml", "said"),
+    [
+        (
+            "<annotation><filename>a.png</filename><filename>b.png</filename><size><width>50</width>"
+            "<height>40</height></size>" + _voc_object() + "</annotation>",
+            ("", "2 different <filename> ('a.png', 'b.png')"),
+        ),
+        (
+            _voc_xml("<width>50</width><width>64</width><height>40</height>", _voc_object()),
+            ("size/width", "2 different values ('50', '64'); the image's own size is used"),
+        ),
+        (
+            _voc_xml(
+                "<width>50</width><height>40</height>",
+                _voc_object().replace(
+                    "<difficult>0</difficult>", "<difficult>0</difficult><difficult>1</difficult>"
+                ),
+            ),
+            ("object 1", "2 different <difficult> ('0', '1')"),
+        ),
+    ],
+)
+def test_a_voc_tag_written_twice_with_different_values_is_said(tmp_path, xml, said):
+    """A doubled <filename>, <width> or <difficult> kept the first without a word."""
+    image(tmp_path / "a.png")
+    image(tmp_path / "b.png")  # a good file beside it: the set stays usable
+    text(
+        tmp_path / "b.xml",
+        _voc_xml("<width>50</width><height>40</height>", _voc_object()).replace("a.png", "b.png"),
+    )
+    xml_path = text(tmp_path / "a.xml", xml)
+    result = check_dataset(tmp_path)
+    assert (str(xml_path), *said) in [(str(p.file), p.where, p.message) for p in result.report.problems]
+
+
+def test_a_voc_tag_written_twice_alike_is_read(tmp_path):
+    image(tmp_path / "a.png")
+    doubled = _voc_object().replace(
+        "<difficult>0</difficult>", "<difficult>0</difficult><difficult>0</difficult>"
+    )
+    text(tmp_path / "a.xml", _voc_xml("<width>50</width><width>50</width><height>40</height>", doubled))
+    result = check_dataset(tmp_path)
+    assert problems(result) == [] and result.summary("all").objects == 1

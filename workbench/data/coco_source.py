@@ -20,7 +20,7 @@ from workbench.config import setting
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
 from workbench.data.class_names import names_text
 from workbench.data.coco_instances import CocoError, far_polygon_message, load_coco, polygon_too_far
-from workbench.data.file_probe import is_file, probe_size, same_file_key
+from workbench.data.file_probe import is_file, not_a_file, present, probe_size, same_file_key
 from workbench.data.image_set_options import ImageSetOptions
 from workbench.data.import_report import NOTED, SKIPPED, ImportReport, clip_box, objects_unknown
 from workbench.data.real_dataset import register_image_source
@@ -220,17 +220,28 @@ def read_coco_set(path: str | Path, options: CocoOptions | None = None) -> Annot
     json_path = path if path.is_file() else find_coco_json(path) if path.is_dir() else None
     if json_path is None:
         raise DataSourceError(f"{path}: no COCO instances .json found")
+    report = ImportReport()
     if path.is_dir() and "val" in json_path.name:
         # the val file was found because its train partner was not recognised: that one is
         # damaged, and the set must not quietly become its validation images alone
         train = json_path.with_name(json_path.name.replace("val", "train", 1))
+        why = not_a_file(train) if present(train) else None
+        if why is not None:  # a folder, a pipe, a broken or looping link where it belongs
+            raise DataSourceError(f"{train}: {why} (the training annotations beside {json_path.name})")
         if is_file(train):
             try:
                 load_coco(train, ImportReport())
             except CocoError as exc:
                 raise DataSourceError(f"{exc} (the training annotations beside {json_path.name})") from None
             json_path = train
-    report = ImportReport()
+        else:
+            report.add(
+                json_path,
+                "",
+                f"the only annotations found are validation ones (no {train.name} beside it): "
+                "its images are split into train and val",
+                NOTED,
+            )
     names, records = _records(json_path, options.image_root, report)
     splits = {"all": records}
     val_path = Path(options.val_annotations) if options.val_annotations else _val_partner(json_path)

@@ -47,7 +47,7 @@ def probe_size(image: Path, report: ImportReport) -> tuple[int, int] | None:
                 return (height, width) if orientation(img) in (5, 6, 7, 8) else (width, height)
     except FileNotFoundError:
         if image.is_symlink():  # said as the folder readers say it
-            report.add(image, "", f"link to a missing file ({os.readlink(image)})", SKIPPED)
+            report.add(image, "", f"a link to a missing file ({os.readlink(image)})", SKIPPED)
         else:
             report.add(image, "", "missing image", SKIPPED)
     except UnidentifiedImageError:
@@ -69,7 +69,7 @@ def not_a_file(path: Path) -> str | None:
         mode = path.stat().st_mode  # follows links
     except FileNotFoundError:
         if path.is_symlink():
-            return f"link to a missing file ({os.readlink(path)})"
+            return f"a link to a missing file ({os.readlink(path)})"
         return "missing"
     except OSError as exc:
         if exc.errno == errno.ELOOP:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.data.coco_source import find_coco_json
+from workbench.data.file_probe import not_a_file, present
 from workbench.data.source import DATASETS, DataSourceError
 from workbench.data.voc_source import has_voc_xml
 from workbench.data.yolo_source import find_yolo_yaml
@@ -74,6 +75,8 @@ def detect_format(path: str | Path) -> str:
             raise DataSourceError(
                 f"{path}: not a regular file or folder; expected a COCO .json, a YOLO .yaml or a folder"
             )
+        if present(path):  # a broken or looping link: what it is, not "no such file"
+            raise DataSourceError(f"{path}: {not_a_file(path)}")
         raise DataSourceError(f"{path}: no such file or folder")
     if find_yolo_yaml(path) is not None:
         return "yolo"
@@ -91,6 +94,9 @@ def detect_format(path: str | Path) -> str:
         )
     named = sorted([*path.glob("instances*.json"), *(path / "annotations").glob("instances*.json")])
     if named:  # named like COCO's files but not one: say so, not "found 1 class folder"
+        why = not_a_file(named[0])
+        if why is not None:
+            raise DataSourceError(f"{named[0]}: {why}; expected a COCO annotation file")
         raise DataSourceError(
             f"{named[0]}: not a COCO annotation file (a JSON object with 'images', 'annotations' and "
             "'categories'); if the folder holds class folders, choose the format 'folder'"

@@ -65,16 +65,25 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
     if root.tag != "annotation":
         report.add(path, "", f"root element is <{root.tag}>, not <annotation>", REFUSED)
         return None
-    size = root.find("size")
-    width = _size(size, "width", path, report)
-    height = _size(size, "height", path, report)
-    record = VocRecord(path, (root.findtext("filename") or "").strip(), width, height)
+    sizes = root.findall("size")
+    width = _size(sizes, "width", path, report)
+    height = _size(sizes, "height", path, report)
+    filenames = _texts([root], "filename")
+    if len(set(filenames)) > 1:  # which image the boxes belong to is unknown
+        report.add(path, "", f"{len(filenames)} different <filename> ({_listed(filenames)})", REFUSED)
+        return None
+    record = VocRecord(path, filenames[0] if filenames else "", width, height)
     boxes, names, difficult = [], [], []
     for number, obj in enumerate(root.findall("object"), start=1):
         where = f"object {number}"
+        # a tag written twice: the first was used without a word; which is meant is unknown
         doubled = next((tag for tag in ("name", "bndbox") if len(obj.findall(tag)) > 1), None)
-        if doubled is not None:  # the first was used without a word; which is meant is unknown
+        if doubled is not None:
             report.add(path, where, f"{len(obj.findall(doubled))} <{doubled}> in one object", SKIPPED)
+            continue
+        flags = _texts([obj], "difficult")
+        if len({f.lower() for f in flags}) > 1:
+            report.add(path, where, f"{len(flags)} different <difficult> ({_listed(flags)})", SKIPPED)
             continue
         name = (obj.findtext("name") or "").strip()
         if not name:
@@ -98,10 +107,29 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
     return record
 
 
-def _size(size: ET.Element | None, tag: str, path: Path, report: ImportReport) -> int:
-    """``<size><tag>`` in pixels; 0 (the image file's size is used) when absent, 0, or not
-    a positive number, the last reported: a tool that writes ``-3`` may write other nonsense."""
-    text = (size.findtext(tag) or "").strip() if size is not None else ""
+def _texts(parents: list[ET.Element], tag: str) -> list[str]:
+    """The stripped text of every ``<tag>`` child of ``parents``, in file order."""
+    return [(child.text or "").strip() for parent in parents for child in parent.findall(tag)]
+
+
+def _listed(texts: list[str]) -> str:
+    return ", ".join(repr(t) for t in texts[:3]) + (", …" if len(texts) > 3 else "")
+
+
+def _size(sizes: list[ET.Element], tag: str, path: Path, report: ImportReport) -> int:
+    """``<size><tag>`` in pixels; 0 (the image file's size is used) when absent, 0, not a
+    positive number, or written twice with different values (the one meant is unknown),
+    the last two reported: a tool that writes ``-3`` may write other nonsense."""
+    texts = _texts(sizes, tag)
+    if len(set(texts)) > 1:
+        report.add(
+            path,
+            f"size/{tag}",
+            f"{len(texts)} different values ({_listed(texts)}); the image's own size is used",
+            NOTED,
+        )
+        return 0
+    text = texts[0] if texts else ""
     try:
         value = float(text)
     except ValueError:

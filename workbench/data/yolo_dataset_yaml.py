@@ -10,6 +10,7 @@ Each image's labels are at the same path with the last ``images`` folder replace
 
 from __future__ import annotations
 
+import collections
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,9 @@ from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 
 
+DOUBLED_KEY = "is given again: this later value is used"  # the note's words, found by the reader
+
+
 class YoloYamlError(ValueError):
     """The data.yaml cannot be used: one line naming the file, and the line where known."""
 
@@ -36,27 +40,43 @@ class YoloSpec:
 
 
 class _KeysSeenLoader(yaml.SafeLoader):
-    """A safe loader that records the top-level keys written twice (``doubled``): YAML
-    readers keep the last, and a data.yaml with two ``train:`` lines read one of them
+    """A safe loader that records the keys written twice in any mapping (``doubled``:
+    where, e.g. "'names' → 0", and the line): YAML readers keep the last, and a data.yaml
+    with two ``train:`` lines, two ``names:`` or a class number given twice was read
     without a word."""
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
         self.doubled: list[tuple[str, int]] = []
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        if isinstance(node, yaml.MappingNode) and node is getattr(self, "_top", None):
-            seen: set[Any] = set()
-            for key_node, _ in node.value:
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-                if key is not None and key in seen:
-                    self.doubled.append((str(key), key_node.start_mark.line + 1))
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
     def construct_document(self, node: Any) -> Any:
-        self._top = node
+        self.doubled = _doubled_keys(node)
         return super().construct_document(node)
+
+
+def _doubled_keys(root: Any) -> list[tuple[str, int]]:
+    """(key path, 1-based line) of every key given again in a mapping of the node tree;
+    each node visited once (aliases can make the tree a graph, even a cycle)."""
+    found: list[tuple[str, int]] = []
+    seen_nodes: set[int] = set()
+    queue: collections.deque[tuple[Any, tuple[str, ...]]] = collections.deque([(root, ())])
+    while queue:  # in the order written: a shared (anchored) mapping is named where it is defined
+        node, where = queue.popleft()
+        if id(node) in seen_nodes or len(where) > 32:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key_node, value in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if key is not None and key in keys:
+                    found.append((" → ".join(f"{k!r}" for k in (*where, key)), key_node.start_mark.line + 1))
+                if key is not None:
+                    keys.add(key)
+                queue.append((value, (*where, key if key is not None else "?")))
+        elif isinstance(node, yaml.SequenceNode):
+            queue.extend((item, (*where, str(i))) for i, item in enumerate(node.value))
+    return sorted(found, key=lambda item: item[1])
 
 
 def _load_yaml(text: str, path: Path, report: ImportReport) -> Any:
@@ -66,13 +86,16 @@ def _load_yaml(text: str, path: Path, report: ImportReport) -> Any:
     finally:
         loader.dispose()
     for key, line in loader.doubled:
-        report.add(path, f"line {line}", f"{key!r} is given again: this later value is used", NOTED)
+        report.add(path, f"line {line}", f"{key} {DOUBLED_KEY}", NOTED)
     return data
 
 
 def read_data_yaml(path: str | Path, report: ImportReport) -> YoloSpec:
     """Read ``path``; raises YoloYamlError for malformed YAML, bad names or no split."""
     path = Path(path)
+    why = not_a_file(path)
+    if why is not None:  # a pipe would be read for ever; a folder or loop is not "malformed"
+        raise YoloYamlError(f"{path}: {why}")
     try:
         data = _load_yaml(path.read_text(encoding="utf-8-sig"), path, report)
     except yaml.MarkedYAMLError as exc:

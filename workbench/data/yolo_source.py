@@ -21,7 +21,13 @@ from workbench.data.image_set_options import ImageSetOptions
 from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, objects_unknown
 from workbench.data.real_dataset import register_image_source
 from workbench.data.source import DataSourceError
-from workbench.data.yolo_dataset_yaml import YoloYamlError, image_candidates, label_path, read_data_yaml
+from workbench.data.yolo_dataset_yaml import (
+    DOUBLED_KEY,
+    YoloYamlError,
+    image_candidates,
+    label_path,
+    read_data_yaml,
+)
 from workbench.data.yolo_labels import parse_label_file
 
 
@@ -33,7 +39,7 @@ class YoloOptions(ImageSetOptions):
 def find_yolo_yaml(folder: Path) -> Path | None:
     """data.yaml / data.yml, else a small YAML file with 'names' (not any config.yaml)."""
     for candidate in (folder / "data.yaml", folder / "data.yml"):
-        if is_file(candidate):
+        if present(candidate):  # not a file (a folder, pipe, broken link): read_data_yaml says so
             return candidate
     for candidate in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
         try:
@@ -103,11 +109,18 @@ def _report_orphans(labels_seen: set[Path], report: ImportReport, read: set[str]
     """Label files beside the ones read that no image of any split reads (splits listed by
     files may share one labels/ folder: another split's labels are no orphans). ``read``:
     the real paths of the images read (a link to one of them is read once, under one name)."""
-    # resolved: './labels/a.txt', 'labels/a.txt' and the absolute path are one file
-    seen = {Path(os.path.realpath(p)) for p in labels_seen}
-    for folder in sorted({p.parent for p in seen}):
+    # './labels/a.txt', 'labels/a.txt' and the absolute path are one file; a label file
+    # read under its own name is no orphan even where it cannot be resolved (a broken link)
+    named = {os.path.abspath(p) for p in labels_seen}
+    real = {os.path.realpath(p) for p in labels_seen}
+    folders: dict[str, Path] = {}
+    for p in labels_seen:  # each folder once, under the name the set gave it
+        folders.setdefault(os.path.realpath(p.parent), p.parent)
+    for _, folder in sorted(folders.items()):
         unlisted = []
-        for orphan in sorted({*folder.glob("*.txt"), *folder.glob("*.TXT")} - seen):
+        for orphan in sorted({*folder.glob("*.txt"), *folder.glob("*.TXT")}):
+            if os.path.abspath(orphan) in named or os.path.realpath(orphan) in real:
+                continue
             images = [image for image in image_candidates(orphan) if is_file(image)]
             twin = next((image for image in images if os.path.realpath(image) in read), None)
             if twin is not None:  # a second name of an image read under its other name
@@ -141,16 +154,27 @@ def read_yolo_set(path: str | Path, options: YoloOptions | None = None) -> Annot
     report = ImportReport()
     try:
         spec = read_data_yaml(yaml_path, report)
-    except YoloYamlError as exc:
-        raise DataSourceError(str(exc)) from None
-    labels_seen: set[Path] = set()
-    splits = {
-        split: _split(yaml_path, split, images, len(spec.names), report, labels_seen)
-        for split, images in spec.splits.items()
-    }
-    read = {os.path.realpath(image) for images in spec.splits.values() for image in images}
-    _report_orphans(labels_seen, report, read)
-    return AnnotatedSet("yolo", yaml_path, spec.names, splits, report).audit()
+        labels_seen: set[Path] = set()
+        splits = {
+            split: _split(yaml_path, split, images, len(spec.names), report, labels_seen)
+            for split, images in spec.splits.items()
+        }
+        read = {os.path.realpath(image) for images in spec.splits.values() for image in images}
+        _report_orphans(labels_seen, report, read)
+        return AnnotatedSet("yolo", yaml_path, spec.names, splits, report).audit()
+    except (YoloYamlError, DataSourceError) as exc:
+        raise DataSourceError(_with_doubled_keys(str(exc), yaml_path, report)) from None
+
+
+def _with_doubled_keys(message: str, yaml_path: Path, report: ImportReport) -> str:
+    """A refusal with the data.yaml's first key given twice: the value YAML kept (the
+    later one) may be the cause ("nc = 2 but 'names' has 4 entries" after two ``nc:``)."""
+    doubled = [p for p in report.problems if p.file == str(yaml_path) and p.message.endswith(DOUBLED_KEY)]
+    if not doubled:
+        return message
+    first = doubled[0]
+    more = f" (and {len(doubled) - 1} more)" if len(doubled) > 1 else ""
+    return f"{message} (note: {yaml_path.name} {first.where}: {first.message}{more})"
 
 
 register_image_source(
