@@ -279,6 +279,23 @@ def test_counting_halves_round_up_in_the_metric_and_the_drawing():
     assert drawn == [True, False, False]
 
 
+def test_counting_exact_rate_agrees_with_the_drawing_at_float32s_edges():
+    """In float32, 0.49999997 + 0.5 is 1.0 (counted as 1, drawn as 0) and 2²³ + 1 + 0.5
+    rounds to even (MAE 0, yet not exact). floor(x + 0.5) is taken in float64."""
+    t = task("counting")
+    below_half = float(torch.tensor(0.49999997, dtype=torch.float32))  # 0.4999999701976776
+    big = 2.0**23 + 1  # exact in float32
+    out = torch.tensor([[below_half], [big]], dtype=torch.float32)
+    targets = {"count": torch.tensor([0.0, big]), "has": {"count": torch.ones(2, dtype=torch.bool)}}
+    result = measure(t, out, targets)
+    assert result["mae"] == pytest.approx(below_half / 2)  # (0.49999997 + 0) / 2
+    assert result["exact"] == 1.0  # floor(0.49999997 + 0.5) = 0 and floor(8388609.5) = 8388609, in float64
+    assert [t.draw({"count": v}, {"count": c}).has_error for v, c in ((below_half, 0.0), (big, big))] == [
+        False,
+        False,
+    ]
+
+
 def test_masked_loss_is_the_loss_of_the_labelled_samples():
     t = task("classification", classes=3)
     out = torch.tensor([[2.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 1.0]], requires_grad=True)

@@ -1,8 +1,8 @@
 """Counting: how many objects are in the image (regression; MAE).
 
 The exact-count rate and the drawing take the predicted count's nearest whole number with
-halves rounded up, floor(value + 0.5): torch.round and Python's round round halves to
-even, so 2.5 counted as 2 but 3.5 as 4.
+halves rounded up, floor(value + 0.5), in float64 as the drawing does: torch.round and
+Python's round round halves to even, so 2.5 counted as 2 but 3.5 as 4.
 """
 
 from __future__ import annotations
@@ -34,7 +34,11 @@ class _CountingMetrics(TaskMetrics):
         self.exact = self.exact.to(output.device)
         pred = output.float().squeeze(1)
         self.mae.update(pred, targets["count"])
-        self.exact.update((torch.floor(pred + 0.5) == targets["count"]).float())
+        # in float64, on the CPU (MPS has no float64): in float32, 0.49999997 + 0.5 is 1.0
+        # and 2²³ + 1 + 0.5 rounds to even, so the rate disagreed with the drawing and the MAE
+        pred64 = pred.detach().to("cpu", torch.float64)
+        truth64 = targets["count"].detach().to("cpu", torch.float64)
+        self.exact.update((torch.floor(pred64 + 0.5) == truth64).to(output.device, torch.float32))
         self.seen += len(pred)
 
     def compute(self) -> dict[str, float | None]:
