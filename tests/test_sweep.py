@@ -286,8 +286,12 @@ def test_a_signalled_sweep_exits_as_stopped_and_says_to_run_it_again(tmp_path):
     assert proc.returncode == 143, stderr
     again = f"workbench sweep {sweep} --out {out}"
     assert stdout.splitlines()[-1] == f"stopped; continue with: {again}"  # said once, at the end
-    assert stdout.splitlines()[-2].startswith("sweep s: 0 finished, 0 failed, 2 not run")
+    # the member that had begun is "stopped", as its results.csv row says; the other never ran
+    assert stdout.splitlines()[-2].startswith("sweep s: 0 finished, 0 failed, 1 stopped, 1 not run")
     assert stdout.count("continue with") == 1
+    rows = {r["seed"]: r for r in csv.DictReader((out / "s" / "results.csv").open())}
+    assert rows["0"]["status"] == "stopped" and rows["1"]["status"] == "not run"
+    assert rows["0"]["sharing_depth"] == "4"  # resolved (hard sharing of 4 stages) as for a finished run
 
 
 def _signal_after_run(monkeypatch, when=lambda trainer: True):
@@ -521,7 +525,11 @@ def test_a_time_limit_before_the_first_validation_is_reported_and_the_sweep_goes
         key: "no result: its time limit was reached before the first validation; raise train.time_limit_s"
         for key in ("scene+n-equal_sum-d-1-s0", "scene+n-equal_sum-d-1-s1")
     }
-    assert not (out / "t" / "results.csv").exists()
+    rows = list(csv.DictReader((out / "t" / "results.csv").open()))  # every member, though none has a result
+    assert [(r["seed"], r["status"], r["error"]) for r in rows] == [
+        (seed, "stopped", outcome.failed[f"scene+n-equal_sum-d-1-s{seed}"]) for seed in ("0", "1")
+    ]
+    assert not (out / "t" / "table.csv").exists()
     trained.clear()
     run_sweep(spec, out, train, log=lambda m: None)
     assert trained == []  # its budget is spent: not resumed into a second one

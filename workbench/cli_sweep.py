@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         )
     print(
         f"sweep {spec.name}: {len(outcome.finished)} finished, {len(outcome.failed)} failed, "
-        f"{len(outcome.skipped)} not run; folder {outcome.folder}"
+        + (f"{len(outcome.stopped)} stopped, " if outcome.stopped else "")
+        + f"{len(outcome.skipped)} not run; folder {outcome.folder}"
     )
     for key, error in outcome.failed.items():
         print(f"  failed {key}: {error}", file=sys.stderr)

@@ -43,6 +43,7 @@ class SweepOutcome:
     finished: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # key -> error
     skipped: list[str] = field(default_factory=list)  # not reached (a stop)
+    stopped: list[str] = field(default_factory=list)  # begun and stopped (continued when run again)
 
 
 def _read_queue(path: Path) -> dict[str, str]:
@@ -274,7 +275,9 @@ def _run_locked(
                         store.path.rmdir()
                     queue.pop(item.key, None)
                     atomic_write_text(queue_path, _queue_text(queue, folder))
-                outcome.skipped.append(item.key)
+                    outcome.skipped.append(item.key)
+                else:  # a resumed run, as it was: stopped, not "not run"
+                    outcome.stopped.append(item.key)
                 halted.set()
             elif not resume and not wrote_anything(store.path):  # refused before it started: no empty folder
                 with contextlib.suppress(OSError):
@@ -301,8 +304,8 @@ def _run_locked(
                 )
             elif summary.get("status") == "failed":
                 outcome.failed[item.key] = str(summary.get("error", "failed"))
-            else:
-                outcome.skipped.append(item.key)
+            else:  # stopped mid-run: its folder stays in the queue, resumed when run again
+                outcome.stopped.append(item.key)
                 halted.set()
 
     if devices and len(devices) > 1:

@@ -59,6 +59,10 @@ def collect_rows(
             reason = failed.get(item.key) or f"its summary.json cannot be read ({err})"
             rows.append({**row, "status": "unreadable", "error": reason, "run_dir": queue[item.key]})
             continue
+        params = summary.get("params") if isinstance(summary.get("params"), dict) else {}
+        depth = params.get("sharing_depth")
+        if isinstance(depth, int) and depth >= 0:
+            row["sharing_depth"] = depth  # -1 resolved to the number of stages, for every row alike
         if not has_result(summary):
             reason = failed.get(item.key) or str(summary.get("error") or no_result_reason(summary))
             status = str(summary.get("status") or "not started")
@@ -66,10 +70,6 @@ def collect_rows(
             continue
         row["status"] = "budget spent" if budget_spent(summary) else "finished"
         row["error"] = ""
-        params = summary.get("params") or {}
-        depth = params.get("sharing_depth")
-        if isinstance(depth, int):
-            row["sharing_depth"] = depth  # -1 resolved to the number of stages
         for task, metric in (summary.get("primary_metrics") or {}).items():
             row[f"{task}/{metric}"] = (summary.get("final_metrics") or {}).get(task, {}).get(metric)
         delta = summary.get("delta_m") or {}
@@ -177,15 +177,15 @@ def write_results(
     log: Callable[[str], None] = print,
     failed: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """results.csv (every member, its status and error), table.csv (members with a result)
-    and the charts; returns the aggregated table. ``failed``: the queue's reasons by key."""
+    """results.csv (every member, its status and error, even when none has a result),
+    table.csv (members with a result) and the charts; returns the aggregated table. ``failed``: the queue's reasons by key."""
     rows = collect_rows(items, queue, failed)
+    write_csv(folder / "results.csv", rows)  # each member's status and error, results or not
     done = with_result(rows)
     if not done:
         _remove_other_charts(folder, [])
-        log(f"{folder}: no finished run yet, no results")
+        log(f"{folder}: no finished run yet: results.csv lists each member's status; no table or charts")
         return []
-    write_csv(folder / "results.csv", rows)
     if note := busy_latency_note(done):
         log(note)
     table = aggregate(done)
