@@ -236,11 +236,13 @@ def test_labels_for_messages():
 @pytest.mark.parametrize(
     ("name", "why"),
     [
-        ("-", "it starts with '-'; the first character must be a letter or digit"),
-        ("..", "it starts with '.'; the first character must be a letter or digit"),
-        ("_x", "it starts with '_'; the first character must be a letter or digit"),
+        ("-", "it starts with '-'; the first character must be an ASCII letter or digit"),
+        ("..", "it starts with '.'; the first character must be an ASCII letter or digit"),
+        ("_x", "it starts with '_'; the first character must be an ASCII letter or digit"),
         ("a/b", "'/' is not allowed"),
         (".a b", "' ' is not allowed"),
+        ("тест", "'т' is not allowed"),
+        ("café", "'é' is not allowed"),
     ],
 )
 def test_a_refused_name_says_the_rule_it_breaks(name, why):
@@ -249,6 +251,8 @@ def test_a_refused_name_says_the_rule_it_breaks(name, why):
     with pytest.raises(ConfigError) as info:
         config_from_toml_text(with_value("name", name))
     assert f"({why})" in info.value.message
+    # 'т' is a letter: the rule names the letters it means
+    assert "use ASCII letters, digits" in info.value.message
 
 
 def test_the_sweep_dialogs_seeds_follow_the_seed_fields_limits(qtbot, tmp_path):

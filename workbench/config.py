@@ -267,7 +267,7 @@ class ModelConfig:
 
 @dataclass
 class TaskConfig:
-    name: str = setting("", "Task name", "A short word naming the task (letters, digits, _ or -).")
+    name: str = setting("", "Task name", "A short word naming the task (ASCII letters, digits, _ or -).")
     kind: str = setting("", "Task kind", "What the task learns: classification, detection, ...")
     loss_weight: float = setting(
         1.0, "Loss weight", "The task's weight under the 'static' weighting.", ge=0.0, le=1000.0
@@ -390,7 +390,7 @@ class ExperimentConfig:
     name: str = setting(
         "experiment",
         "Experiment",
-        f"Names the run folder: letters, digits, '.', '_', '+' or '-', at most {NAME_MAX} characters.",
+        f"Names the run folder: ASCII letters, digits, '.', '_', '+' or '-', at most {NAME_MAX} characters.",
     )
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -620,11 +620,11 @@ def validate_name(path: str, name: str) -> None:
         why = (
             f"{bad!r} is not allowed"
             if bad is not None
-            else f"it starts with {name[0]!r}; the first character must be a letter or digit"
+            else f"it starts with {name[0]!r}; the first character must be an ASCII letter or digit"
         )
         raise ConfigError(
             path,
-            f"{name!r} cannot name a run folder ({why}); use letters, digits, "
+            f"{name!r} cannot name a run folder ({why}); use ASCII letters, digits, "
             "'.', '_', '+' or '-', starting with a letter or digit",
         )
 

@@ -40,7 +40,7 @@ class TaskRow(QWidget):
             self.check.setFixedWidth(check_width)
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("name")
-        self.name_edit.setToolTip("task name: letters, digits, _ or -; used in plots and metric names")
+        self.name_edit.setToolTip("task name: ASCII letters, digits, _ or -; used in plots and metric names")
         self.name_edit.setMinimumWidth(60)
         self.weight = FloatSpinBox(0.0, 1000.0, 0.1)
         self.weight.setMinimumWidth(62)
