@@ -277,7 +277,8 @@ def test_a_folder_read_as_class_folders_by_elimination_says_so(tmp_path):
     with pytest.raises(Exception) as info:
         check_dataset(tmp_path)
     assert str(info.value) == (
-        f"{tmp_path}: found 1 class folder(s); a classification set needs at least 2 (read as Image "
+        f"{tmp_path}: found 1 class folder(s) (images); class folders label classification and "
+        "multilabel tasks, which need at least 2 classes (read as Image "
         "folders (classification), as no annotation layout was recognised; choose the format if it is "
         "another: coco | voc | yolo | folder)"
     )

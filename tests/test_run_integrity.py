@@ -295,6 +295,12 @@ def test_a_signal_before_the_run_starts_says_interrupted(monkeypatch, capsys, si
     monkeypatch.setattr(cli, "_train", slow_config)  # reading the data, before the run folder
     assert cli.main(["train"]) == 128 + sig
     assert capsys.readouterr().err.strip() == "interrupted before the run began; nothing was saved"
+    monkeypatch.setattr(cli, "_resume", slow_config)  # a resume, before the trainer took over
+    assert cli.main(["resume", "runs/my run"]) == 128 + sig
+    assert capsys.readouterr().err.strip() == (
+        "interrupted before the resume began; runs/my run is as it was; "
+        "continue with: workbench resume 'runs/my run'"
+    )
     monkeypatch.setenv("RANK", "1")  # a torchrun job's other processes: rank 0 says it
     assert cli.main(["train"]) == 128 + sig
     assert capsys.readouterr().err == ""

@@ -200,6 +200,11 @@ def _nothing_begun(args: argparse.Namespace) -> str:
     """Said with "interrupted" when no run had begun (reading the data, importing torch)."""
     if args.command == "train":
         return " before the run began; nothing was saved"
+    if args.command == "resume":  # the trainer's own handler takes over once it resumes
+        import shlex
+
+        again = shlex.join(["workbench", "resume", str(args.run_dir)])
+        return f" before the resume began; {args.run_dir} is as it was; continue with: {again}"
     return ""
 
 

@@ -62,8 +62,10 @@ def read_image_folders(root: str | Path, report: ImportReport) -> FolderSet:
         split_dirs = {"all": root}
     classes = sorted({d.name for base in split_dirs.values() for d in _visible_dirs(base)})
     if len(classes) < 2:
+        found = f" ({classes[0]})" if classes else ""
         raise FolderError(
-            f"{root}: found {len(classes)} class folder(s); a classification set needs at least 2"
+            f"{root}: found {len(classes)} class folder(s){found}; class folders label classification "
+            "and multilabel tasks, which need at least 2 classes"
         )
     index = {name: i for i, name in enumerate(classes)}
     splits: dict[str, list[tuple[Path, int]]] = {}
