@@ -491,6 +491,25 @@ def test_the_loss_legend_takes_a_second_line_before_it_drops_the_line_styles(qtb
         assert plots.loss_plot.titleLabel.maximumHeight() == 44 + 15
 
 
+def test_a_long_loss_legend_wraps_to_three_lines_before_it_drops_entries(plots):
+    """Six long task names at a 1.5 scale: two lines held two of the six names and "…"."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    entries = [f"task_with_a_long_name_{i}" for i in range(9)]
+    font = QFont(plots.font())
+    font.setPointSizeF(8.5)
+    four = QFontMetrics(font).horizontalAdvance("   ".join(entries[:4]))
+    room = four * 0.95  # three entries a line fit (about 0.75 of it), four do not
+    legend = " &nbsp; ".join(entries)
+    three = plots._fit([legend, "short"], room, lines=3)
+    assert three.count("<br>") == 2 and "…" not in three
+    assert three.replace("<br>", " &nbsp; ") == legend  # every entry, whole, in order
+    assert [line.count("task_with") for line in three.split("<br>")] == [3, 3, 3]
+    two = plots._fit([legend, "short"], room, lines=2)
+    assert "<br>" not in two  # it cannot: the shorter variant instead, marked
+    assert two == "short &nbsp; …"
+
+
 def test_a_starting_run_shows_a_note_until_its_first_step(plots):
     started = run_started()
     plots.on_run_started(started)

@@ -671,6 +671,39 @@ def test_the_compare_title_counts_runs_not_merged_rows(qtbot):
     assert view._title_parts[0] == "Comparing 2 runs in 1 row (seeds merged)"
 
 
+def test_a_long_setting_column_is_capped_and_its_cells_whole_in_tooltips(qtbot):
+    """Eight runs, one of six long task names: the Tasks column took 60 % of the width and
+    pushed every metric column out of sight."""
+    from workbench.gui.compare_view import CompareView
+
+    view = CompareView()
+    qtbot.addWidget(view)
+    long_tasks = [{"name": f"task_number_{i}_with_a_long_descriptive_name"} for i in range(6)]
+    facts = [
+        RunFacts(path="/runs/a", config={"tasks": [{"name": "a"}]}, primary_metrics={"a": "acc"},
+                 higher_is_better={"a": True}, metrics={"a": 0.5}),
+        RunFacts(path="/runs/b", config={"tasks": [{"name": "a"}, *long_tasks]}, primary_metrics={"a": "acc"},
+                 higher_is_better={"a": True}, metrics={"a": 0.7}),
+    ]  # fmt: skip
+    view.set_table(compare_table(facts, by_seed=False))
+    view.resize(900, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    tasks = view._table.column("config:tasks")
+    whole = view._table.text(1, tasks)
+    assert len(whole) > 200  # the six long names
+    header = view.grid.horizontalHeader()
+    cap = view.grid.fontMetrics().averageCharWidth() * view.WIDE_COLUMN_CHARS
+    assert header.sectionSize(tasks) <= max(cap, header.sectionSizeHint(tasks))
+    assert view.grid.item(1, tasks).toolTip() == whole  # the whole value on hover
+    assert view.grid.item(0, tasks).toolTip() == ""  # "a" fits: nothing to add
+    metric = view._table.column("metric:a/acc")  # in sight without scrolling
+    assert header.sectionViewportPosition(metric) + header.sectionSize(metric) <= view.grid.viewport().width()
+    # a table without long values keeps every column as wide as its contents
+    view.set_table(compare_table(facts[:1] + [RunFacts(path="/runs/c", config={"tasks": [{"name": "b"}]})]))
+    assert header.sectionResizeMode(view._table.column("config:tasks")) == header.ResizeMode.ResizeToContents
+
+
 def test_eight_tasks_pairs_are_told_apart(qtbot):
     """28 pairs from a palette of ten colours: three pairs were drawn in the same blue."""
     from workbench.gui.conflict_view import ConflictView, pair_style

@@ -129,6 +129,7 @@ class CompareView(QWidget):
         self.grid.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.grid.verticalHeader().setDefaultSectionSize(self.grid.fontMetrics().height() + 8)
         self.grid.setWordWrap(False)
+        self.grid.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "scene+obj…+tags": both ends kept
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 2)
@@ -143,6 +144,7 @@ class CompareView(QWidget):
         self._table = table
         grid = self.grid
         grid.setSortingEnabled(False)
+        grid.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         grid.clear()
         grid.setColumnCount(len(table.columns))
         grid.setRowCount(len(table.rows))
@@ -182,6 +184,7 @@ class CompareView(QWidget):
                         font.setBold(True)
                         item.setFont(font)
                 grid.setItem(r, c, item)
+        self._cap_wide_columns(table)
         grid.setSortingEnabled(True)
         n = len(table.rows)
         runs = sum(max(1, len(f.seeds)) for f in table.facts)  # a row merged over seeds holds several
@@ -237,6 +240,26 @@ class CompareView(QWidget):
         self._table.write_csv(path)
 
     # ------------------------------------------------------------------ internals
+    WIDE_COLUMN_CHARS = 30  # a text column wider than this many characters is shortened
+
+    def _cap_wide_columns(self, table: Any) -> None:
+        """A text or setting column at most ~30 characters wide, its cells shortened in the
+        middle and whole in their tooltips: with eight runs, one of six long task names, the
+        Tasks column took 60 % of the width and pushed every metric out of sight."""
+        grid = self.grid
+        header = grid.horizontalHeader()
+        cap = grid.fontMetrics().averageCharWidth() * self.WIDE_COLUMN_CHARS
+        for c, column in enumerate(table.columns):
+            if column.kind not in ("text", "config") or grid.sizeHintForColumn(c) <= cap:
+                continue
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)  # the user may widen it
+            header.resizeSection(c, max(cap, header.sectionSizeHint(c)))
+            for r in range(grid.rowCount()):
+                item = grid.item(r, c)
+                if item is not None and grid.fontMetrics().horizontalAdvance(item.text()) > cap:
+                    tip = item.toolTip()
+                    item.setToolTip(item.text() + (f"\n{tip}" if tip else ""))
+
     def _fit_height(self) -> None:
         grid = self.grid
         rows = grid.rowCount()

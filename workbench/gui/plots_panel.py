@@ -105,6 +105,7 @@ _MUTED = "#6a6a6a"
 _BG = "w"
 _TITLE_ROW_PX = 44  # title line + legend line
 _LEGEND_LINE_PX = 15  # each further legend line (8.5 pt)
+_LOSS_LEGEND_LINES = 3  # the loss plot's legend, alone in its row, may wrap to this many lines
 EMPTY_NOTE = "No curves yet: start a run (F5) or open one from the Runs panel."
 
 
@@ -612,10 +613,11 @@ class PlotsPanel(QWidget):
 
     def _fitting(self, plot: pg.PlotItem, variants: list[str]) -> str:
         """The first legend variant that fits the plot's width on one line (else the last).
-        The loss plot, alone in its row, may take two lines for the whole legend: its line
-        styles (thin: training, ●: validation) were cut to "…" with six tasks at 1,024 px."""
+        The loss plot, alone in its row, may take up to three lines for the whole legend:
+        its line styles (thin: training, ●: validation) were cut to "…" with six tasks at
+        1,024 px, and four of six long task names at a 1.5 scale on two lines."""
         room = self._title_room(plot)
-        lines = 2 if plot is self.loss_plot and not self._compare_labels else 1
+        lines = _LOSS_LEGEND_LINES if plot is self.loss_plot and not self._compare_labels else 1
         key = (tuple(variants), round(room), lines)
         if (known := self._fitted.get(key)) is not None:  # measuring is the costly part
             return known
@@ -644,12 +646,14 @@ class PlotsPanel(QWidget):
             shown = legend if i == 0 or legend.endswith("…") else f"{legend} &nbsp; …"
             if width(shown) <= room:
                 return shown
-            if i == 0 and lines == 2:  # the whole legend on two lines, entries kept whole
-                entries = legend.split(" &nbsp; ")
-                for cut in range(len(entries) - 1, 0, -1):
-                    first, second = " &nbsp; ".join(entries[:cut]), " &nbsp; ".join(entries[cut:])
-                    if width(first) <= room and width(second) <= room:
-                        return f"{first}<br>{second}"
+            if i == 0 and lines >= 2:  # the whole legend on up to ``lines`` lines, entries kept whole
+                rows: list[list[str]] = [[]]
+                for entry in legend.split(" &nbsp; "):
+                    if rows[-1] and width(" &nbsp; ".join([*rows[-1], entry])) > room:
+                        rows.append([])
+                    rows[-1].append(entry)
+                if len(rows) <= lines and all(width(" &nbsp; ".join(row)) <= room for row in rows):
+                    return "<br>".join(" &nbsp; ".join(row) for row in rows)
         # none fits: the last one's entries, as many as fit, and "…" for the rest (the
         # title row would otherwise widen the plot past its column, which is cut off)
         entries = variants[-1].split(" &nbsp; ")
@@ -676,7 +680,7 @@ class PlotsPanel(QWidget):
         if legend:
             text += f"<br><span style='font-size:8.5pt; color:{_MUTED}'>{legend}</span>"
         plot.setTitle(text, color=_FG, size="9.5pt")
-        height = _TITLE_ROW_PX + _LEGEND_LINE_PX * legend.count("<br>")  # a legend on two lines
+        height = _TITLE_ROW_PX + _LEGEND_LINE_PX * legend.count("<br>")  # a legend on several lines
         plot.titleLabel.setMaximumHeight(height)
         plot.layout.setRowFixedHeight(0, height)
 
