@@ -68,6 +68,9 @@ def main() -> None:
                     window.setup.sections[key].set_expanded(False)
             QTimer.singleShot(800, lambda: window.setup.scroll.ensureWidgetVisible(window.setup.weighting))
         if view == "dataset":
+            cfg = window.setup.config()  # the tasks a VOC set labels: the scene class it has not
+            cfg.tasks = [t for t in cfg.tasks if t.kind != "classification"]
+            window.setup.set_config(cfg)
             for key in ("model", "tasks", "sharing", "weighting", "optim", "train"):
                 if key in window.setup.sections:
                     window.setup.sections[key].set_expanded(False)

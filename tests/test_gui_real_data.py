@@ -184,3 +184,35 @@ def test_a_config_of_several_sources_is_read_and_checked_before_start(qtbot, win
     # Open dataset replaces the sources with the one set chosen
     w.open_dataset(str(voc))
     assert w.setup.config().data.sources == [] and w.setup.data_section.isVisibleTo(w.setup)
+
+
+def test_only_the_detected_formats_own_options_are_shown(qtbot, window, tmp_path):
+    """A VOC folder showed COCO's "Image folder" and "Validation JSON" rows."""
+    w = window
+    for fmt in ("voc", "coco"):
+        assert (
+            main(
+                [
+                    "data",
+                    "export",
+                    str(tmp_path / fmt),
+                    "--format",
+                    fmt,
+                    "--train-size",
+                    "4",
+                    "--val-size",
+                    "2",
+                ]
+            )
+            == 0
+        )
+    section = w.setup.data_section
+    form = section.forms["auto"]
+    row_shown = lambda name: form._form.isRowVisible(form.editors[name])  # noqa: E731
+    w.open_dataset(str(tmp_path / "voc"))
+    qtbot.waitUntil(lambda: getattr(section.current_summary(), "format", "") == "voc", timeout=30_000)
+    assert not row_shown("image_root") and not row_shown("val_annotations")
+    assert row_shown("val_fraction")  # every format's own
+    w.open_dataset(str(tmp_path / "coco"))
+    qtbot.waitUntil(lambda: getattr(section.current_summary(), "format", "") == "coco", timeout=30_000)
+    assert row_shown("image_root") and row_shown("val_annotations")

@@ -365,8 +365,23 @@ class DataSection(QWidget):
         """Why the data shown now cannot be trained on ("" when it can or is not read yet)."""
         return self.failure if self._shown_key == self._summary_key else ""
 
+    # the detected format's own options: the others' rows are hidden (a VOC folder showed
+    # COCO's "Validation JSON") unless they hold a value, which the reader then refuses
+    FORMAT_ONLY_OPTIONS = {"image_root": "coco", "val_annotations": "coco"}
+
+    def _show_format_options(self, summary: Any) -> None:
+        form = self.forms.get("auto")
+        if form is None:
+            return
+        detected = getattr(summary, "format", None)
+        values = form.values()
+        for name, fmt in self.FORMAT_ONLY_OPTIONS.items():
+            set_value = values.get(name) not in (None, "", form.defaults.get(name))
+            form.set_field_visible(name, detected in (None, fmt) or set_value)
+
     def _show_summary(self, summary: Any, message: str) -> None:
         self.summary = summary
+        self._show_format_options(summary)
         if summary is None:
             self.summary_label.setText(message)
             self.histogram.set_counts({})

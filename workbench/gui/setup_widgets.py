@@ -316,6 +316,11 @@ class DataclassForm(QWidget):
             form.addRow(label, editor)
         self._form = form
 
+    def set_field_visible(self, name: str, visible: bool) -> None:
+        """Show or hide field ``name``'s row (label and editor); its value is kept."""
+        if name in self.editors:
+            self._form.setRowVisible(self.editors[name], visible)
+
     def label_of(self, name: str) -> str:
         """The label of field ``name``'s row (its declared label), or the name itself."""
         return self._labels.get(name, name)
