@@ -1078,8 +1078,8 @@ def test_coco_validation_annotations_alone_are_said(tmp_path):
     (tmp_path / "instances_train.json").unlink()
     result = check_dataset(tmp_path)
     assert (
-        "the only annotations found are validation ones (no instances_train.json beside it): "
-        "its images are split into train and val"
+        "the only annotations found are validation ones (no training file such as instances_train.json "
+        "beside it): its images are split into train and val"
     ) in problems(result)
 
 
@@ -1153,7 +1153,7 @@ def test_a_yolo_label_link_to_nothing_is_said_once(tmp_path):
                     "<difficult>0</difficult>", "<difficult>0</difficult><difficult>1</difficult>"
                 ),
             ),
-            ("object 1", "2 different <difficult> ('0', '1')"),
+            ("object 1", "2 different <difficult> in one object ('0', '1')"),
         ),
     ],
 )
@@ -1178,3 +1178,64 @@ def test_a_voc_tag_written_twice_alike_is_read(tmp_path):
     text(tmp_path / "a.xml", _voc_xml("<width>50</width><width>50</width><height>40</height>", doubled))
     result = check_dataset(tmp_path)
     assert problems(result) == [] and result.summary("all").objects == 1
+
+
+def test_coco_files_whose_names_differ_beyond_train_and_val_are_paired_and_said(tmp_path):
+    """instances_train2017.json beside instances_val.json: the val file was never read."""
+    _coco_pair(tmp_path)
+    (tmp_path / "instances_train.json").rename(tmp_path / "instances_train2017.json")
+    result = check_dataset(tmp_path)
+    assert sorted(result.splits) == ["train", "val"] and result.summary("val").images == 2
+    assert "paired with instances_val.json beside it as its validation annotations" in problems(result)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "loop"])
+def test_a_coco_val_file_that_is_no_file_beside_the_train_file_is_refused(tmp_path, kind):
+    """instances_val.json as a folder beside a good instances_train.json: the train file
+    became the whole set, split, without a word about its validation file."""
+    _coco_pair(tmp_path)
+    _special(tmp_path / "instances_val.json", kind)
+    with pytest.raises(DatasetError) as info:
+        check_dataset(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'instances_val.json'}: {SPECIAL_REASON[kind]} (the validation annotations beside "
+        "instances_train.json)"
+    )
+
+
+def test_a_coco_val_file_given_by_its_path_is_said_to_be_the_whole_set(tmp_path):
+    _coco_pair(tmp_path)
+    result = check_dataset(tmp_path / "instances_val.json")
+    assert sorted(result.splits) == ["all"]
+    assert any(m.startswith("validation annotations used as the whole set") for m in problems(result))
+
+
+def test_an_empty_split_after_its_key_given_twice_names_the_key(tmp_path):
+    """`val:` twice, the second to a folder that is not there: the refusal said the split
+    had no image, never that `val` was given twice."""
+    image(tmp_path / "images/train/a.png")
+    image(tmp_path / "images/val/b.png")
+    text(tmp_path / "labels/train/a.txt", "0 .5 .5 .1 .1\n")
+    text(tmp_path / "labels/val/b.txt", "0 .5 .5 .1 .1\n")
+    text(tmp_path / "data.yaml", "train: images/train\nval: images/val\nval: images/nothere\nnames: [cat]\n")
+    with pytest.raises(DatasetError) as info:
+        check_dataset(tmp_path)
+    message = str(info.value)
+    assert "the set's val split has no usable image" in message
+    assert message.endswith("(note: data.yaml line 3: 'val' is given again: this later value is used)")
+
+
+@pytest.mark.parametrize("fmt", ["yolo", "coco", None])
+@pytest.mark.parametrize("kind", ["fifo", "folder", "loop"])
+def test_an_annotation_file_given_by_path_that_is_no_file_is_said(tmp_path, fmt, kind):
+    """With --format, a pipe or a folder named data.yaml was "no YOLO data.yaml found";
+    without it, a folder named data.yaml was "cannot tell the format"."""
+    name = "instances.json" if fmt == "coco" else "data.yaml"
+    target = tmp_path / name
+    _special(target, kind)
+    with pytest.raises(DatasetError) as info:
+        check_dataset(target, fmt=fmt) if fmt else check_dataset(target)
+    message = str(info.value)
+    assert message.startswith(f"{target}: ")
+    assert "no YOLO data.yaml found" not in message and "cannot tell the format" not in message
+    assert SPECIAL_REASON[kind].split(":")[0].split(" (")[0] in message

@@ -294,6 +294,10 @@ def test_counting_exact_rate_agrees_with_the_drawing_at_float32s_edges():
         False,
         False,
     ]
+    # both read "0.5" to one decimal: the text says which whole count each one is
+    assert t.draw({"count": below_half}, {"count": 0.0}).texts[0].text == f"{t.name}: 0.5 → 0 (truth: 0)"
+    assert t.draw({"count": 0.5}, {"count": 0.0}).texts[0].text == f"{t.name}: 0.5 → 1 (truth: 0)"
+    assert t.draw({"count": 2.3}, {"count": 2.0}).texts[0].text == f"{t.name}: 2.3 (truth: 2)"
 
 
 def test_masked_loss_is_the_loss_of_the_labelled_samples():

@@ -295,6 +295,11 @@ def test_a_signal_before_the_run_starts_says_interrupted(monkeypatch, capsys, si
     monkeypatch.setattr(cli, "_train", slow_config)  # reading the data, before the run folder
     assert cli.main(["train"]) == 128 + sig
     assert capsys.readouterr().err.strip() == "interrupted before the run began; nothing was saved"
+    monkeypatch.setattr(cli, "_sweep", slow_config)  # a sweep, before its queue took a run
+    assert cli.main(["sweep", "s.toml", "--out", "my runs"]) == 128 + sig
+    assert capsys.readouterr().err.strip() == (
+        "interrupted before the sweep began a run; continue with: workbench sweep s.toml --out 'my runs'"
+    )
     monkeypatch.setattr(cli, "_resume", slow_config)  # a resume, before the trainer took over
     assert cli.main(["resume", "runs/my run"]) == 128 + sig
     assert capsys.readouterr().err.strip() == (

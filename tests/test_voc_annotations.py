@@ -115,8 +115,24 @@ def test_a_tag_given_twice_in_one_object_is_skipped_not_guessed(tmp_path):
     two_xmin = "<object><name>dog</name><bndbox><xmin>1</xmin><xmin>3</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object>"
     record, report = read(tmp_path, two_names + two_boxes + two_xmin + obj())
     assert [(p.where, p.message, p.action) for p in report.problems] == [
-        ("object 1", "2 <name> in one object", SKIPPED),
-        ("object 2", "2 <bndbox> in one object", SKIPPED),
-        ("object 3", "2 <xmin> in one <bndbox>", SKIPPED),
+        ("object 1", "2 different <name> in one object ('dog', 'cat')", SKIPPED),
+        ("object 2", "2 different <bndbox> in one object ('1.0 1.0 9.0 9.0', '2.0 2.0 8.0 8.0')", SKIPPED),
+        ("object 3", "2 different <xmin> in one <bndbox> ('1', '3')", SKIPPED),
     ]
     assert record.names == ["dog"] and record.boxes.tolist() == [[47, 239, 195, 371]]
+
+
+def test_a_tag_given_twice_alike_is_read(tmp_path):
+    """The same <name>, <bndbox> or corner written twice (82.0 and 82 are one number) left
+    the object out, and with it the whole image."""
+    box = "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox>"
+    alike = (
+        f"<object><name>dog</name><name>dog</name>{box}</object>"
+        f"<object><name>cat</name>{box}{box.replace('<xmin>1</xmin>', '<xmin>1.0</xmin>')}</object>"
+        "<object><name>dog</name><bndbox><xmin>82.0</xmin><xmin>82</xmin><ymin>1</ymin><xmax>90</xmax>"
+        "<ymax>9</ymax></bndbox></object>"
+    )
+    record, report = read(tmp_path, alike)
+    assert report.problems == []
+    assert record.names == ["dog", "cat", "dog"]
+    assert record.boxes.tolist() == [[0, 0, 9, 9], [0, 0, 9, 9], [81, 0, 90, 9]]  # x1 = xmin - 1

@@ -200,6 +200,11 @@ def _nothing_begun(args: argparse.Namespace) -> str:
     """Said with "interrupted" when no run had begun (reading the data, importing torch)."""
     if args.command == "train":
         return " before the run began; nothing was saved"
+    if args.command == "sweep":  # before its queue took a run (the import of torch, its checks)
+        import shlex
+
+        again = shlex.join(["workbench", "sweep", str(args.sweep), "--out", str(args.out)])
+        return f" before the sweep began a run; continue with: {again}"
     if args.command == "resume":  # the trainer's own handler takes over once it resumes
         import shlex
 

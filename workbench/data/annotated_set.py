@@ -17,7 +17,7 @@ import numpy as np
 
 from workbench.data.class_names import names_text, shown_name
 from workbench.data.file_probe import same_file_key
-from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, one_line
+from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, one_line, with_doubled_keys
 
 # The task kinds a set can feed, in the order reports list them.
 TASK_ORDER = ("classification", "detection", "segmentation", "multilabel", "counting", "localization")
@@ -255,8 +255,10 @@ def empty_named_split(data: AnnotatedSet, split: str) -> str | None:
         own = [p for p in data.report.problems if p.where == split and p.action in (SKIPPED, REFUSED)]
         if own:
             more = f"; {len(own) - 1} more about it" if len(own) > 1 else ""
-            return f"{data.path}: the set's {split} split has no usable image: {own[0]}{more}"
-        return f"{data.path}: the set's {split} split has no usable image ({why_no_images(data.report)})"
+            why = f"{data.path}: the set's {split} split has no usable image: {own[0]}{more}"
+        else:
+            why = f"{data.path}: the set's {split} split has no usable image ({why_no_images(data.report)})"
+        return with_doubled_keys(why, data.report)
     return None
 
 
@@ -268,9 +270,10 @@ def unusable(data: AnnotatedSet) -> str | None:
         # else what left annotations out (a VOC file whose every object lacks its box)
         about = about or [p for p in data.report.problems if p.action in (SKIPPED, REFUSED)]
         why = f"; {about[0]}" if about else ""
-        return f"{data.path}: no classes found ({data.format}{why})"
+        return with_doubled_keys(f"{data.path}: no classes found ({data.format}{why})", data.report)
     if not any(data.splits.values()):
-        return f"{data.path}: no usable images found ({data.format}; {why_no_images(data.report)})"
+        why = f"{data.path}: no usable images found ({data.format}; {why_no_images(data.report)})"
+        return with_doubled_keys(why, data.report)
     return None
 
 

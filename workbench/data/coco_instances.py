@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from workbench.data.file_probe import not_a_file, present
 from workbench.data.import_report import DROPPED, NOTED, SKIPPED, ImportReport
 
 
@@ -64,8 +65,9 @@ class CocoSet:
 def load_coco(path: str | Path, report: ImportReport) -> CocoSet:
     """Read a COCO instances file. Raises CocoError for unreadable or non-COCO JSON."""
     path = Path(path)
-    if path.exists() and not path.is_file():  # a FIFO or a device: reading it could wait for ever
-        raise CocoError(f"{path}: not a regular file (a folder, pipe or device)")
+    why = not_a_file(path) if present(path) else None
+    if why is not None:  # a FIFO or a device: reading it could wait for ever; a folder, a loop
+        raise CocoError(f"{path}: {why}")
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:

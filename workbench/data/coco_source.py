@@ -11,6 +11,7 @@ itself) or from a seeded share of the first file.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,47 +205,102 @@ def _mask_for_file(segmentation, width, height, report, json_path, where):
     return segmentation
 
 
-def _val_partner(json_path: Path) -> Path | None:
-    """``instances_train2017.json`` -> ``instances_val2017.json`` beside it, when it exists."""
-    name = json_path.name
-    if "train" not in name:
+def _split_word(name: str, split: str) -> bool:
+    """Whether a file name names ``split`` ("instances_val2017.json": val; "interval": not)."""
+    return re.search(rf"(?<![a-z]){split}", name.lower()) is not None
+
+
+def _partners(json_path: Path, own: str, other: str) -> list[Path]:
+    """The files beside ``json_path`` that may hold its ``other`` split: its name with
+    ``own`` put as ``other`` first (where anything is there), then every other .json whose
+    name says ``other`` (instances_val.json beside instances_train2017.json)."""
+    exact = json_path.with_name(re.sub(rf"(?<![a-zA-Z]){own}", other, json_path.name, count=1, flags=re.I))
+    others = sorted(
+        p
+        for p in json_path.parent.glob("*.json")
+        if p != exact and p != json_path and _split_word(p.name, other)
+    )
+    return [exact, *others] if present(exact) else others
+
+
+def _refuse_broken(candidates: list[Path], what: str, beside: Path) -> None:
+    """A folder, a pipe, a broken or looping link where the set's other file belongs."""
+    for candidate in candidates:
+        why = not_a_file(candidate) if present(candidate) else None
+        if why is not None:
+            raise DataSourceError(f"{candidate}: {why} (the {what} annotations beside {beside.name})")
+
+
+def _val_partner(json_path: Path, report: ImportReport) -> Path | None:
+    """The validation file of ``instances_train2017.json``: ``instances_val2017.json``
+    beside it, else the one other val-named .json there (noted); None when none is."""
+    if not _split_word(json_path.name, "train"):
         return None
-    partner = json_path.with_name(name.replace("train", "val", 1))
-    return partner if is_file(partner) else None
+    exact = json_path.with_name(re.sub(r"(?<![a-zA-Z])train", "val", json_path.name, count=1, flags=re.I))
+    _refuse_broken([exact], "validation", json_path)  # the one its name points to, not a file
+    files = [c for c in _partners(json_path, "train", "val") if is_file(c)]
+    if not files:
+        return None
+    if files[0] == exact:
+        return exact
+    if len(files) == 1:
+        report.add(
+            json_path, "", f"paired with {files[0].name} beside it as its validation annotations", NOTED
+        )
+        return files[0]
+    report.add(
+        json_path,
+        "",
+        f"{len(files)} validation files beside it ({', '.join(f.name for f in files[:3])}): none is read; "
+        "give one as the validation JSON",
+        NOTED,
+    )
+    return None
 
 
 def read_coco_set(path: str | Path, options: CocoOptions | None = None) -> AnnotatedSet:
     """Read the COCO set at ``path`` (a .json, or a folder holding one). Raises DataSourceError."""
     options = options or CocoOptions()
     path = Path(path)
-    json_path = path if path.is_file() else find_coco_json(path) if path.is_dir() else None
+    if path.is_dir() and path.suffix.lower() == ".json":
+        raise DataSourceError(f"{path}: a folder, not a file; expected a COCO instances .json")
+    # not a folder but something: the file itself (a pipe or a loop is said as what it is)
+    json_path = find_coco_json(path) if path.is_dir() else path if present(path) else None
     if json_path is None:
         raise DataSourceError(f"{path}: no COCO instances .json found")
     report = ImportReport()
-    if path.is_dir() and "val" in json_path.name:
-        # the val file was found because its train partner was not recognised: that one is
-        # damaged, and the set must not quietly become its validation images alone
-        train = json_path.with_name(json_path.name.replace("val", "train", 1))
-        why = not_a_file(train) if present(train) else None
-        if why is not None:  # a folder, a pipe, a broken or looping link where it belongs
-            raise DataSourceError(f"{train}: {why} (the training annotations beside {json_path.name})")
-        if is_file(train):
+    if _split_word(json_path.name, "val") and not _split_word(json_path.name, "train"):
+        # a val file: from a folder, found because its train partner was not recognised
+        # (that one is damaged, and the set must not quietly become its validation images
+        # alone); given by its own path, used as the user chose, and said
+        candidates = _partners(json_path, "val", "train")
+        _refuse_broken(candidates, "training", json_path)
+        train = next((c for c in candidates if is_file(c)), None)
+        if train is not None and path.is_dir():
             try:
                 load_coco(train, ImportReport())
             except CocoError as exc:
                 raise DataSourceError(f"{exc} (the training annotations beside {json_path.name})") from None
             json_path = train
+        elif path.is_dir():
+            report.add(
+                json_path,
+                "",
+                "the only annotations found are validation ones (no training file such as "
+                f"{json_path.name.replace('val', 'train', 1)} beside it): its images are split into train and val",
+                NOTED,
+            )
         else:
             report.add(
                 json_path,
                 "",
-                f"the only annotations found are validation ones (no {train.name} beside it): "
-                "its images are split into train and val",
+                "validation annotations used as the whole set, its images split into train and val "
+                "(to keep them apart, give the training file with this one as the validation JSON)",
                 NOTED,
             )
     names, records = _records(json_path, options.image_root, report)
     splits = {"all": records}
-    val_path = Path(options.val_annotations) if options.val_annotations else _val_partner(json_path)
+    val_path = Path(options.val_annotations) if options.val_annotations else _val_partner(json_path, report)
     if val_path is not None:
         val_names, val_records = _records(val_path, options.image_root, report)
         if val_names != names:

@@ -78,6 +78,8 @@ def detect_format(path: str | Path) -> str:
         if present(path):  # a broken or looping link: what it is, not "no such file"
             raise DataSourceError(f"{path}: {not_a_file(path)}")
         raise DataSourceError(f"{path}: no such file or folder")
+    if path.suffix.lower() in (".json", ".yaml", ".yml"):  # a folder named like the file it should be
+        raise DataSourceError(f"{path}: a folder, not a file; expected a COCO .json or a YOLO .yaml")
     if find_yolo_yaml(path) is not None:
         return "yolo"
     if has_voc_xml(path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # What the importer did about a problem.
 SKIPPED = "skipped"  # the annotation (or line) is left out
@@ -11,6 +12,7 @@ CLIPPED = "clipped"  # kept, cut to the image
 DROPPED = "dropped"  # left out because nothing usable remained (zero area)
 REFUSED = "refused"  # the whole file is left out
 NOTED = "noted"  # nothing left out, but probably not what was meant
+DOUBLED_KEY = "is given again: this later value is used"  # a key written twice (a data.yaml's)
 
 
 def one_line(text: str) -> str:
@@ -113,3 +115,16 @@ def objects_unknown(report: ImportReport, file: object, image: object, lost: int
         + ", so what the image holds is unknown: left out",
         SKIPPED,
     )
+
+
+def with_doubled_keys(message: str, report: ImportReport) -> str:
+    """A refusal with the first key the set's files give twice: the value kept (the later
+    one) may be its cause ("nc = 2 but 'names' has 4 entries" after two ``nc:``, an empty
+    val split after a second ``val:``)."""
+    doubled = [p for p in report.problems if p.message.endswith(DOUBLED_KEY)]
+    if not doubled or "is given again" in message:
+        return message
+    first = doubled[0]
+    more = f" (and {len(doubled) - 1} more)" if len(doubled) > 1 else ""
+    where = f"{Path(first.file).name} {first.where}".strip()
+    return f"{message} (note: {where}: {first.message}{more})"

@@ -76,14 +76,28 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
     boxes, names, difficult = [], [], []
     for number, obj in enumerate(root.findall("object"), start=1):
         where = f"object {number}"
-        # a tag written twice: the first was used without a word; which is meant is unknown
-        doubled = next((tag for tag in ("name", "bndbox") if len(obj.findall(tag)) > 1), None)
-        if doubled is not None:
-            report.add(path, where, f"{len(obj.findall(doubled))} <{doubled}> in one object", SKIPPED)
-            continue
-        flags = _texts([obj], "difficult")
-        if len({f.lower() for f in flags}) > 1:
-            report.add(path, where, f"{len(flags)} different <difficult> ({_listed(flags)})", SKIPPED)
+        # a tag written twice with different values: the first was used without a word, and
+        # which is meant is unknown; written twice alike, it is read
+        names_given = _texts([obj], "name")
+        boxes_given = [_box_texts(b) for b in obj.findall("bndbox")]
+        flags = [f.lower() for f in _texts([obj], "difficult")]
+        differ = next(
+            (
+                (tag, shown)
+                for tag, given, shown in (
+                    ("name", names_given, names_given),
+                    ("bndbox", boxes_given, [" ".join(b) for b in boxes_given]),
+                    ("difficult", flags, flags),
+                )
+                if len(set(given)) > 1
+            ),
+            None,
+        )
+        if differ is not None:
+            tag, shown = differ
+            report.add(
+                path, where, f"{len(shown)} different <{tag}> in one object ({_listed(shown)})", SKIPPED
+            )
             continue
         name = (obj.findtext("name") or "").strip()
         if not name:
@@ -110,6 +124,20 @@ def read_voc_xml(path: str | Path, report: ImportReport) -> VocRecord | None:
 def _texts(parents: list[ET.Element], tag: str) -> list[str]:
     """The stripped text of every ``<tag>`` child of ``parents``, in file order."""
     return [(child.text or "").strip() for parent in parents for child in parent.findall(tag)]
+
+
+def _number_or_text(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _box_texts(bndbox: ET.Element) -> tuple[str, ...]:
+    """A ``<bndbox>``'s corners as written (numbers compared as numbers), for telling two apart."""
+    return tuple(
+        str(_number_or_text(t)) for tag in ("xmin", "ymin", "xmax", "ymax") for t in _texts([bndbox], tag)
+    )
 
 
 def _listed(texts: list[str]) -> str:
@@ -149,10 +177,13 @@ def _box(bndbox: ET.Element | None, path: Path, where: str, report: ImportReport
         return None
     values = []
     for tag in ("xmin", "ymin", "xmax", "ymax"):
-        if len(bndbox.findall(tag)) > 1:
-            report.add(path, where, f"{len(bndbox.findall(tag))} <{tag}> in one <bndbox>", SKIPPED)
+        given = _texts([bndbox], tag)
+        if len({_number_or_text(t) for t in given}) > 1:  # "82.0" and "82" are one value
+            report.add(
+                path, where, f"{len(given)} different <{tag}> in one <bndbox> ({_listed(given)})", SKIPPED
+            )
             return None
-        text = (bndbox.findtext(tag) or "").strip()
+        text = given[0] if given else ""
         if not text:
             report.add(path, where, f"empty or missing <{tag}>", SKIPPED)
             return None

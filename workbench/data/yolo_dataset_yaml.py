@@ -19,13 +19,10 @@ from typing import Any
 import yaml
 
 from workbench.data.file_probe import is_file, not_a_file, present
-from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport
+from workbench.data.import_report import DOUBLED_KEY, NOTED, REFUSED, SKIPPED, ImportReport
 
 # Files a folder listing takes as images (the decoder then reads them by content).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
-
-
-DOUBLED_KEY = "is given again: this later value is used"  # the note's words, found by the reader
 
 
 class YoloYamlError(ValueError):

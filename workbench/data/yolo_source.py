@@ -18,11 +18,17 @@ import yaml
 from workbench.data.annotated_set import AnnotatedSet, ImageRecord
 from workbench.data.file_probe import is_file, not_a_file, present, probe_size
 from workbench.data.image_set_options import ImageSetOptions
-from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, objects_unknown
+from workbench.data.import_report import (
+    NOTED,
+    REFUSED,
+    SKIPPED,
+    ImportReport,
+    objects_unknown,
+    with_doubled_keys,
+)
 from workbench.data.real_dataset import register_image_source
 from workbench.data.source import DataSourceError
 from workbench.data.yolo_dataset_yaml import (
-    DOUBLED_KEY,
     YoloYamlError,
     image_candidates,
     label_path,
@@ -148,7 +154,10 @@ def _report_orphans(labels_seen: set[Path], report: ImportReport, read: set[str]
 def read_yolo_set(path: str | Path, options: YoloOptions | None = None) -> AnnotatedSet:
     """Read the YOLO set at ``path`` (the .yaml, or a folder holding one). Raises DataSourceError."""
     path = Path(path)
-    yaml_path = path if path.is_file() else find_yolo_yaml(path) if path.is_dir() else None
+    if path.is_dir() and path.suffix.lower() in (".yaml", ".yml"):
+        raise DataSourceError(f"{path}: a folder, not a file; expected a YOLO data.yaml")
+    # not a folder but something: the file itself (a pipe or a loop is said as what it is)
+    yaml_path = find_yolo_yaml(path) if path.is_dir() else path if present(path) else None
     if yaml_path is None:
         raise DataSourceError(f"{path}: no YOLO data.yaml found")
     report = ImportReport()
@@ -163,18 +172,7 @@ def read_yolo_set(path: str | Path, options: YoloOptions | None = None) -> Annot
         _report_orphans(labels_seen, report, read)
         return AnnotatedSet("yolo", yaml_path, spec.names, splits, report).audit()
     except (YoloYamlError, DataSourceError) as exc:
-        raise DataSourceError(_with_doubled_keys(str(exc), yaml_path, report)) from None
-
-
-def _with_doubled_keys(message: str, yaml_path: Path, report: ImportReport) -> str:
-    """A refusal with the data.yaml's first key given twice: the value YAML kept (the
-    later one) may be the cause ("nc = 2 but 'names' has 4 entries" after two ``nc:``)."""
-    doubled = [p for p in report.problems if p.file == str(yaml_path) and p.message.endswith(DOUBLED_KEY)]
-    if not doubled:
-        return message
-    first = doubled[0]
-    more = f" (and {len(doubled) - 1} more)" if len(doubled) > 1 else ""
-    return f"{message} (note: {yaml_path.name} {first.where}: {first.message}{more})"
+        raise DataSourceError(with_doubled_keys(str(exc), report)) from None
 
 
 register_image_source(

@@ -98,7 +98,10 @@ class Counting(TaskKind):
         text = f"{self.name}:"
         if prediction is not None:
             value = float(prediction["count"])
-            text += f" {round(value, 1) + 0.0:.1f}"  # + 0.0: -0.04 reads 0.0, not "-0.0"
+            shown = f"{round(value, 1) + 0.0:.1f}"  # + 0.0: -0.04 reads 0.0, not "-0.0"
+            text += f" {shown}"
+            if shown.endswith(".5"):  # 0.49999997 and 0.5 both read 0.5: say which way it counted
+                text += f" → {math.floor(value + 0.5)}"
             if target is not None:
                 wrong = math.floor(value + 0.5) != round(float(target["count"]))
         if target is not None:
