@@ -331,6 +331,21 @@ def test_opening_a_run_draws_at_once(plots, tmp_path):
     assert plots.curve_item("train_loss", "scene").opts["antialias"] is True
 
 
+def test_a_long_compared_runs_name_is_shortened_in_the_runs_key(qtbot, plots):
+    """One run of six long task names: its key label was 900 px wide, and the window that
+    held it grew past a 1,024 px screen."""
+    feed(plots)
+    other = [vars(step(g)) | {"type": "step"} for g in range(1, 11)]
+    long = "depth 0 · " + "+".join(f"task_number_{i}_with_a_long_name" for i in range(6))
+    plots.set_compare_runs([(long, other)], current_label="depth 4")
+    labels = plots.runs_legend.findChildren(QLabel, "runLegendLabel")
+    shown = labels[1].text()
+    assert len(shown) == 48 and shown.startswith("depth 0 · task_number_0") and shown.endswith("long_name")
+    assert "…" in shown and labels[1].toolTip() == long
+    assert labels[0].text() == "depth 4" and labels[0].toolTip() == ""
+    assert labels[1].sizeHint().width() < 500
+
+
 def test_compare_runs_legend_and_line_styles(plots):
     feed(plots)
     other = [vars(step(g)) | {"type": "step"} for g in range(1, 11)]
@@ -508,6 +523,24 @@ def test_a_long_loss_legend_wraps_to_three_lines_before_it_drops_entries(plots):
     two = plots._fit([legend, "short"], room, lines=2)
     assert "<br>" not in two  # it cannot: the shorter variant instead, marked
     assert two == "short &nbsp; …"
+
+
+def test_task_names_are_shortened_before_a_task_is_dropped_from_a_legend(plots):
+    """At 1,024 px, six long task names: the loss legend named one task and "…"."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from workbench.gui.plots_panel import _middle_cut
+
+    names = [f"task_number_{i}_with_a_long_descriptive_name" for i in range(6)]
+    assert _middle_cut(names[0], 18) == "task_num…tive_name" and _middle_cut("scene", 18) == "scene"
+    font = QFont(plots.font())
+    font.setPointSizeF(8.5)
+    room = QFontMetrics(font).horizontalAdvance("   ".join(names[:2])) * 0.9  # under two whole names a line
+    whole = " &nbsp; ".join(names)
+    short = " &nbsp; ".join(_middle_cut(n, 18) for n in names)
+    fitted = plots._fit([whole, short], room, lines=3)
+    assert "…" not in fitted.replace("…", "", 6)  # only the names' own marks: no task dropped
+    assert fitted.replace("<br>", " &nbsp; ") == short and fitted.count("<br>") <= 2
 
 
 def test_a_starting_run_shows_a_note_until_its_first_step(plots):

@@ -105,6 +105,8 @@ _MUTED = "#6a6a6a"
 _BG = "w"
 _TITLE_ROW_PX = 44  # title line + legend line
 _LEGEND_LINE_PX = 15  # each further legend line (8.5 pt)
+TASK_NAME_CUTS = (18, 10)  # a plot's legend tries task names shortened to these lengths in turn
+RUN_LEGEND_CHARS = 48  # a compared run's name in the runs key, shortened in its middle beyond this
 _LOSS_LEGEND_LINES = 3  # the loss plot's legend, alone in its row, may wrap to this many lines
 EMPTY_NOTE = "No curves yet: start a run (F5) or open one from the Runs panel."
 
@@ -646,7 +648,7 @@ class PlotsPanel(QWidget):
             shown = legend if i == 0 or legend.endswith("…") else f"{legend} &nbsp; …"
             if width(shown) <= room:
                 return shown
-            if i == 0 and lines >= 2:  # the whole legend on up to ``lines`` lines, entries kept whole
+            if lines >= 2:  # the legend on up to ``lines`` lines, entries kept whole
                 rows: list[list[str]] = [[]]
                 for entry in legend.split(" &nbsp; "):
                     if rows[-1] and width(" &nbsp; ".join([*rows[-1], entry])) > room:
@@ -901,17 +903,27 @@ class PlotsPanel(QWidget):
 
     def _update_titles(self) -> None:
         tasks = [t for t in self._task_order]
-        task_legend = " &nbsp; ".join(self._legend_entry(self._task_colour(t), t) for t in tasks)
+
+        def task_legend_of(chars: int) -> str:  # long task names shortened in their middle
+            return " &nbsp; ".join(
+                self._legend_entry(self._task_colour(t), _middle_cut(t, chars)) for t in tasks
+            )
+
+        task_legend = task_legend_of(10**6)
+        # every task named before any is dropped: six long names at a 1.5 scale kept one
+        cut = list(dict.fromkeys([task_legend, *(task_legend_of(n) for n in TASK_NAME_CUTS)]))
         best = self._legend_entry(BEST_COLOUR, "best epoch", "┆")
         own = {task for _kind, task in self._run.buffers if task}  # the shown run's tasks
-        loss_legends = [
-            " &nbsp; ".join(p for p in parts if p)
-            for parts in (
-                (task_legend, "thin: training", "●: validation", best),
-                (task_legend, "●: validation", best),
-                (task_legend,),
+        loss_legends = list(
+            dict.fromkeys(
+                " &nbsp; ".join(p for p in parts if p)
+                for parts in (
+                    *((legend, "thin: training", "●: validation", best) for legend in cut),
+                    (task_legend, "●: validation", best),
+                    *((legend,) for legend in cut),
+                )
             )
-        ]
+        )
         self._set_title(self.loss_plot, "Loss per task", loss_legends)
         # each with shorter variants: a narrow window (1,024 px screens) gives a plot ~220 px
         self._set_title(
@@ -930,7 +942,7 @@ class PlotsPanel(QWidget):
                 self._legend_entry(REGULARISER_COLOUR, "added to Σ wᵢ·Lᵢ"),
             ],
         )
-        self._set_title(self.weights_plot, "Task weights", [task_legend])  # fitted like the rest
+        self._set_title(self.weights_plot, "Task weights", cut)  # fitted like the rest
         self._set_title(self.lr_plot, "Learning rate")
         for task, plot in self._metric_plots.items():
             names = self._metric_order.get(task, [])
@@ -988,7 +1000,10 @@ class PlotsPanel(QWidget):
             row.setSpacing(6)
             sample = QLabel()
             sample.setPixmap(_line_pixmap(colour, style))
-            text = QLabel(label)
+            # a label names what differs (tasks, method ...): a run of six long task names
+            # made it 900 px, wider than a 1,024 px screen's window, which it then widened
+            text = QLabel(_middle_cut(label, RUN_LEGEND_CHARS))
+            text.setToolTip(label if len(label) > RUN_LEGEND_CHARS else "")
             text.setObjectName("runLegendLabel")
             row.addWidget(sample)
             row.addWidget(text)
@@ -1844,3 +1859,12 @@ class PlotsPanel(QWidget):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.shutdown()
         super().closeEvent(event)
+
+
+def _middle_cut(text: str, chars: int) -> str:
+    """``text`` at most ``chars`` characters, shortened in its middle with "…" (both ends
+    tell runs apart: "depth 4 · scene_cl…tags")."""
+    if len(text) <= chars:
+        return text
+    head = (chars - 1) // 2
+    return f"{text[:head]}…{text[len(text) - (chars - 1 - head) :]}"
