@@ -1189,6 +1189,17 @@ def test_coco_files_whose_names_differ_beyond_train_and_val_are_paired_and_said(
     assert "paired with instances_val.json beside it as its validation annotations" in problems(result)
 
 
+def test_other_coco_files_of_a_split_are_no_partners(tmp_path):
+    """COCO's own folder also holds captions_train2017.json and person_keypoints_*: with
+    the train instances file gone, those must not be taken for it."""
+    _coco_pair(tmp_path)
+    (tmp_path / "instances_train.json").rename(tmp_path / "person_keypoints_train.json")
+    (tmp_path / "captions_train.json").write_text('{"images": [], "annotations": []}')
+    result = check_dataset(tmp_path)
+    assert sorted(result.splits) == ["all"] and result.summary("all").images == 2  # the val file alone, said
+    assert any(m.startswith("the only annotations found are validation ones") for m in problems(result))
+
+
 @pytest.mark.parametrize("kind", ["fifo", "folder", "loop"])
 def test_a_coco_val_file_that_is_no_file_beside_the_train_file_is_refused(tmp_path, kind):
     """instances_val.json as a folder beside a good instances_train.json: the train file

@@ -213,12 +213,18 @@ def _split_word(name: str, split: str) -> bool:
 def _partners(json_path: Path, own: str, other: str) -> list[Path]:
     """The files beside ``json_path`` that may hold its ``other`` split: its name with
     ``own`` put as ``other`` first (where anything is there), then every other .json whose
-    name says ``other`` (instances_val.json beside instances_train2017.json)."""
+    name says ``other`` after the same start (instances_val.json beside
+    instances_train2017.json; never captions_train2017.json or person_keypoints_*)."""
     exact = json_path.with_name(re.sub(rf"(?<![a-zA-Z]){own}", other, json_path.name, count=1, flags=re.I))
+    found = re.search(rf"(?<![a-z]){own}", json_path.name.lower())
+    start = json_path.name[: found.start()].lower() if found else ""
     others = sorted(
         p
         for p in json_path.parent.glob("*.json")
-        if p != exact and p != json_path and _split_word(p.name, other)
+        if p != exact
+        and p != json_path
+        and p.name.lower().startswith(start)
+        and _split_word(p.name[len(start) :], other)
     )
     return [exact, *others] if present(exact) else others
 
