@@ -872,3 +872,20 @@ def test_every_plot_is_final_when_the_run_ends(qtbot, plots):
         if label == "" and kind == "loss":
             xs, _ys = curve.main.getData()
             assert xs is not None and xs[-1] == 2 * SPE, (kind, task)  # the last step is drawn
+
+
+def test_task_boxes_shorten_long_names_in_their_middle(qtbot):
+    """A task box of a 27-character name is cut to 18 characters like the legends, the
+    whole name in its tooltip and accessible name: six such boxes took three lines."""
+    from workbench.gui.plots_panel import PlotsPanel
+
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    plots._ensure_task_box("objects_detection_long_name")
+    plots._ensure_task_box("masks")
+    long_box, short_box = plots._task_boxes["objects_detection_long_name"], plots._task_boxes["masks"]
+    # 18 characters: the first 8, "…", the last 9
+    assert long_box.text() == "objects_…long_name"
+    assert long_box.accessibleName() == "objects_detection_long_name"
+    assert "objects_detection_long_name" in long_box.toolTip()
+    assert short_box.text() == "masks"

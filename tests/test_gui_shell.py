@@ -1261,3 +1261,49 @@ def test_a_long_comparison_leaves_the_plots_most_of_the_tab(qtbot, window):
     table, plots = w.curves_tab.sizes()
     assert w.compare_view.sizeHint().height() > table  # it scrolls instead
     assert table <= max(120, (table + plots) // 3) + 2
+
+
+def test_a_short_window_folds_the_comparison_table_to_give_the_plots_a_row(qtbot, window):
+    """At 1,024 x 700 with six long task names and the runs dock open, the two-row table
+    left the plots 65 px. Where the table's minimum leaves the plots less than one row of
+    MIN_ROW_PX, it folds to its title row and says so; ▸ unfolds it, and a choice the
+    user made is kept for the next comparison."""
+    w = window
+    w.resize(1024, 480)
+    qtbot.waitUntil(lambda: w.height() <= 520)
+    runs = [
+        _fake_run(w.runs_root(), f"r{i}", "finished", 1_700_000_000.0 + i, 0.5 + i / 100) for i in range(3)
+    ]
+    w.compare_runs(runs)
+    qtbot.waitUntil(lambda: w.compare_view.table() is not None, timeout=10_000)
+    view = w.compare_view
+    total = sum(w.curves_tab.sizes())
+    assert total - view.minimumSizeHint().height() < w.plots.header_height() + w.plots.MIN_ROW_PX or (
+        view.table_shown()
+    )  # the premise: at this height the table's minimum leaves less than a row
+    assert not view.table_shown() and not view.grid.isVisibleTo(view)
+    table, plots = w.curves_tab.sizes()
+    assert table <= view.folded_height() + 4
+    assert "folded" in w.statusBar().full_message()
+
+    view.table_button.click()  # the user unfolds it
+    assert view.table_shown() and view.grid.isVisibleTo(view)
+    qtbot.waitUntil(lambda: w.curves_tab.sizes()[0] >= view.minimumSizeHint().height() - 2)
+    w.compare_runs(runs)  # compared again: the user's choice stands
+    qtbot.waitUntil(lambda: w.compare_view.table() is not None, timeout=10_000)
+    qtbot.wait(50)
+    assert view.table_shown()
+
+
+def test_a_tall_window_keeps_the_comparison_table_unfolded(qtbot, window):
+    w = window
+    w.resize(1440, 900)
+    runs = [
+        _fake_run(w.runs_root(), f"r{i}", "finished", 1_700_000_000.0 + i, 0.5 + i / 100) for i in range(3)
+    ]
+    w.compare_runs(runs)
+    qtbot.waitUntil(lambda: w.compare_view.table() is not None, timeout=10_000)
+    qtbot.wait(50)
+    assert w.compare_view.table_shown()
+    table, plots = w.curves_tab.sizes()
+    assert plots >= w.plots.header_height() + w.plots.MIN_ROW_PX

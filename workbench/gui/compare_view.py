@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -86,6 +87,7 @@ class CompareView(QWidget):
     """Header, buttons and the comparison table; hidden while nothing is compared."""
 
     closeRequested = Signal()
+    tableToggled = Signal(bool)  # the table shown (True) or folded to its title row
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,8 +106,19 @@ class CompareView(QWidget):
         self.close_button = QPushButton("Close comparison")
         self.close_button.setToolTip("Remove the compared runs' curves and this table")
         self.close_button.clicked.connect(self.closeRequested)
+        # folds the table to its title row: on a 1,024 x 700 screen, six long task names
+        # and the table left the plots 65 px
+        self.table_button = QToolButton()
+        self.table_button.setObjectName("compareTableToggle")
+        self.table_button.setCheckable(True)
+        self.table_button.setChecked(True)
+        self.table_button.setAutoRaise(True)
+        self.table_button.setAccessibleName("Show the comparison table")
+        self.table_button.toggled.connect(self._on_table_toggled)
+        self._show_toggle_state(True)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.table_button)
         top.addWidget(self.title, 1)
         top.addWidget(self.export_button)
         top.addWidget(self.close_button)
@@ -217,6 +230,32 @@ class CompareView(QWidget):
         super().resizeEvent(event)
         if self._title_parts[0]:
             self._show_title()
+
+    def set_table_shown(self, shown: bool) -> None:
+        """Show the table, or fold it to the title row (the button's state; emits
+        ``tableToggled`` when that changes)."""
+        self.table_button.setChecked(shown)
+
+    def table_shown(self) -> bool:
+        return self.table_button.isChecked()
+
+    def folded_height(self) -> int:
+        """The view's height with its table folded: the title row and the margins."""
+        margins = self.layout().contentsMargins()
+        row = max(self.title.sizeHint().height(), self.close_button.sizeHint().height())
+        return row + margins.top() + margins.bottom()
+
+    def _on_table_toggled(self, shown: bool) -> None:
+        self.grid.setVisible(shown)
+        self._show_toggle_state(shown)
+        self.tableToggled.emit(shown)
+
+    def _show_toggle_state(self, shown: bool) -> None:
+        button = self.table_button
+        button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        button.setToolTip(
+            "Fold the table to this row: the plots get its room" if shown else "Show the comparison table"
+        )
 
     def clear(self) -> None:
         self._table = None

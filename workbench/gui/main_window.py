@@ -84,6 +84,9 @@ STATE_TEXT = {
     STOPPING: "Stopping…",
 }
 
+# said when a comparison folds its table to leave the plots one readable row
+FOLDED_NOTE = "the table is folded to give the plots room (▸ beside its title unfolds it)"
+
 
 def guarded(method: Callable) -> Callable:
     """Wrap a MainWindow slot: an exception shows an error dialog instead of escaping into Qt.
@@ -192,6 +195,9 @@ class MainWindow(QMainWindow):
 
         self.compare_view = CompareView(self)
         self.compare_view.closeRequested.connect(self.clear_comparison)
+        self.compare_view.tableToggled.connect(self._on_compare_table_toggled)
+        self._fold_chosen = False  # the user folded or unfolded the table: no automatic fold
+        self._auto_folding = False
         self.curves_tab = QSplitter(Qt.Orientation.Vertical, self)
         self.curves_tab.setObjectName("curvesTab")
         self.curves_tab.setChildrenCollapsible(False)
@@ -1074,17 +1080,15 @@ class MainWindow(QMainWindow):
         if facts and _same_path(Path(facts[0].path), current):
             labels = run_labels(facts)
             self.compare_view.set_table(compare_table(facts, labels))
-            # the table as tall as its rows, at most a third of the tab (it scrolls): on a
-            # 1,024 x 700 screen it took all but 100 px, and no plot could be read
-            total = sum(self.curves_tab.sizes())
-            wanted = min(self.compare_view.sizeHint().height(), max(120, total // 3))
-            self.curves_tab.setSizes([wanted, max(0, total - wanted)])
             # a run without any logged record (its log emptied or lost) has no curves: it
             # stays in the table, and is said, not listed in the legend as drawn
             pairs = list(zip(labels[1:], records[1:], strict=True))
             no_log = [label for label, series in pairs if not any(len(b) for b in series.buffers.values())]
             self.plots.set_compare_runs([p for p in pairs if p[0] not in no_log], current_label=labels[0])
             self.tabs.setCurrentWidget(self.curves_tab)
+            folded = self._fit_compare_split(auto_fold=True)
+            # again once the runs' key and the task boxes have their lines at this width
+            QTimer.singleShot(0, lambda: self._fit_compare_split(auto_fold=True, say=True))
             drawn = 1 + len(self.plots.compare_labels())
             self.statusBar().showMessage(
                 f"Comparing {len(facts)} run(s)"
@@ -1093,7 +1097,8 @@ class MainWindow(QMainWindow):
                     f"; no curves for {', '.join(no_log)}: its log metrics.jsonl is empty or missing"
                     if no_log
                     else ""
-                ),
+                )
+                + (f"; {FOLDED_NOTE}" if folded else ""),
                 10000,
             )
         if problems:
@@ -1139,6 +1144,43 @@ class MainWindow(QMainWindow):
         return facts_from_summary(path, summary, config), records, note
 
     @guarded
+    def _fit_compare_split(self, auto_fold: bool = False, say: bool = False) -> bool:
+        """Share the Curves tab between the comparison table and the plots.
+
+        The table as tall as its rows, at most a third of the tab (it scrolls): on a
+        1,024 x 700 screen it took all but 100 px. Where even its two-row minimum leaves
+        the plots less than one row of ``PlotsPanel.MIN_ROW_PX`` (six long task names, the
+        runs dock open), ``auto_fold`` folds it to its title row, unless the user has
+        folded or unfolded it this session; the plots had 65 px. True when it folded it
+        (``say``: and said so in the status bar).
+        """
+        view = self.compare_view
+        total = sum(self.curves_tab.sizes())
+        if not view.isVisibleTo(self) or total <= 0:
+            return False
+        need = self.plots.header_height() + self.plots.MIN_ROW_PX
+        if view.table_shown():
+            wanted = min(view.sizeHint().height(), max(120, total // 3))
+            wanted = max(view.minimumSizeHint().height(), min(wanted, total - need))
+            if auto_fold and not self._fold_chosen and total - wanted < need:
+                self._auto_folding = True
+                try:
+                    view.set_table_shown(False)  # refits through _on_compare_table_toggled
+                finally:
+                    self._auto_folding = False
+                if say:
+                    self.statusBar().showMessage(FOLDED_NOTE[0].upper() + FOLDED_NOTE[1:], 10000)
+                return True
+        else:
+            wanted = view.folded_height()
+        self.curves_tab.setSizes([wanted, max(0, total - wanted)])
+        return False
+
+    def _on_compare_table_toggled(self, _shown: bool) -> None:
+        if not self._auto_folding:
+            self._fold_chosen = True
+        self._fit_compare_split()
+
     def clear_comparison(self) -> None:
         self.plots.set_compare_runs([])
         self.compare_view.clear()

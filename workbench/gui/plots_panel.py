@@ -812,6 +812,23 @@ class PlotsPanel(QWidget):
 
     MIN_ROW_PX = 175
 
+    def header_height(self) -> int:
+        """Pixels above the plots at the panel's width: the controls, the task boxes and
+        the compared runs' key, with the margins and spacing between them."""
+        layout = self.layout()
+        margins = layout.contentsMargins()
+        width = max(1, self.width() - margins.left() - margins.right())
+        heights = []
+        for i in range(layout.count()):
+            item = layout.itemAt(i)
+            if item.widget() is self._stack or item.isEmpty():
+                continue
+            # a wrapping row's height at this width (its size hints are those of its narrowest)
+            heights.append(
+                item.heightForWidth(width) if item.hasHeightForWidth() else item.sizeHint().height()
+            )
+        return margins.top() + margins.bottom() + sum(heights) + layout.spacing() * len(heights)
+
     def _fit_rows(self) -> None:
         """Rows as tall as whole rows fit the visible area: no plot is shown cut in half."""
         rows = getattr(self, "_rows", 1)
@@ -1047,7 +1064,10 @@ class PlotsPanel(QWidget):
         if not task or task in self._task_boxes:
             return
         colour = self._task_colour(task)
-        box = QCheckBox(task)
+        # a long name shortened in its middle as in the legends (whole in the tooltip):
+        # six of 27 characters took three lines of a 1,024 px window's plot room
+        box = QCheckBox(_middle_cut(task, TASK_NAME_CUTS[0]))
+        box.setAccessibleName(task)
         box.setObjectName("taskBox")
         box.setChecked(True)
         # the task's colour (data, not style): through the palette, no style sheet
