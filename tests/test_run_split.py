@@ -375,3 +375,53 @@ def test_eval_tells_a_file_gone_from_one_that_cannot_be_used_now(tmp_path, capsy
     assert f"note: {root}: 1 problem(s) in its files as they are now, e.g. {root / garbled}: " in err
     assert f"workbench data check {root} lists them" in err
     assert "scored 3 validation image(s)" in out
+
+
+def _coco_layout(root, n=12):
+    """COCO's own layout: images/ beside annotations/, not inside it."""
+    files = []
+    for i in range(n):
+        name = f"{i:03d}.png"
+        (root / "images").mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (32, 32), (200 if i % 2 else 20, 40, 90)).save(root / "images" / name)
+        files.append(name)
+    data = {
+        "images": [{"id": i + 1, "file_name": f, "width": 32, "height": 32} for i, f in enumerate(files)],
+        "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+        "annotations": [
+            {"id": i + 1, "image_id": i + 1, "category_id": 1 + i % 2, "bbox": [4, 4, 12, 12], "area": 144}
+            for i in range(n)
+        ],
+    }
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    path = root / "annotations" / "instances_train.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_moved_coco_set_keeps_its_image_names_and_old_absolute_names_still_pin(tmp_path):
+    """Images in images/ beside annotations/ were stored by absolute path (outside the
+    .json's folder), so a moved COCO set found none of them. Names are now relative to the
+    folder holding both; names an earlier version stored absolute still match."""
+    import shutil
+
+    root = tmp_path / "coco"
+    path = _coco_layout(root)
+    data = DataConfig(source="coco", path=str(path), options={"image_size": 32, "val_fraction": 0.25})
+    val = build_dataset(data, "val")
+    names = val.split_names()
+    assert len(names) == 3 and all(n.startswith("images/") for n in names)
+    old_style = [(root / n).as_posix() for n in names]  # what the last version stored
+
+    moved = tmp_path / "moved" / "coco"
+    shutil.move(str(root), str(moved))
+    data.path = str(moved / "annotations" / "instances_train.json")
+    again = build_dataset(data, "val")
+    assert again.pin(names) == [] and again.split_names() == names
+    assert again.known_names(names) <= again.set_names()
+    shutil.move(str(moved), str(root))  # back: the absolute names of the old version name it
+    data.path = str(path)
+    old = build_dataset(data, "val")
+    assert old.pin(old_style) == [] and old.split_names() == names
+    assert old.known_names(old_style) == set(names)
+    assert old.file_of(old_style[0]) == root / names[0]

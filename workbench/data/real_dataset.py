@@ -142,6 +142,19 @@ def augment_seed(split_seed: int, run_seed: int, epoch: int, index: int) -> int:
     return value % 2**64
 
 
+def set_folder(image_set: Any) -> Path:
+    """The deepest folder that holds ``image_set.path`` (its annotation file or folder)
+    and the images of all its splits; the file's own folder where they share none (other
+    drives)."""
+    path = Path(image_set.path)
+    folder = path if path.is_dir() else path.parent
+    parents = {os.path.dirname(os.path.abspath(r.image)) for records in image_set.splits.values() for r in records}
+    try:
+        return Path(os.path.commonpath([os.path.abspath(folder), *sorted(parents)]))
+    except ValueError:  # paths on several drives
+        return folder
+
+
 class ImageSetDataset:
     """Samples of one split of an annotated set (the ``Dataset`` protocol of ``data.base``)."""
 
@@ -186,14 +199,39 @@ class ImageSetDataset:
 
     @property
     def _root(self) -> Path:
-        path = Path(self.set.path)
-        return path if path.is_dir() else path.parent
+        """The set's folder: the deepest folder holding its annotation file (or folder) and
+        every image of every split. COCO's layout keeps images beside ``annotations/``, not
+        in it: names relative to the .json's folder were absolute paths, and a moved set
+        found none of the images its runs had used."""
+        root = self.__dict__.get("_root_found")
+        if root is None:
+            root = self.__dict__["_root_found"] = set_folder(self.set)
+        return root
 
     def _name(self, record: ImageRecord) -> str:
-        # relative to the set's folder (the folder may move); an image outside it (an
-        # absolute image_root) by its absolute path, which moves with nothing
-        relative = Path(os.path.relpath(record.image, self._root)).as_posix()
-        return Path(record.image).as_posix() if relative.startswith("../") else relative
+        # relative to the set's folder (the folder may move); an image outside it (on
+        # another drive) by its absolute path, which moves with nothing
+        return self._relative(Path(record.image))
+
+    def _relative(self, image: Path) -> str:
+        try:
+            relative = Path(os.path.relpath(image, self._root)).as_posix()
+        except ValueError:  # another drive (Windows)
+            return image.as_posix()
+        return image.as_posix() if relative.startswith("../") else relative
+
+    def _current_name(self, name: str) -> str:
+        """A stored ``split_names`` entry as this version names it: runs made before the
+        set's folder took in the images stored those outside the annotation file's folder
+        by absolute path, and the others relative to that folder."""
+        stored = Path(name)
+        if stored.is_absolute():
+            return self._relative(stored)
+        path = Path(self.set.path)
+        old_folder = path if path.is_dir() else path.parent
+        if Path(os.path.abspath(old_folder)) == self._root or name in self._names_now():
+            return name
+        return self._relative(old_folder / stored)
 
     def split_names(self) -> list[str]:
         """The split's images as paths relative to the set's folder, in the split's order:
@@ -203,11 +241,23 @@ class ImageSetDataset:
 
     def file_of(self, name: str) -> Path:
         """The file a ``split_names`` entry names."""
-        return self._root / name
+        return self._root / self._current_name(name)
+
+    def known_names(self, names: list[str]) -> set[str]:
+        """Stored ``split_names`` entries as ``set_names`` names them now."""
+        return {self._current_name(n) for n in names}
 
     def set_names(self) -> set[str]:
         """Every usable image of the set (all its splits), named as ``split_names`` does."""
-        return {self._name(r) for records in self.set.splits.values() for r in records}
+        return set(self._names_now())
+
+    def _names_now(self) -> set[str]:
+        names = self.__dict__.get("_set_names")
+        if names is None:  # the set's records do not change after reading
+            names = self.__dict__["_set_names"] = {
+                self._name(r) for records in self.set.splits.values() for r in records
+            }
+        return names
 
     def pin(self, names: list[str], keep_places: bool = False) -> list[str]:
         """Use exactly the images ``names`` (an earlier ``split_names``), in that order,
@@ -220,6 +270,9 @@ class ImageSetDataset:
         for records in self.set.splits.values():
             for record in records:
                 pool.setdefault(self._name(record), record)
+        for name in names:  # an earlier version's name of a record still here
+            if name not in pool and self._current_name(name) in pool:
+                pool[name] = pool[self._current_name(name)]
         gone = [n for n in names if n not in pool]
         if len(gone) == len(names):
             raise DataSourceError(

@@ -14,8 +14,9 @@ images again (with their current annotations):
 - a set whose classes changed (added, removed, reordered) would permute the labels: refused.
 
 The file holds, per data source in config order, the classes and the image paths relative
-to the set's folder (``ImageSetDataset.split_names``; an image outside that folder by its
-absolute path), ``null`` for a generated source (the built-in shapes, the same for the
+to the set's folder, the deepest folder holding the annotation file and every image
+(``ImageSetDataset.split_names``; COCO's ``images/`` beside ``annotations/`` is inside it),
+``null`` for a generated source (the built-in shapes, the same for the
 same seed)::
 
     {"version": 1, "sources": [{"classes": [...], "train": ["img/a.png", ...], "val": [...]}, null]}
@@ -197,7 +198,7 @@ def apply(stored: dict[str, Any], path: Path, val_set: Any, train_set: Any | Non
                     f"of the run's {len(names)} validation images, {' and '.join(what)}; it validates on the "
                     f"{len(names) - len(gone)} left"
                 )
-        added = sorted(val.set_names() - set(entry["train"]) - set(entry["val"]))
+        added = sorted(val.set_names() - val.known_names([*entry["train"], *entry["val"]]))
         if added:
             said.append(
                 f"{len(added)} image(s) added since the run started are not used ({_listed(added)}); "
