@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -271,6 +275,11 @@ def test_refused_resume_does_not_say_the_run_failed(tmp_path, capsys):
     assert err.startswith("error: ") and "run failed" not in err and "has trained all 2 epochs" in err
 
 
+def _live_lock() -> str:
+    """A lock of this (live) process written now: what a run reading its data holds."""
+    return json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+
+
 NOT_A_RUN = {
     "missing": (lambda d: None, "does not exist"),
     "a file": (lambda d: d.write_text("x"), "is a file, not a run directory"),
@@ -282,6 +291,10 @@ NOT_A_RUN = {
     "lock and temp file only": (
         lambda d: (d.mkdir(), (d / ".lock").write_text("{}"), (d / ".summary.json.abc.tmp").write_text("")),
         "holds no run: it was stopped before it wrote config.toml",
+    ),
+    "a lock of a process still reading its data": (
+        lambda d: (d.mkdir(), (d / ".lock").write_text(_live_lock())),
+        f"is being started by process {os.getpid()} on {socket.gethostname()} (it writes config.toml once",
     ),
     "other files": (
         lambda d: (d.mkdir(), (d / "notes.txt").write_text("x")),
@@ -1130,3 +1143,34 @@ def test_a_full_disk_at_the_best_checkpoint_names_best_pt(tmp_path, monkeypatch)
     store, _, summary = run(tiny_config(), tmp_path)
     assert summary["status"] == "failed"
     assert f"cannot write {store.best_checkpoint}: No space left on device" in summary["error"]
+
+
+def test_a_lock_whose_pid_now_names_a_newer_process_is_stale(tmp_path):
+    """PIDs wrap: a run killed long ago whose lock's PID now belongs to another live
+    process stayed "running" for good, and its resume was refused. A process that started
+    after the lock was written cannot have written it."""
+    from workbench.training.run_lock import PID_REUSE_SLACK_S, LockInfo, lock_is_live, process_start
+
+    host = socket.gethostname()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        began = process_start(child.pid)
+        if began is None:
+            pytest.skip("no /proc here: a reused PID cannot be told")
+        assert abs(began - time.time()) < 30  # it started just now
+        # written when it started: live; written an hour before it started: another process's
+        assert lock_is_live(LockInfo(child.pid, host, began, time.time()))
+        assert lock_is_live(LockInfo(child.pid, host, began - PID_REUSE_SLACK_S + 1, time.time()))
+        assert not lock_is_live(LockInfo(child.pid, host, began - 3600, time.time()))
+
+        store = stopped_run(tmp_path)  # a run "running" whose lock names the newer process
+        summary = store.read_summary()
+        summary["status"] = "running"
+        store.write_summary(summary)
+        (store.path / ".lock").write_text(json.dumps({"pid": child.pid, "host": host, "started": 1000.0}))
+        (info,) = [r for r in list_runs(store.path.parent) if r.path == store.path]
+        assert info.status == "interrupted"
+        RunLock(store.path).acquire()  # a resume may take it
+    finally:
+        child.kill()
+        child.wait()

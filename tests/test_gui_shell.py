@@ -1307,3 +1307,31 @@ def test_a_tall_window_keeps_the_comparison_table_unfolded(qtbot, window):
     assert w.compare_view.table_shown()
     table, plots = w.curves_tab.sizes()
     assert plots >= w.plots.header_height() + w.plots.MIN_ROW_PX
+
+
+def test_runs_panel_polls_fast_while_a_terminal_run_reads_its_data(qtbot, tmp_path):
+    """A run started from a terminal makes its folder (lock only) long before config.toml:
+    the folder watch fired too early and the 20 s idle poll kept it out of the list. A live
+    lock without a config starts the 3 s poll; a stale one does not."""
+    import json
+    import os
+    import socket
+    import time
+
+    from workbench.gui.runs_panel import RunsPanel
+
+    root = tmp_path / "runs"
+    _fake_run(root, "done", "finished", 1_700_000_000.0, 0.5)
+    panel = RunsPanel(root)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    assert not panel._live_poll.isActive()
+    starting = root / "starting-20261202-120000"
+    starting.mkdir()
+    lock = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+    (starting / ".lock").write_text(json.dumps(lock))
+    panel.refresh()
+    assert panel._live_poll.isActive()
+    (starting / ".lock").write_text(json.dumps({**lock, "pid": 2**22 + 12345}))  # a process gone
+    panel.refresh()
+    assert not panel._live_poll.isActive()

@@ -366,6 +366,7 @@ class RunsPanel(QWidget):
         if infos == self._listed and self.tree.topLevelItemCount() == len(infos):
             if not infos:  # the folder itself may have gone or come back: say which
                 self._say_empty()
+            self._poll_while_live(infos)  # a folder made by a run that is reading its data
             return  # nothing changed (the live poll mostly): no rebuild, no repaint
         self._listed = list(infos)
         self.rebuild_count += 1
@@ -407,12 +408,15 @@ class RunsPanel(QWidget):
             self.show_message(f"Unreadable run: {problems[0]}{more}")
         else:
             self.show_message("")
-        live = any(info.status in LIVE_STATUSES for info in infos)
+        self._poll_while_live(infos)
+        self._update_buttons()
+
+    def _poll_while_live(self, infos: list[Any]) -> None:
+        live = any(info.status in LIVE_STATUSES for info in infos) or self._a_run_is_starting()
         if live and not self._live_poll.isActive():
             self._live_poll.start()
         elif not live:
             self._live_poll.stop()
-        self._update_buttons()
 
     def _make_item(self, info: Any, name: str) -> _RunItem:
         created = float(info.created or 0.0)
@@ -554,6 +558,22 @@ class RunsPanel(QWidget):
             self._watcher.removePaths(watched)
         if wanted:
             self._watcher.addPaths(wanted)
+
+    def _a_run_is_starting(self) -> bool:
+        """A folder in a watched folder holds a live lock and no config.toml yet: a run
+        started from a terminal reading its data. The folder watch fired when it was made,
+        before it was a run, and the 20 s idle poll kept it out of the list; the live poll
+        picks it up within seconds."""
+        from workbench.training.run_lock import LOCK_NAME, lock_is_live, read_lock
+
+        for target in self._watcher.directories():
+            try:
+                children = [c for c in Path(target).iterdir() if (c / LOCK_NAME).is_file()]
+            except OSError:
+                continue
+            if any(not (c / "config.toml").exists() and lock_is_live(read_lock(c)) for c in children):
+                return True
+        return False
 
     def _schedule_refresh(self, *_: Any) -> None:
         self._debounce.start()

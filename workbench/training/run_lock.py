@@ -3,7 +3,8 @@
 ``RUN_DIR/.lock`` holds JSON ``{"pid", "host", "started"}`` and is touched (mtime) at least
 every ``HEARTBEAT_S`` seconds while the run trains, pauses or validates. A run whose
 summary says "running" or "paused" but whose lock is gone, names a dead process on this
-host, or has not been touched for ``STALE_S`` seconds (another host) is *interrupted*: its
+host (or a process started after the lock was written: its PID was reused), or has not
+been touched for ``STALE_S`` seconds (another host) is *interrupted*: its
 process was killed (SIGKILL, power loss) before it could say so. The lock also keeps two
 processes from resuming one run at once.
 """
@@ -59,6 +60,29 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_BOOT_TIME: list[float] = []  # /proc/stat's btime, read once
+
+
+def process_start(pid: int) -> float | None:
+    """When process ``pid`` started, in seconds since the epoch (Linux ``/proc``; None
+    where that is not known). From ``/proc/PID/stat`` field 22 (start time in clock ticks
+    after boot, proc(5)) and ``/proc/stat``'s ``btime``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        ticks = int(stat[stat.rindex(")") + 2 :].split()[19])  # fields after the name start at 3
+        if not _BOOT_TIME:
+            lines = Path("/proc/stat").read_text(encoding="ascii", errors="replace").splitlines()
+            _BOOT_TIME.append(float(next(line.split()[1] for line in lines if line.startswith("btime "))))
+        return _BOOT_TIME[0] + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+# the lock is written after its process started; btime is whole seconds and the clock may
+# be stepped, so a process that started this much after the lock cannot be its writer
+PID_REUSE_SLACK_S = 5.0
+
+
 def _mtime(path: Path) -> float:
     try:
         return path.stat().st_mtime
@@ -71,7 +95,12 @@ def lock_is_live(info: LockInfo | None, now: float | None = None) -> bool:
     if info is None:
         return False
     if info.host == socket.gethostname():
-        return _pid_alive(info.pid)
+        if not _pid_alive(info.pid):
+            return False
+        # the PID of a process gone may belong to a new one now (PIDs wrap): a run killed
+        # long ago stayed "running", and its resume was refused
+        began = process_start(info.pid)
+        return began is None or began <= info.started + PID_REUSE_SLACK_S
     return (now if now is not None else time.time()) - info.touched < STALE_S
 
 

@@ -254,6 +254,12 @@ class RunStore:
                 "before it wrote anything; start it again with 'workbench train CONFIG.toml')"
             )
         if all(name == ".lock" or (name.startswith(".") and name.endswith(TEMP_SUFFIX)) for name in left):
+            info = read_lock(self.path)
+            if lock_is_live(info):  # it is reading its data: nothing to start again
+                return (
+                    f"{self.path} is being started by process {info.pid} on {info.host} (it writes "
+                    "config.toml once its data is read); wait for it"
+                )
             return (
                 f"{self.path} holds no run: it was stopped before it wrote config.toml, so nothing "
                 "was trained; start the experiment again with 'workbench train CONFIG.toml'"
