@@ -126,7 +126,7 @@ def test_mask_values_that_are_no_class_are_ignored_and_said(voc, tmp_path):
     assert (sample["mask"][:2] == 255).all() and (sample["mask"][2, :3] == 255).all()
     said = [line.strip() for line in data.report_lines if "no class of this set" in line]
     assert said == [
-        f"{mask_file}: mask values 77, 200 are no class of this set (1-{classes} and 255); "
+        f"{mask_file}: mask values 77, 200 are no class of this set (0 background, 1-{classes}, 255 ignore); "
         f"{2 * 128 + 3} pixels are ignored (noted)"
     ]
 
@@ -429,3 +429,48 @@ def test_a_runs_start_says_what_reading_the_data_found():
     assert import_problem_note(SimpleNamespace(train_set=clean, val_set=clean)) == ""
     # the built-in scenes have no report
     assert import_problem_note(SimpleNamespace(train_set=object(), val_set=object())) == ""
+
+
+def test_problems_first_met_while_training_are_said_as_the_epoch_ends(voc, tmp_path):
+    """Mask values of no class are found as the images are fitted, most of them during the
+    first epoch: they went into import_report.txt without a word in the terminal. The
+    epoch that met them says how many, with the first, in the terminal and the status bar."""
+    from workbench.config import ExperimentConfig, TaskConfig, TrainConfig
+    from workbench.training.events import EpochEnded, RunStarted
+    from workbench.training.run_store import RunStore
+    from workbench.training.trainer import Trainer
+
+    root = _copy(voc, tmp_path)
+    masks = sorted((root / "SegmentationClass").glob("train_*.png"))
+    for mask_file in masks:
+        with Image.open(mask_file) as img:
+            pixels, palette = np.array(img), img.getpalette()
+        pixels[:1, :] = 77
+        out = Image.fromarray(pixels, mode="P")
+        out.putpalette(palette)
+        out.save(mask_file)
+    cfg = ExperimentConfig(
+        name="w",
+        data=DataConfig(source="voc", path=str(root), options={"image_size": 64, "hflip": 0.0}),
+        tasks=[TaskConfig(name="seg", kind="segmentation")],
+        train=TrainConfig(epochs=2, batch_size=4, device="cpu", num_samples=0, workers=0),
+    )
+    events = []
+    store = RunStore.create(tmp_path / "runs", "w")
+    assert Trainer(cfg, store, None, [events.append]).run()["status"] == "finished"
+    (started,) = [e for e in events if isinstance(e, RunStarted)]
+    first, second = [e for e in events if isinstance(e, EpochEnded)]
+    assert "problem" not in (started.note or "")  # none was met before training
+    head = f"note: epoch 1 met {len(masks)} more problems in the data as its images were read, e.g. "
+    tail = "; import_report.txt in the run folder lists them"
+    assert first.data_note.startswith(head) and first.data_note.endswith(tail)
+    example = first.data_note[len(head) : -len(tail)]
+    named = example.split(": ", 1)[0]
+    width = Image.open(named).width  # one row of 77s in that mask
+    assert named in map(str, masks) and example == (
+        f"{named}: mask values 77 are no class of this set (0 background, 1-4, 255 ignore); {width} pixels "
+        "are ignored (noted)"
+    )
+    assert second.data_note == ""  # each problem said once
+    report = (store.path / "import_report.txt").read_text(encoding="utf-8")
+    assert report.count("mask values 77") == len(masks)

@@ -44,3 +44,31 @@ def test_a_spent_time_limit_refuses_the_resume_and_more_time_continues_it(tmp_pa
     changes = summary["config_changes"]  # both resumes' changes, in order
     assert len(changes) == 2 and changes[0].startswith("train.time_limit_s: 0.001 -> ")  # spent + 0.001
     assert changes[1].endswith("-> 0.0")
+
+
+def test_printed_commands_run_as_pasted_and_a_lifted_limit_is_kept(tmp_path, capsys, monkeypatch):
+    """ "to train further: workbench resume -runs x/RUN --time-limit SECONDS" broke when
+    pasted: argparse took "-runs" for an option and the space split the path. Printed
+    commands are quoted now. ``resume --time-limit 0`` lifts the limit in config.toml too:
+    it stayed 0.001 there, and the compare view showed it."""
+    import shlex
+
+    from workbench.training.run_store import RunStore
+
+    cfg = tiny_config()
+    cfg.train.epochs, cfg.train.batch_size, cfg.train.num_samples = 2, 8, 0
+    cfg.data.options.update(image_size=32, train_size=16, val_size=8)
+    monkeypatch.chdir(tmp_path)
+    save_config(cfg, tmp_path / "exp.toml")
+    assert main(["train", "exp.toml", "--out", "-runs x#1", "--quiet", "--time-limit", "0.001"]) == 0
+    (run,) = list_runs(tmp_path / "-runs x#1")
+    line = capsys.readouterr().out.splitlines()[-1]
+    prefix = "time limit reached; to train further: "
+    assert line.startswith(prefix)
+    words = shlex.split(line[len(prefix) :])
+    assert words[:2] == ["workbench", "resume"] and words[2] == f"./-runs x#1/{run.path.name}"
+    assert words[3:] == ["--time-limit", "SECONDS"]
+    assert main([*words[1:4], "0", "--quiet"]) == 0  # as pasted, SECONDS filled in
+    store = RunStore(run.path)
+    assert store.read_summary()["status"] == "finished"
+    assert store.read_config().train.time_limit_s == 0.0

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from workbench.shell_command import workbench_command
+
 DEFAULT_RUNS = "runs"
 
 
@@ -201,14 +203,10 @@ def _nothing_begun(args: argparse.Namespace) -> str:
     if args.command == "train":
         return " before the run began; nothing was saved"
     if args.command == "sweep":  # before its queue took a run (the import of torch, its checks)
-        import shlex
-
-        again = shlex.join(["workbench", "sweep", str(args.sweep), "--out", str(args.out)])
+        again = workbench_command("sweep", Path(args.sweep), "--out", Path(args.out))
         return f" before the sweep began a run; continue with: {again}"
     if args.command == "resume":  # the trainer's own handler takes over once it resumes
-        import shlex
-
-        again = shlex.join(["workbench", "resume", str(args.run_dir)])
+        again = workbench_command("resume", Path(args.run_dir))
         return f" before the resume began; {args.run_dir} is as it was; continue with: {again}"
     return ""
 
@@ -486,7 +484,9 @@ def _data_export(args: argparse.Namespace) -> int:
             f"PNG, renamed 000000.png ...; {out / SOURCES_FILE} names each one's original file",
             file=sys.stderr,
         )
-    print(f"wrote {written} images as {args.format} to {out}; check it with: workbench data check {path}")
+    print(
+        f"wrote {written} images as {args.format} to {out}; check it with: {workbench_command('data', 'check', Path(path))}"
+    )
     return 0
 
 
@@ -655,7 +655,7 @@ def _train_and_report(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     global continue_hint
-    continue_hint = again or f"workbench resume {store.path}"
+    continue_hint = again or workbench_command("resume", store.path)
     if command_stop_signal is not None:
         # a signal that came after a sweep or `baselines` decided to start this run (before
         # this handler was in place): the run stops at once, resumable, instead of training
@@ -705,18 +705,19 @@ def _train_and_report(
     elif again is not None:  # a sweep or `baselines` says how to continue once, at its end
         pass
     elif budget_spent(summary):  # the limit counts all of the run's training
-        print(f"time limit reached; to train further: workbench resume {store.path} --time-limit SECONDS")
+        further = workbench_command("resume", store.path, "--time-limit", "SECONDS")
+        print(f"time limit reached; to train further: {further}")
     elif status == "stopped" and summary.get("not_started"):  # stopped while the data was read
         print(
             "stopped while reading the data; "
             + (
-                f"the run is as it was; continue with: workbench resume {store.path}"
+                f"the run is as it was; continue with: {workbench_command('resume', store.path)}"
                 if resume
                 else "nothing was saved"
             )
         )
     elif status in ("stopped", "interrupted"):
-        print(f"{status}; continue with: workbench resume {store.path}")
+        print(f"{status}; continue with: {workbench_command('resume', store.path)}")
     return signal_exit_status(last_stop_signal) if signalled else 0
 
 
@@ -860,7 +861,7 @@ def _data_problems(val_set: Any) -> list[str]:
         if problems:
             lines.append(
                 f"{part.set.path}: {len(problems)} problem(s) in its files as they are now, e.g. {problems[0]}; "
-                f"workbench data check {part.set.path} lists them"
+                f"{workbench_command('data', 'check', Path(part.set.path))} lists them"
             )
     return lines
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from workbench.shell_command import workbench_command
 
 
 def add_parser(sub: Any, default_runs: str) -> None:
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             # hours of baselines for a Δm that cannot be computed yet
             print(
                 f"error: {store.path} is {status}: Δm needs a finished run; finish it first "
-                f"(workbench resume {store.path}), or give {store.config_path} to train only the baselines",
+                f"({workbench_command('resume', store.path)}), or give {store.config_path} to train only the baselines",
                 file=sys.stderr,
             )
             return 1
@@ -151,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
     if (problem := _unwritable(runs_root, store, args.out)) is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 1
-    again = shlex.join(
-        ["workbench", "baselines", str(args.target), *(["--out", args.out] if args.out else [])]
+    again = workbench_command(
+        "baselines", Path(args.target), *(["--out", Path(args.out)] if args.out else [])
     )
     from workbench.training.run_split import SPLIT_FILE
 

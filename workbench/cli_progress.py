@@ -26,8 +26,10 @@ class ProgressPrinter:
         if not self.enabled:  # --quiet drops the progress only: the notes are still said
             if self.notes and isinstance(event, RunStarted) and event.note:
                 print(f"note: {event.note}", file=sys.stderr)
-            elif self.notes and isinstance(event, EpochEnded) and (note := self._unlabelled_note(event)):
-                print(note, file=sys.stderr)
+            elif self.notes and isinstance(event, EpochEnded):
+                for note in (self._unlabelled_note(event), event.data_note):
+                    if note:
+                        print(note, file=sys.stderr)
             return
         if isinstance(event, RunStarted):
             print(
@@ -59,6 +61,8 @@ class ProgressPrinter:
             lines = [f"epoch {event.epoch + 1} ({event.seconds:.0f}s): " + "; ".join(parts)]
             if note := self._unlabelled_note(event):
                 lines.append(note)
+            if event.data_note:
+                lines.append(event.data_note)
             for line in lines:
                 if self.bar is not None:
                     self.bar.write(line, file=sys.stderr)

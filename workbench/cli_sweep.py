@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
+from pathlib import Path
 from typing import Any
+
+from workbench.shell_command import workbench_command
 
 
 def add_parser(sub: Any, default_runs: str) -> None:
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from workbench import cli
 
-    again = shlex.join(["workbench", "sweep", str(args.sweep), "--out", str(args.out)])
+    again = workbench_command("sweep", Path(args.sweep), "--out", Path(args.out))
     train = _threaded_train if devices and len(devices) > 1 else train_with_progress(args.quiet, again)
     cli.continue_hint = again  # said if a second signal aborts
     with cli.stop_between_runs(_stop_threads):

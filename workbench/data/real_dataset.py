@@ -148,7 +148,9 @@ def set_folder(image_set: Any) -> Path:
     drives)."""
     path = Path(image_set.path)
     folder = path if path.is_dir() else path.parent
-    parents = {os.path.dirname(os.path.abspath(r.image)) for records in image_set.splits.values() for r in records}
+    parents = {
+        os.path.dirname(os.path.abspath(r.image)) for records in image_set.splits.values() for r in records
+    }
     try:
         return Path(os.path.commonpath([os.path.abspath(folder), *sorted(parents)]))
     except ValueError:  # paths on several drives

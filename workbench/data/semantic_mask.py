@@ -123,7 +123,7 @@ def _palette_mask(
             shown = ", ".join(map(str, values[:5])) + (" ..." if len(values) > 5 else "")
             note(
                 path,
-                f"mask values {shown} are no class of this set (1-{num_classes} and {IGNORE_INDEX}); "
+                f"mask values {shown} are no class of this set (0 background, 1-{num_classes}, {IGNORE_INDEX} ignore); "
                 f"{int(unknown.sum())} pixels are ignored",
             )
         mask[unknown] = IGNORE_INDEX

@@ -1429,8 +1429,13 @@ class MainWindow(QMainWindow):
                 shown = "undefined" if value is None else f"{value:.3f}"
                 parts.append(f"{task}/{name} {shown}")
         best = " (best so far)" if event.is_best else ""
+        # problems met reading this epoch's images (a mask value of no class) go first: the
+        # metrics are in the plots, the problems nowhere else on screen
+        data = event.data_note.removeprefix("note: ")
         self.statusBar().showMessage(
-            f"Epoch {event.epoch + 1}/{epochs} done in {event.seconds:.1f} s: {', '.join(parts)}{best}", 10000
+            (f"{data[0].upper()}{data[1:]} · " if data else "")
+            + f"Epoch {event.epoch + 1}/{epochs} done in {event.seconds:.1f} s: {', '.join(parts)}{best}",
+            10000,
         )
 
     @guarded

@@ -76,6 +76,9 @@ class EpochEnded:
     # task -> {"train": samples labelled for it this epoch, "val": validation images
     # labelled for it}; with partial labels these differ per task ({}: not recorded)
     labelled: dict[str, dict[str, int]] = field(default_factory=dict)
+    # problems in the data first met in this epoch (masks read as their images are fitted:
+    # values of no class, ...): one line, "" when none; import_report.txt lists them
+    data_note: str = ""
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from workbench.data.base import collate, move_targets
 from workbench.data.read_stop import ReadStopped, stop_reading_when
 from workbench.fsutil import SaveFailed, os_reason
 from workbench.models.meta_lock import META_LOCK
+from workbench.shell_command import workbench_command
 from workbench.tasks.task_errors import (
     WeightingError,
     check_loss,
@@ -153,6 +154,7 @@ class _Loop:
     epoch_started: float = 0.0
     rate: StepRate = field(default_factory=StepRate)  # images/s and the ETA
     fetch_started: float = 0.0  # when the step in progress asked for its batch
+    problems_said: int = -1  # data problems said so far (-1: count them when training starts)
     # the gradient seam's parts (the modules do not change during a run)
     shared_modules: list[torch.nn.Module] = field(default_factory=list)
     shared_params: list[torch.nn.Parameter] = field(default_factory=list)
@@ -225,15 +227,38 @@ def iter_batches(
     return iter(loader)
 
 
-def import_problem_note(exp: Any) -> str:
-    """One line on what the data's import reported (problems in ``RUN/import_report.txt``),
-    "" when nothing: 111 problems of a 3,000-image set were written there without a word."""
+def _reports(exp: Any) -> list[Any]:
+    """The import reports of the experiment's sets, each once, in order."""
     reports: dict[int, Any] = {}
     for dataset in (exp.train_set, exp.val_set):
         for part in [p for p, _ in getattr(dataset, "parts", [])] or [dataset]:
             report = getattr(getattr(part, "set", None), "report", None)
-            if report is not None and getattr(report, "problems", None):
+            if report is not None and hasattr(report, "problems"):
                 reports[id(report)] = report
+    return list(reports.values())
+
+
+def data_problems(exp: Any) -> list[Any]:
+    """Every problem the experiment's data reported so far (``Problem``s, in order)."""
+    return [p for report in _reports(exp) for p in report.problems]
+
+
+def new_problems_note(new: list[Any], epoch: int) -> str:
+    """One line on problems first met while training epoch ``epoch`` (0-based): a mask
+    value of no class was turned into "ignore" with no word in the terminal."""
+    if not new:
+        return ""
+    n = len(new)
+    return (
+        f"note: epoch {epoch + 1} met {n} more problem{'s' if n != 1 else ''} in the data as its images were "
+        f"read, e.g. {new[0]}; import_report.txt in the run folder lists them"
+    )
+
+
+def import_problem_note(exp: Any) -> str:
+    """One line on what the data's import reported (problems in ``RUN/import_report.txt``),
+    "" when nothing: 111 problems of a 3,000-image set were written there without a word."""
+    reports = {id(r): r for r in _reports(exp) if r.problems}
     counts: dict[str, int] = {}
     for report in reports.values():
         for action, n in report.by_action().items():
@@ -584,8 +609,8 @@ class Trainer:
             raise ResumeRefused(
                 f"cannot resume {self.store.path}: {self.store.config_path.name} changed since the checkpoint in "
                 f"{shown}{more}. A resume may change only {', '.join(RESUMABLE_CHANGES)}{movable}. Undo those "
-                f"changes, or train a new run from these weights: workbench train CONFIG --init-from "
-                f"{self.store.last_checkpoint}"
+                "changes, or train a new run from these weights: "
+                + workbench_command("train", "CONFIG", "--init-from", self.store.last_checkpoint)
             )
         # settings that change how the same numbers are computed: each is exact on its own,
         # but the resumed run no longer matches one trained without the interruption
@@ -618,9 +643,21 @@ class Trainer:
             raise ResumeRefused(
                 f"{self.store.path} has spent its time limit: {elapsed:.0f} s of training, train.time_limit_s = "
                 f"{limit.time_limit_s:g} s in {self.store.config_path} (it counts all of the run's training). "
-                f"To train further: workbench resume {self.store.path} --time-limit SECONDS (that many more; 0 for "
+                f"To train further: {workbench_command('resume', self.store.path, '--time-limit', 'SECONDS')} (that many more; 0 for "
                 "no limit), or raise train.time_limit_s there"
             )
+
+    def _keep_time_limit(self, limit_s: float) -> None:
+        """Write ``resume --time-limit``'s limit into config.toml: the next plain resume of
+        a run lifted to no limit (0) was refused as out of time, and the compare view
+        labelled it with the old limit."""
+        try:
+            saved = self.store.read_config()
+        except Exception:  # noqa: BLE001 - read a moment ago; unreadable now: leave it
+            return
+        if saved.train.time_limit_s != limit_s:
+            saved.train.time_limit_s = limit_s
+            self.store.write_config(saved)
 
     def _check_epochs_left(self, position: dict[str, int], status: str) -> None:
         """ResumeRefused when nothing is left to train. A run whose checkpoint holds every
@@ -977,6 +1014,8 @@ class Trainer:
         self._committed = (copy.deepcopy(loop.state), copy.deepcopy(loop.position))
         if self.main:
             self.store.remove_temp_files()
+            if self.resume and self.more_time_s is not None:
+                self._keep_time_limit(cfg.train.time_limit_s)
             if ckpt is not None:
                 self._repair(loop.state, loop.position)
             elif self.resume:  # start over in the same folder
@@ -1001,6 +1040,7 @@ class Trainer:
                     dataset.attach_run_dir(self.store.path)
 
         self.monitor = self._monitor_metric()
+        loop.problems_said = len(data_problems(exp))  # said as the run starts; later ones per epoch
         sizes = {"train": len(exp.train_set), "val": len(exp.val_set)}
         before = previous.get("data_sizes")
         if ckpt is not None and isinstance(before, dict) and before != sizes:
@@ -1562,6 +1602,11 @@ class Trainer:
             if note not in notes:
                 self.summary["notes"] = [*notes, note]
         self._write_import_report(loop.exp)  # images found broken while training are added
+        problems = data_problems(loop.exp)
+        if len(problems) > loop.problems_said:
+            note = new_problems_note(problems[loop.problems_said :], epoch)
+            epoch_event = dataclasses.replace(epoch_event, data_note=note)
+            loop.problems_said = len(problems)
         self._save_epoch(epoch_event, validation.samples, loop)
         self.emit(epoch_event)
         if validation.samples is not None:
