@@ -474,3 +474,33 @@ def test_problems_first_met_while_training_are_said_as_the_epoch_ends(voc, tmp_p
     assert second.data_note == ""  # each problem said once
     report = (store.path / "import_report.txt").read_text(encoding="utf-8")
     assert report.count("mask values 77") == len(masks)
+
+
+def test_a_16_bit_grayscale_mask_is_read_when_its_values_are_class_indices(voc, tmp_path):
+    """A mode I;16 mask was refused with a hint about RGB masks: its values are read as
+    class indices when they fit 0-255, and one that does not is said as such."""
+    from workbench.data.dataset_check import check_dataset
+
+    root = _copy(voc, tmp_path)
+    masks = sorted((root / "SegmentationClass").glob("train_*.png"))
+    with Image.open(masks[0]) as img:
+        original = np.array(img)
+    Image.fromarray(original.astype(np.uint16)).save(masks[0])  # same values, 16 bits
+    wide = original.astype(np.uint16)
+    wide[0, 0] = 300
+    Image.fromarray(wide).save(masks[1])
+    assert Image.open(masks[0]).mode == "I;16"
+    lines = check_dataset(root).lines(None)
+    assert not any(str(masks[0]) in line for line in lines)
+    assert (
+        f"{masks[1]}: a 16-bit grayscale mask with values 0-300: class indices must fit 0-255 (save it as "
+        "8-bit grayscale or palette); the image is kept without a mask (skipped)"
+    ) in [line.strip() for line in lines]
+    data = build_dataset(
+        DataConfig(source="voc", path=str(root), options={"image_size": 128, "hflip": 0.0}), "train"
+    )
+    index = next(i for i, r in enumerate(data.records) if r.mask_file == masks[0])
+    from workbench.data.semantic_mask import semantic_mask
+
+    read = semantic_mask(data.records[index], len(data.set.class_names))
+    assert read.dtype == np.uint8 and (read == original).all()

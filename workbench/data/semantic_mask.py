@@ -22,6 +22,26 @@ from workbench.data.coco_instances import decode_mask
 from workbench.data.image_io import ImageError
 
 
+# 16- and 32-bit grayscale PNGs: some tools save class masks so; read when every value
+# fits a class index (0-255)
+WIDE_MASK_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def narrow_mask(img: Image.Image) -> np.ndarray:
+    """A 16- or 32-bit grayscale class mask as (H, W) uint8, same values.
+
+    Raises ValueError naming the largest value when one does not fit 0-255."""
+    values = np.array(img)
+    low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    if low < 0 or high > 255:
+        raise ValueError(
+            f"a {16 if img.mode.startswith('I;16') else 32}-bit grayscale mask with values {low}-{high}: "
+            "class indices must fit 0-255 "
+            "(save it as 8-bit grayscale or palette)"
+        )
+    return values.astype(np.uint8)
+
+
 def semantic_mask(
     record: ImageRecord,
     num_classes: int,
@@ -101,6 +121,8 @@ def _palette_mask(
         with Image.open(path) as img:
             if img.mode in ("RGB", "RGBA") and colours:
                 mask = _from_colours(np.array(img.convert("RGB")), colours)
+            elif img.mode in WIDE_MASK_MODES:
+                mask = narrow_mask(img)
             elif img.mode not in ("P", "L"):
                 raise ImageError(
                     path,

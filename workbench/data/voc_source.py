@@ -28,6 +28,7 @@ from workbench.data.file_probe import is_file, not_a_file, present, probe_size, 
 from workbench.data.image_set_options import ImageSetOptions
 from workbench.data.import_report import NOTED, REFUSED, SKIPPED, ImportReport, clip_box, objects_unknown
 from workbench.data.real_dataset import register_image_source
+from workbench.data.semantic_mask import WIDE_MASK_MODES, narrow_mask
 from workbench.data.source import DataSourceError
 from workbench.data.voc_annotations import VocRecord, read_voc_xml
 from workbench.data.yolo_dataset_yaml import IMAGE_SUFFIXES
@@ -187,14 +188,23 @@ def _mask_ok(mask_file: Path, width: int, height: int, rgb_ok: bool, report: Imp
     if (problem := not_a_file(mask_file)) is not None:
         report.add(mask_file, "", f"{problem}; the image is kept without a mask", SKIPPED)
         return False
+    wide = ""  # a 16-bit mask's values that fit no class index
     try:
         with Image.open(mask_file) as img:
             mode, size = img.mode, img.size
+            if mode in WIDE_MASK_MODES:  # its values are checked now, not mid-training
+                try:
+                    narrow_mask(img)
+                except ValueError as exc:
+                    wide = str(exc)
     except (OSError, ValueError) as exc:
         report.add(mask_file, "", f"unreadable mask ({exc}); the image is kept without a mask", SKIPPED)
         return False
-    if mode not in ("P", "L") and not (rgb_ok and mode in ("RGB", "RGBA")):
-        hint = "" if rgb_ok else " (an RGB mask needs a labelmap.txt with the colours)"
+    if wide:
+        report.add(mask_file, "", f"{wide}; the image is kept without a mask", SKIPPED)
+        return False
+    if mode not in ("P", "L", *WIDE_MASK_MODES) and not (rgb_ok and mode in ("RGB", "RGBA")):
+        hint = "" if rgb_ok or mode not in ("RGB", "RGBA") else " (an RGB mask needs a labelmap.txt with the colours)"
         report.add(
             mask_file, "", f"mode {mode} is not a class mask{hint}; the image is kept without a mask", SKIPPED
         )
