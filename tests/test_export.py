@@ -514,13 +514,16 @@ def test_exporting_a_run_still_training_says_its_checkpoint_may_change(tmp_path,
     import os
     import shutil
     import socket
+    import time
 
     copy = tmp_path / "copy"
     shutil.copytree(all_kinds_run.path, copy)
     summary = json.loads((copy / "summary.json").read_text())
     summary["status"] = "running"
     (copy / "summary.json").write_text(json.dumps(summary))
-    (copy / ".lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": 0}))
+    (copy / ".lock").write_text(
+        json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+    )
     said = []
     report = export_run(copy, "onnx", out=tmp_path / "m.onnx", latency=False, log=said.append)
     assert report.path.is_file()

@@ -171,11 +171,15 @@ def test_a_run_whose_data_folder_moved_resumes_from_the_new_place(tmp_path, caps
     moved = tmp_path / "elsewhere" / "a much longer folder name than before, to be shown whole"
     shutil.move(str(root), str(moved))
     capsys.readouterr()
-    assert main(["eval", str(store.path)]) == 1
-    assert capsys.readouterr().err.strip() == (
+    whole = (
         f"error: {root}: the run's data is not there any more; if it moved, set its new place as data.path "
-        f"in {store.config_path}"
+        f"in {store.config_path} (the run finds the images it used there)"
     )
+    assert main(["eval", str(store.path)]) == 1
+    assert capsys.readouterr().err.strip() == whole
+    # export said "No such file or directory"; the commands that take a run say it alike now
+    assert main(["export", str(store.path)]) == 1
+    assert capsys.readouterr().err.strip() == whole
     assert main(["resume", str(store.path), "--quiet"]) == 1
     assert capsys.readouterr().err.strip() == (
         f"error: {root}: the run's data is not there any more; if it moved, set its new place as data.path "

@@ -631,6 +631,7 @@ def test_a_second_sweep_into_the_same_folder_is_refused_while_the_first_runs(tmp
     Δm. The folder is locked as a run is: a live process holding it refuses the second."""
     import os
     import socket
+    import time
 
     base = _base(tmp_path)
     sweep = tmp_path / "sweep.toml"
@@ -638,7 +639,9 @@ def test_a_second_sweep_into_the_same_folder_is_refused_while_the_first_runs(tmp
     out = tmp_path / "out"
     (out / "s").mkdir(parents=True)
     other = os.getppid()  # alive for as long as this test runs
-    (out / "s" / ".lock").write_text(json.dumps({"pid": other, "host": socket.gethostname(), "started": 0}))
+    (out / "s" / ".lock").write_text(
+        json.dumps({"pid": other, "host": socket.gethostname(), "started": time.time()})
+    )
     assert main(["sweep", str(sweep), "--out", str(out), "--quiet"]) == 1
     assert capsys.readouterr().err.strip() == (
         f"error: {out / 's'}: process {other} on {socket.gethostname()} is running this sweep now; wait for it "

@@ -746,7 +746,7 @@ def _eval(args: argparse.Namespace) -> int:
     )
     from workbench.training.device import Precision, resolve_device
     from workbench.training.evaluation import evaluate
-    from workbench.training.experiment import build_experiment, missing_path
+    from workbench.training.experiment import build_experiment, run_data_gone
     from workbench.training.run_split import SPLIT_FILE
     from workbench.training.run_store import RunFileError, RunStore
 
@@ -784,13 +784,8 @@ def _eval(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     device = resolve_device(args.device or cfg.train.device)
-    gone = missing_path(cfg, weights=False)
-    if gone is not None:  # as resume says it: a moved data folder is found again through config.toml
-        print(
-            f"error: {gone[1]}: the run's data is not there any more; if it moved, set its new place as "
-            f"{gone[0]} in {store.config_path}",
-            file=sys.stderr,
-        )
+    if (gone := run_data_gone(cfg, store.config_path)) is not None:  # as resume says it
+        print(f"error: {gone}", file=sys.stderr)
         return 1
     # the checkpoint holds every weight: the pretrained file (which may be gone) is not read
     exp = build_experiment(cfg, with_data=False, pretrained=False, split_file=store.path / SPLIT_FILE)

@@ -69,15 +69,11 @@ def _split_problem(cfg: Any, run_dir: Path) -> str | None:
     allow it (images gone or added) are printed as notes."""
     from workbench.data.source import DataSourceError
     from workbench.training import run_split
-    from workbench.training.experiment import build_experiment, missing_path
+    from workbench.training.experiment import build_experiment, run_data_gone
     from workbench.training.run_split import SPLIT_FILE, SplitFileError
 
-    gone = missing_path(cfg, weights=False)
-    if gone is not None:
-        return (
-            f"{gone[1]}: the run's data is not there any more; if it moved, set its new place as {gone[0]} "
-            f"in {run_dir}/config.toml"
-        )
+    if (gone := run_data_gone(cfg, run_dir / "config.toml")) is not None:
+        return gone
     try:
         exp = build_experiment(cfg, with_data=False, pretrained=False, split_file=run_dir / SPLIT_FILE)
     except (SplitFileError, DataSourceError) as exc:

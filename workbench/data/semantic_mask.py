@@ -21,7 +21,6 @@ from workbench.data.base import IGNORE_INDEX
 from workbench.data.coco_instances import decode_mask
 from workbench.data.image_io import ImageError
 
-
 # 16- and 32-bit grayscale PNGs: some tools save class masks so; read when every value
 # fits a class index (0-255)
 WIDE_MASK_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")

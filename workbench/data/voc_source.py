@@ -204,7 +204,11 @@ def _mask_ok(mask_file: Path, width: int, height: int, rgb_ok: bool, report: Imp
         report.add(mask_file, "", f"{wide}; the image is kept without a mask", SKIPPED)
         return False
     if mode not in ("P", "L", *WIDE_MASK_MODES) and not (rgb_ok and mode in ("RGB", "RGBA")):
-        hint = "" if rgb_ok or mode not in ("RGB", "RGBA") else " (an RGB mask needs a labelmap.txt with the colours)"
+        hint = (
+            ""
+            if rgb_ok or mode not in ("RGB", "RGBA")
+            else " (an RGB mask needs a labelmap.txt with the colours)"
+        )
         report.add(
             mask_file, "", f"mode {mode} is not a class mask{hint}; the image is kept without a mask", SKIPPED
         )

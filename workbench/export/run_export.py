@@ -180,6 +180,10 @@ def export_run(
     # loading, exporting and checking (a read-only run, a file named export/)
     _open_temp(target, out).unlink()
 
+    from workbench.training.experiment import run_data_gone
+
+    if (gone := run_data_gone(cfg, store.config_path)) is not None:  # as eval and resume say it
+        raise ExportError(gone)
     exp = build_experiment(cfg, with_data=False, pretrained=False, split_file=store.path / SPLIT_FILE)
     for note in exp.split_notes:
         log(f"note: {note}")

@@ -169,6 +169,21 @@ def missing_path(cfg: ExperimentConfig, weights: bool = True) -> tuple[str, str]
     return None
 
 
+def run_data_gone(cfg: ExperimentConfig, config_path: Path) -> str | None:
+    """One line for a run whose data is not where its ``config_path`` says (moved or
+    deleted), or None: what ``eval``, ``resume``, ``export`` and ``baselines`` say alike.
+    The checkpoint holds every weight, so a weights file gone is not asked for."""
+    gone = missing_path(cfg, weights=False)
+    if gone is None:
+        return None
+    field, path = gone
+    movable = (Path(config_path).parent / "split.json").is_file()
+    return (
+        f"{path}: the run's data is not there any more; if it moved, set its new place as {field} in "
+        f"{config_path}" + (" (the run finds the images it used there)" if movable else "")
+    )
+
+
 def path_problem(cfg: ExperimentConfig, weights: bool = True) -> tuple[str, str] | None:
     """(field, what is wrong) for the first path the experiment reads that is not there or
     is a folder where a file must be (or the other way round), else None: said before a

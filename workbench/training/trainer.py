@@ -770,16 +770,10 @@ class Trainer:
         data path is gone (a moved folder: the run finds its images at the new place)."""
         if not self.resume:
             return
-        from workbench.training.experiment import missing_path
+        from workbench.training.experiment import run_data_gone
 
-        gone = missing_path(self.config, weights=False)  # a checkpoint holds every weight
-        if gone is not None:
-            movable = (self.store.path / SPLIT_FILE).is_file()
-            raise ResumeRefused(
-                f"{gone[1]}: the run's data is not there any more; if it moved, set its new place as "
-                f"{gone[0]} in {self.store.config_path}"
-                + (" (the run finds the images it used there)" if movable else "")
-            )
+        if (gone := run_data_gone(self.config, self.store.config_path)) is not None:
+            raise ResumeRefused(gone)
 
     def _early_stop_reached(self, loop: _Loop) -> bool:
         cfg = self.config.train
