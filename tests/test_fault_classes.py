@@ -1174,3 +1174,25 @@ def test_a_lock_whose_pid_now_names_a_newer_process_is_stale(tmp_path):
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_runs_folder_too_long_for_a_runs_files_is_refused_before_training(tmp_path, capsys):
+    """A runs folder of ~4,050 characters trained an epoch, then failed writing its
+    checkpoint ("File name too long"). The room a run's files need is checked as its
+    folder is made."""
+    from workbench.training.run_store import RUN_FILES_ROOM
+
+    limit = os.pathconf(tmp_path, "PC_PATH_MAX")
+    deep = tmp_path  # a folder of limit - 100 bytes: itself fine, a run's files in it not
+    while len(os.fsencode(str(deep))) + 251 < limit - 100:
+        deep = deep / ("d" * 250)
+    deep = deep / ("e" * (limit - 100 - len(os.fsencode(str(deep))) - 1))
+    assert len(os.fsencode(str(deep))) == limit - 100 and RUN_FILES_ROOM > 100
+    deep.mkdir(parents=True)
+    config = tmp_path / "exp.toml"
+    save_config(tiny_config(), config)
+    assert main(["train", str(config), "--out", str(deep), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: cannot write {deep}: its path is too long for a run: the run's folder would be ")
+    assert err.endswith(f"within the system's limit of {limit:,}; choose a shorter runs folder")
+    assert list(deep.iterdir()) == []  # nothing made

@@ -177,6 +177,29 @@ def parse_metrics_lines(raw: bytes) -> tuple[list[dict[str, Any]], int]:
     return records, skipped
 
 
+# the longest path a run writes below its folder, in bytes: an image cache file in the
+# making ("cache/train-4096-letterbox/.<40 hex>.npy.XXXXXXXX.tmp", 82) or an export's
+# decode file ("export/.model-best-dynamic.onnx.decode.json.XXXXXXXX.tmp", 58), with room
+RUN_FILES_ROOM = 128
+
+
+def _path_room_problem(run_dir: Path) -> str | None:
+    """Why the files of a run in ``run_dir`` would pass the system's longest path, or
+    None: a runs folder of 4,050 characters trained an epoch, then failed to write its
+    checkpoint ("File name too long")."""
+    try:
+        limit = os.pathconf(run_dir.parent, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):  # no such limit known here (Windows)
+        return None
+    length = len(os.fsencode(os.path.abspath(run_dir)))
+    if length + RUN_FILES_ROOM < limit:
+        return None
+    return (
+        f"its path is too long for a run: the run's folder would be {length:,} bytes long, and its files "
+        f"need about {RUN_FILES_ROOM} more within the system's limit of {limit:,}; choose a shorter runs folder"
+    )
+
+
 class RunStore:
     """Reads and writes one run directory. Every write failure is a ``SaveFailed``."""
 
@@ -212,6 +235,8 @@ class RunStore:
         if Path(base).name != base or base.startswith("."):
             raise SaveFailed(root / base, "the experiment name is not a plain file name")
         path = root / base
+        if (problem := _path_room_problem(path)) is not None:  # said now, not at the first checkpoint
+            raise SaveFailed(root, problem)
         n = 1
         while True:
             try:
