@@ -1193,6 +1193,8 @@ def test_a_runs_folder_too_long_for_a_runs_files_is_refused_before_training(tmp_
     save_config(tiny_config(), config)
     assert main(["train", str(config), "--out", str(deep), "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"error: cannot write {deep}: its path is too long for a run: the run's folder would be ")
+    assert err.startswith(
+        f"error: cannot write {deep}: its path is too long for a run: the run's folder would be "
+    )
     assert err.endswith(f"within the system's limit of {limit:,}; choose a shorter runs folder")
     assert list(deep.iterdir()) == []  # nothing made

@@ -1335,3 +1335,20 @@ def test_runs_panel_polls_fast_while_a_terminal_run_reads_its_data(qtbot, tmp_pa
     (starting / ".lock").write_text(json.dumps({**lock, "pid": 2**22 + 12345}))  # a process gone
     panel.refresh()
     assert not panel._live_poll.isActive()
+
+
+def test_a_long_runs_folder_is_shortened_in_its_middle(qtbot, tmp_path):
+    """A runs folder of many characters showed its start and was cut at the label's edge,
+    without "…": its end (the folder's own name) is kept, the whole path in the tooltip."""
+    from workbench.gui.runs_panel import RunsPanel
+
+    root = tmp_path / ("long folder name " * 12).strip() / "my runs here"
+    panel = RunsPanel(root)
+    qtbot.addWidget(panel)
+    panel.resize(760, 300)
+    panel.show()
+    qtbot.waitUntil(lambda: "…" in panel.root_label.text())
+    shown = panel.root_label.text()
+    assert shown.startswith("Folder: ") and shown.endswith("my runs here")
+    assert panel.root_label.fontMetrics().horizontalAdvance(shown) <= panel.root_label.width()
+    assert panel.root_label.toolTip() == str(root.resolve())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from PySide6.QtCore import Qt
@@ -18,10 +19,13 @@ class ElidedLabel(QLabel):
     narrow window the controls beside it wrap before the name shrinks to "sh…00".
     """
 
-    def __init__(self, text: str = "", parent: QWidget | None = None, keep_chars: int = 0) -> None:
+    def __init__(
+        self, text: str = "", parent: QWidget | None = None, keep_chars: int = 0, path: bool = False
+    ) -> None:
         super().__init__(parent)
         self._full = ""
         self._keep_chars = keep_chars
+        self._path = path  # a path: its last part kept whole where it fits, the rest shortened
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(60)
         self.setText(text)
@@ -44,6 +48,12 @@ class ElidedLabel(QLabel):
     def _elide(self) -> None:
         width = max(10, self.width() - 2)
         metrics = self.fontMetrics()
+        if self._path:
+            head, sep, last = self._full.rpartition(os.sep)
+            room = width - metrics.horizontalAdvance(sep + last)
+            if sep and room > metrics.horizontalAdvance("Folder: /…"):
+                super().setText(metrics.elidedText(head, Qt.TextElideMode.ElideMiddle, room) + sep + last)
+                return
         if _RUN_STAMP.search(self._full):
             # a run folder's name: the name first, then as much of its start time as fits
             # (eliding the middle cut "cls-count-…201-094049", the name and the date halved)

@@ -43,6 +43,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.elided_label import ElidedLabel
+
 log = logging.getLogger(__name__)
 
 COLUMNS = (
@@ -207,7 +209,8 @@ class RunsPanel(QWidget):
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.setToolTip("Read the runs folder again")
         self.refresh_button.clicked.connect(self.refresh)
-        self.root_label = QLabel(self)
+        # a long path shortened in its middle: the end names the folder (it was cut mid-word)
+        self.root_label = ElidedLabel("", self, path=True)
         self.root_label.setObjectName("runsRootLabel")
         self.root_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.root_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
