@@ -523,3 +523,24 @@ def test_merged_rows_keep_the_delta_m_column_and_write_their_std():
     )
     mean, std = (float(v) for v in row.split(",")[1:3])
     assert mean == pytest.approx(0.6) and std == pytest.approx(math.sqrt(0.02))  # (0.1² + 0.1²) / (2 - 1)
+
+
+def test_paths_that_end_alike_are_labelled_by_as_many_last_parts_as_tell_them_apart():
+    """Two COCO sets both read from instances_train.json were both labelled "path
+    instances_train.json" and told apart only by their start times."""
+    from workbench.analysis.compare import path_tails, run_labels
+
+    a = "/data/first set/annotations/instances_train.json"
+    b = "/data/second/annotations/instances_train.json"
+    labels = run_labels(
+        [
+            facts_from_summary("/r/a-20261202-101010", {}, {"data": {"source": "coco", "path": a}}),
+            facts_from_summary("/r/b-20261202-111111", {}, {"data": {"source": "coco", "path": b}}),
+        ]
+    )
+    assert labels == [
+        "path first set/annotations/instances_train.json",
+        "path second/annotations/instances_train.json",
+    ]
+    assert path_tails(["/x/voc", "/y/coco", "/x/voc"]) == {"/x/voc": "voc", "/y/coco": "coco"}
+    assert path_tails(["/a/b/c", "/z/b/c"]) == {"/a/b/c": "a/b/c", "/z/b/c": "z/b/c"}

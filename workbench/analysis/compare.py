@@ -386,15 +386,36 @@ def _pretty(name: str) -> str:
     return name.replace("_", " ")
 
 
-def short_label(key: str, value: Any) -> str:
-    """What one difference says in a run's label: "depth 2", "dwa", "lr 0.001"; a path by
-    its last part ("data voc2012"), an unset one as "no data path"."""
+def _is_path_key(key: str, value: Any) -> bool:
     last = key.split(".")[-1]
-    if isinstance(value, str) and (last.endswith(("path", "file", "root")) or last.endswith("annotations")):
+    return isinstance(value, str) and (last.endswith(("path", "file", "root")) or last.endswith("annotations"))
+
+
+def path_tails(values: Sequence[str]) -> dict[str, str]:
+    """Each path by its fewest last parts that still tell the paths apart:
+    ``a/coco/annotations/instances_train.json`` beside ``b/coco/...`` is not
+    "instances_train.json" twice but "a/coco/annotations/instances_train.json"...;
+    ``runs/x/voc`` beside ``runs/y/coco`` stays "voc" and "coco"."""
+    distinct = sorted({v for v in values if v})
+    parts = {v: PurePath(v).parts for v in distinct}
+    longest = max((len(p) for p in parts.values()), default=1)
+    for n in range(1, longest + 1):
+        tails = {v: "/".join(parts[v][-n:]) for v in distinct}
+        if len(set(tails.values())) == len(distinct):
+            return tails
+    return {v: v for v in distinct}
+
+
+def short_label(key: str, value: Any, shown_path: str | None = None) -> str:
+    """What one difference says in a run's label: "depth 2", "dwa", "lr 0.001"; a path by
+    its last part ("data voc2012"), or ``shown_path`` (``path_tails``: as many last parts as
+    tell the compared runs apart), an unset one as "no data path"."""
+    last = key.split(".")[-1]
+    if _is_path_key(key, value):
         name = _pretty(last)
         if key.startswith("data.sources."):  # "source 2 coco_a"
             name = f"source {key.split('.')[2]}" + ("" if last == "path" else f" {name}")
-        return f"{name} {PurePath(value).name}" if value else f"no {name}"
+        return f"{name} {shown_path or PurePath(value).name}" if value else f"no {name}"
     if key == "train.time_limit_s" and value in (0, 0.0):
         return "no time limit"
     if key.endswith(".classes") and isinstance(value, tuple):
@@ -504,8 +525,17 @@ def run_labels(facts: Sequence[RunFacts], max_parts: int = 2) -> list[str]:
     main = [k for k in diffs if k not in INCIDENTAL and k != SEED]
     extra = [k for k in diffs if k in INCIDENTAL]
 
+    tails = {
+        k: path_tails([str(flat.get(k)) for flat in flats if flat and _is_path_key(k, flat.get(k))])
+        for k in diffs
+    }
+
     def join(keys: list[str], flat: Mapping[str, Any]) -> str:
-        return " · ".join(short_label(k, flat.get(k, MISSING)) for k in keys)
+        def shown(k: str) -> str | None:
+            value = flat.get(k)
+            return tails[k].get(value) if isinstance(value, str) else None
+
+        return " · ".join(short_label(k, flat.get(k, MISSING), shown(k)) for k in keys)
 
     # the differences that tell the runs apart, picked greedily (each the one that splits
     # the most runs still sharing a label, the most telling first on a tie), never more
