@@ -578,6 +578,17 @@ def test_open_image_runs_the_checkpoint(qtbot, inspector, tmp_path, monkeypatch)
     with qtbot.waitSignal(inspector.imageOpened, timeout=60_000):
         assert inspector.open_image(photo) is True
     assert "predictions of last.pt" in inspector.view.title.text()
+    # both gone: one line that says so (it was "last.pt: No such file or directory")
+    (tmp_path / "last.pt").unlink()
+    said = []
+    monkeypatch.setattr(inspector, "_error", lambda title, text: said.append((title, text)))
+    assert inspector.open_image(photo) is True
+    qtbot.waitUntil(lambda: bool(said), timeout=30_000)
+    ((title, text),) = said
+    assert title == "Inference failed" and text.endswith(
+        f"{tmp_path}: best.pt and last.pt are no longer there (deleted or moved since the run was opened): "
+        "there are no weights to run"
+    )
 
 
 def test_letterbox_keeps_the_aspect_ratio():

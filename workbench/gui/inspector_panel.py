@@ -788,6 +788,13 @@ class InspectorPanel(QWidget):
             other = self._checkpoint.with_name("last.pt" if self._checkpoint.name == "best.pt" else "best.pt")
             if other.exists():
                 self._checkpoint = other
+            else:  # both deleted since the run was opened
+                from workbench.training.checkpoint import CheckpointError
+
+                raise CheckpointError(
+                    f"{self._checkpoint.parent}: best.pt and last.pt are no longer there (deleted or moved "
+                    "since the run was opened): there are no weights to run"
+                )
         key = (str(self._checkpoint), self._checkpoint.stat().st_mtime_ns)
         if self._model is None or self._model[2] != key:  # rebuilt when best.pt is rewritten
             from workbench.training.checkpoint import load_checkpoint, load_model_state
