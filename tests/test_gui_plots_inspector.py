@@ -759,3 +759,63 @@ def test_open_image_uses_the_runs_classes_whatever_became_of_its_data(
     assert inspector.epochs() == [0]  # the run opens: its saved predictions are there
     with qtbot.waitSignal(inspector.imageOpened, timeout=60_000):
         assert inspector.open_image(photo) is True
+
+
+def test_box_tags_are_placed_where_they_cover_no_other_tag():
+    """Two "blue · missed" tags of neighbouring boxes were drawn over each other and over a
+    third. A tag goes to the first of its places that covers no tag placed before it."""
+    from PySide6.QtCore import QRectF
+
+    from workbench.gui.spec_renderer import place_tag
+
+    placed: list[QRectF] = []
+    box, size, bounds = (10.0, 10.0, 30.0, 30.0), (20.0, 10.0), (100, 100)
+    first = place_tag(box, size, False, bounds, placed)
+    assert first == QRectF(10, 0, 20, 10)  # above the box
+    placed.append(first)
+    second = place_tag(box, size, False, bounds, placed)
+    assert second == QRectF(10, 10, 20, 10)  # inside its top: touching, not covering
+    placed.append(second)
+    truth = place_tag(box, size, True, bounds, placed)
+    assert truth == QRectF(10, 31, 20, 10)  # a truth's tag below its box
+    placed.append(truth)
+    # at the image's right edge, kept inside it
+    edge = place_tag((90.0, 50.0, 99.0, 60.0), (30.0, 10.0), False, bounds, placed)
+    assert edge == QRectF(70, 40, 30, 10)
+    # every place taken: the one that covers least
+    crowded = [QRectF(0, 0, 100, 100)]
+    assert place_tag(box, size, False, bounds, crowded).intersected(crowded[0]).width() == 20
+
+
+def test_tags_of_neighbouring_missed_boxes_do_not_cover_each_other(qtbot):
+    """Rendered: three missed truth boxes side by side, their tags all readable (no pixel of
+    one tag's rectangle under another)."""
+    from workbench.gui.spec_renderer import SpecRenderer
+    from workbench.tasks.drawing import DrawBox, DrawSpec
+
+    boxes = [
+        DrawBox(
+            xyxy=(x, 20, x + 12, 40), label="blue · missed", colour=(40, 80, 220), truth=True, error="missed"
+        )
+        for x in (10, 20, 30)
+    ]
+    renderer = SpecRenderer().with_options(detailed=True, scale=4.0)
+    rects = []
+    import workbench.gui.spec_renderer as sr
+
+    real = sr.place_tag
+
+    def spy(*args):
+        rect = real(*args)
+        rects.append(rect)
+        return rect
+
+    sr.place_tag = spy
+    try:
+        renderer.render(np.zeros((64, 64, 3), np.uint8), [DrawSpec(task="objects", boxes=tuple(boxes))])
+    finally:
+        sr.place_tag = real
+    assert len(rects) == 3
+    for i, a in enumerate(rects):
+        for b in rects[i + 1 :]:
+            assert a.intersected(b).isEmpty(), (a, b)

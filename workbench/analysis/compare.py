@@ -388,7 +388,9 @@ def _pretty(name: str) -> str:
 
 def _is_path_key(key: str, value: Any) -> bool:
     last = key.split(".")[-1]
-    return isinstance(value, str) and (last.endswith(("path", "file", "root")) or last.endswith("annotations"))
+    return isinstance(value, str) and (
+        last.endswith(("path", "file", "root")) or last.endswith("annotations")
+    )
 
 
 def path_tails(values: Sequence[str]) -> dict[str, str]:

@@ -159,6 +159,12 @@ class SpecRenderer:
             # truth first, so predictions (and their tags) sit on top
             for box in sorted(boxes, key=lambda b: not b.truth):
                 self._draw_box(painter, box, opts, metrics, width, height)
+            # tags after every box, each where it covers no tag placed before it (predictions
+            # first: theirs keep their place above the box); two "blue · missed" tags of
+            # neighbouring boxes were drawn over each other and over a third
+            placed: list[QRectF] = []
+            for box in sorted(boxes, key=lambda b: b.truth):
+                self._draw_tag(painter, box, opts, metrics, width, height, placed)
             if lines:
                 painter.setPen(QPen(QColor(210, 210, 210)))
                 painter.drawLine(0, height, width, height)
@@ -200,10 +206,7 @@ class SpecRenderer:
     def _draw_box(
         painter: QPainter, box: DrawBox, opts: RenderOptions, metrics: QFontMetrics, width: int, height: int
     ) -> None:
-        s = opts.scale
-        x0, y0, x1, y1 = (float(v) * s for v in box.xyxy)
-        x0, x1 = sorted((max(0.0, min(width - 1.0, x0)), max(0.0, min(width - 1.0, x1))))
-        y0, y1 = sorted((max(0.0, min(height - 1.0, y0)), max(0.0, min(height - 1.0, y1))))
+        x0, y0, x1, y1 = _box_px(box, opts.scale, width, height)
         colour = QColor(*box.colour)
         pen_w = 1.6 if box.truth else 2.0
         if box.error:
@@ -217,30 +220,6 @@ class SpecRenderer:
         rect = QRectF(x0, y0, max(1.0, x1 - x0), max(1.0, y1 - y0))
         painter.drawRect(rect)
 
-        label = box.label
-        if box.score is not None and f"{box.score:.2f}" not in label:
-            label = f"{label} {box.score:.2f}"
-        if box.error and opts.detailed:
-            label = f"{label} · {box.error}"
-        if not box.truth or opts.detailed:
-            tag_h = metrics.height()
-            tag_w = metrics.horizontalAdvance(label) + 6
-            if box.truth:  # under the box, outlined, so it does not hide predictions' tags
-                ty = y1 + 1 if y1 + tag_h + 1 <= height else y1 - tag_h
-                tag = QRectF(min(x0, max(0.0, width - tag_w)), ty, tag_w, tag_h)
-                painter.setPen(QPen(colour, 1))
-                painter.setBrush(QBrush(QColor(255, 255, 255, 220)))
-                painter.drawRect(tag)
-                painter.setPen(QPen(TEXT_COLOUR))
-            else:  # above the box, filled in the box colour
-                ty = y0 - tag_h if y0 - tag_h >= 0 else y0
-                tag = QRectF(min(x0, max(0.0, width - tag_w)), ty, tag_w, tag_h)
-                painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(QBrush(colour))
-                painter.drawRect(tag)
-                luminance = 0.299 * colour.red() + 0.587 * colour.green() + 0.114 * colour.blue()
-                painter.setPen(QPen(QColor(0, 0, 0) if luminance > 150 else QColor(255, 255, 255)))
-            painter.drawText(tag.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter, label)
         if box.error:
             r = max(5.0, metrics.height() * 0.55)
             centre = QPointF(min(width - r, max(r, x1)), min(height - r, max(r, y0 if box.truth else y1)))
@@ -251,6 +230,91 @@ class SpecRenderer:
             painter.drawText(
                 QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r), Qt.AlignmentFlag.AlignCenter, "!"
             )
+
+    @staticmethod
+    def _draw_tag(
+        painter: QPainter,
+        box: DrawBox,
+        opts: RenderOptions,
+        metrics: QFontMetrics,
+        width: int,
+        height: int,
+        placed: list[QRectF],
+    ) -> None:
+        """The box's tag (class, score, error) at ``place_tag``'s place; added to ``placed``."""
+        if box.truth and not opts.detailed:
+            return
+        label = box.label
+        if box.score is not None and f"{box.score:.2f}" not in label:
+            label = f"{label} {box.score:.2f}"
+        if box.error and opts.detailed:
+            label = f"{label} · {box.error}"
+        colour = QColor(*box.colour)
+        size = (metrics.horizontalAdvance(label) + 6.0, float(metrics.height()))
+        tag = place_tag(_box_px(box, opts.scale, width, height), size, box.truth, (width, height), placed)
+        placed.append(tag)
+        if box.truth:  # outlined on white, so it does not hide predictions' tags
+            painter.setPen(QPen(colour, 1))
+            painter.setBrush(QBrush(QColor(255, 255, 255, 220)))
+            painter.drawRect(tag)
+            painter.setPen(QPen(TEXT_COLOUR))
+        else:  # filled in the box colour
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QBrush(colour))
+            painter.drawRect(tag)
+            luminance = 0.299 * colour.red() + 0.587 * colour.green() + 0.114 * colour.blue()
+            painter.setPen(QPen(QColor(0, 0, 0) if luminance > 150 else QColor(255, 255, 255)))
+        painter.drawText(tag.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter, label)
+
+
+def _box_px(box: DrawBox, scale: float, width: int, height: int) -> tuple[float, float, float, float]:
+    """The box's corners in the drawn image's pixels, clipped to it."""
+    x0, y0, x1, y1 = (float(v) * scale for v in box.xyxy)
+    x0, x1 = sorted((max(0.0, min(width - 1.0, x0)), max(0.0, min(width - 1.0, x1))))
+    y0, y1 = sorted((max(0.0, min(height - 1.0, y0)), max(0.0, min(height - 1.0, y1))))
+    return x0, y0, x1, y1
+
+
+TAG_STEPS = 4  # how many tag heights a tag may move out from its box to find room
+
+
+def place_tag(
+    box: tuple[float, float, float, float],
+    size: tuple[float, float],
+    truth: bool,
+    bounds: tuple[int, int],
+    placed: list[QRectF],
+) -> QRectF:
+    """Where a box's tag of ``size`` (w, h) goes: the first of its places that covers no
+    tag in ``placed`` (a prediction's above its box, then inside its top, below, inside
+    its bottom; a truth's below first), each at the box's left then right edge, then the
+    same places stepped a tag's height further out; where every place covers one, the
+    place that covers least. Kept inside ``bounds`` (width, height)."""
+    x0, y0, x1, y1 = box
+    w, h = size
+    width, height = bounds
+    ys = [y1 + 1, y0 - h, y1 - h, y0] if truth else [y0 - h, y0, y1 + 1, y1 - h]
+    xs = [x0, x1 - w]
+    steps = [k * h for k in range(TAG_STEPS + 1)]  # a few only: thumbnails draw many boxes
+    best: tuple[float, QRectF] | None = None
+    for step in steps:
+        for y in ys:
+            shifted = y + step if y >= y1 - h else y - step  # out from the box's side
+            for x in xs:
+                tag = QRectF(
+                    min(max(0.0, x), max(0.0, width - w)), min(max(0.0, shifted), max(0.0, height - h)), w, h
+                )
+                covered = sum(_area(tag.intersected(other)) for other in placed)
+                if covered == 0:
+                    return tag
+                if best is None or covered < best[0]:
+                    best = (covered, tag)
+    assert best is not None
+    return best[1]
+
+
+def _area(rect: QRectF) -> float:
+    return max(0.0, rect.width()) * max(0.0, rect.height()) if not rect.isEmpty() else 0.0
 
 
 def _wrap_flag(text: str, metrics: QFontMetrics, width: int) -> int:
