@@ -27,6 +27,16 @@ def voc(tmp_path_factory):
     return root
 
 
+def _first_row_of_no_class(mask_file):
+    """The palette mask's first row set to 77, a class index the set does not have."""
+    with Image.open(mask_file) as img:
+        pixels, palette = np.array(img), img.getpalette()
+    pixels[:1, :] = 77
+    out = Image.fromarray(pixels, mode="P")
+    out.putpalette(palette)
+    out.save(mask_file)
+
+
 def _copy(voc, tmp_path):
     target = tmp_path / "voc"
     shutil.copytree(voc, target)
@@ -141,12 +151,7 @@ def test_problems_found_in_a_loader_process_reach_the_runs_import_report(voc, tm
 
     root = _copy(voc, tmp_path)
     mask_file = root / "SegmentationClass" / "train_000004.png"
-    with Image.open(mask_file) as img:
-        pixels, palette = np.array(img), img.getpalette()
-    pixels[:1, :] = 77
-    out = Image.fromarray(pixels, mode="P")
-    out.putpalette(palette)
-    out.save(mask_file)
+    _first_row_of_no_class(mask_file)
     data_cfg = DataConfig(source="voc", path=str(root), options={"image_size": 64, "hflip": 0.0})
     data = build_dataset(data_cfg, "train")
     index = next(i for i, r in enumerate(data.records) if r.image.name == "train_000004.png")
@@ -443,12 +448,7 @@ def test_problems_first_met_while_training_are_said_as_the_epoch_ends(voc, tmp_p
     root = _copy(voc, tmp_path)
     masks = sorted((root / "SegmentationClass").glob("train_*.png"))
     for mask_file in masks:
-        with Image.open(mask_file) as img:
-            pixels, palette = np.array(img), img.getpalette()
-        pixels[:1, :] = 77
-        out = Image.fromarray(pixels, mode="P")
-        out.putpalette(palette)
-        out.save(mask_file)
+        _first_row_of_no_class(mask_file)
     cfg = ExperimentConfig(
         name="w",
         data=DataConfig(source="voc", path=str(root), options={"image_size": 64, "hflip": 0.0}),
