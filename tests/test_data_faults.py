@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -471,6 +472,9 @@ def test_problems_first_met_while_training_are_said_as_the_epoch_ends(voc, tmp_p
         f"{named}: mask values 77 are no class of this set (0 background, 1-4, 255 ignore); {width} pixels "
         "are ignored (noted)"
     )
+    assert first.data_problems == len(masks)
+    # the status bar's form names the file alone
+    assert first.data_note_short == first.data_note.removeprefix("note: ").replace(named, Path(named).name)
     assert second.data_note == ""  # each problem said once
     report = (store.path / "import_report.txt").read_text(encoding="utf-8")
     assert report.count("mask values 77") == len(masks)
@@ -493,7 +497,7 @@ def test_a_16_bit_grayscale_mask_is_read_when_its_values_are_class_indices(voc, 
     lines = check_dataset(root).lines(None)
     assert not any(str(masks[0]) in line for line in lines)
     assert (
-        f"{masks[1]}: a 16-bit grayscale mask with values 0-300: class indices must fit 0-255 (save it as "
+        f"{masks[1]}: a 16-bit grayscale mask with values 0 to 300: class indices must fit 0-255 (save it as "
         "8-bit grayscale or palette); the image is kept without a mask (skipped)"
     ) in [line.strip() for line in lines]
     data = build_dataset(
@@ -504,3 +508,36 @@ def test_a_16_bit_grayscale_mask_is_read_when_its_values_are_class_indices(voc, 
 
     read = semantic_mask(data.records[index], len(data.set.class_names))
     assert read.dtype == np.uint8 and (read == original).all()
+
+
+def test_a_yolo_set_moved_with_an_absolute_path_in_its_data_yaml(tmp_path):
+    """data.yaml's ``path: /old/place`` kept a moved set unreadable ("no images found ...
+    root /old/place"): the splits beside data.yaml are used, and said; without them the
+    refusal says that path: names a folder that is not there."""
+    import yaml
+
+    from workbench.data.dataset_check import check_dataset
+
+    old = tmp_path / "yolo"
+    assert main(["data", "export", str(old), "--format", "yolo", "--train-size", "6", "--val-size", "3"]) == 0
+    spec = yaml.safe_load((old / "data.yaml").read_text())
+    spec["path"] = str(old)
+    (old / "data.yaml").write_text(yaml.safe_dump(spec))
+    images = lambda r: r.summary("train").images + r.summary("val").images  # noqa: E731
+    before = images(check_dataset(old))
+    moved = tmp_path / "moved yolo"
+    shutil.move(str(old), str(moved))
+    result = check_dataset(moved)
+    assert images(result) == before == 9
+    assert (
+        f"{moved / 'data.yaml'}, path: path: {old} does not exist (the set moved?); the folder of data.yaml is "
+        "used, where the splits are (noted)"
+    ) in [line.strip() for line in result.lines(None)]
+    shutil.rmtree(moved / "images")
+    shutil.rmtree(moved / "labels")
+    with pytest.raises(Exception) as err:
+        check_dataset(moved)
+    assert str(err.value) == (
+        f"{moved / 'data.yaml'}: its path: {old} does not exist (the set moved?); set path: to the set's "
+        "folder, or '.' for the folder of data.yaml"
+    )

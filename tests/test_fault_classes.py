@@ -1198,3 +1198,19 @@ def test_a_runs_folder_too_long_for_a_runs_files_is_refused_before_training(tmp_
     )
     assert err.endswith(f"within the system's limit of {limit:,}; choose a shorter runs folder")
     assert list(deep.iterdir()) == []  # nothing made
+    # a runs folder not made yet is not made (22 empty levels were left behind), for a
+    # sweep's and the baselines' runs too
+    deeper = deep / "new" / "runs"
+    assert main(["train", str(config), "--out", str(deeper), "--quiet"]) == 1
+    assert not (deep / "new").exists()
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(f'name = "s"\nbase = "{config.name}"\nseeds = [0, 1]\nbaselines = false\n')
+    capsys.readouterr()
+    assert main(["sweep", str(sweep), "--out", str(deep), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: cannot write {deep / 's' / 'runs'}: its path is ") and "\n" not in err
+    assert list(deep.iterdir()) == []
+    assert main(["baselines", str(config), "--out", str(deeper), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: cannot write {deeper}: its path is ") and "training" not in err
+    assert not (deep / "new").exists()

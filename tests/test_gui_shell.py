@@ -1352,3 +1352,44 @@ def test_a_long_runs_folder_is_shortened_in_its_middle(qtbot, tmp_path):
     assert shown.startswith("Folder: ") and shown.endswith("my runs here")
     assert panel.root_label.fontMetrics().horizontalAdvance(shown) <= panel.root_label.width()
     assert panel.root_label.toolTip() == str(root.resolve())
+
+
+def test_problems_met_in_the_data_are_in_the_status_bar_until_the_run_ends(qtbot, window):
+    """The note of problems met while training was cut in its file's path ("e.g.
+    /tmp/…/imag…") and replaced a second later by "Run finished": the status bar names the
+    file by its name, and the finish message counts the problems."""
+    import dataclasses
+
+    from workbench.training.events import EpochEnded, RunFinished
+
+    w = window
+    w._data_problems_met = 0
+    event = EpochEnded(
+        epoch=0,
+        global_step=4,
+        train_losses={"scene": 1.0},
+        val_losses={"scene": 1.0},
+        val_metrics={"scene": {"accuracy": 0.5}},
+        is_best=True,
+        seconds=1.0,
+        data_note="note: epoch 1 met 3 more problems … e.g. /very/long/path/000005.png: damaged",
+        data_problems=3,
+        data_note_short="epoch 1 met 3 more problems in the data as its images were read, e.g. 000005.png: damaged",
+    )
+    w._on_epoch(event)
+    assert (
+        w.statusBar()
+        .full_message()
+        .startswith(
+            "Epoch 1 met 3 more problems in the data as its images were read, e.g. 000005.png: damaged · Epoch 1/"
+        )
+    )
+    w._on_epoch(dataclasses.replace(event, epoch=1, data_problems=2, data_note_short="epoch 2 met 2 …"))
+    w._on_finished(RunFinished(summary={"status": "finished", "elapsed_s": 3.0}))
+    assert (
+        w.statusBar()
+        .full_message()
+        .endswith(
+            "; 5 problems met in the data while training: import_report.txt in the run folder lists them"
+        )
+    )

@@ -199,6 +199,17 @@ def test_a_run_whose_data_folder_moved_resumes_from_the_new_place(tmp_path, caps
     summary = store.read_summary()
     assert summary["status"] == "finished"
     assert summary["config_changes"] == [f"data.path: '{root}' -> '{moved}'"]  # whole, not cut
+    # eval warned of the moved data.path (and a raised epochs) on every call: allowed changes
+    capsys.readouterr()
+    cfg.train.epochs = 3
+    save_config(cfg, store.config_path)
+    assert main(["eval", str(store.path)]) == 0
+    assert "differs from the checkpoint's config" not in capsys.readouterr().err
+    cfg.data.options["image_size"] = 48  # what the model sees: said
+    save_config(cfg, store.config_path)
+    assert main(["eval", str(store.path)]) == 0
+    err = capsys.readouterr().err
+    assert "differs from the checkpoint's config (data.options.image_size: 32 -> 48)" in err
 
 
 def test_without_a_kept_split_a_moved_data_folder_is_still_refused(tmp_path, capsys):

@@ -772,10 +772,18 @@ def _eval(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(path, "best" if args.checkpoint == "best" else "last")
     epoch = checkpoint_epoch(checkpoint)
     if isinstance(checkpoint.get("config"), dict):
-        from workbench.training.resume_check import config_changes, describe
+        from workbench.training.resume_check import describe, split_changes
+        from workbench.training.run_split import SPLIT_FILE as KEPT_SPLIT
         from workbench.training.trainer import normalised_config
 
-        changed = config_changes(normalised_config(checkpoint["config"]), normalised_config(to_dict(cfg)))
+        # what a resume may change (epochs, the time limit, the device; the data's place
+        # when the run keeps its images) is no warning: it was said on every eval of a
+        # moved or resumed run
+        _allowed, changed = split_changes(
+            normalised_config(checkpoint["config"]),
+            normalised_config(to_dict(cfg)),
+            moved_data=(store.path / KEPT_SPLIT).is_file(),
+        )
         if changed:
             shown = ", ".join(describe(c) for c in changed[:4]) + (" ..." if len(changed) > 4 else "")
             print(

@@ -148,6 +148,11 @@ def run(args: argparse.Namespace) -> int:
     if (problem := _unwritable(runs_root, store, args.out)) is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 1
+    from workbench.training.run_store import runs_folder_too_long
+
+    if (problem := runs_folder_too_long(runs_root)) is not None:
+        print(f"error: cannot write {runs_root}: {problem}", file=sys.stderr)
+        return 1
     again = workbench_command(
         "baselines", Path(args.target), *(["--out", Path(args.out)] if args.out else [])
     )

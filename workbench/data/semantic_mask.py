@@ -34,7 +34,7 @@ def narrow_mask(img: Image.Image) -> np.ndarray:
     low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
     if low < 0 or high > 255:
         raise ValueError(
-            f"a {16 if img.mode.startswith('I;16') else 32}-bit grayscale mask with values {low}-{high}: "
+            f"a {16 if img.mode.startswith('I;16') else 32}-bit grayscale mask with values {low} to {high}: "
             "class indices must fit 0-255 "
             "(save it as 8-bit grayscale or palette)"
         )

@@ -117,11 +117,26 @@ def read_data_yaml(path: str | Path, report: ImportReport) -> YoloSpec:
     if data.get("path"):
         given = Path(str(data["path"]))
         root = given if given.is_absolute() else path.parent / given
+    if root != path.parent and not root.exists() and _has_split_folders(data, path.parent):
+        # a set moved with an absolute path: in its data.yaml; its splits are beside the file
+        report.add(
+            path,
+            "path",
+            f"path: {root} does not exist (the set moved?); the folder of data.yaml is used, where the "
+            "splits are",
+            NOTED,
+        )
+        root = path.parent
     splits = {}
     for split in ("train", "val", "test"):
         if data.get(split):
             splits[split] = _images(data[split], root, path, split, report)
     if not splits.get("train") and not splits.get("val"):
+        if not root.exists():
+            raise YoloYamlError(
+                f"{path}: its path: {root} does not exist (the set moved?); set path: to the set's folder, "
+                "or '.' for the folder of data.yaml"
+            )
         tried = ", ".join(
             f"{split}: {Path(os.path.normpath(root / str(data[split])))}"
             for split in ("train", "val")
@@ -132,6 +147,15 @@ def read_data_yaml(path: str | Path, report: ImportReport) -> YoloSpec:
             + (f"; looked in {tried})" if tried else ")")
         )
     return YoloSpec(root, names, splits)
+
+
+def _has_split_folders(data: dict, folder: Path) -> bool:
+    """True when a train or val entry of ``data`` names a folder or list file that is
+    there relative to ``folder``."""
+    return any(
+        isinstance(data.get(split), str) and (folder / str(data[split])).exists()
+        for split in ("train", "val")
+    )
 
 
 def image_candidates(labels: Path) -> list[Path]:

@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
         self._live_view = True  # the plots/inspector follow the live run
         self._live_started: Any = None  # RunStarted of the live run
         self._live_floor = (0, -1)  # (global step, epoch) already drawn from disk
+        self._data_problems_met = 0  # problems the live run met in its data while training
         self._shown_run: Path | None = None
         self._remove_if_empty: Path | None = None  # a new run's folder when the run never started
         self._stopping_commands = False  # Quit asked the running commands to stop
@@ -1379,6 +1380,7 @@ class MainWindow(QMainWindow):
     def _on_run_started(self, event: Any) -> None:
         cfg = from_dict(ExperimentConfig, event.config)
         self._run_config = cfg
+        self._data_problems_met = 0  # in the data while training: said again when the run ends
         self._live_started = event
         self._live_floor = (0, -1)
         self.device_label.setText(f"Device: {event.device}")
@@ -1431,7 +1433,8 @@ class MainWindow(QMainWindow):
         best = " (best so far)" if event.is_best else ""
         # problems met reading this epoch's images (a mask value of no class) go first: the
         # metrics are in the plots, the problems nowhere else on screen
-        data = event.data_note.removeprefix("note: ")
+        data = event.data_note_short
+        self._data_problems_met += event.data_problems
         self.statusBar().showMessage(
             (f"{data[0].upper()}{data[1:]} · " if data else "")
             + f"Epoch {event.epoch + 1}/{epochs} done in {event.seconds:.1f} s: {', '.join(parts)}{best}",
@@ -1465,7 +1468,14 @@ class MainWindow(QMainWindow):
             best = f"; best {monitor} {value:.3f} at epoch {int(s.get('best_epoch', 0)) + 1}"
         note = f" ({s['note']})" if s.get("note") else ""
         self.training_bar.finish(f"Finished in {format_duration(s.get('elapsed_s', 0))}{note}")
-        self.statusBar().showMessage(f"Run finished{note}{best}", 15000)
+        met = self._data_problems_met
+        data = (
+            f"; {met} problem{'s' if met != 1 else ''} met in the data while training: import_report.txt "
+            "in the run folder lists them"
+            if met
+            else ""
+        )
+        self.statusBar().showMessage(f"Run finished{note}{best}{data}", 15000)
         self._after_run_ended()
 
     @guarded

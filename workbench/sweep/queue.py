@@ -121,6 +121,12 @@ def run_sweep(
     items = spec.items()  # every experiment checked before anything is written
     folder = Path(out_root) / spec.name
     runs = folder / "runs"
+    from workbench.training.run_store import runs_folder_too_long
+
+    if (problem := runs_folder_too_long(runs)) is not None:  # before any folder is made
+        from workbench.fsutil import SaveFailed
+
+        raise SaveFailed(runs, problem)
     try:
         runs.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # worded as a run's folder that cannot be made (train --out)

@@ -79,6 +79,8 @@ class EpochEnded:
     # problems in the data first met in this epoch (masks read as their images are fitted:
     # values of no class, ...): one line, "" when none; import_report.txt lists them
     data_note: str = ""
+    data_problems: int = 0  # how many problems data_note counts
+    data_note_short: str = ""  # the same with the example's file name alone (a status bar)
 
 
 @dataclass(frozen=True)

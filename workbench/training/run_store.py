@@ -183,20 +183,48 @@ def parse_metrics_lines(raw: bytes) -> tuple[list[dict[str, Any]], int]:
 RUN_FILES_ROOM = 128
 
 
+# a run folder's name: the experiment name (at most 100 characters) and its start time
+# "-YYYYMMDD-HHMMSS-NN"; a sweep member's or baseline's name adds a little
+RUN_NAME_ROOM = 128
+
+
+def _path_limit(path: Path) -> int | None:
+    """The system's longest path (bytes) for ``path``'s file system, asked of its nearest
+    existing folder; None where no such limit is known (Windows)."""
+    existing = next((p for p in (path, *path.parents) if p.is_dir()), None)
+    try:
+        return os.pathconf(existing or ".", "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _path_room_problem(run_dir: Path) -> str | None:
     """Why the files of a run in ``run_dir`` would pass the system's longest path, or
     None: a runs folder of 4,050 characters trained an epoch, then failed to write its
     checkpoint ("File name too long")."""
-    try:
-        limit = os.pathconf(run_dir.parent, "PC_PATH_MAX")
-    except (OSError, ValueError, AttributeError):  # no such limit known here (Windows)
-        return None
+    limit = _path_limit(run_dir)
     length = len(os.fsencode(os.path.abspath(run_dir)))
-    if length + RUN_FILES_ROOM < limit:
+    if limit is None or length + RUN_FILES_ROOM < limit:
         return None
     return (
         f"its path is too long for a run: the run's folder would be {length:,} bytes long, and its files "
         f"need about {RUN_FILES_ROOM} more within the system's limit of {limit:,}; choose a shorter runs folder"
+    )
+
+
+def runs_folder_too_long(folder: str | Path) -> str | None:
+    """Why runs made in ``folder`` (a run's name, then its files) could pass the system's
+    longest path (said after "cannot write FOLDER: "); None when there is room. Asked before
+    anything is made: a refused runs folder of 22 levels was left behind, empty."""
+    folder = Path(folder)
+    limit = _path_limit(folder)
+    length = len(os.fsencode(os.path.abspath(folder)))
+    if limit is None or length + 1 + RUN_NAME_ROOM + RUN_FILES_ROOM < limit:
+        return None
+    return (
+        f"its path is {length:,} bytes long, and a run's folder and files in it need "
+        f"about {RUN_NAME_ROOM + RUN_FILES_ROOM} more within the system's limit of {limit:,}; choose a shorter "
+        "runs folder"
     )
 
 
@@ -226,17 +254,18 @@ class RunStore:
             raise SaveFailed(root, "it is a broken symbolic link; choose a folder for the runs")
         if root.exists() and not root.is_dir():
             raise SaveFailed(root, "it is a file, not a folder; choose a folder for the runs")
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SaveFailed(root, write_reason(root, exc)) from exc
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = f"{name}-{stamp}"
         if Path(base).name != base or base.startswith("."):
             raise SaveFailed(root / base, "the experiment name is not a plain file name")
         path = root / base
-        if (problem := _path_room_problem(path)) is not None:  # said now, not at the first checkpoint
+        # said before any folder is made, not at the first checkpoint
+        if (problem := _path_room_problem(Path(f"{path}-99"))) is not None:
             raise SaveFailed(root, problem)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SaveFailed(root, write_reason(root, exc)) from exc
         n = 1
         while True:
             try:

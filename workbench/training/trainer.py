@@ -243,15 +243,19 @@ def data_problems(exp: Any) -> list[Any]:
     return [p for report in _reports(exp) for p in report.problems]
 
 
-def new_problems_note(new: list[Any], epoch: int) -> str:
+def new_problems_note(new: list[Any], epoch: int, short: bool = False) -> str:
     """One line on problems first met while training epoch ``epoch`` (0-based): a mask
-    value of no class was turned into "ignore" with no word in the terminal."""
+    value of no class was turned into "ignore" with no word in the terminal. ``short``:
+    the example's file by its name alone (the status bar cut a long path before it)."""
     if not new:
         return ""
-    n = len(new)
+    n, first = len(new), new[0]
+    example = str(first)
+    if short and hasattr(first, "file"):
+        example = str(dataclasses.replace(first, file=Path(first.file).name))
     return (
-        f"note: epoch {epoch + 1} met {n} more problem{'s' if n != 1 else ''} in the data as its images were "
-        f"read, e.g. {new[0]}; import_report.txt in the run folder lists them"
+        f"{'' if short else 'note: '}epoch {epoch + 1} met {n} more problem{'s' if n != 1 else ''} in the data "
+        f"as its images were read, e.g. {example}; import_report.txt in the run folder lists them"
     )
 
 
@@ -1598,8 +1602,13 @@ class Trainer:
         self._write_import_report(loop.exp)  # images found broken while training are added
         problems = data_problems(loop.exp)
         if len(problems) > loop.problems_said:
-            note = new_problems_note(problems[loop.problems_said :], epoch)
-            epoch_event = dataclasses.replace(epoch_event, data_note=note)
+            new = problems[loop.problems_said :]
+            epoch_event = dataclasses.replace(
+                epoch_event,
+                data_note=new_problems_note(new, epoch),
+                data_problems=len(new),
+                data_note_short=new_problems_note(new, epoch, short=True),
+            )
             loop.problems_said = len(problems)
         self._save_epoch(epoch_event, validation.samples, loop)
         self.emit(epoch_event)
