@@ -889,3 +889,27 @@ def test_task_boxes_shorten_long_names_in_their_middle(qtbot):
     assert long_box.accessibleName() == "objects_detection_long_name"
     assert "objects_detection_long_name" in long_box.toolTip()
     assert short_box.text() == "masks"
+
+
+def test_a_plot_title_wider_than_its_plot_shortens_the_task_name(qtbot, monkeypatch):
+    """ "Validation metrics: scene_classification_long_name" ran past the plot's right edge
+    in the compare view at 1,440 px: the part after ": " is shortened in its middle, the
+    whole title on hover."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from workbench.gui.plots_panel import PlotsPanel
+
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    title = "Validation metrics: scene_classification_long_name"
+    monkeypatch.setattr(plots, "_title_room", lambda plot: 1000.0)
+    assert plots._fitted_title(plots.loss_plot, title) == title
+    monkeypatch.setattr(plots, "_title_room", lambda plot: 220.0)
+    shown = plots._fitted_title(plots.loss_plot, title)
+    font = QFont(plots.font())
+    font.setPointSizeF(9.5)
+    font.setBold(True)
+    assert shown.startswith("Validation metrics: ") and "…" in shown and shown.endswith("e")
+    assert QFontMetrics(font).horizontalAdvance(shown) <= 216
+    plots._set_title(plots.loss_plot, title, "")
+    assert plots.loss_plot.titleLabel.toolTip() == title and "…" in plots._titles[plots.loss_plot][0]

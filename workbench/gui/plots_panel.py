@@ -613,6 +613,23 @@ class PlotsPanel(QWidget):
         width = self.layout_widget.width() if seen is None else seen
         return max(120.0, width / columns - 62 - 30)
 
+    def _fitted_title(self, plot: pg.PlotItem, title: str) -> str:
+        """The title, or where it is wider than the plot its part after ": " shortened in the
+        middle ("Validation metrics: scene_cl…long_name"): a long task name ran past the
+        plot's right edge at 1,440 px."""
+        room = self._title_room(plot) - 4
+        font = QFont(self.font())
+        font.setPointSizeF(9.5)
+        font.setBold(True)
+        metrics = QFontMetrics(font)
+        if room <= 0 or metrics.horizontalAdvance(title) <= room:
+            return title
+        head, sep, tail = title.partition(": ")
+        left = room - metrics.horizontalAdvance(head + sep)
+        if sep and left > metrics.horizontalAdvance("xx…xx"):
+            return head + sep + metrics.elidedText(tail, Qt.TextElideMode.ElideMiddle, int(left))
+        return metrics.elidedText(title, Qt.TextElideMode.ElideRight, int(room))
+
     def _fitting(self, plot: pg.PlotItem, variants: list[str]) -> str:
         """The first legend variant that fits the plot's width on one line (else the last).
         The loss plot, alone in its row, may take up to three lines for the whole legend:
@@ -674,7 +691,10 @@ class PlotsPanel(QWidget):
             legend = self._fitting(plot, legend)
         # the whole legend on hover when the title row had to shorten it
         cut = legend.replace("<br>", " &nbsp; ") != whole  # two lines leave nothing out
-        plot.titleLabel.setToolTip(_plain(whole) if cut else "")
+        shown = self._fitted_title(plot, title)
+        tip = "\n".join(t for t in (title if shown != title else "", _plain(whole) if cut else "") if t)
+        plot.titleLabel.setToolTip(tip)
+        title = shown
         if self._titles.get(plot) == (title, legend):
             return
         self._titles[plot] = (title, legend)
