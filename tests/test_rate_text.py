@@ -56,3 +56,32 @@ def test_the_cli_bar_names_the_epoch_of_the_step_it_draws(capsys):
     drawn = capsys.readouterr().err.split("\r")[-1]
     assert drawn.startswith("epoch 2:") and "5/8" in drawn
     printer.close()
+
+
+def test_an_epoch_and_its_notes_are_written_together(capsys):
+    """Each note was written on its own: tqdm redrew its bar after every line, and where
+    stderr is not a terminal each redraw stayed in the text between the epoch line and its
+    note."""
+    from workbench.cli_progress import ProgressPrinter
+    from workbench.training.events import EpochEnded, RunStarted, StepEnded
+
+    printer = ProgressPrinter()
+    printer(RunStarted("r", {}, {"total": 10, "independent": 10}, "cpu", ("a",), steps_per_epoch=2, epochs=2))
+    printer.bar.mininterval = 0
+    printer.bar.miniters = 1
+    printer(StepEnded(0, 0, 1, 2, {"a": 1.0}, {"a": 1.0}, 1.0, 1e-3, 8.0, 5.0))
+    capsys.readouterr()
+    printer(
+        EpochEnded(
+            0, 2, {"a": 1.0}, {"a": 0.5}, {"a": {"acc": 0.25}}, True, 3.0,
+            labelled={"a": {"train": 4, "val": 0}},
+            data_note="1 data problem met in epoch 1: x.png", data_problems=1,
+        )
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    epoch_line = "epoch 1 (3s): a acc=0.250\n"
+    unlabelled = err[err.index(epoch_line) + len(epoch_line) :]
+    assert unlabelled.startswith("note: ") and "\r" not in unlabelled.split("\n")[0]
+    after_note = unlabelled.split("\n", 1)[1]
+    assert after_note.startswith("1 data problem met in epoch 1: x.png\n")
+    printer.close()

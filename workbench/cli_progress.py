@@ -63,11 +63,12 @@ class ProgressPrinter:
                 lines.append(note)
             if event.data_note:
                 lines.append(event.data_note)
-            for line in lines:
-                if self.bar is not None:
-                    self.bar.write(line, file=sys.stderr)
-                else:
-                    print(line, file=sys.stderr)
+            # one write: tqdm clears and redraws its bar around each write, and where stderr
+            # is not a terminal every redraw stays in the text between the lines
+            if self.bar is not None:
+                self.bar.write("\n".join(lines), file=sys.stderr)
+            else:
+                print("\n".join(lines), file=sys.stderr)
         elif isinstance(event, RunFailed):
             self.close()
 
