@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import tiny_config
 
@@ -91,9 +93,9 @@ def _yolo_one_class(root):
     return root
 
 
-@pytest.mark.parametrize("kind", ["classification", "multilabel"])
+@pytest.mark.parametrize("kind", ["classification"])
 def test_a_task_with_one_class_is_refused_up_front_naming_its_config_file(tmp_path, capsys, kind):
-    """A one-class set with a classification (or multilabel) task trained into a raw
+    """A one-class set with a classification task trained into a raw
     "ValueError: Expected argument `num_classes` to be an integer larger than 1" at the
     first validation; the refusal of a task the data cannot feed also lacked "(in FILE)"."""
     from workbench.cli import main
@@ -114,3 +116,27 @@ def test_a_task_with_one_class_is_refused_up_front_naming_its_config_file(tmp_pa
         f"(in {path})"
     )
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_multilabel_task_on_a_one_class_set_trains_as_presence(tmp_path):
+    """Single-class box sets are common (people, cars); a multilabel task on one was
+    refused ("needs at least 2 classes"): it is the image-level "is one there?" task."""
+    from PIL import Image
+
+    from workbench.cli import main
+    from workbench.config import DataConfig, TaskConfig
+    from workbench.experiment_check import save_config
+
+    root = _yolo_one_class(tmp_path / "set")
+    for i in range(6, 10):  # images without a person
+        Image.new("RGB", (32, 32), (90, 90, 90)).save(root / "images" / f"{i}.png")
+        (root / "labels" / f"{i}.txt").write_text("")
+    cfg = tiny_config()
+    cfg.tasks = [TaskConfig(name="person", kind="multilabel"), TaskConfig(name="n", kind="counting")]
+    cfg.data = DataConfig(source="yolo", path=str(root), options={"image_size": 32, "val_fraction": 0.5})
+    path = tmp_path / "exp.toml"
+    save_config(cfg, path)
+    assert main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    final = json.loads((run / "summary.json").read_text())["final_metrics"]["person"]
+    assert 0.0 <= final["map"] <= 1.0 and 0.0 <= final["f1"] <= 1.0

@@ -81,6 +81,21 @@ def test_multilabel_with_no_class_present_is_undefined():
     assert result == {"map": None, "f1": None}
 
 
+def test_multilabel_of_one_class_is_its_binary_presence_hand_computed():
+    """One class ("is there a person?") was refused: torchmetrics' multilabel metrics need
+    two labels. Ranking P N P N: AP = 1/2 * 1 + 1/2 * 2/3; at 0.5 the first two are
+    called present: tp 1, fp 1, fn 1, F1 = 2 / 4."""
+    presence = torch.tensor([[1.0], [0.0], [1.0], [0.0]])
+    probs = torch.tensor([[0.9], [0.8], [0.3], [0.1]])
+    result = measure(task("multilabel", classes=1), torch.log(probs / (1 - probs)), {"presence": presence})
+    assert result["map"] == pytest.approx(0.5 + 0.5 * 2 / 3)
+    assert result["f1"] == pytest.approx(0.5)
+    assert measure(task("multilabel", classes=1), torch.zeros(2, 1), {"presence": torch.zeros(2, 1)}) == {
+        "map": None,
+        "f1": None,
+    }
+
+
 def seg_logits(pred: list[list[int]], classes: int) -> torch.Tensor:
     p = torch.tensor(pred)
     return torch.nn.functional.one_hot(p, classes).permute(2, 0, 1)[None].float() * 5

@@ -9,7 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchmetrics.classification import MultilabelAveragePrecision, MultilabelF1Score
+from torchmetrics.classification import (
+    BinaryAveragePrecision,
+    BinaryF1Score,
+    MultilabelAveragePrecision,
+    MultilabelF1Score,
+)
 
 from workbench.config import setting
 from workbench.data.class_names import names_text, shown_name
@@ -20,11 +25,18 @@ from workbench.tasks.registry import TASK_KINDS
 
 
 class _MultilabelMetrics(TaskMetrics):
-    """mAP and macro-F1 over the classes present in at least one validation image."""
+    """mAP and macro-F1 over the classes present in at least one validation image.
+
+    One class ("is there a person?") is the binary case: torchmetrics' multilabel metrics
+    refuse ``num_labels=1``, and its binary ones give the same per-class AP and F1."""
 
     def __init__(self, num_labels: int, threshold: float) -> None:
-        self.map = MultilabelAveragePrecision(num_labels=num_labels, average="none")
-        self.f1 = MultilabelF1Score(num_labels=num_labels, average="none", threshold=threshold)
+        if num_labels == 1:
+            self.map = _OneLabel(BinaryAveragePrecision())
+            self.f1 = _OneLabel(BinaryF1Score(threshold=threshold))
+        else:
+            self.map = MultilabelAveragePrecision(num_labels=num_labels, average="none")
+            self.f1 = MultilabelF1Score(num_labels=num_labels, average="none", threshold=threshold)
         self.support = torch.zeros(num_labels, dtype=torch.long)
 
     def update(self, output: torch.Tensor, targets: dict[str, Any]) -> None:
@@ -48,10 +60,27 @@ class _MultilabelMetrics(TaskMetrics):
         }
 
 
+class _OneLabel:
+    """A binary torchmetrics metric fed (N, 1) columns and answering a (1,) tensor, as the
+    multilabel ones do with ``average="none"``."""
+
+    def __init__(self, metric: Any) -> None:
+        self.metric = metric
+
+    def to(self, device: torch.device) -> _OneLabel:
+        self.metric = self.metric.to(device)
+        return self
+
+    def update(self, probs: torch.Tensor, truth: torch.Tensor) -> None:
+        self.metric.update(probs[:, 0], truth[:, 0])
+
+    def compute(self) -> torch.Tensor:
+        return self.metric.compute().reshape(1)
+
+
 @TASK_KINDS.register("multilabel")
 class Multilabel(TaskKind):
     kind = "multilabel"
-    min_classes = 2
     description = "which classes are present"
     target_key = "presence"
     metric_names = ("map", "f1")
