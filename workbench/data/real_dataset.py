@@ -40,7 +40,7 @@ from workbench.data.image_cache import ImageCache
 from workbench.data.image_io import ImageError, load_rgb
 from workbench.data.import_report import NOTED, SKIPPED
 from workbench.data.read_stop import ReadStopped
-from workbench.data.sample_transforms import Augment, augment_sample, fit_sample
+from workbench.data.sample_transforms import Augment, augment_sample, fit_sample, fit_scales
 from workbench.data.semantic_mask import semantic_mask
 from workbench.data.source import DATASETS, DataSource, DataSourceError
 
@@ -483,7 +483,8 @@ class ImageSetDataset:
             presence[labels] = 1.0
             out["presence"] = presence
             if len(boxes):
-                out["largest_box"] = boxes[largest_index(boxes)]
+                scales = fit_scales(record.width, record.height, self.size, self.options.resize)
+                out["largest_box"] = boxes[largest_index(boxes, scales)]
         if "scene_class" in keys:
             if record.image_class is not None:
                 out["scene_class"] = record.image_class
@@ -494,13 +495,26 @@ class ImageSetDataset:
         return out
 
 
-def largest_index(boxes: np.ndarray) -> int:
-    """The largest object of (N >= 1, 4) xyxy boxes: the longest side, then the larger
-    area, then the first (the rule the shapes scenes are built by)."""
-    w = boxes[:, 2] - boxes[:, 0]
-    h = boxes[:, 3] - boxes[:, 1]
-    order = np.lexsort((-np.arange(len(boxes)), w * h, np.maximum(w, h)))
-    return int(order[-1])
+# Sides this close (pixels of the annotated image) are one size: float32 boxes fitted and
+# scaled back, and YOLO's six-decimal fractions, differ in the last digits.
+SIZE_TOLERANCE_PX = 0.05
+
+
+def largest_index(boxes: np.ndarray, scales: tuple[float, float] = (1.0, 1.0)) -> int:
+    """The largest object of (N >= 1, 4) float32 xyxy boxes: the longest side, then the
+    larger area, then the first listed (the rule the shapes scenes are built by).
+
+    Sizes are compared in the annotated image: ``scales`` (sx, sy) are the factors that
+    fitted the boxes to the input (``fit_scales``), which letterbox rounding and stretch
+    make unequal, so a side measured after fitting could outrank a longer one. Sides and
+    areas within ``SIZE_TOLERANCE_PX`` of the largest count as equal."""
+    w = (boxes[:, 2] - boxes[:, 0]).astype(np.float64) / scales[0]
+    h = (boxes[:, 3] - boxes[:, 1]).astype(np.float64) / scales[1]
+    side, area = np.maximum(w, h), w * h
+    tied = side >= side.max() - SIZE_TOLERANCE_PX
+    # an area is uncertain by about tolerance x (w + h) when each side is by the tolerance
+    tied &= area >= area[tied].max() - SIZE_TOLERANCE_PX * (w + h)
+    return int(np.flatnonzero(tied)[0])
 
 
 def _resize_nearest(mask: np.ndarray, width: int, height: int) -> np.ndarray:

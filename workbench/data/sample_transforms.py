@@ -172,6 +172,17 @@ def _pad(left: int, top: int, right: int, bottom: int) -> v2.Transform:
     return v2.Pad([left, top, right, bottom], fill={tv_tensors.Image: PAD_IMAGE, tv_tensors.Mask: PAD_MASK})
 
 
+def fit_scales(width: int, height: int, size: int, mode: str = "letterbox") -> tuple[float, float]:
+    """(sx, sy): how ``fit_sample`` scales x and y of a ``width`` x ``height`` image fitted to
+    ``size``. Letterbox rounds each new side to whole pixels, so its two scales differ
+    slightly (72 x 90 at 64 px: 51/72 and 64/90); stretch scales each side to ``size``."""
+    width, height = max(1, width), max(1, height)
+    if mode == "stretch":
+        return size / width, size / height
+    scale = size / max(height, width)
+    return max(1, round(width * scale)) / width, max(1, round(height * scale)) / height
+
+
 def _fit(sample: dict, size: int, mode: str) -> dict:
     # the transforms are made once per geometry: building them costs more than small images
     height, width = sample["image"].shape[-2:]
