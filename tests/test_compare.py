@@ -484,6 +484,26 @@ def test_runs_of_one_config_whose_classes_differ_say_so():
     assert run_labels(facts) == ["scene 3 classes", "scene 4 classes"]
 
 
+def test_a_run_from_before_task_classes_does_not_differ_in_its_classes():
+    """Runs from versions that did not write task_classes showed a "scene: classes" column
+    of "—" against "4: circle, …" and a label "scene classes —": unknown is no difference.
+    Two known class lists that differ still are, beside an unknown one."""
+    old = summary(4, 0.9, 0.5, 1, 100, 1.0, 60.0)
+    new = summary(4, 0.95, 0.5, 1, 100, 1.0, 60.0)
+    new["task_classes"] = {"scene": ["red", "green"], "n": ["red", "green"]}
+    facts = [
+        facts_from_summary("runs/exp-20261128-100000", old, config()),
+        facts_from_summary("runs/exp-20261128-110000", new, config()),
+    ]
+    assert not any(c.title.endswith(": classes") for c in compare_table(facts).columns)
+    assert run_labels(facts) == ["10:00:00", "11:00:00"]
+    other = summary(4, 0.95, 0.5, 1, 100, 1.0, 60.0)
+    other["task_classes"] = {"scene": ["red", "blue"], "n": ["red", "green"]}
+    facts.append(facts_from_summary("runs/exp-20261128-120000", other, config()))
+    titles = [c.title for c in compare_table(facts).columns]
+    assert "scene: classes" in titles and "n: classes" not in titles
+
+
 def test_best_marks_follow_what_the_cells_show():
     """1,180,988 and 1,181,245 parameters both read "1.18M": marking one of them best marked
     a difference nobody could see. Latency of a second or more reads in seconds."""

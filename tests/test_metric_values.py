@@ -310,9 +310,28 @@ def test_counting_exact_rate_agrees_with_the_drawing_at_float32s_edges():
         False,
     ]
     # both read "0.5" to one decimal: the text says which whole count each one is
-    assert t.draw({"count": below_half}, {"count": 0.0}).texts[0].text == f"{t.name}: 0.5 → 0 (truth: 0)"
+    assert t.draw({"count": below_half}, {"count": 0.0}).texts[0].text == f"{t.name}: 0.500 → 0 (truth: 0)"
     assert t.draw({"count": 0.5}, {"count": 0.0}).texts[0].text == f"{t.name}: 0.5 → 1 (truth: 0)"
     assert t.draw({"count": 2.3}, {"count": 2.0}).texts[0].text == f"{t.name}: 2.3 (truth: 2)"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.461, "0.46"),  # "0.5 → 0" read as a half rounded down
+        (0.45, "0.45"),
+        (2.549, "2.55"),  # rounds to 3, and so does 2.55
+        (2.4996, "2.500 → 2"),
+        (2.5004, "2.500 → 3"),
+        (-0.04, "0.0"),
+        (1.0, "1.0"),
+        (3.5, "3.5 → 4"),
+    ],
+)
+def test_a_drawn_count_never_reads_as_a_half_it_does_not_round_as(value, text):
+    from workbench.tasks.counting import count_text
+
+    assert count_text(value) == text
 
 
 def test_masked_loss_is_the_loss_of_the_labelled_samples():

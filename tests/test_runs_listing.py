@@ -176,3 +176,34 @@ def test_runs_panel_names_do_not_count_a_default_written_out():
     ]
     names = RunsPanel._names(infos)
     assert names == ["tiny · 10:00:00", "tiny · 10:00:01"]
+
+
+def test_runs_listed_before_the_core_loaded_are_named_again_once_it_has(tmp_path, qtbot, monkeypatch):
+    """A run whose config predates a field ("lookahead_affinity") was listed as
+    "tiny · lookahead affinity —" beside "… affinity off" for good: the list was named
+    before the core loaded and a refresh that found the same runs kept those names."""
+    import workbench.training.trainer  # noqa: F401 - the core, as the app loads it
+    from workbench.gui.runs_panel import RunsPanel
+
+    for folder in ("tiny-20261201-100000", "tiny-20261201-100001"):
+        store = RunStore(tmp_path / folder)
+        store.path.mkdir()
+        cfg = default_experiment()
+        cfg.name = "tiny"
+        store.write_config(cfg)
+        store.write_summary({"name": "tiny", "created": 1.0, "status": "finished", "tasks": ["scene"]})
+    old = tmp_path / "tiny-20261201-100000" / "config.toml"
+    text = old.read_text()
+    assert "lookahead_affinity" in text
+    old.write_text("".join(ln for ln in text.splitlines(True) if "lookahead_affinity" not in ln))
+    monkeypatch.setattr("workbench.gui.core_loader.loaded_module", lambda name: None)  # still loading
+    panel = RunsPanel(tmp_path)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    names = [panel.tree.topLevelItem(i).text(0) for i in range(panel.tree.topLevelItemCount())]
+    assert any("affinity" in name for name in names)
+    monkeypatch.undo()
+    panel.refresh()  # the same runs: nothing is rebuilt
+    panel.core_loaded()
+    names = sorted(panel.tree.topLevelItem(i).text(0) for i in range(panel.tree.topLevelItemCount()))
+    assert names == ["tiny · 10:00:00", "tiny · 10:00:01"]

@@ -329,6 +329,8 @@ def config_differences(flats: Sequence[Mapping[str, Any]]) -> list[str]:
 
     A task's own settings count only among the runs that have the task: a run without
     task "masks" does not make every "masks" setting a difference (``"tasks"`` says it).
+    A task's classes count only among the runs that recorded them (older summaries lack
+    ``task_classes``).
     """
     flats = [f for f in flats if f]  # an unreadable config.toml: unknown, not "all different"
     keys: dict[str, None] = {}
@@ -338,7 +340,10 @@ def config_differences(flats: Sequence[Mapping[str, Any]]) -> list[str]:
     different = []
     for key in keys:
         task = _task_of(key)
-        if task is not None:
+        if task is not None and key.endswith(".classes"):
+            # a summary from before task_classes was written: unknown, not another class list
+            groups = [[f[key] for f in flats if key in f]]
+        elif task is not None:
             groups = [[f.get(key, MISSING) for f in flats if f"tasks.{task}.kind" in f]]
         elif key.startswith(("data.options.", "weighting.params.")):
             # a source's own options count among the runs of that source, a method's params

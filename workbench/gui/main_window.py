@@ -515,7 +515,7 @@ class MainWindow(QMainWindow):
         self.device_label.setText(
             "Devices: " + ", ".join(value for value, _ in devices) if devices else "Device: –"
         )
-        for panel in (self.setup, self.plots, self.inspector):
+        for panel in (self.setup, self.plots, self.inspector, self.runs):
             hook = getattr(panel, "core_loaded", None)
             if callable(hook):
                 try:

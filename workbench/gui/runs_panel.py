@@ -304,6 +304,13 @@ class RunsPanel(QWidget):
             log.exception("refreshing the runs list failed")
             self.show_message(f"Cannot list runs in {self._root}: {exc}")
 
+    def core_loaded(self) -> None:
+        """Name the runs again: names made before the core loaded compare configs without
+        their defaults ("path — · lookahead affinity —" for a run whose config predates a
+        field), and a refresh that finds the same runs keeps what it shows."""
+        self._listed = []
+        self.refresh()
+
     def _refresh_if_shown(self) -> None:
         if self.isVisible() and not self._live_poll.isActive():
             self.refresh()

@@ -98,12 +98,24 @@ class Counting(TaskKind):
         text = f"{self.name}:"
         if prediction is not None:
             value = float(prediction["count"])
-            shown = f"{round(value, 1) + 0.0:.1f}"  # + 0.0: -0.04 reads 0.0, not "-0.0"
-            text += f" {shown}"
-            if shown.endswith(".5"):  # 0.49999997 and 0.5 both read 0.5: say which way it counted
-                text += f" → {math.floor(value + 0.5)}"
+            text += f" {count_text(value)}"
             if target is not None:
                 wrong = math.floor(value + 0.5) != round(float(target["count"]))
         if target is not None:
             text += f" (truth: {float(target['count']):.0f})"
         return DrawSpec(task=self.name, texts=(DrawText(text, error=wrong),), has_error=wrong)
+
+
+def count_text(value: float) -> str:
+    """A predicted count as the drawing shows it: one decimal, more where one would read as
+    a half (0.461 is "0.46", not "0.5", which the reader rounds up while the count is 0).
+    A value within 0.0005 of a half, or a half itself, says which whole count it is:
+    "0.500 → 0" for 0.49999997, "0.5 → 1" for 0.5 (counts take floor(x + 0.5))."""
+    whole = math.floor(value + 0.5)
+    if (value * 2) % 2 == 1:  # exactly a half
+        return f"{value:.1f} → {whole}"
+    for decimals in (1, 2, 3):
+        shown = f"{round(value, decimals) + 0.0:.{decimals}f}"  # + 0.0: -0.04 reads 0.0, not "-0.0"
+        if (float(shown) * 2) % 2 != 1:  # not a half: it rounds as the count does
+            return shown
+    return f"{shown} → {whole}"
