@@ -747,6 +747,7 @@ def _eval(args: argparse.Namespace) -> int:
     from workbench.training.device import Precision, resolve_device
     from workbench.training.evaluation import evaluate
     from workbench.training.experiment import build_experiment, run_data_gone
+    from workbench.training.metrics_revision import METRICS_REVISION, eval_note, run_revision
     from workbench.training.run_split import SPLIT_FILE
     from workbench.training.run_store import RunFileError, RunStore
 
@@ -802,6 +803,8 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     for line in _data_problems(exp.val_set):
         print(f"note: {line}", file=sys.stderr)
+    if summary is not None and (revision := eval_note(run_revision(summary))):
+        print(f"note: {revision}", file=sys.stderr)
     load_model_state(exp.model, checkpoint["model"], path)
     model = exp.model.to(device)
     if cfg.model.channels_last:
@@ -841,6 +844,7 @@ def _eval(args: argparse.Namespace) -> int:
                 "images": scored,
                 "images_left_out": broken,
                 "labelled": result.counts,
+                "metrics_revision": METRICS_REVISION,
                 "notes": exp.split_notes,
                 "val_losses": result.losses,
                 "val_metrics": result.metrics,

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from workbench.training.metrics_revision import run_revision
+
 
 class _Missing:
     """A config key a run does not have (shown as an em dash)."""
@@ -79,6 +81,9 @@ INCIDENTAL = frozenset(
         # measured, not learned from: a single-task baseline turns conflict off (nothing is
         # shared), and was labelled "depth 0 · conflict every 0"
         "weighting.conflict_every",
+        # not a setting: runs measured by other rules are a column, labelled by it only
+        # where nothing else tells them apart
+        "metrics_revision",
     }
 )
 LABEL_FORMATS = {
@@ -98,8 +103,10 @@ LABEL_FORMATS = {
     "data.options.image_size": "{} px",
     "data.source": "source {}",
     "train.time_limit_s": "time limit {} s",
+    "metrics_revision": "metrics revision {}",
 }
 SEED = "train.seed"
+REVISION = "metrics_revision"
 MAX_LABEL_PARTS = 4  # a label says at most this many differences; the table has them all
 
 
@@ -139,6 +146,8 @@ class RunFacts:
     task_classes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # task -> metric name -> its label ("map_50" -> "mAP@0.5"; summary.json's metric_labels)
     metric_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # the rules that measured its numbers (``metrics_revision``; None: not read, the runs list)
+    metrics_revision: int | None = None
 
     @property
     def folder(self) -> str:
@@ -193,6 +202,7 @@ def facts_from_summary(path: str | Path, summary: Mapping[str, Any], config: Map
         delta_m=_number((summary.get("delta_m") or {}).get("maninis")),
         task_classes=_task_classes(summary.get("task_classes")),
         metric_labels=_metric_labels(summary.get("metric_labels")),
+        metrics_revision=run_revision(summary),
     )
 
 
@@ -447,6 +457,8 @@ def column_title(key: str) -> str:
     """The heading of a config-difference column ("Sharing depth", "masks: Loss weight")."""
     if key == "tasks":
         return "Tasks"
+    if key == REVISION:
+        return "Metrics revision"
     if key.startswith("data.sources."):  # "Source 2: split seed"
         parts = key.split(".")
         return f"Source {parts[2]}: {_pretty(' '.join(p for p in parts[3:] if p != 'options'))}"
@@ -509,6 +521,8 @@ def _flats(facts: Sequence[RunFacts]) -> list[dict[str, Any]]:
         flat = flatten_config(f.config, f.sharing_depth)
         for task, names in f.task_classes.items():
             flat[f"tasks.{task}.classes"] = names
+        if f.metrics_revision is not None:  # numbers measured by other rules: a difference
+            flat[REVISION] = f.metrics_revision
         out.append(flat)
     return out
 

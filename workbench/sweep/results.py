@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.sweep.spec import SweepItem
+from workbench.training.metrics_revision import METRICS_REVISION, run_revision
 
 CONFIG_COLUMNS = ("tasks", "method", "sharing_depth", "seed")
 
@@ -80,6 +81,7 @@ def collect_rows(
         row["latency_load"] = summary.get("latency_load")  # load per core as it was measured
         row["wall_s"] = summary.get("elapsed_s")
         row["epochs"] = summary.get("epochs_done")
+        row["metrics_revision"] = run_revision(summary)
         row["run_dir"] = queue[item.key]
         rows.append(row)
     return rows
@@ -110,6 +112,27 @@ def busy_latency_note(rows: Sequence[dict[str, Any]]) -> str:
     )
 
 
+NOT_AVERAGED = ("run_dir", "metrics_revision")
+
+
+def mixed_revision_note(rows: Sequence[dict[str, Any]]) -> str:
+    """A note when members were measured by different rules ("" otherwise): a sweep
+    continued after an upgrade keeps its finished members, measured the old way."""
+    counts: dict[int, int] = {}
+    for r in rows:
+        if isinstance(r.get("metrics_revision"), int):
+            counts[r["metrics_revision"]] = counts.get(r["metrics_revision"], 0) + 1
+    if len(counts) < 2:
+        return ""
+    shown = ", ".join(f"revision {k}: {n} run{'s' if n > 1 else ''}" for k, n in sorted(counts.items()))
+    return (
+        f"note: the members were measured by different metrics revisions ({shown}; column "
+        f"metrics_revision): their numbers are not comparable across revisions; move the older "
+        f"members' run folders out of the sweep and run it again to train them by today's rules "
+        f"(revision {METRICS_REVISION})"
+    )
+
+
 def _numeric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The columns holding numbers, also those undefined (None) in every row: Δm undefined
     everywhere keeps its column, so every sweep's table has the same header."""
@@ -117,7 +140,7 @@ def _numeric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     for row in rows:
         for k, v in row.items():
             numeric = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
-            if k not in CONFIG_COLUMNS and k != "run_dir" and k not in seen and numeric:
+            if k not in CONFIG_COLUMNS and k not in NOT_AVERAGED and k not in seen and numeric:
                 seen.append(k)
     return seen
 
@@ -187,6 +210,8 @@ def write_results(
         log(f"{folder}: no finished run yet: results.csv lists each member's status; no table or charts")
         return []
     if note := busy_latency_note(done):
+        log(note)
+    if note := mixed_revision_note(done):
         log(note)
     table = aggregate(done)
     write_csv(folder / "table.csv", table)

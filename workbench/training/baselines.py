@@ -93,6 +93,7 @@ def find_finished_run(
     cfg: ExperimentConfig,
     split: list[Any] | None = None,
     stopped: bool = False,
+    passed_over: list[str] | None = None,
 ) -> Path | None:
     """The newest run in ``runs_roots`` (one runs folder or several) trained with ``cfg``
     (up to ``_IGNORED``) that finished, or spent its time limit after a validation (the
@@ -103,10 +104,14 @@ def find_finished_run(
     read a data folder that changed since).
 
     ``stopped``: instead, the newest such run that was stopped or interrupted before its
-    budget was spent (one to resume)."""
+    budget was spent (one to resume).
+
+    A run measured by other rules (``metrics_revision``) is not reused: a Δm over numbers
+    measured two ways means nothing. Each such run is said in ``passed_over``."""
+    from workbench.training.metrics_revision import METRICS_REVISION, run_revision
     from workbench.training.outcome import budget_spent, has_result
     from workbench.training.run_split import SPLIT_FILE
-    from workbench.training.run_store import RunStore, list_runs
+    from workbench.training.run_store import RunFileError, RunStore, list_runs
 
     want = comparable_config(to_dict(cfg))
     roots = runs_roots if isinstance(runs_roots, list) else [Path(runs_roots)]
@@ -127,6 +132,17 @@ def find_finished_run(
             if not data or comparable_config(data) != want:
                 continue
             if split is not None and _split_sources(Path(info.path) / SPLIT_FILE) != split:
+                continue
+            try:
+                revision = run_revision(RunStore(info.path).read_summary())
+            except RunFileError:
+                continue
+            if revision != METRICS_REVISION:
+                if passed_over is not None:
+                    passed_over.append(
+                        f"{info.path} is not reused: it was measured by metrics revision {revision}, "
+                        f"this workbench measures by {METRICS_REVISION}"
+                    )
                 continue
             return Path(info.path)
     return None
@@ -283,12 +299,17 @@ def ensure_baselines(
     split = _split_sources(split_from) if split_from is not None else None
     out: dict[str, dict[str, Any]] = {}
     for plan in baseline_plan(cfg):
-        found = find_finished_run([Path(runs_root), *(also_search or [])], plan.config, split)
+        passed_over: list[str] = []
+        found = find_finished_run(
+            [Path(runs_root), *(also_search or [])], plan.config, split, False, passed_over
+        )
         halted = (
             None
             if found is not None
-            else find_finished_run(Path(runs_root), plan.config, split, stopped=True)
+            else find_finished_run(Path(runs_root), plan.config, split, True, passed_over)
         )
+        for line in dict.fromkeys(passed_over) if found is None and halted is None else ():
+            log(f"baseline for {', '.join(plan.tasks)}: {line}")
         if (found is None) and stop():
             return None
         if found is not None:

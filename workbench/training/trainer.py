@@ -92,6 +92,7 @@ from workbench.training.events import (
 )
 from workbench.training.experiment import build_experiment, build_optimizer, learning_rate
 from workbench.training.metric_shards import shard_range
+from workbench.training.metrics_revision import METRICS_REVISION, resume_note, run_revision
 from workbench.training.preflight import preflight
 from workbench.training.resume_check import RESUMABLE_CHANGES, describe, split_changes
 from workbench.training.run_lock import RunLock
@@ -1059,6 +1060,10 @@ class Trainer:
             extra["init_from"] = str(init_from)
         if ckpt is not None:
             notes += self._process_count_note(previous, ckpt)
+        extra["metrics_revision"] = METRICS_REVISION
+        if ckpt is not None and (change := self._revision_change(previous)) is not None:
+            notes.append(resume_note(change["from"], change["epoch"] - 1))
+            extra["revision_changes"] = [*(previous.get("revision_changes") or []), change]
         if notes:  # a note said again by a later resume (the data-parallel one) is kept once
             extra["notes"] = list(dict.fromkeys([*(previous.get("notes") or []), *notes]))
         self.summary = self._write_summary(
@@ -1817,6 +1822,17 @@ class Trainer:
             },
             "last",
         )
+
+    @staticmethod
+    def _revision_change(previous: dict[str, Any]) -> dict[str, int] | None:
+        """{"epoch": first epoch measured now, "from": the run's revision, "to": today's}
+        when a resume continues a run measured by other rules after some epochs; None
+        otherwise."""
+        before = run_revision(previous)
+        done = previous.get("epochs_done")
+        if before == METRICS_REVISION or type(done) is not int or done <= 0:
+            return None
+        return {"epoch": done + 1, "from": before, "to": METRICS_REVISION}
 
     def _write_summary(
         self,
