@@ -1010,16 +1010,23 @@ def test_an_empty_device_option_is_refused_not_ignored(tmp_path, capsys):
 
 
 def test_a_sweep_file_given_where_an_experiment_belongs_says_so(tmp_path, capsys):
+    import shlex
+
     from workbench.cli import main
 
-    sweep = tmp_path / "s.toml"
-    sweep.write_text('name = "s"\nbase = "exp.toml"\nseeds = [0, 1]\n')
-    for command in (["train", str(sweep)], ["baselines", str(sweep)]):
-        assert main(command) == 2
-        assert capsys.readouterr().err.strip() == (
-            f"error: config: {sweep} is a sweep file (it has 'base'), not an experiment; run it with "
-            f"'workbench sweep {sweep}'"
-        )
+    for name in ("s.toml", "-my sweep's $X.toml"):  # the hint is pasted: quoted, "./" before "-"
+        sweep = tmp_path / name
+        sweep.write_text('name = "s"\nbase = "exp.toml"\nseeds = [0, 1]\n')
+        for command in (["train", str(sweep)], ["baselines", str(sweep)]):
+            assert main(command) == 2
+            err = capsys.readouterr().err.strip()
+            head = f"error: config: {sweep} is a sweep file (it has 'base'), not an experiment; run it with: "
+            assert err.startswith(head)
+            assert shlex.split(err[len(head) :]) == ["workbench", "sweep", str(sweep)]
+    rel = __import__("workbench.shell_command", fromlist=["x"]).workbench_command(
+        "sweep", __import__("pathlib").PurePath("-a b.toml")
+    )
+    assert shlex.split(rel) == ["workbench", "sweep", "./-a b.toml"]
 
 
 def test_a_data_path_that_is_not_there_names_its_field(tmp_path, capsys):
@@ -1214,3 +1221,40 @@ def test_a_runs_folder_too_long_for_a_runs_files_is_refused_before_training(tmp_
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: cannot write {deeper}: its path is ") and "training" not in err
     assert not (deep / "new").exists()
+
+
+def test_a_deleted_working_folder_is_one_line_for_the_cli_and_the_app(tmp_path, capsys, monkeypatch):
+    """Started in a folder deleted since, the app raised FileNotFoundError from its runs list
+    and every command that loads torch died in MKL ("Cannot load libtorch_cpu.so")."""
+    import os
+
+    from workbench.cli import main
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    here = os.getcwd()
+    os.chdir(gone)
+    try:
+        gone.rmdir()
+        for argv in (["data", "check", str(tmp_path)], []):
+            assert main(argv) == 2
+            assert capsys.readouterr().err.strip() == (
+                "error: the current folder no longer exists (it was deleted or moved after this shell "
+                "entered it); cd to an existing folder and run the command again"
+            )
+    finally:
+        os.chdir(here)
+
+
+def test_a_closed_stdout_is_no_internal_error(tmp_path):
+    """`workbench config >&-` said "error: AttributeError: 'NoneType' object has no
+    attribute 'write'" (Python's sys.stdout is None there)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", "config"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        close_fds=True, text=True, cwd=tmp_path,
+        preexec_fn=lambda: __import__("os").close(1),
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stderr == ""

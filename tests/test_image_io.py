@@ -148,3 +148,26 @@ def test_data_check_and_training_agree_on_very_large_images(tmp_path, monkeypatc
             load_rgb(tmp_path / "big.png", max_side=1024, resample=False)
     (line,) = report.lines()
     assert "big.png" in line and "too large: 3100x3100 is more than 9,000,000 pixels" in line
+
+
+def test_a_png_with_damaged_image_data_is_refused_not_half_black(tmp_path):
+    """Reading the EXIF orientation decoded the PNG and swallowed the error: the image came
+    back with its lower half black and trained without a word."""
+    import zlib
+
+    from PIL import Image
+
+    from workbench.data.image_io import ImageError, load_rgb
+
+    path = tmp_path / "a.png"
+    rng = __import__("numpy").random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype="uint8")).save(path)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"IDAT") + 4
+    length = int.from_bytes(data[start - 8 : start - 4], "big")
+    data[start + length // 2] ^= 0xFF  # damage the compressed pixels, then fix the chunk's CRC
+    crc = zlib.crc32(bytes(data[start - 4 : start + length]))
+    data[start + length : start + length + 4] = crc.to_bytes(4, "big")
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageError, match="damaged or truncated image data"):
+        load_rgb(path)

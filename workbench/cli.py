@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -117,7 +118,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # started with stdout or stderr closed (`>&-`), Python has None there: what would be
+    # printed goes nowhere, as for the commands that never print ("'NoneType' has no write")
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - for the process
     args = _parser().parse_args(argv)
+    if (gone := _working_folder_gone()) is not None:
+        print(f"error: {gone}", file=sys.stderr)
+        return 2
     if args.version:
         from workbench.versions import version_lines
 
@@ -158,8 +167,6 @@ def main(argv: list[str] | None = None) -> int:
         signum = command_stop_signal or last_stop_signal or signal.SIGINT
         return signal_exit_status(signum)
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # one clear line instead of a traceback
@@ -732,6 +739,22 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "undefined"
     return f"{value:.4f}" if value == value and abs(value) != float("inf") else f"{value} (not finite)"
+
+
+def _working_folder_gone() -> str | None:
+    """Why the process cannot work where it was started (its folder was deleted); None when
+    it can. torch's MKL aborts with "Cannot load libtorch_cpu.so" there, and the app's runs
+    list raised FileNotFoundError while resolving its folder."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return (
+            "the current folder no longer exists (it was deleted or moved after this shell entered "
+            "it); cd to an existing folder and run the command again"
+        )
+    except OSError:
+        return None
+    return None
 
 
 def _eval(args: argparse.Namespace) -> int:

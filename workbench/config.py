@@ -21,11 +21,13 @@ import re
 import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import tomli_w
 import tomllib
+
+from workbench.shell_command import workbench_command
 
 # Bounds shared by several fields.
 SEED_MAX = 2**32 - 1  # what numpy and torch generators accept as a plain seed
@@ -552,7 +554,8 @@ def load_config(path: str | Path) -> ExperimentConfig:
     if "base" in data and "tasks" not in data:  # what a sweep file holds: the experiment it varies
         raise ConfigError(
             "",
-            f"{path} is a sweep file (it has 'base'), not an experiment; run it with 'workbench sweep {path}'",
+            f"{path} is a sweep file (it has 'base'), not an experiment; run it with: "
+            + workbench_command("sweep", PurePath(path)),
         )
     cfg = from_dict(ExperimentConfig, upgrade_legacy(data))
     validate_config(cfg)

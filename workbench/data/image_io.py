@@ -64,14 +64,20 @@ def load_rgb(path: str | Path, max_side: int | None = None, resample: bool = Tru
             with Image.open(path) as img:
                 img.seek(0)  # animated GIF/PNG/WebP: the first frame
                 width, height = img.size
-                turn = orientation(img)
-                swapped = turn in (5, 6, 7, 8)
+                # a JPEG's EXIF is in its header; other formats (PNG's eXIf chunk) decode the
+                # whole image to find it, and orientation() must not swallow that decoding's
+                # error: a damaged PNG was left half black and trained as such
+                jpeg = img.format == "JPEG"
+                turn = orientation(img) if jpeg else 1
                 if max_side is not None and max(width, height) > max_side and img.format == "JPEG":
                     # decode at 1/2, 1/4 or 1/8 scale straight from the DCT coefficients
                     img.draft("RGB", (max_side, max_side))
                 if img.size[0] * img.size[1] > Image.MAX_IMAGE_PIXELS:
                     raise Image.DecompressionBombError(img.size)
                 img.load()
+                if not jpeg:
+                    turn = orientation(img)
+                swapped = turn in (5, 6, 7, 8)
                 img = _apply_orientation(img, turn)
                 rgb = _to_rgb(img)
     except FileNotFoundError:

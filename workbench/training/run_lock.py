@@ -43,12 +43,19 @@ def read_lock(run_dir: Path) -> LockInfo | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         touched = path.stat().st_mtime
-        return LockInfo(int(data["pid"]), str(data["host"]), float(data["started"]), touched)
+        pid = data["pid"]
+        # a PID is a positive int the kernel can hold (pid_max is at most 2**22 on Linux);
+        # true, 1.5 or 10**20 were read as process 1, 1, or an OverflowError in os.kill
+        if type(pid) is not int or not 0 < pid < 2**31:
+            return None
+        return LockInfo(pid, str(data["host"]), float(data["started"]), touched)
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (a process that has ended and
+    waits for its parent to read its exit status: it trains nothing)."""
     if pid <= 0:
         return False
     try:
@@ -57,7 +64,17 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:  # exists, owned by someone else
         return True
-    return True
+    except OverflowError:
+        return False
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return stat[stat.rindex(")") + 2 :].split()[0] in ("Z", "X")
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 _BOOT_TIME: list[float] = []  # /proc/stat's btime, read once
