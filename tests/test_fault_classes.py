@@ -1258,3 +1258,32 @@ def test_a_closed_stdout_is_no_internal_error(tmp_path):
         preexec_fn=lambda: __import__("os").close(1),
     )  # fmt: skip
     assert done.returncode == 0 and done.stderr == ""
+
+
+def test_an_image_named_in_bytes_that_are_not_utf8_trains_and_is_reported(tmp_path, capsys):
+    """`bad\\xff.png` passed `data check` and then failed every run with "UnicodeEncodeError:
+    surrogates not allowed" (the image cache's key), and a problem with such a file could
+    not be written to import_report.txt."""
+    import os
+
+    from PIL import Image
+
+    from workbench.cli import main
+    from workbench.config import DataConfig
+
+    root = tmp_path / "set"
+    for c, colour in (("a", (200, 0, 0)), ("b", (0, 0, 200))):
+        (root / c).mkdir(parents=True)
+        for i in range(5):
+            Image.new("RGB", (24, 24), colour).save(root / c / f"{i}.png")
+    Image.new("RGB", (24, 24), (200, 0, 0)).save(os.fsdecode(os.fsencode(str(root / "a")) + b"/bad\xff.png"))
+    (root / "b" / "x.png").write_bytes(b"no picture")  # a problem, for the report
+    os.rename(root / "b" / "x.png", os.fsdecode(os.fsencode(str(root / "b")) + b"/x\xfe.png"))
+    cfg = tiny_config(tasks=(("c", "classification"),))
+    cfg.data = DataConfig(source="folder", path=str(root), options={"image_size": 32})
+    path = tmp_path / "exp.toml"
+    save_config(cfg, path)
+    assert main(["train", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert "x\\udcfe.png" in (run / "import_report.txt").read_text(encoding="utf-8")
+    capsys.readouterr()

@@ -94,7 +94,10 @@ def atomic_write(
             path.parent.mkdir(exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
         os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+        # a file name that is not UTF-8 (Python holds its bytes as surrogates) is written
+        # as "\udcff": a report naming it must not fail, as import_report.txt did
+        text_mode = {"encoding": "utf-8", "errors": "backslashreplace"}
+        with os.fdopen(fd, mode, **({} if "b" in mode else text_mode)) as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())

@@ -58,7 +58,7 @@ class ImageCache:
     def _key(path: Path, variant: str) -> str:
         st = path.stat()
         text = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{variant}"
-        return hashlib.sha1(text.encode()).hexdigest()
+        return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
 
     def _keep(self, key: str, array: np.ndarray) -> None:
         if array.nbytes <= self.memory_bytes:
