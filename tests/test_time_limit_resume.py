@@ -72,3 +72,25 @@ def test_printed_commands_run_as_pasted_and_a_lifted_limit_is_kept(tmp_path, cap
     store = RunStore(run.path)
     assert store.read_summary()["status"] == "finished"
     assert store.read_config().train.time_limit_s == 0.0
+
+
+def test_a_resume_on_another_device_keeps_it_in_the_config(tmp_path, capsys):
+    """`resume --device cpu` of an "auto" run left config.toml at "auto": the next plain
+    resume logged "device: 'cpu' -> 'auto'" (cuda where there is one) and the runs list
+    and compare view showed "auto"."""
+    from workbench.training.run_store import RunStore
+
+    cfg = tiny_config()
+    cfg.train.device, cfg.train.epochs, cfg.train.batch_size, cfg.train.num_samples = "auto", 2, 8, 0
+    cfg.data.options.update(image_size=32, train_size=16, val_size=8)
+    save_config(cfg, tmp_path / "exp.toml")
+    assert main(["train", str(tmp_path / "exp.toml"), "--out", str(tmp_path / "runs"), "--quiet",
+                 "--time-limit", "0.001"]) == 0  # fmt: skip
+    (run,) = list_runs(tmp_path / "runs")
+    assert main(["resume", str(run.path), "--device", "cpu", "--quiet", "--time-limit", "0.001"]) == 0
+    store = RunStore(run.path)
+    assert store.read_config().train.device == "cpu"
+    assert main(["resume", str(run.path), "--quiet", "--time-limit", "0"]) == 0
+    changes = store.read_summary()["config_changes"]
+    assert not any(c.startswith("train.device: 'cpu' -> 'auto'") for c in changes), changes
+    assert store.read_summary()["status"] == "finished"

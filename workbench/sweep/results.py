@@ -351,5 +351,18 @@ def _metric_words(metric: str, kind: str | None = None) -> tuple[str, str] | Non
     return (labels.pop() if len(labels) == 1 else metric), directions.pop()
 
 
+SLUG_BYTES = 200  # a chart's name within the usual 255-byte limit, with "pareto-" and ".png"
+
+
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+    """``text`` as a file-name part: letters, digits, "-" and "_". Past ``SLUG_BYTES`` (six
+    tasks of 40 letters made a 280-byte name, and a sweep that trained every member then
+    failed on its chart) it keeps its start and a hash of the whole, so names stay apart."""
+    slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+    if len(slug.encode()) <= SLUG_BYTES:
+        return slug
+    import hashlib
+
+    digest = hashlib.sha1(slug.encode()).hexdigest()[:10]
+    head = slug.encode()[: SLUG_BYTES - 11].decode("utf-8", "ignore")
+    return f"{head}-{digest}"

@@ -652,16 +652,24 @@ class Trainer:
                 "no limit), or raise train.time_limit_s there"
             )
 
-    def _keep_time_limit(self, limit_s: float) -> None:
-        """Write ``resume --time-limit``'s limit into config.toml: the next plain resume of
-        a run lifted to no limit (0) was refused as out of time, and the compare view
-        labelled it with the old limit."""
+    def _keep_resume_options(self, cfg: ExperimentConfig, time_limit: bool) -> None:
+        """Write what a resume was given (``--time-limit``'s limit with ``time_limit``,
+        ``--device``) into config.toml: the next plain resume of a run lifted to no limit
+        (0) was refused as out of time, one resumed on cpu went back to "auto" (cuda where
+        there is one) and logged it as a change, and the compare view showed the old
+        values."""
         try:
             saved = self.store.read_config()
         except Exception:  # noqa: BLE001 - read a moment ago; unreadable now: leave it
             return
-        if saved.train.time_limit_s != limit_s:
-            saved.train.time_limit_s = limit_s
+        changed = False
+        if time_limit and saved.train.time_limit_s != cfg.train.time_limit_s:
+            saved.train.time_limit_s = cfg.train.time_limit_s
+            changed = True
+        if saved.train.device != cfg.train.device:
+            saved.train.device = cfg.train.device
+            changed = True
+        if changed:
             self.store.write_config(saved)
 
     def _check_epochs_left(self, position: dict[str, int], status: str) -> None:
@@ -1013,8 +1021,8 @@ class Trainer:
         self._committed = (copy.deepcopy(loop.state), copy.deepcopy(loop.position))
         if self.main:
             self.store.remove_temp_files()
-            if self.resume and self.more_time_s is not None:
-                self._keep_time_limit(cfg.train.time_limit_s)
+            if self.resume:
+                self._keep_resume_options(cfg, time_limit=self.more_time_s is not None)
             if ckpt is not None:
                 self._repair(loop.state, loop.position)
             elif self.resume:  # start over in the same folder
